@@ -1,0 +1,10 @@
+"""Tensix simulator for the TTKernel MLIR subset of docs/mlir-subset.md.
+
+Public API: `simulate(mlir_text, inputs) -> SimResult` and `SimulationError`. The parser
+(`tteqsat.sim.parser.parse_module`) is public too, for tools such as the C++ translator.
+"""
+
+from .errors import SimulationError
+from .interpreter import SimResult, simulate
+
+__all__ = ["SimResult", "SimulationError", "simulate"]

@@ -1,0 +1,131 @@
+"""Circular buffers: the FIFO between the reader, compute and writer threads.
+
+The model follows tt-metal's CB API: a producer reserves free pages at the write pointer,
+fills them and pushes them; a consumer waits for published pages at the read pointer, reads
+them and pops them. Every misuse that would corrupt data or hang on hardware raises
+`ProtocolError` here; blocking is left to the interpreter (`can_reserve` / `can_wait`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ProtocolError
+from .tiles import TILE, TILE_BYTES, round_to
+
+
+class CircularBuffer:
+    """A CB of ``capacity`` tiles of element type ``dtype`` ('bf16' or 'f32')."""
+
+    __slots__ = (
+        "cb_id",
+        "capacity",
+        "dtype",
+        "tile_bytes",
+        "tiles",
+        "read_ptr",
+        "write_ptr",
+        "published",
+        "reserved",
+        "waited",
+        "max_occupancy",
+    )
+
+    def __init__(self, cb_id: int, capacity: int, dtype: str) -> None:
+        if capacity < 1:
+            raise ProtocolError(f"cb {cb_id}: capacity must be at least 1 tile, got {capacity}")
+        if dtype not in TILE_BYTES:
+            raise ProtocolError(f"cb {cb_id}: unsupported tile element type {dtype!r}")
+        self.cb_id = cb_id
+        self.capacity = capacity
+        self.dtype = dtype
+        self.tile_bytes = TILE_BYTES[dtype]
+        zero = np.zeros((TILE, TILE), dtype=np.float32)
+        self.tiles: list[np.ndarray] = [zero] * capacity
+        self.read_ptr = 0  # absolute page counters; slot = ptr % capacity
+        self.write_ptr = 0
+        self.published = 0  # pushed and not yet popped
+        self.reserved = 0  # reserved by the producer, not yet pushed
+        self.waited = 0  # waited for by the consumer, not yet popped
+        self.max_occupancy = 0
+
+    # -- page-count checks ---------------------------------------------------------------
+    def _check_count(self, n: int, what: str) -> None:
+        if n < 1:
+            raise ProtocolError(f"cb {self.cb_id}: {what} of {n} pages (must be >= 1)")
+        if n > self.capacity:
+            raise ProtocolError(
+                f"cb {self.cb_id}: {what} of {n} pages exceeds the capacity of {self.capacity} tiles"
+            )
+
+    # -- producer side -------------------------------------------------------------------
+    def can_reserve(self, n: int) -> bool:
+        """True when ``n`` pages are free; raises if ``n`` could never be satisfied."""
+        self._check_count(n, "cb_reserve_back")
+        return self.capacity - self.published >= n
+
+    def reserve(self, n: int) -> None:
+        """Complete a ``cb_reserve_back(n)`` that `can_reserve` allowed."""
+        if n > self.reserved:
+            self.reserved = n
+        occupancy = self.published + self.reserved
+        if occupancy > self.max_occupancy:
+            self.max_occupancy = occupancy
+
+    def push(self, n: int) -> None:
+        """``cb_push_back(n)``: publish ``n`` reserved pages."""
+        if n < 1 or n > self.reserved:
+            raise ProtocolError(
+                f"cb {self.cb_id}: cb_push_back of {n} pages but only {self.reserved} reserved"
+            )
+        self.write_ptr += n
+        self.published += n
+        self.reserved -= n
+
+    def write(self, index: int, tile: np.ndarray) -> None:
+        """Store ``tile`` (rounded to the CB's dtype) at write pointer + ``index``."""
+        if not 0 <= index < self.reserved:
+            raise ProtocolError(
+                f"cb {self.cb_id}: write to tile {index} beyond the {self.reserved} reserved tiles"
+            )
+        self.tiles[(self.write_ptr + index) % self.capacity] = round_to(tile, self.dtype)
+
+    # -- consumer side -------------------------------------------------------------------
+    def can_wait(self, n: int) -> bool:
+        """True when ``n`` pages are published; raises if ``n`` could never be satisfied."""
+        self._check_count(n, "cb_wait_front")
+        return self.published >= n
+
+    def wait(self, n: int) -> None:
+        """Complete a ``cb_wait_front(n)`` that `can_wait` allowed."""
+        if n > self.waited:
+            self.waited = n
+
+    def pop(self, n: int) -> None:
+        """``cb_pop_front(n)``: free ``n`` pages that were waited for."""
+        if n < 1 or n > self.waited:
+            raise ProtocolError(
+                f"cb {self.cb_id}: cb_pop_front of {n} pages but only {self.waited} waited for"
+            )
+        self.read_ptr += n
+        self.published -= n
+        self.waited -= n
+
+    def read(self, index: int) -> np.ndarray:
+        """The tile at read pointer + ``index`` (must have been waited for). Do not mutate it."""
+        if not 0 <= index < self.waited:
+            raise ProtocolError(
+                f"cb {self.cb_id}: read of tile {index} but only {self.waited} tiles waited for"
+            )
+        return self.tiles[(self.read_ptr + index) % self.capacity]
+
+    # -- L1 addresses (dataflow threads) -------------------------------------------------
+    def slot_of_offset(self, base_ptr: int, address_slot: int) -> int:
+        """Offset of physical ``address_slot`` from the page counter ``base_ptr``."""
+        return (address_slot - base_ptr) % self.capacity
+
+    def describe(self) -> str:
+        return (
+            f"cb {self.cb_id}: {self.published}/{self.capacity} published, "
+            f"{self.reserved} reserved, {self.waited} waited"
+        )

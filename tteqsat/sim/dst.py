@@ -1,0 +1,130 @@
+"""The DST register file and its acquire/commit/wait/release protocol.
+
+DST is double-buffered ("half-sync"): the math side fills one half between
+``tile_regs_acquire`` and ``tile_regs_commit`` while the packer drains the other between
+``tile_regs_wait`` and ``tile_regs_release``. The compute kernel is one program, so the model
+runs both sides in program order and keeps each half's role explicit; any out-of-protocol
+access raises `ProtocolError` instead of silently reading stale data.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from .errors import ProtocolError
+from .tiles import TILE, round_bf16
+
+
+class DstRegisters:
+    """``capacity`` tile slots per half: 8 in bf16 mode, 4 with ``fp32_dest_acc_en``."""
+
+    __slots__ = (
+        "fp32",
+        "capacity",
+        "halves",
+        "clear",
+        "math_half",
+        "pack_half",
+        "committed",
+        "free",
+        "max_slot",
+    )
+
+    def __init__(self, fp32: bool) -> None:
+        self.fp32 = fp32
+        self.capacity = 4 if fp32 else 8
+        self.halves = np.zeros((2, self.capacity, TILE, TILE), dtype=np.float32)
+        self.clear = [[True] * self.capacity for _ in range(2)]
+        self.math_half: int | None = None
+        self.pack_half: int | None = None
+        self.committed: deque[int] = deque()
+        self.free: deque[int] = deque([0, 1])
+        self.max_slot = -1
+
+    # -- protocol ------------------------------------------------------------------------
+    def acquire(self) -> None:
+        if self.math_half is not None:
+            raise ProtocolError("tile_regs_acquire while DST is already acquired (missing tile_regs_commit)")
+        if not self.free:
+            raise ProtocolError("tile_regs_acquire with both DST halves in use (missing tile_regs_release)")
+        half = self.free.popleft()
+        self.halves[half].fill(0.0)
+        self.clear[half] = [True] * self.capacity
+        self.math_half = half
+
+    def commit(self) -> None:
+        if self.math_half is None:
+            raise ProtocolError("tile_regs_commit without tile_regs_acquire")
+        self.committed.append(self.math_half)
+        self.math_half = None
+
+    def wait(self) -> None:
+        if self.pack_half is not None:
+            raise ProtocolError(
+                "tile_regs_wait while DST is already held by the packer (missing tile_regs_release)"
+            )
+        if not self.committed:
+            raise ProtocolError("tile_regs_wait with no committed DST (missing tile_regs_commit; would hang)")
+        self.pack_half = self.committed.popleft()
+
+    def release(self) -> None:
+        if self.pack_half is None:
+            raise ProtocolError("tile_regs_release without tile_regs_wait")
+        self.free.append(self.pack_half)
+        self.pack_half = None
+
+    def open_sections(self) -> str | None:
+        """Describe a section left open (for the end-of-thread check), or None."""
+        if self.math_half is not None:
+            return "DST still acquired at the end of the compute thread (missing tile_regs_commit)"
+        if self.pack_half is not None:
+            return "DST still held by the packer at the end of the compute thread (missing tile_regs_release)"
+        if self.committed:
+            return "committed DST never packed (missing tile_regs_wait/tile_regs_release)"
+        return None
+
+    # -- math side -----------------------------------------------------------------------
+    def _math_slot(self, d: int) -> int:
+        half = self.math_half
+        if half is None:
+            raise ProtocolError("math op on DST outside tile_regs_acquire..tile_regs_commit")
+        if not 0 <= d < self.capacity:
+            raise ProtocolError(
+                f"DST slot {d} out of range: capacity is {self.capacity} tiles "
+                f"({'fp32' if self.fp32 else 'bf16'} mode)"
+            )
+        return half
+
+    def load(self, d: int) -> np.ndarray:
+        """Read slot ``d`` of the math half (a view: do not mutate)."""
+        return self.halves[self._math_slot(d), d]
+
+    def is_clear(self, d: int) -> bool:
+        """True if slot ``d`` was not written since the last acquire."""
+        return self.clear[self._math_slot(d)][d]
+
+    def store(self, d: int, value: np.ndarray | float) -> None:
+        """Write slot ``d`` of the math half, rounding to bf16 unless in fp32 mode."""
+        half = self._math_slot(d)
+        if self.fp32:
+            self.halves[half, d] = value
+        else:
+            self.halves[half, d] = round_bf16(np.broadcast_to(np.asarray(value, np.float32), (TILE, TILE)))
+        self.clear[half][d] = False
+        if d > self.max_slot:
+            self.max_slot = d
+
+    # -- pack side -----------------------------------------------------------------------
+    def pack_load(self, d: int) -> np.ndarray:
+        """Read slot ``d`` of the half held by the packer (a view: copy before keeping)."""
+        half = self.pack_half
+        if half is None:
+            raise ProtocolError("pack_tile outside tile_regs_wait..tile_regs_release")
+        if not 0 <= d < self.capacity:
+            raise ProtocolError(
+                f"DST slot {d} out of range: capacity is {self.capacity} tiles "
+                f"({'fp32' if self.fp32 else 'bf16'} mode)"
+            )
+        return self.halves[half, d]

@@ -1,0 +1,88 @@
+"""Element-wise and tile-shaped math on 32x32 float32 arrays (what each op computes).
+
+Kept separate from the protocol checks so the numerics can be read and tested on their own.
+All functions return new arrays and never mutate their inputs; the caller rounds the result
+when storing it into DST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Tile = np.ndarray
+_F32 = np.float32
+_SQRT_HALF = _F32(np.sqrt(0.5))
+
+
+def _erf(x: Tile) -> Tile:
+    # Lazy import: scipy is a project dependency, but only GELU needs it.
+    from scipy.special import erf
+
+    return np.asarray(erf(x), dtype=_F32)
+
+
+def _sigmoid(x: Tile) -> Tile:
+    return (_F32(1.0) / (_F32(1.0) + np.exp(-x))).astype(_F32)
+
+
+SFPU_UNARY: dict[str, Callable[[Tile], Tile]] = {
+    "recip_tile": lambda x: _F32(1.0) / x,
+    "sqrt_tile": np.sqrt,
+    "rsqrt_tile": lambda x: _F32(1.0) / np.sqrt(x),
+    "log_tile": np.log,
+    "abs_tile": np.abs,
+    "negative_tile": np.negative,
+    "relu_tile": lambda x: np.maximum(x, _F32(0.0)),
+    "sigmoid_tile": _sigmoid,
+    "tanh_tile": np.tanh,
+    "gelu_tile": lambda x: _F32(0.5) * x * (_F32(1.0) + _erf(x * _SQRT_HALF)),  # exact (erf) GELU
+    "silu_tile": lambda x: x * _sigmoid(x),
+    "square_tile": lambda x: x * x,
+}
+"""In-place SFPU unary ops (besides exp_tile, which takes a scale) by op name."""
+
+SFPU_BINARY: dict[str, Callable[[Tile, Tile], Tile]] = {
+    "add_binary_tile": np.add,
+    "sub_binary_tile": np.subtract,
+    "mul_binary_tile": np.multiply,
+    "div_binary_tile": np.divide,
+    "binary_max_tile": np.maximum,
+    "binary_min_tile": np.minimum,
+}
+"""DST x DST -> DST SFPU ops by op name."""
+
+ELTWISE: dict[str, Callable[[Tile, Tile], Tile]] = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
+"""FPU element-wise binary ops by ``eltwise_binary_type`` value (and by ``add_tiles`` etc.)."""
+
+
+def broadcast(tile: Tile, kind: str) -> Tile:
+    """``unary_bcast``: col copies column 0 across, row copies row 0 down, scalar copies [0, 0]."""
+    if kind == "col":
+        return np.repeat(tile[:, :1], tile.shape[1], axis=1)
+    if kind == "row":
+        return np.repeat(tile[:1, :], tile.shape[0], axis=0)
+    return np.full(tile.shape, tile[0, 0], dtype=_F32)
+
+
+def reduce_into(acc: Tile, tile: Tile, scaler: float, kind: str, dim: str, fresh: bool) -> Tile:
+    """``reduce_tile``: fold the scaled tile into ``acc``'s column 0 (row), row 0 (col) or [0, 0].
+
+    ``fresh`` means the DST slot is still clear since the acquire, so a max reduction starts
+    from -inf rather than from the zero the slot reads as.
+    """
+    x = tile * _F32(scaler)
+    out = np.array(acc, dtype=_F32, copy=True)
+    if dim == "reduce_dim_row":
+        part, view = (x.max(axis=1) if kind == "reduce_max" else x.sum(axis=1, dtype=_F32)), out[:, 0]
+    elif dim == "reduce_dim_col":
+        part, view = (x.max(axis=0) if kind == "reduce_max" else x.sum(axis=0, dtype=_F32)), out[0, :]
+    else:
+        part = np.array([x.max() if kind == "reduce_max" else x.sum(dtype=_F32)], dtype=_F32)
+        view = out[0, :1]
+    if kind == "reduce_max":
+        view[...] = part if fresh else np.maximum(view, part)
+    else:
+        view[...] = view + part
+    return out

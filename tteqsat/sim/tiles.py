@@ -1,0 +1,76 @@
+"""32x32 tiles: layout conversion between element arrays and tile lists, and bf16 rounding.
+
+DRAM tensors are stored as tiles in row-major tile order (docs/mlir-subset.md). Vectors need
+no special case: an (R, 1) column vector zero-pads to R/32 tiles whose column 0 holds the
+data, and a (1, C) row vector to C/32 tiles whose row 0 does.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+TILE = 32
+TILE_BYTES = {"bf16": 2048, "f32": 4096}
+"""Bytes per 32x32 tile for each supported element type (the CB page size)."""
+
+
+def round_bf16(values: np.ndarray) -> np.ndarray:
+    """Round float32 values to bfloat16 precision (round-to-nearest-even on the float32 bits).
+
+    Returns a new float32 array whose low 16 mantissa bits are zero. NaNs stay NaN (adding the
+    rounding bias to a NaN's bits could otherwise carry into the sign bit).
+    """
+    a = np.asarray(values, dtype=np.float32)
+    bits = a.view(np.uint32)
+    rounded = (bits + (np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))) & np.uint32(0xFFFF0000)
+    out = rounded.view(np.float32)
+    nan = np.isnan(a)
+    if nan.any():
+        out = np.where(nan, np.float32(np.nan), out)
+    return out
+
+
+def round_to(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Return a fresh float32 copy of ``values`` rounded to ``dtype`` ('bf16' or 'f32')."""
+    if dtype == "bf16":
+        return round_bf16(values)
+    return np.array(values, dtype=np.float32, copy=True)
+
+
+def tile_grid(shape: tuple[int, int]) -> tuple[int, int]:
+    """Number of tile rows and tile columns covering an (R, C) tensor."""
+    rows, cols = shape
+    return -(-rows // TILE), -(-cols // TILE)
+
+
+def tilize(array: np.ndarray) -> list[np.ndarray]:
+    """Split a 2-D array into zero-padded 32x32 float32 tiles, row-major tile order."""
+    a = np.asarray(array, dtype=np.float32)
+    if a.ndim != 2:
+        raise ValueError(f"tilize expects a 2-D array, got shape {a.shape}")
+    tr, tc = tile_grid(a.shape)
+    padded = np.zeros((tr * TILE, tc * TILE), dtype=np.float32)
+    padded[: a.shape[0], : a.shape[1]] = a
+    blocks = padded.reshape(tr, TILE, tc, TILE).swapaxes(1, 2)
+    return [np.array(blocks[r, c]) for r in range(tr) for c in range(tc)]
+
+
+def untilize(tiles: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """Inverse of `tilize`: reassemble tiles and crop the padding away."""
+    tr, tc = tile_grid(shape)
+    if len(tiles) != tr * tc:
+        raise ValueError(f"{len(tiles)} tiles cannot form a {shape[0]}x{shape[1]} tensor")
+    grid = np.stack(tiles).reshape(tr, tc, TILE, TILE).swapaxes(1, 2)
+    return np.array(grid.reshape(tr * TILE, tc * TILE)[: shape[0], : shape[1]], dtype=np.float32)
+
+
+def bits_to_f32(bits: int) -> float:
+    """Interpret the low 32 bits of an integer as an IEEE float32 (for fp32-bit-pattern params)."""
+    return struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0]
+
+
+def f32_to_bits(value: float) -> int:
+    """The IEEE float32 bit pattern of ``value`` as an unsigned integer."""
+    return struct.unpack("<I", struct.pack("<f", value))[0]

@@ -1,0 +1,65 @@
+"""The rule library: one file per ruleset, one named rule per line with its identity as a comment."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from egglog import Ruleset, ruleset
+from egglog.egraph import RewriteOrRule
+
+from tteqsat.errors import KernelError
+
+STAGES = ("expand", "grow", "hardware")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rewrite with the name reports and explanations use."""
+
+    name: str
+    rewrite: RewriteOrRule
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules that run together in one saturation stage."""
+
+    name: str
+    description: str
+    stage: str
+    rules: tuple[Rule, ...]
+
+    def egg(self) -> Ruleset:
+        return ruleset(*(r.rewrite for r in self.rules), name=f"tteqsat_{self.name}")
+
+
+SHIPPED = ("softmax", "algebra", "broadcast", "reductions", "hardware")
+
+
+def shipped_rulesets() -> list[RuleSet]:
+    """The package's rulesets, in stage order."""
+    return [importlib.import_module(f"tteqsat.rules.{m}").RULESET for m in SHIPPED]
+
+
+def load_rule_file(path: str | Path) -> list[RuleSet]:
+    """A user's rule file: a Python module defining `RULESET` (a RuleSet) or `RULESETS` (a list)."""
+    path = Path(path)
+    if not path.is_file():
+        raise KernelError(f"rule file {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"tteqsat_user_rules_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # the user's file: report it as bad input, not a crash
+        raise KernelError(f"rule file {path} failed to load: {type(e).__name__}: {e}") from None
+    found = getattr(module, "RULESETS", None) or ([module.RULESET] if hasattr(module, "RULESET") else [])
+    if not found or not all(isinstance(r, RuleSet) for r in found):
+        raise KernelError(f"rule file {path} defines no RULESET (a tteqsat.rules.RuleSet)")
+    for rs in found:
+        if rs.stage not in STAGES:
+            raise KernelError(f"ruleset '{rs.name}' in {path} has unknown stage '{rs.stage}' ({', '.join(STAGES)})")
+    return list(found)

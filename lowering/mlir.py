@@ -1,0 +1,297 @@
+"""Schedule -> TTKernel MLIR module (generic op form): reader, compute and writer functions.
+
+The format is pinned in docs/mlir-subset.md; op names and operand orders follow tt-mlir's
+TTKernelOps.td. Only the compute function is written here; the dataflow threads come from
+`tteqsat.lowering.dataflow`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+from tteqsat.schedule import DstSection, Schedule, SectionOp, TileRead, switches
+
+from .dataflow import TensorBinding, emit_reader, emit_writer
+
+SFPU_BINARY = {"add": "add_binary_tile", "sub": "sub_binary_tile", "mul": "mul_binary_tile",
+               "div": "div_binary_tile", "max": "binary_max_tile", "min": "binary_min_tile"}
+SFPU_UNARY = {"neg": "negative_tile"}
+SCALAR_OP = {"add_s": "add_unary_tile", "mul_s": "mul_unary_tile", "rsub_s": "add_unary_tile",
+             "rdiv_s": "mul_unary_tile"}
+BCAST = {"cols": "col", "rows": "row", "scalar": "scalar"}
+REDUCE = {"rowmax": ("reduce_max", "reduce_dim_row"), "rowsum": ("reduce_sum", "reduce_dim_row"),
+          "colmax": ("reduce_max", "reduce_dim_col"), "colsum": ("reduce_sum", "reduce_dim_col")}
+
+
+def f32_bits(x: float) -> int:
+    """The fp32 bit pattern as a signed i32, how TTKernel passes float parameters."""
+    return struct.unpack("<i", struct.pack("<f", x))[0]
+
+
+def cb_type(tiles: int, dtype: str) -> str:
+    return f"!ttkernel.cb<{tiles}, !ttcore.tile<32x32, {'f32' if dtype == 'fp32' else 'bf16'}>>"
+
+
+class FunctionBuilder:
+    """SSA names, hoisted constants and indentation for one func.func body."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self.consts: list[str] = []
+        self.body: list[str] = []
+        self.depth = depth
+        self._const: dict[tuple, str] = {}
+        self._n = 0
+
+    def fresh(self, stem: str) -> str:
+        self._n += 1
+        return f"%{stem}{self._n}"
+
+    def const(self, value: int | float | bool, ty: str) -> str:
+        key = (value, ty)
+        if key not in self._const:
+            if ty == "i1":
+                text, name = ("true" if value else "false"), f"%{'true' if value else 'false'}"
+            elif ty == "f32":
+                text, name = repr(float(value)), self.fresh("cf")
+            else:
+                text = str(int(value))
+                name = f"%c{int(value)}" + ("" if ty == "index" else f"_{ty}")
+                name = name.replace("-", "m")
+            self.consts.append(f'{name} = "arith.constant"() <{{value = {text} : {ty}}}> : () -> {ty}')
+            self._const[key] = name
+        return self._const[key]
+
+    def line(self, text: str) -> None:
+        self.body.append("  " * self.depth + text)
+
+    def op(self, name: str, operands: list[tuple[str, str]], attrs: str = "", result: str | None = None) -> str:
+        args = ", ".join(v for v, _ in operands)
+        types = ", ".join(t for _, t in operands)
+        props = f" <{{{attrs}}}>" if attrs else ""
+        if result:
+            res = self.fresh("v")
+            self.line(f'{res} = "{name}"({args}){props} : ({types}) -> {result}')
+            return res
+        self.line(f'"{name}"({args}){props} : ({types}) -> ()')
+        return ""
+
+    def loop(self, upper: int, body: Callable[[str], None]) -> None:
+        iv = self.fresh("i")
+        self.line(f'"scf.for"({self.const(0, "index")}, {self.const(upper, "index")}, {self.const(1, "index")}) ({{')
+        self.line(f"^bb0({iv}: index):")
+        self.depth += 1
+        body(iv)
+        self.line('"scf.yield"() : () -> ()')
+        self.depth -= 1
+        self.line("}) : (index, index, index) -> ()")
+
+    def lines(self) -> list[str]:
+        return ["  " * self.depth + c for c in self.consts] + self.body
+
+
+class ComputeEmitter:
+    """Writes the compute thread of a schedule."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.s = schedule
+        self.b = FunctionBuilder(depth=2)
+        self.cb_val: dict[int, str] = {}
+        self.cb_ty: dict[int, str] = {}
+
+    # -- helpers --------------------------------------------------------------------------------
+    def cb(self, cb_id: int) -> tuple[str, str]:
+        return self.cb_val[cb_id], self.cb_ty[cb_id]
+
+    def idx(self, v: int) -> tuple[str, str]:
+        return self.b.const(v, "index"), "index"
+
+    def i32(self, v: int) -> tuple[str, str]:
+        return self.b.const(v, "i32"), "i32"
+
+    def tile_index(self, r: TileRead, i: str, j: str, k: str | None) -> tuple[str, str]:
+        acc: str | None = None
+        for coeff, iv in ((r.ci, i), (r.cj, j), (r.ck, k)):
+            if not coeff or iv is None:
+                continue
+            term = iv if coeff == 1 else self.b.op("arith.muli", [(iv, "index"), self.idx(coeff)], result="index")
+            acc = term if acc is None else self.b.op("arith.addi", [(acc, "index"), (term, "index")], result="index")
+        return (acc, "index") if acc else self.idx(0)
+
+    # -- per-op calls: one (init, call) pair per step of SectionOp.steps() --------------------------
+    def calls(self, op: SectionOp, out_cb: int) -> list[tuple[Callable[[], None], Callable[[str, str], None]]]:
+        b = self.b
+        d = self.idx(op.out)
+        pairs: list[tuple[Callable[[], None], Callable[[str, str], None]]] = []
+        if op.copy_from is not None:
+            src = op.copy_from
+            pairs.append((lambda: b.op("ttkernel.copy_dest_values_init", []),
+                          lambda i, j: b.op("ttkernel.copy_dest_values", [self.idx(src), d])))
+        k = op.kind
+        if k == "copy":
+            r = op.reads[0]
+            pairs.append((lambda: b.op("ttkernel.copy_tile_init", [self.cb(r.cb)]),
+                          lambda i, j: b.op("ttkernel.copy_tile", [self.cb(r.cb), self.tile_index(r, i, j, None), d])))
+        elif k == "fpu":
+            ra, rb = op.reads
+            pairs.append((lambda: b.op(f"ttkernel.{op.op}_tiles_init", [self.cb(ra.cb), self.cb(rb.cb)]),
+                          lambda i, j: b.op(f"ttkernel.{op.op}_tiles", [
+                              self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, None),
+                              self.tile_index(rb, i, j, None), d])))
+        elif k == "reuse":
+            r = op.reads[0]
+            reuse = "dest_to_srca" if op.attrs["reuse"] == "srca" else "dest_to_srcb"
+            attrs = (f"eltwise_binary_type = #ttkernel.eltwise_binary_type<{op.op}>, "
+                     f"reuse_type = #ttkernel.reuse_type<{reuse}>")
+            pairs.append((lambda: b.op("ttkernel.binary_dest_reuse_tiles_init", [self.cb(r.cb)], attrs),
+                          lambda i, j: b.op("ttkernel.binary_dest_reuse_tiles", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d], attrs)))
+        elif k == "sfpu2":
+            name = SFPU_BINARY[op.op]
+            a0, a1 = (self.idx(x) for x in op.dst_in)
+            pairs.append((lambda: b.op(f"ttkernel.{name}_init", []),
+                          lambda i, j: b.op(f"ttkernel.{name}", [a0, a1, d])))
+        elif k == "sfpu":
+            pairs.append(self._unary(SFPU_UNARY.get(op.op, f"{op.op}_tile"), d))
+        elif k == "exp_scaled":
+            attrs = f"approx = true, scale = {f32_bits(float(op.attrs['s']))} : i32"  # type: ignore[arg-type]
+            pairs.append((lambda: b.op("ttkernel.exp_tile_init", [], attrs),
+                          lambda i, j: b.op("ttkernel.exp_tile", [d], attrs)))
+        elif k == "scalar":
+            if op.op in ("rsub_s", "rdiv_s"):
+                pairs.append(self._unary("negative_tile" if op.op == "rsub_s" else "recip_tile", d))
+            param = self.i32(f32_bits(float(op.attrs["s"])))  # type: ignore[arg-type]
+            name = SCALAR_OP[op.op]
+            pairs.append((lambda: b.op("ttkernel.binop_with_scalar_tile_init", []),
+                          lambda i, j: b.op(f"ttkernel.{name}", [d, param])))
+        elif k == "matmul":
+            ra, rb = op.reads
+            tr = self.i32(int(op.attrs.get("transpose_b", 0)))  # type: ignore[call-overload]
+            pairs.append((lambda: b.op("ttkernel.mm_init_short", [self.cb(ra.cb), self.cb(rb.cb), tr]),
+                          lambda i, j: b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_tiles", [
+                              self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, kk),
+                              self.tile_index(rb, i, j, kk), d]))))
+        elif k == "reduce":
+            rx, rs = op.reads
+            rtype, rdim = REDUCE[op.op]
+            attrs = f"reduce_type = #ttkernel.reduce_type<{rtype}>, reduce_dim = #ttkernel.reduce_dim<{rdim}>"
+            pairs.append((lambda: b.op("ttkernel.reduce_init", [self.cb(rx.cb), self.cb(rs.cb), self.cb(out_cb)],
+                                       attrs),
+                          lambda i, j: b.loop(op.inner, lambda kk: b.op("ttkernel.reduce_tile", [
+                              self.cb(rx.cb), self.cb(rs.cb), self.tile_index(rx, i, j, kk), self.idx(0), d],
+                              attrs))))
+        elif k == "bcast":
+            r = op.reads[0]
+            attrs = f"bcast_type = #ttkernel.bcast_type<{BCAST[op.op]}>"
+            pairs.append((lambda: b.op("ttkernel.unary_bcast_init", [self.cb(r.cb), self.cb(out_cb)], attrs),
+                          lambda i, j: b.op("ttkernel.unary_bcast", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d], attrs)))
+        elif k == "transpose":
+            r = op.reads[0]
+            pairs.append((lambda: b.op("ttkernel.transpose_wh_init", [self.cb(r.cb), self.cb(out_cb)]),
+                          lambda i, j: b.op("ttkernel.transpose_wh_tile", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d])))
+        else:
+            raise ValueError(f"cannot lower op form {k}")
+        return pairs
+
+    def _unary(self, name: str, d: tuple[str, str]):
+        b = self.b
+        return (lambda: b.op(f"ttkernel.{name}_init", []), lambda i, j: b.op(f"ttkernel.{name}", [d]))
+
+    # -- sections -------------------------------------------------------------------------------------
+    def section(self, sec: DstSection) -> None:
+        b = self.b
+        b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "
+               f"{len(sec.ops)} ops")
+        for cb, tiles in sec.waits:
+            b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
+        out_cb = sec.packs[0].cb
+        steps = [(engine, key) for op in sec.ops for engine, key in op.steps()]
+        pairs = [pair for op in sec.ops for pair in self.calls(op, out_cb)]
+        assert len(steps) == len(pairs), "steps and calls must align"
+        emit_init = [False] * len(steps)
+        for engine in ("fpu", "sfpu"):
+            pos = [p for p, (e, _) in enumerate(steps) if e == engine]
+            keys = [steps[p][1] for p in pos]
+            if keys:
+                pairs[pos[0]][0]()  # the first op's init, before the loop
+            if switches(keys):
+                for n, p in enumerate(pos):
+                    emit_init[p] = keys[n] != keys[n - 1]
+
+        def body(i: str, j: str) -> None:
+            b.op("ttkernel.tile_regs_acquire", [])
+            for p, (init, call) in enumerate(pairs):
+                if emit_init[p]:
+                    init()
+                call(i, j)
+            b.op("ttkernel.tile_regs_commit", [])
+            b.op("ttkernel.tile_regs_wait", [])
+            for pk in sec.packs:
+                b.op("ttkernel.cb_reserve_back", [self.cb(pk.cb), self.i32(1)])
+                b.op("ttkernel.pack_tile", [self.idx(pk.slot), self.cb(pk.cb), self.idx(0)])
+                b.op("ttkernel.cb_push_back", [self.cb(pk.cb), self.i32(1)])
+            b.op("ttkernel.tile_regs_release", [])
+
+        b.loop(sec.grid[0], lambda i: b.loop(sec.grid[1], lambda j: body(i, j)))
+        for cb, tiles in sec.pops:
+            b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+
+    def emit(self) -> list[str]:
+        s = self.s
+        b = self.b
+        for cb in s.cbs:
+            ty = cb_type(cb.tiles, cb.dtype)
+            name = f"%cb{cb.id}"
+            b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {cb.id} : i32}}> : () -> {ty}')
+            self.cb_val[cb.id], self.cb_ty[cb.id] = name, ty
+        first_in = next(a.cb for a in s.args if a.role == "in")
+        first_out = next(a.cb for a in s.args if a.role == "out")
+        b.op("ttkernel.compute_kernel_hw_startup", [self.cb(first_in), self.cb(first_out)])
+        for cb in s.cbs:
+            if cb.role == "scaler":
+                b.line(f"// scaler tile {cb.scale:g} for reduce_tile")
+                b.op("ttkernel.tile_regs_acquire", [])
+                b.op("ttkernel.fill_tile_init", [])
+                b.op("ttkernel.fill_tile", [self.idx(0), (b.const(float(cb.scale), "f32"), "f32")])
+                b.op("ttkernel.tile_regs_commit", [])
+                b.op("ttkernel.tile_regs_wait", [])
+                b.op("ttkernel.cb_reserve_back", [self.cb(cb.id), self.i32(1)])
+                b.op("ttkernel.pack_tile", [self.idx(0), self.cb(cb.id), self.idx(0)])
+                b.op("ttkernel.cb_push_back", [self.cb(cb.id), self.i32(1)])
+                b.op("ttkernel.tile_regs_release", [])
+        for sec in s.sections:
+            self.section(sec)
+        b.op("func.return", [])
+        fp32 = "true" if s.dtype == "fp32" else "false"
+        head = (f'  "func.func"() <{{function_type = () -> (), sym_name = "{s.kernel}_compute"}}> ({{')
+        tail = (f"  }}) {{ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = {fp32}}}"
+                " : () -> ()")
+        return [head, *b.lines(), tail]
+
+
+def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBinding]]:
+    """Kernel arguments, in the documented order: inputs as declared, then outputs."""
+    cbs = {cb.id: cb for cb in schedule.cbs}
+    out: tuple[list[TensorBinding], list[TensorBinding]] = ([], [])
+    for n, a in enumerate(schedule.args):
+        cb = cbs[a.cb]
+        binding = TensorBinding(a.name, n, a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles,
+                                "f32" if schedule.dtype == "fp32" else "bf16")
+        out[0 if a.role == "in" else 1].append(binding)
+    return out
+
+
+def emit_module(schedule: Schedule) -> str:
+    """The whole module as text: deterministic for a given schedule."""
+    ins, outs = bindings(schedule)
+    dt = "f32" if schedule.dtype == "fp32" else "bf16"
+    tensors = ", ".join(f'"{a.name}:{a.role}:{a.shape[0]}x{a.shape[1]}:{dt}"' for a in schedule.args)
+    lines = [f'module attributes {{tteqsat.kernel = "{schedule.kernel}", tteqsat.arch = "{schedule.arch}", '
+             f"tteqsat.tensors = [{tensors}]}} {{"]
+    lines += emit_reader(schedule.kernel, ins)
+    lines += ComputeEmitter(schedule).emit()
+    lines += emit_writer(schedule.kernel, outs)
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,39 @@
+"""Hardware op forms: each math op is unioned with the Tensix ops that compute it.
+
+The operand positions of an `hw_*` form fix where operands live (see tteqsat.egraph), so extraction
+chooses op forms and DST/CB placement together.
+"""
+
+from egglog import rewrite
+
+from tteqsat.egraph import (
+    bcast, binary, exp_scaled, hw_bcast, hw_exp_scaled, hw_fpu, hw_matmul, hw_reduce, hw_reuse, hw_scalar,
+    hw_sfpu, hw_sfpu2, hw_transpose, matmul, reduce, scalar, transpose, unary,
+)
+
+from . import Rule, RuleSet
+from .vars import a, b, k, n, op, s, v
+
+RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU in DST, matmul/reduce/bcast", "hardware", (
+    Rule("fpu-add", rewrite(binary("add", a, b)).to(hw_fpu("add", a, b))),  # add_tiles: both operands unpacked from CBs
+    Rule("fpu-sub", rewrite(binary("sub", a, b)).to(hw_fpu("sub", a, b))),  # sub_tiles
+    Rule("fpu-mul", rewrite(binary("mul", a, b)).to(hw_fpu("mul", a, b))),  # mul_tiles
+    Rule("reuse-add-srca", rewrite(binary("add", a, b)).to(hw_reuse("add", a, b, "srca"))),  # binary_dest_reuse: a in DST, b from a CB
+    Rule("reuse-add-srcb", rewrite(binary("add", a, b)).to(hw_reuse("add", b, a, "srcb"))),  # b in DST, a from a CB
+    Rule("reuse-sub-srca", rewrite(binary("sub", a, b)).to(hw_reuse("sub", a, b, "srca"))),  # DST - CB
+    Rule("reuse-sub-srcb", rewrite(binary("sub", a, b)).to(hw_reuse("sub", b, a, "srcb"))),  # CB - DST
+    Rule("reuse-mul-srca", rewrite(binary("mul", a, b)).to(hw_reuse("mul", a, b, "srca"))),  # DST * CB
+    Rule("reuse-mul-srcb", rewrite(binary("mul", a, b)).to(hw_reuse("mul", b, a, "srcb"))),  # CB * DST
+    Rule("sfpu-binary", rewrite(binary(op, a, b)).to(hw_sfpu2(op, a, b))),  # add/sub/mul/div/max/min_binary_tile: both in DST
+    Rule("sfpu-unary", rewrite(unary(op, a)).to(hw_sfpu(op, a))),  # exp/recip/sqrt/... _tile in place on DST
+    Rule("sfpu-scalar", rewrite(scalar(op, a, s)).to(hw_scalar(op, a, s))),  # binop_with_scalar: add/mul_unary_tile
+    Rule("exp-fused-scale", rewrite(exp_scaled(a, s)).to(hw_exp_scaled(a, s))),  # exp_tile with scale: exp(s*x) in one SFPU pass
+    Rule("matmul-fpu", rewrite(matmul(a, b)).to(hw_matmul(a, b, 0))),  # matmul_tiles accumulating over K in DST
+    Rule("matmul-transposed-b", rewrite(matmul(a, transpose(b))).to(hw_matmul(a, b, 1))),  # matmul_tiles with transpose=1 reads b.T
+    Rule("transpose-fpu", rewrite(transpose(a)).to(hw_transpose(a))),  # transpose_wh_tile from a CB
+    Rule("reduce-fpu", rewrite(reduce(op, a)).to(hw_reduce(op, a, 1.0))),  # reduce_tile with a scaler CB of ones
+    Rule("reduce-sum-fold-scale", rewrite(scalar("mul_s", reduce("rowsum", a), s)).to(hw_reduce("rowsum", a, s))),  # sum(a)*s: the scaler CB holds s
+    Rule("reduce-colsum-fold-scale", rewrite(scalar("mul_s", reduce("colsum", a), s)).to(hw_reduce("colsum", a, s))),  # column sums likewise
+    Rule("reduce-max-fold-scale", rewrite(scalar("mul_s", reduce("rowmax", a), s)).to(hw_reduce("rowmax", a, s), s > 0.0)),  # max(a)*s == max(a*s) for s > 0
+    Rule("bcast-unpack", rewrite(bcast(k, v, n)).to(hw_bcast(k, v, n))),  # unary_bcast from a CB into DST
+))

@@ -1,0 +1,141 @@
+"""Greedy DAG extraction over the serialized e-graph, pricing where each value lives.
+
+Each e-class gets its cheapest hardware node, where a node's cost is the union of the items it needs
+(shared values paid once): its own engine cycles, a pack for every computed operand read from a CB, and
+a copy_tile for every kernel input read in DST. Math-level nodes have no hardware meaning and are never
+chosen; a class reached only through them is an error naming the op that has no hardware form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .cost import CostModel
+from .egraph import ENode, SerializedEGraph
+from .errors import KernelError
+from .program import OPERAND_LOCS, HwOp, Program
+
+# e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
+_KIND = {
+    "hw_fpu": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu", "hw_exp_scaled": "exp_scaled",
+    "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce", "hw_bcast": "bcast",
+    "hw_transpose": "transpose", "input_": "input",
+}
+
+
+def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
+    lit = node.literals
+    kind = _KIND[node.op]
+    if kind == "input":
+        return "input", {"name": lit[0]}
+    if kind == "reuse":
+        return str(lit[0]), {"reuse": lit[1]}
+    if kind == "exp_scaled":
+        return "exp", {"s": float(lit[0])}  # type: ignore[arg-type]
+    if kind in ("scalar", "reduce"):
+        return str(lit[0]), {"s": float(lit[1])}  # type: ignore[arg-type]
+    if kind == "matmul":
+        return "matmul", {"transpose_b": int(lit[0])}  # type: ignore[call-overload]
+    if kind == "bcast":
+        return str(lit[0]), {"n": int(lit[1])}  # type: ignore[call-overload]
+    if kind == "transpose":
+        return "transpose", {}
+    return str(lit[0]), {}
+
+
+def _class_order(cid: str) -> tuple[int, str]:
+    m = re.search(r"(\d+)$", cid)
+    return (int(m.group(1)) if m else -1, cid)
+
+
+@dataclass
+class _Best:
+    total: float
+    items: dict[tuple, float]
+    node: ENode
+
+
+def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
+            input_order: list[str]) -> Program:
+    """The cheapest hardware program under the greedy DAG cost."""
+    order = sorted(graph.classes, key=_class_order)
+    input_class = {c for c in order if any(n.op == "input_" for n in graph.classes[c])}
+    pack = model.pack_tile().total
+    best: dict[str, _Best] = {}
+    probe: dict[str, HwOp] = {}
+
+    def shape(cid: str) -> tuple[int, int]:
+        return graph.shapes[cid]
+
+    def tiles(cid: str) -> int:
+        r, c = shape(cid)
+        return -(-r // 32) * -(-c // 32)
+
+    def own_cost(node: ENode, cid: str) -> float:
+        op, attrs = _op_and_attrs(node)
+        operands = tuple(HwOp("input", "probe", (), shape(ch)) for ch in node.children)
+        hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
+        return model.op_tile(hw).total * tiles(cid)
+
+    candidates = {c: [n for n in sorted(graph.classes[c], key=lambda n: n.id) if n.op in _KIND] for c in order}
+    changed = True
+    passes = 0
+    while changed and passes <= len(order) + 1:
+        changed = False
+        passes += 1
+        for cid in order:
+            if cid not in graph.shapes:
+                continue
+            for node in candidates[cid]:
+                if node.op == "input_":
+                    if cid not in best:
+                        best[cid] = _Best(0.0, {}, node)
+                        changed = True
+                    continue
+                if not all(ch in best for ch in node.children):
+                    continue
+                items: dict[tuple, float] = {("n", cid, node.id): own_cost(node, cid)}
+                for ch, loc in zip(node.children, OPERAND_LOCS[_KIND[node.op]], strict=True):
+                    if ch in input_class:
+                        if loc == "dst":
+                            items[("c", ch)] = model.op_tile(HwOp("copy", "copy", (), shape(ch))).total * tiles(ch)
+                        continue
+                    items.update(best[ch].items)
+                    if loc == "cb":
+                        items[("p", ch)] = pack * tiles(ch)
+                if any(key[0] == "n" and key[1] == cid for key in items if key != ("n", cid, node.id)):
+                    continue  # this node's operands pass through its own class: a cycle
+                total = sum(items.values())
+                if cid not in best or total < best[cid].total - 1e-9:
+                    best[cid] = _Best(total, items, node)
+                    changed = True
+    del probe
+
+    built: dict[str, HwOp] = {}
+
+    def build(cid: str) -> HwOp:
+        if cid in built:
+            return built[cid]
+        if cid not in best:
+            ops = sorted({n.op for n in graph.classes[cid]})
+            raise KernelError(f"no hardware form was found for a value computed by {', '.join(ops)}",
+                              ops[0] if ops else None)
+        node = best[cid].node
+        op, attrs = _op_and_attrs(node)
+        hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), shape(cid), attrs, cid)
+        built[cid] = hw
+        return hw
+
+    outputs = [(name, build(cid)) for name, cid in graph.outputs]
+    by_name = {op.name: op for op in built.values() if op.kind == "input"}
+    inputs = [by_name[n] if n in by_name else _unused_input(n, graph) for n in input_order]
+    return Program(kernel_name, dtype, inputs, outputs)
+
+
+def _unused_input(name: str, graph: SerializedEGraph) -> HwOp:
+    for cid, nodes in graph.classes.items():
+        for n in nodes:
+            if n.op == "input_" and n.literals[0] == name:
+                return HwOp("input", "input", (), graph.shapes[cid], {"name": name}, cid)
+    raise KernelError(f"input '{name}' is not in the e-graph")

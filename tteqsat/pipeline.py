@@ -1,0 +1,192 @@
+"""The pipeline, stage by stage: kernel -> e-graph -> saturation -> extraction -> schedule -> MLIR -> sim.
+
+    insert     tteqsat.egraph.insert_kernel     the kernel's outputs under root markers
+    saturate   tteqsat.saturate.saturate        staged, bounded rewriting with the rulesets of tteqsat.rules
+    extract    tteqsat.extract.extract          cheapest hardware program under the cost model
+    schedule   tteqsat.schedule.build_schedule  DST sections, slots, CB plan (baseline: unfused)
+    lower      tteqsat.lowering.mlir / .cpp     TTKernel MLIR and tt-metal C++
+    verify     tteqsat.sim.simulate             the emitted MLIR run on a Tensix model vs the reference
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from egglog import EGraph
+
+from . import reference
+from .arch import Arch, load_arch
+from .baseline import baseline_program
+from .cost import TensixCostModel
+from .egraph import insert_kernel, serialize
+from .errors import KernelError
+from .extract import extract
+from .ir import Kernel
+from .program import Program
+from .rules import RuleSet, load_rule_file, shipped_rulesets
+from .saturate import Limits, SaturationReport, saturate
+from .schedule import Schedule, build_schedule
+
+# Documented tolerances of verify(): max |sim - reference| / max(1, max |reference|).
+TOLERANCE = {"fp32": 2e-3, "bf16": 6e-2}
+
+
+class VerificationError(AssertionError):
+    """The simulated kernel does not compute what the expression says."""
+
+
+@dataclass
+class Verification:
+    max_abs_err: float
+    max_rel_err: float
+    tolerance: float
+    per_output: dict[str, float]
+    stats: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """What `optimize` found: the schedule, its modeled cost against the baseline, and the artifacts."""
+
+    kernel: Kernel
+    arch: Arch
+    schedule: Schedule
+    baseline: Schedule
+    program: Program
+    saturation: SaturationReport
+    eclasses: int
+    times: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+    _mlir: str | None = None
+
+    @property
+    def cost_cycles(self) -> float:
+        return self.schedule.cost_cycles
+
+    @property
+    def baseline_cycles(self) -> float:
+        return self.baseline.cost_cycles
+
+    @property
+    def speedup(self) -> float:
+        return self.baseline_cycles / self.cost_cycles
+
+    @property
+    def l1_bytes(self) -> int:
+        return self.schedule.l1_bytes(self.arch)
+
+    def to_mlir(self) -> str:
+        if self._mlir is None:
+            from .lowering.mlir import emit_module
+
+            start = time.perf_counter()
+            self._mlir = emit_module(self.schedule)
+            self.times["lower"] = time.perf_counter() - start
+        return self._mlir
+
+    def to_cpp(self) -> dict[str, str]:
+        from .lowering.cpp import translate_to_cpp
+
+        return translate_to_cpp(self.to_mlir())
+
+    def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None) -> Verification:
+        """Run the emitted MLIR on the simulator and compare with the reference; raise on mismatch."""
+        from .sim import simulate
+
+        inputs = inputs or reference.random_inputs(self.kernel, seed)
+        expected = reference.evaluate(self.kernel, inputs)
+        chosen = reference.evaluate_program(self.program, inputs)
+        start = time.perf_counter()
+        sim = simulate(self.to_mlir(), inputs)
+        self.times["simulate"] = time.perf_counter() - start
+        tol = TOLERANCE[self.kernel.dtype]
+        per: dict[str, float] = {}
+        worst_abs = worst_rel = 0.0
+        for name, want in expected.items():
+            scale = max(1.0, float(np.max(np.abs(want))))
+            rules_err = float(np.max(np.abs(chosen[name] - want))) / scale
+            if not rules_err <= 1e-4:
+                raise VerificationError(f"output '{name}': the extracted program differs from the kernel by "
+                                        f"{rules_err:.3g} in numpy; a rewrite rule is unsound")
+            got = sim.outputs[name]
+            err = float(np.max(np.abs(got.astype(np.float64) - want)))
+            per[name] = err
+            worst_abs = max(worst_abs, err)
+            worst_rel = max(worst_rel, err / scale)
+        result = Verification(worst_abs, worst_rel, tol, per, dict(sim.stats))
+        if not worst_rel <= tol:
+            raise VerificationError(f"kernel '{self.kernel.name}': simulated output differs from the reference by "
+                                    f"{worst_abs:.4g} (relative {worst_rel:.4g} > tolerance {tol})")
+        return result
+
+    def summary(self) -> dict[str, object]:
+        s = self.schedule
+        return {
+            "kernel": self.kernel.name, "arch": self.arch.name, "dtype": self.kernel.dtype,
+            "cost_cycles": round(self.cost_cycles, 1), "baseline_cycles": round(self.baseline_cycles, 1),
+            "compute_cycles": round(s.compute_cycles, 1), "data_movement_cycles": round(s.data_movement_cycles, 1),
+            "speedup": round(self.speedup, 3), "sections": len(s.sections),
+            "baseline_sections": len(self.baseline.sections), "cbs": len(s.cbs), "l1_bytes": self.l1_bytes,
+            "dst_capacity": s.dst_capacity, "enodes": self.saturation.enodes, "eclasses": self.eclasses,
+            "saturation_iterations": self.saturation.iterations, "stopped_by": self.saturation.stopped_by,
+        }
+
+
+def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: bool) -> list[RuleSet]:
+    chosen = shipped_rulesets() if include_shipped else []
+    for r in rules or ():
+        chosen.extend([r] if isinstance(r, RuleSet) else load_rule_file(r))
+    return chosen
+
+
+def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits | None = None,
+             rules: Sequence[RuleSet | str | Path] | None = None, shipped_rules: bool = True,
+             overrides: dict[str, object] | None = None, cost_model: TensixCostModel | None = None,
+             progress=None) -> Result:
+    """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model."""
+    if not isinstance(kernel, Kernel):
+        raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
+    arch_obj = load_arch(arch, overrides)
+    model = cost_model or TensixCostModel(arch_obj)
+    times: dict[str, float] = {}
+    notes: list[str] = []
+
+    start = time.perf_counter()
+    try:
+        baseline = build_schedule(baseline_program(kernel), arch_obj, model, fuse=False)
+    except KernelError as e:
+        raise KernelError(f"kernel '{kernel.name}' cannot be scheduled even unfused: {e}") from None
+    times["baseline"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    egraph = EGraph()
+    insert_kernel(egraph, kernel)
+    times["insert"] = time.perf_counter() - start
+
+    report = saturate(egraph, _rulesets(rules, shipped_rules), limits or Limits(), progress)
+    times["saturate"] = report.seconds
+    if report.warning:
+        notes.append(report.warning)
+        warnings.warn(report.warning, stacklevel=2)
+
+    start = time.perf_counter()
+    graph = serialize(egraph)
+    program = extract(graph, model, kernel.name, kernel.dtype, [str(n.attr("name")) for n in kernel.inputs])
+    times["extract"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    try:
+        schedule = build_schedule(program, arch_obj, model, fuse=True)
+    except KernelError as e:
+        notes.append(f"the extracted schedule is infeasible ({e}); using the unfused baseline")
+        program, schedule = baseline_program(kernel), baseline
+    if schedule.cost_cycles > baseline.cost_cycles:
+        notes.append("the extracted schedule models slower than the baseline; using the baseline")
+        program, schedule = baseline_program(kernel), baseline
+    times["schedule"] = time.perf_counter() - start
+    return Result(kernel, arch_obj, schedule, baseline, program, report, len(graph.classes), times, notes)

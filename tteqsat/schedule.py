@@ -1,0 +1,476 @@
+"""Schedule: ordered DST sections with slot assignments, and the circular-buffer plan.
+
+Built from an extracted `Program`. A DST operand produced in the same section stays in DST; every other
+operand is read from a CB (a `copy_tile` when the op wants it in DST). Sections are joined along DST
+edges unless that would create a cycle through a CB (a value that needs its own consumer's result), and
+split, by packing live values, when a section needs more DST tiles than the arch has.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .arch import Arch
+from .cost import Engines, TensixCostModel
+from .errors import KernelError
+from .program import HwOp, Program
+
+FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose")
+
+
+@dataclass(frozen=True)
+class TileRead:
+    """Tile index `ci*i + cj*j + ck*k` of a CB, for output tile (i, j) and inner index k."""
+
+    cb: int
+    ci: int
+    cj: int
+    ck: int = 0
+
+
+@dataclass
+class SectionOp:
+    """One op of a section pass: reads (CB tiles and DST slots), writes DST slot `out`."""
+
+    kind: str
+    op: str
+    attrs: dict[str, object]
+    out: int
+    dst_in: list[int]
+    reads: list[TileRead]
+    inner: int = 0              # trip count of the k loop (matmul K tiles, reduce length)
+    value: int = -1             # index of the program value it computes (-1 for copies)
+    copy_from: int | None = None  # copy_dest_values source slot, for in-place ops on a value still live
+
+    def steps(self) -> list[tuple[str, tuple]]:
+        """(engine, init key) of each hardware call this op makes, in order; equal keys share an init."""
+        steps: list[tuple[str, tuple]] = []
+        if self.copy_from is not None:
+            steps.append(("sfpu", ("copy_dest",)))
+        cbs = tuple(r.cb for r in self.reads)
+        if self.kind in FPU_KINDS:
+            steps.append(("fpu", (self.kind, self.op, cbs, tuple(sorted(self.attrs.items())))))
+        elif self.kind == "scalar" and self.op in ("rsub_s", "rdiv_s"):
+            steps.append(("sfpu", ("sfpu", "neg" if self.op == "rsub_s" else "recip")))
+            steps.append(("sfpu", ("scalar",)))
+        elif self.kind == "scalar":
+            steps.append(("sfpu", ("scalar",)))
+        elif self.kind == "exp_scaled":
+            steps.append(("sfpu", ("exp_scaled", self.attrs["s"])))
+        else:
+            steps.append(("sfpu", (self.kind, self.op)))
+        return steps
+
+
+@dataclass
+class Pack:
+    slot: int
+    cb: int
+
+
+@dataclass
+class DstSection:
+    """One acquire..release pass, repeated over the output tile grid."""
+
+    index: int
+    grid: tuple[int, int]
+    ops: list[SectionOp]
+    packs: list[Pack]
+    waits: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles) before the loop
+    pops: list[tuple[int, int]] = field(default_factory=list)   # (cb, tiles) after the loop
+    slots: int = 0
+    engines: Engines = field(default_factory=Engines)
+    inits_hoisted: int = 0
+    inits_per_iteration: int = 0
+    cycles: float = 0.0
+
+    @property
+    def iterations(self) -> int:
+        return self.grid[0] * self.grid[1]
+
+
+@dataclass
+class CircularBuffer:
+    id: int
+    role: str          # input | output | intermediate | scaler
+    tiles: int         # capacity
+    dtype: str
+    holds: list[str]   # what lives in it, over time
+    scale: float | None = None
+
+
+@dataclass
+class TensorArg:
+    """A DRAM tensor bound to a kernel argument."""
+
+    name: str
+    role: str
+    shape: tuple[int, int]
+    cb: int
+    n_tiles: int
+
+
+@dataclass
+class Schedule:
+    kernel: str
+    arch: str
+    dtype: str
+    sections: list[DstSection]
+    cbs: list[CircularBuffer]
+    args: list[TensorArg]
+    compute_cycles: float
+    data_movement_cycles: float
+    dst_capacity: int
+
+    @property
+    def cost_cycles(self) -> float:
+        return max(self.compute_cycles, self.data_movement_cycles)
+
+    def l1_bytes(self, arch: Arch) -> int:
+        return sum(cb.tiles * arch.tile_bytes(cb.dtype) for cb in self.cbs)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------------------------------------------
+def _union_find() -> tuple[dict[int, int], callable]:
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    return parent, find
+
+
+def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]]) -> dict[int, int]:
+    """Section id of every computed op (by index in `ops`), joining along allowed DST edges."""
+    index = {id(op): n for n, op in enumerate(ops)}
+    parent, find = _union_find()
+    deps: dict[int, set[int]] = {}
+    for n, op in enumerate(ops):
+        if op.kind == "input":
+            continue
+        cb_deps: set[int] = set()
+        dst_secs: list[int] = []
+        for pos, (operand, loc) in enumerate(zip(op.operands, op.locs, strict=True)):
+            if operand.kind == "input":
+                continue
+            s = find(index[id(operand)])
+            if loc == "dst" and fuse and (n, pos) not in cut:
+                dst_secs.append(s)
+            else:
+                cb_deps |= {s} | {find(d) for d in deps.get(s, set())}
+        keep = []
+        for s in dst_secs:
+            if s in cb_deps or any(s in {find(d) for d in deps.get(t, set())} for t in dst_secs if t != s):
+                pos = next(p for p, o in enumerate(op.operands) if find(index.get(id(o), -1)) == s)
+                cut.add((n, pos))  # joining would need this section's own output first
+            elif s not in keep:
+                keep.append(s)
+        find(n)
+        deps[n] = set(cb_deps)
+        for s in keep:
+            deps[n] |= {find(d) for d in deps.get(s, set())}
+            parent[find(s)] = n
+        deps[n] = {find(d) for d in deps[n]} - {n}
+    return {index[id(op)]: find(index[id(op)]) for op in ops if op.kind != "input"}
+
+
+def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
+                   fuse: bool = True) -> Schedule:
+    """Sections, slots and CBs for `program`; splits sections until each fits DST."""
+    model = model or TensixCostModel(arch)
+    capacity = arch.dst_tiles(program.dtype)
+    cut: set[tuple[int, int]] = set()
+    for _ in range(10_000):
+        schedule, overflow = _try_schedule(program, arch, model, fuse, cut, capacity)
+        if overflow is None:
+            return schedule
+        cut.add(overflow)
+    raise KernelError("could not split the kernel into DST sections that fit", program.name)
+
+
+def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bool,
+                  cut: set[tuple[int, int]], capacity: int) -> tuple[Schedule, tuple[int, int] | None]:
+    ops = program.ops()
+    index = {id(op): n for n, op in enumerate(ops)}
+    sec_of = assign_sections(ops, fuse, cut)
+    members: dict[int, list[int]] = {}
+    for n in sorted(sec_of):
+        members.setdefault(sec_of[n], []).append(n)
+
+    def in_dst(n: int, pos: int) -> bool:
+        operand = ops[n].operands[pos]
+        return (ops[n].locs[pos] == "dst" and operand.kind != "input"
+                and sec_of.get(index[id(operand)]) == sec_of[n] and (n, pos) not in cut)
+
+    # which values must be in a CB: read from one, or a kernel output
+    needs_cb: set[int] = set()
+    for n, op in enumerate(ops):
+        for pos, operand in enumerate(op.operands):
+            if not in_dst(n, pos):
+                needs_cb.add(index[id(operand)])
+    output_values = {index[id(op)]: name for name, op in program.outputs}
+
+    # section order: CB dependencies first, ties by first op
+    sec_deps = {s: {sec_of[index[id(o)]] for n in ns for o in ops[n].operands
+                    if o.kind != "input" and sec_of[index[id(o)]] != s} for s, ns in members.items()}
+    order: list[int] = []
+    placed: set[int] = set()
+    while len(order) < len(members):
+        ready = [s for s in members if s not in placed and sec_deps[s] <= placed]
+        if not ready:
+            raise KernelError("internal: sections depend on each other in a cycle", program.name)
+        s = min(ready, key=lambda s: members[s][0])
+        order.append(s)
+        placed.add(s)
+    position = {s: p for p, s in enumerate(order)}
+
+    # CB plan
+    cbs: list[CircularBuffer] = []
+    cb_of_value: dict[int, int] = {}
+    args: list[TensorArg] = []
+    for op in program.inputs:
+        cb = CircularBuffer(len(cbs), "input", op.n_tiles, program.dtype, [op.name])
+        cbs.append(cb)
+        cb_of_value[index[id(op)]] = cb.id
+        args.append(TensorArg(op.name, "in", op.shape, cb.id, op.n_tiles))
+    out_cb: dict[int, int] = {}
+    for name, op in program.outputs:
+        cb = CircularBuffer(len(cbs), "output", min(op.n_tiles, 2), program.dtype, [name])
+        cbs.append(cb)
+        out_cb.setdefault(index[id(op)], cb.id)
+        args.append(TensorArg(name, "out", op.shape, cb.id, op.n_tiles))
+    scaler_cb: dict[float, int] = {}
+    for op in ops:
+        if op.kind == "reduce" and float(op.attrs["s"]) not in scaler_cb:  # type: ignore[arg-type]
+            s = float(op.attrs["s"])  # type: ignore[arg-type]
+            cb = CircularBuffer(len(cbs), "scaler", 1, program.dtype, [f"scaler {s:g}"], s)
+            cbs.append(cb)
+            scaler_cb[s] = cb.id
+    # intermediates, reusing a CB once its last reader has popped it
+    last_reader: dict[int, int] = {}
+    for n, op in enumerate(ops):
+        for pos, operand in enumerate(op.operands):
+            v = index[id(operand)]
+            if not in_dst(n, pos):
+                last_reader[v] = max(last_reader.get(v, -1), position[sec_of[n]])
+    free_after: list[tuple[int, int]] = []  # (section position after which it is free, cb id)
+    for s in order:
+        for n in members[s]:
+            if n in needs_cb and n not in cb_of_value:
+                usable = [cb for p, cb in free_after if p < position[s] and cbs[cb].dtype == program.dtype]
+                if usable:
+                    cb = cbs[usable[0]]
+                    free_after = [(p, c) for p, c in free_after if c != cb.id]
+                    cb.tiles = max(cb.tiles, ops[n].n_tiles)
+                else:
+                    cb = CircularBuffer(len(cbs), "intermediate", ops[n].n_tiles, program.dtype, [])
+                    cbs.append(cb)
+                cb.holds.append(ops[n].label())
+                cb_of_value[n] = cb.id
+                free_after.append((last_reader.get(n, position[s]), cb.id))
+    if len(cbs) > int(arch.num("cb.max_cbs")):
+        raise KernelError(f"needs {len(cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
+                          program.name)
+
+    # sections: op order, copies, slot allocation; each CB value waited on once, popped after its last reader
+    sections: list[DstSection] = []
+    waited: set[int] = set()
+    waited_scalers: set[int] = set()
+    scaler_last = {cb: max(position[sec_of[n]] for n, op in enumerate(ops)
+                           if op.kind == "reduce" and scaler_cb[float(op.attrs["s"])] == cb)  # type: ignore[arg-type]
+                   for cb in scaler_cb.values()}
+    for s in order:
+        section, overflow = _build_section(len(sections), members[s], ops, index, in_dst, cb_of_value,
+                                           scaler_cb, out_cb, needs_cb, model, capacity)
+        if overflow is not None:
+            return _empty(program, arch), overflow
+        read_values = sorted({index[id(o)] for n in members[s] for pos, o in enumerate(ops[n].operands)
+                              if not in_dst(n, pos)})
+        for v in read_values:
+            if v not in waited:
+                section.waits.append((cb_of_value[v], ops[v].n_tiles))
+                waited.add(v)
+        for cb in sorted({scaler_cb[float(ops[n].attrs["s"])] for n in members[s]  # type: ignore[arg-type]
+                          if ops[n].kind == "reduce"}):
+            if cb not in waited_scalers:
+                section.waits.append((cb, 1))
+                waited_scalers.add(cb)
+            if scaler_last[cb] == position[s]:
+                section.pops.append((cb, 1))
+        for v in read_values:
+            if last_reader[v] == position[s]:
+                section.pops.append((cb_of_value[v], ops[v].n_tiles))
+        sections.append(section)
+    compute = sum(sec.cycles for sec in sections) + len(scaler_cb) * model.section(
+        Engines(math=arch.num("sfpu.fill")) + model.pack_tile(), 1, 1, 0)
+    dm_bytes = sum(a.n_tiles for a in args) * arch.tile_bytes(program.dtype)
+    schedule = Schedule(program.name, arch.name, program.dtype, sections, cbs, args, compute,
+                        model.data_movement(dm_bytes), capacity)
+    if schedule.l1_bytes(arch) > arch.l1_budget:
+        raise KernelError(f"needs {schedule.l1_bytes(arch)} bytes of L1 for its CBs; {arch.name} has "
+                          f"{arch.l1_budget} free", program.name)
+    return schedule, None
+
+
+def _empty(program: Program, arch: Arch) -> Schedule:
+    return Schedule(program.name, arch.name, program.dtype, [], [], [], 0.0, 0.0, 0)
+
+
+def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
+                   capacity) -> tuple[DstSection, tuple[int, int] | None]:
+    """Lay out one section's per-tile program and allocate DST slots (linear scan)."""
+    grid = ops[members[-1]].grid
+    # uses of each value inside this section, in op order
+    uses: dict[int, list[int]] = {}
+    for n in members:
+        for pos, operand in enumerate(ops[n].operands):
+            if in_dst(n, pos):
+                uses.setdefault(index[id(operand)], []).append(n)
+    keep_to_end = {n for n in members if n in needs_cb or n in out_cb}
+    free: list[int] = []
+    next_slot = 0
+    slot_of: dict[int, int] = {}
+    copy_slot: dict[int, int] = {}  # value -> slot of its copy_tile in this section
+    live = 0
+    peak = 0
+    section_ops: list[SectionOp] = []
+    engines = Engines()
+
+    def alloc() -> int:
+        nonlocal next_slot, live, peak
+        live += 1
+        peak = max(peak, live)
+        if free:
+            return free.pop(0)
+        next_slot += 1
+        return next_slot - 1
+
+    def release(slot: int) -> None:
+        nonlocal live
+        live -= 1
+        free.append(slot)
+        free.sort()
+
+    def dies_at(v: int, n: int, copied: bool) -> bool:
+        if copied:
+            return copy_uses[v][-1] == n
+        return v not in keep_to_end and uses.get(v, [])[-1:] == [n]
+
+    copy_uses: dict[int, list[int]] = {}
+    for n in members:
+        for pos, operand in enumerate(ops[n].operands):
+            if ops[n].locs[pos] == "dst" and not in_dst(n, pos):
+                copy_uses.setdefault(index[id(operand)], []).append(n)
+
+    for n in members:
+        op = ops[n]
+        dst_in: list[int] = []
+        dst_vals: list[tuple[int, bool]] = []
+        reads: list[TileRead] = []
+        for pos, (operand, loc) in enumerate(zip(op.operands, op.locs, strict=True)):
+            v = index[id(operand)]
+            if loc == "dst" and in_dst(n, pos):
+                dst_in.append(slot_of[v])
+                dst_vals.append((v, False))
+            elif loc == "dst":
+                if v not in copy_slot:
+                    slot = alloc()
+                    copy_slot[v] = slot
+                    copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)])
+                    section_ops.append(copy)
+                    engines = engines + model.op_tile(HwOp("copy", "copy", (), op.shape))
+                    if live > capacity:
+                        return DstSection(number, grid, [], []), (n, pos)
+                dst_in.append(copy_slot[v])
+                dst_vals.append((v, True))
+            else:
+                reads.extend(_cb_reads(op, pos, cb_of_value[v], grid))
+        if op.kind == "reduce":
+            reads.append(TileRead(scaler_cb[float(op.attrs["s"])], 0, 0))  # type: ignore[arg-type]
+        inner = 0
+        if op.kind == "matmul":
+            inner = op.operands[0].grid[1]
+        elif op.kind == "reduce":
+            src = op.operands[0].grid
+            inner = src[1] if op.op.startswith("row") else src[0]
+        copy_from = None
+        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse")
+        dying = [(slot, v, c) for slot, (v, c) in zip(dst_in, dst_vals, strict=True) if dies_at(v, n, c)]
+        if in_place:
+            if dying and dying[0][0] == dst_in[0]:
+                out = dst_in[0]
+                dying = dying[1:]
+            else:
+                out = alloc()
+                copy_from = dst_in[0]
+                engines = engines + model.copy_dest()
+        elif op.kind == "sfpu2" and dying:
+            out = dying[0][0]
+            dying = dying[1:]
+        else:
+            out = alloc()
+        for slot, _, _ in dying:
+            if slot != out:
+                release(slot)
+        if live > capacity:
+            culprit = next((p for p in range(len(op.operands)) if in_dst(n, p)), None)
+            if culprit is None:  # the pressure comes from values kept for packing: cut an earlier join
+                culprit_n = next((m for m in reversed(members[: members.index(n)])
+                                  if any(in_dst(m, p) for p in range(len(ops[m].operands)))), None)
+                if culprit_n is None:
+                    raise KernelError(f"one op needs more than {capacity} DST tiles", op.label())
+                return DstSection(number, grid, [], []), (culprit_n, next(
+                    p for p in range(len(ops[culprit_n].operands)) if in_dst(culprit_n, p)))
+            return DstSection(number, grid, [], []), (n, culprit)
+        slot_of[n] = out
+        section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
+        engines = engines + model.op_tile(op)
+    packs: list[Pack] = []
+    for n in members:
+        if n in needs_cb:
+            packs.append(Pack(slot_of[n], cb_of_value[n]))
+        if n in out_cb:
+            packs.append(Pack(slot_of[n], out_cb[n]))
+    engines = engines + model.pack_tile().scaled(len(packs))
+    steps = [step for o in section_ops for step in o.steps()]
+    hoisted = per_iter = 0
+    for engine in ("fpu", "sfpu"):
+        keys = [k for e, k in steps if e == engine]
+        hoisted += int(bool(keys))  # the first op's init goes before the loop
+        per_iter += switches(keys)
+    section = DstSection(number, grid, section_ops, packs, slots=peak, engines=engines,
+                         inits_hoisted=hoisted, inits_per_iteration=per_iter)
+    section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
+    return section, None
+
+
+def switches(keys: list[tuple]) -> int:
+    """Inits inside each pass when it cycles through `keys` (the first op re-inits after the last)."""
+    return sum(1 for p, k in enumerate(keys) if k != keys[p - 1]) if len(set(keys)) > 1 else 0
+
+
+def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int]) -> list[TileRead]:
+    """How output tile (i, j) of `op` indexes operand `pos` in its CB."""
+    R, C = grid
+    if op.kind in ("fpu", "reuse", "copy"):
+        return [TileRead(cb, C, 1)]
+    if op.kind == "bcast":
+        return [{"cols": TileRead(cb, 1, 0), "rows": TileRead(cb, 0, 1), "scalar": TileRead(cb, 0, 0)}[op.op]]
+    if op.kind == "transpose":
+        return [TileRead(cb, 1, R)]
+    if op.kind == "matmul":
+        K = op.operands[0].grid[1]
+        if pos == 0:
+            return [TileRead(cb, K, 0, 1)]
+        return [TileRead(cb, 0, K, 1)] if op.attrs.get("transpose_b") else [TileRead(cb, 0, 1, C)]
+    if op.kind == "reduce":
+        src = op.operands[0].grid
+        return [TileRead(cb, src[1], 0, 1)] if op.op.startswith("row") else [TileRead(cb, 0, 1, src[1])]
+    raise KernelError(f"op form {op.kind} reads no CB operand")

@@ -1,0 +1,24 @@
+"""tteqsat: an equality-saturation optimizer for Tenstorrent Tensix compute kernels.
+
+    import tteqsat as tq
+    q = tq.tensor("q", (64, 64)); k = tq.tensor("k", (256, 64)); v = tq.tensor("v", (256, 64))
+    res = tq.optimize(tq.kernel("sdpa", tq.softmax(q @ k.T * 0.125) @ v))
+    print(res.cost_cycles, res.baseline_cycles); res.verify()
+"""
+
+from .dsl import (
+    Tensor, abs, exp, gelu, kernel, log, maximum, minimum, recip, relu, rsqrt, sigmoid, silu, softmax, sqrt, tanh,
+    tensor,
+)
+from .errors import KernelError
+from .ir import Kernel
+from .pipeline import Result, VerificationError, optimize
+from .reference import evaluate
+from .saturate import Limits
+
+__all__ = [
+    "Kernel", "KernelError", "Limits", "Result", "Tensor", "VerificationError", "abs", "evaluate", "exp", "gelu",
+    "kernel", "log", "maximum", "minimum", "optimize", "recip", "relu", "rsqrt", "sigmoid", "silu", "softmax",
+    "sqrt", "tanh", "tensor",
+]
+__version__ = "0.1.0"

@@ -242,7 +242,10 @@ def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bo
         args.append(TensorArg(op.name, "in", op.shape, cb.id, op.n_tiles))
     out_cb: dict[int, int] = {}
     for name, op in program.outputs:
-        cb = CircularBuffer(len(cbs), "output", min(op.n_tiles, 2), program.dtype, [name])
+        # double-buffered when it is the only output; with several, the writer drains them one after
+        # another while sections may produce them interleaved, so each holds its whole tensor
+        tiles = min(op.n_tiles, 2) if len(program.outputs) == 1 else op.n_tiles
+        cb = CircularBuffer(len(cbs), "output", tiles, program.dtype, [name])
         cbs.append(cb)
         out_cb.setdefault(index[id(op)], cb.id)
         args.append(TensorArg(name, "out", op.shape, cb.id, op.n_tiles))

@@ -1,0 +1,139 @@
+"""`tteqsat` command line: optimize a kernel file, emit MLIR/C++/JSON, verify on the simulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import runpy
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import KernelError
+from .ir import Kernel
+
+
+def load_kernel(path: str) -> Kernel:
+    """The module-level `kernel` of a Python file, or its only tq.Kernel."""
+    file = Path(path)
+    if not file.is_file():
+        raise KernelError(f"{path}: no such file")
+    try:
+        namespace = runpy.run_path(str(file), run_name="__tteqsat_kernel__")
+    except KernelError:
+        raise
+    except SystemExit:
+        raise KernelError(f"{path}: the file called exit() while loading") from None
+    except Exception as e:  # the user's code: one line, no traceback
+        raise KernelError(f"{path}: failed to run: {type(e).__name__}: {e}") from None
+    if isinstance(namespace.get("kernel"), Kernel):
+        return namespace["kernel"]
+    kernels = [v for k, v in namespace.items() if isinstance(v, Kernel) and not k.startswith("_")]
+    if len(kernels) == 1:
+        return kernels[0]
+    if not kernels:
+        raise KernelError(f"{path}: defines no kernel (assign tq.kernel(...) to a module-level name `kernel`)")
+    raise KernelError(f"{path}: defines {len(kernels)} kernels; name the one to use `kernel`")
+
+
+def _limits(args: argparse.Namespace):
+    from .saturate import Limits
+
+    return Limits(iterations=args.max_iterations, enodes=args.max_enodes, seconds=args.timeout)
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .pipeline import VerificationError, optimize
+    from .report import render
+
+    kernel = load_kernel(args.file)
+    overrides = dict(_parse_set(s) for s in args.set or [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = optimize(kernel, args.arch, limits=_limits(args), rules=args.rules, overrides=overrides)
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    render(result, console)
+    emit = [e for e in (args.emit or "").split(",") if e]
+    unknown = set(emit) - {"mlir", "cpp", "json"}
+    if unknown:
+        raise KernelError(f"--emit: unknown format(s) {', '.join(sorted(unknown))} (mlir, cpp, json)")
+    out = Path(args.out)
+    if emit:
+        out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "mlir" in emit:
+        written.append(out / f"{kernel.name}.mlir")
+        written[-1].write_text(result.to_mlir())
+    if "cpp" in emit:
+        for func, text in result.to_cpp().items():
+            written.append(out / f"{func}.cpp")
+            written[-1].write_text(text)
+    if "json" in emit:
+        written.append(out / f"{kernel.name}.schedule.json")
+        written[-1].write_text(result.schedule.to_json() + "\n")
+    for w in written:
+        console.print(f"wrote {w}")
+    summary = result.summary()
+    summary.update(verified=False, max_abs_err=None)
+    status = 0
+    if args.verify:
+        try:
+            v = result.verify(seed=args.seed)
+            summary.update(verified=True, max_abs_err=v.max_abs_err, max_rel_err=v.max_rel_err)
+            console.print(f"verified on the Tensix model: max abs error {v.max_abs_err:.3g} "
+                          f"(relative {v.max_rel_err:.3g}, tolerance {v.tolerance})")
+        except VerificationError as e:
+            console.print(f"verification FAILED: {e}")
+            status = 1
+    if args.summary_json:
+        Path(args.summary_json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return status
+
+
+def _parse_set(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise KernelError(f"--set {text!r}: expected KEY=VALUE, e.g. sfpu.exp=560")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tteqsat", description="Equality-saturation optimizer for Tensix kernels.")
+    sub = p.add_subparsers(dest="command", required=True)
+    o = sub.add_parser("optimize", help="optimize a kernel file and show the chosen schedule")
+    o.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
+    o.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
+    o.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an arch value, e.g. sfpu.exp=560")
+    o.add_argument("--emit", default="", help="comma-separated: mlir,cpp,json")
+    o.add_argument("--out", default="out", help="directory for --emit (default: out)")
+    o.add_argument("--verify", action="store_true", help="run the emitted MLIR on the simulator against numpy")
+    o.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
+    o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
+    o.add_argument("--rules", action="append", metavar="FILE", help="load extra rulesets from a Python file")
+    o.add_argument("--max-iterations", type=int, default=8, help="saturation iteration limit")
+    o.add_argument("--max-enodes", type=int, default=50_000, help="saturation e-node limit")
+    o.add_argument("--timeout", type=float, default=20.0, help="saturation time limit in seconds")
+    o.set_defaults(run=cmd_optimize)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except KernelError as e:
+        print(f"tteqsat: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tteqsat: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -57,5 +57,6 @@ def baseline_program(kernel: Kernel) -> Program:
     built: dict[int, HwOp] = {}
     for node in topo_order([n for _, n in kernel.outputs]):
         built[id(node)] = _direct(node, [built[id(i)] for i in node.inputs])
+        built[id(node)].loc = node.loc
     inputs = [built.get(id(n)) or _direct(n, []) for n in kernel.inputs]
     return Program(kernel.name, kernel.dtype, inputs, [(name, built[id(n)]) for name, n in kernel.outputs])

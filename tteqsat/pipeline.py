@@ -23,6 +23,7 @@ from . import reference
 from .arch import Arch, load_arch
 from .baseline import baseline_program
 from .cost import TensixCostModel
+from .dsl import user_location
 from .egraph import insert_kernel, serialize
 from .errors import KernelError
 from .extract import extract
@@ -151,7 +152,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model."""
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
-    arch_obj = load_arch(arch, overrides)
+    try:
+        arch_obj = load_arch(arch, overrides)
+    except KernelError as e:
+        raise KernelError(str(e), "optimize", user_location()) from None
     model = cost_model or TensixCostModel(arch_obj)
     times: dict[str, float] = {}
     notes: list[str] = []

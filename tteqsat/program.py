@@ -33,6 +33,7 @@ class HwOp:
     shape: tuple[int, int]
     attrs: dict[str, object] = field(default_factory=dict)
     origin: str = ""  # e-class (or IR op) it came from, for explanations
+    loc: str = ""     # the user's source line, where known
 
     @property
     def locs(self) -> tuple[str, ...]:

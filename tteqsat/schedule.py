@@ -98,6 +98,7 @@ class CircularBuffer:
     dtype: str
     holds: list[str]   # what lives in it, over time
     scale: float | None = None
+    loc: str = ""      # source line of the first value it holds
 
 
 @dataclass
@@ -236,7 +237,7 @@ def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bo
     cb_of_value: dict[int, int] = {}
     args: list[TensorArg] = []
     for op in program.inputs:
-        cb = CircularBuffer(len(cbs), "input", op.n_tiles, program.dtype, [op.name])
+        cb = CircularBuffer(len(cbs), "input", op.n_tiles, program.dtype, [op.name], loc=op.loc)
         cbs.append(cb)
         cb_of_value[index[id(op)]] = cb.id
         args.append(TensorArg(op.name, "in", op.shape, cb.id, op.n_tiles))
@@ -273,7 +274,7 @@ def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bo
                     free_after = [(p, c) for p, c in free_after if c != cb.id]
                     cb.tiles = max(cb.tiles, ops[n].n_tiles)
                 else:
-                    cb = CircularBuffer(len(cbs), "intermediate", ops[n].n_tiles, program.dtype, [])
+                    cb = CircularBuffer(len(cbs), "intermediate", ops[n].n_tiles, program.dtype, [], loc=ops[n].loc)
                     cbs.append(cb)
                 cb.holds.append(ops[n].label())
                 cb_of_value[n] = cb.id
@@ -317,8 +318,10 @@ def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bo
     schedule = Schedule(program.name, arch.name, program.dtype, sections, cbs, args, compute,
                         model.data_movement(dm_bytes), capacity)
     if schedule.l1_bytes(arch) > arch.l1_budget:
-        raise KernelError(f"needs {schedule.l1_bytes(arch)} bytes of L1 for its CBs; {arch.name} has "
-                          f"{arch.l1_budget} free", program.name)
+        big = max(cbs, key=lambda cb: cb.tiles)
+        raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "
+                          f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",
+                          big.holds[0], big.loc or None)
     return schedule, None
 
 

@@ -1,0 +1,66 @@
+"""The command line: tables, emitted files, summaries, and exit codes (0 ok, 1 mismatch, 2 bad input)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import EXAMPLES
+
+from tteqsat.cli import main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tteqsat.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_optimize_verify_emit_and_summary(tmp_path: Path) -> None:
+    summary = tmp_path / "s.json"
+    proc = run_cli("optimize", str(EXAMPLES / "attention.py"), "--verify", "--emit", "mlir,cpp,json",
+                   "--out", str(tmp_path / "out"), "--summary-json", str(summary))
+    assert proc.returncode == 0, proc.stderr
+    assert "modeled cycles" in proc.stdout and "verified on the Tensix model" in proc.stdout
+    data = json.loads(summary.read_text())
+    for key in ("kernel", "arch", "cost_cycles", "baseline_cycles", "sections", "cbs", "l1_bytes", "verified",
+                "max_abs_err"):
+        assert key in data
+    assert data["verified"] is True and data["cost_cycles"] < data["baseline_cycles"]
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "attention.mlir" in files and "attention.schedule.json" in files
+    assert any(f.endswith("_compute.cpp") for f in files)
+    schedule = json.loads((tmp_path / "out" / "attention.schedule.json").read_text())
+    assert len(schedule["sections"]) == data["sections"]
+
+
+def test_file_without_kernel_exits_2_with_one_line(tmp_path: Path) -> None:
+    f = tmp_path / "nothing.py"
+    f.write_text("import tteqsat as tq\nx = 1\n")
+    proc = run_cli("optimize", str(f))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "defines no kernel" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_kernel_file_exits_2_naming_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.py"
+    f.write_text("import tteqsat as tq\na = tq.tensor('a', (64, 64))\nkernel = tq.kernel('k', a + tq.tensor('b', (64, 96)))\n")
+    proc = run_cli("optimize", str(f))
+    assert proc.returncode == 2
+    assert "shape mismatch" in proc.stderr and f"{f}:3" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_arch_and_missing_file_exit_2(capsys) -> None:
+    assert main(["optimize", str(EXAMPLES / "attention.py"), "--arch", "grayskull"]) == 2
+    assert "unknown arch" in capsys.readouterr().err
+    assert main(["optimize", "/nonexistent/k.py"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_verification_failure_exits_1(tmp_path: Path, monkeypatch, capsys) -> None:
+    import tteqsat.pipeline as pipeline
+
+    monkeypatch.setitem(pipeline.TOLERANCE, "bf16", 0.0)  # no bf16 kernel matches numpy exactly
+    assert main(["optimize", str(EXAMPLES / "attention.py"), "--verify"]) == 1
+    assert "verification FAILED" in capsys.readouterr().out

@@ -36,7 +36,7 @@ class RuleSet:
         return ruleset(*(r.rewrite for r in self.rules), name=f"tteqsat_{self.name}")
 
 
-SHIPPED = ("softmax", "algebra", "broadcast", "reductions", "hardware")
+SHIPPED = ("softmax", "algebra", "broadcast", "reductions", "streaming", "hardware")
 
 
 def shipped_rulesets() -> list[RuleSet]:

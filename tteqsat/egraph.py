@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from egglog import EGraph, Expr, String, StringLike, f64, f64Like, function, i64, i64Like, rule, ruleset, set_
+from egglog import (
+    EGraph, Expr, String, StringLike, f64, f64Like, function, i64, i64Like, relation, rule, ruleset, set_,
+)
 
 from .ir import BINARY_OPS, Kernel, Node, topo_order
 
@@ -42,6 +44,32 @@ def softmax(x: TensorExpr) -> TensorExpr: ...
 @function
 def output(name: StringLike, x: TensorExpr) -> TensorExpr:
     """Root marker: one per kernel output, so its e-class is easy to find."""
+
+
+# -- streaming: loops stay symbolic; a chunk is "the current chunk" of the enclosing fold ------------
+@function
+def kchunk(x: TensorExpr, width: i64Like) -> TensorExpr:
+    """The current column chunk (all rows, `width` columns) of x."""
+@function
+def rchunk(x: TensorExpr, height: i64Like) -> TensorExpr:
+    """The current row chunk (`height` rows, all columns) of x."""
+@function
+def fold_max(body: TensorExpr, trips: i64Like) -> TensorExpr:
+    """Elementwise max of `body` over `trips` chunks."""
+@function
+def fold_sum(body: TensorExpr, trips: i64Like) -> TensorExpr:
+    """Sum of `body` over `trips` chunks."""
+@function
+def running_max(mbody: TensorExpr, trips: i64Like) -> TensorExpr:
+    """Inside an online fold: the max of `mbody` over the chunks seen so far, this one included."""
+@function
+def online_sum(body: TensorExpr, mbody: TensorExpr, s: f64Like, trips: i64Like) -> TensorExpr:
+    """Sum over chunks of a body linear in exp(s * (x - running_max)), each partial rescaled by
+    exp(s * (m_old - m_new)) when the running max grows; equals the sum with the final max."""
+
+
+chunk_width = relation("chunk_width", i64)
+whole = relation("whole", TensorExpr)  # a value over the full extent (not a chunk): the only kind rules chunk
 
 
 # -- hardware level: every form leaves its result in DST; the operand positions fix where inputs live --
@@ -78,7 +106,12 @@ def cols(x: TensorExpr) -> i64: ...
 def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, name: String,
                    op: String, k: String, r: i64, c: i64, n: i64, s: f64):
     """Rows and columns of every e-class, computed from whichever node reaches it first."""
-    yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c))
+    yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x))
+    for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
+                    bcast(k, a, n)):
+        yield rule(y == pattern, whole(a)).then(whole(y))
+    for pattern in (binary(op, a, b), matmul(a, b)):
+        yield rule(y == pattern, whole(a), whole(b)).then(whole(y))
     same_as_first = [unary(op, a), binary(op, a, b), scalar(op, a, s), exp_scaled(a, s), softmax(a),
                      output(name, a), hw_fpu(op, a, b), hw_reuse(op, a, b, k), hw_sfpu2(op, a, b),
                      hw_sfpu(op, a), hw_exp_scaled(a, s), hw_scalar(op, a, s)]
@@ -94,6 +127,10 @@ def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, n
         yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(i64(1)))
     for pattern in (reduce("colmax", a), reduce("colsum", a), hw_reduce("colmax", a, s), hw_reduce("colsum", a, s)):
         yield rule(y == pattern, c == cols(a)).then(set_(rows(y)).to(i64(1)), set_(cols(y)).to(c))
+    for pattern in (fold_max(a, n), fold_sum(a, n), running_max(a, n), online_sum(a, b, s, n)):
+        yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))
+    yield rule(y == kchunk(a, n), r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
+    yield rule(y == rchunk(a, n), c == cols(a)).then(set_(rows(y)).to(n), set_(cols(y)).to(c))
     for pattern in (bcast("cols", a, n), hw_bcast("cols", a, n)):
         yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
     for pattern in (bcast("rows", a, n), hw_bcast("rows", a, n)):
@@ -127,8 +164,13 @@ def to_expr(node: Node, memo: dict[int, TensorExpr]) -> TensorExpr:
     return unary(op, args[0])
 
 
+CHUNK_WIDTHS = (128, 256, 512, 1024, 2048)  # candidate chunk sizes (elements) for streaming rules
+
+
 def insert_kernel(egraph: EGraph, kernel: Kernel) -> None:
-    """Add every output of `kernel` under its root marker."""
+    """Add every output of `kernel` under its root marker, and the candidate chunk widths."""
+    for w in CHUNK_WIDTHS:
+        egraph.register(chunk_width(i64(w)))
     memo: dict[int, TensorExpr] = {}
     for node in topo_order([n for _, n in kernel.outputs]):
         memo[id(node)] = to_expr(node, memo)

@@ -148,7 +148,7 @@ def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: boo
 def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits | None = None,
              rules: Sequence[RuleSet | str | Path] | None = None, shipped_rules: bool = True,
              overrides: dict[str, object] | None = None, cost_model: TensixCostModel | None = None,
-             progress=None) -> Result:
+             extractor=extract, progress=None) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model."""
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
@@ -180,7 +180,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     start = time.perf_counter()
     graph = serialize(egraph)
-    program = extract(graph, model, kernel.name, kernel.dtype, [str(n.attr("name")) for n in kernel.inputs])
+    program = extractor(graph, model, kernel.name, kernel.dtype, [str(n.attr("name")) for n in kernel.inputs])
     times["extract"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -22,6 +22,11 @@ SAMPLES = {
 }
 
 
+@pytest.mark.parametrize("key", sorted(SAMPLES))
+def test_samples_are_valid_mlir(key: str) -> None:
+    ms.xdsl_check(SAMPLES[key]())
+
+
 def compute_src(text: str) -> str:
     [src] = [v for k, v in translate_to_cpp(text).items() if k.endswith("_compute")]
     return src
@@ -131,7 +136,9 @@ def test_nested_loops_and_index_arithmetic() -> None:
 
 def test_float_constants() -> None:
     assert "float v = 1.5f;" in compute_src(ms.fill(1.5, fp32=False))
-    src = compute_src(ms.fill(float("-inf"), fp32=False).replace("-inf", "0xFF800000"))
+    text = ms.fill(float("-inf"), fp32=False).replace("-inf", "0xFF800000")
+    ms.xdsl_check(text)
+    src = compute_src(text)
     assert "float v = -INFINITY;" in src and "#define INFINITY" in src
 
 
@@ -143,12 +150,14 @@ def test_output_is_deterministic_and_skips_non_kernel_functions() -> None:
         '    "func.return"() : () -> ()\n'
         "  }) : () -> ()"
     )
+    ms.xdsl_check(ms.module("h", [], [helper]))
     assert list(translate_to_cpp(ms.module("h", [], [helper]))) == []
 
 
 def test_unsupported_op_is_reported_with_its_line() -> None:
     body = ms.SELF_BODY.replace('"ttkernel.exp_tile"(%c0)', '"ttkernel.frobnicate_tile"(%c0)')
     text = ms.self_kernel(body)
+    ms.xdsl_check(text)
     line = ms.line_of(text, "frobnicate")
     with pytest.raises(
         CppTranslationError, match=rf"^line {line}: ttkernel.frobnicate_tile: no known tt-metal"

@@ -156,6 +156,7 @@ def test_dtype_mismatch_between_tensor_and_cb_is_caught_by_the_simulator() -> No
         ["x:in:32x32:f32", "y:out:32x32:bf16"],
         [reader, ms.compute("mm", cbs, COPY_BODY.replace("$n", "1")), writer],
     )
+    ms.xdsl_check(text)
     with pytest.raises(SimulationError) as info:
         simulate(text, {"x": np.zeros((32, 32), np.float32)})
     line = ms.line_of(text, '"ttkernel.noc_async_read_tile"')

@@ -441,6 +441,7 @@ def test_compute_op_in_noc_thread_is_rejected() -> None:
     ],
 )
 def test_missing_or_misshaped_input_names_the_tensor(inputs: dict[str, np.ndarray], message: str) -> None:
+    ms.xdsl_check(ms.ADD)
     with pytest.raises(SimulationError) as info:
         simulate(ms.ADD, inputs)
     assert str(info.value) == message

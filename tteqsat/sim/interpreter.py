@@ -21,8 +21,9 @@ from .dram import Dram, L1Map, parse_tensor_spec
 from .dst import DstRegisters
 from .errors import ProtocolError, SimulationError, located
 from .ir import EnumAttr, IntAttr, Module, Op, func_body, func_name
+from .machine import Machine, ThreadState
 from .parser import parse_module
-from .program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr, Machine, ThreadState
+from .program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr
 from .scalar_ops import SCALAR_OPS
 
 _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")

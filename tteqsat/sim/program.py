@@ -9,15 +9,11 @@ re-parsing or dictionary lookups of names. Op semantics live in `scalar_ops`,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from .cb import CircularBuffer
-from .dram import Dram, L1Map
-from .dst import DstRegisters
 from .errors import SimulationError, located
-from .inits import InitTracker
 from .ir import Block, EnumAttr, IntAttr, Op
+from .machine import Machine, ThreadState
 
 Env = list[Any]
 """SSA values of one running function, indexed by slot number."""
@@ -54,27 +50,6 @@ class Instr:
         self.body = body or []
         self.iv = iv
         self.count = 0
-
-
-@dataclass
-class Machine:
-    """Everything the threads of one kernel share: DRAM, L1 CBs, DST and init state."""
-
-    dram: Dram
-    cbs: dict[int, CircularBuffer]
-    l1: L1Map
-    dst: DstRegisters
-    inits: InitTracker = field(default_factory=InitTracker)
-
-
-@dataclass
-class ThreadState:
-    """Per-thread state that ops consult: its kind and its outstanding async NoC transfers."""
-
-    name: str
-    kind: str  # 'compute' | 'noc'
-    pending_reads: set[int] = field(default_factory=set)
-    pending_writes: set[int] = field(default_factory=set)
 
 
 # Operand signature letters for `Ctx.operands`.

@@ -1,0 +1,36 @@
+"""The simulated Tensix core as the threads see it, and per-thread state.
+
+`Machine` bundles what reader, compute and writer share (DRAM, the CBs in L1, the DST
+register file and the compute engine's init state); `ThreadState` is what belongs to one
+thread (its kind and its NoC transfers still awaiting a barrier).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .cb import CircularBuffer
+from .dram import Dram, L1Map
+from .dst import DstRegisters
+from .inits import InitTracker
+
+
+@dataclass
+class Machine:
+    """Everything the threads of one kernel share: DRAM, L1 CBs, DST and init state."""
+
+    dram: Dram
+    cbs: dict[int, CircularBuffer]
+    l1: L1Map
+    dst: DstRegisters
+    inits: InitTracker = field(default_factory=InitTracker)
+
+
+@dataclass
+class ThreadState:
+    """Per-thread state that ops consult: its kind and its outstanding async NoC transfers."""
+
+    name: str
+    kind: str  # 'compute' | 'noc'
+    pending_reads: set[int] = field(default_factory=set)
+    pending_writes: set[int] = field(default_factory=set)

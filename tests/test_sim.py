@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (inline MLIR op lines are long by nature)
 """Simulator tests: numerics against numpy, every protocol error with its op and line."""
 
 from __future__ import annotations
@@ -535,3 +536,178 @@ def test_thousands_of_tile_ops_run_fast() -> None:
     assert res.stats["ops.total"] > 5000
     np.testing.assert_array_equal(res.outputs["y"], r(np.exp(r(x))))
     assert elapsed < 5.0, f"{res.stats['ops.total']} ops took {elapsed:.2f}s"
+
+
+# -- per-op semantics in fp32 DST ------------------------------------------------------------------
+
+TWO_INPUT_BODY = """\
+"ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()
+"ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
+"ttkernel.cb_wait_front"(%cb1, %c1_i32) : ($cb1, i32) -> ()
+"ttkernel.tile_regs_acquire"() : () -> ()
+@OPS@
+"ttkernel.tile_regs_commit"() : () -> ()
+"ttkernel.tile_regs_wait"() : () -> ()
+"ttkernel.cb_reserve_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
+"ttkernel.pack_tile"(%c2, %cb16, %c0) : (index, $cb16, index) -> ()
+"ttkernel.cb_push_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
+"ttkernel.tile_regs_release"() : () -> ()
+"ttkernel.cb_pop_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
+"ttkernel.cb_pop_front"(%cb1, %c1_i32) : ($cb1, i32) -> ()
+"""
+COPY_X_Y = """\
+"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()
+"ttkernel.copy_tile"(%cb0, %c0, %c0) : ($cb0, index, index) -> ()
+"ttkernel.copy_tile"(%cb1, %c0, %c1) : ($cb1, index, index) -> ()
+"""
+
+
+def two_input_kernel(ops: str) -> str:
+    """x (cb0) and y (cb1), one f32 tile each; ``ops`` must leave the result in DST slot 2."""
+    cbs = {0: ms.cb_type(1, "f32"), 1: ms.cb_type(1, "f32"), 16: ms.cb_type(1, "f32")}
+    reads = [ms.binding("x", 0, 0, 1, 1, "f32"), ms.binding("y", 1, 1, 1, 1, "f32")]
+    reader, writer = ms.noc("two", reads, [ms.binding("z", 2, 16, 1, 1, "f32")])
+    body = TWO_INPUT_BODY.replace("@OPS@", ops.rstrip("\n"))
+    return ms.module(
+        "two",
+        ["x:in:32x32:f32", "y:in:32x32:f32", "z:out:32x32:f32"],
+        [reader, ms.compute("two", cbs, body, fp32=True), writer],
+    )
+
+
+def _erf(v: np.ndarray) -> np.ndarray:
+    import math
+
+    return np.vectorize(math.erf)(v)
+
+
+def _sig(v: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-v))
+
+
+UNARY_REFS = {
+    "recip_tile": lambda v: 1 / v,
+    "sqrt_tile": np.sqrt,
+    "rsqrt_tile": lambda v: 1 / np.sqrt(v),
+    "log_tile": np.log,
+    "abs_tile": np.abs,
+    "negative_tile": np.negative,
+    "relu_tile": lambda v: np.maximum(v, 0),
+    "sigmoid_tile": _sig,
+    "tanh_tile": np.tanh,
+    "gelu_tile": lambda v: 0.5 * v * (1 + _erf(v / np.sqrt(2))),
+    "silu_tile": lambda v: v * _sig(v),
+    "square_tile": lambda v: v * v,
+}
+
+
+@pytest.mark.parametrize("op", sorted(UNARY_REFS))
+def test_sfpu_unary_ops(op: str) -> None:
+    ops = COPY_X_Y + (
+        f'"ttkernel.{op}_init"() : () -> ()\n'
+        f'"ttkernel.{op}"(%c1) : (index) -> ()\n'
+        '"ttkernel.copy_dest_values_init"() : () -> ()\n'
+        '"ttkernel.copy_dest_values"(%c1, %c2) : (index, index) -> ()\n'
+    )
+    text = two_input_kernel(ops)
+    x, y = rand(32, 32), np.abs(rand(32, 32)) + 0.5
+    res = run(text, {"x": x, "y": y})
+    np.testing.assert_allclose(res.outputs["z"], UNARY_REFS[op](y.astype(np.float64)), rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("op", "ref"),
+    [
+        ("add_binary_tile", np.add),
+        ("sub_binary_tile", np.subtract),
+        ("mul_binary_tile", np.multiply),
+        ("div_binary_tile", np.divide),
+        ("binary_max_tile", np.maximum),
+        ("binary_min_tile", np.minimum),
+    ],
+)
+def test_sfpu_binary_ops(op: str, ref) -> None:
+    ops = (
+        COPY_X_Y
+        + f'"ttkernel.{op}_init"() : () -> ()\n"ttkernel.{op}"(%c0, %c1, %c2) : (index, index, index) -> ()\n'
+    )
+    x, y = rand(32, 32), rand(32, 32)
+    res = run(two_input_kernel(ops), {"x": x, "y": y})
+    np.testing.assert_allclose(res.outputs["z"], ref(x.astype(np.float64), y), rtol=1e-6, atol=1e-6)
+
+
+REUSE = (
+    '"ttkernel.binary_dest_reuse_tiles_init"(%cb1) <{eltwise_binary_type = #ttkernel.eltwise_binary_type<@K@>, '
+    "reuse_type = #ttkernel.reuse_type<@R@>}> : ($cb1) -> ()\n"
+    '"ttkernel.binary_dest_reuse_tiles"(%cb1, %c0, %c2) <{eltwise_binary_type = #ttkernel.eltwise_binary_type<@K@>, '
+    "reuse_type = #ttkernel.reuse_type<@R@>}> : ($cb1, index, index) -> ()\n"
+)
+LOAD_X_SLOT2 = '"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()\n"ttkernel.copy_tile"(%cb0, %c0, %c2) : ($cb0, index, index) -> ()\n'
+
+
+@pytest.mark.parametrize(
+    ("ops", "ref"),
+    [
+        (LOAD_X_SLOT2 + REUSE.replace("@K@", "sub").replace("@R@", "dest_to_srca"), lambda x, y: x - y),
+        (LOAD_X_SLOT2 + REUSE.replace("@K@", "sub").replace("@R@", "dest_to_srcb"), lambda x, y: y - x),
+        (LOAD_X_SLOT2 + REUSE.replace("@K@", "mul").replace("@R@", "dest_to_srca"), lambda x, y: x * y),
+        (
+            '"ttkernel.sub_tiles_init"(%cb0, %cb1) : ($cb0, $cb1) -> ()\n'
+            '"ttkernel.sub_tiles"(%cb0, %cb1, %c0, %c0, %c2) : ($cb0, $cb1, index, index, index) -> ()\n',
+            lambda x, y: x - y,
+        ),
+        (
+            '"ttkernel.mul_tiles_init"(%cb0, %cb1) : ($cb0, $cb1) -> ()\n'
+            '"ttkernel.mul_tiles"(%cb0, %cb1, %c0, %c0, %c2) : ($cb0, $cb1, index, index, index) -> ()\n',
+            lambda x, y: x * y,
+        ),
+        (
+            '"ttkernel.transpose_wh_init"(%cb0, %cb16) : ($cb0, $cb16) -> ()\n'
+            '"ttkernel.transpose_wh_tile"(%cb0, %c0, %c2) : ($cb0, index, index) -> ()\n',
+            lambda x, y: x.T,
+        ),
+        (
+            '"ttkernel.mm_init"(%cb0, %cb1, %cb16, %c1_i32) : ($cb0, $cb1, $cb16, i32) -> ()\n'
+            '"ttkernel.mm_init_short"(%cb0, %cb1, %c0_i32) : ($cb0, $cb1, i32) -> ()\n'
+            '"ttkernel.matmul_tiles"(%cb0, %cb1, %c0, %c0, %c2) : ($cb0, $cb1, index, index, index) -> ()\n',
+            lambda x, y: x @ y,
+        ),
+        (
+            '"ttkernel.unary_bcast_init"(%cb0, %cb16) <{bcast_type = #ttkernel.bcast_type<row>}> : ($cb0, $cb16) -> ()\n'
+            '"ttkernel.unary_bcast"(%cb0, %c0, %c2) <{bcast_type = #ttkernel.bcast_type<row>}> : ($cb0, index, index) -> ()\n',
+            lambda x, y: np.repeat(x[:1], 32, axis=0),
+        ),
+        (
+            '"ttkernel.unary_bcast_init"(%cb0, %cb16) <{bcast_type = #ttkernel.bcast_type<scalar>}> : ($cb0, $cb16) -> ()\n'
+            '"ttkernel.unary_bcast"(%cb0, %c0, %c2) <{bcast_type = #ttkernel.bcast_type<scalar>}> : ($cb0, index, index) -> ()\n',
+            lambda x, y: np.full((32, 32), x[0, 0]),
+        ),
+    ],
+)
+def test_fpu_ops(ops: str, ref) -> None:
+    text = two_input_kernel('%c0_i32 = "arith.constant"() <{value = 0 : i32}> : () -> i32\n' + ops)
+    x, y = rand(32, 32), rand(32, 32)
+    res = run(text, {"x": x, "y": y})
+    np.testing.assert_allclose(
+        res.outputs["z"], ref(x.astype(np.float64), y.astype(np.float64)), rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    ("dim", "kind", "ref"),
+    [
+        ("reduce_dim_col", "reduce_sum", lambda t: np.pad(t.sum(axis=0, keepdims=True), ((0, 31), (0, 0)))),
+        ("reduce_dim_col", "reduce_max", lambda t: np.pad(t.max(axis=0, keepdims=True), ((0, 31), (0, 0)))),
+        ("reduce_dim_scalar", "reduce_sum", lambda t: np.pad([[t.sum()]], ((0, 31), (0, 31)))),
+    ],
+)
+def test_reduce_col_and_scalar(dim: str, kind: str, ref) -> None:
+    attrs = f"<{{reduce_dim = #ttkernel.reduce_dim<{dim}>, reduce_type = #ttkernel.reduce_type<{kind}>}}>"
+    ops = (
+        f'"ttkernel.reduce_init"(%cb0, %cb1, %cb16) {attrs} : ($cb0, $cb1, $cb16) -> ()\n'
+        f'"ttkernel.reduce_tile"(%cb0, %cb1, %c0, %c0, %c2) {attrs} : ($cb0, $cb1, index, index, index) -> ()\n'
+    )
+    x = rand(32, 32)
+    y = np.full((32, 32), 0.5, dtype=np.float32)
+    res = run(two_input_kernel(ops), {"x": x, "y": y})
+    np.testing.assert_allclose(res.outputs["z"], ref(0.5 * x.astype(np.float64)), rtol=1e-5, atol=1e-5)

@@ -103,15 +103,29 @@ def _prologue(f: _Func, bindings: Sequence[TensorBinding]) -> None:
         )
 
 
-def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding]) -> list[str]:
+@dataclass(frozen=True)
+class StreamBinding:
+    """A DRAM tensor read one chunk per loop trip into `tensor.cb_id`: `axis` "rows" takes
+    `width_tiles` tile rows per trip (contiguous tile ids), "cols" takes `width_tiles` tile columns."""
+
+    tensor: TensorBinding
+    axis: str
+    tile_rows: int
+    tile_cols: int
+    width_tiles: int
+
+
+def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Sequence[StreamBinding] = (),
+                trips: int = 0) -> list[str]:
     """Lines of ``func.func @{kernel_name}_reader`` (thread noc).
 
-    Reads every tile of every input in order (tensor by tensor, tile id 0..n-1), one tile
-    per ``cb_reserve_back``/``cb_push_back``.
+    Reads every tile of every whole input in order (tensor by tensor, tile id 0..n-1), then, for each
+    of `trips` loop trips, the trip's chunk of every streamed input; one tile per
+    ``cb_reserve_back``/``cb_push_back``.
     """
-    _validate(bindings)
+    _validate([*bindings, *(st.tensor for st in streams)])
     f = _Func(f"{kernel_name}_reader")
-    _prologue(f, bindings)
+    _prologue(f, [*bindings, *(st.tensor for st in streams)])
     for k, b in enumerate(bindings):
         cb, ty = f"%cb{b.cb_id}", b.cb_type
         f.loop(f"n{k}", f"t{k}")
@@ -122,7 +136,44 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding]) -> list[str
         f.op('"ttkernel.noc_async_read_barrier"() : () -> ()')
         f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
         f.end_loop()
+    if streams:
+        _emit_streams(f, streams, trips, first=len(bindings))
     return f.finish()
+
+
+def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first: int) -> None:
+    """The trip loop: chunk `j` of each streamed tensor, in the order compute consumes them."""
+    f.const("trips", f"{trips} : index", "index")
+    f.loop("trips", "j")
+    for n, st in enumerate(streams):
+        k = first + n
+        b = st.tensor
+        cb, ty = f"%cb{b.cb_id}", b.cb_type
+        if st.axis == "rows":
+            f.const(f"step{k}", f"{st.width_tiles * st.tile_cols} : index", "index")
+            f.op(f'%base{k} = "arith.muli"(%j, %step{k}) : (index, index) -> index')
+            f.loop(f"step{k}", f"t{k}")
+            f.op(f'%tile{k} = "arith.addi"(%base{k}, %t{k}) : (index, index) -> index')
+        else:
+            f.const(f"rows{k}", f"{st.tile_rows} : index", "index")
+            f.const(f"tc{k}", f"{st.tile_cols} : index", "index")
+            f.const(f"w{k}", f"{st.width_tiles} : index", "index")
+            f.op(f'%base{k} = "arith.muli"(%j, %w{k}) : (index, index) -> index')
+            f.loop(f"rows{k}", f"r{k}")
+            f.op(f'%row{k} = "arith.muli"(%r{k}, %tc{k}) : (index, index) -> index')
+            f.op(f'%rb{k} = "arith.addi"(%row{k}, %base{k}) : (index, index) -> index')
+            f.loop(f"w{k}", f"c{k}")
+            f.op(f'%tile{k} = "arith.addi"(%rb{k}, %c{k}) : (index, index) -> index')
+        f.op(f'%id{k} = "arith.index_cast"(%tile{k}) : (index) -> i32')
+        f.op(f'"ttkernel.cb_reserve_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
+        f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
+        f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, %gen{k}, %l1_{k}) : (i32, {ADDR_GEN_TYPE}, i32) -> ()')
+        f.op('"ttkernel.noc_async_read_barrier"() : () -> ()')
+        f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
+        f.end_loop()
+        if st.axis == "cols":
+            f.end_loop()
+    f.end_loop()
 
 
 def emit_writer(kernel_name: str, bindings: Sequence[TensorBinding]) -> list[str]:

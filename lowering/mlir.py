@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from tteqsat.schedule import DstSection, Schedule, SectionOp, TileRead, switches
 
-from .dataflow import TensorBinding, emit_reader, emit_writer
+from .dataflow import StreamBinding, TensorBinding, emit_reader, emit_writer
 
 SFPU_BINARY = {"add": "add_binary_tile", "sub": "sub_binary_tile", "mul": "mul_binary_tile",
                "div": "div_binary_tile", "max": "binary_max_tile", "min": "binary_min_tile"}
@@ -238,6 +238,41 @@ class ComputeEmitter:
         for cb, tiles in sec.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
 
+    def fill(self, cb: int, tiles: int, value: float, what: str) -> None:
+        """Push `tiles` tiles of a constant into a CB (scalers, loop state at its start value)."""
+        b = self.b
+        b.line(f"// {what}: {tiles} tile(s) of {value:g}")
+
+        def one(_: str) -> None:
+            b.op("ttkernel.tile_regs_acquire", [])
+            b.op("ttkernel.fill_tile_init", [])
+            b.op("ttkernel.fill_tile", [self.idx(0), (b.const(float(value), "f32"), "f32")])
+            b.op("ttkernel.tile_regs_commit", [])
+            b.op("ttkernel.tile_regs_wait", [])
+            b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
+            b.op("ttkernel.pack_tile", [self.idx(0), self.cb(cb), self.idx(0)])
+            b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
+            b.op("ttkernel.tile_regs_release", [])
+
+        b.loop(tiles, one)
+
+    def loop(self, body: list[DstSection]) -> None:
+        """The streaming loop: state starts, then one trip per chunk with the state in ping-pong CBs."""
+        b = self.b
+        info = self.s.loop
+        assert info is not None
+        for f in info.fills:
+            self.fill(f.cb, f.tiles, f.value, f"loop state {f.name} starts at")
+        for cb, tiles in info.waits:
+            b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
+        b.line(f"// streaming loop: {info.trips} trips, one chunk each")
+        b.loop(info.trips, lambda _: [self.section(sec) for sec in body])
+        for cb, tiles in info.pops:
+            b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+        for cb, tiles in info.drains:
+            b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
+            b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+
     def emit(self) -> list[str]:
         s = self.s
         b = self.b
@@ -246,23 +281,19 @@ class ComputeEmitter:
             name = f"%cb{cb.id}"
             b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {cb.id} : i32}}> : () -> {ty}')
             self.cb_val[cb.id], self.cb_ty[cb.id] = name, ty
-        first_in = next(a.cb for a in s.args if a.role == "in")
+        first_in = next((a.cb for a in s.args if a.role == "in" and a.cb >= 0),
+                        s.loop.streams[0].cb if s.loop else 0)
         first_out = next(a.cb for a in s.args if a.role == "out")
         b.op("ttkernel.compute_kernel_hw_startup", [self.cb(first_in), self.cb(first_out)])
         for cb in s.cbs:
             if cb.role == "scaler":
-                b.line(f"// scaler tile {cb.scale:g} for reduce_tile")
-                b.op("ttkernel.tile_regs_acquire", [])
-                b.op("ttkernel.fill_tile_init", [])
-                b.op("ttkernel.fill_tile", [self.idx(0), (b.const(float(cb.scale), "f32"), "f32")])
-                b.op("ttkernel.tile_regs_commit", [])
-                b.op("ttkernel.tile_regs_wait", [])
-                b.op("ttkernel.cb_reserve_back", [self.cb(cb.id), self.i32(1)])
-                b.op("ttkernel.pack_tile", [self.idx(0), self.cb(cb.id), self.idx(0)])
-                b.op("ttkernel.cb_push_back", [self.cb(cb.id), self.i32(1)])
-                b.op("ttkernel.tile_regs_release", [])
+                self.fill(cb.id, 1, float(cb.scale), "scaler for reduce_tile")  # type: ignore[arg-type]
+        body = [sec for sec in s.sections if sec.in_loop]
         for sec in s.sections:
-            self.section(sec)
+            if sec.in_loop and sec is body[0]:
+                self.loop(body)
+            elif not sec.in_loop:
+                self.section(sec)
         b.op("func.return", [])
         fp32 = "true" if s.dtype == "fp32" else "false"
         head = (f'  "func.func"() <{{function_type = () -> (), sym_name = "{s.kernel}_compute"}}> ({{')
@@ -271,26 +302,35 @@ class ComputeEmitter:
         return [head, *b.lines(), tail]
 
 
-def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBinding]]:
-    """Kernel arguments, in the documented order: inputs as declared, then outputs."""
+def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBinding], list[StreamBinding]]:
+    """Kernel arguments, in the documented order (inputs as declared, then outputs), and the streams."""
     cbs = {cb.id: cb for cb in schedule.cbs}
-    out: tuple[list[TensorBinding], list[TensorBinding]] = ([], [])
+    dt = "f32" if schedule.dtype == "fp32" else "bf16"
+    ins: list[TensorBinding] = []
+    outs: list[TensorBinding] = []
     for n, a in enumerate(schedule.args):
+        if a.cb < 0:
+            continue  # streamed only
         cb = cbs[a.cb]
-        binding = TensorBinding(a.name, n, a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles,
-                                "f32" if schedule.dtype == "fp32" else "bf16")
-        out[0 if a.role == "in" else 1].append(binding)
-    return out
+        binding = TensorBinding(a.name, n, a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles, dt)
+        (ins if a.role == "in" else outs).append(binding)
+    streams: list[StreamBinding] = []
+    for st in schedule.loop.streams if schedule.loop else []:
+        cb = cbs[st.cb]
+        rt, ct = -(-st.shape[0] // 32), -(-st.shape[1] // 32)
+        tensor = TensorBinding(st.name, st.arg, st.cb, cb_type(cb.tiles, cb.dtype), rt * ct, dt)
+        streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32))
+    return ins, outs, streams
 
 
 def emit_module(schedule: Schedule) -> str:
     """The whole module as text: deterministic for a given schedule."""
-    ins, outs = bindings(schedule)
+    ins, outs, streams = bindings(schedule)
     dt = "f32" if schedule.dtype == "fp32" else "bf16"
     tensors = ", ".join(f'"{a.name}:{a.role}:{a.shape[0]}x{a.shape[1]}:{dt}"' for a in schedule.args)
     lines = [f'module attributes {{tteqsat.kernel = "{schedule.kernel}", tteqsat.arch = "{schedule.arch}", '
              f"tteqsat.tensors = [{tensors}]}} {{"]
-    lines += emit_reader(schedule.kernel, ins)
+    lines += emit_reader(schedule.kernel, ins, streams, schedule.loop.trips if schedule.loop else 0)
     lines += ComputeEmitter(schedule).emit()
     lines += emit_writer(schedule.kernel, outs)
     lines.append("}")

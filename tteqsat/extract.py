@@ -21,7 +21,11 @@ _KIND = {
     "hw_fpu": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu", "hw_exp_scaled": "exp_scaled",
     "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce", "hw_bcast": "bcast",
     "hw_transpose": "transpose", "input_": "input",
+    "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
+    "fold_max": "fold_max", "fold_sum": "fold_sum",
 }
+LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
+MODES = ("any", "fused", "streaming")
 
 
 def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
@@ -41,6 +45,12 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
         return str(lit[0]), {"n": int(lit[1])}  # type: ignore[call-overload]
     if kind == "transpose":
         return "transpose", {}
+    if kind == "chunk":
+        return "chunk", {"axis": "cols" if node.op == "kchunk" else "rows", "width": int(lit[0])}  # type: ignore[call-overload]
+    if kind == "online_sum":
+        return "online_sum", {"s": float(lit[0]), "trips": int(lit[1])}  # type: ignore[arg-type, call-overload]
+    if kind in ("fold_max", "fold_sum", "running_max"):
+        return kind, {"trips": int(lit[0])}  # type: ignore[call-overload]
     return str(lit[0]), {}
 
 
@@ -57,11 +67,19 @@ class _Best:
 
 
 def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
-            input_order: list[str]) -> Program:
-    """The cheapest hardware program under the greedy DAG cost."""
+            input_order: list[str], mode: str = "any") -> Program:
+    """The cheapest hardware program under the greedy DAG cost.
+
+    `mode` "fused" never streams; "streaming" makes every value that has a fold form use one; "any"
+    lets cost decide. Values whose whole tensor would not fit L1 cannot be packed or read whole.
+    """
+    if mode not in MODES:
+        raise KernelError(f"unknown extraction mode {mode!r} ({', '.join(MODES)})")
     order = sorted(graph.classes, key=_class_order)
     input_class = {c for c in order if any(n.op == "input_" for n in graph.classes[c])}
     pack = model.pack_tile().total
+    budget = model.arch.l1_budget
+    tile_bytes = model.arch.tile_bytes(dtype)
     best: dict[str, _Best] = {}
     probe: dict[str, HwOp] = {}
 
@@ -78,7 +96,31 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
         return model.op_tile(hw).total * tiles(cid)
 
-    candidates = {c: [n for n in sorted(graph.classes[c], key=lambda n: n.id) if n.op in _KIND] for c in order}
+    def allowed(cid: str) -> list[ENode]:
+        nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id) if n.op in _KIND]
+        if mode == "fused":
+            return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
+        if mode == "streaming" and any(_KIND[n.op] in LOOP_KINDS for n in nodes):
+            return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")]  # contract in chunks
+        return nodes
+
+    def fits(cid: str) -> bool:
+        return tiles(cid) * tile_bytes <= budget
+
+    def loop_extra(node: ENode, cid: str) -> float:
+        """Per-trip state update of a fold: rescale or combine the accumulator, pack it, track the max."""
+        kind = _KIND[node.op]
+        trips = int(node.literals[-1])  # type: ignore[call-overload]
+        acc = tiles(cid)
+        per = acc * (model.op_tile(HwOp("sfpu2", "add", (), shape(cid))).total + pack + model.arch.num("unpack.cycles_per_tile"))
+        if kind == "online_sum":
+            per += acc * model.op_tile(HwOp("sfpu2", "mul", (), shape(cid))).total
+            m = tiles(node.children[1])
+            per += m * (2 * model.op_tile(HwOp("sfpu2", "max", (), shape(cid))).total
+                        + model.op_tile(HwOp("exp_scaled", "exp", (), shape(cid))).total + 2 * pack)
+        return trips * per
+
+    candidates = {c: allowed(c) for c in order}
     changed = True
     passes = 0
     while changed and passes <= len(order) + 1:
@@ -95,15 +137,37 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                     continue
                 if not all(ch in best for ch in node.children):
                     continue
-                items: dict[tuple, float] = {("n", cid, node.id): own_cost(node, cid)}
-                for ch, loc in zip(node.children, OPERAND_LOCS[_KIND[node.op]], strict=True):
-                    if ch in input_class:
-                        if loc == "dst":
-                            items[("c", ch)] = model.op_tile(HwOp("copy", "copy", (), shape(ch))).total * tiles(ch)
+                kind = _KIND[node.op]
+                if kind == "chunk":
+                    if node.children[0] not in input_class:
+                        continue  # only kernel inputs are streamed in chunks, by the reader
+                    best_here = _Best(0.0, {}, node)
+                    if cid not in best:
+                        best[cid] = best_here
+                        changed = True
+                    continue
+                if kind in LOOP_KINDS or kind == "running_max":
+                    items = {("n", cid, node.id): loop_extra(node, cid) if kind in LOOP_KINDS else 0.0}
+                    trips = int(node.literals[-1]) if kind in LOOP_KINDS else 1  # type: ignore[call-overload]
+                    for ch in node.children:
+                        for key, val in best[ch].items.items():
+                            items[key] = max(items.get(key, 0.0), val * trips)
+                else:
+                    items = {("n", cid, node.id): own_cost(node, cid)}
+                    feasible = True
+                    for ch, loc in zip(node.children, OPERAND_LOCS[kind], strict=True):
+                        chunk_leaf = best[ch].node.op in ("kchunk", "rchunk")
+                        if ch in input_class or chunk_leaf:
+                            feasible &= chunk_leaf or fits(ch)
+                            if loc == "dst":
+                                items[("c", ch)] = model.op_tile(HwOp("copy", "copy", (), shape(ch))).total * tiles(ch)
+                            continue
+                        items.update(best[ch].items)
+                        if loc == "cb":
+                            feasible &= fits(ch)
+                            items[("p", ch)] = pack * tiles(ch)
+                    if not feasible:
                         continue
-                    items.update(best[ch].items)
-                    if loc == "cb":
-                        items[("p", ch)] = pack * tiles(ch)
                 if any(key[0] == "n" and key[1] == cid for key in items if key != ("n", cid, node.id)):
                     continue  # this node's operands pass through its own class: a cycle
                 total = sum(items.values())
@@ -123,6 +187,8 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                               ops[0] if ops else None)
         node = best[cid].node
         op, attrs = _op_and_attrs(node)
+        if _KIND[node.op] == "chunk":
+            attrs["name"] = build(node.children[0]).name
         hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), shape(cid), attrs, cid)
         built[cid] = hw
         return hw

@@ -33,8 +33,20 @@ from .rules import RuleSet, load_rule_file, shipped_rulesets
 from .saturate import Limits, SaturationReport, saturate
 from .schedule import Schedule, build_schedule
 
+FORMS = ("auto", "baseline", "fused", "streaming")
+
 # Documented tolerances of verify(): max |sim - reference| / max(1, max |reference|).
 TOLERANCE = {"fp32": 2e-3, "bf16": 6e-2}
+
+
+@dataclass
+class Alternative:
+    """One form the optimizer weighed: its modeled cycles, whether it fits, and what it is."""
+
+    label: str
+    cycles: float | None
+    feasible: bool
+    detail: str
 
 
 class VerificationError(AssertionError):
@@ -63,6 +75,9 @@ class Result:
     eclasses: int
     times: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    alternatives: dict[str, Alternative] = field(default_factory=dict)
+    chosen: str = ""
+    reason: str = ""
     _mlir: str | None = None
 
     @property
@@ -148,7 +163,7 @@ def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: boo
 def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits | None = None,
              rules: Sequence[RuleSet | str | Path] | None = None, shipped_rules: bool = True,
              overrides: dict[str, object] | None = None, cost_model: TensixCostModel | None = None,
-             extractor=extract, progress=None) -> Result:
+             extractor=extract, form: str = "auto", progress=None) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model."""
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
@@ -161,10 +176,12 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     notes: list[str] = []
 
     start = time.perf_counter()
+    baseline_error: KernelError | None = None
     try:
         baseline = build_schedule(baseline_program(kernel), arch_obj, model, fuse=False)
-    except KernelError as e:
-        raise KernelError(f"kernel '{kernel.name}' cannot be scheduled even unfused: {e}") from None
+    except KernelError as e:  # priced anyway; only an error if nothing else fits either
+        baseline_error = e
+        baseline = build_schedule(baseline_program(kernel), arch_obj, model, fuse=False, check_capacity=False)
     times["baseline"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -180,17 +197,68 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     start = time.perf_counter()
     graph = serialize(egraph)
-    program = extractor(graph, model, kernel.name, kernel.dtype, [str(n.attr("name")) for n in kernel.inputs])
-    times["extract"] = time.perf_counter() - start
+    input_order = [str(n.attr("name")) for n in kernel.inputs]
+    times["extract"] = times["schedule"] = 0.0
+    alternatives: dict[str, Alternative] = {
+        "baseline": Alternative("baseline", baseline.cost_cycles, baseline_error is None,
+                                str(baseline_error) if baseline_error else "every op its own section")}
+    candidates: list[tuple[float, str, Program, Schedule]] = []
+    for mode, label in (("fused", "fused"), ("streaming", "streaming")):
+        t0 = time.perf_counter()
+        try:
+            prog = extractor(graph, model, kernel.name, kernel.dtype, input_order, mode)
+        except KernelError as e:
+            alternatives[label] = Alternative(label, None, False, str(e))
+            continue
+        finally:
+            times["extract"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            sched = build_schedule(prog, arch_obj, model, fuse=True)
+            if label == "streaming" and sched.loop is None:
+                alternatives[label] = Alternative(label, None, False, "extraction chose no fold at this size")
+            else:
+                alternatives[label] = Alternative(label, sched.cost_cycles, True, _describe(sched))
+                candidates.append((sched.cost_cycles, label, prog, sched))
+        except KernelError as e:
+            alternatives[label] = Alternative(label, None, False, str(e))
+        finally:
+            times["schedule"] += time.perf_counter() - t0
+    if baseline_error is None:
+        candidates.append((baseline.cost_cycles, "baseline", baseline_program(kernel), baseline))
+    if not candidates:
+        raise KernelError(f"kernel '{kernel.name}' cannot be scheduled even unfused: {baseline_error}") from None
+    if form != "auto":
+        forced = [c for c in candidates if c[1] == form]
+        if form not in FORMS or not forced:
+            detail = alternatives[form].detail if form in alternatives else f"known forms: {', '.join(FORMS)}"
+            raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': {detail}")
+        candidates = forced
+    cost, chosen, program, schedule = min(candidates, key=lambda c: (c[0], c[1] != "streaming"))
+    if chosen == "baseline":
+        notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
+    reason = _why(chosen, alternatives)
+    return Result(kernel, arch_obj, schedule, baseline, program, report, len(graph.classes), times, notes,
+                  alternatives=alternatives, chosen=chosen, reason=reason)
 
-    start = time.perf_counter()
-    try:
-        schedule = build_schedule(program, arch_obj, model, fuse=True)
-    except KernelError as e:
-        notes.append(f"the extracted schedule is infeasible ({e}); using the unfused baseline")
-        program, schedule = baseline_program(kernel), baseline
-    if schedule.cost_cycles > baseline.cost_cycles:
-        notes.append("the extracted schedule models slower than the baseline; using the baseline")
-        program, schedule = baseline_program(kernel), baseline
-    times["schedule"] = time.perf_counter() - start
-    return Result(kernel, arch_obj, schedule, baseline, program, report, len(graph.classes), times, notes)
+
+def _describe(schedule: Schedule) -> str:
+    if schedule.loop is None:
+        return f"{len(schedule.sections)} sections, no loop"
+    body = sum(1 for s in schedule.sections if s.in_loop)
+    width = schedule.loop.streams[0].width if schedule.loop.streams else 0
+    return (f"{len(schedule.sections)} sections, loop of {schedule.loop.trips} trips over chunks of {width} "
+            f"with {body} sections per trip")
+
+
+def _why(chosen: str, alternatives: dict[str, Alternative]) -> str:
+    """One sentence: why the chosen form won, in the model's numbers."""
+    won = alternatives[chosen]
+    others = [a for a in alternatives.values() if a.label != chosen]
+    parts = []
+    for a in others:
+        if a.cycles is None or not a.feasible:
+            parts.append(f"{a.label} is infeasible ({a.detail})")
+        else:
+            parts.append(f"{a.label} models {a.cycles:,.0f} cycles ({a.cycles / won.cycles:.2f}x)")
+    return f"chose {chosen} at {won.cycles:,.0f} modeled cycles: " + "; ".join(parts)

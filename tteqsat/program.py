@@ -20,6 +20,12 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
     "transpose": ("cb",),         # transpose_wh_tile
     "copy": ("cb",),              # copy_tile (inserted by the scheduler)
     "input": (),
+    # streaming: operands of these are not read through DST or a CB by the op itself
+    "chunk": ("none",),           # the current chunk of a kernel input, streamed by the reader
+    "running_max": ("none",),     # the loop's running max after this chunk (operand: the chunk's row max)
+    "online_sum": ("none", "none"),  # (body, row-max body)
+    "fold_max": ("none",),
+    "fold_sum": ("none",),
 }
 
 

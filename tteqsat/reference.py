@@ -120,8 +120,8 @@ def _needs_positive(kernel: Kernel) -> set[str]:
     return names
 
 
-def evaluate_program(program, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Numpy semantics of an extracted hardware program: checks that the rules that chose it were sound."""
+def _eval_program(program, leaves: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """float64 values of a program's outputs given its leaves by name."""
     values: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for op in program.ops():
@@ -129,7 +129,7 @@ def evaluate_program(program, inputs: Mapping[str, np.ndarray]) -> dict[str, np.
             s = op.attrs.get("s")
             k = op.kind
             if k == "input":
-                values[id(op)] = np.asarray(inputs[op.name], dtype=np.float64)
+                values[id(op)] = np.asarray(leaves[op.name], dtype=np.float64)
                 continue
             if k in ("fpu", "sfpu2"):
                 out = BINARY[op.op](args[0], args[1])
@@ -156,4 +156,29 @@ def evaluate_program(program, inputs: Mapping[str, np.ndarray]) -> dict[str, np.
             else:
                 raise KernelError(f"the reference has no semantics for op form '{k}'")
             values[id(op)] = np.asarray(out)
-    return {name: values[id(op)].astype(np.float32) for name, op in program.outputs}
+    return {name: values[id(op)] for name, op in program.outputs}
+
+
+def evaluate_program(program, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Numpy semantics of an extracted hardware program, loops run trip by trip.
+
+    Checks that the rules that chose it were sound, and that its loop keeps the right state.
+    """
+    from .loops import split
+
+    leaves = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
+    parts = split(program)
+    if parts is None:
+        return {k: v.astype(np.float32) for k, v in _eval_program(program, leaves).items()}
+    leaves.update(_eval_program(parts.pre, leaves))
+    loop = parts.loop
+    state = {f"state:{st.name}": np.full(st.shape, st.init) for st in loop.states}
+    for j in range(loop.trips):
+        env = dict(leaves, **state)
+        for name, chunk in loop.chunk_leaf.items():
+            x = leaves[chunk.operands[0].name]
+            w = int(chunk.attrs["width"])
+            env[name] = x[j * w:(j + 1) * w, :] if chunk.attrs["axis"] == "rows" else x[:, j * w:(j + 1) * w]
+        state = {f"state:{k}": v for k, v in _eval_program(loop.body, env).items()}
+    leaves.update(state)
+    return {k: v.astype(np.float32) for k, v in _eval_program(parts.post, leaves).items()}

@@ -81,6 +81,7 @@ class DstSection:
     pops: list[tuple[int, int]] = field(default_factory=list)   # (cb, tiles) after the loop
     slots: int = 0
     engines: Engines = field(default_factory=Engines)
+    in_loop: bool = False
     inits_hoisted: int = 0
     inits_per_iteration: int = 0
     cycles: float = 0.0
@@ -123,6 +124,7 @@ class Schedule:
     compute_cycles: float
     data_movement_cycles: float
     dst_capacity: int
+    loop: LoopInfo | None = None
 
     @property
     def cost_cycles(self) -> float:
@@ -182,25 +184,194 @@ def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]]) -> d
     return {index[id(op)]: find(index[id(op)]) for op in ops if op.kind != "input"}
 
 
+class CbPlan:
+    """Every CB of the kernel, allocated as frames are scheduled."""
+
+    def __init__(self, dtype: str) -> None:
+        self.dtype = dtype
+        self.cbs: list[CircularBuffer] = []
+        self._scaler: dict[float, int] = {}
+
+    def new(self, role: str, tiles: int, holds: str, loc: str = "", scale: float | None = None) -> int:
+        self.cbs.append(CircularBuffer(len(self.cbs), role, tiles, self.dtype, [holds], scale, loc))
+        return self.cbs[-1].id
+
+    def scaler(self, s: float) -> int:
+        if s not in self._scaler:
+            self._scaler[s] = self.new("scaler", 1, f"scaler {s:g}", scale=s)
+        return self._scaler[s]
+
+    def truncate(self, mark: int) -> None:
+        del self.cbs[mark:]
+        self._scaler = {s: cb for s, cb in self._scaler.items() if cb < mark}
+
+
+@dataclass
+class StateFill:
+    cb: int
+    tiles: int
+    value: float
+    name: str
+
+
+@dataclass
+class ChunkStream:
+    """One kernel input streamed a chunk per trip: `axis` rows (contiguous tiles) or cols."""
+
+    name: str
+    arg: int
+    cb: int
+    shape: tuple[int, int]
+    axis: str
+    width: int
+
+    def tile_ids(self, trip: int) -> list[int]:
+        ct = -(-self.shape[1] // 32)
+        rt = -(-self.shape[0] // 32)
+        wt = self.width // 32
+        if self.axis == "rows":
+            return list(range(trip * wt * ct, (trip + 1) * wt * ct))
+        return [r * ct + trip * wt + c for r in range(rt) for c in range(wt)]
+
+
+@dataclass
+class LoopInfo:
+    trips: int
+    fills: list[StateFill]
+    streams: list[ChunkStream]
+    waits: list[tuple[int, int]] = field(default_factory=list)  # before the loop
+    pops: list[tuple[int, int]] = field(default_factory=list)   # after the loop
+    drains: list[tuple[int, int]] = field(default_factory=list)  # final states nobody reads: wait, pop
+    body_cycles: float = 0.0
+    fill_cycles: float = 0.0
+
+
+@dataclass
+class _Frame:
+    name: str                  # pre | loop | post | main
+    program: Program
+    bound: dict[str, int]      # leaf name -> CB holding it
+    targets: dict[str, int]    # output name -> CB to pack it into
+
+
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
-                   fuse: bool = True) -> Schedule:
-    """Sections, slots and CBs for `program`; splits sections until each fits DST."""
+                   fuse: bool = True, check_capacity: bool = True) -> Schedule:
+    """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts."""
+    from .loops import split
+
     model = model or TensixCostModel(arch)
     capacity = arch.dst_tiles(program.dtype)
+    plan = CbPlan(program.dtype)
+    parts = split(program)
+    args: list[TensorArg] = []
+    input_cb: dict[str, int] = {}
+    arg_of = {op.name: n for n, op in enumerate(program.inputs)}
+    used_whole = _whole_input_names(program, parts)
+    for op in program.inputs:
+        cb = plan.new("input", op.n_tiles, op.name, op.loc) if op.name in used_whole else -1
+        if cb >= 0:
+            input_cb[op.name] = cb
+        args.append(TensorArg(op.name, "in", op.shape, cb, op.n_tiles))
+    output_cb: dict[str, int] = {}
+    for name, op in program.outputs:
+        # double-buffered when it is the only output; with several, the writer drains them one after
+        # another while sections may produce them interleaved, so each holds its whole tensor
+        tiles = min(op.n_tiles, 2) if len(program.outputs) == 1 else op.n_tiles
+        output_cb[name] = plan.new("output", tiles, name)
+        args.append(TensorArg(name, "out", op.shape, output_cb[name], op.n_tiles))
+    loop: LoopInfo | None = None
+    if parts is None:
+        frames = [_Frame("main", program, dict(input_cb), dict(output_cb))]
+    else:
+        lp = parts.loop
+        assert lp is not None
+        exports = {name: plan.new("export", op.n_tiles, f"{name} ({op.label()})", op.loc)
+                   for name, op in parts.pre.outputs}
+        state_cb = {st.name: plan.new("state", 2 * _tiles(st.shape), f"state {st.name}") for st in lp.states}
+        streams = []
+        chunk_cb: dict[str, int] = {}
+        for leaf_name, chunk in sorted(lp.chunk_leaf.items()):
+            chunk_cb[leaf_name] = plan.new("stream", 2 * chunk.n_tiles, f"{leaf_name} chunk")
+            src = chunk.operands[0]
+            streams.append(ChunkStream(src.name, arg_of[src.name], chunk_cb[leaf_name], src.shape,
+                                       str(chunk.attrs["axis"]), int(chunk.attrs["width"])))  # type: ignore[call-overload]
+        fills = [StateFill(state_cb[st.name], _tiles(st.shape), st.init, st.name) for st in lp.states]
+        loop = LoopInfo(lp.trips, fills, streams)
+        lp.body.dtype = program.dtype
+        states = {f"state:{k}": v for k, v in state_cb.items()}
+        shared = {**input_cb, **exports}
+        frames = [
+            _Frame("pre", parts.pre, dict(input_cb), dict(exports)),
+            _Frame("loop", lp.body, {**shared, **chunk_cb, **states}, dict(state_cb)),
+            _Frame("post", parts.post, {**shared, **states}, dict(output_cb)),
+        ]
+    sequence: list[tuple[DstSection, list[tuple[int, tuple, int]], bool]] = []
+    for frame in frames:
+        for sec, reads in _schedule_frame(frame, plan, arch, model, fuse, capacity):
+            sec.index = len(sequence)
+            sec.in_loop = frame.name == "loop"
+            sequence.append((sec, reads, sec.in_loop))
+    _place_waits_and_pops(sequence, loop)
+    if check_capacity and len(plan.cbs) > int(arch.num("cb.max_cbs")):
+        raise KernelError(f"needs {len(plan.cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
+                          program.name)
+    sections = [sec for sec, _, _ in sequence]
+    scalers = [cb for cb in plan.cbs if cb.role == "scaler"]
+    fill_one = model.section(Engines(math=arch.num("sfpu.fill")) + model.pack_tile(), 1, 1, 0)
+    compute = sum(sec.cycles for sec in sections if not sec.in_loop) + len(scalers) * fill_one
+    if loop is not None:
+        loop.body_cycles = sum(sec.cycles for sec in sections if sec.in_loop)
+        loop.fill_cycles = sum(f.tiles for f in loop.fills) * fill_one
+        compute += loop.trips * loop.body_cycles + loop.fill_cycles
+    dm_tiles = sum(a.n_tiles for a in args)
+    schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute,
+                        model.data_movement(dm_tiles * arch.tile_bytes(program.dtype)), capacity, loop)
+    if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
+        big = max(plan.cbs, key=lambda cb: cb.tiles)
+        raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "
+                          f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",
+                          big.holds[0], big.loc or None)
+    return schedule
+
+
+def _tiles(shape: tuple[int, int]) -> int:
+    return -(-shape[0] // 32) * -(-shape[1] // 32)
+
+
+def _whole_input_names(program: Program, parts) -> set[str]:
+    """Kernel inputs some part reads as a whole tensor (not only chunk by chunk)."""
+    if parts is None:
+        return {op.name for op in program.inputs}
+    kernel_inputs = {i.name for i in program.inputs}
+    names: set[str] = set()
+    for prog in (parts.pre, parts.loop.body, parts.post):
+        for op in prog.ops():
+            names |= {o.name for o in op.operands if o.kind == "input" and o.name in kernel_inputs}
+    return names
+
+
+def _schedule_frame(frame: _Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
+                    capacity: int) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
+    """The frame's sections, splitting until each fits DST; with each section's CB reads as tokens."""
     cut: set[tuple[int, int]] = set()
     for _ in range(10_000):
-        schedule, overflow = _try_schedule(program, arch, model, fuse, cut, capacity)
+        mark = len(plan.cbs)
+        result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity)
         if overflow is None:
-            return schedule
+            return result
+        plan.truncate(mark)  # drop this attempt's intermediates
         cut.add(overflow)
-    raise KernelError("could not split the kernel into DST sections that fit", program.name)
+    raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
 
 
-def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bool,
-                  cut: set[tuple[int, int]], capacity: int) -> tuple[Schedule, tuple[int, int] | None]:
+def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
+               capacity: int):
+    program = frame.program
     ops = program.ops()
     index = {id(op): n for n, op in enumerate(ops)}
     sec_of = assign_sections(ops, fuse, cut)
+    if not sec_of:
+        return [], None
     members: dict[int, list[int]] = {}
     for n in sorted(sec_of):
         members.setdefault(sec_of[n], []).append(n)
@@ -210,15 +381,15 @@ def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bo
         return (ops[n].locs[pos] == "dst" and operand.kind != "input"
                 and sec_of.get(index[id(operand)]) == sec_of[n] and (n, pos) not in cut)
 
-    # which values must be in a CB: read from one, or a kernel output
     needs_cb: set[int] = set()
     for n, op in enumerate(ops):
         for pos, operand in enumerate(op.operands):
-            if not in_dst(n, pos):
+            if not in_dst(n, pos) and operand.kind != "input":
                 needs_cb.add(index[id(operand)])
-    output_values = {index[id(op)]: name for name, op in program.outputs}
+    out_cb: dict[int, list[int]] = {}
+    for name, op in program.outputs:
+        out_cb.setdefault(index[id(op)], []).append(frame.targets[name])
 
-    # section order: CB dependencies first, ties by first op
     sec_deps = {s: {sec_of[index[id(o)]] for n in ns for o in ops[n].operands
                     if o.kind != "input" and sec_of[index[id(o)]] != s} for s, ns in members.items()}
     order: list[int] = []
@@ -232,101 +403,114 @@ def _try_schedule(program: Program, arch: Arch, model: TensixCostModel, fuse: bo
         placed.add(s)
     position = {s: p for p, s in enumerate(order)}
 
-    # CB plan
-    cbs: list[CircularBuffer] = []
     cb_of_value: dict[int, int] = {}
-    args: list[TensorArg] = []
-    for op in program.inputs:
-        cb = CircularBuffer(len(cbs), "input", op.n_tiles, program.dtype, [op.name], loc=op.loc)
-        cbs.append(cb)
-        cb_of_value[index[id(op)]] = cb.id
-        args.append(TensorArg(op.name, "in", op.shape, cb.id, op.n_tiles))
-    out_cb: dict[int, int] = {}
-    for name, op in program.outputs:
-        # double-buffered when it is the only output; with several, the writer drains them one after
-        # another while sections may produce them interleaved, so each holds its whole tensor
-        tiles = min(op.n_tiles, 2) if len(program.outputs) == 1 else op.n_tiles
-        cb = CircularBuffer(len(cbs), "output", tiles, program.dtype, [name])
-        cbs.append(cb)
-        out_cb.setdefault(index[id(op)], cb.id)
-        args.append(TensorArg(name, "out", op.shape, cb.id, op.n_tiles))
-    scaler_cb: dict[float, int] = {}
-    for op in ops:
-        if op.kind == "reduce" and float(op.attrs["s"]) not in scaler_cb:  # type: ignore[arg-type]
-            s = float(op.attrs["s"])  # type: ignore[arg-type]
-            cb = CircularBuffer(len(cbs), "scaler", 1, program.dtype, [f"scaler {s:g}"], s)
-            cbs.append(cb)
-            scaler_cb[s] = cb.id
-    # intermediates, reusing a CB once its last reader has popped it
+    for n, op in enumerate(ops):
+        if op.kind == "input":
+            if op.name not in frame.bound:
+                raise KernelError(f"internal: no CB holds '{op.name}'", program.name)
+            cb_of_value[n] = frame.bound[op.name]
     last_reader: dict[int, int] = {}
     for n, op in enumerate(ops):
         for pos, operand in enumerate(op.operands):
-            v = index[id(operand)]
             if not in_dst(n, pos):
+                v = index[id(operand)]
                 last_reader[v] = max(last_reader.get(v, -1), position[sec_of[n]])
-    free_after: list[tuple[int, int]] = []  # (section position after which it is free, cb id)
+    free_after: list[tuple[int, int]] = []  # intermediates of this frame, reusable once popped
     for s in order:
         for n in members[s]:
             if n in needs_cb and n not in cb_of_value:
-                usable = [cb for p, cb in free_after if p < position[s] and cbs[cb].dtype == program.dtype]
+                usable = [cb for p, cb in free_after if p < position[s]]
                 if usable:
-                    cb = cbs[usable[0]]
+                    cb = plan.cbs[usable[0]]
                     free_after = [(p, c) for p, c in free_after if c != cb.id]
                     cb.tiles = max(cb.tiles, ops[n].n_tiles)
+                    cb.holds.append(ops[n].label())
                 else:
-                    cb = CircularBuffer(len(cbs), "intermediate", ops[n].n_tiles, program.dtype, [], loc=ops[n].loc)
-                    cbs.append(cb)
-                cb.holds.append(ops[n].label())
+                    cb = plan.cbs[plan.new("intermediate", ops[n].n_tiles, ops[n].label(), ops[n].loc)]
                 cb_of_value[n] = cb.id
                 free_after.append((last_reader.get(n, position[s]), cb.id))
-    if len(cbs) > int(arch.num("cb.max_cbs")):
-        raise KernelError(f"needs {len(cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
-                          program.name)
+    scaler_cb = {float(op.attrs["s"]): plan.scaler(float(op.attrs["s"]))  # type: ignore[arg-type]
+                 for op in ops if op.kind == "reduce"}
 
-    # sections: op order, copies, slot allocation; each CB value waited on once, popped after its last reader
-    sections: list[DstSection] = []
-    waited: set[int] = set()
-    waited_scalers: set[int] = set()
-    scaler_last = {cb: max(position[sec_of[n]] for n, op in enumerate(ops)
-                           if op.kind == "reduce" and scaler_cb[float(op.attrs["s"])] == cb)  # type: ignore[arg-type]
-                   for cb in scaler_cb.values()}
+    result = []
     for s in order:
-        section, overflow = _build_section(len(sections), members[s], ops, index, in_dst, cb_of_value,
-                                           scaler_cb, out_cb, needs_cb, model, capacity)
+        section, overflow = _build_section(0, members[s], ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
+                                           needs_cb, model, capacity)
         if overflow is not None:
-            return _empty(program, arch), overflow
-        read_values = sorted({index[id(o)] for n in members[s] for pos, o in enumerate(ops[n].operands)
-                              if not in_dst(n, pos)})
-        for v in read_values:
-            if v not in waited:
-                section.waits.append((cb_of_value[v], ops[v].n_tiles))
-                waited.add(v)
-        for cb in sorted({scaler_cb[float(ops[n].attrs["s"])] for n in members[s]  # type: ignore[arg-type]
-                          if ops[n].kind == "reduce"}):
-            if cb not in waited_scalers:
-                section.waits.append((cb, 1))
-                waited_scalers.add(cb)
-            if scaler_last[cb] == position[s]:
-                section.pops.append((cb, 1))
-        for v in read_values:
-            if last_reader[v] == position[s]:
-                section.pops.append((cb_of_value[v], ops[v].n_tiles))
-        sections.append(section)
-    compute = sum(sec.cycles for sec in sections) + len(scaler_cb) * model.section(
-        Engines(math=arch.num("sfpu.fill")) + model.pack_tile(), 1, 1, 0)
-    dm_bytes = sum(a.n_tiles for a in args) * arch.tile_bytes(program.dtype)
-    schedule = Schedule(program.name, arch.name, program.dtype, sections, cbs, args, compute,
-                        model.data_movement(dm_bytes), capacity)
-    if schedule.l1_bytes(arch) > arch.l1_budget:
-        big = max(cbs, key=lambda cb: cb.tiles)
-        raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "
-                          f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",
-                          big.holds[0], big.loc or None)
-    return schedule, None
+            return [], overflow
+        reads: list[tuple[int, tuple, int]] = []
+        seen: set[tuple] = set()
+        for n in members[s]:
+            for pos, o in enumerate(ops[n].operands):
+                if in_dst(n, pos):
+                    continue
+                v = index[id(o)]
+                token = ("leaf", frame.name, o.name) if o.kind == "input" else ("value", frame.name, v)
+                if token not in seen:
+                    seen.add(token)
+                    reads.append((cb_of_value[v], token, o.n_tiles))
+            if ops[n].kind == "reduce":
+                cb = scaler_cb[float(ops[n].attrs["s"])]  # type: ignore[arg-type]
+                token = ("scaler", cb)
+                if token not in seen:
+                    seen.add(token)
+                    reads.append((cb, token, 1))
+        result.append((section, reads))
+    return result, None
 
 
-def _empty(program: Program, arch: Arch) -> Schedule:
-    return Schedule(program.name, arch.name, program.dtype, [], [], [], 0.0, 0.0, 0)
+def _place_waits_and_pops(sequence, loop: LoopInfo | None) -> None:
+    """Wait for each CB value before its first reader and pop it after its last.
+
+    Values made inside a trip (chunks, state of the previous trip, the trip's intermediates) are waited
+    for and popped inside the loop body; values from outside the loop are waited for before it and
+    popped after it when the loop holds their first or last reader.
+    """
+    first: dict[tuple, int] = {}
+    last: dict[tuple, int] = {}
+    info: dict[tuple, tuple[int, int]] = {}
+    for pos, (_, reads, _) in enumerate(sequence):
+        for cb, token, tiles in reads:
+            key = _token_key(token)
+            first.setdefault(key, pos)
+            last[key] = pos
+            info[key] = (cb, tiles)
+    for key in sorted(first, key=lambda k: (first[k], str(k))):
+        cb, tiles = info[key]
+        sec, _, in_loop = sequence[first[key]]
+        if in_loop and key[0] != "trip" and loop is not None:
+            loop.waits.append((cb, tiles))
+        else:
+            sec.waits.append((cb, tiles))
+    for key in sorted(last, key=lambda k: (last[k], str(k))):
+        cb, tiles = info[key]
+        sec, _, in_loop = sequence[last[key]]
+        if in_loop and key[0] != "trip" and loop is not None:
+            loop.pops.append((cb, tiles))
+        else:
+            sec.pops.append((cb, tiles))
+    if loop is not None:  # final states nobody reads after the loop
+        read_after = {k[2] for k in first if k[0] == "final"}
+        for fill in loop.fills:
+            if f"state:{fill.name}" not in read_after:
+                loop.drains.append((fill.cb, fill.tiles))
+
+
+def _token_key(token: tuple) -> tuple:
+    """Identity of a CB value across frames: kernel inputs and exports are shared; states and chunks are
+    per trip inside the loop, and a state read after the loop is its final value."""
+    kind = token[0]
+    if kind == "scaler":
+        return ("outer", "scaler", token[1])
+    frame = token[1]
+    if kind == "leaf":
+        name = token[2]
+        if frame == "loop" and (name.startswith("state:") or "@" in name):
+            return ("trip", "leaf", name)
+        if frame == "post" and name.startswith("state:"):
+            return ("final", "post", name)
+        return ("outer", "leaf", name)
+    return ("trip", "value", token[2]) if frame == "loop" else ("outer", frame, token[2])
 
 
 def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
@@ -442,8 +626,8 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
     for n in members:
         if n in needs_cb:
             packs.append(Pack(slot_of[n], cb_of_value[n]))
-        if n in out_cb:
-            packs.append(Pack(slot_of[n], out_cb[n]))
+        for cb in out_cb.get(n, []):
+            packs.append(Pack(slot_of[n], cb))
     engines = engines + model.pack_tile().scaled(len(packs))
     steps = [step for o in section_ops for step in o.steps()]
     hoisted = per_iter = 0

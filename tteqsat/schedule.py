@@ -404,8 +404,9 @@ def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, 
     position = {s: p for p, s in enumerate(order)}
 
     cb_of_value: dict[int, int] = {}
+    used = {id(o) for op in ops for o in op.operands}
     for n, op in enumerate(ops):
-        if op.kind == "input":
+        if op.kind == "input" and id(op) in used:
             if op.name not in frame.bound:
                 raise KernelError(f"internal: no CB holds '{op.name}'", program.name)
             cb_of_value[n] = frame.bound[op.name]

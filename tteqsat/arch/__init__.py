@@ -156,7 +156,14 @@ def _check_type(dotted: str, old: object, new: object) -> None:
         raise KernelError(f"arch parameter '{dotted}' takes {want}, got {new!r}")
 
 
+# keys of older arch files, and where they live now
+RENAMED = {"matmul.fidelity": "settings.math_fidelity", "clock_ghz": "chip.clock_ghz",
+           "noc.dram_bytes_per_cycle": "dram.bytes_per_cycle"}
+
+
 def _suggest(key: str, keys: list[str]) -> str:
+    if key in RENAMED:
+        return f" (it is now '{RENAMED[key]}')"
     close = difflib.get_close_matches(key, keys + list(SHORTHANDS), n=2, cutoff=0.6)
     if not close and "." in key:
         last = key.rsplit(".", 1)[1]

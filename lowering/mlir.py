@@ -53,7 +53,7 @@ class FunctionBuilder:
             if ty == "i1":
                 text, name = ("true" if value else "false"), f"%{'true' if value else 'false'}"
             elif ty == "f32":
-                text, name = repr(float(value)), self.fresh("cf")
+                text, name = f"{float(value):.8e}", self.fresh("cf")  # MLIR wants the mantissa dot
             else:
                 text = str(int(value))
                 name = f"%c{int(value)}" + ("" if ty == "index" else f"_{ty}")

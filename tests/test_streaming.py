@@ -1,0 +1,124 @@
+"""Flash attention derived by rewriting: online softmax over KV chunks, chosen by cost or by capacity.
+
+Every streamed kernel here is optimized, lowered to a looped TTKernel module, parsed by xdsl, run on the
+Tensix model and compared with numpy.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import tteqsat as tq
+from tteqsat.reference import random_inputs
+
+from conftest import parse_with_xdsl
+
+
+def attention(sq: int, sk: int, d: int = 64, dtype: str = "bf16", bias: bool = False) -> tq.Kernel:
+    q = tq.tensor("q", (sq, d), dtype)
+    k = tq.tensor("k", (sk, d), dtype)
+    v = tq.tensor("v", (sk, d), dtype)
+    s = q @ k.T * 0.125
+    if bias:
+        s = s + tq.tensor("bias", (sq, sk), dtype)
+    return tq.kernel("attention", tq.softmax(s, axis=-1) @ v)
+
+
+def check(result: tq.Result, kernel: tq.Kernel, scale: float = 1.0) -> float:
+    parse_with_xdsl(result.to_mlir())
+    return result.verify(inputs=random_inputs(kernel, seed=3, scale=scale)).max_rel_err
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_streaming_attention_512(dtype: str) -> None:
+    kernel = attention(64, 512, dtype=dtype)
+    result = tq.optimize(kernel, form="streaming")
+    loop = result.schedule.loop
+    assert loop is not None and loop.trips >= 2
+    assert {s.name for s in loop.streams} == {"k", "v"}
+    assert any(sec.in_loop for sec in result.schedule.sections)
+    err = check(result, kernel)
+    assert err < (1e-5 if dtype == "fp32" else 6e-2)
+    assert "scf.for" in result.to_mlir()
+
+
+def test_streaming_attention_2048() -> None:
+    kernel = attention(64, 2048, dtype="bf16")
+    result = tq.optimize(kernel, form="streaming")
+    assert result.schedule.loop is not None and result.schedule.loop.trips >= 2
+    assert check(result, kernel) < 6e-2
+
+
+def test_long_keys_must_stream_within_l1_and_cb_limits() -> None:
+    """32 q rows against 32768 keys: the score row alone is 2 MB in bf16, so only streaming fits."""
+    kernel = attention(32, 32768)
+    result = tq.optimize(kernel)
+    assert result.chosen == "streaming"
+    assert not result.alternatives["fused"].feasible and not result.alternatives["baseline"].feasible
+    assert result.l1_bytes <= result.arch.l1_budget
+    assert len(result.schedule.cbs) <= int(result.arch.num("cb.max_cbs"))
+    assert "infeasible" in result.reason
+    assert check(result, kernel) < 6e-2
+
+
+def test_short_keys_keep_the_two_pass_form_and_say_why() -> None:
+    result = tq.optimize(attention(64, 256))
+    assert result.chosen == "fused"
+    assert result.alternatives["streaming"].cycles is not None
+    assert result.alternatives["streaming"].cycles > result.alternatives["fused"].cycles
+    assert "streaming models" in result.reason
+
+
+def test_chunk_size_is_chosen_not_fixed() -> None:
+    """Different key lengths stream with different chunk widths (all from the chunk_width candidates)."""
+    widths = set()
+    for sk in (512, 4096):
+        result = tq.optimize(attention(32, sk), form="streaming")
+        widths.add(result.schedule.loop.streams[0].width)
+    assert len(widths) == 2
+
+
+def test_no_rule_matches_attention_as_a_whole() -> None:
+    from tteqsat.rules import shipped_rulesets
+
+    for rs in shipped_rulesets():
+        for rule in rs.rules:
+            text = str(rule.rewrite.decl)
+            assert not ("softmax" in text and "matmul" in text), rule.name
+
+
+def test_logsumexp_streams_with_the_same_rules() -> None:
+    x = tq.tensor("x", (64, 2048), "fp32")
+    m = x.max(axis=-1)
+    kernel = tq.kernel("logsumexp", m + tq.log(tq.exp(x - m).sum(axis=-1)))
+    result = tq.optimize(kernel, form="streaming")
+    assert result.schedule.loop is not None
+    assert check(result, kernel) < 1e-5
+
+
+def test_softmax_of_an_input_times_v_streams() -> None:
+    x = tq.tensor("x", (64, 1024), "fp32")
+    v = tq.tensor("v", (1024, 64), "fp32")
+    kernel = tq.kernel("softmax_v", tq.softmax(x) @ v)
+    result = tq.optimize(kernel, form="streaming")
+    assert {s.axis for s in result.schedule.loop.streams} == {"cols", "rows"}
+    assert check(result, kernel) < 1e-5
+
+
+def test_biased_attention_streams() -> None:
+    kernel = attention(64, 1024, dtype="fp32", bias=True)
+    result = tq.optimize(kernel, form="streaming")
+    assert "bias" in {s.name for s in result.schedule.loop.streams}
+    assert check(result, kernel) < 1e-5
+
+
+def test_streaming_rules_fire_in_a_derivation() -> None:
+    result = tq.optimize(attention(32, 32768))
+    fired = {name for name, r in result.saturation.rules.items() if r.matches}
+    assert {"rowmax-over-chunks", "matmul-over-chunks", "online-matmul", "online-rowsum",
+            "defer-row-normalization", "exp-of-scaled"} <= fired
+
+
+def test_unknown_form_is_a_clear_error() -> None:
+    with pytest.raises(tq.KernelError, match="form 'tiled' is not available"):
+        tq.optimize(attention(32, 256), form="tiled")

@@ -1,6 +1,12 @@
-"""The main example: optimize attention, show the schedule, write MLIR and C++, verify on the Tensix model.
+"""The main example: flash attention derived by rewriting.
 
-    python examples/flash_attention.py [--arch blackhole] [--dtype fp32] [--out out/flash_attention]
+Optimizes softmax(q @ k.T * 0.125) @ v twice: a 64-row q block against 256 keys (short: the two-pass
+fused form wins by cost) and a 32-row q block against 32768 keys (long: only the streaming online-softmax
+form fits L1). For the long one it prints the derivation (the rules the result depends on), the
+alternatives weighed and the schedule, writes the TTKernel MLIR and tt-metal C++, and verifies the MLIR
+on the Tensix model against numpy.
+
+    python examples/flash_attention.py [--arch blackhole] [--dtype fp32] [--keys 32768] [--out out/flash_attention]
 """
 
 import argparse
@@ -9,34 +15,40 @@ from pathlib import Path
 from rich.console import Console
 
 import tteqsat as tq
-from tteqsat.report import render
+from tteqsat.explain import explain, render
+
+
+def attention(rows: int, keys: int, dtype: str) -> tq.Kernel:
+    q = tq.tensor("q", (rows, 64), dtype)
+    k = tq.tensor("k", (keys, 64), dtype)
+    v = tq.tensor("v", (keys, 64), dtype)
+    return tq.kernel("flash_attention", tq.softmax(q @ k.T * 0.125, axis=-1) @ v)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", default="wormhole_b0")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
+    ap.add_argument("--keys", type=int, default=32768, help="keys of the long case (a multiple of 2048)")
     ap.add_argument("--out", default="out/flash_attention")
     args = ap.parse_args()
-
-    q = tq.tensor("q", (64, 64), args.dtype)
-    k = tq.tensor("k", (256, 64), args.dtype)
-    v = tq.tensor("v", (256, 64), args.dtype)
-    kernel = tq.kernel("attention", tq.softmax(q @ k.T * 0.125, axis=-1) @ v)
-
-    result = tq.optimize(kernel, args.arch)
     console = Console()
-    fired = [r for r in result.saturation.rules.values() if r.matches]
-    console.print(f"[bold]rules that fired[/bold] ({len(fired)} of {len(result.saturation.rules)}): "
-                  + ", ".join(f"{r.name}x{r.matches}" for r in fired))
-    render(result, console)
+
+    short = tq.optimize(attention(64, 256, args.dtype), args.arch)
+    console.rule("short: 64 q rows x 256 keys")
+    console.print(short.reason)
+
+    console.rule(f"long: 32 q rows x {args.keys} keys")
+    ex = explain(attention(32, args.keys, args.dtype), args.arch)
+    render(ex, console)
+    result = ex.result
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "attention.mlir").write_text(result.to_mlir())
+    (out / "flash_attention.mlir").write_text(result.to_mlir())
     for name, text in result.to_cpp().items():
         (out / f"{name}.cpp").write_text(text)
-    console.print(f"wrote {out}/attention.mlir and the reader/compute/writer C++ beside it")
+    console.print(f"wrote {out}/flash_attention.mlir and the reader/compute/writer C++ beside it")
 
     check = result.verify(seed=0)
     console.print(f"verified on the Tensix model: max abs error {check.max_abs_err:.3g} "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,28 @@ class RuleSet:
 
     def egg(self) -> Ruleset:
         return ruleset(*(r.rewrite for r in self.rules), name=f"tteqsat_{self.name}")
+
+    def without(self, rule_name: str) -> RuleSet:
+        return RuleSet(self.name, self.description, self.stage, tuple(r for r in self.rules if r.name != rule_name))
+
+
+def rule_identity(rule_name: str) -> str:
+    """The identity comment written beside a shipped rule in its file (`Rule("name", ...),  # identity`)."""
+    return _identities().get(rule_name, "")
+
+
+_IDENTITY = re.compile(r'Rule\("([^"]+)".*#\s*(.+)$')
+
+
+def _identities() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in SHIPPED:
+        module = importlib.import_module(f"tteqsat.rules.{name}")
+        for line in inspect.getsource(module).splitlines():
+            m = _IDENTITY.search(line)
+            if m:
+                found[m.group(1)] = m.group(2).strip()
+    return found
 
 
 SHIPPED = ("softmax", "algebra", "broadcast", "reductions", "streaming", "hardware")

@@ -52,7 +52,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     overrides = dict(_parse_set(s) for s in args.set or [])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = optimize(kernel, args.arch, limits=_limits(args), rules=args.rules, overrides=overrides)
+        result = optimize(kernel, args.arch, limits=_limits(args), rules=args.rules, overrides=overrides,
+                          form=args.form)
     console = Console(width=None if sys.stdout.isatty() else 120)
     render(result, console)
     emit = [e for e in (args.emit or "").split(",") if e]
@@ -102,6 +103,25 @@ def _parse_set(text: str) -> tuple[str, object]:
         return key, value
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .explain import explain, render
+
+    kernel = load_kernel(args.file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ex = explain(kernel, args.arch, limits=_limits(args), form=args.form)
+    render(ex, Console(width=None if sys.stdout.isatty() else 140))
+    return 0
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-iterations", type=int, default=8, help="saturation iteration limit")
+    p.add_argument("--max-enodes", type=int, default=50_000, help="saturation e-node limit")
+    p.add_argument("--timeout", type=float, default=20.0, help="saturation time limit in seconds")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tteqsat", description="Equality-saturation optimizer for Tensix kernels.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -115,10 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
     o.add_argument("--rules", action="append", metavar="FILE", help="load extra rulesets from a Python file")
-    o.add_argument("--max-iterations", type=int, default=8, help="saturation iteration limit")
-    o.add_argument("--max-enodes", type=int, default=50_000, help="saturation e-node limit")
-    o.add_argument("--timeout", type=float, default=20.0, help="saturation time limit in seconds")
+    o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
+    _add_limits(o)
     o.set_defaults(run=cmd_optimize)
+    e = sub.add_parser("explain", help="the rules behind the chosen form and the alternatives weighed")
+    e.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
+    e.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
+    e.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
+    _add_limits(e)
+    e.set_defaults(run=cmd_explain)
     return p
 
 

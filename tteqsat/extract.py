@@ -67,7 +67,7 @@ class _Best:
 
 
 def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
-            input_order: list[str], mode: str = "any") -> Program:
+            input_order: list[str], mode: str = "any", respect_l1: bool = True) -> Program:
     """The cheapest hardware program under the greedy DAG cost.
 
     `mode` "fused" never streams; "streaming" makes every value that has a fold form use one; "any"
@@ -104,8 +104,13 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
             return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")]  # contract in chunks
         return nodes
 
+    too_big: set[str] = set()
+
     def fits(cid: str) -> bool:
-        return tiles(cid) * tile_bytes <= budget
+        ok = tiles(cid) * tile_bytes <= budget or not respect_l1
+        if not ok:
+            too_big.add(cid)
+        return ok
 
     def loop_extra(node: ENode, cid: str) -> float:
         """Per-trip state update of a fold: rescale or combine the accumulator, pack it, track the max."""
@@ -183,6 +188,11 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
             return built[cid]
         if cid not in best:
             ops = sorted({n.op for n in graph.classes[cid]})
+            if too_big:
+                big = max(too_big, key=tiles)
+                r, c = shape(big)
+                raise KernelError(f"every form needs a {r}x{c} value ({tiles(big) * tile_bytes:,} bytes) whole in "
+                                  f"one CB, more than the {budget:,} bytes of L1 free")
             raise KernelError(f"no hardware form was found for a value computed by {', '.join(ops)}",
                               ops[0] if ops else None)
         node = best[cid].node

@@ -67,7 +67,8 @@ class _Best:
 
 
 def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
-            input_order: list[str], mode: str = "any", respect_l1: bool = True) -> Program:
+            input_order: list[str], mode: str = "any", respect_l1: bool = True,
+            max_chunk: int | None = None) -> Program:
     """The cheapest hardware program under the greedy DAG cost.
 
     `mode` "fused" never streams; "streaming" makes every value that has a fold form use one; "any"
@@ -146,6 +147,8 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                 if kind == "chunk":
                     if node.children[0] not in input_class:
                         continue  # only kernel inputs are streamed in chunks, by the reader
+                    if max_chunk is not None and int(node.literals[0]) > max_chunk:  # type: ignore[call-overload]
+                        continue
                     best_here = _Best(0.0, {}, node)
                     if cid not in best:
                         best[cid] = best_here

@@ -204,26 +204,34 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                                 str(baseline_error) if baseline_error else "every op its own section")}
     candidates: list[tuple[float, str, Program, Schedule]] = []
     for mode, label in (("fused", "fused"), ("streaming", "streaming")):
-        t0 = time.perf_counter()
-        try:
-            prog = extractor(graph, model, kernel.name, kernel.dtype, input_order, mode)
-        except KernelError as e:
-            alternatives[label] = Alternative(label, None, False, str(e))
-            continue
-        finally:
-            times["extract"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        try:
-            sched = build_schedule(prog, arch_obj, model, fuse=True)
+        max_chunk: int | None = None
+        while True:  # a chunk whose CBs do not fit L1 is retried at half the width
+            t0 = time.perf_counter()
+            try:
+                prog = extractor(graph, model, kernel.name, kernel.dtype, input_order, mode, max_chunk=max_chunk)
+            except KernelError as e:
+                alternatives[label] = Alternative(label, None, False, str(e))
+                break
+            finally:
+                times["extract"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            try:
+                sched = build_schedule(prog, arch_obj, model, fuse=True)
+            except KernelError as e:
+                alternatives[label] = Alternative(label, None, False, str(e))
+                width = _chunk_width(prog)
+                if width and "L1" in str(e) and width > 32:
+                    max_chunk = width // 2
+                    continue
+                break
+            finally:
+                times["schedule"] += time.perf_counter() - t0
             if label == "streaming" and sched.loop is None:
                 alternatives[label] = Alternative(label, None, False, "extraction chose no fold at this size")
             else:
                 alternatives[label] = Alternative(label, sched.cost_cycles, True, _describe(sched))
                 candidates.append((sched.cost_cycles, label, prog, sched))
-        except KernelError as e:
-            alternatives[label] = Alternative(label, None, False, str(e))
-        finally:
-            times["schedule"] += time.perf_counter() - t0
+            break
     if baseline_error is None:
         candidates.append((baseline.cost_cycles, "baseline", baseline_program(kernel), baseline))
     if not candidates:
@@ -240,6 +248,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     reason = _why(chosen, alternatives)
     return Result(kernel, arch_obj, schedule, baseline, program, report, len(graph.classes), times, notes,
                   alternatives=alternatives, chosen=chosen, reason=reason)
+
+
+def _chunk_width(program: Program) -> int:
+    return max((int(op.attrs["width"]) for op in program.ops() if op.kind == "chunk"), default=0)  # type: ignore[call-overload]
 
 
 def _describe(schedule: Schedule) -> str:

@@ -127,6 +127,7 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         return trips * per
 
     candidates = {c: allowed(c) for c in order}
+    fold_nodes = {n.id for c in order for n in candidates[c] if _KIND[n.op] in LOOP_KINDS}
     changed = True
     passes = 0
     while changed and passes <= len(order) + 1:
@@ -154,6 +155,9 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                         best[cid] = best_here
                         changed = True
                     continue
+                if kind in LOOP_KINDS and any(key[0] == "n" and key[2] in fold_nodes
+                                              for ch in node.children for key in best[ch].items):
+                    continue  # a fold over another fold's result needs a second loop: not built
                 if kind in LOOP_KINDS or kind == "running_max":
                     items = {("n", cid, node.id): loop_extra(node, cid) if kind in LOOP_KINDS else 0.0}
                     trips = int(node.literals[-1]) if kind in LOOP_KINDS else 1  # type: ignore[call-overload]
@@ -165,6 +169,10 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                     feasible = True
                     for ch, loc in zip(node.children, OPERAND_LOCS[kind], strict=True):
                         chunk_leaf = best[ch].node.op in ("kchunk", "rchunk")
+                        loop_result = _KIND[best[ch].node.op] in LOOP_KINDS  # already in a state CB
+                        if loop_result and loc == "cb":
+                            items.update(best[ch].items)
+                            continue
                         if ch in input_class or chunk_leaf:
                             feasible &= chunk_leaf or fits(ch)
                             if loc == "dst":

@@ -1,0 +1,48 @@
+"""The hand-written tt-metal SDPA schedules, written as tteqsat programs so the same model prices them.
+
+Per k chunk, following shared/reference/tenstorrent.md section 3: every helper of the 2024 kernel is
+its own DST pass with its result in a CB (S = QK^T; S *= scale; rowmax; P = exp(S - m) as one
+sub_bcast + exp pass; rowsum; P @ V), then the online correction of l and O; after the loop 1/l and
+O * 1/l. The 2025 kernel folds the scale into exp (no scale pass, running max unscaled).
+
+What the model cannot express, and so prices at the 2024 cost: packer L1 accumulation of the row sums
+(and the deferred ones-matmul), the running max seeded into DST before reduce_tile, pack-accumulate of
+the O correction, first-column SFPU ops on statistics. Loop state updates use tteqsat's own (fused)
+layout for both, which favours the expert.
+"""
+
+from __future__ import annotations
+
+from tteqsat.program import HwOp, Program
+
+
+def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dtype: str = "bf16",
+                   variant: str = "2024") -> Program:
+    """The expert's per-chunk pipeline for one q block, as a program with one online loop."""
+    trips = keys // chunk
+    q = HwOp("input", "input", (), (q_rows, d), {"name": "q"})
+    k = HwOp("input", "input", (), (keys, d), {"name": "k"})
+    v = HwOp("input", "input", (), (keys, d), {"name": "v"})
+    kc = HwOp("chunk", "chunk", (k,), (chunk, d), {"axis": "rows", "width": chunk, "name": "k"})
+    vc = HwOp("chunk", "chunk", (v,), (chunk, d), {"axis": "rows", "width": chunk, "name": "v"})
+    s_shape, col = (q_rows, chunk), (q_rows, 1)
+    scores = HwOp("matmul", "matmul", (q, kc), s_shape, {"transpose_b": 1})                   # matmul_blocks
+    if variant == "2024":
+        reloaded = HwOp("copy", "copy", (scores,), s_shape)
+        scores = HwOp("scalar", "mul_s", (reloaded,), s_shape, {"s": scale})                  # mul_block_bcast_scalar
+        exp_scale = 1.0
+    else:
+        exp_scale = scale                                                                       # scale folded into exp
+    m_chunk = HwOp("reduce", "rowmax", (scores,), col, {"s": 1.0})                               # reduce_c<MAX>
+    m_run = HwOp("running_max", "running_max", (m_chunk,), col, {"trips": trips})                # max_block
+    m_wide = HwOp("bcast", "cols", (m_run,), s_shape, {"n": chunk})
+    shifted = HwOp("reuse", "sub", (m_wide, scores), s_shape, {"reuse": "srcb"})                 # sub_bcast_cols
+    p = HwOp("exp_scaled", "exp", (shifted,), s_shape, {"s": exp_scale})                         # + exp, same pass
+    l_chunk = HwOp("reduce", "rowsum", (p,), col, {"s": 1.0})                                    # reduce_c<SUM>
+    o_chunk = HwOp("matmul", "matmul", (p, vc), (q_rows, d), {"transpose_b": 0})                 # matmul_blocks
+    o = HwOp("online_sum", "online_sum", (o_chunk, m_chunk), (q_rows, d), {"s": exp_scale, "trips": trips})
+    l_sum = HwOp("online_sum", "online_sum", (l_chunk, m_chunk), col, {"s": exp_scale, "trips": trips})
+    inv = HwOp("sfpu", "recip", (HwOp("copy", "copy", (l_sum,), col),), col)                    # recip_block_inplace
+    out = HwOp("reuse", "mul", (HwOp("bcast", "cols", (inv,), (q_rows, d), {"n": d}), o), (q_rows, d),
+               {"reuse": "srcb"})                                                                # mul_block_bcast_cols
+    return Program("expert_sdpa", dtype, [q, k, v], [("out", out)])

@@ -23,13 +23,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from tteqsat.rules import shipped_rulesets
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.egraph import insert_kernel, serialize
 from tteqsat.extract import extract
-from tteqsat.rules import shipped_rulesets
 from tteqsat.saturate import saturate
 from tteqsat.schedule import build_schedule
 
@@ -104,7 +104,8 @@ def main() -> None:
                 derived = tq.optimize(kernel, arch, form="streaming")
                 seconds = time.perf_counter() - start
                 chunk = derived.schedule.loop.streams[0].width
-                experts = {variant: expert_schedule(keys, d, chunk, variant, arch, model) for variant in ("2024", "2025")}
+                experts = {variant: expert_schedule(keys, d, chunk, variant, arch, model)
+                           for variant in ("2024", "2025")}
                 fused, fits = fused_cycles(kernel, arch)
                 bound = lower_bound(keys, d, arch)
                 if args.verify:

@@ -279,7 +279,8 @@ class ComputeEmitter:
         for cb in s.cbs:
             ty = cb_type(cb.tiles, cb.dtype)
             name = f"%cb{cb.id}"
-            b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {cb.id} : i32}}> : () -> {ty}')
+            b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() '
+                            f"<{{arg_index = {cb.id} : i32}}> : () -> {ty}")
             self.cb_val[cb.id], self.cb_ty[cb.id] = name, ty
         first_in = next((a.cb for a in s.args if a.role == "in" and a.cb >= 0),
                         s.loop.streams[0].cb if s.loop else 0)

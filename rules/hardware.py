@@ -7,8 +7,24 @@ chooses op forms and DST/CB placement together.
 from egglog import rewrite
 
 from tteqsat.egraph import (
-    bcast, binary, exp_scaled, hw_bcast, hw_exp_scaled, hw_fpu, hw_matmul, hw_reduce, hw_reuse, hw_scalar,
-    hw_sfpu, hw_sfpu2, hw_transpose, matmul, reduce, scalar, transpose, unary,
+    bcast,
+    binary,
+    exp_scaled,
+    hw_bcast,
+    hw_exp_scaled,
+    hw_fpu,
+    hw_matmul,
+    hw_reduce,
+    hw_reuse,
+    hw_scalar,
+    hw_sfpu,
+    hw_sfpu2,
+    hw_transpose,
+    matmul,
+    reduce,
+    scalar,
+    transpose,
+    unary,
 )
 
 from . import Rule, RuleSet

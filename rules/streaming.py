@@ -7,12 +7,28 @@ Chunk widths come from the `chunk_width` relation, so the chunk size is a choice
 from egglog import i64, rewrite, rule, union, vars_
 
 from tteqsat.egraph import (
-    TensorExpr, bcast, binary, chunk_width, cols, exp_scaled, fold_max, fold_sum, kchunk, matmul, online_sum, rchunk,
-    reduce, running_max, scalar, transpose, unary, whole,
+    TensorExpr,
+    bcast,
+    binary,
+    chunk_width,
+    cols,
+    exp_scaled,
+    fold_max,
+    fold_sum,
+    kchunk,
+    matmul,
+    online_sum,
+    rchunk,
+    reduce,
+    running_max,
+    scalar,
+    transpose,
+    unary,
+    whole,
 )
 
 from . import Rule, RuleSet
-from .vars import a, b, k, n, op, s, x, y
+from .vars import a, b, n, op, s, x, y
 
 w, t, N = vars_("w t N", i64)
 e, M = vars_("e M", TensorExpr)

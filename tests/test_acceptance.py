@@ -7,11 +7,10 @@ Tolerances (tteqsat.pipeline.TOLERANCE): max |sim - numpy| / max(1, max |numpy|)
 from __future__ import annotations
 
 import pytest
+from conftest import load_example, parse_with_xdsl
 
 import tteqsat as tq
 from tteqsat.reference import random_inputs
-
-from conftest import load_example, parse_with_xdsl
 
 CASES = ["ten_ops", "elementwise_chain", "two_matmuls", "row_softmax", "attention", "dst_pressure"]
 

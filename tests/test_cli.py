@@ -45,7 +45,9 @@ def test_file_without_kernel_exits_2_with_one_line(tmp_path: Path) -> None:
 
 def test_bad_kernel_file_exits_2_naming_the_line(tmp_path: Path) -> None:
     f = tmp_path / "bad.py"
-    f.write_text("import tteqsat as tq\na = tq.tensor('a', (64, 64))\nkernel = tq.kernel('k', a + tq.tensor('b', (64, 96)))\n")
+    f.write_text("import tteqsat as tq\n"
+                 "a = tq.tensor('a', (64, 64))\n"
+                 "kernel = tq.kernel('k', a + tq.tensor('b', (64, 96)))\n")
     proc = run_cli("optimize", str(f))
     assert proc.returncode == 2
     assert "shape mismatch" in proc.stderr and f"{f}:3" in proc.stderr and "Traceback" not in proc.stderr

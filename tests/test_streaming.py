@@ -7,11 +7,10 @@ Tensix model and compared with numpy.
 from __future__ import annotations
 
 import pytest
+from conftest import parse_with_xdsl
 
 import tteqsat as tq
 from tteqsat.reference import random_inputs
-
-from conftest import parse_with_xdsl
 
 
 def attention(sq: int, sk: int, d: int = 64, dtype: str = "bf16", bias: bool = False) -> tq.Kernel:

@@ -7,7 +7,22 @@
 """
 
 from .dsl import (
-    Tensor, abs, exp, gelu, kernel, log, maximum, minimum, recip, relu, rsqrt, sigmoid, silu, softmax, sqrt, tanh,
+    Tensor,
+    abs,
+    exp,
+    gelu,
+    kernel,
+    log,
+    maximum,
+    minimum,
+    recip,
+    relu,
+    rsqrt,
+    sigmoid,
+    silu,
+    softmax,
+    sqrt,
+    tanh,
     tensor,
 )
 from .errors import KernelError

@@ -10,7 +10,19 @@ import json
 from dataclasses import dataclass
 
 from egglog import (
-    EGraph, Expr, String, StringLike, f64, f64Like, function, i64, i64Like, relation, rule, ruleset, set_,
+    EGraph,
+    Expr,
+    String,
+    StringLike,
+    f64,
+    f64Like,
+    function,
+    i64,
+    i64Like,
+    relation,
+    rule,
+    ruleset,
+    set_,
 )
 
 from .ir import BINARY_OPS, Kernel, Node, topo_order
@@ -218,7 +230,7 @@ def serialize(egraph: EGraph) -> SerializedEGraph:
     classes: dict[str, list[ENode]] = {}
     analysis: dict[str, dict[str, int]] = {"rows": {}, "cols": {}}
     prim_value: dict[str, object] = {}
-    for nid, n in nodes.items():
+    for n in nodes.values():
         if not n["children"] and not n["op"][:1].isalpha():
             prim_value[n["eclass"]] = _literal(n["op"])
     outputs: list[tuple[str, str]] = []

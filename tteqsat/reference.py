@@ -120,6 +120,14 @@ def _needs_positive(kernel: Kernel) -> set[str]:
     return names
 
 
+def _scalar(op: str, x: np.ndarray, s: float) -> np.ndarray:
+    if op == "add_s":
+        return x + s
+    if op == "mul_s":
+        return x * s
+    return s - x if op == "rsub_s" else s / x
+
+
 def _eval_program(program, leaves: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """float64 values of a program's outputs given its leaves by name."""
     values: dict[int, np.ndarray] = {}
@@ -134,14 +142,14 @@ def _eval_program(program, leaves: Mapping[str, np.ndarray]) -> dict[str, np.nda
             if k in ("fpu", "sfpu2"):
                 out = BINARY[op.op](args[0], args[1])
             elif k == "reuse":
-                out = BINARY[op.op](args[0], args[1]) if op.attrs["reuse"] == "srca" else BINARY[op.op](args[1], args[0])
+                a, b = args if op.attrs["reuse"] == "srca" else args[::-1]
+                out = BINARY[op.op](a, b)
             elif k == "sfpu":
                 out = UNARY[op.op](args[0])
             elif k == "exp_scaled":
                 out = np.exp(s * args[0])
             elif k == "scalar":
-                out = {"add_s": lambda: args[0] + s, "mul_s": lambda: args[0] * s,
-                       "rsub_s": lambda: s - args[0], "rdiv_s": lambda: s / args[0]}[op.op]()
+                out = _scalar(op.op, args[0], float(s))
             elif k == "matmul":
                 out = args[0] @ (args[1].T if op.attrs.get("transpose_b") else args[1])
             elif k == "reduce":

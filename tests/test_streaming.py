@@ -121,3 +121,25 @@ def test_streaming_rules_fire_in_a_derivation() -> None:
 def test_unknown_form_is_a_clear_error() -> None:
     with pytest.raises(tq.KernelError, match="form 'tiled' is not available"):
         tq.optimize(attention(32, 256), form="tiled")
+
+
+def test_fold_result_that_is_the_output_itself() -> None:
+    """A long row sum and a long-K matmul: the loop's state is the kernel's output, copied out after the loop."""
+    x = tq.tensor("x", (64, 4096), "fp32")
+    w = tq.tensor("w", (4096, 64), "fp32")
+    for kernel in (tq.kernel("rowsum", tq.exp(x).sum(axis=-1)), tq.kernel("long_k", x @ w)):
+        result = tq.optimize(kernel, form="streaming")
+        assert result.schedule.loop is not None
+        assert check(result, kernel) < 1e-5
+
+
+def test_attention_and_its_logsumexp_share_one_loop() -> None:
+    q = tq.tensor("q", (64, 64), "fp32")
+    k = tq.tensor("k", (2048, 64), "fp32")
+    v = tq.tensor("v", (2048, 64), "fp32")
+    s = q @ k.T * 0.125
+    m = s.max(axis=-1)
+    kernel = tq.kernel("attn_lse", {"o": tq.softmax(s) @ v, "lse": m + tq.log(tq.exp(s - m).sum(axis=-1))})
+    result = tq.optimize(kernel, form="streaming")
+    assert result.schedule.loop is not None
+    assert check(result, kernel) < 1e-5

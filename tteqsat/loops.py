@@ -101,7 +101,12 @@ def split(program: Program) -> Split | None:
                                    dict(op.attrs), op.origin, op.loc)
         return rebuilt[id(op)]
 
-    post_outputs = [(name, post_clone(op)) for name, op in program.outputs]
+    post_outputs = []
+    for name, op in program.outputs:
+        value = post_clone(op)
+        if value.kind == "input":  # a loop result or earlier value is the output: move it to the output CB
+            value = HwOp("copy", "copy", (value,), value.shape, {}, "output copy")
+        post_outputs.append((name, value))
     pre_values = {id(op): op for op in before}
     pre_outputs = [(names[k], pre_values[k]) for k in names if k in pre_values]
     pre = Program(program.name, program.dtype, list(program.inputs), pre_outputs)

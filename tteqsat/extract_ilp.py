@@ -283,19 +283,23 @@ def _build(graph: SerializedEGraph, model: CostModel, dtype: str, input_order: l
 
 
 def _greedy(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str, input_order: list[str],
-            mode: str) -> Program:
-    if "mode" in inspect.signature(extract).parameters:
-        return extract(graph, model, kernel_name, dtype, input_order, mode=mode)  # type: ignore[call-arg]
-    return extract(graph, model, kernel_name, dtype, input_order)
+            mode: str, options: dict[str, object]) -> Program:
+    """Greedy extraction with whichever of the pipeline's options (mode, max_chunk, ...) it takes."""
+    accepted = inspect.signature(extract).parameters
+    kwargs = {k: v for k, v in {"mode": mode, **options}.items() if k in accepted}
+    return extract(graph, model, kernel_name, dtype, input_order, **kwargs)  # type: ignore[arg-type]
 
 
 def solve_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str, input_order: list[str],
-              time_limit: float = 10.0, hard_rows: bool = True, mode: str = "fused") -> IlpExtraction:
-    """The cheapest fused program under greedy's item costs, with the numbers behind it."""
+              time_limit: float = 10.0, hard_rows: bool = True, mode: str = "fused",
+              options: dict[str, object] | None = None) -> IlpExtraction:
+    """The cheapest fused program under greedy's item costs, with the numbers behind it.
+
+    `mode` and `options` go to greedy extraction (the pipeline's extraction mode and its keywords)."""
     start = time.perf_counter()
     greedy_error: KernelError | None = None
     try:
-        greedy: Program | None = _greedy(graph, model, kernel_name, dtype, input_order, mode)
+        greedy: Program | None = _greedy(graph, model, kernel_name, dtype, input_order, mode, options or {})
     except KernelError as e:
         greedy, greedy_error = None, e
     if greedy is not None and any(op.kind not in ILP_KINDS for op in greedy.ops()):
@@ -374,16 +378,18 @@ def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kerne
 
 
 def extract_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
-                input_order: list[str], mode: str | float = "fused", *, time_limit: float = 10.0) -> Program:
+                input_order: list[str], mode: str | float = "fused", *, time_limit: float = 10.0,
+                **options: object) -> Program:
     """Drop-in for tteqsat.extract.extract (`optimize(extractor=extract_ilp)`); warns if it stopped early.
 
     `mode` is the pipeline's extraction mode, passed on to greedy ("fused", "any", "streaming"); the ILP
     itself chooses among fused forms. A number in its place is taken as `time_limit`, so
-    `extract_ilp(graph, model, name, dtype, inputs, 5.0)` also works.
+    `extract_ilp(graph, model, name, dtype, inputs, 5.0)` also works. Other keywords the pipeline passes
+    (e.g. `max_chunk`) go to greedy when it takes them.
     """
     if isinstance(mode, int | float):
         mode, time_limit = "fused", float(mode)
-    result = solve_ilp(graph, model, kernel_name, dtype, input_order, time_limit, mode=mode)
+    result = solve_ilp(graph, model, kernel_name, dtype, input_order, time_limit, mode=mode, options=options)
     for note in result.notes:
         if "time limit" in note or "without them" in note:
             warnings.warn(f"extract_ilp: {note}", stacklevel=2)
@@ -393,6 +399,6 @@ def extract_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dty
 def with_time_limit(seconds: float) -> Callable[..., Program]:
     """An extractor with another time limit, for `optimize(extractor=with_time_limit(2.0))`."""
     def extractor(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
-                  input_order: list[str], mode: str = "fused") -> Program:
-        return extract_ilp(graph, model, kernel_name, dtype, input_order, mode, time_limit=seconds)
+                  input_order: list[str], mode: str = "fused", **options: object) -> Program:
+        return extract_ilp(graph, model, kernel_name, dtype, input_order, mode, time_limit=seconds, **options)
     return extractor

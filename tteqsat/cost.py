@@ -159,30 +159,35 @@ class TensixCostModel:
 
     # -- explanation -----------------------------------------------------------------------------------
     def breakdown(self, schedule: Schedule) -> list[dict[str, object]]:
-        """Where a schedule's cycles go: one row per section, one for the scaler fills (if any), and the
-        data-movement lower bound. Every row has the same keys, so reports can tabulate them directly.
+        """Where a schedule's cycles go: one row per section, one for the fills (scaler CBs and loop state,
+        if any), and the data-movement lower bound. Every row has the same keys, so reports can tabulate
+        them directly.
 
-        Engine columns are busy cycles summed over the section's passes (they overlap); `overlapped`,
-        `sync` and `init` add up to `cycles`. Rows of kind section/scaler_fill add up to compute_cycles.
+        Engine columns are busy cycles summed over the section's passes and loop trips (they overlap);
+        `overlapped`, `sync` and `init` add up to `cycles`. Section and fill rows add up to compute_cycles.
         """
         rows: list[dict[str, object]] = []
+        loop = getattr(schedule, "loop", None)
         for sec in schedule.sections:
+            trips = loop.trips if loop is not None and getattr(sec, "in_loop", False) else 1
             e, n = sec.engines, sec.iterations
-            parts = self.section_parts(e, n, sec.inits_hoisted, sec.inits_per_iteration)
+            parts = {k: v * trips for k, v in
+                     self.section_parts(e, n, sec.inits_hoisted, sec.inits_per_iteration).items()}
             grid = f"{sec.grid[0]}x{sec.grid[1]}"
-            rows.append(_row("section", sec.index, grid, n, len(sec.ops), e.scaled(n), parts, self._bound(e),
-                             sec.cycles, 0))
-        scalers = sum(1 for cb in schedule.cbs if cb.role == "scaler")
-        if scalers:
+            rows.append(_row("section", sec.index, grid, n, trips, len(sec.ops), e.scaled(n * trips), parts,
+                             self._bound(e), sec.cycles * trips, 0))
+        fills = sum(1 for cb in schedule.cbs if cb.role == "scaler")
+        fills += sum(f.tiles for f in loop.fills) if loop is not None else 0
+        if fills:
             one = self._sfpu(self.arch.num("sfpu.fill")) + self.pack_tile()  # as build_schedule prices it
-            parts = {k: v * scalers for k, v in self.section_parts(one, 1, 1, 0).items()}
-            fills = schedule.compute_cycles - sum(sec.cycles for sec in schedule.sections)
-            rows.append(_row("scaler_fill", None, "1x1", scalers, scalers, one.scaled(scalers), parts,
-                             self._bound(one), fills, 0))
+            parts = {k: v * fills for k, v in self.section_parts(one, 1, 1, 0).items()}
+            rest = schedule.compute_cycles - sum(float(r["cycles"]) for r in rows)  # type: ignore[arg-type]
+            rows.append(_row("fill", None, "1x1", fills, 1, fills, one.scaled(fills), parts, self._bound(one),
+                             rest, 0))
         dm_bytes = sum(a.n_tiles for a in schedule.args) * self.arch.tile_bytes(schedule.dtype)
         binds = schedule.data_movement_cycles > schedule.compute_cycles
         none = {"overlapped": 0.0, "sync": 0.0, "init": 0.0}
-        rows.append(_row("data_movement", None, "", 0, 0, Engines(), none, "noc/dram" if binds else "",
+        rows.append(_row("data_movement", None, "", 0, 0, 0, Engines(), none, "noc/dram" if binds else "",
                          schedule.data_movement_cycles, dm_bytes))
         return rows
 
@@ -192,9 +197,9 @@ class TensixCostModel:
         return max((("unpack", e.unpack), ("math", e.math), ("pack", e.pack)), key=lambda t: t[1])[0]
 
 
-def _row(kind: str, index: int | None, grid: str, iterations: int, ops: int, e: Engines,
+def _row(kind: str, index: int | None, grid: str, iterations: int, trips: int, ops: int, e: Engines,
          parts: dict[str, float], bound: str, cycles: float, dram_bytes: int) -> dict[str, object]:
-    return {"kind": kind, "section": index, "grid": grid, "iterations": iterations, "ops": ops,
+    return {"kind": kind, "section": index, "grid": grid, "iterations": iterations, "trips": trips, "ops": ops,
             "unpack": e.unpack, "math_fpu": e.fpu, "math_sfpu": e.sfpu, "pack": e.pack,
             "overlapped": parts["overlapped"], "sync": parts["sync"], "init": parts["init"], "bound": bound,
             "cycles": cycles, "dram_bytes": dram_bytes}

@@ -1,0 +1,77 @@
+"""`tteqsat rules list|check|stats` on a parser of our own (the same subparsers tteqsat.cli wires in)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+from tteqsat import rules
+from tteqsat.cli_rules import add_rules_commands
+
+BAD_RULES = '''
+from egglog import rewrite, vars_
+from tteqsat import rules
+from tteqsat.egraph import TensorExpr, binary, unary
+a, b = vars_("a b", TensorExpr)
+RULESET = rules.RuleSet("bad", "wrong on purpose", "grow", (
+    rules.Rule("exp-mul-wrong", rewrite(binary("mul", unary("exp", a), unary("exp", b)))
+               .to(unary("exp", binary("mul", a, b)))),
+))
+'''
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="tteqsat")
+    add_rules_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return args.run(args)
+
+
+def test_list_names_every_shipped_ruleset_with_its_count(capsys) -> None:
+    assert run("rules", "list") == 0
+    out = capsys.readouterr().out
+    for rs in rules.shipped_rulesets():
+        assert any(rs.name in line and f" {len(rs.rules)} " in line for line in out.splitlines()), rs.name
+
+
+def test_list_verbose_shows_rewrites(capsys) -> None:
+    assert run("rules", "list", "--verbose") == 0
+    assert "exp(a * s) -> exp_scaled(a, s)" in capsys.readouterr().out
+
+
+def test_check_shipped_ruleset_passes(capsys) -> None:
+    assert run("rules", "check", "--ruleset", "reductions", "--samples", "5") == 0
+    out = capsys.readouterr().out
+    assert "defer-row-normalization" in out and "3 of 3 rules passed" in out and "UNSOUND" not in out
+
+
+def test_check_names_an_unsound_rule_and_its_counterexample(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "bad.py"
+    f.write_text(BAD_RULES)
+    assert run("rules", "check", "--rules", str(f)) == 1
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("UNSOUND"))
+    assert "'exp-mul-wrong'" in line and "counterexample a = [[" in line and "lhs[" in line
+
+
+@pytest.mark.parametrize("argv, says", [
+    (("rules", "check", "--ruleset", "nope"), "unknown ruleset 'nope'"),
+    (("rules", "check", "--samples", "0"), "--samples must be at least 1"),
+    (("rules", "check", "--rules", "/no/such/rules.py"), "does not exist"),
+    (("rules", "stats", "/no/such/kernel.py"), "no such file"),
+])
+def test_bad_input_exits_2_with_one_line(argv, says: str, capsys) -> None:
+    assert run(*argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tteqsat: error: ") and says in err
+
+
+def test_stats_table_and_derivation(capsys) -> None:
+    assert run("rules", "stats", str(EXAMPLES / "ten_ops.py")) == 0
+    out = capsys.readouterr().out
+    assert "rules on ten_ops (wormhole_b0)" in out and "e-nodes added" in out
+    assert "derivation: the rules the chosen schedule depends on" in out
+    assert "recip(sqrt(a)) -> rsqrt(a)" in out  # ten_ops has recip(sqrt(x)) twice; rsqrt is cheaper

@@ -1,0 +1,68 @@
+"""Per-rule statistics and the derivation: which rules a kernel's result depends on, and a user rule file."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from conftest import load_example
+
+import tteqsat as tq
+from tteqsat import rules
+from tteqsat.rule_stats import derivation, rule_stats
+
+MY_RULES = Path(__file__).resolve().parent.parent / "examples" / "rules" / "my_rules.py"
+
+
+@pytest.fixture(scope="module")
+def attention_stats():
+    return rule_stats(load_example("attention"))
+
+
+def test_attention_depends_on_its_key_rewrites(attention_stats) -> None:
+    stats = {s.name: s for s in attention_stats}
+    assert list(stats) == [r.name for rs in rules.shipped_rulesets() for r in rs.rules]
+    for name in ("softmax-expand", "exp-of-scaled", "defer-row-normalization"):
+        s = stats[name]
+        assert s.used and s.matches > 0 and "cycles" in s.change, s
+    assert stats["exp-of-scaled"].rewrite == "exp(a * s) -> exp_scaled(a, s)"
+    assert stats["softmax-expand"].enodes_added > 0  # without the expansion most of the e-graph never exists
+    for s in attention_stats:
+        if s.matches == 0:  # never fired: cannot have changed anything
+            assert not s.used and s.enodes_added == 0
+
+
+def test_derivation_is_the_used_rules_in_stage_order(attention_stats) -> None:
+    steps = derivation(load_example("attention"), stats=attention_stats)
+    assert [s.rule for s in steps] == [
+        s.name for stage in rules.STAGES for s in attention_stats if s.used and s.stage == stage]
+    assert steps[0].rule == "softmax-expand" and steps[0].stage == "expand"
+    assert {s.stage for s in steps} == {"expand", "grow", "hardware"}
+    assert all(" -> " in s.rewrite for s in steps)
+
+
+def guide_kernel() -> tq.Kernel:
+    x = tq.tensor("x", (64, 64))
+    y = tq.tensor("y", (64, 64))
+    p = tq.exp(x) * tq.exp(y)
+    return tq.kernel("exp_product", p + p)
+
+
+def test_a_user_rule_file_changes_the_result() -> None:
+    kernel = guide_kernel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shipped = tq.optimize(kernel)
+        mine = tq.optimize(kernel, rules=[str(MY_RULES)])
+    assert mine.cost_cycles < shipped.cost_cycles
+    assert len(mine.schedule.sections) < len(shipped.schedule.sections)
+    ops = [op.kind for sec in mine.schedule.sections for op in sec.ops]
+    assert ops.count("sfpu") + ops.count("exp_scaled") == 1 and "scalar" in ops  # one exp, doubling in DST
+    mine.verify()
+
+
+def test_stats_see_the_user_rules() -> None:
+    stats = {s.name: s for s in rule_stats(guide_kernel(), rulesets=rules.shipped_rulesets() + [str(MY_RULES)])}
+    assert stats["exp-product"].used and stats["double-as-scale"].used
+    assert stats["exp-product"].ruleset == "my_rules" and stats["exp-product"].matches >= 1

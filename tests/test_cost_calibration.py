@@ -1,0 +1,156 @@
+"""The cost model against the published numbers it is built from, and the settings that change it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import load_example
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.cost import TensixCostModel
+from tteqsat.program import HwOp
+
+
+def matmul(k_tiles: int) -> HwOp:
+    a = HwOp("input", "a", (), (32, 32 * k_tiles))
+    b = HwOp("input", "b", (), (32 * k_tiles, 32))
+    return HwOp("matmul", "matmul", (a, b), (32, 32), {"transpose_b": 0})
+
+
+def sfpu(op: str, shape: tuple[int, int] = (32, 32)) -> HwOp:
+    return HwOp("sfpu", op, (HwOp("input", "x", (), shape),), shape)
+
+
+def model(arch: str = "wormhole_b0", **overrides: object) -> TensixCostModel:
+    return TensixCostModel(load_arch(arch, overrides))
+
+
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_hifi4_matmul_costs_four_times_lofi(arch: str) -> None:
+    lofi = model(arch, **{"settings.math_fidelity": "lofi"}).op_tile(matmul(3))
+    hifi4 = model(arch, **{"settings.math_fidelity": "hifi4"}).op_tile(matmul(3))
+    assert lofi.math == 3 * 16  # GEMM_FLOPS.md: 16 cycles per tile at LoFi
+    assert hifi4.math == 4 * lofi.math
+    assert hifi4.unpack == lofi.unpack  # fidelity is a math-thread cost only
+
+
+def test_fidelity_changes_a_whole_kernel() -> None:
+    """On Blackhole a HiFi4 matmul (64 cycles/tile) outruns its unpack (2 x 25): the kernel slows down.
+    On Wormhole the unpacker (2 x 52) still binds, so only the math thread's share grows."""
+    runs = {f: tq.optimize(load_example("two_matmuls"), "blackhole", overrides={"settings.math_fidelity": f})
+            for f in ("lofi", "hifi4")}
+    assert runs["hifi4"].schedule.compute_cycles > runs["lofi"].schedule.compute_cycles
+    math = {f: sum(s.engines.math for s in r.schedule.sections) for f, r in runs.items()}
+    assert math["hifi4"] == 4 * math["lofi"]
+
+
+def test_accurate_exp_costs_about_eight_times_approximate() -> None:
+    approx = model().op_tile(sfpu("exp")).math
+    accurate = model(**{"settings.exp_approx": False}).op_tile(sfpu("exp")).math
+    assert approx == 70 and 7 <= accurate / approx <= 9  # tt-metal PR #56925: 7-9x
+    scaled = HwOp("exp_scaled", "exp", sfpu("exp").operands, (32, 32), {"s": 0.5})
+    assert model(**{"settings.exp_approx": False}).op_tile(scaled).math == accurate
+    kernel = load_example("row_softmax")
+    assert (tq.optimize(kernel, overrides={"settings.exp_approx": False}).cost_cycles
+            > tq.optimize(kernel).cost_cycles)
+
+
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_dst_tiles_follow_width_and_sync_mode(arch: str) -> None:
+    assert load_arch(arch).dst_tiles("bf16") == 8 and load_arch(arch).dst_tiles("fp32") == 4
+    assert load_arch(arch, {"settings.fp32_dest_acc": True}).dst_tiles("bf16") == 4
+    assert load_arch(arch, {"settings.dst_full_sync": True}).dst_tiles("bf16") == 16
+    both = load_arch(arch, {"settings.dst_full_sync": True, "settings.fp32_dest_acc": True})
+    assert both.dst_tiles("bf16") == 8 and both.dst_tiles("fp32") == 8
+
+
+@pytest.mark.parametrize("case", ["elementwise_chain", "dst_pressure"])
+def test_fp32_dest_acc_halves_dst_and_the_schedule_splits(case: str) -> None:
+    half = tq.optimize(load_example(case))
+    acc = tq.optimize(load_example(case), overrides={"settings.fp32_dest_acc": True})
+    assert acc.schedule.dst_capacity == 4 and half.schedule.dst_capacity == 8
+    assert max(s.slots for s in half.schedule.sections) > 4
+    assert max(s.slots for s in acc.schedule.sections) <= 4
+    assert len(acc.schedule.sections) > len(half.schedule.sections)
+    acc.verify()
+
+
+def test_full_sync_stops_pack_overlapping_math() -> None:
+    e = model().op_tile(sfpu("exp")) + model().pack_tile()
+    half = model().section(e, 4, 1, 0)
+    full = model(**{"settings.dst_full_sync": True}).section(e, 4, 1, 0)
+    assert full - half == 4 * min(e.math, e.pack)  # max(math, pack) became math + pack
+
+
+def test_overrides_change_costs_and_bad_keys_are_clear() -> None:
+    kernel = load_example("attention")
+    base = tq.optimize(kernel)
+    dear = tq.optimize(kernel, overrides={"sfpu.exp": 560})
+    assert dear.cost_cycles > base.cost_cycles
+    with pytest.raises(tq.KernelError, match=r"no parameter 'sfpu\.expp' \(did you mean 'sfpu\.exp'"):
+        tq.optimize(kernel, overrides={"sfpu.expp": 1})
+    with pytest.raises(tq.KernelError, match="takes true/false"):
+        load_arch("wormhole_b0", {"settings.fp32_dest_acc": 1})
+    with pytest.raises(tq.KernelError, match="takes a number"):
+        load_arch("wormhole_b0", {"sfpu.exp": "fast"})
+    with pytest.raises(tq.KernelError, match="math_fidelity must be one of"):
+        load_arch("wormhole_b0", {"settings.math_fidelity": "hifi9"})
+    with pytest.raises(tq.KernelError, match="now 'settings.math_fidelity'"):
+        load_arch("wormhole_b0", {"matmul.fidelity": "lofi"})
+
+
+def test_dst_tiles_shorthand_sets_every_mode() -> None:
+    arch = load_arch("blackhole", {"dst_tiles": 4})
+    assert [arch.num(f"dst.tiles_{k}") for k in ("bf16", "fp32", "bf16_full_sync", "fp32_full_sync")] == [4, 2, 8, 4]
+    assert tq.optimize(load_example("dst_pressure"), overrides={"dst_tiles": 4}).schedule.dst_capacity == 4
+
+
+def test_user_arch_file_inherits_from_a_base(tmp_path: Path) -> None:
+    mine = tmp_path / "slow_exp.toml"
+    mine.write_text('base = "wormhole_b0"\nname = "slow_exp"\n[sfpu]\nexp = 700\n')
+    arch = load_arch(str(mine))
+    assert arch.name == "slow_exp" and arch.num("sfpu.exp") == 700 and arch.num("sfpu.recip") == 96
+    partial = tmp_path / "partial.toml"
+    partial.write_text('name = "partial"\n[sfpu]\nexp = 700\n')
+    with pytest.raises(tq.KernelError, match="lacks"):
+        load_arch(str(partial))
+
+
+def test_every_value_in_the_shipped_files_cites_a_source() -> None:
+    for path in sorted(Path(tq.__file__).parent.joinpath("arch").glob("*.toml")):
+        table_cites = False  # a value may lean on its table's comment: `[matmul]  # GEMM_FLOPS.md`
+        for line in path.read_text().splitlines():
+            if line.startswith("["):
+                table_cites = "#" in line
+            elif "=" in line and not line.startswith(("#", "name")):
+                assert "#" in line or table_cites, f"{path.name}: {line}"
+        assert "[estimate]" in path.read_text() and "ref §2" in path.read_text()
+
+
+def test_vector_variants_price_column_ops_at_a_quarter() -> None:
+    on = model(**{"settings.vector_variants": True})
+    assert on.op_tile(sfpu("exp", (64, 1))).math == pytest.approx(70 * 0.25)
+    assert on.op_tile(sfpu("exp", (1, 64))).math == pytest.approx(70 * 0.5)
+    assert model().op_tile(sfpu("exp", (64, 1))).math == 70
+
+
+@pytest.mark.parametrize("case", ["attention", "row_softmax", "two_matmuls"])
+def test_breakdown_adds_up_to_the_schedule(case: str) -> None:
+    res = tq.optimize(load_example(case), "blackhole")
+    rows = TensixCostModel(res.arch).breakdown(res.schedule)
+    compute = [r for r in rows if r["kind"] != "data_movement"]
+    assert sum(r["cycles"] for r in compute) == pytest.approx(res.schedule.compute_cycles)
+    for r in compute:
+        assert r["overlapped"] + r["sync"] + r["init"] == pytest.approx(r["cycles"])
+    (dm,) = [r for r in rows if r["kind"] == "data_movement"]
+    assert dm["cycles"] == res.schedule.data_movement_cycles and dm["dram_bytes"] > 0
+    if case == "attention":
+        assert sum(r["math_sfpu"] for r in compute) > 0 and sum(r["math_fpu"] for r in compute) > 0
+
+
+def test_data_movement_is_bound_by_the_slower_link() -> None:
+    wh = model()
+    assert wh.data_movement(23_200) == pytest.approx(1000 + 70)  # DRAM controller 23.2 B/cycle < NoC 30
+    assert wh.data_movement(0) == 0

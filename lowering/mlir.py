@@ -171,7 +171,7 @@ class ComputeEmitter:
                           lambda i, j: b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_tiles", [
                               self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, kk),
                               self.tile_index(rb, i, j, kk), d]))))
-        elif k == "reduce":
+        elif k in ("reduce", "reduce_seeded"):
             rx, rs = op.reads
             rtype, rdim = REDUCE[op.op]
             attrs = f"reduce_type = #ttkernel.reduce_type<{rtype}>, reduce_dim = #ttkernel.reduce_dim<{rdim}>"

@@ -178,7 +178,12 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
     def running(mbody: HwOp) -> tuple[State, HwOp]:
         if id(mbody) not in m_state:
             st = state(f"m{len(m_state)}", mbody.shape, M_INIT)
-            m_new = HwOp("sfpu2", "max", (st.prev, clone(mbody)), mbody.shape, {}, "running max")
+            if mbody.kind == "reduce" and mbody.op == "rowmax":
+                # reduce_tile seeded with the previous max: max(m_old, rowmax(x)) in one accumulation
+                m_new = HwOp("reduce_seeded", "rowmax", (st.prev, clone(mbody.operands[0])), mbody.shape,
+                             dict(mbody.attrs), "running max")
+            else:
+                m_new = HwOp("sfpu2", "max", (st.prev, clone(mbody)), mbody.shape, {}, "running max")
             st.next = m_new
             m_state[id(mbody)] = (st, m_new)
         return m_state[id(mbody)]

@@ -16,7 +16,8 @@ from .cost import Engines, TensixCostModel
 from .errors import KernelError
 from .program import HwOp, Program
 
-FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose")
+FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "reduce_seeded", "bcast", "transpose")
+REDUCES = ("reduce", "reduce_seeded")
 
 
 @dataclass(frozen=True)
@@ -431,7 +432,7 @@ def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, 
                 cb_of_value[n] = cb.id
                 free_after.append((last_reader.get(n, position[s]), cb.id))
     scaler_cb = {float(op.attrs["s"]): plan.scaler(float(op.attrs["s"]))  # type: ignore[arg-type]
-                 for op in ops if op.kind == "reduce"}
+                 for op in ops if op.kind in REDUCES}
 
     result = []
     for s in order:
@@ -450,7 +451,7 @@ def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, 
                 if token not in seen:
                     seen.add(token)
                     reads.append((cb_of_value[v], token, o.n_tiles))
-            if ops[n].kind == "reduce":
+            if ops[n].kind in REDUCES:
                 cb = scaler_cb[float(ops[n].attrs["s"])]  # type: ignore[arg-type]
                 token = ("scaler", cb)
                 if token not in seen:
@@ -583,16 +584,16 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
                 dst_vals.append((v, True))
             else:
                 reads.extend(_cb_reads(op, pos, cb_of_value[v], grid))
-        if op.kind == "reduce":
+        if op.kind in REDUCES:
             reads.append(TileRead(scaler_cb[float(op.attrs["s"])], 0, 0))  # type: ignore[arg-type]
         inner = 0
         if op.kind == "matmul":
             inner = op.operands[0].grid[1]
-        elif op.kind == "reduce":
-            src = op.operands[0].grid
+        elif op.kind in REDUCES:
+            src = op.operands[-1].grid
             inner = src[1] if op.op.startswith("row") else src[0]
         copy_from = None
-        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse")
+        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse", "reduce_seeded")
         dying = [(slot, v, c) for slot, (v, c) in zip(dst_in, dst_vals, strict=True) if dies_at(v, n, c)]
         if in_place:
             if dying and dying[0][0] == dst_in[0]:
@@ -622,7 +623,7 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
             return DstSection(number, grid, [], []), (n, culprit)
         slot_of[n] = out
         section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
-        engines = engines + model.op_tile(op)
+        engines = engines + model.op_tile(_priced(op))
     packs: list[Pack] = []
     for n in members:
         if n in needs_cb:
@@ -647,6 +648,13 @@ def switches(keys: list[tuple]) -> int:
     return sum(1 for p, k in enumerate(keys) if k != keys[p - 1]) if len(set(keys)) > 1 else 0
 
 
+def _priced(op: HwOp) -> HwOp:
+    """The op form the cost model prices: a seeded reduce costs what its reduce does."""
+    if op.kind == "reduce_seeded":
+        return HwOp("reduce", op.op, op.operands[1:], op.shape, op.attrs)
+    return op
+
+
 def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int]) -> list[TileRead]:
     """How output tile (i, j) of `op` indexes operand `pos` in its CB."""
     R, C = grid
@@ -661,7 +669,7 @@ def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int]) -> list[TileRe
         if pos == 0:
             return [TileRead(cb, K, 0, 1)]
         return [TileRead(cb, 0, K, 1)] if op.attrs.get("transpose_b") else [TileRead(cb, 0, 1, C)]
-    if op.kind == "reduce":
-        src = op.operands[0].grid
+    if op.kind in REDUCES:
+        src = op.operands[-1].grid
         return [TileRead(cb, src[1], 0, 1)] if op.op.startswith("row") else [TileRead(cb, 0, 1, src[1])]
     raise KernelError(f"op form {op.kind} reads no CB operand")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.program import HwOp
+from tteqsat.schedule import build_schedule
 
 
 def matmul(k_tiles: int) -> HwOp:
@@ -154,3 +156,14 @@ def test_data_movement_is_bound_by_the_slower_link() -> None:
     wh = model()
     assert wh.data_movement(23_200) == pytest.approx(1000 + 70)  # DRAM controller 23.2 B/cycle < NoC 30
     assert wh.data_movement(0) == 0
+
+
+def test_custom_model_example_changes_the_schedule() -> None:
+    example = runpy.run_path(str(Path(__file__).parent.parent / "examples" / "custom_cost_model.py"))
+    arch = load_arch("wormhole_b0")
+    slow = example["SlowPacker"](arch)
+    kernel = load_example("row_softmax")
+    default, custom = tq.optimize(kernel, arch), tq.optimize(kernel, arch, cost_model=slow)
+    ops = [[[o.op for o in s.ops] for s in r.schedule.sections] for r in (default, custom)]
+    assert ops[0] != ops[1] and len(custom.schedule.sections) < len(default.schedule.sections)
+    assert custom.cost_cycles < build_schedule(default.program, arch, slow).cost_cycles

@@ -79,6 +79,7 @@ _HEADERS: dict[str, str] = {
     "tanh_tile_init": _COMPUTE + "eltwise_unary/trigonometry.h",
     "fill_tile": _COMPUTE + "eltwise_unary/fill.h",
     "fill_tile_init": _COMPUTE + "eltwise_unary/fill.h",
+    "pack_reconfig_l1_acc": _COMPUTE + "pack.h",
     "copy_dest_values": _COMPUTE + "copy_dest_values.h",
     "copy_dest_values_init": _COMPUTE + "copy_dest_values.h",
     "binop_with_scalar_tile_init": _BINOP_SCALAR,
@@ -289,6 +290,12 @@ class _FuncTranslator:
             a, b = (self.ref(op, v) for v in op.operands)
             ty = self._type(op, op.result_types[0])
             out.append(f"{pad}{ty} {self.define(op.results[0])} = {a} {_BINARY_OPERATORS[name]} {b};")
+            return
+        if name in ("arith.minui", "arith.maxui"):
+            a, b = (self.ref(op, v) for v in op.operands)
+            ty = self._type(op, op.result_types[0])
+            cmp = "<" if name == "arith.minui" else ">"
+            out.append(f"{pad}{ty} {self.define(op.results[0])} = ({a} {cmp} {b}) ? {a} : {b};")
             return
         if name == "arith.index_cast":
             ty = self._type(op, op.result_types[0])

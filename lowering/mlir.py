@@ -229,12 +229,28 @@ class ComputeEmitter:
             b.op("ttkernel.tile_regs_commit", [])
             b.op("ttkernel.tile_regs_wait", [])
             for pk in sec.packs:
+                if pk.accumulate:  # the first tile of the row overwrites, the rest add in L1
+                    first = b.op("arith.minui", [(j, "index"), self.idx(1)], result="index")
+                    flag = b.op("arith.index_cast", [(first, "index")], result="i32")
+                    b.op("ttkernel.pack_reconfig_l1_acc", [(flag, "i32")])
+                    b.op("ttkernel.pack_tile", [self.idx(pk.slot), self.cb(pk.cb), self.idx(0)])
+                    b.op("ttkernel.pack_reconfig_l1_acc", [self.i32(0)])
+                    continue
                 b.op("ttkernel.cb_reserve_back", [self.cb(pk.cb), self.i32(1)])
                 b.op("ttkernel.pack_tile", [self.idx(pk.slot), self.cb(pk.cb), self.idx(0)])
                 b.op("ttkernel.cb_push_back", [self.cb(pk.cb), self.i32(1)])
             b.op("ttkernel.tile_regs_release", [])
 
-        b.loop(sec.grid[0], lambda i: b.loop(sec.grid[1], lambda j: body(i, j)))
+        accumulated = [pk.cb for pk in sec.packs if pk.accumulate]
+
+        def row(i: str) -> None:
+            for cb in accumulated:  # one tile per row block, packed into by every tile of the row
+                b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
+            b.loop(sec.grid[1], lambda j: body(i, j))
+            for cb in accumulated:
+                b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
+
+        b.loop(sec.grid[0], row)
         for cb, tiles in sec.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
 

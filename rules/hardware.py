@@ -19,10 +19,12 @@ from tteqsat.egraph import (
     hw_scalar,
     hw_sfpu,
     hw_sfpu2,
+    hw_tilesum,
     hw_transpose,
     matmul,
     reduce,
     scalar,
+    tilesum,
     transpose,
     unary,
 )
@@ -52,4 +54,5 @@ RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU i
     Rule("reduce-colsum-fold-scale", rewrite(scalar("mul_s", reduce("colsum", a), s)).to(hw_reduce("colsum", a, s))),  # column sums likewise
     Rule("reduce-max-fold-scale", rewrite(scalar("mul_s", reduce("rowmax", a), s)).to(hw_reduce("rowmax", a, s), s > 0.0)),  # max(a)*s == max(a*s) for s > 0
     Rule("bcast-unpack", rewrite(bcast(k, v, n)).to(hw_bcast(k, v, n))),  # unary_bcast from a CB into DST
+    Rule("tilesum-pack-acc", rewrite(tilesum(a)).to(hw_tilesum(a))),  # pack_tile with pack_reconfig_l1_acc: column tiles summed in L1
 ))

@@ -22,15 +22,16 @@ from tteqsat.egraph import (
     reduce,
     running_max,
     scalar,
+    tilesum,
     transpose,
     unary,
     whole,
 )
 
 from . import Rule, RuleSet
-from .vars import a, b, n, op, s, x, y
+from .vars import N, a, b, n, op, s, x, y
 
-w, t, N = vars_("w t N", i64)
+w, t = vars_("w t", i64)
 e, M = vars_("e M", TensorExpr)
 
 
@@ -52,4 +53,5 @@ RULESET = RuleSet("streaming", "chunk long reductions and contractions into fold
     Rule("chunk-of-transpose", rewrite(kchunk(transpose(a), w)).to(transpose(rchunk(a, w)))),  # (a.T)[:, c] == (a[c, :]).T
     Rule("online-matmul", rule(e == fold_sum(matmul(_P(x, M, w, s), y), t), M == fold_max(reduce("rowmax", x), t), s > 0.0, name="online-matmul").then(union(e).with_(online_sum(matmul(_P(x, running_max(reduce("rowmax", x), t), w, s), y), reduce("rowmax", x), s, t)))),  # sum_c exp(s(x_c - M)) @ y_c == online: rescale by exp(s(m_old - m_new)) as the max grows
     Rule("online-rowsum", rule(e == fold_sum(reduce("rowsum", _P(x, M, w, s)), t), M == fold_max(reduce("rowmax", x), t), s > 0.0, name="online-rowsum").then(union(e).with_(online_sum(reduce("rowsum", _P(x, running_max(reduce("rowmax", x), t), w, s)), reduce("rowmax", x), s, t)))),  # sum_c rowsum(exp(s(x_c - M))) == the same online rescaled sum
+    Rule("online-rowsum-partial", rule(e == online_sum(reduce("rowsum", a), M, s, t), N == cols(a), N > 32, name="online-rowsum-partial").then(union(e).with_(reduce("rowsum", online_sum(tilesum(a), M, s, t))))),  # the running sum kept as partial tiles, its within-tile sum deferred past the loop
 ))

@@ -6,5 +6,5 @@ from tteqsat.egraph import TensorExpr
 
 a, b, c, x, y, v = vars_("a b c x y v", TensorExpr)
 s, t = vars_("s t", f64)
-n, m = vars_("n m", i64)
+n, m, N = vars_("n m N", i64)
 op, k = vars_("op k", String)

@@ -80,6 +80,11 @@ def online_sum(body: TensorExpr, mbody: TensorExpr, s: f64Like, trips: i64Like) 
     exp(s * (m_old - m_new)) when the running max grows; equals the sum with the final max."""
 
 
+@function
+def tilesum(x: TensorExpr) -> TensorExpr:
+    """The sum of x's column tiles: an (rows, 32) block whose row sums are x's row sums."""
+
+
 chunk_width = relation("chunk_width", i64)
 whole = relation("whole", TensorExpr)  # a value over the full extent (not a chunk): the only kind rules chunk
 
@@ -105,6 +110,8 @@ def hw_reduce(op: StringLike, x: TensorExpr, s: f64Like) -> TensorExpr: ...     
 def hw_bcast(kind: StringLike, v: TensorExpr, n: i64Like) -> TensorExpr: ...           # v: CB
 @function
 def hw_transpose(x: TensorExpr) -> TensorExpr: ...                                     # x: CB
+@function
+def hw_tilesum(x: TensorExpr) -> TensorExpr: ...  # x: DST; packed with L1 accumulation, one tile per row block
 
 
 # -- the shape analysis -----------------------------------------------------------------------------
@@ -142,6 +149,8 @@ def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, n
     for pattern in (fold_max(a, n), fold_sum(a, n), running_max(a, n), online_sum(a, b, s, n)):
         yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))
     yield rule(y == kchunk(a, n), r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
+    for pattern in (tilesum(a), hw_tilesum(a)):
+        yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(i64(32)))
     yield rule(y == rchunk(a, n), c == cols(a)).then(set_(rows(y)).to(n), set_(cols(y)).to(c))
     for pattern in (bcast("cols", a, n), hw_bcast("cols", a, n)):
         yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))

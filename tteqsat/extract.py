@@ -20,7 +20,7 @@ from .program import OPERAND_LOCS, HwOp, Program
 _KIND = {
     "hw_fpu": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu", "hw_exp_scaled": "exp_scaled",
     "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce", "hw_bcast": "bcast",
-    "hw_transpose": "transpose", "input_": "input",
+    "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
     "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
     "fold_max": "fold_max", "fold_sum": "fold_sum",
 }
@@ -43,8 +43,8 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
         return "matmul", {"transpose_b": int(lit[0])}  # type: ignore[call-overload]
     if kind == "bcast":
         return str(lit[0]), {"n": int(lit[1])}  # type: ignore[call-overload]
-    if kind == "transpose":
-        return "transpose", {}
+    if kind in ("transpose", "tilesum"):
+        return kind, {}
     if kind == "chunk":
         return "chunk", {"axis": "cols" if node.op == "kchunk" else "rows", "width": int(lit[0])}  # type: ignore[call-overload]
     if kind == "online_sum":
@@ -92,6 +92,8 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         return -(-r // 32) * -(-c // 32)
 
     def own_cost(node: ENode, cid: str) -> float:
+        if _KIND[node.op] == "tilesum":  # one accumulating pack per operand tile
+            return model.arch.num("pack.l1_acc_cycles_per_tile") * tiles(node.children[0])
         op, attrs = _op_and_attrs(node)
         operands = tuple(HwOp("input", "probe", (), shape(ch)) for ch in node.children)
         hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
@@ -170,7 +172,7 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                     feasible = True
                     for ch, loc in zip(node.children, OPERAND_LOCS[kind], strict=True):
                         chunk_leaf = best[ch].node.op in ("kchunk", "rchunk")
-                        loop_result = _KIND[best[ch].node.op] in LOOP_KINDS  # already in a state CB
+                        loop_result = _KIND[best[ch].node.op] in LOOP_KINDS + ("tilesum",)  # already in a CB
                         if loop_result and loc == "cb":
                             items.update(best[ch].items)
                             continue

@@ -68,6 +68,7 @@ class SectionOp:
 class Pack:
     slot: int
     cb: int
+    accumulate: bool = False  # L1 accumulation: the tiles of a row block add into one CB tile
 
 
 @dataclass
@@ -165,7 +166,7 @@ def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]]) -> d
             if operand.kind == "input":
                 continue
             s = find(index[id(operand)])
-            if loc == "dst" and fuse and (n, pos) not in cut:
+            if loc == "dst" and fuse and (n, pos) not in cut and operand.kind != "tilesum":
                 dst_secs.append(s)
             else:
                 cb_deps |= {s} | {find(d) for d in deps.get(s, set())}
@@ -379,7 +380,7 @@ def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, 
 
     def in_dst(n: int, pos: int) -> bool:
         operand = ops[n].operands[pos]
-        return (ops[n].locs[pos] == "dst" and operand.kind != "input"
+        return (ops[n].locs[pos] == "dst" and operand.kind not in ("input", "tilesum")
                 and sec_of.get(index[id(operand)]) == sec_of[n] and (n, pos) not in cut)
 
     needs_cb: set[int] = set()
@@ -518,6 +519,8 @@ def _token_key(token: tuple) -> tuple:
 def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
                    capacity) -> tuple[DstSection, tuple[int, int] | None]:
     """Lay out one section's per-tile program and allocate DST slots (linear scan)."""
+    tilesums = [n for n in members if ops[n].kind == "tilesum"]  # pack-side: no DST slot of their own
+    members = [n for n in members if ops[n].kind != "tilesum"]
     grid = ops[members[-1]].grid
     # uses of each value inside this section, in op order
     uses: dict[int, list[int]] = {}
@@ -526,6 +529,7 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
             if in_dst(n, pos):
                 uses.setdefault(index[id(operand)], []).append(n)
     keep_to_end = {n for n in members if n in needs_cb or n in out_cb}
+    keep_to_end |= {index[id(ops[t].operands[0])] for t in tilesums}
     free: list[int] = []
     next_slot = 0
     slot_of: dict[int, int] = {}
@@ -630,7 +634,10 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
             packs.append(Pack(slot_of[n], cb_of_value[n]))
         for cb in out_cb.get(n, []):
             packs.append(Pack(slot_of[n], cb))
-    engines = engines + model.pack_tile().scaled(len(packs))
+    for t in tilesums:
+        packs.append(Pack(slot_of[index[id(ops[t].operands[0])]], cb_of_value[t], accumulate=True))
+    engines = engines + model.pack_tile().scaled(sum(1 for p in packs if not p.accumulate))
+    engines = engines + Engines(pack=model.arch.num("pack.l1_acc_cycles_per_tile") * len(tilesums))
     steps = [step for o in section_ops for step in o.steps()]
     hoisted = per_iter = 0
     for engine in ("fpu", "sfpu"):

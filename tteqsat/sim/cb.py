@@ -90,6 +90,15 @@ class CircularBuffer:
             )
         self.tiles[(self.write_ptr + index) % self.capacity] = round_to(tile, self.dtype)
 
+    def accumulate(self, index: int, tile: np.ndarray) -> None:
+        """Add ``tile`` into the tile at write pointer + ``index`` (packer L1 accumulation)."""
+        if not 0 <= index < self.reserved:
+            raise ProtocolError(
+                f"cb {self.cb_id}: write to tile {index} beyond the {self.reserved} reserved tiles"
+            )
+        slot = (self.write_ptr + index) % self.capacity
+        self.tiles[slot] = round_to(self.tiles[slot] + tile, self.dtype)
+
     # -- consumer side -------------------------------------------------------------------
     def can_wait(self, n: int) -> bool:
         """True when ``n`` pages are published; raises if ``n`` could never be satisfied."""

@@ -334,9 +334,23 @@ def _copy_dest(op: Op, ctx: Ctx) -> Instr:
 def _pack(op: Op, ctx: Ctx) -> Instr:
     d, cb, i = ctx.operands(op, "ici")
     dst = ctx.machine.dst
+    machine = ctx.machine
 
     def run(env: Env) -> None:
-        env[cb].write(env[i], dst.pack_load(env[d]))
+        if machine.pack_l1_acc:
+            env[cb].accumulate(env[i], dst.pack_load(env[d]))
+        else:
+            env[cb].write(env[i], dst.pack_load(env[d]))
+
+    return Instr(op, run)
+
+
+def _pack_l1_acc(op: Op, ctx: Ctx) -> Instr:
+    (flag,) = ctx.operands(op, "n")
+    machine = ctx.machine
+
+    def run(env: Env) -> None:
+        machine.pack_l1_acc = bool(env[flag])
 
     return Instr(op, run)
 
@@ -383,6 +397,7 @@ def _table() -> dict[str, Compiler]:
         "copy_dest_values": _copy_dest,
         "copy_dest_values_init": _sfpu_init,
         "pack_tile": _pack,
+        "pack_reconfig_l1_acc": _pack_l1_acc,
     }
     for name, fn in tilemath.SFPU_UNARY.items():
         t[name] = _sfpu_unary(fn)

@@ -24,6 +24,7 @@ class Machine:
     l1: L1Map
     dst: DstRegisters
     inits: InitTracker = field(default_factory=InitTracker)
+    pack_l1_acc: bool = False  # pack_reconfig_l1_acc: pack_tile adds into the CB tile instead of writing
 
 
 @dataclass

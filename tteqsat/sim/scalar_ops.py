@@ -149,6 +149,8 @@ SCALAR_OPS: dict[str, Compiler] = {
     "arith.remsi": _int_binary(_trunc_rem, checks_zero=True),
     "arith.divui": _int_binary(operator.floordiv, checks_zero=True),
     "arith.remui": _int_binary(operator.mod, checks_zero=True),
+    "arith.minui": _int_binary(min),
+    "arith.maxui": _int_binary(max),
     "arith.index_cast": _index_cast,
     "scf.for": _for,
     "func.return": _return,

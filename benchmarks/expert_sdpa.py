@@ -5,10 +5,11 @@ its own DST pass with its result in a CB (S = QK^T; S *= scale; rowmax; P = exp(
 sub_bcast + exp pass; rowsum; P @ V), then the online correction of l and O; after the loop 1/l and
 O * 1/l. The 2025 kernel folds the scale into exp (no scale pass, running max unscaled).
 
-What the model cannot express, and so prices at the 2024 cost: packer L1 accumulation of the row sums
-(and the deferred ones-matmul), the running max seeded into DST before reduce_tile, pack-accumulate of
-the O correction, first-column SFPU ops on statistics. Loop state updates use tteqsat's own (fused)
-layout for both, which favours the expert.
+The 2025 kernel also sums rows by packer L1 accumulation in the exp pass with the within-tile sum after
+the loop (modeled: `tilesum`, then a reduce where tt-metal uses a ones-matmul), and seeds the running
+max into DST before reduce_tile (tteqsat's loops do that for every schedule). Not modeled: pack-accumulate
+of the O correction, first-column SFPU ops on statistics. Loop state updates use tteqsat's own (fused)
+layout for both variants, which favours the expert.
 """
 
 from __future__ import annotations
@@ -38,10 +39,17 @@ def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dty
     m_wide = HwOp("bcast", "cols", (m_run,), s_shape, {"n": chunk})
     shifted = HwOp("reuse", "sub", (m_wide, scores), s_shape, {"reuse": "srcb"})                 # sub_bcast_cols
     p = HwOp("exp_scaled", "exp", (shifted,), s_shape, {"s": exp_scale})                         # + exp, same pass
-    l_chunk = HwOp("reduce", "rowsum", (p,), col, {"s": 1.0})                                    # reduce_c<SUM>
+    if variant == "2024":
+        l_chunk = HwOp("reduce", "rowsum", (p,), col, {"s": 1.0})                                # reduce_c<SUM>
+        l_shape = col
+    else:  # row sums by packer L1 accumulation in the exp pass; the within-tile sum after the loop
+        l_chunk = HwOp("tilesum", "tilesum", (p,), (q_rows, 32))
+        l_shape = (q_rows, 32)
     o_chunk = HwOp("matmul", "matmul", (p, vc), (q_rows, d), {"transpose_b": 0})                 # matmul_blocks
     o = HwOp("online_sum", "online_sum", (o_chunk, m_chunk), (q_rows, d), {"s": exp_scale, "trips": trips})
-    l_sum = HwOp("online_sum", "online_sum", (l_chunk, m_chunk), col, {"s": exp_scale, "trips": trips})
+    l_sum = HwOp("online_sum", "online_sum", (l_chunk, m_chunk), l_shape, {"s": exp_scale, "trips": trips})
+    if variant != "2024":
+        l_sum = HwOp("reduce", "rowsum", (l_sum,), col, {"s": 1.0})                              # matmul_reduce
     inv = HwOp("sfpu", "recip", (HwOp("copy", "copy", (l_sum,), col),), col)                    # recip_block_inplace
     out = HwOp("reuse", "mul", (HwOp("bcast", "cols", (inv,), (q_rows, d), {"n": d}), o), (q_rows, d),
                {"reuse": "srcb"})                                                                # mul_block_bcast_cols

@@ -115,7 +115,7 @@ def main() -> None:
                               + ("" if derived.alternatives["baseline"].feasible else "*"),
                               f"{fused:,.0f}" + ("" if fits else "*"), f"{cyc:,.0f}",
                               f"{experts['2024'].cost_cycles:,.0f}", f"{experts['2025'].cost_cycles:,.0f}",
-                              f"{bound:,.0f}", f"{cyc / experts['2025'].cost_cycles:.2f}", f"{cyc / bound:.2f}",
+                              f"{bound:,.0f}", f"{cyc / experts['2025'].cost_cycles:.3f}", f"{cyc / bound:.2f}",
                               str(chunk), f"{seconds:.2f}")
     Console(width=170).print(table)
     print("* does not fit L1 (priced anyway)")

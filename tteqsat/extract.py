@@ -99,12 +99,15 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
         return model.op_tile(hw).total * tiles(cid)
 
+    fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
+
     def allowed(cid: str) -> list[ENode]:
         nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id) if n.op in _KIND]
         if mode == "fused":
             return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
-        if mode == "streaming" and any(_KIND[n.op] in LOOP_KINDS for n in nodes):
-            return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")]  # contract in chunks
+        if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
+            return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")
+                    or any(ch in fold_class for ch in n.children)]
         return nodes
 
     too_big: set[str] = set()

@@ -66,3 +66,17 @@ def test_verification_failure_exits_1(tmp_path: Path, monkeypatch, capsys) -> No
     monkeypatch.setitem(pipeline.TOLERANCE, "bf16", 0.0)  # no bf16 kernel matches numpy exactly
     assert main(["optimize", str(EXAMPLES / "attention.py"), "--verify"]) == 1
     assert "verification FAILED" in capsys.readouterr().out
+
+
+def test_protocol_violation_in_emitted_mlir_is_a_verification_failure(monkeypatch, capsys) -> None:
+    import tteqsat.pipeline as pipeline
+
+    original = pipeline.Result.to_mlir
+
+    def broken(self) -> str:  # drop every tile_regs_commit: the simulator must refuse the kernel
+        return "\n".join(line for line in original(self).splitlines() if "tile_regs_commit" not in line) + "\n"
+
+    monkeypatch.setattr(pipeline.Result, "to_mlir", broken)
+    assert main(["optimize", str(EXAMPLES / "attention.py"), "--verify"]) == 1
+    out = capsys.readouterr().out
+    assert "fails on the Tensix model" in out and "tile_regs_wait" in out

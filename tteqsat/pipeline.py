@@ -112,13 +112,17 @@ class Result:
 
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None) -> Verification:
         """Run the emitted MLIR on the simulator and compare with the reference; raise on mismatch."""
-        from .sim import simulate
+        from .sim import SimulationError, simulate
 
         inputs = inputs or reference.random_inputs(self.kernel, seed)
         expected = reference.evaluate(self.kernel, inputs)
         chosen = reference.evaluate_program(self.program, inputs)
         start = time.perf_counter()
-        sim = simulate(self.to_mlir(), inputs)
+        try:
+            sim = simulate(self.to_mlir(), inputs)
+        except SimulationError as e:
+            raise VerificationError(
+                f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
         self.times["simulate"] = time.perf_counter() - start
         tol = TOLERANCE[self.kernel.dtype]
         per: dict[str, float] = {}

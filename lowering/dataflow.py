@@ -127,18 +127,23 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
     f = _Func(f"{kernel_name}_reader")
     _prologue(f, [*bindings, *(st.tensor for st in streams)])
     for k, b in enumerate(bindings):
-        cb, ty = f"%cb{b.cb_id}", b.cb_type
         f.loop(f"n{k}", f"t{k}")
-        f.op(f'%id{k} = "arith.index_cast"(%t{k}) : (index) -> i32')
-        f.op(f'"ttkernel.cb_reserve_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
-        f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
-        f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, %gen{k}, %l1_{k}) : (i32, {ADDR_GEN_TYPE}, i32) -> ()')
-        f.op('"ttkernel.noc_async_read_barrier"() : () -> ()')
-        f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
+        _read_tile(f, k, b, f"%t{k}")
         f.end_loop()
     if streams:
         _emit_streams(f, streams, trips, first=len(bindings))
     return f.finish()
+
+
+def _read_tile(f: _Func, k: int, b: TensorBinding, tile: str) -> None:
+    """One DRAM tile (id `tile`, an index) of tensor `k` into the back of its CB."""
+    cb, ty = f"%cb{b.cb_id}", b.cb_type
+    f.op(f'%id{k} = "arith.index_cast"({tile}) : (index) -> i32')
+    f.op(f'"ttkernel.cb_reserve_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
+    f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
+    f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, %gen{k}, %l1_{k}) : (i32, {ADDR_GEN_TYPE}, i32) -> ()')
+    f.op('"ttkernel.noc_async_read_barrier"() : () -> ()')
+    f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
 
 
 def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first: int) -> None:
@@ -148,7 +153,6 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     for n, st in enumerate(streams):
         k = first + n
         b = st.tensor
-        cb, ty = f"%cb{b.cb_id}", b.cb_type
         if st.axis == "rows":
             f.const(f"step{k}", f"{st.width_tiles * st.tile_cols} : index", "index")
             f.op(f'%base{k} = "arith.muli"(%j, %step{k}) : (index, index) -> index')
@@ -164,12 +168,7 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
             f.op(f'%rb{k} = "arith.addi"(%row{k}, %base{k}) : (index, index) -> index')
             f.loop(f"w{k}", f"tcol{k}")
             f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
-        f.op(f'%id{k} = "arith.index_cast"(%tile{k}) : (index) -> i32')
-        f.op(f'"ttkernel.cb_reserve_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
-        f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
-        f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, %gen{k}, %l1_{k}) : (i32, {ADDR_GEN_TYPE}, i32) -> ()')
-        f.op('"ttkernel.noc_async_read_barrier"() : () -> ()')
-        f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
+        _read_tile(f, k, b, f"%tile{k}")
         f.end_loop()
         if st.axis == "cols":
             f.end_loop()

@@ -478,20 +478,11 @@ def _place_waits_and_pops(sequence, loop: LoopInfo | None) -> None:
             first.setdefault(key, pos)
             last[key] = pos
             info[key] = (cb, tiles)
-    for key in sorted(first, key=lambda k: (first[k], str(k))):
-        cb, tiles = info[key]
-        sec, _, in_loop = sequence[first[key]]
-        if in_loop and key[0] != "trip" and loop is not None:
-            loop.waits.append((cb, tiles))
-        else:
-            sec.waits.append((cb, tiles))
-    for key in sorted(last, key=lambda k: (last[k], str(k))):
-        cb, tiles = info[key]
-        sec, _, in_loop = sequence[last[key]]
-        if in_loop and key[0] != "trip" and loop is not None:
-            loop.pops.append((cb, tiles))
-        else:
-            sec.pops.append((cb, tiles))
+    for where, kind in ((first, "waits"), (last, "pops")):
+        for key in sorted(where, key=lambda k: (where[k], str(k))):
+            sec, _, in_loop = sequence[where[key]]
+            outside_value_in_loop = in_loop and key[0] != "trip" and loop is not None
+            getattr(loop if outside_value_in_loop else sec, kind).append(info[key])
     if loop is not None:  # final states nobody reads after the loop
         read_after = {k[2] for k in first if k[0] == "final"}
         for fill in loop.fills:

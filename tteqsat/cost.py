@@ -121,6 +121,8 @@ class TensixCostModel:
             return Engines(self.unpack, a.num("fpu.bcast"))
         if k == "transpose":
             return Engines(self.unpack, a.num("fpu.transpose"))
+        if k == "tilesum":  # the operand's row of tiles packed into one tile with L1 accumulation
+            return Engines(pack=op.operands[0].grid[1] * a.num("pack.l1_acc_cycles_per_tile"))
         raise ValueError(f"no cost for op form {k}")
 
     def pack_tile(self) -> Engines:

@@ -45,7 +45,8 @@ from .program import OPERAND_LOCS, HwOp, Program
 
 # op forms the integer program prices; anything else (streaming folds, chunks) is left to greedy
 ILP_KINDS = ("input", "fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "matmul", "reduce", "bcast",
-             "transpose")
+             "transpose", "tilesum")
+IN_CB = ("tilesum",)  # forms whose result is already in a CB (packed by L1 accumulation): no pack item
 
 
 @dataclass
@@ -77,6 +78,8 @@ def _tiles(shape: tuple[int, int]) -> int:
 
 def _own(model: CostModel, kind: str, op: str, attrs: dict[str, object], shape: tuple[int, int],
          child_shapes: list[tuple[int, int]]) -> float:
+    if kind == "tilesum":  # as greedy prices it: one accumulating pack per operand tile
+        return model.arch.num("pack.l1_acc_cycles_per_tile") * _tiles(child_shapes[0])
     operands = tuple(HwOp("input", "probe", (), s) for s in child_shapes)
     return model.op_tile(HwOp(kind, op, operands, shape, attrs)).total * _tiles(shape)
 
@@ -100,7 +103,7 @@ def item_cost(program: Program, model: CostModel) -> float:
             if operand.kind == "input" and loc == "dst" and id(operand) not in copied:
                 copied.add(id(operand))
                 total += _copy(model, operand.shape)
-            elif operand.kind != "input" and loc == "cb" and id(operand) not in packed:
+            elif operand.kind not in ("input", *IN_CB) and loc == "cb" and id(operand) not in packed:
                 packed.add(id(operand))
                 total += pack * _tiles(operand.shape)
     return total
@@ -109,7 +112,8 @@ def item_cost(program: Program, model: CostModel) -> float:
 def resource_use(program: Program, arch, dtype: str) -> tuple[int, int]:
     """(CBs, L1 bytes) as the hard rows count them: one CB per input, output, packed value, scaler."""
     packed = {id(o): o for op in program.ops() for o, loc in zip(op.operands, op.locs, strict=True)
-              if loc == "cb" and o.kind != "input"}
+              if loc == "cb" and o.kind not in ("input", *IN_CB)}
+    packed.update((id(op), op) for op in program.ops() if op.kind in IN_CB)  # a CB each, filled in place
     scalers = {float(op.attrs["s"]) for op in program.ops() if op.kind == "reduce"}  # type: ignore[arg-type]
     cbs = len(program.inputs) + len(program.outputs) + len(packed) + len(scalers)
     tiles = _fixed_tiles(program.inputs, [op for _, op in program.outputs]) + len(scalers)
@@ -240,8 +244,9 @@ def _build(graph: SerializedEGraph, model: CostModel, dtype: str, input_order: l
         need = {col[(ch, n.id)]: -1.0 for n in cands[ch]}
         need[i] = 1.0
         rows.add(need, -np.inf, 0.0)  # a chosen node's children are chosen
-        if loc == "cb" and not is_input[ch]:
-            rows.add({i: 1.0, p_col[ch]: -1.0}, -np.inf, 0.0)  # read from a CB: packed
+        if loc == "cb" and not is_input[ch]:  # read from a CB: packed, unless its form leaves it in one
+            in_cb = {col[(ch, n.id)]: -1.0 for n in cands[ch] if _KIND[n.op] in IN_CB}
+            rows.add({i: 1.0, p_col[ch]: -1.0, **in_cb}, -np.inf, 0.0)
         elif loc == "dst" and is_input[ch]:
             rows.add({i: 1.0, y_col[ch]: -1.0}, -np.inf, 0.0)  # an input read in DST: copied
         parent = x[i][0]
@@ -259,9 +264,11 @@ def _build(graph: SerializedEGraph, model: CostModel, dtype: str, input_order: l
         max_cbs = int(arch.num("cb.max_cbs"))
         inputs = [_unused_input(name, graph) for name in input_order]
         outputs = [HwOp("input", "out", (), graph.shapes[cid]) for _, cid in graph.outputs]
-        rows.add({c: 1.0 for c in [*p_col.values(), *z_col.values()]}, -np.inf,
+        accumulated = {i: cid for i, (cid, n) in enumerate(x) if _KIND.get(n.op) in IN_CB}  # CBs of their own
+        rows.add({c: 1.0 for c in [*p_col.values(), *z_col.values(), *accumulated]}, -np.inf,
                  max_cbs - len(inputs) - len(outputs))
         l1 = {c: float(_tiles(graph.shapes[cid]) * tile_bytes) for cid, c in p_col.items()}
+        l1.update({i: float(_tiles(graph.shapes[cid]) * tile_bytes) for i, cid in accumulated.items()})
         l1.update({c: float(tile_bytes) for c in z_col.values()})
         rows.add(l1, -np.inf, budget - _fixed_tiles(inputs, outputs) * tile_bytes)
         if greedy is not None:

@@ -69,9 +69,10 @@ def resolve_rulesets(rulesets: Rulesets) -> list[RuleSet]:
     return out
 
 
-def _fingerprint(res: Result) -> tuple[float, tuple[str, ...]]:
+def _fingerprint(res: Result) -> tuple[float, str, tuple[str, ...]]:
+    """Modeled cost, the form chosen (fused, streaming, baseline) and the op forms of the chosen program."""
     forms = sorted(op.label() for op in res.program.ops() if op.kind != "input")
-    return round(res.cost_cycles, 6), tuple(forms)
+    return round(res.cost_cycles, 6), str(getattr(res, "chosen", "")), tuple(forms)
 
 
 def _without(rulesets: list[RuleSet], rule: Rule) -> list[RuleSet]:
@@ -114,6 +115,8 @@ def _isolated_seconds(kernel: Kernel, rulesets: list[RuleSet], limits: Limits | 
 def _change(full: Result, ablated: Result) -> str:
     if abs(full.cost_cycles - ablated.cost_cycles) > 1e-6:
         return f"cost {full.cost_cycles:,.0f} -> {ablated.cost_cycles:,.0f} cycles"
+    if getattr(full, "chosen", "") != getattr(ablated, "chosen", ""):
+        return f"chooses {getattr(ablated, 'chosen', '')} instead of {getattr(full, 'chosen', '')} at equal cost"
     if _fingerprint(full) != _fingerprint(ablated):
         return "other op forms at equal cost"
     return ""

@@ -1,15 +1,21 @@
-"""`tteqsat rules list|check|stats` on a parser of our own (the same subparsers tteqsat.cli wires in)."""
+"""`tteqsat rules list|check|stats` on a parser of our own (the subparsers tteqsat.cli wires in), and the
+saturation progress display."""
 
 from __future__ import annotations
 
 import argparse
+import io
+import warnings
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, load_example
+from rich.console import Console
 
+import tteqsat as tq
 from tteqsat import rules
 from tteqsat.cli_rules import add_rules_commands
+from tteqsat.progress import SaturationProgress
 
 BAD_RULES = '''
 from egglog import rewrite, vars_
@@ -76,3 +82,16 @@ def test_stats_table_and_derivation(capsys) -> None:
     assert "rules on ten_ops (wormhole_b0)" in out and "e-nodes added" in out
     assert "derivation: the rules the chosen schedule depends on" in out
     assert "recip(sqrt(a)) -> rsqrt(a)" in out  # ten_ops has recip(sqrt(x)) twice; rsqrt is cheaper
+
+
+def test_progress_shows_iterations_on_a_terminal_and_nothing_otherwise(capsys) -> None:
+    screen = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with SaturationProgress(console=Console(file=screen, force_terminal=True), enabled=True) as shown:
+            tq.optimize(load_example("attention"), progress=shown)
+        with SaturationProgress() as quiet:  # pytest's stdout is not a terminal
+            tq.optimize(load_example("attention"), progress=quiet)
+    assert shown.calls >= 1 and shown.enodes > 0
+    assert f"iteration {shown.iteration}/8" in screen.getvalue() and "e-nodes" in screen.getvalue()
+    assert not quiet.enabled and quiet.calls == shown.calls and capsys.readouterr().out == ""

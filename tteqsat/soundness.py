@@ -5,9 +5,10 @@ claim from the egglog declaration, infers the shapes the pattern admits, draws i
 cases (large magnitudes, negatives, values near the bf16 exp overflow at ~88, small positives for
 log/sqrt/recip), and compares the sides: in float64 for the error (relative to the largest value the left
 side computes, so cancellation in a sound rule does not count against it), and in float32 (bf16 has the
-same exponent range) for infinities the right side introduces where the left side stays finite. Samples
-where the left side is not finite are skipped element by element. A pass means no counterexample was
-found, not a proof.
+same exponent range) for infinities the right side introduces where the left side stays clear of the top of
+the range. Shapes follow the DSL's invariant (every dimension 1 or a multiple of the tile; matmul operands
+whole tiles). Samples where the left side is not finite are skipped element by element. A pass means no
+counterexample was found, not a proof.
 
 Semantics mirror `tteqsat.reference`: math constructors go through `reference.eval_node`, hardware forms
 follow `reference.evaluate_program` (operand order of dest reuse, the scaler of reduce, matmul's

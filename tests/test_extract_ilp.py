@@ -103,7 +103,7 @@ def test_cb_limit_is_a_hard_row() -> None:
 def test_random_small_graphs_match_brute_force(seed: int) -> None:
     g = random_egraph(seed, classes=6, inputs=2, alternatives=2, outputs=1, back_edges=0.3)
     names = input_names(g)
-    res = solve_ilp(g, WH, "r", "bf16", names)
+    res = solve_ilp(g, WH, "r", "bf16", names, check_schedule=False)
     assert res.objective <= res.greedy_objective + 1e-9
     assert res.objective == pytest.approx(brute_force(g, WH, names))
 
@@ -141,3 +141,4 @@ def test_acceptance_kernels_through_optimize_verify(case: str, arch: str) -> Non
         res = tq.optimize(kernel, arch, extractor=extract_ilp)
     res.verify()
     assert res.cost_cycles <= res.baseline_cycles
+    assert res.cost_cycles <= tq.optimize(kernel, arch).cost_cycles  # greedy is kept when it schedules better

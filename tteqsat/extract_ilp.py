@@ -299,10 +299,12 @@ def _greedy(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
 
 def solve_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str, input_order: list[str],
               time_limit: float = 10.0, hard_rows: bool = True, mode: str = "fused",
-              options: dict[str, object] | None = None) -> IlpExtraction:
+              options: dict[str, object] | None = None, check_schedule: bool = True) -> IlpExtraction:
     """The cheapest fused program under greedy's item costs, with the numbers behind it.
 
-    `mode` and `options` go to greedy extraction (the pipeline's extraction mode and its keywords)."""
+    `mode` and `options` go to greedy extraction (the pipeline's extraction mode and its keywords). With
+    `check_schedule`, when greedy's program (no better in items) schedules to fewer modeled cycles, it is
+    kept: the items are a proxy that does not see section syncs and inits."""
     start = time.perf_counter()
     greedy_error: KernelError | None = None
     try:
@@ -356,7 +358,23 @@ def solve_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype
     if greedy is not None and greedy_cost is not None and greedy_cost <= cost + 1e-9 and (
             prob.greedy_fits or status == "relaxed"):
         return done(greedy, greedy_cost, "greedy")  # a tie keeps greedy's program, the default path's
+    if check_schedule and greedy is not None and prob.greedy_fits:
+        mine, theirs = _schedule_cycles(program, model), _schedule_cycles(greedy, model)
+        if theirs is not None and (mine is None or theirs < mine):
+            notes.append(f"greedy's program schedules to fewer cycles ({theirs:,.0f} against {mine or 0:,.0f}): "
+                         "items do not see section syncs and inits; kept greedy")
+            return done(greedy, greedy_cost or 0.0, "greedy")
     return done(program, cost, "ilp")
+
+
+def _schedule_cycles(program: Program, model: CostModel) -> float | None:
+    """Modeled cycles of the fused schedule of `program`, None when it does not fit."""
+    from .schedule import build_schedule
+
+    try:
+        return build_schedule(program, model.arch, model, fuse=True).cost_cycles  # type: ignore[arg-type]
+    except KernelError:
+        return None
 
 
 def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kernel_name: str, dtype: str,

@@ -62,10 +62,11 @@ class IlpExtraction:
     variables: int
     rows: int
     notes: list[str] = field(default_factory=list)
+    optimum: float | None = None    # item cost of the ILP's own solution, even when greedy's was kept
 
     @property
     def gap(self) -> float:
-        """Fraction of greedy's item cost the ILP saved (0 when it saved nothing)."""
+        """Fraction of greedy's item cost the returned program saves (0 when it saved nothing)."""
         if not self.greedy_objective:
             return 0.0
         return (self.greedy_objective - self.objective) / self.greedy_objective
@@ -342,9 +343,11 @@ def solve_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype
                      + ("using the better of its best incumbent and greedy" if solution is not None
                         else "it had no incumbent, so greedy's program is used"))
 
+    optimum: float | None = None
+
     def done(program: Program, cost: float, chosen: str) -> IlpExtraction:
         return IlpExtraction(program, cost, greedy_cost, chosen, status, time.perf_counter() - start,
-                             len(prob.cost), len(prob.rows.lb), notes)
+                             len(prob.cost), len(prob.rows.lb), notes, optimum)
 
     program = None
     if solution is not None:
@@ -354,7 +357,7 @@ def solve_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype
         if greedy is None:
             raise greedy_error or KernelError("the ILP found no program")
         return done(greedy, greedy_cost or 0.0, "greedy")
-    cost = item_cost(program, model)
+    cost = optimum = item_cost(program, model)
     if greedy is not None and greedy_cost is not None and greedy_cost <= cost + 1e-9 and (
             prob.greedy_fits or status == "relaxed"):
         return done(greedy, greedy_cost, "greedy")  # a tie keeps greedy's program, the default path's

@@ -23,13 +23,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from tteqsat.rules import shipped_rulesets
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.egraph import insert_kernel, serialize
 from tteqsat.extract import extract
+from tteqsat.rules import shipped_rulesets
 from tteqsat.saturate import saturate
 from tteqsat.schedule import build_schedule
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import mlir_samples as ms
 import pytest
+
 from tteqsat.lowering.cpp import _HEADERS, CppTranslationError, translate_to_cpp
 
 SAMPLES = {

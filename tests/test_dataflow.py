@@ -5,8 +5,8 @@ from __future__ import annotations
 import mlir_samples as ms
 import numpy as np
 import pytest
-from tteqsat.lowering.dataflow import TensorBinding, emit_reader, emit_writer
 
+from tteqsat.lowering.dataflow import TensorBinding, emit_reader, emit_writer
 from tteqsat.sim import SimulationError, simulate
 from tteqsat.sim.tiles import round_bf16
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import parse_with_xdsl
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
@@ -16,8 +17,6 @@ from tteqsat.lowering.mlir import emit_module
 from tteqsat.reference import evaluate, random_inputs
 from tteqsat.schedule import build_schedule
 from tteqsat.sim import simulate
-
-from conftest import parse_with_xdsl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from expert_sdpa import expert_program  # noqa: E402

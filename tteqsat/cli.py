@@ -9,6 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from .cli_rules import add_rules_commands
 from .errors import KernelError
 from .ir import Kernel
 
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
     _add_limits(e)
     e.set_defaults(run=cmd_explain)
+    add_rules_commands(sub)
     return p
 
 

@@ -9,6 +9,7 @@ chosen; a class reached only through them is an error naming the op that has no 
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 
 from .cost import CostModel
@@ -62,8 +63,10 @@ def _class_order(cid: str) -> tuple[int, str]:
 @dataclass
 class _Best:
     total: float
-    items: dict[tuple, float]
+    items: dict[tuple, float]  # what the value needs, each paid once: ("n", class, node), ("p"|"c", class)
     node: ENode
+    classes: frozenset[str]    # classes of the nodes in `items`, for the cycle check
+    folds: bool                # some fold is among them
 
 
 def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
@@ -82,7 +85,6 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     budget = model.arch.l1_budget
     tile_bytes = model.arch.tile_bytes(dtype)
     best: dict[str, _Best] = {}
-    probe: dict[str, HwOp] = {}
 
     def shape(cid: str) -> tuple[int, int]:
         return graph.shapes[cid]
@@ -118,6 +120,9 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
             too_big.add(cid)
         return ok
 
+    def copy_cost(cid: str) -> float:
+        return model.op_tile(HwOp("copy", "copy", (), shape(cid))).total * tiles(cid)
+
     def loop_extra(node: ENode, cid: str) -> float:
         """Per-trip state update of a fold: rescale or combine the accumulator, pack it, track the max."""
         kind = _KIND[node.op]
@@ -133,70 +138,77 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         return trips * per
 
     candidates = {c: allowed(c) for c in order}
-    fold_nodes = {n.id for c in order for n in candidates[c] if _KIND[n.op] in LOOP_KINDS}
-    changed = True
-    passes = 0
-    while changed and passes <= len(order) + 1:
-        changed = False
-        passes += 1
-        for cid in order:
-            if cid not in graph.shapes:
-                continue
-            for node in candidates[cid]:
-                if node.op == "input_":
-                    if cid not in best:
-                        best[cid] = _Best(0.0, {}, node)
-                        changed = True
+
+    def evaluate(cid: str, node: ENode) -> _Best | None:
+        """The node's cost with its children's current best forms, or None if it cannot be used."""
+        if node.op == "input_":
+            return _Best(0.0, {}, node, frozenset({cid}), False)
+        if not all(ch in best for ch in node.children):
+            return None
+        kind = _KIND[node.op]
+        if kind == "chunk":
+            if node.children[0] not in input_class:
+                return None  # only kernel inputs are streamed in chunks, by the reader
+            if max_chunk is not None and int(node.literals[0]) > max_chunk:  # type: ignore[call-overload]
+                return None
+            return _Best(0.0, {}, node, frozenset({cid}), False)
+        kids = [best[ch] for ch in node.children]
+        if any(cid in k.classes for k in kids):
+            return None  # this node's operands pass through its own class: a cycle
+        if kind in LOOP_KINDS and any(k.folds for k in kids):
+            return None  # a fold over another fold's result needs a second loop: not built
+        if kind in LOOP_KINDS or kind == "running_max":
+            items = {("n", cid, node.id): loop_extra(node, cid) if kind in LOOP_KINDS else 0.0}
+            trips = int(node.literals[-1]) if kind in LOOP_KINDS else 1  # type: ignore[call-overload]
+            for k in kids:
+                for key, val in k.items.items():
+                    items[key] = max(items.get(key, 0.0), val * trips)
+        else:
+            items = {("n", cid, node.id): own_cost(node, cid)}
+            for ch, k, loc in zip(node.children, kids, OPERAND_LOCS[kind], strict=True):
+                chunk_leaf = k.node.op in ("kchunk", "rchunk")
+                in_cb = _KIND[k.node.op] in LOOP_KINDS + ("tilesum",)  # a loop result or L1 sum: already in a CB
+                if in_cb and loc == "cb":
+                    items.update(k.items)
                     continue
-                if not all(ch in best for ch in node.children):
+                if ch in input_class or chunk_leaf:
+                    if not (chunk_leaf or fits(ch)):
+                        return None
+                    if loc == "dst":
+                        items[("c", ch)] = copy_cost(ch)
                     continue
-                kind = _KIND[node.op]
-                if kind == "chunk":
-                    if node.children[0] not in input_class:
-                        continue  # only kernel inputs are streamed in chunks, by the reader
-                    if max_chunk is not None and int(node.literals[0]) > max_chunk:  # type: ignore[call-overload]
-                        continue
-                    best_here = _Best(0.0, {}, node)
-                    if cid not in best:
-                        best[cid] = best_here
-                        changed = True
-                    continue
-                if kind in LOOP_KINDS and any(key[0] == "n" and key[2] in fold_nodes
-                                              for ch in node.children for key in best[ch].items):
-                    continue  # a fold over another fold's result needs a second loop: not built
-                if kind in LOOP_KINDS or kind == "running_max":
-                    items = {("n", cid, node.id): loop_extra(node, cid) if kind in LOOP_KINDS else 0.0}
-                    trips = int(node.literals[-1]) if kind in LOOP_KINDS else 1  # type: ignore[call-overload]
-                    for ch in node.children:
-                        for key, val in best[ch].items.items():
-                            items[key] = max(items.get(key, 0.0), val * trips)
-                else:
-                    items = {("n", cid, node.id): own_cost(node, cid)}
-                    feasible = True
-                    for ch, loc in zip(node.children, OPERAND_LOCS[kind], strict=True):
-                        chunk_leaf = best[ch].node.op in ("kchunk", "rchunk")
-                        loop_result = _KIND[best[ch].node.op] in LOOP_KINDS + ("tilesum",)  # already in a CB
-                        if loop_result and loc == "cb":
-                            items.update(best[ch].items)
-                            continue
-                        if ch in input_class or chunk_leaf:
-                            feasible &= chunk_leaf or fits(ch)
-                            if loc == "dst":
-                                items[("c", ch)] = model.op_tile(HwOp("copy", "copy", (), shape(ch))).total * tiles(ch)
-                            continue
-                        items.update(best[ch].items)
-                        if loc == "cb":
-                            feasible &= fits(ch)
-                            items[("p", ch)] = pack * tiles(ch)
-                    if not feasible:
-                        continue
-                if any(key[0] == "n" and key[1] == cid for key in items if key != ("n", cid, node.id)):
-                    continue  # this node's operands pass through its own class: a cycle
-                total = sum(items.values())
-                if cid not in best or total < best[cid].total - 1e-9:
-                    best[cid] = _Best(total, items, node)
-                    changed = True
-    del probe
+                items.update(k.items)
+                if loc == "cb":
+                    if not fits(ch):
+                        return None
+                    items[("p", ch)] = pack * tiles(ch)
+        classes = frozenset({cid}).union(*(k.classes for k in kids))
+        folds = kind in LOOP_KINDS or any(k.folds for k in kids)
+        return _Best(sum(items.values()), items, node, classes, folds)
+
+    parents: dict[str, list[str]] = {}
+    for cid in order:
+        for node in candidates[cid]:
+            for ch in node.children:
+                parents.setdefault(ch, []).append(cid)
+    queue = deque(c for c in order if c in graph.shapes)
+    queued = set(queue)
+    steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
+    while queue and steps_left:
+        steps_left -= 1
+        cid = queue.popleft()
+        queued.discard(cid)
+        improved = False
+        for node in candidates[cid]:
+            cand = evaluate(cid, node)
+            if cand is not None and (cid not in best or cand.total < best[cid].total - 1e-9):
+                best[cid] = cand
+                improved = True
+        if improved:
+            for parent in parents.get(cid, []):
+                if parent not in queued and parent in graph.shapes:
+                    queue.append(parent)
+                    queued.add(parent)
 
     built: dict[str, HwOp] = {}
 

@@ -361,6 +361,8 @@ def _schedule_frame(frame: _Frame, plan: CbPlan, arch: Arch, model: TensixCostMo
         result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity)
         if overflow is None:
             return result
+        if overflow in cut:
+            raise KernelError("internal: DST splitting made no progress", frame.program.name)
         plan.truncate(mark)  # drop this attempt's intermediates
         cut.add(overflow)
     raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
@@ -550,6 +552,14 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
             return copy_uses[v][-1] == n
         return v not in keep_to_end and uses.get(v, [])[-1:] == [n]
 
+    def overflow_edge(n: int) -> tuple[int, int]:
+        """The DST join to cut when op `n` overflows DST: one into `n`, else the nearest earlier one."""
+        for m in [n] + list(reversed(members[: members.index(n)])):
+            for p in range(len(ops[m].operands)):
+                if in_dst(m, p):
+                    return (m, p)
+        raise KernelError(f"one op needs more than {capacity} DST tiles", ops[n].label())
+
     copy_uses: dict[int, list[int]] = {}
     for n in members:
         for pos, operand in enumerate(ops[n].operands):
@@ -574,7 +584,7 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
                     section_ops.append(copy)
                     engines = engines + model.op_tile(HwOp("copy", "copy", (), op.shape))
                     if live > capacity:
-                        return DstSection(number, grid, [], []), (n, pos)
+                        return DstSection(number, grid, [], []), overflow_edge(n)
                 dst_in.append(copy_slot[v])
                 dst_vals.append((v, True))
             else:
@@ -607,15 +617,7 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
             if slot != out:
                 release(slot)
         if live > capacity:
-            culprit = next((p for p in range(len(op.operands)) if in_dst(n, p)), None)
-            if culprit is None:  # the pressure comes from values kept for packing: cut an earlier join
-                culprit_n = next((m for m in reversed(members[: members.index(n)])
-                                  if any(in_dst(m, p) for p in range(len(ops[m].operands)))), None)
-                if culprit_n is None:
-                    raise KernelError(f"one op needs more than {capacity} DST tiles", op.label())
-                return DstSection(number, grid, [], []), (culprit_n, next(
-                    p for p in range(len(ops[culprit_n].operands)) if in_dst(culprit_n, p)))
-            return DstSection(number, grid, [], []), (n, culprit)
+            return DstSection(number, grid, [], []), overflow_edge(n)
         slot_of[n] = out
         section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
         engines = engines + model.op_tile(_priced(op))

@@ -167,3 +167,4 @@ def test_custom_model_example_changes_the_schedule() -> None:
     ops = [[[o.op for o in s.ops] for s in r.schedule.sections] for r in (default, custom)]
     assert ops[0] != ops[1] and len(custom.schedule.sections) < len(default.schedule.sections)
     assert custom.cost_cycles < build_schedule(default.program, arch, slow).cost_cycles
+    custom.verify()

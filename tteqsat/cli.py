@@ -12,6 +12,7 @@ from pathlib import Path
 from .cli_rules import add_rules_commands
 from .errors import KernelError
 from .ir import Kernel
+from .sweep import add_sweep_command
 
 
 def load_kernel(path: str) -> Kernel:
@@ -54,7 +55,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = optimize(kernel, args.arch, limits=_limits(args), rules=args.rules, overrides=overrides,
-                          form=args.form)
+                          form=args.form, extractor=_extractor(args.extractor))
     console = Console(width=None if sys.stdout.isatty() else 120)
     render(result, console)
     emit = [e for e in (args.emit or "").split(",") if e]
@@ -89,9 +90,23 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         except VerificationError as e:
             console.print(f"verification FAILED: {e}")
             status = 1
+    if args.report:
+        from .html_report import write_html_report
+
+        console.print(f"wrote {write_html_report(result, args.report)}")
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return status
+
+
+def _extractor(name: str):
+    if name == "ilp":
+        from .extract_ilp import extract_ilp
+
+        return extract_ilp
+    from .extract import extract
+
+    return extract
 
 
 def _parse_set(text: str) -> tuple[str, object]:
@@ -137,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
     o.add_argument("--rules", action="append", metavar="FILE", help="load extra rulesets from a Python file")
     o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
+    o.add_argument("--extractor", default="greedy", choices=["greedy", "ilp"],
+                   help="greedy DAG extraction (default) or the exact ILP on HiGHS")
+    o.add_argument("--report", metavar="PATH.html", help="write a self-contained HTML report")
     _add_limits(o)
     o.set_defaults(run=cmd_optimize)
     e = sub.add_parser("explain", help="the rules behind the chosen form and the alternatives weighed")
@@ -146,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limits(e)
     e.set_defaults(run=cmd_explain)
     add_rules_commands(sub)
+    add_sweep_command(sub)
     return p
 
 

@@ -98,6 +98,7 @@ class ComputeEmitter:
         self.b = FunctionBuilder(depth=2)
         self.cb_val: dict[int, str] = {}
         self.cb_ty: dict[int, str] = {}
+        self.approx = "true" if schedule.exp_approx else "false"
 
     # -- helpers --------------------------------------------------------------------------------
     def cb(self, cb_id: int) -> tuple[str, str]:
@@ -154,7 +155,7 @@ class ComputeEmitter:
         elif k == "sfpu":
             pairs.append(self._unary(SFPU_UNARY.get(op.op, f"{op.op}_tile"), d))
         elif k == "exp_scaled":
-            attrs = f"approx = true, scale = {f32_bits(float(op.attrs['s']))} : i32"  # type: ignore[arg-type]
+            attrs = f"approx = {self.approx}, scale = {f32_bits(float(op.attrs['s']))} : i32"  # type: ignore[arg-type]
             pairs.append((lambda: b.op("ttkernel.exp_tile_init", [], attrs),
                           lambda i, j: b.op("ttkernel.exp_tile", [d], attrs)))
         elif k == "scalar":
@@ -197,7 +198,8 @@ class ComputeEmitter:
 
     def _unary(self, name: str, d: tuple[str, str]):
         b = self.b
-        return (lambda: b.op(f"ttkernel.{name}_init", []), lambda i, j: b.op(f"ttkernel.{name}", [d]))
+        attrs = f"approx = {self.approx}" if name == "exp_tile" else ""
+        return (lambda: b.op(f"ttkernel.{name}_init", [], attrs), lambda i, j: b.op(f"ttkernel.{name}", [d], attrs))
 
     # -- sections -------------------------------------------------------------------------------------
     def section(self, sec: DstSection) -> None:
@@ -312,10 +314,11 @@ class ComputeEmitter:
             elif not sec.in_loop:
                 self.section(sec)
         b.op("func.return", [])
-        fp32 = "true" if s.dtype == "fp32" else "false"
+        fp32 = "true" if s.fp32_dest_acc else "false"
+        sync = "true" if s.dst_full_sync else "false"
         head = (f'  "func.func"() <{{function_type = () -> (), sym_name = "{s.kernel}_compute"}}> ({{')
-        tail = (f"  }}) {{ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = {fp32}}}"
-                " : () -> ()")
+        tail = (f"  }}) {{ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = {fp32}, "
+                f'tteqsat.dst_full_sync = {sync}, tteqsat.math_fidelity = "{s.math_fidelity}"}} : () -> ()')
         return [head, *b.lines(), tail]
 
 

@@ -168,3 +168,19 @@ def test_custom_model_example_changes_the_schedule() -> None:
     assert ops[0] != ops[1] and len(custom.schedule.sections) < len(default.schedule.sections)
     assert custom.cost_cycles < build_schedule(default.program, arch, slow).cost_cycles
     custom.verify()
+
+
+def test_arch_settings_reach_the_emitted_kernel_and_it_still_verifies() -> None:
+    """Full-sync DST (16 bf16 tiles in one buffer), accurate exp and HiFi4 are in the MLIR the simulator runs."""
+    import tteqsat as tq
+    from tteqsat.reference import random_inputs
+
+    x = tq.tensor("x", (64, 64))
+    kernel = tq.kernel("wide", {f"y{i}": tq.sigmoid(tq.exp(x) * (0.25 * (i + 1))) for i in range(12)})
+    settings = {"settings.dst_full_sync": True, "settings.exp_approx": False, "settings.math_fidelity": "hifi4"}
+    result = tq.optimize(kernel, "wormhole_b0", overrides=settings)
+    assert max(sec.slots for sec in result.schedule.sections) > 8
+    text = result.to_mlir()
+    assert "tteqsat.dst_full_sync = true" in text and 'tteqsat.math_fidelity = "hifi4"' in text
+    assert "approx = false" in text and "approx = true" not in text
+    result.verify(inputs=random_inputs(kernel, seed=0, scale=0.25))

@@ -127,6 +127,10 @@ class Schedule:
     data_movement_cycles: float
     dst_capacity: int
     loop: LoopInfo | None = None
+    fp32_dest_acc: bool = False   # 32-bit DST (fp32 kernels, or the arch setting)
+    dst_full_sync: bool = False   # DST not double-buffered: twice the tiles per acquire
+    exp_approx: bool = True
+    math_fidelity: str = "hifi2"
 
     @property
     def cost_cycles(self) -> float:
@@ -327,7 +331,9 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         compute += loop.trips * loop.body_cycles + loop.fill_cycles
     dm_tiles = sum(a.n_tiles for a in args)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute,
-                        model.data_movement(dm_tiles * arch.tile_bytes(program.dtype)), capacity, loop)
+                        model.data_movement(dm_tiles * arch.tile_bytes(program.dtype)), capacity, loop,
+                        program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
+                        str(arch["settings.math_fidelity"]))
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
         big = max(plan.cbs, key=lambda cb: cb.tiles)
         raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "

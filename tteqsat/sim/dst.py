@@ -18,7 +18,8 @@ from .tiles import TILE, round_bf16
 
 
 class DstRegisters:
-    """``capacity`` tile slots per half: 8 in bf16 mode, 4 with ``fp32_dest_acc_en``."""
+    """``capacity`` tile slots per buffer: 8 in bf16 mode, 4 with ``fp32_dest_acc_en``; twice that, in one
+    buffer instead of two, with ``dst_full_sync``."""
 
     __slots__ = (
         "fp32",
@@ -32,15 +33,17 @@ class DstRegisters:
         "max_slot",
     )
 
-    def __init__(self, fp32: bool) -> None:
+    def __init__(self, fp32: bool, full_sync: bool = False) -> None:
         self.fp32 = fp32
-        self.capacity = 4 if fp32 else 8
-        self.halves = np.zeros((2, self.capacity, TILE, TILE), dtype=np.float32)
-        self.clear = [[True] * self.capacity for _ in range(2)]
+        # full sync: one buffer of the whole register file instead of two halves (tt-metal dst_full_sync_en)
+        self.capacity = (4 if fp32 else 8) * (2 if full_sync else 1)
+        buffers = 1 if full_sync else 2
+        self.halves = np.zeros((buffers, self.capacity, TILE, TILE), dtype=np.float32)
+        self.clear = [[True] * self.capacity for _ in range(buffers)]
         self.math_half: int | None = None
         self.pack_half: int | None = None
         self.committed: deque[int] = deque()
-        self.free: deque[int] = deque([0, 1])
+        self.free: deque[int] = deque(range(buffers))
         self.max_slot = -1
 
     # -- protocol ------------------------------------------------------------------------

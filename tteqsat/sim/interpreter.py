@@ -239,7 +239,8 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray]) -> SimResult:
     fp32 = bool(computes and computes[0].attributes.get("tteqsat.fp32_dest_acc_en", False) is True)
 
     cbs = _declare_cbs([f for f, _ in threads_funcs])
-    machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=DstRegisters(fp32))
+    full_sync = bool(computes and computes[0].attributes.get("tteqsat.dst_full_sync", False) is True)
+    machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=DstRegisters(fp32, full_sync))
 
     threads: list[_Thread] = []
     ctxs: list[Ctx] = []

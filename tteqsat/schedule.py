@@ -8,6 +8,7 @@ split, by packing live values, when a section needs more DST tiles than the arch
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -156,8 +157,10 @@ def _union_find() -> tuple[dict[int, int], callable]:
     return parent, find
 
 
-def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]]) -> dict[int, int]:
-    """Section id of every computed op (by index in `ops`), joining along allowed DST edges."""
+def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]],
+                    joins: frozenset[tuple[int, int]] = frozenset()) -> dict[int, int]:
+    """Section id of every computed op (by index in `ops`), joining along allowed DST edges, then the
+    `joins` (pairs of ops whose sections should share one pass) where neither needs the other's result."""
     index = {id(op): n for n, op in enumerate(ops)}
     parent, find = _union_find()
     deps: dict[int, set[int]] = {}
@@ -187,6 +190,12 @@ def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]]) -> d
             deps[n] |= {find(d) for d in deps.get(s, set())}
             parent[find(s)] = n
         deps[n] = {find(d) for d in deps[n]} - {n}
+    for a, b in sorted(joins):
+        sa, sb = find(a), find(b)
+        if sa == sb or sa in {find(d) for d in deps[sb]} or sb in {find(d) for d in deps[sa]}:
+            continue
+        parent[sb] = sa
+        deps[sa] = {find(d) for d in deps[sa] | deps[sb]} - {sa}
     return {index[id(op)]: find(index[id(op)]) for op in ops if op.kind != "input"}
 
 
@@ -360,26 +369,73 @@ def _whole_input_names(program: Program, parts) -> set[str]:
 
 def _schedule_frame(frame: _Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
                     capacity: int) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
-    """The frame's sections, splitting until each fits DST; with each section's CB reads as tokens."""
+    """The frame's sections, splitting until each fits DST, then joining passes over the same tiles that read
+    the same CB values when that is cheaper; with each section's CB reads as tokens."""
     cut: set[tuple[int, int]] = set()
+    mark = len(plan.cbs)
     for _ in range(10_000):
-        mark = len(plan.cbs)
         result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity)
         if overflow is None:
-            return result
+            break
         if overflow in cut:
             raise KernelError("internal: DST splitting made no progress", frame.program.name)
         plan.truncate(mark)  # drop this attempt's intermediates
         cut.add(overflow)
-    raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
+    else:
+        raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
+    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark) if fuse else result
+
+
+MAX_JOIN_TRIALS = 24
+
+
+def _join_sections(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
+                   capacity: int, result, mark: int):
+    """Horizontal fusion: two passes over the same tile grid that read a common CB value become one pass
+    (one acquire, one copy of the shared value) when neither needs the other's result, DST still fits and
+    the model says it is cheaper. Tried pairwise, cheapest first kept."""
+    joins: frozenset[tuple[int, int]] = frozenset()
+    tried: set[tuple[int, int]] = set()
+    for _ in range(MAX_JOIN_TRIALS):
+        pair = _join_candidate(result, tried)
+        if pair is None:
+            return result
+        tried.add(pair)
+        trial_plan = copy.deepcopy(plan)
+        trial_plan.truncate(mark)
+        trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(cut), capacity, joins | {pair})
+        if overflow is None and _frame_cycles(trial) < _frame_cycles(result) - 1e-6:
+            joins |= {pair}
+            result = trial
+            plan.cbs[:] = trial_plan.cbs
+            plan._scaler = trial_plan._scaler
+    return result
+
+
+def _frame_cycles(result) -> float:
+    return sum(sec.cycles for sec, _ in result)
+
+
+def _join_candidate(result, tried: set[tuple[int, int]]) -> tuple[int, int] | None:
+    """Ops of two sections with the same grid that read a common CB value, not tried yet."""
+    secs = [(sec, {token for _, token, _ in reads}) for sec, reads in result]
+    for i, (a, ta) in enumerate(secs):
+        for b, tb in secs[i + 1:]:
+            if a.grid != b.grid or not (ta & tb):
+                continue
+            va = next((o.value for o in a.ops if o.value >= 0), None)
+            vb = next((o.value for o in b.ops if o.value >= 0), None)
+            if va is not None and vb is not None and (va, vb) not in tried:
+                return (va, vb)
+    return None
 
 
 def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-               capacity: int):
+               capacity: int, joins: frozenset[tuple[int, int]] = frozenset()):
     program = frame.program
     ops = program.ops()
     index = {id(op): n for n, op in enumerate(ops)}
-    sec_of = assign_sections(ops, fuse, cut)
+    sec_of = assign_sections(ops, fuse, cut, joins)
     if not sec_of:
         return [], None
     members: dict[int, list[int]] = {}
@@ -449,6 +505,12 @@ def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, 
                                            needs_cb, model, capacity)
         if overflow is not None:
             return [], overflow
+        grouped = _grouped_order(members[s], ops, index, in_dst)
+        if grouped != members[s]:  # the same ops with fewer init switches, if DST still fits
+            other, too_big = _build_section(0, grouped, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
+                                            needs_cb, model, capacity)
+            if too_big is None and other.cycles < section.cycles - 1e-6:
+                section = other
         reads: list[tuple[int, tuple, int]] = []
         seen: set[tuple] = set()
         for n in members[s]:
@@ -647,6 +709,24 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
                          inits_hoisted=hoisted, inits_per_iteration=per_iter)
     section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
     return section, None
+
+
+def _grouped_order(members: list[int], ops: list[HwOp], index: dict[int, int], in_dst) -> list[int]:
+    """A topological order of a section's ops that runs ops of the same kind back to back, so one init
+    serves several (list scheduling: among the ready ops, prefer the previous op's kind)."""
+    inside = set(members)
+    preds = {n: {index[id(o)] for p, o in enumerate(ops[n].operands) if in_dst(n, p)} & inside for n in members}
+    done: set[int] = set()
+    order: list[int] = []
+    last: tuple = ()
+    while len(order) < len(members):
+        ready = [n for n in members if n not in done and preds[n] <= done]
+        same = [n for n in ready if (ops[n].kind, ops[n].op) == last]
+        pick = (same or ready)[0]
+        order.append(pick)
+        done.add(pick)
+        last = (ops[pick].kind, ops[pick].op)
+    return order
 
 
 def switches(keys: list[tuple]) -> int:

@@ -77,3 +77,16 @@ def test_output_is_deterministic() -> None:
     a = tq.optimize(load_example("attention")).to_mlir()
     b = tq.optimize(load_example("attention")).to_mlir()
     assert a == b
+
+
+def test_passes_reading_the_same_value_are_joined_when_cheaper(monkeypatch) -> None:
+    """dst_pressure's split leaves several small passes that each reload exp(x); joining them is cheaper."""
+    import tteqsat.schedule as schedule
+
+    joined = tq.optimize(load_example("dst_pressure"))
+    monkeypatch.setattr(schedule, "MAX_JOIN_TRIALS", 0)
+    apart = tq.optimize(load_example("dst_pressure"))
+    assert len(joined.schedule.sections) < len(apart.schedule.sections)
+    assert joined.cost_cycles < apart.cost_cycles
+    assert max(sec.slots for sec in joined.schedule.sections) <= 8
+    joined.verify(inputs=random_inputs(joined.kernel, seed=2, scale=0.25))

@@ -12,6 +12,7 @@ from pathlib import Path
 from .cli_rules import add_rules_commands
 from .errors import KernelError
 from .ir import Kernel
+from .saturate import Limits
 from .sweep import add_sweep_command
 
 
@@ -38,24 +39,19 @@ def load_kernel(path: str) -> Kernel:
     raise KernelError(f"{path}: defines {len(kernels)} kernels; name the one to use `kernel`")
 
 
-def _limits(args: argparse.Namespace):
-    from .saturate import Limits
-
-    return Limits(iterations=args.max_iterations, enodes=args.max_enodes, seconds=args.timeout)
-
-
 def cmd_optimize(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .pipeline import VerificationError, optimize
+    from .progress import SaturationProgress
     from .report import render
 
     kernel = load_kernel(args.file)
     overrides = dict(_parse_set(s) for s in args.set or [])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), SaturationProgress(Limits.from_arguments(args)) as progress:
         warnings.simplefilter("ignore")
-        result = optimize(kernel, args.arch, limits=_limits(args), rules=args.rules, overrides=overrides,
-                          form=args.form, extractor=_extractor(args.extractor))
+        result = optimize(kernel, args.arch, limits=Limits.from_arguments(args), rules=args.rules, overrides=overrides,
+                          form=args.form, extractor=_extractor(args.extractor), progress=progress)
     console = Console(width=None if sys.stdout.isatty() else 120)
     render(result, console)
     emit = [e for e in (args.emit or "").split(",") if e]
@@ -127,15 +123,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     kernel = load_kernel(args.file)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ex = explain(kernel, args.arch, limits=_limits(args), form=args.form)
+        ex = explain(kernel, args.arch, limits=Limits.from_arguments(args), form=args.form)
     render(ex, Console(width=None if sys.stdout.isatty() else 140))
     return 0
-
-
-def _add_limits(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-iterations", type=int, default=8, help="saturation iteration limit")
-    p.add_argument("--max-enodes", type=int, default=50_000, help="saturation e-node limit")
-    p.add_argument("--timeout", type=float, default=20.0, help="saturation time limit in seconds")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,13 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--extractor", default="greedy", choices=["greedy", "ilp"],
                    help="greedy DAG extraction (default) or the exact ILP on HiGHS")
     o.add_argument("--report", metavar="PATH.html", help="write a self-contained HTML report")
-    _add_limits(o)
+    Limits.add_arguments(o)
     o.set_defaults(run=cmd_optimize)
     e = sub.add_parser("explain", help="the rules behind the chosen form and the alternatives weighed")
     e.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
     e.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
     e.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
-    _add_limits(e)
+    Limits.add_arguments(e)
     e.set_defaults(run=cmd_explain)
     add_rules_commands(sub)
     add_sweep_command(sub)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from .errors import KernelError
 from .rules import RuleSet, load_rule_file, shipped_rulesets
+from .saturate import Limits
 
 
 def _console():
@@ -129,10 +130,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     from .cli import load_kernel  # here, not at import time: cli.py imports this module
     from .rule_stats import derivation, rule_stats
-    from .saturate import Limits
 
     kernel = load_kernel(args.file)
-    limits = Limits(iterations=args.max_iterations, enodes=args.max_enodes, seconds=args.timeout)
+    limits = Limits.from_arguments(args)
     rulesets = shipped_rulesets() + _user_rulesets(args.rules)
     console = _console()
     start = time.perf_counter()
@@ -192,7 +192,5 @@ def add_rules_commands(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
     st.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
     st.add_argument("--rules", action="append", metavar="FILE", help=rules_help)
-    st.add_argument("--max-iterations", type=int, default=8, help="saturation iteration limit")
-    st.add_argument("--max-enodes", type=int, default=50_000, help="saturation e-node limit")
-    st.add_argument("--timeout", type=float, default=20.0, help="saturation time limit in seconds")
+    Limits.add_arguments(st)
     st.set_defaults(run=cmd_stats)

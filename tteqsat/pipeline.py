@@ -193,7 +193,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     insert_kernel(egraph, kernel)
     times["insert"] = time.perf_counter() - start
 
-    report = saturate(egraph, _rulesets(rules, shipped_rules), limits or Limits(), progress)
+    chosen_rules = _rulesets(rules, shipped_rules)
+    if progress is not None and getattr(progress, "enabled", False):
+        progress = _pricing(progress, egraph, chosen_rules, model, kernel, arch_obj)
+    report = saturate(egraph, chosen_rules, limits or Limits(), progress)
     times["saturate"] = report.seconds
     if report.warning:
         notes.append(report.warning)
@@ -252,6 +255,34 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     reason = _why(chosen, alternatives)
     return Result(kernel, arch_obj, schedule, baseline, program, report, len(graph.classes), times, notes,
                   alternatives=alternatives, chosen=chosen, reason=reason)
+
+
+def _pricing(progress, egraph: EGraph, rulesets: list[RuleSet], model: TensixCostModel, kernel: Kernel,
+             arch: Arch):
+    """Wrap a live progress display so it also shows the best fused schedule so far: each iteration the
+    hardware forms are added in a pushed e-graph, priced, and popped again."""
+    from egglog import run
+
+    from .egraph import shape_analysis
+    from .saturate import combine
+
+    names = [str(n.attr("name")) for n in kernel.inputs]
+    hardware = combine([rs for rs in rulesets if rs.stage == "hardware"])
+
+    def report(iteration: int, enodes: int) -> None:
+        egraph.push()
+        try:
+            if hardware is not None:
+                egraph.run((run(hardware) + shape_analysis.saturate()).saturate())
+            program = extract(serialize(egraph), model, kernel.name, kernel.dtype, names, "fused")
+            progress.best_cost = build_schedule(program, arch, model).cost_cycles
+        except KernelError:
+            pass  # nothing fits yet: keep the last price
+        finally:
+            egraph.pop()
+        progress(iteration, enodes)
+
+    return report
 
 
 def _chunk_width(program: Program) -> int:

@@ -32,6 +32,7 @@ class SaturationProgress:
         self.enabled = sys.stdout.isatty() if enabled is None else enabled
         self.iteration = 0
         self.enodes = 0
+        self.best_cost: float | None = None  # set by optimize before each call when it can price the e-graph
         self.calls = 0
         self._start = time.perf_counter()
         self._live: Live | None = None
@@ -49,8 +50,9 @@ class SaturationProgress:
     def render(self) -> Text:
         lim = self.limits
         elapsed = time.perf_counter() - self._start
+        best = f"  best {self.best_cost:,.0f} cycles" if self.best_cost is not None else ""
         return Text(f"{self.label}: iteration {self.iteration}/{lim.iterations}  "
-                    f"{self.enodes:,}/{lim.enodes:,} e-nodes  {elapsed:.1f}/{lim.seconds:g} s")
+                    f"{self.enodes:,}/{lim.enodes:,} e-nodes  {elapsed:.1f}/{lim.seconds:g} s{best}")
 
     def close(self) -> None:
         """Stop the display (it is transient: the terminal is left as it was)."""

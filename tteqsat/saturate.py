@@ -21,11 +21,23 @@ from .rules import RuleSet
 class Limits:
     """Bounds on the growing stage. Hitting one keeps the e-graph so far and says which."""
 
-    iterations: int = 8
+    iterations: int = 12
     enodes: int = 50_000
     seconds: float = 20.0
     match_limit: int = 1000  # back-off: a rule matching more than this in one iteration is banned a while
     ban_length: int = 5
+
+    @staticmethod
+    def add_arguments(parser) -> None:
+        """The command-line options every saturating command takes."""
+        d = Limits()
+        parser.add_argument("--max-iterations", type=int, default=d.iterations, help="saturation iteration limit")
+        parser.add_argument("--max-enodes", type=int, default=d.enodes, help="saturation e-node limit")
+        parser.add_argument("--timeout", type=float, default=d.seconds, help="saturation time limit in seconds")
+
+    @classmethod
+    def from_arguments(cls, args) -> Limits:
+        return cls(iterations=args.max_iterations, enodes=args.max_enodes, seconds=args.timeout)
 
 
 @dataclass
@@ -76,10 +88,10 @@ def saturate(egraph: EGraph, rulesets: Sequence[RuleSet], limits: Limits = Limit
                 report.rules[names[decl][0]].seconds += spent.total_seconds()
 
     egraph.run(shape_analysis.saturate())
-    expand = _combine(by_stage["expand"])
+    expand = combine(by_stage["expand"])
     if expand is not None:
         absorb(egraph.run((shape_analysis.saturate() + run(expand)).saturate()))
-    grow = _combine(by_stage["grow"])
+    grow = combine(by_stage["grow"])
     if grow is not None:
         scheduler = back_off(match_limit=limits.match_limit, ban_length=limits.ban_length)
         while True:
@@ -101,7 +113,7 @@ def saturate(egraph: EGraph, rulesets: Sequence[RuleSet], limits: Limits = Limit
                 break
             if not step.updated:
                 break
-    hardware = _combine(by_stage["hardware"])
+    hardware = combine(by_stage["hardware"])
     if hardware is not None:
         absorb(egraph.run((run(hardware) + shape_analysis.saturate()).saturate()))
     report.enodes = count_enodes(egraph)
@@ -109,7 +121,7 @@ def saturate(egraph: EGraph, rulesets: Sequence[RuleSet], limits: Limits = Limit
     return report
 
 
-def _combine(rulesets: list[RuleSet]):
+def combine(rulesets: list[RuleSet]):
     if not rulesets:
         return None
     combined = rulesets[0].egg()

@@ -9,9 +9,7 @@ from egglog import rewrite
 from tteqsat.egraph import (
     bcast,
     binary,
-    exp_scaled,
     hw_bcast,
-    hw_exp_scaled,
     hw_fpu,
     hw_matmul,
     hw_reduce,
@@ -19,12 +17,10 @@ from tteqsat.egraph import (
     hw_scalar,
     hw_sfpu,
     hw_sfpu2,
-    hw_tilesum,
     hw_transpose,
     matmul,
     reduce,
     scalar,
-    tilesum,
     transpose,
     unary,
 )
@@ -45,14 +41,8 @@ RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU i
     Rule("sfpu-binary", rewrite(binary(op, a, b)).to(hw_sfpu2(op, a, b))),  # add/sub/mul/div/max/min_binary_tile: both in DST
     Rule("sfpu-unary", rewrite(unary(op, a)).to(hw_sfpu(op, a))),  # exp/recip/sqrt/... _tile in place on DST
     Rule("sfpu-scalar", rewrite(scalar(op, a, s)).to(hw_scalar(op, a, s))),  # binop_with_scalar: add/mul_unary_tile
-    Rule("exp-fused-scale", rewrite(exp_scaled(a, s)).to(hw_exp_scaled(a, s))),  # exp_tile with scale: exp(s*x) in one SFPU pass
     Rule("matmul-fpu", rewrite(matmul(a, b)).to(hw_matmul(a, b, 0))),  # matmul_tiles accumulating over K in DST
-    Rule("matmul-transposed-b", rewrite(matmul(a, transpose(b))).to(hw_matmul(a, b, 1))),  # matmul_tiles with transpose=1 reads b.T
     Rule("transpose-fpu", rewrite(transpose(a)).to(hw_transpose(a))),  # transpose_wh_tile from a CB
     Rule("reduce-fpu", rewrite(reduce(op, a)).to(hw_reduce(op, a, 1.0))),  # reduce_tile with a scaler CB of ones
-    Rule("reduce-sum-fold-scale", rewrite(scalar("mul_s", reduce("rowsum", a), s)).to(hw_reduce("rowsum", a, s))),  # sum(a)*s: the scaler CB holds s
-    Rule("reduce-colsum-fold-scale", rewrite(scalar("mul_s", reduce("colsum", a), s)).to(hw_reduce("colsum", a, s))),  # column sums likewise
-    Rule("reduce-max-fold-scale", rewrite(scalar("mul_s", reduce("rowmax", a), s)).to(hw_reduce("rowmax", a, s), s > 0.0)),  # max(a)*s == max(a*s) for s > 0
     Rule("bcast-unpack", rewrite(bcast(k, v, n)).to(hw_bcast(k, v, n))),  # unary_bcast from a CB into DST
-    Rule("tilesum-pack-acc", rewrite(tilesum(a)).to(hw_tilesum(a))),  # pack_tile with pack_reconfig_l1_acc: column tiles summed in L1
 ))

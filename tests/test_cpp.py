@@ -193,9 +193,8 @@ inline void noc_async_write_barrier() {}
 """
 
 
-@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
-def test_generated_cpp_is_syntactically_valid(tmp_path: Path) -> None:
-    """Compile every sample against stub headers declaring the API names the translator uses."""
+def _syntax_check(tmp_path: Path, modules: dict[str, str]) -> None:
+    """Compile the C++ of every module against stub headers declaring the API names the translator uses."""
     stub = _STUB + "".join(
         f"template <auto... T, typename... A> void {name}(A...) {{}}\n"
         for name in sorted(_HEADERS)
@@ -203,8 +202,8 @@ def test_generated_cpp_is_syntactically_valid(tmp_path: Path) -> None:
     )
     (tmp_path / "stub.h").write_text(stub)
     sources = []
-    for key, make in SAMPLES.items():
-        for func, src in translate_to_cpp(make()).items():
+    for key, text in modules.items():
+        for func, src in translate_to_cpp(text).items():
             for header in re.findall(r'#include "([^"]+)"', src):
                 path = tmp_path / header
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,3 +218,24 @@ def test_generated_cpp_is_syntactically_valid(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[:4000]
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_generated_cpp_is_syntactically_valid(tmp_path: Path) -> None:
+    _syntax_check(tmp_path, {key: make() for key, make in SAMPLES.items()})
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_optimized_kernels_translate_to_valid_cpp(tmp_path: Path) -> None:
+    """Streaming attention (loops, L1-accumulated row sums, seeded max) and fused kernels, end to end."""
+    import tteqsat as tq
+
+    q = tq.tensor("q", (32, 64))
+    k = tq.tensor("k", (4096, 64))
+    v = tq.tensor("v", (4096, 64))
+    x = tq.tensor("x", (64, 128))
+    modules = {
+        "flash": tq.optimize(tq.kernel("flash", tq.softmax(q @ k.T * 0.125) @ v), form="streaming").to_mlir(),
+        "fused": tq.optimize(tq.kernel("fused", tq.softmax(x) * 2.0 - tq.sqrt(tq.abs(x)))).to_mlir(),
+    }
+    _syntax_check(tmp_path, modules)

@@ -5,7 +5,7 @@ from egglog import rewrite
 from tteqsat.egraph import binary, exp_scaled, matmul, scalar, transpose, unary
 
 from . import Rule, RuleSet
-from .vars import a, b, s, t
+from .vars import a, b, c, s, t
 
 RULESET = RuleSet("algebra", "elementwise identities: reciprocals, fused scales, scalar folding", "grow", (
     Rule("div-to-recip-mul", rewrite(binary("div", a, b)).to(binary("mul", a, unary("recip", b)))),  # a / b == a * recip(b)
@@ -18,4 +18,6 @@ RULESET = RuleSet("algebra", "elementwise identities: reciprocals, fused scales,
     Rule("scale-sub", rewrite(binary("sub", scalar("mul_s", a, s), scalar("mul_s", b, s))).to(scalar("mul_s", binary("sub", a, b), s))),  # a*s - b*s == (a-b)*s
     Rule("scale-into-matmul-lhs", rewrite(scalar("mul_s", matmul(a, b), s)).to(matmul(scalar("mul_s", a, s), b))),  # (a@b)*s == (a*s)@b
     Rule("scale-out-of-matmul-lhs", rewrite(matmul(scalar("mul_s", a, s), b)).to(scalar("mul_s", matmul(a, b), s))),  # (a*s)@b == (a@b)*s
+    Rule("matmul-assoc-right", rewrite(matmul(matmul(a, b), c)).to(matmul(a, matmul(b, c)))),  # (a@b)@c == a@(b@c)
+    Rule("matmul-assoc-left", rewrite(matmul(a, matmul(b, c))).to(matmul(matmul(a, b), c))),  # a@(b@c) == (a@b)@c
 ))

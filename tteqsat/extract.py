@@ -210,25 +210,41 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                     queue.append(parent)
                     queued.add(parent)
 
+    def missing(cid: str) -> KernelError:
+        ops = sorted({n.op for n in graph.classes[cid]})
+        if too_big:
+            big = max(too_big, key=tiles)
+            r, c = shape(big)
+            return KernelError(f"every form needs a {r}x{c} value ({tiles(big) * tile_bytes:,} bytes) whole in "
+                               f"one CB, more than the {budget:,} bytes of L1 free")
+        return KernelError(f"no hardware form was found for a value computed by {', '.join(ops)}",
+                           ops[0] if ops else None)
+
+    choice = {cid: b.node for cid, b in best.items()}
+    return program_from_choice(graph, choice, kernel_name, dtype, input_order, missing)
+
+
+def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kernel_name: str, dtype: str,
+                        input_order: list[str], missing=None) -> Program:
+    """The program a class -> node choice describes, built from the outputs down; raises on a cycle, and
+    `missing(cid)` (an error) for a needed class with no chosen node."""
     built: dict[str, HwOp] = {}
+    visiting: set[str] = set()
 
     def build(cid: str) -> HwOp:
         if cid in built:
             return built[cid]
-        if cid not in best:
-            ops = sorted({n.op for n in graph.classes[cid]})
-            if too_big:
-                big = max(too_big, key=tiles)
-                r, c = shape(big)
-                raise KernelError(f"every form needs a {r}x{c} value ({tiles(big) * tile_bytes:,} bytes) whole in "
-                                  f"one CB, more than the {budget:,} bytes of L1 free")
-            raise KernelError(f"no hardware form was found for a value computed by {', '.join(ops)}",
-                              ops[0] if ops else None)
-        node = best[cid].node
+        if cid not in choice:
+            raise missing(cid) if missing else KernelError("internal: the choice misses a needed e-class")
+        if cid in visiting:
+            raise KernelError("internal: the chosen nodes form a cycle")
+        visiting.add(cid)
+        node = choice[cid]
         op, attrs = _op_and_attrs(node)
         if _KIND[node.op] == "chunk":
             attrs["name"] = build(node.children[0]).name
-        hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), shape(cid), attrs, cid)
+        hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), graph.shapes[cid], attrs, cid)
+        visiting.discard(cid)
         built[cid] = hw
         return hw
 

@@ -40,7 +40,7 @@ from scipy.sparse import coo_matrix
 from .cost import CostModel
 from .egraph import ENode, SerializedEGraph
 from .errors import KernelError
-from .extract import _KIND, _op_and_attrs, _unused_input, extract
+from .extract import _KIND, _op_and_attrs, _unused_input, extract, program_from_choice
 from .program import OPERAND_LOCS, HwOp, Program
 
 # op forms the integer program prices; anything else (streaming folds, chunks) is left to greedy
@@ -378,31 +378,6 @@ def _schedule_cycles(program: Program, model: CostModel) -> float | None:
         return build_schedule(program, model.arch, model, fuse=True).cost_cycles  # type: ignore[arg-type]
     except KernelError:
         return None
-
-
-def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kernel_name: str, dtype: str,
-                        input_order: list[str]) -> Program:
-    """The program a class -> node choice describes, from the outputs down; raises on a cycle."""
-    built: dict[str, HwOp] = {}
-    visiting: set[str] = set()
-
-    def build(cid: str) -> HwOp:
-        if cid in built:
-            return built[cid]
-        if cid in visiting or cid not in choice:
-            raise KernelError("internal: the chosen nodes form a cycle or miss a needed e-class")
-        visiting.add(cid)
-        node = choice[cid]
-        op, attrs = _op_and_attrs(node)
-        hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), graph.shapes[cid], attrs, cid)
-        visiting.discard(cid)
-        built[cid] = hw
-        return hw
-
-    outputs = [(name, build(cid)) for name, cid in graph.outputs]
-    by_name = {op.name: op for op in built.values() if op.kind == "input"}
-    inputs = [by_name[n] if n in by_name else _unused_input(n, graph) for n in input_order]
-    return Program(kernel_name, dtype, inputs, outputs)
 
 
 def extract_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,

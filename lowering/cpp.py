@@ -80,6 +80,8 @@ _HEADERS: dict[str, str] = {
     "fill_tile": _COMPUTE + "eltwise_unary/fill.h",
     "fill_tile_init": _COMPUTE + "eltwise_unary/fill.h",
     "pack_reconfig_l1_acc": _COMPUTE + "pack.h",
+    "matmul_block": _COMPUTE + "matmul.h",
+    "mm_block_init_short": _COMPUTE + "matmul.h",
     "copy_dest_values": _COMPUTE + "copy_dest_values.h",
     "copy_dest_values_init": _COMPUTE + "copy_dest_values.h",
     "binop_with_scalar_tile_init": _BINOP_SCALAR,

@@ -99,6 +99,7 @@ class ComputeEmitter:
         self.cb_val: dict[int, str] = {}
         self.cb_ty: dict[int, str] = {}
         self.approx = "true" if schedule.exp_approx else "false"
+        self.width = 1
 
     # -- helpers --------------------------------------------------------------------------------
     def cb(self, cb_id: int) -> tuple[str, str]:
@@ -110,6 +111,11 @@ class ComputeEmitter:
     def i32(self, v: int) -> tuple[str, str]:
         return self.b.const(v, "i32"), "i32"
 
+    def column(self, jb: str, width: int, t: int) -> str:
+        """Column `jb * width + t` of the pass's `t`-th tile."""
+        base = self.b.op("arith.muli", [(jb, "index"), self.idx(width)], result="index")
+        return base if t == 0 else self.b.op("arith.addi", [(base, "index"), self.idx(t)], result="index")
+
     def tile_index(self, r: TileRead, i: str, j: str, k: str | None) -> tuple[str, str]:
         acc: str | None = None
         for coeff, iv in ((r.ci, i), (r.cj, j), (r.ck, k)):
@@ -120,86 +126,113 @@ class ComputeEmitter:
         return (acc, "index") if acc else self.idx(0)
 
     # -- per-op calls: one (init, call) pair per step of SectionOp.steps() --------------------------
-    def calls(self, op: SectionOp, out_cb: int) -> list[tuple[Callable[[], None], Callable[[str, str], None]]]:
+    def slot(self, s: int, t: int) -> tuple[str, str]:
+        """DST index of tile `t` of the value in slot `s` (a pass holds `width` adjacent tiles per value)."""
+        return self.idx(s * self.width + t)
+
+    def calls(self, op: SectionOp, out_cb: int) -> list[tuple[Callable[[], None], Callable[[str, str, int], None]]]:
+        """One (init, call) pair per step of `op.steps()`; a call emits tile `t` of the pass at column `j`."""
         b = self.b
-        d = self.idx(op.out)
-        pairs: list[tuple[Callable[[], None], Callable[[str, str], None]]] = []
+        pairs: list[tuple[Callable[[], None], Callable[[str, str, int], None]]] = []
+        d = lambda t: self.slot(op.out, t)  # noqa: E731
         if op.copy_from is not None:
             src = op.copy_from
             pairs.append((lambda: b.op("ttkernel.copy_dest_values_init", []),
-                          lambda i, j: b.op("ttkernel.copy_dest_values", [self.idx(src), d])))
+                          lambda i, j, t: b.op("ttkernel.copy_dest_values", [self.slot(src, t), d(t)])))
         k = op.kind
         if k == "copy":
             r = op.reads[0]
             pairs.append((lambda: b.op("ttkernel.copy_tile_init", [self.cb(r.cb)]),
-                          lambda i, j: b.op("ttkernel.copy_tile", [self.cb(r.cb), self.tile_index(r, i, j, None), d])))
+                          lambda i, j, t: b.op("ttkernel.copy_tile", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d(t)])))
         elif k == "fpu":
             ra, rb = op.reads
             pairs.append((lambda: b.op(f"ttkernel.{op.op}_tiles_init", [self.cb(ra.cb), self.cb(rb.cb)]),
-                          lambda i, j: b.op(f"ttkernel.{op.op}_tiles", [
+                          lambda i, j, t: b.op(f"ttkernel.{op.op}_tiles", [
                               self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, None),
-                              self.tile_index(rb, i, j, None), d])))
+                              self.tile_index(rb, i, j, None), d(t)])))
         elif k == "reuse":
             r = op.reads[0]
             reuse = "dest_to_srca" if op.attrs["reuse"] == "srca" else "dest_to_srcb"
             attrs = (f"eltwise_binary_type = #ttkernel.eltwise_binary_type<{op.op}>, "
                      f"reuse_type = #ttkernel.reuse_type<{reuse}>")
             pairs.append((lambda: b.op("ttkernel.binary_dest_reuse_tiles_init", [self.cb(r.cb)], attrs),
-                          lambda i, j: b.op("ttkernel.binary_dest_reuse_tiles", [
-                              self.cb(r.cb), self.tile_index(r, i, j, None), d], attrs)))
+                          lambda i, j, t: b.op("ttkernel.binary_dest_reuse_tiles", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d(t)], attrs)))
         elif k == "sfpu2":
             name = SFPU_BINARY[op.op]
-            a0, a1 = (self.idx(x) for x in op.dst_in)
+            s0, s1 = op.dst_in
             pairs.append((lambda: b.op(f"ttkernel.{name}_init", []),
-                          lambda i, j: b.op(f"ttkernel.{name}", [a0, a1, d])))
+                          lambda i, j, t: b.op(f"ttkernel.{name}", [self.slot(s0, t), self.slot(s1, t), d(t)])))
         elif k == "sfpu":
             pairs.append(self._unary(SFPU_UNARY.get(op.op, f"{op.op}_tile"), d))
         elif k == "exp_scaled":
             attrs = f"approx = {self.approx}, scale = {f32_bits(float(op.attrs['s']))} : i32"  # type: ignore[arg-type]
             pairs.append((lambda: b.op("ttkernel.exp_tile_init", [], attrs),
-                          lambda i, j: b.op("ttkernel.exp_tile", [d], attrs)))
+                          lambda i, j, t: b.op("ttkernel.exp_tile", [d(t)], attrs)))
         elif k == "scalar":
             if op.op in ("rsub_s", "rdiv_s"):
                 pairs.append(self._unary("negative_tile" if op.op == "rsub_s" else "recip_tile", d))
             param = self.i32(f32_bits(float(op.attrs["s"])))  # type: ignore[arg-type]
             name = SCALAR_OP[op.op]
             pairs.append((lambda: b.op("ttkernel.binop_with_scalar_tile_init", []),
-                          lambda i, j: b.op(f"ttkernel.{name}", [d, param])))
+                          lambda i, j, t: b.op(f"ttkernel.{name}", [d(t), param])))
+        elif k == "matmul" and op.attrs.get("block"):
+            pairs.append(self._matmul_block(op))
         elif k == "matmul":
             ra, rb = op.reads
             tr = self.i32(int(op.attrs.get("transpose_b", 0)))  # type: ignore[call-overload]
             pairs.append((lambda: b.op("ttkernel.mm_init_short", [self.cb(ra.cb), self.cb(rb.cb), tr]),
-                          lambda i, j: b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_tiles", [
+                          lambda i, j, t: b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_tiles", [
                               self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, kk),
-                              self.tile_index(rb, i, j, kk), d]))))
+                              self.tile_index(rb, i, j, kk), d(t)]))))
         elif k in ("reduce", "reduce_seeded"):
             rx, rs = op.reads
             rtype, rdim = REDUCE[op.op]
             attrs = f"reduce_type = #ttkernel.reduce_type<{rtype}>, reduce_dim = #ttkernel.reduce_dim<{rdim}>"
             pairs.append((lambda: b.op("ttkernel.reduce_init", [self.cb(rx.cb), self.cb(rs.cb), self.cb(out_cb)],
                                        attrs),
-                          lambda i, j: b.loop(op.inner, lambda kk: b.op("ttkernel.reduce_tile", [
-                              self.cb(rx.cb), self.cb(rs.cb), self.tile_index(rx, i, j, kk), self.idx(0), d],
+                          lambda i, j, t: b.loop(op.inner, lambda kk: b.op("ttkernel.reduce_tile", [
+                              self.cb(rx.cb), self.cb(rs.cb), self.tile_index(rx, i, j, kk), self.idx(0), d(t)],
                               attrs))))
         elif k == "bcast":
             r = op.reads[0]
             attrs = f"bcast_type = #ttkernel.bcast_type<{BCAST[op.op]}>"
             pairs.append((lambda: b.op("ttkernel.unary_bcast_init", [self.cb(r.cb), self.cb(out_cb)], attrs),
-                          lambda i, j: b.op("ttkernel.unary_bcast", [
-                              self.cb(r.cb), self.tile_index(r, i, j, None), d], attrs)))
+                          lambda i, j, t: b.op("ttkernel.unary_bcast", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d(t)], attrs)))
         elif k == "transpose":
             r = op.reads[0]
             pairs.append((lambda: b.op("ttkernel.transpose_wh_init", [self.cb(r.cb), self.cb(out_cb)]),
-                          lambda i, j: b.op("ttkernel.transpose_wh_tile", [
-                              self.cb(r.cb), self.tile_index(r, i, j, None), d])))
+                          lambda i, j, t: b.op("ttkernel.transpose_wh_tile", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d(t)])))
         else:
             raise ValueError(f"cannot lower op form {k}")
         return pairs
 
-    def _unary(self, name: str, d: tuple[str, str]):
+    def _matmul_block(self, op: SectionOp):
+        """matmul_block over the pass's `width` output tiles of one row: per K step one in0 tile, `width`
+        in1 tiles (contiguous in the row-major CB), accumulating into DST slot*width .. +width."""
+        b = self.b
+        ra, rb = op.reads
+        ct, kt = self.i32(int(op.attrs["block"])), self.i32(op.inner)  # type: ignore[call-overload]
+        tr, rt = self.i32(0), self.i32(1)
+
+        def call(i: str, j: str, t: int) -> None:
+            if t:
+                return  # tile 0's call covers the row of the pass
+            b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_block", [
+                self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, kk), self.tile_index(rb, i, j, kk),
+                self.slot(op.out, 0), tr, ct, rt, kt]))
+
+        return (lambda: b.op("ttkernel.mm_block_init_short", [self.cb(ra.cb), self.cb(rb.cb), tr, ct, rt, kt]),
+                call)
+
+    def _unary(self, name: str, d: Callable[[int], tuple[str, str]]):
         b = self.b
         attrs = f"approx = {self.approx}" if name == "exp_tile" else ""
-        return (lambda: b.op(f"ttkernel.{name}_init", [], attrs), lambda i, j: b.op(f"ttkernel.{name}", [d], attrs))
+        return (lambda: b.op(f"ttkernel.{name}_init", [], attrs),
+                lambda i, j, t: b.op(f"ttkernel.{name}", [d(t)], attrs))
 
     # -- sections -------------------------------------------------------------------------------------
     def section(self, sec: DstSection) -> None:
@@ -209,6 +242,7 @@ class ComputeEmitter:
         for cb, tiles in sec.waits:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
         out_cb = sec.packs[0].cb
+        self.width = sec.width
         steps = [(engine, key) for op in sec.ops for engine, key in op.steps()]
         pairs = [pair for op in sec.ops for pair in self.calls(op, out_cb)]
         assert len(steps) == len(pairs), "steps and calls must align"
@@ -222,25 +256,31 @@ class ComputeEmitter:
                 for n, p in enumerate(pos):
                     emit_init[p] = keys[n] != keys[n - 1]
 
-        def body(i: str, j: str) -> None:
+        width = sec.width
+
+        def body(i: str, jb: str) -> None:
+            cols = [jb] if width == 1 else [self.column(jb, width, t) for t in range(width)]
             b.op("ttkernel.tile_regs_acquire", [])
             for p, (init, call) in enumerate(pairs):
                 if emit_init[p]:
                     init()
-                call(i, j)
+                for t, j in enumerate(cols):
+                    call(i, j, t)
             b.op("ttkernel.tile_regs_commit", [])
             b.op("ttkernel.tile_regs_wait", [])
-            for pk in sec.packs:
-                if pk.accumulate:  # the first tile of the row overwrites, the rest add in L1
-                    first = b.op("arith.minui", [(j, "index"), self.idx(1)], result="index")
-                    flag = b.op("arith.index_cast", [(first, "index")], result="i32")
-                    b.op("ttkernel.pack_reconfig_l1_acc", [(flag, "i32")])
-                    b.op("ttkernel.pack_tile", [self.idx(pk.slot), self.cb(pk.cb), self.idx(0)])
-                    b.op("ttkernel.pack_reconfig_l1_acc", [self.i32(0)])
-                    continue
-                b.op("ttkernel.cb_reserve_back", [self.cb(pk.cb), self.i32(1)])
-                b.op("ttkernel.pack_tile", [self.idx(pk.slot), self.cb(pk.cb), self.idx(0)])
-                b.op("ttkernel.cb_push_back", [self.cb(pk.cb), self.i32(1)])
+            for t, j in enumerate(cols):
+                for pk in sec.packs:
+                    slot = self.slot(pk.slot, t)
+                    if pk.accumulate:  # the first tile of the row overwrites, the rest add in L1
+                        first = b.op("arith.minui", [(j, "index"), self.idx(1)], result="index")
+                        flag = b.op("arith.index_cast", [(first, "index")], result="i32")
+                        b.op("ttkernel.pack_reconfig_l1_acc", [(flag, "i32")])
+                        b.op("ttkernel.pack_tile", [slot, self.cb(pk.cb), self.idx(0)])
+                        b.op("ttkernel.pack_reconfig_l1_acc", [self.i32(0)])
+                        continue
+                    b.op("ttkernel.cb_reserve_back", [self.cb(pk.cb), self.i32(1)])
+                    b.op("ttkernel.pack_tile", [slot, self.cb(pk.cb), self.idx(0)])
+                    b.op("ttkernel.cb_push_back", [self.cb(pk.cb), self.i32(1)])
             b.op("ttkernel.tile_regs_release", [])
 
         accumulated = [pk.cb for pk in sec.packs if pk.accumulate]
@@ -248,7 +288,7 @@ class ComputeEmitter:
         def row(i: str) -> None:
             for cb in accumulated:  # one tile per row block, packed into by every tile of the row
                 b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
-            b.loop(sec.grid[1], lambda j: body(i, j))
+            b.loop(sec.grid[1] // width, lambda jb: body(i, jb))
             for cb in accumulated:
                 b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
 

@@ -90,3 +90,18 @@ def test_passes_reading_the_same_value_are_joined_when_cheaper(monkeypatch) -> N
     assert joined.cost_cycles < apart.cost_cycles
     assert max(sec.slots for sec in joined.schedule.sections) <= 8
     joined.verify(inputs=random_inputs(joined.kernel, seed=2, scale=0.25))
+
+
+def test_passes_take_several_tiles_and_matmuls_use_matmul_block() -> None:
+    """A pass processes `width` adjacent tiles per acquire (DST permitting); a matmul alone in its pass
+    becomes matmul_block, one in0 tile per K step for the whole row of outputs."""
+    result = tq.optimize(load_example("two_matmuls"))
+    text = result.to_mlir()
+    assert '"ttkernel.matmul_block"' in text and '"ttkernel.mm_block_init_short"' in text
+    for sec in result.schedule.sections:
+        assert sec.width > 1 and sec.slots <= result.schedule.dst_capacity
+        assert sec.grid[1] % sec.width == 0
+    result.verify(inputs=random_inputs(result.kernel, seed=4, scale=0.25))
+    unblocked = tq.optimize(load_example("two_matmuls"), overrides={"dst.tiles_bf16": 1})
+    assert all(sec.width == 1 for sec in unblocked.schedule.sections)
+    assert unblocked.cost_cycles > result.cost_cycles

@@ -83,15 +83,16 @@ class DstSection:
     waits: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles) before the loop
     pops: list[tuple[int, int]] = field(default_factory=list)   # (cb, tiles) after the loop
     slots: int = 0
-    engines: Engines = field(default_factory=Engines)
+    engines: Engines = field(default_factory=Engines)  # per pass
     in_loop: bool = False
+    width: int = 1  # adjacent tiles of a row per pass; value slot s holds them in DST s*width .. s*width+width-1
     inits_hoisted: int = 0
     inits_per_iteration: int = 0
     cycles: float = 0.0
 
     @property
     def iterations(self) -> int:
-        return self.grid[0] * self.grid[1]
+        return self.grid[0] * self.grid[1] // self.width
 
 
 @dataclass
@@ -386,37 +387,58 @@ def _schedule_frame(frame: _Frame, plan: CbPlan, arch: Arch, model: TensixCostMo
     return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark) if fuse else result
 
 
-MAX_JOIN_TRIALS = 24
+MAX_JOIN_TRIALS = 32
 
 
 def _join_sections(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
                    capacity: int, result, mark: int):
-    """Horizontal fusion: two passes over the same tile grid that read a common CB value become one pass
-    (one acquire, one copy of the shared value) when neither needs the other's result, DST still fits and
-    the model says it is cheaper. Tried pairwise, cheapest first kept."""
+    """Local search over the frame's passes, each move kept only when the model says the frame is cheaper:
+    join two passes over the same tile grid that read a common CB value (one acquire, one copy of the shared
+    value), or cut a DST join inside a pass that DST pressure keeps to one tile per acquire (its halves may
+    then each run several tiles per acquire)."""
     joins: frozenset[tuple[int, int]] = frozenset()
-    tried: set[tuple[int, int]] = set()
+    cut = set(cut)
+    tried: set[tuple] = set()
+    ops = frame.program.ops()
     for _ in range(MAX_JOIN_TRIALS):
-        pair = _join_candidate(result, tried)
-        if pair is None:
+        move = _join_candidate(result, tried) or _cut_candidate(result, ops, cut, capacity, tried)
+        if move is None:
             return result
-        tried.add(pair)
+        tried.add(move)
         trial_plan = copy.deepcopy(plan)
         trial_plan.truncate(mark)
-        trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(cut), capacity, joins | {pair})
+        trial_cut = set(cut) | ({move[1:]} if move[0] == "cut" else set())
+        trial_joins = joins | ({move[1:]} if move[0] == "join" else set())
+        trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins)
         if overflow is None and _frame_cycles(trial) < _frame_cycles(result) - 1e-6:
-            joins |= {pair}
-            result = trial
+            joins, cut, result = trial_joins, trial_cut, trial
             plan.cbs[:] = trial_plan.cbs
             plan._scaler = trial_plan._scaler
     return result
+
+
+def _cut_candidate(result, ops: list[HwOp], cut: set[tuple[int, int]], capacity: int,
+                   tried: set[tuple]) -> tuple | None:
+    """A DST join inside the busiest pass whose pressure allows fewer tiles per acquire than DST could take."""
+    index = {id(op): n for n, op in enumerate(ops)}
+    for sec, _ in sorted(result, key=lambda r: -r[0].cycles):
+        if sec.width * 2 > capacity or sec.width >= sec.grid[1]:
+            continue
+        inside = {o.value for o in sec.ops if o.value >= 0}
+        for n in sorted(inside):
+            for pos, operand in enumerate(ops[n].operands):
+                edge = ("cut", n, pos)
+                if (ops[n].locs[pos] == "dst" and index.get(id(operand)) in inside and (n, pos) not in cut
+                        and edge not in tried):
+                    return edge
+    return None
 
 
 def _frame_cycles(result) -> float:
     return sum(sec.cycles for sec, _ in result)
 
 
-def _join_candidate(result, tried: set[tuple[int, int]]) -> tuple[int, int] | None:
+def _join_candidate(result, tried: set[tuple]) -> tuple | None:
     """Ops of two sections with the same grid that read a common CB value, not tried yet."""
     secs = [(sec, {token for _, token, _ in reads}) for sec, reads in result]
     for i, (a, ta) in enumerate(secs):
@@ -425,8 +447,8 @@ def _join_candidate(result, tried: set[tuple[int, int]]) -> tuple[int, int] | No
                 continue
             va = next((o.value for o in a.ops if o.value >= 0), None)
             vb = next((o.value for o in b.ops if o.value >= 0), None)
-            if va is not None and vb is not None and (va, vb) not in tried:
-                return (va, vb)
+            if va is not None and vb is not None and ("join", va, vb) not in tried:
+                return ("join", va, vb)
     return None
 
 
@@ -705,10 +727,24 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
         keys = [k for e, k in steps if e == engine]
         hoisted += int(bool(keys))  # the first op's init goes before the loop
         per_iter += switches(keys)
-    section = DstSection(number, grid, section_ops, packs, slots=peak, engines=engines,
-                         inits_hoisted=hoisted, inits_per_iteration=per_iter)
+    width = _width(grid[1], peak, capacity)
+    if width > 1:  # several adjacent tiles per acquire: syncs and inits paid once for all of them
+        engines = engines.scaled(width)
+        for sop in section_ops:
+            if sop.kind == "matmul" and not sop.attrs.get("transpose_b"):
+                sop.attrs["block"] = width  # matmul_block: one in0 tile per K step serves the whole row
+                unpack = model.arch.num("unpack.cycles_per_tile")
+                engines = engines + Engines(unpack=-unpack * sop.inner * (width - 1))
+    section = DstSection(number, grid, section_ops, packs, slots=peak * width, engines=engines,
+                         inits_hoisted=hoisted, inits_per_iteration=per_iter, width=width)
     section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
     return section, None
+
+
+def _width(columns: int, slots_per_tile: int, capacity: int) -> int:
+    """Tiles of a row processed per acquire: the most that divide the row and fit DST."""
+    fits = max(1, capacity // max(1, slots_per_tile))
+    return max(w for w in range(1, min(fits, columns) + 1) if columns % w == 0)
 
 
 def _grouped_order(members: list[int], ops: list[HwOp], index: dict[int, int], in_dst) -> list[int]:

@@ -202,6 +202,37 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
     return Instr(op, run)
 
 
+def _matmul_block(op: Op, ctx: Ctx) -> Instr:
+    """``matmul_block(cb0, cb1, i0, i1, d, transpose, ct, rt, kt)``: for output tile (r, c) of the block,
+    ``DST[d + r*ct + c] += cb0[i0 + r*kt] @ cb1[i1 + c]`` (``cb1[i1 + c].T`` when transpose is set)."""
+    cb0, cb1, i0, i1, d, tr, ct, rt, kt = ctx.operands(op, "cciiinnnn")
+    dst, inits = ctx.machine.dst, ctx.machine.inits
+    key = ("mm_init",)
+
+    def run(env: Env) -> None:
+        inits.require_fpu(key)
+        for r in range(env[rt]):
+            a = env[cb0].read(env[i0] + r * env[kt])
+            for c in range(env[ct]):
+                b = env[cb1].read(env[i1] + c)
+                slot = env[d] + r * env[ct] + c
+                dst.store(slot, dst.load(slot) + a @ (b.T if env[tr] else b))
+
+    return Instr(op, run)
+
+
+def _mm_block_init(op: Op, ctx: Ctx) -> Instr:
+    """``mm_block_init_short(cb0, cb1, transpose, ct, rt, kt)``: the matmul init for matmul_block."""
+    _, _, transpose, _, _, _ = ctx.operands(op, "ccnnnn")
+    inits = ctx.machine.inits
+
+    def run(env: Env) -> None:
+        inits.set_fpu(("mm_init",))
+        inits.matmul_transpose = env[transpose]
+
+    return Instr(op, run)
+
+
 def _reduce(op: Op, ctx: Ctx) -> Instr:
     cb, scb, i, si, d = ctx.operands(op, "cciii")
     key = _reduce_key(op, ctx)
@@ -382,6 +413,8 @@ def _table() -> dict[str, Compiler]:
         "mul_tiles": _eltwise_tiles("mul"),
         "binary_dest_reuse_tiles": _dest_reuse,
         "matmul_tiles": _matmul,
+        "matmul_block": _matmul_block,
+        "mm_block_init_short": _mm_block_init,
         "reduce_tile": _reduce,
         "unary_bcast": _unary_bcast,
         "transpose_wh_tile": _transpose,

@@ -204,6 +204,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     start = time.perf_counter()
     graph = serialize(egraph)
+    del egraph  # egglog's e-graph must be dropped on the thread that made it (sweeps run on worker threads)
     input_order = [str(n.attr("name")) for n in kernel.inputs]
     times["extract"] = times["schedule"] = 0.0
     alternatives: dict[str, Alternative] = {

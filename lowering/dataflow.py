@@ -32,6 +32,7 @@ class TensorBinding:  # one DRAM tensor moved between DRAM and a CB
     cb_type: str
     n_tiles: int
     dtype: str  # 'bf16' | 'f32'
+    column_major_rows: int = 0  # > 0: read tile columns one after another (tile rows of the tensor)
 
 
 def _validate(bindings: Sequence[TensorBinding]) -> None:
@@ -113,6 +114,7 @@ class StreamBinding:
     tile_rows: int
     tile_cols: int
     width_tiles: int
+    column_major: bool = False  # each chunk's tiles column by column (a transposed matmul operand's order)
 
 
 def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Sequence[StreamBinding] = (),
@@ -128,7 +130,17 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
     _prologue(f, [*bindings, *(st.tensor for st in streams)])
     for k, b in enumerate(bindings):
         f.loop(f"n{k}", f"t{k}")
-        _read_tile(f, k, b, f"%t{k}")
+        tile = f"%t{k}"
+        if b.column_major_rows:  # position t holds tile (t % rows, t // rows)
+            rows, cols = b.column_major_rows, b.n_tiles // b.column_major_rows
+            f.const(f"cmr{k}", f"{rows} : index", "index")
+            f.const(f"cmc{k}", f"{cols} : index", "index")
+            f.op(f'%cr{k} = "arith.remui"(%t{k}, %cmr{k}) : (index, index) -> index')
+            f.op(f'%cc{k} = "arith.divui"(%t{k}, %cmr{k}) : (index, index) -> index')
+            f.op(f'%crow{k} = "arith.muli"(%cr{k}, %cmc{k}) : (index, index) -> index')
+            f.op(f'%ct{k} = "arith.addi"(%crow{k}, %cc{k}) : (index, index) -> index')
+            tile = f"%ct{k}"
+        _read_tile(f, k, b, tile)
         f.end_loop()
     if streams:
         _emit_streams(f, streams, trips, first=len(bindings))
@@ -153,7 +165,16 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     for n, st in enumerate(streams):
         k = first + n
         b = st.tensor
-        if st.axis == "rows":
+        if st.axis == "rows" and st.column_major:  # chunk tile (c, kk) at position kk * width + c
+            f.const(f"w{k}", f"{st.width_tiles} : index", "index")
+            f.const(f"tc{k}", f"{st.tile_cols} : index", "index")
+            f.op(f'%base{k} = "arith.muli"(%j, %w{k}) : (index, index) -> index')
+            f.loop(f"tc{k}", f"tcol{k}")
+            f.loop(f"w{k}", f"tr{k}")
+            f.op(f'%rr{k} = "arith.addi"(%base{k}, %tr{k}) : (index, index) -> index')
+            f.op(f'%row{k} = "arith.muli"(%rr{k}, %tc{k}) : (index, index) -> index')
+            f.op(f'%tile{k} = "arith.addi"(%row{k}, %tcol{k}) : (index, index) -> index')
+        elif st.axis == "rows":
             f.const(f"step{k}", f"{st.width_tiles * st.tile_cols} : index", "index")
             f.op(f'%base{k} = "arith.muli"(%j, %step{k}) : (index, index) -> index')
             f.loop(f"step{k}", f"t{k}")
@@ -170,7 +191,7 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
             f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
         _read_tile(f, k, b, f"%tile{k}")
         f.end_loop()
-        if st.axis == "cols":
+        if st.axis == "cols" or st.column_major:
             f.end_loop()
     f.end_loop()
 

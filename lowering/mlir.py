@@ -216,7 +216,7 @@ class ComputeEmitter:
         b = self.b
         ra, rb = op.reads
         ct, kt = self.i32(int(op.attrs["block"])), self.i32(op.inner)  # type: ignore[call-overload]
-        tr, rt = self.i32(0), self.i32(1)
+        tr, rt = self.i32(int(op.attrs.get("transpose_b", 0))), self.i32(1)  # type: ignore[call-overload]
 
         def call(i: str, j: str, t: int) -> None:
             if t:
@@ -372,14 +372,15 @@ def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBindin
         if a.cb < 0:
             continue  # streamed only
         cb = cbs[a.cb]
-        binding = TensorBinding(a.name, n, a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles, dt)
+        rows = -(-a.shape[0] // 32) if cb.tile_order == "cols" else 0
+        binding = TensorBinding(a.name, n, a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles, dt, rows)
         (ins if a.role == "in" else outs).append(binding)
     streams: list[StreamBinding] = []
     for st in schedule.loop.streams if schedule.loop else []:
         cb = cbs[st.cb]
         rt, ct = -(-st.shape[0] // 32), -(-st.shape[1] // 32)
         tensor = TensorBinding(st.name, st.arg, st.cb, cb_type(cb.tiles, cb.dtype), rt * ct, dt)
-        streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32))
+        streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32, st.column_major))
     return ins, outs, streams
 
 

@@ -143,3 +143,18 @@ def test_attention_and_its_logsumexp_share_one_loop() -> None:
     result = tq.optimize(kernel, form="streaming")
     assert result.schedule.loop is not None
     assert check(result, kernel) < 1e-5
+
+
+def test_k_is_streamed_column_by_column_so_qk_uses_matmul_block() -> None:
+    """K is only ever read as matmul's transposed operand, so the reader lays each chunk out tile column
+    by tile column and Q @ K^T runs as matmul_block with transpose=1."""
+    kernel = attention(64, 1024, dtype="fp32")
+    result = tq.optimize(kernel, form="streaming")
+    k_stream = next(s for s in result.schedule.loop.streams if s.name == "k")
+    assert k_stream.column_major
+    assert not next(s for s in result.schedule.loop.streams if s.name == "v").column_major
+    qk = result.schedule.sections[0]
+    assert qk.ops[0].kind == "matmul" and qk.ops[0].attrs.get("transpose_b") and qk.ops[0].attrs.get("block")
+    text = result.to_mlir()
+    assert '"ttkernel.matmul_block"' in text
+    assert check(result, kernel) < 1e-5

@@ -104,6 +104,7 @@ class CircularBuffer:
     holds: list[str]   # what lives in it, over time
     scale: float | None = None
     loc: str = ""      # source line of the first value it holds
+    tile_order: str = "rows"  # "cols": tile (r, c) of an R-row tensor at position c*R + r (for matmul's b.T)
 
 
 @dataclass
@@ -240,6 +241,7 @@ class ChunkStream:
     shape: tuple[int, int]
     axis: str
     width: int
+    column_major: bool = False  # tiles of each chunk column by column (see CircularBuffer.tile_order)
 
     def tile_ids(self, trip: int) -> list[int]:
         ct = -(-self.shape[1] // 32)
@@ -321,6 +323,13 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             _Frame("loop", lp.body, {**shared, **chunk_cb, **states}, dict(state_cb)),
             _Frame("post", parts.post, {**shared, **states}, dict(output_cb)),
         ]
+    for name in _transposed_operands(frames):  # only ever read as matmul's transposed b: read column by column
+        cb = next((f.bound[name] for f in frames if name in f.bound), None)
+        if cb is not None and plan.cbs[cb].role in ("input", "stream"):
+            plan.cbs[cb].tile_order = "cols"
+    if loop is not None:
+        for st in loop.streams:
+            st.column_major = plan.cbs[st.cb].tile_order == "cols"
     sequence: list[tuple[DstSection, list[tuple[int, tuple, int]], bool]] = []
     for frame in frames:
         for sec, reads in _schedule_frame(frame, plan, arch, model, fuse, capacity):
@@ -350,6 +359,18 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                           f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",
                           big.holds[0], big.loc or None)
     return schedule
+
+
+def _transposed_operands(frames: list[_Frame]) -> list[str]:
+    """Leaves (inputs, streamed chunks) whose every reader is a matmul taking them as its transposed b."""
+    uses: dict[str, bool] = {}
+    for frame in frames:
+        for op in frame.program.ops():
+            for pos, o in enumerate(op.operands):
+                if o.kind == "input":
+                    ok = op.kind == "matmul" and pos == 1 and bool(op.attrs.get("transpose_b"))
+                    uses[o.name] = uses.get(o.name, True) and ok
+    return sorted(name for name, ok in uses.items() if ok)
 
 
 def _tiles(shape: tuple[int, int]) -> int:
@@ -520,17 +541,18 @@ def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, 
                 free_after.append((last_reader.get(n, position[s]), cb.id))
     scaler_cb = {float(op.attrs["s"]): plan.scaler(float(op.attrs["s"]))  # type: ignore[arg-type]
                  for op in ops if op.kind in REDUCES}
+    column_major = frozenset(cb.id for cb in plan.cbs if cb.tile_order == "cols")
 
     result = []
     for s in order:
         section, overflow = _build_section(0, members[s], ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                           needs_cb, model, capacity)
+                                           needs_cb, model, capacity, column_major)
         if overflow is not None:
             return [], overflow
         grouped = _grouped_order(members[s], ops, index, in_dst)
         if grouped != members[s]:  # the same ops with fewer init switches, if DST still fits
             other, too_big = _build_section(0, grouped, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                            needs_cb, model, capacity)
+                                            needs_cb, model, capacity, column_major)
             if too_big is None and other.cycles < section.cycles - 1e-6:
                 section = other
         reads: list[tuple[int, tuple, int]] = []
@@ -600,7 +622,7 @@ def _token_key(token: tuple) -> tuple:
 
 
 def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
-                   capacity) -> tuple[DstSection, tuple[int, int] | None]:
+                   capacity, column_major: frozenset[int] = frozenset()) -> tuple[DstSection, tuple[int, int] | None]:
     """Lay out one section's per-tile program and allocate DST slots (linear scan)."""
     tilesums = [n for n in members if ops[n].kind == "tilesum"]  # pack-side: no DST slot of their own
     members = [n for n in members if ops[n].kind != "tilesum"]
@@ -678,7 +700,7 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
                 dst_in.append(copy_slot[v])
                 dst_vals.append((v, True))
             else:
-                reads.extend(_cb_reads(op, pos, cb_of_value[v], grid))
+                reads.extend(_cb_reads(op, pos, cb_of_value[v], grid, cb_of_value[v] in column_major))
         if op.kind in REDUCES:
             reads.append(TileRead(scaler_cb[float(op.attrs["s"])], 0, 0))  # type: ignore[arg-type]
         inner = 0
@@ -731,7 +753,7 @@ def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, 
     if width > 1:  # several adjacent tiles per acquire: syncs and inits paid once for all of them
         engines = engines.scaled(width)
         for sop in section_ops:
-            if sop.kind == "matmul" and not sop.attrs.get("transpose_b"):
+            if sop.kind == "matmul" and (not sop.attrs.get("transpose_b") or sop.reads[1].cb in column_major):
                 sop.attrs["block"] = width  # matmul_block: one in0 tile per K step serves the whole row
                 unpack = model.arch.num("unpack.cycles_per_tile")
                 engines = engines + Engines(unpack=-unpack * sop.inner * (width - 1))
@@ -777,8 +799,9 @@ def _priced(op: HwOp) -> HwOp:
     return op
 
 
-def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int]) -> list[TileRead]:
-    """How output tile (i, j) of `op` indexes operand `pos` in its CB."""
+def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int], column_major: bool = False) -> list[TileRead]:
+    """How output tile (i, j) of `op` indexes operand `pos` in its CB (`column_major`: the CB holds it
+    tile column by tile column)."""
     R, C = grid
     if op.kind in ("fpu", "reuse", "copy"):
         return [TileRead(cb, C, 1)]
@@ -790,7 +813,9 @@ def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int]) -> list[TileRe
         K = op.operands[0].grid[1]
         if pos == 0:
             return [TileRead(cb, K, 0, 1)]
-        return [TileRead(cb, 0, K, 1)] if op.attrs.get("transpose_b") else [TileRead(cb, 0, 1, C)]
+        if op.attrs.get("transpose_b"):  # b is (C, K): tile (j, k) at j*K + k, or at k*C + j column by column
+            return [TileRead(cb, 0, 1, C)] if column_major else [TileRead(cb, 0, K, 1)]
+        return [TileRead(cb, 0, 1, C)]
     if op.kind in REDUCES:
         src = op.operands[-1].grid
         return [TileRead(cb, src[1], 0, 1)] if op.op.startswith("row") else [TileRead(cb, 0, 1, src[1])]

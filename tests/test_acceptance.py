@@ -81,10 +81,10 @@ def test_output_is_deterministic() -> None:
 
 def test_passes_reading_the_same_value_are_joined_when_cheaper(monkeypatch) -> None:
     """dst_pressure's split leaves several small passes that each reload exp(x); joining them is cheaper."""
-    import tteqsat.schedule as schedule
+    import tteqsat.frames as frames
 
     joined = tq.optimize(load_example("dst_pressure"))
-    monkeypatch.setattr(schedule, "MAX_JOIN_TRIALS", 0)
+    monkeypatch.setattr(frames, "MAX_JOIN_TRIALS", 0)
     apart = tq.optimize(load_example("dst_pressure"))
     assert len(joined.schedule.sections) < len(apart.schedule.sections)
     assert joined.cost_cycles < apart.cost_cycles

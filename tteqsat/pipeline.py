@@ -3,7 +3,7 @@
     insert     tteqsat.egraph.insert_kernel     the kernel's outputs under root markers
     saturate   tteqsat.saturate.saturate        staged, bounded rewriting with the rulesets of tteqsat.rules
     extract    tteqsat.extract.extract          cheapest hardware program under the cost model
-    schedule   tteqsat.schedule.build_schedule  DST sections, slots, CB plan (baseline: unfused)
+    schedule   tteqsat.schedule.build_schedule  DST sections, slots, CB plan, loop (baseline: unfused)
     lower      tteqsat.lowering.mlir / .cpp     TTKernel MLIR and tt-metal C++
     verify     tteqsat.sim.simulate             the emitted MLIR run on a Tensix model vs the reference
 """

@@ -1,21 +1,19 @@
-"""Schedule: ordered DST sections with slot assignments, and the circular-buffer plan.
+"""Schedule: ordered DST sections with slot assignments, the circular-buffer plan, and the loop.
 
-Built from an extracted `Program`. A DST operand produced in the same section stays in DST; every other
-operand is read from a CB (a `copy_tile` when the op wants it in DST). Sections are joined along DST
-edges unless that would create a cycle through a CB (a value that needs its own consumer's result), and
-split, by packing live values, when a section needs more DST tiles than the arch has.
+`build_schedule` turns an extracted `Program` into one: it splits the program at its folds (tteqsat.loops),
+allocates the kernel's CBs, schedules each straight-line part (tteqsat.frames, passes from
+tteqsat.sections), places every CB wait and pop, and prices the result. Every backend reads only this.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import asdict, dataclass, field
 
 from .arch import Arch
 from .cost import Engines, TensixCostModel
 from .errors import KernelError
-from .program import HwOp, Program
+from .program import Program
 
 FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "reduce_seeded", "bcast", "transpose")
 REDUCES = ("reduce", "reduce_seeded")
@@ -147,60 +145,6 @@ class Schedule:
 
 
 # ---------------------------------------------------------------------------------------------------
-def _union_find() -> tuple[dict[int, int], callable]:
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    return parent, find
-
-
-def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]],
-                    joins: frozenset[tuple[int, int]] = frozenset()) -> dict[int, int]:
-    """Section id of every computed op (by index in `ops`), joining along allowed DST edges, then the
-    `joins` (pairs of ops whose sections should share one pass) where neither needs the other's result."""
-    index = {id(op): n for n, op in enumerate(ops)}
-    parent, find = _union_find()
-    deps: dict[int, set[int]] = {}
-    for n, op in enumerate(ops):
-        if op.kind == "input":
-            continue
-        cb_deps: set[int] = set()
-        dst_secs: list[int] = []
-        for pos, (operand, loc) in enumerate(zip(op.operands, op.locs, strict=True)):
-            if operand.kind == "input":
-                continue
-            s = find(index[id(operand)])
-            if loc == "dst" and fuse and (n, pos) not in cut and operand.kind != "tilesum":
-                dst_secs.append(s)
-            else:
-                cb_deps |= {s} | {find(d) for d in deps.get(s, set())}
-        keep = []
-        for s in dst_secs:
-            if s in cb_deps or any(s in {find(d) for d in deps.get(t, set())} for t in dst_secs if t != s):
-                pos = next(p for p, o in enumerate(op.operands) if find(index.get(id(o), -1)) == s)
-                cut.add((n, pos))  # joining would need this section's own output first
-            elif s not in keep:
-                keep.append(s)
-        find(n)
-        deps[n] = set(cb_deps)
-        for s in keep:
-            deps[n] |= {find(d) for d in deps.get(s, set())}
-            parent[find(s)] = n
-        deps[n] = {find(d) for d in deps[n]} - {n}
-    for a, b in sorted(joins):
-        sa, sb = find(a), find(b)
-        if sa == sb or sa in {find(d) for d in deps[sb]} or sb in {find(d) for d in deps[sa]}:
-            continue
-        parent[sb] = sa
-        deps[sa] = {find(d) for d in deps[sa] | deps[sb]} - {sa}
-    return {index[id(op)]: find(index[id(op)]) for op in ops if op.kind != "input"}
-
-
 class CbPlan:
     """Every CB of the kernel, allocated as frames are scheduled."""
 
@@ -265,7 +209,7 @@ class LoopInfo:
 
 
 @dataclass
-class _Frame:
+class Frame:
     name: str                  # pre | loop | post | main
     program: Program
     bound: dict[str, int]      # leaf name -> CB holding it
@@ -275,6 +219,7 @@ class _Frame:
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
                    fuse: bool = True, check_capacity: bool = True) -> Schedule:
     """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts."""
+    from .frames import schedule_frame
     from .loops import split
 
     model = model or TensixCostModel(arch)
@@ -299,7 +244,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         args.append(TensorArg(name, "out", op.shape, output_cb[name], op.n_tiles))
     loop: LoopInfo | None = None
     if parts is None:
-        frames = [_Frame("main", program, dict(input_cb), dict(output_cb))]
+        frames = [Frame("main", program, dict(input_cb), dict(output_cb))]
     else:
         lp = parts.loop
         assert lp is not None
@@ -319,9 +264,9 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         states = {f"state:{k}": v for k, v in state_cb.items()}
         shared = {**input_cb, **exports}
         frames = [
-            _Frame("pre", parts.pre, dict(input_cb), dict(exports)),
-            _Frame("loop", lp.body, {**shared, **chunk_cb, **states}, dict(state_cb)),
-            _Frame("post", parts.post, {**shared, **states}, dict(output_cb)),
+            Frame("pre", parts.pre, dict(input_cb), dict(exports)),
+            Frame("loop", lp.body, {**shared, **chunk_cb, **states}, dict(state_cb)),
+            Frame("post", parts.post, {**shared, **states}, dict(output_cb)),
         ]
     for name in _transposed_operands(frames):  # only ever read as matmul's transposed b: read column by column
         cb = next((f.bound[name] for f in frames if name in f.bound), None)
@@ -332,7 +277,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             st.column_major = plan.cbs[st.cb].tile_order == "cols"
     sequence: list[tuple[DstSection, list[tuple[int, tuple, int]], bool]] = []
     for frame in frames:
-        for sec, reads in _schedule_frame(frame, plan, arch, model, fuse, capacity):
+        for sec, reads in schedule_frame(frame, plan, arch, model, fuse, capacity):
             sec.index = len(sequence)
             sec.in_loop = frame.name == "loop"
             sequence.append((sec, reads, sec.in_loop))
@@ -361,7 +306,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     return schedule
 
 
-def _transposed_operands(frames: list[_Frame]) -> list[str]:
+def _transposed_operands(frames: list[Frame]) -> list[str]:
     """Leaves (inputs, streamed chunks) whose every reader is a matmul taking them as its transposed b."""
     uses: dict[str, bool] = {}
     for frame in frames:
@@ -387,193 +332,6 @@ def _whole_input_names(program: Program, parts) -> set[str]:
         for op in prog.ops():
             names |= {o.name for o in op.operands if o.kind == "input" and o.name in kernel_inputs}
     return names
-
-
-def _schedule_frame(frame: _Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
-                    capacity: int) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
-    """The frame's sections, splitting until each fits DST, then joining passes over the same tiles that read
-    the same CB values when that is cheaper; with each section's CB reads as tokens."""
-    cut: set[tuple[int, int]] = set()
-    mark = len(plan.cbs)
-    for _ in range(10_000):
-        result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity)
-        if overflow is None:
-            break
-        if overflow in cut:
-            raise KernelError("internal: DST splitting made no progress", frame.program.name)
-        plan.truncate(mark)  # drop this attempt's intermediates
-        cut.add(overflow)
-    else:
-        raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
-    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark) if fuse else result
-
-
-MAX_JOIN_TRIALS = 32
-
-
-def _join_sections(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-                   capacity: int, result, mark: int):
-    """Local search over the frame's passes, each move kept only when the model says the frame is cheaper:
-    join two passes over the same tile grid that read a common CB value (one acquire, one copy of the shared
-    value), or cut a DST join inside a pass that DST pressure keeps to one tile per acquire (its halves may
-    then each run several tiles per acquire)."""
-    joins: frozenset[tuple[int, int]] = frozenset()
-    cut = set(cut)
-    tried: set[tuple] = set()
-    ops = frame.program.ops()
-    for _ in range(MAX_JOIN_TRIALS):
-        move = _join_candidate(result, tried) or _cut_candidate(result, ops, cut, capacity, tried)
-        if move is None:
-            return result
-        tried.add(move)
-        trial_plan = copy.deepcopy(plan)
-        trial_plan.truncate(mark)
-        trial_cut = set(cut) | ({move[1:]} if move[0] == "cut" else set())
-        trial_joins = joins | ({move[1:]} if move[0] == "join" else set())
-        trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins)
-        if overflow is None and _frame_cycles(trial) < _frame_cycles(result) - 1e-6:
-            joins, cut, result = trial_joins, trial_cut, trial
-            plan.cbs[:] = trial_plan.cbs
-            plan._scaler = trial_plan._scaler
-    return result
-
-
-def _cut_candidate(result, ops: list[HwOp], cut: set[tuple[int, int]], capacity: int,
-                   tried: set[tuple]) -> tuple | None:
-    """A DST join inside the busiest pass whose pressure allows fewer tiles per acquire than DST could take."""
-    index = {id(op): n for n, op in enumerate(ops)}
-    for sec, _ in sorted(result, key=lambda r: -r[0].cycles):
-        if sec.width * 2 > capacity or sec.width >= sec.grid[1]:
-            continue
-        inside = {o.value for o in sec.ops if o.value >= 0}
-        for n in sorted(inside):
-            for pos, operand in enumerate(ops[n].operands):
-                edge = ("cut", n, pos)
-                if (ops[n].locs[pos] == "dst" and index.get(id(operand)) in inside and (n, pos) not in cut
-                        and edge not in tried):
-                    return edge
-    return None
-
-
-def _frame_cycles(result) -> float:
-    return sum(sec.cycles for sec, _ in result)
-
-
-def _join_candidate(result, tried: set[tuple]) -> tuple | None:
-    """Ops of two sections with the same grid that read a common CB value, not tried yet."""
-    secs = [(sec, {token for _, token, _ in reads}) for sec, reads in result]
-    for i, (a, ta) in enumerate(secs):
-        for b, tb in secs[i + 1:]:
-            if a.grid != b.grid or not (ta & tb):
-                continue
-            va = next((o.value for o in a.ops if o.value >= 0), None)
-            vb = next((o.value for o in b.ops if o.value >= 0), None)
-            if va is not None and vb is not None and ("join", va, vb) not in tried:
-                return ("join", va, vb)
-    return None
-
-
-def _try_frame(frame: _Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-               capacity: int, joins: frozenset[tuple[int, int]] = frozenset()):
-    program = frame.program
-    ops = program.ops()
-    index = {id(op): n for n, op in enumerate(ops)}
-    sec_of = assign_sections(ops, fuse, cut, joins)
-    if not sec_of:
-        return [], None
-    members: dict[int, list[int]] = {}
-    for n in sorted(sec_of):
-        members.setdefault(sec_of[n], []).append(n)
-
-    def in_dst(n: int, pos: int) -> bool:
-        operand = ops[n].operands[pos]
-        return (ops[n].locs[pos] == "dst" and operand.kind not in ("input", "tilesum")
-                and sec_of.get(index[id(operand)]) == sec_of[n] and (n, pos) not in cut)
-
-    needs_cb: set[int] = set()
-    for n, op in enumerate(ops):
-        for pos, operand in enumerate(op.operands):
-            if not in_dst(n, pos) and operand.kind != "input":
-                needs_cb.add(index[id(operand)])
-    out_cb: dict[int, list[int]] = {}
-    for name, op in program.outputs:
-        out_cb.setdefault(index[id(op)], []).append(frame.targets[name])
-
-    sec_deps = {s: {sec_of[index[id(o)]] for n in ns for o in ops[n].operands
-                    if o.kind != "input" and sec_of[index[id(o)]] != s} for s, ns in members.items()}
-    order: list[int] = []
-    placed: set[int] = set()
-    while len(order) < len(members):
-        ready = [s for s in members if s not in placed and sec_deps[s] <= placed]
-        if not ready:
-            raise KernelError("internal: sections depend on each other in a cycle", program.name)
-        s = min(ready, key=lambda s: members[s][0])
-        order.append(s)
-        placed.add(s)
-    position = {s: p for p, s in enumerate(order)}
-
-    cb_of_value: dict[int, int] = {}
-    used = {id(o) for op in ops for o in op.operands}
-    for n, op in enumerate(ops):
-        if op.kind == "input" and id(op) in used:
-            if op.name not in frame.bound:
-                raise KernelError(f"internal: no CB holds '{op.name}'", program.name)
-            cb_of_value[n] = frame.bound[op.name]
-    last_reader: dict[int, int] = {}
-    for n, op in enumerate(ops):
-        for pos, operand in enumerate(op.operands):
-            if not in_dst(n, pos):
-                v = index[id(operand)]
-                last_reader[v] = max(last_reader.get(v, -1), position[sec_of[n]])
-    free_after: list[tuple[int, int]] = []  # intermediates of this frame, reusable once popped
-    for s in order:
-        for n in members[s]:
-            if n in needs_cb and n not in cb_of_value:
-                usable = [cb for p, cb in free_after if p < position[s]]
-                if usable:
-                    cb = plan.cbs[usable[0]]
-                    free_after = [(p, c) for p, c in free_after if c != cb.id]
-                    cb.tiles = max(cb.tiles, ops[n].n_tiles)
-                    cb.holds.append(ops[n].label())
-                else:
-                    cb = plan.cbs[plan.new("intermediate", ops[n].n_tiles, ops[n].label(), ops[n].loc)]
-                cb_of_value[n] = cb.id
-                free_after.append((last_reader.get(n, position[s]), cb.id))
-    scaler_cb = {float(op.attrs["s"]): plan.scaler(float(op.attrs["s"]))  # type: ignore[arg-type]
-                 for op in ops if op.kind in REDUCES}
-    column_major = frozenset(cb.id for cb in plan.cbs if cb.tile_order == "cols")
-
-    result = []
-    for s in order:
-        section, overflow = _build_section(0, members[s], ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                           needs_cb, model, capacity, column_major)
-        if overflow is not None:
-            return [], overflow
-        grouped = _grouped_order(members[s], ops, index, in_dst)
-        if grouped != members[s]:  # the same ops with fewer init switches, if DST still fits
-            other, too_big = _build_section(0, grouped, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                            needs_cb, model, capacity, column_major)
-            if too_big is None and other.cycles < section.cycles - 1e-6:
-                section = other
-        reads: list[tuple[int, tuple, int]] = []
-        seen: set[tuple] = set()
-        for n in members[s]:
-            for pos, o in enumerate(ops[n].operands):
-                if in_dst(n, pos):
-                    continue
-                v = index[id(o)]
-                token = ("leaf", frame.name, o.name) if o.kind == "input" else ("value", frame.name, v)
-                if token not in seen:
-                    seen.add(token)
-                    reads.append((cb_of_value[v], token, o.n_tiles))
-            if ops[n].kind in REDUCES:
-                cb = scaler_cb[float(ops[n].attrs["s"])]  # type: ignore[arg-type]
-                token = ("scaler", cb)
-                if token not in seen:
-                    seen.add(token)
-                    reads.append((cb, token, 1))
-        result.append((section, reads))
-    return result, None
 
 
 def _place_waits_and_pops(sequence, loop: LoopInfo | None) -> None:
@@ -621,202 +379,8 @@ def _token_key(token: tuple) -> tuple:
     return ("trip", "value", token[2]) if frame == "loop" else ("outer", frame, token[2])
 
 
-def _build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
-                   capacity, column_major: frozenset[int] = frozenset()) -> tuple[DstSection, tuple[int, int] | None]:
-    """Lay out one section's per-tile program and allocate DST slots (linear scan)."""
-    tilesums = [n for n in members if ops[n].kind == "tilesum"]  # pack-side: no DST slot of their own
-    members = [n for n in members if ops[n].kind != "tilesum"]
-    grid = ops[members[-1]].grid
-    # uses of each value inside this section, in op order
-    uses: dict[int, list[int]] = {}
-    for n in members:
-        for pos, operand in enumerate(ops[n].operands):
-            if in_dst(n, pos):
-                uses.setdefault(index[id(operand)], []).append(n)
-    keep_to_end = {n for n in members if n in needs_cb or n in out_cb}
-    keep_to_end |= {index[id(ops[t].operands[0])] for t in tilesums}
-    free: list[int] = []
-    next_slot = 0
-    slot_of: dict[int, int] = {}
-    copy_slot: dict[int, int] = {}  # value -> slot of its copy_tile in this section
-    live = 0
-    peak = 0
-    section_ops: list[SectionOp] = []
-    engines = Engines()
-
-    def alloc() -> int:
-        nonlocal next_slot, live, peak
-        live += 1
-        peak = max(peak, live)
-        if free:
-            return free.pop(0)
-        next_slot += 1
-        return next_slot - 1
-
-    def release(slot: int) -> None:
-        nonlocal live
-        live -= 1
-        free.append(slot)
-        free.sort()
-
-    def dies_at(v: int, n: int, copied: bool) -> bool:
-        if copied:
-            return copy_uses[v][-1] == n
-        return v not in keep_to_end and uses.get(v, [])[-1:] == [n]
-
-    def overflow_edge(n: int) -> tuple[int, int]:
-        """The DST join to cut when op `n` overflows DST: one into `n`, else the nearest earlier one."""
-        for m in [n] + list(reversed(members[: members.index(n)])):
-            for p in range(len(ops[m].operands)):
-                if in_dst(m, p):
-                    return (m, p)
-        raise KernelError(f"one op needs more than {capacity} DST tiles", ops[n].label())
-
-    copy_uses: dict[int, list[int]] = {}
-    for n in members:
-        for pos, operand in enumerate(ops[n].operands):
-            if ops[n].locs[pos] == "dst" and not in_dst(n, pos):
-                copy_uses.setdefault(index[id(operand)], []).append(n)
-
-    for n in members:
-        op = ops[n]
-        dst_in: list[int] = []
-        dst_vals: list[tuple[int, bool]] = []
-        reads: list[TileRead] = []
-        for pos, (operand, loc) in enumerate(zip(op.operands, op.locs, strict=True)):
-            v = index[id(operand)]
-            if loc == "dst" and in_dst(n, pos):
-                dst_in.append(slot_of[v])
-                dst_vals.append((v, False))
-            elif loc == "dst":
-                if v not in copy_slot:
-                    slot = alloc()
-                    copy_slot[v] = slot
-                    copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)])
-                    section_ops.append(copy)
-                    engines = engines + model.op_tile(HwOp("copy", "copy", (), op.shape))
-                    if live > capacity:
-                        return DstSection(number, grid, [], []), overflow_edge(n)
-                dst_in.append(copy_slot[v])
-                dst_vals.append((v, True))
-            else:
-                reads.extend(_cb_reads(op, pos, cb_of_value[v], grid, cb_of_value[v] in column_major))
-        if op.kind in REDUCES:
-            reads.append(TileRead(scaler_cb[float(op.attrs["s"])], 0, 0))  # type: ignore[arg-type]
-        inner = 0
-        if op.kind == "matmul":
-            inner = op.operands[0].grid[1]
-        elif op.kind in REDUCES:
-            src = op.operands[-1].grid
-            inner = src[1] if op.op.startswith("row") else src[0]
-        copy_from = None
-        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse", "reduce_seeded")
-        dying = [(slot, v, c) for slot, (v, c) in zip(dst_in, dst_vals, strict=True) if dies_at(v, n, c)]
-        if in_place:
-            if dying and dying[0][0] == dst_in[0]:
-                out = dst_in[0]
-                dying = dying[1:]
-            else:
-                out = alloc()
-                copy_from = dst_in[0]
-                engines = engines + model.copy_dest()
-        elif op.kind == "sfpu2" and dying:
-            out = dying[0][0]
-            dying = dying[1:]
-        else:
-            out = alloc()
-        for slot, _, _ in dying:
-            if slot != out:
-                release(slot)
-        if live > capacity:
-            return DstSection(number, grid, [], []), overflow_edge(n)
-        slot_of[n] = out
-        section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
-        engines = engines + model.op_tile(_priced(op))
-    packs: list[Pack] = []
-    for n in members:
-        if n in needs_cb:
-            packs.append(Pack(slot_of[n], cb_of_value[n]))
-        for cb in out_cb.get(n, []):
-            packs.append(Pack(slot_of[n], cb))
-    for t in tilesums:
-        packs.append(Pack(slot_of[index[id(ops[t].operands[0])]], cb_of_value[t], accumulate=True))
-    engines = engines + model.pack_tile().scaled(sum(1 for p in packs if not p.accumulate))
-    engines = engines + Engines(pack=model.arch.num("pack.l1_acc_cycles_per_tile") * len(tilesums))
-    steps = [step for o in section_ops for step in o.steps()]
-    hoisted = per_iter = 0
-    for engine in ("fpu", "sfpu"):
-        keys = [k for e, k in steps if e == engine]
-        hoisted += int(bool(keys))  # the first op's init goes before the loop
-        per_iter += switches(keys)
-    width = _width(grid[1], peak, capacity)
-    if width > 1:  # several adjacent tiles per acquire: syncs and inits paid once for all of them
-        engines = engines.scaled(width)
-        for sop in section_ops:
-            if sop.kind == "matmul" and (not sop.attrs.get("transpose_b") or sop.reads[1].cb in column_major):
-                sop.attrs["block"] = width  # matmul_block: one in0 tile per K step serves the whole row
-                unpack = model.arch.num("unpack.cycles_per_tile")
-                engines = engines + Engines(unpack=-unpack * sop.inner * (width - 1))
-    section = DstSection(number, grid, section_ops, packs, slots=peak * width, engines=engines,
-                         inits_hoisted=hoisted, inits_per_iteration=per_iter, width=width)
-    section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
-    return section, None
-
-
-def _width(columns: int, slots_per_tile: int, capacity: int) -> int:
-    """Tiles of a row processed per acquire: the most that divide the row and fit DST."""
-    fits = max(1, capacity // max(1, slots_per_tile))
-    return max(w for w in range(1, min(fits, columns) + 1) if columns % w == 0)
-
-
-def _grouped_order(members: list[int], ops: list[HwOp], index: dict[int, int], in_dst) -> list[int]:
-    """A topological order of a section's ops that runs ops of the same kind back to back, so one init
-    serves several (list scheduling: among the ready ops, prefer the previous op's kind)."""
-    inside = set(members)
-    preds = {n: {index[id(o)] for p, o in enumerate(ops[n].operands) if in_dst(n, p)} & inside for n in members}
-    done: set[int] = set()
-    order: list[int] = []
-    last: tuple = ()
-    while len(order) < len(members):
-        ready = [n for n in members if n not in done and preds[n] <= done]
-        same = [n for n in ready if (ops[n].kind, ops[n].op) == last]
-        pick = (same or ready)[0]
-        order.append(pick)
-        done.add(pick)
-        last = (ops[pick].kind, ops[pick].op)
-    return order
-
-
 def switches(keys: list[tuple]) -> int:
     """Inits inside each pass when it cycles through `keys` (the first op re-inits after the last)."""
     return sum(1 for p, k in enumerate(keys) if k != keys[p - 1]) if len(set(keys)) > 1 else 0
 
 
-def _priced(op: HwOp) -> HwOp:
-    """The op form the cost model prices: a seeded reduce costs what its reduce does."""
-    if op.kind == "reduce_seeded":
-        return HwOp("reduce", op.op, op.operands[1:], op.shape, op.attrs)
-    return op
-
-
-def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int], column_major: bool = False) -> list[TileRead]:
-    """How output tile (i, j) of `op` indexes operand `pos` in its CB (`column_major`: the CB holds it
-    tile column by tile column)."""
-    R, C = grid
-    if op.kind in ("fpu", "reuse", "copy"):
-        return [TileRead(cb, C, 1)]
-    if op.kind == "bcast":
-        return [{"cols": TileRead(cb, 1, 0), "rows": TileRead(cb, 0, 1), "scalar": TileRead(cb, 0, 0)}[op.op]]
-    if op.kind == "transpose":
-        return [TileRead(cb, 1, R)]
-    if op.kind == "matmul":
-        K = op.operands[0].grid[1]
-        if pos == 0:
-            return [TileRead(cb, K, 0, 1)]
-        if op.attrs.get("transpose_b"):  # b is (C, K): tile (j, k) at j*K + k, or at k*C + j column by column
-            return [TileRead(cb, 0, 1, C)] if column_major else [TileRead(cb, 0, K, 1)]
-        return [TileRead(cb, 0, 1, C)]
-    if op.kind in REDUCES:
-        src = op.operands[-1].grid
-        return [TileRead(cb, src[1], 0, 1)] if op.op.startswith("row") else [TileRead(cb, 0, 1, src[1])]
-    raise KernelError(f"op form {op.kind} reads no CB operand")

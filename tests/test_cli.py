@@ -80,3 +80,16 @@ def test_protocol_violation_in_emitted_mlir_is_a_verification_failure(monkeypatc
     assert main(["optimize", str(EXAMPLES / "attention.py"), "--verify"]) == 1
     out = capsys.readouterr().out
     assert "fails on the Tensix model" in out and "tile_regs_wait" in out
+
+
+def test_emit_to_stdout_like_mlir_tools() -> None:
+    """`--out -` writes the one emitted artifact to stdout (parseable MLIR) and the report to stderr."""
+    from conftest import parse_with_xdsl
+
+    proc = run_cli("optimize", str(EXAMPLES / "ten_ops.py"), "--emit", "mlir", "--out", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("module attributes")
+    parse_with_xdsl(proc.stdout)
+    assert "modeled cycles" in proc.stderr and "modeled cycles" not in proc.stdout
+    bad = run_cli("optimize", str(EXAMPLES / "ten_ops.py"), "--emit", "mlir,cpp", "--out", "-")
+    assert bad.returncode == 2 and "exactly one --emit format" in bad.stderr

@@ -52,28 +52,31 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")
         result = optimize(kernel, args.arch, limits=Limits.from_arguments(args), rules=args.rules, overrides=overrides,
                           form=args.form, extractor=_extractor(args.extractor), progress=progress)
-    console = Console(width=None if sys.stdout.isatty() else 120)
-    render(result, console)
     emit = [e for e in (args.emit or "").split(",") if e]
     unknown = set(emit) - {"mlir", "cpp", "json"}
     if unknown:
         raise KernelError(f"--emit: unknown format(s) {', '.join(sorted(unknown))} (mlir, cpp, json)")
-    out = Path(args.out)
-    if emit:
-        out.mkdir(parents=True, exist_ok=True)
-    written = []
+    to_stdout = args.out == "-"  # like MLIR tools: the artifact on stdout, everything else on stderr
+    if to_stdout and len(emit) != 1:
+        raise KernelError("--out - prints exactly one --emit format to stdout")
+    stream = sys.stderr if to_stdout else sys.stdout
+    console = Console(file=stream, width=None if stream.isatty() else 120)
+    render(result, console)
+    artifacts: list[tuple[str, str]] = []
     if "mlir" in emit:
-        written.append(out / f"{kernel.name}.mlir")
-        written[-1].write_text(result.to_mlir())
+        artifacts.append((f"{kernel.name}.mlir", result.to_mlir()))
     if "cpp" in emit:
-        for func, text in result.to_cpp().items():
-            written.append(out / f"{func}.cpp")
-            written[-1].write_text(text)
+        artifacts += [(f"{func}.cpp", text) for func, text in result.to_cpp().items()]
     if "json" in emit:
-        written.append(out / f"{kernel.name}.schedule.json")
-        written[-1].write_text(result.schedule.to_json() + "\n")
-    for w in written:
-        console.print(f"wrote {w}")
+        artifacts.append((f"{kernel.name}.schedule.json", result.schedule.to_json() + "\n"))
+    if to_stdout:
+        sys.stdout.write("".join(text for _, text in artifacts))
+    elif artifacts:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in artifacts:
+            (out / name).write_text(text)
+            console.print(f"wrote {out / name}")
     summary = result.summary()
     summary.update(verified=False, max_abs_err=None)
     status = 0
@@ -136,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
     o.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an arch value, e.g. sfpu.exp=560")
     o.add_argument("--emit", default="", help="comma-separated: mlir,cpp,json")
-    o.add_argument("--out", default="out", help="directory for --emit (default: out)")
+    o.add_argument("--out", default="out", help="directory for --emit (default: out); - prints to stdout")
     o.add_argument("--verify", action="store_true", help="run the emitted MLIR on the simulator against numpy")
     o.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")

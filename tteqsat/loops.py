@@ -89,7 +89,7 @@ def split(program: Program) -> Split | None:
         return _leaf(names[id(op)], op.shape)
 
     loop = _build_loop(program.name, int(next(iter(trips))), ops, folds, in_loop, export)
-    rebuilt: dict[int, HwOp] = {id(f): _leaf(f"state:{_state_of(f, loop)}", f.shape) for f in folds}
+    rebuilt: dict[int, HwOp] = {id(f): _leaf(f"state:{f.attrs['state']}", f.shape) for f in folds}
 
     def post_clone(op: HwOp) -> HwOp:
         if id(op) in rebuilt:
@@ -140,10 +140,6 @@ def _depends_on_fold(op: HwOp, folds: list[HwOp]) -> bool:
             return True
         stack.extend(cur.operands)
     return False
-
-
-def _state_of(fold: HwOp, loop: Loop) -> str:
-    return fold.attrs["state"]  # type: ignore[return-value]
 
 
 def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_loop: set[int], export) -> Loop:

@@ -187,14 +187,6 @@ class ChunkStream:
     width: int
     column_major: bool = False  # tiles of each chunk column by column (see CircularBuffer.tile_order)
 
-    def tile_ids(self, trip: int) -> list[int]:
-        ct = -(-self.shape[1] // 32)
-        rt = -(-self.shape[0] // 32)
-        wt = self.width // 32
-        if self.axis == "rows":
-            return list(range(trip * wt * ct, (trip + 1) * wt * ct))
-        return [r * ct + trip * wt + c for r in range(rt) for c in range(wt)]
-
 
 @dataclass
 class LoopInfo:

@@ -87,14 +87,18 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
     section_ops: list[SectionOp] = []
     engines = Engines()
 
-    def alloc() -> int:
+    def alloc(fresh: bool = False) -> int:
+        """A DST slot; `fresh` ones were never written in this pass, so they still read as zero (matmul and
+        reduce_tile accumulate into their slot)."""
         nonlocal next_slot, live, peak
         live += 1
-        peak = max(peak, live)
-        if free:
-            return free.pop(0)
-        next_slot += 1
-        return next_slot - 1
+        if free and not fresh:
+            slot = free.pop(0)
+        else:
+            next_slot += 1
+            slot = next_slot - 1
+        peak = max(peak, next_slot)  # slots in use by the pass, which can exceed the live count
+        return slot
 
     def release(slot: int) -> None:
         nonlocal live
@@ -138,7 +142,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                     copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)])
                     section_ops.append(copy)
                     engines = engines + model.op_tile(HwOp("copy", "copy", (), op.shape))
-                    if live > capacity:
+                    if peak > capacity:
                         return DstSection(number, grid, [], []), overflow_edge(n)
                 dst_in.append(copy_slot[v])
                 dst_vals.append((v, True))
@@ -167,11 +171,11 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             out = dying[0][0]
             dying = dying[1:]
         else:
-            out = alloc()
+            out = alloc(fresh=op.kind in ("matmul", "reduce"))
         for slot, _, _ in dying:
             if slot != out:
                 release(slot)
-        if live > capacity:
+        if peak > capacity:
             return DstSection(number, grid, [], []), overflow_edge(n)
         slot_of[n] = out
         section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))

@@ -26,7 +26,7 @@ def schedule_rows(result: Result) -> list[list[str]]:
     for sec in result.schedule.sections:
         packs = ", ".join(f"cb{p.cb}({cbs[p.cb].role[:3]})" for p in sec.packs)
         trips = f" x{result.schedule.loop.trips}" if sec.in_loop and result.schedule.loop else ""
-        rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}{trips}", str(len(sec.ops)),
+        rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}{trips}", str(sec.width), str(len(sec.ops)),
                      f"{sec.slots}/{result.schedule.dst_capacity}", _ops_text(sec), packs, f"{sec.cycles:,.0f}"])
     return rows
 
@@ -40,7 +40,7 @@ def render(result: Result, console=None) -> None:
     console = console or Console()
     s = result.schedule
     table = Table(title=f"{result.kernel.name} on {result.arch.name} ({result.kernel.dtype})", title_justify="left")
-    for col, just in (("sec", "right"), ("tiles", "right"), ("ops", "right"), ("DST", "right"),
+    for col, just in (("sec", "right"), ("tiles", "right"), ("per acq", "right"), ("ops", "right"), ("DST", "right"),
                       ("ops in order", "left"), ("packs to", "left"), ("cycles", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in schedule_rows(result):

@@ -93,13 +93,18 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         r, c = shape(cid)
         return -(-r // 32) * -(-c // 32)
 
+    own: dict[str, float] = {}  # the worklist revisits nodes; their own cost never changes
+
     def own_cost(node: ENode, cid: str) -> float:
-        if _KIND[node.op] == "tilesum":  # one accumulating pack per operand tile
-            return model.arch.num("pack.l1_acc_cycles_per_tile") * tiles(node.children[0])
-        op, attrs = _op_and_attrs(node)
-        operands = tuple(HwOp("input", "probe", (), shape(ch)) for ch in node.children)
-        hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
-        return model.op_tile(hw).total * tiles(cid)
+        if node.id not in own:
+            if _KIND[node.op] == "tilesum":  # one accumulating pack per operand tile
+                own[node.id] = model.arch.num("pack.l1_acc_cycles_per_tile") * tiles(node.children[0])
+            else:
+                op, attrs = _op_and_attrs(node)
+                operands = tuple(HwOp("input", "probe", (), shape(ch)) for ch in node.children)
+                hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
+                own[node.id] = model.op_tile(hw).total * tiles(cid)
+        return own[node.id]
 
     fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
 

@@ -175,17 +175,21 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         arch_obj = load_arch(arch, overrides)
     except KernelError as e:
         raise KernelError(str(e), "optimize", user_location()) from None
+    if form not in FORMS:
+        raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': "
+                          f"known forms: {', '.join(FORMS)}")
     model = cost_model or TensixCostModel(arch_obj)
     times: dict[str, float] = {}
     notes: list[str] = []
 
     start = time.perf_counter()
     baseline_error: KernelError | None = None
+    unfused = baseline_program(kernel)
     try:
-        baseline = build_schedule(baseline_program(kernel), arch_obj, model, fuse=False)
+        baseline = build_schedule(unfused, arch_obj, model, fuse=False)
     except KernelError as e:  # priced anyway; only an error if nothing else fits either
         baseline_error = e
-        baseline = build_schedule(baseline_program(kernel), arch_obj, model, fuse=False, check_capacity=False)
+        baseline = build_schedule(unfused, arch_obj, model, fuse=False, check_capacity=False)
     times["baseline"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -241,14 +245,14 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                 candidates.append((sched.cost_cycles, label, prog, sched))
             break
     if baseline_error is None:
-        candidates.append((baseline.cost_cycles, "baseline", baseline_program(kernel), baseline))
+        candidates.append((baseline.cost_cycles, "baseline", unfused, baseline))
     if not candidates:
         raise KernelError(f"kernel '{kernel.name}' cannot be scheduled even unfused: {baseline_error}") from None
     if form != "auto":
         forced = [c for c in candidates if c[1] == form]
-        if form not in FORMS or not forced:
-            detail = alternatives[form].detail if form in alternatives else f"known forms: {', '.join(FORMS)}"
-            raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': {detail}")
+        if not forced:
+            raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': "
+                              f"{alternatives[form].detail}")
         candidates = forced
     cost, chosen, program, schedule = min(candidates, key=lambda c: (c[0], c[1] != "streaming"))
     if chosen == "baseline":

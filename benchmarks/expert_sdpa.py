@@ -14,7 +14,7 @@ layout for both variants, which favours the expert.
 
 from __future__ import annotations
 
-from tteqsat.program import HwOp, Program
+from tteqsat.extraction.program import HwOp, Program
 
 
 def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dtype: str = "bf16",

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
-from tteqsat.cli import load_kernel
 from tteqsat.cost import TensixCostModel
-from tteqsat.extract import extract
-from tteqsat.extract_ilp import extract_ilp, item_cost, solve_ilp
-from tteqsat.random_egraph import input_names, random_egraph
+from tteqsat.egraph.random_graph import input_names, random_egraph
+from tteqsat.extraction.greedy import extract
+from tteqsat.extraction.ilp import extract_ilp, item_cost, solve_ilp
+from tteqsat.frontend.loader import load_kernel
 
 KERNELS = Path(__file__).resolve().parent.parent / "examples" / "kernels"
 
@@ -39,7 +39,7 @@ def kernels_table(archs: list[str], time_limit: float) -> list[str]:
         for arch in archs:
             seen: dict[str, object] = {}
 
-            def recording(graph, model, name, dtype, inputs, mode="fused", seen=seen, **options):
+            def recording(graph, model, name, dtype, inputs, mode="fused", seen=seen, price=None, **options):
                 if mode == "fused":
                     start = time.perf_counter()
                     try:
@@ -48,8 +48,9 @@ def kernels_table(archs: list[str], time_limit: float) -> list[str]:
                         seen["error"] = str(e)
                         raise
                     seen["greedy_s"] = time.perf_counter() - start
-                    seen["ilp"] = solve_ilp(graph, model, name, dtype, inputs, time_limit, mode="fused")
-                return extract_ilp(graph, model, name, dtype, inputs, mode, time_limit=time_limit, **options)
+                    seen["ilp"] = solve_ilp(graph, model, name, dtype, inputs, time_limit, mode="fused", price=price)
+                return extract_ilp(graph, model, name, dtype, inputs, mode, time_limit=time_limit, price=price,
+                                   **options)
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -82,7 +83,7 @@ def random_table(sizes: list[int], seeds: int, time_limit: float) -> list[str]:
             start = time.perf_counter()
             greedy = item_cost(extract(graph, model, "random", "bf16", names), model)
             greedy_s = time.perf_counter() - start
-            res = solve_ilp(graph, model, "random", "bf16", names, time_limit, check_schedule=False)
+            res = solve_ilp(graph, model, "random", "bf16", names, time_limit)
             lines.append(_row([size, seed, graph.n_nodes, f"{greedy:,.0f}", f"{res.objective:,.0f}", f"{res.gap:.1%}",
                                f"{1000 * greedy_s:.1f}", f"{res.seconds:.2f}", res.status, res.variables, res.rows]))
     return lines

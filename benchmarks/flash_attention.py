@@ -28,10 +28,10 @@ import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.egraph import insert_kernel, serialize
-from tteqsat.extract import extract
+from tteqsat.egraph.saturate import saturate
+from tteqsat.extraction.greedy import extract
 from tteqsat.rules import shipped_rulesets
-from tteqsat.saturate import saturate
-from tteqsat.schedule import build_schedule
+from tteqsat.scheduling.build import build_schedule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from expert_sdpa import expert_program  # noqa: E402

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
-from tteqsat.cli import load_kernel
 from tteqsat.cost import Engines, TensixCostModel
-from tteqsat.schedule import build_schedule
+from tteqsat.frontend.loader import load_kernel
+from tteqsat.scheduling.build import build_schedule
 
 
 class SlowPacker(TensixCostModel):

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 import tteqsat as tq
-from tteqsat.explain import explain, render
+from tteqsat.tools.explain import explain, render
 
 
 def attention(rows: int, keys: int, dtype: str) -> tq.Kernel:

@@ -15,9 +15,8 @@ import math
 import re
 from collections.abc import Iterator
 
-from tteqsat.sim.ir import Block, EnumAttr, FloatAttr, IntAttr, Op, func_body, func_name
-from tteqsat.sim.parser import parse_module
-from tteqsat.sim.tiles import bits_to_f32
+from tteqsat.mlir_text.ir import Block, EnumAttr, FloatAttr, IntAttr, Op, bits_to_f32, func_body, func_name
+from tteqsat.mlir_text.parser import parse_module
 
 _COMPUTE = "api/compute/"
 _DATAFLOW_HEADER = "api/dataflow/dataflow_api.h"

@@ -10,9 +10,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-from tteqsat.schedule import DstSection, Schedule, SectionOp, TileRead, switches
-
-from .dataflow import StreamBinding, TensorBinding, emit_reader, emit_writer
+from tteqsat.lowering.dataflow import StreamBinding, TensorBinding, emit_reader, emit_writer
+from tteqsat.scheduling.model import DstSection, Schedule, SectionOp, TileRead, switches
 
 SFPU_BINARY = {"add": "add_binary_tile", "sub": "sub_binary_tile", "mul": "mul_binary_tile",
                "div": "div_binary_tile", "max": "binary_max_tile", "min": "binary_min_tile"}

@@ -3,9 +3,8 @@
 from egglog import rewrite
 
 from tteqsat.egraph import binary, exp_scaled, matmul, scalar, transpose, unary
-
-from . import Rule, RuleSet
-from .vars import a, b, c, s, t
+from tteqsat.rules import Rule, RuleSet
+from tteqsat.rules.vars import a, b, c, s, t
 
 RULESET = RuleSet("algebra", "elementwise identities: reciprocals, fused scales, scalar folding", "grow", (
     Rule("div-to-recip-mul", rewrite(binary("div", a, b)).to(binary("mul", a, unary("recip", b)))),  # a / b == a * recip(b)

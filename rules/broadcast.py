@@ -3,9 +3,8 @@
 from egglog import rewrite
 
 from tteqsat.egraph import bcast, binary, scalar, unary
-
-from . import Rule, RuleSet
-from .vars import a, k, n, s, v
+from tteqsat.rules import Rule, RuleSet
+from tteqsat.rules.vars import a, k, n, s, v
 
 RULESET = RuleSet("broadcast", "move scales and reciprocals onto vectors before they are broadcast", "grow", (
     Rule("scale-through-bcast", rewrite(bcast(k, scalar("mul_s", v, s), n)).to(scalar("mul_s", bcast(k, v, n), s))),  # bcast(v*s) == bcast(v)*s

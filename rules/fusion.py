@@ -19,9 +19,8 @@ from tteqsat.egraph import (
     tilesum,
     transpose,
 )
-
-from . import Rule, RuleSet
-from .vars import a, b, s
+from tteqsat.rules import Rule, RuleSet
+from tteqsat.rules.vars import a, b, s
 
 RULESET = RuleSet("fusion", "one Tensix op for two math ops: scales into exp and reduce, transpose into matmul, sums into the packer", "hardware", (
     Rule("exp-fused-scale", rewrite(exp_scaled(a, s)).to(hw_exp_scaled(a, s))),  # exp_tile with scale: exp(s*x) in one SFPU pass

@@ -24,9 +24,8 @@ from tteqsat.egraph import (
     transpose,
     unary,
 )
-
-from . import Rule, RuleSet
-from .vars import a, b, k, n, op, s, v
+from tteqsat.rules import Rule, RuleSet
+from tteqsat.rules.vars import a, b, k, n, op, s, v
 
 RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU in DST, matmul/reduce/bcast", "hardware", (
     Rule("fpu-add", rewrite(binary("add", a, b)).to(hw_fpu("add", a, b))),  # add_tiles: both operands unpacked from CBs

@@ -3,9 +3,8 @@
 from egglog import rewrite, rule, union
 
 from tteqsat.egraph import bcast, binary, cols, matmul, reduce, scalar, tilesum
-
-from . import Rule, RuleSet
-from .vars import N, a, b, m, n, s, v, y
+from tteqsat.rules import Rule, RuleSet
+from tteqsat.rules.vars import N, a, b, m, n, s, v, y
 
 RULESET = RuleSet("reductions", "move scales through reductions; defer row normalization past a matmul", "grow", (
     Rule("rowmax-of-scaled", rewrite(reduce("rowmax", scalar("mul_s", a, s))).to(scalar("mul_s", reduce("rowmax", a), s), s > 0.0)),  # max(a*s) == max(a)*s for s > 0

@@ -3,9 +3,8 @@
 from egglog import rule, union
 
 from tteqsat.egraph import bcast, binary, cols, reduce, softmax, unary
-
-from . import Rule, RuleSet
-from .vars import a, n, y
+from tteqsat.rules import Rule, RuleSet
+from tteqsat.rules.vars import a, n, y
 
 
 def _expanded(x, width):  # exp(x - max) / sum(exp(x - max)), max and sum per row

@@ -27,9 +27,8 @@ from tteqsat.egraph import (
     unary,
     whole,
 )
-
-from . import Rule, RuleSet
-from .vars import N, a, b, n, op, s, x, y
+from tteqsat.rules import Rule, RuleSet
+from tteqsat.rules.vars import N, a, b, n, op, s, x, y
 
 w, t = vars_("w t", i64)
 e, M = vars_("e M", TensorExpr)

@@ -10,7 +10,7 @@ import pytest
 from conftest import load_example, parse_with_xdsl
 
 import tteqsat as tq
-from tteqsat.reference import random_inputs
+from tteqsat.frontend.reference import random_inputs
 
 CASES = ["ten_ops", "elementwise_chain", "two_matmuls", "row_softmax", "attention", "dst_pressure"]
 
@@ -81,7 +81,7 @@ def test_output_is_deterministic() -> None:
 
 def test_passes_reading_the_same_value_are_joined_when_cheaper(monkeypatch) -> None:
     """dst_pressure's split leaves several small passes that each reload exp(x); joining them is cheaper."""
-    import tteqsat.frames as frames
+    import tteqsat.scheduling.frames as frames
 
     joined = tq.optimize(load_example("dst_pressure"))
     monkeypatch.setattr(frames, "MAX_JOIN_TRIALS", 0)

@@ -14,8 +14,8 @@ from rich.console import Console
 
 import tteqsat as tq
 from tteqsat import rules
-from tteqsat.cli_rules import add_rules_commands
-from tteqsat.progress import SaturationProgress
+from tteqsat.cli.rules import add_rules_commands
+from tteqsat.tools.progress import SaturationProgress
 
 BAD_RULES = '''
 from egglog import rewrite, vars_

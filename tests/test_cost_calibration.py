@@ -11,8 +11,8 @@ from conftest import load_example
 import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
-from tteqsat.program import HwOp
-from tteqsat.schedule import build_schedule
+from tteqsat.extraction.program import HwOp
+from tteqsat.scheduling.build import build_schedule
 
 
 def matmul(k_tiles: int) -> HwOp:
@@ -176,7 +176,7 @@ def test_custom_model_example_changes_the_schedule() -> None:
 def test_arch_settings_reach_the_emitted_kernel_and_it_still_verifies() -> None:
     """Full-sync DST (16 bf16 tiles in one buffer), accurate exp and HiFi4 are in the MLIR the simulator runs."""
     import tteqsat as tq
-    from tteqsat.reference import random_inputs
+    from tteqsat.frontend.reference import random_inputs
 
     x = tq.tensor("x", (64, 64))
     kernel = tq.kernel("wide", {f"y{i}": tq.sigmoid(tq.exp(x) * (0.25 * (i + 1))) for i in range(12)})

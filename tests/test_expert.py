@@ -13,9 +13,9 @@ from conftest import parse_with_xdsl
 import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
+from tteqsat.frontend.reference import evaluate, random_inputs
 from tteqsat.lowering.mlir import emit_module
-from tteqsat.reference import evaluate, random_inputs
-from tteqsat.schedule import build_schedule
+from tteqsat.scheduling.build import build_schedule
 from tteqsat.sim import simulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))

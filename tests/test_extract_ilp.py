@@ -13,10 +13,10 @@ import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.egraph import ENode, SerializedEGraph
+from tteqsat.egraph.random_graph import input_names, random_egraph
 from tteqsat.errors import KernelError
-from tteqsat.extract import extract
-from tteqsat.extract_ilp import extract_ilp, item_cost, program_from_choice, solve_ilp
-from tteqsat.random_egraph import input_names, random_egraph
+from tteqsat.extraction.greedy import extract
+from tteqsat.extraction.ilp import extract_ilp, item_cost, program_from_choice, solve_ilp
 
 WH = TensixCostModel(load_arch("wormhole_b0"))
 TILE = (32, 32)
@@ -103,7 +103,7 @@ def test_cb_limit_is_a_hard_row() -> None:
 def test_random_small_graphs_match_brute_force(seed: int) -> None:
     g = random_egraph(seed, classes=6, inputs=2, alternatives=2, outputs=1, back_edges=0.3)
     names = input_names(g)
-    res = solve_ilp(g, WH, "r", "bf16", names, check_schedule=False)
+    res = solve_ilp(g, WH, "r", "bf16", names)
     assert res.objective <= res.greedy_objective + 1e-9
     assert res.objective == pytest.approx(brute_force(g, WH, names))
 

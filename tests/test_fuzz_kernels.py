@@ -9,7 +9,7 @@ import random
 import pytest
 
 import tteqsat as tq
-from tteqsat.reference import random_inputs
+from tteqsat.frontend.reference import random_inputs
 
 UNARY = [tq.exp, tq.relu, tq.sigmoid, tq.tanh, tq.abs, lambda x: -x, tq.silu, tq.gelu]
 BINARY = [lambda p, q: p + q, lambda p, q: p - q, lambda p, q: p * q, tq.maximum, tq.minimum]

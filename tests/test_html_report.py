@@ -10,7 +10,7 @@ from conftest import load_example
 
 import tteqsat as tq
 from tteqsat.cost import TensixCostModel
-from tteqsat.html_report import render_html, timeline_svg, write_html_report
+from tteqsat.tools.html_report import render_html, timeline_svg, write_html_report
 
 
 def test_report_is_self_contained_and_complete(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import tteqsat as tq
 from tteqsat.egraph import insert_kernel, serialize, shape_analysis
-from tteqsat.reference import evaluate, evaluate_program, random_inputs
+from tteqsat.extraction.semantics import evaluate_program
+from tteqsat.frontend.reference import evaluate, random_inputs
 
 UNARY = [tq.exp, tq.relu, tq.sigmoid, tq.tanh, tq.abs, lambda x: -x]
 BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, tq.maximum, tq.minimum]

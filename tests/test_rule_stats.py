@@ -10,7 +10,7 @@ from conftest import load_example
 
 import tteqsat as tq
 from tteqsat import rules
-from tteqsat.rule_stats import derivation, rule_stats
+from tteqsat.tools.rule_stats import derivation, rule_stats
 
 MY_RULES = Path(__file__).resolve().parent.parent / "examples" / "rules" / "my_rules.py"
 

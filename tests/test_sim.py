@@ -9,8 +9,8 @@ import mlir_samples as ms
 import numpy as np
 import pytest
 
+from tteqsat.mlir_text.parser import parse_module
 from tteqsat.sim import SimulationError, simulate
-from tteqsat.sim.parser import parse_module
 from tteqsat.sim.tiles import round_bf16, tilize, untilize
 
 RNG = np.random.default_rng(1234)

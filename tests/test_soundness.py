@@ -10,7 +10,8 @@ from egglog import f64, function, i64, rewrite, rule, union, var, vars_
 from tteqsat import egraph as eg
 from tteqsat import rules
 from tteqsat.egraph import TensorExpr, binary, hw_fpu, hw_reuse, matmul, reduce, scalar, unary
-from tteqsat.soundness import check_rule, check_ruleset, describe
+from tteqsat.rulecheck import check_rule, check_ruleset
+from tteqsat.rulecheck.claims import describe
 
 a, b, y = vars_("a b y", TensorExpr)
 s = var("s", f64)

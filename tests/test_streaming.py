@@ -10,7 +10,7 @@ import pytest
 from conftest import parse_with_xdsl
 
 import tteqsat as tq
-from tteqsat.reference import random_inputs
+from tteqsat.frontend.reference import random_inputs
 
 
 def attention(sq: int, sk: int, d: int = 64, dtype: str = "bf16", bias: bool = False) -> tq.Kernel:

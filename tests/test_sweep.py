@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import tteqsat as tq
-from tteqsat.sweep import add_sweep_command, grid_points, sweep
+from tteqsat.cli.sweep import add_sweep_command
+from tteqsat.tools.sweep import grid_points, sweep
 
 KERNELS = Path(__file__).resolve().parent.parent / "examples" / "kernels"
 GRID = {"dst_tiles": [2, 8]}  # dst_pressure: 2 DST tiles split it into more sections than 8

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tteqsat.cli import main as tteqsat_main
-from tteqsat.cli_rules import add_rules_commands
+from tteqsat.cli.rules import add_rules_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "writing-rules.md"

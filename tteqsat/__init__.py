@@ -6,7 +6,9 @@
     print(res.cost_cycles, res.baseline_cycles); res.verify()
 """
 
-from .dsl import (
+from tteqsat.egraph.saturate import Limits
+from tteqsat.errors import KernelError
+from tteqsat.frontend.dsl import (
     Tensor,
     abs,
     exp,
@@ -25,11 +27,9 @@ from .dsl import (
     tanh,
     tensor,
 )
-from .errors import KernelError
-from .ir import Kernel
-from .pipeline import Result, VerificationError, optimize
-from .reference import evaluate
-from .saturate import Limits
+from tteqsat.frontend.ir import Kernel
+from tteqsat.frontend.reference import evaluate
+from tteqsat.pipeline import Result, VerificationError, optimize
 
 __all__ = [
     "Kernel", "KernelError", "Limits", "Result", "Tensor", "VerificationError", "abs", "evaluate", "exp", "gelu",

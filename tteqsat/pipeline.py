@@ -19,19 +19,21 @@ from pathlib import Path
 import numpy as np
 from egglog import EGraph
 
-from . import reference
-from .arch import Arch, load_arch
-from .baseline import baseline_program
-from .cost import TensixCostModel
-from .dsl import user_location
-from .egraph import insert_kernel, serialize
-from .errors import KernelError
-from .extract import extract
-from .ir import Kernel
-from .program import Program
-from .rules import RuleSet, load_rule_file, shipped_rulesets
-from .saturate import Limits, SaturationReport, saturate
-from .schedule import Schedule, build_schedule
+from tteqsat.arch import Arch, load_arch
+from tteqsat.cost.model import TensixCostModel
+from tteqsat.egraph.bridge import insert_kernel, serialize
+from tteqsat.egraph.saturate import Limits, SaturationReport, saturate
+from tteqsat.errors import KernelError
+from tteqsat.extraction.baseline import baseline_program
+from tteqsat.extraction.greedy import call_extractor, extract
+from tteqsat.extraction.program import Program
+from tteqsat.extraction.semantics import evaluate_program
+from tteqsat.frontend import reference
+from tteqsat.frontend.dsl import user_location
+from tteqsat.frontend.ir import Kernel
+from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
+from tteqsat.scheduling.build import build_schedule
+from tteqsat.scheduling.model import Schedule
 
 FORMS = ("auto", "baseline", "fused", "streaming")
 
@@ -98,7 +100,7 @@ class Result:
 
     def to_mlir(self) -> str:
         if self._mlir is None:
-            from .lowering.mlir import emit_module
+            from tteqsat.lowering.mlir import emit_module
 
             start = time.perf_counter()
             self._mlir = emit_module(self.schedule)
@@ -106,17 +108,17 @@ class Result:
         return self._mlir
 
     def to_cpp(self) -> dict[str, str]:
-        from .lowering.cpp import translate_to_cpp
+        from tteqsat.lowering.cpp import translate_to_cpp
 
         return translate_to_cpp(self.to_mlir())
 
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None) -> Verification:
         """Run the emitted MLIR on the simulator and compare with the reference; raise on mismatch."""
-        from .sim import SimulationError, simulate
+        from tteqsat.sim import SimulationError, simulate
 
         inputs = inputs or reference.random_inputs(self.kernel, seed)
         expected = reference.evaluate(self.kernel, inputs)
-        chosen = reference.evaluate_program(self.program, inputs)
+        chosen = evaluate_program(self.program, inputs)
         start = time.perf_counter()
         try:
             sim = simulate(self.to_mlir(), inputs)
@@ -215,12 +217,19 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         "baseline": Alternative("baseline", baseline.cost_cycles, baseline_error is None,
                                 str(baseline_error) if baseline_error else "every op its own section")}
     candidates: list[tuple[float, str, Program, Schedule]] = []
+    def price(program: Program) -> float | None:
+        try:
+            return build_schedule(program, arch_obj, model, fuse=True).cost_cycles
+        except KernelError:
+            return None
+
     for mode, label in (("fused", "fused"), ("streaming", "streaming")):
         max_chunk: int | None = None
         while True:  # a chunk whose CBs do not fit L1 is retried at half the width
             t0 = time.perf_counter()
             try:
-                prog = extractor(graph, model, kernel.name, kernel.dtype, input_order, mode, max_chunk=max_chunk)
+                prog = call_extractor(extractor, graph, model, kernel.name, kernel.dtype, input_order, mode,
+                                      max_chunk=max_chunk, price=price)
             except KernelError as e:
                 alternatives[label] = Alternative(label, None, False, str(e))
                 break
@@ -268,8 +277,8 @@ def _pricing(progress, egraph: EGraph, rulesets: list[RuleSet], model: TensixCos
     hardware forms are added in a pushed e-graph, priced, and popped again."""
     from egglog import run
 
-    from .egraph import shape_analysis
-    from .saturate import combine
+    from tteqsat.egraph.bridge import shape_analysis
+    from tteqsat.egraph.saturate import combine
 
     names = [str(n.attr("name")) for n in kernel.inputs]
     hardware = combine([rs for rs in rulesets if rs.stage == "hardware"])

@@ -4,7 +4,7 @@ Public API: `simulate(mlir_text, inputs) -> SimResult` and `SimulationError`. Th
 (`tteqsat.sim.parser.parse_module`) is public too, for tools such as the C++ translator.
 """
 
-from .errors import SimulationError
-from .interpreter import SimResult, simulate
+from tteqsat.sim.errors import SimulationError
+from tteqsat.sim.interpreter import SimResult, simulate
 
 __all__ = ["SimResult", "SimulationError", "simulate"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ProtocolError
-from .tiles import TILE, TILE_BYTES, round_to
+from tteqsat.sim.errors import ProtocolError
+from tteqsat.sim.tiles import TILE, TILE_BYTES, round_to
 
 
 class CircularBuffer:

@@ -11,11 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import tilemath
-from .inits import FpuKey
-from .ir import Op
-from .program import Compiler, Ctx, Env, Instr
-from .tiles import bits_to_f32
+from tteqsat.mlir_text.ir import Op, bits_to_f32
+from tteqsat.sim import tilemath
+from tteqsat.sim.inits import FpuKey
+from tteqsat.sim.program import Compiler, Ctx, Env, Instr
 
 _REDUCE_TYPES = ("reduce_sum", "reduce_max")
 _REDUCE_DIMS = ("reduce_dim_row", "reduce_dim_col", "reduce_dim_scalar")

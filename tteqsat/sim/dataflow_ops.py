@@ -8,11 +8,11 @@ thread must still issue the matching barrier before it publishes (``cb_push_back
 
 from __future__ import annotations
 
-from .dram import AddrGen, L1Map
-from .errors import ProtocolError
-from .ir import Op
-from .program import BLOCKING, Compiler, Ctx, Env, Instr
-from .tiles import TILE_BYTES
+from tteqsat.mlir_text.ir import Op
+from tteqsat.sim.dram import AddrGen, L1Map
+from tteqsat.sim.errors import ProtocolError
+from tteqsat.sim.program import BLOCKING, Compiler, Ctx, Env, Instr
+from tteqsat.sim.tiles import TILE_BYTES
 
 # -- CB synchronisation -------------------------------------------------------------------------
 

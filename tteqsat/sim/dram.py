@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cb import CircularBuffer
-from .errors import ProtocolError
-from .tiles import round_to, tile_grid, tilize, untilize
+from tteqsat.sim.cb import CircularBuffer
+from tteqsat.sim.errors import ProtocolError
+from tteqsat.sim.tiles import round_to, tile_grid, tilize, untilize
 
 DRAM_STRIDE = 1 << 24
 """Spacing of tensor base addresses; tensor i lives at (i + 1) * DRAM_STRIDE."""

@@ -13,8 +13,8 @@ from collections import deque
 
 import numpy as np
 
-from .errors import ProtocolError
-from .tiles import TILE, round_bf16
+from tteqsat.sim.errors import ProtocolError
+from tteqsat.sim.tiles import TILE, round_bf16
 
 
 class DstRegisters:

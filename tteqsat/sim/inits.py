@@ -7,7 +7,7 @@ since the last SFPU init of another kind. The two engines are tracked independen
 
 from __future__ import annotations
 
-from .errors import ProtocolError
+from tteqsat.sim.errors import ProtocolError
 
 FpuKey = tuple[str, ...]
 """(init op name, attribute values...) identifying one FPU configuration."""

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cb import CircularBuffer
-from .compute_ops import COMPUTE_OPS
-from .dataflow_ops import CB_OPS, NOC_OPS
-from .dram import Dram, L1Map, parse_tensor_spec
-from .dst import DstRegisters
-from .errors import ProtocolError, SimulationError, located
-from .ir import EnumAttr, IntAttr, Module, Op, func_body, func_name
-from .machine import Machine, ThreadState
-from .parser import parse_module
-from .program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr
-from .scalar_ops import SCALAR_OPS
+from tteqsat.mlir_text.ir import EnumAttr, IntAttr, Module, Op, func_body, func_name
+from tteqsat.mlir_text.parser import MlirSyntaxError, parse_module
+from tteqsat.sim.cb import CircularBuffer
+from tteqsat.sim.compute_ops import COMPUTE_OPS
+from tteqsat.sim.dataflow_ops import CB_OPS, NOC_OPS
+from tteqsat.sim.dram import Dram, L1Map, parse_tensor_spec
+from tteqsat.sim.dst import DstRegisters
+from tteqsat.sim.errors import ProtocolError, SimulationError, located
+from tteqsat.sim.machine import Machine, ThreadState
+from tteqsat.sim.program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr
+from tteqsat.sim.scalar_ops import SCALAR_OPS
 
 _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")
 
@@ -223,7 +223,10 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray]) -> SimResult:
     Raises `SimulationError` (message ``line N: OP: ...``) for syntax outside the subset, a
     missing or mis-shaped input, any protocol violation, or a deadlock.
     """
-    module = parse_module(mlir_text)
+    try:
+        module = parse_module(mlir_text)
+    except MlirSyntaxError as e:
+        raise SimulationError(str(e)) from None
     specs = _tensor_specs(module)
     try:
         dram = Dram(specs, inputs)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .cb import CircularBuffer
-from .dram import Dram, L1Map
-from .dst import DstRegisters
-from .inits import InitTracker
+from tteqsat.sim.cb import CircularBuffer
+from tteqsat.sim.dram import Dram, L1Map
+from tteqsat.sim.dst import DstRegisters
+from tteqsat.sim.inits import InitTracker
 
 
 @dataclass

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import SimulationError, located
-from .ir import Block, EnumAttr, IntAttr, Op
-from .machine import Machine, ThreadState
+from tteqsat.mlir_text.ir import Block, EnumAttr, IntAttr, Op
+from tteqsat.sim.errors import SimulationError, located
+from tteqsat.sim.machine import Machine, ThreadState
 
 Env = list[Any]
 """SSA values of one running function, indexed by slot number."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 
-from .errors import ProtocolError
-from .ir import FloatAttr, IntAttr, Op
-from .program import FOR, RETURN, Compiler, Ctx, Env, Instr
+from tteqsat.mlir_text.ir import FloatAttr, IntAttr, Op
+from tteqsat.sim.errors import ProtocolError
+from tteqsat.sim.program import FOR, RETURN, Compiler, Ctx, Env, Instr
 
 
 def _constant(op: Op, ctx: Ctx) -> Instr:

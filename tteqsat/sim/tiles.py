@@ -7,8 +7,6 @@ data, and a (1, C) row vector to C/32 tiles whose row 0 does.
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 
 TILE = 32
@@ -64,13 +62,3 @@ def untilize(tiles: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"{len(tiles)} tiles cannot form a {shape[0]}x{shape[1]} tensor")
     grid = np.stack(tiles).reshape(tr, tc, TILE, TILE).swapaxes(1, 2)
     return np.array(grid.reshape(tr * TILE, tc * TILE)[: shape[0], : shape[1]], dtype=np.float32)
-
-
-def bits_to_f32(bits: int) -> float:
-    """Interpret the low 32 bits of an integer as an IEEE float32 (for fp32-bit-pattern params)."""
-    return struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0]
-
-
-def f32_to_bits(value: float) -> int:
-    """The IEEE float32 bit pattern of ``value`` as an unsigned integer."""
-    return struct.unpack("<I", struct.pack("<f", value))[0]

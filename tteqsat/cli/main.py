@@ -1,0 +1,151 @@
+"""`tteqsat` command line: optimize a kernel file, emit MLIR/C++/JSON, verify on the simulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from tteqsat.cli.rules import add_rules_commands
+from tteqsat.cli.sweep import add_sweep_command
+from tteqsat.egraph.saturate import Limits
+from tteqsat.errors import KernelError
+from tteqsat.frontend.loader import load_kernel
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from tteqsat.pipeline import VerificationError, optimize
+    from tteqsat.tools.progress import SaturationProgress
+    from tteqsat.tools.report import render
+
+    kernel = load_kernel(args.file)
+    overrides = dict(_parse_set(s) for s in args.set or [])
+    with warnings.catch_warnings(), SaturationProgress(Limits.from_arguments(args)) as progress:
+        warnings.simplefilter("ignore")
+        result = optimize(kernel, args.arch, limits=Limits.from_arguments(args), rules=args.rules, overrides=overrides,
+                          form=args.form, extractor=_extractor(args.extractor), progress=progress)
+    emit = [e for e in (args.emit or "").split(",") if e]
+    unknown = set(emit) - {"mlir", "cpp", "json"}
+    if unknown:
+        raise KernelError(f"--emit: unknown format(s) {', '.join(sorted(unknown))} (mlir, cpp, json)")
+    to_stdout = args.out == "-"  # like MLIR tools: the artifact on stdout, everything else on stderr
+    if to_stdout and len(emit) != 1:
+        raise KernelError("--out - prints exactly one --emit format to stdout")
+    stream = sys.stderr if to_stdout else sys.stdout
+    console = Console(file=stream, width=None if stream.isatty() else 120)
+    render(result, console)
+    artifacts: list[tuple[str, str]] = []
+    if "mlir" in emit:
+        artifacts.append((f"{kernel.name}.mlir", result.to_mlir()))
+    if "cpp" in emit:
+        artifacts += [(f"{func}.cpp", text) for func, text in result.to_cpp().items()]
+    if "json" in emit:
+        artifacts.append((f"{kernel.name}.schedule.json", result.schedule.to_json() + "\n"))
+    if to_stdout:
+        sys.stdout.write("".join(text for _, text in artifacts))
+    elif artifacts:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in artifacts:
+            (out / name).write_text(text)
+            console.print(f"wrote {out / name}")
+    summary = result.summary()
+    summary.update(verified=False, max_abs_err=None)
+    status = 0
+    if args.verify:
+        try:
+            v = result.verify(seed=args.seed)
+            summary.update(verified=True, max_abs_err=v.max_abs_err, max_rel_err=v.max_rel_err)
+            console.print(f"verified on the Tensix model: max abs error {v.max_abs_err:.3g} "
+                          f"(relative {v.max_rel_err:.3g}, tolerance {v.tolerance})")
+        except VerificationError as e:
+            console.print(f"verification FAILED: {e}")
+            status = 1
+    if args.report:
+        from tteqsat.tools.html_report import write_html_report
+
+        console.print(f"wrote {write_html_report(result, args.report)}")
+    if args.summary_json:
+        Path(args.summary_json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return status
+
+
+def _extractor(name: str):
+    if name == "ilp":
+        from tteqsat.extraction.ilp import extract_ilp
+
+        return extract_ilp
+    from tteqsat.extraction.greedy import extract
+
+    return extract
+
+
+def _parse_set(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise KernelError(f"--set {text!r}: expected KEY=VALUE, e.g. sfpu.exp=560")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from tteqsat.tools.explain import explain, render
+
+    kernel = load_kernel(args.file)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ex = explain(kernel, args.arch, limits=Limits.from_arguments(args), form=args.form)
+    render(ex, Console(width=None if sys.stdout.isatty() else 140))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tteqsat", description="Equality-saturation optimizer for Tensix kernels.")
+    sub = p.add_subparsers(dest="command", required=True)
+    o = sub.add_parser("optimize", help="optimize a kernel file and show the chosen schedule")
+    o.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
+    o.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
+    o.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an arch value, e.g. sfpu.exp=560")
+    o.add_argument("--emit", default="", help="comma-separated: mlir,cpp,json")
+    o.add_argument("--out", default="out", help="directory for --emit (default: out); - prints to stdout")
+    o.add_argument("--verify", action="store_true", help="run the emitted MLIR on the simulator against numpy")
+    o.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
+    o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
+    o.add_argument("--rules", action="append", metavar="FILE", help="load extra rulesets from a Python file")
+    o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
+    o.add_argument("--extractor", default="greedy", choices=["greedy", "ilp"],
+                   help="greedy DAG extraction (default) or the exact ILP on HiGHS")
+    o.add_argument("--report", metavar="PATH.html", help="write a self-contained HTML report")
+    Limits.add_arguments(o)
+    o.set_defaults(run=cmd_optimize)
+    e = sub.add_parser("explain", help="the rules behind the chosen form and the alternatives weighed")
+    e.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
+    e.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
+    e.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
+    Limits.add_arguments(e)
+    e.set_defaults(run=cmd_explain)
+    add_rules_commands(sub)
+    add_sweep_command(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except KernelError as e:
+        print(f"tteqsat: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tteqsat: interrupted", file=sys.stderr)
+        return 130
+

@@ -1,0 +1,264 @@
+"""The e-graph bridge: egglog sorts, IR -> e-graph, the shape analysis, and reading the e-graph back as data.
+
+This is the only module that touches egglog's private serializer.
+"""
+# mypy: disable-error-code="empty-body"
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from egglog import (
+    EGraph,
+    Expr,
+    String,
+    StringLike,
+    f64,
+    f64Like,
+    function,
+    i64,
+    i64Like,
+    relation,
+    rule,
+    ruleset,
+    set_,
+)
+
+from tteqsat.frontend.ir import BINARY_OPS, Kernel, Node, topo_order
+
+
+class TensorExpr(Expr):
+    """A tiled tensor value. Math-level and hardware-level forms of one value share an e-class."""
+
+
+# -- math level -----------------------------------------------------------------------------------
+@function
+def input_(name: StringLike, rows: i64Like, cols: i64Like) -> TensorExpr: ...
+@function
+def unary(op: StringLike, x: TensorExpr) -> TensorExpr: ...
+@function
+def binary(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...
+@function
+def scalar(op: StringLike, x: TensorExpr, s: f64Like) -> TensorExpr: ...
+@function
+def exp_scaled(x: TensorExpr, s: f64Like) -> TensorExpr: ...
+@function
+def matmul(a: TensorExpr, b: TensorExpr) -> TensorExpr: ...
+@function
+def transpose(x: TensorExpr) -> TensorExpr: ...
+@function
+def reduce(op: StringLike, x: TensorExpr) -> TensorExpr: ...
+@function
+def bcast(kind: StringLike, v: TensorExpr, n: i64Like) -> TensorExpr: ...
+@function
+def softmax(x: TensorExpr) -> TensorExpr: ...
+@function
+def output(name: StringLike, x: TensorExpr) -> TensorExpr:
+    """Root marker: one per kernel output, so its e-class is easy to find."""
+
+
+# -- streaming: loops stay symbolic; a chunk is "the current chunk" of the enclosing fold ------------
+@function
+def kchunk(x: TensorExpr, width: i64Like) -> TensorExpr:
+    """The current column chunk (all rows, `width` columns) of x."""
+@function
+def rchunk(x: TensorExpr, height: i64Like) -> TensorExpr:
+    """The current row chunk (`height` rows, all columns) of x."""
+@function
+def fold_max(body: TensorExpr, trips: i64Like) -> TensorExpr:
+    """Elementwise max of `body` over `trips` chunks."""
+@function
+def fold_sum(body: TensorExpr, trips: i64Like) -> TensorExpr:
+    """Sum of `body` over `trips` chunks."""
+@function
+def running_max(mbody: TensorExpr, trips: i64Like) -> TensorExpr:
+    """Inside an online fold: the max of `mbody` over the chunks seen so far, this one included."""
+@function
+def online_sum(body: TensorExpr, mbody: TensorExpr, s: f64Like, trips: i64Like) -> TensorExpr:
+    """Sum over chunks of a body linear in exp(s * (x - running_max)), each partial rescaled by
+    exp(s * (m_old - m_new)) when the running max grows; equals the sum with the final max."""
+
+
+@function
+def tilesum(x: TensorExpr) -> TensorExpr:
+    """The sum of x's column tiles: an (rows, 32) block whose row sums are x's row sums."""
+
+
+chunk_width = relation("chunk_width", i64)
+whole = relation("whole", TensorExpr)  # a value over the full extent (not a chunk): the only kind rules chunk
+
+
+# -- hardware level: every form leaves its result in DST; the operand positions fix where inputs live --
+@function
+def hw_fpu(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...            # a: CB, b: CB
+@function
+def hw_reuse(op: StringLike, d: TensorExpr, c: TensorExpr, reuse: StringLike) -> TensorExpr: ...  # d: DST, c: CB
+@function
+def hw_sfpu2(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...          # a: DST, b: DST
+@function
+def hw_sfpu(op: StringLike, x: TensorExpr) -> TensorExpr: ...                          # x: DST, in place
+@function
+def hw_exp_scaled(x: TensorExpr, s: f64Like) -> TensorExpr: ...                        # x: DST
+@function
+def hw_scalar(op: StringLike, x: TensorExpr, s: f64Like) -> TensorExpr: ...            # x: DST
+@function
+def hw_matmul(a: TensorExpr, b: TensorExpr, transpose_b: i64Like) -> TensorExpr: ...    # a: CB, b: CB
+@function
+def hw_reduce(op: StringLike, x: TensorExpr, s: f64Like) -> TensorExpr: ...            # x: CB (scaler CB holds s)
+@function
+def hw_bcast(kind: StringLike, v: TensorExpr, n: i64Like) -> TensorExpr: ...           # v: CB
+@function
+def hw_transpose(x: TensorExpr) -> TensorExpr: ...                                     # x: CB
+@function
+def hw_tilesum(x: TensorExpr) -> TensorExpr: ...  # x: DST; packed with L1 accumulation, one tile per row block
+
+
+# -- the shape analysis -----------------------------------------------------------------------------
+@function(merge=lambda old, new: old)
+def rows(x: TensorExpr) -> i64: ...
+@function(merge=lambda old, new: old)
+def cols(x: TensorExpr) -> i64: ...
+
+
+@ruleset
+def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, name: String,
+                   op: String, k: String, r: i64, c: i64, n: i64, s: f64):
+    """Rows and columns of every e-class, computed from whichever node reaches it first."""
+    yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x))
+    for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
+                    bcast(k, a, n)):
+        yield rule(y == pattern, whole(a)).then(whole(y))
+    for pattern in (binary(op, a, b), matmul(a, b)):
+        yield rule(y == pattern, whole(a), whole(b)).then(whole(y))
+    same_as_first = [unary(op, a), binary(op, a, b), scalar(op, a, s), exp_scaled(a, s), softmax(a),
+                     output(name, a), hw_fpu(op, a, b), hw_reuse(op, a, b, k), hw_sfpu2(op, a, b),
+                     hw_sfpu(op, a), hw_exp_scaled(a, s), hw_scalar(op, a, s)]
+    for pattern in same_as_first:
+        yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))
+    for pattern in (matmul(a, b), hw_matmul(a, b, 0)):
+        yield rule(y == pattern, r == rows(a), c == cols(b)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))
+    yield rule(y == hw_matmul(a, b, 1), r == rows(a), c == rows(b)).then(set_(rows(y)).to(r),
+                                                                         set_(cols(y)).to(c))
+    for pattern in (transpose(a), hw_transpose(a)):
+        yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(c), set_(cols(y)).to(r))
+    for pattern in (reduce("rowmax", a), reduce("rowsum", a), hw_reduce("rowmax", a, s), hw_reduce("rowsum", a, s)):
+        yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(i64(1)))
+    for pattern in (reduce("colmax", a), reduce("colsum", a), hw_reduce("colmax", a, s), hw_reduce("colsum", a, s)):
+        yield rule(y == pattern, c == cols(a)).then(set_(rows(y)).to(i64(1)), set_(cols(y)).to(c))
+    for pattern in (fold_max(a, n), fold_sum(a, n), running_max(a, n), online_sum(a, b, s, n)):
+        yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))
+    yield rule(y == kchunk(a, n), r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
+    for pattern in (tilesum(a), hw_tilesum(a)):
+        yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(i64(32)))
+    yield rule(y == rchunk(a, n), c == cols(a)).then(set_(rows(y)).to(n), set_(cols(y)).to(c))
+    for pattern in (bcast("cols", a, n), hw_bcast("cols", a, n)):
+        yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
+    for pattern in (bcast("rows", a, n), hw_bcast("rows", a, n)):
+        yield rule(y == pattern, c == cols(a)).then(set_(rows(y)).to(n), set_(cols(y)).to(c))
+
+
+# -- IR -> e-graph ------------------------------------------------------------------------------------
+def to_expr(node: Node, memo: dict[int, TensorExpr]) -> TensorExpr:
+    """The egglog term of one IR node whose inputs are already in `memo`."""
+    args = [memo[id(i)] for i in node.inputs]
+    op = node.op
+    attrs = dict(node.attrs)
+    if op == "input":
+        return input_(str(attrs["name"]), node.shape[0], node.shape[1])
+    if op in ("add_s", "mul_s", "rsub_s", "rdiv_s"):
+        return scalar(op, args[0], float(attrs["s"]))
+    if op == "exp_scaled":
+        return exp_scaled(args[0], float(attrs["s"]))
+    if op in BINARY_OPS:
+        return binary(op, args[0], args[1])
+    if op in ("rowmax", "rowsum", "colmax", "colsum"):
+        return reduce(op, args[0])
+    if op in ("bcast_cols", "bcast_rows", "bcast_scalar"):
+        return bcast(op.removeprefix("bcast_"), args[0], int(attrs["n"]))
+    if op == "matmul":
+        return matmul(args[0], args[1])
+    if op == "transpose":
+        return transpose(args[0])
+    if op == "softmax":
+        return softmax(args[0])
+    return unary(op, args[0])
+
+
+CHUNK_WIDTHS = (128, 256, 512, 1024, 2048)  # candidate chunk sizes (elements) for streaming rules
+
+
+def insert_kernel(egraph: EGraph, kernel: Kernel) -> None:
+    """Add every output of `kernel` under its root marker, and the candidate chunk widths."""
+    for w in CHUNK_WIDTHS:
+        egraph.register(chunk_width(i64(w)))
+    memo: dict[int, TensorExpr] = {}
+    for node in topo_order([n for _, n in kernel.outputs]):
+        memo[id(node)] = to_expr(node, memo)
+    for name, node in kernel.outputs:
+        egraph.register(output(name, memo[id(node)]))
+
+
+# -- e-graph -> data ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ENode:
+    """One e-node read back: its constructor, child e-classes, and literal arguments in order."""
+
+    id: str
+    op: str
+    children: tuple[str, ...]  # e-class ids of TensorExpr children, in order
+    literals: tuple[object, ...]  # primitive arguments (strings, floats, ints), in order
+
+
+@dataclass
+class SerializedEGraph:
+    """TensorExpr e-classes with their nodes and analysed shapes, plus the output roots."""
+
+    classes: dict[str, list[ENode]]
+    shapes: dict[str, tuple[int, int]]
+    outputs: list[tuple[str, str]]  # (output name, e-class of the computed value)
+
+    @property
+    def n_nodes(self) -> int:
+        return sum(len(v) for v in self.classes.values())
+
+
+def _literal(op: str) -> object:
+    if op.startswith('"'):
+        return json.loads(op)
+    try:
+        return int(op)
+    except ValueError:
+        return float(op)
+
+
+def serialize(egraph: EGraph) -> SerializedEGraph:
+    """Read the e-graph out as plain data (deterministically ordered)."""
+    data = json.loads(egraph._serialize().to_json())
+    nodes = data["nodes"]
+    classes: dict[str, list[ENode]] = {}
+    analysis: dict[str, dict[str, int]] = {"rows": {}, "cols": {}}
+    prim_value: dict[str, object] = {}
+    for n in nodes.values():
+        if not n["children"] and not n["op"][:1].isalpha():
+            prim_value[n["eclass"]] = _literal(n["op"])
+    outputs: list[tuple[str, str]] = []
+    for nid in sorted(nodes):
+        n = nodes[nid]
+        op = n["op"]
+        kids = n["children"]
+        if op in analysis:
+            analysis[op][nodes[kids[0]]["eclass"]] = int(prim_value[n["eclass"]])  # type: ignore[arg-type]
+            continue
+        if "TensorExpr" not in n["eclass"]:
+            continue
+        children = tuple(nodes[k]["eclass"] for k in kids if "TensorExpr" in nodes[k]["eclass"])
+        literals = tuple(_literal(nodes[k]["op"]) for k in kids if "TensorExpr" not in nodes[k]["eclass"])
+        node = ENode(nid, op, children, literals)
+        if op == "output":
+            outputs.append((str(literals[0]), children[0]))
+        classes.setdefault(n["eclass"], []).append(node)
+    shapes = {c: (analysis["rows"][c], analysis["cols"][c]) for c in classes
+              if c in analysis["rows"] and c in analysis["cols"]}
+    outputs.sort()
+    return SerializedEGraph(classes, shapes, outputs)

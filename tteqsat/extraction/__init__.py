@@ -1,0 +1,1 @@
+"""Extraction: the hardware program (program), greedy and exact (ILP) extractors, the unfused baseline."""

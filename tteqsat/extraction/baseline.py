@@ -1,0 +1,62 @@
+"""The unfused baseline: every IR op its own section, every intermediate packed to a CB.
+
+Costs are reported against it. Each op takes its most direct hardware form; softmax is expanded the
+textbook way (row max, subtract, exp, row sum, divide).
+"""
+
+from __future__ import annotations
+
+from tteqsat.extraction.program import HwOp, Program
+from tteqsat.frontend.ir import BINARY_OPS, REDUCE_OPS, UNARY_OPS, Kernel, Node, topo_order
+
+
+def _softmax(x: HwOp) -> HwOp:
+    n = x.shape[1]
+    m = HwOp("reduce", "rowmax", (x,), (x.shape[0], 1), {"s": 1.0}, "softmax")
+    mb = HwOp("bcast", "cols", (m,), x.shape, {"n": n}, "softmax")
+    shifted = HwOp("fpu", "sub", (x, mb), x.shape, {}, "softmax")
+    e = HwOp("sfpu", "exp", (shifted,), x.shape, {}, "softmax")
+    total = HwOp("reduce", "rowsum", (e,), (x.shape[0], 1), {"s": 1.0}, "softmax")
+    tb = HwOp("bcast", "cols", (total,), x.shape, {"n": n}, "softmax")
+    return HwOp("sfpu2", "div", (e, tb), x.shape, {}, "softmax")
+
+
+def _direct(node: Node, args: list[HwOp]) -> HwOp:
+    op = node.op
+    attrs = dict(node.attrs)
+    if op == "input":
+        return HwOp("input", "input", (), node.shape, {"name": attrs["name"]}, "input")
+    if op == "softmax":
+        return _softmax(args[0])
+    if op in ("add", "sub", "mul"):
+        kind = "fpu"
+    elif op in BINARY_OPS:
+        kind = "sfpu2"
+    elif op in UNARY_OPS:
+        kind = "sfpu"
+    elif op in ("add_s", "mul_s", "rsub_s", "rdiv_s"):
+        kind = "scalar"
+    elif op == "exp_scaled":
+        return HwOp("exp_scaled", "exp", tuple(args), node.shape, {"s": attrs["s"]}, op)
+    elif op in REDUCE_OPS:
+        return HwOp("reduce", op, tuple(args), node.shape, {"s": 1.0}, op)
+    elif op.startswith("bcast_"):
+        return HwOp("bcast", op.removeprefix("bcast_"), tuple(args), node.shape, {"n": attrs["n"]}, op)
+    elif op == "matmul":
+        return HwOp("matmul", "matmul", tuple(args), node.shape, {"transpose_b": 0}, op)
+    elif op == "transpose":
+        return HwOp("transpose", "transpose", tuple(args), node.shape, {}, op)
+    else:
+        raise ValueError(f"no direct hardware form for {op}")
+    extra = {"s": attrs["s"]} if kind == "scalar" else {}
+    return HwOp(kind, op, tuple(args), node.shape, extra, op)
+
+
+def baseline_program(kernel: Kernel) -> Program:
+    """The kernel's ops mapped one to one onto hardware forms."""
+    built: dict[int, HwOp] = {}
+    for node in topo_order([n for _, n in kernel.outputs]):
+        built[id(node)] = _direct(node, [built[id(i)] for i in node.inputs])
+        built[id(node)].loc = node.loc
+    inputs = [built.get(id(n)) or _direct(n, []) for n in kernel.inputs]
+    return Program(kernel.name, kernel.dtype, inputs, [(name, built[id(n)]) for name, n in kernel.outputs])

@@ -1,0 +1,282 @@
+"""Greedy DAG extraction over the serialized e-graph, pricing where each value lives.
+
+Each e-class gets its cheapest hardware node, where a node's cost is the union of the items it needs
+(shared values paid once): its own engine cycles, a pack for every computed operand read from a CB, and
+a copy_tile for every kernel input read in DST. Math-level nodes have no hardware meaning and are never
+chosen; a class reached only through them is an error naming the op that has no hardware form.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tteqsat.cost.model import CostModel
+from tteqsat.egraph.bridge import ENode, SerializedEGraph
+from tteqsat.errors import KernelError
+from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
+
+# e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
+_KIND = {
+    "hw_fpu": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu", "hw_exp_scaled": "exp_scaled",
+    "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce", "hw_bcast": "bcast",
+    "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
+    "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
+    "fold_max": "fold_max", "fold_sum": "fold_sum",
+}
+LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
+MODES = ("any", "fused", "streaming")
+
+
+def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
+    lit = node.literals
+    kind = _KIND[node.op]
+    if kind == "input":
+        return "input", {"name": lit[0]}
+    if kind == "reuse":
+        return str(lit[0]), {"reuse": lit[1]}
+    if kind == "exp_scaled":
+        return "exp", {"s": float(lit[0])}  # type: ignore[arg-type]
+    if kind in ("scalar", "reduce"):
+        return str(lit[0]), {"s": float(lit[1])}  # type: ignore[arg-type]
+    if kind == "matmul":
+        return "matmul", {"transpose_b": int(lit[0])}  # type: ignore[call-overload]
+    if kind == "bcast":
+        return str(lit[0]), {"n": int(lit[1])}  # type: ignore[call-overload]
+    if kind in ("transpose", "tilesum"):
+        return kind, {}
+    if kind == "chunk":
+        return "chunk", {"axis": "cols" if node.op == "kchunk" else "rows", "width": int(lit[0])}  # type: ignore[call-overload]
+    if kind == "online_sum":
+        return "online_sum", {"s": float(lit[0]), "trips": int(lit[1])}  # type: ignore[arg-type, call-overload]
+    if kind in ("fold_max", "fold_sum", "running_max"):
+        return kind, {"trips": int(lit[0])}  # type: ignore[call-overload]
+    return str(lit[0]), {}
+
+
+def _class_order(cid: str) -> tuple[int, str]:
+    m = re.search(r"(\d+)$", cid)
+    return (int(m.group(1)) if m else -1, cid)
+
+
+@dataclass
+class _Best:
+    total: float
+    items: dict[tuple, float]  # what the value needs, each paid once: ("n", class, node), ("p"|"c", class)
+    node: ENode
+    classes: frozenset[str]    # classes of the nodes in `items`, for the cycle check
+    folds: bool                # some fold is among them
+
+
+def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
+            input_order: list[str], mode: str = "any", respect_l1: bool = True,
+            max_chunk: int | None = None) -> Program:
+    """The cheapest hardware program under the greedy DAG cost.
+
+    `mode` "fused" never streams; "streaming" makes every value that has a fold form use one; "any"
+    lets cost decide. Values whose whole tensor would not fit L1 cannot be packed or read whole.
+    """
+    if mode not in MODES:
+        raise KernelError(f"unknown extraction mode {mode!r} ({', '.join(MODES)})")
+    order = sorted(graph.classes, key=_class_order)
+    input_class = {c for c in order if any(n.op == "input_" for n in graph.classes[c])}
+    pack = model.pack_tile().total
+    budget = model.arch.l1_budget
+    tile_bytes = model.arch.tile_bytes(dtype)
+    best: dict[str, _Best] = {}
+
+    def shape(cid: str) -> tuple[int, int]:
+        return graph.shapes[cid]
+
+    def tiles(cid: str) -> int:
+        r, c = shape(cid)
+        return -(-r // 32) * -(-c // 32)
+
+    own: dict[str, float] = {}  # the worklist revisits nodes; their own cost never changes
+
+    def own_cost(node: ENode, cid: str) -> float:
+        if node.id not in own:
+            if _KIND[node.op] == "tilesum":  # one accumulating pack per operand tile
+                own[node.id] = model.arch.num("pack.l1_acc_cycles_per_tile") * tiles(node.children[0])
+            else:
+                op, attrs = _op_and_attrs(node)
+                operands = tuple(HwOp("input", "probe", (), shape(ch)) for ch in node.children)
+                hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
+                own[node.id] = model.op_tile(hw).total * tiles(cid)
+        return own[node.id]
+
+    fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
+
+    def allowed(cid: str) -> list[ENode]:
+        nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id) if n.op in _KIND]
+        if mode == "fused":
+            return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
+        if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
+            return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")
+                    or any(ch in fold_class for ch in n.children)]
+        return nodes
+
+    too_big: set[str] = set()
+
+    def fits(cid: str) -> bool:
+        ok = tiles(cid) * tile_bytes <= budget or not respect_l1
+        if not ok:
+            too_big.add(cid)
+        return ok
+
+    def copy_cost(cid: str) -> float:
+        return model.op_tile(HwOp("copy", "copy", (), shape(cid))).total * tiles(cid)
+
+    def loop_extra(node: ENode, cid: str) -> float:
+        """Per-trip state update of a fold: rescale or combine the accumulator, pack it, track the max."""
+        kind = _KIND[node.op]
+        trips = int(node.literals[-1])  # type: ignore[call-overload]
+        acc = tiles(cid)
+        unpack = model.arch.num("unpack.cycles_per_tile")
+        per = acc * (model.op_tile(HwOp("sfpu2", "add", (), shape(cid))).total + pack + unpack)
+        if kind == "online_sum":
+            per += acc * model.op_tile(HwOp("sfpu2", "mul", (), shape(cid))).total
+            m = tiles(node.children[1])
+            per += m * (2 * model.op_tile(HwOp("sfpu2", "max", (), shape(cid))).total
+                        + model.op_tile(HwOp("exp_scaled", "exp", (), shape(cid))).total + 2 * pack)
+        return trips * per
+
+    candidates = {c: allowed(c) for c in order}
+
+    def evaluate(cid: str, node: ENode) -> _Best | None:
+        """The node's cost with its children's current best forms, or None if it cannot be used."""
+        if node.op == "input_":
+            return _Best(0.0, {}, node, frozenset({cid}), False)
+        if not all(ch in best for ch in node.children):
+            return None
+        kind = _KIND[node.op]
+        if kind == "chunk":
+            if node.children[0] not in input_class:
+                return None  # only kernel inputs are streamed in chunks, by the reader
+            if max_chunk is not None and int(node.literals[0]) > max_chunk:  # type: ignore[call-overload]
+                return None
+            return _Best(0.0, {}, node, frozenset({cid}), False)
+        kids = [best[ch] for ch in node.children]
+        if any(cid in k.classes for k in kids):
+            return None  # this node's operands pass through its own class: a cycle
+        if kind in LOOP_KINDS and any(k.folds for k in kids):
+            return None  # a fold over another fold's result needs a second loop: not built
+        if kind in LOOP_KINDS or kind == "running_max":
+            items = {("n", cid, node.id): loop_extra(node, cid) if kind in LOOP_KINDS else 0.0}
+            trips = int(node.literals[-1]) if kind in LOOP_KINDS else 1  # type: ignore[call-overload]
+            for k in kids:
+                for key, val in k.items.items():
+                    items[key] = max(items.get(key, 0.0), val * trips)
+        else:
+            items = {("n", cid, node.id): own_cost(node, cid)}
+            for ch, k, loc in zip(node.children, kids, OPERAND_LOCS[kind], strict=True):
+                chunk_leaf = k.node.op in ("kchunk", "rchunk")
+                in_cb = _KIND[k.node.op] in LOOP_KINDS + ("tilesum",)  # a loop result or L1 sum: already in a CB
+                if in_cb and loc == "cb":
+                    items.update(k.items)
+                    continue
+                if ch in input_class or chunk_leaf:
+                    if not (chunk_leaf or fits(ch)):
+                        return None
+                    if loc == "dst":
+                        items[("c", ch)] = copy_cost(ch)
+                    continue
+                items.update(k.items)
+                if loc == "cb":
+                    if not fits(ch):
+                        return None
+                    items[("p", ch)] = pack * tiles(ch)
+        classes = frozenset({cid}).union(*(k.classes for k in kids))
+        folds = kind in LOOP_KINDS or any(k.folds for k in kids)
+        return _Best(sum(items.values()), items, node, classes, folds)
+
+    parents: dict[str, list[str]] = {}
+    for cid in order:
+        for node in candidates[cid]:
+            for ch in node.children:
+                parents.setdefault(ch, []).append(cid)
+    queue = deque(c for c in order if c in graph.shapes)
+    queued = set(queue)
+    steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
+    while queue and steps_left:
+        steps_left -= 1
+        cid = queue.popleft()
+        queued.discard(cid)
+        improved = False
+        for node in candidates[cid]:
+            cand = evaluate(cid, node)
+            if cand is not None and (cid not in best or cand.total < best[cid].total - 1e-9):
+                best[cid] = cand
+                improved = True
+        if improved:
+            for parent in parents.get(cid, []):
+                if parent not in queued and parent in graph.shapes:
+                    queue.append(parent)
+                    queued.add(parent)
+
+    def missing(cid: str) -> KernelError:
+        ops = sorted({n.op for n in graph.classes[cid]})
+        if too_big:
+            big = max(too_big, key=tiles)
+            r, c = shape(big)
+            return KernelError(f"every form needs a {r}x{c} value ({tiles(big) * tile_bytes:,} bytes) whole in "
+                               f"one CB, more than the {budget:,} bytes of L1 free")
+        return KernelError(f"no hardware form was found for a value computed by {', '.join(ops)}",
+                           ops[0] if ops else None)
+
+    choice = {cid: b.node for cid, b in best.items()}
+    return program_from_choice(graph, choice, kernel_name, dtype, input_order, missing)
+
+
+def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kernel_name: str, dtype: str,
+                        input_order: list[str], missing=None) -> Program:
+    """The program a class -> node choice describes, built from the outputs down; raises on a cycle, and
+    `missing(cid)` (an error) for a needed class with no chosen node."""
+    built: dict[str, HwOp] = {}
+    visiting: set[str] = set()
+
+    def build(cid: str) -> HwOp:
+        if cid in built:
+            return built[cid]
+        if cid not in choice:
+            raise missing(cid) if missing else KernelError("internal: the choice misses a needed e-class")
+        if cid in visiting:
+            raise KernelError("internal: the chosen nodes form a cycle")
+        visiting.add(cid)
+        node = choice[cid]
+        op, attrs = _op_and_attrs(node)
+        if _KIND[node.op] == "chunk":
+            attrs["name"] = build(node.children[0]).name
+        hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), graph.shapes[cid], attrs, cid)
+        visiting.discard(cid)
+        built[cid] = hw
+        return hw
+
+    outputs = [(name, build(cid)) for name, cid in graph.outputs]
+    by_name = {op.name: op for op in built.values() if op.kind == "input"}
+    inputs = [by_name[n] if n in by_name else _unused_input(n, graph) for n in input_order]
+    return Program(kernel_name, dtype, inputs, outputs)
+
+
+def _unused_input(name: str, graph: SerializedEGraph) -> HwOp:
+    for cid, nodes in graph.classes.items():
+        for n in nodes:
+            if n.op == "input_" and n.literals[0] == name:
+                return HwOp("input", "input", (), graph.shapes[cid], {"name": name}, cid)
+    raise KernelError(f"input '{name}' is not in the e-graph")
+
+
+# The modeled cycles of a program's schedule, None when it does not fit: the pipeline passes the scheduler's,
+# so an extractor that compares whole programs (the ILP against greedy) prices them as scheduling does.
+Price = Callable[[Program], "float | None"]
+
+
+def call_extractor(extractor: Callable[..., Program], *args: object, **options: object) -> Program:
+    """Call any extractor with the keywords it takes (a user's may not take `max_chunk` or `price`)."""
+    params = inspect.signature(extractor).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        options = {k: v for k, v in options.items() if k in params}
+    return extractor(*args, **options)

@@ -1,0 +1,215 @@
+"""Splitting an extracted program at its folds: what runs before the loop, in each trip, and after.
+
+A fold's body is the part of the program that depends on the current chunk. In the loop, every fold
+keeps its accumulator in a state CB (FIFO ping-pong: the previous value at the front, the next one
+pushed behind it), online folds also keep the running max and rescale their accumulators by
+exp(s * (m_old - m_new)); the state starts as m = -1e30, accumulators = 0, so every trip is the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tteqsat.errors import KernelError
+from tteqsat.extraction.program import HwOp, Program
+
+LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
+M_INIT = -1.0e30  # the running max before the first chunk: exp(s * (M_INIT - m)) underflows to 0
+
+
+@dataclass
+class State:
+    """One loop-carried value: its leaf inside the body, its next value, its start value."""
+
+    name: str
+    shape: tuple[int, int]
+    init: float
+    prev: HwOp = field(repr=False)
+    next: HwOp | None = field(default=None, repr=False)
+
+
+@dataclass
+class Loop:
+    trips: int
+    body: Program                 # leaves: invariants (bound), chunks (streamed), states (prev)
+    states: list[State]
+    chunks: list[HwOp]            # original chunk leaves (input name, axis, width)
+    chunk_leaf: dict[str, HwOp]   # body leaf name -> chunk op
+
+
+@dataclass
+class Split:
+    pre: Program                  # outputs: values the loop or the post part read (exported to CBs)
+    loop: Loop | None
+    post: Program                 # leaves: kernel inputs, exports of pre, loop results (state names)
+    exports: list[str] = field(default_factory=list)
+
+
+def _leaf(name: str, shape: tuple[int, int]) -> HwOp:
+    return HwOp("input", "input", (), shape, {"name": name})
+
+
+def split(program: Program) -> Split | None:
+    """None when the program has no fold; otherwise its pre / loop / post parts."""
+    ops = program.ops()
+    folds = [op for op in ops if op.kind in LOOP_KINDS]
+    if not folds:
+        return None
+    trips = {int(f.attrs["trips"]) for f in folds}  # type: ignore[call-overload]
+    if len(trips) != 1:
+        raise KernelError(f"folds over different trip counts {sorted(trips)} need separate loops, "
+                          "which this scheduler does not build", program.name)
+    in_loop: set[int] = set()  # ops computed per trip: depend on a chunk or the running max
+    for op in ops:
+        if op.kind in ("chunk", "running_max") or any(id(o) in in_loop for o in op.operands
+                                                          if op.kind not in LOOP_KINDS):
+            if op.kind not in LOOP_KINDS:
+                in_loop.add(id(op))
+    for f in folds:
+        for o in f.operands:
+            if _depends_on_fold(o, folds):
+                raise KernelError("a fold whose body needs another fold's result needs two loops, "
+                                  "which this scheduler does not build", program.name)
+    after: set[int] = set()  # ops that need a fold's result
+    for op in ops:
+        if op.kind in LOOP_KINDS or any(id(o) in after for o in op.operands):
+            after.add(id(op))
+    before = [op for op in ops if id(op) not in in_loop and id(op) not in after]
+
+    names: dict[int, str] = {}
+    exports: list[str] = []
+
+    def export(op: HwOp) -> HwOp:
+        """A leaf standing for a value computed in an earlier part."""
+        if op.kind == "input":
+            return op
+        if id(op) not in names:
+            names[id(op)] = f"x{len(names)}"
+            exports.append(names[id(op)])
+        return _leaf(names[id(op)], op.shape)
+
+    loop = _build_loop(program.name, int(next(iter(trips))), ops, folds, in_loop, export)
+    rebuilt: dict[int, HwOp] = {id(f): _leaf(f"state:{f.attrs['state']}", f.shape) for f in folds}
+
+    def post_clone(op: HwOp) -> HwOp:
+        if id(op) in rebuilt:
+            return rebuilt[id(op)]
+        if id(op) not in after:
+            rebuilt[id(op)] = export(op)
+        else:
+            rebuilt[id(op)] = HwOp(op.kind, op.op, tuple(post_clone(o) for o in op.operands), op.shape,
+                                   dict(op.attrs), op.origin, op.loc)
+        return rebuilt[id(op)]
+
+    post_outputs = []
+    for name, op in program.outputs:
+        value = post_clone(op)
+        if value.kind == "input":  # a loop result or earlier value is the output: move it to the output CB
+            value = HwOp("copy", "copy", (value,), value.shape, {}, "output copy")
+        post_outputs.append((name, value))
+    pre_values = {id(op): op for op in before}
+    pre_outputs = [(names[k], pre_values[k]) for k in names if k in pre_values]
+    pre = Program(program.name, program.dtype, list(program.inputs), pre_outputs)
+    post_leaves = [leaf for leaf in _leaves(post_outputs)]
+    post = Program(program.name, program.dtype, post_leaves, post_outputs)
+    return Split(pre, loop, post, [n for n, _ in pre_outputs])
+
+
+def _leaves(outputs: list[tuple[str, HwOp]]) -> list[HwOp]:
+    seen: dict[str, HwOp] = {}
+
+    def visit(op: HwOp) -> None:
+        if op.kind == "input":
+            seen.setdefault(op.name, op)
+        for o in op.operands:
+            visit(o)
+
+    for _, op in outputs:
+        visit(op)
+    return list(seen.values())
+
+
+def _depends_on_fold(op: HwOp, folds: list[HwOp]) -> bool:
+    stack, seen = [op], set()
+    while stack:
+        cur = stack.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if cur.kind in LOOP_KINDS:
+            return True
+        stack.extend(cur.operands)
+    return False
+
+
+def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_loop: set[int], export) -> Loop:
+    states: list[State] = []
+    body: dict[int, HwOp] = {}
+    chunk_leaf: dict[str, HwOp] = {}
+    m_state: dict[int, tuple[State, HwOp]] = {}  # id(row-max body) -> (state, m_new)
+    alpha: dict[tuple[int, float], HwOp] = {}
+
+    def state(name: str, shape: tuple[int, int], init: float) -> State:
+        st = State(name, shape, init, _leaf(f"state:{name}", shape))
+        states.append(st)
+        return st
+
+    def clone(op: HwOp) -> HwOp:
+        if id(op) in body:
+            return body[id(op)]
+        if op.kind == "chunk":
+            name = f"{op.attrs['name']}@{op.attrs['axis']}{op.attrs['width']}"
+            leaf = _leaf(name, op.shape)
+            chunk_leaf[name] = op
+            body[id(op)] = leaf
+        elif op.kind == "running_max":
+            body[id(op)] = running(op.operands[0])[1]
+        elif id(op) not in in_loop:
+            body[id(op)] = export(op)
+        else:
+            body[id(op)] = HwOp(op.kind, op.op, tuple(clone(o) for o in op.operands), op.shape, dict(op.attrs),
+                                op.origin, op.loc)
+        return body[id(op)]
+
+    def running(mbody: HwOp) -> tuple[State, HwOp]:
+        if id(mbody) not in m_state:
+            st = state(f"m{len(m_state)}", mbody.shape, M_INIT)
+            if mbody.kind == "reduce" and mbody.op == "rowmax":
+                # reduce_tile seeded with the previous max: max(m_old, rowmax(x)) in one accumulation
+                m_new = HwOp("reduce_seeded", "rowmax", (st.prev, clone(mbody.operands[0])), mbody.shape,
+                             dict(mbody.attrs), "running max")
+            else:
+                m_new = HwOp("sfpu2", "max", (st.prev, clone(mbody)), mbody.shape, {}, "running max")
+            st.next = m_new
+            m_state[id(mbody)] = (st, m_new)
+        return m_state[id(mbody)]
+
+    for n, fold in enumerate(folds):
+        if fold.kind == "fold_max":
+            st, _ = running(fold.operands[0])
+            fold.attrs["state"] = st.name
+            continue
+        value = clone(fold.operands[0])
+        acc = state(f"acc{n}", fold.shape, 0.0)
+        fold.attrs["state"] = acc.name
+        if fold.kind == "fold_sum":
+            acc.next = HwOp("sfpu2", "add", (acc.prev, value), fold.shape, {}, "fold sum")
+            continue
+        s = float(fold.attrs["s"])  # type: ignore[arg-type]
+        mst, m_new = running(fold.operands[1])
+        key = (id(fold.operands[1]), s)
+        if key not in alpha:
+            diff = HwOp("sfpu2", "sub", (mst.prev, m_new), m_new.shape, {}, "max growth")
+            alpha[key] = HwOp("exp_scaled", "exp", (diff,), m_new.shape, {"s": s}, "rescale factor")
+        a = alpha[key]
+        if fold.shape[1] == 1:
+            corr = HwOp("sfpu2", "mul", (a, acc.prev), fold.shape, {}, "rescale")
+        else:
+            wide = HwOp("bcast", "cols", (a,), fold.shape, {"n": fold.shape[1]}, "rescale factor")
+            corr = HwOp("reuse", "mul", (wide, acc.prev), fold.shape, {"reuse": "srca"}, "rescale")
+        acc.next = HwOp("sfpu2", "add", (corr, value), fold.shape, {}, "online sum")
+    outputs = [(st.name, st.next) for st in states]
+    program = Program(kernel, "", [], outputs)  # type: ignore[arg-type]
+    program.inputs = _leaves(outputs)
+    chunks = list(chunk_leaf.values())
+    return Loop(trips, program, states, chunks, chunk_leaf)

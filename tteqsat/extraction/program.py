@@ -1,0 +1,95 @@
+"""The extracted hardware program: a DAG of Tensix op forms, each producing one value in DST."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tteqsat.frontend.ir import TILE
+
+# Where each op form reads its operands from, in operand order.
+OPERAND_LOCS: dict[str, tuple[str, ...]] = {
+    "fpu": ("cb", "cb"),          # add/sub/mul_tiles
+    "reuse": ("dst", "cb"),       # binary_dest_reuse_tiles
+    "sfpu2": ("dst", "dst"),      # *_binary_tile, binary_max/min_tile
+    "sfpu": ("dst",),             # unary SFPU op in place
+    "exp_scaled": ("dst",),       # exp_tile with a fused scale
+    "scalar": ("dst",),           # binop_with_scalar
+    "matmul": ("cb", "cb"),       # matmul_tiles, K accumulated in DST
+    "reduce": ("cb",),            # reduce_tile with a scaler CB
+    "reduce_seeded": ("dst", "cb"),  # reduce_tile accumulating onto a seed already in DST (running max)
+    "tilesum": ("dst",),          # its operand's row of tiles packed into one CB tile, L1-accumulated
+    "bcast": ("cb",),             # unary_bcast
+    "transpose": ("cb",),         # transpose_wh_tile
+    "copy": ("cb",),              # copy_tile (inserted by the scheduler)
+    "input": (),
+    # streaming: operands of these are not read through DST or a CB by the op itself
+    "chunk": ("none",),           # the current chunk of a kernel input, streamed by the reader
+    "running_max": ("none",),     # the loop's running max after this chunk (operand: the chunk's row max)
+    "online_sum": ("none", "none"),  # (body, row-max body)
+    "fold_max": ("none",),
+    "fold_sum": ("none",),
+}
+
+
+@dataclass(eq=False)
+class HwOp:
+    """One value: an op form over operand values. Identity is object identity."""
+
+    kind: str
+    op: str
+    operands: tuple[HwOp, ...]
+    shape: tuple[int, int]
+    attrs: dict[str, object] = field(default_factory=dict)
+    origin: str = ""  # e-class (or IR op) it came from, for explanations
+    loc: str = ""     # the user's source line, where known
+
+    @property
+    def locs(self) -> tuple[str, ...]:
+        return OPERAND_LOCS[self.kind]
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return (-(-self.shape[0] // TILE), -(-self.shape[1] // TILE))
+
+    @property
+    def n_tiles(self) -> int:
+        r, c = self.grid
+        return r * c
+
+    @property
+    def name(self) -> str:
+        return str(self.attrs.get("name", ""))
+
+    def label(self) -> str:
+        extra = {k: v for k, v in self.attrs.items() if k != "name"}
+        args = "".join(f" {k}={v}" for k, v in sorted(extra.items()))
+        return f"{self.kind}.{self.op}{args}" if self.kind != "input" else f"input {self.name}"
+
+
+@dataclass
+class Program:
+    """What extraction chose: outputs by name, inputs in kernel argument order."""
+
+    name: str
+    dtype: str
+    inputs: list[HwOp]
+    outputs: list[tuple[str, HwOp]]
+
+    def ops(self) -> list[HwOp]:
+        """Every op, operands first, deterministic."""
+        seen: set[int] = set()
+        order: list[HwOp] = []
+
+        def visit(op: HwOp) -> None:
+            if id(op) in seen:
+                return
+            seen.add(id(op))
+            for o in op.operands:
+                visit(o)
+            order.append(op)
+
+        for i in self.inputs:
+            visit(i)
+        for _, op in self.outputs:
+            visit(op)
+        return order

@@ -1,0 +1,85 @@
+"""Numpy semantics of an extracted hardware program, built on the reference's op tables.
+
+`evaluate_program` is how verification tells an unsound rule (the program differs from the kernel in
+numpy) from a wrong lowering (the simulated MLIR differs from the program).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from tteqsat.errors import KernelError
+from tteqsat.extraction.loops import split
+from tteqsat.extraction.program import Program
+from tteqsat.frontend.reference import BINARY, UNARY, scalar_op
+
+
+def _eval_program(program: Program, leaves: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """float64 values of a program's outputs given its leaves by name."""
+    values: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for op in program.ops():
+            args = [values[id(o)] for o in op.operands]
+            s = op.attrs.get("s")
+            k = op.kind
+            if k == "input":
+                values[id(op)] = np.asarray(leaves[op.name], dtype=np.float64)
+                continue
+            if k in ("fpu", "sfpu2"):
+                out = BINARY[op.op](args[0], args[1])
+            elif k == "reuse":
+                a, b = args if op.attrs["reuse"] == "srca" else args[::-1]
+                out = BINARY[op.op](a, b)
+            elif k == "sfpu":
+                out = UNARY[op.op](args[0])
+            elif k == "exp_scaled":
+                out = np.exp(s * args[0])
+            elif k == "scalar":
+                out = scalar_op(op.op, args[0], float(s))
+            elif k == "matmul":
+                out = args[0] @ (args[1].T if op.attrs.get("transpose_b") else args[1])
+            elif k in ("reduce", "reduce_seeded"):
+                axis = 1 if op.op.startswith("row") else 0
+                red = np.max if op.op.endswith("max") else np.sum
+                out = red(args[-1] * s, axis=axis, keepdims=True)
+                if k == "reduce_seeded":
+                    out = np.maximum(out, args[0]) if op.op.endswith("max") else out + args[0]
+            elif k == "bcast":
+                src = args[0][:1, :1] if op.op == "scalar" else args[0]
+                out = np.broadcast_to(src, op.shape)
+            elif k == "transpose":
+                out = args[0].T
+            elif k == "copy":
+                out = args[0]
+            elif k == "tilesum":
+                r, c = args[0].shape
+                out = args[0].reshape(r, c // 32, 32).sum(axis=1)
+            else:
+                raise KernelError(f"the reference has no semantics for op form '{k}'")
+            values[id(op)] = np.asarray(out)
+    return {name: values[id(op)] for name, op in program.outputs}
+
+
+def evaluate_program(program: Program, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Numpy semantics of an extracted hardware program, loops run trip by trip.
+
+    Checks that the rules that chose it were sound, and that its loop keeps the right state.
+    """
+    leaves = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
+    parts = split(program)
+    if parts is None:
+        return {k: v.astype(np.float32) for k, v in _eval_program(program, leaves).items()}
+    leaves.update(_eval_program(parts.pre, leaves))
+    loop = parts.loop
+    state = {f"state:{st.name}": np.full(st.shape, st.init) for st in loop.states}
+    for j in range(loop.trips):
+        env = dict(leaves, **state)
+        for name, chunk in loop.chunk_leaf.items():
+            x = leaves[chunk.operands[0].name]
+            w = int(chunk.attrs["width"])
+            env[name] = x[j * w:(j + 1) * w, :] if chunk.attrs["axis"] == "rows" else x[:, j * w:(j + 1) * w]
+        state = {f"state:{k}": v for k, v in _eval_program(loop.body, env).items()}
+    leaves.update(state)
+    return {k: v.astype(np.float32) for k, v in _eval_program(parts.post, leaves).items()}

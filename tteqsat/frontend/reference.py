@@ -1,0 +1,128 @@
+"""The oracle: numpy semantics of every IR op. Rules, extraction and lowering are checked against it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+from scipy.special import erf
+
+from tteqsat.errors import KernelError
+from tteqsat.frontend.ir import Kernel, Node, topo_order
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1.0 / np.sqrt(x),
+    "recip": lambda x: 1.0 / x, "abs": np.abs, "relu": lambda x: np.maximum(x, 0.0),
+    "sigmoid": _sigmoid, "tanh": np.tanh, "gelu": _gelu, "silu": lambda x: x * _sigmoid(x), "neg": np.negative,
+}
+BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "max": np.maximum, "min": np.minimum,
+}
+
+
+def round_bf16(x: np.ndarray) -> np.ndarray:
+    """Round float32 values to the nearest bfloat16 (ties to even), kept in float32."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return rounded.astype(np.uint32).view(np.float32)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def eval_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    """One op on float64 arrays."""
+    op = node.op
+    if op in UNARY:
+        return UNARY[op](args[0])
+    if op in BINARY:
+        return BINARY[op](args[0], args[1])
+    s = dict(node.attrs).get("s")
+    table: dict[str, Callable[[], np.ndarray]] = {
+        "add_s": lambda: args[0] + s,
+        "mul_s": lambda: args[0] * s,
+        "rsub_s": lambda: s - args[0],
+        "rdiv_s": lambda: s / args[0],
+        "exp_scaled": lambda: np.exp(s * args[0]),
+        "matmul": lambda: args[0] @ args[1],
+        "transpose": lambda: args[0].T,
+        "rowmax": lambda: args[0].max(axis=1, keepdims=True),
+        "rowsum": lambda: args[0].sum(axis=1, keepdims=True),
+        "colmax": lambda: args[0].max(axis=0, keepdims=True),
+        "colsum": lambda: args[0].sum(axis=0, keepdims=True),
+        "bcast_cols": lambda: np.broadcast_to(args[0], node.shape),
+        "bcast_rows": lambda: np.broadcast_to(args[0], node.shape),
+        "bcast_scalar": lambda: np.broadcast_to(args[0][:1, :1], node.shape),
+        "softmax": lambda: _softmax(args[0]),
+    }
+    if op not in table:
+        raise KernelError(f"the reference has no semantics for op '{op}'", op, node.loc)
+    return table[op]()
+
+
+def evaluate_nodes(roots: list[Node], inputs: Mapping[str, np.ndarray]) -> dict[int, np.ndarray]:
+    """Values of every node reachable from `roots`, keyed by id(node)."""
+    values: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in topo_order(roots):
+            if node.op == "input":
+                name = str(node.attr("name"))
+                if name not in inputs:
+                    raise KernelError(f"no value given for input '{name}'", "input", node.loc)
+                arr = np.asarray(inputs[name], dtype=np.float64)
+                if arr.shape != node.shape:
+                    raise KernelError(f"input '{name}' has shape {arr.shape}, expected {node.shape}", "input",
+                                      node.loc)
+                values[id(node)] = arr
+            else:
+                values[id(node)] = np.asarray(eval_node(node, [values[id(i)] for i in node.inputs]))
+    return values
+
+
+def evaluate(kernel: Kernel, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Run the kernel on numpy inputs (float64 math); returns float32 outputs by name."""
+    values = evaluate_nodes([n for _, n in kernel.outputs], inputs)
+    return {name: values[id(node)].astype(np.float32) for name, node in kernel.outputs}
+
+
+def random_inputs(kernel: Kernel, seed: int = 0, scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Deterministic test inputs, rounded to the kernel's dtype. Positive where an op needs it."""
+    rng = np.random.default_rng(seed)
+    positive = _needs_positive(kernel)
+    out: dict[str, np.ndarray] = {}
+    for node in kernel.inputs:
+        name = str(node.attr("name"))
+        x = rng.standard_normal(node.shape).astype(np.float32) * scale
+        if name in positive:
+            x = np.abs(x) + 0.5
+        out[name] = round_bf16(x) if node.dtype == "bf16" else x
+    return out
+
+
+def _needs_positive(kernel: Kernel) -> set[str]:
+    """Inputs feeding log/sqrt/rsqrt/recip/div directly get positive values so the check is meaningful."""
+    names: set[str] = set()
+    for node in kernel.nodes():
+        if node.op in ("log", "sqrt", "rsqrt", "recip", "rdiv_s") or node.op == "div":
+            for i in node.inputs[-1:] if node.op == "div" else node.inputs:
+                names |= {str(n.attr("name")) for n in topo_order([i]) if n.op == "input"}
+    return names
+
+
+def scalar_op(op: str, x: np.ndarray, s: float) -> np.ndarray:
+    if op == "add_s":
+        return x + s
+    if op == "mul_s":
+        return x * s
+    return s - x if op == "rsub_s" else s / x

@@ -1,0 +1,185 @@
+"""Build a `Schedule` from an extracted `Program`.
+
+It splits the program at its folds (scheduling.loops), allocates the kernel's CBs, schedules each
+straight-line part (scheduling.frames, passes from scheduling.sections), places every CB wait and pop,
+and prices the result.
+"""
+
+from __future__ import annotations
+
+from tteqsat.arch import Arch
+from tteqsat.cost import Engines, TensixCostModel
+from tteqsat.errors import KernelError
+from tteqsat.extraction.loops import split
+from tteqsat.extraction.program import Program
+from tteqsat.scheduling.frames import schedule_frame
+from tteqsat.scheduling.model import (
+    CbPlan,
+    ChunkStream,
+    DstSection,
+    Frame,
+    LoopInfo,
+    Schedule,
+    StateFill,
+    TensorArg,
+)
+
+
+def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
+                   fuse: bool = True, check_capacity: bool = True) -> Schedule:
+    """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts."""
+    model = model or TensixCostModel(arch)
+    capacity = arch.dst_tiles(program.dtype)
+    plan = CbPlan(program.dtype)
+    parts = split(program)
+    args: list[TensorArg] = []
+    input_cb: dict[str, int] = {}
+    arg_of = {op.name: n for n, op in enumerate(program.inputs)}
+    used_whole = _whole_input_names(program, parts)
+    for op in program.inputs:
+        cb = plan.new("input", op.n_tiles, op.name, op.loc) if op.name in used_whole else -1
+        if cb >= 0:
+            input_cb[op.name] = cb
+        args.append(TensorArg(op.name, "in", op.shape, cb, op.n_tiles))
+    output_cb: dict[str, int] = {}
+    for name, op in program.outputs:
+        # double-buffered when it is the only output; with several, the writer drains them one after
+        # another while sections may produce them interleaved, so each holds its whole tensor
+        tiles = min(op.n_tiles, 2) if len(program.outputs) == 1 else op.n_tiles
+        output_cb[name] = plan.new("output", tiles, name)
+        args.append(TensorArg(name, "out", op.shape, output_cb[name], op.n_tiles))
+    loop: LoopInfo | None = None
+    if parts is None:
+        frames = [Frame("main", program, dict(input_cb), dict(output_cb))]
+    else:
+        lp = parts.loop
+        assert lp is not None
+        exports = {name: plan.new("export", op.n_tiles, f"{name} ({op.label()})", op.loc)
+                   for name, op in parts.pre.outputs}
+        state_cb = {st.name: plan.new("state", 2 * _tiles(st.shape), f"state {st.name}") for st in lp.states}
+        streams = []
+        chunk_cb: dict[str, int] = {}
+        for leaf_name, chunk in sorted(lp.chunk_leaf.items()):
+            chunk_cb[leaf_name] = plan.new("stream", 2 * chunk.n_tiles, f"{leaf_name} chunk")
+            src = chunk.operands[0]
+            streams.append(ChunkStream(src.name, arg_of[src.name], chunk_cb[leaf_name], src.shape,
+                                       str(chunk.attrs["axis"]), int(chunk.attrs["width"])))  # type: ignore[call-overload]
+        fills = [StateFill(state_cb[st.name], _tiles(st.shape), st.init, st.name) for st in lp.states]
+        loop = LoopInfo(lp.trips, fills, streams)
+        lp.body.dtype = program.dtype
+        states = {f"state:{k}": v for k, v in state_cb.items()}
+        shared = {**input_cb, **exports}
+        frames = [
+            Frame("pre", parts.pre, dict(input_cb), dict(exports)),
+            Frame("loop", lp.body, {**shared, **chunk_cb, **states}, dict(state_cb)),
+            Frame("post", parts.post, {**shared, **states}, dict(output_cb)),
+        ]
+    for name in _transposed_operands(frames):  # only ever read as matmul's transposed b: read column by column
+        cb = next((f.bound[name] for f in frames if name in f.bound), None)
+        if cb is not None and plan.cbs[cb].role in ("input", "stream"):
+            plan.cbs[cb].tile_order = "cols"
+    if loop is not None:
+        for st in loop.streams:
+            st.column_major = plan.cbs[st.cb].tile_order == "cols"
+    sequence: list[tuple[DstSection, list[tuple[int, tuple, int]], bool]] = []
+    for frame in frames:
+        for sec, reads in schedule_frame(frame, plan, arch, model, fuse, capacity):
+            sec.index = len(sequence)
+            sec.in_loop = frame.name == "loop"
+            sequence.append((sec, reads, sec.in_loop))
+    _place_waits_and_pops(sequence, loop)
+    if check_capacity and len(plan.cbs) > int(arch.num("cb.max_cbs")):
+        raise KernelError(f"needs {len(plan.cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
+                          program.name)
+    sections = [sec for sec, _, _ in sequence]
+    scalers = [cb for cb in plan.cbs if cb.role == "scaler"]
+    fill_one = model.section(Engines(math=arch.num("sfpu.fill")) + model.pack_tile(), 1, 1, 0)
+    compute = sum(sec.cycles for sec in sections if not sec.in_loop) + len(scalers) * fill_one
+    if loop is not None:
+        loop.body_cycles = sum(sec.cycles for sec in sections if sec.in_loop)
+        loop.fill_cycles = sum(f.tiles for f in loop.fills) * fill_one
+        compute += loop.trips * loop.body_cycles + loop.fill_cycles
+    dm_tiles = sum(a.n_tiles for a in args)
+    schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute,
+                        model.data_movement(dm_tiles * arch.tile_bytes(program.dtype)), capacity, loop,
+                        program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
+                        str(arch["settings.math_fidelity"]))
+    if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
+        big = max(plan.cbs, key=lambda cb: cb.tiles)
+        raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "
+                          f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",
+                          big.holds[0], big.loc or None)
+    return schedule
+
+
+def _transposed_operands(frames: list[Frame]) -> list[str]:
+    """Leaves (inputs, streamed chunks) whose every reader is a matmul taking them as its transposed b."""
+    uses: dict[str, bool] = {}
+    for frame in frames:
+        for op in frame.program.ops():
+            for pos, o in enumerate(op.operands):
+                if o.kind == "input":
+                    ok = op.kind == "matmul" and pos == 1 and bool(op.attrs.get("transpose_b"))
+                    uses[o.name] = uses.get(o.name, True) and ok
+    return sorted(name for name, ok in uses.items() if ok)
+
+
+def _tiles(shape: tuple[int, int]) -> int:
+    return -(-shape[0] // 32) * -(-shape[1] // 32)
+
+
+def _whole_input_names(program: Program, parts) -> set[str]:
+    """Kernel inputs some part reads as a whole tensor (not only chunk by chunk)."""
+    if parts is None:
+        return {op.name for op in program.inputs}
+    kernel_inputs = {i.name for i in program.inputs}
+    names: set[str] = set()
+    for prog in (parts.pre, parts.loop.body, parts.post):
+        for op in prog.ops():
+            names |= {o.name for o in op.operands if o.kind == "input" and o.name in kernel_inputs}
+    return names
+
+
+def _place_waits_and_pops(sequence, loop: LoopInfo | None) -> None:
+    """Wait for each CB value before its first reader and pop it after its last.
+
+    Values made inside a trip (chunks, state of the previous trip, the trip's intermediates) are waited
+    for and popped inside the loop body; values from outside the loop are waited for before it and
+    popped after it when the loop holds their first or last reader.
+    """
+    first: dict[tuple, int] = {}
+    last: dict[tuple, int] = {}
+    info: dict[tuple, tuple[int, int]] = {}
+    for pos, (_, reads, _) in enumerate(sequence):
+        for cb, token, tiles in reads:
+            key = _token_key(token)
+            first.setdefault(key, pos)
+            last[key] = pos
+            info[key] = (cb, tiles)
+    for where, kind in ((first, "waits"), (last, "pops")):
+        for key in sorted(where, key=lambda k: (where[k], str(k))):
+            sec, _, in_loop = sequence[where[key]]
+            outside_value_in_loop = in_loop and key[0] != "trip" and loop is not None
+            getattr(loop if outside_value_in_loop else sec, kind).append(info[key])
+    if loop is not None:  # final states nobody reads after the loop
+        read_after = {k[2] for k in first if k[0] == "final"}
+        for fill in loop.fills:
+            if f"state:{fill.name}" not in read_after:
+                loop.drains.append((fill.cb, fill.tiles))
+
+
+def _token_key(token: tuple) -> tuple:
+    """Identity of a CB value across frames: kernel inputs and exports are shared; states and chunks are
+    per trip inside the loop, and a state read after the loop is its final value."""
+    kind = token[0]
+    if kind == "scaler":
+        return ("outer", "scaler", token[1])
+    frame = token[1]
+    if kind == "leaf":
+        name = token[2]
+        if frame == "loop" and (name.startswith("state:") or "@" in name):
+            return ("trip", "leaf", name)
+        if frame == "post" and name.startswith("state:"):
+            return ("final", "post", name)
+        return ("outer", "leaf", name)
+    return ("trip", "value", token[2]) if frame == "loop" else ("outer", frame, token[2])

@@ -1,0 +1,202 @@
+"""Scheduling one straight-line part of a kernel (before, inside or after its loop): pass order,
+intermediate CBs, splitting passes that overflow DST, and a local search that joins or cuts passes."""
+
+from __future__ import annotations
+
+import copy
+
+from tteqsat.arch import Arch
+from tteqsat.cost.model import TensixCostModel
+from tteqsat.errors import KernelError
+from tteqsat.extraction.program import HwOp
+from tteqsat.scheduling.model import REDUCES, CbPlan, DstSection, Frame
+from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order
+
+
+def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
+                    capacity: int) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
+    """The frame's sections, splitting until each fits DST, then joining passes over the same tiles that read
+    the same CB values when that is cheaper; with each section's CB reads as tokens."""
+    cut: set[tuple[int, int]] = set()
+    mark = len(plan.cbs)
+    for _ in range(10_000):
+        result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity)
+        if overflow is None:
+            break
+        if overflow in cut:
+            raise KernelError("internal: DST splitting made no progress", frame.program.name)
+        plan.truncate(mark)  # drop this attempt's intermediates
+        cut.add(overflow)
+    else:
+        raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
+    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark) if fuse else result
+
+
+MAX_JOIN_TRIALS = 32
+
+
+def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
+                   capacity: int, result, mark: int):
+    """Local search over the frame's passes, each move kept only when the model says the frame is cheaper:
+    join two passes over the same tile grid that read a common CB value (one acquire, one copy of the shared
+    value), or cut a DST join inside a pass that DST pressure keeps to one tile per acquire (its halves may
+    then each run several tiles per acquire)."""
+    joins: frozenset[tuple[int, int]] = frozenset()
+    cut = set(cut)
+    tried: set[tuple] = set()
+    ops = frame.program.ops()
+    for _ in range(MAX_JOIN_TRIALS):
+        move = _join_candidate(result, tried) or _cut_candidate(result, ops, cut, capacity, tried)
+        if move is None:
+            return result
+        tried.add(move)
+        trial_plan = copy.deepcopy(plan)
+        trial_plan.truncate(mark)
+        trial_cut = set(cut) | ({move[1:]} if move[0] == "cut" else set())
+        trial_joins = joins | ({move[1:]} if move[0] == "join" else set())
+        trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins)
+        if overflow is None and _frame_cycles(trial) < _frame_cycles(result) - 1e-6:
+            joins, cut, result = trial_joins, trial_cut, trial
+            plan.cbs[:] = trial_plan.cbs
+            plan._scaler = trial_plan._scaler
+    return result
+
+
+def _cut_candidate(result, ops: list[HwOp], cut: set[tuple[int, int]], capacity: int,
+                   tried: set[tuple]) -> tuple | None:
+    """A DST join inside the busiest pass whose pressure allows fewer tiles per acquire than DST could take."""
+    index = {id(op): n for n, op in enumerate(ops)}
+    for sec, _ in sorted(result, key=lambda r: -r[0].cycles):
+        if sec.width * 2 > capacity or sec.width >= sec.grid[1]:
+            continue
+        inside = {o.value for o in sec.ops if o.value >= 0}
+        for n in sorted(inside):
+            for pos, operand in enumerate(ops[n].operands):
+                edge = ("cut", n, pos)
+                if (ops[n].locs[pos] == "dst" and index.get(id(operand)) in inside and (n, pos) not in cut
+                        and edge not in tried):
+                    return edge
+    return None
+
+
+def _frame_cycles(result) -> float:
+    return sum(sec.cycles for sec, _ in result)
+
+
+def _join_candidate(result, tried: set[tuple]) -> tuple | None:
+    """Ops of two sections with the same grid that read a common CB value, not tried yet."""
+    secs = [(sec, {token for _, token, _ in reads}) for sec, reads in result]
+    for i, (a, ta) in enumerate(secs):
+        for b, tb in secs[i + 1:]:
+            if a.grid != b.grid or not (ta & tb):
+                continue
+            va = next((o.value for o in a.ops if o.value >= 0), None)
+            vb = next((o.value for o in b.ops if o.value >= 0), None)
+            if va is not None and vb is not None and ("join", va, vb) not in tried:
+                return ("join", va, vb)
+    return None
+
+
+def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
+               capacity: int, joins: frozenset[tuple[int, int]] = frozenset()):
+    program = frame.program
+    ops = program.ops()
+    index = {id(op): n for n, op in enumerate(ops)}
+    sec_of = assign_sections(ops, fuse, cut, joins)
+    if not sec_of:
+        return [], None
+    members: dict[int, list[int]] = {}
+    for n in sorted(sec_of):
+        members.setdefault(sec_of[n], []).append(n)
+
+    def in_dst(n: int, pos: int) -> bool:
+        operand = ops[n].operands[pos]
+        return (ops[n].locs[pos] == "dst" and operand.kind not in ("input", "tilesum")
+                and sec_of.get(index[id(operand)]) == sec_of[n] and (n, pos) not in cut)
+
+    needs_cb: set[int] = set()
+    for n, op in enumerate(ops):
+        for pos, operand in enumerate(op.operands):
+            if not in_dst(n, pos) and operand.kind != "input":
+                needs_cb.add(index[id(operand)])
+    out_cb: dict[int, list[int]] = {}
+    for name, op in program.outputs:
+        out_cb.setdefault(index[id(op)], []).append(frame.targets[name])
+
+    sec_deps = {s: {sec_of[index[id(o)]] for n in ns for o in ops[n].operands
+                    if o.kind != "input" and sec_of[index[id(o)]] != s} for s, ns in members.items()}
+    order: list[int] = []
+    placed: set[int] = set()
+    while len(order) < len(members):
+        ready = [s for s in members if s not in placed and sec_deps[s] <= placed]
+        if not ready:
+            raise KernelError("internal: sections depend on each other in a cycle", program.name)
+        s = min(ready, key=lambda s: members[s][0])
+        order.append(s)
+        placed.add(s)
+    position = {s: p for p, s in enumerate(order)}
+
+    cb_of_value: dict[int, int] = {}
+    used = {id(o) for op in ops for o in op.operands}
+    for n, op in enumerate(ops):
+        if op.kind == "input" and id(op) in used:
+            if op.name not in frame.bound:
+                raise KernelError(f"internal: no CB holds '{op.name}'", program.name)
+            cb_of_value[n] = frame.bound[op.name]
+    last_reader: dict[int, int] = {}
+    for n, op in enumerate(ops):
+        for pos, operand in enumerate(op.operands):
+            if not in_dst(n, pos):
+                v = index[id(operand)]
+                last_reader[v] = max(last_reader.get(v, -1), position[sec_of[n]])
+    free_after: list[tuple[int, int]] = []  # intermediates of this frame, reusable once popped
+    for s in order:
+        for n in members[s]:
+            if n in needs_cb and n not in cb_of_value:
+                usable = [cb for p, cb in free_after if p < position[s]]
+                if usable:
+                    cb = plan.cbs[usable[0]]
+                    free_after = [(p, c) for p, c in free_after if c != cb.id]
+                    cb.tiles = max(cb.tiles, ops[n].n_tiles)
+                    cb.holds.append(ops[n].label())
+                else:
+                    cb = plan.cbs[plan.new("intermediate", ops[n].n_tiles, ops[n].label(), ops[n].loc)]
+                cb_of_value[n] = cb.id
+                free_after.append((last_reader.get(n, position[s]), cb.id))
+    scaler_cb = {float(op.attrs["s"]): plan.scaler(float(op.attrs["s"]))  # type: ignore[arg-type]
+                 for op in ops if op.kind in REDUCES}
+    column_major = frozenset(cb.id for cb in plan.cbs if cb.tile_order == "cols")
+
+    result = []
+    for s in order:
+        section, overflow = build_section(0, members[s], ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
+                                           needs_cb, model, capacity, column_major)
+        if overflow is not None:
+            return [], overflow
+        grouped = grouped_order(members[s], ops, index, in_dst)
+        if grouped != members[s]:  # the same ops with fewer init switches, if DST still fits
+            other, too_big = build_section(0, grouped, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
+                                            needs_cb, model, capacity, column_major)
+            if too_big is None and other.cycles < section.cycles - 1e-6:
+                section = other
+        reads: list[tuple[int, tuple, int]] = []
+        seen: set[tuple] = set()
+        for n in members[s]:
+            for pos, o in enumerate(ops[n].operands):
+                if in_dst(n, pos):
+                    continue
+                v = index[id(o)]
+                token = ("leaf", frame.name, o.name) if o.kind == "input" else ("value", frame.name, v)
+                if token not in seen:
+                    seen.add(token)
+                    reads.append((cb_of_value[v], token, o.n_tiles))
+            if ops[n].kind in REDUCES:
+                cb = scaler_cb[float(ops[n].attrs["s"])]  # type: ignore[arg-type]
+                token = ("scaler", cb)
+                if token not in seen:
+                    seen.add(token)
+                    reads.append((cb, token, 1))
+        result.append((section, reads))
+    return result, None
+
+

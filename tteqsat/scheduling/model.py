@@ -1,0 +1,212 @@
+"""The schedule's data model: DST sections with slot assignments, the circular-buffer plan, the loop.
+
+Every backend reads only a `Schedule`; `tteqsat.scheduling.build` makes one from an extracted program.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from tteqsat.arch import Arch
+from tteqsat.cost.model import Engines
+from tteqsat.extraction.program import Program
+
+FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "reduce_seeded", "bcast", "transpose")
+REDUCES = ("reduce", "reduce_seeded")
+
+
+@dataclass(frozen=True)
+class TileRead:
+    """Tile index `ci*i + cj*j + ck*k` of a CB, for output tile (i, j) and inner index k."""
+
+    cb: int
+    ci: int
+    cj: int
+    ck: int = 0
+
+
+@dataclass
+class SectionOp:
+    """One op of a section pass: reads (CB tiles and DST slots), writes DST slot `out`."""
+
+    kind: str
+    op: str
+    attrs: dict[str, object]
+    out: int
+    dst_in: list[int]
+    reads: list[TileRead]
+    inner: int = 0              # trip count of the k loop (matmul K tiles, reduce length)
+    value: int = -1             # index of the program value it computes (-1 for copies)
+    copy_from: int | None = None  # copy_dest_values source slot, for in-place ops on a value still live
+
+    def steps(self) -> list[tuple[str, tuple]]:
+        """(engine, init key) of each hardware call this op makes, in order; equal keys share an init."""
+        steps: list[tuple[str, tuple]] = []
+        if self.copy_from is not None:
+            steps.append(("sfpu", ("copy_dest",)))
+        cbs = tuple(r.cb for r in self.reads)
+        if self.kind in FPU_KINDS:
+            steps.append(("fpu", (self.kind, self.op, cbs, tuple(sorted(self.attrs.items())))))
+        elif self.kind == "scalar" and self.op in ("rsub_s", "rdiv_s"):
+            steps.append(("sfpu", ("sfpu", "neg" if self.op == "rsub_s" else "recip")))
+            steps.append(("sfpu", ("scalar",)))
+        elif self.kind == "scalar":
+            steps.append(("sfpu", ("scalar",)))
+        elif self.kind == "exp_scaled":
+            steps.append(("sfpu", ("exp_scaled", self.attrs["s"])))
+        else:
+            steps.append(("sfpu", (self.kind, self.op)))
+        return steps
+
+
+@dataclass
+class Pack:
+    slot: int
+    cb: int
+    accumulate: bool = False  # L1 accumulation: the tiles of a row block add into one CB tile
+
+
+@dataclass
+class DstSection:
+    """One acquire..release pass, repeated over the output tile grid."""
+
+    index: int
+    grid: tuple[int, int]
+    ops: list[SectionOp]
+    packs: list[Pack]
+    waits: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles) before the loop
+    pops: list[tuple[int, int]] = field(default_factory=list)   # (cb, tiles) after the loop
+    slots: int = 0
+    engines: Engines = field(default_factory=Engines)  # per pass
+    in_loop: bool = False
+    width: int = 1  # adjacent tiles of a row per pass; value slot s holds them in DST s*width .. s*width+width-1
+    inits_hoisted: int = 0
+    inits_per_iteration: int = 0
+    cycles: float = 0.0
+
+    @property
+    def iterations(self) -> int:
+        return self.grid[0] * self.grid[1] // self.width
+
+
+@dataclass
+class CircularBuffer:
+    id: int
+    role: str          # input | output | intermediate | scaler
+    tiles: int         # capacity
+    dtype: str
+    holds: list[str]   # what lives in it, over time
+    scale: float | None = None
+    loc: str = ""      # source line of the first value it holds
+    tile_order: str = "rows"  # "cols": tile (r, c) of an R-row tensor at position c*R + r (for matmul's b.T)
+
+
+@dataclass
+class TensorArg:
+    """A DRAM tensor bound to a kernel argument."""
+
+    name: str
+    role: str
+    shape: tuple[int, int]
+    cb: int
+    n_tiles: int
+
+
+@dataclass
+class Schedule:
+    kernel: str
+    arch: str
+    dtype: str
+    sections: list[DstSection]
+    cbs: list[CircularBuffer]
+    args: list[TensorArg]
+    compute_cycles: float
+    data_movement_cycles: float
+    dst_capacity: int
+    loop: LoopInfo | None = None
+    fp32_dest_acc: bool = False   # 32-bit DST (fp32 kernels, or the arch setting)
+    dst_full_sync: bool = False   # DST not double-buffered: twice the tiles per acquire
+    exp_approx: bool = True
+    math_fidelity: str = "hifi2"
+
+    @property
+    def cost_cycles(self) -> float:
+        return max(self.compute_cycles, self.data_movement_cycles)
+
+    def l1_bytes(self, arch: Arch) -> int:
+        return sum(cb.tiles * arch.tile_bytes(cb.dtype) for cb in self.cbs)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------------------------------------------
+class CbPlan:
+    """Every CB of the kernel, allocated as frames are scheduled."""
+
+    def __init__(self, dtype: str) -> None:
+        self.dtype = dtype
+        self.cbs: list[CircularBuffer] = []
+        self._scaler: dict[float, int] = {}
+
+    def new(self, role: str, tiles: int, holds: str, loc: str = "", scale: float | None = None) -> int:
+        self.cbs.append(CircularBuffer(len(self.cbs), role, tiles, self.dtype, [holds], scale, loc))
+        return self.cbs[-1].id
+
+    def scaler(self, s: float) -> int:
+        if s not in self._scaler:
+            self._scaler[s] = self.new("scaler", 1, f"scaler {s:g}", scale=s)
+        return self._scaler[s]
+
+    def truncate(self, mark: int) -> None:
+        del self.cbs[mark:]
+        self._scaler = {s: cb for s, cb in self._scaler.items() if cb < mark}
+
+
+@dataclass
+class StateFill:
+    cb: int
+    tiles: int
+    value: float
+    name: str
+
+
+@dataclass
+class ChunkStream:
+    """One kernel input streamed a chunk per trip: `axis` rows (contiguous tiles) or cols."""
+
+    name: str
+    arg: int
+    cb: int
+    shape: tuple[int, int]
+    axis: str
+    width: int
+    column_major: bool = False  # tiles of each chunk column by column (see CircularBuffer.tile_order)
+
+
+@dataclass
+class LoopInfo:
+    trips: int
+    fills: list[StateFill]
+    streams: list[ChunkStream]
+    waits: list[tuple[int, int]] = field(default_factory=list)  # before the loop
+    pops: list[tuple[int, int]] = field(default_factory=list)   # after the loop
+    drains: list[tuple[int, int]] = field(default_factory=list)  # final states nobody reads: wait, pop
+    body_cycles: float = 0.0
+    fill_cycles: float = 0.0
+
+
+@dataclass
+class Frame:
+    name: str                  # pre | loop | post | main
+    program: Program
+    bound: dict[str, int]      # leaf name -> CB holding it
+    targets: dict[str, int]    # output name -> CB to pack it into
+
+
+def switches(keys: list[tuple]) -> int:
+    """Inits inside each pass when it cycles through `keys` (the first op re-inits after the last)."""
+    return sum(1 for p, k in enumerate(keys) if k != keys[p - 1]) if len(set(keys)) > 1 else 0
+
+

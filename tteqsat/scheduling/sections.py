@@ -1,0 +1,264 @@
+"""One DST pass: which ops share it, their order, DST slots, tiles per acquire, and how each op indexes
+its CB operands. A DST operand produced in the same pass stays in DST; every other operand comes from a CB
+(a copy_tile when the op wants it in DST)."""
+
+from __future__ import annotations
+
+from tteqsat.cost.model import Engines
+from tteqsat.errors import KernelError
+from tteqsat.extraction.program import HwOp
+from tteqsat.scheduling.model import REDUCES, DstSection, Pack, SectionOp, TileRead, switches
+
+
+def _union_find() -> tuple[dict[int, int], callable]:
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    return parent, find
+
+
+def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]],
+                    joins: frozenset[tuple[int, int]] = frozenset()) -> dict[int, int]:
+    """Section id of every computed op (by index in `ops`), joining along allowed DST edges, then the
+    `joins` (pairs of ops whose sections should share one pass) where neither needs the other's result."""
+    index = {id(op): n for n, op in enumerate(ops)}
+    parent, find = _union_find()
+    deps: dict[int, set[int]] = {}
+    for n, op in enumerate(ops):
+        if op.kind == "input":
+            continue
+        cb_deps: set[int] = set()
+        dst_secs: list[int] = []
+        for pos, (operand, loc) in enumerate(zip(op.operands, op.locs, strict=True)):
+            if operand.kind == "input":
+                continue
+            s = find(index[id(operand)])
+            if loc == "dst" and fuse and (n, pos) not in cut and operand.kind != "tilesum":
+                dst_secs.append(s)
+            else:
+                cb_deps |= {s} | {find(d) for d in deps.get(s, set())}
+        keep = []
+        for s in dst_secs:
+            if s in cb_deps or any(s in {find(d) for d in deps.get(t, set())} for t in dst_secs if t != s):
+                pos = next(p for p, o in enumerate(op.operands) if find(index.get(id(o), -1)) == s)
+                cut.add((n, pos))  # joining would need this section's own output first
+            elif s not in keep:
+                keep.append(s)
+        find(n)
+        deps[n] = set(cb_deps)
+        for s in keep:
+            deps[n] |= {find(d) for d in deps.get(s, set())}
+            parent[find(s)] = n
+        deps[n] = {find(d) for d in deps[n]} - {n}
+    for a, b in sorted(joins):
+        sa, sb = find(a), find(b)
+        if sa == sb or sa in {find(d) for d in deps[sb]} or sb in {find(d) for d in deps[sa]}:
+            continue
+        parent[sb] = sa
+        deps[sa] = {find(d) for d in deps[sa] | deps[sb]} - {sa}
+    return {index[id(op)]: find(index[id(op)]) for op in ops if op.kind != "input"}
+
+
+def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
+                   capacity, column_major: frozenset[int] = frozenset()) -> tuple[DstSection, tuple[int, int] | None]:
+    """Lay out one section's per-tile program and allocate DST slots (linear scan)."""
+    tilesums = [n for n in members if ops[n].kind == "tilesum"]  # pack-side: no DST slot of their own
+    members = [n for n in members if ops[n].kind != "tilesum"]
+    grid = ops[members[-1]].grid
+    # uses of each value inside this section, in op order
+    uses: dict[int, list[int]] = {}
+    for n in members:
+        for pos, operand in enumerate(ops[n].operands):
+            if in_dst(n, pos):
+                uses.setdefault(index[id(operand)], []).append(n)
+    keep_to_end = {n for n in members if n in needs_cb or n in out_cb}
+    keep_to_end |= {index[id(ops[t].operands[0])] for t in tilesums}
+    free: list[int] = []
+    next_slot = 0
+    slot_of: dict[int, int] = {}
+    copy_slot: dict[int, int] = {}  # value -> slot of its copy_tile in this section
+    live = 0
+    peak = 0
+    section_ops: list[SectionOp] = []
+    engines = Engines()
+
+    def alloc(fresh: bool = False) -> int:
+        """A DST slot; `fresh` ones were never written in this pass, so they still read as zero (matmul and
+        reduce_tile accumulate into their slot)."""
+        nonlocal next_slot, live, peak
+        live += 1
+        if free and not fresh:
+            slot = free.pop(0)
+        else:
+            next_slot += 1
+            slot = next_slot - 1
+        peak = max(peak, next_slot)  # slots in use by the pass, which can exceed the live count
+        return slot
+
+    def release(slot: int) -> None:
+        nonlocal live
+        live -= 1
+        free.append(slot)
+        free.sort()
+
+    def dies_at(v: int, n: int, copied: bool) -> bool:
+        if copied:
+            return copy_uses[v][-1] == n
+        return v not in keep_to_end and uses.get(v, [])[-1:] == [n]
+
+    def overflow_edge(n: int) -> tuple[int, int]:
+        """The DST join to cut when op `n` overflows DST: one into `n`, else the nearest earlier one."""
+        for m in [n] + list(reversed(members[: members.index(n)])):
+            for p in range(len(ops[m].operands)):
+                if in_dst(m, p):
+                    return (m, p)
+        raise KernelError(f"one op needs more than {capacity} DST tiles", ops[n].label())
+
+    copy_uses: dict[int, list[int]] = {}
+    for n in members:
+        for pos, operand in enumerate(ops[n].operands):
+            if ops[n].locs[pos] == "dst" and not in_dst(n, pos):
+                copy_uses.setdefault(index[id(operand)], []).append(n)
+
+    for n in members:
+        op = ops[n]
+        dst_in: list[int] = []
+        dst_vals: list[tuple[int, bool]] = []
+        reads: list[TileRead] = []
+        for pos, (operand, loc) in enumerate(zip(op.operands, op.locs, strict=True)):
+            v = index[id(operand)]
+            if loc == "dst" and in_dst(n, pos):
+                dst_in.append(slot_of[v])
+                dst_vals.append((v, False))
+            elif loc == "dst":
+                if v not in copy_slot:
+                    slot = alloc()
+                    copy_slot[v] = slot
+                    copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)])
+                    section_ops.append(copy)
+                    engines = engines + model.op_tile(HwOp("copy", "copy", (), op.shape))
+                    if peak > capacity:
+                        return DstSection(number, grid, [], []), overflow_edge(n)
+                dst_in.append(copy_slot[v])
+                dst_vals.append((v, True))
+            else:
+                reads.extend(_cb_reads(op, pos, cb_of_value[v], grid, cb_of_value[v] in column_major))
+        if op.kind in REDUCES:
+            reads.append(TileRead(scaler_cb[float(op.attrs["s"])], 0, 0))  # type: ignore[arg-type]
+        inner = 0
+        if op.kind == "matmul":
+            inner = op.operands[0].grid[1]
+        elif op.kind in REDUCES:
+            src = op.operands[-1].grid
+            inner = src[1] if op.op.startswith("row") else src[0]
+        copy_from = None
+        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse", "reduce_seeded")
+        dying = [(slot, v, c) for slot, (v, c) in zip(dst_in, dst_vals, strict=True) if dies_at(v, n, c)]
+        if in_place:
+            if dying and dying[0][0] == dst_in[0]:
+                out = dst_in[0]
+                dying = dying[1:]
+            else:
+                out = alloc()
+                copy_from = dst_in[0]
+                engines = engines + model.copy_dest()
+        elif op.kind == "sfpu2" and dying:
+            out = dying[0][0]
+            dying = dying[1:]
+        else:
+            out = alloc(fresh=op.kind in ("matmul", "reduce"))
+        for slot, _, _ in dying:
+            if slot != out:
+                release(slot)
+        if peak > capacity:
+            return DstSection(number, grid, [], []), overflow_edge(n)
+        slot_of[n] = out
+        section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
+        engines = engines + model.op_tile(_priced(op))
+    packs: list[Pack] = []
+    for n in members:
+        if n in needs_cb:
+            packs.append(Pack(slot_of[n], cb_of_value[n]))
+        for cb in out_cb.get(n, []):
+            packs.append(Pack(slot_of[n], cb))
+    for t in tilesums:
+        packs.append(Pack(slot_of[index[id(ops[t].operands[0])]], cb_of_value[t], accumulate=True))
+    engines = engines + model.pack_tile().scaled(sum(1 for p in packs if not p.accumulate))
+    engines = engines + Engines(pack=model.arch.num("pack.l1_acc_cycles_per_tile") * len(tilesums))
+    steps = [step for o in section_ops for step in o.steps()]
+    hoisted = per_iter = 0
+    for engine in ("fpu", "sfpu"):
+        keys = [k for e, k in steps if e == engine]
+        hoisted += int(bool(keys))  # the first op's init goes before the loop
+        per_iter += switches(keys)
+    width = _width(grid[1], peak, capacity)
+    if width > 1:  # several adjacent tiles per acquire: syncs and inits paid once for all of them
+        engines = engines.scaled(width)
+        for sop in section_ops:
+            if sop.kind == "matmul" and (not sop.attrs.get("transpose_b") or sop.reads[1].cb in column_major):
+                sop.attrs["block"] = width  # matmul_block: one in0 tile per K step serves the whole row
+                unpack = model.arch.num("unpack.cycles_per_tile")
+                engines = engines + Engines(unpack=-unpack * sop.inner * (width - 1))
+    section = DstSection(number, grid, section_ops, packs, slots=peak * width, engines=engines,
+                         inits_hoisted=hoisted, inits_per_iteration=per_iter, width=width)
+    section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
+    return section, None
+
+
+def _width(columns: int, slots_per_tile: int, capacity: int) -> int:
+    """Tiles of a row processed per acquire: the most that divide the row and fit DST."""
+    fits = max(1, capacity // max(1, slots_per_tile))
+    return max(w for w in range(1, min(fits, columns) + 1) if columns % w == 0)
+
+
+def grouped_order(members: list[int], ops: list[HwOp], index: dict[int, int], in_dst) -> list[int]:
+    """A topological order of a section's ops that runs ops of the same kind back to back, so one init
+    serves several (list scheduling: among the ready ops, prefer the previous op's kind)."""
+    inside = set(members)
+    preds = {n: {index[id(o)] for p, o in enumerate(ops[n].operands) if in_dst(n, p)} & inside for n in members}
+    done: set[int] = set()
+    order: list[int] = []
+    last: tuple = ()
+    while len(order) < len(members):
+        ready = [n for n in members if n not in done and preds[n] <= done]
+        same = [n for n in ready if (ops[n].kind, ops[n].op) == last]
+        pick = (same or ready)[0]
+        order.append(pick)
+        done.add(pick)
+        last = (ops[pick].kind, ops[pick].op)
+    return order
+
+
+def _priced(op: HwOp) -> HwOp:
+    """The op form the cost model prices: a seeded reduce costs what its reduce does."""
+    if op.kind == "reduce_seeded":
+        return HwOp("reduce", op.op, op.operands[1:], op.shape, op.attrs)
+    return op
+
+
+def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int], column_major: bool = False) -> list[TileRead]:
+    """How output tile (i, j) of `op` indexes operand `pos` in its CB (`column_major`: the CB holds it
+    tile column by tile column)."""
+    R, C = grid
+    if op.kind in ("fpu", "reuse", "copy"):
+        return [TileRead(cb, C, 1)]
+    if op.kind == "bcast":
+        return [{"cols": TileRead(cb, 1, 0), "rows": TileRead(cb, 0, 1), "scalar": TileRead(cb, 0, 0)}[op.op]]
+    if op.kind == "transpose":
+        return [TileRead(cb, 1, R)]
+    if op.kind == "matmul":
+        K = op.operands[0].grid[1]
+        if pos == 0:
+            return [TileRead(cb, K, 0, 1)]
+        if op.attrs.get("transpose_b"):  # b is (C, K): tile (j, k) at j*K + k, or at k*C + j column by column
+            return [TileRead(cb, 0, 1, C)] if column_major else [TileRead(cb, 0, K, 1)]
+        return [TileRead(cb, 0, 1, C)]
+    if op.kind in REDUCES:
+        src = op.operands[-1].grid
+        return [TileRead(cb, src[1], 0, 1)] if op.op.startswith("row") else [TileRead(cb, 0, 1, src[1])]
+    raise KernelError(f"op form {op.kind} reads no CB operand")

@@ -1,0 +1,1 @@
+"""Tools over the pipeline: explanations, rule statistics, reports, sweeps, progress display."""

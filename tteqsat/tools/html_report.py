@@ -1,0 +1,208 @@
+"""A self-contained HTML report of one optimization: the kernel, the schedule, where its cycles go, an
+engine timeline, and the alternatives the optimizer weighed. Inline CSS and SVG only: it opens offline,
+and the same result always gives the same bytes (no timestamps, no timings).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from tteqsat.cost.model import CostModel, TensixCostModel
+
+LANES = (("unpack", "#4c78a8"), ("math_fpu", "#f58518"), ("math_sfpu", "#e45756"), ("pack", "#54a24b"),
+         ("sync+init", "#b0b0b0"))
+CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
+h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:8px 0;font-size:13px} td,th{border:1px solid #ddd;padding:3px 7px}
+th{background:#f4f4f4;text-align:left} td.n{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font:12px ui-monospace,monospace} pre{background:#f7f7f7;padding:8px;overflow-x:auto}
+.sub{color:#666} .win{font-weight:600} .bad{color:#a33} svg text{font:11px system-ui,sans-serif}
+"""
+
+
+def _num(x: object) -> str:
+    return f"{x:,.0f}" if isinstance(x, int | float) else escape(str(x))
+
+
+def _table(headers: list[str], rows: list[list[object]], numeric: set[int] | None = None) -> str:
+    numeric = numeric if numeric is not None else {i for i, v in enumerate(rows[0]) if isinstance(v, int | float)} \
+        if rows else set()
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f'<td class="n">{_num(v)}</td>' if i in numeric else f"<td>{escape(str(v))}</td>"
+                                    for i, v in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _op_label(op) -> str:
+    if op.kind == "exp_scaled":
+        return f"exp({float(op.attrs['s']):g}x)"
+    if op.kind in ("matmul", "copy", "transpose"):
+        return op.kind + ("(b.T)" if op.attrs.get("transpose_b") else "")
+    if op.kind == "reuse":
+        return f"{op.op}(dest_reuse)"
+    return op.op
+
+
+def _kernel_section(kernel) -> str:
+    names: dict[int, str] = {}
+    lines = []
+    for node in kernel.nodes():
+        if node.op == "input":
+            names[id(node)] = str(node.attr("name"))
+            lines.append(f"{names[id(node)]:>6} = input {node.shape[0]}x{node.shape[1]} {node.dtype}")
+            continue
+        names[id(node)] = f"%{len(names)}"
+        args = ", ".join([names[id(i)] for i in node.inputs] + [f"{k}={v}" for k, v in node.attrs])
+        where = f"   # {Path(node.loc.rsplit(':', 1)[0]).name}:{node.loc.rsplit(':', 1)[1]}" if ":" in node.loc else ""
+        lines.append(f"{names[id(node)]:>6} = {node.op}({args}) : {node.shape[0]}x{node.shape[1]}{where}")
+    for out, node in kernel.outputs:
+        lines.append(f"output {out} = {names[id(node)]}")
+    return f"<h2>Kernel</h2><pre>{escape(chr(10).join(lines))}</pre>"
+
+
+def _schedule_section(result) -> str:
+    s = result.schedule
+    roles = {cb.id: cb.role for cb in s.cbs}
+    rows = []
+    for sec in s.sections:
+        packs = ", ".join(f"cb{p.cb} ({roles.get(p.cb, '?')})" for p in sec.packs)
+        rows.append([sec.index, f"{sec.grid[0]}x{sec.grid[1]}", "loop" if getattr(sec, "in_loop", False) else "",
+                     f"{sec.slots}/{s.dst_capacity}", " -> ".join(_op_label(o) for o in sec.ops), packs, sec.cycles])
+    loop = getattr(s, "loop", None)
+    note = f"<p class='sub'>loop: {loop.trips} trips over the sections marked loop</p>" if loop is not None else ""
+    cbs = _table(["cb", "role", "tiles", "holds"], [[cb.id, cb.role, cb.tiles, ", ".join(cb.holds)] for cb in s.cbs],
+                 {0, 2})
+    return ("<h2>Schedule</h2>" + _table(["sec", "tiles", "", "DST", "ops in order", "packs to", "cycles"], rows,
+                                         {0, 6}) + note + "<details><summary>circular buffers</summary>" + cbs
+            + "</details>")
+
+
+def _breakdown_section(rows: list[dict[str, object]]) -> str:
+    cols = ["kind", "section", "grid", "iterations", "trips", "unpack", "math_fpu", "math_sfpu", "pack", "overlapped",
+            "sync", "init", "cycles", "bound"]
+    body = [[("" if r[c] is None else r[c]) for c in cols] for r in rows]
+    return ("<h2>Where the cycles go</h2><p class='sub'>Engine columns are busy cycles over all passes (the three "
+            "threads overlap); overlapped + sync + init = cycles; sections and fills add up to compute, data "
+            "movement runs beside it and bounds the kernel below.</p>"
+            + _table(cols, body, {1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}))
+
+
+def timeline_svg(rows: list[dict[str, object]], width: int = 1100) -> str:
+    """One lane per engine; each section a column as wide as its cycles, its busy time drawn in each lane."""
+    compute = [r for r in rows if r["kind"] != "data_movement"]
+    dm = next((float(r["cycles"]) for r in rows if r["kind"] == "data_movement"), 0.0)  # type: ignore[arg-type]
+    total = max(sum(float(r["cycles"]) for r in compute), dm, 1.0)  # type: ignore[arg-type]
+    left, lane_h, top = 90, 22, 24
+    lanes = [name for name, _ in LANES] + ["dram/noc"]
+    scale = (width - left - 10) / total
+    height = top + lane_h * len(lanes) + 30
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+           f'aria-label="engine timeline">']
+    for k, name in enumerate(lanes):
+        y = top + k * lane_h
+        out.append(f'<text x="4" y="{y + 15}">{escape(name)}</text>')
+        out.append(f'<line x1="{left}" y1="{y + lane_h}" x2="{width - 10}" y2="{y + lane_h}" stroke="#eee"/>')
+    x = float(left)
+    for r in compute:
+        span = float(r["cycles"]) * scale  # type: ignore[arg-type]
+        label = f"S{r['section']}" if r["kind"] == "section" else str(r["kind"])
+        if r.get("trips", 1) not in (0, 1):
+            label += f" x{r['trips']}"
+        out.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{top + lane_h * 5}" stroke="#999" '
+                   f'stroke-dasharray="2,2"/>')
+        if span > 24:
+            out.append(f'<text x="{x + 2:.1f}" y="{top - 8}">{escape(label)}</text>')
+        busy = {"sync+init": float(r["sync"]) + float(r["init"])}  # type: ignore[arg-type]
+        for k, (name, color) in enumerate(LANES):
+            value = busy.get(name, float(r.get(name, 0.0) or 0.0))  # type: ignore[arg-type]
+            if value > 0:
+                title = f"{label}: {name} {value:,.0f} of {float(r['cycles']):,.0f} cycles"  # type: ignore[arg-type]
+                out.append(f'<rect x="{x:.1f}" y="{top + k * lane_h + 3}" width="{max(value * scale, 0.5):.1f}" '
+                           f'height="{lane_h - 6}" fill="{color}"><title>{escape(title)}</title></rect>')
+        x += span
+    y = top + 5 * lane_h
+    out.append(f'<rect x="{left}" y="{y + 3}" width="{max(dm * scale, 0.5):.1f}" height="{lane_h - 6}" '
+               f'fill="#72b7b2"><title>data movement {dm:,.0f} cycles</title></rect>')
+    axis_y = top + lane_h * len(lanes) + 16
+    for k in range(6):
+        cycles = total * k / 5
+        ax = left + cycles * scale
+        anchor = "end" if k == 5 else "middle" if k else "start"
+        out.append(f'<text x="{ax:.1f}" y="{axis_y}" text-anchor="{anchor}">{cycles:,.0f}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _alternatives_section(result) -> str:
+    alts = getattr(result, "alternatives", None) or {}
+    chosen = getattr(result, "chosen", "") or ""
+    rows = [[a.label, a.cycles if a.cycles is not None else "-", "yes" if a.feasible else "no", a.detail]
+            for a in alts.values()]
+    if not rows:
+        rows = [["baseline", result.baseline_cycles, "yes", "every op its own section"],
+                ["chosen", result.cost_cycles, "yes", f"{len(result.schedule.sections)} sections"]]
+        chosen = "chosen"
+    best = max((float(r[1]) for r in rows if isinstance(r[1], int | float)), default=1.0) or 1.0
+    bars: list[str] = []
+    for r in rows:
+        if isinstance(r[1], int | float):
+            k = len(bars)
+            w = 600 * float(r[1]) / best
+            color = "#4c78a8" if r[0] == chosen else "#bbb"
+            bars.append(f'<text x="0" y="{k * 22 + 15}">{escape(str(r[0]))}</text><rect x="90" y="{k * 22 + 3}" '
+                        f'width="{w:.1f}" height="16" fill="{color}"/><text x="{96 + w:.1f}" y="{k * 22 + 15}">'
+                        f'{float(r[1]):,.0f}</text>')
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="800" height="{len(bars) * 22 + 6}">'
+           + "".join(bars) + "</svg>")
+    reason = getattr(result, "reason", "")
+    table = _table(["form", "modeled cycles", "feasible", "what it is"], rows, {1})
+    compare = _table(["", "baseline", "chosen"], [
+        ["sections", len(result.baseline.sections), len(result.schedule.sections)],
+        ["CBs", len(result.baseline.cbs), len(result.schedule.cbs)],
+        ["compute cycles", result.baseline.compute_cycles, result.schedule.compute_cycles],
+        ["data movement cycles", result.baseline.data_movement_cycles, result.schedule.data_movement_cycles],
+        ["modeled cycles", result.baseline_cycles, result.cost_cycles]], {1, 2})
+    return ("<h2>Alternatives considered</h2>" + (f"<p>{escape(reason)}</p>" if reason else "") + table + svg
+            + "<h3>Baseline against chosen</h3>" + compare)
+
+
+def _arch_section(arch) -> str:
+    keys = ["settings.math_fidelity", "settings.fp32_dest_acc", "settings.dst_full_sync", "settings.exp_approx",
+            "chip.clock_ghz", "cb.max_cbs", "unpack.cycles_per_tile", "pack.cycles_per_tile", "sfpu.exp",
+            "sync.section", "sync.init"]
+    rows = [[k, str(arch[k]).lower() if isinstance(arch[k], bool) else str(arch[k])] for k in keys if k in arch.keys()]
+    return f"<h2>Arch: {escape(arch.name)}</h2>" + _table(["parameter", "value"], rows, set())
+
+
+def render_html(result, model: CostModel | None = None) -> str:
+    """The report as one HTML string."""
+    model = model or TensixCostModel(result.arch)
+    explain = getattr(model, "breakdown", None) or TensixCostModel(result.arch).breakdown
+    rows = explain(result.schedule)
+    k = result.kernel
+    clock = result.arch.num("chip.clock_ghz") if "chip.clock_ghz" in result.arch.keys() else 1.0
+    head = (f"<h1>{escape(k.name)} on {escape(result.arch.name)} ({escape(k.dtype)})</h1>"
+            f"<p class='win'>{result.cost_cycles:,.0f} modeled cycles ({result.cost_cycles / clock / 1000:,.2f} us "
+            f"at {clock:g} GHz) against {result.baseline_cycles:,.0f} for the unfused baseline: "
+            f"{result.speedup:.2f}x</p>"
+            + "".join(f"<p class='bad'>note: {escape(n)}</p>" for n in result.warnings))
+    timeline = ("<h2>Engine timeline</h2><p class='sub'>Sections run one after another; inside one, unpack, math and "
+                "pack overlap, FPU and SFPU share the math thread. Data movement runs beside compute.</p>"
+                + timeline_svg(rows))
+    body = (head + _kernel_section(k) + _schedule_section(result) + _breakdown_section(rows) + timeline
+            + _alternatives_section(result) + _arch_section(result.arch))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>tteqsat: {escape(k.name)}</title>"
+            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
+
+
+def write_html_report(result, path: str | Path, model: CostModel | None = None) -> Path:
+    """Write the report for `result` (a tteqsat Result) to `path`; `model` explains the cost (default model)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(result, model))
+    return out
+
+
+report_option_hook = write_html_report  # for `tteqsat optimize --report PATH.html`

@@ -1,0 +1,62 @@
+"""Human-readable views of a result: the schedule table and the one-screen summary."""
+
+from __future__ import annotations
+
+from tteqsat.pipeline import Result
+from tteqsat.scheduling.model import DstSection
+
+
+def _ops_text(sec: DstSection) -> str:
+    names = []
+    for op in sec.ops:
+        label = op.op if op.kind not in ("copy", "matmul", "transpose") else op.kind
+        if op.kind == "matmul" and op.attrs.get("transpose_b"):
+            label = "matmul(b.T)"
+        if op.kind == "exp_scaled":
+            label = f"exp({op.attrs['s']:g}*x)"
+        if op.kind == "reuse":
+            label = f"{op.op}(dest_reuse)"
+        names.append(label)
+    return " -> ".join(names)
+
+
+def schedule_rows(result: Result) -> list[list[str]]:
+    rows = []
+    cbs = {cb.id: cb for cb in result.schedule.cbs}
+    for sec in result.schedule.sections:
+        packs = ", ".join(f"cb{p.cb}({cbs[p.cb].role[:3]})" for p in sec.packs)
+        trips = f" x{result.schedule.loop.trips}" if sec.in_loop and result.schedule.loop else ""
+        rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}{trips}", str(sec.width), str(len(sec.ops)),
+                     f"{sec.slots}/{result.schedule.dst_capacity}", _ops_text(sec), packs, f"{sec.cycles:,.0f}"])
+    return rows
+
+
+def render(result: Result, console=None) -> None:
+    """Print the schedule table and the cost against the baseline (rich on a terminal, plain otherwise)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    s = result.schedule
+    table = Table(title=f"{result.kernel.name} on {result.arch.name} ({result.kernel.dtype})", title_justify="left")
+    for col, just in (("sec", "right"), ("tiles", "right"), ("per acq", "right"), ("ops", "right"), ("DST", "right"),
+                      ("ops in order", "left"), ("packs to", "left"), ("cycles", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for row in schedule_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    if s.loop:
+        streams = ", ".join(f"{st.name} by {st.axis} of {st.width}" for st in s.loop.streams)
+        console.print(f"streaming loop: {s.loop.trips} trips ({streams}); sections marked x{s.loop.trips} run "
+                      f"every trip; state {', '.join(f.name for f in s.loop.fills)} in ping-pong CBs")
+    console.print(
+        f"sections {len(s.sections)} (baseline {len(result.baseline.sections)}) | CBs {len(s.cbs)} | "
+        f"L1 {result.l1_bytes:,} B | e-graph {result.saturation.enodes} e-nodes, {result.eclasses} e-classes")
+    console.print(
+        f"modeled cycles {result.cost_cycles:,.0f} vs baseline {result.baseline_cycles:,.0f} "
+        f"({result.speedup:.2f}x; compute {s.compute_cycles:,.0f}, data movement {s.data_movement_cycles:,.0f})")
+    if result.reason:
+        console.print(escape(result.reason))
+    for note in result.warnings:
+        console.print(f"note: {escape(note)}")

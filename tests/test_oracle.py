@@ -44,9 +44,11 @@ def kernels(draw) -> tq.Kernel:
 def test_extracted_program_matches_the_reference(kernel: tq.Kernel, arch: str) -> None:
     result = tq.optimize(kernel, arch)
     inputs = random_inputs(kernel, seed=0, scale=0.5)
-    want = evaluate(kernel, inputs)["out"]
-    got = evaluate_program(result.program, inputs)["out"]
-    assert np.allclose(got, want, rtol=1e-4, atol=1e-4)
+    full = evaluate(kernel, inputs)
+    for item in range(result.items):  # each work item's program against its rows of the reference
+        ins, want = result.item_inputs(inputs, full, item)
+        got = evaluate_program(result.program, ins)["out"]
+        assert np.allclose(got, want["out"], rtol=1e-4, atol=1e-4)
     assert result.cost_cycles <= result.baseline_cycles
 
 

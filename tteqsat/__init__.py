@@ -19,6 +19,7 @@ from tteqsat.frontend.dsl import (
     minimum,
     recip,
     relu,
+    repeat,
     rsqrt,
     sigmoid,
     silu,
@@ -33,7 +34,7 @@ from tteqsat.pipeline import Result, VerificationError, optimize
 
 __all__ = [
     "Kernel", "KernelError", "Limits", "Result", "Tensor", "VerificationError", "abs", "evaluate", "exp", "gelu",
-    "kernel", "log", "maximum", "minimum", "optimize", "recip", "relu", "rsqrt", "sigmoid", "silu", "softmax",
+    "kernel", "log", "maximum", "minimum", "optimize", "recip", "relu", "repeat", "rsqrt", "sigmoid", "silu", "softmax",
     "sqrt", "tanh", "tensor",
 ]
 __version__ = "0.1.0"

@@ -20,6 +20,7 @@ import numpy as np
 from egglog import EGraph
 
 from tteqsat.arch import Arch, load_arch
+from tteqsat.cost.chip import ChipCost, GridShape, price_grid
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.egraph.bridge import insert_kernel, serialize
 from tteqsat.egraph.saturate import Limits, SaturationReport, saturate
@@ -29,6 +30,7 @@ from tteqsat.extraction.greedy import call_extractor, extract
 from tteqsat.extraction.program import Program
 from tteqsat.extraction.semantics import evaluate_program
 from tteqsat.frontend import reference
+from tteqsat.frontend.batch import ElementView, element_view
 from tteqsat.frontend.dsl import user_location
 from tteqsat.frontend.ir import Kernel
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
@@ -80,15 +82,20 @@ class Result:
     alternatives: dict[str, Alternative] = field(default_factory=dict)
     chosen: str = ""
     reason: str = ""
+    chip: ChipCost | None = None           # the chosen schedule over the grid
+    baseline_chip: ChipCost | None = None  # the unfused baseline over the grid
+    view: ElementView | None = None        # the kernel one batch element at a time
+    block: int | None = None               # rows of the row block one work item computes (None: all rows)
     _mlir: str | None = None
 
     @property
     def cost_cycles(self) -> float:
-        return self.schedule.cost_cycles
+        """Whole-chip modeled cycles: the slowest core."""
+        return self.chip.cycles if self.chip else self.schedule.cost_cycles
 
     @property
     def baseline_cycles(self) -> float:
-        return self.baseline.cost_cycles
+        return self.baseline_chip.cycles if self.baseline_chip else self.baseline.cost_cycles
 
     @property
     def speedup(self) -> float:
@@ -112,12 +119,45 @@ class Result:
 
         return translate_to_cpp(self.to_mlir())
 
-    def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None) -> Verification:
-        """Run the emitted MLIR on the simulator and compare with the reference; raise on mismatch."""
-        from tteqsat.sim import SimulationError, simulate
+    @property
+    def items(self) -> int:
+        """Work items over the grid: batch elements times row blocks."""
+        return self.chip.items if self.chip else 1
 
+    def item_inputs(self, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], item: int
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """What work item `item` reads (its element's slices; its rows of the row-blocked inputs), and the
+        reference outputs it must produce, from the kernel's full inputs and outputs."""
+        view = self.view or element_view(self.kernel)
+        rows = next(iter(expected.values())).shape[-2]
+        blocks = rows // self.block if self.block else 1
+        element, blk = divmod(item, blocks)
+        index = view.element_index(element)
+        take = slice(blk * self.block, (blk + 1) * self.block) if self.block else slice(None)
+        blocked = {op.name for op in self.program.inputs if op.attrs.get("block")}
+        ins = {name: (arr[take] if name in blocked else arr)
+               for name, arr in view.element_inputs(inputs, element).items()}
+        return ins, {name: arr[index][take] for name, arr in expected.items()}
+
+    def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None,
+               items: Sequence[int] | None = None) -> Verification:
+        """Run the emitted MLIR on the simulator and compare with the reference; raise on mismatch.
+
+        One program serves every work item; `items` chooses which to run (default: all of them up to four,
+        else the first, the last and one between)."""
         inputs = inputs or reference.random_inputs(self.kernel, seed)
         expected = reference.evaluate(self.kernel, inputs)
+        total = self.items
+        chosen = list(items) if items is not None else (
+            list(range(total)) if total <= 4 else sorted({0, total // 2, total - 1}))
+        results = [self._verify_item(*self.item_inputs(inputs, expected, i)) for i in chosen]
+        worst = max(results, key=lambda r: r.max_rel_err)
+        return Verification(max(r.max_abs_err for r in results), worst.max_rel_err, worst.tolerance,
+                            {k: max(r.per_output[k] for r in results) for k in worst.per_output}, worst.stats)
+
+    def _verify_item(self, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> Verification:
+        from tteqsat.sim import SimulationError, simulate
+
         chosen = evaluate_program(self.program, inputs)
         start = time.perf_counter()
         try:
@@ -169,8 +209,11 @@ def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: boo
 def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits | None = None,
              rules: Sequence[RuleSet | str | Path] | None = None, shipped_rules: bool = True,
              overrides: dict[str, object] | None = None, cost_model: TensixCostModel | None = None,
-             extractor=extract, form: str = "auto", progress=None) -> Result:
-    """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model."""
+             extractor=extract, form: str = "auto", cores: int | None = None, row_blocks: bool = True,
+             progress=None) -> Result:
+    """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model,
+    over the chip's core grid. `cores` caps how many cores it may use (the default lets cost decide);
+    `row_blocks=False` keeps each batch element one work item (no maps over row blocks)."""
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
     try:
@@ -180,28 +223,40 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     if form not in FORMS:
         raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': "
                           f"known forms: {', '.join(FORMS)}")
+    grid = GridShape.of(arch_obj)
+    if cores is not None and not 1 <= cores <= grid.cores:
+        raise KernelError(f"cores={cores} is outside {arch_obj.name}'s grid of {grid.cores} cores", "optimize",
+                          user_location())
     model = cost_model or TensixCostModel(arch_obj)
     times: dict[str, float] = {}
     notes: list[str] = []
+    view = element_view(kernel)
+    element = view.kernel
+
+    def on_grid(schedule: Schedule, items: int) -> ChipCost:
+        item_bytes = sum(a.n_tiles for a in schedule.args) * arch_obj.tile_bytes(schedule.dtype)
+        return price_grid(grid, items, schedule.compute_cycles, item_bytes, min(cores, items) if cores else None)
 
     start = time.perf_counter()
     baseline_error: KernelError | None = None
-    unfused = baseline_program(kernel)
+    unfused = baseline_program(element)
     try:
         baseline = build_schedule(unfused, arch_obj, model, fuse=False)
     except KernelError as e:  # priced anyway; only an error if nothing else fits either
         baseline_error = e
         baseline = build_schedule(unfused, arch_obj, model, fuse=False, check_capacity=False)
+    baseline_chip = on_grid(baseline, view.elements)
     times["baseline"] = time.perf_counter() - start
 
     start = time.perf_counter()
     egraph = EGraph()
-    insert_kernel(egraph, kernel)
+    insert_kernel(egraph, element)
     times["insert"] = time.perf_counter() - start
 
     chosen_rules = _rulesets(rules, shipped_rules)
     if progress is not None and getattr(progress, "enabled", False):
-        progress = _pricing(progress, egraph, chosen_rules, model, kernel, arch_obj)
+        progress = _pricing(progress, egraph, chosen_rules, model, element, arch_obj,
+                            lambda s: on_grid(s, view.elements).cycles)
     report = saturate(egraph, chosen_rules, limits or Limits(), progress)
     times["saturate"] = report.seconds
     if report.warning:
@@ -211,68 +266,100 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     start = time.perf_counter()
     graph = serialize(egraph)
     del egraph  # egglog's e-graph must be dropped on the thread that made it (sweeps run on worker threads)
-    input_order = [str(n.attr("name")) for n in kernel.inputs]
+    input_order = [str(n.attr("name")) for n in element.inputs]
     times["extract"] = times["schedule"] = 0.0
     alternatives: dict[str, Alternative] = {
-        "baseline": Alternative("baseline", baseline.cost_cycles, baseline_error is None,
+        "baseline": Alternative("baseline", baseline_chip.cycles, baseline_error is None,
                                 str(baseline_error) if baseline_error else "every op its own section")}
-    candidates: list[tuple[float, str, Program, Schedule]] = []
+    candidates: list[Candidate] = []
+
     def price(program: Program) -> float | None:
         try:
             return build_schedule(program, arch_obj, model, fuse=True).cost_cycles
         except KernelError:
             return None
 
-    for mode, label in (("fused", "fused"), ("streaming", "streaming")):
-        max_chunk: int | None = None
-        while True:  # a chunk whose CBs do not fit L1 is retried at half the width
-            t0 = time.perf_counter()
-            try:
-                prog = call_extractor(extractor, graph, model, kernel.name, kernel.dtype, input_order, mode,
-                                      max_chunk=max_chunk, price=price)
-            except KernelError as e:
-                alternatives[label] = Alternative(label, None, False, str(e))
-                break
-            finally:
-                times["extract"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            try:
-                sched = build_schedule(prog, arch_obj, model, fuse=True)
-            except KernelError as e:
-                alternatives[label] = Alternative(label, None, False, str(e))
-                width = _chunk_width(prog)
-                if width and "L1" in str(e) and width > 32:
-                    max_chunk = width // 2
-                    continue
-                break
-            finally:
-                times["schedule"] += time.perf_counter() - t0
-            if label == "streaming" and sched.loop is None:
-                alternatives[label] = Alternative(label, None, False, "extraction chose no fold at this size")
-            else:
-                alternatives[label] = Alternative(label, sched.cost_cycles, True, _describe(sched))
-                candidates.append((sched.cost_cycles, label, prog, sched))
-            break
+    rows = graph.shapes[graph.outputs[0][1]][0]
+    heights = graph.block_heights() if row_blocks else []
+    searches = [(None, graph)] + [(h, graph.blocks(h)) for h in heights]
+    for block, roots in searches:  # whole rows, then each row-block height the e-graph offers
+        items = view.elements * (rows // block if block else 1)
+        for label in ("fused", "streaming"):
+            found = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price, times)
+            if isinstance(found, KernelError):
+                if block is None or label not in alternatives:
+                    alternatives.setdefault(label, Alternative(label, None, False, str(found)))
+                continue
+            prog, sched = found
+            cand = Candidate(label, block, prog, sched, on_grid(sched, items))
+            candidates.append(cand)
+            best = alternatives.get(label)
+            if best is None or best.cycles is None or cand.chip.cycles < best.cycles:
+                alternatives[label] = Alternative(label, cand.chip.cycles, True, _describe(cand))
     if baseline_error is None:
-        candidates.append((baseline.cost_cycles, "baseline", unfused, baseline))
+        candidates.append(Candidate("baseline", None, unfused, baseline, baseline_chip))
     if not candidates:
         raise KernelError(f"kernel '{kernel.name}' cannot be scheduled even unfused: {baseline_error}") from None
     if form != "auto":
-        forced = [c for c in candidates if c[1] == form]
+        forced = [c for c in candidates if c.form == form]
         if not forced:
             raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': "
                               f"{alternatives[form].detail}")
         candidates = forced
-    cost, chosen, program, schedule = min(candidates, key=lambda c: (c[0], c[1] != "streaming"))
+    best_cand = min(candidates, key=lambda c: (c.chip.cycles, c.form != "streaming", -(c.block or 0)))
+    chosen = best_cand.form
     if chosen == "baseline":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)
-    return Result(kernel, arch_obj, schedule, baseline, program, report, len(graph.classes), times, notes,
-                  alternatives=alternatives, chosen=chosen, reason=reason)
+    return Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
+                  times, notes, alternatives=alternatives, chosen=chosen, reason=reason, chip=best_cand.chip,
+                  baseline_chip=baseline_chip, view=view, block=best_cand.block)
+
+
+@dataclass
+class Candidate:
+    """One priced alternative: a form, the row-block height of its work items, its schedule on one core
+    and its cost over the grid."""
+
+    form: str
+    block: int | None
+    program: Program
+    schedule: Schedule
+    chip: ChipCost
+
+
+def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arch, element: Kernel,
+                 input_order: list[str], price, times: dict[str, float]) -> tuple[Program, Schedule] | KernelError:
+    """The best program of one form (fused or streaming) and its schedule; a chunk whose CBs do not fit L1
+    is retried at half the width."""
+    max_chunk: int | None = None
+    while True:
+        t0 = time.perf_counter()
+        try:
+            prog = call_extractor(extractor, graph, model, element.name, element.dtype, input_order, label,
+                                  max_chunk=max_chunk, price=price)
+        except KernelError as e:
+            return e
+        finally:
+            times["extract"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            sched = build_schedule(prog, arch, model, fuse=True)
+        except KernelError as e:
+            width = _chunk_width(prog)
+            if width and "L1" in str(e) and width > 32:
+                max_chunk = width // 2
+                continue
+            return e
+        finally:
+            times["schedule"] += time.perf_counter() - t0
+        if label == "streaming" and sched.loop is None:
+            return KernelError("extraction chose no fold at this size")
+        return prog, sched
 
 
 def _pricing(progress, egraph: EGraph, rulesets: list[RuleSet], model: TensixCostModel, kernel: Kernel,
-             arch: Arch):
+             arch: Arch, chip_cycles):
     """Wrap a live progress display so it also shows the best fused schedule so far: each iteration the
     hardware forms are added in a pushed e-graph, priced, and popped again."""
     from egglog import run
@@ -289,7 +376,7 @@ def _pricing(progress, egraph: EGraph, rulesets: list[RuleSet], model: TensixCos
             if hardware is not None:
                 egraph.run((run(hardware) + shape_analysis.saturate()).saturate())
             program = extract(serialize(egraph), model, kernel.name, kernel.dtype, names, "fused")
-            progress.best_cost = build_schedule(program, arch, model).cost_cycles
+            progress.best_cost = chip_cycles(build_schedule(program, arch, model))
         except KernelError:
             pass  # nothing fits yet: keep the last price
         finally:
@@ -303,13 +390,17 @@ def _chunk_width(program: Program) -> int:
     return max((int(op.attrs["width"]) for op in program.ops() if op.kind == "chunk"), default=0)  # type: ignore[call-overload]
 
 
-def _describe(schedule: Schedule) -> str:
+def _describe(cand: Candidate) -> str:
+    schedule, chip = cand.schedule, cand.chip
+    grid = (f"; {chip.items} work item{'s' if chip.items > 1 else ''}"
+            + (f" of {cand.block} rows" if cand.block else "") + f" on {chip.cores} core{'s' if chip.cores > 1 else ''}"
+            + f", {chip.bound_by}-bound")
     if schedule.loop is None:
-        return f"{len(schedule.sections)} sections, no loop"
+        return f"{len(schedule.sections)} sections, no loop" + grid
     body = sum(1 for s in schedule.sections if s.in_loop)
     width = schedule.loop.streams[0].width if schedule.loop.streams else 0
     return (f"{len(schedule.sections)} sections, loop of {schedule.loop.trips} trips over chunks of {width} "
-            f"with {body} sections per trip")
+            f"with {body} sections per trip" + grid)
 
 
 def _why(chosen: str, alternatives: dict[str, Alternative]) -> str:

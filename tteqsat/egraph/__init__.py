@@ -2,12 +2,14 @@
 saturation driver. Rule files import their constructors from here (`from tteqsat.egraph import binary, ...`)."""
 
 from tteqsat.egraph.bridge import (
+    BLOCK_HEIGHTS,
     CHUNK_WIDTHS,
     ENode,
     SerializedEGraph,
     TensorExpr,
     bcast,
     binary,
+    block_height,
     chunk_width,
     cols,
     exp_scaled,
@@ -32,6 +34,8 @@ from tteqsat.egraph.bridge import (
     output,
     rchunk,
     reduce,
+    rowblock,
+    rowmap,
     rows,
     running_max,
     scalar,
@@ -46,9 +50,10 @@ from tteqsat.egraph.bridge import (
 )
 
 __all__ = [
-    'CHUNK_WIDTHS', 'ENode', 'SerializedEGraph', 'TensorExpr', 'bcast', 'binary', 'chunk_width', 'cols',
-    'exp_scaled', 'fold_max', 'fold_sum', 'hw_bcast', 'hw_exp_scaled', 'hw_fpu', 'hw_matmul', 'hw_reduce',
-    'hw_reuse', 'hw_scalar', 'hw_sfpu', 'hw_sfpu2', 'hw_tilesum', 'hw_transpose', 'input_', 'insert_kernel',
-    'kchunk', 'matmul', 'online_sum', 'output', 'rchunk', 'reduce', 'rows', 'running_max', 'scalar', 'serialize',
-    'shape_analysis', 'softmax', 'tilesum', 'to_expr', 'transpose', 'unary', 'whole',
+    "BLOCK_HEIGHTS", "CHUNK_WIDTHS", "ENode", "SerializedEGraph", "TensorExpr", "bcast", "binary", "block_height",
+    "chunk_width", "cols", "exp_scaled", "fold_max", "fold_sum", "hw_bcast", "hw_exp_scaled", "hw_fpu", "hw_matmul",
+    "hw_reduce", "hw_reuse", "hw_scalar", "hw_sfpu", "hw_sfpu2", "hw_tilesum", "hw_transpose", "input_",
+    "insert_kernel", "kchunk", "matmul", "online_sum", "output", "rchunk", "reduce", "rowblock", "rowmap", "rows",
+    "running_max", "scalar", "serialize", "shape_analysis", "softmax", "tilesum", "to_expr", "transpose", "unary",
+    "whole",
 ]

@@ -89,6 +89,18 @@ chunk_width = relation("chunk_width", i64)
 whole = relation("whole", TensorExpr)  # a value over the full extent (not a chunk): the only kind rules chunk
 
 
+# -- the grid: a value whose rows depend only on the same rows of its inputs is a parallel map over row blocks --
+@function
+def rowblock(x: TensorExpr, height: i64Like) -> TensorExpr:
+    """The current row block (`height` rows, all columns) of x: what one work item of a row map computes."""
+@function
+def rowmap(body: TensorExpr, height: i64Like, blocks: i64Like) -> TensorExpr:
+    """`blocks` row blocks of `height` rows stacked: `body` computed for each block, in parallel."""
+
+
+block_height = relation("block_height", i64)
+
+
 # -- hardware level: every form leaves its result in DST; the operand positions fix where inputs live --
 @function
 def hw_fpu(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...            # a: CB, b: CB
@@ -123,7 +135,7 @@ def cols(x: TensorExpr) -> i64: ...
 
 @ruleset
 def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, name: String,
-                   op: String, k: String, r: i64, c: i64, n: i64, s: f64):
+                   op: String, k: String, r: i64, c: i64, n: i64, s: f64, k2: i64):
     """Rows and columns of every e-class, computed from whichever node reaches it first."""
     yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x))
     for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
@@ -152,6 +164,9 @@ def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, n
     for pattern in (tilesum(a), hw_tilesum(a)):
         yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(i64(32)))
     yield rule(y == rchunk(a, n), c == cols(a)).then(set_(rows(y)).to(n), set_(cols(y)).to(c))
+    yield rule(y == rowblock(a, n), c == cols(a)).then(set_(rows(y)).to(n), set_(cols(y)).to(c))
+    yield rule(y == rowblock(a, n), whole(a)).then(whole(y))  # a block is not inside a fold: rules chunk it
+    yield rule(y == rowmap(a, n, k2), c == cols(a)).then(set_(rows(y)).to(n * k2), set_(cols(y)).to(c))
     for pattern in (bcast("cols", a, n), hw_bcast("cols", a, n)):
         yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
     for pattern in (bcast("rows", a, n), hw_bcast("rows", a, n)):
@@ -186,12 +201,15 @@ def to_expr(node: Node, memo: dict[int, TensorExpr]) -> TensorExpr:
 
 
 CHUNK_WIDTHS = (128, 256, 512, 1024, 2048)  # candidate chunk sizes (elements) for streaming rules
+BLOCK_HEIGHTS = (32, 64, 128, 256, 512)  # candidate row-block heights (elements) for the grid's row maps
 
 
 def insert_kernel(egraph: EGraph, kernel: Kernel) -> None:
-    """Add every output of `kernel` under its root marker, and the candidate chunk widths."""
+    """Add every output of `kernel` under its root marker, and the candidate chunk widths and block heights."""
     for w in CHUNK_WIDTHS:
         egraph.register(chunk_width(i64(w)))
+    for h in BLOCK_HEIGHTS:
+        egraph.register(block_height(i64(h)))
     memo: dict[int, TensorExpr] = {}
     for node in topo_order([n for _, n in kernel.outputs]):
         memo[id(node)] = to_expr(node, memo)
@@ -221,6 +239,25 @@ class SerializedEGraph:
     @property
     def n_nodes(self) -> int:
         return sum(len(v) for v in self.classes.values())
+
+    def block_heights(self) -> list[int]:
+        """Heights h for which every output is a map over row blocks of h rows (a `rowmap` node)."""
+        common: set[int] | None = None
+        for _, cid in self.outputs:
+            heights = {int(n.literals[0]) for n in self.classes[cid] if n.op == "rowmap"}  # type: ignore[call-overload]
+            common = heights if common is None else common & heights
+        return sorted(common or ())
+
+    def blocks(self, height: int) -> SerializedEGraph:
+        """The e-graph seen from one row block: each output's root is the body of its row map of `height`
+        rows (the same classes; extraction from there yields the program of one work item)."""
+        roots = []
+        for name, cid in self.outputs:
+            body = [n.children[0] for n in self.classes[cid] if n.op == "rowmap" and n.literals[0] == height]
+            if not body:
+                raise KeyError(f"output '{name}' is not a map over row blocks of {height} rows")
+            roots.append((name, body[0]))
+        return SerializedEGraph(self.classes, self.shapes, roots)
 
 
 def _literal(op: str) -> object:

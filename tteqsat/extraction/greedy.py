@@ -25,7 +25,7 @@ _KIND = {
     "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce", "hw_bcast": "bcast",
     "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
     "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
-    "fold_max": "fold_max", "fold_sum": "fold_sum",
+    "fold_max": "fold_max", "fold_sum": "fold_sum", "rowblock": "block",
 }
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
 MODES = ("any", "fused", "streaming")
@@ -50,6 +50,8 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
         return kind, {}
     if kind == "chunk":
         return "chunk", {"axis": "cols" if node.op == "kchunk" else "rows", "width": int(lit[0])}  # type: ignore[call-overload]
+    if kind == "block":
+        return "input", {"block": int(lit[0])}  # type: ignore[call-overload]
     if kind == "online_sum":
         return "online_sum", {"s": float(lit[0]), "trips": int(lit[1])}  # type: ignore[arg-type, call-overload]
     if kind in ("fold_max", "fold_sum", "running_max"):
@@ -83,6 +85,9 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         raise KernelError(f"unknown extraction mode {mode!r} ({', '.join(MODES)})")
     order = sorted(graph.classes, key=_class_order)
     input_class = {c for c in order if any(n.op == "input_" for n in graph.classes[c])}
+    # a row block of a kernel input is a leaf too: the reader fetches the work item's rows
+    input_class |= {c for c in order if any(n.op == "rowblock" and n.children[0] in input_class
+                                            for n in graph.classes[c])}
     pack = model.pack_tile().total
     budget = model.arch.l1_budget
     tile_bytes = model.arch.tile_bytes(dtype)
@@ -148,8 +153,10 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
 
     def evaluate(cid: str, node: ENode) -> _Best | None:
         """The node's cost with its children's current best forms, or None if it cannot be used."""
-        if node.op == "input_":
+        if node.op == "input_" or (node.op == "rowblock" and node.children[0] in input_class):
             return _Best(0.0, {}, node, frozenset({cid}), False)
+        if node.op == "rowblock":
+            return None  # rows of a computed value: only its pushed-down forms compute them
         if not all(ch in best for ch in node.children):
             return None
         kind = _KIND[node.op]
@@ -250,13 +257,23 @@ def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kerne
         op, attrs = _op_and_attrs(node)
         if _KIND[node.op] == "chunk":
             attrs["name"] = build(node.children[0]).name
+        if _KIND[node.op] == "block":  # a leaf: the kernel input's rows of the current work item
+            name = next(n.literals[0] for n in graph.classes[node.children[0]] if n.op == "input_")
+            hw = HwOp("input", "input", (), graph.shapes[cid], {"name": name, **attrs}, cid)
+            visiting.discard(cid)
+            built[cid] = hw
+            return hw
         hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), graph.shapes[cid], attrs, cid)
         visiting.discard(cid)
         built[cid] = hw
         return hw
 
     outputs = [(name, build(cid)) for name, cid in graph.outputs]
-    by_name = {op.name: op for op in built.values() if op.kind == "input"}
+    leaves = [op for op in built.values() if op.kind == "input"]
+    by_name = {op.name: op for op in leaves}
+    if len(by_name) < len(leaves):
+        twice = sorted({op.name for op in leaves if sum(o.name == op.name for o in leaves) > 1})
+        raise KernelError(f"the program reads input {', '.join(twice)} both whole and by row blocks")
     inputs = [by_name[n] if n in by_name else _unused_input(n, graph) for n in input_order]
     return Program(kernel_name, dtype, inputs, outputs)
 

@@ -53,6 +53,7 @@ from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
 # op forms the integer program prices; anything else (streaming folds, chunks) is left to greedy
 ILP_KINDS = ("input", "fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "matmul", "reduce", "bcast",
              "transpose", "tilesum")
+LEAF_OPS = ("input_", "rowblock")  # e-nodes the reader provides: kernel inputs and their row blocks
 IN_CB = ("tilesum",)  # forms whose result is already in a CB (packed by L1 accumulation): no pack item
 
 
@@ -170,9 +171,14 @@ def _candidates(graph: SerializedEGraph, fits: Callable[[str], bool]) -> dict[st
         inputs = [n for n in nodes if n.op == "input_"]
         hardware = [n for n in nodes if _KIND.get(n.op) in ILP_KINDS and cid not in n.children]
         cands[cid] = inputs[:1] or hardware
-    is_input = {cid: bool(ns) and ns[0].op == "input_" for cid, ns in cands.items()}
+    input_classes = {cid for cid, ns in cands.items() if ns and ns[0].op == "input_"}
+    for cid in sorted(graph.classes):  # a row block of a kernel input: a leaf the reader fetches
+        block = [n for n in graph.classes[cid] if n.op == "rowblock" and n.children[0] in input_classes]
+        if block and cid in cands:
+            cands[cid] = block[:1]
+    is_input = {cid: bool(ns) and ns[0].op in LEAF_OPS for cid, ns in cands.items()}
     for cid, nodes in cands.items():
-        cands[cid] = [n for n in nodes if n.op == "input_" or all(
+        cands[cid] = [n for n in nodes if n.op in LEAF_OPS or all(
             fits(ch) for ch, loc in zip(n.children, OPERAND_LOCS[_KIND[n.op]], strict=True)
             if ch in cands and (is_input[ch] or loc == "cb"))]
     changed = True
@@ -214,13 +220,13 @@ def _build(graph: SerializedEGraph, model: CostModel, dtype: str, input_order: l
                     reach.add(ch)
                     stack.append(ch)
     classes = sorted(reach)
-    is_input = {cid: cands[cid][0].op == "input_" for cid in classes}
+    is_input = {cid: cands[cid][0].op in LEAF_OPS for cid in classes}
 
     x = [(cid, n) for cid in classes for n in cands[cid]]
     col = {(cid, n.id): i for i, (cid, n) in enumerate(x)}
-    cost = [0.0 if n.op == "input_" else _own(model, _KIND[n.op], *_op_and_attrs(n), graph.shapes[cid],
+    cost = [0.0 if n.op in LEAF_OPS else _own(model, _KIND[n.op], *_op_and_attrs(n), graph.shapes[cid],
                                                 [graph.shapes[ch] for ch in n.children]) for cid, n in x]
-    edges = sorted({(i, ch, loc) for i, (_, n) in enumerate(x) if n.op != "input_"
+    edges = sorted({(i, ch, loc) for i, (_, n) in enumerate(x) if n.op not in LEAF_OPS
                     for ch, loc in zip(n.children, OPERAND_LOCS[_KIND[n.op]], strict=True)})
     pack = model.pack_tile().total
     p_col: dict[str, int] = {}

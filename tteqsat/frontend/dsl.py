@@ -6,11 +6,12 @@ import functools
 import importlib.util
 import inspect
 import itertools
+import numbers
 import os
 from collections.abc import Mapping
 
 from tteqsat.errors import KernelError
-from tteqsat.frontend.ir import DTYPES, TILE, Kernel, Node, Shape, topo_order
+from tteqsat.frontend.ir import DTYPES, TILE, Batch, Kernel, Node, Shape, topo_order
 
 _declared = itertools.count()
 
@@ -54,15 +55,16 @@ class Tensor:
     def __init__(self, node: Node) -> None:
         self.node = node
 
-    shape = property(lambda self: self.node.shape)
+    shape = property(lambda self: self.node.full_shape, doc="numpy's shape: batch axes, then the matrix")
     dtype = property(lambda self: self.node.dtype)
+    ndim = property(lambda self: len(self.node.full_shape))
 
     def __repr__(self) -> str:
         return f"Tensor({self.node!r})"
 
     # -- elementwise --------------------------------------------------------------------------
     def _binary(self, op: str, other: object, reflected: bool = False) -> Tensor:
-        if isinstance(other, int | float) and not isinstance(other, bool):
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):  # Python and numpy scalars
             return _scalar_op(op, self, float(other), reflected)
         if not isinstance(other, Tensor):
             raise KernelError(f"cannot combine a tensor with {type(other).__name__}", op, user_location())
@@ -103,16 +105,34 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - numpy's name
+        if self.node.batch:
+            raise KernelError(f"`.T` of a {self.ndim}-D tensor reverses every axis; use `.mT` to transpose the "
+                              "last two", "transpose", user_location())
+        return _make("transpose", (self.node,))
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - numpy's name
+        """The transpose of the last two axes (numpy's `.mT`)."""
         return _make("transpose", (self.node,))
 
     # -- reductions -----------------------------------------------------------------------------
+    def _matrix_axis(self, axis: object, op: str) -> str:
+        """'rows' (the last axis) or 'cols' (the one before it) for a numpy axis number."""
+        ndim = self.ndim
+        if isinstance(axis, int) and not isinstance(axis, bool) and -ndim <= axis < ndim:
+            a = axis % ndim
+            if a == ndim - 1:
+                return "rows"
+            if a == ndim - 2:
+                return "cols"
+            raise KernelError(f"axis {axis} is a batch axis of a {ndim}-D tensor; {op} runs over the last two "
+                              f"axes only (axis=-1 or -2)", op, user_location())
+        raise KernelError(f"unsupported axis {axis!r} for a {ndim}-D tensor (use -1 for along rows or -2 for "
+                          "along columns)", op, user_location())
+
     def _reduce(self, kind: str, axis: object) -> Tensor:
-        if axis in (-1, 1):
-            return _make(f"row{kind}", (self.node,))
-        if axis in (0, -2):
-            return _make(f"col{kind}", (self.node,))
-        raise KernelError(f"unsupported axis {axis!r} (use -1/1 for rows or 0 for columns)", kind,
-                          user_location())
+        along = self._matrix_axis(axis, kind)
+        return _make(f"row{kind}" if along == "rows" else f"col{kind}", (self.node,))
 
     def max(self, axis: int = -1) -> Tensor:
         return self._reduce("max", axis)
@@ -122,7 +142,7 @@ class Tensor:
 
     def mean(self, axis: int = -1) -> Tensor:
         total = self._reduce("sum", axis)
-        n = self.shape[1] if axis in (-1, 1) else self.shape[0]
+        n = self.node.shape[1] if self._matrix_axis(axis, "mean") == "rows" else self.node.shape[0]
         return total * (1.0 / n)
 
 
@@ -143,14 +163,28 @@ def _scalar_op(op: str, x: Tensor, s: float, reflected: bool) -> Tensor:
 
 
 def _bcast_to(v: Node, shape: Shape, op: str, loc: str) -> Node:
-    """Make broadcasting explicit so every elementwise node sees equal shapes."""
+    """Make broadcasting of the matrix axes explicit so every elementwise node sees equal matrices (batch
+    axes broadcast implicitly: every op is a parallel map over them)."""
     if v.shape == shape:
         return v
     if v.shape == (shape[0], 1):
-        return Node("bcast_cols", (v,), shape, v.dtype, (("n", shape[1]),), loc)
+        return Node("bcast_cols", (v,), shape, v.dtype, (("n", shape[1]),), loc, v.batch)
     if v.shape == (1, shape[1]):
-        return Node("bcast_rows", (v,), shape, v.dtype, (("n", shape[0]),), loc)
-    raise KernelError(f"shape mismatch: {v.shape} cannot broadcast to {shape}", op, loc)
+        return Node("bcast_rows", (v,), shape, v.dtype, (("n", shape[0]),), loc, v.batch)
+    raise KernelError(f"shape mismatch: {v.full_shape} cannot broadcast to {v.batch + shape}", op, loc)
+
+
+def _broadcast_batch(nodes: tuple[Node, ...], op: str, loc: str) -> Batch:
+    """numpy's broadcasting of the batch axes (aligned from the right; 1 stretches)."""
+    n = max(len(x.batch) for x in nodes)
+    out: list[int] = []
+    for i in range(n):
+        dims = {x.batch[i - n + len(x.batch)] for x in nodes if i - n + len(x.batch) >= 0} - {1}
+        if len(dims) > 1:
+            shapes = " and ".join(str(x.full_shape) for x in nodes)
+            raise KernelError(f"batch axes do not broadcast: {shapes}", op, loc)
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
 
 
 def _make(op: str, inputs: tuple[Node, ...], attrs: tuple[tuple[str, object], ...] = ()) -> Tensor:
@@ -159,6 +193,7 @@ def _make(op: str, inputs: tuple[Node, ...], attrs: tuple[tuple[str, object], ..
     if len(dtypes) > 1:
         raise KernelError(f"dtype mismatch {sorted(dtypes)}", op, loc)
     dtype = inputs[0].dtype
+    batch = _broadcast_batch(inputs, op, loc)
     if op in ("add", "sub", "mul", "div", "max", "min"):
         a, b = inputs
         shape = (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))
@@ -166,9 +201,9 @@ def _make(op: str, inputs: tuple[Node, ...], attrs: tuple[tuple[str, object], ..
     elif op == "matmul":
         a, b = inputs
         if a.shape[1] != b.shape[0]:
-            raise KernelError(f"shape mismatch: {a.shape} @ {b.shape}", op, loc)
+            raise KernelError(f"shape mismatch: {a.full_shape} @ {b.full_shape}", op, loc)
         if any(d % TILE for d in a.shape + b.shape):
-            raise KernelError(f"matmul operands must be tile-aligned, got {a.shape} @ {b.shape}", op, loc)
+            raise KernelError(f"matmul operands must be tile-aligned, got {a.full_shape} @ {b.full_shape}", op, loc)
         shape = (a.shape[0], b.shape[1])
     elif op == "transpose":
         shape = (inputs[0].shape[1], inputs[0].shape[0])
@@ -178,25 +213,48 @@ def _make(op: str, inputs: tuple[Node, ...], attrs: tuple[tuple[str, object], ..
         shape = (1, inputs[0].shape[1])
     else:
         shape = inputs[0].shape
-    return Tensor(Node(op, inputs, shape, dtype, attrs, loc))
+    return Tensor(Node(op, inputs, shape, dtype, attrs, loc, batch))
 
 
 # -- public functions ------------------------------------------------------------------------------
-def tensor(name: str, shape: tuple[int, int], dtype: str = "bf16") -> Tensor:
-    """Declare a kernel input of `shape` elements (tile-aligned, or a (1, n) / (m, 1) vector)."""
+def tensor(name: str, shape: tuple[int, ...], dtype: str = "bf16") -> Tensor:
+    """Declare a kernel input: leading batch axes (any sizes), then a matrix of tile-aligned sides (or a
+    (1, n) / (m, 1) vector), e.g. (B, H, S, d)."""
     loc = user_location()
     if not isinstance(name, str) or not name.isidentifier():
         raise KernelError(f"tensor name {name!r} is not an identifier", "tensor", loc)
     if dtype not in DTYPES:
         raise KernelError(f"unknown dtype {dtype!r} (expected one of {', '.join(DTYPES)})", "tensor", loc)
-    if len(tuple(shape)) != 2:
-        raise KernelError(f"tensors are 2-D, got shape {tuple(shape)}", "tensor", loc)
-    shape = (int(shape[0]), int(shape[1]))
-    if not _aligned(shape):
+    dims = tuple(shape)
+    if len(dims) < 2 or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in dims):
+        raise KernelError(f"shape {dims} of '{name}' must be integers, at least two (batch axes, then rows and "
+                          "columns)", "tensor", loc)
+    batch, matrix = tuple(int(d) for d in dims[:-2]), (int(dims[-2]), int(dims[-1]))
+    if any(d < 1 for d in batch):
+        raise KernelError(f"batch axes of '{name}' must be at least 1, got {dims}", "tensor", loc)
+    if not _aligned(matrix):
         raise KernelError(
-            f"shape {shape} of '{name}' is not tile-aligned (dims must be multiples of {TILE}, or 1 for a vector)",
-            "tensor", loc)
-    return Tensor(Node("input", (), shape, dtype, (("name", name), ("seq", next(_declared))), loc))
+            f"shape {dims} of '{name}' is not tile-aligned (the last two dims must be multiples of {TILE}, or 1 "
+            "for a vector)", "tensor", loc)
+    return Tensor(Node("input", (), matrix, dtype, (("name", name), ("seq", next(_declared))), loc, batch))
+
+
+def repeat(x: Tensor, repeats: int, axis: int) -> Tensor:
+    """numpy's `np.repeat` along a batch axis: each slice `repeats` times in a row (grouped heads:
+    `tq.repeat(k, q_heads // kv_heads, axis=1)` gives q head h the K/V head h // group)."""
+    loc = user_location()
+    if not isinstance(x, Tensor):
+        raise KernelError(f"expected a tensor, got {type(x).__name__}", "repeat", loc)
+    if not isinstance(repeats, numbers.Integral) or isinstance(repeats, bool) or repeats < 1:
+        raise KernelError(f"repeats must be a positive integer, got {repeats!r}", "repeat", loc)
+    nb = len(x.node.batch)
+    if not isinstance(axis, numbers.Integral) or not -x.ndim <= axis < x.ndim or axis % x.ndim >= nb:
+        raise KernelError(f"axis {axis!r} of a {x.ndim}-D tensor is not a batch axis; repeat works along the "
+                          f"leading {nb} axes", "repeat", loc)
+    a = int(axis) % x.ndim
+    batch = x.node.batch[:a] + (x.node.batch[a] * int(repeats),) + x.node.batch[a + 1:]
+    node = x.node
+    return Tensor(Node("repeat", (node,), node.shape, node.dtype, (("axis", a), ("g", int(repeats))), loc, batch))
 
 
 def _unary(op: str):
@@ -229,8 +287,11 @@ def _reject_scalar(op: str) -> Tensor:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """Row softmax. Kept as one node so rules, not the front end, choose its expansion."""
-    if axis not in (-1, 1):
-        raise KernelError(f"unsupported axis {axis!r} (softmax supports axis=-1)", "softmax", user_location())
+    if not isinstance(x, Tensor):
+        raise KernelError(f"expected a tensor, got {type(x).__name__}", "softmax", user_location())
+    if x._matrix_axis(axis, "softmax") != "rows":
+        raise KernelError(f"unsupported axis {axis!r} (softmax supports the last axis, axis=-1)", "softmax",
+                          user_location())
     return _make("softmax", (x.node,))
 
 
@@ -253,6 +314,11 @@ def kernel(name: str, outputs: Tensor | Mapping[str, Tensor]) -> Kernel:
     for oname, node in outs:
         if node.op == "input":
             raise KernelError(f"output '{oname}' is an input; nothing to compute", "kernel", loc)
+    batches = {node.batch for _, node in outs}
+    if len(batches) > 1:
+        shown = ", ".join(f"'{o}' {n.full_shape}" for o, n in outs)
+        raise KernelError(f"outputs must share their batch axes (one kernel element per batch index): {shown}",
+                          "kernel", loc)
     nodes = topo_order([n for _, n in outs])
     inputs = sorted((n for n in nodes if n.op == "input"), key=lambda n: n.attr("seq"))
     names = [n.attr("name") for n in inputs]

@@ -14,16 +14,21 @@ SCALAR_OPS = ("add_s", "mul_s", "rsub_s", "rdiv_s")  # x+s, x*s, s-x, s/x
 REDUCE_OPS = ("rowmax", "rowsum", "colmax", "colsum")
 BCAST_OPS = ("bcast_cols", "bcast_rows", "bcast_scalar")
 ALL_OPS = (
-    ("input", "matmul", "transpose", "softmax", "exp_scaled") + UNARY_OPS + BINARY_OPS + SCALAR_OPS
+    ("input", "matmul", "transpose", "softmax", "exp_scaled", "repeat") + UNARY_OPS + BINARY_OPS + SCALAR_OPS
     + REDUCE_OPS + BCAST_OPS
 )
 
 Shape = tuple[int, int]
+Batch = tuple[int, ...]
 
 
 @dataclass(frozen=True, eq=False)
 class Node:
-    """One value of the kernel. Identity is object identity; `key()` gives structural identity."""
+    """One value of the kernel. Identity is object identity; `key()` gives structural identity.
+
+    `shape` is the matrix every tile op sees (the last two axes); `batch` holds the leading axes, over
+    which every op is a parallel map (numpy broadcasting; `repeat` along one of them).
+    """
 
     op: str
     inputs: tuple[Node, ...]
@@ -31,6 +36,7 @@ class Node:
     dtype: str
     attrs: tuple[tuple[str, object], ...] = ()
     loc: str = field(default="", compare=False)
+    batch: Batch = ()
 
     def attr(self, name: str) -> object:
         for k, v in self.attrs:
@@ -47,13 +53,19 @@ class Node:
         r, c = self.tiles
         return r * c
 
+    @property
+    def full_shape(self) -> tuple[int, ...]:
+        """The numpy shape: batch axes, then the matrix."""
+        return self.batch + self.shape
+
     def key(self) -> tuple:
-        return (self.op, tuple(id(i) for i in self.inputs), self.attrs, self.shape, self.dtype)
+        return (self.op, tuple(id(i) for i in self.inputs), self.attrs, self.shape, self.dtype, self.batch)
 
     def __repr__(self) -> str:
         args = ", ".join(i.op for i in self.inputs)
         extra = "".join(f", {k}={v}" for k, v in self.attrs)
-        return f"{self.op}({args}{extra}) : {self.shape[0]}x{self.shape[1]}x{self.dtype}"
+        dims = "x".join(str(d) for d in self.full_shape)
+        return f"{self.op}({args}{extra}) : {dims}x{self.dtype}"
 
 
 def topo_order(roots: tuple[Node, ...] | list[Node]) -> list[Node]:
@@ -87,6 +99,11 @@ class Kernel:
     @property
     def dtype(self) -> str:
         return self.outputs[0][1].dtype
+
+    @property
+    def batch(self) -> Batch:
+        """The leading axes every output shares: one element of the kernel per batch index."""
+        return self.outputs[0][1].batch
 
     def nodes(self) -> list[Node]:
         return topo_order([n for _, n in self.outputs])

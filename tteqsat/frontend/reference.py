@@ -37,12 +37,12 @@ def round_bf16(x: np.ndarray) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def eval_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
-    """One op on float64 arrays."""
+    """One op on float64 arrays of the node's full (numpy) shape: batch axes first, the matrix last."""
     op = node.op
     if op in UNARY:
         return UNARY[op](args[0])
@@ -55,16 +55,17 @@ def eval_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
         "rsub_s": lambda: s - args[0],
         "rdiv_s": lambda: s / args[0],
         "exp_scaled": lambda: np.exp(s * args[0]),
-        "matmul": lambda: args[0] @ args[1],
-        "transpose": lambda: args[0].T,
-        "rowmax": lambda: args[0].max(axis=1, keepdims=True),
-        "rowsum": lambda: args[0].sum(axis=1, keepdims=True),
-        "colmax": lambda: args[0].max(axis=0, keepdims=True),
-        "colsum": lambda: args[0].sum(axis=0, keepdims=True),
-        "bcast_cols": lambda: np.broadcast_to(args[0], node.shape),
-        "bcast_rows": lambda: np.broadcast_to(args[0], node.shape),
-        "bcast_scalar": lambda: np.broadcast_to(args[0][:1, :1], node.shape),
+        "matmul": lambda: np.matmul(args[0], args[1]),
+        "transpose": lambda: np.swapaxes(args[0], -1, -2),
+        "rowmax": lambda: args[0].max(axis=-1, keepdims=True),
+        "rowsum": lambda: args[0].sum(axis=-1, keepdims=True),
+        "colmax": lambda: args[0].max(axis=-2, keepdims=True),
+        "colsum": lambda: args[0].sum(axis=-2, keepdims=True),
+        "bcast_cols": lambda: np.broadcast_to(args[0], node.full_shape),
+        "bcast_rows": lambda: np.broadcast_to(args[0], node.full_shape),
+        "bcast_scalar": lambda: np.broadcast_to(args[0][..., :1, :1], node.full_shape),
         "softmax": lambda: _softmax(args[0]),
+        "repeat": lambda: np.repeat(args[0], int(dict(node.attrs)["g"]), axis=int(dict(node.attrs)["axis"])),
     }
     if op not in table:
         raise KernelError(f"the reference has no semantics for op '{op}'", op, node.loc)
@@ -81,8 +82,8 @@ def evaluate_nodes(roots: list[Node], inputs: Mapping[str, np.ndarray]) -> dict[
                 if name not in inputs:
                     raise KernelError(f"no value given for input '{name}'", "input", node.loc)
                 arr = np.asarray(inputs[name], dtype=np.float64)
-                if arr.shape != node.shape:
-                    raise KernelError(f"input '{name}' has shape {arr.shape}, expected {node.shape}", "input",
+                if arr.shape != node.full_shape:
+                    raise KernelError(f"input '{name}' has shape {arr.shape}, expected {node.full_shape}", "input",
                                       node.loc)
                 values[id(node)] = arr
             else:
@@ -103,7 +104,7 @@ def random_inputs(kernel: Kernel, seed: int = 0, scale: float = 1.0) -> dict[str
     out: dict[str, np.ndarray] = {}
     for node in kernel.inputs:
         name = str(node.attr("name"))
-        x = rng.standard_normal(node.shape).astype(np.float32) * scale
+        x = rng.standard_normal(node.full_shape).astype(np.float32) * scale
         if name in positive:
             x = np.abs(x) + 0.5
         out[name] = round_bf16(x) if node.dtype == "bf16" else x

@@ -214,6 +214,26 @@ class Evaluator:
             if w < 1 or (c + 1) * w > x.shape[axis]:
                 raise IllFormed(f"chunk {c} of width {w} is outside a {x.shape} value")
             return x[:, c * w:(c + 1) * w] if axis == 1 else x[c * w:(c + 1) * w, :]
+        if f == "rowblock":  # the current work item's rows: one block index per sample, as for chunks
+            x, h = T(0), int(self.value(a[1], ctx))  # type: ignore[call-overload]
+            c = int(self.env["__block__"]) if "__block__" in self.env else self._top_index(  # type: ignore[call-overload]
+                "__top_block__", x.shape[0], h)
+            if h < 1 or (c + 1) * h > x.shape[0]:
+                raise IllFormed(f"row block {c} of {h} rows is outside a {x.shape} value")
+            return x[c * h:(c + 1) * h, :]
+        if f == "rowmap":  # the body computed for each row block, stacked
+            blocks = self._trips(a[2], ctx)
+            saved = self.env.pop("__block__", None)
+            parts = []
+            for c in range(blocks):
+                self.env["__block__"] = c
+                parts.append(T(0))
+            self.env.pop("__block__")
+            if saved is not None:
+                self.env["__block__"] = saved
+            for part in parts[1:]:
+                same_values(parts[0], part, f)
+            return np.vstack(parts)
         if f in ("fold_sum", "fold_max"):
             trips = self._trips(a[1], ctx)
             parts = [self.tensor(a[0], c) for c in range(trips)]
@@ -258,11 +278,14 @@ class Evaluator:
 
     def _top_chunk(self, extent: int, width: int) -> int:
         """Outside a fold, kchunk/rchunk mean "the current chunk": one index per sample, for both sides."""
-        if "__chunk__" not in self.env:
+        return self._top_index("__chunk__", extent, width)
+
+    def _top_index(self, key: str, extent: int, width: int) -> int:
+        if key not in self.env:
             if width < 1 or extent < width:
-                raise IllFormed(f"no chunk of width {width} in {extent}")
-            self.env["__chunk__"] = int(np.random.default_rng([self.seed, 7]).integers(extent // width))
-        return int(self.env["__chunk__"])  # type: ignore[call-overload]
+                raise IllFormed(f"no part of size {width} in {extent}")
+            self.env[key] = int(np.random.default_rng([self.seed, 7]).integers(extent // width))
+        return int(self.env[key])  # type: ignore[call-overload]
 
 
 def same_values(x: np.ndarray, y: np.ndarray, fn: str) -> None:

@@ -172,10 +172,15 @@ class Shapes:
             x, w = self.shape(a[0]), self.dim(a[1])
             d.multiple.append((x[1], w))
             return x[0], w
-        if f == "rchunk":
+        if f in ("rchunk", "rowblock"):
             x, h = self.shape(a[0]), self.dim(a[1])
             d.multiple.append((x[0], h))
             return h, x[1]
+        if f == "rowmap":
+            body, h, rows = self.shape(a[0]), self.dim(a[1]), d.fresh()
+            d.same(body[0], h)
+            d.multiple.append((rows, h))
+            return rows, body[1]
         if f in ("tilesum", "hw_tilesum"):
             x, tile = self.shape(a[0]), d.fresh()
             d.fix(tile, TILE)

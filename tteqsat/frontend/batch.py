@@ -1,0 +1,148 @@
+"""A kernel's batch axes as a parallel map: one 2-D element kernel, and for each of its inputs the slice of
+a DRAM tensor it reads at a batch index.
+
+Every op is a map over the leading (batch) axes, so the optimizer only ever sees one element: the matrix
+computation of one batch index. What differs between elements is which slice each input reads: numpy
+broadcasting reads slice 0 of a size-1 axis, and `repeat` (grouped heads) reads slice `b // g`. When one
+input is read through two different index maps (used both directly and repeated), the element kernel gets
+one input per map.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from tteqsat.errors import KernelError
+from tteqsat.frontend.ir import Batch, Kernel, Node
+
+
+@dataclass(frozen=True)
+class AxisMap:
+    """Which kernel batch axis a tensor axis follows, and by what it divides the index (repeat); an axis
+    of size 1 that broadcasts follows none and is always read at 0."""
+
+    kernel_axis: int | None
+    divisor: int = 1
+
+
+@dataclass(frozen=True)
+class ElementInput:
+    """One input of the element kernel: which user tensor it slices, and how a batch index selects it."""
+
+    name: str                   # the element kernel's input name
+    tensor: str                 # the user's input (DRAM tensor)
+    batch: Batch                # the tensor's batch axes
+    axes: tuple[AxisMap, ...]   # one per tensor batch axis
+
+    def index(self, element: tuple[int, ...]) -> tuple[int, ...]:
+        """The tensor's batch index read by kernel element `element`."""
+        return tuple(0 if a.kernel_axis is None else element[a.kernel_axis] // a.divisor for a in self.axes)
+
+    def offset(self, element: tuple[int, ...]) -> int:
+        """The slice's position among the tensor's matrices (row-major over its batch axes)."""
+        pos = 0
+        for i, size in zip(self.index(element), self.batch, strict=True):
+            pos = pos * size + i
+        return pos
+
+
+@dataclass(frozen=True)
+class ElementView:
+    """The kernel seen one batch element at a time."""
+
+    kernel: Kernel                       # 2-D: the computation of one element
+    batch: Batch                         # the user kernel's batch axes
+    inputs: tuple[ElementInput, ...]     # one per input of `kernel`, in its order
+
+    @property
+    def elements(self) -> int:
+        return int(np.prod(self.batch, dtype=np.int64)) if self.batch else 1
+
+    def element_index(self, n: int) -> tuple[int, ...]:
+        """Batch index of element number `n` (row-major)."""
+        return tuple(int(i) for i in np.unravel_index(n, self.batch)) if self.batch else ()
+
+    def element_inputs(self, inputs: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """The 2-D arrays element `n` reads, from the user's full arrays."""
+        b = self.element_index(n)
+        return {e.name: np.asarray(inputs[e.tensor])[e.index(b)] for e in self.inputs}
+
+
+def element_view(kernel: Kernel) -> ElementView:
+    """Split `kernel` into its element kernel and the input slices each batch index reads."""
+    if not kernel.batch and not any(n.batch for n in kernel.inputs):
+        return ElementView(kernel, (), tuple(ElementInput(str(n.attr("name")), str(n.attr("name")), (), ())
+                                            for n in kernel.inputs))
+    identity = tuple(AxisMap(i) for i in range(len(kernel.batch)))
+    reads: dict[str, list[tuple[AxisMap, ...]]] = {}  # input name -> its distinct index maps, in first-use order
+    seen: set[tuple[int, tuple[AxisMap, ...]]] = set()
+
+    def child_map(node: Node, child: Node, axes: tuple[AxisMap, ...]) -> tuple[AxisMap, ...]:
+        if node.op == "repeat":
+            a, g = int(node.attr("axis")), int(node.attr("g"))  # type: ignore[call-overload]
+            m = axes[a]
+            return axes[:a] + (AxisMap(m.kernel_axis, m.divisor * g) if m.kernel_axis is not None else m,) \
+                + axes[a + 1:]
+        shift = len(node.batch) - len(child.batch)
+        return tuple(AxisMap(None) if size == 1 and node.batch[i + shift] != 1 else axes[i + shift]
+                     for i, size in enumerate(child.batch))
+
+    order: list[tuple[Node, tuple[AxisMap, ...]]] = []  # (node, map) pairs, operands before users
+
+    def collect(node: Node, axes: tuple[AxisMap, ...]) -> None:
+        if (id(node), axes) in seen:
+            return
+        seen.add((id(node), axes))
+        if node.op == "input":
+            maps = reads.setdefault(str(node.attr("name")), [])
+            if axes not in maps:
+                maps.append(axes)
+        for child in node.inputs:
+            collect(child, child_map(node, child, axes))
+        order.append((node, axes))
+
+    for _, node in kernel.outputs:
+        collect(node, identity)
+
+    users = {str(n.attr("name")) for n in kernel.inputs} | {o for o, _ in kernel.outputs}
+    names: dict[tuple[str, tuple[AxisMap, ...]], str] = {}
+    for name, maps in reads.items():
+        for k, axes in enumerate(maps):
+            if len(maps) == 1:
+                names[(name, axes)] = name
+                continue
+            fresh = next(f"{name}{suffix}" for suffix in (f"_g{k}" + "_" * j for j in itertools.count())
+                         if f"{name}{suffix}" not in users)
+            users.add(fresh)
+            names[(name, axes)] = fresh
+
+    built: dict[tuple[int, tuple[AxisMap, ...]], Node] = {}
+    by_name = {str(n.attr("name")): n for n in kernel.inputs}
+    leaves: list[tuple[tuple[int, int], Node, ElementInput]] = []
+    for node, axes in order:
+        key = (id(node), axes)
+        if node.op == "input":
+            name = str(node.attr("name"))
+            elem_name = names[(name, axes)]
+            attrs = tuple((k, elem_name if k == "name" else v) for k, v in node.attrs)
+            leaf = Node("input", (), node.shape, node.dtype, attrs, node.loc)
+            built[key] = leaf
+            order_key = (int(by_name[name].attr("seq")), reads[name].index(axes))  # type: ignore[call-overload]
+            leaves.append((order_key, leaf, ElementInput(elem_name, name, node.batch, axes)))
+        elif node.op == "repeat":
+            built[key] = built[(id(node.inputs[0]), child_map(node, node.inputs[0], axes))]
+        else:
+            args = tuple(built[(id(c), child_map(node, c, axes))] for c in node.inputs)
+            built[key] = Node(node.op, args, node.shape, node.dtype, node.attrs, node.loc)
+    outputs = tuple((name, built[(id(node), identity)]) for name, node in kernel.outputs)
+    for name, node in outputs:
+        if node.op == "input":
+            raise KernelError(f"output '{name}' only repeats an input; nothing to compute", "kernel",
+                              kernel.outputs[0][1].loc or None)
+    leaves.sort(key=lambda t: t[0])
+    element = Kernel(kernel.name, outputs, tuple(leaf for _, leaf, _ in leaves))
+    return ElementView(element, kernel.batch, tuple(e for _, _, e in leaves))

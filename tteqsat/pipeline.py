@@ -124,33 +124,40 @@ class Result:
         """Work items over the grid: batch elements times row blocks."""
         return self.chip.items if self.chip else 1
 
-    def item_inputs(self, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], item: int
+    def item_inputs(self, inputs: dict[str, np.ndarray], item: int,
+                    element_outputs: dict[str, np.ndarray] | None = None
                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """What work item `item` reads (its element's slices; its rows of the row-blocked inputs), and the
-        reference outputs it must produce, from the kernel's full inputs and outputs."""
+        reference outputs it must produce: its rows of its element's outputs (`element_outputs` if given,
+        else evaluated here on the whole element, never on the sliced rows)."""
         view = self.view or element_view(self.kernel)
-        rows = next(iter(expected.values())).shape[-2]
-        blocks = rows // self.block if self.block else 1
-        element, blk = divmod(item, blocks)
-        index = view.element_index(element)
+        element, blk = divmod(item, self.items // view.elements)
+        ins = view.element_inputs(inputs, element)
+        want = element_outputs if element_outputs is not None else reference.evaluate(view.kernel, ins)
         take = slice(blk * self.block, (blk + 1) * self.block) if self.block else slice(None)
         blocked = {op.name for op in self.program.inputs if op.attrs.get("block")}
-        ins = {name: (arr[take] if name in blocked else arr)
-               for name, arr in view.element_inputs(inputs, element).items()}
-        return ins, {name: arr[index][take] for name, arr in expected.items()}
+        return ({n: (a[take] if n in blocked else a) for n, a in ins.items()},
+                {n: a[take] for n, a in want.items()})
 
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None,
                items: Sequence[int] | None = None) -> Verification:
         """Run the emitted MLIR on the simulator and compare with the reference; raise on mismatch.
 
         One program serves every work item; `items` chooses which to run (default: all of them up to four,
-        else the first, the last and one between)."""
+        else the first, the last and one between). The reference runs on each chosen item's whole batch
+        element."""
         inputs = inputs or reference.random_inputs(self.kernel, seed)
-        expected = reference.evaluate(self.kernel, inputs)
+        view = self.view or element_view(self.kernel)
         total = self.items
         chosen = list(items) if items is not None else (
             list(range(total)) if total <= 4 else sorted({0, total // 2, total - 1}))
-        results = [self._verify_item(*self.item_inputs(inputs, expected, i)) for i in chosen]
+        per_element: dict[int, dict[str, np.ndarray]] = {}
+        results = []
+        for i in chosen:
+            element = i // (total // view.elements)
+            if element not in per_element:
+                per_element[element] = reference.evaluate(view.kernel, view.element_inputs(inputs, element))
+            results.append(self._verify_item(*self.item_inputs(inputs, i, per_element[element])))
         worst = max(results, key=lambda r: r.max_rel_err)
         return Verification(max(r.max_abs_err for r in results), worst.max_rel_err, worst.tolerance,
                             {k: max(r.per_output[k] for r in results) for k in worst.per_output}, worst.stats)

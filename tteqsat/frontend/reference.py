@@ -31,9 +31,13 @@ BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 def round_bf16(x: np.ndarray) -> np.ndarray:
     """Round float32 values to the nearest bfloat16 (ties to even), kept in float32."""
-    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
-    return rounded.astype(np.uint32).view(np.float32)
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    bits = a.view(np.uint32)
+    with np.errstate(over="ignore"):  # only NaN patterns can wrap, and they are put back below
+        rounded = (bits + (np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))) & np.uint32(0xFFFF0000)
+    out = rounded.view(np.float32)
+    nan = np.isnan(a)
+    return np.where(nan, a, out) if nan.any() else out
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -104,7 +108,7 @@ def random_inputs(kernel: Kernel, seed: int = 0, scale: float = 1.0) -> dict[str
     out: dict[str, np.ndarray] = {}
     for node in kernel.inputs:
         name = str(node.attr("name"))
-        x = rng.standard_normal(node.full_shape).astype(np.float32) * scale
+        x = rng.standard_normal(node.full_shape, dtype=np.float32) * np.float32(scale)
         if name in positive:
             x = np.abs(x) + 0.5
         out[name] = round_bf16(x) if node.dtype == "bf16" else x

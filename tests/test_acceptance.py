@@ -83,9 +83,9 @@ def test_passes_reading_the_same_value_are_joined_when_cheaper(monkeypatch) -> N
     """dst_pressure's split leaves several small passes that each reload exp(x); joining them is cheaper."""
     import tteqsat.scheduling.frames as frames
 
-    joined = tq.optimize(load_example("dst_pressure"), row_blocks=False)
+    joined = tq.optimize(load_example("dst_pressure"), blocks=())
     monkeypatch.setattr(frames, "MAX_JOIN_TRIALS", 0)
-    apart = tq.optimize(load_example("dst_pressure"), row_blocks=False)
+    apart = tq.optimize(load_example("dst_pressure"), blocks=())
     assert len(joined.schedule.sections) < len(apart.schedule.sections)
     assert joined.cost_cycles < apart.cost_cycles
     assert max(sec.slots for sec in joined.schedule.sections) <= 8

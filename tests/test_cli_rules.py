@@ -89,7 +89,7 @@ def test_progress_shows_iterations_on_a_terminal_and_nothing_otherwise(capsys) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with SaturationProgress(console=Console(file=screen, force_terminal=True), enabled=True) as shown:
-            result = tq.optimize(load_example("attention"), progress=shown, row_blocks=False)
+            result = tq.optimize(load_example("attention"), progress=shown, blocks=())
         with SaturationProgress() as quiet:  # pytest's stdout is not a terminal
             tq.optimize(load_example("attention"), progress=quiet)
     assert shown.calls >= 1 and shown.enodes > 0

@@ -54,7 +54,7 @@ def test_2025_expert_is_modeled_cheaper_than_2024(arch_name: str) -> None:
 @pytest.mark.parametrize("arch_name", ["wormhole_b0", "blackhole"])
 def test_derived_schedule_at_or_below_the_expert(arch_name: str) -> None:
     arch = load_arch(arch_name)
-    derived = tq.optimize(attention(4096, "bf16"), arch, form="streaming", row_blocks=False)
+    derived = tq.optimize(attention(4096, "bf16"), arch, form="streaming", blocks=())
     chunk = derived.schedule.loop.streams[0].width
     for variant in ("2024", "2025"):  # one core, one 64-row q block each
         expert = build_schedule(expert_program(64, 4096, 64, chunk, 0.125, "bf16", variant), arch)

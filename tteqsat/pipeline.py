@@ -203,6 +203,21 @@ class Result:
             "baseline_sections": len(self.baseline.sections), "cbs": len(s.cbs), "l1_bytes": self.l1_bytes,
             "dst_capacity": s.dst_capacity, "enodes": self.saturation.enodes, "eclasses": self.eclasses,
             "saturation_iterations": self.saturation.iterations, "stopped_by": self.saturation.stopped_by,
+            **self.chip_summary(),
+        }
+
+    def chip_summary(self) -> dict[str, object]:
+        """The whole kernel over the grid: time, the split, traffic and what bounds it."""
+        chip = self.chip
+        if chip is None:
+            return {}
+        loop = self.schedule.loop
+        return {
+            "chip_us": round(chip.microseconds, 3), "cores": chip.cores, "work_items": chip.items,
+            "items_per_core": chip.items_per_core, "core_cycles": round(chip.core_compute_cycles, 1),
+            "q_block": self.block or self.schedule.args[-1].shape[0],  # rows of one work item
+            "k_chunk": loop.streams[0].width if loop and loop.streams else None,
+            "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes,
         }
 
 
@@ -216,11 +231,12 @@ def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: boo
 def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits | None = None,
              rules: Sequence[RuleSet | str | Path] | None = None, shipped_rules: bool = True,
              overrides: dict[str, object] | None = None, cost_model: TensixCostModel | None = None,
-             extractor=extract, form: str = "auto", cores: int | None = None, row_blocks: bool = True,
-             progress=None) -> Result:
+             extractor=extract, form: str = "auto", cores: int | None = None,
+             blocks: Sequence[int] | None = None, progress=None) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model,
     over the chip's core grid. `cores` caps how many cores it may use (the default lets cost decide);
-    `row_blocks=False` keeps each batch element one work item (no maps over row blocks)."""
+    `blocks` limits the row-block heights of work items to these (`()`: one item per batch element; the
+    default: every height the e-graph offers)."""
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
     try:
@@ -287,7 +303,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             return None
 
     rows = graph.shapes[graph.outputs[0][1]][0]
-    heights = graph.block_heights() if row_blocks else []
+    heights = [h for h in graph.block_heights() if blocks is None or h in blocks]
     searches = [(None, graph)] + [(h, graph.blocks(h)) for h in heights]
     for block, roots in searches:  # whole rows, then each row-block height the e-graph offers
         items = view.elements * (rows // block if block else 1)

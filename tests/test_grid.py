@@ -1,0 +1,204 @@
+"""Attention at real sizes: N-D tensors, the batch axes and row blocks as parallel maps, the chip model."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+from egglog import EGraph, rewrite
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.cost.chip import GridShape, price_grid
+from tteqsat.egraph import binary, insert_kernel, rowblock, serialize
+from tteqsat.egraph.saturate import saturate
+from tteqsat.frontend.batch import element_view
+from tteqsat.frontend.reference import evaluate, random_inputs
+from tteqsat.rulecheck import check_rule
+from tteqsat.rules import Rule, shipped_rulesets
+from tteqsat.rules.vars import a, b, n
+
+
+def attention(shape_q, shape_kv, group: int = 1) -> tq.Kernel:
+    q, k, v = tq.tensor("q", shape_q), tq.tensor("k", shape_kv), tq.tensor("v", shape_kv)
+    if group > 1:
+        k, v = tq.repeat(k, group, axis=1), tq.repeat(v, group, axis=1)
+    return tq.kernel("attention", tq.softmax(q @ k.mT * shape_q[-1] ** -0.5) @ v)
+
+
+def numpy_attention(q, k, v, group: int = 1):
+    """Written independently of tteqsat: plain numpy on the full arrays."""
+    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    s = q.astype(np.float64) @ np.swapaxes(k, -1, -2) * q.shape[-1] ** -0.5
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    return (p / p.sum(axis=-1, keepdims=True)) @ v
+
+
+# -- the DSL ---------------------------------------------------------------------------------------------
+def test_nd_tensors_follow_numpy() -> None:
+    kernel = attention((2, 4, 64, 32), (2, 2, 128, 32), group=2)
+    assert kernel.batch == (2, 4) and kernel.outputs[0][1].full_shape == (2, 4, 64, 32)
+    inputs = random_inputs(kernel, seed=1)
+    want = numpy_attention(inputs["q"], inputs["k"], inputs["v"], group=2)
+    assert np.allclose(evaluate(kernel, inputs)["out"], want, rtol=1e-5, atol=1e-6)
+
+
+def test_batch_axes_broadcast_like_numpy() -> None:
+    x, b = tq.tensor("x", (3, 1, 32, 64)), tq.tensor("b", (5, 1, 64))
+    y = tq.exp(x) + b
+    assert y.shape == (3, 5, 32, 64)
+    inputs = {"x": np.ones((3, 1, 32, 64), np.float32), "b": np.arange(5 * 64, dtype=np.float32).reshape(5, 1, 64)}
+    out = evaluate(tq.kernel("k", y), inputs)["out"]
+    assert np.allclose(out, np.exp(inputs["x"]) + inputs["b"])
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: tq.tensor("x", (2, 32, 32)).T, "use `.mT`"),
+    (lambda: tq.tensor("x", (2, 32, 32)).sum(axis=0), "axis 0 is a batch axis"),
+    (lambda: tq.repeat(tq.tensor("x", (2, 32, 32)), 2, axis=-1), "not a batch axis"),
+    (lambda: tq.repeat(tq.tensor("x", (2, 32, 32)), 0, axis=0), "positive integer"),
+    (lambda: tq.tensor("x", (2, 32, 32)) + tq.tensor("y", (3, 32, 32)), "batch axes do not broadcast"),
+    (lambda: tq.kernel("k", {"a": tq.exp(tq.tensor("x", (2, 32, 32))), "b": tq.exp(tq.tensor("y", (32, 32)))}),
+     "share their batch axes"),
+])
+def test_nd_mistakes_name_the_problem(build, message: str) -> None:
+    with pytest.raises(tq.KernelError, match=message) as info:
+        build()
+    assert "test_grid.py" in str(info.value)  # the user's line
+
+
+def test_numpy_scalars_are_scalars() -> None:
+    x = tq.tensor("x", (32, 32))
+    y = x * np.float32(0.5) + np.float64(1.0)
+    assert y.node.op == "add_s" and y.node.inputs[0].op == "mul_s"
+
+
+def test_element_view_slices_each_input_as_numpy_would() -> None:
+    q, k = tq.tensor("q", (2, 4, 32, 32)), tq.tensor("k", (2, 2, 32, 32))
+    both = q @ tq.repeat(k, 2, axis=1).mT + tq.exp(q.sum(axis=-1))
+    kernel = tq.kernel("k", both @ tq.repeat(k, 2, axis=1))
+    view = element_view(kernel)
+    assert view.batch == (2, 4) and view.elements == 8
+    inputs = random_inputs(kernel, seed=3)
+    full = evaluate(kernel, inputs)["out"]
+    for n in range(view.elements):
+        got = evaluate(view.kernel, view.element_inputs(inputs, n))["out"]
+        assert np.array_equal(got, full[view.element_index(n)])
+
+
+def test_an_input_read_two_ways_becomes_two_element_inputs() -> None:
+    k = tq.tensor("k", (1, 2, 32, 32))
+    kernel = tq.kernel("k", tq.repeat(k, 2, axis=1) + tq.exp(tq.repeat(k, 2, axis=1)) + tq.repeat(tq.exp(k), 2, 1))
+    assert [e.tensor for e in element_view(kernel).inputs] == ["k"]  # one index map: one element input
+    direct_and_repeated = tq.kernel("d", tq.repeat(k, 2, axis=1) + tq.tensor("z", (1, 4, 32, 32)) * tq.sqrt(
+        tq.repeat(tq.tensor("w", (1, 1, 32, 32)), 4, axis=1)))
+    assert [e.name for e in element_view(direct_and_repeated).inputs] == ["k", "z", "w"]
+    twice = tq.kernel("t", tq.tensor("u", (2, 32, 32)) + tq.repeat(tq.tensor("u2", (1, 32, 32)), 2, 0))
+    assert len(element_view(twice).inputs) == 2
+    mixed = tq.kernel("m", tq.exp(tq.tensor("x", (1, 4, 32, 32))) + tq.repeat(tq.tensor("y", (1, 2, 32, 32)), 2, 1))
+    assert [(e.name, e.axes[1].divisor) for e in element_view(mixed).inputs] == [("x", 1), ("y", 2)]
+
+
+# -- row maps in the e-graph -------------------------------------------------------------------------------
+def _graph(kernel: tq.Kernel):
+    eg = EGraph()
+    insert_kernel(eg, kernel)
+    saturate(eg, shipped_rulesets())
+    return serialize(eg)
+
+
+def test_row_separable_outputs_are_maps_over_row_blocks() -> None:
+    graph = _graph(attention((256, 64), (512, 64)))
+    assert graph.block_heights() == [32, 64, 128]
+
+
+def test_an_output_that_needs_every_row_is_not_mapped() -> None:
+    x = tq.tensor("x", (256, 64))
+    assert _graph(tq.kernel("k", tq.exp(x).sum(axis=0))).block_heights() == []
+
+
+def test_the_soundness_checker_refuses_a_wrong_row_block_rule() -> None:
+    bad = Rule("block-of-sub-swapped", rewrite(rowblock(binary("sub", a, b), n)).to(binary("sub", rowblock(b, n),
+                                                                                        rowblock(a, n))))
+    result = check_rule(bad)
+    assert not result.sound and result.counterexample
+
+
+# -- the chip model ----------------------------------------------------------------------------------------
+def test_uneven_splits_and_fewer_items_than_cores_are_priced() -> None:
+    grid = GridShape.of(load_arch("wormhole_b0"))
+    assert grid.cores == 64
+    uneven = price_grid(grid, 130, 1000.0, 0)  # 3 items on the slowest core; 44 cores manage that too
+    assert uneven.items_per_core == 3 and uneven.cycles == 3000.0 and uneven.cores == 44
+    assert sum(uneven.per_core_items()) == 130 and max(uneven.per_core_items()) == 3
+    assert price_grid(grid, 130, 1000.0, 0, cores=64).per_core_items()[:3] == [3, 3, 2]
+    few = price_grid(grid, 5, 1000.0, 0)
+    assert few.cores == 5 and few.cycles == 1000.0
+
+
+def test_shared_dram_bounds_a_wide_grid() -> None:
+    grid = GridShape.of(load_arch("wormhole_b0"))
+    one = price_grid(grid, 64, 1000.0, 100_000, cores=1)
+    wide = price_grid(grid, 64, 1000.0, 100_000, cores=64)
+    assert wide.bound_by == "dram" and one.bound_by == "noc"
+    assert wide.cycles == pytest.approx(64 * 100_000 / grid.dram_bytes_per_cycle)
+    per_item = {c.cores: c.core_data_cycles / c.items_per_core for c in (one, wide)}
+    assert per_item[64] > 4 * per_item[1]  # each core's share of DRAM shrinks as more cores read at once
+
+
+# -- whole attention over the grid ---------------------------------------------------------------------------
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+@pytest.mark.parametrize("shape", [(1, 32, 4096, 128), (1, 8, 16384, 64)])
+def test_real_attention_shapes_optimize_quickly_over_the_grid(shape, arch: str) -> None:
+    start = time.perf_counter()
+    res = tq.optimize(attention(shape, shape), arch)
+    assert time.perf_counter() - start < 10
+    assert res.chip is not None and res.chip.cores > 1 and res.block and res.block < shape[-2]
+    assert res.cost_cycles < res.baseline_cycles or not res.alternatives["baseline"].feasible
+    summary = res.summary()
+    for key in ("chip_us", "cores", "q_block", "k_chunk", "bound_by", "dram_bytes"):
+        assert key in summary
+
+
+def test_bigger_q_blocks_cut_dram_traffic() -> None:
+    kernel = attention((1, 8, 1024, 64), (1, 8, 1024, 64))
+    traffic = {}
+    for h in (32, 256):
+        res = tq.optimize(kernel, form="streaming", blocks=(h,))
+        assert res.block == h
+        traffic[h] = res.chip.dram_bytes
+    assert traffic[256] < traffic[32] / 3  # K and V are read once per q block
+
+
+def test_one_head_written_in_2d_works() -> None:
+    res = tq.optimize(attention((4096, 128), (4096, 128)), "wormhole_b0")
+    assert res.chip.cores > 1
+    res.verify(items=[0])
+
+
+def test_small_batched_attention_verifies_every_item() -> None:
+    res = tq.optimize(attention((1, 2, 256, 64), (1, 2, 256, 64)))
+    assert res.items > 1
+    ver = res.verify(items=range(res.items))
+    assert ver.max_rel_err < ver.tolerance
+
+
+def test_grouped_query_attention_verifies() -> None:
+    kernel = attention((2, 8, 2048, 64), (2, 2, 2048, 64), group=4)
+    res = tq.optimize(kernel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ver = res.verify()
+    assert ver.max_rel_err < ver.tolerance
+
+
+@pytest.mark.parametrize("name", ["softmax", "rmsnorm"])
+def test_row_ops_over_a_big_matrix_split_over_the_grid(name: str) -> None:
+    x, w = tq.tensor("x", (8192, 4096)), tq.tensor("w", (1, 4096))
+    out = tq.softmax(x) if name == "softmax" else x * tq.rsqrt((x * x).mean(axis=-1) + 1e-6) * w
+    res = tq.optimize(tq.kernel(name, out), "wormhole_b0")
+    assert res.block and res.chip.cores > 1
+    ver = res.verify(items=[0, res.items - 1])
+    assert ver.max_rel_err < ver.tolerance

@@ -18,7 +18,8 @@ from tteqsat.frontend.batch import element_view
 from tteqsat.frontend.reference import evaluate, random_inputs
 from tteqsat.rulecheck import check_rule
 from tteqsat.rules import Rule, shipped_rulesets
-from tteqsat.rules.vars import a, b, n
+from tteqsat.rules.vars import a, b
+from tteqsat.rules.vars import n as height
 
 
 def attention(shape_q, shape_kv, group: int = 1) -> tq.Kernel:
@@ -120,8 +121,8 @@ def test_an_output_that_needs_every_row_is_not_mapped() -> None:
 
 
 def test_the_soundness_checker_refuses_a_wrong_row_block_rule() -> None:
-    bad = Rule("block-of-sub-swapped", rewrite(rowblock(binary("sub", a, b), n)).to(binary("sub", rowblock(b, n),
-                                                                                        rowblock(a, n))))
+    bad = Rule("block-of-sub-swapped", rewrite(rowblock(binary("sub", a, b), height)).to(binary("sub", rowblock(b, height),
+                                                                                             rowblock(a, height))))
     result = check_rule(bad)
     assert not result.sound and result.counterexample
 

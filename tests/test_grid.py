@@ -121,8 +121,8 @@ def test_an_output_that_needs_every_row_is_not_mapped() -> None:
 
 
 def test_the_soundness_checker_refuses_a_wrong_row_block_rule() -> None:
-    bad = Rule("block-of-sub-swapped", rewrite(rowblock(binary("sub", a, b), height)).to(binary("sub", rowblock(b, height),
-                                                                                             rowblock(a, height))))
+    swapped = binary("sub", rowblock(b, height), rowblock(a, height))  # the operands the wrong way round
+    bad = Rule("block-of-sub-swapped", rewrite(rowblock(binary("sub", a, b), height)).to(swapped))
     result = check_rule(bad)
     assert not result.sound and result.counterexample
 

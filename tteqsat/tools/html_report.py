@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from tteqsat.arch import KNOWN, load_arch
 from tteqsat.cost.model import CostModel, TensixCostModel
 from tteqsat.pipeline import Result
 from tteqsat.rules import rule_identity
@@ -195,10 +196,18 @@ def _derivation_section(result, steps: Sequence[Step] | None) -> str:
 
 
 def _arch_section(arch) -> str:
+    """Key parameters, and every value that differs from the shipped arch of the same name (overrides)."""
     keys = ["settings.math_fidelity", "settings.fp32_dest_acc", "settings.dst_full_sync", "settings.exp_approx",
-            "chip.clock_ghz", "cb.max_cbs", "unpack.cycles_per_tile", "pack.cycles_per_tile", "sfpu.exp",
-            "sync.section", "sync.init"]
-    rows = [[k, str(arch[k]).lower() if isinstance(arch[k], bool) else str(arch[k])] for k in keys if k in arch.keys()]
+            "chip.clock_ghz", "l1.bytes", "l1.reserved_base", "cb.max_cbs", "dst.tiles_bf16", "dst.tiles_fp32",
+            "unpack.cycles_per_tile", "pack.cycles_per_tile", "sfpu.exp", "sync.section", "sync.init"]
+    shipped = load_arch(arch.name) if arch.name in KNOWN else None
+    changed = [k for k in arch.keys() if shipped is not None and k in shipped.keys() and arch[k] != shipped[k]]
+
+    def shown(value: object) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    rows = [[k, shown(arch[k]) + (f" (set; shipped {shown(shipped[k])})" if k in changed and shipped else "")]
+            for k in dict.fromkeys(keys + changed) if k in arch.keys()]
     return f"<h2>Arch: {escape(arch.name)}</h2>" + _table(["parameter", "value"], rows, set())
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from tteqsat.cli.console import console_for
 from tteqsat.cli.options import add_rule_options, add_set_option, parse_set
 from tteqsat.cli.rules import add_rules_commands
 from tteqsat.cli.sweep import add_sweep_command
 from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
 from tteqsat.frontend.loader import load_kernel
+from tteqsat.tools.console import console_for
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:

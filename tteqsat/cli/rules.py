@@ -18,11 +18,11 @@ import time
 import warnings
 from collections.abc import Callable
 
-from tteqsat.cli.console import console_for
 from tteqsat.cli.options import add_rule_options, add_set_option, parse_set
 from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
+from tteqsat.tools.console import console_for
 
 
 def _console():

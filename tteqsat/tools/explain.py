@@ -15,6 +15,7 @@ from tteqsat.egraph.saturate import Limits
 from tteqsat.frontend.ir import Kernel
 from tteqsat.pipeline import Result, optimize
 from tteqsat.rules import RuleSet, rule_identity
+from tteqsat.tools.console import console_for
 from tteqsat.tools.rule_stats import Step, derivation_of
 
 
@@ -35,13 +36,12 @@ def explain(kernel: Kernel, arch: str | Arch = "wormhole_b0", limits: Limits | N
 
 
 def render(ex: Explanation, console=None) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from tteqsat.tools.report import render as render_schedule
 
-    console = console or Console()
+    console = console or console_for()
     r = ex.result
     alt = Table(title="alternatives weighed", title_justify="left")
     for col in ("form", "modeled cycles", "vs chosen", "fits L1", "what it is, or why it does not fit"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tteqsat.pipeline import Result
 from tteqsat.scheduling.model import DstSection
+from tteqsat.tools.console import console_for
 
 
 def _ops_text(sec: DstSection) -> str:
@@ -47,11 +48,10 @@ def schedule_rows(result: Result) -> list[list[str]]:
 def render(result: Result, console=None) -> None:
     """Print the schedule table and the cost against the best other form that fits (rich on a terminal,
     plain otherwise)."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console()
+    console = console or console_for()
     s = result.schedule
     table = Table(title=f"{result.kernel.name} on {result.arch.name} ({result.kernel.dtype})", title_justify="left")
     for col, just in SCHEDULE_COLUMNS:

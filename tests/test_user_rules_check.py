@@ -71,6 +71,24 @@ def test_sound_rules_load_without_notes() -> None:
     result.verify()
 
 
+def test_a_rule_the_checker_cannot_test_loads_with_a_note(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.py"
+    odd.write_text('''
+from egglog import String, rewrite, vars_
+from tteqsat import rules
+from tteqsat.egraph import TensorExpr, binary, unary
+a, b = vars_("a b", TensorExpr)
+(op,) = vars_("op", String)
+RULESET = rules.RuleSet("odd", "an op name used as unary and as binary", "grow", (
+    rules.Rule("odd-rule", rewrite(unary(op, binary(op, a, b))).to(binary(op, a, b))),
+))
+''')
+    with pytest.warns(UserWarning, match="was not checked for soundness"):
+        result = tq.optimize(exp_product(), rules=[odd])
+    assert result.warnings == [f"rule 'odd-rule' (ruleset odd in {odd}) was not checked for soundness: no op is "
+                               "valid for op at every position it appears"]
+
+
 def test_skipping_the_check_gives_a_wrong_kernel_that_verify_traces_to_the_rule(bad: Path) -> None:
     result = tq.optimize(exp_product(), rules=[bad], check_rules=False)
     assert result.unshipped_rules_used() == [f"'exp-mul-wrong' (ruleset bad in {bad})"]

@@ -159,7 +159,7 @@ class Result:
         """Why the unfused baseline does not fit, in bytes of L1 when that is the reason."""
         need, have = self.baseline.l1_bytes(self.arch), self.arch.l1_budget
         if need > have:
-            return f"it needs {need:,} bytes of L1 for its CBs, {self.arch.name} has {have:,}"
+            return f"it needs {need:,} bytes of L1 for its CBs, {self.arch.name} has {have:,} free"
         alt = self.alternatives.get("baseline")
         return alt.detail if alt else "it does not fit"
 
@@ -427,9 +427,9 @@ def _advice(failed: list[Alternative], arch: Arch) -> list[str]:
     hints = []
     if "L1" in text:
         hints.append("to fit: give each kernel call less data (e.g. fewer rows of the output per call); only a "
-                     "reduction or matmul over a long axis streams in chunks, while outputs, loop state and "
-                     "values read whole stay in L1; or model a part with more L1 (--set l1.bytes=N, or "
-                     "--arch FILE.toml)")
+                     "reduction or matmul over a long axis streams in chunks, while outputs, loop state and values "
+                     "read whole stay in L1; or model a part with more L1 (--set l1.bytes=N or --arch FILE.toml; in "
+                     "Python, overrides={'l1.bytes': N})")
     if "circular buffers" in text:
         hints.append(f"to fit: {arch.name} has {int(arch.num('cb.max_cbs'))} circular buffers; split the kernel "
                      "into smaller kernels")

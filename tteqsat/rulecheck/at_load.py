@@ -40,5 +40,6 @@ def check_user_rules(rulesets: Iterable[RuleSet], samples: int = 20, seed: int =
                 raise KernelError(f"rule '{rule.name}' ({rule_origin(rs)}) is unsound: counterexample "
                                   f"{verdict.counterexample}; fix the rule, or {SKIP_HINT}")
             if not verdict.sound:
-                notes.append(f"rule '{rule.name}' ({rule_origin(rs)}) was not checked for soundness: {verdict.note}")
+                why = (verdict.note or "").removeprefix("cannot check: ")
+                notes.append(f"rule '{rule.name}' ({rule_origin(rs)}) was not checked for soundness: {why}")
     return notes

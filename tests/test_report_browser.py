@@ -95,7 +95,12 @@ def lane_pixels(image) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def tight_ten_ops():
+def exe() -> str:
+    return browser()
+
+
+@pytest.fixture(scope="module")
+def tight_ten_ops(exe: str):
     """ten_ops with L1 cut so the unfused baseline does not fit (an alternative with a reason) while the
     fused form does; its derivation takes about a second."""
     with warnings.catch_warnings():
@@ -104,8 +109,7 @@ def tight_ten_ops():
         return result, derivation_of(result)
 
 
-def test_rendered_report_shows_schedule_timeline_and_derivation(tmp_path: Path, tight_ten_ops) -> None:
-    exe = browser()
+def test_rendered_report_shows_schedule_timeline_and_derivation(tmp_path: Path, exe: str, tight_ten_ops) -> None:
     result, steps = tight_ten_ops
     report = write_html_report(result, tmp_path / "ten_ops.html", derivation=steps)
     dom, boxes, image = render(exe, report, tmp_path)
@@ -136,9 +140,8 @@ def test_rendered_report_shows_schedule_timeline_and_derivation(tmp_path: Path, 
     assert sum(lane_pixels(region(image, boxes["schedule"])).values()) == 0  # the colors are the timeline's
 
 
-def test_the_pixel_check_sees_a_timeline_that_draws_nothing(tmp_path: Path, tight_ten_ops) -> None:
+def test_the_pixel_check_sees_a_timeline_that_draws_nothing(tmp_path: Path, exe: str, tight_ten_ops) -> None:
     """The check above is not vacuous: the same report with the timeline's bars painted white fails it."""
-    exe = browser()
     result, steps = tight_ten_ops
     report = write_html_report(result, tmp_path / "blank.html", derivation=steps)
     html = report.read_text()

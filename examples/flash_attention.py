@@ -12,9 +12,10 @@ on the Tensix model against numpy.
 import argparse
 from pathlib import Path
 
-from rich.console import Console
+from rich.rule import Rule
 
 import tteqsat as tq
+from tteqsat.tools.console import console_for
 from tteqsat.tools.explain import explain, render
 
 
@@ -32,13 +33,13 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=32768, help="keys of the long case (a multiple of 2048)")
     ap.add_argument("--out", default="out/flash_attention")
     args = ap.parse_args()
-    console = Console()
+    console = console_for()  # the terminal's width, or unwrapped in a pipe or log
 
     short = tq.optimize(attention(64, 256, args.dtype), args.arch)
-    console.rule("short: 64 q rows x 256 keys")
+    console.print(Rule("short: 64 q rows x 256 keys"), width=min(console.width, 120))
     console.print(short.reason)
 
-    console.rule(f"long: 32 q rows x {args.keys} keys")
+    console.print(Rule(f"long: 32 q rows x {args.keys} keys"), width=min(console.width, 120))
     ex = explain(attention(32, args.keys, args.dtype), args.arch)
     render(ex, console)
     result = ex.result

@@ -6,13 +6,14 @@ import importlib
 import importlib.util
 import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from egglog import Ruleset, ruleset
 from egglog.egraph import RewriteOrRule
 
 from tteqsat.errors import KernelError
+from tteqsat.frontend.loader import failure_in_file
 
 STAGES = ("expand", "grow", "hardware")
 
@@ -33,12 +34,13 @@ class RuleSet:
     description: str
     stage: str
     rules: tuple[Rule, ...]
+    source: str = ""  # the user's rule file it was loaded from ("" for shipped and API-built rulesets)
 
     def egg(self) -> Ruleset:
         return ruleset(*(r.rewrite for r in self.rules), name=f"tteqsat_{self.name}")
 
     def without(self, rule_name: str) -> RuleSet:
-        return RuleSet(self.name, self.description, self.stage, tuple(r for r in self.rules if r.name != rule_name))
+        return replace(self, rules=tuple(r for r in self.rules if r.name != rule_name))
 
 
 def rule_identity(rule_name: str) -> str:
@@ -69,7 +71,9 @@ def shipped_rulesets() -> list[RuleSet]:
 
 
 def load_rule_file(path: str | Path) -> list[RuleSet]:
-    """A user's rule file: a Python module defining `RULESET` (a RuleSet) or `RULESETS` (a list)."""
+    """A user's rule file: a Python module defining `RULESET` (a RuleSet) or `RULESETS` (a list). The
+    rulesets come back with `source` set to the file; checking them for soundness is the caller's step
+    (`tteqsat.rulecheck.at_load`, which `tteqsat.optimize` runs)."""
     path = Path(path)
     if not path.is_file():
         raise KernelError(f"rule file {path} does not exist")
@@ -79,11 +83,11 @@ def load_rule_file(path: str | Path) -> list[RuleSet]:
     try:
         spec.loader.exec_module(module)
     except Exception as e:  # the user's file: report it as bad input, not a crash
-        raise KernelError(f"rule file {path} failed to load: {type(e).__name__}: {e}") from None
+        raise KernelError(f"rule file {failure_in_file(path, e)}") from None
     found = getattr(module, "RULESETS", None) or ([module.RULESET] if hasattr(module, "RULESET") else [])
     if not found or not all(isinstance(r, RuleSet) for r in found):
         raise KernelError(f"rule file {path} defines no RULESET (a tteqsat.rules.RuleSet)")
     for rs in found:
         if rs.stage not in STAGES:
             raise KernelError(f"ruleset '{rs.name}' in {path} has unknown stage '{rs.stage}' ({', '.join(STAGES)})")
-    return list(found)
+    return [replace(rs, source=str(path)) for rs in found]

@@ -93,3 +93,123 @@ def test_emit_to_stdout_like_mlir_tools() -> None:
     assert "modeled cycles" in proc.stderr and "modeled cycles" not in proc.stdout
     bad = run_cli("optimize", str(EXAMPLES / "ten_ops.py"), "--emit", "mlir,cpp", "--out", "-")
     assert bad.returncode == 2 and "exactly one --emit format" in bad.stderr
+
+
+# -- errors that name the user's file and line -----------------------------------------------------------------
+def test_crash_in_kernel_file_names_its_line(tmp_path: Path) -> None:
+    f = tmp_path / "crash.py"
+    f.write_text("import tteqsat as tq\n"
+                 "def build():\n"
+                 "    raise ValueError('boom')\n"
+                 "x = tq.tensor('x', (32, 32))\n"
+                 "kernel = build()\n")
+    proc = run_cli("optimize", str(f))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"tteqsat: error: {f}:3: failed to run: ValueError: boom"
+
+
+def test_crash_in_a_library_names_the_users_line_and_where_it_was_raised(tmp_path: Path) -> None:
+    f = tmp_path / "lib_crash.py"
+    f.write_text("import json\nimport tteqsat as tq\n\njson.loads('{')\n")
+    proc = run_cli("optimize", str(f))
+    assert proc.returncode == 2
+    assert f"{f}:4: failed to run: JSONDecodeError" in proc.stderr and "(raised in " in proc.stderr
+    assert "json/decoder.py" in proc.stderr
+
+
+def test_syntax_error_names_its_line(tmp_path: Path) -> None:
+    f = tmp_path / "syntax.py"
+    f.write_text("import tteqsat as tq\nx = tq.tensor('x', (32, 32)\n")
+    proc = run_cli("optimize", str(f))
+    assert proc.returncode == 2 and f"{f}:2: syntax error: '(' was never closed" in proc.stderr
+
+
+def test_cli_errors_do_not_point_into_the_runner() -> None:
+    """Through `python -m` (runpy) and through the installed console script: no location that is not the user's."""
+    script = Path(sys.executable).parent / "tteqsat"
+    runners = [[sys.executable, "-m", "tteqsat.cli"]] + ([[str(script)]] if script.is_file() else [])
+    for runner in runners:
+        proc = subprocess.run([*runner, "optimize", str(EXAMPLES / "attention.py"), "--arch", "grayskull"],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == ("tteqsat: error: unknown arch 'grayskull' "
+                                       "(known: blackhole, wormhole_b0, or a .toml file)"), runner
+
+
+def test_no_form_fits_lists_each_forms_reason(tmp_path: Path) -> None:
+    f = tmp_path / "too_big.py"
+    f.write_text("import tteqsat as tq\n"
+                 "q = tq.tensor('q', (32, 64))\n"
+                 "k = tq.tensor('k', (32768, 64))\n"
+                 "kernel = tq.kernel('too_big', tq.exp(q @ k.T))\n")
+    proc = run_cli("optimize", str(f))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("tteqsat: error: kernel 'too_big' fits in no form on wormhole_b0")
+    assert [ln.split(":")[0].strip() for ln in lines[1:4]] == [
+        "baseline (every op its own section)", "fused (no loop)", "streaming (a loop over chunks)"]
+    assert f"{f}:3" in lines[1] and lines[-1].startswith("to fit: ")
+
+
+# -- comparisons against what fits -----------------------------------------------------------------------------
+def test_summary_compares_with_the_best_feasible_alternative(tmp_path: Path) -> None:
+    summary = tmp_path / "s.json"
+    proc = run_cli("optimize", str(EXAMPLES / "attention.py"), "--summary-json", str(summary))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(summary.read_text())
+    # attention: fused wins; streaming also fits and is the next best, the baseline fits too
+    assert data["chosen"] == "fused" and data["compared_with"] == "streaming" and data["baseline_feasible"] is True
+    assert data["best_feasible_alternative_cycles"] > data["cost_cycles"]
+    assert data["speedup"] == round(data["best_feasible_alternative_cycles"] / data["cost_cycles"], 3)
+    assert data["baseline_speedup"] == round(data["baseline_cycles"] / data["cost_cycles"], 3)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("modeled cycles"))
+    assert f"{data['speedup']:.2f}x vs streaming at" in line and "the best other form that fits" in line
+    assert f"{data['baseline_speedup']:.2f}x vs the unfused baseline" in line
+
+
+def test_an_infeasible_baseline_is_not_a_speedup(tmp_path: Path) -> None:
+    """ten_ops with L1 cut so the unfused baseline (45,056 B of CBs) does not fit but the fused form (28,672 B)
+    does: no ratio against the baseline anywhere, and the JSON says what it compares with (nothing)."""
+    summary = tmp_path / "s.json"
+    report = tmp_path / "r.html"
+    proc = run_cli("optimize", str(EXAMPLES / "ten_ops.py"), "--set", "l1.bytes=140576",
+                   "--summary-json", str(summary), "--report", str(report))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(summary.read_text())
+    assert data["baseline_feasible"] is False and data["compared_with"] is None and data["speedup"] is None
+    assert data["best_feasible_alternative_cycles"] is None and data["baseline_cycles"] > data["cost_cycles"]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("modeled cycles"))
+    assert line.startswith(f"modeled cycles {data['cost_cycles']:,.0f}: the only form that fits")
+    assert ("the unfused baseline does not fit (it needs 45,056 bytes of L1 for its CBs, wormhole_b0 has 36,864 "
+            "free)" in line)
+    assert "x vs" not in line
+    headline = report.read_text().split("id='headline'>")[1].split("</p>")[0]
+    assert "the only form that fits" in headline and "does not fit" in headline and "x vs" not in headline
+
+
+# -- output for logs and pipes ---------------------------------------------------------------------------------
+def test_piped_output_is_not_wrapped_and_labels_per_run_and_total_cycles() -> None:
+    from conftest import load_example
+
+    from tteqsat.pipeline import optimize
+    from tteqsat.tools.report import schedule_rows
+
+    proc = run_cli("optimize", str(EXAMPLES / "long_attention.py"))  # stdout is a pipe here
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(ln) for ln in lines) > 200  # the reason line would have wrapped at 80 or 120 columns
+    reason = [ln for ln in lines if ln.startswith("chose streaming")]
+    assert len(reason) == 1 and reason[0].endswith("bytes of L1 free)")
+    header = next(ln for ln in lines if "ops in order" in ln)
+    assert "cycles per run" in header and "total cycles" in header
+    result = optimize(load_example("long_attention"))
+    body = [ln for ln in lines if ln.startswith("│")]
+    assert len(body) == len(result.schedule.sections)  # one line per section: no cell wrapped
+    trips = result.schedule.loop.trips
+    for line, row, sec in zip(body, schedule_rows(result), result.schedule.sections, strict=True):
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        assert cells == row
+        runs = trips if sec.in_loop else 1
+        assert cells[-1] == f"{sec.cycles * runs:,.0f}" and cells[-2] == f"{sec.cycles:,.0f}"
+    assert any(sec.in_loop for sec in result.schedule.sections)
+    assert f"cycles per run is one trip, total cycles all {trips}" in proc.stdout

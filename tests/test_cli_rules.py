@@ -96,3 +96,24 @@ def test_progress_shows_iterations_on_a_terminal_and_nothing_otherwise(capsys) -
     assert f"iteration {shown.iteration}/{tq.Limits().iterations}" in screen.getvalue()
     assert "e-nodes" in screen.getvalue() and f"best {result.cost_cycles:,.0f} cycles" in screen.getvalue()
     assert not quiet.enabled and quiet.calls == shown.calls and capsys.readouterr().out == ""
+
+
+def test_stats_takes_an_arch_file_and_overrides(tmp_path: Path, capsys) -> None:
+    arch = tmp_path / "slow_exp.toml"
+    arch.write_text('base = "wormhole_b0"\nname = "slow_exp"\n[sfpu]\nexp = 560\n')
+    assert run("rules", "stats", str(EXAMPLES / "ten_ops.py"), "--arch", str(arch), "--set", "dst_tiles=4") == 0
+    out = capsys.readouterr().out
+    assert "rules on ten_ops (slow_exp, dst_tiles=4)" in out
+    full = tq.optimize(load_example("ten_ops"), str(arch), overrides={"dst_tiles": 4})
+    rsqrt = next(ln for ln in out.splitlines() if "recip-sqrt-to-rsqrt" in ln and "cost" in ln)
+    assert f"cost {full.cost_cycles:,.0f} ->" in rsqrt  # the ablation ran with the file and the override
+    assert run("rules", "stats", str(EXAMPLES / "ten_ops.py"), "--set", "nope=1") == 2
+    assert "has no parameter 'nope'" in capsys.readouterr().err
+
+
+def test_stats_refuses_an_unsound_rule_file(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "bad.py"
+    f.write_text(BAD_RULES)
+    assert run("rules", "stats", str(EXAMPLES / "ten_ops.py"), "--rules", str(f)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tteqsat: error: rule 'exp-mul-wrong'") and "is unsound" in err

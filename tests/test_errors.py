@@ -77,15 +77,33 @@ def test_mixed_dtypes() -> None:
         tq.tensor("a", (32, 32)) * tq.tensor("b", (32, 32), "fp32")
 
 
-def test_kernel_that_cannot_fit_l1_even_unfused() -> None:
+def test_kernel_that_fits_in_no_form_says_why_each_form_fails() -> None:
     q = tq.tensor("q", (32, 64))
     k = tq.tensor("k", (32768, 64))  # 2048 tiles = 4 MiB in bf16, L1 is 1.4 MiB
-    kernel = tq.kernel("too_big", tq.exp(q @ k.T))
+    kernel = tq.kernel("too_big", tq.exp(q @ k.T))  # the 32x32768 output is 2 MiB: nothing streams it away
     with pytest.raises(tq.KernelError) as e:
         tq.optimize(kernel)
-    msg = str(e.value)
-    assert "cannot be scheduled even unfused" in msg and "bytes of L1" in msg
-    assert "test_errors.py" in msg  # the line that declared the largest buffer's value
+    lines = str(e.value).splitlines()
+    assert lines[0] == "kernel 'too_big' fits in no form on wormhole_b0 (1,395,424 bytes of L1 free for CBs):"
+    baseline, fused, streaming, advice = lines[1:]
+    assert baseline.startswith("  baseline (every op its own section): needs 10,493,952 bytes of L1")
+    assert "test_errors.py" in baseline  # the line that declared the largest buffer's value
+    # each optimized form's own reason, not only the baseline's
+    assert fused.startswith("  fused (no loop): every form needs a 32768x64 value (4,194,304 bytes) whole")
+    assert streaming.startswith("  streaming (a loop over chunks): every form needs a 32768x64 value")
+    assert advice.startswith("to fit: give each kernel call less data") and "--set l1.bytes" in advice
+
+
+def test_forced_form_that_does_not_fit_says_why_and_what_to_change() -> None:
+    q = tq.tensor("q", (32, 64))
+    k = tq.tensor("k", (32768, 64))
+    v = tq.tensor("v", (32768, 64))
+    kernel = tq.kernel("long", tq.softmax(q @ k.T * 0.125) @ v)  # only the streaming form fits
+    with pytest.raises(tq.KernelError) as e:
+        tq.optimize(kernel, form="fused")
+    first, advice = str(e.value).splitlines()
+    assert first.startswith("form 'fused' does not fit for kernel 'long': every form needs a 32768x64 value")
+    assert advice.startswith("to fit: ")
 
 
 def test_scalar_maximum_is_rejected() -> None:

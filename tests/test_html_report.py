@@ -41,3 +41,21 @@ def test_timeline_bars_fit_their_sections() -> None:
     svg = timeline_svg(rows, width=600)
     widths = [float(w) for w in re.findall(r'<rect[^>]* width="([\d.]+)"', svg)]
     assert widths and max(widths) <= 600 - 90 - 10 + 0.1
+
+
+def test_report_has_the_derivation_and_why_each_alternative_lost(tmp_path: Path) -> None:
+    from tteqsat.tools.rule_stats import derivation_of
+
+    res = tq.optimize(load_example("ten_ops"), overrides={"l1.bytes": 140576})  # the baseline does not fit
+    steps = derivation_of(res)
+    html = render_html(res, derivation=steps)
+    table = html.split('<table id="derivation">')[1].split("</table>")[0]
+    assert [f"<td>{s.rule}</td>" in table for s in steps] == [True] * len(steps) and steps
+    assert "recip-sqrt-to-rsqrt" in table and "1 / sqrt(a) == rsqrt(a)" in table  # name and identity
+    alternatives = html.split('<table id="alternatives">')[1].split("</table>")[0]
+    assert "<td>does not fit</td>" in alternatives and "needs 45,056 bytes of L1 for its CBs" in alternatives
+    assert "<td>does not apply</td>" in alternatives and "no loop over chunks" in alternatives
+    assert "baseline (does not fit L1)" in html and "(does not fit L1)</text>" in html  # table and chart say so
+    assert "140576 (set; shipped 1499136)" in html  # the override is in the arch table
+    without = render_html(res)
+    assert "Not computed for this report" in without and '<table id="derivation">' not in without

@@ -68,3 +68,41 @@ def test_cli_hook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "settings.math_fidelity=lofi" in out and "2 points" in out
     rows = list(csv.DictReader((tmp_path / "two_matmuls_sweep.csv").open()))
     assert float(rows[1]["cost_cycles"]) > float(rows[0]["cost_cycles"])  # HiFi4 on Blackhole is math-bound
+
+
+def test_cli_names_every_file_it_writes_and_what_the_schedule_ids_are(tmp_path: Path, capsys) -> None:
+    parser = argparse.ArgumentParser(prog="tteqsat")
+    add_sweep_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["sweep", str(KERNELS / "dst_pressure.py"), "--set", "dst_tiles=2,8",
+                              "--out", str(tmp_path), "--processes", "1"])
+    assert args.run(args) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'dst_pressure_sweep.csv'}" in out
+    assert f"wrote {tmp_path / 'dst_pressure_sweep.png'}" in out and (tmp_path / "dst_pressure_sweep.png").is_file()
+    rows = list(csv.DictReader((tmp_path / "dst_pressure_sweep.csv").open()))
+    for row in rows:  # every id the rows use is explained, with the schedule it stands for
+        assert f"  {row['schedule_id']}: {row['chosen']}, {row['sections']} sections: {row['schedule']}" in out
+    assert {r["compared_with"] for r in rows} <= {"baseline", "fused", "streaming"}
+    assert all(r["baseline_feasible"] == "True" for r in rows)
+
+
+def test_plot_legends_sit_outside_the_data_and_the_key_explains_the_ids() -> None:
+    pytest.importorskip("matplotlib")
+    from tteqsat.tools.sweep import KEY_TITLE, schedule_key
+    from tteqsat.tools.sweep_plot import sweep_figure
+
+    rows = sweep(KERNELS / "dst_pressure.py", {"dst_tiles": [2, 8], "sfpu.exp": [70, 560]}, ["wormhole_b0"],
+                 processes=1)
+    key = schedule_key(rows)
+    fig = sweep_figure(rows, ["dst_tiles", "sfpu.exp"], "dst_pressure", [f"{KEY_TITLE}:", *key])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax.get_window_extent(renderer) for ax in fig.axes]
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legends) == 2
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        assert not any(box.overlaps(panel) for panel in panels)
+    texts = "\n".join(t.get_text() for t in fig.texts)
+    ids = sorted({str(r["schedule_id"]) for r in rows})
+    assert len(ids) == 2 and all(f"{i}: fused" in texts for i in ids)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ from tteqsat.frontend import reference
 from tteqsat.frontend.batch import ElementView, element_view
 from tteqsat.frontend.dsl import user_location
 from tteqsat.frontend.ir import Kernel
+from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.model import Schedule
@@ -45,12 +46,18 @@ TOLERANCE = {"fp32": 2e-3, "bf16": 6e-2}
 
 @dataclass
 class Alternative:
-    """One form the optimizer weighed: its modeled cycles, whether it fits, and what it is."""
+    """One form the optimizer weighed: its modeled cycles, whether it fits, and what it is (or why it fails)."""
 
     label: str
     cycles: float | None
     feasible: bool
     detail: str
+    applies: bool = True  # False: the form does not arise for this kernel (streaming when nothing folds)
+
+    @property
+    def status(self) -> str:
+        """`fits`, `does not fit` or `does not apply`, for tables and sentences."""
+        return "fits" if self.feasible else "does not fit" if self.applies else "does not apply"
 
 
 class VerificationError(AssertionError):
@@ -86,7 +93,17 @@ class Result:
     baseline_chip: ChipCost | None = None  # the unfused baseline over the grid
     view: ElementView | None = None        # the kernel one batch element at a time
     block: int | None = None               # rows of the row block one work item computes (None: all rows)
+    rulesets: list[RuleSet] = field(default_factory=list)  # what saturation ran (shipped and the user's)
+    limits: Limits = field(default_factory=Limits)
+    _rerun: Callable[[list[RuleSet]], Result] | None = field(default=None, repr=False)
     _mlir: str | None = None
+
+    def reoptimize(self, rulesets: list[RuleSet]) -> Result:
+        """The same optimization (kernel, arch and overrides, limits, form, extractor) with other rulesets and no
+        soundness check: how rule statistics and the derivation ablate one rule at a time."""
+        if self._rerun is None:
+            raise KernelError("this result does not know how it was optimized (it was not made by optimize)")
+        return self._rerun(rulesets)
 
     @property
     def cost_cycles(self) -> float:
@@ -95,11 +112,63 @@ class Result:
 
     @property
     def baseline_cycles(self) -> float:
+        """The unfused baseline's modeled whole-chip cycles, also when it does not fit L1 (see `baseline_feasible`)."""
         return self.baseline_chip.cycles if self.baseline_chip else self.baseline.cost_cycles
 
     @property
-    def speedup(self) -> float:
+    def baseline_feasible(self) -> bool:
+        """Whether the unfused baseline fits L1 (its CBs and the CB count)."""
+        alt = self.alternatives.get("baseline")
+        return alt.feasible if alt else True
+
+    @property
+    def compared_with(self) -> str | None:
+        """The cheapest other form that fits: what `speedup` is against (None when no other form fits)."""
+        others = [a for a in self.alternatives.values()
+                  if a.label != self.chosen and a.feasible and a.cycles is not None]
+        return min(others, key=lambda a: (a.cycles, a.label)).label if others else None
+
+    @property
+    def best_feasible_alternative_cycles(self) -> float | None:
+        other = self.compared_with
+        return self.alternatives[other].cycles if other else None
+
+    @property
+    def speedup(self) -> float | None:
+        """Modeled cycles of the best other form that fits over the chosen one's (None when none fits)."""
+        other = self.best_feasible_alternative_cycles
+        return other / self.cost_cycles if other else None
+
+    @property
+    def baseline_speedup(self) -> float:
+        """Baseline over chosen cycles; meaningful only when `baseline_feasible`."""
         return self.baseline_cycles / self.cost_cycles
+
+    def comparison(self) -> str:
+        """One honest sentence: the chosen schedule's modeled cycles against the best other form that fits, and
+        against the unfused baseline only when that fits too (it is modeled either way)."""
+        head = f"modeled cycles {self.cost_cycles:,.0f}" + (" (the unfused baseline)" if self.chosen == "baseline"
+                                                             else "")
+        other = self.compared_with
+        if other is None:
+            parts = ["the only form that fits, so there is nothing to compare it with"]
+        else:
+            parts = [f"{self.speedup:.2f}x vs {_form_name(other)} at {self.best_feasible_alternative_cycles:,.0f}, "
+                     "the best other form that fits"]
+        if "baseline" not in (self.chosen, other):
+            if self.baseline_feasible:
+                parts.append(f"{self.baseline_speedup:.2f}x vs the unfused baseline at {self.baseline_cycles:,.0f}")
+            else:
+                parts.append(f"the unfused baseline does not fit ({self.baseline_misfit()})")
+        return f"{head}: " + "; ".join(parts)
+
+    def baseline_misfit(self) -> str:
+        """Why the unfused baseline does not fit, in bytes of L1 when that is the reason."""
+        need, have = self.baseline.l1_bytes(self.arch), self.arch.l1_budget
+        if need > have:
+            return f"it needs {need:,} bytes of L1 for its CBs, {self.arch.name} has {have:,} free"
+        alt = self.alternatives.get("baseline")
+        return alt.detail if alt else "it does not fit"
 
     @property
     def l1_bytes(self) -> int:
@@ -181,7 +250,8 @@ class Result:
             rules_err = float(np.max(np.abs(chosen[name] - want))) / scale
             if not rules_err <= 1e-4:
                 raise VerificationError(f"output '{name}': the extracted program differs from the kernel by "
-                                        f"{rules_err:.3g} in numpy; a rewrite rule is unsound")
+                                        f"{rules_err:.3g} in numpy; a rewrite rule is unsound"
+                                        + self._suspects())
             got = sim.outputs[name]
             err = float(np.max(np.abs(got.astype(np.float64) - want)))
             per[name] = err
@@ -190,8 +260,41 @@ class Result:
         result = Verification(worst_abs, worst_rel, tol, per, dict(sim.stats))
         if not worst_rel <= tol:
             raise VerificationError(f"kernel '{self.kernel.name}': simulated output differs from the reference by "
-                                    f"{worst_abs:.4g} (relative {worst_rel:.4g} > tolerance {tol})")
+                                    f"{worst_abs:.4g} (relative {worst_rel:.4g} > tolerance {tol})"
+                                    + self._suspects())
         return result
+
+    def fingerprint(self) -> tuple[float, str, tuple[str, ...]]:
+        """Modeled cost, the form chosen and the op forms of the chosen program: what a rule can change."""
+        forms = sorted(op.label() for op in self.program.ops() if op.kind != "input")
+        return round(self.cost_cycles, 6), self.chosen, tuple(forms)
+
+    def unshipped_rules_used(self) -> list[str]:
+        """The rules that are not shipped and that this result depends on (each that matched is left out in
+        turn; the result changes, or nothing fits, without it), as `'name' (ruleset R in FILE)`."""
+        shipped = shipped_rule_ids()
+        found = []
+        for rs in self.rulesets:
+            for rule in rs.rules:
+                fired = self.saturation.rules.get(rule.name)
+                if id(rule) in shipped or fired is None or not fired.matches:
+                    continue
+                without = [replace(r, rules=tuple(x for x in r.rules if x is not rule)) for r in self.rulesets]
+                try:
+                    depends = self.reoptimize(without).fingerprint() != self.fingerprint()
+                except KernelError:
+                    depends = True
+                if depends:
+                    found.append(f"'{rule.name}' ({rule_origin(rs)})")
+        return found
+
+    def _suspects(self) -> str:
+        """For a failed verification: the user's rules the result depends on, the first place to look."""
+        names = self.unshipped_rules_used() if self._rerun is not None else []
+        if not names:
+            return ""
+        return (f"; the result depends on rules that are not shipped: {', '.join(names)} (test them with "
+                "`tteqsat rules check --rules FILE`)")
 
     def summary(self) -> dict[str, object]:
         s = self.schedule
@@ -199,7 +302,10 @@ class Result:
             "kernel": self.kernel.name, "arch": self.arch.name, "dtype": self.kernel.dtype,
             "cost_cycles": round(self.cost_cycles, 1), "baseline_cycles": round(self.baseline_cycles, 1),
             "compute_cycles": round(s.compute_cycles, 1), "data_movement_cycles": round(s.data_movement_cycles, 1),
-            "speedup": round(self.speedup, 3), "sections": len(s.sections),
+            "speedup": None if self.speedup is None else round(self.speedup, 3),
+            "compared_with": self.compared_with, "baseline_feasible": self.baseline_feasible,
+            "best_feasible_alternative_cycles": _rounded(self.best_feasible_alternative_cycles),
+            "baseline_speedup": round(self.baseline_speedup, 3), "chosen": self.chosen, "sections": len(s.sections),
             "baseline_sections": len(self.baseline.sections), "cbs": len(s.cbs), "l1_bytes": self.l1_bytes,
             "dst_capacity": s.dst_capacity, "enodes": self.saturation.enodes, "eclasses": self.eclasses,
             "saturation_iterations": self.saturation.iterations, "stopped_by": self.saturation.stopped_by,
@@ -221,28 +327,38 @@ class Result:
         }
 
 
-def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: bool) -> list[RuleSet]:
+def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: bool,
+              check_rules: bool) -> tuple[list[RuleSet], list[str]]:
+    """The shipped rulesets and the user's (files are loaded); the user's rules random-tested for soundness
+    unless `check_rules` is False. Returns the rulesets and notes on rules the checker could not test."""
     chosen = shipped_rulesets() if include_shipped else []
+    user: list[RuleSet] = []
     for r in rules or ():
-        chosen.extend([r] if isinstance(r, RuleSet) else load_rule_file(r))
-    return chosen
+        user.extend([r] if isinstance(r, RuleSet) else load_rule_file(r))
+    notes = check_user_rules(user) if check_rules else []
+    return chosen + user, notes
 
 
 def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits | None = None,
              rules: Sequence[RuleSet | str | Path] | None = None, shipped_rules: bool = True,
-             overrides: dict[str, object] | None = None, cost_model: TensixCostModel | None = None,
-             extractor=extract, form: str = "auto", cores: int | None = None,
-             blocks: Sequence[int] | None = None, progress=None) -> Result:
+             check_rules: bool = True, overrides: dict[str, object] | None = None,
+             cost_model: TensixCostModel | None = None, extractor=extract, form: str = "auto",
+             cores: int | None = None, blocks: Sequence[int] | None = None, progress=None) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model,
-    over the chip's core grid. `cores` caps how many cores it may use (the default lets cost decide);
-    `blocks` limits the row-block heights of work items to these (`()`: one item per batch element; the
-    default: every height the e-graph offers)."""
+    over the chip's core grid.
+
+    `rules` adds rulesets (RuleSet objects or rule files); rules that are not shipped are random-tested for
+    soundness first and an unsound one is refused with its counterexample (`check_rules=False` skips that).
+    `cores` caps how many cores it may use (the default lets cost decide); `blocks` limits the row-block
+    heights of work items to these (`()`: one item per batch element; the default: every height the e-graph
+    offers).
+    """
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
     try:
         arch_obj = load_arch(arch, overrides)
     except KernelError as e:
-        raise KernelError(str(e), "optimize", user_location()) from None
+        raise KernelError(str(e), None, user_location()) from None
     if form not in FORMS:
         raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': "
                           f"known forms: {', '.join(FORMS)}")
@@ -250,9 +366,12 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     if cores is not None and not 1 <= cores <= grid.cores:
         raise KernelError(f"cores={cores} is outside {arch_obj.name}'s grid of {grid.cores} cores", "optimize",
                           user_location())
+    limits = limits or Limits()
+    chosen_rules, notes = _rulesets(rules, shipped_rules, check_rules)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
     model = cost_model or TensixCostModel(arch_obj)
     times: dict[str, float] = {}
-    notes: list[str] = []
     view = element_view(kernel)
     element = view.kernel
 
@@ -276,11 +395,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     insert_kernel(egraph, element)
     times["insert"] = time.perf_counter() - start
 
-    chosen_rules = _rulesets(rules, shipped_rules)
     if progress is not None and getattr(progress, "enabled", False):
         progress = _pricing(progress, egraph, chosen_rules, model, element, arch_obj,
                             lambda s: on_grid(s, view.elements).cycles)
-    report = saturate(egraph, chosen_rules, limits or Limits(), progress)
+    report = saturate(egraph, chosen_rules, limits, progress)
     times["saturate"] = report.seconds
     if report.warning:
         notes.append(report.warning)
@@ -309,9 +427,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         items = view.elements * (rows // block if block else 1)
         for label in ("fused", "streaming"):
             found = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price, times)
-            if isinstance(found, KernelError):
+            if isinstance(found, Alternative):  # keep the whole-rows reason; a block height's only if no other
                 if block is None or label not in alternatives:
-                    alternatives.setdefault(label, Alternative(label, None, False, str(found)))
+                    alternatives.setdefault(label, found)
                 continue
             prog, sched = found
             cand = Candidate(label, block, prog, sched, on_grid(sched, items))
@@ -322,21 +440,31 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     if baseline_error is None:
         candidates.append(Candidate("baseline", None, unfused, baseline, baseline_chip))
     if not candidates:
-        raise KernelError(f"kernel '{kernel.name}' cannot be scheduled even unfused: {baseline_error}") from None
+        raise KernelError(_fits_nowhere(kernel.name, arch_obj, alternatives)) from None
     if form != "auto":
         forced = [c for c in candidates if c.form == form]
         if not forced:
-            raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': "
-                              f"{alternatives[form].detail}")
+            alt = alternatives[form]
+            raise KernelError(f"form '{form}' {alt.status} for kernel '{kernel.name}': {alt.detail}"
+                              + "".join(f"\n{hint}" for hint in _advice([alt], arch_obj)))
         candidates = forced
     best_cand = min(candidates, key=lambda c: (c.chip.cycles, c.form != "streaming", -(c.block or 0)))
     chosen = best_cand.form
-    if chosen == "baseline":
+    if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)
+
+    def reoptimize(rulesets: list[RuleSet]) -> Result:
+        """The same optimization with other rulesets (for naming the rules a result depends on)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return optimize(kernel, arch_obj, limits=limits, rules=rulesets, shipped_rules=False, check_rules=False,
+                            cost_model=cost_model, extractor=extractor, form=form, cores=cores, blocks=blocks)
+
     return Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
-                  times, notes, alternatives=alternatives, chosen=chosen, reason=reason, chip=best_cand.chip,
-                  baseline_chip=baseline_chip, view=view, block=best_cand.block)
+                  times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,
+                  limits=limits, _rerun=reoptimize, chip=best_cand.chip, baseline_chip=baseline_chip, view=view,
+                  block=best_cand.block)
 
 
 @dataclass
@@ -352,9 +480,9 @@ class Candidate:
 
 
 def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arch, element: Kernel,
-                 input_order: list[str], price, times: dict[str, float]) -> tuple[Program, Schedule] | KernelError:
-    """The best program of one form (fused or streaming) and its schedule; a chunk whose CBs do not fit L1
-    is retried at half the width."""
+                 input_order: list[str], price, times: dict[str, float]) -> tuple[Program, Schedule] | Alternative:
+    """The best program of one form (fused or streaming) and its schedule, or why there is none; a chunk
+    whose CBs do not fit L1 is retried at half the width."""
     max_chunk: int | None = None
     while True:
         t0 = time.perf_counter()
@@ -362,7 +490,7 @@ def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arc
             prog = call_extractor(extractor, graph, model, element.name, element.dtype, input_order, label,
                                   max_chunk=max_chunk, price=price)
         except KernelError as e:
-            return e
+            return Alternative(label, None, False, str(e))
         finally:
             times["extract"] += time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -373,12 +501,52 @@ def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arc
             if width and "L1" in str(e) and width > 32:
                 max_chunk = width // 2
                 continue
-            return e
+            narrowest = f" (with chunks of {width}, the narrowest tried)" if width and max_chunk else ""
+            return Alternative(label, None, False, f"{e}{narrowest}")
         finally:
             times["schedule"] += time.perf_counter() - t0
         if label == "streaming" and sched.loop is None:
-            return KernelError("extraction chose no fold at this size")
+            return Alternative(label, None, False, "extraction chose no loop over chunks for this kernel",
+                               applies=False)
         return prog, sched
+
+
+FORM_NAMES = {"baseline": "the unfused baseline", "fused": "fused", "streaming": "streaming"}
+
+
+def _form_name(label: str) -> str:
+    return FORM_NAMES.get(label, label)
+
+
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _fits_nowhere(name: str, arch: Arch, alternatives: dict[str, Alternative]) -> str:
+    """Why no form fits, one line per form, and what the user can change."""
+    what = {"baseline": "baseline (every op its own section)", "fused": "fused (no loop)",
+            "streaming": "streaming (a loop over chunks)"}
+    lines = [f"kernel '{name}' fits in no form on {arch.name} ({arch.l1_budget:,} bytes of L1 free for CBs):"]
+    lines += [f"  {what.get(a.label, a.label)}: {a.detail}" for a in alternatives.values()]
+    return "\n".join(lines + _advice(list(alternatives.values()), arch))
+
+
+def _advice(failed: list[Alternative], arch: Arch) -> list[str]:
+    """What the user can change, for the kinds of failure seen (L1 space, CB count, ops without a form)."""
+    text = " ".join(a.detail for a in failed)
+    hints = []
+    if "L1" in text:
+        hints.append("to fit: give each kernel call less data (e.g. fewer rows of the output per call); only a "
+                     "reduction or matmul over a long axis streams in chunks, while outputs, loop state and values "
+                     "read whole stay in L1; or model a part with more L1 (--set l1.bytes=N or --arch FILE.toml; in "
+                     "Python, overrides={'l1.bytes': N})")
+    if "circular buffers" in text:
+        hints.append(f"to fit: {arch.name} has {int(arch.num('cb.max_cbs'))} circular buffers; split the kernel "
+                     "into smaller kernels")
+    if "no hardware form" in text:
+        hints.append("to fit: write that op with supported ones, or add a hardware rule for it "
+                     "(docs/writing-rules.md)")
+    return hints
 
 
 def _pricing(progress, egraph: EGraph, rulesets: list[RuleSet], model: TensixCostModel, kernel: Kernel,
@@ -432,7 +600,9 @@ def _why(chosen: str, alternatives: dict[str, Alternative]) -> str:
     others = [a for a in alternatives.values() if a.label != chosen]
     parts = []
     for a in others:
-        if a.cycles is None or not a.feasible:
+        if not a.applies:
+            parts.append(f"{a.label} does not apply ({a.detail})")
+        elif a.cycles is None or not a.feasible:
             parts.append(f"{a.label} is infeasible ({a.detail})")
         else:
             parts.append(f"{a.label} models {a.cycles:,.0f} cycles ({a.cycles / won.cycles:.2f}x)")

@@ -8,26 +8,29 @@ import sys
 import warnings
 from pathlib import Path
 
+from rich.markup import escape
+
+from tteqsat.cli.options import add_rule_options, add_set_option, parse_set
 from tteqsat.cli.rules import add_rules_commands
 from tteqsat.cli.sweep import add_sweep_command
 from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
 from tteqsat.frontend.loader import load_kernel
+from tteqsat.tools.console import console_for
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from tteqsat.pipeline import VerificationError, optimize
     from tteqsat.tools.progress import SaturationProgress
     from tteqsat.tools.report import render
 
     kernel = load_kernel(args.file)
-    overrides = dict(_parse_set(s) for s in args.set or [])
+    overrides = dict(parse_set(s) for s in args.set or [])
     with warnings.catch_warnings(), SaturationProgress(Limits.from_arguments(args)) as progress:
         warnings.simplefilter("ignore")
         result = optimize(kernel, args.arch, limits=Limits.from_arguments(args), rules=args.rules, overrides=overrides,
-                          form=args.form, extractor=_extractor(args.extractor), progress=progress)
+                          check_rules=not args.no_check_rules, form=args.form, extractor=_extractor(args.extractor),
+                          progress=progress)
     emit = [e for e in (args.emit or "").split(",") if e]
     unknown = set(emit) - {"mlir", "cpp", "json"}
     if unknown:
@@ -36,7 +39,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if to_stdout and len(emit) != 1:
         raise KernelError("--out - prints exactly one --emit format to stdout")
     stream = sys.stderr if to_stdout else sys.stdout
-    console = Console(file=stream, width=None if stream.isatty() else 120)
+    console = console_for(stream)
     render(result, console)
     artifacts: list[tuple[str, str]] = []
     if "mlir" in emit:
@@ -52,7 +55,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in artifacts:
             (out / name).write_text(text)
-            console.print(f"wrote {out / name}")
+            console.print(f"wrote {escape(str(out / name))}")
     summary = result.summary()
     summary.update(verified=False, max_abs_err=None)
     status = 0
@@ -63,15 +66,25 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             console.print(f"verified on the Tensix model: max abs error {v.max_abs_err:.3g} "
                           f"(relative {v.max_rel_err:.3g}, tolerance {v.tolerance})")
         except VerificationError as e:
-            console.print(f"verification FAILED: {e}")
+            console.print(f"verification FAILED: {escape(str(e))}")
             status = 1
     if args.report:
         from tteqsat.tools.html_report import write_html_report
+        from tteqsat.tools.rule_stats import derivation_of
 
-        console.print(f"wrote {write_html_report(result, args.report)}")
+        steps = _with_status(console, "finding the rules the result depends on", lambda: derivation_of(result))
+        console.print(f"wrote {escape(str(write_html_report(result, args.report, derivation=steps)))}")
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return status
+
+
+def _with_status(console, what: str, work):
+    """Run `work()` under a spinner on a terminal (it can take seconds), plainly otherwise."""
+    if console.is_terminal:
+        with console.status(what):
+            return work()
+    return work()
 
 
 def _extractor(name: str):
@@ -84,26 +97,16 @@ def _extractor(name: str):
     return extract
 
 
-def _parse_set(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise KernelError(f"--set {text!r}: expected KEY=VALUE, e.g. sfpu.exp=560")
-    key, value = text.split("=", 1)
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
 def cmd_explain(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from tteqsat.tools.explain import explain, render
 
     kernel = load_kernel(args.file)
+    overrides = dict(parse_set(s) for s in args.set or [])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ex = explain(kernel, args.arch, limits=Limits.from_arguments(args), form=args.form)
-    render(ex, Console(width=None if sys.stdout.isatty() else 140))
+        ex = explain(kernel, args.arch, limits=Limits.from_arguments(args), form=args.form, overrides=overrides,
+                     rules=args.rules, check_rules=not args.no_check_rules)
+    render(ex, console_for())
     return 0
 
 
@@ -113,13 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     o = sub.add_parser("optimize", help="optimize a kernel file and show the chosen schedule")
     o.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
     o.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
-    o.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an arch value, e.g. sfpu.exp=560")
+    add_set_option(o)
     o.add_argument("--emit", default="", help="comma-separated: mlir,cpp,json")
     o.add_argument("--out", default="out", help="directory for --emit (default: out); - prints to stdout")
     o.add_argument("--verify", action="store_true", help="run the emitted MLIR on the simulator against numpy")
     o.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
-    o.add_argument("--rules", action="append", metavar="FILE", help="load extra rulesets from a Python file")
+    add_rule_options(o)
     o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
     o.add_argument("--extractor", default="greedy", choices=["greedy", "ilp"],
                    help="greedy DAG extraction (default) or the exact ILP on HiGHS")
@@ -129,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="the rules behind the chosen form and the alternatives weighed")
     e.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
     e.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
+    add_set_option(e)
     e.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
+    add_rule_options(e)
     Limits.add_arguments(e)
     e.set_defaults(run=cmd_explain)
     add_rules_commands(sub)

@@ -3,9 +3,9 @@
     tteqsat rules list  [--rules FILE] [--verbose]
         rulesets in stage order with their rule counts and descriptions (--verbose: every rule)
     tteqsat rules check [--ruleset NAME] [--rules FILE] [--samples N] [--seed S]
-        random-test soundness of each rule (tteqsat.soundness)
-    tteqsat rules stats FILE.py [--arch A] [--rules FILE]
-        per-rule matches, e-nodes added, time and use on one kernel, and the derivation (tteqsat.rule_stats)
+        random-test soundness of each rule (tteqsat.rulecheck)
+    tteqsat rules stats FILE.py [--arch A|FILE.toml] [--set KEY=VALUE] [--rules FILE] [--no-check-rules]
+        per-rule matches, e-nodes added, time and use on one kernel, and the derivation (tteqsat.tools.rule_stats)
 
 Exit status: 0 success, 1 a rule is unsound (or cannot be checked), 2 bad input (one line on stderr).
 """
@@ -15,17 +15,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable
 
+from tteqsat.cli.options import add_rule_options, add_set_option, parse_set
 from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
+from tteqsat.tools.console import console_for
 
 
 def _console():
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 120)
+    return console_for(sys.stdout)
 
 
 def _one_line_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -128,22 +129,27 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from tteqsat.frontend.loader import load_kernel  # here, not at import time: cli.py imports this module
-    from tteqsat.tools.rule_stats import derivation, rule_stats
+    from tteqsat.frontend.loader import load_kernel  # here, not at import time: cli.main imports this module
+    from tteqsat.pipeline import optimize
+    from tteqsat.tools.rule_stats import stats_of, steps_of
 
     kernel = load_kernel(args.file)
-    limits = Limits.from_arguments(args)
+    overrides = dict(parse_set(s) for s in args.set or [])
     rulesets = shipped_rulesets() + _user_rulesets(args.rules)
     console = _console()
     start = time.perf_counter()
-    if console.is_terminal:
-        with console.status("optimizing") as status:
-            stats = rule_stats(kernel, args.arch, rulesets, limits,
-                               on_rule=lambda i, n, name: status.update(f"ablating {i + 1}/{n}: {name}"))
-    else:
-        stats = rule_stats(kernel, args.arch, rulesets, limits)
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
+        full = optimize(kernel, args.arch, limits=Limits.from_arguments(args), rules=rulesets, shipped_rules=False,
+                        check_rules=not args.no_check_rules, overrides=overrides)
+        if console.is_terminal:
+            with console.status("optimizing") as status:
+                stats = stats_of(full, on_rule=lambda i, n, name: status.update(f"ablating {i + 1}/{n}: {name}"))
+        else:
+            stats = stats_of(full)
     elapsed = time.perf_counter() - start
-    table = Table(title=f"rules on {kernel.name} ({args.arch})", title_justify="left")
+    settings = "".join(f", {k}={v}" for k, v in overrides.items())
+    table = Table(title=f"rules on {kernel.name} ({full.arch.name}{settings})", title_justify="left")
     for col in ("stage", "ruleset", "rule", "matches", "e-nodes added", "ms", "used", "without it"):
         table.add_column(col, justify="right" if col in ("matches", "e-nodes added", "ms") else "left")
     for s in stats:
@@ -154,7 +160,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     idle = [s.name for s in stats if not s.matches]
     if idle:
         console.print(f"{len(idle)} rules never matched: {', '.join(idle)}", soft_wrap=True)
-    steps = derivation(kernel, args.arch, rulesets, limits, stats=stats)
+    steps = steps_of(stats)
     der = Table(title="derivation: the rules the chosen schedule depends on, in stage order",
                 title_justify="left")
     for col in ("#", "stage", "rule", "rewrote (lhs -> rhs)", "without it"):
@@ -162,6 +168,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for i, step in enumerate(steps, 1):
         der.add_row(str(i), step.stage, step.rule, escape(step.rewrite), escape(step.change))
     console.print(der)
+    for note in dict.fromkeys(str(n.message) for n in notes):
+        console.print(f"note: {escape(note)}")
     console.print(f"{len(stats)} rules, {sum(1 for s in stats if s.matches)} matched, {len(steps)} used; "
                   f"{elapsed:.1f} s (one re-optimization per matched rule)")
     return 0
@@ -191,6 +199,7 @@ def add_rules_commands(subparsers: argparse._SubParsersAction) -> None:
                         help="per-rule matches, e-nodes, time and use on one kernel, and the derivation")
     st.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
     st.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
-    st.add_argument("--rules", action="append", metavar="FILE", help=rules_help)
+    add_set_option(st)
+    add_rule_options(st)
     Limits.add_arguments(st)
     st.set_defaults(run=cmd_stats)

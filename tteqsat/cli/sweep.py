@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tteqsat.errors import KernelError
-from tteqsat.tools.sweep import sweep
+from tteqsat.tools.sweep import KEY_TITLE, schedule_key, sweep, write_outputs
 
 
 def _parse_values(text: str) -> tuple[str, list[object]]:
@@ -28,14 +28,22 @@ def cmd_sweep(args) -> int:
     grid = dict(_parse_values(s) for s in args.set or [])
     archs = [a for a in args.arch.split(",") if a]
     start = time.perf_counter()
-    rows = sweep(args.file, grid, archs, args.processes, args.dask, args.out)
+    rows = sweep(args.file, grid, archs, args.processes, args.dask)
     seconds = time.perf_counter() - start
     for row in rows:
         values = " ".join(f"{k}={row[k]}" for k in grid)
         result = row["error"] or f"{row['cost_cycles']:>10} cycles, {row['sections']} sections, {row['schedule_id']}"
         print(f"{row['arch']:12s} {values}: {result}")
-    stem = Path(args.file).stem
-    print(f"{len(rows)} points in {seconds:.1f} s; wrote {Path(args.out) / (stem + '_sweep.csv')}")
+    key = schedule_key(rows)
+    if key:
+        print(f"{KEY_TITLE}:")
+        print("\n".join(f"  {line}" for line in key))
+    written = write_outputs(rows, list(grid), Path(args.out), Path(args.file).stem)
+    print(f"{len(rows)} points in {seconds:.1f} s")
+    for path in written:
+        print(f"wrote {path}")
+    if len(written) == 1:
+        print("no plot: matplotlib is not installed (pip install -e '.[sweep]')")
     return 0
 
 

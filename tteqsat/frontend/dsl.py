@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import inspect
 import itertools
 import numbers
 import os
+import sys
+import sysconfig
 from collections.abc import Mapping
 
 from tteqsat.errors import KernelError
@@ -29,13 +30,32 @@ def _package_dirs() -> tuple[str, ...]:
     return tuple(dirs)
 
 
+@functools.cache
+def _runner_dirs() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Where the code that runs the user's code lives: the standard library (runpy) and the scripts directory
+    (the `tteqsat` console script), less site-packages inside them. A frame there is not the user's."""
+    def dirs(keys: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted({os.path.abspath(p) + os.sep for p in map(sysconfig.get_path, keys) if p}))
+
+    return dirs(("stdlib", "platstdlib", "scripts")), dirs(("purelib", "platlib"))
+
+
+def _is_runner(path: str) -> bool:
+    runners, sites = _runner_dirs()
+    return path.startswith(runners) and not path.startswith(sites)
+
+
 def user_location() -> str:
-    """The first stack frame outside tteqsat: where the user wrote the op."""
-    for frame in inspect.stack()[1:]:
-        path = os.path.abspath(frame.filename)
-        if not path.startswith(_package_dirs()):
-            return f"{frame.filename}:{frame.lineno}"
-    return "<unknown>"
+    """The innermost stack frame outside tteqsat and the code that runs it: where the user wrote the op, or
+    "" when no user code is on the stack (the command line calling the optimizer)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        path = os.path.abspath(name)
+        if not name.startswith("<frozen ") and not path.startswith(_package_dirs()) and not _is_runner(path):
+            return f"{name}:{frame.f_lineno}"
+        frame = frame.f_back
+    return ""
 
 
 def _aligned(shape: Shape) -> bool:

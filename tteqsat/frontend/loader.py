@@ -1,12 +1,32 @@
-"""Loading a kernel from a user's Python file."""
+"""Loading a kernel from a user's Python file, and saying where in it a failure happened."""
 
 from __future__ import annotations
 
+import os
 import runpy
+import traceback
 from pathlib import Path
 
 from tteqsat.errors import KernelError
 from tteqsat.frontend.ir import Kernel
+
+
+def failure_in_file(path: str | Path, error: BaseException) -> str:
+    """`FILE:LINE: failed to run: Type: message`, at the innermost line of `path` the error passed through
+    (a syntax error: its own line), plus where it was raised when that is outside the file."""
+    target = os.path.realpath(path)
+    what = f"{type(error).__name__}: {error}"
+    if isinstance(error, SyntaxError) and error.filename and os.path.realpath(error.filename) == target:
+        return f"{path}:{error.lineno}: syntax error: {error.msg}"
+    frames = traceback.extract_tb(error.__traceback__)
+    mine = [f for f in frames if os.path.realpath(f.filename) == target]
+    if not mine:
+        return f"{path}: failed to run: {what}"
+    where = f"{path}:{mine[-1].lineno}: failed to run: {what}"
+    last = frames[-1]
+    if last is not mine[-1]:
+        where += f" (raised in {last.name} at {last.filename}:{last.lineno})"
+    return where
 
 
 def load_kernel(path: str) -> Kernel:
@@ -21,7 +41,7 @@ def load_kernel(path: str) -> Kernel:
     except SystemExit:
         raise KernelError(f"{path}: the file called exit() while loading") from None
     except Exception as e:  # the user's code: one line, no traceback
-        raise KernelError(f"{path}: failed to run: {type(e).__name__}: {e}") from None
+        raise KernelError(failure_in_file(path, e)) from None
     if isinstance(namespace.get("kernel"), Kernel):
         return namespace["kernel"]
     kernels = [v for k, v in namespace.items() if isinstance(v, Kernel) and not k.startswith("_")]

@@ -1,14 +1,20 @@
 """A self-contained HTML report of one optimization: the kernel, the schedule, where its cycles go, an
-engine timeline, and the alternatives the optimizer weighed. Inline CSS and SVG only: it opens offline,
+engine timeline, the alternatives the optimizer weighed (and why each lost or does not fit), and the
+derivation (the rules the result depends on). Inline CSS and SVG only: it opens offline,
 and the same result always gives the same bytes (no timestamps, no timings).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from tteqsat.arch import KNOWN, load_arch
 from tteqsat.cost.model import CostModel, TensixCostModel
+from tteqsat.pipeline import Result
+from tteqsat.rules import rule_identity
+from tteqsat.tools.rule_stats import Step
 
 LANES = (("unpack", "#4c78a8"), ("math_fpu", "#f58518"), ("math_sfpu", "#e45756"), ("pack", "#54a24b"),
          ("sync+init", "#b0b0b0"))
@@ -26,13 +32,14 @@ def _num(x: object) -> str:
     return f"{x:,.0f}" if isinstance(x, int | float) else escape(str(x))
 
 
-def _table(headers: list[str], rows: list[list[object]], numeric: set[int] | None = None) -> str:
+def _table(headers: list[str], rows: list[list[object]], numeric: set[int] | None = None, table_id: str = "") -> str:
     numeric = numeric if numeric is not None else {i for i, v in enumerate(rows[0]) if isinstance(v, int | float)} \
         if rows else set()
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f'<td class="n">{_num(v)}</td>' if i in numeric else f"<td>{escape(str(v))}</td>"
                                     for i, v in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    ident = f' id="{table_id}"' if table_id else ""
+    return f"<table{ident}><tr>{head}</tr>{body}</table>"
 
 
 def _op_label(op) -> str:
@@ -65,18 +72,21 @@ def _kernel_section(kernel) -> str:
 def _schedule_section(result) -> str:
     s = result.schedule
     roles = {cb.id: cb.role for cb in s.cbs}
+    loop = s.loop
     rows = []
     for sec in s.sections:
         packs = ", ".join(f"cb{p.cb} ({roles.get(p.cb, '?')})" for p in sec.packs)
-        rows.append([sec.index, f"{sec.grid[0]}x{sec.grid[1]}", "loop" if getattr(sec, "in_loop", False) else "",
-                     f"{sec.slots}/{s.dst_capacity}", " -> ".join(_op_label(o) for o in sec.ops), packs, sec.cycles])
-    loop = getattr(s, "loop", None)
-    note = f"<p class='sub'>loop: {loop.trips} trips over the sections marked loop</p>" if loop is not None else ""
+        runs = loop.trips if sec.in_loop and loop is not None else 1
+        rows.append([sec.index, f"{sec.grid[0]}x{sec.grid[1]}", f"loop x{runs}" if sec.in_loop else "once",
+                     f"{sec.slots}/{s.dst_capacity}", " -> ".join(_op_label(o) for o in sec.ops), packs, sec.cycles,
+                     sec.cycles * runs])
+    note = ("<p class='sub'>cycles per run: one run of the section (one loop trip inside the loop); total cycles: "
+            "over all its runs" + (f"; the loop runs {loop.trips} trips" if loop is not None else "") + ".</p>")
     cbs = _table(["cb", "role", "tiles", "holds"], [[cb.id, cb.role, cb.tiles, ", ".join(cb.holds)] for cb in s.cbs],
                  {0, 2})
-    return ("<h2>Schedule</h2>" + _table(["sec", "tiles", "", "DST", "ops in order", "packs to", "cycles"], rows,
-                                         {0, 6}) + note + "<details><summary>circular buffers</summary>" + cbs
-            + "</details>")
+    headers = ["sec", "tiles", "runs", "DST", "ops in order", "packs to", "cycles per run", "total cycles"]
+    return ("<h2>Schedule</h2>" + _table(headers, rows, {0, 6, 7}, table_id="schedule") + note
+            + "<details><summary>circular buffers</summary>" + cbs + "</details>")
 
 
 def _breakdown_section(rows: list[dict[str, object]]) -> str:
@@ -98,7 +108,7 @@ def timeline_svg(rows: list[dict[str, object]], width: int = 1100) -> str:
     lanes = [name for name, _ in LANES] + ["dram/noc"]
     scale = (width - left - 10) / total
     height = top + lane_h * len(lanes) + 30
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width}" height="{height}" role="img" '
            f'aria-label="engine timeline">']
     for k, name in enumerate(lanes):
         y = top + k * lane_h
@@ -136,72 +146,104 @@ def timeline_svg(rows: list[dict[str, object]], width: int = 1100) -> str:
 
 
 def _alternatives_section(result) -> str:
-    alts = getattr(result, "alternatives", None) or {}
-    chosen = getattr(result, "chosen", "") or ""
-    rows = [[a.label, a.cycles if a.cycles is not None else "-", "yes" if a.feasible else "no", a.detail]
-            for a in alts.values()]
-    if not rows:
-        rows = [["baseline", result.baseline_cycles, "yes", "every op its own section"],
-                ["chosen", result.cost_cycles, "yes", f"{len(result.schedule.sections)} sections"]]
-        chosen = "chosen"
-    best = max((float(r[1]) for r in rows if isinstance(r[1], int | float)), default=1.0) or 1.0
+    alts = list(result.alternatives.values())
+    chosen = result.chosen
+    rows = [[a.label + (" (chosen)" if a.label == chosen else ""), a.cycles if a.cycles is not None else "-",
+             f"{a.cycles / result.cost_cycles:.2f}x" if a.cycles is not None and a.feasible else "-", a.status,
+             a.detail] for a in alts]
+    drawn = [a for a in alts if a.cycles is not None]
+    best = max((float(a.cycles) for a in drawn), default=1.0) or 1.0  # type: ignore[arg-type]
     bars: list[str] = []
-    for r in rows:
-        if isinstance(r[1], int | float):
-            k = len(bars)
-            w = 600 * float(r[1]) / best
-            color = "#4c78a8" if r[0] == chosen else "#bbb"
-            bars.append(f'<text x="0" y="{k * 22 + 15}">{escape(str(r[0]))}</text><rect x="90" y="{k * 22 + 3}" '
-                        f'width="{w:.1f}" height="16" fill="{color}"/><text x="{96 + w:.1f}" y="{k * 22 + 15}">'
-                        f'{float(r[1]):,.0f}</text>')
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="800" height="{len(bars) * 22 + 6}">'
-           + "".join(bars) + "</svg>")
-    reason = getattr(result, "reason", "")
-    table = _table(["form", "modeled cycles", "feasible", "what it is"], rows, {1})
-    compare = _table(["", "baseline", "chosen"], [
+    for k, a in enumerate(drawn):
+        w = 600 * float(a.cycles) / best  # type: ignore[arg-type]
+        color = "#4c78a8" if a.label == chosen else "#bbb" if a.feasible else "none"
+        stroke = "" if a.feasible else ' stroke="#a33" stroke-dasharray="4,3"'
+        note = "" if a.feasible else " (does not fit L1)"
+        bars.append(f'<text x="0" y="{k * 22 + 15}">{escape(a.label)}</text><rect x="90" y="{k * 22 + 3}" '
+                    f'width="{w:.1f}" height="16" fill="{color}"{stroke}/><text x="{96 + w:.1f}" y="{k * 22 + 15}">'
+                    f'{float(a.cycles):,.0f}{note}</text>')  # type: ignore[arg-type]
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" id="alternatives-chart" width="900" '
+           f'height="{len(bars) * 22 + 6}">' + "".join(bars) + "</svg>")
+    table = _table(["form", "modeled cycles", "vs chosen", "fits L1", "what it is, or why it does not fit"], rows,
+                   {1}, table_id="alternatives")
+    compare = _table(["", "baseline" + ("" if result.baseline_feasible else " (does not fit L1)"), "chosen"], [
         ["sections", len(result.baseline.sections), len(result.schedule.sections)],
         ["CBs", len(result.baseline.cbs), len(result.schedule.cbs)],
+        ["L1 bytes", result.baseline.l1_bytes(result.arch), result.l1_bytes],
         ["compute cycles", result.baseline.compute_cycles, result.schedule.compute_cycles],
         ["data movement cycles", result.baseline.data_movement_cycles, result.schedule.data_movement_cycles],
         ["modeled cycles", result.baseline_cycles, result.cost_cycles]], {1, 2})
-    return ("<h2>Alternatives considered</h2>" + (f"<p>{escape(reason)}</p>" if reason else "") + table + svg
+    return ("<h2>Alternatives considered</h2>" + f"<p>{escape(result.reason)}</p>" + table + svg
             + "<h3>Baseline against chosen</h3>" + compare)
 
 
+def _derivation_section(result, steps: Sequence[Step] | None) -> str:
+    user = [rs for rs in result.rulesets if rs.source]
+    loaded = ("<p class='sub'>Rules loaded besides the shipped ones: "
+              + ", ".join(f"{escape(rs.name)} ({len(rs.rules)} rules, {escape(rs.source)})" for rs in user)
+              + "</p>") if user else ""
+    if steps is None:
+        return ("<h2>Derivation</h2><p class='sub' id='derivation'>Not computed for this report (it re-optimizes "
+                "once per rule that matched): <code>tteqsat optimize --report</code> and <code>tteqsat explain</code> "
+                "compute it.</p>" + loaded)
+    rows = [[n, s.stage, s.rule, rule_identity(s.rule) or s.rewrite, s.matches,
+             "nothing fits" if s.change.startswith("fails") else s.change] for n, s in enumerate(steps, 1)]
+    intro = ("<p class='sub'>The rules the chosen schedule depends on, in stage order: leaving out any one of them "
+             "(and only it) changes the result as the last column says.</p>")
+    body = (_table(["#", "stage", "rule", "identity", "matches", "without it"], rows, {0, 4}, table_id="derivation")
+            if rows else "<p id='derivation'>No rule: the chosen schedule is the unfused baseline's.</p>")
+    return "<h2>Derivation</h2>" + intro + body + loaded
+
+
 def _arch_section(arch) -> str:
+    """Key parameters, and every value that differs from the shipped arch of the same name (overrides)."""
     keys = ["settings.math_fidelity", "settings.fp32_dest_acc", "settings.dst_full_sync", "settings.exp_approx",
-            "chip.clock_ghz", "cb.max_cbs", "unpack.cycles_per_tile", "pack.cycles_per_tile", "sfpu.exp",
-            "sync.section", "sync.init"]
-    rows = [[k, str(arch[k]).lower() if isinstance(arch[k], bool) else str(arch[k])] for k in keys if k in arch.keys()]
+            "chip.clock_ghz", "l1.bytes", "l1.reserved_base", "cb.max_cbs", "dst.tiles_bf16", "dst.tiles_fp32",
+            "unpack.cycles_per_tile", "pack.cycles_per_tile", "sfpu.exp", "sync.section", "sync.init"]
+    shipped = load_arch(arch.name) if arch.name in KNOWN else None
+    changed = [k for k in arch.keys() if shipped is not None and k in shipped.keys() and arch[k] != shipped[k]]
+
+    def shown(value: object) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    rows = [[k, shown(arch[k]) + (f" (set; shipped {shown(shipped[k])})" if k in changed and shipped else "")]
+            for k in dict.fromkeys(keys + changed) if k in arch.keys()]
     return f"<h2>Arch: {escape(arch.name)}</h2>" + _table(["parameter", "value"], rows, set())
 
 
-def render_html(result, model: CostModel | None = None) -> str:
-    """The report as one HTML string."""
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def render_html(result: Result, model: CostModel | None = None, derivation: Sequence[Step] | None = None) -> str:
+    """The report as one HTML string; `derivation` (from `tteqsat.tools.rule_stats.derivation_of`) adds the
+    rules the result depends on (without it the report says it was not computed)."""
     model = model or TensixCostModel(result.arch)
     explain = getattr(model, "breakdown", None) or TensixCostModel(result.arch).breakdown
     rows = explain(result.schedule)
     k = result.kernel
     clock = result.arch.num("chip.clock_ghz") if "chip.clock_ghz" in result.arch.keys() else 1.0
     head = (f"<h1>{escape(k.name)} on {escape(result.arch.name)} ({escape(k.dtype)})</h1>"
-            f"<p class='win'>{result.cost_cycles:,.0f} modeled cycles ({result.cost_cycles / clock / 1000:,.2f} us "
-            f"at {clock:g} GHz) against {result.baseline_cycles:,.0f} for the unfused baseline: "
-            f"{result.speedup:.2f}x</p>"
+            f"<p class='win' id='headline'>Chose {escape(result.chosen)}. {escape(_sentence(result.comparison()))}.</p>"
+            f"<p class='sub'>{result.cost_cycles:,.0f} modeled cycles are {result.cost_cycles / clock / 1000:,.2f} us "
+            f"at {clock:g} GHz.</p>"
             + "".join(f"<p class='bad'>note: {escape(n)}</p>" for n in result.warnings))
     timeline = ("<h2>Engine timeline</h2><p class='sub'>Sections run one after another; inside one, unpack, math and "
                 "pack overlap, FPU and SFPU share the math thread. Data movement runs beside compute.</p>"
                 + timeline_svg(rows))
     body = (head + _kernel_section(k) + _schedule_section(result) + _breakdown_section(rows) + timeline
-            + _alternatives_section(result) + _arch_section(result.arch))
+            + _alternatives_section(result) + _derivation_section(result, derivation) + _arch_section(result.arch))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>tteqsat: {escape(k.name)}</title>"
             f"<style>{CSS}</style></head><body>{body}</body></html>\n")
 
 
-def write_html_report(result, path: str | Path, model: CostModel | None = None) -> Path:
-    """Write the report for `result` (a tteqsat Result) to `path`; `model` explains the cost (default model)."""
+def write_html_report(result: Result, path: str | Path, model: CostModel | None = None,
+                      derivation: Sequence[Step] | None = None) -> Path:
+    """Write the report for `result` to `path`; `model` explains the cost (default model), `derivation` adds
+    the rules the result depends on."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(result, model))
+    out.write_text(render_html(result, model, derivation))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tteqsat.pipeline import Result
 from tteqsat.scheduling.model import DstSection
+from tteqsat.tools.console import console_for
 
 
 def _ops_text(sec: DstSection) -> str:
@@ -20,28 +21,40 @@ def _ops_text(sec: DstSection) -> str:
     return " -> ".join(names)
 
 
+SCHEDULE_COLUMNS = (("sec", "right"), ("tiles", "right"), ("per acq", "right"), ("ops", "right"), ("DST", "right"),
+                    ("ops in order", "left"), ("packs to", "left"), ("cycles per run", "right"),
+                    ("total cycles", "right"))
+
+
+def trips_of(result: Result, sec: DstSection) -> int:
+    """How often a section runs: the loop's trips inside the loop, once outside it."""
+    loop = result.schedule.loop
+    return loop.trips if sec.in_loop and loop is not None else 1
+
+
 def schedule_rows(result: Result) -> list[list[str]]:
+    """One row per DST section; `cycles per run` is one run (one loop trip), `total cycles` all of them."""
     rows = []
     cbs = {cb.id: cb for cb in result.schedule.cbs}
     for sec in result.schedule.sections:
         packs = ", ".join(f"cb{p.cb}({cbs[p.cb].role[:3]})" for p in sec.packs)
-        trips = f" x{result.schedule.loop.trips}" if sec.in_loop and result.schedule.loop else ""
-        rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}{trips}", str(sec.width), str(len(sec.ops)),
-                     f"{sec.slots}/{result.schedule.dst_capacity}", _ops_text(sec), packs, f"{sec.cycles:,.0f}"])
+        trips = trips_of(result, sec)
+        rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}" + (f" x{trips}" if trips > 1 else ""),
+                     str(sec.width), str(len(sec.ops)), f"{sec.slots}/{result.schedule.dst_capacity}",
+                     _ops_text(sec), packs, f"{sec.cycles:,.0f}", f"{sec.cycles * trips:,.0f}"])
     return rows
 
 
 def render(result: Result, console=None) -> None:
-    """Print the schedule table and the cost against the baseline (rich on a terminal, plain otherwise)."""
-    from rich.console import Console
+    """Print the schedule table and the cost against the best other form that fits (rich on a terminal,
+    plain otherwise)."""
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console()
+    console = console or console_for()
     s = result.schedule
     table = Table(title=f"{result.kernel.name} on {result.arch.name} ({result.kernel.dtype})", title_justify="left")
-    for col, just in (("sec", "right"), ("tiles", "right"), ("per acq", "right"), ("ops", "right"), ("DST", "right"),
-                      ("ops in order", "left"), ("packs to", "left"), ("cycles", "right")):
+    for col, just in SCHEDULE_COLUMNS:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in schedule_rows(result):
         table.add_row(*row)
@@ -49,13 +62,13 @@ def render(result: Result, console=None) -> None:
     if s.loop:
         streams = ", ".join(f"{st.name} by {st.axis} of {st.width}" for st in s.loop.streams)
         console.print(f"streaming loop: {s.loop.trips} trips ({streams}); sections marked x{s.loop.trips} run "
-                      f"every trip; state {', '.join(f.name for f in s.loop.fills)} in ping-pong CBs")
+                      f"every trip (cycles per run is one trip, total cycles all {s.loop.trips}); state "
+                      f"{', '.join(f.name for f in s.loop.fills)} in ping-pong CBs")
     console.print(
         f"sections {len(s.sections)} (baseline {len(result.baseline.sections)}) | CBs {len(s.cbs)} | "
         f"L1 {result.l1_bytes:,} B | e-graph {result.saturation.enodes} e-nodes, {result.eclasses} e-classes")
-    console.print(
-        f"modeled cycles {result.cost_cycles:,.0f} vs baseline {result.baseline_cycles:,.0f} "
-        f"({result.speedup:.2f}x; compute {s.compute_cycles:,.0f}, data movement {s.data_movement_cycles:,.0f})")
+    console.print(f"{result.comparison()}; the whole kernel: compute {s.compute_cycles:,.0f}, "
+                  f"data movement {s.data_movement_cycles:,.0f}")
     if result.reason:
         console.print(escape(result.reason))
     for note in result.warnings:

@@ -18,16 +18,18 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from egglog import EGraph, ruleset, run
 
+from tteqsat.arch import Arch
 from tteqsat.egraph.bridge import insert_kernel
 from tteqsat.egraph.saturate import Limits, saturate
 from tteqsat.errors import KernelError
 from tteqsat.frontend.ir import Kernel
 from tteqsat.pipeline import Result, optimize
+from tteqsat.rulecheck.at_load import check_user_rules
 from tteqsat.rulecheck.claims import describe
 from tteqsat.rules import STAGES, Rule, RuleSet, load_rule_file, shipped_rulesets
 
@@ -59,20 +61,18 @@ class Step:
     change: str
 
 
-def resolve_rulesets(rulesets: Rulesets) -> list[RuleSet]:
-    """The rulesets to study: the shipped ones by default; paths are rule files."""
+def resolve_rulesets(rulesets: Rulesets, check_rules: bool = True) -> list[RuleSet]:
+    """The rulesets to study: the shipped ones by default; paths are rule files. Rules that are not shipped
+    are soundness-checked once here (not in every ablation run) unless `check_rules` is False."""
     if rulesets is None:
         return shipped_rulesets()
     out: list[RuleSet] = []
     for r in rulesets:
         out.extend([r] if isinstance(r, RuleSet) else load_rule_file(r))
+    if check_rules:
+        for note in check_user_rules(out):
+            warnings.warn(note, stacklevel=2)
     return out
-
-
-def _fingerprint(res: Result) -> tuple[float, str, tuple[str, ...]]:
-    """Modeled cost, the form chosen (fused, streaming, baseline) and the op forms of the chosen program."""
-    forms = sorted(op.label() for op in res.program.ops() if op.kind != "input")
-    return round(res.cost_cycles, 6), str(getattr(res, "chosen", "")), tuple(forms)
 
 
 def _without(rulesets: list[RuleSet], rule: Rule) -> list[RuleSet]:
@@ -80,14 +80,14 @@ def _without(rulesets: list[RuleSet], rule: Rule) -> list[RuleSet]:
     for rs in rulesets:
         kept = tuple(r for r in rs.rules if r is not rule)
         if kept:
-            out.append(rs if len(kept) == len(rs.rules) else RuleSet(rs.name, rs.description, rs.stage, kept))
+            out.append(rs if len(kept) == len(rs.rules) else replace(rs, rules=kept))
     return out
 
 
-def _optimize(kernel: Kernel, arch: str, rulesets: list[RuleSet], limits: Limits | None) -> Result:
+def _rerun(full: Result, rulesets: list[RuleSet]) -> Result:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return optimize(kernel, arch, limits=limits, rules=rulesets, shipped_rules=False)
+        return full.reoptimize(rulesets)
 
 
 def _enodes(kernel: Kernel, rulesets: list[RuleSet], limits: Limits | None) -> int:
@@ -115,22 +115,33 @@ def _isolated_seconds(kernel: Kernel, rulesets: list[RuleSet], limits: Limits | 
 def _change(full: Result, ablated: Result) -> str:
     if abs(full.cost_cycles - ablated.cost_cycles) > 1e-6:
         return f"cost {full.cost_cycles:,.0f} -> {ablated.cost_cycles:,.0f} cycles"
-    if getattr(full, "chosen", "") != getattr(ablated, "chosen", ""):
-        return f"chooses {getattr(ablated, 'chosen', '')} instead of {getattr(full, 'chosen', '')} at equal cost"
-    if _fingerprint(full) != _fingerprint(ablated):
+    if full.chosen != ablated.chosen:
+        return f"chooses {ablated.chosen} instead of {full.chosen} at equal cost"
+    if full.fingerprint() != ablated.fingerprint():
         return "other op forms at equal cost"
     return ""
 
 
-def rule_stats(kernel: Kernel, arch: str = "wormhole_b0", rulesets: Rulesets = None,
+def rule_stats(kernel: Kernel, arch: str | Arch = "wormhole_b0", rulesets: Rulesets = None,
                limits: Limits | None = None,
-               on_rule: Callable[[int, int, str], None] | None = None) -> list[RuleStat]:
+               on_rule: Callable[[int, int, str], None] | None = None, *,
+               overrides: dict[str, object] | None = None, check_rules: bool = True) -> list[RuleStat]:
     """Statistics of every rule of `rulesets` (default: the shipped ones) on `kernel`, in ruleset order.
 
+    `arch` is a name, an arch file or an Arch, with `overrides` applied (as `tteqsat.optimize` takes them).
     `on_rule(done, total, name)` is called before each ablation run, for a progress display.
     """
-    chosen = resolve_rulesets(rulesets)
-    full = _optimize(kernel, arch, chosen, limits)
+    chosen = resolve_rulesets(rulesets, check_rules)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = optimize(kernel, arch, limits=limits, rules=chosen, shipped_rules=False, check_rules=False,
+                        overrides=overrides)
+    return stats_of(full, on_rule)
+
+
+def stats_of(full: Result, on_rule: Callable[[int, int, str], None] | None = None) -> list[RuleStat]:
+    """Statistics of every rule `full` was optimized with, each ablation re-run with `full`'s own settings."""
+    kernel, chosen, limits = full.kernel, full.rulesets, full.limits
     report = full.saturation
     timed = any(s.seconds > 0 for s in report.rules.values())
     isolated = {} if timed else _isolated_seconds(kernel, chosen, limits)
@@ -146,19 +157,32 @@ def rule_stats(kernel: Kernel, arch: str = "wormhole_b0", rulesets: Rulesets = N
         if matches:
             others = _without(chosen, rule)
             try:
-                ablated = _optimize(kernel, arch, others, limits)
+                ablated = _rerun(full, others)
                 added, change = report.enodes - ablated.saturation.enodes, _change(full, ablated)
             except KernelError as e:
-                added, change = report.enodes - _enodes(kernel, others, limits), f"fails: {e}"
+                first = str(e).splitlines()[0].rstrip(":")  # "fits in no form" lists every form below
+                added, change = report.enodes - _enodes(kernel, others, limits), f"fails: {first}"
         stats.append(RuleStat(rule.name, rs.name, rs.stage, matches, seconds, added, bool(change), change,
                               describe(rule)))
     return stats
 
 
-def derivation(kernel: Kernel, arch: str = "wormhole_b0", rulesets: Rulesets = None,
-               limits: Limits | None = None, stats: list[RuleStat] | None = None) -> list[Step]:
+def derivation(kernel: Kernel, arch: str | Arch = "wormhole_b0", rulesets: Rulesets = None,
+               limits: Limits | None = None, stats: list[RuleStat] | None = None, *,
+               overrides: dict[str, object] | None = None, check_rules: bool = True) -> list[Step]:
     """The rules the chosen schedule depends on, in stage order (then ruleset and rule order)."""
-    stats = stats if stats is not None else rule_stats(kernel, arch, rulesets, limits)
+    stats = stats if stats is not None else rule_stats(kernel, arch, rulesets, limits, overrides=overrides,
+                                                       check_rules=check_rules)
+    return steps_of(stats)
+
+
+def derivation_of(result: Result, on_rule: Callable[[int, int, str], None] | None = None) -> list[Step]:
+    """The rules `result` depends on: each matched rule left out in turn, with `result`'s own settings."""
+    return steps_of(stats_of(result, on_rule))
+
+
+def steps_of(stats: list[RuleStat]) -> list[Step]:
+    """The used rules of `stats` as derivation steps, in stage order (stable within a stage)."""
     used = [s for s in stats if s.used]
     used.sort(key=lambda s: STAGES.index(s.stage) if s.stage in STAGES else len(STAGES))  # stable
     return [Step(s.name, s.ruleset, s.stage, s.rewrite, s.matches, s.change) for s in used]

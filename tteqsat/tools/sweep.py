@@ -22,7 +22,20 @@ from tteqsat.arch import Arch, load_arch
 from tteqsat.errors import KernelError
 
 RESULT_COLUMNS = ("cost_cycles", "baseline_cycles", "compute_cycles", "data_movement_cycles", "speedup",
-                  "sections", "chosen", "schedule_id", "schedule", "error")
+                  "compared_with", "baseline_feasible", "sections", "chosen", "schedule_id", "schedule", "error")
+
+
+KEY_TITLE = "schedules (sections in order, ' | ' between them; L: runs in the loop)"
+
+
+def schedule_key(rows: list[dict[str, object]]) -> list[str]:
+    """`S1: fused, 5 sections: matmul | ...` for each schedule id, in id order: what the plot's ids mean."""
+    first: dict[str, dict[str, object]] = {}
+    for r in rows:
+        if not r["error"]:
+            first.setdefault(str(r["schedule_id"]), r)
+    ids = sorted(first, key=lambda s: int(s[1:]))
+    return [f"{i}: {first[i]['chosen']}, {first[i]['sections']} sections: {first[i]['schedule']}" for i in ids]
 
 
 def grid_points(grid: dict[str, Sequence[object]]) -> list[dict[str, object]]:
@@ -61,7 +74,8 @@ def _run_point(task: tuple[str, str, Arch, dict[str, object]]) -> dict[str, obje
     s = res.schedule
     return {**row, "cost_cycles": round(res.cost_cycles, 1), "baseline_cycles": round(res.baseline_cycles, 1),
             "compute_cycles": round(s.compute_cycles, 1), "data_movement_cycles": round(s.data_movement_cycles, 1),
-            "speedup": round(res.speedup, 3), "sections": len(s.sections), "chosen": getattr(res, "chosen", ""),
+            "speedup": "" if res.speedup is None else round(res.speedup, 3), "compared_with": res.compared_with or "",
+            "baseline_feasible": res.baseline_feasible, "sections": len(s.sections), "chosen": res.chosen,
             "schedule_id": "", "schedule": schedule_signature(s), "error": ""}
 
 
@@ -70,7 +84,8 @@ def sweep(kernel_file: str | Path, grid: dict[str, list], archs: list[str], proc
     """Optimize `kernel_file` at every grid point on every arch; rows in (arch, grid) order.
 
     `processes`: pool size (None: one per core; 1: run here, no pool). `dask_address`: run on that
-    existing cluster instead. `out`: a directory for `<kernel>_sweep.csv` and `<kernel>_sweep.png`.
+    existing cluster instead. `out`: a directory for `<kernel>_sweep.csv` and `<kernel>_sweep.png`
+    (`write_outputs` writes them and returns their paths).
     """
     file = Path(kernel_file)
     if not file.is_file():
@@ -105,7 +120,8 @@ def sweep(kernel_file: str | Path, grid: dict[str, list], archs: list[str], proc
 
 
 def write_outputs(rows: list[dict[str, object]], params: list[str], out: Path, stem: str) -> list[Path]:
-    """The CSV, and the PNG when matplotlib is installed; returns the paths written."""
+    """The CSV, and the PNG when matplotlib is installed; returns the paths written. `speedup` in the CSV is
+    against `compared_with`, the best other form that fits (empty when none fits)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{stem}_sweep.csv"
     with path.open("w", newline="") as f:
@@ -117,7 +133,8 @@ def write_outputs(rows: list[dict[str, object]], params: list[str], out: Path, s
         from tteqsat.tools.sweep_plot import plot_sweep
     except ImportError:  # matplotlib is an optional extra
         return written
-    written.append(plot_sweep(rows, params, out / f"{stem}_sweep.png", stem))
+    key = schedule_key(rows)
+    written.append(plot_sweep(rows, params, out / f"{stem}_sweep.png", stem, [f"{KEY_TITLE}:", *key] if key else []))
     return written
 
 

@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 
 from tteqsat.lowering.dataflow import StreamBinding, TensorBinding, emit_reader, emit_writer
+from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import DstSection, Schedule, SectionOp, TileRead, switches
 
 SFPU_BINARY = {"add": "add_binary_tile", "sub": "sub_binary_tile", "mul": "mul_binary_tile",
@@ -136,8 +137,9 @@ class ComputeEmitter:
         d = lambda t: self.slot(op.out, t)  # noqa: E731
         if op.copy_from is not None:
             src = op.copy_from
+            fmt = f"data_format = #ttcore.supportedDataTypes<{'f32' if self.s.fp32_dest_acc else 'bf16'}>"
             pairs.append((lambda: b.op("ttkernel.copy_dest_values_init", []),
-                          lambda i, j, t: b.op("ttkernel.copy_dest_values", [self.slot(src, t), d(t)])))
+                          lambda i, j, t: b.op("ttkernel.copy_dest_values", [self.slot(src, t), d(t)], fmt)))
         k = op.kind
         if k == "copy":
             r = op.reads[0]
@@ -333,12 +335,14 @@ class ComputeEmitter:
     def emit(self) -> list[str]:
         s = self.s
         b = self.b
-        for cb in s.cbs:
+        ports = sorted(s.cbs, key=lambda cb: cb.id)
+        for position, cb in enumerate(ports):  # compile-time arg k is the k-th CB port (ascending id)
             ty = cb_type(cb.tiles, cb.dtype)
             name = f"%cb{cb.id}"
             b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() '
-                            f"<{{arg_index = {cb.id} : i32}}> : () -> {ty}")
+                            f"<{{arg_index = {position} : i32}}> : () -> {ty}")
             self.cb_val[cb.id], self.cb_ty[cb.id] = name, ty
+        spec = ArgSpec(ct_args=tuple(ArgEntry("cb_port", cb.id) for cb in ports))
         first_in = next((a.cb for a in s.args if a.role == "in" and a.cb >= 0),
                         s.loop.streams[0].cb if s.loop else 0)
         first_out = next(a.cb for a in s.args if a.role == "out")
@@ -355,9 +359,11 @@ class ComputeEmitter:
         b.op("func.return", [])
         fp32 = "true" if s.fp32_dest_acc else "false"
         sync = "true" if s.dst_full_sync else "false"
+        approx = "true" if s.exp_approx else "false"
         head = (f'  "func.func"() <{{function_type = () -> (), sym_name = "{s.kernel}_compute"}}> ({{')
-        tail = (f"  }}) {{ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = {fp32}, "
-                f'tteqsat.dst_full_sync = {sync}, tteqsat.math_fidelity = "{s.math_fidelity}"}} : () -> ()')
+        tail = (f"  }}) {{ttkernel.arg_spec = {spec.print()}, ttkernel.thread = #ttkernel.thread<compute>, "
+                f"tteqsat.fp32_dest_acc_en = {fp32}, tteqsat.dst_full_sync = {sync}, "
+                f'tteqsat.math_fidelity = "{s.math_fidelity}", tteqsat.math_approx_mode = {approx}}} : () -> ()')
         return [head, *b.lines(), tail]
 
 

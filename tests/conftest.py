@@ -34,3 +34,29 @@ def parse_with_xdsl(text: str):
 @pytest.fixture
 def xdsl_parse():
     return parse_with_xdsl
+
+
+EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py"))
+FORM_NAMES = ("baseline", "fused", "streaming")
+
+
+@pytest.fixture(scope="session")
+def emitted_modules() -> dict[str, str]:
+    """The MLIR of every example kernel on both archs, in bf16 and fp32, in every form that applies to it
+    (``"name/arch/dtype/form"`` -> text); optimized once per test session."""
+    import warnings
+
+    out: dict[str, str] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in EXAMPLE_NAMES:
+            for dtype in ("bf16", "fp32"):
+                kernel = load_example(name, dtype)
+                for arch in ("wormhole_b0", "blackhole"):
+                    for form in FORM_NAMES:
+                        try:
+                            result = tq.optimize(kernel, arch, form=form)
+                        except tq.KernelError:
+                            continue  # the form does not apply (no fold to stream, or it does not fit L1)
+                        out[f"{name}/{arch}/{dtype}/{form}"] = result.to_mlir()
+    return out

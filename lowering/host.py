@@ -175,7 +175,7 @@ class HostProgram:
                 for c in self.cores
             ],
         }
-        return json.dumps(doc, indent=1) + "\n"
+        return _dump(doc, 0) + "\n"
 
     @staticmethod
     def from_json(text: str) -> HostProgram:
@@ -233,6 +233,18 @@ class HostProgram:
                 if isinstance(a, BufferAddress) and a.tensor not in names:
                     out.append(f"kernel {k.name}: buffer_address of unknown tensor {a.tensor!r}")
         return out
+
+
+def _dump(value: object, depth: int, key: str = "") -> str:
+    """JSON with one line per small object or list (a CB, a tensor, an argument list), nested ones indented."""
+    flat = json.dumps(value)
+    if depth and len(key) + len(flat) + 2 * depth <= 118 or not isinstance(value, dict | list) or not value:
+        return flat
+    pad = "  " * (depth + 1)
+    if isinstance(value, dict):
+        items = [f"{pad}{json.dumps(k)}: {_dump(v, depth + 1, json.dumps(k) + ': ')}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    return "[\n" + ",\n".join(pad + _dump(v, depth + 1) for v in value) + "\n" + "  " * depth + "]"
 
 
 def _arg_json(a: RuntimeArg) -> object:
@@ -382,15 +394,15 @@ def _compile_time_args(func: Op, spec: ArgSpec | None, tensors: tuple[Tensor, ..
     return values, names
 
 
-def _runtime_args(func: Op, spec: ArgSpec | None, tensors: tuple[Tensor, ...]) -> tuple[RuntimeArg, ...]:
+def _common_args(func: Op, spec: ArgSpec | None, tensors: tuple[Tensor, ...]) -> tuple[RuntimeArg, ...]:
+    """The uniform runtime args: the module says what they are (buffer addresses)."""
     if spec is None:
         return ()
     out: list[RuntimeArg] = []
-    for entry in spec.rt_args:
-        if entry.arg_type != "buffer_address" or not entry.is_uniform:
-            raise HostProgramError(f"{func_name(func)}: runtime arg <{entry.arg_type}, is_uniform = "
-                                   f"{str(entry.is_uniform).lower()}> needs per-core values the module does not "
-                                   "give; describe them in a host program")
+    for entry in spec.common_args:
+        if entry.arg_type != "buffer_address":
+            raise HostProgramError(f"{func_name(func)}: common runtime arg of type {entry.arg_type} has no value "
+                                   "in the module; only buffer addresses are supported")
         if not 0 <= entry.operand_index < len(tensors):
             raise HostProgramError(f"{func_name(func)}: buffer_address names tensor {entry.operand_index}, but the "
                                    f"module has {len(tensors)} tensors")
@@ -408,12 +420,19 @@ def _compute_config(func: Op) -> ComputeConfig:
                          attrs.get("tteqsat.dst_full_sync") is True, attrs.get("tteqsat.math_approx_mode") is True)
 
 
-def host_program(module: Module | str) -> HostProgram:
-    """The host description of a module (one core): raises HostProgramError naming what is missing."""
+def host_program(module: Module | str, *, grid: tuple[int, int] = (1, 1),
+                 cores: tuple[Core, ...] | None = None) -> HostProgram:
+    """The host description of a module; raises HostProgramError naming what is missing or inconsistent.
+
+    Without ``cores`` the program runs on core (0, 0) of a 1x1 grid. Kernels that read per-core runtime args
+    (``is_uniform = false`` arg-spec entries, ``get_arg_val``) need ``cores``, each giving every such kernel
+    exactly that many values.
+    """
     if isinstance(module, str):
         module = parse_module(module)
     tensors = tensors_of(module)
     kernels: list[Kernel] = []
+    per_core: dict[str, int] = {}
     cb_types: dict[int, tuple[int, str, str]] = {}  # id -> (pages, dtype, where)
     noc_funcs = 0
     for func in module.funcs():
@@ -422,6 +441,7 @@ def host_program(module: Module | str) -> HostProgram:
             continue
         name = func_name(func)
         spec = arg_spec_of(func)
+        per_core[name] = len(spec.per_core_args) if spec else 0
         ct_values, ct_names = _compile_time_args(func, spec, tensors)
         for op in _walk(func_body(func).ops):
             if op.name != "ttkernel.get_compile_time_arg_val" or not op.result_types:
@@ -440,17 +460,32 @@ def host_program(module: Module | str) -> HostProgram:
                                        f"here but {seen[0]} x {seen[1]} at {seen[2]}")
         if thread == "compute":
             kernels.append(Kernel(name, f"{name}.cpp", thread, "compute", None, tuple(ct_values), tuple(ct_names),
-                                  _runtime_args(func, spec, tensors), _compute_config(func)))
+                                  _common_args(func, spec, tensors), _compute_config(func)))
         else:
             noc = _noc_of(func)
             noc = noc if noc is not None else min(noc_funcs, 1)
             noc_funcs += 1
             kernels.append(Kernel(name, f"{name}.cpp", thread, PROCESSORS.get(noc, "riscv_0"), noc,
-                                  tuple(ct_values), tuple(ct_names), _runtime_args(func, spec, tensors)))
+                                  tuple(ct_values), tuple(ct_names), _common_args(func, spec, tensors)))
     cbs = tuple(CbConfig(i, pages, TILE_BYTES[dtype], DATA_FORMATS[dtype])
                 for i, (pages, dtype, _) in sorted(cb_types.items()))
+    if cores is None:
+        needy = [f"{k} ({n})" for k, n in per_core.items() if n]
+        if needy:
+            raise HostProgramError(f"kernel(s) {', '.join(needy)} read per-core runtime args (get_arg_val); give "
+                                   "each core's values")
+        cores = (Core(0, 0, {k.name: () for k in kernels}),)
+    for core in cores:
+        for k, n in per_core.items():
+            if len(core.runtime_args.get(k, ())) != n:
+                raise HostProgramError(f"core ({core.x}, {core.y}): kernel {k} reads {n} per-core runtime args, "
+                                       f"{len(core.runtime_args.get(k, ()))} given")
     kernel_attr = module.attributes.get("tteqsat.kernel", "")
     arch_attr = module.attributes.get("tteqsat.arch", "")
-    core = Core(0, 0, {k.name: () for k in kernels})
-    return HostProgram(kernel_attr if isinstance(kernel_attr, str) else "",
-                       arch_attr if isinstance(arch_attr, str) else "", tensors, cbs, tuple(kernels), (1, 1), (core,))
+    program = HostProgram(kernel_attr if isinstance(kernel_attr, str) else "",
+                          arch_attr if isinstance(arch_attr, str) else "", tensors, cbs, tuple(kernels), grid,
+                          tuple(cores))
+    problems = program.problems()
+    if problems:
+        raise HostProgramError("; ".join(problems))
+    return program

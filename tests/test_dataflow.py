@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import mlir_samples as ms
 import numpy as np
 import pytest
@@ -197,3 +199,34 @@ def test_output_is_deterministic() -> None:
     bindings = [ms.binding("b", 1, 3, 2, 2), ms.binding("a", 0, 1, 2, 5)]
     assert emit_reader("k", bindings) == emit_reader("k", list(bindings))
     assert emit_writer("k", bindings) == emit_writer("k", bindings)
+
+
+ADD_INPUTS = {"a": np.ones((64, 32), np.float32), "b": np.ones((64, 32), np.float32)}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "op", "message"),
+    [
+        # a barrier completes the transfers of its own NoC only
+        ('"ttkernel.noc_async_read_barrier"(%noc0)', '"ttkernel.noc_async_read_barrier"(%noc1)',
+         "ttkernel.cb_push_back", "cb 0: cb_push_back before noc_async_read_barrier completed the reads into it"),
+        ('%noc0 = "arith.constant"() <{value = 0 : i8}>', '%noc0 = "arith.constant"() <{value = 2 : i8}>',
+         "ttkernel.noc_async_read_tile", "noc must be 0 or 1, got 2"),
+        ("array<i32: 0, 0, 1>", "array<i32: 0, 1, 0>", "ttkernel.TensorAccessorArgs",
+         "operandSegmentSizes must be array<i32: 1, 1, 0>"),
+        ('"ttkernel.get_common_arg_val"(%c1)', '"ttkernel.get_common_arg_val"(%c2)', "ttkernel.get_common_arg_val",
+         "common runtime arg 2 does not exist: kernel add_reader has 2"),
+    ],
+)
+def test_dataflow_protocol_errors_name_the_op(old: str, new: str, op: str, message: str) -> None:
+    text = ms.ADD.replace(old, new, 1)
+    if "%noc1)" in new:
+        noc1 = '    %noc1 = "arith.constant"() <{value = 1 : i8}> : () -> i8\n'
+        text = text.replace('    %noc0 = "arith.constant"', noc1 + '    %noc0 = "arith.constant"', 1)
+    assert text != ms.ADD
+    with pytest.raises(SimulationError) as info:
+        simulate(text, ADD_INPUTS)
+    first = ms.line_of(text, f'"{op}"(')
+    assert re.match(rf"line (\d+): {op}: ", str(info.value)), str(info.value)
+    assert int(str(info.value).split(":")[0].split()[1]) >= first
+    assert message in str(info.value), str(info.value)

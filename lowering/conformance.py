@@ -101,3 +101,61 @@ def check_module(text: str) -> list[str]:
         if "ttkernel.thread" in func.attributes:
             problems += _function(func)
     return problems
+
+
+EMITTED_OPS: tuple[str, ...] = tuple(sorted(
+    f"ttkernel.{n}" for n in (
+        # data movement (lowering/dataflow.py)
+        "get_compile_time_arg_val get_common_arg_val get_arg_val get_tile_size get_write_ptr get_read_ptr "
+        "TensorAccessorArgs TensorAccessor noc_async_read_tile noc_async_read_barrier noc_async_write_tile "
+        "noc_async_write_barrier cb_reserve_back cb_push_back cb_wait_front cb_pop_front "
+        # compute (lowering/mlir.py)
+        "compute_kernel_hw_startup mm_init mm_init_short mm_block_init mm_block_init_short matmul_tiles matmul_block "
+        "tile_regs_acquire tile_regs_commit tile_regs_wait tile_regs_release pack_tile pack_reconfig_l1_acc "
+        "copy_tile_init copy_tile add_tiles_init add_tiles sub_tiles_init sub_tiles mul_tiles_init mul_tiles "
+        "binary_dest_reuse_tiles_init binary_dest_reuse_tiles unary_bcast_init unary_bcast reduce_init reduce_tile "
+        "reduce_uninit transpose_wh_init transpose_wh_tile exp_tile_init exp_tile fill_tile_init fill_tile "
+        "copy_dest_values_init copy_dest_values binop_with_scalar_tile_init add_unary_tile mul_unary_tile "
+        "add_binary_tile_init add_binary_tile sub_binary_tile_init sub_binary_tile mul_binary_tile_init "
+        "mul_binary_tile div_binary_tile_init div_binary_tile binary_max_tile_init binary_max_tile "
+        "binary_min_tile_init binary_min_tile "
+        + " ".join(f"{u}_tile_init {u}_tile" for u in ("recip", "sqrt", "rsqrt", "log", "abs", "negative", "relu",
+                                                       "sigmoid", "tanh", "gelu", "silu"))
+    ).split()
+))
+"""Every TTKernel op the lowering can emit (tests check the emitted modules stay inside this set)."""
+
+_ENUMS_USED = ("#ttkernel.thread", "#ttkernel.reduce_type", "#ttkernel.reduce_dim", "#ttkernel.bcast_type",
+               "#ttkernel.reuse_type", "#ttkernel.eltwise_binary_type", "#ttkernel.input_clamping",
+               "#ttcore.supportedDataTypes", "ttkernel.arg_type")
+_TYPES_USED = ("!ttkernel.cb", "!ttcore.tile", "!ttkernel.TensorAccessorArgs", "!ttkernel.TensorAccessor")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|") or "-"
+
+
+def signature_table(names: tuple[str, ...] = EMITTED_OPS) -> str:
+    """Markdown tables of the ops ``names`` as the pinned tt-mlir commit defines them, plus the enum spellings
+    and type mnemonics they use (docs/mlir-subset.md embeds this text; a test keeps the two equal)."""
+    from tteqsat.lowering.ttkernel_signatures import ENUMS, SIGNATURES, TTMLIR_COMMIT, TTMLIR_DATE, TYPES
+
+    rows = [f"Ops as tt-mlir main `{TTMLIR_COMMIT[:12]}` ({TTMLIR_DATE}) defines them. Operands in order "
+            "(`?` optional, `*` variadic; `index|i32` is tt-mlir's IndexLike); every attribute is a property "
+            "(`<{...}>` in generic form).", "",
+            "| op | operands | results | required properties | optional properties (default) |",
+            "|---|---|---|---|---|"]
+    for name in names:
+        sig = SIGNATURES[name]
+        operands = ", ".join(f"{o.name}{'?' if o.optional else '*' if o.variadic else ''}: {o.types}"
+                             for o in sig.operands)
+        required = ", ".join(f"{k}: {v}" for k, v in sig.required.items())
+        optional = ", ".join(f"{k}: {kind}" + (f" = {default}" if default is not None else "")
+                             for k, (kind, default) in sig.optional.items())
+        rows.append(f"| `{name}` | {_cell(operands)} | {_cell(', '.join(sig.results))} | {_cell(required)} | "
+                    f"{_cell(optional)} |")
+    rows += ["", "| enum attribute | spellings |", "|---|---|"]
+    rows += [f"| `{kind}` | {', '.join(ENUMS[kind])} |" for kind in _ENUMS_USED]
+    rows += ["", "| type | parameters |", "|---|---|"]
+    rows += [f"| `{ty}` | {_cell(TYPES[ty])} |" for ty in _TYPES_USED]
+    return "\n".join(rows) + "\n"

@@ -19,10 +19,9 @@ from tteqsat.mlir_text.ir import EnumAttr, IntAttr, Op, OpaqueAttr, func_body, f
 from tteqsat.mlir_text.parser import parse_module
 
 _FUNC_ATTRS = ("ttkernel.thread", "ttkernel.arg_spec")
-_PROJECT_ATTRS = ("tteqsat.fp32_dest_acc_en", "tteqsat.dst_full_sync", "tteqsat.math_fidelity",
-                  "tteqsat.math_approx_mode")
-"""Discardable attributes of the project on the compute function (docs/mlir-subset.md, deliberate
-differences): tt-mlir ignores them; the host program carries them to tt-metal."""
+_PROJECT_PREFIX = "tteqsat."
+"""The project's discardable attributes on kernel functions (``tteqsat.fp32_dest_acc_en``, ...; docs/mlir-subset.md,
+deliberate differences): tt-mlir ignores them; the host program carries the compute config to tt-metal."""
 
 
 def _walk(ops: list[Op]):
@@ -46,7 +45,7 @@ def _function(func: Op) -> list[str]:
             ("noc", "compute", "ethernet")):
         return [f"{name}: ttkernel.thread must be #ttkernel.thread<noc|compute|ethernet>"]
     for key in func.attributes:
-        if key not in _FUNC_ATTRS and key not in _PROJECT_ATTRS:
+        if key not in _FUNC_ATTRS and not key.startswith(_PROJECT_PREFIX):
             problems.append(f"{name}: unknown function attribute {key}")
     spec: ArgSpec | None = None
     raw = func.attributes.get("ttkernel.arg_spec")

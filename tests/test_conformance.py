@@ -12,6 +12,7 @@ import pytest
 
 from tteqsat.lowering.conformance import EMITTED_OPS, check_module, signature_table
 from tteqsat.lowering.ttkernel_signatures import SIGNATURES, TTMLIR_COMMIT
+from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec, parse_arg_spec
 from tteqsat.mlir_text.parser import parse_module
 
 SAMPLES = {
@@ -115,3 +116,37 @@ def test_a_broken_dataflow_op_is_reported(old: str, new: str, message: str) -> N
     text = ms.ADD.replace(old, new, 1)
     problems = check_module(text)
     assert any(message in p for p in problems), problems
+
+
+def test_unknown_function_attributes_are_reported_and_project_ones_are_not() -> None:
+    text = ms.ADD.replace("ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = false",
+                          "ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = false, foo.bar = 1")
+    assert check_module(text) == ["add_compute: unknown function attribute foo.bar"]
+
+
+def test_arg_spec_prints_as_tt_mlir_does_and_parses_back() -> None:
+    spec = ArgSpec((ArgEntry("buffer_address", 3), ArgEntry("scalar", 0, is_uniform=False)),
+                   (ArgEntry("cb_port", 16), ArgEntry("tensor_accessor_args", 3)))
+    text = spec.print()
+    assert text == ("#ttkernel.arg_spec<rt_args = [<arg_type = buffer_address, operand_index = 3>, <arg_type = scalar, "
+                    "operand_index = 0, is_uniform = false>] ct_args = [<arg_type = cb_port, operand_index = 16>, "
+                    "<arg_type = tensor_accessor_args, operand_index = 3>]>")
+    assert parse_arg_spec(text) == spec
+    ct_only = ArgSpec(ct_args=(ArgEntry("cb_port", 0),))
+    assert ct_only.print() == "#ttkernel.arg_spec< ct_args = [<arg_type = cb_port, operand_index = 0>]>"
+    assert parse_arg_spec(ct_only.print()) == ct_only
+    assert spec.common_args == (ArgEntry("buffer_address", 3),) and len(spec.per_core_args) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("#ttkernel.arg_spec<ct_args = [<arg_type = cb_port>]>", "needs arg_type and operand_index"),
+        ("#ttkernel.arg_spec<ct_args = [<arg_type = cb_port, operand_index = x>]>", "operand_index 'x' is not an integer"),
+        ("#ttkernel.arg_spec<ct_args = [<arg_type = cb_port, operand_index = 0>] junk>", "unexpected text 'junk'"),
+        ("#ttkernel.thread<noc>", "not a #ttkernel.arg_spec attribute"),
+    ],
+)
+def test_malformed_arg_spec_names_the_problem(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_arg_spec(text)

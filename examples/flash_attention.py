@@ -49,7 +49,8 @@ def main() -> None:
     (out / "flash_attention.mlir").write_text(result.to_mlir())
     for name, text in result.to_cpp().items():
         (out / f"{name}.cpp").write_text(text)
-    console.print(f"wrote {out}/flash_attention.mlir and the reader/compute/writer C++ beside it")
+    (out / "flash_attention.host.json").write_text(result.to_host().to_json())
+    console.print(f"wrote {out}/flash_attention.mlir, the reader/compute/writer C++ and the host program beside it")
 
     check = result.verify(seed=0)
     console.print(f"verified on the Tensix model: max abs error {check.max_abs_err:.3g} "

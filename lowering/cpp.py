@@ -1,12 +1,19 @@
 """Translate a TTKernel MLIR module into tt-metal C++ kernels.
 
-Mirrors what tt-mlir's ``--convert-ttkernel-to-emitc`` + ``--ttkernel-to-cpp`` produce for
-the subset in docs/mlir-subset.md: one ``void kernel_main()`` per thread function, each
-TTKernel op a call of the same name (enum attributes become template arguments), CBs as
-``get_compile_time_arg_val(N)`` constants, ``scf.for`` as a ``for`` loop, and per-callee
-include headers (the callee -> header facts come from tt-mlir's
-``include/ttmlir/Target/TTKernel/TTKernelIncludesMap.h``). The module is read with the
-simulator's parser, so anything the simulator accepts can be translated.
+One ``void kernel_main()`` per thread function, for the tt-metal kernel API after PR #50570 (the version
+``tests/cpp_stubs/README.md`` names; tt-mlir main 19c86fca45ae pins tt-metal d5f9bc4a). Each TTKernel op
+becomes the call tt-mlir's ``convert-ttkernel-to-emitc`` makes of it, with these choices (docs/mlir-subset.md,
+"C++"): ``mm_init`` / ``mm_block_init`` become ``compute_kernel_hw_startup<SrcOrder::Reverse>`` and
+``matmul_init`` / ``matmul_block_init`` (tt-metal removed the ``mm_*init*`` functions); ``transpose_wh_*``
+become ``transpose_init`` / ``transpose_tile``; an ``exp_tile`` scale is the fp32 bit pattern on
+``exp_tile_init``'s template (where approximate mode reads it) and the bf16 half on ``exp_tile``'s ``uint16_t``
+argument; ``copy_dest_values`` takes its ``DataFormat`` template argument; NoC tile reads and writes print the
+classic ``noc_async_read_page`` / ``noc_async_write_page`` with the op's NoC (tt-mlir prints the experimental
+``Noc`` object API, which is the same call underneath). CB handles are ``get_compile_time_arg_val(k)``
+constants named after their CB port (``cb_16``) from the function's ``ttkernel.arg_spec``; ``scf.for`` is a
+``for`` loop; constants nothing reads are dropped, so every file compiles under ``-Wall -Werror``. Headers
+per callee follow tt-mlir's ``TTKernelIncludesMap.h`` and tt-metal's current header layout. The module is
+read with the shared parser (`tteqsat.mlir_text`), so anything the simulator accepts can be translated.
 """
 
 from __future__ import annotations
@@ -15,7 +22,19 @@ import math
 import re
 from collections.abc import Iterator
 
-from tteqsat.mlir_text.ir import Block, EnumAttr, FloatAttr, IntAttr, Op, bits_to_f32, func_body, func_name
+from tteqsat.mlir_text.argspec import ArgSpec, parse_arg_spec
+from tteqsat.mlir_text.ir import (
+    Block,
+    DenseArrayAttr,
+    EnumAttr,
+    FloatAttr,
+    IntAttr,
+    Op,
+    OpaqueAttr,
+    bits_to_f32,
+    func_body,
+    func_name,
+)
 from tteqsat.mlir_text.parser import parse_module
 
 _COMPUTE = "api/compute/"
@@ -24,13 +43,16 @@ _EXP = _COMPUTE + "eltwise_unary/exp.h"
 _BINOP_SCALAR = _COMPUTE + "eltwise_unary/binop_with_scalar.h"
 _API = _COMPUTE + "compute_kernel_api.h"
 _SFPU_BINARY = _COMPUTE + "eltwise_binary_sfpu.h"
+_MATMUL = _COMPUTE + "matmul.h"
+_STARTUP = _COMPUTE + "compute_kernel_hw_startup.h"
 
 _HEADERS: dict[str, str] = {
-    "compute_kernel_hw_startup": _COMPUTE + "compute_kernel_hw_startup.h",
+    "compute_kernel_hw_startup": _STARTUP,
     "init_sfpu": _COMPUTE + "eltwise_unary/eltwise_unary.h",
     "unary_op_init_common": _COMPUTE + "eltwise_unary/eltwise_unary.h",
     "binary_op_init_common": _COMPUTE + "eltwise_binary.h",
     "get_arg_val": _COMPUTE + "common.h",
+    "get_common_arg_val": _COMPUTE + "common.h",
     "cb_pop_front": _COMPUTE + "cb_api.h",
     "cb_push_back": _COMPUTE + "cb_api.h",
     "cb_reserve_back": _COMPUTE + "cb_api.h",
@@ -42,6 +64,7 @@ _HEADERS: dict[str, str] = {
     "copy_tile": _COMPUTE + "tile_move_copy.h",
     "copy_tile_init": _COMPUTE + "tile_move_copy.h",
     "pack_tile": _COMPUTE + "pack.h",
+    "pack_reconfig_l1_acc": _COMPUTE + "pack.h",
     "add_tiles": _COMPUTE + "eltwise_binary.h",
     "add_tiles_init": _COMPUTE + "eltwise_binary.h",
     "sub_tiles": _COMPUTE + "eltwise_binary.h",
@@ -50,16 +73,19 @@ _HEADERS: dict[str, str] = {
     "mul_tiles_init": _COMPUTE + "eltwise_binary.h",
     "binary_dest_reuse_tiles": _COMPUTE + "eltwise_binary.h",
     "binary_dest_reuse_tiles_init": _COMPUTE + "eltwise_binary.h",
-    "mm_init": _COMPUTE + "matmul.h",
-    "mm_init_short": _COMPUTE + "matmul.h",
-    "matmul_tiles": _COMPUTE + "matmul.h",
+    "mm_init": _MATMUL,
+    "mm_init_short": _MATMUL,
+    "mm_block_init": _MATMUL,
+    "mm_block_init_short": _MATMUL,
+    "matmul_tiles": _MATMUL,
+    "matmul_block": _MATMUL,
     "reduce_init": _COMPUTE + "reduce.h",
     "reduce_tile": _COMPUTE + "reduce.h",
     "reduce_uninit": _COMPUTE + "reduce.h",
     "unary_bcast": _COMPUTE + "bcast.h",
     "unary_bcast_init": _COMPUTE + "bcast.h",
-    "transpose_wh_init": _COMPUTE + "transpose_wh.h",
-    "transpose_wh_tile": _COMPUTE + "transpose_wh.h",
+    "transpose_wh_init": _COMPUTE + "transpose.h",
+    "transpose_wh_tile": _COMPUTE + "transpose.h",
     "exp_tile": _EXP,
     "exp_tile_init": _EXP,
     "recip_tile": _COMPUTE + "eltwise_unary/recip.h",
@@ -74,13 +100,8 @@ _HEADERS: dict[str, str] = {
     "relu_tile_init": _COMPUTE + "eltwise_unary/relu.h",
     "gelu_tile": _COMPUTE + "eltwise_unary/gelu.h",
     "gelu_tile_init": _COMPUTE + "eltwise_unary/gelu.h",
-    "tanh_tile": _COMPUTE + "eltwise_unary/trigonometry.h",
-    "tanh_tile_init": _COMPUTE + "eltwise_unary/trigonometry.h",
     "fill_tile": _COMPUTE + "eltwise_unary/fill.h",
     "fill_tile_init": _COMPUTE + "eltwise_unary/fill.h",
-    "pack_reconfig_l1_acc": _COMPUTE + "pack.h",
-    "matmul_block": _COMPUTE + "matmul.h",
-    "mm_block_init_short": _COMPUTE + "matmul.h",
     "copy_dest_values": _COMPUTE + "copy_dest_values.h",
     "copy_dest_values_init": _COMPUTE + "copy_dest_values.h",
     "binop_with_scalar_tile_init": _BINOP_SCALAR,
@@ -95,20 +116,31 @@ _HEADERS: dict[str, str] = {
     **{f"{k}_binary_tile{s}": _SFPU_BINARY for k in ("add", "sub", "mul", "div") for s in ("", "_init")},
     **{
         f"{k}{s}": _API
-        for k in ("log_tile", "abs_tile", "sigmoid_tile", "silu_tile", "square_tile")
+        for k in ("log_tile", "abs_tile", "sigmoid_tile", "silu_tile", "square_tile", "tanh_tile")
         for s in ("", "_init")
     },
 }
-"""Compute API header of each callee (facts from tt-mlir's TTKernelIncludesMap.h)."""
+"""Compute API header of each TTKernel op (the header of the function it becomes in current tt-metal)."""
+
+_RENAMED: dict[str, str] = {
+    "mm_init_short": "matmul_init",
+    "mm_block_init_short": "matmul_block_init",
+    "transpose_wh_tile": "transpose_tile",
+    "noc_async_read_tile": "noc_async_read_page",
+    "noc_async_write_tile": "noc_async_write_page",
+}
+"""TTKernel op -> tt-metal function, where tt-metal renamed or replaced the function the op is named after."""
+_DROPPED_OPERANDS: dict[str, int] = {"transpose_wh_init": 1}
+"""TTKernel op -> operand position its C++ does not pass (``transpose_init`` takes no output CB)."""
 
 _SCALAR_TYPES = {
     "index": "size_t",
     "i1": "bool",
+    "i8": "int8_t",
     "i32": "int32_t",
     "i64": "int64_t",
     "f32": "float",
     "!ttkernel.DataFormat": "DataFormat",
-    "!ttkernel.interleaved_addr_gen_fast": "InterleavedAddrGenFast<true>",
     "!ttkernel.noc_addr": "uint64_t",
 }
 _BINARY_OPERATORS = {
@@ -141,9 +173,27 @@ _REUSE = {
     "dest_to_srca": "EltwiseBinaryReuseDestType::DEST_TO_SRCA",
     "dest_to_srcb": "EltwiseBinaryReuseDestType::DEST_TO_SRCB",
 }
+_DATA_FORMAT = {
+    "f32": "DataFormat::Float32",
+    "f16": "DataFormat::Float16",
+    "bf16": "DataFormat::Float16_b",
+    "bfp_f8": "DataFormat::Bfp8",
+    "bfp_bf8": "DataFormat::Bfp8_b",
+    "bfp_f4": "DataFormat::Bfp4",
+    "bfp_bf4": "DataFormat::Bfp4_b",
+    "bfp_f2": "DataFormat::Bfp2",
+    "bfp_bf2": "DataFormat::Bfp2_b",
+    "u32": "DataFormat::UInt32",
+    "u16": "DataFormat::UInt16",
+    "u8": "DataFormat::UInt8",
+    "si32": "DataFormat::Int32",
+}
+"""``#ttcore.supportedDataTypes<...>`` -> tt-metal ``DataFormat`` (TTKernelToEmitC's mapping)."""
+_CLAMPING = {"none": "InputClamping::None", "clamp_to_negative": "InputClamping::ClampToNegative"}
 _BIT_PATTERN_PARAMS = {"add_unary_tile": 1, "sub_unary_tile": 1, "mul_unary_tile": 1, "div_unary_tile": 1}
 """Callee -> operand position that is an fp32 bit pattern (printed as a hex literal)."""
-_ONE_BITS = 0x3F800000
+ONE_BITS = 0x3F800000
+"""fp32 bits of 1.0: the ``scale`` of an unscaled ``exp_tile``."""
 
 _CPP_KEYWORDS = frozenset(
     "alignas alignof and asm auto bool break case catch char class const constexpr continue default "
@@ -187,6 +237,17 @@ def _float_literal(value: float) -> str:
     return text + "f"
 
 
+def exp_scale_bits(op: Op) -> int:
+    """The fp32 bits of an ``exp_tile(_init)`` scale property (1.0 when absent)."""
+    scale = op.attr("scale")
+    return scale.value & 0xFFFFFFFF if isinstance(scale, IntAttr) else ONE_BITS
+
+
+def bf16_bits(fp32_bits: int) -> int:
+    """The top half of an fp32 bit pattern: the bf16 value ``exp_tile``'s ``uint16_t scale`` takes."""
+    return (fp32_bits >> 16) & 0xFFFF
+
+
 class _FuncTranslator:
     def __init__(self, func: Op, thread: str) -> None:
         self.func = func
@@ -196,7 +257,54 @@ class _FuncTranslator:
         self.cbs: dict[int, str] = {}
         self.headers: set[str] = set()
         self.needs_infinity = False
+        self.spec = self._arg_spec()
+        self.constants: dict[str, Op] = {}
+        self.uses = self._uses()
         self.bit_pattern_values = self._bit_pattern_values()
+
+    # -- analysis --------------------------------------------------------------------------
+    def _arg_spec(self) -> ArgSpec | None:
+        attr = self.func.attributes.get("ttkernel.arg_spec")
+        if attr is None:
+            return None
+        if not isinstance(attr, OpaqueAttr):
+            raise _err(self.func, "ttkernel.arg_spec must be a #ttkernel.arg_spec<...> attribute")
+        try:
+            return parse_arg_spec(attr.text)
+        except ValueError as e:
+            raise _err(self.func, str(e)) from None
+
+    def _uses(self) -> dict[str, int]:
+        """How often each SSA value is printed by name (TensorAccessorArgs bases are folded into templates)."""
+        uses: dict[str, int] = {}
+        for op in _walk(func_body(self.func)):
+            if op.name == "arith.constant" and op.results:
+                self.constants[op.results[0]] = op
+            if op.name == "ttkernel.TensorAccessorArgs" and len(op.operands) == 2:
+                continue
+            dropped = _DROPPED_OPERANDS.get(op.name.removeprefix("ttkernel."), -1)
+            for k, operand in enumerate(op.operands):
+                if k != dropped:
+                    uses[operand] = uses.get(operand, 0) + 1
+        return uses
+
+    def _bit_pattern_values(self) -> set[str]:
+        """SSA values used only as fp32 bit-pattern operands (printed as hex)."""
+        uses: dict[str, list[bool]] = {}
+        for op in _walk(func_body(self.func)):
+            callee = op.name.removeprefix("ttkernel.")
+            position = _BIT_PATTERN_PARAMS.get(callee) if op.name.startswith("ttkernel.") else None
+            for k, operand in enumerate(op.operands):
+                uses.setdefault(operand, []).append(k == position)
+        return {v for v, flags in uses.items() if flags and all(flags)}
+
+    def constant_value(self, op: Op, ssa: str) -> int:
+        """The integer an ``arith.constant`` operand holds (for template arguments)."""
+        const = self.constants.get(ssa)
+        value = const.attr("value") if const is not None else None
+        if not isinstance(value, IntAttr):
+            raise _err(op, f"operand {ssa} must be an integer arith.constant (it becomes a template argument)")
+        return value.value
 
     # -- naming ----------------------------------------------------------------------------
     def _fresh(self, base: str) -> str:
@@ -223,15 +331,15 @@ class _FuncTranslator:
         except KeyError:
             raise _err(op, f"use of undefined value {ssa}") from None
 
-    def _bit_pattern_values(self) -> set[str]:
-        """SSA values used only as fp32 bit-pattern operands (printed as hex)."""
-        uses: dict[str, list[bool]] = {}
-        for op in _walk(func_body(self.func)):
-            callee = op.name.removeprefix("ttkernel.")
-            position = _BIT_PATTERN_PARAMS.get(callee) if op.name.startswith("ttkernel.") else None
-            for k, operand in enumerate(op.operands):
-                uses.setdefault(operand, []).append(k == position)
-        return {v for v, flags in uses.items() if flags and all(flags)}
+    def declare(self, op: Op, call: str, pad: str, out: list[str], ty: str | None = None) -> None:
+        """``call`` as a statement, or as the initializer of the op's one result."""
+        if not op.results:
+            out.append(f"{pad}{call};")
+            return
+        if len(op.results) != 1:
+            raise _err(op, "ops with several results are not supported")
+        unused = "[[maybe_unused]] " if not self.uses.get(op.results[0]) else ""
+        out.append(f"{pad}{unused}{ty or self._type(op, op.result_types[0])} {self.define(op.results[0])} = {call};")
 
     # -- translation -----------------------------------------------------------------------
     def translate(self) -> str:
@@ -285,22 +393,21 @@ class _FuncTranslator:
             self._for(op, out, depth)
             return
         if name == "arith.constant":
-            out.append(pad + self._constant(op))
+            if self.uses.get(op.results[0]):
+                out.append(pad + self._constant(op))
             return
         if name in _BINARY_OPERATORS:
             a, b = (self.ref(op, v) for v in op.operands)
-            ty = self._type(op, op.result_types[0])
-            out.append(f"{pad}{ty} {self.define(op.results[0])} = {a} {_BINARY_OPERATORS[name]} {b};")
+            self.declare(op, f"{a} {_BINARY_OPERATORS[name]} {b}", pad, out)
             return
         if name in ("arith.minui", "arith.maxui"):
             a, b = (self.ref(op, v) for v in op.operands)
-            ty = self._type(op, op.result_types[0])
             cmp = "<" if name == "arith.minui" else ">"
-            out.append(f"{pad}{ty} {self.define(op.results[0])} = ({a} {cmp} {b}) ? {a} : {b};")
+            self.declare(op, f"({a} {cmp} {b}) ? {a} : {b}", pad, out)
             return
         if name == "arith.index_cast":
             ty = self._type(op, op.result_types[0])
-            out.append(f"{pad}{ty} {self.define(op.results[0])} = ({ty}) {self.ref(op, op.operands[0])};")
+            self.declare(op, f"({ty}) {self.ref(op, op.operands[0])}", pad, out)
             return
         if not name.startswith("ttkernel."):
             raise _err(op, "unsupported op for C++ translation")
@@ -308,23 +415,40 @@ class _FuncTranslator:
         if callee == "get_compile_time_arg_val":
             self._compile_time_arg(op, out, pad)
             return
-        if callee == "get_interleaved_addr_gen_fast":
-            self._addr_gen(op, out, pad)
+        if callee == "TensorAccessorArgs":
+            self._accessor_args(op, out, pad)
+            return
+        if callee == "TensorAccessor":
+            args = ", ".join(self.ref(op, v) for v in op.operands)
+            self.declare(op, f"TensorAccessor({args})", pad, out, ty="const auto")
             return
         if self.thread == "compute":
             header = _HEADERS.get(callee)
             if header is None:
                 raise _err(op, "no known tt-metal compute API header for this op")
             self.headers.add(header)
+        dropped = _DROPPED_OPERANDS.get(callee, -1)
+        args = [self.ref(op, v) if k != dropped else "" for k, v in enumerate(op.operands)]
+        for call in self._calls(op, callee, args):
+            if call is not None:
+                self.declare(op, call, pad, out)
+
+    def _calls(self, op: Op, callee: str, args: list[str]) -> list[str]:
+        """The C++ call(s) of one TTKernel op (all but the last are statements)."""
+        if callee in ("mm_init", "mm_block_init"):
+            a, b, o, *rest = args
+            self.headers.add(_STARTUP)
+            init = "matmul_init" if callee == "mm_init" else "matmul_block_init"
+            return [f"compute_kernel_hw_startup<SrcOrder::Reverse>({a}, {b}, {o})",
+                    f"{init}({', '.join([a, b, *rest])})"]
+        if callee == "transpose_wh_init":  # the hardware setup is compute_kernel_hw_startup's job
+            return [f"transpose_init({args[0]})"]
+        if callee in ("noc_async_read_tile", "noc_async_write_tile") and len(args) == 4:
+            page_id, accessor, l1, noc = args
+            defaults = "0" if callee == "noc_async_read_tile" else "0, 0"  # offset (and write size = page size)
+            return [f"{_RENAMED[callee]}({page_id}, {accessor}, {l1}, {defaults}, {noc})"]
         template, extra = self._template(op, callee)
-        args = [self.ref(op, v) for v in op.operands] + extra
-        call = f"{callee}{template}({', '.join(args)})"
-        if not op.results:
-            out.append(f"{pad}{call};")
-        elif len(op.results) == 1:
-            out.append(f"{pad}{self._type(op, op.result_types[0])} {self.define(op.results[0])} = {call};")
-        else:
-            raise _err(op, "ops with several results are not supported")
+        return [f"{_RENAMED.get(callee, callee)}{template}({', '.join(args + extra)})"]
 
     def _template(self, op: Op, callee: str) -> tuple[str, list[str]]:
         """Template argument list and extra trailing call arguments for ``callee``."""
@@ -338,14 +462,52 @@ class _FuncTranslator:
             return "<uint32_t>", []
         if callee == "pack_tile":
             return f"<{'true' if op.attr('out_of_order') is True else 'false'}>", []
-        if callee in ("exp_tile_init", "exp_tile"):
-            approx = "true" if op.attr("approx") is True else "false"
-            scale = op.attr("scale")
-            if callee == "exp_tile" and isinstance(scale, IntAttr) and scale.value & 0xFFFFFFFF != _ONE_BITS:
-                bits = scale.value & 0xFFFFFFFF
-                return f"<{approx}, true>", ["VectorMode::RC", f"0x{bits:08x}u"]
-            return f"<{approx}>", []
+        if callee == "copy_dest_values":
+            fmt = op.attr("data_format")
+            if not isinstance(fmt, EnumAttr) or fmt.value not in _DATA_FORMAT:
+                raise _err(op, "needs data_format = #ttcore.supportedDataTypes<bf16|f32|...> (tt-metal's "
+                           "copy_dest_values<DataFormat>; the untyped overload is deprecated)")
+            return f"<{_DATA_FORMAT[fmt.value]}>", []
+        if callee == "exp_tile_init":
+            return self._exp_init_template(op), []
+        if callee == "exp_tile":
+            return self._exp_tile(op)
         return "", []
+
+    def _exp_init_template(self, op: Op) -> str:
+        """``exp_tile_init<approx, scale_fp32_bits, clamping>``, up to the last argument that is set."""
+        approx = "true" if op.attr("approx") is True else "false"
+        bits = exp_scale_bits(op)
+        clamping = op.attr("input_clamping")
+        params = [approx, f"0x{bits:08x}u"]
+        if clamping is not None:
+            params.append(_enum(op, "input_clamping", _CLAMPING))
+        elif bits == ONE_BITS:
+            params.pop()
+        if op.attr("approx") is None and len(params) == 1:
+            return ""
+        return f"<{', '.join(params)}>"
+
+    def _exp_tile(self, op: Op) -> tuple[str, list[str]]:
+        """``exp_tile<approx, scale_en, clamping, iterations>(idst, VectorMode::RC, scale_bf16)``."""
+        approx = "true" if op.attr("approx") is True else "false"
+        bits = exp_scale_bits(op)
+        scaled = bits != ONE_BITS
+        params = [approx, "true" if scaled else "false"]
+        clamping, iterations = op.attr("input_clamping"), op.attr("iterations")
+        if clamping is not None or iterations is not None:
+            params.append(_enum(op, "input_clamping", _CLAMPING) if clamping is not None
+                          else "InputClamping::ClampToNegative")
+        if iterations is not None:
+            if not isinstance(iterations, IntAttr):
+                raise _err(op, "iterations must be an integer")
+            params.append(str(iterations.value))
+        if not scaled and len(params) == 2:
+            params.pop()
+            if op.attr("approx") is None:
+                return "", []
+        extra = ["VectorMode::RC", f"0x{bf16_bits(bits):04x}"] if scaled else []
+        return f"<{', '.join(params)}>", extra
 
     def _type(self, op: Op, ty: str) -> str:
         cpp = _SCALAR_TYPES.get(ty)
@@ -382,30 +544,44 @@ class _FuncTranslator:
         self._block(op.regions[0], out, depth + 1)
         out.append(pad + "}")
 
+    def _cb_name(self, index: int) -> str:
+        """A CB handle is named after its CB port (``cb_16``) when the arg spec says which port it is."""
+        if self.spec is not None and index < len(self.spec.ct_args):
+            entry = self.spec.ct_args[index]
+            if entry.arg_type == "cb_port":
+                return f"cb_{entry.operand_index}"
+        return f"cb_arg{index}" if self.spec is not None else f"cb_{index}"
+
     def _compile_time_arg(self, op: Op, out: list[str], pad: str) -> None:
         index = op.attr("arg_index")
         if not isinstance(index, IntAttr):
             raise _err(op, "arg_index must be an integer")
         if op.result_types[0].startswith("!ttkernel.cb<"):
-            # CB ids are compile-time constants: declare each once at the top of kernel_main.
+            # CB ids are compile-time constants: declare each used one once at the top of kernel_main.
+            if not self.uses.get(op.results[0]):
+                return
             name = self.cbs.get(index.value)
             if name is None:
-                name = self._fresh(f"cb_{index.value}")
+                name = self._fresh(self._cb_name(index.value))
                 self.cbs[index.value] = name
             self.names[op.results[0]] = name
             return
         ty = self._type(op, op.result_types[0])
-        out.append(
-            f"{pad}constexpr {ty} {self.define(op.results[0])} = get_compile_time_arg_val({index.value});"
-        )
+        out.append(f"{pad}constexpr {ty} {self.define(op.results[0])} = get_compile_time_arg_val({index.value});")
 
-    def _addr_gen(self, op: Op, out: list[str], pad: str) -> None:
-        _, base, page, fmt = (self.ref(op, v) for v in op.operands)
-        name = self.define(op.results[0])
-        out.append(f"{pad}InterleavedAddrGenFast<true> {name};")
-        out.append(f"{pad}{name}.bank_base_address = {base};")
-        out.append(f"{pad}{name}.page_size = {page};")
-        out.append(f"{pad}{name}.data_format = {fmt};")
+    def _accessor_args(self, op: Op, out: list[str], pad: str) -> None:
+        """``constexpr auto a = TensorAccessorArgs<cta, crta>();`` or chained from the previous args."""
+        segments = op.attr("operandSegmentSizes")
+        counts = segments.values if isinstance(segments, DenseArrayAttr) else None
+        if counts == (1, 1, 0):
+            cta, crta = (self.constant_value(op, v) for v in op.operands)
+            template = f"{cta}, {crta}"
+        elif counts == (0, 0, 1):
+            prev = self.ref(op, op.operands[0])
+            template = f"{prev}.next_compile_time_args_offset(), {prev}.next_common_runtime_args_offset()"
+        else:
+            raise _err(op, "operandSegmentSizes must be array<i32: 1, 1, 0> or array<i32: 0, 0, 1>")
+        self.declare(op, f"TensorAccessorArgs<{template}>()", pad, out, ty="constexpr auto")
 
 
 def translate_to_cpp(mlir_text: str) -> dict[str, str]:

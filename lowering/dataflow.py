@@ -1,10 +1,13 @@
 """Reader and writer kernels: move every tile of each DRAM tensor through its circular buffer.
 
-The op forms are pinned in docs/mlir-subset.md ("Dataflow") and checked against tt-mlir's
-``include/ttmlir/Dialect/TTKernel/IR/TTKernelOps.td``: the tensor's DRAM base is runtime
-argument ``arg_index``; an ``InterleavedAddrGenFast`` built from it, the CB's tile size and
-the CB's data format addresses tile ``t``; one tile moves per reserve/push (reader) or
-wait/pop (writer), with the NoC barrier before the CB page is published or freed.
+The op forms are those of tt-mlir main (pinned in docs/mlir-subset.md, "Dataflow"; signatures in
+`tteqsat.lowering.ttkernel_signatures`). Each kernel's arguments are laid out as its ``ttkernel.arg_spec``
+says: compile-time args are first the CB ports it uses (ascending CB id), then one ``tensor_accessor_args``
+block per tensor (two words for an interleaved DRAM tensor, chained with ``TensorAccessorArgs(prev)``); the
+common runtime args are the tensors' DRAM base addresses, in the same order. A ``TensorAccessor`` built from
+the accessor args, the base address and the CB's tile size addresses tile ``t``; one tile moves per
+reserve/push (reader) or wait/pop (writer), with the NoC barrier before the CB page is published or freed.
+The reader issues its NoC ops on NoC 0 and the writer on NoC 1 (tt-mlir's convention), as an ``i8`` operand.
 """
 
 from __future__ import annotations
@@ -13,21 +16,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
+
 _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")
-ADDR_GEN_TYPE = "!ttkernel.interleaved_addr_gen_fast"
-DATA_FORMAT_TYPE = "!ttkernel.DataFormat"
+ARGS_TYPE = "!ttkernel.TensorAccessorArgs"
+ACCESSOR_TYPE = "!ttkernel.TensorAccessor"
+READER_NOC, WRITER_NOC = 0, 1
 
 
 @dataclass(frozen=True)
 class TensorBinding:  # one DRAM tensor moved between DRAM and a CB
     """One DRAM tensor and the CB it streams through.
 
-    ``arg_index`` is the tensor's position in ``tteqsat.tensors`` (its runtime argument);
+    ``tensor_index`` is the tensor's position in the host program's tensor list (``tteqsat.tensors``), the
+    ``operand_index`` of its ``buffer_address`` and ``tensor_accessor_args`` arg-spec entries;
     ``cb_type`` is the full CB type, e.g. ``!ttkernel.cb<4, !ttcore.tile<32x32, bf16>>``.
     """
 
     name: str
-    arg_index: int
+    tensor_index: int
     cb_id: int
     cb_type: str
     n_tiles: int
@@ -37,7 +44,10 @@ class TensorBinding:  # one DRAM tensor moved between DRAM and a CB
 
 def _validate(bindings: Sequence[TensorBinding]) -> None:
     cb_types: dict[int, str] = {}
+    dtypes: dict[int, str] = {}
     for b in bindings:
+        if dtypes.setdefault(b.tensor_index, b.dtype) != b.dtype:
+            raise ValueError(f"{b.name}: tensor {b.tensor_index} is bound with two different dtypes")
         m = _CB_TYPE_RE.match(b.cb_type)
         if m is None:
             raise ValueError(f"{b.name}: unsupported CB type {b.cb_type!r}")
@@ -45,8 +55,8 @@ def _validate(bindings: Sequence[TensorBinding]) -> None:
             raise ValueError(f"{b.name}: dtype {b.dtype!r} does not match CB type {b.cb_type!r}")
         if b.n_tiles < 1:
             raise ValueError(f"{b.name}: n_tiles must be positive, got {b.n_tiles}")
-        if b.arg_index < 0 or b.cb_id < 0:
-            raise ValueError(f"{b.name}: arg_index and cb_id must be non-negative")
+        if b.tensor_index < 0 or b.cb_id < 0:
+            raise ValueError(f"{b.name}: tensor_index and cb_id must be non-negative")
         if cb_types.setdefault(b.cb_id, b.cb_type) != b.cb_type:
             raise ValueError(f"cb {b.cb_id} is bound with two different types")
 
@@ -57,6 +67,7 @@ class _Func:
     def __init__(self, name: str) -> None:
         self.lines: list[str] = [f'  "func.func"() <{{function_type = () -> (), sym_name = "{name}"}}> ({{']
         self.depth = 2
+        self.acc: list[str] = []  # the TensorAccessor of each binding (one per distinct tensor)
 
     def op(self, text: str) -> None:
         self.lines.append("  " * self.depth + text)
@@ -74,34 +85,69 @@ class _Func:
         self.depth -= 1
         self.op("}) : (index, index, index) -> ()")
 
-    def finish(self) -> list[str]:
+    def finish(self, spec: ArgSpec) -> list[str]:
         self.op('"func.return"() : () -> ()')
-        self.lines.append("  }) {ttkernel.thread = #ttkernel.thread<noc>} : () -> ()")
+        attr = f"ttkernel.arg_spec = {spec.print()}, " if spec.rt_args or spec.ct_args else ""
+        self.lines.append(f"  }}) {{{attr}ttkernel.thread = #ttkernel.thread<noc>}} : () -> ()")
         return self.lines
 
 
-def _prologue(f: _Func, bindings: Sequence[TensorBinding]) -> None:
-    """Constants, CB handles, and one address generator per tensor (``%gen<k>``)."""
+def _tensors(bindings: Sequence[TensorBinding]) -> list[TensorBinding]:
+    """The first binding of each distinct tensor, in binding order: one accessor each."""
+    seen: dict[int, TensorBinding] = {}
+    for b in bindings:
+        seen.setdefault(b.tensor_index, b)
+    return list(seen.values())
+
+
+def arg_spec(bindings: Sequence[TensorBinding]) -> ArgSpec:
+    """The reader's or writer's arguments: CB ports (ascending id), then one accessor block per tensor; the
+    tensors' base addresses as common runtime args, in binding order."""
+    cbs = sorted({b.cb_id for b in bindings})
+    tensors = _tensors(bindings)
+    return ArgSpec(
+        rt_args=tuple(ArgEntry("buffer_address", b.tensor_index) for b in tensors),
+        ct_args=(*(ArgEntry("cb_port", cb) for cb in cbs),
+                 *(ArgEntry("tensor_accessor_args", b.tensor_index) for b in tensors)),
+    )
+
+
+def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int) -> ArgSpec:
+    """Constants, CB handles, one ``TensorAccessor`` per tensor (``%acc<j>``, recorded per binding in
+    ``f.acc``) and each binding's tile count (``%n<k>``); returns the arg spec."""
+    spec = arg_spec(bindings)
+    cbs = sorted({(b.cb_id, b.cb_type) for b in bindings})
     f.const("c0", "0 : index", "index")
     f.const("c1", "1 : index", "index")
     f.const("c1_i32", "1 : i32", "i32")
-    f.const("true", "true", "i1")
-    for cb_id, cb_type in sorted({(b.cb_id, b.cb_type) for b in bindings}):
+    if bindings:
+        f.const("noc", f"{noc} : i8", "i8")
+        f.const("cta", f"{len(cbs)} : i32", "i32")
+        f.const("crta", "0 : i32", "i32")
+    for position, (cb_id, cb_type) in enumerate(cbs):
         f.op(
-            f'%cb{cb_id} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {cb_id} : i32}}> '
+            f'%cb{cb_id} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {position} : i32}}> '
             f": () -> {cb_type}"
         )
-    for k, b in enumerate(bindings):
+    tensors = _tensors(bindings)
+    for j, b in enumerate(tensors):
         cb, ty = f"%cb{b.cb_id}", b.cb_type
+        if j == 0:
+            f.op(f'%args0 = "ttkernel.TensorAccessorArgs"(%cta, %crta) <{{operandSegmentSizes = array<i32: 1, 1, 0>}}>'
+                 f" : (i32, i32) -> {ARGS_TYPE}")
+        else:
+            f.op(f'%args{j} = "ttkernel.TensorAccessorArgs"(%args{j - 1}) '
+                 f"<{{operandSegmentSizes = array<i32: 0, 0, 1>}}> : ({ARGS_TYPE}) -> {ARGS_TYPE}")
+        f.const(f"rt{j}", f"{j} : index", "index")
+        f.op(f'%addr{j} = "ttkernel.get_common_arg_val"(%rt{j}) : (index) -> i32')
+        f.op(f'%page{j} = "ttkernel.get_tile_size"({cb}) : ({ty}) -> i32')
+        f.op(f'%acc{j} = "ttkernel.TensorAccessor"(%args{j}, %addr{j}, %page{j}) : ({ARGS_TYPE}, i32, i32) '
+             f"-> {ACCESSOR_TYPE}")
+    index = {b.tensor_index: j for j, b in enumerate(tensors)}
+    f.acc = [f"%acc{index[b.tensor_index]}" for b in bindings]
+    for k, b in enumerate(bindings):
         f.const(f"n{k}", f"{b.n_tiles} : index", "index")
-        f.const(f"arg{k}", f"{b.arg_index} : i32", "i32")
-        f.op(f'%addr{k} = "ttkernel.get_arg_val"(%arg{k}) : (i32) -> i32')
-        f.op(f'%page{k} = "ttkernel.get_tile_size"({cb}) : ({ty}) -> i32')
-        f.op(f'%fmt{k} = "ttkernel.get_dataformat"({cb}) : ({ty}) -> {DATA_FORMAT_TYPE}')
-        f.op(
-            f'%gen{k} = "ttkernel.get_interleaved_addr_gen_fast"(%true, %addr{k}, %page{k}, %fmt{k}) '
-            f": (i1, i32, i32, {DATA_FORMAT_TYPE}) -> {ADDR_GEN_TYPE}"
-        )
+    return spec
 
 
 @dataclass(frozen=True)
@@ -127,7 +173,7 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
     """
     _validate([*bindings, *(st.tensor for st in streams)])
     f = _Func(f"{kernel_name}_reader")
-    _prologue(f, [*bindings, *(st.tensor for st in streams)])
+    spec = _prologue(f, [*bindings, *(st.tensor for st in streams)], READER_NOC)
     for k, b in enumerate(bindings):
         f.loop(f"n{k}", f"t{k}")
         tile = f"%t{k}"
@@ -144,7 +190,7 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
         f.end_loop()
     if streams:
         _emit_streams(f, streams, trips, first=len(bindings))
-    return f.finish()
+    return f.finish(spec)
 
 
 def _read_tile(f: _Func, k: int, b: TensorBinding, tile: str) -> None:
@@ -153,8 +199,8 @@ def _read_tile(f: _Func, k: int, b: TensorBinding, tile: str) -> None:
     f.op(f'%id{k} = "arith.index_cast"({tile}) : (index) -> i32')
     f.op(f'"ttkernel.cb_reserve_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
     f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
-    f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, %gen{k}, %l1_{k}) : (i32, {ADDR_GEN_TYPE}, i32) -> ()')
-    f.op('"ttkernel.noc_async_read_barrier"() : () -> ()')
+    f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, {f.acc[k]}, %l1_{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) -> ()')
+    f.op('"ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()')
     f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
 
 
@@ -204,15 +250,16 @@ def emit_writer(kernel_name: str, bindings: Sequence[TensorBinding]) -> list[str
     """
     _validate(bindings)
     f = _Func(f"{kernel_name}_writer")
-    _prologue(f, bindings)
+    spec = _prologue(f, bindings, WRITER_NOC)
     for k, b in enumerate(bindings):
         cb, ty = f"%cb{b.cb_id}", b.cb_type
         f.loop(f"n{k}", f"t{k}")
         f.op(f'%id{k} = "arith.index_cast"(%t{k}) : (index) -> i32')
         f.op(f'"ttkernel.cb_wait_front"({cb}, %c1_i32) : ({ty}, i32) -> ()')
         f.op(f'%l1_{k} = "ttkernel.get_read_ptr"({cb}) : ({ty}) -> i32')
-        f.op(f'"ttkernel.noc_async_write_tile"(%id{k}, %gen{k}, %l1_{k}) : (i32, {ADDR_GEN_TYPE}, i32) -> ()')
-        f.op('"ttkernel.noc_async_write_barrier"() : () -> ()')
+        f.op(f'"ttkernel.noc_async_write_tile"(%id{k}, {f.acc[k]}, %l1_{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) '
+             "-> ()")
+        f.op('"ttkernel.noc_async_write_barrier"(%noc) : (i8) -> ()')
         f.op(f'"ttkernel.cb_pop_front"({cb}, %c1_i32) : ({ty}, i32) -> ()')
         f.end_loop()
-    return f.finish()
+    return f.finish(spec)

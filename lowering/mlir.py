@@ -11,7 +11,8 @@ import struct
 from collections.abc import Callable
 
 from tteqsat.lowering.dataflow import StreamBinding, TensorBinding, emit_reader, emit_writer
-from tteqsat.scheduling.model import DstSection, Schedule, SectionOp, TileRead, switches
+from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
+from tteqsat.scheduling.model import FPU_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
 
 SFPU_BINARY = {"add": "add_binary_tile", "sub": "sub_binary_tile", "mul": "mul_binary_tile",
                "div": "div_binary_tile", "max": "binary_max_tile", "min": "binary_min_tile"}
@@ -136,8 +137,9 @@ class ComputeEmitter:
         d = lambda t: self.slot(op.out, t)  # noqa: E731
         if op.copy_from is not None:
             src = op.copy_from
+            fmt = f"data_format = #ttcore.supportedDataTypes<{'f32' if self.s.fp32_dest_acc else 'bf16'}>"
             pairs.append((lambda: b.op("ttkernel.copy_dest_values_init", []),
-                          lambda i, j, t: b.op("ttkernel.copy_dest_values", [self.slot(src, t), d(t)])))
+                          lambda i, j, t: b.op("ttkernel.copy_dest_values", [self.slot(src, t), d(t)], fmt)))
         k = op.kind
         if k == "copy":
             r = op.reads[0]
@@ -330,19 +332,40 @@ class ComputeEmitter:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
 
-    def emit(self) -> list[str]:
-        s = self.s
-        b = self.b
-        for cb in s.cbs:
-            ty = cb_type(cb.tiles, cb.dtype)
-            name = f"%cb{cb.id}"
-            b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() '
-                            f"<{{arg_index = {cb.id} : i32}}> : () -> {ty}")
-            self.cb_val[cb.id], self.cb_ty[cb.id] = name, ty
+    def startup(self) -> None:
+        """The one hardware start-up of the kernel. When the first FPU op is a matmul it is ``mm_init`` /
+        ``mm_block_init`` (tt-metal: ``compute_kernel_hw_startup<SrcOrder::Reverse>`` with the matmul's CBs, as
+        tt-mlir's D2M emits it), else ``compute_kernel_hw_startup`` with the first input and output CBs."""
+        s, b = self.s, self.b
+        first = next(((sec, op) for sec in s.sections for op in sec.ops if op.kind in FPU_KINDS), None)
+        if first is not None and first[1].kind == "matmul":
+            sec, op = first
+            ra, rb = op.reads
+            cbs = [self.cb(ra.cb), self.cb(rb.cb), self.cb(sec.packs[0].cb)]
+            transpose = self.i32(int(op.attrs.get("transpose_b", 0)))  # type: ignore[call-overload]
+            if op.attrs.get("block"):
+                dims = [self.i32(int(op.attrs["block"])), self.i32(1), self.i32(op.inner)]  # type: ignore[call-overload]
+                b.op("ttkernel.mm_block_init", [*cbs, transpose, *dims])
+            else:
+                b.op("ttkernel.mm_init", [*cbs, transpose])
+            return
         first_in = next((a.cb for a in s.args if a.role == "in" and a.cb >= 0),
                         s.loop.streams[0].cb if s.loop else 0)
         first_out = next(a.cb for a in s.args if a.role == "out")
         b.op("ttkernel.compute_kernel_hw_startup", [self.cb(first_in), self.cb(first_out)])
+
+    def emit(self) -> list[str]:
+        s = self.s
+        b = self.b
+        ports = sorted(s.cbs, key=lambda cb: cb.id)
+        for position, cb in enumerate(ports):  # compile-time arg k is the k-th CB port (ascending id)
+            ty = cb_type(cb.tiles, cb.dtype)
+            name = f"%cb{cb.id}"
+            b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() '
+                            f"<{{arg_index = {position} : i32}}> : () -> {ty}")
+            self.cb_val[cb.id], self.cb_ty[cb.id] = name, ty
+        spec = ArgSpec(ct_args=tuple(ArgEntry("cb_port", cb.id) for cb in ports))
+        self.startup()
         for cb in s.cbs:
             if cb.role == "scaler":
                 self.fill(cb.id, 1, float(cb.scale), "scaler for reduce_tile")  # type: ignore[arg-type]
@@ -355,9 +378,11 @@ class ComputeEmitter:
         b.op("func.return", [])
         fp32 = "true" if s.fp32_dest_acc else "false"
         sync = "true" if s.dst_full_sync else "false"
+        approx = "true" if s.exp_approx else "false"
         head = (f'  "func.func"() <{{function_type = () -> (), sym_name = "{s.kernel}_compute"}}> ({{')
-        tail = (f"  }}) {{ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = {fp32}, "
-                f'tteqsat.dst_full_sync = {sync}, tteqsat.math_fidelity = "{s.math_fidelity}"}} : () -> ()')
+        tail = (f"  }}) {{ttkernel.arg_spec = {spec.print()}, ttkernel.thread = #ttkernel.thread<compute>, "
+                f"tteqsat.fp32_dest_acc_en = {fp32}, tteqsat.dst_full_sync = {sync}, "
+                f'tteqsat.math_fidelity = "{s.math_fidelity}", tteqsat.math_approx_mode = {approx}}} : () -> ()')
         return [head, *b.lines(), tail]
 
 

@@ -34,3 +34,53 @@ def parse_with_xdsl(text: str):
 @pytest.fixture
 def xdsl_parse():
     return parse_with_xdsl
+
+
+EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py"))
+FORM_NAMES = ("baseline", "fused", "streaming")
+
+
+@pytest.fixture(scope="session")
+def emitted_modules() -> dict[str, str]:
+    """The MLIR of every example kernel on both archs, in bf16 and fp32, in every form that applies to it
+    (``"name/arch/dtype/form"`` -> text); optimized once per test session."""
+    import warnings
+
+    out: dict[str, str] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in EXAMPLE_NAMES:
+            for dtype in ("bf16", "fp32"):
+                kernel = load_example(name, dtype)
+                for arch in ("wormhole_b0", "blackhole"):
+                    for form in FORM_NAMES:
+                        try:
+                            result = tq.optimize(kernel, arch, form=form)
+                        except tq.KernelError:
+                            continue  # the form does not apply (no fold to stream, or it does not fit L1)
+                        out[f"{name}/{arch}/{dtype}/{form}"] = result.to_mlir()
+    return out
+
+
+@pytest.fixture(scope="session")
+def distinct_modules(emitted_modules: dict[str, str]) -> dict[str, str]:
+    """`emitted_modules` without repeats: a module that differs from an earlier one only in its
+    ``tteqsat.arch`` attribute is left out (the first key of each kind stays)."""
+    import re
+
+    seen: set[str] = set()
+    out: dict[str, str] = {}
+    for key, text in emitted_modules.items():
+        body = re.sub(r'tteqsat\.arch = "[^"]*"', "", text)
+        if body not in seen:
+            seen.add(body)
+            out[key] = text
+    return out
+
+
+@pytest.fixture(scope="session")
+def emitted_cpp(distinct_modules: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The C++ of every distinct emitted module (key -> function name -> source)."""
+    from tteqsat.lowering.cpp import translate_to_cpp
+
+    return {key: translate_to_cpp(text) for key, text in distinct_modules.items()}

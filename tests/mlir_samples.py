@@ -1,18 +1,23 @@
 # ruff: noqa: E501  (MLIR op lines are long by nature)
-"""Hand-written TTKernel MLIR modules shared by the simulator, dataflow and C++ tests.
+"""Hand-written TTKernel MLIR modules shared by the simulator, dataflow and C++ tests, and the one builder
+they all use for kernel boilerplate.
 
-Compute bodies are written out op by op; ``$name`` placeholders (string.Template) stand for
-CB types so the text stays readable. Reader/writer functions come either hand-written (the
-ADD module) or from `tteqsat.lowering.dataflow`. `xdsl_check` parses a module with xdsl to
-prove it is valid generic MLIR.
+Compute bodies are written out op by op; ``$name`` placeholders (string.Template) stand for CB types so the
+text stays readable. `kernel` wraps a compute body into a whole module: the tensor list, the reader and writer
+(from `tteqsat.lowering.dataflow`), the compute function with its constants, CB handles and
+``ttkernel.arg_spec``. The ADD module is written out in full by hand (reader and writer included), as an
+independent check of the emitted dataflow form. `xdsl_check` parses a module with xdsl to prove it is valid
+generic MLIR.
 """
 
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from string import Template
 
 from tteqsat.lowering.dataflow import TensorBinding, emit_reader, emit_writer
+from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 
 
 def cb_type(capacity: int, dtype: str = "bf16") -> str:
@@ -43,11 +48,13 @@ _PRELUDE = """\
 def compute(kernel: str, cbs: dict[int, str], body: str, fp32: bool = False) -> str:
     """A compute func.func: standard constants, ``%cbN`` handles, then ``body``.
 
-    In ``body``, ``$cbN`` expands to CB N's type.
+    CB N is compile-time arg k when it is the k-th CB port by ascending id (the function's arg spec says
+    so). In ``body``, ``$cbN`` expands to CB N's type.
     """
+    ports = sorted(cbs)
     decls = "".join(
-        f'%cb{i} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {i} : i32}}> : () -> {t}\n'
-        for i, t in sorted(cbs.items())
+        f'%cb{i} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {k} : i32}}> : () -> {cbs[i]}\n'
+        for k, i in enumerate(ports)
     )
     text = Template(_PRELUDE + decls + textwrap.dedent(body)).substitute(
         {f"cb{i}": t for i, t in cbs.items()}
@@ -55,10 +62,12 @@ def compute(kernel: str, cbs: dict[int, str], body: str, fp32: bool = False) -> 
     text += '"func.return"() : () -> ()\n'
     inner = textwrap.indent(text, "    ")
     flag = "true" if fp32 else "false"
+    spec = ArgSpec(ct_args=tuple(ArgEntry("cb_port", i) for i in ports)).print()
     return (
         f'  "func.func"() <{{function_type = () -> (), sym_name = "{kernel}_compute"}}> ({{\n'
         f"{inner}"
-        f"  }}) {{ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = {flag}}} : () -> ()"
+        f"  }}) {{ttkernel.arg_spec = {spec}, ttkernel.thread = #ttkernel.thread<compute>, "
+        f"tteqsat.fp32_dest_acc_en = {flag}}} : () -> ()"
     )
 
 
@@ -68,6 +77,49 @@ def noc(kernel: str, reads: list[TensorBinding], writes: list[TensorBinding]) ->
 
 def binding(name: str, arg: int, cb: int, capacity: int, n_tiles: int, dtype: str = "bf16") -> TensorBinding:
     return TensorBinding(name, arg, cb, cb_type(capacity, dtype), n_tiles, dtype)
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A kernel tensor for `kernel`: read into (role "in") or written from (role "out") CB ``cb`` of
+    ``pages`` tiles; ``tile_dtype`` is the CB's element type when it differs from the tensor's."""
+
+    name: str
+    role: str
+    shape: tuple[int, int]
+    cb: int
+    pages: int = 2
+    dtype: str = "bf16"
+    tile_dtype: str | None = None
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}:{self.role}:{self.shape[0]}x{self.shape[1]}:{self.dtype}"
+
+    @property
+    def n_tiles(self) -> int:
+        return -(-self.shape[0] // 32) * -(-self.shape[1] // 32)
+
+    @property
+    def cb_type(self) -> str:
+        return cb_type(self.pages, self.tile_dtype or self.dtype)
+
+
+def kernel(name: str, tensors: list[Tensor], body: str, cbs: dict[int, str] | None = None,
+           fp32: bool = False) -> str:
+    """A whole module: ``tensors`` in order (their position is their tensor index), a reader of every input
+    and a writer of every output (tile by tile, tensor by tensor), and a compute function running ``body``
+    over every CB the tensors use plus ``cbs``."""
+    all_cbs = dict(cbs or {})
+    for t in tensors:
+        if all_cbs.setdefault(t.cb, t.cb_type) != t.cb_type:
+            raise ValueError(f"cb {t.cb} is given two types")
+    bindings = [TensorBinding(t.name, i, t.cb, t.cb_type, t.n_tiles, t.tile_dtype or t.dtype)
+                for i, t in enumerate(tensors)]
+    reads = [b for b, t in zip(bindings, tensors, strict=True) if t.role == "in"]
+    writes = [b for b, t in zip(bindings, tensors, strict=True) if t.role == "out"]
+    reader, writer = noc(name, reads, writes)
+    return module(name, [t.spec for t in tensors], [reader, compute(name, all_cbs, body, fp32=fp32), writer])
 
 
 def line_of(text: str, needle: str, nth: int = 1) -> int:
@@ -101,31 +153,33 @@ module attributes {tteqsat.kernel = "add", tteqsat.tensors = ["a:in:64x32:bf16",
     %c2 = "arith.constant"() <{value = 2 : index}> : () -> index
     %c0_i32 = "arith.constant"() <{value = 0 : i32}> : () -> i32
     %c1_i32 = "arith.constant"() <{value = 1 : i32}> : () -> i32
-    %true = "arith.constant"() <{value = true}> : () -> i1
+    %c2_i32 = "arith.constant"() <{value = 2 : i32}> : () -> i32
+    %noc0 = "arith.constant"() <{value = 0 : i8}> : () -> i8
     %cb0 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 0 : i32}> : () -> $cb
     %cb1 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 1 : i32}> : () -> $cb
-    %a = "ttkernel.get_arg_val"(%c0_i32) : (i32) -> i32
-    %b = "ttkernel.get_arg_val"(%c1_i32) : (i32) -> i32
+    %aa = "ttkernel.TensorAccessorArgs"(%c2_i32, %c0_i32) <{operandSegmentSizes = array<i32: 1, 1, 0>}> : (i32, i32) -> !ttkernel.TensorAccessorArgs
+    %ba = "ttkernel.TensorAccessorArgs"(%aa) <{operandSegmentSizes = array<i32: 0, 0, 1>}> : (!ttkernel.TensorAccessorArgs) -> !ttkernel.TensorAccessorArgs
+    %a = "ttkernel.get_common_arg_val"(%c0) : (index) -> i32
+    %b = "ttkernel.get_common_arg_val"(%c1) : (index) -> i32
     %ts = "ttkernel.get_tile_size"(%cb0) : ($cb) -> i32
-    %df = "ttkernel.get_dataformat"(%cb0) : ($cb) -> !ttkernel.DataFormat
-    %ga = "ttkernel.get_interleaved_addr_gen_fast"(%true, %a, %ts, %df) : (i1, i32, i32, !ttkernel.DataFormat) -> !ttkernel.interleaved_addr_gen_fast
-    %gb = "ttkernel.get_interleaved_addr_gen_fast"(%true, %b, %ts, %df) : (i1, i32, i32, !ttkernel.DataFormat) -> !ttkernel.interleaved_addr_gen_fast
+    %sa = "ttkernel.TensorAccessor"(%aa, %a, %ts) : (!ttkernel.TensorAccessorArgs, i32, i32) -> !ttkernel.TensorAccessor
+    %sb = "ttkernel.TensorAccessor"(%ba, %b) : (!ttkernel.TensorAccessorArgs, i32) -> !ttkernel.TensorAccessor
     "scf.for"(%c0, %c2, %c1) ({
     ^bb0(%t: index):
       %ti = "arith.index_cast"(%t) : (index) -> i32
       "ttkernel.cb_reserve_back"(%cb0, %c1_i32) : ($cb, i32) -> ()
       %w0 = "ttkernel.get_write_ptr"(%cb0) : ($cb) -> i32
-      "ttkernel.noc_async_read_tile"(%ti, %ga, %w0) : (i32, !ttkernel.interleaved_addr_gen_fast, i32) -> ()
+      "ttkernel.noc_async_read_tile"(%ti, %sa, %w0, %noc0) : (i32, !ttkernel.TensorAccessor, i32, i8) -> ()
       "ttkernel.cb_reserve_back"(%cb1, %c1_i32) : ($cb, i32) -> ()
       %w1 = "ttkernel.get_write_ptr"(%cb1) : ($cb) -> i32
-      "ttkernel.noc_async_read_tile"(%ti, %gb, %w1) : (i32, !ttkernel.interleaved_addr_gen_fast, i32) -> ()
-      "ttkernel.noc_async_read_barrier"() : () -> ()
+      "ttkernel.noc_async_read_tile"(%ti, %sb, %w1, %noc0) : (i32, !ttkernel.TensorAccessor, i32, i8) -> ()
+      "ttkernel.noc_async_read_barrier"(%noc0) : (i8) -> ()
       "ttkernel.cb_push_back"(%cb0, %c1_i32) : ($cb, i32) -> ()
       "ttkernel.cb_push_back"(%cb1, %c1_i32) : ($cb, i32) -> ()
       "scf.yield"() : () -> ()
     }) : (index, index, index) -> ()
     "func.return"() : () -> ()
-  }) {ttkernel.thread = #ttkernel.thread<noc>} : () -> ()
+  }) {ttkernel.arg_spec = #ttkernel.arg_spec<rt_args = [<arg_type = buffer_address, operand_index = 0>, <arg_type = buffer_address, operand_index = 1>] ct_args = [<arg_type = cb_port, operand_index = 0>, <arg_type = cb_port, operand_index = 1>, <arg_type = tensor_accessor_args, operand_index = 0>, <arg_type = tensor_accessor_args, operand_index = 1>]>, ttkernel.thread = #ttkernel.thread<noc>} : () -> ()
   "func.func"() <{function_type = () -> (), sym_name = "add_compute"}> ({
     %c0 = "arith.constant"() <{value = 0 : index}> : () -> index
     %c1 = "arith.constant"() <{value = 1 : index}> : () -> index
@@ -133,7 +187,7 @@ module attributes {tteqsat.kernel = "add", tteqsat.tensors = ["a:in:64x32:bf16",
     %c1_i32 = "arith.constant"() <{value = 1 : i32}> : () -> i32
     %cb0 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 0 : i32}> : () -> $cb
     %cb1 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 1 : i32}> : () -> $cb
-    %cb16 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 16 : i32}> : () -> $cb
+    %cb16 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 2 : i32}> : () -> $cb
     "ttkernel.binary_op_init_common"(%cb0, %cb1, %cb16) : ($cb, $cb, $cb) -> ()
     "ttkernel.add_tiles_init"(%cb0, %cb1) : ($cb, $cb) -> ()
     "scf.for"(%c0, %c2, %c1) ({
@@ -153,31 +207,30 @@ module attributes {tteqsat.kernel = "add", tteqsat.tensors = ["a:in:64x32:bf16",
       "scf.yield"() : () -> ()
     }) : (index, index, index) -> ()
     "func.return"() : () -> ()
-  }) {ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = false} : () -> ()
+  }) {ttkernel.arg_spec = #ttkernel.arg_spec< ct_args = [<arg_type = cb_port, operand_index = 0>, <arg_type = cb_port, operand_index = 1>, <arg_type = cb_port, operand_index = 16>]>, ttkernel.thread = #ttkernel.thread<compute>, tteqsat.fp32_dest_acc_en = false} : () -> ()
   "func.func"() <{function_type = () -> (), sym_name = "add_writer"}> ({
     %c0 = "arith.constant"() <{value = 0 : index}> : () -> index
     %c1 = "arith.constant"() <{value = 1 : index}> : () -> index
     %c2 = "arith.constant"() <{value = 2 : index}> : () -> index
+    %c0_i32 = "arith.constant"() <{value = 0 : i32}> : () -> i32
     %c1_i32 = "arith.constant"() <{value = 1 : i32}> : () -> i32
-    %c2_i32 = "arith.constant"() <{value = 2 : i32}> : () -> i32
-    %true = "arith.constant"() <{value = true}> : () -> i1
-    %cb16 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 16 : i32}> : () -> $cb
-    %o = "ttkernel.get_arg_val"(%c2_i32) : (i32) -> i32
+    %noc1 = "arith.constant"() <{value = 1 : i8}> : () -> i8
+    %cb16 = "ttkernel.get_compile_time_arg_val"() <{arg_index = 0 : i32}> : () -> $cb
+    %oa = "ttkernel.TensorAccessorArgs"(%c1_i32, %c0_i32) <{operandSegmentSizes = array<i32: 1, 1, 0>}> : (i32, i32) -> !ttkernel.TensorAccessorArgs
+    %o = "ttkernel.get_common_arg_val"(%c0) : (index) -> i32
     %ts = "ttkernel.get_tile_size"(%cb16) : ($cb) -> i32
-    %df = "ttkernel.get_dataformat"(%cb16) : ($cb) -> !ttkernel.DataFormat
-    %go = "ttkernel.get_interleaved_addr_gen_fast"(%true, %o, %ts, %df) : (i1, i32, i32, !ttkernel.DataFormat) -> !ttkernel.interleaved_addr_gen_fast
+    %so = "ttkernel.TensorAccessor"(%oa, %o, %ts) : (!ttkernel.TensorAccessorArgs, i32, i32) -> !ttkernel.TensorAccessor
     "scf.for"(%c0, %c2, %c1) ({
     ^bb0(%t: index):
-      %ti = "arith.index_cast"(%t) : (index) -> i32
       "ttkernel.cb_wait_front"(%cb16, %c1_i32) : ($cb, i32) -> ()
       %r = "ttkernel.get_read_ptr"(%cb16) : ($cb) -> i32
-      "ttkernel.noc_async_write_tile"(%ti, %go, %r) : (i32, !ttkernel.interleaved_addr_gen_fast, i32) -> ()
-      "ttkernel.noc_async_write_barrier"() : () -> ()
+      "ttkernel.noc_async_write_tile"(%t, %so, %r, %noc1) : (index, !ttkernel.TensorAccessor, i32, i8) -> ()
+      "ttkernel.noc_async_write_barrier"(%noc1) : (i8) -> ()
       "ttkernel.cb_pop_front"(%cb16, %c1_i32) : ($cb, i32) -> ()
       "scf.yield"() : () -> ()
     }) : (index, index, index) -> ()
     "func.return"() : () -> ()
-  }) {ttkernel.thread = #ttkernel.thread<noc>} : () -> ()
+  }) {ttkernel.arg_spec = #ttkernel.arg_spec<rt_args = [<arg_type = buffer_address, operand_index = 2>] ct_args = [<arg_type = cb_port, operand_index = 16>, <arg_type = tensor_accessor_args, operand_index = 2>]>, ttkernel.thread = #ttkernel.thread<noc>} : () -> ()
 }
 """
 ).substitute(cb=_B2)
@@ -210,13 +263,7 @@ EXP_CHAIN_BODY = """\
 
 
 def exp_chain() -> str:
-    cbs = {0: cb_type(2), 16: cb_type(2)}
-    reader, writer = noc("expc", [binding("x", 0, 0, 2, 2)], [binding("y", 1, 16, 2, 2)])
-    return module(
-        "expc",
-        ["x:in:32x64:bf16", "y:out:32x64:bf16"],
-        [reader, compute("expc", cbs, EXP_CHAIN_BODY), writer],
-    )
+    return kernel("expc", [Tensor("x", "in", (32, 64), 0), Tensor("y", "out", (32, 64), 16)], EXP_CHAIN_BODY)
 
 
 # ------------------------------------------------------------------------------------------
@@ -249,15 +296,9 @@ MATMUL_BODY = """\
 
 
 def matmul() -> str:
-    cbs = {0: cb_type(4), 1: cb_type(2), 16: cb_type(2, "f32")}
-    reads = [binding("a", 0, 0, 4, 4), binding("b", 1, 1, 2, 2)]
-    writes = [binding("c", 2, 16, 2, 2, "f32")]
-    reader, writer = noc("mm", reads, writes)
-    return module(
-        "mm",
-        ["a:in:64x64:bf16", "b:in:32x64:bf16", "c:out:64x32:f32"],
-        [reader, compute("mm", cbs, MATMUL_BODY, fp32=True), writer],
-    )
+    tensors = [Tensor("a", "in", (64, 64), 0, 4), Tensor("b", "in", (32, 64), 1, 2),
+               Tensor("c", "out", (64, 32), 16, 2, "f32")]
+    return kernel("mm", tensors, MATMUL_BODY, fp32=True)
 
 
 # ------------------------------------------------------------------------------------------
@@ -294,10 +335,9 @@ REDUCE_BODY = """\
 
 
 def reduce_rows(kind: str, scale: float, tile_kind: str | None = None) -> str:
-    cbs = {0: cb_type(2), 2: cb_type(1), 16: cb_type(1)}
     body = Template(REDUCE_BODY).safe_substitute(kind=kind, tile_kind=tile_kind or kind, scale=f"{scale:.6e}")
-    reader, writer = noc("red", [binding("x", 0, 0, 2, 2)], [binding("m", 1, 16, 1, 1)])
-    return module("red", ["x:in:32x64:bf16", "m:out:32x1:bf16"], [reader, compute("red", cbs, body), writer])
+    tensors = [Tensor("x", "in", (32, 64), 0, 2), Tensor("m", "out", (32, 1), 16, 1)]
+    return kernel("red", tensors, body, cbs={2: cb_type(1)})
 
 
 # ------------------------------------------------------------------------------------------
@@ -326,14 +366,8 @@ BCAST_SUB_BODY = """\
 
 
 def bcast_sub() -> str:
-    cbs = {0: cb_type(2), 1: cb_type(1), 16: cb_type(2)}
-    reads = [binding("x", 0, 0, 2, 2), binding("m", 1, 1, 1, 1)]
-    reader, writer = noc("bsub", reads, [binding("y", 2, 16, 2, 2)])
-    return module(
-        "bsub",
-        ["x:in:32x64:bf16", "m:in:32x1:bf16", "y:out:32x64:bf16"],
-        [reader, compute("bsub", cbs, BCAST_SUB_BODY), writer],
-    )
+    tensors = [Tensor("x", "in", (32, 64), 0, 2), Tensor("m", "in", (32, 1), 1, 1), Tensor("y", "out", (32, 64), 16)]
+    return kernel("bsub", tensors, BCAST_SUB_BODY)
 
 
 # ------------------------------------------------------------------------------------------
@@ -352,7 +386,7 @@ SCALAR_BODY = """\
 "ttkernel.mul_unary_tile"(%c0, %p0_25) : (index, i32) -> ()
 "ttkernel.div_unary_tile"(%c0, %p2) : (index, i32) -> ()
 "ttkernel.copy_dest_values_init"() : () -> ()
-"ttkernel.copy_dest_values"(%c0, %c1) : (index, index) -> ()
+"ttkernel.copy_dest_values"(%c0, %c1) <{data_format = #ttcore.supportedDataTypes<bf16>}> : (index, index) -> ()
 "ttkernel.add_binary_tile_init"() : () -> ()
 "ttkernel.add_binary_tile"(%c0, %c1, %c2) : (index, index, index) -> ()
 "ttkernel.tile_regs_commit"() : () -> ()
@@ -366,11 +400,7 @@ SCALAR_BODY = """\
 
 
 def scalar_ops() -> str:
-    cbs = {0: cb_type(1), 16: cb_type(1)}
-    reader, writer = noc("sc", [binding("x", 0, 0, 1, 1)], [binding("y", 1, 16, 1, 1)])
-    return module(
-        "sc", ["x:in:32x32:bf16", "y:out:32x32:bf16"], [reader, compute("sc", cbs, SCALAR_BODY), writer]
-    )
+    return kernel("sc", [Tensor("x", "in", (32, 32), 0, 1), Tensor("y", "out", (32, 32), 16, 1)], SCALAR_BODY)
 
 
 # ------------------------------------------------------------------------------------------
@@ -390,12 +420,8 @@ FILL_BODY = """\
 
 
 def fill(value: float, fp32: bool, out_dtype: str = "f32") -> str:
-    cbs = {16: cb_type(1, out_dtype)}
     body = Template(FILL_BODY).safe_substitute(value=f"{value:.9e}")
-    reader, writer = noc("fill", [], [binding("o", 0, 16, 1, 1, out_dtype)])
-    return module(
-        "fill", [f"o:out:32x32:{out_dtype}"], [reader, compute("fill", cbs, body, fp32=fp32), writer]
-    )
+    return kernel("fill", [Tensor("o", "out", (32, 32), 16, 1, out_dtype)], body, fp32=fp32)
 
 
 # ------------------------------------------------------------------------------------------

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import mlir_samples as ms
 import numpy as np
 import pytest
 
-from tteqsat.lowering.dataflow import TensorBinding, emit_reader, emit_writer
+from tteqsat.lowering.dataflow import TensorBinding, arg_spec, emit_reader, emit_writer
 from tteqsat.sim import SimulationError, simulate
 from tteqsat.sim.tiles import round_bf16
 
 CB2 = ms.cb_type(2)
-ADDR_GEN = "!ttkernel.interleaved_addr_gen_fast"
+ACC = "!ttkernel.TensorAccessor"
+ARGS = "!ttkernel.TensorAccessorArgs"
 
 COPY_BODY = """\
 %n = "arith.constant"() <{value = $n : index}> : () -> index
@@ -36,71 +39,85 @@ COPY_BODY = """\
 
 def copy_module(tensors: list[tuple[str, tuple[int, int], str]]) -> str:
     """Inputs i and outputs n+i, each input copied tile by tile through cb0 -> DST(fp32) -> cb16."""
-    specs, reads, writes = [], [], []
-    total = 0
-    for name, shape, dtype in tensors:
-        n = -(-shape[0] // 32) * -(-shape[1] // 32)
-        specs.append(f"{name}:in:{shape[0]}x{shape[1]}:{dtype}")
-        reads.append(ms.binding(name, len(reads), 0, 2, n, dtype))
-        total += n
-    for name, shape, dtype in tensors:
-        n = -(-shape[0] // 32) * -(-shape[1] // 32)
-        specs.append(f"{name}_out:out:{shape[0]}x{shape[1]}:{dtype}")
-        writes.append(ms.binding(f"{name}_out", len(reads) + len(writes), 16, 2, n, dtype))
-    dtype = tensors[0][2]
-    cbs = {0: ms.cb_type(2, dtype), 16: ms.cb_type(2, dtype)}
-    body = COPY_BODY.replace("$n", str(total))
-    reader, writer = ms.noc("cp", reads, writes)
-    return ms.module("cp", specs, [reader, ms.compute("cp", cbs, body, fp32=True), writer])
+    ins = [ms.Tensor(name, "in", shape, 0, 2, dtype) for name, shape, dtype in tensors]
+    outs = [ms.Tensor(f"{name}_out", "out", shape, 16, 2, dtype) for name, shape, dtype in tensors]
+    total = sum(t.n_tiles for t in ins)
+    return ms.kernel("cp", [*ins, *outs], COPY_BODY.replace("$n", str(total)), fp32=True)
 
 
-def test_reader_pins_the_td_op_forms_and_layout() -> None:
+def test_reader_pins_the_op_forms_of_ttmlir_main_and_layout() -> None:
     lines = emit_reader("k", [TensorBinding("a", 3, 5, CB2, 7, "bf16")])
     assert lines[0] == '  "func.func"() <{function_type = () -> (), sym_name = "k_reader"}> ({'
-    assert lines[-1] == "  }) {ttkernel.thread = #ttkernel.thread<noc>} : () -> ()"
+    assert lines[-1] == (
+        "  }) {ttkernel.arg_spec = #ttkernel.arg_spec<rt_args = [<arg_type = buffer_address, operand_index = 3>] "
+        "ct_args = [<arg_type = cb_port, operand_index = 5>, <arg_type = tensor_accessor_args, operand_index = 3>]>, "
+        "ttkernel.thread = #ttkernel.thread<noc>} : () -> ()"
+    )
     assert lines[-2] == '    "func.return"() : () -> ()'
     body = "\n".join(lines)
     expected = [
-        f'    %cb5 = "ttkernel.get_compile_time_arg_val"() <{{arg_index = 5 : i32}}> : () -> {CB2}',
-        '    %n0 = "arith.constant"() <{value = 7 : index}> : () -> index',
-        '    %arg0 = "arith.constant"() <{value = 3 : i32}> : () -> i32',
-        '    %addr0 = "ttkernel.get_arg_val"(%arg0) : (i32) -> i32',
+        '    %noc = "arith.constant"() <{value = 0 : i8}> : () -> i8',
+        '    %cta = "arith.constant"() <{value = 1 : i32}> : () -> i32',  # after the one CB port
+        '    %crta = "arith.constant"() <{value = 0 : i32}> : () -> i32',
+        f'    %cb5 = "ttkernel.get_compile_time_arg_val"() <{{arg_index = 0 : i32}}> : () -> {CB2}',
+        f'    %args0 = "ttkernel.TensorAccessorArgs"(%cta, %crta) <{{operandSegmentSizes = array<i32: 1, 1, 0>}}> : '
+        f"(i32, i32) -> {ARGS}",
+        '    %rt0 = "arith.constant"() <{value = 0 : index}> : () -> index',
+        '    %addr0 = "ttkernel.get_common_arg_val"(%rt0) : (index) -> i32',
         f'    %page0 = "ttkernel.get_tile_size"(%cb5) : ({CB2}) -> i32',
-        f'    %fmt0 = "ttkernel.get_dataformat"(%cb5) : ({CB2}) -> !ttkernel.DataFormat',
-        '    %gen0 = "ttkernel.get_interleaved_addr_gen_fast"(%true, %addr0, %page0, %fmt0) : '
-        f"(i1, i32, i32, !ttkernel.DataFormat) -> {ADDR_GEN}",
+        f'    %acc0 = "ttkernel.TensorAccessor"(%args0, %addr0, %page0) : ({ARGS}, i32, i32) -> {ACC}',
+        '    %n0 = "arith.constant"() <{value = 7 : index}> : () -> index',
         '    "scf.for"(%c0, %n0, %c1) ({',
         "    ^bb0(%t0: index):",
         '      %id0 = "arith.index_cast"(%t0) : (index) -> i32',
         f'      "ttkernel.cb_reserve_back"(%cb5, %c1_i32) : ({CB2}, i32) -> ()',
         f'      %l1_0 = "ttkernel.get_write_ptr"(%cb5) : ({CB2}) -> i32',
-        f'      "ttkernel.noc_async_read_tile"(%id0, %gen0, %l1_0) : (i32, {ADDR_GEN}, i32) -> ()',
-        '      "ttkernel.noc_async_read_barrier"() : () -> ()',
+        f'      "ttkernel.noc_async_read_tile"(%id0, %acc0, %l1_0, %noc) : (i32, {ACC}, i32, i8) -> ()',
+        '      "ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()',
         f'      "ttkernel.cb_push_back"(%cb5, %c1_i32) : ({CB2}, i32) -> ()',
         '      "scf.yield"() : () -> ()',
         "    }) : (index, index, index) -> ()",
     ]
     for line in expected:
         assert line in lines, line
-    order = [lines.index(line) for line in expected[-9:]]
+    order = [lines.index(line) for line in expected]
     assert order == sorted(order)
     # A loop, not unrolled: one read per tensor however many tiles it has.
     assert body.count("noc_async_read_tile") == 1
 
 
-def test_writer_pins_the_td_op_forms() -> None:
+def test_writer_pins_the_op_forms_and_uses_noc1() -> None:
     lines = emit_writer("k", [TensorBinding("o", 2, 16, ms.cb_type(4, "f32"), 3, "f32")])
     cb = ms.cb_type(4, "f32")
     assert lines[0].endswith('sym_name = "k_writer"}> ({')
+    assert '    %noc = "arith.constant"() <{value = 1 : i8}> : () -> i8' in lines
     body_order = [
         f'      "ttkernel.cb_wait_front"(%cb16, %c1_i32) : ({cb}, i32) -> ()',
         f'      %l1_0 = "ttkernel.get_read_ptr"(%cb16) : ({cb}) -> i32',
-        f'      "ttkernel.noc_async_write_tile"(%id0, %gen0, %l1_0) : (i32, {ADDR_GEN}, i32) -> ()',
-        '      "ttkernel.noc_async_write_barrier"() : () -> ()',
+        f'      "ttkernel.noc_async_write_tile"(%id0, %acc0, %l1_0, %noc) : (i32, {ACC}, i32, i8) -> ()',
+        '      "ttkernel.noc_async_write_barrier"(%noc) : (i8) -> ()',
         f'      "ttkernel.cb_pop_front"(%cb16, %c1_i32) : ({cb}, i32) -> ()',
     ]
     positions = [lines.index(line) for line in body_order]
     assert positions == sorted(positions) and positions[-1] - positions[0] == 4
+
+
+def test_accessor_args_chain_after_the_cb_ports_and_a_shared_tensor_gets_one_accessor() -> None:
+    """Two CB ports, three bindings of two tensors: ct_args = [cb 1, cb 4, accessor t0, accessor t7], the first
+    accessor at compile-time arg 2, the second chained from it; both bindings of tensor 7 read through %acc1."""
+    bindings = [ms.binding("a", 0, 4, 2, 1), ms.binding("b", 7, 1, 2, 2), ms.binding("b_again", 7, 4, 2, 2)]
+    lines = emit_reader("k", bindings)
+    spec = arg_spec(bindings)
+    assert [(e.arg_type, e.operand_index) for e in spec.ct_args] == [
+        ("cb_port", 1), ("cb_port", 4), ("tensor_accessor_args", 0), ("tensor_accessor_args", 7)]
+    assert [(e.arg_type, e.operand_index) for e in spec.rt_args] == [("buffer_address", 0), ("buffer_address", 7)]
+    assert '    %cta = "arith.constant"() <{value = 2 : i32}> : () -> i32' in lines
+    assert (f'    %args1 = "ttkernel.TensorAccessorArgs"(%args0) <{{operandSegmentSizes = array<i32: 0, 0, 1>}}> : '
+            f"({ARGS}) -> {ARGS}") in lines
+    text = "\n".join(lines)
+    assert text.count('"ttkernel.TensorAccessor"(') == 2
+    reads = [line.split("(")[1].split(",")[1].strip() for line in lines if "noc_async_read_tile" in line]
+    assert reads == ["%acc0", "%acc1", "%acc1"]
 
 
 def test_indentation_is_two_spaces_per_nesting_level() -> None:
@@ -149,13 +166,8 @@ def test_reader_and_writer_move_every_tile_in_order(tensors: list[tuple[str, tup
 
 
 def test_dtype_mismatch_between_tensor_and_cb_is_caught_by_the_simulator() -> None:
-    reader, writer = ms.noc("mm", [ms.binding("x", 0, 0, 2, 1)], [ms.binding("y", 1, 16, 2, 1)])
-    cbs = {0: ms.cb_type(2), 16: ms.cb_type(2)}
-    text = ms.module(
-        "mm",
-        ["x:in:32x32:f32", "y:out:32x32:bf16"],
-        [reader, ms.compute("mm", cbs, COPY_BODY.replace("$n", "1")), writer],
-    )
+    tensors = [ms.Tensor("x", "in", (32, 32), 0, 2, "f32", tile_dtype="bf16"), ms.Tensor("y", "out", (32, 32), 16)]
+    text = ms.kernel("mm", tensors, COPY_BODY.replace("$n", "1"))
     ms.xdsl_check(text)
     with pytest.raises(SimulationError) as info:
         simulate(text, {"x": np.zeros((32, 32), np.float32)})
@@ -187,3 +199,34 @@ def test_output_is_deterministic() -> None:
     bindings = [ms.binding("b", 1, 3, 2, 2), ms.binding("a", 0, 1, 2, 5)]
     assert emit_reader("k", bindings) == emit_reader("k", list(bindings))
     assert emit_writer("k", bindings) == emit_writer("k", bindings)
+
+
+ADD_INPUTS = {"a": np.ones((64, 32), np.float32), "b": np.ones((64, 32), np.float32)}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "op", "message"),
+    [
+        # a barrier completes the transfers of its own NoC only
+        ('"ttkernel.noc_async_read_barrier"(%noc0)', '"ttkernel.noc_async_read_barrier"(%noc1)',
+         "ttkernel.cb_push_back", "cb 0: cb_push_back before noc_async_read_barrier completed the reads into it"),
+        ('%noc0 = "arith.constant"() <{value = 0 : i8}>', '%noc0 = "arith.constant"() <{value = 2 : i8}>',
+         "ttkernel.noc_async_read_tile", "noc must be 0 or 1, got 2"),
+        ("array<i32: 0, 0, 1>", "array<i32: 0, 1, 0>", "ttkernel.TensorAccessorArgs",
+         "operandSegmentSizes must be array<i32: 1, 1, 0>"),
+        ('"ttkernel.get_common_arg_val"(%c1)', '"ttkernel.get_common_arg_val"(%c2)', "ttkernel.get_common_arg_val",
+         "common runtime arg 2 does not exist: kernel add_reader has 2"),
+    ],
+)
+def test_dataflow_protocol_errors_name_the_op(old: str, new: str, op: str, message: str) -> None:
+    text = ms.ADD.replace(old, new, 1)
+    if "%noc1)" in new:
+        noc1 = '    %noc1 = "arith.constant"() <{value = 1 : i8}> : () -> i8\n'
+        text = text.replace('    %noc0 = "arith.constant"', noc1 + '    %noc0 = "arith.constant"', 1)
+    assert text != ms.ADD
+    with pytest.raises(SimulationError) as info:
+        simulate(text, ADD_INPUTS)
+    first = ms.line_of(text, f'"{op}"(')
+    assert re.match(rf"line (\d+): {op}: ", str(info.value)), str(info.value)
+    assert int(str(info.value).split(":")[0].split()[1]) >= first
+    assert message in str(info.value), str(info.value)

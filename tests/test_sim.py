@@ -373,14 +373,9 @@ def test_three_thread_deadlock_lists_every_blocked_op() -> None:
 "ttkernel.cb_wait_front"(%cb1, %c1_i32) : ($cb1, i32) -> ()
 "ttkernel.cb_pop_front"(%cb1, %c1_i32) : ($cb1, i32) -> ()
 """
-    reads = [ms.binding("a", 0, 0, 1, 2), ms.binding("b", 1, 1, 1, 1)]
-    reader, writer = ms.noc("dl", reads, [ms.binding("y", 2, 16, 1, 1)])
-    cbs = {0: ms.cb_type(1), 1: ms.cb_type(1), 16: ms.cb_type(1)}
-    text = ms.module(
-        "dl",
-        ["a:in:64x32:bf16", "b:in:32x32:bf16", "y:out:32x32:bf16"],
-        [reader, ms.compute("dl", cbs, body), writer],
-    )
+    tensors = [ms.Tensor("a", "in", (64, 32), 0, 1), ms.Tensor("b", "in", (32, 32), 1, 1),
+               ms.Tensor("y", "out", (32, 32), 16, 1)]
+    text = ms.kernel("dl", tensors, body)
     ms.xdsl_check(text)
     with pytest.raises(SimulationError) as info:
         simulate(text, {"a": rand(64, 32), "b": rand(32, 32)})
@@ -406,7 +401,7 @@ def test_three_thread_deadlock_lists_every_blocked_op() -> None:
 
 
 def test_push_before_read_barrier_is_an_error() -> None:
-    text = mutate(ms.ADD, '"ttkernel.noc_async_read_barrier"() : () -> ()', None)
+    text = mutate(ms.ADD, '"ttkernel.noc_async_read_barrier"(%noc0) : (i8) -> ()', None)
     ms.xdsl_check(text)
     with pytest.raises(SimulationError) as info:
         simulate(text, {"a": rand(64, 32), "b": rand(64, 32)})
@@ -420,8 +415,8 @@ def test_push_before_read_barrier_is_an_error() -> None:
 def test_compute_op_in_noc_thread_is_rejected() -> None:
     text = mutate(
         ms.ADD,
-        '"ttkernel.noc_async_read_barrier"() : () -> ()',
-        '"ttkernel.noc_async_read_barrier"() : () -> ()\n      "ttkernel.tile_regs_acquire"() : () -> ()',
+        '"ttkernel.noc_async_read_barrier"(%noc0) : (i8) -> ()',
+        '"ttkernel.noc_async_read_barrier"(%noc0) : (i8) -> ()\n      "ttkernel.tile_regs_acquire"() : () -> ()',
     )
     ms.xdsl_check(text)
     with pytest.raises(
@@ -524,11 +519,7 @@ def test_thousands_of_tile_ops_run_fast() -> None:
   "scf.yield"() : () -> ()
 }}) : (index, index, index) -> ()
 """
-    cbs = {0: ms.cb_type(2), 16: ms.cb_type(2)}
-    reader, writer = ms.noc("big", [ms.binding("x", 0, 0, 2, n)], [ms.binding("y", 1, 16, 2, n)])
-    text = ms.module(
-        "big", ["x:in:512x512:bf16", "y:out:512x512:bf16"], [reader, ms.compute("big", cbs, body), writer]
-    )
+    text = ms.kernel("big", [ms.Tensor("x", "in", (512, 512), 0), ms.Tensor("y", "out", (512, 512), 16)], body)
     x = rand(512, 512)
     start = time.perf_counter()
     res = simulate(text, {"x": x})
@@ -564,15 +555,9 @@ COPY_X_Y = """\
 
 def two_input_kernel(ops: str) -> str:
     """x (cb0) and y (cb1), one f32 tile each; ``ops`` must leave the result in DST slot 2."""
-    cbs = {0: ms.cb_type(1, "f32"), 1: ms.cb_type(1, "f32"), 16: ms.cb_type(1, "f32")}
-    reads = [ms.binding("x", 0, 0, 1, 1, "f32"), ms.binding("y", 1, 1, 1, 1, "f32")]
-    reader, writer = ms.noc("two", reads, [ms.binding("z", 2, 16, 1, 1, "f32")])
-    body = TWO_INPUT_BODY.replace("@OPS@", ops.rstrip("\n"))
-    return ms.module(
-        "two",
-        ["x:in:32x32:f32", "y:in:32x32:f32", "z:out:32x32:f32"],
-        [reader, ms.compute("two", cbs, body, fp32=True), writer],
-    )
+    tensors = [ms.Tensor(n, role, (32, 32), cb, 1, "f32") for n, role, cb in (("x", "in", 0), ("y", "in", 1),
+                                                                               ("z", "out", 16))]
+    return ms.kernel("two", tensors, TWO_INPUT_BODY.replace("@OPS@", ops.rstrip("\n")), fp32=True)
 
 
 def _erf(v: np.ndarray) -> np.ndarray:
@@ -607,7 +592,7 @@ def test_sfpu_unary_ops(op: str) -> None:
         f'"ttkernel.{op}_init"() : () -> ()\n'
         f'"ttkernel.{op}"(%c1) : (index) -> ()\n'
         '"ttkernel.copy_dest_values_init"() : () -> ()\n'
-        '"ttkernel.copy_dest_values"(%c1, %c2) : (index, index) -> ()\n'
+        '"ttkernel.copy_dest_values"(%c1, %c2) <{data_format = #ttcore.supportedDataTypes<f32>}> : (index, index) -> ()\n'
     )
     text = two_input_kernel(ops)
     x, y = rand(32, 32), np.abs(rand(32, 32)) + 0.5

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from egglog import EGraph
@@ -37,6 +38,9 @@ from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rul
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.model import Schedule
+
+if TYPE_CHECKING:
+    from tteqsat.lowering.host import HostProgram
 
 FORMS = ("auto", "baseline", "fused", "streaming")
 
@@ -188,6 +192,13 @@ class Result:
 
         return translate_to_cpp(self.to_mlir())
 
+    def to_host(self) -> HostProgram:
+        """The host program next to the kernels: tensors, CB configs, each kernel's compile-time and runtime
+        args, the compute config and the cores (`tteqsat.lowering.host`); ``.to_json()`` for the file."""
+        from tteqsat.lowering.host import host_program
+
+        return host_program(self.to_mlir())
+
     @property
     def items(self) -> int:
         """Work items over the grid: batch elements times row blocks."""
@@ -237,7 +248,7 @@ class Result:
         chosen = evaluate_program(self.program, inputs)
         start = time.perf_counter()
         try:
-            sim = simulate(self.to_mlir(), inputs)
+            sim = simulate(self.to_mlir(), inputs, host=self.to_host())
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None

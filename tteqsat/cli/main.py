@@ -32,9 +32,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                           check_rules=not args.no_check_rules, form=args.form, extractor=_extractor(args.extractor),
                           progress=progress)
     emit = [e for e in (args.emit or "").split(",") if e]
-    unknown = set(emit) - {"mlir", "cpp", "json"}
+    unknown = set(emit) - {"mlir", "cpp", "json", "host"}
     if unknown:
-        raise KernelError(f"--emit: unknown format(s) {', '.join(sorted(unknown))} (mlir, cpp, json)")
+        raise KernelError(f"--emit: unknown format(s) {', '.join(sorted(unknown))} (mlir, cpp, json, host)")
     to_stdout = args.out == "-"  # like MLIR tools: the artifact on stdout, everything else on stderr
     if to_stdout and len(emit) != 1:
         raise KernelError("--out - prints exactly one --emit format to stdout")
@@ -48,6 +48,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         artifacts += [(f"{func}.cpp", text) for func, text in result.to_cpp().items()]
     if "json" in emit:
         artifacts.append((f"{kernel.name}.schedule.json", result.schedule.to_json() + "\n"))
+    if "host" in emit:
+        artifacts.append((f"{kernel.name}.host.json", result.to_host().to_json()))
     if to_stdout:
         sys.stdout.write("".join(text for _, text in artifacts))
     elif artifacts:
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("file", help="a Python file defining `kernel = tq.kernel(...)`")
     o.add_argument("--arch", default="wormhole_b0", help="wormhole_b0, blackhole, or an arch .toml file")
     add_set_option(o)
-    o.add_argument("--emit", default="", help="comma-separated: mlir,cpp,json")
+    o.add_argument("--emit", default="", help="comma-separated: mlir,cpp,json,host")
     o.add_argument("--out", default="out", help="directory for --emit (default: out); - prints to stdout")
     o.add_argument("--verify", action="store_true", help="run the emitted MLIR on the simulator against numpy")
     o.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")

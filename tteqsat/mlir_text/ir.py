@@ -44,13 +44,21 @@ class TypeAttr:
 
 
 @dataclass(frozen=True, slots=True)
+class DenseArrayAttr:
+    """``array<i32: 1, 1, 0>`` (e.g. ``operandSegmentSizes``): element type and values."""
+
+    type: str
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OpaqueAttr:
     """A dialect attribute the simulator does not interpret (kept verbatim)."""
 
     text: str
 
 
-Attr = IntAttr | FloatAttr | EnumAttr | TypeAttr | OpaqueAttr | bool | str | list | dict
+Attr = IntAttr | FloatAttr | EnumAttr | TypeAttr | DenseArrayAttr | OpaqueAttr | bool | str | list | dict
 
 
 @dataclass(slots=True)
@@ -115,3 +123,31 @@ def bits_to_f32(bits: int) -> float:
 def f32_to_bits(value: float) -> int:
     """The IEEE float32 bit pattern of ``value`` as an unsigned integer."""
     return struct.unpack("<I", struct.pack("<f", value))[0]
+
+
+def print_attr(attr: Attr) -> str:
+    """An attribute value as generic MLIR prints it (``1 : i32``, ``#ttkernel.reduce_type<reduce_max>``, ...).
+
+    Integers keep their type except MLIR's default ``i64``; used to check properties against tt-mlir's
+    signature table, which compares printed spellings.
+    """
+    if isinstance(attr, bool):
+        return "true" if attr else "false"
+    if isinstance(attr, IntAttr):
+        return str(attr.value) if attr.type == "i64" else f"{attr.value} : {attr.type}"
+    if isinstance(attr, FloatAttr):
+        return f"{attr.value!r} : {attr.type}"
+    if isinstance(attr, EnumAttr):
+        return f"#{attr.kind}<{attr.value}>"
+    if isinstance(attr, TypeAttr):
+        return attr.type
+    if isinstance(attr, DenseArrayAttr):
+        return f"array<{attr.type}: {', '.join(str(v) for v in attr.values)}>" if attr.values else \
+            f"array<{attr.type}>"
+    if isinstance(attr, OpaqueAttr):
+        return attr.text
+    if isinstance(attr, str):
+        return '"' + attr.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(attr, list):
+        return "[" + ", ".join(print_attr(a) for a in attr) + "]"
+    return "{" + ", ".join(f"{k} = {print_attr(v)}" for k, v in attr.items()) + "}"

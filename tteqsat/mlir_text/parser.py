@@ -13,7 +13,18 @@ import re
 import struct
 from dataclasses import dataclass
 
-from tteqsat.mlir_text.ir import Attr, Block, EnumAttr, FloatAttr, IntAttr, Module, Op, OpaqueAttr, TypeAttr
+from tteqsat.mlir_text.ir import (
+    Attr,
+    Block,
+    DenseArrayAttr,
+    EnumAttr,
+    FloatAttr,
+    IntAttr,
+    Module,
+    Op,
+    OpaqueAttr,
+    TypeAttr,
+)
 
 
 class MlirSyntaxError(Exception):
@@ -343,6 +354,8 @@ class _Parser:
         if t.kind == "ident" and t.text == "unit":
             self.i += 1
             return True
+        if t.kind == "ident" and t.text == "array" and self.toks[self.i + 1].text == "<":
+            return self.parse_dense_array()
         if self.at("["):
             self.i += 1
             items: list[Attr] = []
@@ -365,6 +378,22 @@ class _Parser:
         ):
             return TypeAttr(self.parse_type())
         raise self.error("unsupported attribute value")
+
+    def parse_dense_array(self) -> DenseArrayAttr:
+        """``array<i32: 1, 1, 0>`` or the empty ``array<i32>``."""
+        self.i += 1
+        self.expect("<")
+        ty = self.tok
+        if ty.kind != "ident" or ty.text not in _BUILTIN_TYPES or ty.text in _FLOAT_TYPES:
+            raise self.error("expected an integer element type in array<...>")
+        self.i += 1
+        values: list[int] = []
+        if self.accept(":"):
+            values.append(int(self.expect_kind("int", "an integer").text, 0))
+            while self.accept(","):
+                values.append(int(self.expect_kind("int", "an integer").text, 0))
+        self.expect(">")
+        return DenseArrayAttr(ty.text, tuple(values))
 
 
 def _number_attr(tok: Token, ty: str) -> Attr:

@@ -94,10 +94,10 @@ def _bcast_key(op: Op, ctx: Ctx) -> FpuKey:
     return ("unary_bcast_init", ctx.enum(op, "bcast_type", _BCAST_TYPES))
 
 
-def _mm_init(signature: str) -> Compiler:
+def _mm_init(signature: str, transpose_at: int = -1) -> Compiler:
     def compile_(op: Op, ctx: Ctx) -> Instr:
         slots = ctx.operands(op, signature)
-        transpose = slots[-1]
+        transpose = slots[transpose_at]
         inits = ctx.machine.inits
 
         def run(env: Env) -> None:
@@ -405,6 +405,7 @@ def _table() -> dict[str, Compiler]:
         "transpose_wh_init": _fpu_init("cc", _plain_key),
         "mm_init": _mm_init("cccn"),
         "mm_init_short": _mm_init("ccn"),
+        "mm_block_init": _mm_init("cccnnnn", transpose_at=3),
         "reduce_uninit": _reduce_uninit,
         "copy_tile": _copy_tile,
         "add_tiles": _eltwise_tiles("add"),

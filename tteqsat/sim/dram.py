@@ -1,14 +1,14 @@
 """DRAM tensors and the address spaces the dataflow threads compute with.
 
-Runtime argument ``i`` is the DRAM base address of tensor ``i`` of ``tteqsat.tensors``; L1
-addresses returned by ``get_write_ptr``/``get_read_ptr`` encode (CB, slot). Keeping both as
-plain integers lets kernels do address arithmetic with arith ops while the simulator can
-still map every access back to a tensor tile or CB page and check it.
+The host program (`tteqsat.lowering.host`) gives each tensor a DRAM base address, which reaches a kernel as a
+runtime argument; L1 addresses returned by ``get_write_ptr``/``get_read_ptr`` encode (CB, slot). Keeping both as
+plain integers lets kernels do address arithmetic with arith ops while the simulator can still map every access
+back to a tensor tile or CB page and check it. A ``TensorAccessor`` value (`Accessor`) is what the kernel builds
+from its accessor compile-time args, a base address and a page size.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,12 +23,10 @@ DRAM_STRIDE = 1 << 24
 L1_REGION = 1 << 22
 """Spacing of CB regions in the simulated L1; CB n starts at (n + 1) * L1_REGION."""
 
-_SPEC_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*):(in|out):(\d+)x(\d+):(bf16|f32)$")
-
 
 @dataclass(frozen=True, slots=True)
 class TensorSpec:
-    """One entry of the module's ``tteqsat.tensors``: ``name:role:RxC:dtype``."""
+    """One DRAM tensor of the host program: name, role (in/out), shape in elements, dtype."""
 
     name: str
     role: str
@@ -39,17 +37,6 @@ class TensorSpec:
     def n_tiles(self) -> int:
         tr, tc = tile_grid(self.shape)
         return tr * tc
-
-
-def parse_tensor_spec(text: str) -> TensorSpec:
-    """Parse ``"q:in:64x64:bf16"``; raises ValueError on malformed text."""
-    m = _SPEC_RE.match(text)
-    if m is None:
-        raise ValueError(f"malformed tensor spec {text!r} (expected name:in|out:RxC:bf16|f32)")
-    rows, cols = int(m.group(3)), int(m.group(4))
-    if rows < 1 or cols < 1:
-        raise ValueError(f"tensor spec {text!r} has an empty shape")
-    return TensorSpec(m.group(1), m.group(2), (rows, cols), m.group(5))
 
 
 class Dram:
@@ -74,10 +61,7 @@ class Dram:
             self.written.append([False] * spec.n_tiles)
 
     def base_address(self, index: int) -> int:
-        if not 0 <= index < len(self.specs):
-            raise ProtocolError(
-                f"runtime argument {index} does not exist: the kernel has {len(self.specs)} tensors"
-            )
+        """The DRAM base address of tensor ``index`` (what the host passes as its buffer address)."""
         return (index + 1) * DRAM_STRIDE
 
     def tensor_at(self, base: int) -> int:
@@ -103,13 +87,25 @@ class Dram:
 
 
 @dataclass(frozen=True, slots=True)
-class AddrGen:
-    """Value of ``get_interleaved_addr_gen_fast``: where a tensor lives and how it is paged."""
+class AccessorArgs:
+    """Value of ``ttkernel.TensorAccessorArgs``: the compile-time args it read, and where the next one starts."""
 
-    is_dram: bool
+    cta_offset: int
+    crta_offset: int
+    config: int
+    page_size: int
+
+    @property
+    def next_cta(self) -> int:
+        return self.cta_offset + 2  # an interleaved tensor: [config, page size]
+
+
+@dataclass(frozen=True, slots=True)
+class Accessor:
+    """Value of ``ttkernel.TensorAccessor``: an interleaved DRAM tensor's base address and page size."""
+
     base: int
     page_size: int
-    data_format: str
 
 
 class L1Map:

@@ -1,32 +1,39 @@
-"""Runs a kernel module: reader, compute and writer as cooperative threads.
+"""Runs a kernel module: reader, compute and writer as cooperative threads, on every core of its program.
 
-Each thread is a generator over its compiled instructions that yields only when it blocks on
-a CB (``cb_reserve_back`` / ``cb_wait_front``). The scheduler resumes threads round-robin in
-module order; when a full round passes in which no thread unblocked or finished, every
-thread is waiting on another and the run is reported as a deadlock.
+The host program (`tteqsat.lowering.host`; read off the module when none is given) says what each kernel's
+compile-time and runtime args are, which CBs exist, the compute config and the cores. Each core runs the
+module's threads with its own L1 (CBs) and DST; DRAM is shared. Each thread is a generator over its compiled
+instructions that yields only when it blocks on a CB (``cb_reserve_back`` / ``cb_wait_front``). The scheduler
+resumes threads round-robin in module order; when a full round passes in which no thread unblocked or
+finished, every thread is waiting on another and the run is reported as a deadlock.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tteqsat.mlir_text.ir import EnumAttr, IntAttr, Module, Op, func_body, func_name
+from tteqsat.lowering.host import (
+    BufferAddress,
+    HostProgram,
+    HostProgramError,
+    RuntimeArg,
+    cb_type_of,
+    host_program,
+)
+from tteqsat.mlir_text.ir import EnumAttr, IntAttr, Op, func_body, func_name
 from tteqsat.mlir_text.parser import MlirSyntaxError, parse_module
 from tteqsat.sim.cb import CircularBuffer
 from tteqsat.sim.compute_ops import COMPUTE_OPS
 from tteqsat.sim.dataflow_ops import CB_OPS, NOC_OPS
-from tteqsat.sim.dram import Dram, L1Map, parse_tensor_spec
+from tteqsat.sim.dram import Dram, L1Map, TensorSpec
 from tteqsat.sim.dst import DstRegisters
 from tteqsat.sim.errors import ProtocolError, SimulationError, located
 from tteqsat.sim.machine import Machine, ThreadState
 from tteqsat.sim.program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr
 from tteqsat.sim.scalar_ops import SCALAR_OPS
-
-_CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")
 
 _TABLES: dict[str, dict[str, Compiler]] = {
     "compute": {**SCALAR_OPS, **CB_OPS, **COMPUTE_OPS},
@@ -42,7 +49,8 @@ class SimResult:
     ``stats`` keys: ``ops.<op name>`` executions per op, ``ops.total``, ``cb.<id>.capacity``,
     ``cb.<id>.max_occupancy`` (most pages reserved or published at once), ``dst.capacity``,
     ``dst.max_slot`` (highest DST slot written, -1 if none), ``dram.tiles_unwritten``
-    (output tiles no writer stored) and ``sched.rounds``.
+    (output tiles no writer stored), ``sched.rounds`` and ``cores``. Op counts and rounds add up over
+    cores; capacities and peaks are the largest on any core.
     """
 
     outputs: dict[str, np.ndarray]
@@ -97,57 +105,40 @@ def _thread_kind(func: Op) -> str | None:
     return attr.value
 
 
+def _declare_cbs(host: HostProgram, funcs: list[Op], kinds: dict[str, list[int]]) -> dict[int, CircularBuffer]:
+    """One CB per host CB config; every CB a kernel declares must be one of them, with the same pages/format."""
+    cbs: dict[int, CircularBuffer] = {}
+    for c in host.cbs:
+        try:
+            cbs[c.id] = CircularBuffer(c.id, c.pages, c.dtype)
+        except ProtocolError as e:
+            raise SimulationError(f"host program: {e}") from None
+    for func in funcs:
+        args = kinds[func_name(func)]
+        for op in _walk(func_body(func).ops):
+            if op.name != "ttkernel.get_compile_time_arg_val" or not op.result_types:
+                continue
+            ty = op.result_types[0]
+            index = op.attr("arg_index")
+            if not ty.startswith("!ttkernel.cb<") or not isinstance(index, IntAttr):
+                continue
+            value = index.value
+            if not 0 <= value < len(args):
+                continue  # reported when the op is compiled
+            cb = cbs.get(args[value])
+            if cb is None:
+                continue
+            if cb_type_of(ty) != (cb.capacity, cb.dtype):
+                raise located(op.line, op.name, f"cb {cb.cb_id} is {ty} here but {cb.capacity} x {cb.dtype} "
+                              "in the host program")
+    return cbs
+
+
 def _walk(ops: list[Op]) -> Iterator[Op]:
     for op in ops:
         yield op
         for block in op.regions:
             yield from _walk(block.ops)
-
-
-def _declare_cbs(funcs: list[Op]) -> dict[int, CircularBuffer]:
-    """Create every CB named by a get_compile_time_arg_val; all declarations must agree."""
-    cbs: dict[int, CircularBuffer] = {}
-    for func in funcs:
-        for op in _walk(func_body(func).ops):
-            if op.name != "ttkernel.get_compile_time_arg_val" or not op.result_types:
-                continue
-            ty = op.result_types[0]
-            if not ty.startswith("!ttkernel.cb<"):
-                continue
-            m = _CB_TYPE_RE.match(ty)
-            index = op.attr("arg_index")
-            if m is None or not isinstance(index, IntAttr):
-                raise located(op.line, op.name, f"unsupported circular buffer declaration {ty}")
-            capacity, dtype = int(m.group(1)), m.group(2)
-            cb = cbs.get(index.value)
-            if cb is None:
-                try:
-                    cbs[index.value] = CircularBuffer(index.value, capacity, dtype)
-                except ProtocolError as e:
-                    raise located(op.line, op.name, str(e)) from None
-            elif (cb.capacity, cb.dtype) != (capacity, dtype):
-                raise located(
-                    op.line,
-                    op.name,
-                    f"cb {index.value} declared as {capacity} x {dtype} here but "
-                    f"{cb.capacity} x {cb.dtype} elsewhere",
-                )
-    return cbs
-
-
-def _tensor_specs(module: Module) -> list:
-    raw = module.attributes.get("tteqsat.tensors", [])
-    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-        raise located(module.line, "module", "tteqsat.tensors must be an array of strings")
-    try:
-        specs = [parse_tensor_spec(s) for s in raw]
-    except ValueError as e:
-        raise located(module.line, "module", str(e)) from None
-    names = [s.name for s in specs]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise located(module.line, "module", f"duplicate tensor name(s) {', '.join(dup)}")
-    return specs
 
 
 def _schedule(threads: list[_Thread]) -> int:
@@ -208,26 +199,36 @@ def _collect_stats(machine: Machine, ctxs: list[Ctx], rounds: int) -> dict[str, 
         stats[f"cb.{cb_id}.max_occupancy"] = cb.max_occupancy
     stats["dst.capacity"] = machine.dst.capacity
     stats["dst.max_slot"] = machine.dst.max_slot
-    stats["dram.tiles_unwritten"] = sum(
-        written.count(False)
-        for spec, written in zip(machine.dram.specs, machine.dram.written, strict=True)
-        if spec.role == "out"
-    )
     stats["sched.rounds"] = rounds
-    return dict(sorted(stats.items()))
+    return stats
 
 
-def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray]) -> SimResult:
+def _resolve(args: tuple[RuntimeArg, ...], host: HostProgram, dram: Dram) -> tuple[int, ...]:
+    """Runtime arg values as the host would pass them: buffer addresses become the tensors' DRAM bases."""
+    return tuple(dram.base_address(host.tensor_index(a.tensor)) if isinstance(a, BufferAddress) else a for a in args)
+
+
+def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram | None = None) -> SimResult:
     """Parse and execute a kernel module on ``inputs`` (element-shaped arrays by tensor name).
 
-    Raises `SimulationError` (message ``line N: OP: ...``) for syntax outside the subset, a
-    missing or mis-shaped input, any protocol violation, or a deadlock.
+    ``host`` gives the kernels' arguments, CBs, compute config and cores; without one it is read off the
+    module (`tteqsat.lowering.host.host_program`: one core, arguments from each function's
+    ``ttkernel.arg_spec``). Raises `SimulationError` (message ``line N: OP: ...``) for syntax outside the
+    subset, a missing or mis-shaped input, a host program that does not fit the module, any protocol
+    violation, or a deadlock.
     """
     try:
         module = parse_module(mlir_text)
     except MlirSyntaxError as e:
         raise SimulationError(str(e)) from None
-    specs = _tensor_specs(module)
+    try:
+        host = host or host_program(module)
+        problems = host.problems()
+        if problems:
+            raise HostProgramError("; ".join(problems))
+    except HostProgramError as e:
+        raise located(module.line, "module", str(e)) from None
+    specs = [TensorSpec(t.name, t.role, t.shape, t.dtype) for t in host.tensors]
     try:
         dram = Dram(specs, inputs)
     except ValueError as e:
@@ -239,24 +240,51 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray]) -> SimResult:
     computes = [f for f, k in threads_funcs if k == "compute"]
     if len(computes) > 1:
         raise located(computes[1].line, "func.func", "more than one compute thread")
-    fp32 = bool(computes and computes[0].attributes.get("tteqsat.fp32_dest_acc_en", False) is True)
-
-    cbs = _declare_cbs([f for f, _ in threads_funcs])
-    full_sync = bool(computes and computes[0].attributes.get("tteqsat.dst_full_sync", False) is True)
-    machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=DstRegisters(fp32, full_sync))
-
-    threads: list[_Thread] = []
-    ctxs: list[Ctx] = []
+    kernels = {}
     for func, kind in threads_funcs:
-        state = ThreadState(func_name(func), kind)
-        ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
-        body_block = func_body(func)
-        if not body_block.ops or body_block.ops[-1].name != "func.return":
-            raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
-        body = ctx.compile_block(body_block)
-        ctxs.append(ctx)
-        threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), body))
+        try:
+            kernels[func_name(func)] = host.kernel_named(func_name(func))
+        except HostProgramError as e:
+            raise located(func.line, "func.func", f"host program: {e}") from None
+        if kernels[func_name(func)].thread != kind:
+            raise located(func.line, "func.func", f"host program: kernel {func_name(func)} runs on a "
+                          f"{kernels[func_name(func)].thread} core but the function is a {kind} thread")
+    config = next((k.compute_config for k in kernels.values() if k.compute_config is not None), None)
+    fp32 = bool(config and config.fp32_dest_acc_en)
+    full_sync = bool(config and config.dst_full_sync_en)
+    funcs = [f for f, _ in threads_funcs]
+    ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
 
-    with np.errstate(all="ignore"):
-        rounds = _schedule(threads)
-    return SimResult(outputs=dram.outputs(), stats=_collect_stats(machine, ctxs, rounds))
+    stats: dict[str, int] = {}
+    for core in host.cores:
+        cbs = _declare_cbs(host, funcs, ct_args)
+        machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=DstRegisters(fp32, full_sync))
+        threads: list[_Thread] = []
+        ctxs: list[Ctx] = []
+        for func, kind in threads_funcs:
+            name = func_name(func)
+            k = kernels[name]
+            state = ThreadState(name, kind, k.compile_time_args, _resolve(k.common_runtime_args, host, dram),
+                                _resolve(core.runtime_args.get(name, ()), host, dram), k.noc or 0)
+            ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
+            body_block = func_body(func)
+            if not body_block.ops or body_block.ops[-1].name != "func.return":
+                raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
+            body = ctx.compile_block(body_block)
+            ctxs.append(ctx)
+            threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), body))
+
+        with np.errstate(all="ignore"):
+            rounds = _schedule(threads)
+        for key, value in _collect_stats(machine, ctxs, rounds).items():
+            if key not in stats:
+                stats[key] = value
+            elif key.startswith(("ops.", "sched.")):  # counts add up over cores; sizes and peaks do not
+                stats[key] += value
+            else:
+                stats[key] = max(stats[key], value)
+    stats["dram.tiles_unwritten"] = sum(
+        written.count(False) for spec, written in zip(dram.specs, dram.written, strict=True) if spec.role == "out"
+    )
+    stats["cores"] = len(host.cores)
+    return SimResult(outputs=dram.outputs(), stats=dict(sorted(stats.items())))

@@ -2,7 +2,8 @@
 
 `Machine` bundles what reader, compute and writer share (DRAM, the CBs in L1, the DST
 register file and the compute engine's init state); `ThreadState` is what belongs to one
-thread (its kind and its NoC transfers still awaiting a barrier).
+thread: its kind, the arguments the host gave its kernel, and its NoC transfers still
+awaiting a barrier.
 """
 
 from __future__ import annotations
@@ -29,9 +30,17 @@ class Machine:
 
 @dataclass
 class ThreadState:
-    """Per-thread state that ops consult: its kind and its outstanding async NoC transfers."""
+    """Per-thread state that ops consult: its kind, its kernel arguments, its outstanding NoC transfers.
+
+    ``pending_reads`` / ``pending_writes`` hold ``(cb id, noc)`` of async transfers not yet completed by a
+    barrier on that NoC; ``noc`` is the kernel's default NoC (for NoC ops without a ``noc`` operand).
+    """
 
     name: str
     kind: str  # 'compute' | 'noc'
-    pending_reads: set[int] = field(default_factory=set)
-    pending_writes: set[int] = field(default_factory=set)
+    compile_time_args: tuple[int, ...] = ()
+    common_args: tuple[int, ...] = ()
+    runtime_args: tuple[int, ...] = ()
+    noc: int = 0
+    pending_reads: set[tuple[int, int]] = field(default_factory=set)
+    pending_writes: set[tuple[int, int]] = field(default_factory=set)

@@ -60,7 +60,7 @@ _SIG_TYPES: dict[str, Callable[[str], bool]] = {
     "n": lambda t: t == "i32",
     "f": lambda t: t == "f32",
     "b": lambda t: t == "i1",
-    "g": lambda t: t == "!ttkernel.interleaved_addr_gen_fast",
+    "t": lambda t: t == "!ttkernel.TensorAccessor",
     "d": lambda t: t == "!ttkernel.DataFormat",
 }
 _SIG_NAMES = {
@@ -69,7 +69,7 @@ _SIG_NAMES = {
     "n": "i32",
     "f": "f32",
     "b": "i1",
-    "g": "!ttkernel.interleaved_addr_gen_fast",
+    "t": "!ttkernel.TensorAccessor",
     "d": "!ttkernel.DataFormat",
 }
 

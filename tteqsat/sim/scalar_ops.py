@@ -17,7 +17,7 @@ def _constant(op: Op, ctx: Ctx) -> Instr:
     value: int | float | bool
     if isinstance(attr, bool) and ty == "i1":
         value = attr
-    elif isinstance(attr, IntAttr) and ty in ("index", "i32", "i64", "i1"):
+    elif isinstance(attr, IntAttr) and ty in ("index", "i32", "i64", "i8", "i1"):
         value = bool(attr.value) if ty == "i1" else attr.value
     elif isinstance(attr, FloatAttr) and ty in ("f32", "f64", "bf16", "f16"):
         value = attr.value
@@ -99,12 +99,12 @@ def _return(op: Op, ctx: Ctx) -> Instr:
     def run(env: Env) -> None:
         if thread.pending_reads:
             raise ProtocolError(
-                f"thread ends with noc_async_read_tile into cb {sorted(thread.pending_reads)} "
+                f"thread ends with noc_async_read_tile into cb {sorted({c for c, _ in thread.pending_reads})} "
                 "not completed by noc_async_read_barrier"
             )
         if thread.pending_writes:
             raise ProtocolError(
-                f"thread ends with noc_async_write_tile from cb {sorted(thread.pending_writes)} "
+                f"thread ends with noc_async_write_tile from cb {sorted({c for c, _ in thread.pending_writes})} "
                 "not completed by noc_async_write_barrier"
             )
         if dst is not None:
@@ -116,28 +116,48 @@ def _return(op: Op, ctx: Ctx) -> Instr:
 
 
 def _compile_time_arg(op: Op, ctx: Ctx) -> Instr:
+    """``get_compile_time_arg_val``: word ``arg_index`` of the kernel's compile-time args (from the host
+    program); a CB-typed result is the CB with that id."""
     ctx.operands(op, "")
     index = ctx.int_attr(op, "arg_index")
-    cb = ctx.machine.cbs.get(index)
-    if cb is None or not op.result_types or not op.result_types[0].startswith("!ttkernel.cb<"):
-        raise ctx.error(op, "only circular-buffer compile-time arguments are supported")
+    args = ctx.thread.compile_time_args
+    if not 0 <= index < len(args):
+        raise ctx.error(op, f"compile-time arg {index} does not exist: kernel {ctx.thread.name} has {len(args)}")
+    value: object = args[index]
+    ty = op.result_types[0] if op.result_types else ""
+    if ty.startswith("!ttkernel.cb<"):
+        value = ctx.machine.cbs.get(args[index])
+        if value is None:
+            raise ctx.error(op, f"compile-time arg {index} is {args[index]}, which is not a CB of the program")
+    elif ty not in ("i32", "index"):
+        raise ctx.error(op, f"compile-time arg of type {ty} is not supported")
     out = ctx.define(op)
 
     def run(env: Env) -> None:
-        env[out] = cb
+        env[out] = value
 
     return Instr(op, run)
 
 
-def _arg_val(op: Op, ctx: Ctx) -> Instr:
-    (index,) = ctx.operands(op, "i")
-    out = ctx.define(op)
-    dram = ctx.machine.dram
+def _runtime_arg(common: bool) -> Compiler:
+    """``get_common_arg_val`` / ``get_arg_val``: the kernel's common or this core's runtime arg."""
 
-    def run(env: Env) -> None:
-        env[out] = dram.base_address(env[index])
+    def compile_(op: Op, ctx: Ctx) -> Instr:
+        (index,) = ctx.operands(op, "i")
+        out = ctx.define(op)
+        args = ctx.thread.common_args if common else ctx.thread.runtime_args
+        what = "common runtime" if common else "per-core runtime"
+        name = ctx.thread.name
 
-    return Instr(op, run)
+        def run(env: Env) -> None:
+            i = env[index]
+            if not 0 <= i < len(args):
+                raise ProtocolError(f"{what} arg {i} does not exist: kernel {name} has {len(args)}")
+            env[out] = args[i]
+
+        return Instr(op, run)
+
+    return compile_
 
 
 SCALAR_OPS: dict[str, Compiler] = {
@@ -155,5 +175,6 @@ SCALAR_OPS: dict[str, Compiler] = {
     "scf.for": _for,
     "func.return": _return,
     "ttkernel.get_compile_time_arg_val": _compile_time_arg,
-    "ttkernel.get_arg_val": _arg_val,
+    "ttkernel.get_arg_val": _runtime_arg(common=False),
+    "ttkernel.get_common_arg_val": _runtime_arg(common=True),
 }

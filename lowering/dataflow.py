@@ -8,6 +8,10 @@ common runtime args are the tensors' DRAM base addresses, in the same order. A `
 the accessor args, the base address and the CB's tile size addresses tile ``t``; one tile moves per
 reserve/push (reader) or wait/pop (writer), with the NoC barrier before the CB page is published or freed.
 The reader issues its NoC ops on NoC 0 and the writer on NoC 1 (tt-mlir's convention), as an ``i8`` operand.
+
+A program over the core grid (`WorkItems`) runs the whole sequence once per work item: every kernel reads
+its first item and item count as per-core runtime args (``get_arg_val`` 0 and 1), and each tensor's tile ids
+are offset by where the item's slice starts (`ItemTiles`): its batch element's matrix, and its block of rows.
 """
 
 from __future__ import annotations
@@ -22,6 +26,24 @@ _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\
 ARGS_TYPE = "!ttkernel.TensorAccessorArgs"
 ACCESSOR_TYPE = "!ttkernel.TensorAccessor"
 READER_NOC, WRITER_NOC = 0, 1
+
+
+@dataclass(frozen=True)
+class WorkItems:
+    """How a work item number decodes: item = element * blocks + block, the element row-major over `batch`."""
+
+    batch: tuple[int, ...]
+    blocks: int
+
+
+@dataclass(frozen=True)
+class ItemTiles:
+    """Where a work item's tiles start in one DRAM tensor: sum over the tensor's batch axes of
+    (b[axis] // divisor) * stride, b the item's batch index (a broadcast axis adds nothing), plus the item's
+    block of rows when the tensor is read or written by row blocks."""
+
+    terms: tuple[tuple[int, int, int], ...]  # (kernel batch axis, divisor, stride in tiles)
+    block_tiles: int = 0  # tiles of one row block; 0: the item moves the whole matrix
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,7 @@ class TensorBinding:  # one DRAM tensor moved between DRAM and a CB
     n_tiles: int
     dtype: str  # 'bf16' | 'f32'
     column_major_rows: int = 0  # > 0: read tile columns one after another (tile rows of the tensor)
+    item: ItemTiles | None = None  # over the grid: where each work item's tiles start
 
 
 def _validate(bindings: Sequence[TensorBinding]) -> None:
@@ -68,6 +91,8 @@ class _Func:
         self.lines: list[str] = [f'  "func.func"() <{{function_type = () -> (), sym_name = "{name}"}}> ({{']
         self.depth = 2
         self.acc: list[str] = []  # the TensorAccessor of each binding (one per distinct tensor)
+        self.base: list[str] = []  # over the grid: each binding's first tile of the current work item
+        self.items_open = False
 
     def op(self, text: str) -> None:
         self.lines.append("  " * self.depth + text)
@@ -86,6 +111,8 @@ class _Func:
         self.op("}) : (index, index, index) -> ()")
 
     def finish(self, spec: ArgSpec) -> list[str]:
+        if self.items_open:
+            self.end_loop()
         self.op('"func.return"() : () -> ()')
         attr = f"ttkernel.arg_spec = {spec.print()}, " if spec.rt_args or spec.ct_args else ""
         self.lines.append(f"  }}) {{{attr}ttkernel.thread = #ttkernel.thread<noc>}} : () -> ()")
@@ -100,22 +127,74 @@ def _tensors(bindings: Sequence[TensorBinding]) -> list[TensorBinding]:
     return list(seen.values())
 
 
-def arg_spec(bindings: Sequence[TensorBinding]) -> ArgSpec:
+ITEM_ARGS = (ArgEntry("named_argument", 0, False, "first_item"), ArgEntry("named_argument", 1, False, "item_count"))
+"""The per-core runtime args of a program over the grid, in ``get_arg_val`` order (every kernel has them)."""
+
+
+def arg_spec(bindings: Sequence[TensorBinding], items: WorkItems | None = None) -> ArgSpec:
     """The reader's or writer's arguments: CB ports (ascending id), then one accessor block per tensor; the
-    tensors' base addresses as common runtime args, in binding order."""
+    tensors' base addresses as common runtime args, in binding order; over the grid, the first work item and
+    the item count as per-core runtime args."""
     cbs = sorted({b.cb_id for b in bindings})
     tensors = _tensors(bindings)
     return ArgSpec(
-        rt_args=tuple(ArgEntry("buffer_address", b.tensor_index) for b in tensors),
+        rt_args=(*(ArgEntry("buffer_address", b.tensor_index) for b in tensors), *(ITEM_ARGS if items else ())),
         ct_args=(*(ArgEntry("cb_port", cb) for cb in cbs),
                  *(ArgEntry("tensor_accessor_args", b.tensor_index) for b in tensors)),
     )
 
 
-def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int) -> ArgSpec:
+def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) -> None:
+    """Open the loop over this core's work items and compute each binding's first tile for the item."""
+    f.const("arg0", "0 : index", "index")
+    f.const("arg1", "1 : index", "index")
+    f.op('%first = "ttkernel.get_arg_val"(%arg0) : (index) -> index')
+    f.op('%count = "ttkernel.get_arg_val"(%arg1) : (index) -> index')
+    f.loop("count", "it")
+    f.items_open = True
+    f.op('%item = "arith.addi"(%first, %it) : (index, index) -> index')
+    f.const("blocks", f"{items.blocks} : index", "index")
+    f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
+    f.op('%blk = "arith.remui"(%item, %blocks) : (index, index) -> index')
+    for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
+        inner = 1
+        for s in items.batch[axis + 1:]:
+            inner *= s
+        f.const(f"inner{axis}", f"{inner} : index", "index")
+        f.const(f"size{axis}", f"{size} : index", "index")
+        f.op(f'%q{axis} = "arith.divui"(%elem, %inner{axis}) : (index, index) -> index')
+        f.op(f'%b{axis} = "arith.remui"(%q{axis}, %size{axis}) : (index, index) -> index')
+    for k, b in enumerate(bindings):
+        tiles = b.item or ItemTiles(())
+        acc = "%c0"
+        for n, (axis, divisor, stride) in enumerate(tiles.terms):
+            f.const(f"div{k}_{n}", f"{divisor} : index", "index")
+            f.const(f"str{k}_{n}", f"{stride} : index", "index")
+            f.op(f'%ix{k}_{n} = "arith.divui"(%b{axis}, %div{k}_{n}) : (index, index) -> index')
+            f.op(f'%tx{k}_{n} = "arith.muli"(%ix{k}_{n}, %str{k}_{n}) : (index, index) -> index')
+            f.op(f'%sx{k}_{n} = "arith.addi"({acc}, %tx{k}_{n}) : (index, index) -> index')
+            acc = f"%sx{k}_{n}"
+        if tiles.block_tiles:
+            f.const(f"bt{k}", f"{tiles.block_tiles} : index", "index")
+            f.op(f'%bo{k} = "arith.muli"(%blk, %bt{k}) : (index, index) -> index')
+            f.op(f'%ibase{k} = "arith.addi"({acc}, %bo{k}) : (index, index) -> index')
+            acc = f"%ibase{k}"
+        f.base.append(acc)
+
+
+def _offset(f: _Func, k: int, tile: str) -> str:
+    """`tile` (an index within the work item's slice) as a tile id of the whole DRAM tensor."""
+    if not f.base or f.base[k] == "%c0":
+        return tile
+    f.op(f'%g{k} = "arith.addi"({f.base[k]}, {tile}) : (index, index) -> index')
+    return f"%g{k}"
+
+
+def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int, items: WorkItems | None = None) -> ArgSpec:
     """Constants, CB handles, one ``TensorAccessor`` per tensor (``%acc<j>``, recorded per binding in
-    ``f.acc``) and each binding's tile count (``%n<k>``); returns the arg spec."""
-    spec = arg_spec(bindings)
+    ``f.acc``) and each binding's tile count (``%n<k>``); over the grid, the loop over this core's work items
+    is opened; returns the arg spec."""
+    spec = arg_spec(bindings, items)
     cbs = sorted({(b.cb_id, b.cb_type) for b in bindings})
     f.const("c0", "0 : index", "index")
     f.const("c1", "1 : index", "index")
@@ -147,6 +226,8 @@ def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int) -> ArgSpec:
     f.acc = [f"%acc{index[b.tensor_index]}" for b in bindings]
     for k, b in enumerate(bindings):
         f.const(f"n{k}", f"{b.n_tiles} : index", "index")
+    if items is not None:
+        _item_loop(f, items, bindings)
     return spec
 
 
@@ -164,7 +245,7 @@ class StreamBinding:
 
 
 def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Sequence[StreamBinding] = (),
-                trips: int = 0) -> list[str]:
+                trips: int = 0, items: WorkItems | None = None) -> list[str]:
     """Lines of ``func.func @{kernel_name}_reader`` (thread noc).
 
     Reads every tile of every whole input in order (tensor by tensor, tile id 0..n-1), then, for each
@@ -173,7 +254,7 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
     """
     _validate([*bindings, *(st.tensor for st in streams)])
     f = _Func(f"{kernel_name}_reader")
-    spec = _prologue(f, [*bindings, *(st.tensor for st in streams)], READER_NOC)
+    spec = _prologue(f, [*bindings, *(st.tensor for st in streams)], READER_NOC, items)
     for k, b in enumerate(bindings):
         f.loop(f"n{k}", f"t{k}")
         tile = f"%t{k}"
@@ -194,9 +275,9 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
 
 
 def _read_tile(f: _Func, k: int, b: TensorBinding, tile: str) -> None:
-    """One DRAM tile (id `tile`, an index) of tensor `k` into the back of its CB."""
+    """One DRAM tile (id `tile` within the work item's slice, an index) of tensor `k` into the back of its CB."""
     cb, ty = f"%cb{b.cb_id}", b.cb_type
-    f.op(f'%id{k} = "arith.index_cast"({tile}) : (index) -> i32')
+    f.op(f'%id{k} = "arith.index_cast"({_offset(f, k, tile)}) : (index) -> i32')
     f.op(f'"ttkernel.cb_reserve_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
     f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
     f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, {f.acc[k]}, %l1_{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) -> ()')
@@ -242,7 +323,7 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     f.end_loop()
 
 
-def emit_writer(kernel_name: str, bindings: Sequence[TensorBinding]) -> list[str]:
+def emit_writer(kernel_name: str, bindings: Sequence[TensorBinding], items: WorkItems | None = None) -> list[str]:
     """Lines of ``func.func @{kernel_name}_writer`` (thread noc).
 
     Waits for, writes to DRAM and pops every output tile in order (tensor by tensor, tile id
@@ -250,11 +331,11 @@ def emit_writer(kernel_name: str, bindings: Sequence[TensorBinding]) -> list[str
     """
     _validate(bindings)
     f = _Func(f"{kernel_name}_writer")
-    spec = _prologue(f, bindings, WRITER_NOC)
+    spec = _prologue(f, bindings, WRITER_NOC, items)
     for k, b in enumerate(bindings):
         cb, ty = f"%cb{b.cb_id}", b.cb_type
         f.loop(f"n{k}", f"t{k}")
-        f.op(f'%id{k} = "arith.index_cast"(%t{k}) : (index) -> i32')
+        f.op(f'%id{k} = "arith.index_cast"({_offset(f, k, f"%t{k}")}) : (index) -> i32')
         f.op(f'"ttkernel.cb_wait_front"({cb}, %c1_i32) : ({ty}, i32) -> ()')
         f.op(f'%l1_{k} = "ttkernel.get_read_ptr"({cb}) : ({ty}) -> i32')
         f.op(f'"ttkernel.noc_async_write_tile"(%id{k}, {f.acc[k]}, %l1_{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) '

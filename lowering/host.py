@@ -14,8 +14,9 @@ the two words an interleaved DRAM tensor's ``TensorAccessorArgs`` reads, ``[IsDr
 attributes give the compute config. The simulator runs a module with its description, taking every argument
 from it (``tteqsat.sim.simulate(text, inputs, host=...)``).
 
-Today a program runs on one core; ``grid`` and ``cores`` are there for multi-core programs, where each core
-gets its own runtime args (read with ``get_arg_val``, ``is_uniform = false`` arg-spec entries).
+A program of one work item runs on core (0, 0). A program over the grid (`grid_cores`) lists every core that
+gets work with its own runtime args, its first work item and item count (read with ``get_arg_val``,
+``is_uniform = false`` arg-spec entries).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from tteqsat.mlir_text.argspec import ArgSpec, parse_arg_spec
 from tteqsat.mlir_text.ir import EnumAttr, IntAttr, Module, Op, OpaqueAttr, func_body, func_name
 from tteqsat.mlir_text.parser import parse_module
+from tteqsat.scheduling.model import GridPlan
 
 FORMAT = "tteqsat-host-program/1"
 TILE_BYTES = {"bf16": 2048, "f32": 4096}
@@ -59,7 +61,7 @@ class Tensor:
 
     name: str
     role: str  # in | out
-    shape: tuple[int, int]  # elements
+    shape: tuple[int, ...]  # elements: batch axes (matrix after matrix in DRAM), then rows and columns
     dtype: str  # bf16 | f32
 
     @property
@@ -68,7 +70,10 @@ class Tensor:
 
     @property
     def pages(self) -> int:
-        return -(-self.shape[0] // 32) * -(-self.shape[1] // 32)
+        matrices = 1
+        for d in self.shape[:-2]:
+            matrices *= d
+        return matrices * -(-self.shape[-2] // 32) * -(-self.shape[-1] // 32)
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ class HostProgram:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise HostProgramError(f"host program: 'format' must be {FORMAT!r}")
         try:
-            tensors = tuple(Tensor(t["name"], t["role"], (int(t["shape"][0]), int(t["shape"][1])), t["dtype"])
+            tensors = tuple(Tensor(t["name"], t["role"], tuple(int(d) for d in t["shape"]), t["dtype"])
                             for t in doc["tensors"])
             cbs = tuple(CbConfig(int(c["id"]), int(c["pages"]), int(c["page_size"]), c["data_format"])
                         for c in doc["cbs"])
@@ -209,8 +214,8 @@ class HostProgram:
         out: list[str] = []
         names = {t.name for t in self.tensors}
         for t in self.tensors:
-            if t.role not in ("in", "out") or t.dtype not in TILE_BYTES or min(t.shape) < 1:
-                out.append(f"tensor {t.name!r}: role must be in|out, dtype bf16|f32, shape positive")
+            if t.role not in ("in", "out") or t.dtype not in TILE_BYTES or len(t.shape) < 2 or min(t.shape) < 1:
+                out.append(f"tensor {t.name!r}: role must be in|out, dtype bf16|f32, shape positive (2 or more axes)")
         for c in self.cbs:
             if c.data_format not in DATA_FORMATS.values() or c.pages < 1 or c.page_size != TILE_BYTES[c.dtype]:
                 out.append(f"cb {c.id}: needs pages >= 1 and a {'|'.join(DATA_FORMATS.values())} tile page size")
@@ -342,7 +347,7 @@ def _noc_of(func: Op) -> int | None:
 
 
 def tensors_of(module: Module) -> tuple[Tensor, ...]:
-    """The module's ``tteqsat.tensors`` (``name:in|out:RxC:bf16|f32``)."""
+    """The module's ``tteqsat.tensors`` (``name:in|out:[batch axes x]RxC:bf16|f32``)."""
     raw = module.attributes.get("tteqsat.tensors", [])
     if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
         raise HostProgramError("tteqsat.tensors must be an array of strings")
@@ -350,12 +355,12 @@ def tensors_of(module: Module) -> tuple[Tensor, ...]:
     for text in raw:
         parts = text.split(":")
         shape = parts[2].split("x") if len(parts) == 4 else []
-        ok = (len(parts) == 4 and parts[0] != "" and parts[1] in ("in", "out") and len(shape) == 2
+        ok = (len(parts) == 4 and parts[0] != "" and parts[1] in ("in", "out") and len(shape) >= 2
               and all(s.isdigit() and int(s) > 0 for s in shape) and parts[3] in TILE_BYTES)
         if not ok:
-            raise HostProgramError(f"malformed tensor spec {text!r} (expected name:in|out:RxC:bf16|f32 with a "
-                                   "positive shape)")
-        out.append(Tensor(parts[0], parts[1], (int(shape[0]), int(shape[1])), parts[3]))
+            raise HostProgramError(f"malformed tensor spec {text!r} (expected name:in|out:[BxH...x]RxC:bf16|f32 "
+                                   "with a positive shape)")
+        out.append(Tensor(parts[0], parts[1], tuple(int(s) for s in shape), parts[3]))
     names = [t.name for t in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -418,6 +423,16 @@ def _compute_config(func: Op) -> ComputeConfig:
                                f"{', '.join(MATH_FIDELITY)}, got {fidelity!r}")
     return ComputeConfig(MATH_FIDELITY[fidelity], attrs.get("tteqsat.fp32_dest_acc_en") is True,
                          attrs.get("tteqsat.dst_full_sync") is True, attrs.get("tteqsat.math_approx_mode") is True)
+
+
+def grid_cores(plan: GridPlan, kernel: str) -> tuple[tuple[int, int], tuple[Core, ...]]:
+    """The grid and each working core of a program over the grid: core n sits at (n % x, n // x) and every
+    kernel reads the core's first work item and item count (`lowering.dataflow.ITEM_ARGS`)."""
+    x, _ = plan.grid
+    names = (f"{kernel}_reader", f"{kernel}_compute", f"{kernel}_writer")
+    cores = tuple(Core(n % x, n // x, {name: (first, count) for name in names})
+                  for n, (first, count) in enumerate(plan.cores))
+    return plan.grid, cores
 
 
 def host_program(module: Module | str, *, grid: tuple[int, int] = (1, 1),

@@ -10,7 +10,15 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-from tteqsat.lowering.dataflow import StreamBinding, TensorBinding, emit_reader, emit_writer
+from tteqsat.lowering.dataflow import (
+    ITEM_ARGS,
+    ItemTiles,
+    StreamBinding,
+    TensorBinding,
+    WorkItems,
+    emit_reader,
+    emit_writer,
+)
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import FPU_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
 
@@ -77,8 +85,12 @@ class FunctionBuilder:
         return ""
 
     def loop(self, upper: int, body: Callable[[str], None]) -> None:
+        self.loop_to(self.const(upper, "index"), body)
+
+    def loop_to(self, upper: str, body: Callable[[str], None]) -> None:
+        """An scf.for from 0 to the index value `upper`, step 1."""
         iv = self.fresh("i")
-        self.line(f'"scf.for"({self.const(0, "index")}, {self.const(upper, "index")}, {self.const(1, "index")}) ({{')
+        self.line(f'"scf.for"({self.const(0, "index")}, {upper}, {self.const(1, "index")}) ({{')
         self.line(f"^bb0({iv}: index):")
         self.depth += 1
         body(iv)
@@ -354,6 +366,19 @@ class ComputeEmitter:
         first_out = next(a.cb for a in s.args if a.role == "out")
         b.op("ttkernel.compute_kernel_hw_startup", [self.cb(first_in), self.cb(first_out)])
 
+    def program(self) -> None:
+        """One work item: the scalers its reduces read (popped after their last reader, so each item fills its
+        own), then every section in order, the streaming loop in place of its body's sections."""
+        for cb in self.s.cbs:
+            if cb.role == "scaler":
+                self.fill(cb.id, 1, float(cb.scale), "scaler for reduce_tile")  # type: ignore[arg-type]
+        body = [sec for sec in self.s.sections if sec.in_loop]
+        for sec in self.s.sections:
+            if sec.in_loop and sec is body[0]:
+                self.loop(body)
+            elif not sec.in_loop:
+                self.section(sec)
+
     def emit(self) -> list[str]:
         s = self.s
         b = self.b
@@ -364,17 +389,16 @@ class ComputeEmitter:
             b.consts.append(f'{name} = "ttkernel.get_compile_time_arg_val"() '
                             f"<{{arg_index = {position} : i32}}> : () -> {ty}")
             self.cb_val[cb.id], self.cb_ty[cb.id] = name, ty
-        spec = ArgSpec(ct_args=tuple(ArgEntry("cb_port", cb.id) for cb in ports))
+        over_grid = s.grid is not None and s.grid.items > 1
+        spec = ArgSpec(rt_args=ITEM_ARGS if over_grid else (),
+                       ct_args=tuple(ArgEntry("cb_port", cb.id) for cb in ports))
         self.startup()
-        for cb in s.cbs:
-            if cb.role == "scaler":
-                self.fill(cb.id, 1, float(cb.scale), "scaler for reduce_tile")  # type: ignore[arg-type]
-        body = [sec for sec in s.sections if sec.in_loop]
-        for sec in s.sections:
-            if sec.in_loop and sec is body[0]:
-                self.loop(body)
-            elif not sec.in_loop:
-                self.section(sec)
+        if over_grid:  # one pass of the whole program per work item of this core
+            b.line("// this core's work items: the whole program once each")
+            count = b.op("ttkernel.get_arg_val", [self.idx(1)], result="index")
+            b.loop_to(count, lambda _: self.program())
+        else:
+            self.program()
         b.op("func.return", [])
         fp32 = "true" if s.fp32_dest_acc else "false"
         sync = "true" if s.dst_full_sync else "false"
@@ -386,24 +410,63 @@ class ComputeEmitter:
         return [head, *b.lines(), tail]
 
 
+def dram_tensors(schedule: Schedule) -> list[tuple[str, str, tuple[int, ...]]]:
+    """The module's DRAM tensors (name, role, full shape), in kernel-argument order. Over the grid these are
+    the user's whole tensors, one per tensor however many arguments slice it; else one per argument."""
+    grid = schedule.grid
+    if grid is None or grid.items <= 1:
+        return [(a.name, a.role, a.shape) for a in schedule.args]
+    seen: dict[str, tuple[str, str, tuple[int, ...]]] = {}
+    for a in schedule.args:
+        layout = grid.layouts[a.name]
+        seen.setdefault(layout.tensor, (layout.tensor, a.role, layout.shape))
+    return list(seen.values())
+
+
+def _item_tiles(schedule: Schedule, arg_name: str) -> ItemTiles | None:
+    grid = schedule.grid
+    if grid is None or grid.items <= 1:
+        return None
+    layout = grid.layouts[arg_name]
+    rows, cols = layout.shape[-2:]
+    matrix = -(-rows // 32) * -(-cols // 32)
+    terms = []
+    stride = matrix
+    for (axis, divisor), size in reversed(list(zip(layout.axes, layout.shape[:-2], strict=True))):
+        if axis >= 0:
+            terms.append((axis, divisor, stride))
+        stride *= size
+    block = (grid.block_rows // 32) * -(-cols // 32) if layout.blocked else 0
+    return ItemTiles(tuple(reversed(terms)), block)
+
+
 def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBinding], list[StreamBinding]]:
     """Kernel arguments, in the documented order (inputs as declared, then outputs), and the streams."""
     cbs = {cb.id: cb for cb in schedule.cbs}
     dt = "f32" if schedule.dtype == "fp32" else "bf16"
+    tensor_index = {name: n for n, (name, _, _) in enumerate(dram_tensors(schedule))}
+    grid = schedule.grid if schedule.grid is not None and schedule.grid.items > 1 else None
+
+    def index_of(arg_name: str) -> int:
+        return tensor_index[grid.layouts[arg_name].tensor if grid else arg_name]
+
     ins: list[TensorBinding] = []
     outs: list[TensorBinding] = []
-    for n, a in enumerate(schedule.args):
+    for a in schedule.args:
         if a.cb < 0:
             continue  # streamed only
         cb = cbs[a.cb]
         rows = -(-a.shape[0] // 32) if cb.tile_order == "cols" else 0
-        binding = TensorBinding(a.name, n, a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles, dt, rows)
+        binding = TensorBinding(a.name, index_of(a.name), a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles, dt, rows,
+                                _item_tiles(schedule, a.name))
         (ins if a.role == "in" else outs).append(binding)
     streams: list[StreamBinding] = []
     for st in schedule.loop.streams if schedule.loop else []:
         cb = cbs[st.cb]
         rt, ct = -(-st.shape[0] // 32), -(-st.shape[1] // 32)
-        tensor = TensorBinding(st.name, st.arg, st.cb, cb_type(cb.tiles, cb.dtype), rt * ct, dt)
+        arg = schedule.args[st.arg].name
+        tensor = TensorBinding(st.name, index_of(arg), st.cb, cb_type(cb.tiles, cb.dtype), rt * ct, dt,
+                               item=_item_tiles(schedule, arg))
         streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32, st.column_major))
     return ins, outs, streams
 
@@ -412,11 +475,14 @@ def emit_module(schedule: Schedule) -> str:
     """The whole module as text: deterministic for a given schedule."""
     ins, outs, streams = bindings(schedule)
     dt = "f32" if schedule.dtype == "fp32" else "bf16"
-    tensors = ", ".join(f'"{a.name}:{a.role}:{a.shape[0]}x{a.shape[1]}:{dt}"' for a in schedule.args)
+    tensors = ", ".join(f'"{name}:{role}:{"x".join(map(str, shape))}:{dt}"'
+                        for name, role, shape in dram_tensors(schedule))
+    grid = schedule.grid
+    items = WorkItems(grid.batch, grid.blocks) if grid is not None and grid.items > 1 else None
     lines = [f'module attributes {{tteqsat.kernel = "{schedule.kernel}", tteqsat.arch = "{schedule.arch}", '
              f"tteqsat.tensors = [{tensors}]}} {{"]
-    lines += emit_reader(schedule.kernel, ins, streams, schedule.loop.trips if schedule.loop else 0)
+    lines += emit_reader(schedule.kernel, ins, streams, schedule.loop.trips if schedule.loop else 0, items)
     lines += ComputeEmitter(schedule).emit()
-    lines += emit_writer(schedule.kernel, outs)
+    lines += emit_writer(schedule.kernel, outs, items)
     lines.append("}")
     return "\n".join(lines) + "\n"

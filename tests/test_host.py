@@ -30,7 +30,7 @@ RNG = np.random.default_rng(5)
 
 
 def test_attention_host_program_describes_the_kernels_the_module_and_cpp_have() -> None:
-    result = tq.optimize(load_example("attention"))
+    result = tq.optimize(load_example("attention"), blocks=())  # one work item: one core, no per-core args
     host = result.to_host()
     cpp = result.to_cpp()
     assert [k.name for k in host.kernels] == list(cpp)
@@ -82,7 +82,7 @@ def test_json_round_trips_and_is_byte_identical_across_runs() -> None:
     [
         (lambda d: d.pop("cbs"), "missing or malformed field"),
         (lambda d: d["kernels"][0]["common_runtime_args"].append({"buffer_address": "nope"}), "buffer_address of unknown tensor 'nope'"),
-        (lambda d: d["cores"][0].update(core=[3, 0]), "core (3, 0) is outside the 1x1 grid"),
+        (lambda d: d["cores"][0].update(core=[30, 0]), "core (30, 0) is outside the 8x8 grid"),
         (lambda d: d["kernels"][1].pop("compute_config"), "a compute config belongs to exactly the compute kernel"),
         (lambda d: d.update(format="other/2"), "'format' must be"),
     ],
@@ -221,3 +221,15 @@ def test_each_core_runs_with_its_own_runtime_args() -> None:
     np.testing.assert_array_equal(one.outputs["o"][:, 32:], 2.0)
     with pytest.raises(HostProgramError, match=r"core \(1, 0\): kernel pc_writer reads 1 per-core runtime args, 0 given"):
         host_program(text, grid=(2, 1), cores=(cores[0], Core(1, 0, {})))
+
+
+def test_a_program_over_the_grid_lists_each_core_with_its_items() -> None:
+    result = tq.optimize(load_example("attention"))  # 64 q rows: two row blocks of 32 on two cores
+    host = result.to_host()
+    plan = result.schedule.grid
+    assert plan is not None and host.grid == plan.grid == (8, 8)
+    assert [(c.x, c.y) for c in host.cores] == [(n % 8, n // 8) for n in range(len(plan.cores))]
+    for core, (first, count) in zip(host.cores, plan.cores, strict=True):
+        assert set(core.runtime_args) == {k.name for k in host.kernels}
+        assert all(args == (first, count) for args in core.runtime_args.values())
+    assert HostProgram.from_json(host.to_json()) == host

@@ -37,6 +37,7 @@ from tteqsat.frontend.ir import Kernel
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
+from tteqsat.scheduling.grid import grid_plan
 from tteqsat.scheduling.model import Schedule
 
 if TYPE_CHECKING:
@@ -195,9 +196,13 @@ class Result:
     def to_host(self) -> HostProgram:
         """The host program next to the kernels: tensors, CB configs, each kernel's compile-time and runtime
         args, the compute config and the cores (`tteqsat.lowering.host`); ``.to_json()`` for the file."""
-        from tteqsat.lowering.host import host_program
+        from tteqsat.lowering.host import grid_cores, host_program
 
-        return host_program(self.to_mlir())
+        plan = self.schedule.grid
+        if plan is None or plan.items <= 1:
+            return host_program(self.to_mlir())
+        grid, cores = grid_cores(plan, self.schedule.kernel)
+        return host_program(self.to_mlir(), grid=grid, cores=cores)
 
     @property
     def items(self) -> int:
@@ -214,61 +219,85 @@ class Result:
         element, blk = divmod(item, self.items // view.elements)
         ins = view.element_inputs(inputs, element)
         want = element_outputs if element_outputs is not None else reference.evaluate(view.kernel, ins)
-        take = slice(blk * self.block, (blk + 1) * self.block) if self.block else slice(None)
+        take = self._rows(blk)
         blocked = {op.name for op in self.program.inputs if op.attrs.get("block")}
         return ({n: (a[take] if n in blocked else a) for n, a in ins.items()},
                 {n: a[take] for n, a in want.items()})
 
+    def _rows(self, blk: int) -> slice:
+        return slice(blk * self.block, (blk + 1) * self.block) if self.block else slice(None)
+
+    def sample_cores(self) -> list[int]:
+        """Cores that cover every distinct role of the split: the first, the last, and the first whose item
+        count differs from the first's (an uneven tail)."""
+        grid = self.schedule.grid
+        if grid is None:
+            return [0]
+        counts = [c for _, c in grid.cores]
+        tail = next((n for n, c in enumerate(counts) if c != counts[0]), None)
+        return sorted({0, len(counts) - 1} | ({tail} if tail is not None else set()))
+
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None,
-               items: Sequence[int] | None = None) -> Verification:
+               cores: Sequence[int] | str = "sample") -> Verification:
         """Run the emitted MLIR on the simulator and compare with the reference; raise on mismatch.
 
-        One program serves every work item; `items` chooses which to run (default: all of them up to four,
-        else the first, the last and one between). The reference runs on each chosen item's whole batch
-        element."""
-        inputs = inputs or reference.random_inputs(self.kernel, seed)
-        view = self.view or element_view(self.kernel)
-        total = self.items
-        chosen = list(items) if items is not None else (
-            list(range(total)) if total <= 4 else sorted({0, total // 2, total - 1}))
-        per_element: dict[int, dict[str, np.ndarray]] = {}
-        results = []
-        for i in chosen:
-            element = i // (total // view.elements)
-            if element not in per_element:
-                per_element[element] = reference.evaluate(view.kernel, view.element_inputs(inputs, element))
-            results.append(self._verify_item(*self.item_inputs(inputs, i, per_element[element])))
-        worst = max(results, key=lambda r: r.max_rel_err)
-        return Verification(max(r.max_abs_err for r in results), worst.max_rel_err, worst.tolerance,
-                            {k: max(r.per_output[k] for r in results) for k in worst.per_output}, worst.stats)
+        Over the grid the simulator runs the program on the chosen cores (`"all"`, `"sample"`: the first, the
+        last and an uneven tail, or core numbers), each with its runtime args, against the whole tensors in a
+        shared DRAM; every item those cores compute is compared with its rows of the reference, which runs on
+        the item's whole batch element."""
+        from dataclasses import replace as with_fields
 
-    def _verify_item(self, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> Verification:
         from tteqsat.sim import SimulationError, simulate
 
-        chosen = evaluate_program(self.program, inputs)
+        inputs = inputs or reference.random_inputs(self.kernel, seed)
+        view = self.view or element_view(self.kernel)
+        grid = self.schedule.grid
+        host = self.to_host()
+        if grid is None or grid.items <= 1:
+            picked = [0]
+            items = list(range(self.items))
+        else:
+            picked = list(range(len(grid.cores))) if cores == "all" else (
+                self.sample_cores() if cores == "sample" else sorted(set(cores)))  # type: ignore[arg-type]
+            host = with_fields(host, cores=tuple(host.cores[n] for n in picked))
+            items = [first + k for n in picked for first, count in [grid.cores[n]] for k in range(count)]
         start = time.perf_counter()
         try:
-            sim = simulate(self.to_mlir(), inputs, host=self.to_host())
+            sim = simulate(self.to_mlir(), inputs if grid is not None and grid.items > 1 else
+                           self.item_inputs(inputs, 0)[0], host=host)
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
         self.times["simulate"] = time.perf_counter() - start
+        per_element: dict[int, dict[str, np.ndarray]] = {}
         tol = TOLERANCE[self.kernel.dtype]
         per: dict[str, float] = {}
         worst_abs = worst_rel = 0.0
-        for name, want in expected.items():
-            scale = max(1.0, float(np.max(np.abs(want))))
-            rules_err = float(np.max(np.abs(chosen[name] - want))) / scale
-            if not rules_err <= 1e-4:
-                raise VerificationError(f"output '{name}': the extracted program differs from the kernel by "
-                                        f"{rules_err:.3g} in numpy; a rewrite rule is unsound"
-                                        + self._suspects())
-            got = sim.outputs[name]
-            err = float(np.max(np.abs(got.astype(np.float64) - want)))
-            per[name] = err
-            worst_abs = max(worst_abs, err)
-            worst_rel = max(worst_rel, err / scale)
-        result = Verification(worst_abs, worst_rel, tol, per, dict(sim.stats))
+        blocks = self.items // view.elements
+        for item in items:
+            element, blk = divmod(item, blocks)
+            if element not in per_element:
+                per_element[element] = reference.evaluate(view.kernel, view.element_inputs(inputs, element))
+            item_in, expected = self.item_inputs(inputs, item, per_element[element])
+            chosen = evaluate_program(self.program, item_in)
+            for name, want in expected.items():
+                scale = max(1.0, float(np.max(np.abs(want))))
+                rules_err = float(np.max(np.abs(chosen[name] - want))) / scale
+                if not rules_err <= 1e-4:
+                    raise VerificationError(f"output '{name}': the extracted program differs from the kernel by "
+                                            f"{rules_err:.3g} in numpy; a rewrite rule is unsound"
+                                            + self._suspects())
+                out = sim.outputs[name]
+                got = out[view.element_index(element)][self._rows(blk)] if grid is not None and grid.items > 1 \
+                    else out
+                err = float(np.max(np.abs(got.astype(np.float64) - want)))
+                per[name] = max(per.get(name, 0.0), err)
+                worst_abs = max(worst_abs, err)
+                worst_rel = max(worst_rel, err / scale)
+        stats = dict(sim.stats)
+        stats["verify.cores"] = len(picked)
+        stats["verify.items"] = len(items)
+        result = Verification(worst_abs, worst_rel, tol, per, stats)
         if not worst_rel <= tol:
             raise VerificationError(f"kernel '{self.kernel.name}': simulated output differs from the reference by "
                                     f"{worst_abs:.4g} (relative {worst_rel:.4g} > tolerance {tol})"
@@ -460,6 +489,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                               + "".join(f"\n{hint}" for hint in _advice([alt], arch_obj)))
         candidates = forced
     best_cand = min(candidates, key=lambda c: (c.chip.cycles, c.form != "streaming", -(c.block or 0)))
+    if best_cand.chip.items > 1:
+        best_cand.schedule.grid = grid_plan(best_cand.schedule, view, best_cand.block, best_cand.chip, arch_obj)
     chosen = best_cand.form
     if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")

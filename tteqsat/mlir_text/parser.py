@@ -154,6 +154,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.toks = tokenize(text)
         self.i = 0
+        self.scopes: list[set[str]] = [set()]  # SSA names visible here: one set per enclosing region
 
     # -- token helpers -------------------------------------------------------------------
     @property
@@ -242,9 +243,13 @@ class _Parser:
         regions: list[Block] = []
         if self.at("(") and self.toks[self.i + 1].text == "{":
             self.i += 1
+            outer = self.scopes
+            if name == "func.func":  # isolated from above: its body sees none of the enclosing names
+                self.scopes = [set()]
             regions.append(self.parse_region())
             while self.accept(","):
                 regions.append(self.parse_region())
+            self.scopes = outer
             self.expect(")")
         attrs: dict[str, Attr] = {}
         if self.at("{"):
@@ -257,10 +262,19 @@ class _Parser:
             )
         if len(result_types) != len(results):
             raise self.error(f"{name}: {len(results)} results but {len(result_types)} result types", name_tok)
+        for r in results:
+            self.define(r, first)
         return Op(name, results, operands, operand_types, result_types, props, attrs, regions, first.line)
+
+    def define(self, value: str, where: Token) -> None:
+        """MLIR refuses a name already visible: one defined earlier in this region or an enclosing one."""
+        if any(value in scope for scope in self.scopes):
+            raise self.error(f"redefinition of SSA value {value}", where)
+        self.scopes[-1].add(value)
 
     def parse_region(self) -> Block:
         self.expect("{")
+        self.scopes.append(set())
         args: list[tuple[str, str]] = []
         if self.tok.kind == "block":
             self.i += 1
@@ -279,10 +293,13 @@ class _Parser:
                 raise self.error("unterminated region")
             ops.append(self.parse_op())
         self.expect("}")
+        self.scopes.pop()
         return Block(args, ops)
 
     def parse_block_arg(self) -> tuple[str, str]:
+        tok = self.tok
         name = self.expect_kind("value", "a block argument").text
+        self.define(name, tok)
         self.expect(":")
         return name, self.parse_type()
 

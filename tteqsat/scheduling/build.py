@@ -40,7 +40,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         cb = plan.new("input", op.n_tiles, op.name, op.loc) if op.name in used_whole else -1
         if cb >= 0:
             input_cb[op.name] = cb
-        args.append(TensorArg(op.name, "in", op.shape, cb, op.n_tiles))
+        args.append(TensorArg(op.name, "in", op.shape, cb, op.n_tiles, bool(op.attrs.get("block"))))
     output_cb: dict[str, int] = {}
     for name, op in program.outputs:
         # double-buffered when it is the only output; with several, the writer drains them one after

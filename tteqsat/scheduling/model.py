@@ -111,6 +111,36 @@ class TensorArg:
     shape: tuple[int, int]
     cb: int
     n_tiles: int
+    blocked: bool = False  # an input read by the work item's block of rows (`shape` is the block)
+
+
+@dataclass(frozen=True)
+class TensorLayout:
+    """Which tiles of its DRAM tensor a kernel argument moves for one work item: the slice its batch index
+    selects (per tensor batch axis, the kernel batch axis it follows, or -1 for a broadcast axis read at 0,
+    and the divisor of a repeat), and its block of rows when the argument is row-blocked."""
+
+    tensor: str                          # the DRAM tensor: the user's input or output
+    shape: tuple[int, ...]               # its full shape: batch axes, then rows and columns
+    axes: tuple[tuple[int, int], ...]    # per tensor batch axis: (kernel batch axis or -1, divisor)
+    blocked: bool                        # the item moves its block of rows, not the whole matrix
+
+
+@dataclass
+class GridPlan:
+    """The work split over the core grid: items are (batch element, row block) pairs in row-major order;
+    each core runs the one program over its items, `first` to `first + count - 1`."""
+
+    batch: tuple[int, ...]               # the kernel's batch axes
+    blocks: int                          # row blocks per batch element
+    block_rows: int                      # rows of one block, in elements
+    cores: list[tuple[int, int]]         # (first item, item count) per core that gets work
+    grid: tuple[int, int]                # the arch's compute grid (x, y); core n sits at (n % x, n // x)
+    layouts: dict[str, TensorLayout]     # by kernel argument (TensorArg) name
+
+    @property
+    def items(self) -> int:
+        return sum(count for _, count in self.cores)
 
 
 @dataclass
@@ -129,6 +159,7 @@ class Schedule:
     dst_full_sync: bool = False   # DST not double-buffered: twice the tiles per acquire
     exp_approx: bool = True
     math_fidelity: str = "hifi2"
+    grid: GridPlan | None = None  # the split over cores, when the kernel has more than one work item
 
     @property
     def cost_cycles(self) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 
 from tteqsat.sim.cb import CircularBuffer
 from tteqsat.sim.errors import ProtocolError
-from tteqsat.sim.tiles import round_to, tile_grid, tilize, untilize
+from tteqsat.sim.tiles import n_tiles, round_to, tilize, untilize
 
 DRAM_STRIDE = 1 << 24
 """Spacing of tensor base addresses; tensor i lives at (i + 1) * DRAM_STRIDE."""
@@ -30,13 +30,12 @@ class TensorSpec:
 
     name: str
     role: str
-    shape: tuple[int, int]
+    shape: tuple[int, ...]  # batch axes, then rows and columns
     dtype: str
 
     @property
     def n_tiles(self) -> int:
-        tr, tc = tile_grid(self.shape)
-        return tr * tc
+        return n_tiles(self.shape)
 
 
 class Dram:
@@ -55,7 +54,7 @@ class Dram:
                     raise ValueError(
                         f"input tensor {spec.name!r} has shape {arr.shape}, expected {spec.shape}"
                     )
-                self.tiles.append([round_to(t, spec.dtype) for t in tilize(arr)])
+                self.tiles.append(list(round_to(np.stack(tilize(arr)), spec.dtype)))
             else:
                 self.tiles.append(tilize(np.zeros(spec.shape, dtype=np.float32)))
             self.written.append([False] * spec.n_tiles)

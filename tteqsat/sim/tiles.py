@@ -37,28 +37,37 @@ def round_to(values: np.ndarray, dtype: str) -> np.ndarray:
     return np.array(values, dtype=np.float32, copy=True)
 
 
-def tile_grid(shape: tuple[int, int]) -> tuple[int, int]:
-    """Number of tile rows and tile columns covering an (R, C) tensor."""
-    rows, cols = shape
+def tile_grid(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Number of tile rows and tile columns covering the (R, C) matrix of a tensor (its last two axes)."""
+    rows, cols = shape[-2:]
     return -(-rows // TILE), -(-cols // TILE)
 
 
+def n_tiles(shape: tuple[int, ...]) -> int:
+    """Tiles of a tensor: its matrices (batch axes, row-major) one after another, each in row-major tile order."""
+    tr, tc = tile_grid(shape)
+    return int(np.prod(shape[:-2], dtype=np.int64)) * tr * tc
+
+
 def tilize(array: np.ndarray) -> list[np.ndarray]:
-    """Split a 2-D array into zero-padded 32x32 float32 tiles, row-major tile order."""
+    """Split an array of at least 2 axes into zero-padded 32x32 float32 tiles: matrix by matrix over the
+    batch axes, each in row-major tile order."""
     a = np.asarray(array, dtype=np.float32)
-    if a.ndim != 2:
-        raise ValueError(f"tilize expects a 2-D array, got shape {a.shape}")
+    if a.ndim < 2:
+        raise ValueError(f"tilize expects at least 2 axes, got shape {a.shape}")
     tr, tc = tile_grid(a.shape)
-    padded = np.zeros((tr * TILE, tc * TILE), dtype=np.float32)
-    padded[: a.shape[0], : a.shape[1]] = a
-    blocks = padded.reshape(tr, TILE, tc, TILE).swapaxes(1, 2)
-    return [np.array(blocks[r, c]) for r in range(tr) for c in range(tc)]
+    mats = a.reshape(-1, *a.shape[-2:])
+    padded = np.zeros((mats.shape[0], tr * TILE, tc * TILE), dtype=np.float32)
+    padded[:, : a.shape[-2], : a.shape[-1]] = mats
+    blocks = padded.reshape(-1, tr, TILE, tc, TILE).swapaxes(2, 3).reshape(-1, TILE, TILE)
+    return list(blocks.copy())
 
 
-def untilize(tiles: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+def untilize(tiles: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     """Inverse of `tilize`: reassemble tiles and crop the padding away."""
     tr, tc = tile_grid(shape)
-    if len(tiles) != tr * tc:
-        raise ValueError(f"{len(tiles)} tiles cannot form a {shape[0]}x{shape[1]} tensor")
-    grid = np.stack(tiles).reshape(tr, tc, TILE, TILE).swapaxes(1, 2)
-    return np.array(grid.reshape(tr * TILE, tc * TILE)[: shape[0], : shape[1]], dtype=np.float32)
+    if len(tiles) != n_tiles(shape):
+        raise ValueError(f"{len(tiles)} tiles cannot form a {'x'.join(map(str, shape))} tensor")
+    grid = np.stack(tiles).reshape(-1, tr, tc, TILE, TILE).swapaxes(2, 3).reshape(-1, tr * TILE, tc * TILE)
+    out = grid[:, : shape[-2], : shape[-1]].reshape(shape)
+    return np.array(out, dtype=np.float32)

@@ -23,8 +23,10 @@ from tteqsat.sim.dram import Dram, L1Map, parse_tensor_spec
 from tteqsat.sim.dst import DstRegisters
 from tteqsat.sim.errors import ProtocolError, SimulationError, located
 from tteqsat.sim.machine import Machine, ThreadState
+from tteqsat.sim.numerics import PRECISIONS, Numerics
 from tteqsat.sim.program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr
 from tteqsat.sim.scalar_ops import SCALAR_OPS
+from tteqsat.sim.settings import compute_settings
 
 _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")
 
@@ -41,8 +43,7 @@ class SimResult:
 
     ``stats`` keys: ``ops.<op name>`` executions per op, ``ops.total``, ``cb.<id>.capacity``,
     ``cb.<id>.max_occupancy`` (most pages reserved or published at once), ``dst.capacity``,
-    ``dst.max_slot`` (highest DST slot written, -1 if none), ``dram.tiles_unwritten``
-    (output tiles no writer stored) and ``sched.rounds``.
+    ``dst.max_slot`` (highest DST slot written, -1 if none) and ``sched.rounds``.
     """
 
     outputs: dict[str, np.ndarray]
@@ -208,21 +209,34 @@ def _collect_stats(machine: Machine, ctxs: list[Ctx], rounds: int) -> dict[str, 
         stats[f"cb.{cb_id}.max_occupancy"] = cb.max_occupancy
     stats["dst.capacity"] = machine.dst.capacity
     stats["dst.max_slot"] = machine.dst.max_slot
-    stats["dram.tiles_unwritten"] = sum(
-        written.count(False)
-        for spec, written in zip(machine.dram.specs, machine.dram.written, strict=True)
-        if spec.role == "out"
-    )
     stats["sched.rounds"] = rounds
     return dict(sorted(stats.items()))
 
 
-def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray]) -> SimResult:
+def _check_end(machine: Machine, module: Module) -> None:
+    """At the end of a kernel every CB is empty and every output tile was written by the writer."""
+    problems = [msg for cb_id in sorted(machine.cbs) if (msg := machine.cbs[cb_id].undrained())]
+    for spec, written in zip(machine.dram.specs, machine.dram.written, strict=True):
+        missing = [t for t, w in enumerate(written) if not w]
+        if spec.role == "out" and missing:
+            shown = ", ".join(str(t) for t in missing[:8]) + (", ..." if len(missing) > 8 else "")
+            problems.append(f"output '{spec.name}': {len(missing)} of {len(written)} tiles never written "
+                            f"(tile ids {shown})")
+    if problems:
+        raise located(module.line, "module", "at the end of the kernel: " + "; ".join(problems))
+
+
+def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], precision: str = "exact") -> SimResult:
     """Parse and execute a kernel module on ``inputs`` (element-shaped arrays by tensor name).
 
+    ``precision`` is ``"exact"`` (float32 math, DST and bf16 CBs rounded to nearest-even) or ``"hardware"``
+    (the Tensix's operand formats, fidelity phases, roundings and SFPU approximations; sim/numerics.py).
     Raises `SimulationError` (message ``line N: OP: ...``) for syntax outside the subset, a
-    missing or mis-shaped input, any protocol violation, or a deadlock.
+    missing or mis-shaped input, any protocol violation, a deadlock, or a kernel that ends with a CB
+    not drained or an output tile not written.
     """
+    if precision not in PRECISIONS:
+        raise SimulationError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     try:
         module = parse_module(mlir_text)
     except MlirSyntaxError as e:
@@ -239,11 +253,14 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray]) -> SimResult:
     computes = [f for f, k in threads_funcs if k == "compute"]
     if len(computes) > 1:
         raise located(computes[1].line, "func.func", "more than one compute thread")
-    fp32 = bool(computes and computes[0].attributes.get("tteqsat.fp32_dest_acc_en", False) is True)
+    settings = compute_settings(computes[0] if computes else None)
+    numerics = Numerics(precision, settings.fp32_dest_acc, settings.math_fidelity)
+    arch = module.attributes.get("tteqsat.arch", "wormhole_b0")
 
     cbs = _declare_cbs([f for f, _ in threads_funcs])
-    full_sync = bool(computes and computes[0].attributes.get("tteqsat.dst_full_sync", False) is True)
-    machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=DstRegisters(fp32, full_sync))
+    dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
+    machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
+                      arch="blackhole" if arch == "blackhole" else "wormhole_b0")
 
     threads: list[_Thread] = []
     ctxs: list[Ctx] = []
@@ -259,4 +276,5 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray]) -> SimResult:
 
     with np.errstate(all="ignore"):
         rounds = _schedule(threads)
+    _check_end(machine, module)
     return SimResult(outputs=dram.outputs(), stats=_collect_stats(machine, ctxs, rounds))

@@ -126,6 +126,8 @@ class CircularBuffer:
     def can_wait(self, n: int) -> bool:
         """True when ``n`` pages are published; raises if ``n`` could never be satisfied."""
         self._check_count(n, "cb_wait_front")
+        if n != self.wait_count:
+            self.check_wait_count(n)
         return self.published >= n
 
     def check_wait_count(self, n: int) -> None:
@@ -146,7 +148,6 @@ class CircularBuffer:
 
     def wait(self, n: int) -> None:
         """Complete a ``cb_wait_front(n)`` that `can_wait` allowed."""
-        self.check_wait_count(n)
         if n > self.waited:
             self.waited = n
 

@@ -5,10 +5,12 @@ when the reference is all zero), so a long softmax row whose values are all tiny
 relative standard as a matmul. An output whose norm is under half the reference's fails as trivially small
 even when a generous tolerance would let its error pass.
 
-The tolerances are set from measured errors: the largest relative error over the example kernels and the
-verification inputs (docs/mlir-subset.md, "Verification tolerances", lists the measurements), with a
-margin of about 2x. ``hardware`` entries depend on the math fidelity (the fidelity phases decide how many
-mantissa bits of each multiplicand survive); ``exact`` ones do not.
+The tolerances are set from measured errors (benchmarks/precision.py; docs/mlir-subset.md, "Verification
+tolerances", lists the measurements): the largest relative error over the example kernels, the streaming
+attention and logsumexp kernels, seeds and normal and uniform inputs, with a margin of 1.4-2x. ``hardware``
+entries depend on the math fidelity (the fidelity phases decide how many mantissa bits of each multiplicand
+survive); ``exact`` ones do not. Wider inputs (``dist="wide"``) make attention outputs less accurate than
+these tolerances allow, on the hardware too: pass a tolerance for them.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 
 TOLERANCES: dict[str, dict[str, dict[str, float]]] = {
+    # measured worst: fp32 2.6e-6, bf16 2.2e-2 (any fidelity: exact math ignores it)
     "exact": {
-        "fp32": {"lofi": 1e-4, "hifi2": 1e-4, "hifi3": 1e-4, "hifi4": 1e-4},
-        "bf16": {"lofi": 3e-2, "hifi2": 3e-2, "hifi3": 3e-2, "hifi4": 3e-2},
+        "fp32": {"lofi": 1e-5, "hifi2": 1e-5, "hifi3": 1e-5, "hifi4": 1e-5},
+        "bf16": {"lofi": 4e-2, "hifi2": 4e-2, "hifi3": 4e-2, "hifi4": 4e-2},
     },
+    # measured worst: fp32 0.131, 0.093, 0.041, 0.041; bf16 0.117, 0.068, 0.073, 0.073
     "hardware": {
-        "fp32": {"lofi": 8e-2, "hifi2": 5e-2, "hifi3": 5e-2, "hifi4": 5e-2},
-        "bf16": {"lofi": 1e-1, "hifi2": 6e-2, "hifi3": 6e-2, "hifi4": 6e-2},
+        "fp32": {"lofi": 0.2, "hifi2": 0.15, "hifi3": 0.06, "hifi4": 0.06},
+        "bf16": {"lofi": 0.2, "hifi2": 0.1, "hifi3": 0.1, "hifi4": 0.1},
     },
 }
 """Largest allowed relative error per precision mode, kernel dtype and math fidelity."""

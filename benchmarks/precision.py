@@ -96,7 +96,7 @@ def main() -> None:
             table.add_row(name, dtype, *errs)
         for dtype in ("bf16", "fp32"):
             table.add_row("worst", dtype, *[f"{worst[(mode, dtype, f)]:.2e}" for f in FIDELITIES], style="bold")
-            table.add_row("tolerance", dtype, *[f"{TOLERANCES[mode][dtype][f]:.0e}" for f in FIDELITIES])
+            table.add_row("tolerance", dtype, *[f"{TOLERANCES[mode][dtype][f]:g}" for f in FIDELITIES])
         console.print(table)
     console.print(f"{time.perf_counter() - start:.0f} s on {platform.machine()}, Python {platform.python_version()}")
 

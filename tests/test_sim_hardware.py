@@ -282,3 +282,16 @@ def test_lofi_keeps_five_bits_of_the_srca_operand() -> None:
     a = np.full((32, 32), 1.96875, np.float32)  # 1.11111b: the last bit is beyond LoFi's 1 + 4
     e0 = np.eye(32, dtype=np.float32)
     assert (num.matmul(np.zeros((32, 32), np.float32), e0, a) == 1.9375).all()
+
+
+def test_an_arch_with_16_dst_tiles_optimizes_and_verifies() -> None:
+    """The module records the arch's DST size (tteqsat.dst_tiles) and the simulator takes it from there."""
+    import tteqsat as tq
+
+    x = tq.tensor("x", (64, 64))
+    kernel = tq.kernel("wide", {f"y{i}": tq.sigmoid(tq.exp(x) * (0.25 * (i + 1))) for i in range(12)})
+    result = tq.optimize(kernel, "wormhole_b0", overrides={"dst_tiles": 16})
+    assert result.schedule.dst_capacity == 16 and max(sec.slots for sec in result.schedule.sections) > 8
+    assert "tteqsat.dst_tiles = 16 : i32" in result.to_mlir()
+    check = result.verify()
+    assert check.stats["dst.capacity"] == 16 and check.stats["dst.max_slot"] >= 8

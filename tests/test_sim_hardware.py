@@ -295,3 +295,32 @@ def test_an_arch_with_16_dst_tiles_optimizes_and_verifies() -> None:
     assert "tteqsat.dst_tiles = 16 : i32" in result.to_mlir()
     check = result.verify()
     assert check.stats["dst.capacity"] == 16 and check.stats["dst.max_slot"] >= 8
+
+
+def test_broadcasts_of_two_kinds_never_share_a_pass(monkeypatch) -> None:
+    """unary_bcast_init is a full init, set up before a pass's acquire, so a pass has one broadcast kind: row
+    softmax's join of a column and a row broadcast is cut, and each pass runs its broadcast first."""
+    from conftest import load_example
+
+    import tteqsat as tq
+    import tteqsat.scheduling.sections as sections
+
+    conflicts = []
+    original = sections._second_full_init
+
+    def spy(members, ops, index, in_dst):
+        cut = original(members, ops, index, in_dst)
+        conflicts.extend([cut] if cut is not None else [])
+        return cut
+
+    monkeypatch.setattr(sections, "_second_full_init", spy)
+    result = tq.optimize(load_example("row_softmax"), form="fused")
+    assert conflicts, "the example no longer asks for two broadcast kinds in one pass"
+    for sec in result.schedule.sections:
+        assert len({op.op for op in sec.ops if op.kind == "bcast"}) <= 1
+        first = [op.kind in ("bcast", "transpose") for op in sec.ops]
+        assert first == sorted(first, reverse=True)  # broadcasts and transposes come first
+    text = result.to_mlir()
+    for block in text.split('"ttkernel.tile_regs_acquire"')[1:]:
+        assert '"ttkernel.unary_bcast_init"' not in block.split('"ttkernel.tile_regs_release"')[0]
+    result.verify()

@@ -199,7 +199,7 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
         if key not in alpha:
             diff = HwOp("sfpu2", "sub", (mst.prev, m_new), m_new.shape, {}, "max growth")
             # the accurate exp: the approximate one gives exp(0) = 0.98, which would shrink the accumulators
-            # by 2% on every trip the max does not grow (hw-arith.md 5.1)
+            # by 2% on every trip the max does not grow (tt-metal ckernel_sfpu_exp.h)
             alpha[key] = HwOp("exp_scaled", "exp", (diff,), m_new.shape, {"s": s, "accurate": 1}, "rescale factor")
         a = alpha[key]
         if fold.shape[1] == 1:

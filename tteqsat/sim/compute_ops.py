@@ -26,14 +26,15 @@ _REUSE_TYPES = ("dest_to_srca", "dest_to_srcb")
 _ONE_BITS = 0x3F800000
 
 # SFPU ops whose LLK rounds to nearest before storing into a 16-bit DST; the others truncate (SFPSTORE).
-# Source: /work/notes/hw-arith.md 4.5 (tt-llk #494, tt-metal #11384, PR #35077).
+# Sources: tt-llk #494, tt-metal #11384 and PR #35077 (binary mul/div round since).
 _SFPU_ROUNDS = frozenset({"recip_tile", "sqrt_tile", "rsqrt_tile", "tanh_tile", "sigmoid_tile", "mul_binary_tile",
                           "div_binary_tile"})
 
 
 def _packer_masks() -> dict[tuple[str, str], np.ndarray]:
-    """Datums the packer keeps while reduce_init's edge masks are on (hw-arith.md 1.1, 1.3); the rest pack
-    as 0. Wormhole packs a tile with four packers, one per face; Blackhole with one that walks all faces."""
+    """Datums the packer keeps while reduce_init's edge masks are on (tt-llk _llk_pack_reduce_mask_config_,
+    ISA Packers/EdgeMasking.md); the rest pack as 0. Wormhole packs a tile with four packers, one per face;
+    Blackhole with one that walks all faces."""
     masks: dict[tuple[str, str], np.ndarray] = {}
     for arch in ("wormhole_b0", "blackhole"):
         row = np.zeros((32, 32), dtype=bool)
@@ -403,7 +404,7 @@ def _sfpu_unary(fn: Callable[[np.ndarray], np.ndarray]) -> Compiler:
 
 def _exp(op: Op, ctx: Ctx) -> Instr:
     """exp_tile: approx = true is the Schraudolph approximation with the init's scale; otherwise the
-    accurate exp of scale * x, the scale passed as bf16 (tt-metal exp.h, hw-arith.md 5.1-5.2)."""
+    accurate exp of scale * x, the scale passed as bf16 (tt-metal exp.h, ckernel_sfpu_exp.h)."""
     (d,) = ctx.operands(op, "i")
     approx = _bool_attr(op, ctx, "approx")
     scale = float(np.float32(bits_to_f32(ctx.int_attr(op, "scale", _ONE_BITS))))

@@ -1,17 +1,18 @@
 """The arithmetic of a simulated run: ``exact`` or ``hardware`` precision.
 
 ``exact`` computes every op in float32 and rounds what DST and bf16 CBs hold to nearest-even; it checks a
-kernel's data flow with the tightest tolerance. ``hardware`` follows what the Tensix does to the bits, from
-/work/notes/hw-arith.md (sources: tt-llk, tt-isa-documentation, tt-metal headers and issues), section given
-per function:
+kernel's data flow with the tightest tolerance. ``hardware`` follows what the Tensix does to the bits
+(sources: tt-llk, tt-isa-documentation, tt-metal headers and the issues named):
 
-* FPU operands are 19-bit (SrcA/SrcB): fp32 values are truncated to TF32 on the way in (4.1);
+* FPU operands are 19-bit (SrcA/SrcB): fp32 values are truncated to TF32 on the way in (ISA SrcASrcB.md,
+  UNPACR_Regular.md);
 * multiplies (matmul, eltwise mul, reduce sum) run as fidelity phases over the high and low mantissa bits of
-  each operand, each phase accumulated into DST (4.2);
-* FPU results written to a 16-bit DST round TF32 then bf16, both ties away from zero (4.3); SFPU stores
-  truncate to bf16 except in the ops that round (4.5); the packer rounds fp32 to bf16 ties away (4.4);
+  each operand, each phase accumulated into DST (ISA ELWMUL.md SrcA/SrcBFidelityBits; tt-metal #12923);
+* FPU results written to a 16-bit DST round TF32 then bf16, both ties away from zero (tt-metal #46101); SFPU
+  stores truncate to bf16 except in the ops that round (tt-llk #494, tt-metal #11384); the packer rounds fp32
+  to bf16 ties away (ISA Packers/FormatConversion.md, tt-metal #17018);
 * approximate exp is the Schraudolph bit trick, accurate bf16 exp the exp_21f polynomial, gelu the 6-piece
-  linear table (5.1, 5.2, 5.5).
+  linear table (tt-metal ckernel_sfpu_exp.h, ckernel_sfpu_gelu.h).
 
 Everything is vectorized numpy on 32x32 float32 tiles; functions never mutate their arguments.
 """

@@ -1,7 +1,7 @@
 """``reduce_tile`` as the Tensix computes it: per 16x16 face, into the DST rows the LLK uses.
 
-Source: /work/notes/hw-arith.md section 2 (tt-llk llk_math_reduce.h, llk_unpack_AB_reduce.h; ISA GAPOOL,
-GMPOOL, ZEROACC). What a kernel sees:
+Sources: tt-llk (tt_llk_wormhole_b0) llk_math_reduce.h and llk_unpack_AB_reduce.h; tt-isa-documentation
+GAPOOL.md, GMPOOL.md, ZEROACC.md; tt-llk issue #122. What a kernel sees:
 
 * the scaler that applies to face k is row 0 of face k of the scaler tile; sum multiplies by it, max only
   by its power-of-two part (a zero scaler drops the element);

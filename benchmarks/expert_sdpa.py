@@ -6,9 +6,10 @@ sub_bcast + exp pass; rowsum; P @ V), then the online correction of l and O; aft
 O * 1/l. The 2025 kernel folds the scale into exp (no scale pass, running max unscaled).
 
 The 2025 kernel also sums rows by packer L1 accumulation in the exp pass with the within-tile sum after
-the loop (modeled: `tilesum`, then a reduce where tt-metal uses a ones-matmul), and seeds the running
-max into DST before reduce_tile (tteqsat's loops do that for every schedule). Not modeled: pack-accumulate
-of the O correction, first-column SFPU ops on statistics. Loop state updates use tteqsat's own (fused)
+the loop (modeled: `tilesum`, then a reduce where tt-metal uses a ones-matmul). It seeds the running max
+into DST before reduce_tile with a within-face transpose copy; tteqsat's loops compute the running max as a
+reduce into a clear slot and an SFPU max, for both variants. Not modeled: pack-accumulate of the O
+correction, first-column SFPU ops on statistics. Loop state updates use tteqsat's own (fused)
 layout for both variants, which favours the expert.
 """
 

@@ -1,8 +1,9 @@
 """A cost model of your own in a few lines: here the packer is ten times slower than measured.
 
 Packing a value to a CB is what splitting a DST section costs, so with a slow packer the optimizer keeps
-more values in DST and fuses into fewer sections. The script prints both chosen schedules, and prices
-the default schedule under the custom model to show the new choice really is cheaper there. Run:
+more values in DST and fuses into fewer sections. The script prints both chosen fused schedules (the form
+fixed, so their sections compare), and prices the default schedule under the custom model to show the new
+choice really is cheaper there. Run:
 
     python examples/custom_cost_model.py [examples/kernels/row_softmax.py] [wormhole_b0]
 """
@@ -40,8 +41,8 @@ def main() -> None:
     kernel = load_kernel(sys.argv[1] if len(sys.argv) > 1 else str(here / "kernels" / "row_softmax.py"))
     arch = load_arch(sys.argv[2] if len(sys.argv) > 2 else "wormhole_b0")
     model = SlowPacker(arch)
-    default = tq.optimize(kernel, arch)
-    custom = tq.optimize(kernel, arch, cost_model=model)
+    default = tq.optimize(kernel, arch, form="fused")
+    custom = tq.optimize(kernel, arch, cost_model=model, form="fused")
     show("default model", default)
     show("slow packer", custom)
     before = build_schedule(default.program, arch, model).cost_cycles

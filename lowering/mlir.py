@@ -20,7 +20,7 @@ from tteqsat.lowering.dataflow import (
     emit_writer,
 )
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
-from tteqsat.scheduling.model import FPU_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
+from tteqsat.scheduling.model import FPU_KINDS, FULL_INIT_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
 
 SFPU_BINARY = {"add": "add_binary_tile", "sub": "sub_binary_tile", "mul": "mul_binary_tile",
                "div": "div_binary_tile", "max": "binary_max_tile", "min": "binary_min_tile"}
@@ -180,7 +180,8 @@ class ComputeEmitter:
         elif k == "sfpu":
             pairs.append(self._unary(SFPU_UNARY.get(op.op, f"{op.op}_tile"), d))
         elif k == "exp_scaled":
-            attrs = f"approx = {self.approx}, scale = {f32_bits(float(op.attrs['s']))} : i32"  # type: ignore[arg-type]
+            approx = "false" if op.attrs.get("accurate") else self.approx
+            attrs = f"approx = {approx}, scale = {f32_bits(float(op.attrs['s']))} : i32"  # type: ignore[arg-type]
             pairs.append((lambda: b.op("ttkernel.exp_tile_init", [], attrs),
                           lambda i, j, t: b.op("ttkernel.exp_tile", [d(t)], attrs)))
         elif k == "scalar":
@@ -199,7 +200,7 @@ class ComputeEmitter:
                           lambda i, j, t: b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_tiles", [
                               self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, kk),
                               self.tile_index(rb, i, j, kk), d(t)]))))
-        elif k in ("reduce", "reduce_seeded"):
+        elif k == "reduce":
             rx, rs = op.reads
             rtype, rdim = REDUCE[op.op]
             attrs = f"reduce_type = #ttkernel.reduce_type<{rtype}>, reduce_dim = #ttkernel.reduce_dim<{rdim}>"
@@ -208,6 +209,9 @@ class ComputeEmitter:
                           lambda i, j, t: b.loop(op.inner, lambda kk: b.op("ttkernel.reduce_tile", [
                               self.cb(rx.cb), self.cb(rs.cb), self.tile_index(rx, i, j, kk), self.idx(0), d(t)],
                               attrs))))
+            # reduce_init leaves the packer's edge masks on (only the result positions survive a pack) until
+            # reduce_uninit: after the reduce's calls, before anything else is computed or packed
+            pairs.append((lambda: b.op("ttkernel.reduce_uninit", []), lambda i, j, t: None))
         elif k == "bcast":
             r = op.reads[0]
             attrs = f"bcast_type = #ttkernel.bcast_type<{BCAST[op.op]}>"
@@ -260,6 +264,7 @@ class ComputeEmitter:
         pairs = [pair for op in sec.ops for pair in self.calls(op, out_cb)]
         assert len(steps) == len(pairs), "steps and calls must align"
         emit_init = [False] * len(steps)
+        before_acquire: Callable[[], None] | None = None
         for engine in ("fpu", "sfpu"):
             pos = [p for p, (e, _) in enumerate(steps) if e == engine]
             keys = [steps[p][1] for p in pos]
@@ -268,11 +273,20 @@ class ComputeEmitter:
             if switches(keys):
                 for n, p in enumerate(pos):
                     emit_init[p] = keys[n] != keys[n - 1]
+            for n, p in enumerate(pos):
+                if keys[n][0] in FULL_INIT_KINDS and emit_init[p]:
+                    # a full init (it re-initialises the packer and DST sync) must not run inside
+                    # acquire..release: the scheduler puts its op first, so it is set up before the acquire
+                    assert n == 0, "a full init must be the pass's first FPU step"
+                    emit_init[p] = False
+                    before_acquire = pairs[p][0]
 
         width = sec.width
 
         def body(i: str, jb: str) -> None:
             cols = [jb] if width == 1 else [self.column(jb, width, t) for t in range(width)]
+            if before_acquire is not None:
+                before_acquire()
             b.op("ttkernel.tile_regs_acquire", [])
             for p, (init, call) in enumerate(pairs):
                 if emit_init[p]:
@@ -288,7 +302,9 @@ class ComputeEmitter:
                         first = b.op("arith.minui", [(j, "index"), self.idx(1)], result="index")
                         flag = b.op("arith.index_cast", [(first, "index")], result="i32")
                         b.op("ttkernel.pack_reconfig_l1_acc", [(flag, "i32")])
-                        b.op("ttkernel.pack_tile", [slot, self.cb(pk.cb), self.idx(0)])
+                        # every tile of the row packs into tile 0: an indexed (out-of-order) pack, since the
+                        # in-order packer ignores the index and would walk past the reserved tile
+                        b.op("ttkernel.pack_tile", [slot, self.cb(pk.cb), self.idx(0)], "out_of_order = true")
                         b.op("ttkernel.pack_reconfig_l1_acc", [self.i32(0)])
                         continue
                     b.op("ttkernel.cb_reserve_back", [self.cb(pk.cb), self.i32(1)])
@@ -406,7 +422,8 @@ class ComputeEmitter:
         head = (f'  "func.func"() <{{function_type = () -> (), sym_name = "{s.kernel}_compute"}}> ({{')
         tail = (f"  }}) {{ttkernel.arg_spec = {spec.print()}, ttkernel.thread = #ttkernel.thread<compute>, "
                 f"tteqsat.fp32_dest_acc_en = {fp32}, tteqsat.dst_full_sync = {sync}, "
-                f'tteqsat.math_fidelity = "{s.math_fidelity}", tteqsat.math_approx_mode = {approx}}} : () -> ()')
+                f'tteqsat.math_fidelity = "{s.math_fidelity}", tteqsat.math_approx_mode = {approx}, '
+                f"tteqsat.dst_tiles = {s.dst_capacity} : i32}} : () -> ()")
         return [head, *b.lines(), tail]
 
 

@@ -347,8 +347,8 @@ BCAST_SUB_BODY = """\
 "scf.for"(%c0, %c2, %c1) ({
 ^bb0(%t: index):
   "ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "ttkernel.tile_regs_acquire"() : () -> ()
   "ttkernel.unary_bcast_init"(%cb1, %cb16) <{bcast_type = #ttkernel.bcast_type<col>}> : ($cb1, $cb16) -> ()
+  "ttkernel.tile_regs_acquire"() : () -> ()
   "ttkernel.unary_bcast"(%cb1, %c0, %c0) <{bcast_type = #ttkernel.bcast_type<col>}> : ($cb1, index, index) -> ()
   "ttkernel.binary_dest_reuse_tiles_init"(%cb0) <{eltwise_binary_type = #ttkernel.eltwise_binary_type<sub>, reuse_type = #ttkernel.reuse_type<dest_to_srcb>}> : ($cb0) -> ()
   "ttkernel.binary_dest_reuse_tiles"(%cb0, %c0, %c0) <{eltwise_binary_type = #ttkernel.eltwise_binary_type<sub>, reuse_type = #ttkernel.reuse_type<dest_to_srcb>}> : ($cb0, index, index) -> ()

@@ -60,12 +60,31 @@ def test_unknown_arch_and_missing_file_exit_2(capsys) -> None:
     assert "no such file" in capsys.readouterr().err
 
 
-def test_verification_failure_exits_1(tmp_path: Path, monkeypatch, capsys) -> None:
-    import tteqsat.pipeline as pipeline
-
-    monkeypatch.setitem(pipeline.TOLERANCE, "bf16", 0.0)  # no bf16 kernel matches numpy exactly
-    assert main(["optimize", str(EXAMPLES / "attention.py"), "--verify"]) == 1
+def test_verification_failure_exits_1(tmp_path: Path, capsys) -> None:
+    # no bf16 kernel matches numpy exactly
+    assert main(["optimize", str(EXAMPLES / "attention.py"), "--verify", "--tolerance", "0"]) == 1
     assert "verification FAILED" in capsys.readouterr().out
+
+
+def test_verify_on_given_inputs_distribution_and_precision(tmp_path: Path, capsys) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    good = tmp_path / "in.npz"
+    np.savez(good, q=rng.standard_normal((64, 64)), k=rng.standard_normal((256, 64)), v=rng.standard_normal((256, 64)))
+    kernel = str(EXAMPLES / "attention.py")
+    assert main(["optimize", kernel, "--verify", "--inputs", str(good), "--precision", "exact"]) == 0
+    assert "tolerance 0.04" in capsys.readouterr().out
+    assert main(["optimize", kernel, "--verify", "--input-dist", "uniform"]) == 0
+    assert "tolerance 0.1" in capsys.readouterr().out
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, q=np.zeros((64, 64)), k=np.zeros((255, 64)), v=np.zeros((256, 64)))
+    assert main(["optimize", kernel, "--verify", "--inputs", str(bad)]) == 2
+    assert "array 'k' has shape (255, 64), the kernel's input is (256, 64)" in capsys.readouterr().err
+    missing = tmp_path / "missing.npz"
+    np.savez(missing, q=np.zeros((64, 64)))
+    assert main(["optimize", kernel, "--verify", "--inputs", str(missing)]) == 2
+    assert "no array 'k' (the kernel's inputs are q, k, v; the file has q)" in capsys.readouterr().err
 
 
 def test_protocol_violation_in_emitted_mlir_is_a_verification_failure(monkeypatch, capsys) -> None:

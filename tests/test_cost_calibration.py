@@ -166,7 +166,8 @@ def test_custom_model_example_changes_the_schedule() -> None:
     arch = load_arch("wormhole_b0")
     slow = example["SlowPacker"](arch)
     kernel = load_example("row_softmax")
-    default, custom = tq.optimize(kernel, arch), tq.optimize(kernel, arch, cost_model=slow)
+    default = tq.optimize(kernel, arch, form="fused")
+    custom = tq.optimize(kernel, arch, cost_model=slow, form="fused")
     ops = [[[o.op for o in s.ops] for s in r.schedule.sections] for r in (default, custom)]
     assert ops[0] != ops[1] and len(custom.schedule.sections) < len(default.schedule.sections)
     assert custom.cost_cycles < build_schedule(default.program, arch, slow).cost_cycles

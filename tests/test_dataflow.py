@@ -161,7 +161,6 @@ def test_reader_and_writer_move_every_tile_in_order(tensors: list[tuple[str, tup
     for name, _, dtype in tensors:
         expected = round_bf16(inputs[name]) if dtype == "bf16" else inputs[name]
         np.testing.assert_array_equal(res.outputs[f"{name}_out"], expected)
-    assert res.stats["dram.tiles_unwritten"] == 0
     assert res.stats["cb.0.max_occupancy"] <= 2
 
 

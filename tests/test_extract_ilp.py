@@ -17,6 +17,7 @@ from tteqsat.egraph.random_graph import input_names, random_egraph
 from tteqsat.errors import KernelError
 from tteqsat.extraction.greedy import extract
 from tteqsat.extraction.ilp import extract_ilp, item_cost, program_from_choice, solve_ilp
+from tteqsat.frontend.reference import random_inputs
 
 WH = TensixCostModel(load_arch("wormhole_b0"))
 TILE = (32, 32)
@@ -139,6 +140,7 @@ def test_acceptance_kernels_through_optimize_verify(case: str, arch: str) -> Non
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no time-limit warnings on these sizes
         res = tq.optimize(kernel, arch, extractor=extract_ilp)
-    res.verify()
+    # inputs of scale 1 overflow ten_ops' third exp; the approximate exp then returns a NaN pattern, not inf
+    res.verify(inputs=random_inputs(kernel, seed=0, scale=0.25))
     assert res.cost_cycles <= res.baseline_cycles
     assert res.cost_cycles <= tq.optimize(kernel, arch).cost_cycles  # greedy is kept when it schedules better

@@ -110,7 +110,6 @@ def test_add_tiles_through_cbs() -> None:
     assert res.stats["ops.ttkernel.add_tiles"] == 2
     assert res.stats["ops.ttkernel.noc_async_read_tile"] == 4
     assert res.stats["cb.16.max_occupancy"] <= res.stats["cb.16.capacity"] == 2
-    assert res.stats["dram.tiles_unwritten"] == 0
     assert res.stats["ops.total"] == sum(
         v for k, v in res.stats.items() if k.startswith("ops.ttkernel.")
     ) + sum(v for k, v in res.stats.items() if k.startswith(("ops.arith.", "ops.scf.", "ops.func.")))
@@ -249,10 +248,10 @@ PACK_CB1 = '"ttkernel.pack_tile"(%c0, %cb1, %c0)'
         ),
         (
             '"ttkernel.pack_tile"(%c0, %cb0, %c0)',
-            '"ttkernel.pack_tile"(%c0, %cb0, %c1)',
+            '"ttkernel.pack_tile"(%c0, %cb0, %c1) <{out_of_order = true}>',
             "ttkernel.pack_tile",
             '"ttkernel.pack_tile"(%c0, %cb0',
-            "cb 0: write to tile 1 beyond the 1 reserved tiles",
+            "cb 0: pack_tile to tile 1 beyond the 1 reserved tiles",
         ),
         (
             '"ttkernel.cb_push_back"(%cb0, %c1_i32)',
@@ -535,6 +534,7 @@ TWO_INPUT_BODY = """\
 "ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()
 "ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
 "ttkernel.cb_wait_front"(%cb1, %c1_i32) : ($cb1, i32) -> ()
+@SETUP@
 "ttkernel.tile_regs_acquire"() : () -> ()
 @OPS@
 "ttkernel.tile_regs_commit"() : () -> ()
@@ -553,11 +553,13 @@ COPY_X_Y = """\
 """
 
 
-def two_input_kernel(ops: str) -> str:
-    """x (cb0) and y (cb1), one f32 tile each; ``ops`` must leave the result in DST slot 2."""
+def two_input_kernel(ops: str, setup: str = "") -> str:
+    """x (cb0) and y (cb1), one f32 tile each; ``ops`` must leave the result in DST slot 2; ``setup`` runs
+    before the acquire (full inits may not run inside a DST section)."""
     tensors = [ms.Tensor(n, role, (32, 32), cb, 1, "f32") for n, role, cb in (("x", "in", 0), ("y", "in", 1),
                                                                                ("z", "out", 16))]
-    return ms.kernel("two", tensors, TWO_INPUT_BODY.replace("@OPS@", ops.rstrip("\n")), fp32=True)
+    body = TWO_INPUT_BODY.replace("@OPS@", ops.rstrip("\n")).replace("@SETUP@", setup.rstrip("\n"))
+    return ms.kernel("two", tensors, body, fp32=True)
 
 
 def _erf(v: np.ndarray) -> np.ndarray:
@@ -631,46 +633,48 @@ LOAD_X_SLOT2 = '"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()\n"ttkernel.copy_t
 
 
 @pytest.mark.parametrize(
-    ("ops", "ref"),
+    ("setup", "ops", "ref"),
     [
-        (LOAD_X_SLOT2 + REUSE.replace("@K@", "sub").replace("@R@", "dest_to_srca"), lambda x, y: x - y),
-        (LOAD_X_SLOT2 + REUSE.replace("@K@", "sub").replace("@R@", "dest_to_srcb"), lambda x, y: y - x),
-        (LOAD_X_SLOT2 + REUSE.replace("@K@", "mul").replace("@R@", "dest_to_srca"), lambda x, y: x * y),
+        ("", LOAD_X_SLOT2 + REUSE.replace("@K@", "sub").replace("@R@", "dest_to_srca"), lambda x, y: x - y),
+        ("", LOAD_X_SLOT2 + REUSE.replace("@K@", "sub").replace("@R@", "dest_to_srcb"), lambda x, y: y - x),
+        ("", LOAD_X_SLOT2 + REUSE.replace("@K@", "mul").replace("@R@", "dest_to_srca"), lambda x, y: x * y),
         (
+            "",
             '"ttkernel.sub_tiles_init"(%cb0, %cb1) : ($cb0, $cb1) -> ()\n'
             '"ttkernel.sub_tiles"(%cb0, %cb1, %c0, %c0, %c2) : ($cb0, $cb1, index, index, index) -> ()\n',
             lambda x, y: x - y,
         ),
         (
+            "",
             '"ttkernel.mul_tiles_init"(%cb0, %cb1) : ($cb0, $cb1) -> ()\n'
             '"ttkernel.mul_tiles"(%cb0, %cb1, %c0, %c0, %c2) : ($cb0, $cb1, index, index, index) -> ()\n',
             lambda x, y: x * y,
         ),
         (
-            '"ttkernel.transpose_wh_init"(%cb0, %cb16) : ($cb0, $cb16) -> ()\n'
+            '"ttkernel.transpose_wh_init"(%cb0, %cb16) : ($cb0, $cb16) -> ()\n',
             '"ttkernel.transpose_wh_tile"(%cb0, %c0, %c2) : ($cb0, index, index) -> ()\n',
             lambda x, y: x.T,
         ),
         (
-            '"ttkernel.mm_init"(%cb0, %cb1, %cb16, %c1_i32) : ($cb0, $cb1, $cb16, i32) -> ()\n'
+            '"ttkernel.mm_init"(%cb0, %cb1, %cb16, %c1_i32) : ($cb0, $cb1, $cb16, i32) -> ()\n',
             '"ttkernel.mm_init_short"(%cb0, %cb1, %c0_i32) : ($cb0, $cb1, i32) -> ()\n'
             '"ttkernel.matmul_tiles"(%cb0, %cb1, %c0, %c0, %c2) : ($cb0, $cb1, index, index, index) -> ()\n',
             lambda x, y: x @ y,
         ),
         (
-            '"ttkernel.unary_bcast_init"(%cb0, %cb16) <{bcast_type = #ttkernel.bcast_type<row>}> : ($cb0, $cb16) -> ()\n'
+            '"ttkernel.unary_bcast_init"(%cb0, %cb16) <{bcast_type = #ttkernel.bcast_type<row>}> : ($cb0, $cb16) -> ()\n',
             '"ttkernel.unary_bcast"(%cb0, %c0, %c2) <{bcast_type = #ttkernel.bcast_type<row>}> : ($cb0, index, index) -> ()\n',
             lambda x, y: np.repeat(x[:1], 32, axis=0),
         ),
         (
-            '"ttkernel.unary_bcast_init"(%cb0, %cb16) <{bcast_type = #ttkernel.bcast_type<scalar>}> : ($cb0, $cb16) -> ()\n'
+            '"ttkernel.unary_bcast_init"(%cb0, %cb16) <{bcast_type = #ttkernel.bcast_type<scalar>}> : ($cb0, $cb16) -> ()\n',
             '"ttkernel.unary_bcast"(%cb0, %c0, %c2) <{bcast_type = #ttkernel.bcast_type<scalar>}> : ($cb0, index, index) -> ()\n',
             lambda x, y: np.full((32, 32), x[0, 0]),
         ),
     ],
 )
-def test_fpu_ops(ops: str, ref) -> None:
-    text = two_input_kernel('%c0_i32 = "arith.constant"() <{value = 0 : i32}> : () -> i32\n' + ops)
+def test_fpu_ops(setup: str, ops: str, ref) -> None:
+    text = two_input_kernel(ops, '%c0_i32 = "arith.constant"() <{value = 0 : i32}> : () -> i32\n' + setup)
     x, y = rand(32, 32), rand(32, 32)
     res = run(text, {"x": x, "y": y})
     np.testing.assert_allclose(
@@ -683,7 +687,8 @@ def test_fpu_ops(ops: str, ref) -> None:
     [
         ("reduce_dim_col", "reduce_sum", lambda t: np.pad(t.sum(axis=0, keepdims=True), ((0, 31), (0, 0)))),
         ("reduce_dim_col", "reduce_max", lambda t: np.pad(t.max(axis=0, keepdims=True), ((0, 31), (0, 0)))),
-        ("reduce_dim_scalar", "reduce_sum", lambda t: np.pad([[t.sum()]], ((0, 31), (0, 31)))),
+        # the scalar reduce applies the scaler twice (tt-metal reduce.h: AVG over N uses 1/sqrt(N))
+        ("reduce_dim_scalar", "reduce_sum", lambda t: np.pad([[0.5 * t.sum()]], ((0, 31), (0, 31)))),
     ],
 )
 def test_reduce_col_and_scalar(dim: str, kind: str, ref) -> None:

@@ -24,8 +24,11 @@ def attention(sq: int, sk: int, d: int = 64, dtype: str = "bf16", bias: bool = F
 
 
 def check(result: tq.Result, kernel: tq.Kernel, scale: float = 1.0) -> float:
+    """Verifies in hardware precision (documented tolerance); returns the exact-precision relative error."""
     parse_with_xdsl(result.to_mlir())
-    return result.verify(inputs=random_inputs(kernel, seed=3, scale=scale)).max_rel_err
+    inputs = random_inputs(kernel, seed=3, scale=scale)
+    result.verify(inputs=inputs)
+    return result.verify(inputs=inputs, precision="exact").max_rel_err
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
@@ -37,7 +40,7 @@ def test_streaming_attention_512(dtype: str) -> None:
     assert {s.name for s in loop.streams} == {"k", "v"}
     assert any(sec.in_loop for sec in result.schedule.sections)
     err = check(result, kernel)
-    assert err < (1e-5 if dtype == "fp32" else 6e-2)
+    assert err < (1e-5 if dtype == "fp32" else 3e-2)
     assert "scf.for" in result.to_mlir()
 
 
@@ -45,7 +48,7 @@ def test_streaming_attention_2048() -> None:
     kernel = attention(64, 2048, dtype="bf16")
     result = tq.optimize(kernel, form="streaming")
     assert result.schedule.loop is not None and result.schedule.loop.trips >= 2
-    assert check(result, kernel) < 6e-2
+    assert check(result, kernel) < 3e-2
 
 
 def test_long_keys_must_stream_within_l1_and_cb_limits() -> None:
@@ -57,7 +60,7 @@ def test_long_keys_must_stream_within_l1_and_cb_limits() -> None:
     assert result.l1_bytes <= result.arch.l1_budget
     assert len(result.schedule.cbs) <= int(result.arch.num("cb.max_cbs"))
     assert "infeasible" in result.reason
-    assert check(result, kernel) < 6e-2
+    assert check(result, kernel) < 3e-2
 
 
 def test_short_keys_keep_the_two_pass_form_and_say_why() -> None:
@@ -158,3 +161,22 @@ def test_k_is_streamed_column_by_column_so_qk_uses_matmul_block() -> None:
     text = result.to_mlir()
     assert '"ttkernel.matmul_block"' in text
     assert check(result, kernel) < 1e-5
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp32"])
+def test_row_max_and_logsumexp_over_8192_keys_verify_in_hardware_precision(dtype: str) -> None:
+    """The running max is a kernel output here, so it must be a true max on the hardware (a reduce into a clear
+    slot, then an SFPU max with the previous one), not a reduce seeded with the previous max."""
+    q = tq.tensor("q", (32, 64), dtype)
+    k = tq.tensor("k", (8192, 64), dtype)
+    s = q @ k.T * 0.125
+    m = s.max(axis=-1)
+    kernel = tq.kernel("lse", {"m": m, "lse": m + tq.log(tq.exp(s - m).sum(axis=-1))})
+    result = tq.optimize(kernel, form="streaming")
+    assert result.schedule.loop is not None and result.schedule.loop.trips >= 2
+    text = result.to_mlir()
+    assert '"ttkernel.binary_max_tile"' in text
+    for seed in range(2):
+        check = result.verify(seed=seed)
+        assert check.precision == "hardware" and set(check.relative) == {"m", "lse"}
+        assert check.relative["m"] <= check.tolerance and check.relative["lse"] <= check.tolerance

@@ -62,8 +62,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     summary.update(verified=False, max_abs_err=None)
     status = 0
     if args.verify:
+        from tteqsat.frontend.reference import load_inputs
+
+        inputs = load_inputs(kernel, args.inputs) if args.inputs else None
         try:
-            v = result.verify(seed=args.seed)
+            v = result.verify(seed=args.seed, inputs=inputs, precision=args.precision, tolerance=args.tolerance,
+                              dist=args.input_dist)
             summary.update(verified=True, max_abs_err=v.max_abs_err, max_rel_err=v.max_rel_err)
             console.print(f"verified on the Tensix model: max abs error {v.max_abs_err:.3g} "
                           f"(relative {v.max_rel_err:.3g}, tolerance {v.tolerance})")
@@ -123,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--out", default="out", help="directory for --emit (default: out); - prints to stdout")
     o.add_argument("--verify", action="store_true", help="run the emitted MLIR on the simulator against numpy")
     o.add_argument("--seed", type=int, default=0, help="seed of the verification inputs")
+    o.add_argument("--precision", default="hardware", choices=["hardware", "exact"],
+                   help="simulator arithmetic for --verify: the Tensix's (default) or exact float32")
+    o.add_argument("--tolerance", type=float, metavar="REL",
+                   help="largest max|sim - ref| / max|ref| per output (default: the documented one)")
+    o.add_argument("--inputs", metavar="FILE.npz", help="verify on these inputs (one array per kernel input)")
+    o.add_argument("--input-dist", default="normal", choices=["normal", "uniform", "wide"],
+                   help="distribution of the random verification inputs (default: normal)")
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
     add_rule_options(o)
     o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")

@@ -104,7 +104,8 @@ class TensixCostModel:
         if k == "sfpu":
             return self._sfpu(self.sfpu_cycles(op.op, op.shape))
         if k == "exp_scaled":
-            return self._sfpu(self.sfpu_cycles("exp", op.shape))
+            accurate = op.attrs.get("accurate") and self.arch.exp_approx
+            return self._sfpu(self.sfpu_cycles("exp_accurate" if accurate else "exp", op.shape))
         if k == "scalar":
             extra = {"rsub_s": "neg", "rdiv_s": "recip"}.get(op.op)
             cycles = self.sfpu_cycles("scalar", op.shape)

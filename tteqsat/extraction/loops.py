@@ -174,12 +174,10 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
     def running(mbody: HwOp) -> tuple[State, HwOp]:
         if id(mbody) not in m_state:
             st = state(f"m{len(m_state)}", mbody.shape, M_INIT)
-            if mbody.kind == "reduce" and mbody.op == "rowmax":
-                # reduce_tile seeded with the previous max: max(m_old, rowmax(x)) in one accumulation
-                m_new = HwOp("reduce_seeded", "rowmax", (st.prev, clone(mbody.operands[0])), mbody.shape,
-                             dict(mbody.attrs), "running max")
-            else:
-                m_new = HwOp("sfpu2", "max", (st.prev, clone(mbody)), mbody.shape, {}, "running max")
+            # the chunk's max reduced into a clear slot, then an SFPU max with the previous one: seeding
+            # reduce_tile with the previous max would combine with its row 0, not its column 0 (the LLK keeps
+            # the running value transposed), so it is no max on the hardware
+            m_new = HwOp("sfpu2", "max", (st.prev, clone(mbody)), mbody.shape, {}, "running max")
             st.next = m_new
             m_state[id(mbody)] = (st, m_new)
         return m_state[id(mbody)]
@@ -200,7 +198,9 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
         key = (id(fold.operands[1]), s)
         if key not in alpha:
             diff = HwOp("sfpu2", "sub", (mst.prev, m_new), m_new.shape, {}, "max growth")
-            alpha[key] = HwOp("exp_scaled", "exp", (diff,), m_new.shape, {"s": s}, "rescale factor")
+            # the accurate exp: the approximate one gives exp(0) = 0.98, which would shrink the accumulators
+            # by 2% on every trip the max does not grow (tt-metal ckernel_sfpu_exp.h)
+            alpha[key] = HwOp("exp_scaled", "exp", (diff,), m_new.shape, {"s": s, "accurate": 1}, "rescale factor")
         a = alpha[key]
         if fold.shape[1] == 1:
             corr = HwOp("sfpu2", "mul", (a, acc.prev), fold.shape, {}, "rescale")

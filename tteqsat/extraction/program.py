@@ -16,7 +16,6 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
     "scalar": ("dst",),           # binop_with_scalar
     "matmul": ("cb", "cb"),       # matmul_tiles, K accumulated in DST
     "reduce": ("cb",),            # reduce_tile with a scaler CB
-    "reduce_seeded": ("dst", "cb"),  # reduce_tile accumulating onto a seed already in DST (running max)
     "tilesum": ("dst",),          # its operand's row of tiles packed into one CB tile, L1-accumulated
     "bcast": ("cb",),             # unary_bcast
     "transpose": ("cb",),         # transpose_wh_tile

@@ -40,12 +40,10 @@ def _eval_program(program: Program, leaves: Mapping[str, np.ndarray]) -> dict[st
                 out = scalar_op(op.op, args[0], float(s))
             elif k == "matmul":
                 out = args[0] @ (args[1].T if op.attrs.get("transpose_b") else args[1])
-            elif k in ("reduce", "reduce_seeded"):
+            elif k == "reduce":
                 axis = 1 if op.op.startswith("row") else 0
                 red = np.max if op.op.endswith("max") else np.sum
-                out = red(args[-1] * s, axis=axis, keepdims=True)
-                if k == "reduce_seeded":
-                    out = np.maximum(out, args[0]) if op.op.endswith("max") else out + args[0]
+                out = red(args[0] * s, axis=axis, keepdims=True)
             elif k == "bcast":
                 src = args[0][:1, :1] if op.op == "scalar" else args[0]
                 out = np.broadcast_to(src, op.shape)

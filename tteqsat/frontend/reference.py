@@ -101,17 +101,54 @@ def evaluate(kernel: Kernel, inputs: Mapping[str, np.ndarray]) -> dict[str, np.n
     return {name: values[id(node)].astype(np.float32) for name, node in kernel.outputs}
 
 
-def random_inputs(kernel: Kernel, seed: int = 0, scale: float = 1.0) -> dict[str, np.ndarray]:
-    """Deterministic test inputs, rounded to the kernel's dtype. Positive where an op needs it."""
+INPUT_DISTRIBUTIONS = {
+    "normal": lambda rng, shape: rng.standard_normal(shape),
+    "uniform": lambda rng, shape: rng.uniform(-1.0, 1.0, shape),
+    "wide": lambda rng, shape: 4.0 * rng.standard_normal(shape),
+}
+"""Verification input distributions: N(0, 1), U(-1, 1), N(0, 16) (large softmax logits, wide exp range)."""
+
+
+def random_inputs(kernel: Kernel, seed: int = 0, scale: float = 1.0, dist: str = "normal") -> dict[str, np.ndarray]:
+    """Deterministic test inputs drawn from `dist` times `scale`, rounded to the kernel's dtype; |x| + 0.5
+    where an op needs positive values."""
+    if dist not in INPUT_DISTRIBUTIONS:
+        raise KernelError(f"unknown input distribution '{dist}': use one of {', '.join(INPUT_DISTRIBUTIONS)}")
     rng = np.random.default_rng(seed)
     positive = _needs_positive(kernel)
     out: dict[str, np.ndarray] = {}
     for node in kernel.inputs:
         name = str(node.attr("name"))
-        x = rng.standard_normal(node.full_shape, dtype=np.float32) * np.float32(scale)
+        x = INPUT_DISTRIBUTIONS[dist](rng, node.full_shape).astype(np.float32) * np.float32(scale)
         if name in positive:
             x = np.abs(x) + 0.5
         out[name] = round_bf16(x) if node.dtype == "bf16" else x
+    return out
+
+
+def load_inputs(kernel: Kernel, path: str) -> dict[str, np.ndarray]:
+    """Inputs from a .npz file with one array per kernel input (by name), rounded to the kernel's dtype."""
+    try:
+        with np.load(path) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files}
+    except (OSError, ValueError) as e:
+        raise KernelError(f"--inputs {path}: cannot read it as a .npz file of arrays ({e})") from None
+    out: dict[str, np.ndarray] = {}
+    names = [str(n.attr("name")) for n in kernel.inputs]
+    for node, name in zip(kernel.inputs, names, strict=True):
+        if name not in arrays:
+            raise KernelError(f"--inputs {path}: no array '{name}' (the kernel's inputs are {', '.join(names)}; "
+                              f"the file has {', '.join(sorted(arrays)) or 'none'})")
+        a = arrays[name]
+        if a.shape != node.shape:
+            raise KernelError(f"--inputs {path}: array '{name}' has shape {a.shape}, the kernel's input is "
+                              f"{node.shape}")
+        x = a.astype(np.float32)
+        out[name] = round_bf16(x) if node.dtype == "bf16" else x
+    extra = sorted(set(arrays) - set(names))
+    if extra:
+        raise KernelError(f"--inputs {path}: array(s) {', '.join(extra)} are no input of kernel '{kernel.name}' "
+                          f"(its inputs are {', '.join(names)})")
     return out
 
 

@@ -9,8 +9,8 @@ from tteqsat.arch import Arch
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp
-from tteqsat.scheduling.model import REDUCES, CbPlan, DstSection, Frame
-from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order
+from tteqsat.scheduling.model import CbPlan, DstSection, Frame
+from tteqsat.scheduling.sections import REDUCES, assign_sections, build_section, grouped_order
 
 
 def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
@@ -153,11 +153,12 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
     for s in order:
         for n in members[s]:
             if n in needs_cb and n not in cb_of_value:
-                usable = [cb for p, cb in free_after if p < position[s]]
+                # a CB is reused only for a value of its own size: its consumers wait for the whole value, and
+                # tt-metal's cb_api.h wants one page count in all cb_wait_front calls on a CB
+                usable = [cb for p, cb in free_after if p < position[s] and plan.cbs[cb].tiles == ops[n].n_tiles]
                 if usable:
                     cb = plan.cbs[usable[0]]
                     free_after = [(p, c) for p, c in free_after if c != cb.id]
-                    cb.tiles = max(cb.tiles, ops[n].n_tiles)
                     cb.holds.append(ops[n].label())
                 else:
                     cb = plan.cbs[plan.new("intermediate", ops[n].n_tiles, ops[n].label(), ops[n].loc)]

@@ -12,8 +12,9 @@ from tteqsat.arch import Arch
 from tteqsat.cost.model import Engines
 from tteqsat.extraction.program import Program
 
-FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "reduce_seeded", "bcast", "transpose")
-REDUCES = ("reduce", "reduce_seeded")
+FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose")
+FULL_INIT_KINDS = ("bcast", "transpose")  # their inits reconfigure the packer and DST sync: never inside a pass
+REDUCE_UNINIT = ("reduce_uninit",)  # the FPU step after a reduce: clears reduce_init's packer edge masks
 
 
 @dataclass(frozen=True)
@@ -40,21 +41,29 @@ class SectionOp:
     value: int = -1             # index of the program value it computes (-1 for copies)
     copy_from: int | None = None  # copy_dest_values source slot, for in-place ops on a value still live
 
+    def fpu_key(self) -> tuple:
+        """The FPU configuration this op needs: ops with equal keys share one init. A full init configures
+        the broadcast or transpose kind (CBs of a kernel share one format)."""
+        if self.kind in FULL_INIT_KINDS:
+            return (self.kind, self.op)
+        return (self.kind, self.op, tuple(r.cb for r in self.reads), tuple(sorted(self.attrs.items())))
+
     def steps(self) -> list[tuple[str, tuple]]:
         """(engine, init key) of each hardware call this op makes, in order; equal keys share an init."""
         steps: list[tuple[str, tuple]] = []
         if self.copy_from is not None:
             steps.append(("sfpu", ("copy_dest",)))
-        cbs = tuple(r.cb for r in self.reads)
         if self.kind in FPU_KINDS:
-            steps.append(("fpu", (self.kind, self.op, cbs, tuple(sorted(self.attrs.items())))))
+            steps.append(("fpu", self.fpu_key()))
+            if self.kind == "reduce":
+                steps.append(("fpu", REDUCE_UNINIT))
         elif self.kind == "scalar" and self.op in ("rsub_s", "rdiv_s"):
             steps.append(("sfpu", ("sfpu", "neg" if self.op == "rsub_s" else "recip")))
             steps.append(("sfpu", ("scalar",)))
         elif self.kind == "scalar":
             steps.append(("sfpu", ("scalar",)))
         elif self.kind == "exp_scaled":
-            steps.append(("sfpu", ("exp_scaled", self.attrs["s"])))
+            steps.append(("sfpu", ("exp_scaled", self.attrs["s"], bool(self.attrs.get("accurate")))))
         else:
             steps.append(("sfpu", (self.kind, self.op)))
         return steps

@@ -7,7 +7,9 @@ from __future__ import annotations
 from tteqsat.cost.model import Engines
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp
-from tteqsat.scheduling.model import REDUCES, DstSection, Pack, SectionOp, TileRead, switches
+from tteqsat.scheduling.model import FULL_INIT_KINDS, DstSection, Pack, SectionOp, TileRead, switches
+
+REDUCES = ("reduce",)
 
 
 def _union_find() -> tuple[dict[int, int], callable]:
@@ -66,9 +68,17 @@ def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]],
 
 def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
                    capacity, column_major: frozenset[int] = frozenset()) -> tuple[DstSection, tuple[int, int] | None]:
-    """Lay out one section's per-tile program and allocate DST slots (linear scan)."""
+    """Lay out one section's per-tile program and allocate DST slots (linear scan). Returns the section, or
+    a DST join to cut when the section cannot be laid out (DST overflows, or two kinds of full init)."""
     tilesums = [n for n in members if ops[n].kind == "tilesum"]  # pack-side: no DST slot of their own
     members = [n for n in members if ops[n].kind != "tilesum"]
+    # ops whose init is a full one (unary_bcast, transpose) go first: the pass sets them up before its
+    # acquire; they read only CBs, so moving them first keeps the order topological
+    members = ([n for n in members if ops[n].kind in FULL_INIT_KINDS]
+               + [n for n in members if ops[n].kind not in FULL_INIT_KINDS])
+    conflict = _second_full_init(members, ops, index, in_dst)
+    if conflict is not None:
+        return DstSection(number, ops[members[-1]].grid, [], []), conflict
     grid = ops[members[-1]].grid
     # uses of each value inside this section, in op order
     uses: dict[int, list[int]] = {}
@@ -157,7 +167,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             src = op.operands[-1].grid
             inner = src[1] if op.op.startswith("row") else src[0]
         copy_from = None
-        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse", "reduce_seeded")
+        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse")
         dying = [(slot, v, c) for slot, (v, c) in zip(dst_in, dst_vals, strict=True) if dies_at(v, n, c)]
         if in_place:
             if dying and dying[0][0] == dst_in[0]:
@@ -179,7 +189,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             return DstSection(number, grid, [], []), overflow_edge(n)
         slot_of[n] = out
         section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
-        engines = engines + model.op_tile(_priced(op))
+        engines = engines + model.op_tile(op)
     packs: list[Pack] = []
     for n in members:
         if n in needs_cb:
@@ -234,11 +244,21 @@ def grouped_order(members: list[int], ops: list[HwOp], index: dict[int, int], in
     return order
 
 
-def _priced(op: HwOp) -> HwOp:
-    """The op form the cost model prices: a seeded reduce costs what its reduce does."""
-    if op.kind == "reduce_seeded":
-        return HwOp("reduce", op.op, op.operands[1:], op.shape, op.attrs)
-    return op
+def _second_full_init(members: list[int], ops: list[HwOp], index: dict[int, int], in_dst) -> tuple[int, int] | None:
+    """A pass can set up one kind of full init before its acquire; for a second kind, the DST join out of
+    its first op to cut (that op then runs in a pass of its own)."""
+    kinds = {(ops[n].kind, ops[n].op) for n in members if ops[n].kind in FULL_INIT_KINDS}
+    if len(kinds) < 2:
+        return None
+    first = next(n for n in members if ops[n].kind in FULL_INIT_KINDS)
+    second = next(n for n in members if ops[n].kind in FULL_INIT_KINDS
+                  and (ops[n].kind, ops[n].op) != (ops[first].kind, ops[first].op))
+    for m in members:
+        for pos, operand in enumerate(ops[m].operands):
+            if index.get(id(operand)) == second and in_dst(m, pos):
+                return (m, pos)
+    raise KernelError("internal: two kinds of broadcast/transpose share a pass with no DST join to cut",
+                      ops[second].label())
 
 
 def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int], column_major: bool = False) -> list[TileRead]:

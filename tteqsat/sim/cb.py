@@ -29,6 +29,10 @@ class CircularBuffer:
         "reserved",
         "waited",
         "max_occupancy",
+        "pack_ptr",
+        "wait_count",
+        "pushed_total",
+        "popped_total",
     )
 
     def __init__(self, cb_id: int, capacity: int, dtype: str) -> None:
@@ -48,6 +52,10 @@ class CircularBuffer:
         self.reserved = 0  # reserved by the producer, not yet pushed
         self.waited = 0  # waited for by the consumer, not yet popped
         self.max_occupancy = 0
+        self.pack_ptr = 0  # the packer's running tile pointer (fifo_wr_tile_ptr): reset by cb_push_back
+        self.wait_count: int | None = None  # the page count of this CB's cb_wait_front calls
+        self.pushed_total = 0
+        self.popped_total = 0
 
     # -- page-count checks ---------------------------------------------------------------
     def _check_count(self, n: int, what: str) -> None:
@@ -81,29 +89,62 @@ class CircularBuffer:
         self.write_ptr += n
         self.published += n
         self.reserved -= n
+        self.pushed_total += n
+        self.pack_ptr = 0
+
+    def _slot(self, index: int, what: str = "write to tile") -> int:
+        if not 0 <= index < self.reserved:
+            raise ProtocolError(
+                f"cb {self.cb_id}: {what} {index} beyond the {self.reserved} reserved tiles"
+            )
+        return (self.write_ptr + index) % self.capacity
 
     def write(self, index: int, tile: np.ndarray) -> None:
         """Store ``tile`` (rounded to the CB's dtype) at write pointer + ``index``."""
-        if not 0 <= index < self.reserved:
-            raise ProtocolError(
-                f"cb {self.cb_id}: write to tile {index} beyond the {self.reserved} reserved tiles"
-            )
-        self.tiles[(self.write_ptr + index) % self.capacity] = round_to(tile, self.dtype)
+        self.tiles[self._slot(index)] = round_to(tile, self.dtype)
 
-    def accumulate(self, index: int, tile: np.ndarray) -> None:
-        """Add ``tile`` into the tile at write pointer + ``index`` (packer L1 accumulation)."""
-        if not 0 <= index < self.reserved:
-            raise ProtocolError(
-                f"cb {self.cb_id}: write to tile {index} beyond the {self.reserved} reserved tiles"
-            )
-        slot = (self.write_ptr + index) % self.capacity
-        self.tiles[slot] = round_to(self.tiles[slot] + tile, self.dtype)
+    def pack_position(self, index: int, out_of_order: bool) -> int:
+        """The tile a ``pack_tile`` writes: ``index`` with out_of_order, else the packer's running pointer,
+        which ignores the index and moves on one tile per pack until the next cb_push_back (tt-metal
+        llk_pack_api.h get_output_tile_address)."""
+        if out_of_order:
+            return index
+        position = self.pack_ptr
+        self.pack_ptr += 1
+        return position
+
+    def store(self, index: int, tile: np.ndarray, what: str) -> None:
+        """Store an already converted ``tile`` at write pointer + ``index`` (``what`` names the writer)."""
+        self.tiles[self._slot(index, what)] = tile
+
+    def accumulate(self, index: int, tile: np.ndarray, what: str, convert) -> None:
+        """L1 += ``tile`` at write pointer + ``index``, converted back to the CB's format by ``convert``."""
+        slot = self._slot(index, what)
+        self.tiles[slot] = convert(self.tiles[slot] + tile)
 
     # -- consumer side -------------------------------------------------------------------
     def can_wait(self, n: int) -> bool:
         """True when ``n`` pages are published; raises if ``n`` could never be satisfied."""
         self._check_count(n, "cb_wait_front")
+        if n != self.wait_count:
+            self.check_wait_count(n)
         return self.published >= n
+
+    def check_wait_count(self, n: int) -> None:
+        """tt-metal cb_api.h: every cb_wait_front on a CB in a kernel uses the same page count, and it divides
+        the CB's capacity (the CB implementation relies on both)."""
+        if self.wait_count is None:
+            if self.capacity % n:
+                raise ProtocolError(
+                    f"cb {self.cb_id}: cb_wait_front of {n} pages does not divide the capacity of "
+                    f"{self.capacity} tiles (tt-metal cb_api.h requires it)"
+                )
+            self.wait_count = n
+        elif n != self.wait_count:
+            raise ProtocolError(
+                f"cb {self.cb_id}: cb_wait_front of {n} pages after cb_wait_front of {self.wait_count}: tt-metal "
+                "cb_api.h requires one page count in all cb_wait_front calls on a CB in a kernel"
+            )
 
     def wait(self, n: int) -> None:
         """Complete a ``cb_wait_front(n)`` that `can_wait` allowed."""
@@ -119,6 +160,20 @@ class CircularBuffer:
         self.read_ptr += n
         self.published -= n
         self.waited -= n
+        self.popped_total += n
+
+    def undrained(self) -> str | None:
+        """What is left in the CB at the end of a kernel (pages published but never popped, or reserved but
+        never pushed), or None when it is empty."""
+        if not self.published and not self.reserved:
+            return None
+        parts = []
+        if self.published:
+            parts.append(f"{self.published} tiles pushed but never popped ({self.pushed_total} pushed, "
+                         f"{self.popped_total} popped)")
+        if self.reserved:
+            parts.append(f"{self.reserved} tiles reserved but never pushed")
+        return f"cb {self.cb_id}: " + " and ".join(parts)
 
     def read(self, index: int) -> np.ndarray:
         """The tile at read pointer + ``index`` (must have been waited for). Do not mutate it."""

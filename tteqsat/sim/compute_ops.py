@@ -12,15 +12,46 @@ from collections.abc import Callable
 import numpy as np
 
 from tteqsat.mlir_text.ir import Op, bits_to_f32
-from tteqsat.sim import tilemath
+from tteqsat.sim import numerics, tilemath
+from tteqsat.sim.errors import ProtocolError
 from tteqsat.sim.inits import FpuKey
 from tteqsat.sim.program import Compiler, Ctx, Env, Instr
+from tteqsat.sim.reduce import reduce_tile
 
 _REDUCE_TYPES = ("reduce_sum", "reduce_max")
 _REDUCE_DIMS = ("reduce_dim_row", "reduce_dim_col", "reduce_dim_scalar")
 _BCAST_TYPES = ("col", "row", "scalar")
 _ELTWISE_TYPES = ("add", "sub", "mul")
 _REUSE_TYPES = ("dest_to_srca", "dest_to_srcb")
+_ONE_BITS = 0x3F800000
+
+# SFPU ops whose LLK rounds to nearest before storing into a 16-bit DST; the others truncate (SFPSTORE).
+# Sources: tt-llk #494, tt-metal #11384 and PR #35077 (binary mul/div round since).
+_SFPU_ROUNDS = frozenset({"recip_tile", "sqrt_tile", "rsqrt_tile", "tanh_tile", "sigmoid_tile", "mul_binary_tile",
+                          "div_binary_tile"})
+
+
+def _packer_masks() -> dict[tuple[str, str], np.ndarray]:
+    """Datums the packer keeps while reduce_init's edge masks are on (tt-llk _llk_pack_reduce_mask_config_,
+    ISA Packers/EdgeMasking.md); the rest pack as 0. Wormhole packs a tile with four packers, one per face;
+    Blackhole with one that walks all faces."""
+    masks: dict[tuple[str, str], np.ndarray] = {}
+    for arch in ("wormhole_b0", "blackhole"):
+        row = np.zeros((32, 32), dtype=bool)
+        row[:, [0, 16]] = True
+        col = np.zeros((32, 32), dtype=bool)
+        col[[0, 16] if arch == "blackhole" else [0], :] = True
+        scalar = np.zeros((32, 32), dtype=bool)
+        scalar[0, 0] = True
+        if arch == "blackhole":
+            scalar[np.ix_([0, 16], [0, 16])] = True
+        masks[(arch, "reduce_dim_row")] = row
+        masks[(arch, "reduce_dim_col")] = col
+        masks[(arch, "reduce_dim_scalar")] = scalar
+    return masks
+
+
+PACK_MASKS = _packer_masks()
 
 # -- DST protocol and hardware setup ----------------------------------------------------------
 
@@ -38,36 +69,76 @@ def _dst_protocol(method: str) -> Compiler:
     return compile_
 
 
+def _reconfigures(op: Op, ctx: Ctx) -> Callable[[], None]:
+    """The effect every full init shares: it configures the packer (clearing reduce's edge masks) and
+    re-initialises DST synchronisation (llk_math_pack_sync_init, llk_pack_dest_init), so it must not run
+    while a DST section is open."""
+    name = op.name.removeprefix("ttkernel.")
+    machine = ctx.machine
+
+    def effect() -> None:
+        if machine.dst.in_section():
+            raise ProtocolError(
+                f"{name} reconfigures the unpacker, math and packer and resets DST synchronisation; it must run "
+                "outside tile_regs_acquire..tile_regs_release (before the acquire)"
+            )
+        machine.pack_mask = None
+
+    return effect
+
+
 def _hw_setup(signatures: tuple[str, ...]) -> Compiler:
-    """Hardware-setup ops (accepted anywhere, no effect on the model)."""
+    """Hardware-setup ops: no math state, but they reconfigure the packer and DST sync (`_reconfigures`)."""
 
     def compile_(op: Op, ctx: Ctx) -> Instr:
         sig = next((s for s in signatures if len(s) == len(op.operands)), signatures[0])
         ctx.operands(op, sig)
-        return Instr(op, _noop)
+        effect = _reconfigures(op, ctx)
+
+        def run(env: Env) -> None:
+            effect()
+
+        return Instr(op, run)
 
     return compile_
-
-
-def _noop(env: Env) -> None:
-    return None
 
 
 # -- inits --------------------------------------------------------------------------------------
 
 
-def _fpu_init(signature: str, key_of: Callable[[Op, Ctx], FpuKey]) -> Compiler:
+def _fpu_init(signature: str, key_of: Callable[[Op, Ctx], FpuKey], full: bool = False) -> Compiler:
+    """An FPU init; ``full`` ones (unary_bcast_init, transpose_wh_init) also reconfigure the packer and DST
+    sync (tt-metal bcast.h, transpose_wh.h)."""
+
     def compile_(op: Op, ctx: Ctx) -> Instr:
         ctx.operands(op, signature)
         key = key_of(op, ctx)
         inits = ctx.machine.inits
+        effect = _reconfigures(op, ctx) if full else None
 
         def run(env: Env) -> None:
+            if effect is not None:
+                effect()
             inits.set_fpu(key)
 
         return Instr(op, run)
 
     return compile_
+
+
+def _reduce_init(op: Op, ctx: Ctx) -> Instr:
+    """reduce_init: unpack and math for the reduce, and the packer's edge masks for its dim
+    (llk_pack_reduce_mask_config): every later pack keeps only the reduce's result positions until
+    reduce_uninit."""
+    ctx.operands(op, "ccc")
+    key = _reduce_key(op, ctx)
+    machine = ctx.machine
+
+    def run(env: Env) -> None:
+        machine.inits.set_fpu(key)
+        machine.pack_mask = key[2]
+
+    return Instr(op, run)
 
 
 def _plain_key(op: Op, ctx: Ctx) -> FpuKey:
@@ -99,8 +170,11 @@ def _mm_init(signature: str, transpose_at: int = -1) -> Compiler:
         slots = ctx.operands(op, signature)
         transpose = slots[transpose_at]
         inits = ctx.machine.inits
+        effect = _reconfigures(op, ctx) if op.name == "ttkernel.mm_init" else None  # includes hw startup
 
         def run(env: Env) -> None:
+            if effect is not None:
+                effect()
             inits.set_fpu(("mm_init",))
             inits.matmul_transpose = env[transpose]
 
@@ -110,11 +184,14 @@ def _mm_init(signature: str, transpose_at: int = -1) -> Compiler:
 
 
 def _reduce_uninit(op: Op, ctx: Ctx) -> Instr:
-    """Undo reduce's packer setup: a later reduce_tile needs a fresh reduce_init."""
+    """Clear the packer edge masks reduce_init set (_llk_pack_reduce_mask_clear_); as D2M pairs them, a
+    later reduce_tile needs a fresh reduce_init."""
     ctx.operands(op, "")
-    inits = ctx.machine.inits
+    machine = ctx.machine
+    inits = machine.inits
 
     def run(env: Env) -> None:
+        machine.pack_mask = None
         if inits.fpu is not None and inits.fpu[0] == "reduce_init":
             inits.fpu = None
 
@@ -130,6 +207,28 @@ def _sfpu_init(op: Op, ctx: Ctx) -> Instr:
         inits.set_sfpu(name)
 
     return Instr(op, run)
+
+
+def _exp_init(op: Op, ctx: Ctx) -> Instr:
+    """exp_tile_init<approx, scale>: the approximate exp takes its scale from here (folded into its
+    constants), not from exp_tile (tt-metal exp.h)."""
+    ctx.operands(op, "")
+    approx = _bool_attr(op, ctx, "approx")
+    scale = float(np.float32(bits_to_f32(ctx.int_attr(op, "scale", _ONE_BITS))))
+    inits = ctx.machine.inits
+
+    def run(env: Env) -> None:
+        inits.set_sfpu("exp_tile_init")
+        inits.exp_approx, inits.exp_scale = approx, scale
+
+    return Instr(op, run)
+
+
+def _bool_attr(op: Op, ctx: Ctx, key: str) -> bool:
+    value = op.attr(key, False)
+    if not isinstance(value, bool):
+        raise ctx.error(op, f"attribute {key} must be true or false")
+    return value
 
 
 # -- FPU ops (operands from CBs) ----------------------------------------------------------------
@@ -148,16 +247,15 @@ def _copy_tile(op: Op, ctx: Ctx) -> Instr:
 
 
 def _eltwise_tiles(kind: str) -> Compiler:
-    fn = tilemath.ELTWISE[kind]
     key = (f"{kind}_tiles_init",)
 
     def compile_(op: Op, ctx: Ctx) -> Instr:
         cb0, cb1, i0, i1, d = ctx.operands(op, "cciii")
-        dst, inits = ctx.machine.dst, ctx.machine.inits
+        dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
 
         def run(env: Env) -> None:
             inits.require_fpu(key)
-            dst.store(env[d], fn(env[cb0].read(env[i0]), env[cb1].read(env[i1])))
+            dst.store(env[d], num.eltwise(kind, env[cb0].read(env[i0]), env[cb1].read(env[i1])))
 
         return Instr(op, run)
 
@@ -167,16 +265,16 @@ def _eltwise_tiles(kind: str) -> Compiler:
 def _dest_reuse(op: Op, ctx: Ctx) -> Instr:
     cb, i, d = ctx.operands(op, "cii")
     key = _reuse_key(op, ctx)
-    fn = tilemath.ELTWISE[key[1]]
+    kind = key[1]
     dest_is_a = key[2] == "dest_to_srca"
-    dst, inits = ctx.machine.dst, ctx.machine.inits
+    dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
         slot = env[d]
         current = dst.load(slot)
         tile = env[cb].read(env[i])
-        dst.store(slot, fn(current, tile) if dest_is_a else fn(tile, current))
+        dst.store(slot, num.eltwise(kind, current, tile) if dest_is_a else num.eltwise(kind, tile, current))
 
     return Instr(op, run)
 
@@ -187,7 +285,7 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
     slots = ctx.operands(op, "cciiin" if len(op.operands) == 6 else "cciii")
     cb0, cb1, i0, i1, d = slots[:5]
     explicit = slots[5] if len(slots) == 6 else None
-    dst, inits = ctx.machine.dst, ctx.machine.inits
+    dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("mm_init",)
 
     def run(env: Env) -> None:
@@ -196,7 +294,7 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
         b = env[cb1].read(env[i1])
         transpose = env[explicit] if explicit is not None else inits.matmul_transpose
         slot = env[d]
-        dst.store(slot, dst.load(slot) + a @ (b.T if transpose else b))
+        dst.store(slot, num.matmul(dst.load(slot), a, b.T if transpose else b))
 
     return Instr(op, run)
 
@@ -205,17 +303,20 @@ def _matmul_block(op: Op, ctx: Ctx) -> Instr:
     """``matmul_block(cb0, cb1, i0, i1, d, transpose, ct, rt, kt)``: for output tile (r, c) of the block,
     ``DST[d + r*ct + c] += cb0[i0 + r*kt] @ cb1[i1 + c]`` (``cb1[i1 + c].T`` when transpose is set)."""
     cb0, cb1, i0, i1, d, tr, ct, rt, kt = ctx.operands(op, "cciiinnnn")
-    dst, inits = ctx.machine.dst, ctx.machine.inits
+    dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("mm_init",)
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
+        n = env[ct]
+        reader = env[cb1]
+        bs = np.stack([reader.read(env[i1] + c) for c in range(n)])  # the block's columns, one call each
+        if env[tr]:
+            bs = bs.transpose(0, 2, 1)
         for r in range(env[rt]):
             a = env[cb0].read(env[i0] + r * env[kt])
-            for c in range(env[ct]):
-                b = env[cb1].read(env[i1] + c)
-                slot = env[d] + r * env[ct] + c
-                dst.store(slot, dst.load(slot) + a @ (b.T if env[tr] else b))
+            first = env[d] + r * n
+            dst.store_block(first, n, num.matmul(dst.load_block(first, n), a, bs))
 
     return Instr(op, run)
 
@@ -236,14 +337,14 @@ def _reduce(op: Op, ctx: Ctx) -> Instr:
     cb, scb, i, si, d = ctx.operands(op, "cciii")
     key = _reduce_key(op, ctx)
     kind, dim = key[1], key[2]
-    dst, inits = ctx.machine.dst, ctx.machine.inits
+    dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
         tile = env[cb].read(env[i])
-        scaler = float(env[scb].read(env[si])[0, 0])
+        scaler = env[scb].read(env[si])
         slot = env[d]
-        dst.store(slot, tilemath.reduce_into(dst.load(slot), tile, scaler, kind, dim, dst.is_clear(slot)))
+        dst.store(slot, reduce_tile(dst.load(slot), dst.is_clear(slot), tile, scaler, kind, dim, num))
 
     return Instr(op, run)
 
@@ -263,12 +364,12 @@ def _unary_bcast(op: Op, ctx: Ctx) -> Instr:
 
 def _transpose(op: Op, ctx: Ctx) -> Instr:
     cb, i, d = ctx.operands(op, "cii")
-    dst, inits = ctx.machine.dst, ctx.machine.inits
+    dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("transpose_wh_init",)
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
-        dst.store(env[d], env[cb].read(env[i]).T)
+        dst.store(env[d], num.src(env[cb].read(env[i])).T)  # through SrcA
 
     return Instr(op, run)
 
@@ -276,16 +377,25 @@ def _transpose(op: Op, ctx: Ctx) -> Instr:
 # -- SFPU ops (operands in DST) -----------------------------------------------------------------
 
 
+def _sfpu_store(ctx: Ctx, name: str) -> Callable[[np.ndarray], np.ndarray]:
+    num = ctx.machine.numerics
+    return num.sfpu_round if name in _SFPU_ROUNDS else num.sfpu_trunc
+
+
 def _sfpu_unary(fn: Callable[[np.ndarray], np.ndarray]) -> Compiler:
     def compile_(op: Op, ctx: Ctx) -> Instr:
         (d,) = ctx.operands(op, "i")
-        init = op.name.removeprefix("ttkernel.") + "_init"
+        name = op.name.removeprefix("ttkernel.")
+        init = name + "_init"
         dst, inits = ctx.machine.dst, ctx.machine.inits
+        rounding = _sfpu_store(ctx, name)
+        hw = tilemath.SFPU_HARDWARE.get(name) if ctx.machine.numerics.hardware else None
+        f = hw or fn
 
         def run(env: Env) -> None:
             inits.require_sfpu(init)
             slot = env[d]
-            dst.store(slot, fn(dst.load(slot)))
+            dst.store(slot, f(dst.load(slot)), rounding)
 
         return Instr(op, run)
 
@@ -293,14 +403,33 @@ def _sfpu_unary(fn: Callable[[np.ndarray], np.ndarray]) -> Compiler:
 
 
 def _exp(op: Op, ctx: Ctx) -> Instr:
+    """exp_tile: approx = true is the Schraudolph approximation with the init's scale; otherwise the
+    accurate exp of scale * x, the scale passed as bf16 (tt-metal exp.h, ckernel_sfpu_exp.h)."""
     (d,) = ctx.operands(op, "i")
-    scale = np.float32(bits_to_f32(ctx.int_attr(op, "scale", 0x3F800000)))
-    dst, inits = ctx.machine.dst, ctx.machine.inits
+    approx = _bool_attr(op, ctx, "approx")
+    scale = float(np.float32(bits_to_f32(ctx.int_attr(op, "scale", _ONE_BITS))))
+    machine = ctx.machine
+    dst, inits, num = machine.dst, machine.inits, machine.numerics
 
     def run(env: Env) -> None:
         inits.require_sfpu("exp_tile_init")
+        if inits.exp_approx != approx:
+            raise ProtocolError(f"exp_tile has approx = {str(approx).lower()} but the last exp_tile_init has "
+                                f"approx = {str(inits.exp_approx).lower()}")
         slot = env[d]
-        dst.store(slot, np.exp(scale * dst.load(slot)))
+        x = dst.load(slot)
+        if approx:
+            s = inits.exp_scale  # the tile's own scale is ignored in approximate mode
+            if num.hardware:
+                dst.store(slot, numerics.exp_schraudolph(x, s), num.sfpu_trunc)
+            else:
+                dst.store(slot, np.exp(np.float32(s) * x), num.sfpu_round)
+        elif not num.hardware:
+            dst.store(slot, np.exp(np.float32(scale) * x), num.sfpu_round)
+        else:
+            xs = (np.float32(numerics.bf16_scale(scale)) * x).astype(np.float32)
+            value = np.exp(xs).astype(np.float32) if num.fp32_dest else numerics.exp_21f(xs)
+            dst.store(slot, value, num.sfpu_round)
 
     return Instr(op, run)
 
@@ -308,12 +437,14 @@ def _exp(op: Op, ctx: Ctx) -> Instr:
 def _sfpu_binary(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Compiler:
     def compile_(op: Op, ctx: Ctx) -> Instr:
         d0, d1, od = ctx.operands(op, "iii")
-        init = op.name.removeprefix("ttkernel.") + "_init"
+        name = op.name.removeprefix("ttkernel.")
+        init = name + "_init"
         dst, inits = ctx.machine.dst, ctx.machine.inits
+        rounding = _sfpu_store(ctx, name)
 
         def run(env: Env) -> None:
             inits.require_sfpu(init)
-            dst.store(env[od], fn(dst.load(env[d0]), dst.load(env[d1])))
+            dst.store(env[od], fn(dst.load(env[d0]), dst.load(env[d1])), rounding)
 
         return Instr(op, run)
 
@@ -324,11 +455,12 @@ def _scalar_binop(fn: Callable[[np.ndarray, np.float32], np.ndarray]) -> Compile
     def compile_(op: Op, ctx: Ctx) -> Instr:
         d, param = ctx.operands(op, "in")
         dst, inits = ctx.machine.dst, ctx.machine.inits
+        rounding = ctx.machine.numerics.sfpu_trunc
 
         def run(env: Env) -> None:
             inits.require_sfpu("binop_with_scalar_tile_init")
             slot = env[d]
-            dst.store(slot, fn(dst.load(slot), np.float32(bits_to_f32(env[param]))))
+            dst.store(slot, fn(dst.load(slot), np.float32(bits_to_f32(env[param]))), rounding)
 
         return Instr(op, run)
 
@@ -338,10 +470,11 @@ def _scalar_binop(fn: Callable[[np.ndarray, np.float32], np.ndarray]) -> Compile
 def _fill(op: Op, ctx: Ctx) -> Instr:
     d, value = ctx.operands(op, "if")
     dst, inits = ctx.machine.dst, ctx.machine.inits
+    rounding = ctx.machine.numerics.sfpu_trunc
 
     def run(env: Env) -> None:
         inits.require_sfpu("fill_tile_init")
-        dst.store(env[d], np.float32(env[value]))
+        dst.store(env[d], np.float32(env[value]), rounding)
 
     return Instr(op, run)
 
@@ -353,24 +486,40 @@ def _copy_dest(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_sfpu("copy_dest_values_init")
-        dst.store(env[d_out], dst.load(env[d_in]))
+        dst.store(env[d_out], dst.load(env[d_in]), _exact)
 
     return Instr(op, run)
 
 
+def _exact(x: np.ndarray) -> np.ndarray:
+    return x
+
+
 # -- packing ------------------------------------------------------------------------------------
+
+_UNINDEXED = "pack_tile without out_of_order = true writes at the packer's own pointer (its index is ignored):"
 
 
 def _pack(op: Op, ctx: Ctx) -> Instr:
+    """pack_tile: DST -> CB through the edge masks (if reduce left them on), converted to the CB's format,
+    written (or, under pack_reconfig_l1_acc, added) at the indexed tile with out_of_order = true, else at
+    the packer's running pointer."""
     d, cb, i = ctx.operands(op, "ici")
-    dst = ctx.machine.dst
+    out_of_order = _bool_attr(op, ctx, "out_of_order")
     machine = ctx.machine
+    dst, num = machine.dst, machine.numerics
+    what = "pack_tile to tile" if out_of_order else f"{_UNINDEXED} tile"
 
     def run(env: Env) -> None:
+        c = env[cb]
+        tile = dst.pack_load(env[d])
+        if machine.pack_mask is not None:
+            tile = np.where(PACK_MASKS[(machine.arch, machine.pack_mask)], tile, np.float32(0.0))
+        position = c.pack_position(env[i], out_of_order)
         if machine.pack_l1_acc:
-            env[cb].accumulate(env[i], dst.pack_load(env[d]))
+            c.accumulate(position, tile, what, lambda x: num.pack(x, c.dtype))
         else:
-            env[cb].write(env[i], dst.pack_load(env[d]))
+            c.store(position, num.pack(tile, c.dtype), what)
 
     return Instr(op, run)
 
@@ -400,9 +549,9 @@ def _table() -> dict[str, Compiler]:
         "sub_tiles_init": _fpu_init("cc", _plain_key),
         "mul_tiles_init": _fpu_init("cc", _plain_key),
         "binary_dest_reuse_tiles_init": _fpu_init("c", _reuse_key),
-        "reduce_init": _fpu_init("ccc", _reduce_key),
-        "unary_bcast_init": _fpu_init("cc", _bcast_key),
-        "transpose_wh_init": _fpu_init("cc", _plain_key),
+        "reduce_init": _reduce_init,
+        "unary_bcast_init": _fpu_init("cc", _bcast_key, full=True),
+        "transpose_wh_init": _fpu_init("cc", _plain_key, full=True),
         "mm_init": _mm_init("cccn"),
         "mm_init_short": _mm_init("ccn"),
         "mm_block_init": _mm_init("cccnnnn", transpose_at=3),
@@ -419,7 +568,7 @@ def _table() -> dict[str, Compiler]:
         "unary_bcast": _unary_bcast,
         "transpose_wh_tile": _transpose,
         "exp_tile": _exp,
-        "exp_tile_init": _sfpu_init,
+        "exp_tile_init": _exp_init,
         "add_unary_tile": _scalar_binop(np.add),
         "sub_unary_tile": _scalar_binop(np.subtract),
         "mul_unary_tile": _scalar_binop(np.multiply),

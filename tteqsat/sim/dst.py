@@ -10,6 +10,7 @@ access raises `ProtocolError` instead of silently reading stale data.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,9 +18,15 @@ from tteqsat.sim.errors import ProtocolError
 from tteqsat.sim.tiles import TILE, round_bf16
 
 
+def default_capacity(fp32: bool, full_sync: bool) -> int:
+    """Tiles per acquire on Wormhole and Blackhole: 8 with a 16-bit DST, 4 with fp32, twice that in full sync."""
+    return (4 if fp32 else 8) * (2 if full_sync else 1)
+
+
 class DstRegisters:
-    """``capacity`` tile slots per buffer: 8 in bf16 mode, 4 with ``fp32_dest_acc_en``; twice that, in one
-    buffer instead of two, with ``dst_full_sync``."""
+    """``capacity`` tile slots per buffer (by default 8 in bf16 mode, 4 with ``fp32_dest_acc_en``; twice that,
+    in one buffer instead of two, with ``dst_full_sync``). Values written are rounded by ``rounding`` (by
+    default to nearest-even bf16 in 16-bit mode; callers pass the hardware's rounding per op)."""
 
     __slots__ = (
         "fp32",
@@ -31,12 +38,15 @@ class DstRegisters:
         "committed",
         "free",
         "max_slot",
+        "rounding",
     )
 
-    def __init__(self, fp32: bool, full_sync: bool = False) -> None:
+    def __init__(self, fp32: bool, full_sync: bool = False, capacity: int | None = None,
+                 rounding: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         self.fp32 = fp32
         # full sync: one buffer of the whole register file instead of two halves (tt-metal dst_full_sync_en)
-        self.capacity = (4 if fp32 else 8) * (2 if full_sync else 1)
+        self.capacity = capacity if capacity is not None else default_capacity(fp32, full_sync)
+        self.rounding = rounding or ((lambda x: x) if fp32 else round_bf16)
         buffers = 1 if full_sync else 2
         self.halves = np.zeros((buffers, self.capacity, TILE, TILE), dtype=np.float32)
         self.clear = [[True] * self.capacity for _ in range(buffers)]
@@ -78,6 +88,10 @@ class DstRegisters:
         self.free.append(self.pack_half)
         self.pack_half = None
 
+    def in_section(self) -> bool:
+        """True between tile_regs_acquire and the matching tile_regs_release (math or packer holds DST)."""
+        return self.math_half is not None or self.pack_half is not None or bool(self.committed)
+
     def open_sections(self) -> str | None:
         """Describe a section left open (for the end-of-thread check), or None."""
         if self.math_half is not None:
@@ -104,17 +118,31 @@ class DstRegisters:
         """Read slot ``d`` of the math half (a view: do not mutate)."""
         return self.halves[self._math_slot(d), d]
 
+    def load_block(self, d: int, n: int) -> np.ndarray:
+        """Slots ``d .. d+n-1`` of the math half as one (n, 32, 32) array (a view: do not mutate)."""
+        self._math_slot(d + n - 1)
+        return self.halves[self._math_slot(d), d:d + n]
+
+    def store_block(self, d: int, n: int, values: np.ndarray) -> None:
+        """Write slots ``d .. d+n-1`` of the math half (``values`` is (n, 32, 32)), with the default rounding."""
+        self._math_slot(d + n - 1)
+        half = self._math_slot(d)
+        self.halves[half, d:d + n] = self.rounding(np.asarray(values, np.float32))
+        for s in range(d, d + n):
+            self.clear[half][s] = False
+        if d + n - 1 > self.max_slot:
+            self.max_slot = d + n - 1
+
     def is_clear(self, d: int) -> bool:
         """True if slot ``d`` was not written since the last acquire."""
         return self.clear[self._math_slot(d)][d]
 
-    def store(self, d: int, value: np.ndarray | float) -> None:
-        """Write slot ``d`` of the math half, rounding to bf16 unless in fp32 mode."""
+    def store(self, d: int, value: np.ndarray | float,
+              rounding: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        """Write slot ``d`` of the math half, rounded by ``rounding`` (default: the register file's)."""
         half = self._math_slot(d)
-        if self.fp32:
-            self.halves[half, d] = value
-        else:
-            self.halves[half, d] = round_bf16(np.broadcast_to(np.asarray(value, np.float32), (TILE, TILE)))
+        tile = np.broadcast_to(np.asarray(value, np.float32), (TILE, TILE))
+        self.halves[half, d] = (rounding or self.rounding)(tile)
         self.clear[half][d] = False
         if d > self.max_slot:
             self.max_slot = d

@@ -25,12 +25,14 @@ def fpu_label(key: FpuKey | None) -> str:
 class InitTracker:
     """The last FPU init (with its attributes) and the last SFPU init of the compute thread."""
 
-    __slots__ = ("fpu", "sfpu", "matmul_transpose")
+    __slots__ = ("fpu", "sfpu", "matmul_transpose", "exp_approx", "exp_scale")
 
     def __init__(self) -> None:
         self.fpu: FpuKey | None = None
         self.sfpu: str | None = None
         self.matmul_transpose = 0
+        self.exp_approx = False  # template arguments of the last exp_tile_init
+        self.exp_scale = 1.0
 
     def set_fpu(self, key: FpuKey) -> None:
         self.fpu = key

@@ -32,8 +32,10 @@ from tteqsat.sim.dram import Dram, L1Map, TensorSpec
 from tteqsat.sim.dst import DstRegisters
 from tteqsat.sim.errors import ProtocolError, SimulationError, located
 from tteqsat.sim.machine import Machine, ThreadState
+from tteqsat.sim.numerics import PRECISIONS, Numerics
 from tteqsat.sim.program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr
 from tteqsat.sim.scalar_ops import SCALAR_OPS
+from tteqsat.sim.settings import compute_settings
 
 _TABLES: dict[str, dict[str, Compiler]] = {
     "compute": {**SCALAR_OPS, **CB_OPS, **COMPUTE_OPS},
@@ -203,20 +205,44 @@ def _collect_stats(machine: Machine, ctxs: list[Ctx], rounds: int) -> dict[str, 
     return stats
 
 
+def _undrained(machine: Machine) -> list[str]:
+    """What a core leaves behind at its end: every CB must be empty."""
+    return [msg for cb_id in sorted(machine.cbs) if (msg := machine.cbs[cb_id].undrained())]
+
+
+def _unwritten(dram: Dram) -> list[str]:
+    """Output tiles no writer stored."""
+    problems = []
+    for spec, written in zip(dram.specs, dram.written, strict=True):
+        missing = [t for t, w in enumerate(written) if not w]
+        if spec.role == "out" and missing:
+            shown = ", ".join(str(t) for t in missing[:8]) + (", ..." if len(missing) > 8 else "")
+            problems.append(f"output '{spec.name}': {len(missing)} of {len(written)} tiles never written "
+                            f"(tile ids {shown})")
+    return problems
+
+
 def _resolve(args: tuple[RuntimeArg, ...], host: HostProgram, dram: Dram) -> tuple[int, ...]:
     """Runtime arg values as the host would pass them: buffer addresses become the tensors' DRAM bases."""
     return tuple(dram.base_address(host.tensor_index(a.tensor)) if isinstance(a, BufferAddress) else a for a in args)
 
 
-def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram | None = None) -> SimResult:
+def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram | None = None,
+             precision: str = "exact", all_outputs: bool = True) -> SimResult:
     """Parse and execute a kernel module on ``inputs`` (element-shaped arrays by tensor name).
 
     ``host`` gives the kernels' arguments, CBs, compute config and cores; without one it is read off the
     module (`tteqsat.lowering.host.host_program`: one core, arguments from each function's
-    ``ttkernel.arg_spec``). Raises `SimulationError` (message ``line N: OP: ...``) for syntax outside the
-    subset, a missing or mis-shaped input, a host program that does not fit the module, any protocol
-    violation, or a deadlock.
+    ``ttkernel.arg_spec``). ``precision`` is ``"exact"`` (float32 math, DST and bf16 CBs rounded to
+    nearest-even) or ``"hardware"`` (the Tensix's operand formats, fidelity phases, roundings and SFPU
+    approximations; sim/numerics.py). Every core must end with its CBs drained, and with ``all_outputs``
+    (the host lists every core of the program) every output tile must have been written. Raises
+    `SimulationError` (message ``line N: OP: ...``) for syntax outside the subset, a missing or mis-shaped
+    input, a host program that does not fit the module, any protocol violation, a deadlock, or a kernel that
+    ends with a CB not drained or an output tile not written.
     """
+    if precision not in PRECISIONS:
+        raise SimulationError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     try:
         module = parse_module(mlir_text)
     except MlirSyntaxError as e:
@@ -249,16 +275,19 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
         if kernels[func_name(func)].thread != kind:
             raise located(func.line, "func.func", f"host program: kernel {func_name(func)} runs on a "
                           f"{kernels[func_name(func)].thread} core but the function is a {kind} thread")
-    config = next((k.compute_config for k in kernels.values() if k.compute_config is not None), None)
-    fp32 = bool(config and config.fp32_dest_acc_en)
-    full_sync = bool(config and config.dst_full_sync_en)
+    settings = compute_settings(computes[0] if computes else None,
+                                next((k.compute_config for k in kernels.values() if k.compute_config), None))
+    numerics = Numerics(precision, settings.fp32_dest_acc, settings.math_fidelity)
+    arch = module.attributes.get("tteqsat.arch", "wormhole_b0")
     funcs = [f for f, _ in threads_funcs]
     ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
 
     stats: dict[str, int] = {}
     for core in host.cores:
         cbs = _declare_cbs(host, funcs, ct_args)
-        machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=DstRegisters(fp32, full_sync))
+        dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
+        machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
+                          arch="blackhole" if arch == "blackhole" else "wormhole_b0")
         threads: list[_Thread] = []
         ctxs: list[Ctx] = []
         for func, kind in threads_funcs:
@@ -276,6 +305,10 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
 
         with np.errstate(all="ignore"):
             rounds = _schedule(threads)
+        left = _undrained(machine)
+        if left:
+            where = f" on core ({core.x}, {core.y})" if len(host.cores) > 1 else ""
+            raise located(module.line, "module", f"at the end of the kernel{where}: " + "; ".join(left))
         for key, value in _collect_stats(machine, ctxs, rounds).items():
             if key not in stats:
                 stats[key] = value
@@ -283,6 +316,9 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
                 stats[key] += value
             else:
                 stats[key] = max(stats[key], value)
+    missing = _unwritten(dram)
+    if all_outputs and missing:
+        raise located(module.line, "module", "at the end of the kernel: " + "; ".join(missing))
     stats["dram.tiles_unwritten"] = sum(
         written.count(False) for spec, written in zip(dram.specs, dram.written, strict=True) if spec.role == "out"
     )

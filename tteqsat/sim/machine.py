@@ -14,18 +14,22 @@ from tteqsat.sim.cb import CircularBuffer
 from tteqsat.sim.dram import Dram, L1Map
 from tteqsat.sim.dst import DstRegisters
 from tteqsat.sim.inits import InitTracker
+from tteqsat.sim.numerics import Numerics
 
 
 @dataclass
 class Machine:
-    """Everything the threads of one kernel share: DRAM, L1 CBs, DST and init state."""
+    """Everything the threads of one kernel share: DRAM, L1 CBs, DST, init and packer state, arithmetic."""
 
     dram: Dram
     cbs: dict[int, CircularBuffer]
     l1: L1Map
     dst: DstRegisters
+    numerics: Numerics
+    arch: str = "wormhole_b0"
     inits: InitTracker = field(default_factory=InitTracker)
     pack_l1_acc: bool = False  # pack_reconfig_l1_acc: pack_tile adds into the CB tile instead of writing
+    pack_mask: str | None = None  # reduce dim whose packer edge masks reduce_init left on (until reduce_uninit)
 
 
 @dataclass

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tteqsat.sim.numerics import gelu_table
+
 Tile = np.ndarray
 _F32 = np.float32
 _SQRT_HALF = _F32(np.sqrt(0.5))
@@ -53,8 +55,9 @@ SFPU_BINARY: dict[str, Callable[[Tile, Tile], Tile]] = {
 }
 """DST x DST -> DST SFPU ops by op name."""
 
-ELTWISE: dict[str, Callable[[Tile, Tile], Tile]] = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
-"""FPU element-wise binary ops by ``eltwise_binary_type`` value (and by ``add_tiles`` etc.)."""
+SFPU_HARDWARE: dict[str, Callable[[Tile], Tile]] = {"gelu_tile": gelu_table}
+"""SFPU ops whose hardware algorithm differs from the exact function by more than rounding (hardware
+precision only): gelu_tile is tt-metal's fast approximation (fast_and_approx defaults to true)."""
 
 
 def broadcast(tile: Tile, kind: str) -> Tile:
@@ -64,25 +67,3 @@ def broadcast(tile: Tile, kind: str) -> Tile:
     if kind == "row":
         return np.repeat(tile[:1, :], tile.shape[0], axis=0)
     return np.full(tile.shape, tile[0, 0], dtype=_F32)
-
-
-def reduce_into(acc: Tile, tile: Tile, scaler: float, kind: str, dim: str, fresh: bool) -> Tile:
-    """``reduce_tile``: fold the scaled tile into ``acc``'s column 0 (row), row 0 (col) or [0, 0].
-
-    ``fresh`` means the DST slot is still clear since the acquire, so a max reduction starts
-    from -inf rather than from the zero the slot reads as.
-    """
-    x = tile * _F32(scaler)
-    out = np.array(acc, dtype=_F32, copy=True)
-    if dim == "reduce_dim_row":
-        part, view = (x.max(axis=1) if kind == "reduce_max" else x.sum(axis=1, dtype=_F32)), out[:, 0]
-    elif dim == "reduce_dim_col":
-        part, view = (x.max(axis=0) if kind == "reduce_max" else x.sum(axis=0, dtype=_F32)), out[0, :]
-    else:
-        part = np.array([x.max() if kind == "reduce_max" else x.sum(dtype=_F32)], dtype=_F32)
-        view = out[0, :1]
-    if kind == "reduce_max":
-        view[...] = part if fresh else np.maximum(view, part)
-    else:
-        view[...] = view + part
-    return out

@@ -1,0 +1,220 @@
+"""The arithmetic of a simulated run: ``exact`` or ``hardware`` precision.
+
+``exact`` computes every op in float32 and rounds what DST and bf16 CBs hold to nearest-even; it checks a
+kernel's data flow with the tightest tolerance. ``hardware`` follows what the Tensix does to the bits
+(sources: tt-llk, tt-isa-documentation, tt-metal headers and the issues named):
+
+* FPU operands are 19-bit (SrcA/SrcB): fp32 values are truncated to TF32 on the way in (ISA SrcASrcB.md,
+  UNPACR_Regular.md);
+* multiplies (matmul, eltwise mul, reduce sum) run as fidelity phases over the high and low mantissa bits of
+  each operand, each phase accumulated into DST (ISA ELWMUL.md SrcA/SrcBFidelityBits; tt-metal #12923);
+* FPU results written to a 16-bit DST round TF32 then bf16, both ties away from zero (tt-metal #46101); SFPU
+  stores truncate to bf16 except in the ops that round (tt-llk #494, tt-metal #11384); the packer rounds fp32
+  to bf16 ties away (ISA Packers/FormatConversion.md, tt-metal #17018);
+* approximate exp is the Schraudolph bit trick, accurate bf16 exp the exp_21f polynomial, gelu the 6-piece
+  linear table (tt-metal ckernel_sfpu_exp.h, ckernel_sfpu_gelu.h).
+
+Everything is vectorized numpy on 32x32 float32 tiles; functions never mutate their arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tteqsat.sim.tiles import round_bf16
+
+PRECISIONS = ("exact", "hardware")
+FIDELITY_PHASES = {"lofi": (0,), "hifi2": (0, 1), "hifi3": (0, 1, 2), "hifi4": (0, 1, 2, 3)}
+
+Tile = np.ndarray
+_F32 = np.float32
+_U32 = np.uint32
+_FLT_MIN = _F32(2.0**-126)
+
+
+def _bits(x: Tile) -> np.ndarray:
+    if type(x) is np.ndarray and x.dtype == _F32:
+        return x.view(_U32)
+    return np.ascontiguousarray(x, dtype=_F32).view(_U32)
+
+
+def _keep_nan(x: Tile, out: Tile) -> Tile:
+    """``out`` with x's NaNs restored (adding a rounding bias to a NaN's bits can carry into its sign). One
+    reduction decides whether there is any NaN to look for (a sum of +inf and -inf also says yes)."""
+    if not np.isnan(np.add.reduce(x, axis=None)):
+        return out
+    return np.where(np.isnan(x), _F32(np.nan), out)
+
+
+def rna_bf16(x: Tile) -> Tile:
+    """Round to bf16, ties away from zero (the FPU's and the packer's fp32 -> bf16 rounding)."""
+    return _keep_nan(x, ((_bits(x) + _U32(0x8000)) & _U32(0xFFFF0000)).view(_F32))
+
+
+def trunc_bf16(x: Tile) -> Tile:
+    """Truncate to bf16 (what SFPSTORE does to a 16-bit DST)."""
+    return (_bits(x) & _U32(0xFFFF0000)).view(_F32)
+
+
+def fpu_bf16(x: Tile) -> Tile:
+    """An FPU result written to a 16-bit DST: TF32 then bf16, both ties away from zero (tt-metal #46101)."""
+    b = (_bits(x) + _U32(0x1000)) & _U32(0xFFFFE000)
+    return _keep_nan(x, ((b + _U32(0x8000)) & _U32(0xFFFF0000)).view(_F32))
+
+
+def rna_tf32(x: Tile) -> Tile:
+    """Round to TF32 (10 mantissa bits), ties away from zero."""
+    return _keep_nan(x, ((_bits(x) + _U32(0x1000)) & _U32(0xFFFFE000)).view(_F32))
+
+
+def trunc_tf32(x: Tile) -> Tile:
+    """Truncate to TF32 (the unpacker's fp32 -> TF32 conversion)."""
+    return (_bits(x) & _U32(0xFFFFE000)).view(_F32)
+
+
+def flush_denormals(x: Tile) -> Tile:
+    return np.where(np.abs(x) < _FLT_MIN, _F32(0.0), x).astype(_F32, copy=False)
+
+
+def _masked(x: Tile, mask: int) -> Tile:
+    return (_bits(x) & _U32(mask)).view(_F32)
+
+
+def split_srca(x: Tile) -> tuple[Tile, Tile]:
+    """SrcA's fidelity halves: hidden bit + top 4 mantissa bits, then the next 5 (bit 13 is never used)."""
+    hi = _masked(x, 0xFFF80000)
+    return hi, _masked(x, 0xFFFFC000) - hi
+
+
+def split_srcb(y: Tile) -> tuple[Tile, Tile]:
+    """SrcB's fidelity halves: hidden bit + top 6 mantissa bits, then the next 4."""
+    hi = _masked(y, 0xFFFE0000)
+    return hi, _masked(y, 0xFFFFE000) - hi
+
+
+# phase p multiplies (SrcA half, SrcB half): 0 = hi*hi, 1 = lo*hi, 2 = hi*lo, 3 = lo*lo
+_PHASE_HALVES = ((0, 0), (1, 0), (0, 1), (1, 1))
+
+
+# -- SFPU algorithms --------------------------------------------------------------------------------------
+
+_EXP_BMC = _F32(32500.818359375)  # 127 * 256 - 11.18: the Schraudolph bias with its error-balancing shift
+
+
+def exp_schraudolph(x: Tile, scale: float) -> Tile:
+    """tt-metal's approximate exp (ckernel_sfpu_exp.h): exp(scale * x) as the bits of round(a x + b) shifted
+    into the exponent and top 8 mantissa bits, with a = 256 scale / ln 2 folded at init. Relative error within
+    about 3.1%, exp(0) = 0.9785; results below the fp32 range clamp to 0 (ClampToNegative)."""
+    a = _F32(256.0 / np.log(2.0) * scale)
+    v = (a * x + _EXP_BMC).astype(_F32)
+    i = np.clip(np.floor(np.abs(v) + _F32(0.5)) * np.sign(v), 0, 65535)
+    return (np.nan_to_num(i).astype(_U32) << _U32(15)).view(_F32)
+
+
+def exp_21f(x: Tile) -> Tile:
+    """tt-metal's accurate exp for a 16-bit DST (_sfpu_exp_21f_bf16_): 2^t from the integer and fraction of
+    t = x log2(e) + 127 with a quadratic on the fraction; about 1.7e-3 relative before bf16 rounding."""
+    t = np.clip((x * _F32(1.4426950216) + _F32(127.0)).astype(_F32), 0.0, 255.0)
+    z = np.floor(t.astype(np.float64) * 2.0**23).astype(np.uint64).astype(_U32)
+    e = z >> _U32(23)
+    f = (z & _U32(0x7FFFFF)).astype(_F32)
+    p = (_F32(1.0017248) + f * (_F32(7.839635491e-08) + f * _F32(4.791750143e-15))).astype(_F32)
+    y = ((_bits(p) & _U32(0x807FFFFF)) | (e << _U32(23))).view(_F32)
+    y = np.where(e == 0, _F32(0.0), y)
+    return np.where(e >= 255, _F32(np.inf), y).astype(_F32)
+
+
+# gelu(x) = 0.5 x + L(|x|), L piecewise linear (tt-metal ckernel_sfpu_gelu.h, fast_and_approx = true)
+_GELU_EDGES = np.array([0.5, 1.0, 1.5, 2.0, 3.0], dtype=_F32)
+_GELU_SLOPE = np.array([0.19274902, 0.49389648, 0.61865234, 0.6098633, 0.54003906, 0.5], dtype=_F32)
+_GELU_ICEPT = np.array([-0.00010442734, -0.16040039, -0.27954102, -0.26342773, -0.119384766, 0.0], dtype=_F32)
+
+
+def gelu_table(x: Tile) -> Tile:
+    """The default gelu_tile: within 0.0234 of the exact gelu, exact relu for |x| >= 3."""
+    ax = np.abs(x)
+    seg = np.searchsorted(_GELU_EDGES, ax, side="right")
+    return (_F32(0.5) * x + _GELU_SLOPE[seg] * ax + _GELU_ICEPT[seg]).astype(_F32)
+
+
+def bf16_scale(scale: float) -> float:
+    """A scale passed to a 16-bit parameter: the top half of its fp32 bits (exp_tile's runtime scale)."""
+    bits = np.array([scale], dtype=_F32).view(_U32) & _U32(0xFFFF0000)
+    return float(bits.view(_F32)[0])
+
+
+def _identity(x: Tile) -> Tile:
+    return x
+
+
+class Numerics:
+    """How one run rounds and multiplies: chosen once from the precision and the compute settings."""
+
+    __slots__ = ("hardware", "fp32_dest", "phases", "fpu_round", "sfpu_trunc", "sfpu_round", "src", "pack_bf16")
+
+    def __init__(self, precision: str, fp32_dest: bool, fidelity: str) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r} (expected {' or '.join(PRECISIONS)})")
+        self.hardware = precision == "hardware"
+        self.fp32_dest = fp32_dest
+        self.phases = FIDELITY_PHASES[fidelity]
+        self.fpu_round: Callable[[Tile], Tile]
+        self.sfpu_trunc: Callable[[Tile], Tile]
+        self.sfpu_round: Callable[[Tile], Tile]
+        if fp32_dest:
+            self.fpu_round = self.sfpu_trunc = self.sfpu_round = _identity
+        elif self.hardware:
+            self.fpu_round = fpu_bf16
+            self.sfpu_trunc, self.sfpu_round = trunc_bf16, round_bf16
+        else:
+            self.fpu_round = self.sfpu_trunc = self.sfpu_round = round_bf16
+        # FPU source registers: fp32 data (only with a 32-bit DST) loses 13 mantissa bits
+        self.src = (lambda x: flush_denormals(trunc_tf32(x))) if self.hardware and fp32_dest else _identity
+        self.pack_bf16 = rna_bf16 if self.hardware else round_bf16
+
+    # -- FPU --------------------------------------------------------------------------------------------
+    def multiply_phases(self, a: Tile, b: Tile, product: Callable[[Tile, Tile], Tile], acc: Tile) -> Tile:
+        """``acc`` plus ``product(a, b)`` computed as the fidelity phases (a in SrcA, b in SrcB), each phase
+        accumulated into DST with DST's rounding."""
+        a_halves, b_halves = split_srca(a), split_srcb(b)
+        for p in self.phases:
+            ia, ib = _PHASE_HALVES[p]
+            acc = self.fpu_round(acc + product(a_halves[ia], b_halves[ib]))
+        return acc
+
+    def matmul(self, acc: Tile, in0: Tile, in1: Tile) -> Tile:
+        """``acc + in0 @ in1``. The hardware computes Dst += SrcB @ SrcA with in0 in SrcB and in1 in SrcA,
+        16 inner terms per instruction, each fidelity phase its own pass; a 16-bit DST rounds after each."""
+        if not self.hardware:
+            return acc + in0 @ in1
+        a_halves, b_halves = split_srca(self.src(in1)), split_srcb(self.src(in0))
+        if self.fp32_dest:  # no rounding between passes: the phases add up to products of the kept bits
+            (a0, a1), (b0, b1) = a_halves, b_halves
+            if self.phases == (0,):
+                return acc + b0 @ a0
+            if self.phases == (0, 1):
+                return acc + b0 @ (a0 + a1)
+            if self.phases == (0, 1, 2):
+                return acc + b0 @ (a0 + a1) + b1 @ a0
+            return acc + (b0 + b1) @ (a0 + a1)
+        for p in self.phases:
+            ia, ib = _PHASE_HALVES[p]
+            a, b = a_halves[ia], b_halves[ib]
+            for k in (slice(0, 16), slice(16, 32)):
+                acc = self.fpu_round(acc + b[..., :, k] @ a[..., k, :])
+        return acc
+
+    def eltwise(self, kind: str, in0: Tile, in1: Tile) -> Tile:
+        """add/sub/mul_tiles: in0 in SrcA, in1 in SrcB; mul runs the fidelity phases."""
+        if not self.hardware:
+            return {"add": np.add, "sub": np.subtract, "mul": np.multiply}[kind](in0, in1)
+        a, b = self.src(in0), self.src(in1)
+        if kind == "mul":
+            return self.multiply_phases(a, b, np.multiply, np.zeros_like(a))
+        return self.fpu_round(a + b if kind == "add" else a - b)
+
+    def pack(self, x: Tile, dtype: str) -> Tile:
+        """DST -> a CB of ``dtype``: bf16 CBs round (ties away on the hardware), f32 CBs keep fp32."""
+        return self.pack_bf16(x) if dtype == "bf16" else np.array(x, dtype=_F32, copy=True)

@@ -558,9 +558,7 @@ def two_input_kernel(ops: str, setup: str = "") -> str:
     before the acquire (full inits may not run inside a DST section)."""
     tensors = [ms.Tensor(n, role, (32, 32), cb, 1, "f32") for n, role, cb in (("x", "in", 0), ("y", "in", 1),
                                                                                ("z", "out", 16))]
-    body = TWO_INPUT_BODY.replace("@OPS@", ops.rstrip("
-")).replace("@SETUP@", setup.rstrip("
-"))
+    body = TWO_INPUT_BODY.replace("@OPS@", ops.rstrip("\n")).replace("@SETUP@", setup.rstrip("\n"))
     return ms.kernel("two", tensors, body, fp32=True)
 
 

@@ -168,7 +168,7 @@ def test_a_cb_left_undrained_or_an_output_tile_not_written_is_an_error() -> None
         simulate(ms.self_kernel(body), {})
     assert str(info.value) == ("line 1: module: at the end of the kernel: cb 1: 1 tiles pushed but never popped "
                                "(1 pushed, 0 popped)")
-    writer_loop = '"scf.for"(%c0, %c2, %c1) ({\n    ^bb0(%t: index):\n      %ti = "arith.index_cast"(%t) : (index) -> i32\n      "ttkernel.cb_wait_front"(%cb16'
+    writer_loop = '"scf.for"(%c0, %c2, %c1) ({\n    ^bb0(%t: index):\n      "ttkernel.cb_wait_front"(%cb16'
     short = ms.ADD.replace(writer_loop, writer_loop.replace("%c2, %c1", "%c1, %c1", 1))
     assert short != ms.ADD
     with pytest.raises(SimulationError) as info:
@@ -234,8 +234,8 @@ def test_fidelity_phases_of_an_eltwise_multiply(fidelity: str, product: float) -
     text = kernel(MUL_BODY, ["a:in:32x32:bf16", "b:in:32x32:bf16", "c:out:32x32:bf16"], reads,
                   [ms.binding("c", 2, 16, 1, 1)], cbs, attrs=f'tteqsat.math_fidelity = "{fidelity}"')
     inputs = {"a": np.full((32, 32), 1.3125, np.float32), "b": np.full((32, 32), 7.96875, np.float32)}
-    assert (simulate(text, inputs, "hardware").outputs["c"] == product).all()
-    assert (simulate(text, inputs, "exact").outputs["c"] == 10.4375).all()  # 10.459 rounded to nearest
+    assert (simulate(text, inputs, precision="hardware").outputs["c"] == product).all()
+    assert (simulate(text, inputs, precision="exact").outputs["c"] == 10.4375).all()  # 10.459 rounded to nearest
 
 
 def test_approximate_exp_is_the_bit_trick_and_takes_the_init_scale() -> None:
@@ -248,7 +248,7 @@ def test_approximate_exp_is_the_bit_trick_and_takes_the_init_scale() -> None:
     x = rand(32, 64)
     y = simulate(text, {"x": x}).outputs["y"]  # scale 0.5 on the tile is ignored: the init says 1.0
     np.testing.assert_allclose(y, round_bf16(1 / round_bf16(np.exp(x))), rtol=1e-2)
-    hw = simulate(text, {"x": x}, "hardware").outputs["y"]
+    hw = simulate(text, {"x": x}, precision="hardware").outputs["y"]
     assert 5e-3 < np.abs(hw * np.exp(x.astype(np.float64)) - 1).max() < 0.05
     mismatch = text.replace("<{approx = true, scale = 1056964608 : i32}>", "<{scale = 1056964608 : i32}>")
     with pytest.raises(SimulationError, match="exp_tile has approx = false but the last exp_tile_init has approx = true"):

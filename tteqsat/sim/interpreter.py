@@ -283,6 +283,7 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
 
     stats: dict[str, int] = {}
+    problems: list[str] = []  # what the cores leave wrong at their end
     for core in host.cores:
         cbs = _declare_cbs(host, funcs, ct_args)
         dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
@@ -305,10 +306,8 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
 
         with np.errstate(all="ignore"):
             rounds = _schedule(threads)
-        left = _undrained(machine)
-        if left:
-            where = f" on core ({core.x}, {core.y})" if len(host.cores) > 1 else ""
-            raise located(module.line, "module", f"at the end of the kernel{where}: " + "; ".join(left))
+        where = f"core ({core.x}, {core.y}): " if len(host.cores) > 1 else ""
+        problems += [where + msg for msg in _undrained(machine)]
         for key, value in _collect_stats(machine, ctxs, rounds).items():
             if key not in stats:
                 stats[key] = value
@@ -316,9 +315,10 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
                 stats[key] += value
             else:
                 stats[key] = max(stats[key], value)
-    missing = _unwritten(dram)
-    if all_outputs and missing:
-        raise located(module.line, "module", "at the end of the kernel: " + "; ".join(missing))
+    if all_outputs:
+        problems += _unwritten(dram)
+    if problems:
+        raise located(module.line, "module", "at the end of the kernel: " + "; ".join(problems))
     stats["dram.tiles_unwritten"] = sum(
         written.count(False) for spec, written in zip(dram.specs, dram.written, strict=True) if spec.role == "out"
     )

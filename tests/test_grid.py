@@ -217,7 +217,7 @@ def test_a_wrong_item_offset_fails_verification(monkeypatch) -> None:
         return tiles and replace(tiles, terms=())
 
     monkeypatch.setattr(mlir, "_item_tiles", element_zero)
-    with pytest.raises(tq.VerificationError, match="differs from the reference"):
+    with pytest.raises(tq.VerificationError, match="16 of 32 tiles never written"):  # head 1's rows
         res.verify(cores="all")
 
 

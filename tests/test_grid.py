@@ -239,3 +239,16 @@ def test_row_ops_over_a_big_matrix_split_over_the_grid(name: str) -> None:
     assert res.block and res.chip.cores > 1
     ver = res.verify()
     assert ver.max_rel_err < ver.tolerance
+
+
+def test_the_reports_show_the_grid() -> None:
+    from tteqsat.tools.html_report import render_html
+    from tteqsat.tools.report import chip_line
+
+    res = tq.optimize(attention((1, 3, 256, 64), (1, 3, 256, 64)), cores=5)
+    line = chip_line(res)
+    assert line.startswith("grid: 24 work items (row blocks of 32) on 5 of 64 cores, 5 on the first 4, 4 on the rest")
+    assert f"bound by {res.chip.bound_by}" in line and f"{res.chip.dram_bytes:,} DRAM bytes" in line
+    html = render_html(res)
+    assert "<h2>Grid</h2>" in html and 'id="cores"' in html and "of the whole chip" in html
+    assert chip_line(tq.optimize(attention((32, 64), (64, 64)))) == ""  # one item on one core: nothing to say

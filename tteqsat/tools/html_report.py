@@ -211,6 +211,28 @@ def _arch_section(arch) -> str:
     return f"<h2>Arch: {escape(arch.name)}</h2>" + _table(["parameter", "value"], rows, set())
 
 
+def _grid_section(result: Result) -> str:
+    """The chip: how the work items spread over the cores, each core's modeled cycles, the DRAM traffic and
+    what bounds the kernel."""
+    chip = result.chip
+    if chip is None or chip.items <= 1:
+        return ""
+    counts = chip.per_core_items()
+    rows = []
+    for count in sorted(set(counts), reverse=True):
+        cores = [n for n, c in enumerate(counts) if c == count]
+        span = f"{cores[0]}" if len(cores) == 1 else f"{cores[0]}..{cores[-1]}"
+        rows.append([span, len(cores), count, round(count * chip.item_cycles), count * chip.item_bytes])
+    what = f"row blocks of {result.block} rows" if result.block else "whole batch elements"
+    text = (f"{chip.items} work items ({escape(what)}) on {chip.cores} cores; the slowest core's items take "
+            f"{chip.core_compute_cycles:,.0f} compute cycles and {chip.core_data_cycles:,.0f} cycles of DRAM "
+            f"traffic at its share of the bandwidth; all items move {chip.dram_bytes:,} DRAM bytes "
+            f"({chip.dram_floor_cycles:,.0f} cycles at the chip's bandwidth). Bound by <b>{escape(chip.bound_by)}</b>.")
+    return ("<h2>Grid</h2>" + f"<p class='sub' id='grid'>{text}</p>"
+            + _table(["cores", "count", "items each", "compute cycles", "DRAM bytes"], rows, {1, 2, 3, 4},
+                     table_id="cores"))
+
+
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -225,13 +247,15 @@ def render_html(result: Result, model: CostModel | None = None, derivation: Sequ
     clock = result.arch.num("chip.clock_ghz") if "chip.clock_ghz" in result.arch.keys() else 1.0
     head = (f"<h1>{escape(k.name)} on {escape(result.arch.name)} ({escape(k.dtype)})</h1>"
             f"<p class='win' id='headline'>Chose {escape(result.chosen)}. {escape(_sentence(result.comparison()))}.</p>"
-            f"<p class='sub'>{result.cost_cycles:,.0f} modeled cycles are {result.cost_cycles / clock / 1000:,.2f} us "
-            f"at {clock:g} GHz.</p>"
+            f"<p class='sub'>{result.cost_cycles:,.0f} modeled cycles"
+            f"{' of the whole chip' if result.items > 1 else ''} are {result.cost_cycles / clock / 1000:,.2f} us at "
+            f"{clock:g} GHz.</p>"
             + "".join(f"<p class='bad'>note: {escape(n)}</p>" for n in result.warnings))
     timeline = ("<h2>Engine timeline</h2><p class='sub'>Sections run one after another; inside one, unpack, math and "
                 "pack overlap, FPU and SFPU share the math thread. Data movement runs beside compute.</p>"
                 + timeline_svg(rows))
-    body = (head + _kernel_section(k) + _schedule_section(result) + _breakdown_section(rows) + timeline
+    body = (head + _kernel_section(k) + _grid_section(result) + _schedule_section(result) + _breakdown_section(rows)
+            + timeline
             + _alternatives_section(result) + _derivation_section(result, derivation) + _arch_section(result.arch))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>tteqsat: {escape(k.name)}</title>"
             f"<style>{CSS}</style></head><body>{body}</body></html>\n")

@@ -67,9 +67,33 @@ def render(result: Result, console=None) -> None:
     console.print(
         f"sections {len(s.sections)} (baseline {len(result.baseline.sections)}) | CBs {len(s.cbs)} | "
         f"L1 {result.l1_bytes:,} B | e-graph {result.saturation.enodes} e-nodes, {result.eclasses} e-classes")
-    console.print(f"{result.comparison()}; the whole kernel: compute {s.compute_cycles:,.0f}, "
-                  f"data movement {s.data_movement_cycles:,.0f}")
+    grid_line = chip_line(result)
+    if grid_line:
+        console.print(grid_line)
+        console.print(f"{result.comparison()}; one work item on one core: compute {s.compute_cycles:,.0f}, "
+                      f"data movement {s.data_movement_cycles:,.0f}")
+    else:
+        console.print(f"{result.comparison()}; the whole kernel: compute {s.compute_cycles:,.0f}, "
+                      f"data movement {s.data_movement_cycles:,.0f}")
     if result.reason:
         console.print(escape(result.reason))
     for note in result.warnings:
         console.print(f"note: {escape(note)}")
+
+
+def chip_line(result: Result) -> str:
+    """The grid in one line: work items, how they spread over cores, each core's cycles, the DRAM traffic and
+    what bounds the kernel; empty for a kernel of one work item on one core."""
+    chip = result.chip
+    if chip is None or chip.items <= 1:
+        return ""
+    rows = f"row blocks of {result.block}" if result.block else "whole batch elements"
+    counts = chip.per_core_items()
+    split = (f"{chip.items_per_core} each" if len(set(counts)) == 1
+             else f"{max(counts)} on the first {counts.count(max(counts))}, {min(counts)} on the rest")
+    grid = int(result.arch.num("chip.grid_rows") * result.arch.num("chip.grid_cols"))
+    return (f"grid: {chip.items} work items ({rows}) on {chip.cores} of {grid} cores, {split}; "
+            f"slowest core {chip.core_compute_cycles:,.0f} compute cycles and "
+            f"{chip.core_data_cycles:,.0f} data cycles at its DRAM share; {chip.dram_bytes:,} DRAM bytes "
+            f"({chip.dram_floor_cycles:,.0f} cycles at the chip's bandwidth); bound by {chip.bound_by}: "
+            f"{chip.cycles:,.0f} cycles = {chip.microseconds:,.1f} us at {chip.clock_ghz:g} GHz")

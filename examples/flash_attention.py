@@ -1,10 +1,11 @@
 """The main example: flash attention derived by rewriting.
 
-Optimizes softmax(q @ k.T * 0.125) @ v twice: a 64-row q block against 256 keys (short: the two-pass
-fused form wins by cost) and a 32-row q block against 32768 keys (long: only the streaming online-softmax
-form fits L1). For the long one it prints the derivation (the rules the result depends on), the
-alternatives weighed and the schedule, writes the TTKernel MLIR and tt-metal C++, and verifies the MLIR
-on the Tensix model against numpy.
+Optimizes softmax(q @ k.T * 0.125) @ v three times: a 64-row q block against 256 keys (short: the two-pass
+fused form wins by cost), a 32-row q block against 32768 keys (long: only the streaming online-softmax
+form fits L1) and a whole layer's attention, 32 heads of 4096 x 128, over the chip's core grid. For the long
+one it prints the derivation (the rules the result depends on), the alternatives weighed and the schedule,
+writes the TTKernel MLIR, tt-metal C++ and host program, and verifies the MLIR on the Tensix model against
+numpy; for the whole layer it prints how the work spreads over the cores and verifies a sample of them.
 
     python examples/flash_attention.py [--arch blackhole] [--dtype fp32] [--keys 32768] [--out out/flash_attention]
 """
@@ -17,6 +18,7 @@ from rich.rule import Rule
 import tteqsat as tq
 from tteqsat.tools.console import console_for
 from tteqsat.tools.explain import explain, render
+from tteqsat.tools.report import chip_line
 
 
 def attention(rows: int, keys: int, dtype: str) -> tq.Kernel:
@@ -24,6 +26,11 @@ def attention(rows: int, keys: int, dtype: str) -> tq.Kernel:
     k = tq.tensor("k", (keys, 64), dtype)
     v = tq.tensor("v", (keys, 64), dtype)
     return tq.kernel("flash_attention", tq.softmax(q @ k.T * 0.125, axis=-1) @ v)
+
+
+def layer_attention(heads: int, seq: int, d: int, dtype: str) -> tq.Kernel:
+    q, k, v = (tq.tensor(n, (1, heads, seq, d), dtype) for n in "qkv")
+    return tq.kernel("attention", tq.softmax(q @ k.mT * d ** -0.5) @ v)
 
 
 def main() -> None:
@@ -55,6 +62,15 @@ def main() -> None:
     check = result.verify(seed=0)
     console.print(f"verified on the Tensix model in {check.precision} precision: max abs error "
                   f"{check.max_abs_err:.3g} (relative {check.max_rel_err:.3g}, tolerance {check.tolerance})")
+
+    console.print(Rule("the whole layer: 32 heads of 4096 x 128 over the core grid"), width=min(console.width, 120))
+    layer = tq.optimize(layer_attention(32, 4096, 128, args.dtype), args.arch)
+    console.print(layer.reason)
+    console.print(chip_line(layer))
+    check = layer.verify(seed=0)  # the first and the last core (and any with an uneven share), all their items
+    console.print(f"verified {check.stats['verify.items']} work items on {check.stats['verify.cores']} cores of "
+                  f"{len(layer.schedule.grid.cores)} in {check.precision} precision: relative error "
+                  f"{check.max_rel_err:.3g} (tolerance {check.tolerance})")
 
 
 if __name__ == "__main__":

@@ -39,18 +39,20 @@ def kernels(draw) -> tq.Kernel:
     return tq.kernel("random", out)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+          database=None)
 @given(kernels(), st.sampled_from(["wormhole_b0", "blackhole"]))
 def test_extracted_program_matches_the_reference(kernel: tq.Kernel, arch: str) -> None:
     result = tq.optimize(kernel, arch)
     inputs = random_inputs(kernel, seed=0, scale=0.5)
     want = evaluate(kernel, inputs)["out"]
     got = evaluate_program(result.program, inputs)["out"]
-    assert np.allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-4, equal_nan=True)  # exp may overflow: inf @ w has nans
     assert result.cost_cycles <= result.baseline_cycles
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+          database=None)
 @given(kernels())
 def test_random_kernels_simulate_correctly(kernel: tq.Kernel) -> None:
     result = tq.optimize(kernel)

@@ -60,7 +60,7 @@ def _identities() -> dict[str, str]:
     return found
 
 
-SHIPPED = ("softmax", "algebra", "broadcast", "reductions", "streaming", "hardware", "fusion")
+SHIPPED = ("softmax", "algebra", "broadcast", "reductions", "vectors", "streaming", "hardware", "fusion")
 
 
 def shipped_rulesets() -> list[RuleSet]:

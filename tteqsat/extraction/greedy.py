@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tteqsat.cost.model import CostModel
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
+from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program, reduces_padding
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {
@@ -55,6 +55,13 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
     if kind in ("fold_max", "fold_sum", "running_max"):
         return kind, {"trips": int(lit[0])}  # type: ignore[call-overload]
     return str(lit[0]), {}
+
+
+def reads_padding(node: ENode, graph: SerializedEGraph) -> bool:
+    """A hw_reduce across a length-1 axis: on the hardware it would fold the tile's padding in."""
+    if node.op != "hw_reduce" or node.children[0] not in graph.shapes:
+        return False
+    return reduces_padding("reduce", str(node.literals[0]), graph.shapes[node.children[0]])
 
 
 def _class_order(cid: str) -> tuple[int, str]:
@@ -111,7 +118,8 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
 
     def allowed(cid: str) -> list[ENode]:
-        nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id) if n.op in _KIND]
+        nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id)
+                 if n.op in _KIND and not reads_padding(n, graph)]
         if mode == "fused":
             return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
         if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
@@ -255,10 +263,18 @@ def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kerne
         built[cid] = hw
         return hw
 
-    outputs = [(name, build(cid)) for name, cid in graph.outputs]
+    outputs = [(name, _computed(build(cid))) for name, cid in graph.outputs]
     by_name = {op.name: op for op in built.values() if op.kind == "input"}
     inputs = [by_name[n] if n in by_name else _unused_input(n, graph) for n in input_order]
     return Program(kernel_name, dtype, inputs, outputs)
+
+
+def _computed(value: HwOp) -> HwOp:
+    """An output the rules reduced to a kernel input (x * 1, -(-x), x.T.T) still needs a section that fills
+    its CB: a copy_tile of the input."""
+    if value.kind != "input":
+        return value
+    return HwOp("copy", "copy", (value,), value.shape, {}, "output copy", value.loc)
 
 
 def _unused_input(name: str, graph: SerializedEGraph) -> HwOp:

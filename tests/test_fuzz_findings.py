@@ -145,3 +145,19 @@ def test_tile_aligned_key_lengths_stream(keys: int) -> None:
     assert loop is not None and loop.trips * loop.streams[0].width == keys
     assert result.l1_bytes <= result.arch.l1_budget
     assert result.verify(inputs=random_inputs(kernel, seed=3)).max_rel_err < 6e-2
+
+
+# -- found by the fuzzer beyond the five ------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("shapes", [(96, 160, 32), (64, 256, 32)])
+def test_a_contraction_with_a_transposed_operand_streams_over_a_long_axis(shapes, dtype: str) -> None:
+    """x @ y.T over a long K: the row chunk of y.T is the transpose of a column chunk of y
+    (row-chunk-of-transpose); a column chunk is streamed row by row, so it is not marked column-major."""
+    rows, k, cols = shapes
+    x, y = tq.tensor("x", (rows, k), dtype), tq.tensor("y", (cols, k), dtype)
+    kernel = tq.kernel("k", {"out": x @ y.T})
+    result = tq.optimize(kernel, form="streaming")
+    streams = result.schedule.loop.streams
+    assert {(s.name, s.axis) for s in streams} == {("x", "cols"), ("y", "cols")}
+    assert not any(s.column_major for s in streams)
+    result.verify()

@@ -161,3 +161,14 @@ def test_a_contraction_with_a_transposed_operand_streams_over_a_long_axis(shapes
     assert {(s.name, s.axis) for s in streams} == {("x", "cols"), ("y", "cols")}
     assert not any(s.column_major for s in streams)
     result.verify()
+
+
+def test_forced_streaming_keeps_the_whole_form_of_a_value_no_single_loop_can_fold() -> None:
+    """rowmax(softmax(q)) folded over chunks would need the softmax's row sum, itself a fold, inside its body
+    (a second loop): it keeps its whole form while the softmax's reductions still stream. It failed with 'no
+    hardware form was found' before."""
+    q = tq.tensor("q", (32, 160), "fp32")
+    kernel = tq.kernel("k", {"out": tq.softmax(q).max(axis=-1)})
+    result = tq.optimize(kernel, form="streaming")
+    assert result.schedule.loop is not None and result.schedule.loop.trips == 5
+    result.verify()

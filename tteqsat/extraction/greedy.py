@@ -117,9 +117,11 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
 
     fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
 
-    def allowed(cid: str) -> list[ENode]:
+    def allowed(cid: str, relaxed: bool = False) -> list[ENode]:
         nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id)
                  if n.op in _KIND and not reads_padding(n, graph)]
+        if relaxed:
+            return nodes
         if mode == "fused":
             return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
         if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
@@ -203,27 +205,39 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
 
     parents: dict[str, list[str]] = {}
     for cid in order:
-        for node in candidates[cid]:
+        for node in allowed(cid, relaxed=True):
             for ch in node.children:
                 parents.setdefault(ch, []).append(cid)
-    queue = deque(c for c in order if c in graph.shapes)
-    queued = set(queue)
-    steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
-    while queue and steps_left:
-        steps_left -= 1
-        cid = queue.popleft()
-        queued.discard(cid)
-        improved = False
-        for node in candidates[cid]:
-            cand = evaluate(cid, node)
-            if cand is not None and (cid not in best or cand.total < best[cid].total - 1e-9):
-                best[cid] = cand
-                improved = True
-        if improved:
-            for parent in parents.get(cid, []):
-                if parent not in queued and parent in graph.shapes:
-                    queue.append(parent)
-                    queued.add(parent)
+
+    def settle(start: list[str]) -> None:
+        """Worklist to a fixpoint: a class that improves requeues its parents."""
+        queue = deque(start)
+        queued = set(queue)
+        steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
+        while queue and steps_left:
+            steps_left -= 1
+            cid = queue.popleft()
+            queued.discard(cid)
+            improved = False
+            for node in candidates[cid]:
+                cand = evaluate(cid, node)
+                if cand is not None and (cid not in best or cand.total < best[cid].total - 1e-9):
+                    best[cid] = cand
+                    improved = True
+            if improved:
+                for parent in parents.get(cid, []):
+                    if parent not in queued and parent in graph.shapes:
+                        queue.append(parent)
+                        queued.add(parent)
+
+    settle([c for c in order if c in graph.shapes])
+    if mode == "streaming" and any(cid not in best for _, cid in graph.outputs):
+        # an output needs a value none of whose folds can be built (one would need another fold's result in
+        # its body: a second loop): such values keep their whole form, and the rest still stream
+        stuck = [c for c in order if c in fold_class and c not in best and c in graph.shapes]
+        for cid in stuck:
+            candidates[cid] = allowed(cid, relaxed=True)
+        settle(stuck)
 
     def missing(cid: str) -> KernelError:
         ops = sorted({n.op for n in graph.classes[cid]})

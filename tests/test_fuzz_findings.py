@@ -172,3 +172,11 @@ def test_forced_streaming_keeps_the_whole_form_of_a_value_no_single_loop_can_fol
     result = tq.optimize(kernel, form="streaming")
     assert result.schedule.loop is not None and result.schedule.loop.trips == 5
     result.verify()
+
+
+@pytest.mark.parametrize("name", ["o:x", "a b", "", 'x"y'])
+def test_an_output_name_must_be_an_identifier(name: str) -> None:
+    """It becomes an argument name in the MLIR's tensor list and the C++: 'o:x' broke the module's parse."""
+    x = tq.tensor("x", (32, 32), "fp32")
+    with pytest.raises(KernelError, match="output name .* is not an identifier"):
+        tq.kernel("k", {name: tq.exp(x)})

@@ -29,7 +29,7 @@ EXP_MAX = 8.0         # exp only of values at most this (no overflow, moderate g
 MAGNITUDE = 1.0e4     # no value bound beyond this: keeps rounding error within the tolerances
 OP_KINDS = ("unary", "binary", "scalar", "reduce", "matmul", "softmax", "T", "vector", "attention", "logsumexp")
 FLAWS = ("shape", "matmul", "zero-divide", "axis", "softmax-axis", "input-shape", "output-input",
-         "duplicate-input", "output-name")
+         "duplicate-input", "output-name", "output-identifier")
 
 
 class _Names:
@@ -235,4 +235,6 @@ def _plant(draw, flaw: str, inputs: list[Expr], outputs, names: _Names):
     if flaw == "duplicate-input":
         twin = fc.tensor(inputs[0].fn, out.shape, False)
         return [*inputs, twin], ((name, fc.binary("+", out, twin)), *outputs[1:])
+    if flaw == "output-identifier":
+        return inputs, ((draw(st.sampled_from(("o:x", "a b", "", 'q"'))), out), *outputs[1:])
     return inputs, ((inputs[0].fn, out), *outputs[1:])  # output-name: an output named like an input

@@ -180,3 +180,26 @@ def test_an_output_name_must_be_an_identifier(name: str) -> None:
     x = tq.tensor("x", (32, 32), "fp32")
     with pytest.raises(KernelError, match="output name .* is not an identifier"):
         tq.kernel("k", {name: tq.exp(x)})
+
+
+def test_a_user_rule_cannot_make_extraction_reduce_padding(monkeypatch) -> None:
+    """hw_reduce(rowsum, a, s) of a column vector equals a * s in numpy (the soundness checker passes it),
+    but on the hardware it sums the padding lanes: extraction never picks it, and without that guard the
+    scheduler refuses it."""
+    from egglog import i64, rewrite
+
+    from tteqsat.egraph import cols, hw_reduce, scalar
+    from tteqsat.extraction import greedy
+    from tteqsat.rules import Rule, RuleSet
+    from tteqsat.rules.vars import a, s
+
+    sneaky = RuleSet("sneaky", "a scale as a reduce", "hardware", (
+        Rule("scale-as-rowsum", rewrite(scalar("mul_s", a, s)).to(hw_reduce("rowsum", a, s), cols(a) == i64(1))),))
+    x = tq.tensor("x", (64, 1), "fp32")
+    kernel = tq.kernel("k", {"o": x * 2.0})
+    result = tq.optimize(kernel, form="fused", rules=[sneaky])
+    assert not any(op.kind == "reduce" for op in result.program.ops())
+    result.verify()
+    monkeypatch.setattr(greedy, "reads_padding", lambda node, graph: False)  # without the guard: the scheduler's
+    with pytest.raises(KernelError, match="padding"):
+        tq.optimize(kernel, form="fused", rules=[sneaky])

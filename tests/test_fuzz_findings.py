@@ -203,3 +203,15 @@ def test_a_user_rule_cannot_make_extraction_reduce_padding(monkeypatch) -> None:
     monkeypatch.setattr(greedy, "reads_padding", lambda node, graph: False)  # without the guard: the scheduler's
     with pytest.raises(KernelError, match="padding"):
         tq.optimize(kernel, form="fused", rules=[sneaky])
+
+
+def test_chunk_widths_divide_every_long_axis_that_no_standard_width_divides() -> None:
+    from tteqsat.egraph.bridge import CHUNK_WIDTHS, chunk_widths
+
+    def widths(n: int) -> tuple[int, ...]:
+        return chunk_widths(tq.kernel("k", tq.exp(tq.tensor("a", (32, n)))))
+
+    assert widths(4096) == widths(64) == CHUNK_WIDTHS  # axes a standard width divides add nothing
+    assert set(widths(4128)) - set(CHUNK_WIDTHS) == {96, 1376}  # 129 tiles = 3 * 43
+    assert set(widths(8160)) - set(CHUNK_WIDTHS) == {160, 480, 544, 1632}  # 255 tiles, divisors up to 2048
+    assert set(widths(4192)) - set(CHUNK_WIDTHS) == {32}  # 131 tiles, a prime: one tile per trip

@@ -201,7 +201,8 @@ def chunk_widths(kernel: Kernel) -> tuple[int, ...]:
         divisors = [w for w in range(TILE, min(d - 1, CHUNK_WIDTHS[-1]) + 1, TILE) if d % w == 0]
         wide = [w for w in divisors if w >= CHUNK_WIDTHS[0]]
         narrow = [w for w in divisors if w < CHUNK_WIDTHS[0]]
-        widths.update(wide + narrow[len(narrow) - max(0, 2 - len(wide)):] if narrow else wide)
+        short = max(0, 2 - len(wide))  # the largest narrower divisors make up two candidates
+        widths.update(wide + (narrow[-short:] if short else []))
     return tuple(sorted(widths))
 
 

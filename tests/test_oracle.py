@@ -39,7 +39,8 @@ def kernels(draw) -> tq.Kernel:
     return tq.kernel("random", out)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+          database=None)
 @given(kernels(), st.sampled_from(["wormhole_b0", "blackhole"]))
 def test_extracted_program_matches_the_reference(kernel: tq.Kernel, arch: str) -> None:
     result = tq.optimize(kernel, arch)
@@ -48,11 +49,12 @@ def test_extracted_program_matches_the_reference(kernel: tq.Kernel, arch: str) -
     for item in range(result.items):  # each work item's program against its rows of the reference
         ins, want = result.item_inputs(inputs, item)
         got = evaluate_program(result.program, ins)["out"]
-        assert np.allclose(got, want["out"], rtol=1e-4, atol=1e-4, equal_nan=True)
+        assert np.allclose(got, want["out"], rtol=1e-4, atol=1e-4, equal_nan=True)  # exp may overflow: inf @ w has nans
     assert result.cost_cycles <= result.baseline_cycles
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True,
+          database=None)
 @given(kernels())
 def test_random_kernels_simulate_correctly(kernel: tq.Kernel) -> None:
     result = tq.optimize(kernel)

@@ -25,7 +25,7 @@ from egglog import (
     set_,
 )
 
-from tteqsat.frontend.ir import BINARY_OPS, Kernel, Node, topo_order
+from tteqsat.frontend.ir import BINARY_OPS, TILE, Kernel, Node, topo_order
 
 
 class TensorExpr(Expr):
@@ -204,9 +204,27 @@ CHUNK_WIDTHS = (128, 256, 512, 1024, 2048)  # candidate chunk sizes (elements) f
 BLOCK_HEIGHTS = (32, 64, 128, 256, 512)  # candidate row-block heights (elements) for the grid's row maps
 
 
+def chunk_widths(kernel: Kernel) -> tuple[int, ...]:
+    """The chunk widths streaming rules may use: CHUNK_WIDTHS, and for a long axis none of them divides
+    (4128 = 129 tiles, 8160 = 255), the tile-multiple divisors of its length up to the largest width, at
+    least two of them where it has two (a prime tile count streams one tile per trip). Rules only chunk an
+    axis by a width that divides it, so every trip is the same; extraction picks the width by cost."""
+    widths = set(CHUNK_WIDTHS)
+    lengths = {d for node in kernel.nodes() for d in node.shape if d > CHUNK_WIDTHS[0] and d % TILE == 0}
+    for d in sorted(lengths):
+        if any(d % w == 0 and w < d for w in CHUNK_WIDTHS):
+            continue
+        divisors = [w for w in range(TILE, min(d - 1, CHUNK_WIDTHS[-1]) + 1, TILE) if d % w == 0]
+        wide = [w for w in divisors if w >= CHUNK_WIDTHS[0]]
+        narrow = [w for w in divisors if w < CHUNK_WIDTHS[0]]
+        short = max(0, 2 - len(wide))  # the largest narrower divisors make up two candidates
+        widths.update(wide + (narrow[-short:] if short else []))
+    return tuple(sorted(widths))
+
+
 def insert_kernel(egraph: EGraph, kernel: Kernel) -> None:
     """Add every output of `kernel` under its root marker, and the candidate chunk widths and block heights."""
-    for w in CHUNK_WIDTHS:
+    for w in chunk_widths(kernel):
         egraph.register(chunk_width(i64(w)))
     for h in BLOCK_HEIGHTS:
         egraph.register(block_height(i64(h)))

@@ -6,17 +6,24 @@ textbook way (row max, subtract, exp, row sum, divide).
 
 from __future__ import annotations
 
-from tteqsat.extraction.program import HwOp, Program
+from tteqsat.extraction.program import HwOp, Program, reduces_padding
 from tteqsat.frontend.ir import BINARY_OPS, REDUCE_OPS, UNARY_OPS, Kernel, Node, topo_order
+
+
+def _reduce(op: str, x: HwOp, shape: tuple[int, int], origin: str) -> HwOp:
+    """reduce_tile, or over a vector's length-1 axis the identity (a copy): reduce_tile would fold padding in."""
+    if reduces_padding("reduce", op, x.shape):
+        return HwOp("copy", "copy", (x,), shape, {}, origin)
+    return HwOp("reduce", op, (x,), shape, {"s": 1.0}, origin)
 
 
 def _softmax(x: HwOp) -> HwOp:
     n = x.shape[1]
-    m = HwOp("reduce", "rowmax", (x,), (x.shape[0], 1), {"s": 1.0}, "softmax")
+    m = _reduce("rowmax", x, (x.shape[0], 1), "softmax")
     mb = HwOp("bcast", "cols", (m,), x.shape, {"n": n}, "softmax")
     shifted = HwOp("fpu", "sub", (x, mb), x.shape, {}, "softmax")
     e = HwOp("sfpu", "exp", (shifted,), x.shape, {}, "softmax")
-    total = HwOp("reduce", "rowsum", (e,), (x.shape[0], 1), {"s": 1.0}, "softmax")
+    total = _reduce("rowsum", e, (x.shape[0], 1), "softmax")
     tb = HwOp("bcast", "cols", (total,), x.shape, {"n": n}, "softmax")
     return HwOp("sfpu2", "div", (e, tb), x.shape, {}, "softmax")
 
@@ -39,7 +46,7 @@ def _direct(node: Node, args: list[HwOp]) -> HwOp:
     elif op == "exp_scaled":
         return HwOp("exp_scaled", "exp", tuple(args), node.shape, {"s": attrs["s"]}, op)
     elif op in REDUCE_OPS:
-        return HwOp("reduce", op, tuple(args), node.shape, {"s": 1.0}, op)
+        return _reduce(op, args[0], node.shape, op)
     elif op.startswith("bcast_"):
         return HwOp("bcast", op.removeprefix("bcast_"), tuple(args), node.shape, {"n": attrs["n"]}, op)
     elif op == "matmul":

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tteqsat.cost.model import CostModel
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
+from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program, reduces_padding
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {
@@ -57,6 +57,13 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
     if kind in ("fold_max", "fold_sum", "running_max"):
         return kind, {"trips": int(lit[0])}  # type: ignore[call-overload]
     return str(lit[0]), {}
+
+
+def reads_padding(node: ENode, graph: SerializedEGraph) -> bool:
+    """A hw_reduce across a length-1 axis: on the hardware it would fold the tile's padding in."""
+    if node.op != "hw_reduce" or node.children[0] not in graph.shapes:
+        return False
+    return reduces_padding("reduce", str(node.literals[0]), graph.shapes[node.children[0]])
 
 
 def _class_order(cid: str) -> tuple[int, str]:
@@ -115,8 +122,11 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
 
     fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
 
-    def allowed(cid: str) -> list[ENode]:
-        nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id) if n.op in _KIND]
+    def allowed(cid: str, relaxed: bool = False) -> list[ENode]:
+        nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id)
+                 if n.op in _KIND and not reads_padding(n, graph)]
+        if relaxed:
+            return nodes
         if mode == "fused":
             return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
         if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
@@ -202,27 +212,39 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
 
     parents: dict[str, list[str]] = {}
     for cid in order:
-        for node in candidates[cid]:
+        for node in allowed(cid, relaxed=True):
             for ch in node.children:
                 parents.setdefault(ch, []).append(cid)
-    queue = deque(c for c in order if c in graph.shapes)
-    queued = set(queue)
-    steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
-    while queue and steps_left:
-        steps_left -= 1
-        cid = queue.popleft()
-        queued.discard(cid)
-        improved = False
-        for node in candidates[cid]:
-            cand = evaluate(cid, node)
-            if cand is not None and (cid not in best or cand.total < best[cid].total - 1e-9):
-                best[cid] = cand
-                improved = True
-        if improved:
-            for parent in parents.get(cid, []):
-                if parent not in queued and parent in graph.shapes:
-                    queue.append(parent)
-                    queued.add(parent)
+
+    def settle(start: list[str]) -> None:
+        """Worklist to a fixpoint: a class that improves requeues its parents."""
+        queue = deque(start)
+        queued = set(queue)
+        steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
+        while queue and steps_left:
+            steps_left -= 1
+            cid = queue.popleft()
+            queued.discard(cid)
+            improved = False
+            for node in candidates[cid]:
+                cand = evaluate(cid, node)
+                if cand is not None and (cid not in best or cand.total < best[cid].total - 1e-9):
+                    best[cid] = cand
+                    improved = True
+            if improved:
+                for parent in parents.get(cid, []):
+                    if parent not in queued and parent in graph.shapes:
+                        queue.append(parent)
+                        queued.add(parent)
+
+    settle([c for c in order if c in graph.shapes])
+    if mode == "streaming" and any(cid not in best for _, cid in graph.outputs):
+        # an output needs a value none of whose folds can be built (one would need another fold's result in
+        # its body: a second loop): such values keep their whole form, and the rest still stream
+        stuck = [c for c in order if c in fold_class and c not in best and c in graph.shapes]
+        for cid in stuck:
+            candidates[cid] = allowed(cid, relaxed=True)
+        settle(stuck)
 
     def missing(cid: str) -> KernelError:
         ops = sorted({n.op for n in graph.classes[cid]})
@@ -268,7 +290,7 @@ def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kerne
         built[cid] = hw
         return hw
 
-    outputs = [(name, build(cid)) for name, cid in graph.outputs]
+    outputs = [(name, _computed(build(cid))) for name, cid in graph.outputs]
     leaves = [op for op in built.values() if op.kind == "input"]
     by_name = {op.name: op for op in leaves}
     if len(by_name) < len(leaves):
@@ -276,6 +298,14 @@ def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kerne
         raise KernelError(f"the program reads input {', '.join(twice)} both whole and by row blocks")
     inputs = [by_name[n] if n in by_name else _unused_input(n, graph) for n in input_order]
     return Program(kernel_name, dtype, inputs, outputs)
+
+
+def _computed(value: HwOp) -> HwOp:
+    """An output the rules reduced to a kernel input (x * 1, -(-x), x.T.T) still needs a section that fills
+    its CB: a copy_tile of the input."""
+    if value.kind != "input":
+        return value
+    return HwOp("copy", "copy", (value,), value.shape, {}, "output copy", value.loc)
 
 
 def _unused_input(name: str, graph: SerializedEGraph) -> HwOp:

@@ -47,6 +47,7 @@ from tteqsat.extraction.greedy import (
     call_extractor,
     extract,
     program_from_choice,
+    reads_padding,
 )
 from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
 
@@ -169,7 +170,8 @@ def _candidates(graph: SerializedEGraph, fits: Callable[[str], bool]) -> dict[st
             continue
         nodes = sorted(graph.classes[cid], key=lambda n: n.id)
         inputs = [n for n in nodes if n.op == "input_"]
-        hardware = [n for n in nodes if _KIND.get(n.op) in ILP_KINDS and cid not in n.children]
+        hardware = [n for n in nodes if _KIND.get(n.op) in ILP_KINDS and cid not in n.children
+                    and not reads_padding(n, graph)]
         cands[cid] = inputs[:1] or hardware
     input_classes = {cid for cid, ns in cands.items() if ns and ns[0].op == "input_"}
     for cid in sorted(graph.classes):  # a row block of a kernel input: a leaf the reader fetches

@@ -14,6 +14,7 @@ from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp, Program
 
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
+EXPORT_PREFIX = "export:"  # internal leaf names: "export:N", "state:NAME", "INPUT@colsW"; never identifiers
 M_INIT = -1.0e30  # the running max before the first chunk: exp(s * (M_INIT - m)) underflows to 0
 
 
@@ -80,11 +81,12 @@ def split(program: Program) -> Split | None:
     exports: list[str] = []
 
     def export(op: HwOp) -> HwOp:
-        """A leaf standing for a value computed in an earlier part."""
+        """A leaf standing for a value computed in an earlier part. Its name is not an identifier, so it
+        never meets a kernel input's name (those are identifiers) in a frame's leaves or CB bindings."""
         if op.kind == "input":
             return op
         if id(op) not in names:
-            names[id(op)] = f"x{len(names)}"
+            names[id(op)] = f"{EXPORT_PREFIX}{len(names)}"
             exports.append(names[id(op)])
         return _leaf(names[id(op)], op.shape)
 

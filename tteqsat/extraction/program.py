@@ -30,6 +30,16 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
 }
 
 
+REDUCE_KINDS = ("reduce", "reduce_seeded")
+
+
+def reduces_padding(kind: str, op: str, operand_shape: tuple[int, int]) -> bool:
+    """Whether a reduce_tile would combine padding into its result: it folds all 32 lanes of a tile along
+    its axis, and across a length-1 axis (a vector's) 31 of them are padding. Such a reduction is the
+    identity (rules/vectors.py); no extraction picks this form and the scheduler refuses it."""
+    return kind in REDUCE_KINDS and operand_shape[1 if op.startswith("row") else 0] == 1
+
+
 @dataclass(eq=False)
 class HwOp:
     """One value: an op form over operand values. Identity is object identity."""

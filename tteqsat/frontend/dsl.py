@@ -331,6 +331,10 @@ def kernel(name: str, outputs: Tensor | Mapping[str, Tensor]) -> Kernel:
         raise KernelError(f"kernel '{name}' has no output", "kernel", loc)
     if not name.isidentifier():
         raise KernelError(f"kernel name {name!r} is not an identifier", "kernel", loc)
+    for oname, _ in outs:  # output names become kernel argument names in the emitted MLIR and C++
+        if not oname.isidentifier():
+            raise KernelError(f"output name {oname!r} is not an identifier (use letters, digits and _)", "kernel",
+                              loc)
     for oname, node in outs:
         if node.op == "input":
             raise KernelError(f"output '{oname}' is an input; nothing to compute", "kernel", loc)

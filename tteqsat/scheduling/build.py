@@ -74,9 +74,11 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             Frame("loop", lp.body, {**shared, **chunk_cb, **states}, dict(state_cb)),
             Frame("post", parts.post, {**shared, **states}, dict(output_cb)),
         ]
+    # the reader streams a column chunk row by row only (lowering.dataflow): such a stream keeps row order
+    row_ordered = {st.cb for st in loop.streams if st.axis == "cols"} if loop is not None else set()
     for name in _transposed_operands(frames):  # only ever read as matmul's transposed b: read column by column
         cb = next((f.bound[name] for f in frames if name in f.bound), None)
-        if cb is not None and plan.cbs[cb].role in ("input", "stream"):
+        if cb is not None and plan.cbs[cb].role in ("input", "stream") and cb not in row_ordered:
             plan.cbs[cb].tile_order = "cols"
     if loop is not None:
         for st in loop.streams:

@@ -54,7 +54,10 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
         trial_plan.truncate(mark)
         trial_cut = set(cut) | ({move[1:]} if move[0] == "cut" else set())
         trial_joins = joins | ({move[1:]} if move[0] == "join" else set())
-        trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins)
+        try:
+            trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins)
+        except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
+            continue
         if overflow is None and _frame_cycles(trial) < _frame_cycles(result) - 1e-6:
             joins, cut, result = trial_joins, trial_cut, trial
             plan.cbs[:] = trial_plan.cbs

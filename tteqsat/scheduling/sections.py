@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tteqsat.cost.model import Engines
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import HwOp
+from tteqsat.extraction.program import HwOp, reduces_padding
 from tteqsat.scheduling.model import FULL_INIT_KINDS, DstSection, Pack, SectionOp, TileRead, switches
 
 REDUCES = ("reduce",)
@@ -59,11 +59,32 @@ def assign_sections(ops: list[HwOp], fuse: bool, cut: set[tuple[int, int]],
         deps[n] = {find(d) for d in deps[n]} - {n}
     for a, b in sorted(joins):
         sa, sb = find(a), find(b)
-        if sa == sb or sa in {find(d) for d in deps[sb]} or sb in {find(d) for d in deps[sa]}:
-            continue
+        if sa == sb or _reaches(ops, index, find, sa, sb) or _reaches(ops, index, find, sb, sa):
+            continue  # a path between them through another section (or a CB edge) would become a cycle
         parent[sb] = sa
-        deps[sa] = {find(d) for d in deps[sa] | deps[sb]} - {sa}
     return {index[id(op)]: find(index[id(op)]) for op in ops if op.kind != "input"}
+
+
+def _reaches(ops: list[HwOp], index: dict[int, int], find, start: int, goal: int) -> bool:
+    """Whether section `start` needs a value of section `goal`, directly or through other sections, under
+    the current grouping (joins made earlier add paths that the per-op dependences did not see)."""
+    needs: dict[int, set[int]] = {}
+    for n, op in enumerate(ops):
+        if op.kind == "input":
+            continue
+        s = find(n)
+        for operand in op.operands:
+            if operand.kind != "input" and find(index[id(operand)]) != s:
+                needs.setdefault(s, set()).add(find(index[id(operand)]))
+    stack, seen = [start], {start}
+    while stack:
+        for nxt in needs.get(stack.pop(), ()):
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
 
 
 def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
@@ -137,6 +158,9 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
 
     for n in members:
         op = ops[n]
+        if reduces_padding(op.kind, op.op, op.operands[-1].shape if op.operands else (0, 0)):
+            raise KernelError(f"internal: a reduce_tile across a length-1 axis of a {op.operands[-1].shape} value "
+                              "would fold the tile's padding into the result", op.label())
         dst_in: list[int] = []
         dst_vals: list[tuple[int, bool]] = []
         reads: list[TileRead] = []

@@ -1,0 +1,102 @@
+"""The differential fuzzer's long run: counts per outcome, and a shrunk repro for every failing outcome.
+
+    python benchmarks/fuzz.py [--n 10000] [--seed 0] [--max-ops 8] [--shrink-budget 150] [--json out.json]
+
+Kernels come from `tteqsat.tools.fuzzgen.cases` (Hypothesis, a fixed seed, generation only) and each is judged
+by `tteqsat.tools.fuzz.run_case`: the DSL's verdict against the documented rules, the reference against the
+case's own numpy, the simulated MLIR against the reference, and the auto form's modeled cycles against the
+baseline. After the run, the first case of each failing outcome is shrunk (greedy, `fuzz.shrink`) and printed
+as a standalone script. Exit status 1 when any case failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from collections import Counter
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+
+from tteqsat.tools.fuzz import PASSING, Outcome, run_case, shrink
+from tteqsat.tools.fuzzcase import Case, nodes, to_source
+from tteqsat.tools.fuzzgen import cases
+
+Failures = dict[str, tuple[Case, Outcome]]  # outcome category -> its first case
+
+
+def run(n: int, seed_value: int, max_ops: int, progress: bool) -> tuple[Counter, Counter, Failures, float]:
+    outcomes: Counter = Counter()
+    detail: Counter = Counter()  # passing outcomes split further: the form chosen, the requested form
+    first_failure: Failures = {}
+    start = time.perf_counter()
+
+    @seed(seed_value)
+    @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(cases(max_ops=max_ops))
+    def one(case: Case) -> None:
+        out = run_case(case)
+        outcomes[out.category] += 1
+        if out.category == "ok":
+            detail[f"ok, requested {case.form}, chose {out.detail}"] += 1
+        elif out.category in PASSING:
+            detail[f"{out.category}, requested {case.form}"] += 1
+        if out.failed and out.category not in first_failure:
+            first_failure[out.category] = (case, out)
+        done = sum(outcomes.values())
+        if progress and done % 500 == 0:
+            print(f"  {done:,} cases, {time.perf_counter() - start:,.0f} s, {dict(outcomes)}", file=sys.stderr,
+                  flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one()
+    return outcomes, detail, first_failure, time.perf_counter() - start
+
+
+def table(title: str, counts: Counter) -> str:
+    total = sum(counts.values()) or 1
+    width = max([len(k) for k in counts] + [len("outcome")])
+    lines = [title, f"{'outcome':<{width}}  {'cases':>7}  {'share':>6}", f"{'-' * width}  {'-' * 7}  {'-' * 6}"]
+    for key, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"{key:<{width}}  {count:>7,}  {100 * count / total:>5.1f}%")
+    lines.append(f"{'total':<{width}}  {total:>7,}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="kernels to generate and judge")
+    parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed")
+    parser.add_argument("--max-ops", type=int, default=8, help="ops per generated kernel, at most")
+    parser.add_argument("--shrink-budget", type=int, default=150, help="runs spent shrinking each failure")
+    parser.add_argument("--json", help="also write the counts and repros to this file")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    args = parser.parse_args(argv)
+
+    outcomes, detail, failures, seconds = run(args.n, args.seed, args.max_ops, not args.quiet)
+    head = (f"differential fuzzing: {sum(outcomes.values()):,} kernels, seed {args.seed}, at most {args.max_ops} ops "
+            f"({platform.machine()}, Python {platform.python_version()}, {seconds:,.0f} s)")
+    print(table(head, outcomes))
+    print()
+    print(table("passing cases by requested form and chosen form", detail))
+    repros = {}
+    for category, (case, outcome) in sorted(failures.items()):
+        small, out = shrink(case, outcome, args.shrink_budget)
+        size = sum(1 for e in nodes(small) if e.op != "input")
+        repros[category] = {"ops": size, "detail": out.detail, "repro": to_source(small)}
+        print(f"\n== {category} (shrunk to {size} ops)\n{out.detail.strip()[:1500]}\n\n{to_source(small)}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"n": args.n, "seed": args.seed, "max_ops": args.max_ops, "seconds": round(seconds, 1),
+                       "outcomes": dict(outcomes), "detail": dict(detail), "repros": repros}, f, indent=1,
+                      sort_keys=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The differential fuzzer: a bounded run over the whole DSL, and its checks shown to fail on broken parts.
+
+The long run is `python benchmarks/fuzz.py --n 10000` (results in benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+
+from tteqsat import pipeline
+from tteqsat.errors import KernelError
+from tteqsat.extraction import loops
+from tteqsat.lowering import mlir
+from tteqsat.tools import fuzz, fuzzcase
+from tteqsat.tools import fuzzcase as fc
+from tteqsat.tools.fuzz import run_case, shrink
+from tteqsat.tools.fuzzcase import Case, to_source
+from tteqsat.tools.fuzzgen import cases
+
+BOUNDED = settings(max_examples=400, deadline=None, derandomize=True, database=None,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                          HealthCheck.filter_too_much])
+
+
+@BOUNDED
+@given(cases(max_ops=6))
+def test_random_kernels_agree_with_numpy_and_the_reference(case: Case) -> None:
+    outcome = run_case(case)
+    assert not outcome.failed, f"{outcome.category}: {outcome.detail}\n\nrepro:\n{to_source(case)}"
+
+
+# -- the checks are not vacuous: each fails on a deliberately broken part -----------------------------------
+def _case(build, *inputs: tuple[str, tuple[int, int]], form: str = "auto", dtype: str = "fp32") -> Case:
+    made = [fc.tensor(name, shape, positive=False) for name, shape in inputs]
+    return Case(tuple(made), (("o", build(*made)),), dtype=dtype, form=form)
+
+
+def _chain() -> Case:
+    return _case(lambda a, b: fc.unary("exp", fc.binary("*", fc.unary("tanh", a), b)), ("a", (32, 64)),
+                 ("b", (32, 64)))
+
+
+def test_a_passing_case_is_ok() -> None:
+    assert run_case(_chain()).category == fuzz.OK
+
+
+def test_a_wrong_reference_is_caught(monkeypatch) -> None:
+    monkeypatch.setitem(fuzzcase.NUMPY_UNARY, "exp", np.exp2)  # the case's own numpy now disagrees
+    assert run_case(_chain()).category == "reference differs from numpy"
+
+
+def test_wrong_emitted_code_is_caught(monkeypatch) -> None:
+    monkeypatch.setitem(mlir.SFPU_BINARY, "mul", "add_binary_tile")
+    monkeypatch.setitem(mlir.SFPU_BINARY, "add", "mul_binary_tile")
+    case = _case(lambda a, b: fc.binary("*", fc.unary("exp", a), fc.unary("exp", b)), ("a", (32, 32)),
+                 ("b", (32, 32)), form="fused")
+    assert run_case(case).category == "simulated MLIR differs from the reference"
+
+
+def test_issue_1_is_caught_when_exports_share_the_input_namespace(monkeypatch) -> None:
+    def kernel() -> Case:
+        x0, x1, x2, x3 = (fc.tensor(f"x{n}", s, False) for n, s in
+                          enumerate([(32, 32), (32, 256), (256, 32), (1, 32)]))
+        return Case((x0, x1, x2, x3), (("o", fc.binary("*", fc.matmul(fc.matmul(x0, x1), x2), x3)),))
+
+    assert run_case(kernel()).category == fuzz.OK
+    monkeypatch.setattr(loops, "EXPORT_PREFIX", "x")  # the old naming
+    assert run_case(kernel()).failed
+
+
+def test_a_cost_above_the_baseline_is_caught(monkeypatch) -> None:
+    real = pipeline.optimize
+
+    def cheap_baseline(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.baseline_chip = replace(result.baseline_chip, cycles=1.0)  # the whole-chip baseline
+        return result
+
+    monkeypatch.setattr(fuzz, "optimize", cheap_baseline)
+    assert run_case(_chain()).category == "optimized cost above the baseline"
+
+
+def test_crashes_and_internal_errors_are_caught(monkeypatch) -> None:
+    def crash(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(fuzz, "optimize", crash)
+    outcome = run_case(_chain())
+    assert outcome.category == "crash" and "IndexError" in outcome.detail
+
+    def internal(*args, **kwargs):
+        raise KernelError("internal: sections depend on each other in a cycle")
+
+    monkeypatch.setattr(fuzz, "optimize", internal)
+    assert run_case(_chain()).category == "internal error"
+
+
+def test_the_dsl_verdict_is_checked_both_ways(monkeypatch) -> None:
+    a, b = fc.tensor("a", (32, 64), False), fc.tensor("b", (64, 64), False)
+    bad = Case((a, b), (("o", fc.binary("+", a, b)),))
+    assert run_case(bad).category == fuzz.REJECTED
+    monkeypatch.setattr(fuzzcase, "dsl_error", lambda case: None)  # a predictor that calls everything valid
+    assert run_case(bad).category == "valid kernel rejected by the DSL"
+    monkeypatch.setattr(fuzzcase, "dsl_error", lambda case: "made up")
+    assert run_case(_chain()).category == "invalid kernel accepted by the DSL"
+
+
+def test_an_ill_conditioned_kernel_is_not_compared() -> None:
+    """(a + 1000) - 1000 in bf16 loses a's digits in the kernel's own rounding: no verdict on the simulator."""
+    case = _case(lambda a: fc.scalar("-", fc.scalar("+", a, 1000.0), 1000.0), ("a", (32, 32)), dtype="bf16")
+    assert run_case(case).category == fuzz.ILL_CONDITIONED
+
+
+def test_shrinking_keeps_the_failure_and_drops_the_rest(monkeypatch) -> None:
+    monkeypatch.setitem(fuzzcase.NUMPY_UNARY, "exp", np.exp2)
+    a, b = fc.tensor("a", (32, 64), False), fc.tensor("b", (32, 64), False)
+    big = fc.scalar("*", fc.unary("relu", fc.binary("+", fc.unary("exp", fc.unary("tanh", a)), b)), 0.5)
+    case = Case((a, b), (("o", big), ("p", fc.unary("sigmoid", b))), dtype="bf16", arch="blackhole", form="fused")
+    outcome = run_case(case)
+    small, same = shrink(case, outcome)
+    assert same.category == outcome.category == "reference differs from numpy"
+    ops = [e for e in fuzzcase.nodes(small) if e.op != "input"]
+    assert len(small.outputs) == 1 and len(ops) <= 2 and any(e.fn == "exp" for e in ops)
+    assert (small.dtype, small.arch, small.form) == ("fp32", "wormhole_b0", "auto")
+    assert "tq.exp(" in to_source(small)
+
+
+def test_the_repro_is_a_script_that_runs() -> None:
+    case = _chain()
+    namespace: dict = {}
+    exec(compile(to_source(case), "<repro>", "exec"), namespace)
+    assert namespace["result"].chosen in ("fused", "baseline")

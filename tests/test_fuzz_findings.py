@@ -1,0 +1,217 @@
+"""Regressions for what random kernels found (issue 9): each test failed before its fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.errors import KernelError
+from tteqsat.extraction.program import HwOp, Program
+from tteqsat.frontend.reference import random_inputs
+from tteqsat.scheduling import frames
+from tteqsat.scheduling.build import build_schedule
+from tteqsat.scheduling.sections import assign_sections
+
+
+# -- 1. names of values exported from before a loop never meet input names --------------------------------
+@pytest.mark.parametrize("prefix", ["q", "x"])
+def test_inputs_named_like_loop_exports_stream_correctly(prefix: str) -> None:
+    x0 = tq.tensor(f"{prefix}0", (32, 32), dtype="fp32")
+    x1 = tq.tensor(f"{prefix}1", (32, 256), dtype="fp32")
+    x2 = tq.tensor(f"{prefix}2", (256, 32), dtype="fp32")
+    x3 = tq.tensor(f"{prefix}3", (1, 32), dtype="fp32")
+    result = tq.optimize(tq.kernel("k", {"o": (x0 @ x1) @ x2 * x3}))
+    assert result.chosen == "streaming"
+    assert result.verify(precision="exact").max_rel_err < 1e-5
+
+
+# -- 2. a reduction over a vector's length-1 axis is the identity; padding never leaks ----------------------
+UNIT_AXIS = {
+    "max of a column": ((64, 1), lambda a: a.max(axis=-1)),
+    "sum of exp of a column": ((64, 1), lambda a: tq.exp(a).sum(axis=-1)),
+    "sum of a column plus one": ((64, 1), lambda a: (a + 1.0).sum(axis=-1)),
+    "mean of a column": ((64, 1), lambda a: tq.exp(a).mean(axis=1)),
+    "softmax of a column": ((64, 1), lambda a: tq.softmax(a)),
+    "max of a row over rows": ((1, 64), lambda a: a.max(axis=0)),
+    "sum of exp of a row over rows": ((1, 64), lambda a: tq.exp(a).sum(axis=0)),
+    "column of a broadcast sum": ((64, 1), lambda a: (a * 2.0 - 1.0).sum(axis=-1) + a),
+}
+
+
+@pytest.mark.parametrize("form", ["auto", "fused", "baseline"])
+@pytest.mark.parametrize("case", list(UNIT_AXIS))
+def test_reduction_over_a_length_one_axis_is_the_identity(case: str, form: str) -> None:
+    shape, build = UNIT_AXIS[case]
+    a = tq.tensor("a", shape, dtype="fp32")
+    kernel = tq.kernel("k", {"o": build(a)})
+    inputs = {"a": -np.abs(random_inputs(kernel, 4)["a"]) - 0.5}  # all negative: a max with padding 0 is wrong
+    result = tq.optimize(kernel, form=form)
+    want = tq.evaluate(kernel, inputs)["o"]
+    assert result.verify(precision="exact", inputs=inputs).max_abs_err < 1e-5 * max(1.0, float(np.abs(want).max()))
+    assert not any(op.kind == "reduce" for op in result.program.ops())
+
+
+def test_softmax_over_one_column_is_one() -> None:
+    a = tq.tensor("a", (32, 1), dtype="fp32")
+    kernel = tq.kernel("k", {"o": tq.softmax(a)})
+    assert np.array_equal(tq.evaluate(kernel, {"a": np.full((32, 1), -3.0)})["o"], np.ones((32, 1)))
+
+
+def test_the_scheduler_refuses_a_reduce_tile_over_padding() -> None:
+    """A program that reduces a column vector across its one column (a user's rule could extract one) is
+    refused with the reason, not lowered to code that sums the padding."""
+    a = HwOp("input", "input", (), (64, 1), {"name": "a"})
+    bad = HwOp("reduce", "rowsum", (a,), (64, 1), {"s": 1.0})
+    with pytest.raises(KernelError, match="padding"):
+        build_schedule(Program("k", "fp32", [a], [("o", bad)]), load_arch("wormhole_b0"))
+
+
+# -- 3. an output the rules reduce to an input still gets a section that fills its CB -----------------------
+SIMPLIFY_TO_INPUT = {
+    "x * 1": lambda x: x * 1.0,
+    "x / 1": lambda x: x / 1,
+    "-(-x)": lambda x: x.__neg__().__neg__(),
+    "x.T.T": lambda x: x.T.T,
+}
+
+
+@pytest.mark.parametrize("form", ["auto", "fused"])
+@pytest.mark.parametrize("case", list(SIMPLIFY_TO_INPUT))
+def test_an_output_that_simplifies_to_an_input_is_copied(case: str, form: str) -> None:
+    x = tq.tensor("x", (32, 64), dtype="fp32")
+    y = tq.tensor("y", (32, 64), dtype="fp32")
+    kernel = tq.kernel("k", {"o": SIMPLIFY_TO_INPUT[case](x), "p": tq.exp(y)})
+    result = tq.optimize(kernel, form=form)
+    assert dict(result.program.outputs)["o"].kind == "copy"
+    assert result.verify(precision="exact").per_output["o"] == 0.0
+
+
+# -- 4. joining passes: a dependence through another section is seen; a failed move is a rejected move ------
+def _join_kernel() -> tq.Kernel:
+    y = tq.tensor("y", (32, 32), dtype="fp32")
+    a = tq.tensor("a", (32, 32), dtype="fp32")
+    e = tq.exp(y)
+    mm = e @ a
+    return tq.kernel("k", {"o2": mm.sum(axis=-1), "o3": mm / e.sum(axis=-1)})
+
+
+def test_joined_passes_keep_the_fused_form() -> None:
+    result = tq.optimize(_join_kernel())
+    assert result.chosen == "fused" and result.alternatives["fused"].feasible
+    result.verify(precision="exact")
+
+
+def test_a_join_that_would_close_a_cycle_through_another_section_is_skipped() -> None:
+    """A and B join first; C needs A and B needs D, so joining C with D would make {A,B} and {C,D} need
+    each other."""
+    x = HwOp("input", "input", (), (32, 32), {"name": "x"})
+    d = HwOp("fpu", "add", (x, x), (32, 32))
+    b = HwOp("fpu", "mul", (d, x), (32, 32))
+    a = HwOp("fpu", "sub", (x, x), (32, 32))
+    c = HwOp("fpu", "add", (a, x), (32, 32))
+    ops = Program("k", "fp32", [x], [("b", b), ("c", c)]).ops()
+    n = {id(op): i for i, op in enumerate(ops)}
+    joins = frozenset({(n[id(a)], n[id(b)]), (n[id(c)], n[id(d)])})
+    sec = assign_sections(ops, True, set(), joins)
+    assert sec[n[id(a)]] == sec[n[id(b)]]
+    assert sec[n[id(c)]] != sec[n[id(d)]]
+
+
+def test_a_move_that_cannot_be_scheduled_is_rejected_not_raised(monkeypatch) -> None:
+    real = frames._try_frame
+
+    def failing_joins(*args, **kwargs):
+        if kwargs.get("joins") or (len(args) > 6 and args[6]):
+            raise KernelError("internal: sections depend on each other in a cycle")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(frames, "_try_frame", failing_joins)
+    result = tq.optimize(_join_kernel(), form="fused")
+    result.verify(precision="exact")
+
+
+# -- 5. key lengths that no standard chunk width divides still stream ------------------------------------
+@pytest.mark.parametrize("keys", [4128, 8160])
+def test_tile_aligned_key_lengths_stream(keys: int) -> None:
+    q = tq.tensor("q", (32, 64))
+    k = tq.tensor("k", (keys, 64))
+    v = tq.tensor("v", (keys, 64))
+    kernel = tq.kernel("att", tq.softmax(q @ k.T * 0.125) @ v)
+    result = tq.optimize(kernel)
+    assert result.chosen == "streaming"
+    loop = result.schedule.loop
+    assert loop is not None and loop.trips * loop.streams[0].width == keys
+    assert result.l1_bytes <= result.arch.l1_budget
+    assert result.verify(precision="exact", inputs=random_inputs(kernel, seed=3)).max_rel_err < 6e-2
+
+
+# -- found by the fuzzer beyond the five ------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("shapes", [(96, 160, 32), (64, 256, 32)])
+def test_a_contraction_with_a_transposed_operand_streams_over_a_long_axis(shapes, dtype: str) -> None:
+    """x @ y.T over a long K: the row chunk of y.T is the transpose of a column chunk of y
+    (row-chunk-of-transpose); a column chunk is streamed row by row, so it is not marked column-major."""
+    rows, k, cols = shapes
+    x, y = tq.tensor("x", (rows, k), dtype), tq.tensor("y", (cols, k), dtype)
+    kernel = tq.kernel("k", {"out": x @ y.T})
+    result = tq.optimize(kernel, form="streaming")
+    streams = result.schedule.loop.streams
+    assert {(s.name, s.axis) for s in streams} == {("x", "cols"), ("y", "cols")}
+    assert not any(s.column_major for s in streams)
+    result.verify(precision="exact")
+
+
+def test_forced_streaming_keeps_the_whole_form_of_a_value_no_single_loop_can_fold() -> None:
+    """rowmax(softmax(q)) folded over chunks would need the softmax's row sum, itself a fold, inside its body
+    (a second loop): it keeps its whole form while the softmax's reductions still stream. It failed with 'no
+    hardware form was found' before."""
+    q = tq.tensor("q", (32, 160), "fp32")
+    kernel = tq.kernel("k", {"out": tq.softmax(q).max(axis=-1)})
+    result = tq.optimize(kernel, form="streaming")
+    assert result.schedule.loop is not None and result.schedule.loop.trips == 5
+    result.verify(precision="exact")
+
+
+@pytest.mark.parametrize("name", ["o:x", "a b", "", 'x"y'])
+def test_an_output_name_must_be_an_identifier(name: str) -> None:
+    """It becomes an argument name in the MLIR's tensor list and the C++: 'o:x' broke the module's parse."""
+    x = tq.tensor("x", (32, 32), "fp32")
+    with pytest.raises(KernelError, match="output name .* is not an identifier"):
+        tq.kernel("k", {name: tq.exp(x)})
+
+
+def test_a_user_rule_cannot_make_extraction_reduce_padding(monkeypatch) -> None:
+    """hw_reduce(rowsum, a, s) of a column vector equals a * s in numpy (the soundness checker passes it),
+    but on the hardware it sums the padding lanes: extraction never picks it, and without that guard the
+    scheduler refuses it."""
+    from egglog import i64, rewrite
+
+    from tteqsat.egraph import cols, hw_reduce, scalar
+    from tteqsat.extraction import greedy
+    from tteqsat.rules import Rule, RuleSet
+    from tteqsat.rules.vars import a, s
+
+    sneaky = RuleSet("sneaky", "a scale as a reduce", "hardware", (
+        Rule("scale-as-rowsum", rewrite(scalar("mul_s", a, s)).to(hw_reduce("rowsum", a, s), cols(a) == i64(1))),))
+    x = tq.tensor("x", (64, 1), "fp32")
+    kernel = tq.kernel("k", {"o": x * 2.0})
+    result = tq.optimize(kernel, form="fused", rules=[sneaky])
+    assert not any(op.kind == "reduce" for op in result.program.ops())
+    result.verify(precision="exact")
+    monkeypatch.setattr(greedy, "reads_padding", lambda node, graph: False)  # without the guard: the scheduler's
+    with pytest.raises(KernelError, match="padding"):
+        tq.optimize(kernel, form="fused", rules=[sneaky])
+
+
+def test_chunk_widths_divide_every_long_axis_that_no_standard_width_divides() -> None:
+    from tteqsat.egraph.bridge import CHUNK_WIDTHS, chunk_widths
+
+    def widths(n: int) -> tuple[int, ...]:
+        return chunk_widths(tq.kernel("k", tq.exp(tq.tensor("a", (32, n)))))
+
+    assert widths(4096) == widths(64) == CHUNK_WIDTHS  # axes a standard width divides add nothing
+    assert set(widths(4128)) - set(CHUNK_WIDTHS) == {96, 1376}  # 129 tiles = 3 * 43
+    assert set(widths(8160)) - set(CHUNK_WIDTHS) == {160, 480, 544, 1632}  # 255 tiles, divisors up to 2048
+    assert set(widths(4192)) - set(CHUNK_WIDTHS) == {32}  # 131 tiles, a prime: one tile per trip

@@ -1,0 +1,205 @@
+"""The differential fuzzer's check of one case, and a shrinker for the long run's repros.
+
+Each case is judged four ways: the DSL accepts it exactly when the documented rules say it is valid (and
+rejects it with a KernelError otherwise); the reference (`tteqsat.frontend.reference`) agrees with the
+case's own numpy; the emitted MLIR, simulated, agrees with the reference (`Result.verify`, which also
+checks the extracted program in numpy); and in the auto form the optimized schedule models no more cycles
+than the baseline. Anything else that raises is a crash.
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from tteqsat.egraph.saturate import Limits
+from tteqsat.errors import KernelError
+from tteqsat.frontend import reference
+from tteqsat.pipeline import VerificationError, optimize
+from tteqsat.sim.tolerance import tolerance_for
+from tteqsat.tools import fuzzcase as fc
+from tteqsat.tools.fuzzcase import Case, Expr
+
+# outcomes that are not failures
+OK = "ok"
+REJECTED = "invalid kernel rejected"
+UNAVAILABLE = "form unavailable"
+ILL_CONDITIONED = "ill-conditioned (sim not compared)"
+TOO_BIG = "does not fit the core (L1 or CB count)"
+PASSING = (OK, REJECTED, UNAVAILABLE, ILL_CONDITIONED, TOO_BIG)
+REFERENCE_AGREEMENT = 1e-5   # |reference - numpy| / max(1, |numpy|): both are float64 math
+CONDITIONING = 0.25          # a kernel whose own rounding uses more than this share of the tolerance is skipped
+
+# Known failures owned elsewhere, each with its reason: (category, substring of the detail) -> reason.
+# Cases that match are reported as "expected failure: <reason>" instead of failing.
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    category: str
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.category not in PASSING and not self.category.startswith("expected failure")
+
+
+def _max_error(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> float:
+    worst = 0.0
+    for name, w in want.items():
+        g = np.asarray(got[name], dtype=np.float64)
+        w = np.asarray(w, dtype=np.float64)
+        both_nan = np.isnan(g) & np.isnan(w)
+        diff = np.where(both_nan, 0.0, np.abs(g - w))
+        scale = max(1.0, float(np.nanmax(np.abs(w))) if np.isfinite(w).any() else 1.0)
+        worst = max(worst, float(np.nanmax(diff)) / scale if not np.isnan(diff).any() else np.inf)
+    return worst
+
+
+def run_case(case: Case) -> Outcome:
+    """Judge one case; never raises."""
+    try:
+        return _expected(_judge(case))
+    except Exception as e:  # noqa: BLE001 - a crash of the tool under test is an outcome, not our error
+        return _expected(Outcome("crash", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}"))
+
+
+def _expected(outcome: Outcome) -> Outcome:
+    for (category, text), reason in EXPECTED_FAILURES.items():
+        if outcome.category == category and text in outcome.detail:
+            return Outcome(f"expected failure: {reason}", outcome.detail)
+    return outcome
+
+
+def _judge(case: Case) -> Outcome:
+    why_invalid = fc.dsl_error(case)
+    try:
+        kernel = fc.to_kernel(case)
+    except KernelError as e:
+        if why_invalid is None:
+            return Outcome("valid kernel rejected by the DSL", str(e))
+        return Outcome(REJECTED, f"{why_invalid}: {e}")
+    if why_invalid is not None:
+        return Outcome("invalid kernel accepted by the DSL", why_invalid)
+
+    inputs = fc.make_inputs(case)
+    exact = fc.evaluate(case, inputs)
+    ref = reference.evaluate(kernel, inputs)
+    disagreement = _max_error(ref, exact)
+    if not disagreement <= REFERENCE_AGREEMENT:
+        return Outcome("reference differs from numpy", f"relative {disagreement:.3g}")
+    tol = tolerance_for("exact", case.dtype, "hifi4")  # exact arithmetic: the fidelity does not matter
+    finite = all(np.isfinite(v).all() for v in exact.values())
+    conditioning = _max_error(fc.evaluate(case, inputs, rounding=case.dtype), exact) if finite else np.inf
+    well_conditioned = conditioning <= CONDITIONING * tol
+
+    try:
+        limits = Limits() if case.iterations is None else Limits(iterations=case.iterations)
+        with warnings.catch_warnings():  # a saturation limit warns; the case still judges the result
+            warnings.simplefilter("ignore")
+            result = optimize(kernel, case.arch, form=case.form, limits=limits)
+    except KernelError as e:
+        text = str(e)
+        if "internal" in text:
+            return Outcome("internal error", text)
+        if case.form != "auto" and text.startswith(f"form '{case.form}' does not"):  # apply, or fit
+            return Outcome(UNAVAILABLE, text)
+        if "bytes of L1" in text or "circular buffers" in text:  # a limit of the core, named with its numbers
+            return Outcome(TOO_BIG, text)
+        return Outcome("optimize rejected a valid kernel", text)
+    if case.form == "auto" and result.cost_cycles > result.baseline_cycles + 1e-6:
+        return Outcome("optimized cost above the baseline", f"{result.cost_cycles} > {result.baseline_cycles}")
+    if not well_conditioned:
+        result.to_mlir()  # still lowered: emission must not crash
+        return Outcome(ILL_CONDITIONED, f"own rounding error {conditioning:.3g} of tolerance {tol}")
+    try:
+        result.verify(inputs=inputs, precision="exact")
+    except VerificationError as e:
+        text = str(e)
+        if "rewrite rule is unsound" in text:
+            return Outcome("extracted program differs from the kernel", text)
+        if "fails on the Tensix model" in text:
+            return Outcome("simulation fails", text)
+        return Outcome("simulated MLIR differs from the reference", f"{result.chosen}: {text}")
+    return Outcome(OK, result.chosen)
+
+
+# -- shrinking a failing case ---------------------------------------------------------------------------
+def _rebuild(case: Case, swap: Callable[[Expr], Expr | None]) -> Case:
+    """The case with `swap` applied to every value (None: keep it), operands rebuilt bottom up."""
+    memo: dict[int, Expr] = {}
+
+    def visit(e: Expr) -> Expr:
+        if id(e) in memo:
+            return memo[id(e)]
+        new = swap(e)
+        if new is None:
+            args = tuple(visit(a) for a in e.args)
+            new = e if all(x is y for x, y in zip(args, e.args, strict=True)) else _remake(e, args)
+        memo[id(e)] = new
+        return new
+
+    outputs = tuple((name, visit(e)) for name, e in case.outputs)
+    used = {id(e) for e in fc.nodes(replace(case, outputs=outputs))}
+    inputs = tuple(i for i in case.inputs if id(i) in used)
+    return replace(case, inputs=inputs, outputs=outputs)
+
+
+def _remake(e: Expr, args: tuple[Expr, ...]) -> Expr:
+    if e.op == "unary":
+        return fc.unary(e.fn, args[0])
+    if e.op == "binary":
+        return fc.binary(e.fn, *args)
+    if e.op == "scalar":
+        return fc.scalar(e.fn, args[0], e.s, e.reflected)
+    if e.op == "matmul":
+        return fc.matmul(*args)
+    if e.op == "T":
+        return fc.transpose(args[0])
+    if e.op == "reduce":
+        return fc.reduce(e.fn, args[0], e.axis)
+    return fc.softmax(args[0], e.axis)
+
+
+def _smaller(case: Case):
+    """Candidate simplifications, biggest first: fewer outputs, a value replaced by one of its operands of
+    the same shape (or an output by any operand), simpler settings."""
+    if len(case.outputs) > 1:
+        for n in range(len(case.outputs)):
+            yield replace(case, outputs=case.outputs[:n] + case.outputs[n + 1:])
+    for _, out in case.outputs:
+        for a in out.args:
+            if a.op != "input":
+                yield _rebuild(case, lambda e, out=out, a=a: a if e is out else None)
+    for e in reversed(fc.nodes(case)):
+        for a in e.args:
+            if a.shape == e.shape:
+                yield _rebuild(case, lambda x, e=e, a=a: a if x is e else None)
+    for field_, simple in (("form", "auto"), ("dtype", "fp32"), ("arch", "wormhole_b0"), ("iterations", None)):
+        if getattr(case, field_) != simple:
+            yield replace(case, **{field_: simple})
+
+
+def shrink(case: Case, outcome: Outcome, budget: int = 200) -> tuple[Case, Outcome]:
+    """A smaller case with the same outcome category (greedy: take the first simplification that keeps it,
+    repeat), within `budget` runs."""
+    runs = 0
+    improved = True
+    while improved and runs < budget:
+        improved = False
+        for smaller in _smaller(case):
+            if fc.dsl_error(smaller) is not None and fc.dsl_error(case) is None:
+                continue
+            runs += 1
+            got = run_case(smaller)
+            if got.category == outcome.category:
+                case, outcome, improved = smaller, got, True
+                break
+            if runs >= budget:
+                break
+    return case, outcome

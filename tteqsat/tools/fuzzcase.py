@@ -1,0 +1,377 @@
+"""A fuzz case: a kernel written as plain data, so one description gives the DSL kernel, an independent numpy
+evaluation of it, the DSL's verdict on whether it is valid, and a Python repro.
+
+The numpy here is written from the DSL's documentation (README "The DSL"), not from
+`tteqsat.frontend.reference`, so the fuzzer checks the reference as well as the simulated MLIR.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TILE = 32
+UNARY_FNS = ("exp", "log", "sqrt", "rsqrt", "recip", "abs", "relu", "sigmoid", "tanh", "gelu", "silu", "neg")
+NEEDS_POSITIVE = ("log", "rsqrt", "recip")  # and sqrt (non-negative), a divisor, a reflected scalar divide
+BINARY_OPS = ("+", "-", "*", "/", "maximum", "minimum")
+SCALAR_OPS = ("+", "-", "*", "/")
+REDUCE_KINDS = ("max", "sum", "mean")
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    """One value of a fuzz kernel. `lo`/`hi` bound its elements (interval arithmetic over the inputs' ranges),
+    so the generator applies log, recip or exp only where they stay finite."""
+
+    op: str                          # input | unary | binary | scalar | matmul | T | reduce | softmax
+    args: tuple[Expr, ...] = ()
+    shape: tuple[int, int] = (0, 0)
+    fn: str = ""                     # the input's name, the function, operator or reduction kind
+    s: float = 0.0                   # scalar operand
+    reflected: bool = False          # scalar on the left: s - x, s / x
+    axis: int = -1
+    lo: float = 0.0
+    hi: float = 0.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """A whole fuzz kernel and how to run it. `inputs` are in declaration order; `positive` inputs are drawn
+    from [0.5, 2], the others from [-1, 1]."""
+
+    inputs: tuple[Expr, ...]
+    outputs: tuple[tuple[str, Expr], ...]
+    dtype: str = "fp32"
+    arch: str = "wormhole_b0"
+    form: str = "auto"
+    seed: int = 0
+    positive: frozenset[str] = field(default_factory=frozenset)
+    flaw: str = ""  # the deliberate mistake of an invalid case, for the report ("" when none was planted)
+    iterations: int | None = None  # a saturation iteration limit (None: the default Limits)
+
+
+# -- building expressions, with shapes and bounds -----------------------------------------------------
+def tensor(name: str, shape: tuple[int, int], positive: bool) -> Expr:
+    lo, hi = (0.5, 2.0) if positive else (-1.0, 1.0)
+    return Expr("input", (), shape, name, lo=lo, hi=hi)
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if not math.isnan(v)]
+    return (min(finite), max(finite)) if finite else (-math.inf, math.inf)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
+
+
+def unary(fn: str, x: Expr) -> Expr:
+    lo, hi = x.lo, x.hi
+    bounds = {
+        "exp": lambda: (math.exp(min(lo, 700)), math.exp(min(hi, 700))),
+        "log": lambda: (math.log(lo), math.log(hi)) if lo > 0 else (-math.inf, math.inf),
+        "sqrt": lambda: (math.sqrt(max(lo, 0.0)), math.sqrt(max(hi, 0.0))),
+        "rsqrt": lambda: (1 / math.sqrt(hi), 1 / math.sqrt(lo)) if lo > 0 else (-math.inf, math.inf),
+        "recip": lambda: (1 / hi, 1 / lo) if lo > 0 else (-math.inf, math.inf),
+        "abs": lambda: (0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)), max(abs(lo), abs(hi))),
+        "relu": lambda: (max(lo, 0.0), max(hi, 0.0)),
+        "sigmoid": lambda: (_sigmoid(lo), _sigmoid(hi)),
+        "tanh": lambda: (math.tanh(lo), math.tanh(hi)),
+        "gelu": lambda: (-0.2 if lo < 0 else 0.0, max(hi, 0.0)),   # gelu >= -0.17, <= max(x, 0)
+        "silu": lambda: (-0.3 if lo < 0 else 0.0, max(hi, 0.0)),   # silu >= -0.28
+        "neg": lambda: (-hi, -lo),
+    }
+    out_lo, out_hi = bounds[fn]()
+    return Expr("unary", (x,), x.shape, fn, lo=out_lo, hi=out_hi)
+
+
+def broadcast_shape(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int] | None:
+    """The DSL's rule: equal shapes, or one side a (rows, 1) / (1, cols) vector of the other's rows/cols."""
+    shape = (max(a[0], b[0]), max(a[1], b[1]))
+    ok = all(s == shape or s == (shape[0], 1) or s == (1, shape[1]) for s in (a, b))
+    return shape if ok else None
+
+
+def binary(op: str, a: Expr, b: Expr) -> Expr:
+    shape = broadcast_shape(a.shape, b.shape) or (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))
+    corners = [(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
+    if op == "+":
+        lo, hi = a.lo + b.lo, a.hi + b.hi
+    elif op == "-":
+        lo, hi = a.lo - b.hi, a.hi - b.lo
+    elif op == "*":
+        lo, hi = _interval([x * y for x, y in corners])
+    elif op == "/":
+        lo, hi = _interval([x / y for x, y in corners]) if b.lo > 0 else (-math.inf, math.inf)
+    elif op == "maximum":
+        lo, hi = max(a.lo, b.lo), max(a.hi, b.hi)
+    else:
+        lo, hi = min(a.lo, b.lo), min(a.hi, b.hi)
+    return Expr("binary", (a, b), shape, op, lo=lo, hi=hi)
+
+
+def scalar(op: str, x: Expr, s: float, reflected: bool = False) -> Expr:
+    lo, hi = x.lo, x.hi
+    if op == "+":
+        out = (lo + s, hi + s)
+    elif op == "-":
+        out = (s - hi, s - lo) if reflected else (lo - s, hi - s)
+    elif op == "*":
+        out = _interval([lo * s, hi * s])
+    elif reflected:
+        out = _interval([s / lo, s / hi]) if lo > 0 else (-math.inf, math.inf)
+    else:
+        out = _interval([lo / s, hi / s]) if s != 0 else (-math.inf, math.inf)
+    return Expr("scalar", (x,), x.shape, op, s=s, reflected=reflected, lo=out[0], hi=out[1])
+
+
+def matmul(a: Expr, b: Expr) -> Expr:
+    k = a.shape[1]
+    lo, hi = _interval([x * y for x in (a.lo, a.hi) for y in (b.lo, b.hi)])
+    return Expr("matmul", (a, b), (a.shape[0], b.shape[1]), lo=k * lo, hi=k * hi)  # k terms, each in [lo, hi]
+
+
+def transpose(x: Expr) -> Expr:
+    return Expr("T", (x,), (x.shape[1], x.shape[0]), lo=x.lo, hi=x.hi)
+
+
+def reduce(kind: str, x: Expr, axis: int) -> Expr:
+    rows_axis = axis in (-1, 1)
+    shape = (x.shape[0], 1) if rows_axis else (1, x.shape[1])
+    n = x.shape[1] if rows_axis else x.shape[0]
+    lo, hi = (n * x.lo, n * x.hi) if kind == "sum" else (x.lo, x.hi)
+    return Expr("reduce", (x,), shape, kind, axis=axis, lo=lo, hi=hi)
+
+
+def softmax(x: Expr, axis: int = -1) -> Expr:
+    return Expr("softmax", (x,), x.shape, axis=axis, lo=0.0, hi=1.0)
+
+
+def nodes(case: Case) -> list[Expr]:
+    """Every value reachable from the outputs, operands first, each once."""
+    seen: set[int] = set()
+    order: list[Expr] = []
+
+    def visit(e: Expr) -> None:
+        if id(e) in seen:
+            return
+        seen.add(id(e))
+        for a in e.args:
+            visit(a)
+        order.append(e)
+
+    for _, e in case.outputs:
+        visit(e)
+    return order
+
+
+# -- what the DSL must reject ------------------------------------------------------------------------
+def dsl_error(case: Case) -> str | None:
+    """Why the DSL must raise a KernelError for this case (None: it must accept it), from the documented
+    rules: tile-aligned inputs or vectors, broadcasting, matmul shapes, axes, names, outputs."""
+    for i in case.inputs:
+        r, c = i.shape
+        if not i.fn.isidentifier():
+            return f"input name {i.fn!r} is not an identifier"
+        if (r, c) == (1, 1) or not all(d == 1 or (d > 0 and d % TILE == 0) for d in (r, c)):
+            return f"input shape {i.shape} is not tile-aligned"
+    for e in nodes(case):
+        if e.op == "binary" and broadcast_shape(e.args[0].shape, e.args[1].shape) is None:
+            return f"{e.args[0].shape} {e.fn} {e.args[1].shape} do not broadcast"
+        if e.op == "scalar" and e.fn == "/" and not e.reflected and e.s == 0:
+            return "division by the scalar zero"
+        if e.op == "matmul":
+            a, b = e.args[0].shape, e.args[1].shape
+            if a[1] != b[0]:
+                return f"matmul of {a} and {b}"
+            if any(d % TILE for d in a + b):
+                return f"matmul operands {a} @ {b} are not tile-aligned"
+        if e.op == "reduce" and e.axis not in (-1, 0, 1, -2):
+            return f"reduction axis {e.axis}"
+        if e.op == "softmax" and e.axis not in (-1, 1):
+            return f"softmax axis {e.axis}"
+    reachable = [e.fn for e in nodes(case) if e.op == "input"]
+    used = set(reachable)
+    if len(used) != len(reachable):
+        return "two inputs share a name"
+    out_names = [n for n, _ in case.outputs]
+    if not case.outputs:
+        return "no outputs"
+    if any(not n.isidentifier() for n in out_names):
+        return "an output name is not an identifier"
+    if len(set(out_names)) != len(out_names):
+        return "two outputs share a name"
+    if set(out_names) & used:
+        return "an output is named like an input"
+    if any(e.op == "input" for _, e in case.outputs):
+        return "an output is an input"
+    return None
+
+
+# -- the DSL kernel ------------------------------------------------------------------------------------
+def to_kernel(case: Case):
+    """Trace the case through the DSL (raises the DSL's KernelError for an invalid case)."""
+    from tteqsat.frontend import dsl as tq
+
+    made: dict[int, object] = {}
+    for i in case.inputs:
+        made[id(i)] = tq.tensor(i.fn, i.shape, dtype=case.dtype)
+
+    def build(e: Expr):
+        if id(e) in made:
+            return made[id(e)]
+        x = [build(a) for a in e.args]
+        if e.op == "unary":
+            out = -x[0] if e.fn == "neg" else getattr(tq, e.fn)(x[0])
+        elif e.op == "binary":
+            out = {"+": lambda p, q: p + q, "-": lambda p, q: p - q, "*": lambda p, q: p * q,
+                   "/": lambda p, q: p / q, "maximum": tq.maximum, "minimum": tq.minimum}[e.fn](x[0], x[1])
+        elif e.op == "scalar":
+            a, b = (e.s, x[0]) if e.reflected else (x[0], e.s)
+            out = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[e.fn]()
+        elif e.op == "matmul":
+            out = x[0] @ x[1]
+        elif e.op == "T":
+            out = x[0].T
+        elif e.op == "reduce":
+            out = getattr(x[0], e.fn)(axis=e.axis)
+        elif e.op == "softmax":
+            out = tq.softmax(x[0], axis=e.axis)
+        else:
+            raise ValueError(f"unknown fuzz op {e.op}")
+        made[id(e)] = out
+        return out
+
+    outputs = {name: build(e) for name, e in case.outputs}
+    return tq.kernel("fuzz", outputs)
+
+
+# -- the independent numpy ------------------------------------------------------------------------------
+def _round_bf16(x: np.ndarray) -> np.ndarray:
+    """Nearest bfloat16 (ties to even), written out here rather than imported from the reference."""
+    f = np.asarray(x, dtype=np.float32)
+    bits = f.view(np.uint32).astype(np.uint64)
+    keep = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    out = keep.astype(np.uint32).view(np.float32)
+    return np.where(np.isfinite(f), out, f)
+
+
+def round_to(x: np.ndarray, dtype: str | None) -> np.ndarray:
+    """Values as `dtype` holds them (None: exact float64)."""
+    if dtype is None:
+        return np.asarray(x, dtype=np.float64)
+    f32 = np.asarray(x, dtype=np.float64).astype(np.float32)
+    return (_round_bf16(f32) if dtype == "bf16" else f32).astype(np.float64)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _sigmoid_np(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+NUMPY_UNARY = {
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1.0 / np.sqrt(x), "recip": lambda x: 1.0 / x,
+    "abs": np.abs, "relu": lambda x: np.where(x > 0, x, 0.0), "sigmoid": _sigmoid_np, "tanh": np.tanh,
+    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))), "silu": lambda x: x * _sigmoid_np(x),
+    "neg": lambda x: -x,
+}
+NUMPY_BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "maximum": np.maximum,
+                "minimum": np.minimum}
+
+
+def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = None) -> dict[str, np.ndarray]:
+    """The outputs in numpy float64; with `rounding` ("fp32"/"bf16"), every value rounded to that type as
+    it is made, which measures how much the kernel amplifies rounding (its conditioning)."""
+    values: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for e in nodes(case):
+            if e.op == "input":
+                v = np.asarray(inputs[e.fn], dtype=np.float64)
+            else:
+                x = [values[id(a)] for a in e.args]
+                if e.op == "unary":
+                    v = NUMPY_UNARY[e.fn](x[0])
+                elif e.op == "binary":
+                    v = NUMPY_BINARY[e.fn](x[0], x[1])
+                elif e.op == "scalar":
+                    a, b = (e.s, x[0]) if e.reflected else (x[0], e.s)
+                    v = NUMPY_BINARY[e.fn](a, b)
+                elif e.op == "matmul":
+                    v = x[0] @ x[1]
+                elif e.op == "T":
+                    v = x[0].T
+                elif e.op == "reduce":
+                    ax = 1 if e.axis in (-1, 1) else 0
+                    v = {"max": np.max, "sum": np.sum, "mean": np.mean}[e.fn](x[0], axis=ax, keepdims=True)
+                else:  # softmax over rows
+                    z = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
+                    v = z / z.sum(axis=1, keepdims=True)
+            values[id(e)] = round_to(v, rounding)
+    return {name: values[id(e)] for name, e in case.outputs}
+
+
+def make_inputs(case: Case) -> dict[str, np.ndarray]:
+    """The case's input values: uniform in each input's range, exactly representable in its dtype."""
+    rng = np.random.default_rng(case.seed)
+    out: dict[str, np.ndarray] = {}
+    for i in case.inputs:
+        x = rng.uniform(i.lo, i.hi, i.shape)
+        out[i.fn] = round_to(x, case.dtype).astype(np.float32)
+    return out
+
+
+# -- a repro ----------------------------------------------------------------------------------------------
+def _py(e: Expr, names: dict[int, str]) -> str:
+    if id(e) in names:
+        return names[id(e)]
+    x = [_py(a, names) for a in e.args]
+    if e.op == "unary":
+        return f"-({x[0]})" if e.fn == "neg" else f"tq.{e.fn}({x[0]})"
+    if e.op == "binary":
+        return f"tq.{e.fn}({x[0]}, {x[1]})" if e.fn in ("maximum", "minimum") else f"({x[0]} {e.fn} {x[1]})"
+    if e.op == "scalar":
+        return f"({e.s!r} {e.fn} {x[0]})" if e.reflected else f"({x[0]} {e.fn} {e.s!r})"
+    if e.op == "matmul":
+        return f"({x[0]} @ {x[1]})"
+    if e.op == "T":
+        return f"{x[0]}.T"
+    if e.op == "reduce":
+        return f"{x[0]}.{e.fn}(axis={e.axis})"
+    return f"tq.softmax({x[0]}, axis={e.axis})"
+
+
+def to_source(case: Case) -> str:
+    """A standalone script that builds, optimizes and verifies the case: the repro a report prints."""
+    lines = ["import numpy as np", "import tteqsat as tq", ""]
+    names: dict[int, str] = {}
+    for n, i in enumerate(case.inputs):
+        var = f"in{n}"
+        names[id(i)] = var
+        lines.append(f"{var} = tq.tensor({i.fn!r}, {i.shape}, dtype={case.dtype!r})")
+    uses: dict[int, int] = {}
+    for e in nodes(case):
+        for a in e.args:
+            uses[id(a)] = uses.get(id(a), 0) + 1
+    for e in nodes(case):  # shared values get a name of their own
+        if e.op != "input" and uses.get(id(e), 0) > 1:
+            var = f"t{len(names)}"
+            lines.append(f"{var} = {_py(e, names)}")
+            names[id(e)] = var
+    outs = ", ".join(f"{name!r}: {_py(e, names)}" for name, e in case.outputs)
+    lines.append(f"kernel = tq.kernel('fuzz', {{{outs}}})")
+    ranges = ", ".join(f"{i.fn!r}: ({i.lo}, {i.hi})" for i in case.inputs)
+    rounding = ("lambda x: x" if case.dtype == "fp32" else "lambda x: ((x.view(np.uint32).astype(np.uint64) + "
+                "0x7FFF + ((x.view(np.uint32) >> 16) & 1)) >> 16 << 16).astype(np.uint32).view(np.float32)")
+    lines += [f"rng = np.random.default_rng({case.seed})",
+              f"ranges = {{{ranges}}}",
+              f"as_dtype = {rounding}",
+              "inputs = {n: as_dtype(rng.uniform(lo, hi, t.shape).astype(np.float32)) for (n, (lo, hi)), t in "
+              f"zip(ranges.items(), [{', '.join(names[id(i)] for i in case.inputs)}])}}",
+              f"result = tq.optimize(kernel, {case.arch!r}, form={case.form!r}"
+              + (f", limits=tq.Limits(iterations={case.iterations}))" if case.iterations is not None else ")"),
+              "print(result.chosen, result.verify(inputs=inputs).max_rel_err)"]
+    return "\n".join(lines)

@@ -135,7 +135,7 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         kind = _KIND[node.op]
         trips = int(node.literals[-1])  # type: ignore[call-overload]
         acc = tiles(cid)
-        unpack = model.arch.num("unpack.cycles_per_tile")
+        unpack = model.unpack_tile(dtype)
         per = acc * (model.op_tile(HwOp("sfpu2", "add", (), shape(cid))).total + pack + unpack)
         if kind == "online_sum":
             per += acc * model.op_tile(HwOp("sfpu2", "mul", (), shape(cid))).total

@@ -218,8 +218,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                                 str(baseline_error) if baseline_error else "every op its own section")}
     candidates: list[tuple[float, str, Program, Schedule]] = []
     def price(program: Program) -> float | None:
+        """Extraction's candidates ranked by the scheduler: compute cycles (every program of a kernel moves
+        the same bytes, so data movement cannot tell them apart)."""
         try:
-            return build_schedule(program, arch_obj, model, fuse=True).cost_cycles
+            return build_schedule(program, arch_obj, model, fuse=True).compute_cycles
         except KernelError:
             return None
 
@@ -283,12 +285,18 @@ def _pricing(progress, egraph: EGraph, rulesets: list[RuleSet], model: TensixCos
     names = [str(n.attr("name")) for n in kernel.inputs]
     hardware = combine([rs for rs in rulesets if rs.stage == "hardware"])
 
+    def price(program: Program) -> float | None:  # as optimize() prices extraction's candidates
+        try:
+            return build_schedule(program, arch, model, fuse=True).compute_cycles
+        except KernelError:
+            return None
+
     def report(iteration: int, enodes: int) -> None:
         egraph.push()
         try:
             if hardware is not None:
                 egraph.run((run(hardware) + shape_analysis.saturate()).saturate())
-            program = extract(serialize(egraph), model, kernel.name, kernel.dtype, names, "fused")
+            program = extract(serialize(egraph), model, kernel.name, kernel.dtype, names, "fused", price=price)
             progress.best_cost = build_schedule(program, arch, model).cost_cycles
         except KernelError:
             pass  # nothing fits yet: keep the last price

@@ -44,6 +44,7 @@ class CostModel(Protocol):
                     in1_format: str = "bf16") -> Engines: ...  # one matmul_block pass, rows x cols outputs
     def pack_tile(self) -> Engines: ...                  # packing one tile to a CB
     def copy_dest(self) -> Engines: ...                  # copy_dest_values before an in-place op
+    def pass_cycles(self, e: Engines) -> float: ...      # one pass of engine work `e`: its critical path
     def section(self, per_iteration: Engines, iterations: int, inits_hoisted: int,
                 inits_per_iteration: int) -> float: ...  # one DST section's cycles, alone
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
@@ -191,7 +192,8 @@ class TensixCostModel:
         pack = e.pack + self.sync
         if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
             math, pack = math + e.pack, 0.0
-        grain = max(1, round(e.unpack_thread / self.unpack))  # tiles unpacked per pass, in bf16 tiles
+        reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.width
+        grain = max(1, reads or round(e.unpack_thread / self.unpack))  # tiles unpacked per pass
         return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
                      needs, grain)
 

@@ -187,7 +187,7 @@ def main() -> None:
                              f"{b['unpack']:,.0f}", f"{t['unpack']:,.0f}", f"{b['pack']:,.0f}",
                              f"{t['pack']:,.0f}", f"{t['sync+init']:,.0f}",
                              f"{compute - longest:,.0f}")
-    console = Console(width=200)
+    console = Console(width=260)
     console.print(table)
     print("* does not fit L1 (priced anyway)")
     console.print(gaps)

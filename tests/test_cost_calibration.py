@@ -196,3 +196,45 @@ def test_arch_settings_reach_the_emitted_kernel_and_it_still_verifies() -> None:
     assert "tteqsat.dst_full_sync = true" in text and 'tteqsat.math_fidelity = "hifi4"' in text
     assert "approx = false" in text and "approx = true" not in text
     result.verify(inputs=random_inputs(kernel, seed=0, scale=0.25))
+
+
+def test_bfp8_inputs_unpack_faster_and_move_fewer_bytes() -> None:
+    """settings.input_format = bfp8: kernel inputs are 1088-byte tiles (unpacked in 1088 / 2048 of a bf16
+    tile's time, half the DRAM bytes and input CB bytes); intermediates stay bf16. Priced only: the emitted
+    kernel keeps bf16 inputs and still verifies."""
+    wh = model()
+    assert wh.unpack_tile("bfp8") == pytest.approx(wh.unpack_tile("bf16") * 1088 / 2048)
+    mm = wh.op_tile(matmul(4), ("bfp8", "bfp8"))
+    assert mm.unpack == pytest.approx(4 * wh.unpack_tile("bfp8")) and mm.math == wh.op_tile(matmul(4)).math
+    kernel = load_example("attention")
+    bf16 = tq.optimize(kernel, "wormhole_b0")
+    bfp8 = tq.optimize(kernel, "wormhole_b0", overrides={"settings.input_format": "bfp8"})
+    arch = bfp8.arch
+    assert bfp8.schedule.input_format == "bfp8" and bf16.schedule.input_format == "bf16"
+    assert bfp8.schedule.dram_bytes(arch) < bf16.schedule.dram_bytes(arch)
+    assert bfp8.schedule.data_movement_cycles < bf16.schedule.data_movement_cycles
+    assert bfp8.schedule.l1_bytes(arch) < bf16.schedule.l1_bytes(arch)
+    assert bfp8.schedule.compute_cycles <= bf16.schedule.compute_cycles
+    bfp8.verify()
+    with pytest.raises(tq.KernelError, match="input_format must be 'kernel' or one of"):
+        load_arch("wormhole_b0", {"settings.input_format": "fp8"})
+
+
+def test_exp_on_the_pack_thread_is_chosen_where_it_shortens_the_pass() -> None:
+    """With settings.exp_on_pack_thread a pass's trailing exp moves to the pack thread when math binds (here
+    sigmoid then exp: 230 math cycles a tile against a 45-cycle pack). The emitted MLIR still issues a plain
+    exp_tile (TTKernel has no pack-thread SFPU op) and verifies."""
+    x = tq.tensor("x", (64, 64))
+    kernel = tq.kernel("sig_exp", tq.exp(tq.sigmoid(x)))
+    off = tq.optimize(kernel, "wormhole_b0")
+    on = tq.optimize(kernel, "wormhole_b0", overrides={"settings.exp_on_pack_thread": True})
+    moved = [sec.ops[p] for sec in on.schedule.sections for p in sec.pack_thread_ops]
+    assert [op.op for op in moved] == ["exp"] and not any(s.pack_thread_ops for s in off.schedule.sections)
+    assert on.cost_cycles < off.cost_cycles
+    assert sum(s.engines.pack_sfpu for s in on.schedule.sections) > 0
+    text = on.to_mlir()
+    assert '"ttkernel.exp_tile"' in text and "packthread" not in text
+    on.verify()
+    # where pack already binds (a row sum accumulated by the packer), the exp stays on math
+    attention = tq.optimize(load_example("attention"), "wormhole_b0", overrides={"settings.exp_on_pack_thread": True})
+    assert not any(s.pack_thread_ops for s in attention.schedule.sections if any(o.kind == "tilesum" for o in s.ops))

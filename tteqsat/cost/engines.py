@@ -8,7 +8,7 @@ unit whichever thread drives it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,12 @@ class Engines:
     pack_sfpu: float = 0.0
 
     def __add__(self, o: Engines) -> Engines:
-        return Engines(*(getattr(self, f.name) + getattr(o, f.name) for f in fields(self)))
+        return Engines(self.unpack + o.unpack, self.math + o.math, self.pack + o.pack, self.sfpu + o.sfpu,
+                       self.unpack_b + o.unpack_b, self.pack_sfpu + o.pack_sfpu)
 
     def scaled(self, k: float) -> Engines:
-        return Engines(*(getattr(self, f.name) * k for f in fields(self)))
+        return Engines(self.unpack * k, self.math * k, self.pack * k, self.sfpu * k, self.unpack_b * k,
+                       self.pack_sfpu * k)
 
     @property
     def fpu(self) -> float:

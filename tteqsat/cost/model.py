@@ -59,6 +59,8 @@ class TensixCostModel:
 
     def __init__(self, arch: Arch) -> None:
         self.arch = arch
+        self._nums: dict[str, float] = {}
+        self.full_sync = arch.dst_full_sync
         self.phases = arch.fidelity_phases
         self.unpack_rate = arch.num("unpack.bytes_per_cycle")
         self.unpack = self.unpack_tile("bf16")
@@ -66,10 +68,19 @@ class TensixCostModel:
         self.init = arch.num("sync.init")
         self.sync = arch.num("sync.section")
 
+    def num(self, key: str) -> float:
+        """An arch number, read once (the arch is immutable; pricing reads the same keys over and over)."""
+        if key not in self._nums:
+            self._nums[key] = self.arch.num(key)
+        return self._nums[key]
+
     # -- formats -------------------------------------------------------------------------------------
     def unpack_tile(self, fmt: str) -> float:
         """Cycles for one unpacker to move one tile of `fmt` from L1 into its source register."""
-        return self.arch.tile_bytes(fmt) / self.unpack_rate
+        key = f"tile.bytes_{fmt}"
+        if key not in self._nums:
+            self.arch.tile_bytes(fmt)  # a clear error for an unknown format
+        return self.num(key) / self.unpack_rate
 
     def input_format(self, dtype: str) -> str:
         """The tile format of kernel inputs (in DRAM and their CBs); intermediates use the kernel's dtype."""
@@ -81,12 +92,12 @@ class TensixCostModel:
         """SFPU cycles per tile: the accurate exp unless `exp_approx`, vector variants when enabled."""
         if name == "exp" and not self.arch.exp_approx:
             name = "exp_accurate"
-        cycles = self.arch.num(f"sfpu.{name}")
+        cycles = self.num(f"sfpu.{name}")
         if shape is not None and self.arch.vector_variants:
             if shape[1] == 1:
-                cycles *= self.arch.num("sfpu.column_factor")
+                cycles *= self.num("sfpu.column_factor")
             elif shape[0] == 1:
-                cycles *= self.arch.num("sfpu.row_factor")
+                cycles *= self.num("sfpu.row_factor")
         return cycles
 
     def _sfpu(self, cycles: float) -> Engines:
@@ -94,7 +105,7 @@ class TensixCostModel:
 
     def op_tile(self, op: HwOp, formats: tuple[str, ...] = ()) -> Engines:
         """One output tile of `op`; `formats` are the tile formats of its operands (bf16 where not given)."""
-        a = self.arch
+        a = self
         k = op.kind
 
         def u(pos: int) -> float:
@@ -150,7 +161,7 @@ class TensixCostModel:
         in1 = per_k if cols >= rows else cols
         return Engines(unpack=k_tiles * in1 * self.unpack_tile(in1_format),
                        unpack_b=k_tiles * in0 * self.unpack_tile(in0_format),
-                       math=k_tiles * per_k * self.arch.num(f"matmul.{self.arch.math_fidelity}"))
+                       math=k_tiles * per_k * self.num(f"matmul.{self.arch.math_fidelity}"))
 
     def pack_tile(self) -> Engines:
         return Engines(pack=self.pack)
@@ -165,7 +176,7 @@ class TensixCostModel:
     # -- per pass and section ----------------------------------------------------------------------------
     def pass_cycles(self, e: Engines) -> float:
         """One pass's critical path: threads overlap; without double buffering math waits for pack."""
-        if self.arch.dst_full_sync:
+        if self.full_sync:
             return max(e.unpack_thread, e.math + e.pack, e.sfpu_unit)
         return e.overlapped
 

@@ -75,8 +75,14 @@ class _Best:
 
 
 PROXIES = ("pass", "sum")  # how items weigh engines: as the scheduler prices a pass, or summed
-MAX_CANDIDATES = 4       # distinct programs the scheduler prices per extraction
-MAX_RECOMBINATIONS = 4   # single-class swaps between them it tries
+# How many distinct programs the scheduler prices per extraction, and how many single-class swaps between them
+# it tries, by the size of the first program: scheduling takes longer the larger the program.
+BUDGETS = ((40, 4, 4), (150, 2, 1), (None, 1, 0))  # (up to this many ops, candidates, swaps)
+
+
+def _budget(program: Program) -> tuple[int, int]:
+    ops = sum(1 for op in program.ops() if op.kind != "input")
+    return next((c, s) for limit, c, s in BUDGETS if limit is None or ops <= limit)
 
 
 def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
@@ -92,8 +98,9 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     pass and pays its handshakes and init; a value read from a CB pays its pack in its own pass. With
     `price` (the scheduler's cycles of a whole program, as the pipeline passes it) the programs of both
     proxies, and of the pass proxy with each engine class twice as dear (cost.perturb), are scheduled and
-    the cheapest is returned: the final choice is the scheduler's, and making an engine cheaper keeps
-    the program chosen when it was dearer among the candidates.
+    the cheapest is returned (up to `BUDGETS` programs and swaps between them): the final choice is the
+    scheduler's, and making an engine cheaper keeps the program chosen when it was dearer among the
+    candidates.
     """
     folds = any(_KIND.get(n.op) in LOOP_KINDS for nodes in graph.classes.values() for n in nodes)
     if proxy is not None or price is None or (mode == "streaming" and not folds):
@@ -103,8 +110,9 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     variants += [("pass", ScaledEngines(model, engine)) for engine in ENGINE_CLASSES]
     found: list[tuple[float, int, Program, dict[str, ENode]]] = []
     seen: set[tuple] = set()
+    budget = (len(variants), 0)
     for n, (name, priced) in enumerate(variants):
-        if len(found) >= MAX_CANDIDATES:
+        if len(found) >= budget[0]:
             break
         limit = max_chunk
         while True:  # as the pipeline does: a streamed chunk whose CBs overflow L1 is retried at half width
@@ -121,19 +129,23 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                 prog = None
                 break
             seen.add(key)
+            if not found and _budget(prog)[0] == 1:
+                return prog  # a program this large gets no alternatives: the pipeline schedules it once
             cycles = price(prog)
             width = max((int(op.attrs["width"]) for op in prog.ops() if op.kind == "chunk"), default=0)  # type: ignore[call-overload]
             if cycles is not None or width <= 32:
                 break
             limit = width // 2
         if prog is not None:
+            if not found:
+                budget = _budget(prog)
             found.append((float("inf") if cycles is None else cycles, n, prog, choice))
     cycles, _, prog, choice = min(found, key=lambda f: (f[0], f[1]))
-    return _recombine(graph, found, cycles, prog, choice, price, kernel_name, dtype, input_order)
+    return _recombine(graph, found, cycles, prog, choice, price, kernel_name, dtype, input_order, budget[1])
 
 
 def _recombine(graph: SerializedEGraph, found: list, cycles: float, prog: Program, choice: dict[str, ENode],
-               price: Price, kernel_name: str, dtype: str, input_order: list[str]) -> Program:
+               price: Price, kernel_name: str, dtype: str, input_order: list[str], swaps: int) -> Program:
     """Where the candidates chose differently for a value, try the other candidates' choices in the best
     program one class at a time, each kept when the scheduler prices the program cheaper."""
     used = {op.origin for op in prog.ops()}
@@ -143,7 +155,7 @@ def _recombine(graph: SerializedEGraph, found: list, cycles: float, prog: Progra
             if cid in used and node.id != choice[cid].id and node.id not in {o.id for o in options.get(cid, [])}:
                 options.setdefault(cid, []).append(node)
     trials = [(cid, node) for cid in sorted(options, key=_class_order) for node in options[cid]]
-    for cid, node in trials[:MAX_RECOMBINATIONS]:
+    for cid, node in trials[:swaps]:
         trial = {**choice, cid: node}
         try:
             candidate = program_from_choice(graph, trial, kernel_name, dtype, input_order)
@@ -153,6 +165,27 @@ def _recombine(graph: SerializedEGraph, found: list, cycles: float, prog: Progra
         if c is not None and c < cycles - 1e-6:
             cycles, prog, choice = c, candidate, trial
     return prog
+
+
+def _children_first(order: list[str], candidates: dict[str, list[ENode]]) -> list[str]:
+    """The classes in depth-first post-order over their candidates' children (children before parents where
+    the e-graph has no cycle), so the worklist's first sweep already sees most children's final forms."""
+    done: set[str] = set()
+    out: list[str] = []
+    for root in order:
+        stack = [(root, False)]
+        while stack:
+            cid, expanded = stack.pop()
+            if expanded:
+                out.append(cid)
+                continue
+            if cid in done:
+                continue
+            done.add(cid)
+            stack.append((cid, True))
+            kids = sorted({ch for node in candidates.get(cid, []) for ch in node.children}, key=_class_order)
+            stack.extend((ch, False) for ch in reversed(kids) if ch not in done)
+    return out
 
 
 def _signature(program: Program) -> tuple:
@@ -302,8 +335,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
             joined: list[Engines] = []
             # a DST operand that another operand's CB input depends on cannot stay in its own pass (the pass
             # would need its own result first): the scheduler packs it and copies it back, so price that
-            via_cb = frozenset().union(*(k.classes for ch, k, loc in zip(node.children, kids, OPERAND_LOCS[kind],
-                                                                           strict=True) if loc == "cb"))
+            via_cb = [k.classes for k, loc in zip(kids, OPERAND_LOCS[kind], strict=True) if loc == "cb"]
             for ch, k, loc in zip(node.children, kids, OPERAND_LOCS[kind], strict=True):
                 chunk_leaf = k.node.op in ("kchunk", "rchunk")
                 in_cb = _KIND[k.node.op] in LOOP_KINDS + ("tilesum",)  # a loop result or L1 sum: already in a CB
@@ -317,7 +349,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
                         mine = mine + copy_engines(ch)
                     continue
                 items.update(k.items)
-                if loc == "cb" or ch in via_cb:
+                if loc == "cb" or any(ch in classes for classes in via_cb):
                     if not fits(ch):
                         return None
                     items[("p", ch)] = pack_cost(ch, k)
@@ -329,7 +361,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
             if proxy == "sum":
                 items[("n", cid, node.id)] = mine.total * tiles(cid)
             else:
-                gain = weigh(merged) - sum(weigh(j) for j in joined)
+                gain = max(0.0, weigh(merged) - sum(weigh(j) for j in joined))  # >= 0: costs only ever add
                 items[("n", cid, node.id)] = gain * tiles(cid) + (0.0 if joined else new_pass(cid))
             opened = merged
         classes = frozenset({cid}).union(*(k.classes for k in kids))
@@ -341,7 +373,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
         for node in candidates[cid]:
             for ch in node.children:
                 parents.setdefault(ch, []).append(cid)
-    queue = deque(c for c in order if c in graph.shapes)
+    queue = deque(c for c in _children_first(order, candidates) if c in graph.shapes)
     queued = set(queue)
     steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
     while queue and steps_left:
@@ -381,22 +413,30 @@ def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kerne
     built: dict[str, HwOp] = {}
     visiting: set[str] = set()
 
-    def build(cid: str) -> HwOp:
-        if cid in built:
-            return built[cid]
-        if cid not in choice:
-            raise missing(cid) if missing else KernelError("internal: the choice misses a needed e-class")
-        if cid in visiting:
-            raise KernelError("internal: the chosen nodes form a cycle")
-        visiting.add(cid)
-        node = choice[cid]
-        op, attrs = _op_and_attrs(node)
-        if _KIND[node.op] == "chunk":
-            attrs["name"] = build(node.children[0]).name
-        hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), graph.shapes[cid], attrs, cid)
-        visiting.discard(cid)
-        built[cid] = hw
-        return hw
+    def build(root: str) -> HwOp:
+        """Depth first from `root`, children before parents, with an explicit stack (deep chains)."""
+        stack = [(root, False)]
+        while stack:
+            cid, expanded = stack.pop()
+            if cid in built:
+                continue
+            if not expanded:
+                if cid not in choice:
+                    raise missing(cid) if missing else KernelError("internal: the choice misses a needed e-class")
+                if cid in visiting:
+                    raise KernelError("internal: the chosen nodes form a cycle")
+                visiting.add(cid)
+                stack.append((cid, True))
+                stack.extend((ch, False) for ch in reversed(choice[cid].children) if ch not in built)
+                continue
+            node = choice[cid]
+            op, attrs = _op_and_attrs(node)
+            if _KIND[node.op] == "chunk":
+                attrs["name"] = built[node.children[0]].name
+            built[cid] = HwOp(_KIND[node.op], op, tuple(built[ch] for ch in node.children), graph.shapes[cid],
+                              attrs, cid)
+            visiting.discard(cid)
+        return built[root]
 
     outputs = [(name, build(cid)) for name, cid in graph.outputs]
     by_name = {op.name: op for op in built.values() if op.kind == "input"}

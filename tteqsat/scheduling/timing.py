@@ -9,6 +9,8 @@ accumulation for the last pass of its row.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage
 from tteqsat.scheduling.model import DstSection
@@ -36,11 +38,17 @@ def _passes_for_tile(producer: DstSection, cb: int, tile: int) -> int:
     return min(producer.iterations, row * per_row + col // producer.width + 1)
 
 
-def _packs(section: DstSection) -> set[int]:
-    return {p.cb for p in section.packs}
+def _packers(part: Part) -> dict[int, list[int]]:
+    """CB -> positions (in order) of the part's sections that pack into it."""
+    out: dict[int, list[int]] = {}
+    for n, sec in part:
+        for cb in sorted({p.cb for p in sec.packs}):
+            out.setdefault(cb, []).append(n)
+    return out
 
 
-def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part]) -> tuple[Need, ...]:
+def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part],
+           packers: dict[str, dict[int, list[int]]]) -> tuple[Need, ...]:
     """The consumer's waits, looking for each CB's last producer: earlier in its own part, then (in the loop)
     later in the body (the previous trip), then in the parts before."""
     order = {"pre": [("pre", True)], "body": [("body", True), ("prev", False), ("pre", False)],
@@ -48,17 +56,17 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
     needs: list[Need] = []
     for cb, tile in sorted(_first_pass_reads(consumer).items()):
         for label, earlier_only in order:
-            part = parts["body" if label == "prev" else label]
+            part = "body" if label == "prev" else label
+            positions = packers[part].get(cb, [])
             if earlier_only:
-                candidates = [(n, s) for n, s in part if n < position]
+                found = positions[: bisect_left(positions, position)]
             elif label == "prev":
-                candidates = [(n, s) for n, s in part if n >= position]
+                found = positions[bisect_left(positions, position):]
             else:
-                candidates = part
-            found = [(n, s) for n, s in candidates if cb in _packs(s)]
+                found = positions
             if found:
-                n, producer = found[-1]
-                needs.append(Need(label, n, _passes_for_tile(producer, cb, tile)))
+                n = found[-1]
+                needs.append(Need(label, n, _passes_for_tile(parts[part][n][1], cb, tile)))
                 break
     return tuple(needs)
 
@@ -74,9 +82,10 @@ def stages(model: CostModel, sections: list[DstSection]) -> tuple[list[Stage], l
         else:
             key = "post" if seen_loop else "pre"
             parts[key].append((len(parts[key]), sec))
+    packers = {here: _packers(part) for here, part in parts.items()}
     out: dict[str, list[Stage]] = {}
     for here, part in parts.items():
-        out[here] = [model.stage(sec, _needs(sec, here, n, parts)) for n, sec in part]
+        out[here] = [model.stage(sec, _needs(sec, here, n, parts, packers)) for n, sec in part]
     return out["pre"], out["body"], out["post"]
 
 

@@ -38,7 +38,7 @@ from rich.table import Table
 from tteqsat.arch import load_arch
 from tteqsat.cost import Engines, TensixCostModel
 from tteqsat.scheduling.model import DstSection, Pack
-from tteqsat.scheduling.timing import pipelined_cycles
+from tteqsat.scheduling.timing import compute_cycles
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -105,7 +105,7 @@ def gemm_core_cycles(row: dict, model: TensixCostModel) -> tuple[float, float]:
     first = _passes(subblocks, one + model.pack_tile().scaled(h * w))
     acc_pack = model.arch.num("pack.l1_acc_cycles_per_tile") * h * w
     rest = _passes((blocks - 1) * subblocks, one + Engines(pack=acc_pack))
-    cycles = pipelined_cycles(model, [first] + ([rest] if blocks > 1 else []))
+    cycles = compute_cycles(model, [first] + ([rest] if blocks > 1 else []))
     return cycles, per_m * per_n * k_t
 
 

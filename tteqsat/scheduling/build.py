@@ -23,7 +23,7 @@ from tteqsat.scheduling.model import (
     StateFill,
     TensorArg,
 )
-from tteqsat.scheduling.timing import pipelined_cycles
+from tteqsat.scheduling.timing import compute_cycles
 
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
@@ -95,10 +95,10 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     sections = [sec for sec, _, _ in sequence]
     fills = sum(1 for cb in plan.cbs if cb.role == "scaler")
     if loop is not None:
-        loop.body_cycles = pipelined_cycles(model, [sec for sec in sections if sec.in_loop], 1)
+        loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
         fills += sum(f.tiles for f in loop.fills)
-    compute = pipelined_cycles(model, sections, loop.trips if loop is not None else 0, fills)
+    compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))

@@ -11,7 +11,7 @@ from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp
 from tteqsat.scheduling.model import INPUT_ROLES, REDUCES, CbPlan, DstSection, Frame
 from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order
-from tteqsat.scheduling.timing import pipelined_cycles
+from tteqsat.scheduling.timing import compute_cycles
 
 
 def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
@@ -82,7 +82,7 @@ def _cut_candidate(result, ops: list[HwOp], cut: set[tuple[int, int]], capacity:
 
 def _frame_cycles(model: TensixCostModel, result) -> float:
     """The part's sections pipelined through the threads, as the schedule prices them."""
-    return pipelined_cycles(model, [sec for sec, _ in result])
+    return compute_cycles(model, [sec for sec, _ in result])
 
 
 def _join_candidate(result, tried: set[tuple]) -> tuple | None:

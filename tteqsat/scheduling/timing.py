@@ -89,7 +89,7 @@ def stages(model: CostModel, sections: list[DstSection]) -> tuple[list[Stage], l
     return out["pre"], out["body"], out["post"]
 
 
-def pipelined_cycles(model: CostModel, sections: list[DstSection], trips: int = 0, fill_tiles: int = 0) -> float:
+def compute_cycles(model: CostModel, sections: list[DstSection], trips: int = 0, fill_tiles: int = 0) -> float:
     """Compute cycles of `sections` (loop sections run `trips` times) after `fill_tiles` constant fills."""
     pre, body, post = stages(model, sections)
     if fill_tiles:  # the fills run first: every wait on a pre-loop stage moves one index down

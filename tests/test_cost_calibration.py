@@ -33,25 +33,28 @@ def model(arch: str = "wormhole_b0", **overrides: object) -> TensixCostModel:
 def test_hifi4_matmul_costs_four_times_lofi(arch: str) -> None:
     lofi = model(arch, **{"settings.math_fidelity": "lofi"}).op_tile(matmul(3))
     hifi4 = model(arch, **{"settings.math_fidelity": "hifi4"}).op_tile(matmul(3))
-    assert lofi.math == 3 * 16  # GEMM_FLOPS.md: 16 cycles per tile at LoFi
-    assert hifi4.math == 4 * lofi.math
+    assert lofi.math == pytest.approx(3 * 16 * 1.05)  # GEMM_FLOPS.md's ideal 16 per phase, x 1.05 measured (#55760)
+    assert hifi4.math == pytest.approx(4 * lofi.math)
     assert hifi4.unpack == lofi.unpack  # fidelity is a math-thread cost only
 
 
 def test_fidelity_changes_a_whole_kernel() -> None:
-    """On Blackhole a HiFi4 matmul (64 cycles/tile) outruns its unpack (2 x 25): the kernel slows down.
-    On Wormhole the unpacker (2 x 52) still binds, so only the math thread's share grows."""
+    """On Blackhole a HiFi4 matmul (67 cycles per tile MAC) outruns its unpack (one SrcA tile, 25 cycles):
+    the kernel slows down, and the math thread's work grows fourfold."""
     runs = {f: tq.optimize(load_example("two_matmuls"), "blackhole", overrides={"settings.math_fidelity": f})
             for f in ("lofi", "hifi4")}
     assert runs["hifi4"].schedule.compute_cycles > runs["lofi"].schedule.compute_cycles
     math = {f: sum(s.engines.math for s in r.schedule.sections) for f, r in runs.items()}
-    assert math["hifi4"] == 4 * math["lofi"]
+    assert math["hifi4"] == pytest.approx(4 * math["lofi"])
 
 
-def test_accurate_exp_costs_about_eight_times_approximate() -> None:
+def test_accurate_exp_costs_what_the_legacy_sdpa_profile_shows() -> None:
+    """tt-metal #55759: the legacy SDPA kernel's SFPU counter (accurate exp on the math thread) gives ~99
+    cycles per exp tile against the approximate 70 (#55760), 1.4x; PR #56925's "7 to 9x more SFPU work" is
+    the pack-thread path, which the counters do not support for the math-thread exp."""
     approx = model().op_tile(sfpu("exp")).math
     accurate = model(**{"settings.exp_approx": False}).op_tile(sfpu("exp")).math
-    assert approx == 70 and 7 <= accurate / approx <= 9  # tt-metal PR #56925: 7-9x
+    assert approx == 70 and 1.3 <= accurate / approx <= 1.5
     scaled = HwOp("exp_scaled", "exp", sfpu("exp").operands, (32, 32), {"s": 0.5})
     assert model(**{"settings.exp_approx": False}).op_tile(scaled).math == accurate
     kernel = load_example("row_softmax")
@@ -78,7 +81,10 @@ def test_fp32_dest_acc_halves_dst_and_the_schedule_splits(case: str) -> None:
     assert max(s.slots for s in acc.schedule.sections) <= 4
     passes = [sum(s.iterations for s in r.schedule.sections) for r in (half, acc)]
     assert passes[1] > passes[0]
-    assert acc.cost_cycles > half.cost_cycles
+    # More passes, more DST handshakes. The kernel need not get dearer: at 70 cycles an init site (#56692),
+    # splitting a pass that switches op kinds several times per pass can save more than the handshakes cost.
+    sync = [sum(r["sync"] for r in TensixCostModel(x.arch).breakdown(x.schedule)) for x in (half, acc)]
+    assert sync[1] > sync[0]
     acc.verify()
 
 
@@ -159,6 +165,9 @@ def test_data_movement_is_bound_by_the_slower_link() -> None:
     wh = model()
     assert wh.data_movement(23_200) == pytest.approx(1000 + 70)  # DRAM controller 23.2 B/cycle < NoC 30
     assert wh.data_movement(0) == 0
+    # the whole 8x8 grid streaming: 288 GB/s at 1 GHz over 64 cores, 4.5 bytes per cycle each
+    assert wh.dram_share() == pytest.approx(4.5)
+    assert wh.data_movement(4_500, share=True) == pytest.approx(1000 + 70)
 
 
 def test_custom_model_example_changes_the_schedule() -> None:
@@ -188,3 +197,45 @@ def test_arch_settings_reach_the_emitted_kernel_and_it_still_verifies() -> None:
     assert "tteqsat.dst_full_sync = true" in text and 'tteqsat.math_fidelity = "hifi4"' in text
     assert "approx = false" in text and "approx = true" not in text
     result.verify(inputs=random_inputs(kernel, seed=0, scale=0.25))
+
+
+def test_bfp8_inputs_unpack_faster_and_move_fewer_bytes() -> None:
+    """settings.input_format = bfp8: kernel inputs are 1088-byte tiles (unpacked in 1088 / 2048 of a bf16
+    tile's time, half the DRAM bytes and input CB bytes); intermediates stay bf16. Priced only: the emitted
+    kernel keeps bf16 inputs and still verifies."""
+    wh = model()
+    assert wh.unpack_tile("bfp8") == pytest.approx(wh.unpack_tile("bf16") * 1088 / 2048)
+    mm = wh.op_tile(matmul(4), ("bfp8", "bfp8"))
+    assert mm.unpack == pytest.approx(4 * wh.unpack_tile("bfp8")) and mm.math == wh.op_tile(matmul(4)).math
+    kernel = load_example("attention")
+    bf16 = tq.optimize(kernel, "wormhole_b0")
+    bfp8 = tq.optimize(kernel, "wormhole_b0", overrides={"settings.input_format": "bfp8"})
+    arch = bfp8.arch
+    assert bfp8.schedule.input_format == "bfp8" and bf16.schedule.input_format == "bf16"
+    assert bfp8.schedule.dram_bytes(arch) < bf16.schedule.dram_bytes(arch)
+    assert bfp8.schedule.data_movement_cycles < bf16.schedule.data_movement_cycles
+    assert bfp8.schedule.l1_bytes(arch) < bf16.schedule.l1_bytes(arch)
+    assert bfp8.schedule.compute_cycles <= bf16.schedule.compute_cycles
+    bfp8.verify()
+    with pytest.raises(tq.KernelError, match="input_format must be 'kernel' or one of"):
+        load_arch("wormhole_b0", {"settings.input_format": "fp8"})
+
+
+def test_exp_on_the_pack_thread_is_chosen_where_it_shortens_the_pass() -> None:
+    """With settings.exp_on_pack_thread a pass's trailing exp moves to the pack thread when math binds (here
+    sigmoid then exp: 230 math cycles a tile against a 45-cycle pack). The emitted MLIR still issues a plain
+    exp_tile (TTKernel has no pack-thread SFPU op) and verifies."""
+    x = tq.tensor("x", (64, 64))
+    kernel = tq.kernel("sig_exp", tq.exp(tq.sigmoid(x)))
+    off = tq.optimize(kernel, "wormhole_b0", blocks=())  # the whole 64x64 on one core
+    on = tq.optimize(kernel, "wormhole_b0", overrides={"settings.exp_on_pack_thread": True}, blocks=())
+    moved = [sec.ops[p] for sec in on.schedule.sections for p in sec.pack_thread_ops]
+    assert [op.op for op in moved] == ["exp"] and not any(s.pack_thread_ops for s in off.schedule.sections)
+    assert on.schedule.compute_cycles < off.schedule.compute_cycles  # one core's work (the chip may wait on DRAM)
+    assert sum(s.engines.pack_sfpu for s in on.schedule.sections) > 0
+    text = on.to_mlir()
+    assert '"ttkernel.exp_tile"' in text and "packthread" not in text
+    on.verify()
+    # where pack already binds (a row sum accumulated by the packer), the exp stays on math
+    attention = tq.optimize(load_example("attention"), "wormhole_b0", overrides={"settings.exp_on_pack_thread": True})
+    assert not any(s.pack_thread_ops for s in attention.schedule.sections if any(o.kind == "tilesum" for o in s.ops))

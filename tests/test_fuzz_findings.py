@@ -22,8 +22,8 @@ def test_inputs_named_like_loop_exports_stream_correctly(prefix: str) -> None:
     x1 = tq.tensor(f"{prefix}1", (32, 256), dtype="fp32")
     x2 = tq.tensor(f"{prefix}2", (256, 32), dtype="fp32")
     x3 = tq.tensor(f"{prefix}3", (1, 32), dtype="fp32")
-    result = tq.optimize(tq.kernel("k", {"o": (x0 @ x1) @ x2 * x3}))
-    assert result.chosen == "streaming"
+    result = tq.optimize(tq.kernel("k", {"o": (x0 @ x1) @ x2 * x3}), form="streaming")
+    assert result.chosen == "streaming" and result.schedule.loop is not None
     assert result.verify(precision="exact").max_rel_err < 1e-5
 
 

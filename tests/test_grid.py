@@ -197,7 +197,7 @@ def test_every_core_of_a_medium_attention_verifies_within_a_minute() -> None:
 
 
 def test_an_uneven_split_runs_several_items_per_core_and_verifies() -> None:
-    res = tq.optimize(attention((1, 3, 256, 64), (1, 3, 256, 64)), cores=5)  # 24 items on 5 cores
+    res = tq.optimize(attention((1, 3, 256, 64), (1, 3, 256, 64)), cores=5, blocks=(32,))  # 24 items, 5 cores
     counts = [c for _, c in res.schedule.grid.cores]
     assert len(counts) == 5 and max(counts) == 5 and min(counts) == 4
     assert res.sample_cores() == [0, 4] and counts[4] != counts[0]
@@ -245,10 +245,17 @@ def test_the_reports_show_the_grid() -> None:
     from tteqsat.tools.html_report import render_html
     from tteqsat.tools.report import chip_line
 
-    res = tq.optimize(attention((1, 3, 256, 64), (1, 3, 256, 64)), cores=5)
+    res = tq.optimize(attention((1, 3, 256, 64), (1, 3, 256, 64)), cores=5, blocks=(32,))
     line = chip_line(res)
     assert line.startswith("grid: 24 work items (row blocks of 32) on 5 of 64 cores, 5 on the first 4, 4 on the rest")
     assert f"bound by {res.chip.bound_by}" in line and f"{res.chip.dram_bytes:,} DRAM bytes" in line
     html = render_html(res)
     assert "<h2>Grid</h2>" in html and 'id="cores"' in html and "of the whole chip" in html
     assert chip_line(tq.optimize(attention((32, 64), (64, 64)))) == ""  # one item on one core: nothing to say
+
+
+def test_asking_for_a_height_the_kernel_does_not_offer_says_so() -> None:
+    x = tq.tensor("x", (256, 64))
+    with pytest.raises(tq.KernelError, match=r"not a map over row blocks of 32 rows \(row-block heights it offers: "
+                                             r"none\)"):
+        tq.optimize(tq.kernel("k", tq.exp(x).sum(axis=0)), blocks=(32,))

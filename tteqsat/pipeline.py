@@ -402,9 +402,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     `rules` adds rulesets (RuleSet objects or rule files); rules that are not shipped are random-tested for
     soundness first and an unsound one is refused with its counterexample (`check_rules=False` skips that).
-    `cores` caps how many cores it may use (the default lets cost decide); `blocks` limits the row-block
-    heights of work items to these (`()`: one item per batch element; the default: every height the e-graph
-    offers).
+    `cores` caps how many cores it may use (the default lets cost decide); `blocks=(h, ...)` makes work items
+    row blocks of these heights only, `blocks=()` one item per whole batch element; the default weighs whole
+    elements and every height the e-graph offers.
     """
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
@@ -468,15 +468,22 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     candidates: list[Candidate] = []
 
     def price(program: Program) -> float | None:
+        """Extraction's candidates ranked by the scheduler: compute cycles (every program of a kernel moves
+        the same bytes, so data movement cannot tell them apart)."""
         try:
-            return build_schedule(program, arch_obj, model, fuse=True).cost_cycles
+            return build_schedule(program, arch_obj, model, fuse=True).compute_cycles
         except KernelError:
             return None
 
     rows = graph.shapes[graph.outputs[0][1]][0]
-    heights = [h for h in graph.block_heights() if blocks is None or h in blocks]
-    searches = [(None, graph)] + [(h, graph.blocks(h)) for h in heights]
-    for block, roots in searches:  # whole rows, then each row-block height the e-graph offers
+    offered = graph.block_heights()
+    heights = [h for h in offered if blocks is None or h in blocks]
+    if blocks and not heights:
+        raise KernelError(f"kernel '{kernel.name}' is not a map over row blocks of {', '.join(map(str, blocks))} rows"
+                          f" (row-block heights it offers: {', '.join(map(str, offered)) or 'none'})", "optimize",
+                          user_location())
+    searches = ([] if blocks else [(None, graph)]) + [(h, graph.blocks(h)) for h in heights]
+    for block, roots in searches:  # whole rows (unless heights are asked for), then each row-block height
         items = view.elements * (rows // block if block else 1)
         for label in ("fused", "streaming"):
             found = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price, times)
@@ -616,12 +623,18 @@ def _pricing(progress, egraph: EGraph, rulesets: list[RuleSet], model: TensixCos
     names = [str(n.attr("name")) for n in kernel.inputs]
     hardware = combine([rs for rs in rulesets if rs.stage == "hardware"])
 
+    def price(program: Program) -> float | None:  # as optimize() prices extraction's candidates
+        try:
+            return build_schedule(program, arch, model, fuse=True).compute_cycles
+        except KernelError:
+            return None
+
     def report(iteration: int, enodes: int) -> None:
         egraph.push()
         try:
             if hardware is not None:
                 egraph.run((run(hardware) + shape_analysis.saturate()).saturate())
-            program = extract(serialize(egraph), model, kernel.name, kernel.dtype, names, "fused")
+            program = extract(serialize(egraph), model, kernel.name, kernel.dtype, names, "fused", price=price)
             progress.best_cost = chip_cycles(build_schedule(program, arch, model))
         except KernelError:
             pass  # nothing fits yet: keep the last price

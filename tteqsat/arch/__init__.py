@@ -82,6 +82,15 @@ class Arch:
         return self.flag("settings.vector_variants")
 
     @property
+    def exp_on_pack_thread(self) -> bool:
+        return self.flag("settings.exp_on_pack_thread")
+
+    @property
+    def input_format(self) -> str:
+        """Tile format of kernel inputs in DRAM and their CBs: "kernel" (the kernel's dtype) or a format."""
+        return str(self["settings.input_format"])
+
+    @property
     def clock_ghz(self) -> float:
         return self.num("chip.clock_ghz")
 
@@ -123,8 +132,11 @@ class Arch:
         if self.math_fidelity not in FIDELITIES:
             raise KernelError(f"settings.math_fidelity must be one of {', '.join(FIDELITIES)}, "
                               f"got {self.math_fidelity!r}")
-        for key in ("fp32_dest_acc", "dst_full_sync", "exp_approx", "vector_variants"):
+        for key in ("fp32_dest_acc", "dst_full_sync", "exp_approx", "vector_variants", "exp_on_pack_thread"):
             self.flag(f"settings.{key}")
+        if self.input_format != "kernel" and self.input_format not in TILE_FORMATS:
+            raise KernelError(f"settings.input_format must be 'kernel' or one of {', '.join(TILE_FORMATS)}, "
+                              f"got {self.input_format!r}")
         counts = ("dst.tiles_bf16", "dst.tiles_fp32", "dst.tiles_bf16_full_sync", "dst.tiles_fp32_full_sync",
                   "cb.max_cbs")
         for key in counts:
@@ -158,7 +170,8 @@ def _check_type(dotted: str, old: object, new: object) -> None:
 
 # keys of older arch files, and where they live now
 RENAMED = {"matmul.fidelity": "settings.math_fidelity", "clock_ghz": "chip.clock_ghz",
-           "noc.dram_bytes_per_cycle": "dram.bytes_per_cycle"}
+           "noc.dram_bytes_per_cycle": "dram.bytes_per_cycle",
+           "unpack.cycles_per_tile": "unpack.bytes_per_cycle"}
 
 
 def _suggest(key: str, keys: list[str]) -> str:

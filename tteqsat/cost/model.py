@@ -1,54 +1,37 @@
-"""The cost model: engine cycles of each op form and of each DST section, from the arch file.
+"""The cost model: engine cycles of each op form, of each DST pass, and of a schedule, from the arch file.
 
-A section pass (one acquire..release) runs unpack, math and pack as overlapping threads, so it costs the
-slowest of the three plus a sync overhead; FPU and SFPU work add up on the math thread. With
-`settings.dst_full_sync` DST is not double-buffered, so math waits for pack: a pass costs
-max(unpack, math + pack). Inits cost `sync.init` each: one per engine before the loop, and one inside
-each pass whenever the op kind changes. Sections and loop trips add up. Data movement (DRAM <-> L1 over
-the NoC) runs beside compute and bounds it below. `docs/cost-models.md` describes how to plug in another.
+Per op tile (`op_tile`): unpack cycles are the operand tile's bytes at the unpacker's measured rate
+(`unpack.bytes_per_cycle`; a bfp8 tile is 1088 bytes, a bf16 one 2048), on unpacker A or B as the LLK
+routes the operand; math cycles per op form; pack cycles per packed tile. A matmul over a block of output
+tiles (`matmul_pass`) unpacks its reused operand once per K step, as llk_unpack_AB_matmul does.
+
+Per pass: the unpackers run side by side, math adds FPU and SFPU work issued from the math thread, pack
+adds the packer and SFPU work issued from the pack thread (`settings.exp_on_pack_thread`). With
+`settings.dst_full_sync` math waits for pack. Each init or data-format reconfiguration site costs
+`sync.init` on the threads it touches, each pass a `sync.section` handshake on math and pack.
+
+Per schedule (`pipelined`): sections pipeline through the three threads via their CBs (cost.timeline), so
+a kernel costs less than the sum of its sections when they load different threads. Data movement runs
+beside compute and bounds it below: the kernel's DRAM bytes over one NoC link and one DRAM controller (the
+core alone); `dram_share()` is the core's share of the chip's bandwidth when the whole grid streams, for
+bounds and a chip model. `docs/cost-models.md` describes how to plug in another model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from tteqsat.arch import FIDELITIES, Arch
+from tteqsat.cost.engines import Engines
+from tteqsat.cost.timeline import Need, Stage, pipelined_cycles
 
 if TYPE_CHECKING:  # types only: the cost model sits below the program and schedule it prices
     from tteqsat.extraction.program import HwOp
-    from tteqsat.scheduling.model import Schedule
+    from tteqsat.scheduling.model import DstSection, Schedule
 
 PHASES = {f: n + 1 for n, f in enumerate(FIDELITIES)}
 SFPU_KINDS = ("sfpu", "sfpu2", "scalar", "exp_scaled")
-
-
-@dataclass(frozen=True)
-class Engines:
-    """Cycles on the three compute threads; `sfpu` is the part of `math` spent on the SFPU."""
-
-    unpack: float = 0.0
-    math: float = 0.0
-    pack: float = 0.0
-    sfpu: float = 0.0
-
-    def __add__(self, o: Engines) -> Engines:
-        return Engines(self.unpack + o.unpack, self.math + o.math, self.pack + o.pack, self.sfpu + o.sfpu)
-
-    def scaled(self, k: float) -> Engines:
-        return Engines(self.unpack * k, self.math * k, self.pack * k, self.sfpu * k)
-
-    @property
-    def fpu(self) -> float:
-        return self.math - self.sfpu
-
-    @property
-    def total(self) -> float:
-        return self.unpack + self.math + self.pack
-
-    @property
-    def overlapped(self) -> float:
-        return max(self.unpack, self.math, self.pack)
+PACK_THREAD_SFPU = ("exp",)  # SFPU ops tt-metal can issue from the pack thread (exp_packthread_tile)
 
 
 class CostModel(Protocol):
@@ -56,11 +39,18 @@ class CostModel(Protocol):
 
     arch: Arch
 
-    def op_tile(self, op: HwOp) -> Engines: ...          # one output tile of `op`
+    def op_tile(self, op: HwOp, formats: tuple[str, ...] = ()) -> Engines: ...  # one output tile of `op`
+    def matmul_pass(self, k_tiles: int, rows: int, cols: int, in0_format: str = "bf16",
+                    in1_format: str = "bf16") -> Engines: ...  # one matmul_block pass, rows x cols outputs
     def pack_tile(self) -> Engines: ...                  # packing one tile to a CB
     def copy_dest(self) -> Engines: ...                  # copy_dest_values before an in-place op
+    def pass_cycles(self, e: Engines) -> float: ...      # one pass of engine work `e`: its critical path
     def section(self, per_iteration: Engines, iterations: int, inits_hoisted: int,
-                inits_per_iteration: int) -> float: ...  # one DST section's cycles
+                inits_per_iteration: int) -> float: ...  # one DST section's cycles, alone
+    def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
+    def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
+    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int,
+                  post: list[Stage]) -> float: ...       # sections pipelined through the threads
     def data_movement(self, dram_bytes: int) -> float: ...  # DRAM <-> L1 cycles, a lower bound on the kernel
 
 
@@ -69,36 +59,70 @@ class TensixCostModel:
 
     def __init__(self, arch: Arch) -> None:
         self.arch = arch
+        self._nums: dict[str, float] = {}
+        self.full_sync = arch.dst_full_sync
         self.phases = arch.fidelity_phases
-        self.unpack = arch.num("unpack.cycles_per_tile")
+        self.unpack_rate = arch.num("unpack.bytes_per_cycle")
+        self.unpack = self.unpack_tile("bf16")
         self.pack = arch.num("pack.cycles_per_tile")
+        self.init = arch.num("sync.init")
+        self.sync = arch.num("sync.section")
+
+    def num(self, key: str) -> float:
+        """An arch number, read once (the arch is immutable; pricing reads the same keys over and over)."""
+        if key not in self._nums:
+            self._nums[key] = self.arch.num(key)
+        return self._nums[key]
+
+    # -- formats -------------------------------------------------------------------------------------
+    def unpack_tile(self, fmt: str) -> float:
+        """Cycles for one unpacker to move one tile of `fmt` from L1 into its source register."""
+        key = f"tile.bytes_{fmt}"
+        if key not in self._nums:
+            self.arch.tile_bytes(fmt)  # a clear error for an unknown format
+        return self.num(key) / self.unpack_rate
+
+    def input_format(self, dtype: str) -> str:
+        """The tile format of kernel inputs (in DRAM and their CBs); intermediates use the kernel's dtype."""
+        fmt = self.arch.input_format
+        return dtype if fmt == "kernel" else fmt
 
     # -- per tile ------------------------------------------------------------------------------------
     def sfpu_cycles(self, name: str, shape: tuple[int, int] | None = None) -> float:
         """SFPU cycles per tile: the accurate exp unless `exp_approx`, vector variants when enabled."""
         if name == "exp" and not self.arch.exp_approx:
             name = "exp_accurate"
-        cycles = self.arch.num(f"sfpu.{name}")
+        cycles = self.num(f"sfpu.{name}")
         if shape is not None and self.arch.vector_variants:
             if shape[1] == 1:
-                cycles *= self.arch.num("sfpu.column_factor")
+                cycles *= self.num("sfpu.column_factor")
             elif shape[0] == 1:
-                cycles *= self.arch.num("sfpu.row_factor")
+                cycles *= self.num("sfpu.row_factor")
         return cycles
 
     def _sfpu(self, cycles: float) -> Engines:
         return Engines(math=cycles, sfpu=cycles)
 
-    def op_tile(self, op: HwOp) -> Engines:
-        a = self.arch
+    def op_tile(self, op: HwOp, formats: tuple[str, ...] = ()) -> Engines:
+        """One output tile of `op`; `formats` are the tile formats of its operands (bf16 where not given)."""
+        a = self
         k = op.kind
+
+        def u(pos: int) -> float:
+            return self.unpack_tile(formats[pos] if pos < len(formats) else "bf16")
+
         if k == "input":
             return Engines()
-        if k == "copy":
-            return Engines(self.unpack, a.num("fpu.copy"))
-        if k in ("fpu", "reuse"):
+        if k == "copy":  # copy_tile: unpack A
+            return Engines(unpack=u(0), math=a.num("fpu.copy"))
+        if k == "fpu":  # add/sub/mul_tiles: in0 on unpacker A, in1 on unpacker B
             math = a.num(f"fpu.{op.op}") * (self.phases if op.op == "mul" else 1)
-            return Engines(self.unpack * (2 if k == "fpu" else 1), math)
+            return Engines(unpack=u(0), unpack_b=u(1), math=math)
+        if k == "reuse":  # binary_dest_reuse: DST moves into the reused source, the CB operand fills the other
+            math = a.num(f"fpu.{op.op}") * (self.phases if op.op == "mul" else 1)
+            if op.attrs.get("reuse") == "srca":
+                return Engines(unpack_b=u(1), math=math)
+            return Engines(unpack=u(1), math=math)
         if k == "sfpu2":
             return self._sfpu(self.sfpu_cycles("div" if op.op == "div" else "binary", op.shape))
         if k == "sfpu":
@@ -111,20 +135,34 @@ class TensixCostModel:
             cycles = self.sfpu_cycles("scalar", op.shape)
             return self._sfpu(cycles + (self.sfpu_cycles(extra, op.shape) if extra else 0.0))
         if k == "matmul":
-            kt = op.operands[0].grid[1]
-            return Engines(2 * kt * self.unpack, kt * a.num(f"matmul.{a.math_fidelity}"))
-        if k == "reduce":
-            src = op.operands[0].grid
+            fmt = tuple(formats[p] if p < len(formats) else "bf16" for p in (0, 1))
+            return self.matmul_pass(op.operands[0].grid[1], 1, 1, *fmt)
+        if k == "reduce":  # reduce_tile: operand on A, the scaler tile on B, per call
+            src_pos = len(op.operands) - 1
+            src = op.operands[src_pos].grid
             length = src[1] if op.op.startswith("row") else src[0]
             per = a.num("fpu.reduce_max") if op.op.endswith("max") else a.num("fpu.reduce_sum") * self.phases
-            return Engines(length * self.unpack, length * per)
+            return Engines(unpack=length * u(src_pos), unpack_b=length * self.unpack_tile("bf16"),
+                           math=length * per)
         if k == "bcast":
-            return Engines(self.unpack, a.num("fpu.bcast"))
+            return Engines(unpack=u(0), math=a.num("fpu.bcast"))
         if k == "transpose":
-            return Engines(self.unpack, a.num("fpu.transpose"))
+            return Engines(unpack=u(0), math=a.num("fpu.transpose"))
         if k == "tilesum":  # the operand's row of tiles packed into one tile with L1 accumulation
             return Engines(pack=op.operands[0].grid[1] * a.num("pack.l1_acc_cycles_per_tile"))
         raise ValueError(f"no cost for op form {k}")
+
+    def matmul_pass(self, k_tiles: int, rows: int, cols: int, in0_format: str = "bf16",
+                    in1_format: str = "bf16") -> Engines:
+        """One acquire of a rows x cols block of output tiles, K tiles deep. As llk_unpack_AB_matmul does:
+        in0 goes to SrcB, in1 to SrcA, and the operand along the block's longer side is unpacked once per
+        K step and reused (`reuse_a = ct_dim >= rt_dim`); the other is unpacked for every output tile."""
+        per_k = rows * cols
+        in0 = rows if cols >= rows else per_k
+        in1 = per_k if cols >= rows else cols
+        return Engines(unpack=k_tiles * in1 * self.unpack_tile(in1_format),
+                       unpack_b=k_tiles * in0 * self.unpack_tile(in0_format),
+                       math=k_tiles * per_k * self.num(f"matmul.{self.arch.math_fidelity}"))
 
     def pack_tile(self) -> Engines:
         return Engines(pack=self.pack)
@@ -132,11 +170,15 @@ class TensixCostModel:
     def copy_dest(self) -> Engines:
         return self._sfpu(self.sfpu_cycles("copy_dest"))
 
-    # -- per section -----------------------------------------------------------------------------------
+    def on_pack_thread(self, e: Engines) -> Engines:
+        """`e`'s SFPU work issued from the pack thread instead (exp_packthread_tile)."""
+        return Engines(e.unpack, e.math - e.sfpu, e.pack + e.sfpu, 0.0, e.unpack_b, e.pack_sfpu + e.sfpu)
+
+    # -- per pass and section ----------------------------------------------------------------------------
     def pass_cycles(self, e: Engines) -> float:
         """One pass's critical path: threads overlap; without double buffering math waits for pack."""
-        if self.arch.dst_full_sync:
-            return max(e.unpack, e.math + e.pack)
+        if self.full_sync:
+            return max(e.unpack_thread, e.math + e.pack, e.sfpu_unit)
         return e.overlapped
 
     def section(self, per_iteration: Engines, iterations: int, inits_hoisted: int,
@@ -146,28 +188,61 @@ class TensixCostModel:
 
     def section_parts(self, per_iteration: Engines, iterations: int, inits_hoisted: int,
                       inits_per_iteration: int) -> dict[str, float]:
-        """The three summands of a section's cycles: overlapped engine work, sync handshakes, inits."""
-        init = self.arch.num("sync.init")
+        """The three summands of a section run alone: overlapped engine work, sync handshakes, inits."""
         return {"overlapped": iterations * self.pass_cycles(per_iteration),
-                "sync": iterations * self.arch.num("sync.section"),
-                "init": (inits_hoisted + iterations * inits_per_iteration) * init}
+                "sync": iterations * self.sync,
+                "init": (inits_hoisted + iterations * inits_per_iteration) * self.init}
 
-    def data_movement(self, dram_bytes: int) -> float:
-        """Cycles to move `dram_bytes` between DRAM and this core's L1: the slower of one NoC link and one
-        DRAM controller, plus one read latency."""
+    def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage:
+        """The section as the three threads run it. Init sites of FPU ops reconfigure the unpacker and the
+        math thread, SFPU ones the math thread; each pass hands DST from math to pack once."""
+        e = section.engines
+        fpu_hoisted, fpu_switches = section.init_sites.get("fpu", (0, 0))
+        hoisted, switches = section.inits_hoisted, section.inits_per_iteration
+        unpack = e.unpack_thread + fpu_switches * self.init
+        math = e.math + self.sync + switches * self.init
+        pack = e.pack + self.sync
+        if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
+            math, pack = math + e.pack, 0.0
+        reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.width
+        grain = max(1, reads or round(e.unpack_thread / self.unpack))  # tiles unpacked per pass
+        return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
+                     needs, grain)
+
+    def fill_stage(self, tiles: int) -> Stage:
+        """Tiles filled with a constant by the SFPU and packed (scaler CBs, loop state before the loop)."""
+        return Stage(tiles, 0.0, self.arch.num("sfpu.fill") + self.sync, self.pack + self.sync, 0.0, self.init)
+
+    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage]) -> float:
+        return pipelined_cycles(pre, body, trips, post)
+
+    # -- data movement -------------------------------------------------------------------------------
+    def dram_share(self) -> float:
+        """Bytes per cycle of DRAM bandwidth one core gets when every core of the compute grid streams."""
+        a = self.arch
+        cores = a.num("chip.grid_rows") * a.num("chip.grid_cols")
+        return a.num("dram.total_gb_per_s") / a.clock_ghz / cores
+
+    def data_movement(self, dram_bytes: int, share: bool = False) -> float:
+        """Cycles to move `dram_bytes` between DRAM and this core's L1 with the core streaming alone: the
+        slower of one NoC link and one DRAM controller, plus one read latency. `share`: with every core of
+        the grid streaming, at this core's share of the chip's DRAM bandwidth instead (what a bound on a
+        whole-grid kernel uses; a chip model applies it at chip level, so schedules keep the first)."""
         if dram_bytes <= 0:
             return 0.0
-        rate = min(self.arch.num("noc.bytes_per_cycle"), self.arch.num("dram.bytes_per_cycle"))
+        dram = self.dram_share() if share else self.arch.num("dram.bytes_per_cycle")
+        rate = min(self.arch.num("noc.bytes_per_cycle"), dram)
         return dram_bytes / rate + self.arch.num("dram.read_latency")
 
     # -- explanation -----------------------------------------------------------------------------------
     def breakdown(self, schedule: Schedule) -> list[dict[str, object]]:
-        """Where a schedule's cycles go: one row per section, one for the fills (scaler CBs and loop state,
-        if any), and the data-movement lower bound. Every row has the same keys, so reports can tabulate
-        them directly.
+        """Where a schedule's cycles go: one row per section (as if it ran alone), one for the fills (scaler
+        CBs and loop state, if any), one for what pipelining sections through the threads saves, and the
+        data-movement lower bound. Every row has the same keys, so reports can tabulate them directly.
 
         Engine columns are busy cycles summed over the section's passes and loop trips (they overlap);
-        `overlapped`, `sync` and `init` add up to `cycles`. Section and fill rows add up to compute_cycles.
+        `overlapped`, `sync` and `init` add up to `cycles`. Section, fill and pipelining rows add up to
+        compute_cycles.
         """
         rows: list[dict[str, object]] = []
         loop = getattr(schedule, "loop", None)
@@ -182,27 +257,29 @@ class TensixCostModel:
         fills = sum(1 for cb in schedule.cbs if cb.role == "scaler")
         fills += sum(f.tiles for f in loop.fills) if loop is not None else 0
         if fills:
-            one = self._sfpu(self.arch.num("sfpu.fill")) + self.pack_tile()  # as build_schedule prices it
+            one = self._sfpu(self.arch.num("sfpu.fill")) + self.pack_tile()
             parts = {k: v * fills for k, v in self.section_parts(one, 1, 1, 0).items()}
-            rest = schedule.compute_cycles - sum(float(r["cycles"]) for r in rows)  # type: ignore[arg-type]
             rows.append(_row("fill", None, "1x1", fills, 1, fills, one.scaled(fills), parts, self._bound(one),
-                             rest, 0))
-        dm_bytes = sum(a.n_tiles for a in schedule.args) * self.arch.tile_bytes(schedule.dtype)
-        binds = schedule.data_movement_cycles > schedule.compute_cycles
+                             parts["overlapped"] + parts["sync"] + parts["init"], 0))
+        saved = schedule.compute_cycles - sum(float(r["cycles"]) for r in rows)  # type: ignore[arg-type]
         none = {"overlapped": 0.0, "sync": 0.0, "init": 0.0}
+        rows.append(_row("pipelining", None, "", 0, 0, 0, Engines(), {**none, "overlapped": saved}, "", saved, 0))
+        dm_bytes = schedule.dram_bytes(self.arch)
+        binds = schedule.data_movement_cycles > schedule.compute_cycles
         rows.append(_row("data_movement", None, "", 0, 0, 0, Engines(), none, "noc/dram" if binds else "",
                          schedule.data_movement_cycles, dm_bytes))
         return rows
 
     def _bound(self, e: Engines) -> str:
-        if self.arch.dst_full_sync and e.math + e.pack >= e.unpack:
+        if self.arch.dst_full_sync and e.math + e.pack >= e.unpack_thread:
             return "math+pack"
-        return max((("unpack", e.unpack), ("math", e.math), ("pack", e.pack)), key=lambda t: t[1])[0]
+        return max((("unpack", e.unpack_thread), ("math", e.math), ("pack", e.pack), ("sfpu", e.sfpu_unit)),
+                   key=lambda t: t[1])[0]
 
 
 def _row(kind: str, index: int | None, grid: str, iterations: int, trips: int, ops: int, e: Engines,
          parts: dict[str, float], bound: str, cycles: float, dram_bytes: int) -> dict[str, object]:
     return {"kind": kind, "section": index, "grid": grid, "iterations": iterations, "trips": trips, "ops": ops,
-            "unpack": e.unpack, "math_fpu": e.fpu, "math_sfpu": e.sfpu, "pack": e.pack,
+            "unpack": e.unpack_thread, "math_fpu": e.fpu, "math_sfpu": e.sfpu, "pack": e.pack,
             "overlapped": parts["overlapped"], "sync": parts["sync"], "init": parts["init"], "bound": bound,
             "cycles": cycles, "dram_bytes": dram_bytes}

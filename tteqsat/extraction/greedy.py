@@ -14,7 +14,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tteqsat.cost.engines import Engines
 from tteqsat.cost.model import CostModel
+from tteqsat.cost.perturb import ENGINE_CLASSES, ScaledEngines
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program, reduces_padding
@@ -78,27 +80,150 @@ class _Best:
     node: ENode
     classes: frozenset[str]    # classes of the nodes in `items`, for the cycle check
     folds: bool                # some fold is among them
+    open: Engines | None = None  # per tile, the DST pass this value ends (its DST readers may join it)
+
+
+PROXIES = ("pass", "sum")  # how items weigh engines: as the scheduler prices a pass, or summed
+# How many distinct programs the scheduler prices per extraction, and how many single-class swaps between them
+# it tries, by the size of the first program: scheduling takes longer the larger the program.
+BUDGETS = ((40, 4, 4), (150, 2, 1), (None, 1, 0))  # (up to this many ops, candidates, swaps)
+
+
+def _budget(program: Program) -> tuple[int, int]:
+    ops = sum(1 for op in program.ops() if op.kind != "input")
+    return next((c, s) for limit, c, s in BUDGETS if limit is None or ops <= limit)
 
 
 def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
             input_order: list[str], mode: str = "any", respect_l1: bool = True,
-            max_chunk: int | None = None) -> Program:
+            max_chunk: int | None = None, price: Price | None = None, proxy: str | None = None) -> Program:
     """The cheapest hardware program under the greedy DAG cost.
 
     `mode` "fused" never streams; "streaming" makes every value that has a fold form use one; "any"
     lets cost decide. Values whose whole tensor would not fit L1 cannot be packed or read whole.
+
+    Items are priced as the scheduler prices passes (`proxy="pass"`): an op reading its operand in DST
+    joins that operand's pass and costs what it adds to the pass's busiest thread; an op reading CBs opens a
+    pass and pays its handshakes and init; a value read from a CB pays its pack in its own pass. With
+    `price` (the scheduler's cycles of a whole program, as the pipeline passes it) the programs of both
+    proxies, and of the pass proxy with each engine class twice as dear (cost.perturb), are scheduled and
+    the cheapest is returned (up to `BUDGETS` programs and swaps between them): the final choice is the
+    scheduler's, and making an engine cheaper keeps the program chosen when it was dearer among the
+    candidates.
     """
+    folds = any(_KIND.get(n.op) in LOOP_KINDS for nodes in graph.classes.values() for n in nodes)
+    if proxy is not None or price is None or (mode == "streaming" and not folds):
+        return _extract(graph, model, kernel_name, dtype, input_order, mode, respect_l1, max_chunk,
+                        proxy or "pass")[0]
+    variants: list[tuple[str, CostModel]] = [("pass", model), ("sum", model)]
+    variants += [("pass", ScaledEngines(model, engine)) for engine in ENGINE_CLASSES]
+    found: list[tuple[float, int, Program, dict[str, ENode]]] = []
+    seen: set[tuple] = set()
+    budget = (len(variants), 0)
+    for n, (name, priced) in enumerate(variants):
+        if len(found) >= budget[0]:
+            break
+        limit = max_chunk
+        while True:  # as the pipeline does: a streamed chunk whose CBs overflow L1 is retried at half width
+            try:
+                prog, choice = _extract(graph, priced, kernel_name, dtype, input_order, mode, respect_l1, limit,
+                                        name)
+            except KernelError:
+                if n == 0:
+                    raise
+                prog = None
+                break
+            key = _signature(prog)
+            if key in seen:
+                prog = None
+                break
+            seen.add(key)
+            if not found and _budget(prog)[0] == 1:
+                return prog  # a program this large gets no alternatives: the pipeline schedules it once
+            cycles = price(prog)
+            width = max((int(op.attrs["width"]) for op in prog.ops() if op.kind == "chunk"), default=0)  # type: ignore[call-overload]
+            if cycles is not None or width <= 32:
+                break
+            limit = width // 2
+        if prog is not None:
+            if not found:
+                budget = _budget(prog)
+            found.append((float("inf") if cycles is None else cycles, n, prog, choice))
+    cycles, _, prog, choice = min(found, key=lambda f: (f[0], f[1]))
+    return _recombine(graph, found, cycles, prog, choice, price, kernel_name, dtype, input_order, budget[1])
+
+
+def _recombine(graph: SerializedEGraph, found: list, cycles: float, prog: Program, choice: dict[str, ENode],
+               price: Price, kernel_name: str, dtype: str, input_order: list[str], swaps: int) -> Program:
+    """Where the candidates chose differently for a value, try the other candidates' choices in the best
+    program one class at a time, each kept when the scheduler prices the program cheaper."""
+    used = {op.origin for op in prog.ops()}
+    options: dict[str, list[ENode]] = {}
+    for _, _, _, other in found:
+        for cid, node in sorted(other.items()):
+            if cid in used and node.id != choice[cid].id and node.id not in {o.id for o in options.get(cid, [])}:
+                options.setdefault(cid, []).append(node)
+    trials = [(cid, node) for cid in sorted(options, key=_class_order) for node in options[cid]]
+    for cid, node in trials[:swaps]:
+        trial = {**choice, cid: node}
+        try:
+            candidate = program_from_choice(graph, trial, kernel_name, dtype, input_order)
+        except KernelError:
+            continue
+        c = price(candidate)
+        if c is not None and c < cycles - 1e-6:
+            cycles, prog, choice = c, candidate, trial
+    return prog
+
+
+def _children_first(order: list[str], candidates: dict[str, list[ENode]]) -> list[str]:
+    """The classes in depth-first post-order over their candidates' children (children before parents where
+    the e-graph has no cycle), so the worklist's first sweep already sees most children's final forms."""
+    done: set[str] = set()
+    out: list[str] = []
+    for root in order:
+        stack = [(root, False)]
+        while stack:
+            cid, expanded = stack.pop()
+            if expanded:
+                out.append(cid)
+                continue
+            if cid in done:
+                continue
+            done.add(cid)
+            stack.append((cid, True))
+            kids = sorted({ch for node in candidates.get(cid, []) for ch in node.children}, key=_class_order)
+            stack.extend((ch, False) for ch in reversed(kids) if ch not in done)
+    return out
+
+
+def _signature(program: Program) -> tuple:
+    """What tells two extracted programs apart: each value's e-class, form and attributes."""
+    return tuple(sorted((op.origin, op.kind, op.op, str(sorted(op.attrs.items()))) for op in program.ops()))
+
+
+def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str, input_order: list[str],
+             mode: str, respect_l1: bool, max_chunk: int | None, proxy: str) -> Program:
     if mode not in MODES:
         raise KernelError(f"unknown extraction mode {mode!r} ({', '.join(MODES)})")
+    if proxy not in PROXIES:
+        raise KernelError(f"unknown extraction proxy {proxy!r} ({', '.join(PROXIES)})")
     order = sorted(graph.classes, key=_class_order)
     input_class = {c for c in order if any(n.op == "input_" for n in graph.classes[c])}
     # a row block of a kernel input is a leaf too: the reader fetches the work item's rows
     input_class |= {c for c in order if any(n.op == "rowblock" and n.children[0] in input_class
                                             for n in graph.classes[c])}
-    pack = model.pack_tile().total
     budget = model.arch.l1_budget
     tile_bytes = model.arch.tile_bytes(dtype)
+    in_fmt = model.input_format(dtype) if hasattr(model, "input_format") else dtype
+    capacity = model.arch.dst_tiles(dtype)
     best: dict[str, _Best] = {}
+
+    def weigh(e: Engines) -> float:
+        """Cycles of engine work `e` in one pass: its busiest thread, or (proxy "sum") all threads."""
+        return model.pass_cycles(e) if proxy == "pass" else e.total
+
+    pack_e = model.pack_tile()
 
     def shape(cid: str) -> tuple[int, int]:
         return graph.shapes[cid]
@@ -107,17 +232,31 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         r, c = shape(cid)
         return -(-r // 32) * -(-c // 32)
 
-    own: dict[str, float] = {}  # the worklist revisits nodes; their own cost never changes
+    def fmt(cid: str) -> str:
+        return in_fmt if cid in input_class else dtype
 
-    def own_cost(node: ENode, cid: str) -> float:
+    def new_pass(cid: str) -> float:
+        """What opening a pass over `cid`'s tiles costs beyond its engine work: a handshake per acquire
+        (as many adjacent tiles per acquire as DST takes) and one init."""
+        if proxy == "sum":
+            return 0.0
+        cols = -(-shape(cid)[1] // 32)
+        width = max(w for w in range(1, min(capacity, cols) + 1) if cols % w == 0)
+        return model.section(Engines(), tiles(cid) // width, 1, 0)
+
+    own: dict[str, Engines] = {}  # the worklist revisits nodes; their own engines never change
+
+    def own_engines(node: ENode, cid: str) -> Engines:
+        """One output tile of the node (a tilesum: per tile of its operand, one accumulating pack)."""
         if node.id not in own:
-            if _KIND[node.op] == "tilesum":  # one accumulating pack per operand tile
-                own[node.id] = model.arch.num("pack.l1_acc_cycles_per_tile") * tiles(node.children[0])
+            if _KIND[node.op] == "tilesum":
+                one = HwOp("tilesum", "tilesum", (HwOp("input", "probe", (), (32, 32)),), (32, 32))
+                own[node.id] = model.op_tile(one)
             else:
                 op, attrs = _op_and_attrs(node)
                 operands = tuple(HwOp("input", "probe", (), shape(ch)) for ch in node.children)
                 hw = HwOp(_KIND[node.op], op, operands, shape(cid), attrs)
-                own[node.id] = model.op_tile(hw).total * tiles(cid)
+                own[node.id] = model.op_tile(hw, tuple(fmt(ch) for ch in node.children))
         return own[node.id]
 
     fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
@@ -142,22 +281,33 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
             too_big.add(cid)
         return ok
 
-    def copy_cost(cid: str) -> float:
-        return model.op_tile(HwOp("copy", "copy", (), shape(cid))).total * tiles(cid)
+    def copy_engines(cid: str) -> Engines:
+        return model.op_tile(HwOp("copy", "copy", (HwOp("input", "probe", (), shape(cid)),), shape(cid)),
+                             (fmt(cid),))
 
     def loop_extra(node: ENode, cid: str) -> float:
         """Per-trip state update of a fold: rescale or combine the accumulator, pack it, track the max."""
         kind = _KIND[node.op]
         trips = int(node.literals[-1])  # type: ignore[call-overload]
         acc = tiles(cid)
-        unpack = model.arch.num("unpack.cycles_per_tile")
-        per = acc * (model.op_tile(HwOp("sfpu2", "add", (), shape(cid))).total + pack + unpack)
+
+        def sfpu(op: str) -> Engines:
+            return model.op_tile(HwOp("sfpu2", op, (), shape(cid)))
+
+        reload = Engines(unpack=model.unpack_tile(dtype))
+        per = acc * weigh(sfpu("add") + pack_e + reload)
         if kind == "online_sum":
-            per += acc * model.op_tile(HwOp("sfpu2", "mul", (), shape(cid))).total
+            per += acc * weigh(sfpu("mul"))
             m = tiles(node.children[1])
-            per += m * (2 * model.op_tile(HwOp("sfpu2", "max", (), shape(cid))).total
-                        + model.op_tile(HwOp("exp_scaled", "exp", (), shape(cid))).total + 2 * pack)
+            exp = model.op_tile(HwOp("exp_scaled", "exp", (), shape(cid)))
+            per += m * weigh(sfpu("max").scaled(2) + exp + pack_e.scaled(2))
         return trips * per
+
+    def pack_cost(ch: str, k: _Best) -> float:
+        """Packing `ch` to a CB, in the pass that computes it."""
+        if k.open is None or proxy == "sum":
+            return weigh(pack_e) * tiles(ch)
+        return (weigh(k.open + pack_e) - weigh(k.open)) * tiles(ch)
 
     candidates = {c: allowed(c) for c in order}
 
@@ -181,14 +331,28 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
             return None  # this node's operands pass through its own class: a cycle
         if kind in LOOP_KINDS and any(k.folds for k in kids):
             return None  # a fold over another fold's result needs a second loop: not built
+        opened: Engines | None = None
         if kind in LOOP_KINDS or kind == "running_max":
             items = {("n", cid, node.id): loop_extra(node, cid) if kind in LOOP_KINDS else 0.0}
             trips = int(node.literals[-1]) if kind in LOOP_KINDS else 1  # type: ignore[call-overload]
             for k in kids:
                 for key, val in k.items.items():
                     items[key] = max(items.get(key, 0.0), val * trips)
+        elif kind == "tilesum":  # accumulating packs in the pass that computes its operand
+            (ch,), (k,) = node.children, kids
+            if ch in input_class or _KIND.get(k.node.op) in LOOP_KINDS + ("chunk", "tilesum"):
+                return None  # the pass must compute its operand: a kernel input or loop result is not in DST
+            items = dict(k.items)
+            extra = own_engines(node, cid)
+            base = k.open if k.open is not None and proxy == "pass" else Engines()
+            items[("n", cid, node.id)] = (weigh(base + extra) - weigh(base)) * tiles(ch)
         else:
-            items = {("n", cid, node.id): own_cost(node, cid)}
+            items = {}
+            mine = own_engines(node, cid)
+            joined: list[Engines] = []
+            # a DST operand that another operand's CB input depends on cannot stay in its own pass (the pass
+            # would need its own result first): the scheduler packs it and copies it back, so price that
+            via_cb = [k.classes for k, loc in zip(kids, OPERAND_LOCS[kind], strict=True) if loc == "cb"]
             for ch, k, loc in zip(node.children, kids, OPERAND_LOCS[kind], strict=True):
                 chunk_leaf = k.node.op in ("kchunk", "rchunk")
                 in_cb = _KIND[k.node.op] in LOOP_KINDS + ("tilesum",)  # a loop result or L1 sum: already in a CB
@@ -198,17 +362,28 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                 if ch in input_class or chunk_leaf:
                     if not (chunk_leaf or fits(ch)):
                         return None
-                    if loc == "dst":
-                        items[("c", ch)] = copy_cost(ch)
+                    if loc == "dst":  # copy_tile in this pass
+                        mine = mine + copy_engines(ch)
                     continue
                 items.update(k.items)
-                if loc == "cb":
+                if loc == "cb" or any(ch in classes for classes in via_cb):
                     if not fits(ch):
                         return None
-                    items[("p", ch)] = pack * tiles(ch)
+                    items[("p", ch)] = pack_cost(ch, k)
+                    if loc == "dst":
+                        mine = mine + copy_engines(ch)
+                elif k.open is not None and tiles(ch) == tiles(cid):
+                    joined.append(k.open)
+            merged = sum(joined, mine)
+            if proxy == "sum":
+                items[("n", cid, node.id)] = mine.total * tiles(cid)
+            else:
+                gain = max(0.0, weigh(merged) - sum(weigh(j) for j in joined))  # >= 0: costs only ever add
+                items[("n", cid, node.id)] = gain * tiles(cid) + (0.0 if joined else new_pass(cid))
+            opened = merged
         classes = frozenset({cid}).union(*(k.classes for k in kids))
         folds = kind in LOOP_KINDS or any(k.folds for k in kids)
-        return _Best(sum(items.values()), items, node, classes, folds)
+        return _Best(sum(items.values()), items, node, classes, folds, opened)
 
     parents: dict[str, list[str]] = {}
     for cid in order:
@@ -237,7 +412,7 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                         queue.append(parent)
                         queued.add(parent)
 
-    settle([c for c in order if c in graph.shapes])
+    settle([c for c in _children_first(order, candidates) if c in graph.shapes])
     if mode == "streaming" and any(cid not in best for _, cid in graph.outputs):
         # an output needs a value none of whose folds can be built (one would need another fold's result in
         # its body: a second loop): such values keep their whole form, and the rest still stream
@@ -257,7 +432,7 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
                            ops[0] if ops else None)
 
     choice = {cid: b.node for cid, b in best.items()}
-    return program_from_choice(graph, choice, kernel_name, dtype, input_order, missing)
+    return program_from_choice(graph, choice, kernel_name, dtype, input_order, missing), choice
 
 
 def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kernel_name: str, dtype: str,
@@ -267,28 +442,35 @@ def program_from_choice(graph: SerializedEGraph, choice: dict[str, ENode], kerne
     built: dict[str, HwOp] = {}
     visiting: set[str] = set()
 
-    def build(cid: str) -> HwOp:
-        if cid in built:
-            return built[cid]
-        if cid not in choice:
-            raise missing(cid) if missing else KernelError("internal: the choice misses a needed e-class")
-        if cid in visiting:
-            raise KernelError("internal: the chosen nodes form a cycle")
-        visiting.add(cid)
-        node = choice[cid]
-        op, attrs = _op_and_attrs(node)
-        if _KIND[node.op] == "chunk":
-            attrs["name"] = build(node.children[0]).name
-        if _KIND[node.op] == "block":  # a leaf: the kernel input's rows of the current work item
-            name = next(n.literals[0] for n in graph.classes[node.children[0]] if n.op == "input_")
-            hw = HwOp("input", "input", (), graph.shapes[cid], {"name": name, **attrs}, cid)
+    def build(root: str) -> HwOp:
+        """Depth first from `root`, children before parents, with an explicit stack (deep chains)."""
+        stack = [(root, False)]
+        while stack:
+            cid, expanded = stack.pop()
+            if cid in built:
+                continue
+            if not expanded:
+                if cid not in choice:
+                    raise missing(cid) if missing else KernelError("internal: the choice misses a needed e-class")
+                if cid in visiting:
+                    raise KernelError("internal: the chosen nodes form a cycle")
+                visiting.add(cid)
+                stack.append((cid, True))
+                if _KIND[choice[cid].op] != "block":  # a row block of an input is a leaf: its input is not read
+                    stack.extend((ch, False) for ch in reversed(choice[cid].children) if ch not in built)
+                continue
+            node = choice[cid]
+            op, attrs = _op_and_attrs(node)
+            if _KIND[node.op] == "chunk":
+                attrs["name"] = built[node.children[0]].name
+            if _KIND[node.op] == "block":  # the kernel input's rows of the current work item
+                name = next(n.literals[0] for n in graph.classes[node.children[0]] if n.op == "input_")
+                built[cid] = HwOp("input", "input", (), graph.shapes[cid], {"name": name, **attrs}, cid)
+            else:
+                built[cid] = HwOp(_KIND[node.op], op, tuple(built[ch] for ch in node.children), graph.shapes[cid],
+                                  attrs, cid)
             visiting.discard(cid)
-            built[cid] = hw
-            return hw
-        hw = HwOp(_KIND[node.op], op, tuple(build(ch) for ch in node.children), graph.shapes[cid], attrs, cid)
-        visiting.discard(cid)
-        built[cid] = hw
-        return hw
+        return built[root]
 
     outputs = [(name, _computed(build(cid))) for name, cid in graph.outputs]
     leaves = [op for op in built.values() if op.kind == "input"]

@@ -323,7 +323,8 @@ def solve_ilp(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype
     start = time.perf_counter()
     greedy_error: KernelError | None = None
     try:
-        greedy: Program | None = _greedy(graph, model, kernel_name, dtype, input_order, mode, options or {})
+        greedy: Program | None = _greedy(graph, model, kernel_name, dtype, input_order, mode,
+                                         {**(options or {}), "price": price})
     except KernelError as e:
         greedy, greedy_error = None, e
     if greedy is not None and any(op.kind not in ILP_KINDS for op in greedy.ops()):

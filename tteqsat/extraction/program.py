@@ -30,7 +30,7 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
 }
 
 
-REDUCE_KINDS = ("reduce", "reduce_seeded")
+REDUCE_KINDS = ("reduce",)
 
 
 def reduces_padding(kind: str, op: str, operand_shape: tuple[int, int]) -> bool:

@@ -8,7 +8,7 @@ and prices the result.
 from __future__ import annotations
 
 from tteqsat.arch import Arch
-from tteqsat.cost import Engines, TensixCostModel
+from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
 from tteqsat.extraction.loops import split
 from tteqsat.extraction.program import Program
@@ -23,6 +23,7 @@ from tteqsat.scheduling.model import (
     StateFill,
     TensorArg,
 )
+from tteqsat.scheduling.timing import compute_cycles
 
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
@@ -94,18 +95,16 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         raise KernelError(f"needs {len(plan.cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
                           program.name)
     sections = [sec for sec, _, _ in sequence]
-    scalers = [cb for cb in plan.cbs if cb.role == "scaler"]
-    fill_one = model.section(Engines(math=arch.num("sfpu.fill")) + model.pack_tile(), 1, 1, 0)
-    compute = sum(sec.cycles for sec in sections if not sec.in_loop) + len(scalers) * fill_one
+    fills = sum(1 for cb in plan.cbs if cb.role == "scaler")
     if loop is not None:
-        loop.body_cycles = sum(sec.cycles for sec in sections if sec.in_loop)
-        loop.fill_cycles = sum(f.tiles for f in loop.fills) * fill_one
-        compute += loop.trips * loop.body_cycles + loop.fill_cycles
-    dm_tiles = sum(a.n_tiles for a in args)
-    schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute,
-                        model.data_movement(dm_tiles * arch.tile_bytes(program.dtype)), capacity, loop,
-                        program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
-                        str(arch["settings.math_fidelity"]))
+        loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
+        loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
+        fills += sum(f.tiles for f in loop.fills)
+    compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
+    schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
+                        loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
+                        str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
+    schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
         big = max(plan.cbs, key=lambda cb: cb.tiles)
         raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "

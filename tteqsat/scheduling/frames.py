@@ -9,8 +9,9 @@ from tteqsat.arch import Arch
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp
-from tteqsat.scheduling.model import CbPlan, DstSection, Frame
-from tteqsat.scheduling.sections import REDUCES, assign_sections, build_section, grouped_order
+from tteqsat.scheduling.model import INPUT_ROLES, REDUCES, CbPlan, DstSection, Frame
+from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order
+from tteqsat.scheduling.timing import compute_cycles
 
 
 def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
@@ -58,7 +59,7 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
             trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins)
         except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
             continue
-        if overflow is None and _frame_cycles(trial) < _frame_cycles(result) - 1e-6:
+        if overflow is None and _frame_cycles(model, trial) < _frame_cycles(model, result) - 1e-6:
             joins, cut, result = trial_joins, trial_cut, trial
             plan.cbs[:] = trial_plan.cbs
             plan._scaler = trial_plan._scaler
@@ -82,8 +83,9 @@ def _cut_candidate(result, ops: list[HwOp], cut: set[tuple[int, int]], capacity:
     return None
 
 
-def _frame_cycles(result) -> float:
-    return sum(sec.cycles for sec, _ in result)
+def _frame_cycles(model: TensixCostModel, result) -> float:
+    """The part's sections pipelined through the threads, as the schedule prices them."""
+    return compute_cycles(model, [sec for sec, _ in result])
 
 
 def _join_candidate(result, tried: set[tuple]) -> tuple | None:
@@ -170,17 +172,18 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
     scaler_cb = {float(op.attrs["s"]): plan.scaler(float(op.attrs["s"]))  # type: ignore[arg-type]
                  for op in ops if op.kind in REDUCES}
     column_major = frozenset(cb.id for cb in plan.cbs if cb.tile_order == "cols")
+    formats = {cb.id: model.input_format(cb.dtype) if cb.role in INPUT_ROLES else cb.dtype for cb in plan.cbs}
 
     result = []
     for s in order:
         section, overflow = build_section(0, members[s], ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                           needs_cb, model, capacity, column_major)
+                                           needs_cb, model, capacity, column_major, formats)
         if overflow is not None:
             return [], overflow
         grouped = grouped_order(members[s], ops, index, in_dst)
         if grouped != members[s]:  # the same ops with fewer init switches, if DST still fits
             other, too_big = build_section(0, grouped, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                            needs_cb, model, capacity, column_major)
+                                            needs_cb, model, capacity, column_major, formats)
             if too_big is None and other.cycles < section.cycles - 1e-6:
                 section = other
         reads: list[tuple[int, tuple, int]] = []

@@ -15,6 +15,8 @@ from tteqsat.extraction.program import Program
 FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose")
 FULL_INIT_KINDS = ("bcast", "transpose")  # their inits reconfigure the packer and DST sync: never inside a pass
 REDUCE_UNINIT = ("reduce_uninit",)  # the FPU step after a reduce: clears reduce_init's packer edge masks
+REDUCES = ("reduce",)
+INPUT_ROLES = ("input", "stream")  # CBs holding kernel inputs (whole, or a chunk per loop trip)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ class DstSection:
     width: int = 1  # adjacent tiles of a row per pass; value slot s holds them in DST s*width .. s*width+width-1
     inits_hoisted: int = 0
     inits_per_iteration: int = 0
-    cycles: float = 0.0
+    init_sites: dict[str, tuple[int, int]] = field(default_factory=dict)  # engine -> (hoisted, per pass)
+    pack_thread_ops: list[int] = field(default_factory=list)  # ops whose SFPU work the pack thread issues
+    cycles: float = 0.0  # the section alone (the schedule pipelines sections through the threads)
 
     @property
     def iterations(self) -> int:
@@ -168,14 +172,24 @@ class Schedule:
     dst_full_sync: bool = False   # DST not double-buffered: twice the tiles per acquire
     exp_approx: bool = True
     math_fidelity: str = "hifi2"
+    input_format: str = ""        # tile format of kernel inputs in DRAM and their CBs ("" = dtype)
     grid: GridPlan | None = None  # the split over cores, when the kernel has more than one work item
 
     @property
     def cost_cycles(self) -> float:
         return max(self.compute_cycles, self.data_movement_cycles)
 
+    def cb_format(self, cb: CircularBuffer) -> str:
+        """The tile format a CB holds: kernel inputs (whole or streamed) in the input format."""
+        return (self.input_format or cb.dtype) if cb.role in INPUT_ROLES else cb.dtype
+
     def l1_bytes(self, arch: Arch) -> int:
-        return sum(cb.tiles * arch.tile_bytes(cb.dtype) for cb in self.cbs)
+        return sum(cb.tiles * arch.tile_bytes(self.cb_format(cb)) for cb in self.cbs)
+
+    def dram_bytes(self, arch: Arch) -> int:
+        """Bytes read from and written to DRAM: every argument once, inputs in the input format."""
+        return sum(a.n_tiles * arch.tile_bytes((self.input_format or self.dtype) if a.role == "in" else self.dtype)
+                   for a in self.args)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True, default=str)

@@ -4,12 +4,11 @@ its CB operands. A DST operand produced in the same pass stays in DST; every oth
 
 from __future__ import annotations
 
-from tteqsat.cost.model import Engines
+from tteqsat.cost.engines import Engines
+from tteqsat.cost.model import PACK_THREAD_SFPU
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp, reduces_padding
-from tteqsat.scheduling.model import FULL_INIT_KINDS, DstSection, Pack, SectionOp, TileRead, switches
-
-REDUCES = ("reduce",)
+from tteqsat.scheduling.model import FULL_INIT_KINDS, REDUCES, DstSection, Pack, SectionOp, TileRead, switches
 
 
 def _union_find() -> tuple[dict[int, int], callable]:
@@ -88,9 +87,21 @@ def _reaches(ops: list[HwOp], index: dict[int, int], find, start: int, goal: int
 
 
 def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
-                   capacity, column_major: frozenset[int] = frozenset()) -> tuple[DstSection, tuple[int, int] | None]:
+                   capacity, column_major: frozenset[int] = frozenset(),
+                   formats: dict[int, str] | None = None) -> tuple[DstSection, tuple[int, int] | None]:
     """Lay out one section's per-tile program and allocate DST slots (linear scan). Returns the section, or
-    a DST join to cut when the section cannot be laid out (DST overflows, or two kinds of full init)."""
+    a DST join to cut when the section cannot be laid out (DST overflows, or two kinds of full init).
+    `formats` gives each CB's tile format (kernel inputs may differ from intermediates:
+    settings.input_format); bf16 if absent."""
+    formats = formats or {}
+
+    def fmt(v: int) -> str:
+        return formats.get(cb_of_value.get(v, -1), "bf16")
+
+    def operand_formats(op: HwOp) -> tuple[str, ...]:
+        return tuple(fmt(index[id(o)]) for o in op.operands)
+
+    op_cost: dict[int, Engines] = {}  # per output tile, by member
     tilesums = [n for n in members if ops[n].kind == "tilesum"]  # pack-side: no DST slot of their own
     members = [n for n in members if ops[n].kind != "tilesum"]
     # ops whose init is a full one (unary_bcast, transpose) go first: the pass sets them up before its
@@ -175,7 +186,8 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                     copy_slot[v] = slot
                     copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)])
                     section_ops.append(copy)
-                    engines = engines + model.op_tile(HwOp("copy", "copy", (), op.shape))
+                    engines = engines + model.op_tile(HwOp("copy", "copy", (operand,), op.shape),
+                                                      (fmt(v),))
                     if peak > capacity:
                         return DstSection(number, grid, [], []), overflow_edge(n)
                 dst_in.append(copy_slot[v])
@@ -213,7 +225,8 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             return DstSection(number, grid, [], []), overflow_edge(n)
         slot_of[n] = out
         section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
-        engines = engines + model.op_tile(op)
+        op_cost[n] = model.op_tile(op, operand_formats(op))
+        engines = engines + op_cost[n]
     packs: list[Pack] = []
     for n in members:
         if n in needs_cb:
@@ -225,23 +238,46 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
     engines = engines + model.pack_tile().scaled(sum(1 for p in packs if not p.accumulate))
     engines = engines + Engines(pack=model.arch.num("pack.l1_acc_cycles_per_tile") * len(tilesums))
     steps = [step for o in section_ops for step in o.steps()]
-    hoisted = per_iter = 0
+    sites: dict[str, tuple[int, int]] = {}
     for engine in ("fpu", "sfpu"):
         keys = [k for e, k in steps if e == engine]
-        hoisted += int(bool(keys))  # the first op's init goes before the loop
-        per_iter += switches(keys)
+        sites[engine] = (int(bool(keys)), switches(keys))  # the first op's init goes before the loop
+    hoisted = sum(h for h, _ in sites.values())
+    per_iter = sum(p for _, p in sites.values())
     width = _width(grid[1], peak, capacity)
     if width > 1:  # several adjacent tiles per acquire: syncs and inits paid once for all of them
         engines = engines.scaled(width)
         for sop in section_ops:
             if sop.kind == "matmul" and (not sop.attrs.get("transpose_b") or sop.reads[1].cb in column_major):
                 sop.attrs["block"] = width  # matmul_block: one in0 tile per K step serves the whole row
-                unpack = model.arch.num("unpack.cycles_per_tile")
-                engines = engines + Engines(unpack=-unpack * sop.inner * (width - 1))
+                op = ops[sop.value]
+                block = model.matmul_pass(sop.inner, 1, width, *operand_formats(op))
+                engines = engines + block + op_cost[sop.value].scaled(-width)
+    engines, on_pack = _exp_on_pack_thread(model, section_ops, op_cost, uses, engines, width)
     section = DstSection(number, grid, section_ops, packs, slots=peak * width, engines=engines,
-                         inits_hoisted=hoisted, inits_per_iteration=per_iter, width=width)
+                         inits_hoisted=hoisted, inits_per_iteration=per_iter, init_sites=sites,
+                         pack_thread_ops=on_pack, width=width)
     section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
     return section, None
+
+
+def _exp_on_pack_thread(model, section_ops: list[SectionOp], op_cost: dict[int, Engines],
+                        uses: dict[int, list[int]], engines: Engines, width: int) -> tuple[Engines, list[int]]:
+    """With settings.exp_on_pack_thread: move each exp whose result no later op of the pass reads (it is only
+    packed) to the pack thread, as tt-metal's exp_packthread_tile does, when that shortens the pass."""
+    if not model.arch.exp_on_pack_thread:
+        return engines, []
+    moved: list[int] = []
+    for pos, sop in enumerate(section_ops):
+        is_exp = sop.kind == "exp_scaled" or (sop.kind == "sfpu" and sop.op in PACK_THREAD_SFPU)
+        if not is_exp or sop.value < 0 or uses.get(sop.value) or sop.copy_from is not None:
+            continue
+        own = op_cost[sop.value].scaled(width)
+        trial = engines + own.scaled(-1) + model.on_pack_thread(own)
+        if model.pass_cycles(trial) < model.pass_cycles(engines) - 1e-9:
+            engines = trial
+            moved.append(pos)
+    return engines, moved
 
 
 def _width(columns: int, slots_per_tile: int, capacity: int) -> int:

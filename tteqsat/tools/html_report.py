@@ -95,13 +95,15 @@ def _breakdown_section(rows: list[dict[str, object]]) -> str:
     body = [[("" if r[c] is None else r[c]) for c in cols] for r in rows]
     return ("<h2>Where the cycles go</h2><p class='sub'>Engine columns are busy cycles over all passes (the three "
             "threads overlap); overlapped + sync + init = cycles; sections and fills add up to compute, data "
-            "movement runs beside it and bounds the kernel below.</p>"
+            "movement runs beside it and bounds the kernel below; the pipelining row is what running the "
+            "sections through the threads together saves.</p>"
             + _table(cols, body, {1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}))
 
 
 def timeline_svg(rows: list[dict[str, object]], width: int = 1100) -> str:
     """One lane per engine; each section a column as wide as its cycles, its busy time drawn in each lane."""
-    compute = [r for r in rows if r["kind"] != "data_movement"]
+    # sections drawn as if they ran one after another (the pipelining row, negative, is not a column)
+    compute = [r for r in rows if r["kind"] not in ("data_movement", "pipelining")]
     dm = next((float(r["cycles"]) for r in rows if r["kind"] == "data_movement"), 0.0)  # type: ignore[arg-type]
     total = max(sum(float(r["cycles"]) for r in compute), dm, 1.0)  # type: ignore[arg-type]
     left, lane_h, top = 90, 22, 24
@@ -198,8 +200,9 @@ def _derivation_section(result, steps: Sequence[Step] | None) -> str:
 def _arch_section(arch) -> str:
     """Key parameters, and every value that differs from the shipped arch of the same name (overrides)."""
     keys = ["settings.math_fidelity", "settings.fp32_dest_acc", "settings.dst_full_sync", "settings.exp_approx",
-            "chip.clock_ghz", "l1.bytes", "l1.reserved_base", "cb.max_cbs", "dst.tiles_bf16", "dst.tiles_fp32",
-            "unpack.cycles_per_tile", "pack.cycles_per_tile", "sfpu.exp", "sync.section", "sync.init"]
+            "settings.input_format", "settings.exp_on_pack_thread", "chip.clock_ghz", "l1.bytes", "l1.reserved_base",
+            "cb.max_cbs", "dst.tiles_bf16", "dst.tiles_fp32", "unpack.bytes_per_cycle", "pack.cycles_per_tile",
+            "pack.l1_acc_cycles_per_tile", "sfpu.exp", "sync.section", "sync.init"]
     shipped = load_arch(arch.name) if arch.name in KNOWN else None
     changed = [k for k in arch.keys() if shipped is not None and k in shipped.keys() and arch[k] != shipped[k]]
 

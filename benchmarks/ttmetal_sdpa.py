@@ -1,0 +1,225 @@
+"""tt-metal's SDPA compute kernels as its threads run them, phase by phase, priced by tteqsat's cost model.
+
+benchmarks/expert_sdpa.py writes the expert schedules as tteqsat programs, so tteqsat's own scheduler lays
+them out (its loop-state update included). This module instead follows tt-metal's kernels helper by helper
+(shared/reference/tenstorrent.md sections 3.3 and 3.4), so published device profiles of those kernels can
+be compared with the model (benchmarks/calibration.py):
+
+  legacy     compute_common.hpp's sdpa_inner_loop, chosen when fp32_dest_acc_en is on (tt-metal #56693):
+             every helper runs over the whole chunk and the next one waits for all its tiles; exp on the
+             math thread (#55759: FPU and SFPU counters add up, zero overlap)
+  streaming  compute_streaming.hpp (fp32_dest_acc_en off): row-group granular, so a helper waits only for
+             the rows it reads; exp on the pack thread (exp_packthread_tile)
+
+Per k step of an Sq x Sk chunk (tiles), head dim D: S = Q K^T (matmul_blocks, subblocks as the program
+factory sizes them); the running max by reduce_tile seeded with the previous max; P = exp(scale (S - m))
+by sub_tiles_bcast_cols + exp, P packed in place and its row sums L1-accumulated; O_cur = P V; then
+alpha = exp(scale (m_prev - m_cur)) on the first column, l = alpha l_prev + l_cur (FPU mul_bcast_cols, add),
+O = alpha O_prev packed with L1 accumulation onto O_cur. After the last step: the within-tile row sum
+(a matmul with a column of ones), 1/l (first column), O * 1/l. Not priced: the causal mask on diagonal
+chunks, the reader and writer (data movement), the 2026 kernel's fused corrections beyond what its
+description says (they are priced as the 2025 helpers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tteqsat.cost import Engines, Need, TensixCostModel
+from tteqsat.cost.timeline import Stage
+from tteqsat.scheduling.model import DstSection
+
+KERNELS = ("legacy", "streaming")
+
+
+@dataclass
+class Phase:
+    name: str
+    passes: int
+    engines: Engines             # per pass
+    fpu_inits: int = 1           # init / reconfig sites before the first pass, on unpack and math
+    sfpu_inits: int = 0          # SFPU init sites (math only)
+    waits_for: tuple[tuple[str, int], ...] = ()  # (earlier phase, its passes that must be packed first)
+
+
+@dataclass
+class SdpaCost:
+    """One q chunk on one core: per step and around the steps."""
+
+    step: float          # steady cycles per k step
+    chunk: float         # cycles of one q chunk with `steps` steps (setup and normalization included)
+    fpu: float           # per step, math-thread FPU busy cycles
+    sfpu: float          # per step, SFPU busy cycles (either thread)
+    math: float          # per step, math-thread busy cycles
+    unpack: float        # per step, unpack-thread busy cycles
+    pack: float          # per step, pack-thread busy cycles
+    tile_macs: int       # per step
+    score_tiles: int     # per step
+
+
+def _subblock(rows: int, cols: int, dst: int) -> tuple[int, int]:
+    """matmul_blocks' subblock (program factory): w = min(cols, dst), h = min(rows, dst / w) if w covers the
+    row, else 1."""
+    w = min(cols, dst)
+    while cols % w:
+        w -= 1
+    h = min(rows, dst // w) if w == cols else 1
+    while rows % h:
+        h -= 1
+    return h, w
+
+
+def step_phases(model: TensixCostModel, sq: int, sk: int, dh: int, kernel: str, fmt: str) -> list[Phase]:
+    """The helpers of one k step (k > 0: with the online correction) in the order the threads issue them."""
+    return (_streaming if kernel == "streaming" else _legacy)(_Costs(model, fmt), sq, sk, dh)
+
+
+class _Costs:
+    """Per-tile engine costs of the helpers, from the model."""
+
+    def __init__(self, model: TensixCostModel, fmt: str) -> None:
+        a = model.arch
+        self.model, self.fmt, self.dst = model, fmt, a.dst_tiles("bf16")
+        u = model.unpack_tile("bf16")  # SDPA intermediates: im_df = Float16_b
+        self.u = u
+        self.pack = model.pack
+        self.mul = a.num("fpu.mul") * model.phases
+        self.l1_acc = a.num("pack.l1_acc_cycles_per_tile")
+        self.exp = model.sfpu_cycles("exp")
+        self.two = Engines(unpack=u, unpack_b=u)  # a binary FPU op reading two CBs
+        # reduce_block_max_row over a row of n tiles, the previous max copied in first
+        self.max_row = lambda n: Engines(unpack=u * (n + 1), unpack_b=u * n,
+                                         math=a.num("fpu.reduce_max") * n + a.num("fpu.copy"), pack=self.pack)
+        self.sub = self.two + Engines(math=a.num("fpu.sub"))  # sub_tiles(_bcast_cols)
+
+    def matmul(self, k: int, rows: int, cols: int, in0: str, in1: str, acc: bool = False) -> Engines:
+        pack = Engines(pack=(self.l1_acc if acc else self.pack) * rows * cols)
+        return self.model.matmul_pass(k, rows, cols, in0, in1) + pack
+
+    def exp_on(self, thread: str, cycles: float) -> Engines:
+        return Engines(pack=cycles, pack_sfpu=cycles) if thread == "pack" else Engines(math=cycles, sfpu=cycles)
+
+
+def _legacy(c: _Costs, sq: int, sk: int, dh: int) -> list[Phase]:
+    """sdpa_inner_loop: each helper over the whole chunk; exp and alpha's exp on the math thread."""
+    h, w = _subblock(sq, sk, c.dst)
+    qk_n = (sq // h) * (sk // w)
+    qk = Phase("qk", qk_n, c.matmul(dh, h, w, c.fmt, c.fmt), 2)
+    rg = max(1, min(sq, c.dst // 2))  # REDUCE_GRANULARITY
+    red = Phase("max", sq // rg, c.max_row(sk).scaled(rg), 2, 0, (("qk", qk_n),))
+    g = min(sk, c.dst)  # SUB_EXP_GRANULARITY
+    sub = c.sub + Engines(pack=c.pack + c.l1_acc) + c.exp_on("math", c.exp)
+    sub_exp = Phase("sub_exp", sq * (sk // g), sub.scaled(g), 1, 1, (("max", sq // rg),))
+    h2, w2 = _subblock(sq, dh, c.dst)
+    pv_n = (sq // h2) * (dh // w2)
+    pv = Phase("pv", pv_n, c.matmul(sk, h2, w2, "bf16", c.fmt), 2, 0, (("sub_exp", sq * (sk // g)),))
+    sg = min(sq, c.dst)  # STATS_GRANULARITY
+    exp_col = c.exp * c.model.arch.num("sfpu.column_factor")  # exp_tile_first_column
+    alpha = Phase("alpha", sq // sg, (c.sub + c.exp_on("math", exp_col) + Engines(pack=c.pack)).scaled(sg), 1, 1,
+                  (("max", sq // rg),))
+    l_mul = Phase("l_mul", sq // sg, (c.two + Engines(math=c.mul, pack=c.pack)).scaled(sg), 1, 0,
+                  (("alpha", sq // sg),))
+    l_add = Phase("l_add", sq // sg, (c.sub + Engines(pack=c.pack)).scaled(sg), 1, 0, (("l_mul", sq // sg),))
+    dg = min(dh, c.dst)  # DHT_GRANULARITY; O = alpha O_prev L1-accumulated onto O_cur
+    o_corr = Phase("o_corr", sq * dh // dg, (c.two + Engines(math=c.mul, pack=c.l1_acc)).scaled(dg), 1, 0,
+                   (("alpha", sq // sg),))  # its L1-accumulating packs follow P V's on the pack thread
+    return [qk, red, sub_exp, pv, alpha, l_mul, l_add, o_corr]
+
+
+# Measured in situ on the 2026 streaming kernel (tt-metal #55760, title): "softmax SFPU overhead 48 per step
+# plus 204 per q tile" beyond 70 per score-tile exp. Per q tile the kernel's only other SFPU work is alpha's
+# exp_tile_first_column on the pack thread, so each such call is priced at 204, the 48 once per step.
+FIRST_COLUMN_EXP_CALL = 204.0
+STEP_SFPU_OVERHEAD = 48.0
+
+
+def _streaming(c: _Costs, sq: int, sk: int, dh: int) -> list[Phase]:
+    """compute_streaming.hpp's sdpa_inner_loop_step: phase 1 runs, per row group of Q, each Q K^T subblock
+    after the matching subblock of the previous row group's sub_exp (exp on the pack thread, P packed in
+    place, row sums L1-accumulated), then the group's max; phase 2 drains the last group's sub_exp into the
+    first P V rows (partials L1-accumulated), then per row group the SALAD correction of the previous one
+    (alpha O_prev and alpha l_prev by mul_bcast_cols, L1-accumulated onto this step's partials) and its P V
+    matmul. Every helper switch re-inits (and, with bfp8 inputs, reconfigures) the unpacker."""
+    h, w = _subblock(sq, sk, c.dst)
+    groups, kt_subs = sq // h, sk // w
+    qk_pass = c.matmul(dh, h, w, c.fmt, c.fmt)
+    sub_pass = (c.sub + Engines(pack=c.pack + c.l1_acc) + c.exp_on("pack", c.exp)).scaled(h * w)
+    phases: list[Phase] = []
+    for r in range(groups):
+        for kt in range(kt_subs):
+            if r > 0:
+                phases.append(Phase(f"sub{r - 1}.{kt}", 1, sub_pass, 1, 0, ((f"max{r - 1}", 1),)))
+            phases.append(Phase(f"qk{r}.{kt}", 1, qk_pass, 2 if kt == 0 or r else 0))
+        phases.append(Phase(f"max{r}", 1, c.max_row(sk).scaled(h), 1, 0, ((f"qk{r}.{kt_subs - 1}", 1),)))
+    h2, w2 = _subblock(sq, dh, c.dst)
+    v_subs = dh // w2
+    last = groups - 1
+    def p_rows(r: int, kt: int) -> tuple[tuple[str, int], ...]:
+        """P V row group r reads P rows r*h2 .. (r+1)*h2 - 1, made by the sub_exp of their row group."""
+        return ((f"sub{((r + 1) * h2 - 1) // h}.{kt}", 1),)
+
+    for kt in range(kt_subs):  # the drain: the last group's sub_exp beside the first P V rows
+        phases.append(Phase(f"sub{last}.{kt}", 1, sub_pass, 1, 0, ((f"max{last}", 1),)))
+        pv = c.matmul(w, h2, w2, "bf16", c.fmt, acc=kt > 0)
+        phases.append(Phase(f"pv0.{kt}", v_subs, pv, 2, 0, p_rows(0, kt)))
+    # alpha = exp(scale (m_prev - m_cur)) on the first column, exp issued from the pack thread
+    alpha = (c.sub + c.exp_on("pack", FIRST_COLUMN_EXP_CALL) + Engines(pack=c.pack)).scaled(sq)
+    phases.append(Phase("alpha", 1, alpha + c.exp_on("pack", STEP_SFPU_OVERHEAD), 1, 1,
+                        ((f"max{last}", 1),)))
+    col_batch = min(c.dst // h2, dh)
+    salad = (c.two + Engines(math=c.mul, pack=c.l1_acc)).scaled(h2 * col_batch)
+    salad_passes = -(-dh // col_batch)
+    # SALAD reads O_prev, l_prev and alpha; its L1-accumulating packs follow the P V packs on the pack thread
+    for r in range(1, sq // h2):
+        phases.append(Phase(f"salad{r - 1}", salad_passes, salad, 1, 0, (("alpha", 1),)))
+        phases.append(Phase(f"pv{r}", v_subs, c.matmul(sk, h2, w2, "bf16", c.fmt), 1, 0, p_rows(r, kt_subs - 1)))
+    phases.append(Phase(f"salad{sq // h2 - 1}", salad_passes, salad, 1, 0, (("alpha", 1),)))
+    return phases
+
+
+def chunk_end_phases(model: TensixCostModel, sq: int, dh: int, last: str) -> list[Phase]:
+    """After the last step: the within-tile row sum (matmul with a column of ones), 1/l, O * 1/l."""
+    a = model.arch
+    u = model.unpack_tile("bf16")
+    recip = model.sfpu_cycles("recip") * a.num("sfpu.column_factor")
+    reduce = Phase("row_sum", sq, model.matmul_pass(1, 1, 1) + model.pack_tile(), 1, 0, ((last, 1),))
+    inv = Phase("recip", sq, Engines(unpack=u, math=a.num("fpu.copy") + recip, sfpu=recip, pack=model.pack), 1, 1,
+                (("row_sum", sq),))
+    norm = Phase("normalize", sq * dh, Engines(unpack=u, unpack_b=u, math=a.num("fpu.mul") * model.phases,
+                                               pack=model.pack), 1, 0, (("recip", sq),))
+    return [reduce, inv, norm]
+
+
+def _stages(model: TensixCostModel, phases: list[Phase], part: str, index_of: dict[str, tuple[str, int]]
+            ) -> list[Stage]:
+    out = []
+    for n, ph in enumerate(phases):
+        sec = DstSection(n, (ph.passes, 1), [], [], engines=ph.engines, inits_hoisted=ph.fpu_inits + ph.sfpu_inits,
+                         init_sites={"fpu": (ph.fpu_inits, 0), "sfpu": (ph.sfpu_inits, 0)})
+        needs = tuple(Need(*index_of[name], passes) for name, passes in ph.waits_for if name in index_of)
+        out.append(model.stage(sec, needs))
+        index_of[ph.name] = (part, n)
+    return out
+
+
+def sdpa_cost(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, steps: int, kernel: str,
+              fmt: str = "bfp8") -> SdpaCost:
+    """One q chunk of `steps` k steps on one core."""
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}")
+    sq, sk, dh = q_chunk // 32, k_chunk // 32, d // 32
+    body = step_phases(model, sq, sk, dh, kernel, fmt)
+    end = chunk_end_phases(model, sq, dh, body[-1].name)
+
+    def run(trips: int) -> float:
+        index_of: dict[str, tuple[str, int]] = {}
+        body_stages = _stages(model, body, "body", index_of)
+        post = _stages(model, end, "post", dict(index_of))
+        return model.pipelined([], body_stages, trips, post)
+
+    per_step = (run(8) - run(4)) / 4
+    total = run(steps)
+    busy = {k: sum(getattr(ph.engines, k) * ph.passes for ph in body)
+            for k in ("fpu", "sfpu_unit", "math", "unpack_thread", "pack")}
+    return SdpaCost(per_step, total, busy["fpu"], busy["sfpu_unit"], busy["math"], busy["unpack_thread"],
+                    busy["pack"], 2 * sq * sk * dh, sq * sk)

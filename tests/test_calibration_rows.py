@@ -1,0 +1,58 @@
+"""The cost model against published measurements (benchmarks/calibration.py): every calibrated row within
++-20 %, so a change to a constant or to the engine model that breaks one fails here."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+import calibration  # noqa: E402
+
+DATA = tomllib.loads(calibration.MEASUREMENTS.read_text())
+
+
+@pytest.mark.parametrize("group", ["gemm", "sdpa step"])
+def test_every_calibrated_row_is_within_tolerance(group: str) -> None:
+    rows = calibration.gemm_rows(DATA) if group == "gemm" else calibration.sdpa_step_rows(DATA)
+    checked = [r for r in rows if r.status == "calibrated"]
+    assert len(checked) >= (50 if group == "gemm" else 10)
+    off = [(r.what, round(r.ratio, 3)) for r in checked if not r.passed]
+    assert not off, off
+    for r in rows:
+        assert r.source and r.measured > 0 and r.modeled and r.modeled > 0
+        assert r.status == "calibrated" or r.status.startswith("excluded: ")
+
+
+def test_a_wrong_constant_takes_rows_out_of_tolerance(monkeypatch) -> None:
+    """The check can fail: price Wormhole's unpacker at half its calibrated rate and the bf16 HiFi2 GEMM
+    rows, which it binds, leave the band."""
+    from tteqsat.arch import Arch, load_arch
+
+    real = load_arch
+
+    def slow_unpacker(name, overrides=None):
+        arch = real(name, overrides)
+        return arch.with_overrides({"unpack.bytes_per_cycle": 23}) if isinstance(arch, Arch) and \
+            arch.name == "wormhole_b0" else arch
+
+    monkeypatch.setattr(calibration, "load_arch", slow_unpacker)
+    rows = [r for r in calibration.gemm_rows(DATA) if r.status == "calibrated" and "bf16 HiFi2" in r.what
+            and r.what.startswith("n150")]
+    assert rows and all(not r.passed for r in rows)
+
+
+def test_whole_runs_wait_for_a_chip_model_and_json_has_the_fields(tmp_path: Path, monkeypatch) -> None:
+    runs = calibration.sdpa_run_rows(DATA)
+    assert runs and all(r.status.startswith("pending") and r.modeled for r in runs)
+    out = tmp_path / "rows.json"
+    monkeypatch.setattr(sys, "argv", ["calibration.py", "--only", "sdpa", "--json", str(out)])
+    runpy.run_path(str(BENCH / "calibration.py"), run_name="__main__")
+    rows = json.loads(out.read_text())
+    assert rows and all({"source", "measured", "modeled", "ratio"} <= set(r) for r in rows)

@@ -62,7 +62,7 @@ def _identities() -> dict[str, str]:
     return found
 
 
-SHIPPED = ("softmax", "rowblocks", "algebra", "broadcast", "reductions", "vectors", "streaming", "hardware", "fusion")
+SHIPPED = ("softmax", "rowblocks", "algebra", "broadcast", "reductions", "vectors", "streaming", "masks", "hardware", "fusion")
 
 
 def shipped_rulesets() -> list[RuleSet]:

@@ -4,13 +4,15 @@ The operand positions of an `hw_*` form fix where operands live (see tteqsat.egr
 chooses op forms and DST/CB placement together.
 """
 
-from egglog import rewrite
+from egglog import f64, i64, rewrite, vars_
 
 from tteqsat.egraph import (
     bcast,
     binary,
+    full_,
     hw_bcast,
     hw_fpu,
+    hw_mask,
     hw_matmul,
     hw_reduce,
     hw_reuse,
@@ -23,9 +25,12 @@ from tteqsat.egraph import (
     scalar,
     transpose,
     unary,
+    where_,
 )
 from tteqsat.rules import Rule, RuleSet
-from tteqsat.rules.vars import a, b, k, n, op, s, v
+from tteqsat.rules.vars import a, b, k, m, n, op, s, v
+
+n2, m2 = vars_("n2 m2", i64)
 
 RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU in DST, matmul/reduce/bcast", "hardware", (
     Rule("fpu-add", rewrite(binary("add", a, b)).to(hw_fpu("add", a, b))),  # add_tiles: both operands unpacked from CBs
@@ -44,4 +49,6 @@ RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU i
     Rule("transpose-fpu", rewrite(transpose(a)).to(hw_transpose(a))),  # transpose_wh_tile from a CB
     Rule("reduce-fpu", rewrite(reduce(op, a)).to(hw_reduce(op, a, 1.0))),  # reduce_tile with a scaler CB of ones
     Rule("bcast-unpack", rewrite(bcast(k, v, n)).to(hw_bcast(k, v, n))),  # unary_bcast from a CB into DST
+    Rule("mask-to-neg-inf", rewrite(where_(k, a, full_(f64(float("-inf")), n, m), n2, m2)).to(hw_mask(k, a, f64(float("-inf")), n2, m2))),  # where(M, a, -inf) == a + (0 where M, -inf elsewhere): a bias tile built in the kernel
+    Rule("mask-to-zero", rewrite(where_(k, a, full_(0.0, n, m), n2, m2)).to(hw_mask(k, a, 0.0, n2, m2))),  # where(M, a, 0) == a * (1 where M, 0 elsewhere)
 ))

@@ -15,6 +15,7 @@ from tteqsat.frontend.dsl import (
     gelu,
     kernel,
     log,
+    logsumexp,
     maximum,
     minimum,
     recip,
@@ -27,6 +28,8 @@ from tteqsat.frontend.dsl import (
     sqrt,
     tanh,
     tensor,
+    tri,
+    where,
 )
 from tteqsat.frontend.ir import Kernel
 from tteqsat.frontend.reference import evaluate
@@ -34,7 +37,7 @@ from tteqsat.pipeline import Result, VerificationError, optimize
 
 __all__ = [
     "Kernel", "KernelError", "Limits", "Result", "Tensor", "VerificationError", "abs", "evaluate", "exp", "gelu",
-    "kernel", "log", "maximum", "minimum", "optimize", "recip", "relu", "repeat", "rsqrt", "sigmoid", "silu", "softmax",
-    "sqrt", "tanh", "tensor",
+    "kernel", "log", "logsumexp", "maximum", "minimum", "optimize", "recip", "relu", "repeat", "rsqrt", "sigmoid",
+    "silu", "softmax", "sqrt", "tanh", "tensor", "tri", "where",
 ]
 __version__ = "0.1.0"

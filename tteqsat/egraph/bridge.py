@@ -101,6 +101,29 @@ def rowmap(body: TensorExpr, height: i64Like, blocks: i64Like) -> TensorExpr:
 block_height = relation("block_height", i64)
 
 
+# -- masks: index functions over the element matrix's global (row, col), never tensors in DRAM -----------
+@function
+def full_(value: f64Like, rows: i64Like, cols: i64Like) -> TensorExpr:
+    """A constant matrix (e.g. the -inf a mask selects): built in the kernel, never read."""
+@function
+def where_(mask: StringLike, a: TensorExpr, b: TensorExpr, block: i64Like, chunk: i64Like) -> TensorExpr:
+    """`a` where the mask (frontend.masks text) holds, else `b`. The mask is evaluated at global positions:
+    row = current row block * `block` + local row (block 0: rows as they are), col = current K chunk *
+    `chunk` + local col."""
+@function
+def online_live(body: TensorExpr, mbody: TensorExpr, s: f64Like, trips: i64Like, mask: StringLike, block: i64Like,
+                chunk: i64Like) -> TensorExpr:
+    """`online_sum(body, mbody, s, trips)` over only the chunks where the mask holds somewhere in the current
+    row block: on the others every score is -inf, so they add nothing and leave the running max alone."""
+@function
+def fold_max_live(body: TensorExpr, trips: i64Like, mask: StringLike, block: i64Like, chunk: i64Like) -> TensorExpr:
+    """`fold_max(body, trips)` over only the chunks where the mask holds somewhere in the current row block."""
+@function
+def hw_mask(mask: StringLike, x: TensorExpr, fill: f64Like, block: i64Like, chunk: i64Like) -> TensorExpr: ...
+# x: DST, in place: plus a mask tile of 0 / -inf (fill -inf), or times a 0 / 1 tile (fill 0); the tiles are
+# built in the kernel, one per distance from the diagonal
+
+
 # -- hardware level: every form leaves its result in DST; the operand positions fix where inputs live --
 @function
 def hw_fpu(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...            # a: CB, b: CB
@@ -135,7 +158,7 @@ def cols(x: TensorExpr) -> i64: ...
 
 @ruleset
 def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, name: String,
-                   op: String, k: String, r: i64, c: i64, n: i64, s: f64, k2: i64):
+                   op: String, k: String, r: i64, c: i64, n: i64, s: f64, k2: i64, k3: i64):
     """Rows and columns of every e-class, computed from whichever node reaches it first."""
     yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x))
     for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
@@ -167,6 +190,11 @@ def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, n
     yield rule(y == rowblock(a, n), c == cols(a)).then(set_(rows(y)).to(n), set_(cols(y)).to(c))
     yield rule(y == rowblock(a, n), whole(a)).then(whole(y))  # a block is not inside a fold: rules chunk it
     yield rule(y == rowmap(a, n, k2), c == cols(a)).then(set_(rows(y)).to(n * k2), set_(cols(y)).to(c))
+    yield rule(y == full_(s, r, c)).then(set_(rows(y)).to(r), set_(cols(y)).to(c), whole(y))
+    yield rule(y == where_(k, a, b, n, k2), whole(a), whole(b)).then(whole(y))
+    for pattern in (where_(k, a, b, n, k2), hw_mask(k, a, s, n, k2), online_live(a, b, s, n, k, k3, k2),
+                    fold_max_live(a, n, k, k3, k2)):
+        yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))
     for pattern in (bcast("cols", a, n), hw_bcast("cols", a, n)):
         yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
     for pattern in (bcast("rows", a, n), hw_bcast("rows", a, n)):
@@ -197,6 +225,10 @@ def to_expr(node: Node, memo: dict[int, TensorExpr]) -> TensorExpr:
         return transpose(args[0])
     if op == "softmax":
         return softmax(args[0])
+    if op == "full":
+        return full_(float(attrs["value"]), node.shape[0], node.shape[1])  # type: ignore[arg-type]
+    if op == "where":
+        return where_(str(attrs["mask"]), args[0], args[1], 0, 0)
     return unary(op, args[0])
 
 

@@ -11,8 +11,11 @@ import sys
 import sysconfig
 from collections.abc import Mapping
 
+import numpy as np
+
 from tteqsat.errors import KernelError
 from tteqsat.frontend.ir import DTYPES, TILE, Batch, Kernel, Node, Shape, topo_order
+from tteqsat.frontend.masks import Mask
 
 _declared = itertools.count()
 
@@ -117,6 +120,34 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         return _make("neg", (self.node,))
+
+    def __pow__(self, p: object) -> Tensor:
+        """`x ** p` for a scalar p, as numpy computes it: products for small integers, sqrt, rsqrt and recip
+        where p is 1/2, -1/2 or -1, else exp(p log x) (nan for negative x, as numpy gives)."""
+        if not isinstance(p, numbers.Real) or isinstance(p, bool):
+            raise KernelError(f"`**` takes a scalar exponent, got {type(p).__name__}", "pow", user_location())
+        p = float(p)
+        if p == 0.0:
+            return self * 0.0 + 1.0
+        if p.is_integer() and -64 <= p <= 64:  # (`abs` here is tq.abs)
+            n, base, out = int(p if p > 0 else -p), self, None
+            while n:  # square and multiply
+                if n & 1:
+                    out = base if out is None else out * base
+                n >>= 1
+                if n:
+                    base = base * base
+            assert out is not None
+            return out if p > 0 else recip(out)
+        if p in (0.5, -0.5):
+            return sqrt(self) if p > 0 else rsqrt(self)
+        return exp(log(self) * p)
+
+    def __rpow__(self, s: object) -> Tensor:
+        """`s ** x` for a positive scalar s: exp(x log s)."""
+        if not isinstance(s, numbers.Real) or isinstance(s, bool) or not float(s) > 0:
+            raise KernelError(f"`s ** x` takes a positive scalar base, got {s!r}", "pow", user_location())
+        return exp(self * float(np.log(float(s))))
 
     def __matmul__(self, o: Tensor) -> Tensor:
         if not isinstance(o, Tensor):
@@ -306,13 +337,69 @@ def _reject_scalar(op: str) -> Tensor:
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Row softmax. Kept as one node so rules, not the front end, choose its expansion."""
+    """Softmax along the last axis (kept as one node, so rules, not the front end, choose its expansion) or
+    along the one before it (written out: exp(x - its column max) over the column sums)."""
     if not isinstance(x, Tensor):
         raise KernelError(f"expected a tensor, got {type(x).__name__}", "softmax", user_location())
-    if x._matrix_axis(axis, "softmax") != "rows":
-        raise KernelError(f"unsupported axis {axis!r} (softmax supports the last axis, axis=-1)", "softmax",
-                          user_location())
-    return _make("softmax", (x.node,))
+    if x._matrix_axis(axis, "softmax") == "rows":
+        return _make("softmax", (x.node,))
+    e = exp(x - x.max(axis=-2))
+    return e / e.sum(axis=-2)
+
+
+def logsumexp(x: Tensor, axis: int = -1) -> Tensor:
+    """log(sum(exp(x))) along an axis, computed as max + log(sum(exp(x - max))) (no overflow); the statistic
+    attention's backward pass keeps."""
+    if not isinstance(x, Tensor):
+        raise KernelError(f"expected a tensor, got {type(x).__name__}", "logsumexp", user_location())
+    along = x._matrix_axis(axis, "logsumexp")
+    m = x.max(axis=-1 if along == "rows" else -2)
+    return m + log(exp(x - m).sum(axis=-1 if along == "rows" else -2))
+
+
+def tri(n: int, m: int | None = None, k: int = 0) -> Mask:
+    """numpy's `np.tri(n, m, k)`: true at and below the k-th diagonal. A mask is an index function the
+    kernel evaluates itself (never a tensor read from DRAM); combine masks with `&`, `|` and `~` and apply one
+    with `tq.where`. A 2-D mask broadcasts over the batch axes of what it selects from."""
+    loc = user_location()
+    m = n if m is None else m
+    for name, v in (("n", n), ("m", m), ("k", k)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise KernelError(f"tri: {name} must be an integer, got {v!r}", "tri", loc)
+    if n < 1 or m < 1:
+        raise KernelError(f"tri: the mask needs at least one row and column, got ({n}, {m})", "tri", loc)
+    return Mask("tri", (int(n), int(m)), int(k))
+
+
+def where(mask: Mask, a: object, b: object) -> Tensor:
+    """numpy's `np.where(mask, a, b)` for a mask built from `tq.tri`: `a` where the mask holds, else `b`; a
+    or b may be a scalar such as `-np.inf`."""
+    loc = user_location()
+    if not isinstance(mask, Mask):
+        raise KernelError(f"where: the condition must be a mask built from tq.tri with &, | and ~, got "
+                          f"{type(mask).__name__}", "where", loc)
+    tensors = [v for v in (a, b) if isinstance(v, Tensor)]
+    for v in (a, b):
+        if not isinstance(v, Tensor) and not (isinstance(v, numbers.Real) and not isinstance(v, bool)):
+            raise KernelError(f"where: a branch must be a tensor or a scalar, got {type(v).__name__}", "where", loc)
+    if not tensors:
+        raise KernelError("where: at least one branch must be a tensor (the scalars take its dtype)", "where", loc)
+    dtype = tensors[0].dtype
+    shape = mask.shape
+
+    def branch(v: object) -> Node:
+        if isinstance(v, Tensor):
+            node = v.node
+            if node.shape != shape:
+                node = _bcast_to(node, shape, "where", loc)
+            return node
+        return Node("full", (), shape, dtype, (("value", float(v)),), loc)  # type: ignore[arg-type]
+
+    nodes = (branch(a), branch(b))
+    if len({n.dtype for n in nodes}) > 1:
+        raise KernelError(f"dtype mismatch {sorted({n.dtype for n in nodes})}", "where", loc)
+    batch = _broadcast_batch(nodes, "where", loc)
+    return Tensor(Node("where", nodes, shape, dtype, (("mask", mask.text),), loc, batch))
 
 
 def kernel(name: str, outputs: Tensor | Mapping[str, Tensor]) -> Kernel:

@@ -9,6 +9,7 @@ from scipy.special import erf
 
 from tteqsat.errors import KernelError
 from tteqsat.frontend.ir import Kernel, Node, topo_order
+from tteqsat.frontend.masks import Mask
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -70,6 +71,8 @@ def eval_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
         "bcast_scalar": lambda: np.broadcast_to(args[0][..., :1, :1], node.full_shape),
         "softmax": lambda: _softmax(args[0]),
         "repeat": lambda: np.repeat(args[0], int(dict(node.attrs)["g"]), axis=int(dict(node.attrs)["axis"])),
+        "full": lambda: np.full(node.full_shape, float(dict(node.attrs)["value"])),  # type: ignore[arg-type]
+        "where": lambda: np.where(Mask.parse(str(dict(node.attrs)["mask"]), node.shape).matrix(), args[0], args[1]),
     }
     if op not in table:
         raise KernelError(f"the reference has no semantics for op '{op}'", op, node.loc)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tteqsat.frontend.ir import TILE, Node
+from tteqsat.frontend.masks import Mask
 from tteqsat.frontend.reference import BINARY, UNARY, eval_node, round_bf16
 from tteqsat.rulecheck.claims import Call, Lit, Term, Uncheckable, Var, show
 from tteqsat.rulecheck.shapes import DOMAINS, IllFormed
@@ -246,6 +247,26 @@ class Evaluator:
             return np.max([self.tensor(a[0], c) for c in range(ctx + 1)], axis=0)
         if f == "online_sum":
             return self._online_sum(t, ctx)
+        if f == "online_live":
+            return self._online_sum(t, ctx, self._live(t, a[4], a[5], a[6], a[3], ctx))
+        if f == "fold_max_live":
+            live = self._live(t, a[2], a[3], a[4], a[1], ctx)
+            parts = [self.tensor(a[0], c) for c in live]
+            return np.max(parts, axis=0) if parts else np.full(self.tensor(a[0], 0).shape, -np.inf)
+        if f == "full_":
+            return np.full((int(self.value(a[1], ctx)), int(self.value(a[2], ctx))),  # type: ignore[call-overload]
+                           float(self.value(a[0], ctx)))  # type: ignore[arg-type]
+        if f in ("where_", "hw_mask"):
+            x = T(1)
+            held = self._mask(a[0], a[3], a[4], x.shape, ctx)
+            if f == "where_":
+                return np.where(held, x, np.broadcast_to(T(2), x.shape))
+            fill = float(self.value(a[2], ctx))  # type: ignore[arg-type]
+            if fill == 0.0:
+                return x * held
+            if fill == -np.inf:
+                return x + np.where(held, 0.0, -np.inf)
+            raise IllFormed(f"hw_mask fills -inf or 0, not {fill}")
         if f in ("tilesum", "hw_tilesum"):  # the sum of x's column tiles: (rows, TILE)
             x = T(0)
             if x.shape[1] % TILE:
@@ -253,12 +274,35 @@ class Evaluator:
             return x.reshape(x.shape[0], x.shape[1] // TILE, TILE).sum(axis=1)
         raise Uncheckable(f"constructor '{f}' has no semantics in tteqsat.soundness")
 
-    def _online_sum(self, t: Call, ctx: int | None) -> np.ndarray:
-        """Sum of the body over chunks; the partial sum is rescaled by exp(s (m_old - m_new)) as m grows."""
+    def _block(self, height: int) -> int:
+        """The current row block's index (one per sample, shared with rowblock's choice)."""
+        if "__block__" in self.env:
+            return int(self.env["__block__"])  # type: ignore[call-overload]
+        return self._top_index("__top_block__", 4 * height, height)
+
+    def _mask(self, text: Term, block: Term, chunk: Term, shape: tuple[int, ...], ctx: int | None) -> np.ndarray:
+        """Where the mask holds over a (rows, cols) value at the current block's rows and chunk's columns."""
+        hb, wc = int(self.value(block, ctx)), int(self.value(chunk, ctx))  # type: ignore[call-overload]
+        if hb < 0 or wc < 0:
+            raise IllFormed("negative block or chunk size")
+        r0 = self._block(hb) * hb if hb else 0
+        c0 = ((ctx if ctx is not None else self._top_index("__chunk__", 4 * wc, wc)) * wc) if wc else 0
+        mask = Mask.parse(str(self.value(text, ctx)), (1 << 30, 1 << 30))
+        return mask.matrix(r0, int(shape[0]), c0, int(shape[1]))
+
+    def _live(self, t: Call, text: Term, block: Term, chunk: Term, trips: Term, ctx: int | None) -> list[int]:
+        """The chunks where the mask holds somewhere in the current block's rows."""
+        n, w = self._trips(trips, ctx), int(self.value(chunk, ctx))  # type: ignore[call-overload]
+        rows = self.tensor(t.args[0], 0).shape[0]
+        return [c for c in range(n) if w > 0 and self._mask(text, block, chunk, (rows, w), c).any()]
+
+    def _online_sum(self, t: Call, ctx: int | None, live: list[int] | None = None) -> np.ndarray:
+        """Sum of the body over chunks (`live` ones only, when given); the partial sum is rescaled by
+        exp(s (m_old - m_new)) as m grows."""
         s, trips = float(self.value(t.args[2], ctx)), self._trips(t.args[3], ctx)  # type: ignore[arg-type]
         acc: np.ndarray | None = None
         m_old: np.ndarray | None = None
-        for c in range(trips):
+        for c in (range(trips) if live is None else live):
             m = self.tensor(t.args[1], c)
             if m.shape[1] != 1:
                 raise IllFormed(f"online_sum's running max must be one column, got {m.shape}")
@@ -266,6 +310,8 @@ class Evaluator:
             body = self.tensor(t.args[0], c)
             acc = body if acc is None or m_old is None else acc * np.exp(s * (m_old - m_new)) + body
             m_old = m_new
+        if acc is None and live is not None:  # no chunk is live: nothing was added
+            return np.zeros(self.tensor(t.args[0], 0).shape)
         if acc is None:
             raise IllFormed("online_sum over zero chunks")
         return acc

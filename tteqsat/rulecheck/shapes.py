@@ -18,6 +18,8 @@ DIM_WEIGHTS = (0.2, 0.35, 0.25, 0.1, 0.1)
 
 
 # -- where strings, ints and chunk-local values go --------------------------------------------------------
+# masks a rule over masked values is tried with: causal, shifted by a tile and a bit, a band, their union
+MASK_SAMPLES = ("tri(0)", "tri(-33)", "tri(40)", "and(tri(0),not(tri(-64)))", "or(tri(-96),not(tri(32)))")
 # (constructor, argument index) -> the strings valid there
 DOMAINS: dict[tuple[str, int], tuple[str, ...]] = {
     ("unary", 0): UNARY_OPS, ("binary", 0): BINARY_OPS, ("scalar", 0): SCALAR_OPS, ("reduce", 0): REDUCE_OPS,
@@ -26,11 +28,15 @@ DOMAINS: dict[tuple[str, int], tuple[str, ...]] = {
     ("hw_reuse", 3): ("srca", "srcb"), ("hw_sfpu2", 0): BINARY_OPS, ("hw_sfpu", 0): UNARY_OPS,
     ("hw_scalar", 0): SCALAR_OPS, ("hw_reduce", 0): REDUCE_OPS, ("hw_bcast", 0): ("cols", "rows"),
     ("input_", 0): ("in0", "in1"), ("output", 0): ("out",),
+    **{(fn, pos): MASK_SAMPLES for fn, pos in (("where_", 0), ("hw_mask", 0), ("online_live", 4),
+                                                ("fold_max_live", 2))},
 }
 OP_POSITIONS = set(DOMAINS) - {("input_", 0), ("output", 0)}  # names there are free; ops must exist
 FLAGS = {("hw_matmul", 2)}                                   # i64 0/1 switches
-TRIPS = {("fold_max", 1), ("fold_sum", 1), ("running_max", 1), ("online_sum", 3)}  # loop trip counts
-FOLD_BODIES = {("fold_max", 0), ("fold_sum", 0), ("running_max", 0), ("online_sum", 0), ("online_sum", 1)}
+TRIPS = {("fold_max", 1), ("fold_sum", 1), ("running_max", 1), ("online_sum", 3), ("online_live", 3),
+         ("fold_max_live", 1)}  # loop trip counts
+FOLD_BODIES = {("fold_max", 0), ("fold_sum", 0), ("running_max", 0), ("online_sum", 0), ("online_sum", 1),
+               ("online_live", 0), ("online_live", 1), ("fold_max_live", 0)}
 # where a value outside the op's domain makes the left side meaningless: (constructor, op) -> argument
 DOMAIN_ARG = {("unary", o): 1 for o in ("log", "sqrt", "rsqrt", "recip")} | {
     ("hw_sfpu", o): 1 for o in ("log", "sqrt", "rsqrt", "recip")} | {
@@ -186,7 +192,16 @@ class Shapes:
             d.fix(tile, TILE)
             d.multiple.append((x[1], tile))
             return x[0], tile
-        if f == "online_sum":  # the running max is per row: mbody is (rows, 1)
+        if f == "full_":
+            return self.dim(a[1]), self.dim(a[2])
+        if f in ("where_", "hw_mask"):
+            x = self.shape(a[1])
+            if f == "where_":
+                y = self.shape(a[2])
+                d.same(x[0], y[0])
+                d.same(x[1], y[1])
+            return x
+        if f in ("online_sum", "online_live"):  # the running max is per row: mbody is (rows, 1)
             body, m, one = self.shape(a[0]), self.shape(a[1]), d.fresh()
             d.fix(one, 1)
             d.same(m[0], body[0])

@@ -1,0 +1,152 @@
+"""Masks as index functions: numpy's `np.tri` combined with `&`, `|` and `~`, never a tensor in DRAM.
+
+A mask is a function of (row, column) over a kernel element's matrix. Because it is a function, it can be
+evaluated anywhere: on a whole matrix (the reference), on one work item's block of rows and one K chunk's
+columns (the rules that skip chunks, the lowering that builds mask tiles in the kernel), or one 32x32 tile at
+a time. `tri(k)` is true where `col <= row + k` (numpy's `np.tri(n, m, k)`); its complement is true where
+`col > row + k`. Conjunctions and disjunctions of these half planes describe causal masks and sliding
+windows; `live_cols` and `full_cols` bound, for a range of rows, the columns where some row is true and
+where every row is true (exact for bands, conservative otherwise), which is what skipping needs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+OPS = ("tri", "and", "or", "not")
+
+
+@dataclass(frozen=True)
+class Mask:
+    """An index function (row, col) -> bool over an `shape[0]` x `shape[1]` matrix."""
+
+    op: str
+    shape: tuple[int, int]
+    k: int = 0
+    args: tuple[Mask, ...] = ()
+
+    # -- building -----------------------------------------------------------------------------------------
+    def __and__(self, other: Mask) -> Mask:
+        return Mask("and", _same_shape(self, other, "&"), 0, (self, other))
+
+    def __or__(self, other: Mask) -> Mask:
+        return Mask("or", _same_shape(self, other, "|"), 0, (self, other))
+
+    def __invert__(self) -> Mask:
+        return Mask("not", self.shape, 0, (self,))
+
+    def __bool__(self) -> bool:
+        raise TypeError("a mask is an index function, not a truth value: combine masks with &, | and ~ "
+                        "(not `and`, `or`, `not`)")
+
+    # -- text (the e-graph carries a mask as a string) -----------------------------------------------------
+    @property
+    def text(self) -> str:
+        if self.op == "tri":
+            return f"tri({self.k})"
+        return f"{self.op}(" + ",".join(a.text for a in self.args) + ")"
+
+    @staticmethod
+    def parse(text: str, shape: tuple[int, int]) -> Mask:
+        """The mask `text` describes (as `Mask.text` writes it)."""
+        mask, rest = _parse(text.replace(" ", ""), shape)
+        if rest:
+            raise ValueError(f"unexpected {rest!r} after a mask in {text!r}")
+        return mask
+
+    # -- values ---------------------------------------------------------------------------------------------
+    def values(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The mask at every (rows[i], cols[j]) pair, broadcast as numpy broadcasts `rows[:, None]` and `cols`."""
+        r = np.asarray(rows)[:, None]
+        c = np.asarray(cols)[None, :]
+        if self.op == "tri":
+            return c <= r + self.k
+        parts = [a.values(rows, cols) for a in self.args]
+        if self.op == "and":
+            return parts[0] & parts[1]
+        if self.op == "or":
+            return parts[0] | parts[1]
+        return ~parts[0]
+
+    def matrix(self, row0: int = 0, rows: int | None = None, col0: int = 0, cols: int | None = None) -> np.ndarray:
+        """The mask over rows [row0, row0 + rows) and columns [col0, col0 + cols) of its matrix."""
+        rows = self.shape[0] - row0 if rows is None else rows
+        cols = self.shape[1] - col0 if cols is None else cols
+        return self.values(np.arange(row0, row0 + rows), np.arange(col0, col0 + cols))
+
+    # -- where it is true, for a range of rows --------------------------------------------------------------
+    def live_cols(self, row_lo: int, row_hi: int) -> tuple[int, int]:
+        """Columns [lo, hi) outside which no row of [row_lo, row_hi) is true (a superset of the true columns,
+        exact for a band)."""
+        lo, hi = self._live(row_lo, row_hi)
+        return max(lo, 0), min(hi, self.shape[1])
+
+    def full_cols(self, row_lo: int, row_hi: int) -> tuple[int, int]:
+        """Columns [lo, hi) where every row of [row_lo, row_hi) is true (a subset of them; empty: lo >= hi)."""
+        lo, hi = self._full(row_lo, row_hi)
+        return max(lo, 0), min(hi, self.shape[1])
+
+    def _live(self, row_lo: int, row_hi: int) -> tuple[float, float]:
+        if self.op == "tri":  # col <= row + k for some row: col <= row_hi - 1 + k
+            return float("-inf"), row_hi + self.k
+        if self.op == "not" and self.args[0].op == "tri":  # col > row + k for some row: col > row_lo + k
+            return row_lo + self.args[0].k + 1, float("inf")
+        if self.op == "and":
+            (a, b), (c, d) = self.args[0]._live(row_lo, row_hi), self.args[1]._live(row_lo, row_hi)
+            return max(a, c), min(b, d)
+        if self.op == "or":
+            (a, b), (c, d) = self.args[0]._live(row_lo, row_hi), self.args[1]._live(row_lo, row_hi)
+            return min(a, c), max(b, d)
+        return float("-inf"), float("inf")  # the complement of a compound mask: no bound known
+
+    def _full(self, row_lo: int, row_hi: int) -> tuple[float, float]:
+        if self.op == "tri":  # col <= row + k for every row: col <= row_lo + k
+            return float("-inf"), row_lo + self.k + 1
+        if self.op == "not" and self.args[0].op == "tri":  # col > row + k for every row: col > row_hi - 1 + k
+            return row_hi + self.args[0].k, float("inf")
+        if self.op == "and":
+            (a, b), (c, d) = self.args[0]._full(row_lo, row_hi), self.args[1]._full(row_lo, row_hi)
+            return max(a, c), min(b, d)
+        if self.op == "or":  # either interval is all true; the larger is a safe answer
+            x, y = self.args[0]._full(row_lo, row_hi), self.args[1]._full(row_lo, row_hi)
+            return max((x, y), key=lambda iv: iv[1] - iv[0])
+        return 0.0, 0.0  # no column known to be true for every row
+
+
+def tri(n: int, m: int, k: int = 0) -> Mask:
+    """numpy's `np.tri(n, m, k)` as an index function: true at and below the k-th diagonal."""
+    return Mask("tri", (int(n), int(m)), int(k))
+
+
+def _same_shape(a: Mask, b: object, op: str) -> tuple[int, int]:
+    if not isinstance(b, Mask):
+        raise TypeError(f"a mask combines with another mask by {op}, not with {type(b).__name__}")
+    if a.shape != b.shape:
+        raise ValueError(f"masks of shapes {a.shape} and {b.shape} cannot be combined by {op}")
+    return a.shape
+
+
+_TRI = re.compile(r"tri\((-?\d+)\)")
+
+
+def _parse(text: str, shape: tuple[int, int]) -> tuple[Mask, str]:
+    m = _TRI.match(text)
+    if m:
+        return Mask("tri", shape, int(m.group(1))), text[m.end():]
+    for op in ("and", "or", "not"):
+        if text.startswith(op + "("):
+            rest = text[len(op) + 1:]
+            args = []
+            while True:
+                arg, rest = _parse(rest, shape)
+                args.append(arg)
+                if rest.startswith(","):
+                    rest = rest[1:]
+                    continue
+                if not rest.startswith(")"):
+                    raise ValueError(f"expected ')' in mask text at {rest!r}")
+                return Mask(op, shape, 0, tuple(args)), rest[1:]
+    raise ValueError(f"not a mask: {text!r} (expected tri(K), and(..), or(..) or not(..))")

@@ -123,6 +123,9 @@ class TensixCostModel:
             if op.attrs.get("reuse") == "srca":
                 return Engines(unpack_b=u(1), math=math)
             return Engines(unpack=u(1), math=math)
+        if k == "mask":  # binary_dest_reuse of the DST value with a mask tile from its CB: an add or a mul
+            math = a.num("fpu.add") if op.op == "bias" else a.num("fpu.mul") * self.phases
+            return Engines(unpack=self.unpack_tile("bf16"), math=math)
         if k == "sfpu2":
             return self._sfpu(self.sfpu_cycles("div" if op.op == "div" else "binary", op.shape))
         if k == "sfpu":

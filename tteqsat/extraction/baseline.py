@@ -6,6 +6,7 @@ textbook way (row max, subtract, exp, row sum, divide).
 
 from __future__ import annotations
 
+from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp, Program, reduces_padding
 from tteqsat.frontend.ir import BINARY_OPS, REDUCE_OPS, UNARY_OPS, Kernel, Node, topo_order
 
@@ -53,8 +54,19 @@ def _direct(node: Node, args: list[HwOp]) -> HwOp:
         return HwOp("matmul", "matmul", tuple(args), node.shape, {"transpose_b": 0}, op)
     elif op == "transpose":
         return HwOp("transpose", "transpose", tuple(args), node.shape, {}, op)
+    elif op == "full":  # a constant has no form of its own: only a mask's fill uses one (below)
+        return HwOp("input", "full", (), node.shape, {"value": attrs["value"]}, op)
+    elif op == "where":
+        a, b = args
+        fill = b.attrs.get("value") if b.op == "full" else None
+        if fill not in (float("-inf"), 0.0) or a.op == "full":
+            raise KernelError(f"where has a hardware form only as where(mask, x, -inf) or where(mask, x, 0); got "
+                              f"{'a constant' if a.op == 'full' else 'a tensor'} where the mask holds and "
+                              f"{fill if fill is not None else 'a tensor'} elsewhere", op, node.loc or None)
+        return HwOp("mask", "bias" if fill == float("-inf") else "zero", (a,), node.shape,
+                    {"mask": attrs["mask"], "block": 0, "chunk": 0}, op)
     else:
-        raise ValueError(f"no direct hardware form for {op}")
+        raise KernelError(f"no direct hardware form for {op}", op, node.loc or None)
     extra = {"s": attrs["s"]} if kind == "scalar" else {}
     return HwOp(kind, op, tuple(args), node.shape, extra, op)
 

@@ -19,7 +19,7 @@ from tteqsat.cost.model import CostModel
 from tteqsat.cost.perturb import ENGINE_CLASSES, ScaledEngines
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program, reduces_padding
+from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program, fold_live, mean_live_trips, reduces_padding
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {
@@ -27,10 +27,19 @@ _KIND = {
     "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce", "hw_bcast": "bcast",
     "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
     "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
-    "fold_max": "fold_max", "fold_sum": "fold_sum", "rowblock": "block",
+    "fold_max": "fold_max", "fold_sum": "fold_sum", "rowblock": "block", "hw_mask": "mask",
+    "online_live": "online_sum", "fold_max_live": "fold_max",
 }
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
 MODES = ("any", "fused", "streaming")
+
+
+def _trips(node: ENode, rows: int) -> float:
+    """Chunks a fold node runs: all of them, or for a fold that skips dead chunks their mean over row blocks."""
+    op, attrs = _op_and_attrs(node)
+    live = fold_live(HwOp(_KIND[node.op], op, (), (rows, 0), attrs))
+    trips = int(attrs["trips"])  # type: ignore[call-overload]
+    return mean_live_trips(live, rows, trips) if live else trips
 
 
 def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
@@ -54,10 +63,18 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
         return "chunk", {"axis": "cols" if node.op == "kchunk" else "rows", "width": int(lit[0])}  # type: ignore[call-overload]
     if kind == "block":
         return "input", {"block": int(lit[0])}  # type: ignore[call-overload]
+    if node.op == "online_live":  # online_sum over the chunks a mask leaves live
+        return "online_sum", {"s": float(lit[0]), "trips": int(lit[1]),  # type: ignore[arg-type, call-overload]
+                              "live": (str(lit[2]), int(lit[3]), int(lit[4]))}  # type: ignore[call-overload]
+    if node.op == "fold_max_live":
+        return "fold_max", {"trips": int(lit[0]), "live": (str(lit[1]), int(lit[2]), int(lit[3]))}  # type: ignore[call-overload]
     if kind == "online_sum":
         return "online_sum", {"s": float(lit[0]), "trips": int(lit[1])}  # type: ignore[arg-type, call-overload]
     if kind in ("fold_max", "fold_sum", "running_max"):
         return kind, {"trips": int(lit[0])}  # type: ignore[call-overload]
+    if kind == "mask":  # hw_mask(mask, x, fill, block, chunk)
+        return ("bias" if float(lit[1]) == float("-inf") else "zero"), {  # type: ignore[arg-type]
+            "mask": str(lit[0]), "block": int(lit[2]), "chunk": int(lit[3])}  # type: ignore[call-overload]
     return str(lit[0]), {}
 
 
@@ -288,7 +305,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
     def loop_extra(node: ENode, cid: str) -> float:
         """Per-trip state update of a fold: rescale or combine the accumulator, pack it, track the max."""
         kind = _KIND[node.op]
-        trips = int(node.literals[-1])  # type: ignore[call-overload]
+        trips = _trips(node, shape(cid)[0])
         acc = tiles(cid)
 
         def sfpu(op: str) -> Engines:
@@ -334,7 +351,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
         opened: Engines | None = None
         if kind in LOOP_KINDS or kind == "running_max":
             items = {("n", cid, node.id): loop_extra(node, cid) if kind in LOOP_KINDS else 0.0}
-            trips = int(node.literals[-1]) if kind in LOOP_KINDS else 1  # type: ignore[call-overload]
+            trips = _trips(node, shape(cid)[0]) if kind in LOOP_KINDS else 1
             for k in kids:
                 for key, val in k.items.items():
                     items[key] = max(items.get(key, 0.0), val * trips)

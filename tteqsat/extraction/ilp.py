@@ -52,7 +52,7 @@ from tteqsat.extraction.greedy import (
 from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
 
 # op forms the integer program prices; anything else (streaming folds, chunks) is left to greedy
-ILP_KINDS = ("input", "fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "matmul", "reduce", "bcast",
+ILP_KINDS = ("input", "fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "matmul", "reduce", "bcast", "mask",
              "transpose", "tilesum")
 LEAF_OPS = ("input_", "rowblock")  # e-nodes the reader provides: kernel inputs and their row blocks
 IN_CB = ("tilesum",)  # forms whose result is already in a CB (packed by L1 accumulation): no pack item

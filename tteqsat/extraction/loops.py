@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import HwOp, Program
+from tteqsat.extraction.program import HwOp, Program, fold_live, live_trips
+from tteqsat.frontend.masks import Mask
 
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
 EXPORT_PREFIX = "export:"  # internal leaf names: "export:N", "state:NAME", "INPUT@colsW"; never identifiers
@@ -36,6 +37,12 @@ class Loop:
     states: list[State]
     chunks: list[HwOp]            # original chunk leaves (input name, axis, width)
     chunk_leaf: dict[str, HwOp]   # body leaf name -> chunk op
+    live: tuple[Mask, int, int] | None = None  # every fold skips the chunks this mask leaves dead
+    rows: int = 0                 # rows of the folds (the work item's rows the mask is evaluated at)
+
+    def range(self, block: int = 0) -> tuple[int, int]:
+        """Chunks [lo, hi) the loop runs for row block `block`: all of them, or the live ones."""
+        return live_trips(self.live, block, self.rows, self.trips) if self.live else (0, self.trips)
 
 
 @dataclass
@@ -91,6 +98,9 @@ def split(program: Program) -> Split | None:
         return _leaf(names[id(op)], op.shape)
 
     loop = _build_loop(program.name, int(next(iter(trips))), ops, folds, in_loop, export)
+    lives = {fold_live(f) for f in folds}
+    if len(lives) == 1 and None not in lives:  # every fold skips the same dead chunks: so does the loop
+        loop.live, loop.rows = lives.pop(), folds[0].shape[0]
     rebuilt: dict[int, HwOp] = {id(f): _leaf(f"state:{f.attrs['state']}", f.shape) for f in folds}
 
     def post_clone(op: HwOp) -> HwOp:

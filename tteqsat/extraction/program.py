@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tteqsat.frontend.ir import TILE
+from tteqsat.frontend.masks import Mask
 
 # Where each op form reads its operands from, in operand order.
 OPERAND_LOCS: dict[str, tuple[str, ...]] = {
@@ -19,6 +20,8 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
     "tilesum": ("dst",),          # its operand's row of tiles packed into one CB tile, L1-accumulated
     "bcast": ("cb",),             # unary_bcast
     "transpose": ("cb",),         # transpose_wh_tile
+    "mask": ("dst",),             # in place: plus a 0 / -inf tile (op "bias") or times a 0 / 1 tile ("zero"), the
+                                  # tile built in the kernel for the tile's distance from the mask's diagonals
     "copy": ("cb",),              # copy_tile (inserted by the scheduler)
     "input": (),
     # streaming: operands of these are not read through DST or a CB by the op itself
@@ -102,3 +105,28 @@ class Program:
         for _, op in self.outputs:
             visit(op)
         return order
+
+
+def fold_live(op: HwOp) -> tuple[Mask, int, int] | None:
+    """A fold that skips dead chunks: its mask, the row-block height it is evaluated at (0: all rows) and
+    the chunk width; None for a fold over every chunk."""
+    live = op.attrs.get("live")
+    if not live:
+        return None
+    text, block, chunk = live  # type: ignore[misc]
+    return Mask.parse(str(text)), int(block), int(chunk)
+
+
+def live_trips(live: tuple[Mask, int, int], block_index: int, rows: int, trips: int) -> tuple[int, int]:
+    """Chunks [lo, hi) a fold over `trips` chunks runs for row block `block_index` of `rows` rows."""
+    mask, height, width = live
+    lo, hi = mask.live_chunks(block_index * height if height else 0, rows, width)
+    return min(lo, trips), min(hi, trips)
+
+
+def mean_live_trips(live: tuple[Mask, int, int], rows: int, trips: int) -> float:
+    """Chunks a fold runs, averaged over the mask's row blocks (what one work item costs on average)."""
+    mask, height, _ = live
+    blocks = max(mask.shape[0] // height, 1) if height else 1
+    spans = [live_trips(live, b, rows, trips) for b in range(blocks)]
+    return sum(max(hi - lo, 0) for lo, hi in spans) / blocks

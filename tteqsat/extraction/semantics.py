@@ -13,11 +13,14 @@ import numpy as np
 from tteqsat.errors import KernelError
 from tteqsat.extraction.loops import split
 from tteqsat.extraction.program import Program
+from tteqsat.frontend.masks import Mask
 from tteqsat.frontend.reference import BINARY, UNARY, scalar_op
 
 
-def _eval_program(program: Program, leaves: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """float64 values of a program's outputs given its leaves by name."""
+def _eval_program(program: Program, leaves: Mapping[str, np.ndarray], block: int = 0,
+                  chunk: int = 0) -> dict[str, np.ndarray]:
+    """float64 values of a program's outputs given its leaves by name, for row block `block` of the work item
+    and K chunk `chunk` of the loop (where masks are evaluated)."""
     values: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for op in program.ops():
@@ -54,30 +57,36 @@ def _eval_program(program: Program, leaves: Mapping[str, np.ndarray]) -> dict[st
             elif k == "tilesum":
                 r, c = args[0].shape
                 out = args[0].reshape(r, c // 32, 32).sum(axis=1)
+            elif k == "mask":
+                hb, wc = int(op.attrs["block"]), int(op.attrs["chunk"])  # type: ignore[call-overload]
+                held = Mask.parse(str(op.attrs["mask"])).matrix(block * hb, op.shape[0], chunk * wc, op.shape[1])
+                out = np.where(held, args[0], -np.inf if op.op == "bias" else 0.0)
             else:
                 raise KernelError(f"the reference has no semantics for op form '{k}'")
             values[id(op)] = np.asarray(out)
     return {name: values[id(op)] for name, op in program.outputs}
 
 
-def evaluate_program(program: Program, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Numpy semantics of an extracted hardware program, loops run trip by trip.
+def evaluate_program(program: Program, inputs: Mapping[str, np.ndarray], block: int = 0) -> dict[str, np.ndarray]:
+    """Numpy semantics of an extracted hardware program, loops run trip by trip, for the work item of row
+    block `block` (masks are evaluated at its rows; a loop that skips dead chunks runs its block's range).
 
     Checks that the rules that chose it were sound, and that its loop keeps the right state.
     """
     leaves = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
     parts = split(program)
     if parts is None:
-        return {k: v.astype(np.float32) for k, v in _eval_program(program, leaves).items()}
-    leaves.update(_eval_program(parts.pre, leaves))
+        return {k: v.astype(np.float32) for k, v in _eval_program(program, leaves, block).items()}
+    leaves.update(_eval_program(parts.pre, leaves, block))
     loop = parts.loop
     state = {f"state:{st.name}": np.full(st.shape, st.init) for st in loop.states}
-    for j in range(loop.trips):
+    lo, hi = loop.range(block)
+    for j in range(lo, hi):
         env = dict(leaves, **state)
         for name, chunk in loop.chunk_leaf.items():
             x = leaves[chunk.operands[0].name]
             w = int(chunk.attrs["width"])
             env[name] = x[j * w:(j + 1) * w, :] if chunk.attrs["axis"] == "rows" else x[:, j * w:(j + 1) * w]
-        state = {f"state:{k}": v for k, v in _eval_program(loop.body, env).items()}
+        state = {f"state:{k}": v for k, v in _eval_program(loop.body, env, block, j).items()}
     leaves.update(state)
-    return {k: v.astype(np.float32) for k, v in _eval_program(parts.post, leaves).items()}
+    return {k: v.astype(np.float32) for k, v in _eval_program(parts.post, leaves, block).items()}

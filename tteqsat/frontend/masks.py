@@ -42,20 +42,34 @@ class Mask:
         raise TypeError("a mask is an index function, not a truth value: combine masks with &, | and ~ "
                         "(not `and`, `or`, `not`)")
 
-    # -- text (the e-graph carries a mask as a string) -----------------------------------------------------
+    # -- text (the e-graph carries a mask as a string: its matrix shape, then the function) -------------------
     @property
     def text(self) -> str:
+        return f"{self.shape[0]}x{self.shape[1]}:{self._expr()}"
+
+    def _expr(self) -> str:
         if self.op == "tri":
             return f"tri({self.k})"
-        return f"{self.op}(" + ",".join(a.text for a in self.args) + ")"
+        return f"{self.op}(" + ",".join(a._expr() for a in self.args) + ")"
 
     @staticmethod
-    def parse(text: str, shape: tuple[int, int]) -> Mask:
-        """The mask `text` describes (as `Mask.text` writes it)."""
-        mask, rest = _parse(text.replace(" ", ""), shape)
+    def parse(text: str) -> Mask:
+        """The mask `text` describes (as `Mask.text` writes it: `ROWSxCOLS:EXPR`)."""
+        head, sep, expr = text.replace(" ", "").partition(":")
+        dims = head.split("x") if sep else []
+        if len(dims) != 2 or not all(d.isdigit() for d in dims):
+            raise ValueError(f"mask text {text!r} must start with ROWSxCOLS:")
+        mask, rest = _parse(expr, (int(dims[0]), int(dims[1])))
         if rest:
             raise ValueError(f"unexpected {rest!r} after a mask in {text!r}")
         return mask
+
+    def live_chunks(self, row0: int, rows: int, width: int) -> tuple[int, int]:
+        """K chunks [lo, hi) of `width` columns that rows [row0, row0 + rows) need: outside them the mask holds
+        nowhere in those rows."""
+        lo, hi = self.live_cols(row0, row0 + rows)
+        chunks = -(-self.shape[1] // width)
+        return min(max(lo // width, 0), chunks), max(min(-(-hi // width), chunks), 0)
 
     # -- values ---------------------------------------------------------------------------------------------
     def values(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

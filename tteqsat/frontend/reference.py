@@ -72,7 +72,7 @@ def eval_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
         "softmax": lambda: _softmax(args[0]),
         "repeat": lambda: np.repeat(args[0], int(dict(node.attrs)["g"]), axis=int(dict(node.attrs)["axis"])),
         "full": lambda: np.full(node.full_shape, float(dict(node.attrs)["value"])),  # type: ignore[arg-type]
-        "where": lambda: np.where(Mask.parse(str(dict(node.attrs)["mask"]), node.shape).matrix(), args[0], args[1]),
+        "where": lambda: np.where(Mask.parse(str(dict(node.attrs)["mask"])).matrix(), args[0], args[1]),
     }
     if op not in table:
         raise KernelError(f"the reference has no semantics for op '{op}'", op, node.loc)

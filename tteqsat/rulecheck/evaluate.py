@@ -287,7 +287,7 @@ class Evaluator:
             raise IllFormed("negative block or chunk size")
         r0 = self._block(hb) * hb if hb else 0
         c0 = ((ctx if ctx is not None else self._top_index("__chunk__", 4 * wc, wc)) * wc) if wc else 0
-        mask = Mask.parse(str(self.value(text, ctx)), (1 << 30, 1 << 30))
+        mask = Mask.parse(str(self.value(text, ctx)))
         return mask.matrix(r0, int(shape[0]), c0, int(shape[1]))
 
     def _live(self, t: Call, text: Term, block: Term, chunk: Term, trips: Term, ctx: int | None) -> list[int]:

@@ -19,7 +19,8 @@ DIM_WEIGHTS = (0.2, 0.35, 0.25, 0.1, 0.1)
 
 # -- where strings, ints and chunk-local values go --------------------------------------------------------
 # masks a rule over masked values is tried with: causal, shifted by a tile and a bit, a band, their union
-MASK_SAMPLES = ("tri(0)", "tri(-33)", "tri(40)", "and(tri(0),not(tri(-64)))", "or(tri(-96),not(tri(32)))")
+MASK_SAMPLES = tuple(f"4096x4096:{m}" for m in ("tri(0)", "tri(-33)", "tri(40)", "and(tri(0),not(tri(-64)))",
+                                                     "or(tri(-96),not(tri(32)))"))
 # (constructor, argument index) -> the strings valid there
 DOMAINS: dict[tuple[str, int], tuple[str, ...]] = {
     ("unary", 0): UNARY_OPS, ("binary", 0): BINARY_OPS, ("scalar", 0): SCALAR_OPS, ("reduce", 0): REDUCE_OPS,

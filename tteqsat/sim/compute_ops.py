@@ -13,6 +13,8 @@ import numpy as np
 
 from tteqsat.mlir_text.ir import Op, bits_to_f32
 from tteqsat.sim import numerics, tilemath
+from tteqsat.sim.cb import CircularBuffer
+from tteqsat.sim.dst import DstRegisters, Rounding
 from tteqsat.sim.errors import ProtocolError
 from tteqsat.sim.inits import FpuKey
 from tteqsat.sim.program import Compiler, Ctx, Env, Instr
@@ -234,6 +236,12 @@ def _bool_attr(op: Op, ctx: Ctx, key: str) -> bool:
 # -- FPU ops (operands from CBs) ----------------------------------------------------------------
 
 
+def _unpacked(dst: DstRegisters, cb: CircularBuffer) -> Rounding | None:
+    """How DST stores a tile unpacked unchanged from ``cb``: a 16-bit DST rounds it, which leaves a bf16 page
+    (bf16 with canonical NaNs, see cb.py) as it is, so those are copied."""
+    return numerics.copy_into if dst.fp32 or cb.dtype == "bf16" else None
+
+
 def _copy_tile(op: Op, ctx: Ctx) -> Instr:
     cb, i, d = ctx.operands(op, "cii")
     dst, inits = ctx.machine.dst, ctx.machine.inits
@@ -241,7 +249,8 @@ def _copy_tile(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
-        dst.store(env[d], env[cb].read(env[i]))
+        c = env[cb]
+        dst.store(env[d], c.read(env[i]), _unpacked(dst, c))
 
     return Instr(op, run)
 
@@ -252,10 +261,11 @@ def _eltwise_tiles(kind: str) -> Compiler:
     def compile_(op: Op, ctx: Ctx) -> Instr:
         cb0, cb1, i0, i1, d = ctx.operands(op, "cciii")
         dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
+        stored = num.fpu_stored
 
         def run(env: Env) -> None:
             inits.require_fpu(key)
-            dst.store(env[d], num.eltwise(kind, env[cb0].read(env[i0]), env[cb1].read(env[i1])))
+            dst.store(env[d], num.eltwise(kind, env[cb0].read(env[i0]), env[cb1].read(env[i1])), stored)
 
         return Instr(op, run)
 
@@ -268,13 +278,14 @@ def _dest_reuse(op: Op, ctx: Ctx) -> Instr:
     kind = key[1]
     dest_is_a = key[2] == "dest_to_srca"
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
+    stored = num.fpu_stored
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
         slot = env[d]
         current = dst.load(slot)
         tile = env[cb].read(env[i])
-        dst.store(slot, num.eltwise(kind, current, tile) if dest_is_a else num.eltwise(kind, tile, current))
+        dst.store(slot, num.eltwise(kind, current, tile) if dest_is_a else num.eltwise(kind, tile, current), stored)
 
     return Instr(op, run)
 
@@ -287,6 +298,7 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
     explicit = slots[5] if len(slots) == 6 else None
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("mm_init",)
+    stored = num.fpu_stored
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
@@ -294,7 +306,7 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
         b = env[cb1].read(env[i1])
         transpose = env[explicit] if explicit is not None else inits.matmul_transpose
         slot = env[d]
-        dst.store(slot, num.matmul(dst.load(slot), a, b.T if transpose else b))
+        dst.store(slot, num.matmul(dst.load(slot), a, b.T if transpose else b), stored)
 
     return Instr(op, run)
 
@@ -306,17 +318,18 @@ def _matmul_block(op: Op, ctx: Ctx) -> Instr:
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("mm_init",)
 
+    stored = num.fpu_stored
+
     def run(env: Env) -> None:
         inits.require_fpu(key)
         n = env[ct]
-        reader = env[cb1]
-        bs = np.stack([reader.read(env[i1] + c) for c in range(n)])  # the block's columns, one call each
+        bs = env[cb1].read_block(env[i1], n)  # the block's columns
         if env[tr]:
             bs = bs.transpose(0, 2, 1)
         for r in range(env[rt]):
             a = env[cb0].read(env[i0] + r * env[kt])
             first = env[d] + r * n
-            dst.store_block(first, n, num.matmul(dst.load_block(first, n), a, bs))
+            dst.store_block(first, n, num.matmul(dst.load_block(first, n), a, bs), stored)
 
     return Instr(op, run)
 
@@ -357,7 +370,8 @@ def _unary_bcast(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
-        dst.store(env[d], tilemath.broadcast(env[cb].read(env[i]), kind))
+        c = env[cb]
+        dst.store(env[d], tilemath.broadcast_source(c.read(env[i]), kind), _unpacked(dst, c))  # broadcast by the store
 
     return Instr(op, run)
 
@@ -369,7 +383,8 @@ def _transpose(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
-        dst.store(env[d], num.src(env[cb].read(env[i])).T)  # through SrcA
+        c = env[cb]
+        dst.store(env[d], num.src(c.read(env[i])).T, _unpacked(dst, c))  # through SrcA
 
     return Instr(op, run)
 
@@ -486,13 +501,9 @@ def _copy_dest(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_sfpu("copy_dest_values_init")
-        dst.store(env[d_out], dst.load(env[d_in]), _exact)
+        dst.store(env[d_out], dst.load(env[d_in]), numerics.copy_into)
 
     return Instr(op, run)
-
-
-def _exact(x: np.ndarray) -> np.ndarray:
-    return x
 
 
 # -- packing ------------------------------------------------------------------------------------
@@ -517,9 +528,9 @@ def _pack(op: Op, ctx: Ctx) -> Instr:
             tile = np.where(PACK_MASKS[(machine.arch, machine.pack_mask)], tile, np.float32(0.0))
         position = c.pack_position(env[i], out_of_order)
         if machine.pack_l1_acc:
-            c.accumulate(position, tile, what, lambda x: num.pack(x, c.dtype))
+            c.accumulate(position, tile, what, lambda x, out: num.pack(x, c.dtype, out))
         else:
-            c.store(position, num.pack(tile, c.dtype), what)
+            num.pack_dst(tile, c.dtype, c.page(position, what))
 
     return Instr(op, run)
 

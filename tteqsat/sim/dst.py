@@ -17,6 +17,18 @@ import numpy as np
 from tteqsat.sim.errors import ProtocolError
 from tteqsat.sim.tiles import TILE, round_bf16
 
+Rounding = Callable[..., np.ndarray]
+"""``rounding(values, out=None)``: ``values`` rounded to a register format, written into ``out`` when given
+(`tteqsat.sim.numerics`, `tteqsat.sim.tiles.round_bf16`)."""
+
+
+def _keep(values: np.ndarray | float, out: np.ndarray | None = None) -> np.ndarray:
+    """The 32-bit DST's rounding: none."""
+    if out is None:
+        return np.asarray(values, np.float32)
+    out[...] = values
+    return out
+
 
 def default_capacity(fp32: bool, full_sync: bool) -> int:
     """Tiles per acquire on Wormhole and Blackhole: 8 with a 16-bit DST, 4 with fp32, twice that in full sync."""
@@ -42,11 +54,11 @@ class DstRegisters:
     )
 
     def __init__(self, fp32: bool, full_sync: bool = False, capacity: int | None = None,
-                 rounding: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+                 rounding: Rounding | None = None) -> None:
         self.fp32 = fp32
         # full sync: one buffer of the whole register file instead of two halves (tt-metal dst_full_sync_en)
         self.capacity = capacity if capacity is not None else default_capacity(fp32, full_sync)
-        self.rounding = rounding or ((lambda x: x) if fp32 else round_bf16)
+        self.rounding = rounding or (_keep if fp32 else round_bf16)
         buffers = 1 if full_sync else 2
         self.halves = np.zeros((buffers, self.capacity, TILE, TILE), dtype=np.float32)
         self.clear = [[True] * self.capacity for _ in range(buffers)]
@@ -123,13 +135,15 @@ class DstRegisters:
         self._math_slot(d + n - 1)
         return self.halves[self._math_slot(d), d:d + n]
 
-    def store_block(self, d: int, n: int, values: np.ndarray) -> None:
-        """Write slots ``d .. d+n-1`` of the math half (``values`` is (n, 32, 32)), with the default rounding."""
+    def store_block(self, d: int, n: int, values: np.ndarray, rounding: Rounding | None = None) -> None:
+        """Write slots ``d .. d+n-1`` of the math half (``values`` is (n, 32, 32)), rounded by ``rounding``
+        (default: the register file's)."""
         self._math_slot(d + n - 1)
         half = self._math_slot(d)
-        self.halves[half, d:d + n] = self.rounding(np.asarray(values, np.float32))
+        (rounding or self.rounding)(values, self.halves[half, d:d + n])
+        clear = self.clear[half]
         for s in range(d, d + n):
-            self.clear[half][s] = False
+            clear[s] = False
         if d + n - 1 > self.max_slot:
             self.max_slot = d + n - 1
 
@@ -137,12 +151,13 @@ class DstRegisters:
         """True if slot ``d`` was not written since the last acquire."""
         return self.clear[self._math_slot(d)][d]
 
-    def store(self, d: int, value: np.ndarray | float,
-              rounding: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
-        """Write slot ``d`` of the math half, rounded by ``rounding`` (default: the register file's)."""
-        half = self._math_slot(d)
-        tile = np.broadcast_to(np.asarray(value, np.float32), (TILE, TILE))
-        self.halves[half, d] = (rounding or self.rounding)(tile)
+    def store(self, d: int, value: np.ndarray | float, rounding: Rounding | None = None) -> None:
+        """Write slot ``d`` of the math half (``value`` broadcast to a tile), rounded by ``rounding`` (default:
+        the register file's) straight into the slot."""
+        half = self.math_half
+        if half is None or not 0 <= d < self.capacity:
+            half = self._math_slot(d)  # raises
+        (rounding or self.rounding)(value, self.halves[half, d])
         self.clear[half][d] = False
         if d > self.max_slot:
             self.max_slot = d

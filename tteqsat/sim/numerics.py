@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tteqsat.sim.tiles import round_bf16
+from tteqsat.sim.tiles import f32, has_nan, restore_nan, round_bf16
 
 PRECISIONS = ("exact", "hardware")
 FIDELITY_PHASES = {"lofi": (0,), "hifi2": (0, 1), "hifi3": (0, 1, 2), "hifi4": (0, 1, 2, 3)}
@@ -40,38 +40,52 @@ def _bits(x: Tile) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=_F32).view(_U32)
 
 
-def _keep_nan(x: Tile, out: Tile) -> Tile:
-    """``out`` with x's NaNs restored (adding a rounding bias to a NaN's bits can carry into its sign). One
-    reduction decides whether there is any NaN to look for (a sum of +inf and -inf also says yes)."""
-    if not np.isnan(np.add.reduce(x, axis=None)):
-        return out
-    return np.where(np.isnan(x), _F32(np.nan), out)
+def _biased(x: Tile, bias: np.uint32, mask: np.uint32, out: Tile | None) -> Tile:
+    """``(bits(x) + bias) & mask`` (a rounding on the float32 bits), into ``out`` when given; x's NaNs stay
+    NaN (adding a rounding bias to a NaN's bits can carry into its sign or leave an infinity)."""
+    a = f32(x)
+    nan = np.isnan(a) if has_nan(a) else None
+    if out is None:
+        r = a.view(_U32) + bias
+        r &= mask
+        return restore_nan(a, r.view(_F32), nan)
+    bits = out.view(_U32)
+    np.add(a.view(_U32), bias, out=bits)
+    bits &= mask
+    return restore_nan(a, out, nan)
 
 
-def rna_bf16(x: Tile) -> Tile:
+def _masked_into(x: Tile, mask: np.uint32, out: Tile | None) -> Tile:
+    if out is None:
+        return (_bits(x) & mask).view(_F32)
+    np.bitwise_and(f32(x).view(_U32), mask, out=out.view(_U32))
+    return out
+
+
+def rna_bf16(x: Tile, out: Tile | None = None) -> Tile:
     """Round to bf16, ties away from zero (the FPU's and the packer's fp32 -> bf16 rounding)."""
-    return _keep_nan(x, ((_bits(x) + _U32(0x8000)) & _U32(0xFFFF0000)).view(_F32))
+    return _biased(x, _U32(0x8000), _U32(0xFFFF0000), out)
 
 
-def trunc_bf16(x: Tile) -> Tile:
+def trunc_bf16(x: Tile, out: Tile | None = None) -> Tile:
     """Truncate to bf16 (what SFPSTORE does to a 16-bit DST)."""
-    return (_bits(x) & _U32(0xFFFF0000)).view(_F32)
+    return _masked_into(x, _U32(0xFFFF0000), out)
 
 
-def fpu_bf16(x: Tile) -> Tile:
-    """An FPU result written to a 16-bit DST: TF32 then bf16, both ties away from zero (tt-metal #46101)."""
-    b = (_bits(x) + _U32(0x1000)) & _U32(0xFFFFE000)
-    return _keep_nan(x, ((b + _U32(0x8000)) & _U32(0xFFFF0000)).view(_F32))
+def fpu_bf16(x: Tile, out: Tile | None = None) -> Tile:
+    """An FPU result written to a 16-bit DST: TF32 then bf16, both ties away from zero (tt-metal #46101).
+    One bias does both: the TF32 step leaves the low 13 bits that the bf16 bias (0x8000) never carries from."""
+    return _biased(x, _U32(0x9000), _U32(0xFFFF0000), out)
 
 
-def rna_tf32(x: Tile) -> Tile:
+def rna_tf32(x: Tile, out: Tile | None = None) -> Tile:
     """Round to TF32 (10 mantissa bits), ties away from zero."""
-    return _keep_nan(x, ((_bits(x) + _U32(0x1000)) & _U32(0xFFFFE000)).view(_F32))
+    return _biased(x, _U32(0x1000), _U32(0xFFFFE000), out)
 
 
-def trunc_tf32(x: Tile) -> Tile:
+def trunc_tf32(x: Tile, out: Tile | None = None) -> Tile:
     """Truncate to TF32 (the unpacker's fp32 -> TF32 conversion)."""
-    return (_bits(x) & _U32(0xFFFFE000)).view(_F32)
+    return _masked_into(x, _U32(0xFFFFE000), out)
 
 
 def flush_denormals(x: Tile) -> Tile:
@@ -145,14 +159,32 @@ def bf16_scale(scale: float) -> float:
     return float(bits.view(_F32)[0])
 
 
-def _identity(x: Tile) -> Tile:
-    return x
+def canonical_nan(x: Tile, out: Tile | None = None) -> Tile:
+    """``x`` with every NaN made 0x7FC00000: what the bf16 roundings do to a value that is bf16 already."""
+    a = f32(x)
+    nan = np.isnan(a) if has_nan(a) else None
+    if out is None:
+        return restore_nan(a, np.array(a, copy=True), nan)
+    out[...] = a
+    return restore_nan(a, out, nan)
+
+
+def _identity(x: Tile, out: Tile | None = None) -> Tile:
+    if out is None:
+        return x
+    out[...] = x
+    return out
+
+
+copy_into = _identity
+"""The rounding of a value already in the target format: none (a copy into ``out``)."""
 
 
 class Numerics:
     """How one run rounds and multiplies: chosen once from the precision and the compute settings."""
 
-    __slots__ = ("hardware", "fp32_dest", "phases", "fpu_round", "sfpu_trunc", "sfpu_round", "src", "pack_bf16")
+    __slots__ = ("hardware", "fp32_dest", "phases", "fpu_round", "sfpu_trunc", "sfpu_round", "src", "pack_bf16",
+                 "fpu_stored", "pack_dst_bf16")
 
     def __init__(self, precision: str, fp32_dest: bool, fidelity: str) -> None:
         if precision not in PRECISIONS:
@@ -173,6 +205,11 @@ class Numerics:
         # FPU source registers: fp32 data (only with a 32-bit DST) loses 13 mantissa bits
         self.src = (lambda x: flush_denormals(trunc_tf32(x))) if self.hardware and fp32_dest else _identity
         self.pack_bf16 = rna_bf16 if self.hardware else round_bf16
+        # What storing an FPU op's result into DST does to it: hardware results come out of `matmul` and
+        # `eltwise` already rounded to DST (fpu_round is idempotent), exact ones are rounded on the way in.
+        self.fpu_stored = _identity if self.hardware else self.fpu_round
+        # A 16-bit DST holds bf16 values, which both bf16 pack roundings leave alone but for making NaNs canonical
+        self.pack_dst_bf16 = self.pack_bf16 if fp32_dest else canonical_nan
 
     # -- FPU --------------------------------------------------------------------------------------------
     def multiply_phases(self, a: Tile, b: Tile, product: Callable[[Tile, Tile], Tile], acc: Tile) -> Tile:
@@ -215,6 +252,19 @@ class Numerics:
             return self.multiply_phases(a, b, np.multiply, np.zeros_like(a))
         return self.fpu_round(a + b if kind == "add" else a - b)
 
-    def pack(self, x: Tile, dtype: str) -> Tile:
-        """DST -> a CB of ``dtype``: bf16 CBs round (ties away on the hardware), f32 CBs keep fp32."""
-        return self.pack_bf16(x) if dtype == "bf16" else np.array(x, dtype=_F32, copy=True)
+    def pack(self, x: Tile, dtype: str, out: Tile | None = None) -> Tile:
+        """DST -> a CB of ``dtype``: bf16 CBs round (ties away on the hardware), f32 CBs keep fp32. Written into
+        ``out`` (a CB page) when given."""
+        if dtype == "bf16":
+            return self.pack_bf16(x, out)
+        if out is None:
+            return np.array(x, dtype=_F32, copy=True)
+        out[...] = x
+        return out
+
+    def pack_dst(self, x: Tile, dtype: str, out: Tile) -> Tile:
+        """`pack` of ``x`` read from DST (so bf16 already when DST is 16-bit) into the CB page ``out``."""
+        if dtype == "bf16":
+            return self.pack_dst_bf16(x, out)
+        out[...] = x
+        return out

@@ -28,9 +28,12 @@ class Instr:
     polls ``ready(env)`` (yielding to other threads until true) and uses ``why(env)`` to explain
     a deadlock; FOR calls ``run(env)`` for (lb, ub, step) and executes ``body`` with the
     induction variable in slot ``iv``; RETURN runs its end-of-thread checks and stops.
+
+    ``expr``, for a PLAIN op whose effect is one Python statement over ``env`` (integer arithmetic), is that
+    statement: the thread's generated code runs it in place of calling ``run``, which does the same.
     """
 
-    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count")
+    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count", "expr")
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class Instr:
         why: Callable[[Env], str] | None = None,
         body: list[Instr] | None = None,
         iv: int = -1,
+        expr: str | None = None,
     ) -> None:
         self.op = op
         self.kind = kind
@@ -50,6 +54,7 @@ class Instr:
         self.body = body or []
         self.iv = iv
         self.count = 0
+        self.expr = expr
 
 
 # Operand signature letters for `Ctx.operands`.

@@ -60,6 +60,15 @@ SFPU_HARDWARE: dict[str, Callable[[Tile], Tile]] = {"gelu_tile": gelu_table}
 precision only): gelu_tile is tt-metal's fast approximation (fast_and_approx defaults to true)."""
 
 
+def broadcast_source(tile: Tile, kind: str) -> Tile | np.float32:
+    """What `broadcast` copies across the tile, shaped to broadcast to it: column 0, row 0 or [0, 0]."""
+    if kind == "col":
+        return tile[:, :1]
+    if kind == "row":
+        return tile[:1, :]
+    return tile[0, 0]
+
+
 def broadcast(tile: Tile, kind: str) -> Tile:
     """``unary_bcast``: col copies column 0 across, row copies row 0 down, scalar copies [0, 0]."""
     if kind == "col":

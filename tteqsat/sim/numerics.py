@@ -19,11 +19,12 @@ Everything is vectorized numpy on 32x32 float32 tiles; functions never mutate th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from tteqsat.sim.tiles import f32, has_nan, restore_nan, round_bf16
+from tteqsat.sim.tiles import copy_into, f32, has_nan, restore_nan, round_bf16
 
 PRECISIONS = ("exact", "hardware")
 FIDELITY_PHASES = {"lofi": (0,), "hifi2": (0, 1), "hifi3": (0, 1, 2), "hifi4": (0, 1, 2, 3)}
@@ -32,6 +33,9 @@ Tile = np.ndarray
 _F32 = np.float32
 _U32 = np.uint32
 _FLT_MIN = _F32(2.0**-126)
+_NAN = _F32(np.nan)
+_FPU_BIAS = _U32(0x9000)  # fpu_bf16: TF32 then bf16, both ties away (see fpu_bf16)
+_HI16 = _U32(0xFFFF0000)
 
 
 def _bits(x: Tile) -> np.ndarray:
@@ -40,25 +44,33 @@ def _bits(x: Tile) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=_F32).view(_U32)
 
 
+_max_reduce = np.maximum.reduce
+_isnan = math.isnan
+_add, _and = np.add, np.bitwise_and
+
+
 def _biased(x: Tile, bias: np.uint32, mask: np.uint32, out: Tile | None) -> Tile:
     """``(bits(x) + bias) & mask`` (a rounding on the float32 bits), into ``out`` when given; x's NaNs stay
     NaN (adding a rounding bias to a NaN's bits can carry into its sign or leave an infinity)."""
-    a = f32(x)
-    nan = np.isnan(a) if has_nan(a) else None
+    a = x if type(x) is np.ndarray and x.dtype == _F32 else np.asarray(x, dtype=_F32)
+    nan = np.isnan(a) if _isnan(_max_reduce(a, None)) else None  # found before ``out`` (maybe ``a``) changes
     if out is None:
-        r = a.view(_U32) + bias
-        r &= mask
-        return restore_nan(a, r.view(_F32), nan)
-    bits = out.view(_U32)
-    np.add(a.view(_U32), bias, out=bits)
-    bits &= mask
-    return restore_nan(a, out, nan)
+        r = _add(a.view(_U32), bias)
+        out = _and(r, mask, out=r).view(_F32)
+    else:
+        bits = out.view(_U32)
+        _add(a.view(_U32), bias, out=bits)
+        _and(bits, mask, out=bits)
+    if nan is not None:
+        np.copyto(out, _NAN, where=nan)
+    return out
 
 
 def _masked_into(x: Tile, mask: np.uint32, out: Tile | None) -> Tile:
+    a = x if type(x) is np.ndarray and x.dtype == _F32 else np.asarray(x, dtype=_F32)
     if out is None:
-        return (_bits(x) & mask).view(_F32)
-    np.bitwise_and(f32(x).view(_U32), mask, out=out.view(_U32))
+        return _and(a.view(_U32), mask).view(_F32)
+    _and(a.view(_U32), mask, out=out.view(_U32))
     return out
 
 
@@ -75,7 +87,7 @@ def trunc_bf16(x: Tile, out: Tile | None = None) -> Tile:
 def fpu_bf16(x: Tile, out: Tile | None = None) -> Tile:
     """An FPU result written to a 16-bit DST: TF32 then bf16, both ties away from zero (tt-metal #46101).
     One bias does both: the TF32 step leaves the low 13 bits that the bf16 bias (0x8000) never carries from."""
-    return _biased(x, _U32(0x9000), _U32(0xFFFF0000), out)
+    return _biased(x, _FPU_BIAS, _HI16, out)
 
 
 def rna_tf32(x: Tile, out: Tile | None = None) -> Tile:
@@ -108,6 +120,66 @@ def split_srcb(y: Tile) -> tuple[Tile, Tile]:
     return hi, _masked(y, 0xFFFFE000) - hi
 
 
+def _stacked_halves(x: Tile, hi_mask: int, kept_mask: int, both: bool) -> Tile:
+    """[hi, lo] (or just [hi]) of `split_srca`/`split_srcb` as one array, computed into it."""
+    bits = f32(x).view(_U32)
+    out = np.empty((2 if both else 1, *x.shape), dtype=_F32)
+    _and(bits, _U32(hi_mask), out=out[0].view(_U32))
+    if both:
+        _and(bits, _U32(kept_mask), out=out[1].view(_U32))
+        np.subtract(out[1], out[0], out=out[1])
+    return out
+
+
+def _phase_products(in0: Tile, in1: Tile, phases: tuple[int, ...]) -> list[Tile]:
+    """For each fidelity phase, ``b[..., :, k] @ a[..., k, :]`` for the two 16-deep halves k of the inner
+    dimension, as [..., k, :, :], with b the phase's SrcB half of ``in0`` and a its SrcA half of ``in1``: one
+    batched matmul over every pair of halves the phases use, its matrices strided as each half's own matmul."""
+    a_both = any(_PHASE_HALVES[p][0] for p in phases)
+    b_both = any(_PHASE_HALVES[p][1] for p in phases)
+    a = _stacked_halves(in1, 0xFFF80000, 0xFFFFC000, a_both)  # SrcA: [half, ..., 32, 32]
+    b = _stacked_halves(in0, 0xFFFE0000, 0xFFFFE000, b_both)  # SrcB
+    batch = max(a.ndim, b.ndim) - 3  # broadcast batch axes of in0 and in1, right-aligned as matmul does
+    b_k = b.reshape(b.shape[0], 1, *(1,) * (batch - b.ndim + 3), *b.shape[1:-1], 2, 16).swapaxes(-2, -3)
+    a_k = a.reshape(1, a.shape[0], *(1,) * (batch - a.ndim + 3), *a.shape[1:-2], 2, 16, a.shape[-1])
+    products = np.matmul(b_k, a_k)  # [b half, a half, ..., k, 32, 32]
+    return [products[_PHASE_HALVES[p][1], _PHASE_HALVES[p][0]] for p in phases]
+
+
+def _tile_phase_steps(in0: Tile, in1: Tile, pairs: tuple[tuple[int, int], ...], a_both: bool, b_both: bool
+                      ) -> list[Tile]:
+    """`_phase_products` for a (32, 32) ``in0`` and a (32, 32) or (n, 32, 32) ``in1``, as the list of what each
+    pass adds (phase by phase, k = 0 then 1), each a contiguous array. ``pairs`` are the phases' (SrcA half,
+    SrcB half); ``a_both``/``b_both`` say whether any uses a low half."""
+    a = _stacked_halves(in1, 0xFFF80000, 0xFFFFC000, a_both)  # [a half, (n,) 32, 32]
+    b = _stacked_halves(in0, 0xFFFE0000, 0xFFFFE000, b_both)  # [b half, 32, 32]
+    if in1.ndim == 3:
+        a_k = a.reshape(a.shape[0], in1.shape[0], 2, 16, 32).swapaxes(1, 2)  # [a half, k, n, 16, 32]
+        b_k = b.reshape(b.shape[0], 1, 32, 2, 16).swapaxes(2, 3)[:, :, :, None]  # [b half, 1, k, 1, 32, 16]
+    else:
+        a_k = a.reshape(a.shape[0], 2, 16, 32)  # [a half, k, 16, 32]
+        b_k = b.reshape(b.shape[0], 1, 32, 2, 16).swapaxes(2, 3)  # [b half, 1, k, 32, 16]
+    products = np.matmul(b_k, a_k)  # [b half, a half, k, (n,) 32, 32]
+    return [products[ib, ia, k] for ia, ib in pairs for k in (0, 1)]
+
+
+def _accumulate_fpu_bf16(acc: Tile, steps: list[Tile]) -> Tile:
+    """``acc`` plus each of ``steps`` in turn, each sum written to a 16-bit DST (`fpu_bf16`) before the next."""
+    out = acc + steps[0]
+    if out.dtype != _F32:
+        out = out.astype(_F32)
+    bits = out.view(_U32)
+    for k, step in enumerate(steps):
+        if k:
+            _add(out, step, out=out)
+        nan = np.isnan(out) if _isnan(_max_reduce(out, None)) else None  # as fpu_bf16 (inlined: the hot loop)
+        _add(bits, _FPU_BIAS, out=bits)
+        _and(bits, _HI16, out=bits)
+        if nan is not None:
+            np.copyto(out, _NAN, where=nan)
+    return out
+
+
 # phase p multiplies (SrcA half, SrcB half): 0 = hi*hi, 1 = lo*hi, 2 = hi*lo, 3 = lo*lo
 _PHASE_HALVES = ((0, 0), (1, 0), (0, 1), (1, 1))
 
@@ -121,10 +193,15 @@ def exp_schraudolph(x: Tile, scale: float) -> Tile:
     """tt-metal's approximate exp (ckernel_sfpu_exp.h): exp(scale * x) as the bits of round(a x + b) shifted
     into the exponent and top 8 mantissa bits, with a = 256 scale / ln 2 folded at init. Relative error within
     about 3.1%, exp(0) = 0.9785; results below the fp32 range clamp to 0 (ClampToNegative)."""
-    a = _F32(256.0 / np.log(2.0) * scale)
-    v = (a * x + _EXP_BMC).astype(_F32)
-    i = np.clip(np.floor(np.abs(v) + _F32(0.5)) * np.sign(v), 0, 65535)
-    return (np.nan_to_num(i).astype(_U32) << _U32(15)).view(_F32)
+    v = _F32(256.0 / np.log(2.0) * scale) * f32(x)
+    v += _EXP_BMC
+    v += _F32(0.5)  # round half up: for v >= 0 what rounding |v| half away does; v < 0 clamps to 0 anyway
+    np.floor(v, out=v)
+    np.fmax(v, _F32(0.0), out=v)  # fmax/fmin: NaN becomes 0
+    np.fmin(v, _F32(65535.0), out=v)
+    i = v.astype(_U32)
+    i <<= _U32(15)
+    return i.view(_F32)
 
 
 def exp_21f(x: Tile) -> Tile:
@@ -169,22 +246,14 @@ def canonical_nan(x: Tile, out: Tile | None = None) -> Tile:
     return restore_nan(a, out, nan)
 
 
-def _identity(x: Tile, out: Tile | None = None) -> Tile:
-    if out is None:
-        return x
-    out[...] = x
-    return out
-
-
-copy_into = _identity
-"""The rounding of a value already in the target format: none (a copy into ``out``)."""
+_identity = copy_into
 
 
 class Numerics:
     """How one run rounds and multiplies: chosen once from the precision and the compute settings."""
 
     __slots__ = ("hardware", "fp32_dest", "phases", "fpu_round", "sfpu_trunc", "sfpu_round", "src", "pack_bf16",
-                 "fpu_stored", "pack_dst_bf16")
+                 "fpu_stored", "pack_dst_bf16", "_pairs", "_a_both", "_b_both", "_eltwise")
 
     def __init__(self, precision: str, fp32_dest: bool, fidelity: str) -> None:
         if precision not in PRECISIONS:
@@ -192,6 +261,10 @@ class Numerics:
         self.hardware = precision == "hardware"
         self.fp32_dest = fp32_dest
         self.phases = FIDELITY_PHASES[fidelity]
+        self._pairs = tuple(_PHASE_HALVES[p] for p in self.phases)
+        self._a_both = any(ia for ia, _ in self._pairs)
+        self._b_both = any(ib for _, ib in self._pairs)
+        self._eltwise = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
         self.fpu_round: Callable[[Tile], Tile]
         self.sfpu_trunc: Callable[[Tile], Tile]
         self.sfpu_round: Callable[[Tile], Tile]
@@ -226,9 +299,8 @@ class Numerics:
         16 inner terms per instruction, each fidelity phase its own pass; a 16-bit DST rounds after each."""
         if not self.hardware:
             return acc + in0 @ in1
-        a_halves, b_halves = split_srca(self.src(in1)), split_srcb(self.src(in0))
         if self.fp32_dest:  # no rounding between passes: the phases add up to products of the kept bits
-            (a0, a1), (b0, b1) = a_halves, b_halves
+            (a0, a1), (b0, b1) = split_srca(self.src(in1)), split_srcb(self.src(in0))
             if self.phases == (0,):
                 return acc + b0 @ a0
             if self.phases == (0, 1):
@@ -236,17 +308,16 @@ class Numerics:
             if self.phases == (0, 1, 2):
                 return acc + b0 @ (a0 + a1) + b1 @ a0
             return acc + (b0 + b1) @ (a0 + a1)
-        for p in self.phases:
-            ia, ib = _PHASE_HALVES[p]
-            a, b = a_halves[ia], b_halves[ib]
-            for k in (slice(0, 16), slice(16, 32)):
-                acc = self.fpu_round(acc + b[..., :, k] @ a[..., k, :])
-        return acc
+        if in0.ndim == 2 and in1.ndim in (2, 3):  # one tile times a tile or a row of tiles (matmul_block)
+            steps = _tile_phase_steps(in0, in1, self._pairs, self._a_both, self._b_both)
+        else:
+            steps = [products[..., k, :, :] for products in _phase_products(in0, in1, self.phases) for k in (0, 1)]
+        return _accumulate_fpu_bf16(acc, steps)
 
     def eltwise(self, kind: str, in0: Tile, in1: Tile) -> Tile:
         """add/sub/mul_tiles: in0 in SrcA, in1 in SrcB; mul runs the fidelity phases."""
         if not self.hardware:
-            return {"add": np.add, "sub": np.subtract, "mul": np.multiply}[kind](in0, in1)
+            return self._eltwise[kind](in0, in1)
         a, b = self.src(in0), self.src(in1)
         if kind == "mul":
             return self.multiply_phases(a, b, np.multiply, np.zeros_like(a))

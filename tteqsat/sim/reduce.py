@@ -39,15 +39,33 @@ def _scalers(scaler: Tile) -> np.ndarray:
     return _faces(scaler)[:, 0, :, :]
 
 
+_WEIGHTS: dict[tuple[tuple[int, ...], bytes], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def _max_weight(s: np.ndarray) -> np.ndarray:
     """GMPOOL scales by 2^exponent(s) only; a zero scaler removes the element (-inf)."""
-    mag = np.abs(s)
-    w = np.where(mag > 0, np.exp2(np.floor(np.log2(np.where(mag > 0, mag, 1.0)))), 0.0).astype(_F32)
-    return w
+    return _max_weights(s)[0]
 
 
-def _weighted_max(values: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return np.where(w > 0, values * w, _F32(-np.inf))
+def _max_weights(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_max_weight` of scaler values ``s`` and where it is positive, computed once per distinct scaler (a kernel
+    reuses one scaler tile for every reduce)."""
+    key = (s.shape, s.tobytes())
+    found = _WEIGHTS.get(key)
+    if found is None:
+        mag = np.abs(s)
+        w = np.where(mag > 0, np.exp2(np.floor(np.log2(np.where(mag > 0, mag, 1.0)))), 0.0).astype(_F32)
+        found = (w, w > 0)
+        for a in found:
+            a.flags.writeable = False
+        if len(_WEIGHTS) >= 64:
+            _WEIGHTS.clear()
+        _WEIGHTS[key] = found
+    return found
+
+
+def _weighted_max(values: np.ndarray, w: np.ndarray, positive: np.ndarray | None = None) -> np.ndarray:
+    return np.where(w > 0 if positive is None else positive, values * w, _F32(-np.inf))
 
 
 def reduce_tile(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, dim: str, num: Numerics) -> Tile:
@@ -75,12 +93,18 @@ def _pool_sum(acc: np.ndarray, faces: list[np.ndarray], weights: list[np.ndarray
     return acc
 
 
+# REDUCE_ROW's scratch: rows 1-15 of faces 0 and 2 but column 0
+_ROW_SCRATCH = np.zeros((32, 32), dtype=bool)
+_ROW_SCRATCH[1:16, 1:16] = _ROW_SCRATCH[17:32, 1:16] = True
+
+
 def _reduce_row(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, num: Numerics) -> Tile:
     t = _faces(tile)                      # [h, r, f, c]
     s = _scalers(scaler)                  # [h, f, c]
-    run = _start(acc[[0, 16], 0:16], fresh, kind)  # [h, j]: row 0 of faces 0 and 2
+    run = _start(acc.reshape(2, 16, 32)[:, 0, 0:16], fresh, kind)  # [h, j]: row 0 of faces 0 and 2
     if kind == "reduce_max":
-        vals = _weighted_max(np.moveaxis(t, 1, 2), _max_weight(s)[:, :, None, :])  # [h, f, r, c]
+        w, positive = _max_weights(s)
+        vals = _weighted_max(np.moveaxis(t, 1, 2), w[:, :, None, :], positive[:, :, None, :])  # [h, f, r, c]
         part = vals.max(axis=(1, 3))
         run = np.maximum(run, part)
     else:  # the unpacker transposes each face, so face columns are pooled: faces as [h, c(i), r(j)]
@@ -89,11 +113,10 @@ def _reduce_row(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, num
     if num.hardware and num.fp32_dest:  # moved through SrcB for the transpose: 19 bits (tt-llk issue #122)
         run = flush_denormals(trunc_tf32(run))
     out = np.array(acc, dtype=_F32, copy=True)
-    for h in (0, 1):
-        r0 = 16 * h
-        out[r0 + 1:r0 + 16, 1:16] = GARBAGE[r0 + 1:r0 + 16, 1:16]
-        out[r0, 0:16] = run[h]
-        out[r0:r0 + 16, 0] = run[h]
+    np.copyto(out, GARBAGE, where=_ROW_SCRATCH)
+    faces = out.reshape(2, 16, 32)        # [h, row, col]
+    faces[:, 0, 0:16] = run               # row 0 of faces 0 and 2 (for h)
+    faces[:, :, 0] = run                  # column 0, rows 16h .. 16h + 15
     return out
 
 
@@ -102,8 +125,8 @@ def _reduce_col(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, num
     s = _scalers(scaler)                  # [h, f, r]
     run = _start(acc[0, :].reshape(2, 16), fresh, kind)  # [f, c]: tile row 0 = DST rows 0 (F0) and 16 (F1)
     if kind == "reduce_max":
-        w = _max_weight(s)                # [h, f, r]
-        vals = _weighted_max(t, np.moveaxis(w, 2, 1)[:, :, :, None])  # [h, r, f, c]
+        w, positive = _max_weights(s)     # [h, f, r]
+        vals = _weighted_max(t, np.moveaxis(w, 2, 1)[:, :, :, None], np.moveaxis(positive, 2, 1)[:, :, :, None])
         run = np.maximum(run, vals.max(axis=(0, 1)))
     else:
         faces = [np.moveaxis(t[h], 1, 0) for h in (0, 1)]  # [f, r(i), c(j)]

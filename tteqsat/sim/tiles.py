@@ -31,9 +31,14 @@ def f32(values: np.ndarray | float) -> np.ndarray:
     return np.asarray(values, dtype=_F32)
 
 
+_max_reduce = np.maximum.reduce
+_isnan = math.isnan
+_add, _and, _shift = np.add, np.bitwise_and, np.right_shift
+
+
 def has_nan(a: np.ndarray) -> bool:
     """True when ``a`` holds a NaN: one reduction (a maximum propagates NaN) instead of an isnan pass."""
-    return math.isnan(np.maximum.reduce(a, axis=None))
+    return _isnan(_max_reduce(a, None))
 
 
 def restore_nan(a: np.ndarray, out: np.ndarray, where: np.ndarray | None) -> np.ndarray:
@@ -44,6 +49,14 @@ def restore_nan(a: np.ndarray, out: np.ndarray, where: np.ndarray | None) -> np.
     return out
 
 
+def copy_into(values: np.ndarray | float, out: np.ndarray | None = None) -> np.ndarray:
+    """The rounding of a value already in the target format: none (``values`` written into ``out``)."""
+    if out is None:
+        return values  # type: ignore[return-value]
+    out[...] = values
+    return out
+
+
 def round_bf16(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Round float32 values to bfloat16 precision (round-to-nearest-even on the float32 bits).
 
@@ -51,18 +64,20 @@ def round_bf16(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     ``values`` itself) filled with it. NaNs stay NaN (adding the rounding bias to a NaN's bits could
     otherwise carry into the sign bit).
     """
-    a = f32(values)
-    nan = np.isnan(a) if has_nan(a) else None
+    a = values if type(values) is np.ndarray and values.dtype == _F32 else np.asarray(values, dtype=_F32)
+    nan = np.isnan(a) if _isnan(_max_reduce(a, None)) else None  # found before ``out`` (maybe ``a``) changes
     bits = a.view(_U32)
-    t = np.right_shift(bits, _U16)
-    t &= _ONE
-    t += bits
-    t += _HALF_MINUS_ONE
+    t = _shift(bits, _U16)
+    _and(t, _ONE, out=t)
+    _add(t, bits, out=t)
+    _add(t, _HALF_MINUS_ONE, out=t)
     if out is None:
-        t &= _HI16
-        return restore_nan(a, t.view(_F32), nan)
-    np.bitwise_and(t, _HI16, out=out.view(_U32))
-    return restore_nan(a, out, nan)
+        out = _and(t, _HI16, out=t).view(_F32)
+    else:
+        _and(t, _HI16, out=out.view(_U32))
+    if nan is not None:
+        np.copyto(out, _NAN, where=nan)
+    return out
 
 
 def round_to(values: np.ndarray, dtype: str, out: np.ndarray | None = None) -> np.ndarray:

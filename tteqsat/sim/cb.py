@@ -211,6 +211,15 @@ class CircularBuffer:
             return self.data[start:start + n]
         return np.stack([self.read(index + k) for k in range(n)])
 
+    def readable(self, index: int, n: int) -> bool:
+        """True when tiles read pointer + ``index`` .. + ``n - 1`` may be read (were waited for)."""
+        return 0 <= index and index + n <= self.waited
+
+    def gather(self, indices: list[int]) -> np.ndarray:
+        """Copies of the tiles at read pointer + each of ``indices`` (checked with `readable` first), as one
+        (len, 32, 32) array."""
+        return self.data[[(self.read_ptr + i) % self.capacity for i in indices]]
+
     # -- L1 addresses (dataflow threads) -------------------------------------------------
     def slot_of_offset(self, base_ptr: int, address_slot: int) -> int:
         """Offset of physical ``address_slot`` from the page counter ``base_ptr``."""

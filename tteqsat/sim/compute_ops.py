@@ -314,24 +314,46 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
 def _matmul_block(op: Op, ctx: Ctx) -> Instr:
     """``matmul_block(cb0, cb1, i0, i1, d, transpose, ct, rt, kt)``: for output tile (r, c) of the block,
     ``DST[d + r*ct + c] += cb0[i0 + r*kt] @ cb1[i1 + c]`` (``cb1[i1 + c].T`` when transpose is set)."""
-    cb0, cb1, i0, i1, d, tr, ct, rt, kt = ctx.operands(op, "cciiinnnn")
+    slots = ctx.operands(op, "cciiinnnn")
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("mm_init",)
-
     stored = num.fpu_stored
 
-    def run(env: Env) -> None:
+    def once(cb0: CircularBuffer, cb1: CircularBuffer, i0: int, i1: int, d: int, tr: int, ct: int, rt: int,
+             kt: int) -> None:
         inits.require_fpu(key)
-        n = env[ct]
-        bs = env[cb1].read_block(env[i1], n)  # the block's columns
-        if env[tr]:
+        n = ct
+        bs = cb1.read_block(i1, n)  # the block's columns
+        if tr:
             bs = bs.transpose(0, 2, 1)
-        for r in range(env[rt]):
-            a = env[cb0].read(env[i0] + r * env[kt])
-            first = env[d] + r * n
+        for r in range(rt):
+            a = cb0.read(i0 + r * kt)
+            first = d + r * n
             dst.store_block(first, n, num.matmul(dst.load_block(first, n), a, bs), stored)
 
-    return Instr(op, run)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = slots
+
+    def run(env: Env) -> None:
+        once(env[s0], env[s1], env[s2], env[s3], env[s4], env[s5], env[s6], env[s7], env[s8])
+
+    def run_many(rows: list[tuple]) -> None:
+        """A loop over K: each row adds into the same DST block. When every row is one block row (rt = 1) on the
+        same CBs and DST slots and nothing fails, every product is one batched matmul and only the adds and DST
+        roundings go row by row; otherwise the rows run one by one (and fail where they would)."""
+        cb0, cb1, _, _, d, tr, n, rt, _ = head = rows[0]
+        if (rt != 1 or n < 1 or inits.fpu != key or not dst.writable(d, n)
+                or any(row[:2] != head[:2] or row[4:] != head[4:] or not cb0.readable(row[2], 1)
+                       or not cb1.readable(row[3], n) for row in rows)):
+            for row in rows:
+                once(*row)
+            return
+        a = cb0.gather([row[2] for row in rows])  # [row, 32, 32]
+        b = cb1.gather([row[3] + c for row in rows for c in range(n)]).reshape(len(rows), n, 32, 32)
+        if tr:
+            b = b.transpose(0, 1, 3, 2)
+        dst.store_block(d, n, num.matmul_rows(dst.load_block(d, n), a, b), stored)
+
+    return Instr(op, run, uses=slots, run_many=run_many)
 
 
 def _mm_block_init(op: Op, ctx: Ctx) -> Instr:

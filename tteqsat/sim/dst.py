@@ -135,6 +135,12 @@ class DstRegisters:
 
     def _round_pending(self) -> None:
         """Round the slots written since they were last read, neighbours sharing a rounding in one call."""
+        if len(self.pending) == 1:
+            ((d, rounding),) = self.pending.items()
+            self.pending = {}
+            slot = self.slots[self.math_half][d]  # type: ignore[index]
+            rounding(slot, slot)
+            return
         pending = sorted(self.pending.items())
         self.pending = {}
         half = self.halves[self.math_half]
@@ -179,6 +185,10 @@ class DstRegisters:
                 pending[s] = rounding
         if d + n - 1 > self.max_slot:
             self.max_slot = d + n - 1
+
+    def writable(self, d: int, n: int = 1) -> bool:
+        """True when math ops may use slots ``d .. d+n-1`` (DST acquired, slots in range)."""
+        return self.math_half is not None and 0 <= d and d + n <= self.capacity
 
     def is_clear(self, d: int) -> bool:
         """True if slot ``d`` was not written since the last acquire."""

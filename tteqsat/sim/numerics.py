@@ -163,6 +163,19 @@ def _tile_phase_steps(in0: Tile, in1: Tile, pairs: tuple[tuple[int, int], ...], 
     return [products[ib, ia, k] for ia, ib in pairs for k in (0, 1)]
 
 
+def _row_phase_steps(in0s: Tile, in1s: Tile, pairs: tuple[tuple[int, int], ...], a_both: bool, b_both: bool
+                     ) -> list[Tile]:
+    """`_tile_phase_steps` of each row of ``in0s`` (R, 32, 32) and ``in1s`` (R, n, 32, 32), row after row, from
+    one batched matmul."""
+    rows, n = in1s.shape[0], in1s.shape[1]
+    a = _stacked_halves(in1s, 0xFFF80000, 0xFFFFC000, a_both)  # [a half, R, n, 32, 32]
+    b = _stacked_halves(in0s, 0xFFFE0000, 0xFFFFE000, b_both)  # [b half, R, 32, 32]
+    a_k = a.reshape(a.shape[0], rows, n, 2, 16, 32).transpose(0, 3, 1, 2, 4, 5)  # [a half, k, R, n, 16, 32]
+    b_k = b.reshape(b.shape[0], rows, 32, 2, 16).transpose(0, 3, 1, 2, 4)  # [b half, k, R, 32, 16]
+    products = np.matmul(b_k[:, None, :, :, None], a_k[None])  # [b half, a half, k, R, n, 32, 32]
+    return [products[ib, ia, k, r] for r in range(rows) for ia, ib in pairs for k in (0, 1)]
+
+
 def _accumulate_fpu_bf16(acc: Tile, steps: list[Tile]) -> Tile:
     """``acc`` plus each of ``steps`` in turn, each sum written to a 16-bit DST (`fpu_bf16`) before the next."""
     out = acc + steps[0]
@@ -313,6 +326,25 @@ class Numerics:
         else:
             steps = [products[..., k, :, :] for products in _phase_products(in0, in1, self.phases) for k in (0, 1)]
         return _accumulate_fpu_bf16(acc, steps)
+
+    def matmul_rows(self, acc: Tile, in0s: Tile, in1s: Tile) -> Tile:
+        """`matmul` for each row r of ``in0s`` (r, 32, 32) and ``in1s`` (r, n, 32, 32) in turn, into ``acc``
+        (n, 32, 32), the DST rounding applied between rows as storing and reloading each result would: the
+        value the last row leaves (as `matmul` returns it). The products come from one batched matmul."""
+        if not self.hardware:
+            products = np.matmul(in0s[:, None], in1s)
+            out = acc + products[0]
+            for p in products[1:]:
+                if self.fpu_round is not copy_into:
+                    self.fpu_round(out, out)
+                _add(out, p, out=out)
+            return out
+        if not self.fp32_dest:
+            return _accumulate_fpu_bf16(acc, _row_phase_steps(in0s, in1s, self._pairs, self._a_both, self._b_both))
+        out = acc
+        for a, b in zip(in0s, in1s, strict=True):
+            out = self.matmul(out, a, b)
+        return out
 
     def eltwise(self, kind: str, in0: Tile, in1: Tile) -> Tile:
         """add/sub/mul_tiles: in0 in SrcA, in1 in SrcB; mul runs the fidelity phases."""

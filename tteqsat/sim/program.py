@@ -29,11 +29,18 @@ class Instr:
     a deadlock; FOR calls ``run(env)`` for (lb, ub, step) and executes ``body`` with the
     induction variable in slot ``iv``; RETURN runs its end-of-thread checks and stops.
 
-    ``expr``, for a PLAIN op whose effect is one Python statement over ``env`` (integer arithmetic), is that
-    statement: the thread's generated code runs it in place of calling ``run``, which does the same.
+    ``expr``, for a PLAIN op whose effect is one Python statement over ``env`` (integer arithmetic that cannot
+    fail), is that statement: the thread's generated code runs it in place of calling ``run``, which does the
+    same.
+
+    ``run_many(rows)``, for a PLAIN op, does what ``run`` does once per row, in order, where a row holds the
+    values of the env slots ``uses`` at one execution (and raises what the first failing execution would).
+    A loop whose body is this op and ``expr`` ops runs the op that way, once for all its iterations
+    (`tteqsat.sim.threads`), so an op whose executions share work (a matmul accumulating over K, a reduce over
+    a row of tiles) can do it in one go.
     """
 
-    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count", "expr")
+    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count", "expr", "uses", "run_many")
 
     def __init__(
         self,
@@ -45,6 +52,8 @@ class Instr:
         body: list[Instr] | None = None,
         iv: int = -1,
         expr: str | None = None,
+        uses: tuple[int, ...] = (),
+        run_many: Callable[[list[tuple[Any, ...]]], None] | None = None,
     ) -> None:
         self.op = op
         self.kind = kind
@@ -55,6 +64,8 @@ class Instr:
         self.iv = iv
         self.count = 0
         self.expr = expr
+        self.uses = uses
+        self.run_many = run_many
 
 
 # Operand signature letters for `Ctx.operands`.

@@ -25,6 +25,8 @@ from tteqsat.sim.numerics import Numerics, flush_denormals, trunc_bf16, trunc_tf
 Tile = np.ndarray
 _F32 = np.float32
 
+_max_reduce = np.maximum.reduce
+
 GARBAGE = np.round(np.random.default_rng(0x5EED).uniform(-4.0, 4.0, (32, 32)), 2).astype(_F32)
 """What the reduce leaves in the DST positions it uses as scratch (stale SrcB rows on the chip)."""
 
@@ -104,8 +106,8 @@ def _reduce_row(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, num
     run = _start(acc.reshape(2, 16, 32)[:, 0, 0:16], fresh, kind)  # [h, j]: row 0 of faces 0 and 2
     if kind == "reduce_max":
         w, positive = _max_weights(s)
-        vals = _weighted_max(np.moveaxis(t, 1, 2), w[:, :, None, :], positive[:, :, None, :])  # [h, f, r, c]
-        part = vals.max(axis=(1, 3))
+        vals = _weighted_max(t.swapaxes(1, 2), w[:, :, None, :], positive[:, :, None, :])  # [h, f, r, c]
+        part = _max_reduce(vals, (1, 3))  # what vals.max(axis=(1, 3)) calls
         run = np.maximum(run, part)
     else:  # the unpacker transposes each face, so face columns are pooled: faces as [h, c(i), r(j)]
         run = _pool_sum(run, [np.swapaxes(t[:, :, f, :], 1, 2) for f in (0, 1)], [s[:, f, :] for f in (0, 1)],
@@ -126,10 +128,10 @@ def _reduce_col(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, num
     run = _start(acc[0, :].reshape(2, 16), fresh, kind)  # [f, c]: tile row 0 = DST rows 0 (F0) and 16 (F1)
     if kind == "reduce_max":
         w, positive = _max_weights(s)     # [h, f, r]
-        vals = _weighted_max(t, np.moveaxis(w, 2, 1)[:, :, :, None], np.moveaxis(positive, 2, 1)[:, :, :, None])
+        vals = _weighted_max(t, w.swapaxes(1, 2)[:, :, :, None], positive.swapaxes(1, 2)[:, :, :, None])
         run = np.maximum(run, vals.max(axis=(0, 1)))
     else:
-        faces = [np.moveaxis(t[h], 1, 0) for h in (0, 1)]  # [f, r(i), c(j)]
+        faces = [t[h].swapaxes(0, 1) for h in (0, 1)]  # [f, r(i), c(j)]
         run = _pool_sum(run, faces, [s[h] for h in (0, 1)], num)
     out = np.array(acc, dtype=_F32, copy=True)
     out[0, :] = run.reshape(32)
@@ -143,7 +145,7 @@ def _reduce_scalar(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, 
     last = s[1, 1]                        # the final pool uses row 0 of scaler face 3
     start = _start(acc[0:1, 0], fresh, kind)
     if kind == "reduce_max":
-        cols = _weighted_max(t, np.moveaxis(_max_weight(s), 2, 1)[:, :, :, None]).max(axis=(0, 1, 2))  # [c]
+        cols = _weighted_max(t, _max_weight(s).swapaxes(1, 2)[:, :, :, None]).max(axis=(0, 1, 2))  # [c]
         value = np.maximum(start, _weighted_max(cols, _max_weight(last)).max(keepdims=True))
     else:
         cols = np.zeros(16, dtype=_F32)

@@ -29,6 +29,15 @@ def _compiled(source: str) -> CodeType:
     return compile(source, FILENAME, "exec")
 
 
+def _batched(body: list[Instr]) -> Instr | None:
+    """The op of a loop body that runs as one `Instr.run_many` call: the body is that op and ops with an
+    ``expr`` (which cannot fail, so running them first changes nothing)."""
+    ops = [ins for ins in body if ins.expr is None]
+    if len(ops) != 1 or ops[0].kind != PLAIN or ops[0].run_many is None:
+        return None
+    return ops[0]
+
+
 class ThreadCode:
     """The generated generator of one function's body, bound to one core's instructions.
 
@@ -92,6 +101,10 @@ class ThreadCode:
                 self.blocks += 1
                 self._line(depth, f"_r = range(*r{k}(env))", ins)
                 self._line(depth, f"C[{body}] += len(_r)", ins)
+                batched = _batched(ins.body)
+                if batched is not None:
+                    self._emit_batched(body, ins, batched, depth)
+                    continue
                 self._line(depth, f"for env[{ins.iv}] in _r:", ins)
                 if nesting + 1 >= _MAX_NESTING:
                     self._line(depth + 1, f"yield from g{body}(env)", ins)
@@ -103,6 +116,23 @@ class ThreadCode:
                 break
         if not emitted:
             self._line(depth, "pass")
+
+    def _emit_batched(self, block: int, loop: Instr, op: Instr, depth: int) -> None:
+        """A loop of index arithmetic around one op with ``run_many``: the arithmetic runs iteration by
+        iteration collecting the op's operands, then the op runs once for all of them."""
+        self._line(depth, "_rows = []", loop)
+        self._line(depth, f"for env[{loop.iv}] in _r:", loop)
+        index = -1
+        for ins in loop.body:
+            if ins is op:
+                index = len(self.instrs)
+                self._line(depth + 1, "_rows.append((" + "".join(f"env[{u}], " for u in ins.uses) + "))", ins)
+            else:
+                self._line(depth + 1, ins.expr, ins)  # type: ignore[arg-type]
+            self.instrs.append(ins)
+            self.block_of.append(block)
+        self._line(depth, "if _rows:", loop)
+        self._line(depth + 1, f"i{index}.run_many(_rows)", op)
 
     # -- running -----------------------------------------------------------------------------------------
     def start(self, env: Env, thread: Any) -> Iterator[None]:

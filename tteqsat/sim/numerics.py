@@ -220,14 +220,25 @@ def exp_schraudolph(x: Tile, scale: float) -> Tile:
 def exp_21f(x: Tile) -> Tile:
     """tt-metal's accurate exp for a 16-bit DST (_sfpu_exp_21f_bf16_): 2^t from the integer and fraction of
     t = x log2(e) + 127 with a quadratic on the fraction; about 1.7e-3 relative before bf16 rounding."""
-    t = np.clip((x * _F32(1.4426950216) + _F32(127.0)).astype(_F32), 0.0, 255.0)
-    z = np.floor(t.astype(np.float64) * 2.0**23).astype(np.uint64).astype(_U32)
+    t = f32(x) * _F32(1.4426950216)
+    t += _F32(127.0)
+    np.clip(t, _F32(0.0), _F32(255.0), out=t)
+    scaled = t.astype(np.float64)
+    scaled *= 2.0**23
+    np.floor(scaled, out=scaled)
+    z = scaled.astype(np.uint64).astype(_U32)
     e = z >> _U32(23)
     f = (z & _U32(0x7FFFFF)).astype(_F32)
-    p = (_F32(1.0017248) + f * (_F32(7.839635491e-08) + f * _F32(4.791750143e-15))).astype(_F32)
-    y = ((_bits(p) & _U32(0x807FFFFF)) | (e << _U32(23))).view(_F32)
-    y = np.where(e == 0, _F32(0.0), y)
-    return np.where(e >= 255, _F32(np.inf), y).astype(_F32)
+    p = f * _F32(4.791750143e-15)  # 1.0017248 + f (7.839635491e-08 + f 4.791750143e-15), term by term
+    p += _F32(7.839635491e-08)
+    p *= f
+    p += _F32(1.0017248)
+    bits = p.view(_U32)
+    _and(bits, _U32(0x807FFFFF), out=bits)
+    np.bitwise_or(bits, e << _U32(23), out=bits)
+    np.copyto(p, _F32(0.0), where=e == 0)
+    np.copyto(p, _F32(np.inf), where=e >= 255)
+    return p
 
 
 # gelu(x) = 0.5 x + L(|x|), L piecewise linear (tt-metal ckernel_sfpu_gelu.h, fast_and_approx = true)
@@ -294,8 +305,13 @@ class Numerics:
         # What storing an FPU op's result into DST does to it: hardware results come out of `matmul` and
         # `eltwise` already rounded to DST (fpu_round is idempotent), exact ones are rounded on the way in.
         self.fpu_stored = _identity if self.hardware else self.fpu_round
-        # A 16-bit DST holds bf16 values, which both bf16 pack roundings leave alone but for making NaNs canonical
-        self.pack_dst_bf16 = self.pack_bf16 if fp32_dest else canonical_nan
+        # A 16-bit DST holds bf16 values, which both bf16 pack roundings leave alone but for making NaNs canonical;
+        # in exact precision every value DST holds is already that (all its roundings are round_bf16, and what it
+        # copies comes from bf16 CB pages or other DST slots), so packing copies.
+        if fp32_dest:
+            self.pack_dst_bf16 = self.pack_bf16
+        else:
+            self.pack_dst_bf16 = canonical_nan if self.hardware else copy_into
 
     # -- FPU --------------------------------------------------------------------------------------------
     def multiply_phases(self, a: Tile, b: Tile, product: Callable[[Tile, Tile], Tile], acc: Tile) -> Tile:
@@ -352,6 +368,11 @@ class Numerics:
             return self._eltwise[kind](in0, in1)
         a, b = self.src(in0), self.src(in1)
         if kind == "mul":
+            if not self.fp32_dest and a.shape == b.shape:  # every phase's product in one multiply
+                a_h = _stacked_halves(a, 0xFFF80000, 0xFFFFC000, self._a_both)  # as split_srca
+                b_h = _stacked_halves(b, 0xFFFE0000, 0xFFFFE000, self._b_both)  # as split_srcb
+                products = np.multiply(a_h[None], b_h[:, None])  # [b half, a half, ...]
+                return _accumulate_fpu_bf16(np.zeros_like(a), [products[ib, ia] for ia, ib in self._pairs])
             return self.multiply_phases(a, b, np.multiply, np.zeros_like(a))
         return self.fpu_round(a + b if kind == "add" else a - b)
 

@@ -33,14 +33,16 @@ class Instr:
     fail), is that statement: the thread's generated code runs it in place of calling ``run``, which does the
     same.
 
-    ``run_many(rows)``, for a PLAIN op, does what ``run`` does once per row, in order, where a row holds the
-    values of the env slots ``uses`` at one execution (and raises what the first failing execution would).
-    A loop whose body is this op and ``expr`` ops runs the op that way, once for all its iterations
-    (`tteqsat.sim.threads`), so an op whose executions share work (a matmul accumulating over K, a reduce over
-    a row of tiles) can do it in one go.
+    ``try_many(rows)``, for a PLAIN op, does in one go what running it once per row in order would, where a row
+    holds the values of the env slots ``uses`` at one execution (for ops of the same ``batch`` key, any of
+    them), and returns True; or, when some execution could fail or the rows do not fit its batched form,
+    changes nothing and returns False, and the executions run one by one. The thread's generated code
+    (`tteqsat.sim.threads`) uses it for a loop whose body is this op and ``expr`` ops (a matmul accumulating
+    over K, a reduce over a row of tiles), and for a run of ops with one ``batch`` key separated only by
+    ``expr`` ops (the same SFPU op on each DST slot of a section).
     """
 
-    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count", "expr", "uses", "run_many")
+    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count", "expr", "uses", "try_many", "batch")
 
     def __init__(
         self,
@@ -53,7 +55,7 @@ class Instr:
         iv: int = -1,
         expr: str | None = None,
         uses: tuple[int, ...] = (),
-        run_many: Callable[[list[tuple[Any, ...]]], None] | None = None,
+        try_many: Callable[[list[tuple[Any, ...]]], bool] | None = None,
     ) -> None:
         self.op = op
         self.kind = kind
@@ -65,7 +67,14 @@ class Instr:
         self.count = 0
         self.expr = expr
         self.uses = uses
-        self.run_many = run_many
+        self.try_many = try_many
+        self.batch: tuple[str, ...] | None = None if try_many is None else batch_key(op)
+
+
+def batch_key(op: Op) -> tuple[str, ...]:
+    """What ops must share to run through one another's ``try_many``: name, operand types and attributes (what
+    their compiled closures differ in, besides operand slots)."""
+    return (op.name, *op.operand_types, repr(sorted(op.attributes.items())))
 
 
 # Operand signature letters for `Ctx.operands`.

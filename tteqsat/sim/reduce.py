@@ -18,6 +18,8 @@ result positions gets wrong numbers, as it would on the chip.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tteqsat.sim.numerics import Numerics, flush_denormals, trunc_bf16, trunc_tf32
@@ -112,14 +114,49 @@ def _reduce_row(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, num
     else:  # the unpacker transposes each face, so face columns are pooled: faces as [h, c(i), r(j)]
         run = _pool_sum(run, [np.swapaxes(t[:, :, f, :], 1, 2) for f in (0, 1)], [s[:, f, :] for f in (0, 1)],
                         num)
+    return _row_result(acc, _row_through_srcb(run, num))
+
+
+def _row_through_srcb(run: np.ndarray, num: Numerics) -> np.ndarray:
     if num.hardware and num.fp32_dest:  # moved through SrcB for the transpose: 19 bits (tt-llk issue #122)
-        run = flush_denormals(trunc_tf32(run))
+        return flush_denormals(trunc_tf32(run))
+    return run
+
+
+def _row_result(acc: Tile, run: np.ndarray) -> Tile:
+    """The slot after a REDUCE_ROW leaving ``run`` [h, j]: in row 0 and column 0 of faces 0 and 2, scratch in
+    the rest of those faces, faces 1 and 3 as they were."""
     out = np.array(acc, dtype=_F32, copy=True)
     np.copyto(out, GARBAGE, where=_ROW_SCRATCH)
     faces = out.reshape(2, 16, 32)        # [h, row, col]
     faces[:, 0, 0:16] = run               # row 0 of faces 0 and 2 (for h)
     faces[:, :, 0] = run                  # column 0, rows 16h .. 16h + 15
     return out
+
+
+def reduce_rows(acc: Tile, fresh: bool, tiles: np.ndarray, scaler: Tile, kind: str, dim: str, num: Numerics,
+                rounding: Callable[..., Tile]) -> Tile:
+    """The slot after a `reduce_tile` of each of ``tiles`` (R, 32, 32) into it in turn, each result stored with
+    ``rounding`` (DST's, which leaves a value it made alone) and read back by the next, as the last leaves it.
+
+    A row max needs only the running [h, j] values between tiles (the rest of the slot gets the same value
+    each time), so the tiles' maxima come from one call and only the running max goes tile by tile."""
+    if kind != "reduce_max" or dim != "reduce_dim_row":
+        value = acc
+        for tile in tiles:
+            value = reduce_tile(acc, fresh, tile, scaler, kind, dim, num)
+            acc, fresh = rounding(value), False
+        return value
+    t = tiles.reshape(len(tiles), 2, 16, 2, 16)  # [R, h, r, f, c]
+    w, positive = _max_weights(_scalers(scaler))
+    vals = _weighted_max(t.swapaxes(2, 3), w[:, :, None, :], positive[:, :, None, :])  # [R, h, f, r, c]
+    parts = _max_reduce(vals, (2, 4))  # [R, h, r]
+    run = _start(acc.reshape(2, 16, 32)[:, 0, 0:16], fresh, kind)
+    for r, part in enumerate(parts):
+        if r:
+            run = rounding(run)  # as stored and read back
+        run = _row_through_srcb(np.maximum(run, part), num)
+    return _row_result(acc, run)
 
 
 def _reduce_col(acc: Tile, fresh: bool, tile: Tile, scaler: Tile, kind: str, num: Numerics) -> Tile:

@@ -30,12 +30,26 @@ def _compiled(source: str) -> CodeType:
 
 
 def _batched(body: list[Instr]) -> Instr | None:
-    """The op of a loop body that runs as one `Instr.run_many` call: the body is that op and ops with an
+    """The op of a loop body that runs as one `Instr.try_many` call: the body is that op and ops with an
     ``expr`` (which cannot fail, so running them first changes nothing)."""
     ops = [ins for ins in body if ins.expr is None]
-    if len(ops) != 1 or ops[0].kind != PLAIN or ops[0].run_many is None:
+    if len(ops) != 1 or ops[0].kind != PLAIN or ops[0].try_many is None:
         return None
     return ops[0]
+
+
+def _run_of(instrs: list[Instr], start: int) -> tuple[list[Instr], int]:
+    """The ops from ``instrs[start]`` on that share its ``batch`` key, separated only by ``expr`` ops (SSA: an
+    op never reads a value defined after it, so those can run first), and the index past the last of them."""
+    key = instrs[start].batch
+    members, end = [instrs[start]], start + 1
+    k = start + 1
+    while k < len(instrs) and (instrs[k].expr is not None or instrs[k].batch == key):
+        if instrs[k].expr is None:
+            members.append(instrs[k])
+            end = k + 1
+        k += 1
+    return members, end
 
 
 class ThreadCode:
@@ -81,7 +95,17 @@ class ThreadCode:
 
     def _emit_block(self, block: int, instrs: list[Instr], depth: int, nesting: int) -> None:
         emitted = False
-        for ins in instrs:
+        position = 0
+        while position < len(instrs):
+            ins = instrs[position]
+            position += 1
+            if ins.batch is not None and ins.kind == PLAIN:
+                members, end = _run_of(instrs, position - 1)
+                if len(members) > 1:
+                    self._emit_run(block, instrs[position - 1:end], members, depth)
+                    position = end
+                    emitted = True
+                    continue
             k = len(self.instrs)
             self.instrs.append(ins)
             self.block_of.append(block)
@@ -117,22 +141,37 @@ class ThreadCode:
         if not emitted:
             self._line(depth, "pass")
 
+    def _register(self, block: int, ins: Instr) -> int:
+        self.instrs.append(ins)
+        self.block_of.append(block)
+        return len(self.instrs) - 1
+
     def _emit_batched(self, block: int, loop: Instr, op: Instr, depth: int) -> None:
-        """A loop of index arithmetic around one op with ``run_many``: the arithmetic runs iteration by
-        iteration collecting the op's operands, then the op runs once for all of them."""
+        """A loop of index arithmetic around one op with ``try_many``: the arithmetic runs iteration by
+        iteration collecting the op's operands, then the op runs once for all of them, or, if it declines, the
+        loop runs again op by op."""
+        index = {id(ins): self._register(block, ins) for ins in loop.body}
+        row = "(" + "".join(f"env[{u}], " for u in op.uses) + ")"
         self._line(depth, "_rows = []", loop)
         self._line(depth, f"for env[{loop.iv}] in _r:", loop)
-        index = -1
         for ins in loop.body:
-            if ins is op:
-                index = len(self.instrs)
-                self._line(depth + 1, "_rows.append((" + "".join(f"env[{u}], " for u in ins.uses) + "))", ins)
-            else:
-                self._line(depth + 1, ins.expr, ins)  # type: ignore[arg-type]
-            self.instrs.append(ins)
-            self.block_of.append(block)
-        self._line(depth, "if _rows:", loop)
-        self._line(depth + 1, f"i{index}.run_many(_rows)", op)
+            self._line(depth + 1, f"_rows.append({row})" if ins is op else ins.expr, ins)  # type: ignore[arg-type]
+        self._line(depth, f"if _rows and not i{index[id(op)]}.try_many(_rows):", op)
+        self._line(depth + 1, f"for env[{loop.iv}] in _r:", loop)
+        for ins in loop.body:
+            self._line(depth + 2, f"r{index[id(ins)]}(env)" if ins is op else ins.expr, ins)  # type: ignore[arg-type]
+
+    def _emit_run(self, block: int, instrs: list[Instr], members: list[Instr], depth: int) -> None:
+        """A run of ops of one batch key between ``expr`` ops: the ``expr`` ops first, then the run as one
+        ``try_many`` call, or, if it declines, op by op."""
+        index = {id(ins): self._register(block, ins) for ins in instrs}
+        for ins in instrs:
+            if ins.expr is not None:
+                self._line(depth, ins.expr, ins)
+        rows = ", ".join("(" + "".join(f"env[{u}], " for u in ins.uses) + ")" for ins in members)
+        self._line(depth, f"if not i{index[id(members[0])]}.try_many([{rows}]):", members[0])
+        for ins in members:
+            self._line(depth + 1, f"r{index[id(ins)]}(env)", ins)
 
     # -- running -----------------------------------------------------------------------------------------
     def start(self, env: Env, thread: Any) -> Iterator[None]:

@@ -69,6 +69,15 @@ def broadcast_source(tile: Tile, kind: str) -> Tile | np.float32:
     return tile[0, 0]
 
 
+def broadcast_sources(tiles: Tile, kind: str) -> Tile:
+    """`broadcast_source` of each of ``tiles`` (n, 32, 32), shaped to broadcast to them."""
+    if kind == "col":
+        return tiles[:, :, :1]
+    if kind == "row":
+        return tiles[:, :1, :]
+    return tiles[:, :1, :1]
+
+
 def broadcast(tile: Tile, kind: str) -> Tile:
     """``unary_bcast``: col copies column 0 across, row copies row 0 down, scalar copies [0, 0]."""
     if kind == "col":

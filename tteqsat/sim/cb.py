@@ -53,6 +53,11 @@ class CircularBuffer:
         self.tile_bytes = TILE_BYTES[dtype]
         self.data = np.zeros((capacity, TILE, TILE), dtype=np.float32)  # the pages, one contiguous array
         self.tiles: list[np.ndarray] = list(self.data)  # a view of each page; writes go into them
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty, zeroed and unused, as created (the next core of a program starts with it so)."""
+        self.data.fill(0.0)
         self.read_ptr = 0  # absolute page counters; slot = ptr % capacity
         self.write_ptr = 0
         self.published = 0  # pushed and not yet popped

@@ -64,6 +64,12 @@ class DstRegisters:
         buffers = 1 if full_sync else 2
         self.halves = np.zeros((buffers, self.capacity, TILE, TILE), dtype=np.float32)
         self.slots = [list(half) for half in self.halves]  # a view of each slot
+        self.reset()
+
+    def reset(self) -> None:
+        """Zeroed and released, as created (the next core of a program starts with it so)."""
+        buffers = len(self.halves)
+        self.halves.fill(0.0)
         self.pending: dict[int, Rounding] = {}  # math-half slots written but not rounded yet: their rounding
         self.clear = [[True] * self.capacity for _ in range(buffers)]
         self.math_half: int | None = None

@@ -266,25 +266,34 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
 
     stats: dict[str, int] = {}
     problems: list[str] = []  # what the cores leave wrong at their end
+    machine: Machine | None = None  # built, and the module compiled, for the first core; reset for the others
+    compiled: list[tuple[ThreadState, Ctx, ThreadCode]] = []
     for core in host.cores:
-        cbs = _declare_cbs(host, funcs, ct_args)
-        dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
-        machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
-                          arch="blackhole" if arch == "blackhole" else "wormhole_b0")
+        first = machine is None
+        if first:
+            cbs = _declare_cbs(host, funcs, ct_args)
+            dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
+            machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
+                              arch="blackhole" if arch == "blackhole" else "wormhole_b0")
+        else:
+            machine.reset()
         threads: list[_Thread] = []
-        ctxs: list[Ctx] = []
-        for func, kind in threads_funcs:
+        for index, (func, kind) in enumerate(threads_funcs):
             name = func_name(func)
             k = kernels[name]
-            state = ThreadState(name, kind, k.compile_time_args, _resolve(k.common_runtime_args, host, dram),
-                                _resolve(core.runtime_args.get(name, ()), host, dram), k.noc or 0)
-            ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
-            body_block = func_body(func)
-            if not body_block.ops or body_block.ops[-1].name != "func.return":
-                raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
-            body = ctx.compile_block(body_block)
-            ctxs.append(ctx)
-            threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), ThreadCode(body)))
+            runtime_args = _resolve(core.runtime_args.get(name, ()), host, dram)
+            if first:
+                state = ThreadState(name, kind, k.compile_time_args, _resolve(k.common_runtime_args, host, dram),
+                                    runtime_args, k.noc or 0)
+                ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
+                body_block = func_body(func)
+                if not body_block.ops or body_block.ops[-1].name != "func.return":
+                    raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
+                compiled.append((state, ctx, ThreadCode(ctx.compile_block(body_block))))
+            state, ctx, code = compiled[index]
+            state.start(runtime_args)
+            threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), code))
+        ctxs = [ctx for _, ctx, _ in compiled]
 
         with np.errstate(all="ignore"):
             rounds = _schedule(threads)

@@ -148,11 +148,12 @@ def _runtime_arg(common: bool) -> Compiler:
     def compile_(op: Op, ctx: Ctx) -> Instr:
         (index,) = ctx.operands(op, "i")
         out = ctx.define(op)
-        args = ctx.thread.common_args if common else ctx.thread.runtime_args
+        thread = ctx.thread
         what = "common runtime" if common else "per-core runtime"
-        name = ctx.thread.name
+        name = thread.name
 
         def run(env: Env) -> None:
+            args = thread.common_args if common else thread.runtime_args  # read as it runs: they change by core
             i = env[index]
             if not 0 <= i < len(args):
                 raise ProtocolError(f"{what} arg {i} does not exist: kernel {name} has {len(args)}")

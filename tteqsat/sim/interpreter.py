@@ -1,12 +1,12 @@
 """Runs a kernel module: reader, compute and writer as cooperative threads, on every core of its program.
 
 The host program (`tteqsat.lowering.host`; read off the module when none is given) says what each kernel's
-compile-time and runtime args are, which CBs exist, the compute config and the cores. Each core runs the
-module's threads with its own L1 (CBs) and DST; DRAM is shared. Each thread is a generator over its compiled
-instructions (`tteqsat.sim.threads`: generated Python, one call per op) that yields only when it blocks on a CB
-(``cb_reserve_back`` / ``cb_wait_front``). The scheduler
-resumes threads round-robin in module order; when a full round passes in which no thread unblocked or
-finished, every thread is waiting on another and the run is reported as a deadlock.
+compile-time and runtime args are, which CBs exist, the compute config and the cores. The module is compiled
+once; each core runs its threads with its own L1 (CBs) and DST, reset between cores; DRAM is shared. Each thread
+is a generator over its compiled instructions (`tteqsat.sim.threads`: generated Python, one call per op) that
+yields only when it blocks on a CB (``cb_reserve_back`` / ``cb_wait_front``). The scheduler resumes threads
+round-robin in module order; when a full round passes in which no thread unblocked or finished, every thread
+is waiting on another and the run is reported as a deadlock.
 """
 
 from __future__ import annotations

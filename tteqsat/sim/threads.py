@@ -3,8 +3,11 @@
 Walking the instruction tree op by op (a generator per loop iteration, a dispatch on each instruction's kind,
 bookkeeping per op) costs more than most ops do. Here the tree becomes Python source instead: one call per op
 (or the op's own one-line `Instr.expr`), an ``scf.for`` as a Python ``for`` loop, a blocking op as a poll that
-yields to the scheduler until it is ready. The source depends only on the tree's shape and slot numbers, so a
-function compiles once and is bound to each core's instructions.
+yields to the scheduler until it is ready. Ops that can run several executions at once (`Instr.try_many`) get
+them batched: a loop whose body is such an op and index arithmetic, and a run of such ops of one batch key
+between index arithmetic; when the op declines, the same executions run one by one. The source depends only on
+the tree's shape and slot numbers (its compiled code is cached); the interpreter builds it once per function
+and runs it on every core.
 
 Nothing is counted per op: every op of a block runs once each time the block runs (a ``func.return`` ends its
 block, so ops after it are left out), so an op's count is its block's, and a loop adds its trip count to its
@@ -53,11 +56,11 @@ def _run_of(instrs: list[Instr], start: int) -> tuple[list[Instr], int]:
 
 
 class ThreadCode:
-    """The generated generator of one function's body, bound to one core's instructions.
+    """The generated generator of one function's body, bound to its compiled instructions.
 
-    ``start(env, thread)`` returns the generator; ``thread`` needs ``current`` (set to a blocking op while it
-    waits, for the deadlock report) and ``progress`` (counts waits that ended). After a complete run,
-    `set_counts` stores each op's execution count in `Instr.count`.
+    ``start(env, thread)`` returns the generator for one core; ``thread`` needs ``current`` (set to a blocking
+    op while it waits, for the deadlock report) and ``progress`` (counts waits that ended). After a complete
+    run, `set_counts` stores each op's execution count in `Instr.count`.
     """
 
     def __init__(self, body: list[Instr]) -> None:

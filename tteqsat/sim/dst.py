@@ -22,8 +22,6 @@ Rounding = Callable[..., np.ndarray]
 (`tteqsat.sim.numerics`, `tteqsat.sim.tiles.round_bf16`)."""
 
 
-
-
 def default_capacity(fp32: bool, full_sync: bool) -> int:
     """Tiles per acquire on Wormhole and Blackhole: 8 with a 16-bit DST, 4 with fp32, twice that in full sync."""
     return (4 if fp32 else 8) * (2 if full_sync else 1)

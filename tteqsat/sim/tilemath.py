@@ -61,7 +61,8 @@ precision only): gelu_tile is tt-metal's fast approximation (fast_and_approx def
 
 
 def broadcast_source(tile: Tile, kind: str) -> Tile | np.float32:
-    """What `broadcast` copies across the tile, shaped to broadcast to it: column 0, row 0 or [0, 0]."""
+    """``unary_bcast``: col copies column 0 across, row copies row 0 down, scalar copies [0, 0]. Returns what is
+    copied, shaped to broadcast to the tile (the store into DST does the copying)."""
     if kind == "col":
         return tile[:, :1]
     if kind == "row":
@@ -76,12 +77,3 @@ def broadcast_sources(tiles: Tile, kind: str) -> Tile:
     if kind == "row":
         return tiles[:, :1, :]
     return tiles[:, :1, :1]
-
-
-def broadcast(tile: Tile, kind: str) -> Tile:
-    """``unary_bcast``: col copies column 0 across, row copies row 0 down, scalar copies [0, 0]."""
-    if kind == "col":
-        return np.repeat(tile[:, :1], tile.shape[1], axis=1)
-    if kind == "row":
-        return np.repeat(tile[:1, :], tile.shape[0], axis=0)
-    return np.full(tile.shape, tile[0, 0], dtype=_F32)

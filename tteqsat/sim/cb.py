@@ -4,6 +4,12 @@ The model follows tt-metal's CB API: a producer reserves free pages at the write
 fills them and pushes them; a consumer waits for published pages at the read pointer, reads
 them and pops them. Every misuse that would corrupt data or hang on hardware raises
 `ProtocolError` here; blocking is left to the interpreter (`can_reserve` / `can_wait`).
+
+A page always holds a value of the CB's format: every write rounds to it (`write`, and the packer's
+conversions into `page`) or copies a tile of that format (`put`, from a DRAM tensor of the same dtype, whose
+tiles were rounded when loaded or copied from such a CB). A bf16 page is therefore bf16 with any NaN
+0x7FC00000 (every bf16 rounding makes NaNs that), which lets readers copy it unchanged where rounding it to bf16
+again would not change it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ class CircularBuffer:
         "capacity",
         "dtype",
         "tile_bytes",
+        "data",
         "tiles",
         "read_ptr",
         "write_ptr",
@@ -44,8 +51,13 @@ class CircularBuffer:
         self.capacity = capacity
         self.dtype = dtype
         self.tile_bytes = TILE_BYTES[dtype]
-        zero = np.zeros((TILE, TILE), dtype=np.float32)
-        self.tiles: list[np.ndarray] = [zero] * capacity
+        self.data = np.zeros((capacity, TILE, TILE), dtype=np.float32)  # the pages, one contiguous array
+        self.tiles: list[np.ndarray] = list(self.data)  # a view of each page; writes go into them
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty, zeroed and unused, as created (the next core of a program starts with it so)."""
+        self.data.fill(0.0)
         self.read_ptr = 0  # absolute page counters; slot = ptr % capacity
         self.write_ptr = 0
         self.published = 0  # pushed and not yet popped
@@ -101,7 +113,12 @@ class CircularBuffer:
 
     def write(self, index: int, tile: np.ndarray) -> None:
         """Store ``tile`` (rounded to the CB's dtype) at write pointer + ``index``."""
-        self.tiles[self._slot(index)] = round_to(tile, self.dtype)
+        round_to(tile, self.dtype, self.tiles[self._slot(index)])
+
+    def put(self, index: int, tile: np.ndarray) -> None:
+        """Store ``tile``, already in the CB's dtype (a DRAM tile of the same format), at write pointer +
+        ``index``."""
+        self.tiles[self._slot(index)][...] = tile
 
     def pack_position(self, index: int, out_of_order: bool) -> int:
         """The tile a ``pack_tile`` writes: ``index`` with out_of_order, else the packer's running pointer,
@@ -115,12 +132,17 @@ class CircularBuffer:
 
     def store(self, index: int, tile: np.ndarray, what: str) -> None:
         """Store an already converted ``tile`` at write pointer + ``index`` (``what`` names the writer)."""
-        self.tiles[self._slot(index, what)] = tile
+        self.tiles[self._slot(index, what)][...] = tile
+
+    def page(self, index: int, what: str) -> np.ndarray:
+        """The page at write pointer + ``index``, to be written in place (``what`` names the writer)."""
+        return self.tiles[self._slot(index, what)]
 
     def accumulate(self, index: int, tile: np.ndarray, what: str, convert) -> None:
-        """L1 += ``tile`` at write pointer + ``index``, converted back to the CB's format by ``convert``."""
-        slot = self._slot(index, what)
-        self.tiles[slot] = convert(self.tiles[slot] + tile)
+        """L1 += ``tile`` at write pointer + ``index``, converted back to the CB's format by
+        ``convert(values, out)``."""
+        page = self.tiles[self._slot(index, what)]
+        convert(page + tile, page)
 
     # -- consumer side -------------------------------------------------------------------
     def can_wait(self, n: int) -> bool:
@@ -176,12 +198,32 @@ class CircularBuffer:
         return f"cb {self.cb_id}: " + " and ".join(parts)
 
     def read(self, index: int) -> np.ndarray:
-        """The tile at read pointer + ``index`` (must have been waited for). Do not mutate it."""
+        """The tile at read pointer + ``index`` (must have been waited for): a view of the page, valid until it
+        is written again. Do not mutate it."""
         if not 0 <= index < self.waited:
             raise ProtocolError(
                 f"cb {self.cb_id}: read of tile {index} but only {self.waited} tiles waited for"
             )
         return self.tiles[(self.read_ptr + index) % self.capacity]
+
+    def read_block(self, index: int, n: int) -> np.ndarray:
+        """Tiles read pointer + ``index`` .. + ``n - 1`` as one (n, 32, 32) array (each must have been waited
+        for): a view when they are contiguous in L1, else a copy. Do not mutate it."""
+        if n < 1 or not (0 <= index and index + n <= self.waited):  # fails as reading them one by one would
+            return np.stack([self.read(index + k) for k in range(n)])
+        start = (self.read_ptr + index) % self.capacity
+        if start + n <= self.capacity:
+            return self.data[start:start + n]
+        return np.stack([self.read(index + k) for k in range(n)])
+
+    def readable(self, index: int, n: int) -> bool:
+        """True when tiles read pointer + ``index`` .. + ``n - 1`` may be read (were waited for)."""
+        return 0 <= index and index + n <= self.waited
+
+    def gather(self, indices: list[int]) -> np.ndarray:
+        """Copies of the tiles at read pointer + each of ``indices`` (checked with `readable` first), as one
+        (len, 32, 32) array."""
+        return self.data[[(self.read_ptr + i) % self.capacity for i in indices]]
 
     # -- L1 addresses (dataflow threads) -------------------------------------------------
     def slot_of_offset(self, base_ptr: int, address_slot: int) -> int:

@@ -13,10 +13,12 @@ import numpy as np
 
 from tteqsat.mlir_text.ir import Op, bits_to_f32
 from tteqsat.sim import numerics, tilemath
+from tteqsat.sim.cb import CircularBuffer
+from tteqsat.sim.dst import DstRegisters, Rounding
 from tteqsat.sim.errors import ProtocolError
 from tteqsat.sim.inits import FpuKey
 from tteqsat.sim.program import Compiler, Ctx, Env, Instr
-from tteqsat.sim.reduce import reduce_tile
+from tteqsat.sim.reduce import reduce_rows, reduce_tile
 
 _REDUCE_TYPES = ("reduce_sum", "reduce_max")
 _REDUCE_DIMS = ("reduce_dim_row", "reduce_dim_col", "reduce_dim_scalar")
@@ -234,6 +236,30 @@ def _bool_attr(op: Op, ctx: Ctx, key: str) -> bool:
 # -- FPU ops (operands from CBs) ----------------------------------------------------------------
 
 
+def _neighbours(dst: DstRegisters, slots: list[int]) -> int | None:
+    """The first of ``slots`` when they are d, d + 1, ... and math ops may use them: one block of DST for a
+    batch of ops (`Instr.try_many`), each op on its own slot."""
+    first = slots[0]
+    if slots != list(range(first, first + len(slots))) or not dst.writable(first, len(slots)):
+        return None
+    return first
+
+
+def _one_cb(rows: list[tuple], cb: int, index: int) -> CircularBuffer | None:
+    """The CB at position ``cb`` of every row when it is the same one and the tile at position ``index`` of each
+    row may be read from it."""
+    c = rows[0][cb]
+    if all(row[cb] is c and c.readable(row[index], 1) for row in rows):
+        return c
+    return None
+
+
+def _unpacked(dst: DstRegisters, cb: CircularBuffer) -> Rounding | None:
+    """How DST stores a tile unpacked unchanged from ``cb``: a 16-bit DST rounds it, which leaves a bf16 page
+    (bf16 with canonical NaNs, see cb.py) as it is, so those are copied."""
+    return numerics.copy_into if dst.fp32 or cb.dtype == "bf16" else None
+
+
 def _copy_tile(op: Op, ctx: Ctx) -> Instr:
     cb, i, d = ctx.operands(op, "cii")
     dst, inits = ctx.machine.dst, ctx.machine.inits
@@ -241,9 +267,17 @@ def _copy_tile(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
-        dst.store(env[d], env[cb].read(env[i]))
+        c = env[cb]
+        dst.store(env[d], c.read(env[i]), _unpacked(dst, c))
 
-    return Instr(op, run)
+    def try_many(rows: list[tuple]) -> bool:
+        first, c = _neighbours(dst, [row[2] for row in rows]), _one_cb(rows, 0, 1)
+        if first is None or c is None or inits.fpu != key:
+            return False
+        dst.store_block(first, len(rows), c.gather([row[1] for row in rows]), _unpacked(dst, c))
+        return True
+
+    return Instr(op, run, uses=(cb, i, d), try_many=try_many)
 
 
 def _eltwise_tiles(kind: str) -> Compiler:
@@ -252,12 +286,21 @@ def _eltwise_tiles(kind: str) -> Compiler:
     def compile_(op: Op, ctx: Ctx) -> Instr:
         cb0, cb1, i0, i1, d = ctx.operands(op, "cciii")
         dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
+        stored = num.fpu_stored
 
         def run(env: Env) -> None:
             inits.require_fpu(key)
-            dst.store(env[d], num.eltwise(kind, env[cb0].read(env[i0]), env[cb1].read(env[i1])))
+            dst.store(env[d], num.eltwise(kind, env[cb0].read(env[i0]), env[cb1].read(env[i1])), stored)
 
-        return Instr(op, run)
+        def try_many(rows: list[tuple]) -> bool:
+            first, c0, c1 = _neighbours(dst, [row[4] for row in rows]), _one_cb(rows, 0, 2), _one_cb(rows, 1, 3)
+            if first is None or c0 is None or c1 is None or inits.fpu != key:
+                return False
+            a, b = c0.gather([row[2] for row in rows]), c1.gather([row[3] for row in rows])
+            dst.store_block(first, len(rows), num.eltwise(kind, a, b), stored)
+            return True
+
+        return Instr(op, run, uses=(cb0, cb1, i0, i1, d), try_many=try_many)
 
     return compile_
 
@@ -268,15 +311,25 @@ def _dest_reuse(op: Op, ctx: Ctx) -> Instr:
     kind = key[1]
     dest_is_a = key[2] == "dest_to_srca"
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
+    stored = num.fpu_stored
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
         slot = env[d]
         current = dst.load(slot)
         tile = env[cb].read(env[i])
-        dst.store(slot, num.eltwise(kind, current, tile) if dest_is_a else num.eltwise(kind, tile, current))
+        dst.store(slot, num.eltwise(kind, current, tile) if dest_is_a else num.eltwise(kind, tile, current), stored)
 
-    return Instr(op, run)
+    def try_many(rows: list[tuple]) -> bool:
+        first, c = _neighbours(dst, [row[2] for row in rows]), _one_cb(rows, 0, 1)
+        if first is None or c is None or inits.fpu != key:
+            return False
+        current, tiles = dst.load_block(first, len(rows)), c.gather([row[1] for row in rows])
+        value = num.eltwise(kind, current, tiles) if dest_is_a else num.eltwise(kind, tiles, current)
+        dst.store_block(first, len(rows), value, stored)
+        return True
+
+    return Instr(op, run, uses=(cb, i, d), try_many=try_many)
 
 
 def _matmul(op: Op, ctx: Ctx) -> Instr:
@@ -287,6 +340,7 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
     explicit = slots[5] if len(slots) == 6 else None
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("mm_init",)
+    stored = num.fpu_stored
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
@@ -294,7 +348,7 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
         b = env[cb1].read(env[i1])
         transpose = env[explicit] if explicit is not None else inits.matmul_transpose
         slot = env[d]
-        dst.store(slot, num.matmul(dst.load(slot), a, b.T if transpose else b))
+        dst.store(slot, num.matmul(dst.load(slot), a, b.T if transpose else b), stored)
 
     return Instr(op, run)
 
@@ -302,23 +356,45 @@ def _matmul(op: Op, ctx: Ctx) -> Instr:
 def _matmul_block(op: Op, ctx: Ctx) -> Instr:
     """``matmul_block(cb0, cb1, i0, i1, d, transpose, ct, rt, kt)``: for output tile (r, c) of the block,
     ``DST[d + r*ct + c] += cb0[i0 + r*kt] @ cb1[i1 + c]`` (``cb1[i1 + c].T`` when transpose is set)."""
-    cb0, cb1, i0, i1, d, tr, ct, rt, kt = ctx.operands(op, "cciiinnnn")
+    slots = ctx.operands(op, "cciiinnnn")
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
     key = ("mm_init",)
+    stored = num.fpu_stored
+
+    def once(cb0: CircularBuffer, cb1: CircularBuffer, i0: int, i1: int, d: int, tr: int, ct: int, rt: int,
+             kt: int) -> None:
+        inits.require_fpu(key)
+        n = ct
+        bs = cb1.read_block(i1, n)  # the block's columns
+        if tr:
+            bs = bs.transpose(0, 2, 1)
+        for r in range(rt):
+            a = cb0.read(i0 + r * kt)
+            first = d + r * n
+            dst.store_block(first, n, num.matmul(dst.load_block(first, n), a, bs), stored)
+
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = slots
 
     def run(env: Env) -> None:
-        inits.require_fpu(key)
-        n = env[ct]
-        reader = env[cb1]
-        bs = np.stack([reader.read(env[i1] + c) for c in range(n)])  # the block's columns, one call each
-        if env[tr]:
-            bs = bs.transpose(0, 2, 1)
-        for r in range(env[rt]):
-            a = env[cb0].read(env[i0] + r * env[kt])
-            first = env[d] + r * n
-            dst.store_block(first, n, num.matmul(dst.load_block(first, n), a, bs))
+        once(env[s0], env[s1], env[s2], env[s3], env[s4], env[s5], env[s6], env[s7], env[s8])
 
-    return Instr(op, run)
+    def try_many(rows: list[tuple]) -> bool:
+        """A loop over K: each row adds into the same DST block. When every row is one block row (rt = 1) on the
+        same CBs and DST slots and nothing fails, every product is one batched matmul and only the adds and DST
+        roundings go row by row."""
+        cb0, cb1, _, _, d, tr, n, rt, _ = head = rows[0]
+        if (rt != 1 or n < 1 or inits.fpu != key or not dst.writable(d, n)
+                or any(row[:2] != head[:2] or row[4:] != head[4:] or not cb0.readable(row[2], 1)
+                       or not cb1.readable(row[3], n) for row in rows)):
+            return False
+        a = cb0.gather([row[2] for row in rows])  # [row, 32, 32]
+        b = cb1.gather([row[3] + c for row in rows for c in range(n)]).reshape(len(rows), n, 32, 32)
+        if tr:
+            b = b.transpose(0, 1, 3, 2)
+        dst.store_block(d, n, num.matmul_rows(dst.load_block(d, n), a, b), stored)
+        return True
+
+    return Instr(op, run, uses=slots, try_many=try_many)
 
 
 def _mm_block_init(op: Op, ctx: Ctx) -> Instr:
@@ -334,19 +410,34 @@ def _mm_block_init(op: Op, ctx: Ctx) -> Instr:
 
 
 def _reduce(op: Op, ctx: Ctx) -> Instr:
-    cb, scb, i, si, d = ctx.operands(op, "cciii")
+    slots = ctx.operands(op, "cciii")
+    cb, scb, i, si, d = slots
     key = _reduce_key(op, ctx)
     kind, dim = key[1], key[2]
     dst, inits, num = ctx.machine.dst, ctx.machine.inits, ctx.machine.numerics
 
-    def run(env: Env) -> None:
+    def once(cb: CircularBuffer, scb: CircularBuffer, i: int, si: int, slot: int) -> None:
         inits.require_fpu(key)
-        tile = env[cb].read(env[i])
-        scaler = env[scb].read(env[si])
-        slot = env[d]
+        tile = cb.read(i)
+        scaler = scb.read(si)
         dst.store(slot, reduce_tile(dst.load(slot), dst.is_clear(slot), tile, scaler, kind, dim, num))
 
-    return Instr(op, run)
+    def run(env: Env) -> None:
+        once(env[cb], env[scb], env[i], env[si], env[d])
+
+    def try_many(rows: list[tuple]) -> bool:
+        """A loop reducing a row of tiles into one slot: when every row uses the same CBs, scaler tile and slot
+        and nothing fails, `reduce_rows` does them together."""
+        c, sc, _, s_i, slot = head = rows[0]
+        if (inits.fpu != key or not dst.writable(slot) or not sc.readable(s_i, 1)
+                or any(row[:2] != head[:2] or row[3:] != head[3:] or not c.readable(row[2], 1) for row in rows)):
+            return False
+        tiles = c.gather([row[2] for row in rows])
+        acc, fresh = dst.load(slot), dst.is_clear(slot)
+        dst.store(slot, reduce_rows(acc, fresh, tiles, sc.read(s_i), kind, dim, num, dst.rounding))
+        return True
+
+    return Instr(op, run, uses=slots, try_many=try_many)
 
 
 def _unary_bcast(op: Op, ctx: Ctx) -> Instr:
@@ -357,9 +448,18 @@ def _unary_bcast(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
-        dst.store(env[d], tilemath.broadcast(env[cb].read(env[i]), kind))
+        c = env[cb]
+        dst.store(env[d], tilemath.broadcast_source(c.read(env[i]), kind), _unpacked(dst, c))  # broadcast by the store
 
-    return Instr(op, run)
+    def try_many(rows: list[tuple]) -> bool:
+        first, c = _neighbours(dst, [row[2] for row in rows]), _one_cb(rows, 0, 1)
+        if first is None or c is None or inits.fpu != key:
+            return False
+        tiles = c.gather([row[1] for row in rows])
+        dst.store_block(first, len(rows), tilemath.broadcast_sources(tiles, kind), _unpacked(dst, c))
+        return True
+
+    return Instr(op, run, uses=(cb, i, d), try_many=try_many)
 
 
 def _transpose(op: Op, ctx: Ctx) -> Instr:
@@ -369,7 +469,8 @@ def _transpose(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_fpu(key)
-        dst.store(env[d], num.src(env[cb].read(env[i])).T)  # through SrcA
+        c = env[cb]
+        dst.store(env[d], num.src(c.read(env[i])).T, _unpacked(dst, c))  # through SrcA
 
     return Instr(op, run)
 
@@ -397,7 +498,14 @@ def _sfpu_unary(fn: Callable[[np.ndarray], np.ndarray]) -> Compiler:
             slot = env[d]
             dst.store(slot, f(dst.load(slot)), rounding)
 
-        return Instr(op, run)
+        def try_many(rows: list[tuple]) -> bool:
+            first = _neighbours(dst, [row[0] for row in rows])
+            if first is None or inits.sfpu != init:
+                return False
+            dst.store_block(first, len(rows), f(dst.load_block(first, len(rows))), rounding)
+            return True
+
+        return Instr(op, run, uses=(d,), try_many=try_many)
 
     return compile_
 
@@ -411,27 +519,33 @@ def _exp(op: Op, ctx: Ctx) -> Instr:
     machine = ctx.machine
     dst, inits, num = machine.dst, machine.inits, machine.numerics
 
+    def value(x: np.ndarray) -> tuple[np.ndarray, Rounding]:
+        if approx:
+            s = inits.exp_scale  # the tile's own scale is ignored in approximate mode
+            if num.hardware:
+                return numerics.exp_schraudolph(x, s), num.sfpu_trunc
+            return np.exp(np.float32(s) * x), num.sfpu_round
+        if not num.hardware:
+            return np.exp(np.float32(scale) * x), num.sfpu_round
+        xs = (np.float32(numerics.bf16_scale(scale)) * x).astype(np.float32)
+        return (np.exp(xs).astype(np.float32) if num.fp32_dest else numerics.exp_21f(xs)), num.sfpu_round
+
     def run(env: Env) -> None:
         inits.require_sfpu("exp_tile_init")
         if inits.exp_approx != approx:
             raise ProtocolError(f"exp_tile has approx = {str(approx).lower()} but the last exp_tile_init has "
                                 f"approx = {str(inits.exp_approx).lower()}")
         slot = env[d]
-        x = dst.load(slot)
-        if approx:
-            s = inits.exp_scale  # the tile's own scale is ignored in approximate mode
-            if num.hardware:
-                dst.store(slot, numerics.exp_schraudolph(x, s), num.sfpu_trunc)
-            else:
-                dst.store(slot, np.exp(np.float32(s) * x), num.sfpu_round)
-        elif not num.hardware:
-            dst.store(slot, np.exp(np.float32(scale) * x), num.sfpu_round)
-        else:
-            xs = (np.float32(numerics.bf16_scale(scale)) * x).astype(np.float32)
-            value = np.exp(xs).astype(np.float32) if num.fp32_dest else numerics.exp_21f(xs)
-            dst.store(slot, value, num.sfpu_round)
+        dst.store(slot, *value(dst.load(slot)))
 
-    return Instr(op, run)
+    def try_many(rows: list[tuple]) -> bool:
+        first = _neighbours(dst, [row[0] for row in rows])
+        if first is None or inits.sfpu != "exp_tile_init" or inits.exp_approx != approx:
+            return False
+        dst.store_block(first, len(rows), *value(dst.load_block(first, len(rows))))
+        return True
+
+    return Instr(op, run, uses=(d,), try_many=try_many)
 
 
 def _sfpu_binary(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Compiler:
@@ -446,7 +560,17 @@ def _sfpu_binary(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Compiler
             inits.require_sfpu(init)
             dst.store(env[od], fn(dst.load(env[d0]), dst.load(env[d1])), rounding)
 
-        return Instr(op, run)
+        def try_many(rows: list[tuple]) -> bool:
+            n = len(rows)
+            first = _neighbours(dst, [row[2] for row in rows])
+            a, b = _neighbours(dst, [row[0] for row in rows]), _neighbours(dst, [row[1] for row in rows])
+            if (first is None or a is None or b is None or inits.sfpu != init
+                    or any(rows[i][2] in rows[j][:2] for j in range(n) for i in range(j))):  # reads what it wrote
+                return False
+            dst.store_block(first, n, fn(dst.load_block(a, n), dst.load_block(b, n)), rounding)
+            return True
+
+        return Instr(op, run, uses=(d0, d1, od), try_many=try_many)
 
     return compile_
 
@@ -486,13 +610,9 @@ def _copy_dest(op: Op, ctx: Ctx) -> Instr:
 
     def run(env: Env) -> None:
         inits.require_sfpu("copy_dest_values_init")
-        dst.store(env[d_out], dst.load(env[d_in]), _exact)
+        dst.store(env[d_out], dst.load(env[d_in]), numerics.copy_into)
 
     return Instr(op, run)
-
-
-def _exact(x: np.ndarray) -> np.ndarray:
-    return x
 
 
 # -- packing ------------------------------------------------------------------------------------
@@ -517,9 +637,9 @@ def _pack(op: Op, ctx: Ctx) -> Instr:
             tile = np.where(PACK_MASKS[(machine.arch, machine.pack_mask)], tile, np.float32(0.0))
         position = c.pack_position(env[i], out_of_order)
         if machine.pack_l1_acc:
-            c.accumulate(position, tile, what, lambda x: num.pack(x, c.dtype))
+            c.accumulate(position, tile, what, lambda x, out: num.pack(x, c.dtype, out))
         else:
-            c.store(position, num.pack(tile, c.dtype), what)
+            num.pack_dst(tile, c.dtype, c.page(position, what))
 
     return Instr(op, run)
 

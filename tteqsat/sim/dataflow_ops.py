@@ -221,7 +221,7 @@ def _read_tile(op: Op, ctx: Ctx) -> Instr:
         dram.check_tile(tensor, tid)
         cb, slot = l1.resolve(env[addr])
         _check_transfer(a, cb.dtype, spec.dtype, spec.name)
-        cb.write(cb.slot_of_offset(cb.write_ptr, slot), dram.tiles[tensor][tid])
+        cb.put(cb.slot_of_offset(cb.write_ptr, slot), dram.tiles[tensor][tid])  # same format: checked above
         pending.add((cb.cb_id, _noc_index(env, noc, default)))
 
     return Instr(op, run)

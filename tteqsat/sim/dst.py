@@ -15,7 +15,11 @@ from collections.abc import Callable
 import numpy as np
 
 from tteqsat.sim.errors import ProtocolError
-from tteqsat.sim.tiles import TILE, round_bf16
+from tteqsat.sim.tiles import TILE, copy_into, round_bf16
+
+Rounding = Callable[..., np.ndarray]
+"""``rounding(values, out=None)``: ``values`` rounded to a register format, written into ``out`` when given
+(`tteqsat.sim.numerics`, `tteqsat.sim.tiles.round_bf16`)."""
 
 
 def default_capacity(fp32: bool, full_sync: bool) -> int:
@@ -26,12 +30,20 @@ def default_capacity(fp32: bool, full_sync: bool) -> int:
 class DstRegisters:
     """``capacity`` tile slots per buffer (by default 8 in bf16 mode, 4 with ``fp32_dest_acc_en``; twice that,
     in one buffer instead of two, with ``dst_full_sync``). Values written are rounded by ``rounding`` (by
-    default to nearest-even bf16 in 16-bit mode; callers pass the hardware's rounding per op)."""
+    default to nearest-even bf16 in 16-bit mode; callers pass the hardware's rounding per op), so a 16-bit DST
+    only ever holds bf16 values.
+
+    A rounding is elementwise, so it is applied when a slot is next read rather than when it is written: the
+    slots written since are then rounded together, one call per run of neighbouring slots that share a rounding
+    (``pending``). Every read (`load`, `load_block`, and the packer's after `commit`) sees rounded values.
+    """
 
     __slots__ = (
         "fp32",
         "capacity",
         "halves",
+        "slots",
+        "pending",
         "clear",
         "math_half",
         "pack_half",
@@ -42,13 +54,21 @@ class DstRegisters:
     )
 
     def __init__(self, fp32: bool, full_sync: bool = False, capacity: int | None = None,
-                 rounding: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+                 rounding: Rounding | None = None) -> None:
         self.fp32 = fp32
         # full sync: one buffer of the whole register file instead of two halves (tt-metal dst_full_sync_en)
         self.capacity = capacity if capacity is not None else default_capacity(fp32, full_sync)
-        self.rounding = rounding or ((lambda x: x) if fp32 else round_bf16)
+        self.rounding = rounding or (copy_into if fp32 else round_bf16)
         buffers = 1 if full_sync else 2
         self.halves = np.zeros((buffers, self.capacity, TILE, TILE), dtype=np.float32)
+        self.slots = [list(half) for half in self.halves]  # a view of each slot
+        self.reset()
+
+    def reset(self) -> None:
+        """Zeroed and released, as created (the next core of a program starts with it so)."""
+        buffers = len(self.halves)
+        self.halves.fill(0.0)
+        self.pending: dict[int, Rounding] = {}  # math-half slots written but not rounded yet: their rounding
         self.clear = [[True] * self.capacity for _ in range(buffers)]
         self.math_half: int | None = None
         self.pack_half: int | None = None
@@ -64,12 +84,15 @@ class DstRegisters:
             raise ProtocolError("tile_regs_acquire with both DST halves in use (missing tile_regs_release)")
         half = self.free.popleft()
         self.halves[half].fill(0.0)
+        self.pending = {}
         self.clear[half] = [True] * self.capacity
         self.math_half = half
 
     def commit(self) -> None:
         if self.math_half is None:
             raise ProtocolError("tile_regs_commit without tile_regs_acquire")
+        if self.pending:
+            self._round_pending()
         self.committed.append(self.math_half)
         self.math_half = None
 
@@ -114,35 +137,79 @@ class DstRegisters:
             )
         return half
 
+    def _round_pending(self) -> None:
+        """Round the slots written since they were last read, neighbours sharing a rounding in one call."""
+        if len(self.pending) == 1:
+            ((d, rounding),) = self.pending.items()
+            self.pending = {}
+            slot = self.slots[self.math_half][d]  # type: ignore[index]
+            rounding(slot, slot)
+            return
+        pending = sorted(self.pending.items())
+        self.pending = {}
+        half = self.halves[self.math_half]
+        start = 0
+        for k in range(1, len(pending) + 1):
+            if k == len(pending) or pending[k][0] != pending[k - 1][0] + 1 or pending[k][1] is not pending[start][1]:
+                block = half[pending[start][0]:pending[k - 1][0] + 1]
+                pending[start][1](block, block)
+                start = k
+
     def load(self, d: int) -> np.ndarray:
         """Read slot ``d`` of the math half (a view: do not mutate)."""
-        return self.halves[self._math_slot(d), d]
+        half = self.math_half
+        if half is None or not 0 <= d < self.capacity:
+            half = self._math_slot(d)  # raises
+        if d in self.pending:
+            self._round_pending()
+        return self.slots[half][d]
 
     def load_block(self, d: int, n: int) -> np.ndarray:
         """Slots ``d .. d+n-1`` of the math half as one (n, 32, 32) array (a view: do not mutate)."""
         self._math_slot(d + n - 1)
-        return self.halves[self._math_slot(d), d:d + n]
+        half = self._math_slot(d)
+        if self.pending:
+            self._round_pending()
+        return self.halves[half, d:d + n]
 
-    def store_block(self, d: int, n: int, values: np.ndarray) -> None:
-        """Write slots ``d .. d+n-1`` of the math half (``values`` is (n, 32, 32)), with the default rounding."""
+    def store_block(self, d: int, n: int, values: np.ndarray, rounding: Rounding | None = None) -> None:
+        """Write slots ``d .. d+n-1`` of the math half (``values`` is (n, 32, 32)), rounded by ``rounding``
+        (default: the register file's)."""
         self._math_slot(d + n - 1)
         half = self._math_slot(d)
-        self.halves[half, d:d + n] = self.rounding(np.asarray(values, np.float32))
+        rounding = rounding or self.rounding
+        self.halves[half, d:d + n] = values
+        clear = self.clear[half]
+        pending = self.pending
         for s in range(d, d + n):
-            self.clear[half][s] = False
+            clear[s] = False
+            if rounding is copy_into:
+                pending.pop(s, None)
+            else:
+                pending[s] = rounding
         if d + n - 1 > self.max_slot:
             self.max_slot = d + n - 1
+
+    def writable(self, d: int, n: int = 1) -> bool:
+        """True when math ops may use slots ``d .. d+n-1`` (DST acquired, slots in range)."""
+        return self.math_half is not None and 0 <= d and d + n <= self.capacity
 
     def is_clear(self, d: int) -> bool:
         """True if slot ``d`` was not written since the last acquire."""
         return self.clear[self._math_slot(d)][d]
 
-    def store(self, d: int, value: np.ndarray | float,
-              rounding: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
-        """Write slot ``d`` of the math half, rounded by ``rounding`` (default: the register file's)."""
-        half = self._math_slot(d)
-        tile = np.broadcast_to(np.asarray(value, np.float32), (TILE, TILE))
-        self.halves[half, d] = (rounding or self.rounding)(tile)
+    def store(self, d: int, value: np.ndarray | float, rounding: Rounding | None = None) -> None:
+        """Write slot ``d`` of the math half (``value`` broadcast to a tile), to be rounded by ``rounding``
+        (default: the register file's) before it is read."""
+        half = self.math_half
+        if half is None or not 0 <= d < self.capacity:
+            half = self._math_slot(d)  # raises
+        rounding = rounding or self.rounding
+        self.slots[half][d][...] = value
+        if rounding is copy_into:
+            self.pending.pop(d, None)
+        else:
+            self.pending[d] = rounding
         self.clear[half][d] = False
         if d > self.max_slot:
             self.max_slot = d

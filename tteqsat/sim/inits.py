@@ -28,6 +28,10 @@ class InitTracker:
     __slots__ = ("fpu", "sfpu", "matmul_transpose", "exp_approx", "exp_scale")
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Nothing initialised (a new core)."""
         self.fpu: FpuKey | None = None
         self.sfpu: str | None = None
         self.matmul_transpose = 0

@@ -1,11 +1,12 @@
 """Runs a kernel module: reader, compute and writer as cooperative threads, on every core of its program.
 
 The host program (`tteqsat.lowering.host`; read off the module when none is given) says what each kernel's
-compile-time and runtime args are, which CBs exist, the compute config and the cores. Each core runs the
-module's threads with its own L1 (CBs) and DST; DRAM is shared. Each thread is a generator over its compiled
-instructions that yields only when it blocks on a CB (``cb_reserve_back`` / ``cb_wait_front``). The scheduler
-resumes threads round-robin in module order; when a full round passes in which no thread unblocked or
-finished, every thread is waiting on another and the run is reported as a deadlock.
+compile-time and runtime args are, which CBs exist, the compute config and the cores. The module is compiled
+once; each core runs its threads with its own L1 (CBs) and DST, reset between cores; DRAM is shared. Each thread
+is a generator over its compiled instructions (`tteqsat.sim.threads`: generated Python, one call per op) that
+yields only when it blocks on a CB (``cb_reserve_back`` / ``cb_wait_front``). The scheduler resumes threads
+round-robin in module order; when a full round passes in which no thread unblocked or finished, every thread
+is waiting on another and the run is reported as a deadlock.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from tteqsat.sim.dst import DstRegisters
 from tteqsat.sim.errors import ProtocolError, SimulationError, located
 from tteqsat.sim.machine import Machine, ThreadState
 from tteqsat.sim.numerics import PRECISIONS, Numerics
-from tteqsat.sim.program import BLOCKING, FOR, PLAIN, Compiler, Ctx, Env, Instr
+from tteqsat.sim.program import Compiler, Ctx, Env, Instr
 from tteqsat.sim.scalar_ops import SCALAR_OPS
 from tteqsat.sim.settings import compute_settings
+from tteqsat.sim.threads import ThreadCode
 
 _TABLES: dict[str, dict[str, Compiler]] = {
     "compute": {**SCALAR_OPS, **CB_OPS, **COMPUTE_OPS},
@@ -60,41 +62,15 @@ class SimResult:
 
 
 class _Thread:
-    __slots__ = ("state", "env", "body", "gen", "current", "progress")
+    __slots__ = ("state", "env", "code", "gen", "current", "progress")
 
-    def __init__(self, state: ThreadState, env: Env, body: list[Instr]) -> None:
+    def __init__(self, state: ThreadState, env: Env, code: ThreadCode) -> None:
         self.state = state
         self.env = env
-        self.body = body
-        self.current: Instr | None = None
-        self.progress = 0
-        self.gen = _run_block(body, env, self)
-
-
-def _run_block(instrs: list[Instr], env: Env, thread: _Thread) -> Iterator[None]:
-    for ins in instrs:
-        thread.current = ins
-        ins.count += 1
-        kind = ins.kind
-        if kind == PLAIN:
-            ins.run(env)
-        elif kind == BLOCKING:
-            ready = ins.ready
-            if not ready(env):  # type: ignore[misc]
-                yield
-                while not ready(env):  # type: ignore[misc]
-                    yield
-                thread.progress += 1
-            ins.run(env)
-        elif kind == FOR:
-            lb, ub, step = ins.run(env)
-            body, iv = ins.body, ins.iv
-            for i in range(lb, ub, step):
-                env[iv] = i
-                yield from _run_block(body, env, thread)
-        else:  # RETURN
-            ins.run(env)
-            return
+        self.code = code
+        self.current: Instr | None = None  # the blocking op it waits at (set when it first has to wait)
+        self.progress = 0  # waits that ended
+        self.gen = code.start(env, self)
 
 
 def _thread_kind(func: Op) -> str | None:
@@ -161,18 +137,24 @@ def _schedule(threads: list[_Thread]) -> int:
                 progressed = True
                 continue
             except ProtocolError as e:
-                op = th.current.op  # type: ignore[union-attr]
+                op = _raised_at(th, e)
                 raise located(op.line, op.name, str(e)) from None
             except SimulationError:
                 raise
             except Exception as e:  # noqa: BLE001 - report any fault at the op that raised it
-                op = th.current.op  # type: ignore[union-attr]
+                op = _raised_at(th, e)
                 raise located(op.line, op.name, f"internal error: {e!r}") from e
             if th.progress != before:
                 progressed = True
         if not progressed:
             raise _deadlock(live)
     return rounds
+
+
+def _raised_at(th: _Thread, e: BaseException) -> Op:
+    ins = th.code.instr_at(e.__traceback__) or th.current
+    assert ins is not None
+    return ins.op
 
 
 def _deadlock(live: list[_Thread]) -> SimulationError:
@@ -284,28 +266,39 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
 
     stats: dict[str, int] = {}
     problems: list[str] = []  # what the cores leave wrong at their end
+    machine: Machine | None = None  # built, and the module compiled, for the first core; reset for the others
+    compiled: list[tuple[ThreadState, Ctx, ThreadCode]] = []
     for core in host.cores:
-        cbs = _declare_cbs(host, funcs, ct_args)
-        dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
-        machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
-                          arch="blackhole" if arch == "blackhole" else "wormhole_b0")
+        first = machine is None
+        if first:
+            cbs = _declare_cbs(host, funcs, ct_args)
+            dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
+            machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
+                              arch="blackhole" if arch == "blackhole" else "wormhole_b0")
+        else:
+            machine.reset()
         threads: list[_Thread] = []
-        ctxs: list[Ctx] = []
-        for func, kind in threads_funcs:
+        for index, (func, kind) in enumerate(threads_funcs):
             name = func_name(func)
             k = kernels[name]
-            state = ThreadState(name, kind, k.compile_time_args, _resolve(k.common_runtime_args, host, dram),
-                                _resolve(core.runtime_args.get(name, ()), host, dram), k.noc or 0)
-            ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
-            body_block = func_body(func)
-            if not body_block.ops or body_block.ops[-1].name != "func.return":
-                raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
-            body = ctx.compile_block(body_block)
-            ctxs.append(ctx)
-            threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), body))
+            runtime_args = _resolve(core.runtime_args.get(name, ()), host, dram)
+            if first:
+                state = ThreadState(name, kind, k.compile_time_args, _resolve(k.common_runtime_args, host, dram),
+                                    runtime_args, k.noc or 0)
+                ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
+                body_block = func_body(func)
+                if not body_block.ops or body_block.ops[-1].name != "func.return":
+                    raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
+                compiled.append((state, ctx, ThreadCode(ctx.compile_block(body_block))))
+            state, ctx, code = compiled[index]
+            state.start(runtime_args)
+            threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), code))
+        ctxs = [ctx for _, ctx, _ in compiled]
 
         with np.errstate(all="ignore"):
             rounds = _schedule(threads)
+        for th in threads:
+            th.code.set_counts()
         where = f"core ({core.x}, {core.y}): " if len(host.cores) > 1 else ""
         problems += [where + msg for msg in _undrained(machine)]
         for key, value in _collect_stats(machine, ctxs, rounds).items():

@@ -4,6 +4,10 @@
 register file and the compute engine's init state); `ThreadState` is what belongs to one
 thread: its kind, the arguments the host gave its kernel, and its NoC transfers still
 awaiting a barrier.
+
+A module is compiled once and its threads run on every core of the program in turn: between cores the same
+objects are reset (`Machine.reset`, `ThreadState.start`), so compiled ops may keep references to them but must
+read per-core values (a runtime argument) when they run.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ class Machine:
     pack_l1_acc: bool = False  # pack_reconfig_l1_acc: pack_tile adds into the CB tile instead of writing
     pack_mask: str | None = None  # reduce dim whose packer edge masks reduce_init left on (until reduce_uninit)
 
+    def reset(self) -> None:
+        """The core-local state as a new core starts: CBs, DST, inits and packer settings (DRAM is shared)."""
+        for cb in self.cbs.values():
+            cb.reset()
+        self.dst.reset()
+        self.inits.reset()
+        self.pack_l1_acc = False
+        self.pack_mask = None
+
 
 @dataclass
 class ThreadState:
@@ -48,3 +61,9 @@ class ThreadState:
     noc: int = 0
     pending_reads: set[tuple[int, int]] = field(default_factory=set)
     pending_writes: set[tuple[int, int]] = field(default_factory=set)
+
+    def start(self, runtime_args: tuple[int, ...]) -> None:
+        """Begin on a core: its runtime args, no transfers outstanding."""
+        self.runtime_args = runtime_args
+        self.pending_reads.clear()
+        self.pending_writes.clear()

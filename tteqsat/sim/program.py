@@ -28,9 +28,21 @@ class Instr:
     polls ``ready(env)`` (yielding to other threads until true) and uses ``why(env)`` to explain
     a deadlock; FOR calls ``run(env)`` for (lb, ub, step) and executes ``body`` with the
     induction variable in slot ``iv``; RETURN runs its end-of-thread checks and stops.
+
+    ``expr``, for a PLAIN op whose effect is one Python statement over ``env`` (integer arithmetic that cannot
+    fail), is that statement: the thread's generated code runs it in place of calling ``run``, which does the
+    same.
+
+    ``try_many(rows)``, for a PLAIN op, does in one go what running it once per row in order would, where a row
+    holds the values of the env slots ``uses`` at one execution (for ops of the same ``batch`` key, any of
+    them), and returns True; or, when some execution could fail or the rows do not fit its batched form,
+    changes nothing and returns False, and the executions run one by one. The thread's generated code
+    (`tteqsat.sim.threads`) uses it for a loop whose body is this op and ``expr`` ops (a matmul accumulating
+    over K, a reduce over a row of tiles), and for a run of ops with one ``batch`` key separated only by
+    ``expr`` ops (the same SFPU op on each DST slot of a section).
     """
 
-    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count")
+    __slots__ = ("op", "kind", "run", "ready", "why", "body", "iv", "count", "expr", "uses", "try_many", "batch")
 
     def __init__(
         self,
@@ -41,6 +53,9 @@ class Instr:
         why: Callable[[Env], str] | None = None,
         body: list[Instr] | None = None,
         iv: int = -1,
+        expr: str | None = None,
+        uses: tuple[int, ...] = (),
+        try_many: Callable[[list[tuple[Any, ...]]], bool] | None = None,
     ) -> None:
         self.op = op
         self.kind = kind
@@ -50,6 +65,16 @@ class Instr:
         self.body = body or []
         self.iv = iv
         self.count = 0
+        self.expr = expr
+        self.uses = uses
+        self.try_many = try_many
+        self.batch: tuple[str, ...] | None = None if try_many is None else batch_key(op)
+
+
+def batch_key(op: Op) -> tuple[str, ...]:
+    """What ops must share to run through one another's ``try_many``: name, operand types and attributes (what
+    their compiled closures differ in, besides operand slots)."""
+    return (op.name, *op.operand_types, repr(sorted(op.attributes.items())))
 
 
 # Operand signature letters for `Ctx.operands`.

@@ -31,10 +31,13 @@ def _constant(op: Op, ctx: Ctx) -> Instr:
     return Instr(op, run)
 
 
-def _int_binary(fn: Callable[[int, int], int], checks_zero: bool = False) -> Compiler:
+def _int_binary(fn: Callable[[int, int], int], checks_zero: bool = False, expr: str | None = None) -> Compiler:
+    """``expr`` (with ``{a}`` and ``{b}`` for the operands) is ``fn`` as Python source, for the generated code."""
+
     def compile_(op: Op, ctx: Ctx) -> Instr:
         a, b = ctx.operands(op, "ii")
         out = ctx.define(op)
+        statement = None if expr is None else f"env[{out}] = " + expr.format(a=f"env[{a}]", b=f"env[{b}]")
 
         if checks_zero:
 
@@ -48,7 +51,7 @@ def _int_binary(fn: Callable[[int, int], int], checks_zero: bool = False) -> Com
             def run(env: Env) -> None:
                 env[out] = fn(env[a], env[b])
 
-        return Instr(op, run)
+        return Instr(op, run, expr=statement)
 
     return compile_
 
@@ -69,7 +72,7 @@ def _index_cast(op: Op, ctx: Ctx) -> Instr:
     def run(env: Env) -> None:
         env[out] = env[a]
 
-    return Instr(op, run)
+    return Instr(op, run, expr=f"env[{out}] = env[{a}]")
 
 
 def _for(op: Op, ctx: Ctx) -> Instr:
@@ -145,11 +148,12 @@ def _runtime_arg(common: bool) -> Compiler:
     def compile_(op: Op, ctx: Ctx) -> Instr:
         (index,) = ctx.operands(op, "i")
         out = ctx.define(op)
-        args = ctx.thread.common_args if common else ctx.thread.runtime_args
+        thread = ctx.thread
         what = "common runtime" if common else "per-core runtime"
-        name = ctx.thread.name
+        name = thread.name
 
         def run(env: Env) -> None:
+            args = thread.common_args if common else thread.runtime_args  # read as it runs: they change by core
             i = env[index]
             if not 0 <= i < len(args):
                 raise ProtocolError(f"{what} arg {i} does not exist: kernel {name} has {len(args)}")
@@ -162,15 +166,15 @@ def _runtime_arg(common: bool) -> Compiler:
 
 SCALAR_OPS: dict[str, Compiler] = {
     "arith.constant": _constant,
-    "arith.addi": _int_binary(operator.add),
-    "arith.subi": _int_binary(operator.sub),
-    "arith.muli": _int_binary(operator.mul),
+    "arith.addi": _int_binary(operator.add, expr="{a} + {b}"),
+    "arith.subi": _int_binary(operator.sub, expr="{a} - {b}"),
+    "arith.muli": _int_binary(operator.mul, expr="{a} * {b}"),
     "arith.divsi": _int_binary(_trunc_div, checks_zero=True),
     "arith.remsi": _int_binary(_trunc_rem, checks_zero=True),
     "arith.divui": _int_binary(operator.floordiv, checks_zero=True),
     "arith.remui": _int_binary(operator.mod, checks_zero=True),
-    "arith.minui": _int_binary(min),
-    "arith.maxui": _int_binary(max),
+    "arith.minui": _int_binary(min, expr="min({a}, {b})"),
+    "arith.maxui": _int_binary(max, expr="max({a}, {b})"),
     "arith.index_cast": _index_cast,
     "scf.for": _for,
     "func.return": _return,

@@ -60,10 +60,20 @@ SFPU_HARDWARE: dict[str, Callable[[Tile], Tile]] = {"gelu_tile": gelu_table}
 precision only): gelu_tile is tt-metal's fast approximation (fast_and_approx defaults to true)."""
 
 
-def broadcast(tile: Tile, kind: str) -> Tile:
-    """``unary_bcast``: col copies column 0 across, row copies row 0 down, scalar copies [0, 0]."""
+def broadcast_source(tile: Tile, kind: str) -> Tile | np.float32:
+    """``unary_bcast``: col copies column 0 across, row copies row 0 down, scalar copies [0, 0]. Returns what is
+    copied, shaped to broadcast to the tile (the store into DST does the copying)."""
     if kind == "col":
-        return np.repeat(tile[:, :1], tile.shape[1], axis=1)
+        return tile[:, :1]
     if kind == "row":
-        return np.repeat(tile[:1, :], tile.shape[0], axis=0)
-    return np.full(tile.shape, tile[0, 0], dtype=_F32)
+        return tile[:1, :]
+    return tile[0, 0]
+
+
+def broadcast_sources(tiles: Tile, kind: str) -> Tile:
+    """`broadcast_source` of each of ``tiles`` (n, 32, 32), shaped to broadcast to them."""
+    if kind == "col":
+        return tiles[:, :, :1]
+    if kind == "row":
+        return tiles[:, :1, :]
+    return tiles[:, :1, :1]

@@ -7,34 +7,88 @@ data, and a (1, C) row vector to C/32 tiles whose row 0 does.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 TILE = 32
 TILE_BYTES = {"bf16": 2048, "f32": 4096}
 """Bytes per 32x32 tile for each supported element type (the CB page size)."""
 
+_F32 = np.float32
+_U32 = np.uint32
+_U16 = _U32(16)
+_ONE = _U32(1)
+_HALF_MINUS_ONE = _U32(0x7FFF)
+_HI16 = _U32(0xFFFF0000)
+_NAN = _F32(np.nan)
 
-def round_bf16(values: np.ndarray) -> np.ndarray:
-    """Round float32 values to bfloat16 precision (round-to-nearest-even on the float32 bits).
 
-    Returns a new float32 array whose low 16 mantissa bits are zero. NaNs stay NaN (adding the
-    rounding bias to a NaN's bits could otherwise carry into the sign bit).
-    """
-    a = np.asarray(values, dtype=np.float32)
-    bits = a.view(np.uint32)
-    rounded = (bits + (np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))) & np.uint32(0xFFFF0000)
-    out = rounded.view(np.float32)
-    nan = np.isnan(a)
-    if nan.any():
-        out = np.where(nan, np.float32(np.nan), out)
+def f32(values: np.ndarray | float) -> np.ndarray:
+    """``values`` as a float32 array, without a copy when it already is one."""
+    if type(values) is np.ndarray and values.dtype == _F32:
+        return values
+    return np.asarray(values, dtype=_F32)
+
+
+_max_reduce = np.maximum.reduce
+_isnan = math.isnan
+_add, _and, _shift = np.add, np.bitwise_and, np.right_shift
+
+
+def has_nan(a: np.ndarray) -> bool:
+    """True when ``a`` holds a NaN: one reduction (a maximum propagates NaN) instead of an isnan pass."""
+    return _isnan(_max_reduce(a, None))
+
+
+def restore_nan(a: np.ndarray, out: np.ndarray, where: np.ndarray | None) -> np.ndarray:
+    """``out`` with the positions ``where`` (a's NaNs, found before ``out`` was written) set to NaN (0x7FC00000);
+    the bit-level roundings would otherwise turn a NaN into an infinity or carry into its sign."""
+    if where is not None:
+        np.copyto(out, _NAN, where=where)
     return out
 
 
-def round_to(values: np.ndarray, dtype: str) -> np.ndarray:
-    """Return a fresh float32 copy of ``values`` rounded to ``dtype`` ('bf16' or 'f32')."""
+def copy_into(values: np.ndarray | float, out: np.ndarray | None = None) -> np.ndarray:
+    """The rounding of a value already in the target format: none (``values`` written into ``out``)."""
+    if out is None:
+        return values  # type: ignore[return-value]
+    out[...] = values
+    return out
+
+
+def round_bf16(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Round float32 values to bfloat16 precision (round-to-nearest-even on the float32 bits).
+
+    Returns a float32 array whose low 16 mantissa bits are zero: a new one, or ``out`` (which may be
+    ``values`` itself) filled with it. NaNs stay NaN (adding the rounding bias to a NaN's bits could
+    otherwise carry into the sign bit).
+    """
+    a = values if type(values) is np.ndarray and values.dtype == _F32 else np.asarray(values, dtype=_F32)
+    nan = np.isnan(a) if _isnan(_max_reduce(a, None)) else None  # found before ``out`` (maybe ``a``) changes
+    bits = a.view(_U32)
+    t = _shift(bits, _U16)
+    _and(t, _ONE, out=t)
+    _add(t, bits, out=t)
+    _add(t, _HALF_MINUS_ONE, out=t)
+    if out is None:
+        out = _and(t, _HI16, out=t).view(_F32)
+    else:
+        _and(t, _HI16, out=out.view(_U32))
+    if nan is not None:
+        np.copyto(out, _NAN, where=nan)
+    return out
+
+
+def round_to(values: np.ndarray, dtype: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Return a fresh float32 copy of ``values`` rounded to ``dtype`` ('bf16' or 'f32'), or write it into
+    ``out``."""
     if dtype == "bf16":
-        return round_bf16(values)
-    return np.array(values, dtype=np.float32, copy=True)
+        return round_bf16(values, out)
+    if out is None:
+        return np.array(values, dtype=np.float32, copy=True)
+    out[...] = values
+    return out
 
 
 def tile_grid(shape: tuple[int, ...]) -> tuple[int, int]:

@@ -64,6 +64,37 @@ class Mask:
             raise ValueError(f"unexpected {rest!r} after a mask in {text!r}")
         return mask
 
+    # -- one 32x32 tile at a time (what the kernel builds) ---------------------------------------------------
+    def tile_offsets(self) -> tuple[int, int]:
+        """With blocks and chunks on tile boundaries, a tile's pattern depends only on D = its row tile minus
+        its column tile. The first and last D whose pattern is mixed, widened by one: every D below the range
+        has the first one's (uniform) pattern, every D above it the last one's."""
+        tris = self._tris()
+        lows = [-((31 + k) // 32) for k in tris]  # ceil((-31 - k) / 32): the first D where tri(k) is mixed
+        highs = [(30 - k) // 32 for k in tris]
+        return min(lows) - 1, max(highs) + 1
+
+    def tile_pattern(self, d: int) -> np.ndarray:
+        """Where the mask holds on a tile whose row tile minus column tile is `d` (32x32 bool)."""
+        return self.values(32 * d + np.arange(32), np.arange(32))
+
+    def _tris(self) -> list[int]:
+        return [self.k] if self.op == "tri" else [k for a in self.args for k in a._tris()]
+
+    # -- where it is true, as expressions of a block's rows (what the kernel computes per work item) ----------
+    def live_cols_exprs(self) -> tuple[tuple, tuple]:
+        """`live_cols(row_lo, row_hi)` before clamping, as two expressions over ("row_lo", c) = row_lo + c,
+        ("row_hi", c) = row_hi + c, ("min", a, b), ("max", a, b) and ("inf",) / ("-inf",) (no bound)."""
+        if self.op == "tri":  # cols <= row + k for some row: cols < row_hi + k
+            return ("-inf",), ("row_hi", self.k)
+        if self.op == "not" and self.args[0].op == "tri":  # cols > row + k for some row: cols >= row_lo + k + 1
+            return ("row_lo", self.args[0].k + 1), ("inf",)
+        if self.op in ("and", "or"):
+            (la, ha), (lb, hb) = self.args[0].live_cols_exprs(), self.args[1].live_cols_exprs()
+            lo_op, hi_op = ("max", "min") if self.op == "and" else ("min", "max")
+            return _combine(lo_op, la, lb), _combine(hi_op, ha, hb)
+        return ("-inf",), ("inf",)
+
     def live_chunks(self, row0: int, rows: int, width: int) -> tuple[int, int]:
         """K chunks [lo, hi) of `width` columns that rows [row0, row0 + rows) need: outside them the mask holds
         nowhere in those rows."""
@@ -128,6 +159,15 @@ class Mask:
             x, y = self.args[0]._full(row_lo, row_hi), self.args[1]._full(row_lo, row_hi)
             return max((x, y), key=lambda iv: iv[1] - iv[0])
         return 0.0, 0.0  # no column known to be true for every row
+
+
+def _combine(op: str, a: tuple, b: tuple) -> tuple:
+    """min / max of two bound expressions, folding the infinities."""
+    for x, y in ((a, b), (b, a)):
+        if x[0] in ("inf", "-inf"):
+            keep_other = (op == "min") == (x[0] == "inf")
+            return y if keep_other else x
+    return (op, a, b)
 
 
 def tri(n: int, m: int, k: int = 0) -> Mask:

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tteqsat.lowering.item_index import block_of, live_range
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 
 _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")
@@ -34,6 +35,16 @@ class WorkItems:
 
     batch: tuple[int, ...]
     blocks: int
+    paired: bool = False  # row blocks in the order 0, N-1, 1, N-2, ... (GridPlan.block_of)
+
+
+@dataclass(frozen=True)
+class LiveChunks:
+    """A streaming loop that visits only the chunks a mask leaves live for the item's row block
+    (`LoopInfo.live`, `LoopInfo.rows`)."""
+
+    live: tuple[str, int, int]
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,8 @@ class _Func:
         self.acc: list[str] = []  # the TensorAccessor of each binding (one per distinct tensor)
         self.base: list[str] = []  # over the grid: each binding's first tile of the current work item
         self.items_open = False
+        self.block = "%c0"  # the work item's row block
+        self.ix = _FuncIndex(self)
 
     def op(self, text: str) -> None:
         self.lines.append("  " * self.depth + text)
@@ -117,6 +130,24 @@ class _Func:
         attr = f"ttkernel.arg_spec = {spec.print()}, " if spec.rt_args or spec.ct_args else ""
         self.lines.append(f"  }}) {{{attr}ttkernel.thread = #ttkernel.thread<noc>}} : () -> ()")
         return self.lines
+
+
+class _FuncIndex:
+    """`item_index.IndexOps` emitting into a `_Func` with fresh names %ixN."""
+
+    def __init__(self, f: _Func) -> None:
+        self.f = f
+        self.n = 0
+
+    def const(self, value: int) -> str:
+        self.n += 1
+        self.f.const(f"ix{self.n}", f"{value} : index", "index")
+        return f"%ix{self.n}"
+
+    def arith(self, name: str, a: str | int, b: str | int) -> str:
+        self.n += 1
+        self.f.op(f'%ix{self.n} = "arith.{name}"({a}, {b}) : (index, index) -> index')
+        return f"%ix{self.n}"
 
 
 def _tensors(bindings: Sequence[TensorBinding]) -> list[TensorBinding]:
@@ -155,7 +186,7 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     f.op('%item = "arith.addi"(%first, %it) : (index, index) -> index')
     f.const("blocks", f"{items.blocks} : index", "index")
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
-    f.op('%blk = "arith.remui"(%item, %blocks) : (index, index) -> index')
+    f.block = block_of(f.ix, "%item", items.blocks, items.paired)
     for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
         inner = 1
         for s in items.batch[axis + 1:]:
@@ -176,7 +207,7 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
             acc = f"%sx{k}_{n}"
         if tiles.block_tiles:
             f.const(f"bt{k}", f"{tiles.block_tiles} : index", "index")
-            f.op(f'%bo{k} = "arith.muli"(%blk, %bt{k}) : (index, index) -> index')
+            f.op(f'%bo{k} = "arith.muli"({f.block}, %bt{k}) : (index, index) -> index')
             f.op(f'%ibase{k} = "arith.addi"({acc}, %bo{k}) : (index, index) -> index')
             acc = f"%ibase{k}"
         f.base.append(acc)
@@ -245,12 +276,12 @@ class StreamBinding:
 
 
 def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Sequence[StreamBinding] = (),
-                trips: int = 0, items: WorkItems | None = None) -> list[str]:
+                trips: int = 0, items: WorkItems | None = None, live: LiveChunks | None = None) -> list[str]:
     """Lines of ``func.func @{kernel_name}_reader`` (thread noc).
 
-    Reads every tile of every whole input in order (tensor by tensor, tile id 0..n-1), then, for each
-    of `trips` loop trips, the trip's chunk of every streamed input; one tile per
-    ``cb_reserve_back``/``cb_push_back``.
+    Per work item, reads every tile of every whole input in order (tensor by tensor, tile id 0..n-1), then,
+    for each of `trips` loop trips (or the `live` ones of the item's row block), the trip's chunk of every
+    streamed input; one tile per ``cb_reserve_back``/``cb_push_back``.
     """
     _validate([*bindings, *(st.tensor for st in streams)])
     f = _Func(f"{kernel_name}_reader")
@@ -270,7 +301,7 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
         _read_tile(f, k, b, tile)
         f.end_loop()
     if streams:
-        _emit_streams(f, streams, trips, first=len(bindings))
+        _emit_streams(f, streams, trips, len(bindings), live)
     return f.finish(spec)
 
 
@@ -285,10 +316,18 @@ def _read_tile(f: _Func, k: int, b: TensorBinding, tile: str) -> None:
     f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
 
 
-def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first: int) -> None:
-    """The trip loop: chunk `j` of each streamed tensor, in the order compute consumes them."""
-    f.const("trips", f"{trips} : index", "index")
-    f.loop("trips", "j")
+def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first: int,
+                  live: LiveChunks | None = None) -> None:
+    """The trip loop: chunk `j` of each streamed tensor, in the order compute consumes them; with `live`, only
+    the chunks the mask leaves live for the item's row block (the same bounds as the compute thread's)."""
+    if live is None:
+        f.const("trips", f"{trips} : index", "index")
+        f.loop("trips", "j")
+    else:
+        lo, hi = live_range(f.ix, live.live, live.rows, trips, f.block)
+        f.op(f'"scf.for"({lo}, {hi}, %c1) ({{')
+        f.op("^bb0(%j: index):")
+        f.depth += 1
     for n, st in enumerate(streams):
         k = first + n
         b = st.tensor

@@ -7,12 +7,18 @@ TTKernelOps.td. Only the compute function is written here; the dataflow threads 
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable
+
+from tteqsat.errors import KernelError
+from tteqsat.frontend.masks import Mask
+from tteqsat.lowering.item_index import block_of, live_range, mask_tile
 
 from tteqsat.lowering.dataflow import (
     ITEM_ARGS,
     ItemTiles,
+    LiveChunks,
     StreamBinding,
     TensorBinding,
     WorkItems,
@@ -60,6 +66,8 @@ class FunctionBuilder:
         if key not in self._const:
             if ty == "i1":
                 text, name = ("true" if value else "false"), f"%{'true' if value else 'false'}"
+            elif ty == "f32" and not math.isfinite(float(value)):  # MLIR writes infinities as bit patterns
+                text, name = f"0x{f32_bits(float(value)) & 0xFFFFFFFF:08X}", self.fresh("cf")
             elif ty == "f32":
                 text, name = f"{float(value):.8e}", self.fresh("cf")  # MLIR wants the mantissa dot
             else:
@@ -87,10 +95,11 @@ class FunctionBuilder:
     def loop(self, upper: int, body: Callable[[str], None]) -> None:
         self.loop_to(self.const(upper, "index"), body)
 
-    def loop_to(self, upper: str, body: Callable[[str], None]) -> None:
-        """An scf.for from 0 to the index value `upper`, step 1."""
+    def loop_to(self, upper: str, body: Callable[[str], None], lower: str | None = None) -> None:
+        """An scf.for from `lower` (0) to the index value `upper`, step 1."""
         iv = self.fresh("i")
-        self.line(f'"scf.for"({self.const(0, "index")}, {upper}, {self.const(1, "index")}) ({{')
+        lower = lower or self.const(0, "index")
+        self.line(f'"scf.for"({lower}, {upper}, {self.const(1, "index")}) ({{')
         self.line(f"^bb0({iv}: index):")
         self.depth += 1
         body(iv)
@@ -100,6 +109,19 @@ class FunctionBuilder:
 
     def lines(self) -> list[str]:
         return ["  " * self.depth + c for c in self.consts] + self.body
+
+
+class IndexArith:
+    """`item_index.IndexOps` emitting arith ops on index values into a function."""
+
+    def __init__(self, b: FunctionBuilder) -> None:
+        self.b = b
+
+    def const(self, value: int) -> str:
+        return self.b.const(value, "index")
+
+    def arith(self, name: str, a: str | int, b: str | int) -> str:
+        return self.b.op(f"arith.{name}", [(str(a), "index"), (str(b), "index")], result="index")
 
 
 class ComputeEmitter:
@@ -112,6 +134,9 @@ class ComputeEmitter:
         self.cb_ty: dict[int, str] = {}
         self.approx = "true" if schedule.exp_approx else "false"
         self.width = 1
+        self.ix = IndexArith(self.b)
+        self.block: str = self.b.const(0, "index")  # the work item's row block
+        self.chunk: str = self.block                 # the loop's chunk (0 outside the loop)
 
     # -- helpers --------------------------------------------------------------------------------
     def cb(self, cb_id: int) -> tuple[str, str]:
@@ -129,6 +154,8 @@ class ComputeEmitter:
         return base if t == 0 else self.b.op("arith.addi", [(base, "index"), self.idx(t)], result="index")
 
     def tile_index(self, r: TileRead, i: str, j: str, k: str | None) -> tuple[str, str]:
+        if r.diag is not None:
+            return str(mask_tile(self.ix, r.diag, self.block, self.chunk, i, j)), "index"
         acc: str | None = None
         for coeff, iv in ((r.ci, i), (r.cj, j), (r.ck, k)):
             if not coeff or iv is None:
@@ -212,6 +239,13 @@ class ComputeEmitter:
             # reduce_init leaves the packer's edge masks on (only the result positions survive a pack) until
             # reduce_uninit: after the reduce's calls, before anything else is computed or packed
             pairs.append((lambda: b.op("ttkernel.reduce_uninit", []), lambda i, j, t: None))
+        elif k == "mask":  # x + (0 or -inf), or x * (1 or 0): the mask tile for the tile's diagonal distance
+            r = op.reads[0]
+            attrs = (f"eltwise_binary_type = #ttkernel.eltwise_binary_type<{'add' if op.op == 'bias' else 'mul'}>, "
+                     "reuse_type = #ttkernel.reuse_type<dest_to_srca>")
+            pairs.append((lambda: b.op("ttkernel.binary_dest_reuse_tiles_init", [self.cb(r.cb)], attrs),
+                          lambda i, j, t: b.op("ttkernel.binary_dest_reuse_tiles", [
+                              self.cb(r.cb), self.tile_index(r, i, j, None), d(t)], attrs)))
         elif k == "bcast":
             r = op.reads[0]
             attrs = f"bcast_type = #ttkernel.bcast_type<{BCAST[op.op]}>"
@@ -352,8 +386,20 @@ class ComputeEmitter:
             self.fill(f.cb, f.tiles, f.value, f"loop state {f.name} starts at")
         for cb, tiles in info.waits:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
-        b.line(f"// streaming loop: {info.trips} trips, one chunk each")
-        b.loop(info.trips, lambda _: [self.section(sec) for sec in body])
+        def trip(chunk: str) -> None:
+            self.chunk = chunk
+            for sec in body:
+                self.section(sec)
+            self.chunk = b.const(0, "index")
+
+        if info.live is None:
+            b.line(f"// streaming loop: {info.trips} trips, one chunk each")
+            b.loop(info.trips, trip)
+        else:
+            b.line(f"// streaming loop over the chunks mask {info.live[0]} leaves live for this row block "
+                   f"(of {info.trips})")
+            lo, hi = live_range(self.ix, info.live, info.rows, info.trips, self.block)
+            b.loop_to(str(hi), trip, lower=str(lo))
         for cb, tiles in info.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
         for cb, tiles in info.drains:
@@ -382,6 +428,94 @@ class ComputeEmitter:
         first_out = next(a.cb for a in s.args if a.role == "out")
         b.op("ttkernel.compute_kernel_hw_startup", [self.cb(first_in), self.cb(first_out)])
 
+    def build_masks(self) -> None:
+        """Every mask CB's pattern tiles, once per kernel, from an arange tile A (element 32*i + j; tt-mlir's
+        fill_arange_tile, an unpack-thread LLK writing at the CB's read pointer) and its transpose:
+        A - A^T = 31 * (i - j), so the tile D rows of tiles below the diagonal holds tri(k) where
+        31 * (i - j + 32 * D + k) + 15.5 >= 0 (gez). The 15.5 keeps the sign right although a bf16 A drops
+        the low bits of its elements above 256 (by less than 4, so A - A^T is off by less than 8, plus the
+        rounding of the difference into DST)."""
+        masks = [cb for cb in self.s.cbs if cb.role == "mask"]
+        if not masks:
+            return
+        b = self.b
+        arange, arange_t = (cb.id for cb in self.s.cbs if cb.role == "arange")
+        one = self.i32(1)
+        b.line("// mask patterns, once per kernel, from an arange tile (written at the CB's read page)")
+        b.op("ttkernel.cb_reserve_back", [self.cb(arange), one])
+        b.op("ttkernel.cb_push_back", [self.cb(arange), one])
+        b.op("ttkernel.cb_wait_front", [self.cb(arange), one])
+        b.op("ttkernel.experimental.fill_arange_tile", [self.cb(arange)])
+        b.op("ttkernel.transpose_wh_init", [self.cb(arange), self.cb(arange_t)])
+        self._pass(arange_t, lambda: b.op("ttkernel.transpose_wh_tile", [self.cb(arange), self.idx(0), self.idx(0)]))
+        b.op("ttkernel.cb_wait_front", [self.cb(arange_t), one])
+        for cb in masks:
+            assert cb.mask is not None
+            text, fill = cb.mask
+            mask = Mask.parse(text)
+            for d in mask.tile_runs():
+                b.line(f"// {text} at {d} tile rows below the diagonal ({fill})")
+                self._pass(cb.id, lambda mask=mask, d=d, fill=fill: self._pattern(mask, d, fill, arange, arange_t))
+        b.op("ttkernel.cb_pop_front", [self.cb(arange), one])
+        b.op("ttkernel.cb_pop_front", [self.cb(arange_t), one])
+        for cb in masks:  # held for the whole kernel: every work item reads them
+            b.op("ttkernel.cb_wait_front", [self.cb(cb.id), self.i32(cb.tiles)])
+
+    def _pass(self, cb: int, body: Callable[[], None]) -> None:
+        """One acquire whose DST slot 0 is packed as one tile into `cb`."""
+        b = self.b
+        b.op("ttkernel.tile_regs_acquire", [])
+        body()
+        b.op("ttkernel.tile_regs_commit", [])
+        b.op("ttkernel.tile_regs_wait", [])
+        b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
+        b.op("ttkernel.pack_tile", [self.idx(0), self.cb(cb), self.idx(0)])
+        b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
+        b.op("ttkernel.tile_regs_release", [])
+
+    def _pattern(self, mask: Mask, d: int, fill: str, arange: int, arange_t: int) -> None:
+        """DST slot 0 := the mask's tile D tile rows below the diagonal, as 0 / -inf (bias) or 1 / 0 (zero)."""
+        b = self.b
+        depth = _mask_slots(mask)
+        if depth + (2 if fill == "bias" else 0) > self.s.dst_capacity:
+            raise KernelError(f"mask {mask.text} nests too deeply to build in {self.s.dst_capacity} DST tiles")
+
+        def scalar(slot: int, name: str, value: float) -> None:
+            b.op("ttkernel.binop_with_scalar_tile_init", [])
+            b.op(f"ttkernel.{name}", [self.idx(slot), self.i32(f32_bits(value))])
+
+        def unary(slot: int, name: str) -> None:
+            b.op(f"ttkernel.{name}_init", [])
+            b.op(f"ttkernel.{name}", [self.idx(slot)])
+
+        def build(m: Mask, slot: int) -> None:
+            if m.op == "tri":
+                b.op("ttkernel.sub_tiles_init", [self.cb(arange), self.cb(arange_t)])
+                b.op("ttkernel.sub_tiles", [self.cb(arange), self.cb(arange_t), self.idx(0), self.idx(0),
+                                            self.idx(slot)])
+                scalar(slot, "add_unary_tile", 31.0 * (32 * d + m.k) + 15.5)
+                unary(slot, "gez_tile")
+            elif m.op == "not":
+                build(m.args[0], slot)
+                unary(slot, "negative_tile")
+                scalar(slot, "add_unary_tile", 1.0)
+            else:
+                build(m.args[0], slot)
+                build(m.args[1], slot + 1)
+                name = "mul_binary_tile" if m.op == "and" else "binary_max_tile"
+                b.op(f"ttkernel.{name}_init", [])
+                b.op(f"ttkernel.{name}", [self.idx(slot), self.idx(slot + 1), self.idx(slot)])
+
+        build(mask, 0)
+        if fill == "bias":  # where(mask, 0, -inf)
+            b.op("ttkernel.fill_tile_init", [])
+            b.op("ttkernel.fill_tile", [self.idx(depth), (b.const(0.0, "f32"), "f32")])
+            b.op("ttkernel.fill_tile", [self.idx(depth + 1), (b.const(float("-inf"), "f32"), "f32")])
+            b.op("ttkernel.where_tile_init", [])
+            dtype = "f32" if self.s.fp32_dest_acc else "bf16"
+            b.op("ttkernel.where_tile", [self.idx(0), self.idx(depth), self.idx(depth + 1), self.idx(0)],
+                 f"dtype = #ttcore.supportedDataTypes<{dtype}>")
+
     def program(self) -> None:
         """One work item: the scalers its reduces read (popped after their last reader, so each item fills its
         own), then every section in order, the streaming loop in place of its body's sections."""
@@ -409,12 +543,23 @@ class ComputeEmitter:
         spec = ArgSpec(rt_args=ITEM_ARGS if over_grid else (),
                        ct_args=tuple(ArgEntry("cb_port", cb.id) for cb in ports))
         self.startup()
+        self.build_masks()
         if over_grid:  # one pass of the whole program per work item of this core
             b.line("// this core's work items: the whole program once each")
+            first = b.op("ttkernel.get_arg_val", [self.idx(0)], result="index")
             count = b.op("ttkernel.get_arg_val", [self.idx(1)], result="index")
-            b.loop_to(count, lambda _: self.program())
+
+            def item(n: str) -> None:
+                assert s.grid is not None
+                self.block = str(block_of(self.ix, self.ix.arith("addi", first, n), s.grid.blocks, s.grid.paired))
+                self.program()
+
+            b.loop_to(count, item)
         else:
             self.program()
+        for cb in s.cbs:
+            if cb.role == "mask":
+                b.op("ttkernel.cb_pop_front", [self.cb(cb.id), self.i32(cb.tiles)])
         b.op("func.return", [])
         fp32 = "true" if s.fp32_dest_acc else "false"
         sync = "true" if s.dst_full_sync else "false"
@@ -495,11 +640,22 @@ def emit_module(schedule: Schedule) -> str:
     tensors = ", ".join(f'"{name}:{role}:{"x".join(map(str, shape))}:{dt}"'
                         for name, role, shape in dram_tensors(schedule))
     grid = schedule.grid
-    items = WorkItems(grid.batch, grid.blocks) if grid is not None and grid.items > 1 else None
+    items = WorkItems(grid.batch, grid.blocks, grid.paired) if grid is not None and grid.items > 1 else None
+    loop = schedule.loop
+    live = LiveChunks(loop.live, loop.rows) if loop is not None and loop.live is not None else None
     lines = [f'module attributes {{tteqsat.kernel = "{schedule.kernel}", tteqsat.arch = "{schedule.arch}", '
              f"tteqsat.tensors = [{tensors}]}} {{"]
-    lines += emit_reader(schedule.kernel, ins, streams, schedule.loop.trips if schedule.loop else 0, items)
+    lines += emit_reader(schedule.kernel, ins, streams, loop.trips if loop else 0, items, live)
     lines += ComputeEmitter(schedule).emit()
     lines += emit_writer(schedule.kernel, outs, items)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _mask_slots(mask: Mask) -> int:
+    """DST slots `ComputeEmitter._pattern` uses for `mask`: one per operand held while the other is built."""
+    if mask.op == "tri":
+        return 1
+    if mask.op == "not":
+        return _mask_slots(mask.args[0])
+    return max(_mask_slots(mask.args[0]), 1 + _mask_slots(mask.args[1]))

@@ -218,13 +218,20 @@ class Result:
         reference outputs it must produce: its rows of its element's outputs (`element_outputs` if given,
         else evaluated here on the whole element, never on the sliced rows)."""
         view = self.view or element_view(self.kernel)
-        element, blk = divmod(item, self.items // view.elements)
+        element, blk = self.item_place(item)
         ins = view.element_inputs(inputs, element)
         want = element_outputs if element_outputs is not None else reference.evaluate(view.kernel, ins)
         take = self._rows(blk)
         blocked = {op.name for op in self.program.inputs if op.attrs.get("block")}
         return ({n: (a[take] if n in blocked else a) for n, a in ins.items()},
                 {n: a[take] for n, a in want.items()})
+
+    def item_place(self, item: int) -> tuple[int, int]:
+        """The batch element and the row block work item `item` computes."""
+        view = self.view or element_view(self.kernel)
+        element, position = divmod(item, self.items // view.elements)
+        grid = self.schedule.grid
+        return element, grid.block_of(item) if grid is not None and grid.blocks > 1 else position
 
     def _rows(self, blk: int) -> slice:
         return slice(blk * self.block, (blk + 1) * self.block) if self.block else slice(None)
@@ -277,13 +284,12 @@ class Result:
             items = [first + k for n in picked for first, count in [grid.cores[n]] for k in range(count)]
         per_element: dict[int, dict[str, np.ndarray]] = {}
         expected: dict[str, list[np.ndarray]] = {}
-        blocks = self.items // view.elements
         for item in items:  # the extracted program first: an unsound rule, not the lowering, is to blame
-            element, blk = divmod(item, blocks)
+            element, blk = self.item_place(item)
             if element not in per_element:
                 per_element[element] = reference.evaluate(view.kernel, view.element_inputs(inputs, element))
             item_in, want = self.item_inputs(inputs, item, per_element[element])
-            chosen = evaluate_program(self.program, item_in)
+            chosen = evaluate_program(self.program, item_in, blk)
             for name, w in want.items():
                 scale = max(1.0, float(np.max(np.abs(w))))
                 rules_err = float(np.max(np.abs(chosen[name] - w))) / scale
@@ -302,7 +308,7 @@ class Result:
         self.times["simulate"] = time.perf_counter() - start
         got: dict[str, list[np.ndarray]] = {}
         for item in items:
-            element, blk = divmod(item, blocks)
+            element, blk = self.item_place(item)
             for name, out in sim.outputs.items():
                 got.setdefault(name, []).append(out[view.element_index(element)][self._rows(blk)] if grid else out)
         tol = self.tolerance(precision) if tolerance is None else float(tolerance)

@@ -78,6 +78,18 @@ class Mask:
         """Where the mask holds on a tile whose row tile minus column tile is `d` (32x32 bool)."""
         return self.values(32 * d + np.arange(32), np.arange(32))
 
+    def tile_runs(self) -> tuple[int, ...]:
+        """The distinct tiles the kernel builds, as the first D of each run of equal patterns over
+        `tile_offsets` (the first run stands for every smaller D, the last for every larger one). A tile at D
+        uses pattern number `sum(D >= start for start in runs[1:])`: a causal mask needs three (above,
+        on and below the diagonal), a sliding window five, whatever its width."""
+        lo, hi = self.tile_offsets()
+        runs = [lo]
+        for d in range(lo + 1, hi + 1):
+            if not np.array_equal(self.tile_pattern(d), self.tile_pattern(d - 1)):
+                runs.append(d)
+        return tuple(runs)
+
     def _tris(self) -> list[int]:
         return [self.k] if self.op == "tri" else [k for a in self.args for k in a._tris()]
 

@@ -25,6 +25,8 @@ from tteqsat.scheduling.model import (
 )
 from tteqsat.scheduling.timing import compute_cycles
 
+MASK_TILE_FILLS = 4
+
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
                    fuse: bool = True, check_capacity: bool = True) -> Schedule:
@@ -67,6 +69,9 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                                        str(chunk.attrs["axis"]), int(chunk.attrs["width"])))  # type: ignore[call-overload]
         fills = [StateFill(state_cb[st.name], _tiles(st.shape), st.init, st.name) for st in lp.states]
         loop = LoopInfo(lp.trips, fills, streams)
+        if lp.live is not None:
+            mask, height, width = lp.live
+            loop.live, loop.rows = (mask.text, height, width), lp.rows
         lp.body.dtype = program.dtype
         states = {f"state:{k}": v for k, v in state_cb.items()}
         shared = {**input_cb, **exports}
@@ -96,6 +101,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                           program.name)
     sections = [sec for sec, _, _ in sequence]
     fills = sum(1 for cb in plan.cbs if cb.role == "scaler")
+    # mask patterns, once per kernel: each about as dear as a few constant fills (copy, compares, a pack)
+    fills += MASK_TILE_FILLS * sum(cb.tiles for cb in plan.cbs if cb.role == "mask")
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])

@@ -63,6 +63,7 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
             joins, cut, result = trial_joins, trial_cut, trial
             plan.cbs[:] = trial_plan.cbs
             plan._scaler = trial_plan._scaler
+            plan._mask = trial_plan._mask
     return result
 
 
@@ -171,6 +172,9 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
                 free_after.append((last_reader.get(n, position[s]), cb.id))
     scaler_cb = {float(op.attrs["s"]): plan.scaler(float(op.attrs["s"]))  # type: ignore[arg-type]
                  for op in ops if op.kind in REDUCES}
+    for op in ops:  # masks: their pattern tiles, built once per kernel (not a per-frame read)
+        if op.kind == "mask":
+            scaler_cb[(str(op.attrs["mask"]), op.op)] = plan.mask(str(op.attrs["mask"]), op.op)  # type: ignore[index]
     column_major = frozenset(cb.id for cb in plan.cbs if cb.tile_order == "cols")
     formats = {cb.id: model.input_format(cb.dtype) if cb.role in INPUT_ROLES else cb.dtype for cb in plan.cbs}
 

@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field
 
 from tteqsat.arch import Arch
 from tteqsat.cost.model import Engines
-from tteqsat.extraction.program import Program
+from tteqsat.extraction.program import Program, live_trips
+from tteqsat.frontend.masks import Mask
 
-FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose")
+FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose", "mask")
 FULL_INIT_KINDS = ("bcast", "transpose")  # their inits reconfigure the packer and DST sync: never inside a pass
 REDUCE_UNINIT = ("reduce_uninit",)  # the FPU step after a reduce: clears reduce_init's packer edge masks
 REDUCES = ("reduce",)
@@ -20,13 +21,26 @@ INPUT_ROLES = ("input", "stream")  # CBs holding kernel inputs (whole, or a chun
 
 
 @dataclass(frozen=True)
+class MaskIndex:
+    """Which mask tile output tile (i, j) of a masked value reads: its distance from the diagonal in tiles,
+    D = (block * block_tiles + i) - (chunk * chunk_tiles + j) for the work item's row block and the loop's
+    chunk, picks pattern `sum(D >= r for r in runs[1:])` (`Mask.tile_runs`)."""
+
+    block_tiles: int
+    chunk_tiles: int
+    runs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class TileRead:
-    """Tile index `ci*i + cj*j + ck*k` of a CB, for output tile (i, j) and inner index k."""
+    """Tile index `ci*i + cj*j + ck*k` of a CB, for output tile (i, j) and inner index k; a mask CB is indexed
+    by `diag` instead."""
 
     cb: int
     ci: int
     cj: int
     ck: int = 0
+    diag: MaskIndex | None = None
 
 
 @dataclass
@@ -106,13 +120,14 @@ class DstSection:
 @dataclass
 class CircularBuffer:
     id: int
-    role: str          # input | output | intermediate | scaler
+    role: str          # input | output | intermediate | scaler | mask | arange | stream | state | export
     tiles: int         # capacity
     dtype: str
     holds: list[str]   # what lives in it, over time
     scale: float | None = None
     loc: str = ""      # source line of the first value it holds
     tile_order: str = "rows"  # "cols": tile (r, c) of an R-row tensor at position c*R + r (for matmul's b.T)
+    mask: tuple[str, str] | None = None  # a mask CB: (mask text, "bias" for 0 / -inf tiles or "zero" for 1 / 0)
 
 
 @dataclass
@@ -150,10 +165,24 @@ class GridPlan:
     cores: list[tuple[int, int]]         # (first item, item count) per core that gets work
     grid: tuple[int, int]                # the arch's compute grid (x, y); core n sits at (n % x, n // x)
     layouts: dict[str, TensorLayout]     # by kernel argument (TensorArg) name
+    paired: bool = False                 # row blocks in the order 0, N-1, 1, N-2, ... (balances a causal mask)
 
     @property
     def items(self) -> int:
         return sum(count for _, count in self.cores)
+
+    def block_of(self, item: int) -> int:
+        """The row block work item `item` computes (`paired`: a core's consecutive items pair a short block
+        with a long one, as tt-metal's causal SDPA balances its q chunks)."""
+        return block_order(item % self.blocks, self.blocks, self.paired)
+
+
+def block_order(position: int, blocks: int, paired: bool) -> int:
+    """The row block at `position` of a batch element's items: itself, or 0, N-1, 1, N-2, ... when paired."""
+    if not paired:
+        return position
+    half, odd = divmod(position, 2)
+    return half + odd * (blocks - 1 - 2 * half)
 
 
 @dataclass
@@ -203,6 +232,7 @@ class CbPlan:
         self.dtype = dtype
         self.cbs: list[CircularBuffer] = []
         self._scaler: dict[float, int] = {}
+        self._mask: dict[tuple[str, str], int] = {}
 
     def new(self, role: str, tiles: int, holds: str, loc: str = "", scale: float | None = None) -> int:
         self.cbs.append(CircularBuffer(len(self.cbs), role, tiles, self.dtype, [holds], scale, loc))
@@ -213,9 +243,22 @@ class CbPlan:
             self._scaler[s] = self.new("scaler", 1, f"scaler {s:g}", scale=s)
         return self._scaler[s]
 
+    def mask(self, text: str, fill: str) -> int:
+        """The CB of a mask's pattern tiles, built once per kernel from an arange tile (two CBs of their own)."""
+        key = (text, fill)
+        if key not in self._mask:
+            if not any(cb.role == "arange" for cb in self.cbs):
+                self.new("arange", 1, "arange tile 32*row + col")
+                self.new("arange", 1, "its transpose")
+            runs = Mask.parse(text).tile_runs()
+            self._mask[key] = self.new("mask", len(runs), f"mask {text} ({fill})")
+            self.cbs[-1].mask = key
+        return self._mask[key]
+
     def truncate(self, mark: int) -> None:
         del self.cbs[mark:]
         self._scaler = {s: cb for s, cb in self._scaler.items() if cb < mark}
+        self._mask = {k: cb for k, cb in self._mask.items() if cb < mark}
 
 
 @dataclass
@@ -249,6 +292,15 @@ class LoopInfo:
     drains: list[tuple[int, int]] = field(default_factory=list)  # final states nobody reads: wait, pop
     body_cycles: float = 0.0
     fill_cycles: float = 0.0
+    live: tuple[str, int, int] | None = None  # the loop runs only the chunks this (mask, block rows, chunk
+    rows: int = 0                              # width) leaves live for its work item's `rows` rows
+
+    def range(self, block: int) -> tuple[int, int]:
+        """Chunks [lo, hi) the loop runs for row block `block`."""
+        if self.live is None:
+            return 0, self.trips
+        text, height, width = self.live
+        return live_trips((Mask.parse(text), height, width), block, self.rows, self.trips)
 
 
 @dataclass

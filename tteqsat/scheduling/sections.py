@@ -8,7 +8,17 @@ from tteqsat.cost.engines import Engines
 from tteqsat.cost.model import PACK_THREAD_SFPU
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp, reduces_padding
-from tteqsat.scheduling.model import FULL_INIT_KINDS, REDUCES, DstSection, Pack, SectionOp, TileRead, switches
+from tteqsat.frontend.masks import Mask
+from tteqsat.scheduling.model import (
+    FULL_INIT_KINDS,
+    REDUCES,
+    DstSection,
+    MaskIndex,
+    Pack,
+    SectionOp,
+    TileRead,
+    switches,
+)
 
 
 def _union_find() -> tuple[dict[int, int], callable]:
@@ -196,6 +206,11 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                 reads.extend(_cb_reads(op, pos, cb_of_value[v], grid, cb_of_value[v] in column_major))
         if op.kind in REDUCES:
             reads.append(TileRead(scaler_cb[float(op.attrs["s"])], 0, 0))  # type: ignore[arg-type]
+        if op.kind == "mask":
+            text = str(op.attrs["mask"])
+            diag = MaskIndex(int(op.attrs["block"]) // 32, int(op.attrs["chunk"]) // 32,  # type: ignore[call-overload]
+                             Mask.parse(text).tile_runs())
+            reads.append(TileRead(scaler_cb[(text, op.op)], 0, 0, 0, diag))  # type: ignore[index]
         inner = 0
         if op.kind == "matmul":
             inner = op.operands[0].grid[1]
@@ -203,7 +218,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             src = op.operands[-1].grid
             inner = src[1] if op.op.startswith("row") else src[0]
         copy_from = None
-        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse")
+        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse", "mask")
         dying = [(slot, v, c) for slot, (v, c) in zip(dst_in, dst_vals, strict=True) if dies_at(v, n, c)]
         if in_place:
             if dying and dying[0][0] == dst_in[0]:

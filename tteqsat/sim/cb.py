@@ -206,6 +206,10 @@ class CircularBuffer:
             )
         return self.tiles[(self.read_ptr + index) % self.capacity]
 
+    def overwrite_front(self, tile: np.ndarray) -> None:
+        """Replace the front page (waited for) in place: an LLK writing L1 at the read pointer."""
+        self.read(0)[...] = tile
+
     def read_block(self, index: int, n: int) -> np.ndarray:
         """Tiles read pointer + ``index`` .. + ``n - 1`` as one (n, 32, 32) array (each must have been waited
         for): a view when they are contiguous in L1, else a copy. Do not mutate it."""

@@ -603,6 +603,35 @@ def _fill(op: Op, ctx: Ctx) -> Instr:
     return Instr(op, run)
 
 
+def _fill_arange(op: Op, ctx: Ctx) -> Instr:
+    """experimental::fill_arange_tile<format>(cb) (tt-mlir's experimental LLKs, on the unpack thread): element
+    (i, j) = 32 * i + j written into the page at the CB's read pointer, which must be the front page compute
+    waited for; a bf16 CB keeps the top 16 bits of each fp32 value (truncation, as the LLK shifts)."""
+    (cb,) = ctx.operands(op, "c")
+
+    def run(env: Env) -> None:
+        env[cb].overwrite_front(ARANGE_BF16 if env[cb].dtype == "bf16" else ARANGE)
+
+    return Instr(op, run)
+
+
+ARANGE = np.arange(1024, dtype=np.float32).reshape(32, 32)
+ARANGE_BF16 = numerics.trunc_bf16(ARANGE)
+
+
+def _where(op: Op, ctx: Ctx) -> Instr:
+    """where_tile(cond, true, false, out): the true tile's element where cond is non-zero, else the false
+    one's (ckernel_sfpu_where.h: an SFPU select on the condition's sign-magnitude bits)."""
+    c, t, f, o = ctx.operands(op, "iiii")
+    dst, inits = ctx.machine.dst, ctx.machine.inits
+
+    def run(env: Env) -> None:
+        inits.require_sfpu("where_tile_init")
+        dst.store(env[o], np.where(dst.load(env[c]) != 0, dst.load(env[t]), dst.load(env[f])), numerics.copy_into)
+
+    return Instr(op, run)
+
+
 def _copy_dest(op: Op, ctx: Ctx) -> Instr:
     # Contract order (docs/mlir-subset.md, newest tt-mlir): (d_in, d_out).
     d_in, d_out = ctx.operands(op, "ii")
@@ -696,6 +725,9 @@ def _table() -> dict[str, Compiler]:
         "binop_with_scalar_tile_init": _sfpu_init,
         "fill_tile": _fill,
         "fill_tile_init": _sfpu_init,
+        "where_tile": _where,
+        "experimental.fill_arange_tile": _fill_arange,
+        "where_tile_init": _sfpu_init,
         "copy_dest_values": _copy_dest,
         "copy_dest_values_init": _sfpu_init,
         "pack_tile": _pack,

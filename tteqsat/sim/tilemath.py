@@ -42,6 +42,7 @@ SFPU_UNARY: dict[str, Callable[[Tile], Tile]] = {
     "gelu_tile": lambda x: _F32(0.5) * x * (_F32(1.0) + _erf(x * _SQRT_HALF)),  # exact (erf) GELU
     "silu_tile": lambda x: x * _sigmoid(x),
     "square_tile": lambda x: x * x,
+    "gez_tile": lambda x: (x >= _F32(0.0)).astype(_F32),  # 1.0 where x >= 0 (NaN: 0.0)
 }
 """In-place SFPU unary ops (besides exp_tile, which takes a scale) by op name."""
 

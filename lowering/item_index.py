@@ -1,0 +1,96 @@
+"""Index arithmetic every kernel does per work item: which row block it computes, which K chunks its loop
+visits (a mask can leave the rest dead), and which mask tile each output tile of a masked value reads.
+
+Written once against `IndexOps`, so the reader, compute and writer emit the same arithmetic and a test can
+run it on integers (`Integers`) against the Python the scheduler priced (`LoopInfo.range`, `Mask.tile_runs`).
+All values are MLIR `index` values; the arith ops are signed where a value can be negative.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tteqsat.frontend.masks import Mask
+from tteqsat.scheduling.model import MaskIndex
+
+Value = str | int
+
+
+class IndexOps(Protocol):
+    def const(self, value: int) -> Value: ...
+    def arith(self, name: str, a: Value, b: Value) -> Value: ...  # arith.<name> on two index values
+
+
+class Integers:
+    """`IndexOps` on Python ints: what the emitted arithmetic computes."""
+
+    OPS = {
+        "addi": lambda a, b: a + b, "subi": lambda a, b: a - b, "muli": lambda a, b: a * b,
+        "divui": lambda a, b: a // b, "remui": lambda a, b: a % b,
+        "maxsi": max, "minsi": min,
+        "floordivsi": lambda a, b: a // b, "ceildivsi": lambda a, b: -(-a // b),
+    }
+
+    def const(self, value: int) -> int:
+        return value
+
+    def arith(self, name: str, a: Value, b: Value) -> int:
+        return self.OPS[name](int(a), int(b))
+
+
+def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool) -> Value:
+    """The row block of work item `item` (`GridPlan.block_of`): its position in its batch element, or with
+    `paired` the order 0, N-1, 1, N-2, ... (half + odd * (N - 1 - 2 * half))."""
+    position = ops.arith("remui", item, ops.const(blocks))
+    if not paired:
+        return position
+    half = ops.arith("divui", position, ops.const(2))
+    odd = ops.arith("remui", position, ops.const(2))
+    span = ops.arith("subi", ops.const(blocks - 1), ops.arith("muli", half, ops.const(2)))
+    return ops.arith("addi", half, ops.arith("muli", odd, span))
+
+
+def live_range(ops: IndexOps, live: tuple[str, int, int], rows: int, trips: int, block: Value) -> tuple[Value, Value]:
+    """Chunks [lo, hi) a loop over `trips` chunks visits for row block `block` (`LoopInfo.range`): the columns
+    where the mask holds for some of the block's rows, in chunks of the loop's width, clamped to the loop."""
+    text, height, width = live
+    mask = Mask.parse(text)
+    row_lo = ops.arith("muli", block, ops.const(height)) if height else ops.const(0)
+    row_hi = ops.arith("addi", row_lo, ops.const(rows))
+    lo_expr, hi_expr = mask.live_cols_exprs()
+
+    def value(expr: tuple) -> Value | None:
+        head = expr[0]
+        if head in ("inf", "-inf"):
+            return None
+        if head in ("row_lo", "row_hi"):
+            base = row_lo if head == "row_lo" else row_hi
+            return ops.arith("addi", base, ops.const(expr[1])) if expr[1] else base
+        a, b = value(expr[1]), value(expr[2])
+        assert a is not None and b is not None, "live_cols_exprs folds the infinities"
+        return ops.arith("maxsi" if head == "max" else "minsi", a, b)
+
+    last = min(-(-mask.shape[1] // width), trips)
+    lo_cols, hi_cols = value(lo_expr), value(hi_expr)
+    lo = ops.const(0) if lo_cols is None else ops.arith(
+        "minsi", ops.arith("floordivsi", ops.arith("maxsi", lo_cols, ops.const(0)), ops.const(width)), ops.const(last))
+    if hi_cols is None:
+        return lo, ops.const(last)
+    hi_cols = ops.arith("minsi", hi_cols, ops.const(mask.shape[1]))
+    hi = ops.arith("minsi", ops.arith("maxsi", ops.arith("ceildivsi", hi_cols, ops.const(width)), ops.const(0)),
+                   ops.const(last))
+    return lo, hi
+
+
+def mask_tile(ops: IndexOps, diag: MaskIndex, block: Value, chunk: Value, i: Value, j: Value) -> Value:
+    """The mask CB tile output tile (i, j) reads: D = (block * block_tiles + i) - (chunk * chunk_tiles + j),
+    then the number of pattern runs after the first that start at or below D (each adds clamp(D - r + 1, 0, 1))."""
+    row = ops.arith("addi", ops.arith("muli", block, ops.const(diag.block_tiles)), i) if diag.block_tiles else i
+    col = ops.arith("addi", ops.arith("muli", chunk, ops.const(diag.chunk_tiles)), j) if diag.chunk_tiles else j
+    d = ops.arith("subi", row, col)
+    index: Value | None = None
+    for r in diag.runs[1:]:
+        step = ops.arith("minsi", ops.arith("maxsi", ops.arith("subi", d, ops.const(r - 1)), ops.const(0)),
+                         ops.const(1))
+        index = step if index is None else ops.arith("addi", index, step)
+    return ops.const(0) if index is None else index

@@ -48,6 +48,7 @@ RULESET = RuleSet("streaming", "chunk long reductions and contractions into fold
     Rule("chunk-of-scalar", rewrite(kchunk(scalar(op, a, s), w)).to(scalar(op, kchunk(a, w), s))),  # chunk(a op s) == chunk(a) op s
     Rule("chunk-of-exp-scaled", rewrite(kchunk(exp_scaled(a, s), w)).to(exp_scaled(kchunk(a, w), s))),  # chunk(exp(s a)) == exp(s chunk(a))
     Rule("chunk-of-row-bcast", rewrite(kchunk(bcast("cols", a, n), w)).to(bcast("cols", a, w))),  # a column chunk of a per-row broadcast is the narrower broadcast
+    Rule("chunk-of-col-bcast", rewrite(kchunk(bcast("rows", a, n), w)).to(bcast("rows", kchunk(a, w), n))),  # a column chunk of a per-column broadcast (a key bias) broadcasts the vector's chunk
     Rule("chunk-of-matmul", rewrite(kchunk(matmul(a, b), w)).to(matmul(a, kchunk(b, w)))),  # (a @ b)[:, c] == a @ b[:, c]
     Rule("chunk-of-transpose", rewrite(kchunk(transpose(a), w)).to(transpose(rchunk(a, w)))),  # (a.T)[:, c] == (a[c, :]).T
     Rule("row-chunk-of-transpose", rewrite(rchunk(transpose(a), w)).to(transpose(kchunk(a, w)))),  # (a.T)[c, :] == (a[:, c]).T

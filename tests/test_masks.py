@@ -1,0 +1,205 @@
+"""Masks as index functions: numpy semantics, the tiles the kernel builds, the chunks a loop skips, and causal
+and sliding-window attention verified end to end with the masks generated in the kernel."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tteqsat as tq
+from tteqsat.errors import KernelError
+from tteqsat.frontend import reference
+from tteqsat.frontend.masks import Mask
+from tteqsat.lowering import item_index
+from tteqsat.lowering.item_index import Integers, block_of, live_range, mask_tile
+from tteqsat.pipeline import VerificationError
+from tteqsat.scheduling.model import LoopInfo, MaskIndex, block_order
+
+MASKS = [
+    lambda n, m: tq.tri(n, m),
+    lambda n, m: tq.tri(n, m, k=37),
+    lambda n, m: tq.tri(n, m, k=-70),
+    lambda n, m: tq.tri(n, m) & ~tq.tri(n, m, k=-100),  # a sliding window of 100 keys
+    lambda n, m: ~tq.tri(n, m, k=-1),                    # strictly above the diagonal... and the diagonal
+    lambda n, m: tq.tri(n, m, k=-200) | ~tq.tri(n, m, k=10),
+]
+
+
+# -- numpy semantics ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [-70, -1, 0, 1, 33])
+def test_tri_is_numpys_tri(k: int) -> None:
+    assert np.array_equal(tq.tri(96, 160, k).matrix(), np.tri(96, 160, k, dtype=bool))
+
+
+def test_masks_combine_like_numpy_booleans() -> None:
+    a, b = np.tri(64, 64, 5, dtype=bool), np.tri(64, 64, -9, dtype=bool)
+    ta, tb = tq.tri(64, 64, 5), tq.tri(64, 64, -9)
+    assert np.array_equal((ta & ~tb).matrix(), a & ~b)
+    assert np.array_equal((ta | ~tb).matrix(), a | ~b)
+    for f in MASKS:
+        m = f(70, 90)
+        assert Mask.parse(m.text) == m
+
+
+def test_mask_misuse_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="combine masks with &, | and ~"):
+        bool(tq.tri(4, 4))
+    with pytest.raises(ValueError, match="cannot be combined"):
+        tq.tri(4, 4) & tq.tri(4, 5)
+    with pytest.raises(ValueError, match="must start with ROWSxCOLS"):
+        Mask.parse("tri(0)")
+    q = tq.tensor("q", (64, 32))
+    with pytest.raises(KernelError, match="condition must be a mask"):
+        tq.where(q, q, 0.0)
+    with pytest.raises(KernelError, match="at least one branch must be a tensor"):
+        tq.where(tq.tri(64, 32), 1.0, 0.0)
+
+
+def test_where_follows_np_where_with_a_batch_broadcast_mask() -> None:
+    x = tq.tensor("x", (2, 64, 96))
+    kern = tq.kernel("w", tq.where(tq.tri(64, 96, k=3), x, -np.inf))
+    xs = np.random.default_rng(0).standard_normal((2, 64, 96)).astype(np.float32)
+    got = reference.evaluate(kern, {"x": xs})["out"]
+    assert np.array_equal(got, np.where(np.tri(64, 96, 3, dtype=bool), xs, -np.inf))
+
+
+# -- the tiles the kernel builds: a tile's pattern depends only on its distance from the diagonal --------------
+@pytest.mark.parametrize("make", MASKS)
+def test_the_pattern_table_reproduces_every_tile(make) -> None:
+    mask = make(320, 416)
+    runs = mask.tile_runs()
+    full = mask.matrix()
+    for rt, ct in itertools.product(range(10), range(13)):
+        d = rt - ct
+        tile = mask.tile_pattern(runs[sum(d >= r for r in runs[1:])])
+        assert np.array_equal(tile, full[32 * rt:32 * rt + 32, 32 * ct:32 * ct + 32]), (rt, ct)
+
+
+def test_a_window_needs_five_tiles_whatever_its_width() -> None:
+    assert len(tq.tri(8192, 8192).tile_runs()) == 3
+    assert len((tq.tri(8192, 8192) & ~tq.tri(8192, 8192, k=-1024)).tile_runs()) == 5
+
+
+@pytest.mark.parametrize("make", MASKS)
+def test_the_kernels_tile_index_matches_the_mask(make) -> None:
+    """`mask_tile` as the kernel computes it (on integers) picks, for tile (i, j) of block b's rows and chunk c's
+    columns, the pattern that is the mask there."""
+    mask = make(256, 512)
+    runs = mask.tile_runs()
+    diag = MaskIndex(64 // 32, 128 // 32, runs)
+    full = mask.matrix()
+    for b, c, i, j in itertools.product(range(4), range(4), range(2), range(4)):
+        index = mask_tile(Integers(), diag, b, c, i, j)
+        rows, cols = 64 * b + 32 * i, 128 * c + 32 * j
+        assert np.array_equal(mask.tile_pattern(runs[index]), full[rows:rows + 32, cols:cols + 32])
+
+
+# -- skipping: the chunks a loop visits cover every column the mask keeps, and the kernel computes the same range --
+@pytest.mark.parametrize("make", MASKS)
+@pytest.mark.parametrize("height,width", [(32, 64), (128, 256), (64, 512)])
+def test_live_chunks_cover_the_mask_and_the_kernel_computes_the_same_range(make, height: int, width: int) -> None:
+    mask = make(1024, 1024)
+    trips = 1024 // width
+    loop = LoopInfo(trips, [], [], live=(mask.text, height, width), rows=height)
+    full = mask.matrix()
+    for block in range(1024 // height):
+        lo, hi = loop.range(block)
+        assert (lo, hi) == live_range(Integers(), (mask.text, height, width), height, trips, block)
+        kept = np.flatnonzero(full[block * height:(block + 1) * height].any(axis=0))
+        if kept.size:
+            assert lo * width <= kept[0] and kept[-1] < hi * width, (block, lo, hi)
+
+
+def test_causal_skips_about_half_of_the_chunks() -> None:
+    mask = tq.tri(4096, 4096)
+    loop = LoopInfo(16, [], [], live=(mask.text, 128, 256), rows=128)
+    visited = sum(hi - lo for lo, hi in (loop.range(b) for b in range(32)))
+    assert visited == sum(-(-(b + 1) * 128 // 256) for b in range(32))  # chunks up to the block's diagonal
+    assert visited / (32 * 16) < 0.55
+
+
+@pytest.mark.parametrize("blocks", range(1, 10))
+def test_paired_block_order_is_a_permutation_pairing_short_with_long(blocks: int) -> None:
+    order = [block_order(p, blocks, True) for p in range(blocks)]
+    assert sorted(order) == list(range(blocks))
+    assert order[:2] == ([0, blocks - 1] if blocks > 1 else [0])
+    assert [block_of(Integers(), p, blocks, True) for p in range(blocks)] == order
+
+
+# -- end to end: the masks are built in the kernel, verified on the simulator ------------------------------------
+def _attention(S: int, mask, d: int = 64, dtype: str = "bf16", bias: bool = False) -> tq.Kernel:
+    q, k, v = (tq.tensor(n, (S, d), dtype) for n in "qkv")
+    s = q @ k.T * 0.125
+    if bias:
+        s = s + tq.tensor("keypad", (1, S), dtype)
+    return tq.kernel("masked", tq.softmax(tq.where(mask, s, -np.inf)) @ v)
+
+
+@pytest.fixture(scope="module")
+def causal_streaming() -> tq.Result:
+    return tq.optimize(_attention(1024, tq.tri(1024, 1024)), "wormhole_b0", form="streaming")
+
+
+def test_causal_streaming_verifies_on_every_core_with_no_mask_in_dram(causal_streaming: tq.Result) -> None:
+    r = causal_streaming
+    assert r.schedule.loop is not None and r.schedule.loop.live is not None
+    text = r.to_mlir()
+    assert "experimental.fill_arange_tile" in text and "where_tile" in text
+    assert [a.name for a in r.schedule.args] == ["q", "k", "v", "out"]  # no mask tensor moves through DRAM
+    for precision in ("exact", "hardware"):
+        check = r.verify(precision=precision, cores="all")
+        assert check.max_rel_err <= check.tolerance
+
+
+def test_causal_reads_fewer_chunks_than_full_attention(causal_streaming: tq.Result) -> None:
+    full = tq.optimize(tq.kernel("full", tq.softmax(tq.tensor("q", (1024, 64)) @ tq.tensor("k", (1024, 64)).T
+                                                    * 0.125) @ tq.tensor("v", (1024, 64))),
+                       "wormhole_b0", form="streaming")
+    r = causal_streaming
+    loop = r.schedule.loop
+    chunk_tiles = sum(st.width // 32 * -(-st.shape[1] // 32) for st in loop.streams)
+    whole_tiles = sum(a.n_tiles for a in r.schedule.args if a.role == "in" and a.cb >= 0)
+    expected = sum(whole_tiles + chunk_tiles * (hi - lo) for lo, hi in (loop.range(b) for b in range(r.items)))
+    reads = r.verify(cores="all").stats["ops.ttkernel.noc_async_read_tile"]
+    assert reads == expected  # the reader visits only the live chunks of each item
+    assert reads < full.verify(cores="all").stats["ops.ttkernel.noc_async_read_tile"]
+    assert r.cost_cycles < full.cost_cycles
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp32"])
+def test_sliding_window_and_key_padding_verify(dtype: str) -> None:
+    S = 512
+    window = tq.tri(S, S) & ~tq.tri(S, S, k=-96)
+    r = tq.optimize(_attention(S, window, dtype=dtype, bias=True), "blackhole", form="streaming")
+    assert r.schedule.loop is not None and r.schedule.loop.live is not None
+    assert any(st.name == "keypad" for st in r.schedule.loop.streams)  # the (1, Sk) bias streams with K and V
+    r.verify(cores="all")
+
+
+def test_fused_causal_verifies() -> None:
+    r = tq.optimize(_attention(256, tq.tri(256, 256)), "wormhole_b0", form="fused")
+    assert any(cb.role == "mask" for cb in r.schedule.cbs)
+    r.verify(cores="all", precision="exact")
+
+
+def test_a_wrong_mask_tile_or_a_wrong_live_range_fails_verification(monkeypatch, causal_streaming) -> None:
+    import tteqsat.lowering.dataflow as dataflow
+    import tteqsat.lowering.mlir as mlir
+
+    shifted = lambda ops, diag, *rest: mask_tile(  # noqa: E731
+        ops, MaskIndex(diag.block_tiles, diag.chunk_tiles, tuple(r + 1 for r in diag.runs)), *rest)
+    monkeypatch.setattr(mlir, "mask_tile", shifted)
+    with pytest.raises(VerificationError, match="differs from the reference"):
+        causal_streaming.verify(cores="all")
+    monkeypatch.undo()
+
+    def short(ops, live, rows, trips, block):  # one chunk too few, in compute and reader alike
+        lo, hi = item_index.live_range(ops, live, rows, trips, block)
+        return lo, ops.arith("maxsi", ops.arith("subi", hi, ops.const(1)), lo)
+
+    monkeypatch.setattr(mlir, "live_range", short)
+    monkeypatch.setattr(dataflow, "live_range", short)
+    with pytest.raises(VerificationError, match="differs from the reference"):
+        causal_streaming.verify(cores="all")

@@ -223,3 +223,77 @@ def sdpa_cost(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, steps:
             for k in ("fpu", "sfpu_unit", "math", "unpack_thread", "pack")}
     return SdpaCost(per_step, total, busy["fpu"], busy["sfpu_unit"], busy["math"], busy["unpack_thread"],
                     busy["pack"], 2 * sq * sk * dh, sq * sk)
+
+
+# -- the grid: which work items tt-metal's SDPA factory makes and which core runs them ---------------------
+@dataclass(frozen=True)
+class SdpaRun:
+    """A whole SDPA op: B x H heads of Sq x Sk (causal: q chunk i sees k chunks 0..i), in chunks."""
+
+    batch: int
+    heads: int
+    sq: int
+    sk: int
+    d: int
+    q_chunk: int
+    k_chunk: int
+    causal: bool
+    chains: bool = False  # K/V read once per chain of cores sharing a head and forwarded (non-causal, #55756)
+
+    def k_steps(self, q_index: int) -> int:
+        """K chunks q chunk `q_index` visits: all of them, or (causal) those up to its diagonal."""
+        if not self.causal:
+            return self.sk // self.k_chunk
+        return -(-(q_index + 1) * self.q_chunk // self.k_chunk)
+
+    def units(self) -> list[tuple[int, tuple[int, ...]]]:
+        """The factory's work units in order, each (head, its q chunks): causal runs pair q chunk i with
+        n - 1 - i so every pair visits n + 1 k chunks (tt-metal #55766, FlashAttention.md's balancing);
+        non-causal runs hand out single q chunks."""
+        n = self.sq // self.q_chunk
+        per_head = ([(i, n - 1 - i) for i in range(n // 2)] + ([(n // 2,)] if n % 2 else [])) if self.causal \
+            else [(i,) for i in range(n)]
+        return [(h, chunks) for h in range(self.batch * self.heads) for chunks in per_head]
+
+
+def ttmetal_split(units: int, cores: int) -> list[int]:
+    """Units per core as tt-metal's 2026-07 factory deals them: floor(units / cores) each and one more on the
+    first units mod cores cores, taken row major (tt-metal #55766, sdpa_program_factory.cpp:452-476)."""
+    base, extra = divmod(units, cores)
+    return [base + (1 if c < extra else 0) for c in range(min(cores, units))]
+
+
+def run_loads(model: TensixCostModel, run: SdpaRun, cores: int, kernel: str, fmt: str = "bfp8",
+              ) -> list[tuple[int, float, float, float]]:
+    """Per core that gets work: (units, compute cycles, DRAM bytes, NoC bytes). A q chunk's compute is one
+    q chunk of its k steps on this kernel (setup and normalization included); its bytes are Q, the K and V
+    chunks it visits and the output, in `fmt` tiles. With chains, a head's K and V come from DRAM once per
+    chain (the cores that run that head) and reach the others over the NoC."""
+    tile = model.arch.tile_bytes(fmt)
+    q_tiles = run.q_chunk // 32 * (run.d // 32)
+    kv_tiles = 2 * run.k_chunk // 32 * (run.d // 32)
+    cost: dict[int, float] = {}
+
+    def chunk_cycles(steps: int) -> float:
+        if steps not in cost:
+            cost[steps] = sdpa_cost(model, run.q_chunk, run.k_chunk, run.d, steps, kernel, fmt).chunk
+        return cost[steps]
+
+    units = run.units()
+    counts = ttmetal_split(len(units), cores)
+    firsts = [sum(counts[:c]) for c in range(len(counts))]
+    heads_of = [{units[u][0] for u in range(f, f + n)} for f, n in zip(firsts, counts, strict=True)]
+    chain = {h: sum(1 for hs in heads_of if h in hs) for h in range(run.batch * run.heads)}
+    loads = []
+    for first, n, _ in zip(firsts, counts, heads_of, strict=True):
+        compute = dram = noc = 0.0
+        for head, chunks in units[first:first + n]:
+            for q in chunks:
+                steps = run.k_steps(q)
+                compute += chunk_cycles(steps)
+                kv = steps * kv_tiles * tile
+                own = 2 * q_tiles * tile  # Q in, the output out
+                dram += own + (kv / chain[head] if run.chains else kv)
+                noc += own + kv
+        loads.append((n, compute, dram, noc))
+    return loads

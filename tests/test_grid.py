@@ -12,7 +12,7 @@ from egglog import EGraph, rewrite
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
-from tteqsat.cost.chip import GridShape, price_grid
+from tteqsat.cost.chip import CoreLoad, GridShape, price_cores, price_grid, shared_cores
 from tteqsat.egraph import binary, insert_kernel, rowblock, serialize
 from tteqsat.egraph.saturate import saturate
 from tteqsat.frontend.batch import element_view
@@ -131,13 +131,13 @@ def test_the_soundness_checker_refuses_a_wrong_row_block_rule() -> None:
 # -- the chip model ----------------------------------------------------------------------------------------
 def test_uneven_splits_and_fewer_items_than_cores_are_priced() -> None:
     grid = GridShape.of(load_arch("wormhole_b0"))
-    assert grid.cores == 64
+    assert grid.cores == 64 and grid.launch_cycles > 0
     uneven = price_grid(grid, 130, 1000.0, 0)  # 3 items on the slowest core; 44 cores manage that too
-    assert uneven.items_per_core == 3 and uneven.cycles == 3000.0 and uneven.cores == 44
+    assert uneven.items_per_core == 3 and uneven.cycles == grid.launch_cycles + 3000.0 and uneven.cores == 44
     assert sum(uneven.per_core_items()) == 130 and max(uneven.per_core_items()) == 3
     assert price_grid(grid, 130, 1000.0, 0, cores=64).per_core_items()[:3] == [3, 3, 2]
     few = price_grid(grid, 5, 1000.0, 0)
-    assert few.cores == 5 and few.cycles == 1000.0
+    assert few.cores == 5 and few.cycles == grid.launch_cycles + 1000.0
 
 
 def test_shared_dram_bounds_a_wide_grid() -> None:
@@ -145,9 +145,43 @@ def test_shared_dram_bounds_a_wide_grid() -> None:
     one = price_grid(grid, 64, 1000.0, 100_000, cores=1)
     wide = price_grid(grid, 64, 1000.0, 100_000, cores=64)
     assert wide.bound_by == "dram" and one.bound_by == "noc"
-    assert wide.cycles == pytest.approx(64 * 100_000 / grid.dram_bytes_per_cycle)
+    assert wide.cycles == pytest.approx(grid.launch_cycles + 64 * 100_000 / grid.dram_rate())
     per_item = {c.cores: c.core_data_cycles / c.items_per_core for c in (one, wide)}
     assert per_item[64] > 4 * per_item[1]  # each core's share of DRAM shrinks as more cores read at once
+
+
+def test_small_pages_pay_the_dram_request_rate() -> None:
+    """tt-metal #55898: a Blackhole DRAM endpoint takes one read request per ~16 cycles per NoC, so bfp4 tiles
+    (576 B) cannot fill a channel from one NoC, bf16 tiles can; a second NoC doubles the request rate."""
+    grid = GridShape.of(load_arch("blackhole"))
+    full = grid.dram_rate(2048)
+    assert grid.dram_rate(576) < 0.8 * full and grid.dram_rate(576, nocs=2) == pytest.approx(full)
+    assert full == pytest.approx(grid.dram_bytes_per_cycle * grid.dram_sustained)
+
+
+def test_a_core_that_finishes_early_leaves_its_dram_share_to_the_rest() -> None:
+    """Work-conserving DRAM: one core with twice the bytes of the others ends sooner than at a fixed 1/n
+    share (the others stop reading halfway) and later than its bytes alone at the whole rate."""
+    grid = GridShape.of(load_arch("wormhole_b0"))
+    rate = grid.dram_rate()
+    loads = [CoreLoad(2, 10.0, 2e6)] + [CoreLoad(1, 10.0, 1e6)] * 9
+    cost = price_cores(grid, loads)
+    fixed_share = 2e6 / (rate / 10)
+    assert cost.bound_by == "dram" and cost.items_per_core == 2
+    assert 2e6 / min(rate, grid.noc_bytes_per_cycle) < cost.core_data_cycles < fixed_share
+    assert cost.core_data_cycles == pytest.approx(10 * 1e6 / rate + 1e6 / min(rate, grid.noc_bytes_per_cycle))
+
+
+def test_sharing_k_and_v_among_the_cores_of_a_head_cuts_dram_not_noc_traffic() -> None:
+    grid = GridShape.of(load_arch("blackhole"))
+    # 32 heads x 64 q blocks; each block reads 1 MB of K/V (shared by its head) and 64 KB of its own
+    alone = price_grid(grid, 32 * 64, 20_000.0, 1_064_000, cores=grid.cores, shared_bytes=1_000_000, group_items=64)
+    shared = price_grid(grid, 32 * 64, 20_000.0, 1_064_000, cores=grid.cores, shared_bytes=1_000_000,
+                        group_items=64, share=True)
+    assert alone.bound_by == "dram" and alone.shared == 1
+    assert shared.shared == shared_cores(32 * 64, grid.cores, 64) > 1
+    assert shared.dram_bytes < alone.dram_bytes / 2 and shared.cycles < alone.cycles
+    assert shared.core_data_cycles >= shared.items_per_core * 1_064_000 / grid.noc_bytes_per_cycle
 
 
 # -- whole attention over the grid ---------------------------------------------------------------------------

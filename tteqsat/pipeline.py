@@ -435,8 +435,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     element = view.kernel
 
     def on_grid(schedule: Schedule, items: int) -> ChipCost:
-        item_bytes = sum(a.n_tiles for a in schedule.args) * arch_obj.tile_bytes(schedule.dtype)
-        return price_grid(grid, items, schedule.compute_cycles, item_bytes, min(cores, items) if cores else None)
+        page = arch_obj.tile_bytes(schedule.input_format or schedule.dtype)  # one read request per input tile
+        item_bytes = schedule.dram_bytes(arch_obj)
+        return price_grid(grid, items, schedule.compute_cycles, item_bytes, min(cores, items) if cores else None,
+                          page_bytes=page)
 
     start = time.perf_counter()
     baseline_error: KernelError | None = None

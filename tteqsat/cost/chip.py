@@ -2,14 +2,26 @@
 
 A kernel over a grid is one program per core looping over its work items (batch elements times row
 blocks). A core's time is its items' compute, or its items' DRAM traffic at the rate it gets, whichever is
-slower (the reader prefetches while compute runs); the chip's time is its slowest core. DRAM is shared: a
-core's rate is the lesser of one NoC link and its share of the aggregate DRAM bandwidth, so many cores
-reading at once each get less (tt-metal measured non-causal SDPA on Blackhole bound by the K/V data path,
-reference section 7). The single-core model prices one item; this prices the grid.
+slower (the reader prefetches while compute runs); the chip's time is its slowest core plus the launch, and
+never less than every byte over the aggregate DRAM bandwidth. DRAM is shared: a core's rate is the lesser
+of one NoC link and its share of the aggregate, so many cores reading at once each get less.
+
+The aggregate is what many readers of tile-sized pages sustain, not the datasheet peak: each DRAM channel's
+endpoint accepts one read request per `dram_request_cycles` per NoC (tt-metal #55898), so pages smaller
+than a channel moves in that time cannot fill it, and readers spread over the grid sustain a fraction of
+the peak (`dram_sustained`, from a many-core decode measurement). The calibration (benchmarks/
+calibration.py) checks this against whole SDPA runs on Blackhole.
+
+Work items may differ (a causal q chunk visits fewer keys than the last one) and a caller may fix which
+core runs which (`price_cores`, as tt-metal's SDPA factory does); `price_grid` prices equal items split
+evenly. Bytes every item of a group reads alike (K and V of one head, read by each q block) may be shared
+by the cores that run that group at the same time: one DRAM read, forwarded or multicast over the NoC to
+the others (`share=True`). Each core still receives them over its NoC link; only the DRAM traffic shrinks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tteqsat.arch import Arch
@@ -21,16 +33,40 @@ BOUNDS = ("compute", "dram", "noc")
 class GridShape:
     """The cores a kernel may use, and the chip's shared data paths."""
 
-    cores: int                     # Tensix cores of the compute grid
+    cores: int                       # Tensix cores of the compute grid
     clock_ghz: float
-    dram_bytes_per_cycle: float    # aggregate over every DRAM controller
-    noc_bytes_per_cycle: float     # one NoC link: the most one core's reads can move per cycle
+    dram_bytes_per_cycle: float      # aggregate peak over every DRAM channel
+    noc_bytes_per_cycle: float       # one NoC link: the most one core's reads can move per cycle
+    dram_channels: int = 1
+    dram_request_cycles: float = 0.0  # a channel endpoint takes one read request per this many cycles per NoC
+    dram_sustained: float = 1.0      # the fraction of the peak many readers of tile pages sustain
+    launch_cycles: float = 0.0       # once per run: launch, the first reads, the tail
 
     @classmethod
     def of(cls, arch: Arch) -> GridShape:
         clock = arch.clock_ghz
         return cls(int(arch.num("chip.grid_rows") * arch.num("chip.grid_cols")), clock,
-                   arch.num("dram.total_gb_per_s") / clock, arch.num("noc.bytes_per_cycle"))
+                   arch.num("dram.total_gb_per_s") / clock, arch.num("noc.bytes_per_cycle"),
+                   int(arch.num("dram.controllers")), arch.num("dram.request_cycles"),
+                   arch.num("dram.sustained_fraction"), arch.num("chip.launch_cycles"))
+
+    def dram_rate(self, page_bytes: int = 0, nocs: int = 1) -> float:
+        """Aggregate DRAM bytes per cycle that readers of `page_bytes` pages on `nocs` NoCs sustain: each
+        channel moves the lesser of its share of the peak and one page per request interval per NoC."""
+        per_channel = self.dram_bytes_per_cycle / self.dram_channels
+        if page_bytes > 0 and self.dram_request_cycles > 0:
+            per_channel = min(per_channel, nocs * page_bytes / self.dram_request_cycles)
+        return self.dram_channels * per_channel * self.dram_sustained
+
+
+@dataclass(frozen=True)
+class CoreLoad:
+    """What one core runs: its work items' compute, and the bytes it takes from DRAM and over its NoC link."""
+
+    items: int
+    compute_cycles: float
+    dram_bytes: float
+    noc_bytes: float | None = None  # bytes through the core's link; its DRAM bytes unless shared reads arrive
 
 
 @dataclass(frozen=True)
@@ -39,15 +75,19 @@ class ChipCost:
 
     items: int                  # work items (batch elements x row blocks)
     cores: int                  # cores that get work
-    items_per_core: int         # on the slowest core (the first ones when the split is uneven)
-    item_cycles: float          # compute of one item on one core
-    item_bytes: int             # DRAM bytes one item reads and writes
+    items_per_core: int         # on the slowest core
+    item_cycles: float          # compute of one item on the slowest core (its mean)
+    item_bytes: int             # DRAM bytes one item reads and writes, unshared
     core_compute_cycles: float  # the slowest core's compute
-    core_data_cycles: float     # the slowest core's DRAM traffic at its rate
-    dram_floor_cycles: float    # every item's bytes over the aggregate DRAM bandwidth
-    cycles: float               # the chip's time: the slowest core
+    core_data_cycles: float     # the slowest core's traffic at its DRAM share or over its NoC link
+    dram_floor_cycles: float    # every byte over the aggregate DRAM bandwidth
+    cycles: float               # the chip's time: the launch and the slowest core (or the floor)
     bound_by: str               # compute | dram | noc
     clock_ghz: float
+    core_items: tuple[int, ...] = ()  # items of each core that gets work, in core order
+    total_dram_bytes: int = 0   # what DRAM moves (shared reads counted once per group of cores)
+    launch_cycles: float = 0.0
+    shared: int = 1             # cores that share one DRAM read of the shared bytes (1: none)
 
     @property
     def microseconds(self) -> float:
@@ -55,43 +95,123 @@ class ChipCost:
 
     @property
     def dram_bytes(self) -> int:
-        return self.items * self.item_bytes
+        return self.total_dram_bytes
 
     def per_core_items(self) -> list[int]:
-        """Items of each core that gets work: an even split, the remainder on the first cores."""
-        base, extra = divmod(self.items, self.cores)
-        return [base + (1 if c < extra else 0) for c in range(self.cores)]
+        """Items of each core that gets work."""
+        return list(self.core_items)
+
+
+def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0, nocs: int = 1,
+                item_bytes: int = 0, shared: int = 1) -> ChipCost:
+    """The chip running `loads` (one per core that gets work, in core order).
+
+    DRAM is shared work-conservingly: while cores stream, the aggregate rate for `page_bytes` pages on `nocs`
+    NoCs is split max-min fairly among those still reading, none faster than it can use (its bytes over its
+    compute, or over its NoC link's time: a reader cannot run further ahead of compute than its buffers), so
+    a core that finishes early leaves its share to the rest. A core ends when its compute and its bytes are
+    both done; the chip when its slowest core ends, plus the launch."""
+    active = [ld for ld in loads if ld.items > 0]
+    if not active:
+        raise ValueError("a grid needs at least one work item")
+    aggregate = grid.dram_rate(page_bytes, nocs)
+    link = grid.noc_bytes_per_cycle
+    groups: dict[tuple[float, float, float], int] = {}
+    for ld in active:
+        key = (ld.compute_cycles, float(ld.dram_bytes), float(ld.dram_bytes if ld.noc_bytes is None else ld.noc_bytes))
+        groups[key] = groups.get(key, 0) + 1
+    done = _share_dram(groups, aggregate, link)
+    slowest_key = max(groups, key=lambda k: (done[k], k))
+    compute, dram, noc = slowest_key
+    data_cycles = max(noc / link, done[slowest_key] if dram else 0.0)
+    core = max(compute, data_cycles)
+    total = sum(ld.dram_bytes for ld in active)
+    floor = total / aggregate
+    if compute >= data_cycles * (1 - 1e-9):
+        bound = "compute"
+    else:
+        bound = "noc" if noc / link >= data_cycles * (1 - 1e-9) else "dram"
+    slowest = next(ld for ld in active if ld.compute_cycles == compute and float(ld.dram_bytes) == dram)
+    return ChipCost(sum(ld.items for ld in active), len(active), slowest.items, compute / slowest.items, item_bytes,
+                    compute, data_cycles, floor, grid.launch_cycles + core, bound, grid.clock_ghz,
+                    tuple(ld.items for ld in active), round(total), grid.launch_cycles, shared)
+
+
+def _share_dram(groups: dict[tuple[float, float, float], int], aggregate: float, link: float
+                ) -> dict[tuple[float, float, float], float]:
+    """When each group of identical cores (compute, DRAM bytes, NoC bytes) -> count ends, DRAM shared max-min
+    fairly: each core's rate capped at its bytes over its time without contention."""
+    end: dict[tuple[float, float, float], float] = {}
+    left: dict[tuple[float, float, float], float] = {}
+    cap: dict[tuple[float, float, float], float] = {}
+    for key in groups:
+        compute, dram, noc = key
+        alone = max(compute, noc / link)
+        if dram <= 0 or alone <= 0:
+            end[key] = alone
+        else:
+            left[key], cap[key] = dram, dram / alone
+    now = 0.0
+    while left:
+        rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
+        step = min(left[k] / rates[k] for k in left)
+        now += step
+        for k in list(left):
+            left[k] -= rates[k] * step
+            if left[k] <= 1e-9 * max(1.0, k[1]):
+                end[k] = now
+                del left[k]
+    return end
+
+
+def _water_fill(caps: dict, counts: dict, total: float) -> dict:
+    """Max-min fair rates: every core gets min(its cap, a common level) and the rates sum to `total` unless
+    every core is at its cap."""
+    rates = {}
+    remaining, cores = total, sum(counts.values())
+    for key in sorted(caps, key=lambda k: caps[k]):
+        level = remaining / cores
+        rates[key] = min(caps[key], level)
+        remaining -= rates[key] * counts[key]
+        cores -= counts[key]
+    return rates
 
 
 def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int | None = None,
-               fixed_cycles: float = 0.0) -> ChipCost:
-    """The cheapest split of `items` over at most `grid.cores` cores (or exactly `cores`); `fixed_cycles`
-    is paid once per core (setup before its first item). Fewer cores win only when they are not slower:
-    ties go to fewer cores, which leaves DRAM bandwidth to the rest."""
+               fixed_cycles: float = 0.0, page_bytes: int = 0, shared_bytes: int = 0, group_items: int = 0,
+               share: bool = False) -> ChipCost:
+    """The cheapest even split of `items` equal items over at most `grid.cores` cores (or exactly `cores`);
+    `fixed_cycles` is paid once per core (setup before its first item). Fewer cores win only when they are
+    not slower: ties go to fewer cores, which leaves DRAM bandwidth to the rest.
+
+    `shared_bytes` of each item's `item_bytes` are read alike by every item of its group of `group_items`
+    consecutive items (K and V by the q blocks of one head); with `share`, the cores that run a group at the
+    same time read them from DRAM once between them (`shared_cores`)."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
     best: ChipCost | None = None
     for c in counts:
-        cost = _split(grid, items, item_cycles, item_bytes, c, fixed_cycles)
+        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes, shared_bytes,
+                     group_items, share)
         if best is None or cost.cycles < best.cycles * (1 - 1e-9):
             best = cost
     assert best is not None
     return best
 
 
-def _split(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int,
-           fixed_cycles: float) -> ChipCost:
+def shared_cores(items: int, cores: int, group_items: int) -> int:
+    """Cores that run items of one group at the same time under an even split: a group's items spread over
+    group_items / (items per core) cores; a core that runs whole groups shares with none."""
     per_core = -(-items // cores)
-    share = grid.dram_bytes_per_cycle / cores
-    rate = min(grid.noc_bytes_per_cycle, share)
-    compute = fixed_cycles + per_core * item_cycles
-    data = per_core * item_bytes / rate
-    floor = items * item_bytes / grid.dram_bytes_per_cycle
-    cycles = max(compute, data, floor)
-    if compute >= max(data, floor):
-        bound = "compute"
-    else:
-        bound = "noc" if grid.noc_bytes_per_cycle < share else "dram"
-    return ChipCost(items, cores, per_core, item_cycles, item_bytes, compute, data, floor, cycles, bound,
-                    grid.clock_ghz)
+    return max(1, min(cores, group_items // per_core)) if group_items else 1
+
+
+def _even(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int, fixed_cycles: float,
+          page_bytes: int, shared_bytes: int, group_items: int, share: bool) -> ChipCost:
+    base, extra = divmod(items, cores)
+    counts = [base + (1 if c < extra else 0) for c in range(cores)]
+    sharing = shared_cores(items, cores, group_items) if share and shared_bytes else 1
+    own = item_bytes - shared_bytes + shared_bytes / sharing
+    loads = [CoreLoad(n, fixed_cycles + n * item_cycles, n * own, n * item_bytes) for n in counts if n]
+    return price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=sharing)

@@ -68,13 +68,14 @@ def render(result: Result, console=None) -> None:
         f"sections {len(s.sections)} (baseline {len(result.baseline.sections)}) | CBs {len(s.cbs)} | "
         f"L1 {result.l1_bytes:,} B | e-graph {result.saturation.enodes} e-nodes, {result.eclasses} e-classes")
     grid_line = chip_line(result)
+    launch = f", launch {result.chip.launch_cycles:,.0f}" if result.chip and result.chip.launch_cycles else ""
     if grid_line:
         console.print(grid_line)
         console.print(f"{result.comparison()}; one work item on one core: compute {s.compute_cycles:,.0f}, "
-                      f"data movement {s.data_movement_cycles:,.0f}")
+                      f"data movement {s.data_movement_cycles:,.0f}{launch}")
     else:
         console.print(f"{result.comparison()}; the whole kernel: compute {s.compute_cycles:,.0f}, "
-                      f"data movement {s.data_movement_cycles:,.0f}")
+                      f"data movement {s.data_movement_cycles:,.0f}{launch}")
     if result.reason:
         console.print(escape(result.reason))
     for note in result.warnings:
@@ -96,4 +97,5 @@ def chip_line(result: Result) -> str:
             f"slowest core {chip.core_compute_cycles:,.0f} compute cycles and "
             f"{chip.core_data_cycles:,.0f} data cycles at its DRAM share; {chip.dram_bytes:,} DRAM bytes "
             f"({chip.dram_floor_cycles:,.0f} cycles at the chip's bandwidth); bound by {chip.bound_by}: "
-            f"{chip.cycles:,.0f} cycles = {chip.microseconds:,.1f} us at {chip.clock_ghz:g} GHz")
+            f"{chip.cycles:,.0f} cycles with {chip.launch_cycles:,.0f} of launch = {chip.microseconds:,.1f} us at "
+            f"{chip.clock_ghz:g} GHz")

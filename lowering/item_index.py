@@ -50,28 +50,44 @@ def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool) -> Value:
     return ops.arith("addi", half, ops.arith("muli", odd, span))
 
 
+def _columns(ops: IndexOps, expr: tuple, height: int, rows: int, block: Value) -> Value | None:
+    """A column bound of `Mask.live_cols_exprs` / `full_cols_exprs` for row block `block` (None: infinite)."""
+    head = expr[0]
+    if head in ("inf", "-inf"):
+        return None
+    if head in ("row_lo", "row_hi"):
+        base = ops.arith("muli", block, ops.const(height)) if height else ops.const(0)
+        if head == "row_hi":
+            base = ops.arith("addi", base, ops.const(rows))
+        return ops.arith("addi", base, ops.const(expr[1])) if expr[1] else base
+    a, b = _columns(ops, expr[1], height, rows, block), _columns(ops, expr[2], height, rows, block)
+    assert a is not None and b is not None, "the mask's expressions fold the infinities"
+    return ops.arith("maxsi" if head == "max" else "minsi", a, b)
+
+
+def full_range(ops: IndexOps, live: tuple[str, int, int], rows: int, block: Value) -> tuple[Value, Value]:
+    """Chunks [lo, hi) where the mask holds on every row of block `block` (`Mask.full_chunks`; lo >= hi:
+    none): the loop skips the mask op there."""
+    text, height, width = live
+    mask = Mask.parse(text)
+    lo_expr, hi_expr = mask.full_cols_exprs()
+    if lo_expr[0] == "inf" or hi_expr[0] == "-inf":
+        return ops.const(0), ops.const(0)
+    lo_cols, hi_cols = (_columns(ops, e, height, rows, block) for e in (lo_expr, hi_expr))
+    lo = ops.const(0) if lo_cols is None else ops.arith(
+        "ceildivsi", ops.arith("maxsi", lo_cols, ops.const(0)), ops.const(width))
+    hi_cols = ops.const(mask.shape[1]) if hi_cols is None else ops.arith("minsi", hi_cols, ops.const(mask.shape[1]))
+    return lo, ops.arith("floordivsi", hi_cols, ops.const(width))
+
+
 def live_range(ops: IndexOps, live: tuple[str, int, int], rows: int, trips: int, block: Value) -> tuple[Value, Value]:
     """Chunks [lo, hi) a loop over `trips` chunks visits for row block `block` (`LoopInfo.range`): the columns
     where the mask holds for some of the block's rows, in chunks of the loop's width, clamped to the loop."""
     text, height, width = live
     mask = Mask.parse(text)
-    row_lo = ops.arith("muli", block, ops.const(height)) if height else ops.const(0)
-    row_hi = ops.arith("addi", row_lo, ops.const(rows))
     lo_expr, hi_expr = mask.live_cols_exprs()
-
-    def value(expr: tuple) -> Value | None:
-        head = expr[0]
-        if head in ("inf", "-inf"):
-            return None
-        if head in ("row_lo", "row_hi"):
-            base = row_lo if head == "row_lo" else row_hi
-            return ops.arith("addi", base, ops.const(expr[1])) if expr[1] else base
-        a, b = value(expr[1]), value(expr[2])
-        assert a is not None and b is not None, "live_cols_exprs folds the infinities"
-        return ops.arith("maxsi" if head == "max" else "minsi", a, b)
-
     last = min(-(-mask.shape[1] // width), trips)
-    lo_cols, hi_cols = value(lo_expr), value(hi_expr)
+    lo_cols, hi_cols = (_columns(ops, e, height, rows, block) for e in (lo_expr, hi_expr))
     lo = ops.const(0) if lo_cols is None else ops.arith(
         "minsi", ops.arith("floordivsi", ops.arith("maxsi", lo_cols, ops.const(0)), ops.const(width)), ops.const(last))
     if hi_cols is None:

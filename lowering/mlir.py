@@ -13,8 +13,6 @@ from collections.abc import Callable
 
 from tteqsat.errors import KernelError
 from tteqsat.frontend.masks import Mask
-from tteqsat.lowering.item_index import block_of, live_range, mask_tile
-
 from tteqsat.lowering.dataflow import (
     ITEM_ARGS,
     ItemTiles,
@@ -25,6 +23,7 @@ from tteqsat.lowering.dataflow import (
     emit_reader,
     emit_writer,
 )
+from tteqsat.lowering.item_index import block_of, full_range, live_range, mask_tile
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import FPU_KINDS, FULL_INIT_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
 
@@ -137,6 +136,7 @@ class ComputeEmitter:
         self.ix = IndexArith(self.b)
         self.block: str = self.b.const(0, "index")  # the work item's row block
         self.chunk: str = self.block                 # the loop's chunk (0 outside the loop)
+        self.masked = True                            # mask ops apply (False: a chunk the mask holds on)
 
     # -- helpers --------------------------------------------------------------------------------
     def cb(self, cb_id: int) -> tuple[str, str]:
@@ -294,9 +294,14 @@ class ComputeEmitter:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
         out_cb = sec.packs[0].cb
         self.width = sec.width
-        steps = [(engine, key) for op in sec.ops for engine, key in op.steps()]
-        pairs = [pair for op in sec.ops for pair in self.calls(op, out_cb)]
-        assert len(steps) == len(pairs), "steps and calls must align"
+        steps, pairs = [], []
+        for op in sec.ops:
+            op_steps, op_pairs = op.steps(), self.calls(op, out_cb)
+            assert len(op_steps) == len(op_pairs), "steps and calls must align"
+            if op.kind == "mask" and not self.masked:  # in place: the value stays (its copy, if any, is made)
+                op_steps, op_pairs = op_steps[:-1], op_pairs[:-1]
+            steps += op_steps
+            pairs += op_pairs
         emit_init = [False] * len(steps)
         before_acquire: Callable[[], None] | None = None
         for engine in ("fpu", "sfpu"):
@@ -399,7 +404,18 @@ class ComputeEmitter:
             b.line(f"// streaming loop over the chunks mask {info.live[0]} leaves live for this row block "
                    f"(of {info.trips})")
             lo, hi = live_range(self.ix, info.live, info.rows, info.trips, self.block)
-            b.loop_to(str(hi), trip, lower=str(lo))
+            if not any(op.kind == "mask" for sec in body for op in sec.ops):
+                b.loop_to(str(hi), trip, lower=str(lo))
+            else:  # the chunks where the mask holds everywhere skip the mask op: masked, unmasked, masked
+                ix = self.ix
+                flo, fhi = full_range(ix, info.live, info.rows, self.block)
+                start = ix.arith("minsi", ix.arith("maxsi", flo, lo), hi)
+                stop = ix.arith("minsi", ix.arith("maxsi", fhi, start), hi)
+                for a, z, masked in ((lo, start, True), (start, stop, False), (stop, hi, True)):
+                    b.line(f"// chunks that {'apply' if masked else 'skip'} the mask")
+                    self.masked = masked
+                    b.loop_to(str(z), trip, lower=str(a))
+                self.masked = True
         for cb, tiles in info.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
         for cb, tiles in info.drains:

@@ -19,6 +19,7 @@ from tteqsat.egraph import (
     online_live,
     online_sum,
     reduce,
+    scalar,
     tilesum,
     where_,
 )
@@ -41,6 +42,7 @@ XM = where_(mask, x, full_(NEG, r, c), hb, w)  # a chunk of scores masked to -in
 RULESET = RuleSet("masks", "masks move into chunks; folds over masked scores skip the chunks the mask leaves empty", "grow", (
     Rule("chunk-of-where", rewrite(kchunk(where_(mask, a, b, hb, 0), w)).to(where_(mask, kchunk(a, w), kchunk(b, w), hb, w))),  # columns of where(M, a, b) == where(M at those global columns, columns of a, columns of b)
     Rule("chunk-of-full", rewrite(kchunk(full_(v, r, c), w)).to(full_(v, r, w))),  # columns of a constant are a narrower constant
+    Rule("scale-out-of-masked", rewrite(where_(mask, scalar("mul_s", a, s), full_(NEG, r, c), hb, w)).to(scalar("mul_s", where_(mask, a, full_(NEG, r, c), hb, w), s), s > 0.0)),  # where(M, s a, -inf) == s where(M, a, -inf) for s > 0: the scale can join exp
     Rule("skip-dead-chunks-of-max", rule(y == fold_max(reduce("rowmax", XM), t), w == cols(x), w > 0, name="skip-dead-chunks-of-max").then(union(y).with_(fold_max_live(reduce("rowmax", XM), t, mask, hb, w)))),  # max over chunks == max over the chunks where M holds somewhere (the others are all -inf)
     Rule("skip-dead-chunks-of-matmul", rule(y == online_sum(matmul(_p(XM, rm, w2, s), a), reduce("rowmax", XM), s, t), w == cols(x), w > 0, s > 0.0, name="skip-dead-chunks-of-matmul").then(union(y).with_(online_live(matmul(_p(XM, rm, w2, s), a), reduce("rowmax", XM), s, t, mask, hb, w)))),  # sum_c exp(s(x_c - m)) @ a_c over dead chunks adds 0: skip them
     Rule("skip-dead-chunks-of-rowsum", rule(y == online_sum(reduce("rowsum", _p(XM, rm, w2, s)), reduce("rowmax", XM), s, t), w == cols(x), w > 0, s > 0.0, name="skip-dead-chunks-of-rowsum").then(union(y).with_(online_live(reduce("rowsum", _p(XM, rm, w2, s)), reduce("rowmax", XM), s, t, mask, hb, w)))),  # the same for the running row sum

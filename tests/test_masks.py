@@ -154,10 +154,10 @@ def test_causal_streaming_verifies_on_every_core_with_no_mask_in_dram(causal_str
 
 
 def test_causal_reads_fewer_chunks_than_full_attention(causal_streaming: tq.Result) -> None:
+    r = causal_streaming
     full = tq.optimize(tq.kernel("full", tq.softmax(tq.tensor("q", (1024, 64)) @ tq.tensor("k", (1024, 64)).T
                                                     * 0.125) @ tq.tensor("v", (1024, 64))),
-                       "wormhole_b0", form="streaming")
-    r = causal_streaming
+                       "wormhole_b0", form="streaming", blocks=(r.block,))
     loop = r.schedule.loop
     chunk_tiles = sum(st.width // 32 * -(-st.shape[1] // 32) for st in loop.streams)
     whole_tiles = sum(a.n_tiles for a in r.schedule.args if a.role == "in" and a.cb >= 0)
@@ -191,6 +191,7 @@ def test_a_wrong_mask_tile_or_a_wrong_live_range_fails_verification(monkeypatch,
     shifted = lambda ops, diag, *rest: mask_tile(  # noqa: E731
         ops, MaskIndex(diag.block_tiles, diag.chunk_tiles, tuple(r + 1 for r in diag.runs)), *rest)
     monkeypatch.setattr(mlir, "mask_tile", shifted)
+    monkeypatch.setattr(causal_streaming, "_mlir", None)  # emit again, with the broken index
     with pytest.raises(VerificationError, match="differs from the reference"):
         causal_streaming.verify(cores="all")
     monkeypatch.undo()
@@ -201,5 +202,6 @@ def test_a_wrong_mask_tile_or_a_wrong_live_range_fails_verification(monkeypatch,
 
     monkeypatch.setattr(mlir, "live_range", short)
     monkeypatch.setattr(dataflow, "live_range", short)
+    monkeypatch.setattr(causal_streaming, "_mlir", None)
     with pytest.raises(VerificationError, match="differs from the reference"):
         causal_streaming.verify(cores="all")

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ import numpy as np
 from egglog import EGraph
 
 from tteqsat.arch import Arch, load_arch
-from tteqsat.cost.chip import ChipCost, GridShape, price_grid
+from tteqsat.cost.chip import ChipCost, GridShape, price_grid, price_items
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.egraph.bridge import insert_kernel, serialize
 from tteqsat.egraph.saturate import Limits, SaturationReport, saturate
@@ -38,7 +39,7 @@ from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rul
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.grid import grid_plan
-from tteqsat.scheduling.model import Schedule
+from tteqsat.scheduling.model import Schedule, block_order
 
 if TYPE_CHECKING:
     from tteqsat.lowering.host import HostProgram
@@ -437,8 +438,18 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     def on_grid(schedule: Schedule, items: int) -> ChipCost:
         page = arch_obj.tile_bytes(schedule.input_format or schedule.dtype)  # one read request per input tile
         item_bytes = schedule.dram_bytes(arch_obj)
-        return price_grid(grid, items, schedule.compute_cycles, item_bytes, min(cores, items) if cores else None,
-                          page_bytes=page)
+        use = min(cores, items) if cores else None
+        blocks = schedule.blocks
+        if blocks == 1 or items % blocks:
+            return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page)
+        # items differ by row block: price the natural order and the paired one (short with long blocks)
+        costs = []
+        for paired in (False, True):
+            order = [block_order(n % blocks, blocks, paired) for n in range(items)]
+            chip = price_items(grid, [schedule.item_cycles(b) for b in order],
+                               [schedule.item_dram_bytes(arch_obj, b) for b in order], use, page)
+            costs.append(dataclasses.replace(chip, paired=paired))
+        return min(costs, key=lambda c: (c.cycles, c.paired))
 
     start = time.perf_counter()
     baseline_error: KernelError | None = None

@@ -88,6 +88,7 @@ class ChipCost:
     total_dram_bytes: int = 0   # what DRAM moves (shared reads counted once per group of cores)
     launch_cycles: float = 0.0
     shared: int = 1             # cores that share one DRAM read of the shared bytes (1: none)
+    paired: bool = False        # items in paired row-block order (GridPlan.paired)
 
     @property
     def microseconds(self) -> float:
@@ -194,6 +195,31 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     for c in counts:
         cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes, shared_bytes,
                      group_items, share)
+        if best is None or cost.cycles < best.cycles * (1 - 1e-9):
+            best = cost
+    assert best is not None
+    return best
+
+
+def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,
+                page_bytes: int = 0) -> ChipCost:
+    """Like `price_grid` for items that differ (a causal mask gives later q blocks more keys): each core gets
+    a contiguous run of items, as many as under an even split, and its load is theirs summed."""
+    items = len(item_cycles)
+    if items < 1:
+        raise ValueError("a grid needs at least one work item")
+    counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
+    best: ChipCost | None = None
+    mean_bytes = round(sum(item_bytes) / items)
+    for c in counts:
+        base, extra = divmod(items, c)
+        loads, first = [], 0
+        for n in (base + (1 if k < extra else 0) for k in range(c)):
+            if n:
+                run = range(first, first + n)
+                loads.append(CoreLoad(n, sum(item_cycles[i] for i in run), sum(item_bytes[i] for i in run)))
+            first += n
+        cost = price_cores(grid, loads, page_bytes, item_bytes=mean_bytes)
         if best is None or cost.cycles < best.cycles * (1 - 1e-9):
             best = cost
     assert best is not None

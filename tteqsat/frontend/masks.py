@@ -107,6 +107,25 @@ class Mask:
             return _combine(lo_op, la, lb), _combine(hi_op, ha, hb)
         return ("-inf",), ("inf",)
 
+    def full_cols_exprs(self) -> tuple[tuple, tuple]:
+        """`full_cols(row_lo, row_hi)` before clamping, as `live_cols_exprs` writes expressions."""
+        if self.op == "tri":  # cols <= row + k for every row: cols < row_lo + k + 1
+            return ("-inf",), ("row_lo", self.k + 1)
+        if self.op == "not" and self.args[0].op == "tri":  # cols > row + k for every row: cols >= row_hi + k
+            return ("row_hi", self.args[0].k), ("inf",)
+        if self.op == "and":
+            (la, ha), (lb, hb) = self.args[0].full_cols_exprs(), self.args[1].full_cols_exprs()
+            return _combine("max", la, lb), _combine("min", ha, hb)
+        return ("inf",), ("-inf",)
+
+    def full_chunks(self, row0: int, rows: int, width: int) -> tuple[int, int]:
+        """K chunks [lo, hi) of `width` columns where the mask holds on every one of rows [row0, row0 + rows)
+        (empty when lo >= hi): their mask tile adds nothing, so the kernel skips the mask op there."""
+        lo, hi = self.full_cols(row0, row0 + rows)
+        if lo >= hi:
+            return 0, 0
+        return -(-int(lo) // width), int(hi) // width
+
     def live_chunks(self, row0: int, rows: int, width: int) -> tuple[int, int]:
         """K chunks [lo, hi) of `width` columns that rows [row0, row0 + rows) need: outside them the mask holds
         nowhere in those rows."""
@@ -167,10 +186,8 @@ class Mask:
         if self.op == "and":
             (a, b), (c, d) = self.args[0]._full(row_lo, row_hi), self.args[1]._full(row_lo, row_hi)
             return max(a, c), min(b, d)
-        if self.op == "or":  # either interval is all true; the larger is a safe answer
-            x, y = self.args[0]._full(row_lo, row_hi), self.args[1]._full(row_lo, row_hi)
-            return max((x, y), key=lambda iv: iv[1] - iv[0])
-        return 0.0, 0.0  # no column known to be true for every row
+        return float("inf"), float("-inf")  # none known (an `or` is left alone: its full columns need not be
+        # one interval, and the kernel computes the same bounds as this, `full_cols_exprs`)
 
 
 def _combine(op: str, a: tuple, b: tuple) -> tuple:

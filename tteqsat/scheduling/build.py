@@ -7,11 +7,14 @@ and prices the result.
 
 from __future__ import annotations
 
+import copy
+
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
 from tteqsat.extraction.loops import split
-from tteqsat.extraction.program import Program
+from tteqsat.extraction.program import HwOp, Program
+from tteqsat.frontend.ir import TILE
 from tteqsat.scheduling.frames import schedule_frame
 from tteqsat.scheduling.model import (
     CbPlan,
@@ -22,6 +25,7 @@ from tteqsat.scheduling.model import (
     Schedule,
     StateFill,
     TensorArg,
+    switches,
 )
 from tteqsat.scheduling.timing import compute_cycles
 
@@ -105,12 +109,16 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     fills += MASK_TILE_FILLS * sum(cb.tiles for cb in plan.cbs if cb.role == "mask")
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
+        loop.mask_cycles = loop.body_cycles - compute_cycles(model, _without_masks(model, sections), 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
         fills += sum(f.tiles for f in loop.fills)
     compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
+    schedule.full_compute_cycles = compute
+    if loop is not None and loop.live is not None:  # the mean item: its loop runs the live chunks only
+        schedule.compute_cycles = sum(schedule.item_cycles(b) for b in range(schedule.blocks)) / schedule.blocks
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
         big = max(plan.cbs, key=lambda cb: cb.tiles)
@@ -118,6 +126,27 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                           f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",
                           big.holds[0], big.loc or None)
     return schedule
+
+
+def _without_masks(model: TensixCostModel, sections: list[DstSection]) -> list[DstSection]:
+    """The loop's sections priced without their mask ops (a trip where the mask holds everywhere)."""
+    out = []
+    for sec in sections:
+        if not sec.in_loop:
+            continue
+        masks = [op for op in sec.ops if op.kind == "mask"]
+        if masks:
+            sec = copy.copy(sec)
+            for op in masks:
+                sec.engines = sec.engines + model.op_tile(HwOp("mask", op.op, (), (TILE, TILE))).scaled(-sec.width)
+            steps = [st for op in sec.ops for st in (op.steps()[:-1] if op.kind == "mask" else op.steps())]
+            keys = {engine: [k for e, k in steps if e == engine] for engine in ("fpu", "sfpu")}
+            sec.init_sites = {engine: (int(bool(ks)), switches(ks)) for engine, ks in keys.items()}
+            sec.inits_hoisted = sum(h for h, _ in sec.init_sites.values())
+            sec.inits_per_iteration = sum(p for _, p in sec.init_sites.values())
+            sec.cycles = model.section(sec.engines, sec.iterations, sec.inits_hoisted, sec.inits_per_iteration)
+        out.append(sec)
+    return out
 
 
 def _transposed_operands(frames: list[Frame]) -> list[str]:

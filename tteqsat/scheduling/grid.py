@@ -33,4 +33,4 @@ def grid_plan(schedule: Schedule, view: ElementView, block: int | None, chip: Ch
             layouts[arg.name] = TensorLayout(arg.name, view.batch + node.shape, identity, block is not None)
     grid = (int(arch.num("chip.grid_cols")), int(arch.num("chip.grid_rows")))
     return GridPlan(view.batch, chip.items // view.elements, block or 0, list(zip(firsts, counts, strict=True)),
-                    grid, layouts)
+                    grid, layouts, chip.paired)

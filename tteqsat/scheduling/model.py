@@ -203,10 +203,37 @@ class Schedule:
     math_fidelity: str = "hifi2"
     input_format: str = ""        # tile format of kernel inputs in DRAM and their CBs ("" = dtype)
     grid: GridPlan | None = None  # the split over cores, when the kernel has more than one work item
+    full_compute_cycles: float = 0.0  # an item whose loop runs every chunk (compute_cycles without skipping)
 
     @property
     def cost_cycles(self) -> float:
         return max(self.compute_cycles, self.data_movement_cycles)
+
+    @property
+    def blocks(self) -> int:
+        """Row blocks whose items cost differently: those of a loop's mask, else 1."""
+        live = self.loop.live if self.loop is not None else None
+        return max(Mask.parse(live[0]).shape[0] // live[1], 1) if live and live[1] else 1
+
+    def item_cycles(self, block: int) -> float:
+        """Compute of the work item of row block `block`: its loop runs only its live chunks.
+        (`compute_cycles` is the mean over the blocks.)"""
+        loop = self.loop
+        if loop is None or loop.live is None:
+            return self.compute_cycles
+        lo, hi = loop.range(block)
+        return (self.full_compute_cycles - (loop.trips - max(hi - lo, 0)) * loop.body_cycles
+                - loop.unmasked(block) * loop.mask_cycles)
+
+    def item_dram_bytes(self, arch: Arch, block: int) -> float:
+        """DRAM bytes of the item of row block `block`: streamed inputs only for its live chunks."""
+        loop = self.loop
+        if loop is None or loop.live is None:
+            return self.dram_bytes(arch)
+        lo, hi = loop.range(block)
+        streamed = sum(self.args[st.arg].n_tiles * arch.tile_bytes(self.input_format or self.dtype)
+                       for st in loop.streams)
+        return self.dram_bytes(arch) - streamed * (1 - max(hi - lo, 0) / loop.trips)
 
     def cb_format(self, cb: CircularBuffer) -> str:
         """The tile format a CB holds: kernel inputs (whole or streamed) in the input format."""
@@ -294,6 +321,7 @@ class LoopInfo:
     fill_cycles: float = 0.0
     live: tuple[str, int, int] | None = None  # the loop runs only the chunks this (mask, block rows, chunk
     rows: int = 0                              # width) leaves live for its work item's `rows` rows
+    mask_cycles: float = 0.0  # what the body's mask ops cost per trip (skipped where the mask is all true)
 
     def range(self, block: int) -> tuple[int, int]:
         """Chunks [lo, hi) the loop runs for row block `block`."""
@@ -301,6 +329,15 @@ class LoopInfo:
             return 0, self.trips
         text, height, width = self.live
         return live_trips((Mask.parse(text), height, width), block, self.rows, self.trips)
+
+    def unmasked(self, block: int) -> int:
+        """Chunks of block `block`'s range where the mask holds everywhere: they skip the mask op."""
+        if self.live is None:
+            return 0
+        text, height, width = self.live
+        lo, hi = self.range(block)
+        flo, fhi = Mask.parse(text).full_chunks(block * height, self.rows, width)
+        return max(0, min(fhi, hi) - max(flo, lo))
 
 
 @dataclass

@@ -55,6 +55,7 @@ class ItemTiles:
 
     terms: tuple[tuple[int, int, int], ...]  # (kernel batch axis, divisor, stride in tiles)
     block_tiles: int = 0  # tiles of one row block; 0: the item moves the whole matrix
+    offset: int = 0       # tiles before the slices the item reads (a fixed index on some batch axis)
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,9 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     for k, b in enumerate(bindings):
         tiles = b.item or ItemTiles(())
         acc = "%c0"
+        if tiles.offset:
+            f.const(f"off{k}", f"{tiles.offset} : index", "index")
+            acc = f"%off{k}"
         for n, (axis, divisor, stride) in enumerate(tiles.terms):
             f.const(f"div{k}_{n}", f"{divisor} : index", "index")
             f.const(f"str{k}_{n}", f"{stride} : index", "index")

@@ -610,12 +610,15 @@ def _item_tiles(schedule: Schedule, arg_name: str) -> ItemTiles | None:
     matrix = -(-rows // 32) * -(-cols // 32)
     terms = []
     stride = matrix
+    offset = 0
     for (axis, divisor), size in reversed(list(zip(layout.axes, layout.shape[:-2], strict=True))):
         if axis >= 0:
             terms.append((axis, divisor, stride))
+        else:  # a fixed slice
+            offset += divisor * stride
         stride *= size
     block = (grid.block_rows // 32) * -(-cols // 32) if layout.blocked else 0
-    return ItemTiles(tuple(reversed(terms)), block)
+    return ItemTiles(tuple(reversed(terms)), block, offset)
 
 
 def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBinding], list[StreamBinding]]:

@@ -26,6 +26,7 @@ from tteqsat.frontend.dsl import (
     silu,
     softmax,
     sqrt,
+    take,
     tanh,
     tensor,
     tri,
@@ -38,6 +39,6 @@ from tteqsat.pipeline import Result, VerificationError, optimize
 __all__ = [
     "Kernel", "KernelError", "Limits", "Result", "Tensor", "VerificationError", "abs", "evaluate", "exp", "gelu",
     "kernel", "log", "logsumexp", "maximum", "minimum", "optimize", "recip", "relu", "repeat", "rsqrt", "sigmoid",
-    "silu", "softmax", "sqrt", "tanh", "tensor", "tri", "where",
+    "silu", "softmax", "sqrt", "take", "tanh", "tensor", "tri", "where",
 ]
 __version__ = "0.1.0"

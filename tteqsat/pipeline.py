@@ -34,7 +34,8 @@ from tteqsat.extraction.semantics import evaluate_program
 from tteqsat.frontend import reference
 from tteqsat.frontend.batch import ElementView, element_view
 from tteqsat.frontend.dsl import user_location
-from tteqsat.frontend.ir import Kernel
+from tteqsat.frontend.ir import TILE, Kernel
+from tteqsat.frontend.splitkv import KvSplit, attention_keys, split_kv
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
@@ -105,6 +106,7 @@ class Result:
     limits: Limits = field(default_factory=Limits)
     _rerun: Callable[[list[RuleSet]], Result] | None = field(default=None, repr=False)
     _mlir: str | None = None
+    split: KeySplit | None = None          # this is the first of two kernels: the keys split into parts
 
     def reoptimize(self, rulesets: list[RuleSet]) -> Result:
         """The same optimization (kernel, arch and overrides, limits, form, extractor) with other rulesets and no
@@ -115,8 +117,9 @@ class Result:
 
     @property
     def cost_cycles(self) -> float:
-        """Whole-chip modeled cycles: the slowest core."""
-        return self.chip.cycles if self.chip else self.schedule.cost_cycles
+        """Whole-chip modeled cycles: the slowest core (and, split over keys, the combining kernel after)."""
+        own = self.chip.cycles if self.chip else self.schedule.cost_cycles
+        return own + (self.split.combine.cost_cycles if self.split else 0.0)
 
     @property
     def baseline_cycles(self) -> float:
@@ -253,6 +256,42 @@ class Result:
 
         return tolerance_for(precision, self.kernel.dtype, self.schedule.math_fidelity)
 
+    def run(self, inputs: dict[str, np.ndarray], precision: str = "hardware") -> dict[str, np.ndarray]:
+        """The emitted program run on the simulator over every core of its grid: its output tensors."""
+        from tteqsat.sim import SimulationError, simulate
+
+        try:
+            return simulate(self.to_mlir(), inputs, host=self.to_host(), precision=precision).outputs
+        except SimulationError as e:
+            raise VerificationError(
+                f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
+
+    def _verify_split(self, seed: int, inputs: dict[str, np.ndarray] | None, precision: str,
+                      tolerance: float | None, dist: str) -> Verification:
+        """Both kernels of a split over keys: the first against its reference, the second on the first's
+        simulated outputs against its reference, and what they give together against the user's kernel."""
+        from tteqsat.sim.tolerance import compare
+
+        split = self.split
+        assert split is not None
+        user = inputs or reference.random_inputs(split.kernel, seed, dist=dist)
+        first_inputs = split.kv.partial_inputs(user)
+        first = self.run(first_inputs, precision)
+        combine_inputs = {n: first[n] for n in (split.kv.part_out, split.kv.part_lse)}
+        check = split.combine.verify(inputs=combine_inputs, precision=precision, tolerance=tolerance, cores="all")
+        got = split.combine.run(combine_inputs, precision)
+        want = reference.evaluate(split.kernel, user)
+        own = reference.evaluate(self.kernel, first_inputs)
+        tol = self.tolerance(precision) if tolerance is None else float(tolerance)
+        errors = compare({**got, **{n: first[n] for n in own}}, {**want, **own})
+        problems = [p for e in errors if (p := e.problem(tol))]
+        if problems:
+            raise VerificationError(f"kernel '{split.kernel.name}' split over {split.kv.parts} key parts "
+                                    f"({precision} precision): " + "; ".join(problems))
+        return Verification(max(e.max_abs for e in errors), max(e.relative for e in errors), tol,
+                            {e.name: e.max_abs for e in errors}, {**check.stats, "split.parts": split.kv.parts},
+                            precision, {e.name: e.relative for e in errors})
+
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None, precision: str = "hardware",
                tolerance: float | None = None, dist: str = "normal",
                cores: Sequence[int] | str = "sample") -> Verification:
@@ -272,6 +311,8 @@ class Result:
 
         if precision not in PRECISIONS:
             raise KernelError(f"unknown precision '{precision}': use one of {', '.join(PRECISIONS)}")
+        if self.split is not None:  # two kernels, run on every core (the second needs all of the first)
+            return self._verify_split(seed, inputs, precision, tolerance, dist)
         inputs = inputs or reference.random_inputs(self.kernel, seed, dist=dist)
         view = self.view or element_view(self.kernel)
         grid = self.schedule.grid if self.schedule.grid is not None and self.schedule.grid.items > 1 else None
@@ -384,6 +425,8 @@ class Result:
             "q_block": self.block or self.schedule.args[-1].shape[0],  # rows of one work item
             "k_chunk": loop.streams[0].width if loop and loop.streams else None,
             "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes,
+            **({"kv_parts": self.split.kv.parts, "combine_cycles": round(self.split.combine.cost_cycles, 1),
+                "unsplit_cycles": round(self.split.unsplit_cycles, 1)} if self.split else {}),
         }
 
 
@@ -403,7 +446,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
              rules: Sequence[RuleSet | str | Path] | None = None, shipped_rules: bool = True,
              check_rules: bool = True, overrides: dict[str, object] | None = None,
              cost_model: TensixCostModel | None = None, extractor=extract, form: str = "auto",
-             cores: int | None = None, blocks: Sequence[int] | None = None, progress=None) -> Result:
+             cores: int | None = None, blocks: Sequence[int] | None = None, split: bool | int | None = None,
+             progress=None) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model,
     over the chip's core grid.
 
@@ -411,7 +455,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     soundness first and an unsound one is refused with its counterexample (`check_rules=False` skips that).
     `cores` caps how many cores it may use (the default lets cost decide); `blocks=(h, ...)` makes work items
     row blocks of these heights only, `blocks=()` one item per whole batch element; the default weighs whole
-    elements and every height the e-graph offers.
+    elements and every height the e-graph offers. `split` over keys (attention whose work items leave cores
+    idle, as decode does): None lets cost decide, False never, a number of parts forces it.
     """
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
@@ -542,10 +587,76 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             return optimize(kernel, arch_obj, limits=limits, rules=rulesets, shipped_rules=False, check_rules=False,
                             cost_model=cost_model, extractor=extractor, form=form, cores=cores, blocks=blocks)
 
-    return Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
-                  times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,
-                  limits=limits, _rerun=reoptimize, chip=best_cand.chip, baseline_chip=baseline_chip, view=view,
-                  block=best_cand.block)
+    result = Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
+                    times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,
+                    limits=limits, _rerun=reoptimize, chip=best_cand.chip, baseline_chip=baseline_chip, view=view,
+                    block=best_cand.block)
+    if split is False or form != "auto" or blocks is not None:
+        return result
+
+    def run(part: Kernel) -> Result:
+        return optimize(part, arch_obj, limits=limits, rules=rules, shipped_rules=shipped_rules, check_rules=False,
+                        cost_model=cost_model, extractor=extractor, cores=cores, split=False)
+
+    return _split_keys(result, kernel, arch_obj, split, grid, run)
+
+
+@dataclass
+class KeySplit:
+    """A result split over keys (flash-decode): the user's kernel, how it splits, and the second kernel."""
+
+    kernel: Kernel          # the user's kernel
+    kv: KvSplit
+    combine: Result         # the second kernel: combines the parts
+    unsplit_cycles: float   # the best schedule without the split
+
+
+MAX_PARTS = (2, 4, 8)  # the combining kernel reads each part as its own input: beyond 8 it runs out of CBs
+
+
+def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | None, grid: GridShape,
+                run: Callable[..., Result]) -> Result:
+    """`result`, or the kernel split over key parts when that models cheaper (or `split` asks for a number of
+    parts): attention with fewer work items than cores (decode) leaves the grid idle unless each head's keys
+    are shared out (frontend.splitkv)."""
+    keys = attention_keys(kernel)
+    if keys is None:
+        if isinstance(split, int) and not isinstance(split, bool):
+            raise KernelError(f"kernel '{kernel.name}' cannot be split over its keys: "
+                              + _why_not_split(kernel), "optimize", user_location())
+        return result
+    if isinstance(split, int) and not isinstance(split, bool):
+        parts = [split]
+    else:
+        fits = [p for p in MAX_PARTS if result.items * p <= grid.cores and keys % (p * TILE) == 0
+                and keys // p >= 4 * TILE]
+        parts = fits[-2:]
+    best: tuple[float, Result, KvSplit, Result] | None = None
+    for p in parts:
+        kv = split_kv(kernel, p)
+        first, second = run(kv.partial), run(kv.combine)
+        total = first.cost_cycles + second.cost_cycles
+        if best is None or total < best[0]:
+            best = (total, first, kv, second)
+    if best is None or (not isinstance(split, int) or isinstance(split, bool)) and best[0] >= result.cost_cycles:
+        return result
+    total, first, kv, second = best
+    first.split = KeySplit(kernel, kv, second, result.cost_cycles)
+    first.alternatives = {"unsplit": Alternative("unsplit", result.cost_cycles, True,
+                                                 f"{result.items} work items, {result.chosen}")}
+    first.reason = (f"the keys split over {kv.parts} parts: {first.items} work items where the unsplit kernel has "
+                    f"{result.items} on {grid.cores} cores, then a kernel combining the parts")
+    return first
+
+
+def _why_not_split(kernel: Kernel) -> str:
+    from tteqsat.frontend.splitkv import _keys_of
+
+    try:
+        _keys_of(kernel)
+    except KernelError as e:
+        return str(e)
+    return "it is not softmax(S) @ V"
 
 
 @dataclass

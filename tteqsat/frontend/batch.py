@@ -27,6 +27,7 @@ class AxisMap:
 
     kernel_axis: int | None
     divisor: int = 1
+    index: int = 0  # the slice read when the axis follows no kernel axis (0: a broadcast; `take` picks one)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class ElementInput:
 
     def index(self, element: tuple[int, ...]) -> tuple[int, ...]:
         """The tensor's batch index read by kernel element `element`."""
-        return tuple(0 if a.kernel_axis is None else element[a.kernel_axis] // a.divisor for a in self.axes)
+        return tuple(a.index if a.kernel_axis is None else element[a.kernel_axis] // a.divisor for a in self.axes)
 
     def offset(self, element: tuple[int, ...]) -> int:
         """The slice's position among the tensor's matrices (row-major over its batch axes)."""
@@ -87,6 +88,9 @@ def element_view(kernel: Kernel) -> ElementView:
             m = axes[a]
             return axes[:a] + (AxisMap(m.kernel_axis, m.divisor * g) if m.kernel_axis is not None else m,) \
                 + axes[a + 1:]
+        if node.op == "take":  # the child has the axis take drops: read there at the fixed index
+            a, index = int(node.attr("axis")), int(node.attr("index"))  # type: ignore[call-overload]
+            return axes[:a] + (AxisMap(None, 1, index),) + axes[a:]
         shift = len(node.batch) - len(child.batch)
         return tuple(AxisMap(None) if size == 1 and node.batch[i + shift] != 1 else axes[i + shift]
                      for i, size in enumerate(child.batch))
@@ -133,7 +137,7 @@ def element_view(kernel: Kernel) -> ElementView:
             built[key] = leaf
             order_key = (int(by_name[name].attr("seq")), reads[name].index(axes))  # type: ignore[call-overload]
             leaves.append((order_key, leaf, ElementInput(elem_name, name, node.batch, axes)))
-        elif node.op == "repeat":
+        elif node.op in ("repeat", "take"):
             built[key] = built[(id(node.inputs[0]), child_map(node, node.inputs[0], axes))]
         else:
             args = tuple(built[(id(c), child_map(node, c, axes))] for c in node.inputs)

@@ -65,8 +65,6 @@ def _aligned(shape: Shape) -> bool:
     r, c = shape
     if r <= 0 or c <= 0:
         return False
-    if r == 1 and c == 1:
-        return False
     return (r == 1 or r % TILE == 0) and (c == 1 or c % TILE == 0)
 
 
@@ -253,8 +251,9 @@ def _make(op: str, inputs: tuple[Node, ...], attrs: tuple[tuple[str, object], ..
         a, b = inputs
         if a.shape[1] != b.shape[0]:
             raise KernelError(f"shape mismatch: {a.full_shape} @ {b.full_shape}", op, loc)
-        if any(d % TILE for d in a.shape + b.shape):
-            raise KernelError(f"matmul operands must be tile-aligned, got {a.full_shape} @ {b.full_shape}", op, loc)
+        if any(d % TILE for d in (a.shape[1],) + b.shape) or (a.shape[0] % TILE and a.shape[0] != 1):
+            raise KernelError(f"matmul operands must be tile-aligned (the left one may be a row vector), got "
+                              f"{a.full_shape} @ {b.full_shape}", op, loc)
         shape = (a.shape[0], b.shape[1])
     elif op == "transpose":
         shape = (inputs[0].shape[1], inputs[0].shape[0])
@@ -286,7 +285,7 @@ def tensor(name: str, shape: tuple[int, ...], dtype: str = "bf16") -> Tensor:
     if not _aligned(matrix):
         raise KernelError(
             f"shape {dims} of '{name}' is not tile-aligned (the last two dims must be multiples of {TILE}, or 1 "
-            "for a vector)", "tensor", loc)
+            "for a vector or a scalar)", "tensor", loc)
     return Tensor(Node("input", (), matrix, dtype, (("name", name), ("seq", next(_declared))), loc, batch))
 
 
@@ -306,6 +305,24 @@ def repeat(x: Tensor, repeats: int, axis: int) -> Tensor:
     batch = x.node.batch[:a] + (x.node.batch[a] * int(repeats),) + x.node.batch[a + 1:]
     node = x.node
     return Tensor(Node("repeat", (node,), node.shape, node.dtype, (("axis", a), ("g", int(repeats))), loc, batch))
+
+
+def take(x: Tensor, index: int, axis: int) -> Tensor:
+    """numpy's `np.take(x, index, axis)` with one index along a batch axis: that slice, the axis dropped (a
+    kernel reading one part of a tensor, e.g. the partial results of a split over keys)."""
+    loc = user_location()
+    if not isinstance(x, Tensor):
+        raise KernelError(f"expected a tensor, got {type(x).__name__}", "take", loc)
+    nb = len(x.node.batch)
+    if not isinstance(axis, numbers.Integral) or not -x.ndim <= axis < x.ndim or axis % x.ndim >= nb:
+        raise KernelError(f"axis {axis!r} of a {x.ndim}-D tensor is not a batch axis; take works along the "
+                          f"leading {nb} axes", "take", loc)
+    a = int(axis) % x.ndim
+    if not isinstance(index, numbers.Integral) or isinstance(index, bool) or not 0 <= index < x.node.batch[a]:
+        raise KernelError(f"index {index!r} is outside axis {a} of size {x.node.batch[a]}", "take", loc)
+    node = x.node
+    batch = node.batch[:a] + node.batch[a + 1:]
+    return Tensor(Node("take", (node,), node.shape, node.dtype, (("axis", a), ("index", int(index))), loc, batch))
 
 
 def _unary(op: str):

@@ -14,7 +14,7 @@ SCALAR_OPS = ("add_s", "mul_s", "rsub_s", "rdiv_s")  # x+s, x*s, s-x, s/x
 REDUCE_OPS = ("rowmax", "rowsum", "colmax", "colsum")
 BCAST_OPS = ("bcast_cols", "bcast_rows", "bcast_scalar")
 ALL_OPS = (
-    ("input", "matmul", "transpose", "softmax", "exp_scaled", "repeat", "full", "where")
+    ("input", "matmul", "transpose", "softmax", "exp_scaled", "repeat", "take", "full", "where")
     + UNARY_OPS + BINARY_OPS + SCALAR_OPS
     + REDUCE_OPS + BCAST_OPS
 )

@@ -71,6 +71,7 @@ def eval_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
         "bcast_scalar": lambda: np.broadcast_to(args[0][..., :1, :1], node.full_shape),
         "softmax": lambda: _softmax(args[0]),
         "repeat": lambda: np.repeat(args[0], int(dict(node.attrs)["g"]), axis=int(dict(node.attrs)["axis"])),
+        "take": lambda: np.take(args[0], int(dict(node.attrs)["index"]), axis=int(dict(node.attrs)["axis"])),
         "full": lambda: np.full(node.full_shape, float(dict(node.attrs)["value"])),  # type: ignore[arg-type]
         "where": lambda: np.where(Mask.parse(str(dict(node.attrs)["mask"])).matrix(), args[0], args[1]),
     }

@@ -25,7 +25,7 @@ def grid_plan(schedule: Schedule, view: ElementView, block: int | None, chip: Ch
         if arg.role == "in":
             src = sources[arg.name]
             rows, cols = next(n.shape for n in view.kernel.inputs if n.attr("name") == arg.name)
-            axes = tuple((-1 if a.kernel_axis is None else a.kernel_axis, a.divisor) for a in src.axes)
+            axes = tuple((-1, a.index) if a.kernel_axis is None else (a.kernel_axis, a.divisor) for a in src.axes)
             layouts[arg.name] = TensorLayout(src.tensor, src.batch + (rows, cols), axes, arg.blocked)
         else:
             node = outputs[arg.name]

@@ -150,7 +150,8 @@ class TensorLayout:
 
     tensor: str                          # the DRAM tensor: the user's input or output
     shape: tuple[int, ...]               # its full shape: batch axes, then rows and columns
-    axes: tuple[tuple[int, int], ...]    # per tensor batch axis: (kernel batch axis or -1, divisor)
+    axes: tuple[tuple[int, int], ...]    # per tensor batch axis: (kernel batch axis, divisor) or (-1, the index
+                                         # it always reads: 0 for a broadcast, the slice `take` picks)
     blocked: bool                        # the item moves its block of rows, not the whole matrix
 
 

@@ -1,0 +1,88 @@
+"""Attention split over its keys (flash-decode): the identity on numpy, the choice by cost when work items
+leave cores idle, and both kernels verified on the simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tteqsat as tq
+from tteqsat.frontend import reference
+from tteqsat.frontend.splitkv import attention_keys, split_kv
+from tteqsat.pipeline import VerificationError
+
+
+def decode(heads: int, keys: int, kv_heads: int | None = None, d: int = 64, dtype: str = "bf16",
+           bias: bool = False) -> tq.Kernel:
+    kv_heads = kv_heads or heads
+    q = tq.tensor("q", (1, heads, 1, d), dtype)
+    k, v = (tq.tensor(n, (1, kv_heads, keys, d), dtype) for n in "kv")
+    if kv_heads != heads:
+        k, v = (tq.repeat(x, heads // kv_heads, axis=1) for x in (k, v))
+    s = q @ k.mT * (1 / np.sqrt(d))
+    if bias:
+        s = s + tq.tensor("keypad", (1, 1, 1, keys), dtype)
+    return tq.kernel("decode", tq.softmax(s) @ v)
+
+
+@pytest.mark.parametrize("parts", [2, 4, 8])
+def test_the_parts_combine_to_the_whole_in_numpy(parts: int) -> None:
+    kern = decode(4, 1024, kv_heads=2, dtype="fp32", bias=True)
+    split = split_kv(kern, parts)
+    inputs = reference.random_inputs(kern, 1)
+    first = reference.evaluate(split.partial, split.partial_inputs(inputs))
+    got = reference.evaluate(split.combine, first)["out"]
+    np.testing.assert_allclose(got, reference.evaluate(kern, inputs)["out"], rtol=1e-5, atol=1e-6)
+    assert split.split_inputs == {"k": 0, "v": 0, "keypad": 1}
+
+
+def test_what_does_not_split_is_refused_with_the_reason() -> None:
+    q, k, v = (tq.tensor(n, (64, 64)) for n in "qkv")
+    causal = tq.kernel("c", tq.softmax(tq.where(tq.tri(64, 64), q @ k.T, -np.inf)) @ v)
+    assert attention_keys(causal) is None
+    stat = tq.kernel("s", {"out": tq.softmax(q @ k.T) @ v, "m": (q @ k.T).max(axis=-1)})
+    assert attention_keys(stat) is None
+    with pytest.raises(tq.KernelError, match="cannot be split over its keys: .*where"):
+        tq.optimize(causal, split=2)
+    with pytest.raises(tq.KernelError, match="do not split into 3 parts"):
+        split_kv(decode(2, 1024), 3)
+
+
+@pytest.fixture(scope="module")
+def split_decode() -> tq.Result:
+    return tq.optimize(decode(2, 4096), "wormhole_b0")
+
+
+def test_few_heads_split_their_keys_over_idle_cores_and_verify(split_decode: tq.Result) -> None:
+    r = split_decode
+    assert r.split is not None and r.split.kv.parts > 1
+    unsplit = tq.optimize(decode(2, 4096), "wormhole_b0", split=False)
+    assert r.split.unsplit_cycles == unsplit.cost_cycles
+    assert r.cost_cycles < unsplit.cost_cycles / 2  # two work items on a 64-core chip
+    assert r.items == 2 * r.split.kv.parts
+    summary = r.summary()
+    assert summary["kv_parts"] == r.split.kv.parts and summary["combine_cycles"] > 0
+    check = r.verify()
+    assert check.max_rel_err <= check.tolerance and set(check.per_output) == {"out", "out_part", "out_lse"}
+
+
+def test_a_wrong_layout_of_the_parts_fails_verification(split_decode: tq.Result) -> None:
+    split = split_decode.split
+    right = split.kv.partial_inputs
+
+    def swapped(inputs):  # the parts of V in the wrong order: each part's keys meet another part's values
+        out = right(inputs)
+        out["v"] = out["v"][..., ::-1, :, :].copy()
+        return out
+
+    object.__setattr__(split.kv, "partial_inputs", swapped)  # a frozen dataclass: set on the instance
+    try:
+        with pytest.raises(VerificationError, match="split over .* key parts"):
+            split_decode.verify()
+    finally:
+        object.__delattr__(split.kv, "partial_inputs")
+
+
+def test_many_heads_stay_unsplit_when_dram_bounds_them() -> None:
+    r = tq.optimize(decode(32, 8192, d=128), "wormhole_b0")
+    assert r.split is None or r.cost_cycles <= r.split.unsplit_cycles

@@ -1,0 +1,177 @@
+"""Splitting attention's keys over work items (flash-decode): two kernels where there was one.
+
+With few query rows (decode) the work items of `softmax(S) @ V` are too few for the grid. Attention over the
+keys is a fold, and the fold splits: over parts p of the keys, with o_p = softmax(S_p) @ V_p and
+lse_p = logsumexp(S_p) (each part's own max and sum),
+
+    softmax(S) @ V == sum_p exp(lse_p - lse) o_p,   lse = logsumexp_p(lse_p)
+
+(rows are independent, so this holds row by row). The first kernel computes (o_p, lse_p) with the parts as
+one more batch axis, so the grid runs heads x parts items; the second combines the parts with the running
+max of the lse_p first (nothing overflows). Both are ordinary kernels for the optimizer. `split_kv` finds the
+keys axis by following it from `V`'s rows and `S`'s columns down to the inputs, and refuses kernels where
+the keys meet anything but that fold (a reduction or mask over them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tteqsat.errors import KernelError
+from tteqsat.frontend.ir import TILE, Batch, Kernel, Node, topo_order
+
+ROWS, COLS = 0, 1
+ELEMENTWISE = ("add", "sub", "mul", "div", "max", "min", "exp", "log", "sqrt", "rsqrt", "recip", "abs", "relu",
+               "sigmoid", "tanh", "gelu", "silu", "neg", "add_s", "mul_s", "rsub_s", "rdiv_s", "exp_scaled")
+
+
+@dataclass(frozen=True)
+class KvSplit:
+    """The two kernels of a split over `parts` parts of the keys, and how each user input is laid out for the
+    first (`layout`: the user's array -> the array the first kernel reads, the same tiles in DRAM)."""
+
+    parts: int
+    partial: Kernel            # outputs `part_out` (B..., P, Sq, d) and `part_lse` (B..., P, Sq, 1)
+    combine: Kernel            # inputs part_out, part_lse; output: the user's
+    split_inputs: dict[str, int]  # user input -> the axis its keys run along (ROWS or COLS)
+    part_out: str
+    part_lse: str
+
+    def partial_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The user's arrays as the first kernel reads them: key parts as a new last batch axis, every other
+        batched input with a broadcast axis there."""
+        out = {}
+        for node in self.partial.inputs:
+            name = str(node.attr("name"))
+            a = np.asarray(inputs[name])
+            axis = self.split_inputs.get(name)
+            if axis == ROWS:
+                a = a.reshape(*a.shape[:-2], self.parts, a.shape[-2] // self.parts, a.shape[-1])
+            elif axis == COLS:  # a row vector: its parts are consecutive tiles of its one tile row
+                a = np.moveaxis(a.reshape(*a.shape[:-1], self.parts, a.shape[-1] // self.parts), -2, -3)
+            elif a.ndim > 2:
+                a = a[..., None, :, :]
+            out[name] = a
+        return out
+
+
+def attention_keys(kernel: Kernel) -> int | None:
+    """The number of keys when `kernel` is `softmax(S) @ V` that `split_kv` can split, else None."""
+    try:
+        return _keys_of(kernel)[0]
+    except KernelError:
+        return None
+
+
+def _keys_of(kernel: Kernel) -> tuple[int, dict[int, int], Node, Node]:
+    """(keys, the keys axis of every node on the way to the inputs, softmax's input S, V)."""
+    if len(kernel.outputs) != 1:
+        raise KernelError("splitting the keys needs a kernel with one output, softmax(S) @ V")
+    out = kernel.outputs[0][1]
+    if out.op != "matmul" or out.inputs[0].op != "softmax":
+        raise KernelError("splitting the keys needs a kernel whose output is softmax(S) @ V")
+    s, v = out.inputs[0].inputs[0], out.inputs[1]
+    keys = v.shape[0]
+    axis: dict[int, int] = {}
+
+    def need(node: Node, a: int) -> None:
+        if node.shape[a] != keys:
+            raise KernelError(f"the keys axis of {node.op} is {node.shape[a]} long, not {keys}", node.op, node.loc)
+        if axis.setdefault(id(node), a) != a:
+            raise KernelError("a value runs along the keys on both axes", node.op, node.loc)
+        op = node.op
+        if op == "input":
+            return
+        if op in ELEMENTWISE or op in ("repeat", "take"):
+            for i in node.inputs:
+                need(i, a)
+        elif op == "transpose":
+            need(node.inputs[0], 1 - a)
+        elif op == "matmul":
+            need(node.inputs[0] if a == ROWS else node.inputs[1], a)
+        elif op == "bcast_rows" and a == COLS or op == "bcast_cols" and a == ROWS:
+            need(node.inputs[0], a)
+        else:  # reductions, softmax, masks, broadcasts along the keys: the fold cannot be split through them
+            raise KernelError(f"the keys meet {op}, which a split over keys does not pass through", op, node.loc)
+
+    need(s, COLS)
+    need(v, ROWS)
+    for node in kernel.nodes():  # nothing but the fold may consume a key-long value
+        if node is out or node is out.inputs[0] or id(node) in axis:
+            continue
+        if any(id(i) in axis for i in node.inputs):
+            raise KernelError(f"{node.op} uses a key-long value outside softmax(S) @ V", node.op, node.loc)
+    return keys, axis, s, v
+
+
+def split_kv(kernel: Kernel, parts: int) -> KvSplit:
+    """The partial and combine kernels of `kernel` over `parts` parts of its keys (KernelError if it cannot)."""
+    from tteqsat.frontend import dsl  # the DSL builds the new kernels (it imports this package's ir)
+
+    keys, axis, s, v = _keys_of(kernel)
+    if parts < 2 or keys % (parts * TILE):
+        raise KernelError(f"{keys} keys do not split into {parts} parts of whole tiles")
+    for leaf in kernel.inputs:
+        if axis.get(id(leaf)) == COLS and leaf.shape[0] != 1:
+            raise KernelError(f"input '{leaf.attr('name')}' runs along the keys in its columns; only a (1, keys) "
+                              "row vector can be split that way", "input", leaf.loc)
+    built: dict[int, Node] = {}
+
+    def batch_of(nodes: tuple[Node, ...]) -> Batch:
+        rank = max(len(n.batch) for n in nodes)
+        padded = [(1,) * (rank - len(n.batch)) + n.batch for n in nodes]
+        return tuple(max(sizes) for sizes in zip(*padded, strict=True))
+
+    for node in topo_order([s, v]):
+        a = axis.get(id(node))
+        shape = list(node.shape)
+        if a is not None:
+            shape[a] //= parts
+        if node.op == "input":
+            batch = node.batch + (parts,) if a is not None else (node.batch + (1,) if node.batch else ())
+            built[id(node)] = Node("input", (), (shape[0], shape[1]), node.dtype, node.attrs, node.loc, batch)
+            continue
+        args = tuple(built[id(i)] for i in node.inputs)
+        if node.op == "repeat":
+            ax, g = int(node.attr("axis")), int(node.attr("g"))  # type: ignore[call-overload]
+            b = args[0].batch
+            batch = b[:ax] + (b[ax] * g,) + b[ax + 1:]
+        elif node.op == "take":
+            ax = int(node.attr("axis"))  # type: ignore[call-overload]
+            batch = args[0].batch[:ax] + args[0].batch[ax + 1:]
+        else:
+            batch = batch_of(args)
+        built[id(node)] = Node(node.op, args, (shape[0], shape[1]), node.dtype, node.attrs, node.loc, batch)
+    name = kernel.outputs[0][0]
+    taken = {str(n.attr("name")) for n in kernel.inputs} | {name}
+    part_out = _fresh(f"{name}_part", taken)
+    part_lse = _fresh(f"{name}_lse", taken | {part_out})
+    s2, v2 = dsl.Tensor(built[id(s)]), dsl.Tensor(built[id(v)])
+    partial = dsl.kernel(f"{kernel.name}_part", {part_out: dsl.softmax(s2) @ v2, part_lse: dsl.logsumexp(s2)})
+    batch = kernel.batch
+    rows, d = kernel.outputs[0][1].shape
+    o = dsl.tensor(part_out, batch + (parts, rows, d), kernel.dtype)
+    lse = dsl.tensor(part_lse, batch + (parts, rows, 1), kernel.dtype)
+    at = len(batch)
+    lses = [dsl.take(lse, p, axis=at) for p in range(parts)]
+    m = lses[0]
+    for x in lses[1:]:
+        m = dsl.maximum(m, x)
+    weights = [dsl.exp(x - m) for x in lses]
+    num, den = weights[0] * dsl.take(o, 0, axis=at), weights[0]
+    for p in range(1, parts):
+        num = num + weights[p] * dsl.take(o, p, axis=at)
+        den = den + weights[p]
+    combine = dsl.kernel(f"{kernel.name}_combine", {name: num / den})
+    split_inputs = {str(n.attr("name")): axis[id(n)] for n in kernel.inputs if id(n) in axis}
+    return KvSplit(parts, partial, combine, split_inputs, part_out, part_lse)
+
+
+def _fresh(stem: str, taken: set[str]) -> str:
+    name, n = stem, 1
+    while name in taken:
+        n += 1
+        name = f"{stem}{n}"
+    return name

@@ -118,6 +118,8 @@ EMITTED_OPS: tuple[str, ...] = tuple(sorted(
         "add_binary_tile_init add_binary_tile sub_binary_tile_init sub_binary_tile mul_binary_tile_init "
         "mul_binary_tile div_binary_tile_init div_binary_tile binary_max_tile_init binary_max_tile "
         "binary_min_tile_init binary_min_tile "
+        # masks (lowering/mlir.py build_masks): the arange tile, the comparison with zero and the select
+        "experimental.fill_arange_tile gez_tile_init gez_tile where_tile_init where_tile "
         + " ".join(f"{u}_tile_init {u}_tile" for u in ("recip", "sqrt", "rsqrt", "log", "abs", "negative", "relu",
                                                        "sigmoid", "tanh", "gelu", "silu"))
     ).split()

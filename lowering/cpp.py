@@ -12,8 +12,15 @@ classic ``noc_async_read_page`` / ``noc_async_write_page`` with the op's NoC (tt
 ``Noc`` object API, which is the same call underneath). CB handles are ``get_compile_time_arg_val(k)``
 constants named after their CB port (``cb_16``) from the function's ``ttkernel.arg_spec``; ``scf.for`` is a
 ``for`` loop; constants nothing reads are dropped, so every file compiles under ``-Wall -Werror``. Headers
-per callee follow tt-mlir's ``TTKernelIncludesMap.h`` and tt-metal's current header layout. The module is
-read with the shared parser (`tteqsat.mlir_text`), so anything the simulator accepts can be translated.
+per callee follow tt-mlir's ``TTKernelIncludesMap.h`` and tt-metal's current header layout;
+``experimental.fill_arange_tile`` is tt-mlir's own LLK (``experimental::fill_arange_tile<DataFormat>``), which
+tt-mlir pastes into the kernel and this translator includes from tt-mlir's include tree, after the
+``float_to_bits`` helper it needs. ``index`` values are ``size_t`` (as in tt-mlir): addition, subtraction and
+multiplication wrap, which is two's complement arithmetic; the signed ops (``maxsi``, ``minsi``, ``divsi``,
+``remsi``, ``floordivsi``, ``ceildivsi``) and loops with a runtime bound compare and divide as ``ptrdiff_t``
+(the signed type of ``size_t``'s width, so the cast round-trips on the 32-bit RISC-V cores too), and floor /
+ceil division call small helpers printed into the file, because C++ ``/`` truncates. The module is read with
+the shared parser (`tteqsat.mlir_text`), so anything the simulator accepts can be translated.
 """
 
 from __future__ import annotations
@@ -45,6 +52,16 @@ _API = _COMPUTE + "compute_kernel_api.h"
 _SFPU_BINARY = _COMPUTE + "eltwise_binary_sfpu.h"
 _MATMUL = _COMPUTE + "matmul.h"
 _STARTUP = _COMPUTE + "compute_kernel_hw_startup.h"
+_COMP = _COMPUTE + "eltwise_unary/comp.h"
+_WHERE = _COMPUTE + "eltwise_unary/where.h"
+PADDING_LLKS = "ttmlir/Target/TTKernel/LLKs/experimental_padding_llks.h"
+"""tt-mlir's experimental padding / arange LLKs (``experimental::fill_arange_tile``), by its path in tt-mlir's
+``include/`` tree: tt-mlir's TTKernelToCpp pastes this file into the kernel; a build of the translated kernel
+needs tt-mlir's ``include/`` directory on its include path."""
+FLOAT_TO_BITS = ("inline uint32_t float_to_bits(const float f) { uint32_t r; __builtin_memcpy(&r, &f, sizeof(r)); "
+                 "return r; }")
+"""The helper tt-mlir's TTKernelToCpp defines in every compute kernel; the padding LLKs call it (by name, from a
+template body, so it must be declared before they are included)."""
 
 _HEADERS: dict[str, str] = {
     "compute_kernel_hw_startup": _STARTUP,
@@ -113,6 +130,10 @@ _HEADERS: dict[str, str] = {
     "binary_max_tile_init": _COMPUTE + "binary_max_min.h",
     "binary_min_tile": _COMPUTE + "binary_max_min.h",
     "binary_min_tile_init": _COMPUTE + "binary_max_min.h",
+    **{f"{k}_tile{s}": _COMP for k in ("gez", "gtz", "ltz", "lez", "eqz", "nez") for s in ("", "_init")},
+    "where_tile": _WHERE,
+    "where_tile_init": _WHERE,
+    "experimental.fill_arange_tile": PADDING_LLKS,
     **{f"{k}_binary_tile{s}": _SFPU_BINARY for k in ("add", "sub", "mul", "div") for s in ("", "_init")},
     **{
         f"{k}{s}": _API
@@ -152,6 +173,30 @@ _BINARY_OPERATORS = {
     "arith.divui": "/",
     "arith.remui": "%",
 }
+_SIGNED_INDEX = "ptrdiff_t"
+"""The signed integer type of ``size_t``'s width: an ``index`` value held in a ``size_t`` is cast to it for the
+signed ops (as MLIR's ArithToEmitC adapts a ``size_t`` operand of a signed op to ``ptrdiff_t``)."""
+_SIGNED_OPS = frozenset({"arith.divsi", "arith.remsi", "arith.maxsi", "arith.minsi", "arith.floordivsi",
+                         "arith.ceildivsi"})
+ROUNDING_DIVISIONS: dict[str, tuple[str, str]] = {
+    "arith.floordivsi": (
+        "tteqsat_floordivsi",
+        "// arith.floordivsi: signed division rounding toward negative infinity (C++ '/' truncates toward zero).\n"
+        "inline ptrdiff_t tteqsat_floordivsi(ptrdiff_t a, ptrdiff_t b) {\n"
+        "  const ptrdiff_t q = a / b;\n"
+        "  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;\n"
+        "}",
+    ),
+    "arith.ceildivsi": (
+        "tteqsat_ceildivsi",
+        "// arith.ceildivsi: signed division rounding toward positive infinity (C++ '/' truncates toward zero).\n"
+        "inline ptrdiff_t tteqsat_ceildivsi(ptrdiff_t a, ptrdiff_t b) {\n"
+        "  const ptrdiff_t q = a / b;\n"
+        "  return (a % b != 0 && (a < 0) == (b < 0)) ? q + 1 : q;\n"
+        "}",
+    ),
+}
+"""arith op -> (C++ helper, its definition): printed once into each file that uses the op."""
 _POOL = {"reduce_sum": "PoolType::SUM", "reduce_max": "PoolType::MAX", "reduce_avg": "PoolType::AVG"}
 _REDUCE_DIM = {
     "reduce_dim_row": "ReduceDim::REDUCE_ROW",
@@ -189,6 +234,7 @@ _DATA_FORMAT = {
     "si32": "DataFormat::Int32",
 }
 """``#ttcore.supportedDataTypes<...>`` -> tt-metal ``DataFormat`` (TTKernelToEmitC's mapping)."""
+_TILE_DTYPE = re.compile(r"!ttcore\.tile<\s*32x32\s*,\s*(\w+)\s*>")
 _CLAMPING = {"none": "InputClamping::None", "clamp_to_negative": "InputClamping::ClampToNegative"}
 _BIT_PATTERN_PARAMS = {"add_unary_tile": 1, "sub_unary_tile": 1, "mul_unary_tile": 1, "div_unary_tile": 1}
 """Callee -> operand position that is an fp32 bit pattern (printed as a hex literal)."""
@@ -257,6 +303,8 @@ class _FuncTranslator:
         self.cbs: dict[int, str] = {}
         self.headers: set[str] = set()
         self.needs_infinity = False
+        self.needs_ptrdiff = False
+        self.helpers: set[str] = set()
         self.spec = self._arg_spec()
         self.constants: dict[str, Op] = {}
         self.uses = self._uses()
@@ -345,12 +393,11 @@ class _FuncTranslator:
     def translate(self) -> str:
         body: list[str] = []
         self._block(func_body(self.func), body, 1)
-        lines = [
-            f"// {func_name(self.func)}",
-            "#include <cstdint>",
-            '#include "tools/profiler/kernel_profiler.hpp"',
-        ]
-        headers = set(self.headers)
+        lines = [f"// {func_name(self.func)}", "#include <cstdint>"]
+        if self.needs_ptrdiff:
+            lines.append("#include <cstddef>")
+        lines.append('#include "tools/profiler/kernel_profiler.hpp"')
+        headers = set(self.headers) - {PADDING_LLKS}
         if self.thread == "compute":
             headers.add(_COMPUTE + "common.h")
         else:
@@ -369,6 +416,10 @@ class _FuncTranslator:
                 '#define NAN __builtin_nanf("")',
                 "#endif",
             ]
+        if PADDING_LLKS in self.headers:
+            lines += [FLOAT_TO_BITS, f'#include "{PADDING_LLKS}"']
+        for name in sorted(self.helpers):
+            lines += ["", ROUNDING_DIVISIONS[name][1]]
         lines += ["", "void kernel_main() {"]
         lines += [
             f"  constexpr uint32_t {name} = get_compile_time_arg_val({index});"
@@ -395,6 +446,9 @@ class _FuncTranslator:
         if name == "arith.constant":
             if self.uses.get(op.results[0]):
                 out.append(pad + self._constant(op))
+            return
+        if name in _SIGNED_OPS and (op.result_types[0] == "index" or name not in _BINARY_OPERATORS):
+            self.declare(op, self._signed(op), pad, out)
             return
         if name in _BINARY_OPERATORS:
             a, b = (self.ref(op, v) for v in op.operands)
@@ -433,6 +487,26 @@ class _FuncTranslator:
             if call is not None:
                 self.declare(op, call, pad, out)
 
+    def _signed(self, op: Op) -> str:
+        """A signed arith op: on ``index`` (held in ``size_t``) the operands compare and divide as ``ptrdiff_t``;
+        floor and ceil division call their helper."""
+        a, b = (self.ref(op, v) for v in op.operands)
+        ty = op.result_types[0]
+        if ty == "index":
+            self.needs_ptrdiff = True
+            sa, sb = f"({_SIGNED_INDEX}) {a}", f"({_SIGNED_INDEX}) {b}"
+        else:
+            sa, sb = a, b
+        name = op.name
+        if name in ("arith.maxsi", "arith.minsi"):
+            return f"({sa} {'>' if name == 'arith.maxsi' else '<'} {sb}) ? {a} : {b}"
+        if name in _BINARY_OPERATORS:  # divsi / remsi on index: C++ truncation is arith's rounding
+            return f"({self._type(op, ty)}) ({sa} {_BINARY_OPERATORS[name]} {sb})"
+        helper = ROUNDING_DIVISIONS[name][0]
+        self.helpers.add(name)
+        self.needs_ptrdiff = True
+        return f"({self._type(op, ty)}) {helper}({sa}, {sb})"
+
     def _calls(self, op: Op, callee: str, args: list[str]) -> list[str]:
         """The C++ call(s) of one TTKernel op (all but the last are statements)."""
         if callee in ("mm_init", "mm_block_init"):
@@ -448,7 +522,10 @@ class _FuncTranslator:
             defaults = "0" if callee == "noc_async_read_tile" else "0, 0"  # offset (and write size = page size)
             return [f"{_RENAMED[callee]}({page_id}, {accessor}, {l1}, {defaults}, {noc})"]
         template, extra = self._template(op, callee)
-        return [f"{_RENAMED.get(callee, callee)}{template}({', '.join(args + extra)})"]
+        function = _RENAMED.get(callee, callee)
+        if function.startswith("experimental."):  # tt-mlir's getTTKernelCalleeName
+            function = "experimental::" + function.removeprefix("experimental.")
+        return [f"{function}{template}({', '.join(args + extra)})"]
 
     def _template(self, op: Op, callee: str) -> tuple[str, list[str]]:
         """Template argument list and extra trailing call arguments for ``callee``."""
@@ -468,6 +545,18 @@ class _FuncTranslator:
                 raise _err(op, "needs data_format = #ttcore.supportedDataTypes<bf16|f32|...> (tt-metal's "
                            "copy_dest_values<DataFormat>; the untyped overload is deprecated)")
             return f"<{_DATA_FORMAT[fmt.value]}>", []
+        if callee == "where_tile":
+            fmt = op.attr("dtype")
+            if not isinstance(fmt, EnumAttr) or fmt.value not in _DATA_FORMAT:
+                raise _err(op, "needs dtype = #ttcore.supportedDataTypes<bf16|f32|...> (tt-metal's "
+                           "where_tile<DataFormat>)")
+            return f"<{_DATA_FORMAT[fmt.value]}>", []
+        if callee == "experimental.fill_arange_tile":  # TTKernelToEmitC: the format of the CB's tile type
+            m = _TILE_DTYPE.search(op.operand_types[0] if op.operand_types else "")
+            if m is None or m.group(1) not in _DATA_FORMAT:
+                raise _err(op, "its CB must hold tiles (!ttkernel.cb<N, !ttcore.tile<32x32, bf16|f32>>): the "
+                           "tile's data type is the DataFormat template argument")
+            return f"<{_DATA_FORMAT[m.group(1)]}>", []
         if callee == "exp_tile_init":
             return self._exp_init_template(op), []
         if callee == "exp_tile":
@@ -540,9 +629,19 @@ class _FuncTranslator:
         lb, ub, step = (self.ref(op, v) for v in op.operands)
         iv = self.define(op.regions[0].args[0][0])
         pad = "  " * depth
-        out.append(f"{pad}for (size_t {iv} = {lb}; {iv} < {ub}; {iv} += {step}) {{")
+        test = f"{iv} < {ub}"
+        if not all(self._non_negative_constant(v) for v in op.operands[:2]):
+            # scf.for compares signed; size_t bounds compare unsigned, which differs once a bound is negative.
+            self.needs_ptrdiff = True
+            test = f"({_SIGNED_INDEX}) {iv} < ({_SIGNED_INDEX}) {ub}"
+        out.append(f"{pad}for (size_t {iv} = {lb}; {test}; {iv} += {step}) {{")
         self._block(op.regions[0], out, depth + 1)
         out.append(pad + "}")
+
+    def _non_negative_constant(self, ssa: str) -> bool:
+        const = self.constants.get(ssa)
+        value = const.attr("value") if const is not None else None
+        return isinstance(value, IntAttr) and value.value >= 0
 
     def _cb_name(self, index: int) -> str:
         """A CB handle is named after its CB port (``cb_16``) when the arg spec says which port it is."""

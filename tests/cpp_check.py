@@ -6,10 +6,16 @@ before comparing, and walks the MLIR ops and the C++ statements in lockstep. Eve
 from one op, every op that prints must print what the table says, and every SSA value must be the C++
 variable its defining statement declared. `check(mlir_text, cpp)` returns the problems ([] when the C++ is
 right).
+
+Index arithmetic: `index` values are `size_t`; the signed ops must compare and divide them as `ptrdiff_t`
+(a plain `size_t` `<` or `/` is wrong once a value is negative), floor and ceil division must call the file's
+helper (C++ `/` truncates; what the helper computes is checked by running it, tests/test_cpp_masks.py), and an
+`scf.for` whose bounds are not both non-negative constants must compare signed, as scf.for does.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from dataclasses import dataclass
@@ -21,6 +27,9 @@ from tteqsat.mlir_text.parser import parse_module
 TYPES = {"index": "size_t", "i1": "bool", "i8": "int8_t", "i32": "int32_t", "i64": "int64_t", "f32": "float"}
 ARITH = {"arith.addi": "+", "arith.subi": "-", "arith.muli": "*", "arith.divsi": "/", "arith.remsi": "%",
          "arith.divui": "/", "arith.remui": "%"}
+SIGNED = "ptrdiff_t"  # the signed type of size_t's width
+MIN_MAX = {"arith.maxsi": ">", "arith.minsi": "<", "arith.maxui": ">", "arith.minui": "<"}
+ROUNDING = {"arith.floordivsi": "tteqsat_floordivsi", "arith.ceildivsi": "tteqsat_ceildivsi"}
 POOL = {"reduce_sum": "PoolType::SUM", "reduce_max": "PoolType::MAX", "reduce_avg": "PoolType::AVG"}
 DIM = {"reduce_dim_row": "ReduceDim::REDUCE_ROW", "reduce_dim_col": "ReduceDim::REDUCE_COL",
        "reduce_dim_scalar": "ReduceDim::REDUCE_SCALAR"}
@@ -84,7 +93,7 @@ def _value(token: str) -> object:
 
 
 def parse_call(text: str) -> Call | None:
-    m = re.match(r"^(\w+)", text)
+    m = re.match(r"^([\w:]+)", text)
     if not m:
         return None
     name, rest = m.group(1), text[m.end():]
@@ -132,6 +141,7 @@ class _Checker:
         self.func = func
         self.where = func_name(func)
         self.problems: list[str] = []
+        self.preamble = cpp[:cpp.index("void kernel_main() {")]
         start = cpp.index("void kernel_main() {") + len("void kernel_main() {")
         body = cpp[start:cpp.rindex("}")]
         lines = (re.sub(r"\s*//.*$", "", line).strip() for line in body.splitlines())
@@ -223,9 +233,12 @@ class _Checker:
             line = self.next_line(op)
             lb, ub, step = (self.name(op, v) for v in op.operands)
             iv = op.regions[0].args[0][0]
-            m = re.fullmatch(r"for \(size_t (\w+) = (\w+); \1 < (\w+); \1 \+= (\w+)\) \{", line or "")
+            signed = not all(self.non_negative_constant(v) for v in op.operands[:2])
+            test = rf"\({SIGNED}\) \1 < \({SIGNED}\) (\w+)" if signed else r"\1 < (\w+)"
+            m = re.fullmatch(rf"for \(size_t (\w+) = (\w+); {test}; \1 \+= (\w+)\) \{{", line or "")
             if m is None or (m.group(2), m.group(3), m.group(4)) != (lb, ub, step):
-                self.problem(op, f"expected for ({lb} .. {ub} step {step}), got {line!r}")
+                how = "signed" if signed else "unsigned"
+                self.problem(op, f"expected for ({lb} .. {ub} step {step}) compared {how}, got {line!r}")
                 return
             self.names[iv] = m.group(1)
             self.block(op.regions[0].ops)
@@ -237,16 +250,9 @@ class _Checker:
             if self.uses.get(op.results[0]):
                 self.constant(op)
             return
-        if name in ARITH or name in ("arith.minui", "arith.maxui", "arith.index_cast"):
-            a = [self.name(op, v) for v in op.operands]
+        if name in ARITH or name in MIN_MAX or name in ROUNDING or name == "arith.index_cast":
+            want = self.arith(op)
             ty = TYPES.get(op.result_types[0])
-            if name in ARITH:
-                want = f"{a[0]} {ARITH[name]} {a[1]}"
-            elif name == "arith.index_cast":
-                want = f"({ty}) {a[0]}"
-            else:
-                cmp = "<" if name == "arith.minui" else ">"
-                want = f"({a[0]} {cmp} {a[1]}) ? {a[0]} : {a[1]}"
             self.declared(op, ty, lambda rhs: "" if rhs == want else f"computes {rhs!r}, expected {want!r}")
             return
         if name == "ttkernel.get_compile_time_arg_val" and op.result_types[0].startswith("!ttkernel.cb<"):
@@ -266,6 +272,31 @@ class _Checker:
             return
         self.problem(op, "op the checker does not know")
 
+    def arith(self, op: Op) -> str:
+        """The C++ expression an arith op must be (operands by their C++ names)."""
+        name = op.name
+        a = [self.name(op, v) for v in op.operands]
+        ty = TYPES.get(op.result_types[0], "?")
+        if name == "arith.index_cast":
+            return f"({ty}) {a[0]}"
+        signed = name.endswith("si") and op.result_types[0] == "index"
+        s = [f"({SIGNED}) {x}" for x in a] if signed else a
+        if name in MIN_MAX:
+            return f"({s[0]} {MIN_MAX[name]} {s[1]}) ? {a[0]} : {a[1]}"
+        if name in ROUNDING:
+            helper = ROUNDING[name]
+            if not re.search(rf"\binline {SIGNED} {helper}\({SIGNED} a, {SIGNED} b\) \{{", self.preamble):
+                self.problem(op, f"the file does not define {helper}")
+            return f"({ty}) {helper}({s[0]}, {s[1]})"
+        if signed:
+            return f"({ty}) ({s[0]} {ARITH[name]} {s[1]})"
+        return f"{a[0]} {ARITH[name]} {a[1]}"
+
+    def non_negative_constant(self, ssa: str) -> bool:
+        const = self.consts.get(ssa)
+        value = const.attr("value") if const is not None else None
+        return isinstance(value, IntAttr) and value.value >= 0
+
     def constant(self, op: Op) -> None:
         attr = op.attr("value")
         ty = op.result_types[0]
@@ -278,12 +309,13 @@ class _Checker:
             if isinstance(attr, bool):
                 return "" if got is attr else f"constant {rhs!r}, expected {attr}"
             if isinstance(attr, FloatAttr):
-                text = rhs.replace("INFINITY", "inf").removesuffix("f")
+                special = {"INFINITY": math.inf, "-INFINITY": -math.inf, "NAN": math.nan}
                 try:
-                    value = float(text)
+                    value = special[rhs] if rhs in special else float(rhs.removesuffix("f"))
                 except ValueError:
                     return f"constant {rhs!r} is not a float literal"
-                return "" if _f32(value) == _f32(attr.value) else f"constant {rhs!r}, expected {attr.value!r}"
+                same = _f32(value) == _f32(attr.value) or (math.isnan(value) and math.isnan(attr.value))
+                return "" if same else f"constant {rhs!r}, expected {attr.value!r}"
             return f"unexpected constant {attr!r}"
 
         line = self.lines[self.pos] if self.pos < len(self.lines) else ""
@@ -352,6 +384,11 @@ class _Checker:
             return [Call(name, [op.attr("out_of_order") is True], a)]
         if name == "copy_dest_values":
             return [Call(name, [FORMAT[self.enum(op, "data_format")]], a)]
+        if name == "where_tile":  # where_tile<DataFormat>: the op's dtype
+            return [Call(name, [FORMAT.get(self.enum(op, "dtype"), "<dtype>")], a)]
+        if name == "experimental.fill_arange_tile":  # tt-mlir's LLK, templated on the CB's tile format
+            m = re.search(r"!ttcore\.tile<32x32, (\w+)>", op.operand_types[0])
+            return [Call("experimental::fill_arange_tile", [FORMAT.get(m.group(1) if m else "", "<tile dtype>")], a)]
         if name == "exp_tile_init":
             clamp = CLAMP[self.enum(op, "input_clamping")] if op.attr("input_clamping") else \
                 "InputClamping::ClampToNegative"

@@ -103,7 +103,10 @@ COMPUTE_FORMS: list[tuple[str, list[str], str]] = [
       for k, h in (("recip_tile", "eltwise_unary/recip.h"), ("sqrt_tile", "eltwise_unary/sqrt.h"), ("rsqrt_tile", "eltwise_unary/rsqrt.h"),
                    ("negative_tile", "eltwise_unary/negative.h"), ("relu_tile", "eltwise_unary/relu.h"), ("gelu_tile", "eltwise_unary/gelu.h"),
                    ("tanh_tile", "compute_kernel_api.h"), ("log_tile", "compute_kernel_api.h"), ("abs_tile", "compute_kernel_api.h"),
-                   ("sigmoid_tile", "compute_kernel_api.h"), ("silu_tile", "compute_kernel_api.h"), ("square_tile", "compute_kernel_api.h"))],
+                   ("sigmoid_tile", "compute_kernel_api.h"), ("silu_tile", "compute_kernel_api.h"), ("square_tile", "compute_kernel_api.h"),
+                   ("gez_tile", "eltwise_unary/comp.h"), ("ltz_tile", "eltwise_unary/comp.h"))],
+    *[(f'"ttkernel.where_tile_init"() : () -> ()\n"ttkernel.where_tile"(%c0, %c1, %c2, %c3) <{{dtype = #ttcore.supportedDataTypes<{t}>}}> : (index, index, index, index) -> ()', ["where_tile_init();", f"where_tile<DataFormat::{f}>(c0, c1, c2, c3);"], "eltwise_unary/where.h")
+      for t, f in (("bf16", "Float16_b"), ("f32", "Float32"))],
     *[(f'"ttkernel.{k}_init"() : () -> ()\n"ttkernel.{k}"(%c0, %c1, %c2) : (index, index, index) -> ()', [f"{k}_init();", f"{k}(c0, c1, c2);"], h)
       for k, h in (("add_binary_tile", "eltwise_binary_sfpu.h"), ("sub_binary_tile", "eltwise_binary_sfpu.h"), ("mul_binary_tile", "eltwise_binary_sfpu.h"),
                    ("div_binary_tile", "eltwise_binary_sfpu.h"), ("binary_max_tile", "binary_max_min.h"), ("binary_min_tile", "binary_max_min.h"))],
@@ -219,6 +222,7 @@ def test_float_constants() -> None:
     ms.xdsl_check(text)
     src = compute_src(text)
     assert "float v = -INFINITY;" in src and "#define INFINITY" in src
+    assert cpp_check.check(text, translate_to_cpp(text)) == []  # the checker reads -INFINITY back as -inf
 
 
 def test_output_is_deterministic_and_skips_non_kernel_functions() -> None:

@@ -342,7 +342,7 @@ class Result:
                 expected.setdefault(name, []).append(w)
         start = time.perf_counter()
         try:
-            sim = simulate(self.to_mlir(), inputs if grid is not None else self.item_inputs(inputs, 0)[0],
+            sim = simulate(self.to_mlir(), view.as_read(inputs) if grid is not None else self.item_inputs(inputs, 0)[0],
                            host=host, precision=precision, all_outputs=grid is None or len(picked) == len(grid.cores))
         except SimulationError as e:
             raise VerificationError(

@@ -36,8 +36,19 @@ class ElementInput:
 
     name: str                   # the element kernel's input name
     tensor: str                 # the user's input (DRAM tensor)
-    batch: Batch                # the tensor's batch axes
+    batch: Batch                # the tensor's batch axes (grouped: the last one divided by the group)
     axes: tuple[AxisMap, ...]   # one per tensor batch axis
+    group: int = 1              # > 1: each element reads this many consecutive slices of the last batch axis,
+                                # stacked by rows (the q heads sharing one K/V head)
+
+    def as_read(self, array: np.ndarray) -> np.ndarray:
+        """The user's array as the element view reads it: grouped slices stacked by rows (the same tiles in
+        DRAM, since the rows are whole tiles)."""
+        a = np.asarray(array)
+        if self.group == 1:
+            return a
+        *batch, rows, cols = a.shape
+        return a.reshape(*batch[:-1], batch[-1] // self.group, self.group * rows, cols)
 
     def index(self, element: tuple[int, ...]) -> tuple[int, ...]:
         """The tensor's batch index read by kernel element `element`."""
@@ -70,7 +81,19 @@ class ElementView:
     def element_inputs(self, inputs: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         """The 2-D arrays element `n` reads, from the user's full arrays."""
         b = self.element_index(n)
-        return {e.name: np.asarray(inputs[e.tensor])[e.index(b)] for e in self.inputs}
+        return {e.name: e.as_read(inputs[e.tensor])[e.index(b)] for e in self.inputs}
+
+    def as_read(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The user's input arrays as the kernel's DRAM tensors hold them (grouped ones stacked by rows)."""
+        out = {k: np.asarray(v) for k, v in inputs.items()}
+        for e in self.inputs:
+            out[e.tensor] = e.as_read(inputs[e.tensor])
+        return out
+
+    @property
+    def group(self) -> int:
+        """Heads stacked into one element (1: none)."""
+        return max((e.group for e in self.inputs), default=1)
 
 
 def element_view(kernel: Kernel) -> ElementView:
@@ -149,4 +172,85 @@ def element_view(kernel: Kernel) -> ElementView:
                               kernel.outputs[0][1].loc or None)
     leaves.sort(key=lambda t: t[0])
     element = Kernel(kernel.name, outputs, tuple(leaf for _, leaf, _ in leaves))
-    return ElementView(element, kernel.batch, tuple(e for _, _, e in leaves))
+    return _grouped(ElementView(element, kernel.batch, tuple(e for _, _, e in leaves)))
+
+
+ROW_CONSTANT = ("bcast_rows", "bcast_scalar", "full")  # values equal in every row: they stack by broadcasting
+ROW_WISE = ("add", "sub", "mul", "div", "max", "min", "exp", "log", "sqrt", "rsqrt", "recip", "abs", "relu",
+            "sigmoid", "tanh", "gelu", "silu", "neg", "add_s", "mul_s", "rsub_s", "rdiv_s", "exp_scaled",
+            "rowmax", "rowsum", "softmax", "bcast_cols")
+
+
+def _grouped(view: ElementView) -> ElementView:
+    """Grouped-query attention with the q heads of a group stacked by rows into one element, when the kernel
+    allows it: the last batch axis is read divided by g (K and V, `repeat`) by some inputs and directly by the
+    others (q), and every op treats rows independently. The elements then read each K/V slice once for the
+    g heads of a group, so a work item of g * h rows covers h rows of each head (decode: every head at once)."""
+    if not view.batch:
+        return view
+    axis = len(view.batch) - 1
+    maps = [(e, e.axes[-1]) for e in view.inputs if e.axes and e.axes[-1].kernel_axis == axis]
+    g = max((m.divisor for _, m in maps), default=1)
+    direct = {e.name for e, m in maps if m.divisor == 1}
+    if g == 1 or view.batch[axis] % g or any(m.divisor not in (1, g) for _, m in maps) or not direct:
+        return view
+    kernel = _stack_rows(view.kernel, direct, g)
+    if kernel is None:
+        return view
+    inputs = []
+    for e in view.inputs:
+        if not e.axes or e.axes[-1].kernel_axis != axis:
+            inputs.append(e)
+            continue
+        stacked = e.name in direct
+        batch = e.batch[:-1] + (e.batch[-1] // g if stacked else e.batch[-1],)
+        inputs.append(ElementInput(e.name, e.tensor, batch, e.axes[:-1] + (AxisMap(axis),), g if stacked else 1))
+    return ElementView(kernel, view.batch[:-1] + (view.batch[-1] // g,), tuple(inputs))
+
+
+def _stack_rows(kernel: Kernel, direct: set[str], g: int) -> Kernel | None:
+    """`kernel` with the inputs named in `direct` stacked g times by rows and every value that depends on them
+    as tall; None when some op mixes rows (a column reduction, a transpose, a mask, a stacked right-hand matmul
+    operand) or a stacked value meets a per-row value that is not."""
+    built: dict[int, Node] = {}
+    stacked: set[int] = set()
+    rows = {n.shape[0] for n in kernel.inputs if str(n.attr("name")) in direct}
+    if len(rows) != 1 or next(iter(rows)) % 32:
+        return None  # heads must stack by whole tiles
+    (height,) = rows
+
+    def tall(node: Node) -> Node:  # a row-constant value, broadcast to the stacked height
+        return Node(node.op, tuple(built[id(i)] for i in node.inputs), (g * height, node.shape[1]), node.dtype,
+                    node.attrs, node.loc, node.batch)
+
+    for node in kernel.nodes():
+        args = tuple(built[id(i)] for i in node.inputs)
+        touched = [i for i in node.inputs if id(i) in stacked]
+        if node.op == "input":
+            if str(node.attr("name")) in direct:
+                stacked.add(id(node))
+                built[id(node)] = Node("input", (), (g * height, node.shape[1]), node.dtype, node.attrs, node.loc,
+                                       node.batch)
+            else:
+                built[id(node)] = node
+            continue
+        if not touched:
+            built[id(node)] = Node(node.op, args, node.shape, node.dtype, node.attrs, node.loc, node.batch)
+            continue
+        if node.op == "matmul" and id(node.inputs[1]) in stacked or node.op not in ROW_WISE + ("matmul",):
+            return None
+        fixed = []
+        for i, a in zip(node.inputs, args, strict=True):
+            if id(i) in stacked or i.shape[0] == 1 or node.op == "matmul":
+                fixed.append(a)
+            elif i.op in ROW_CONSTANT and i.shape[0] == height:
+                fixed.append(tall(i))
+            else:
+                return None  # a per-row value of one head cannot serve the stacked rows
+        stacked.add(id(node))
+        built[id(node)] = Node(node.op, tuple(fixed), (g * height, node.shape[1]), node.dtype, node.attrs, node.loc,
+                               node.batch)
+    if not all(id(n) in stacked for _, n in kernel.outputs):
+        return None
+    outputs = tuple((name, built[id(n)]) for name, n in kernel.outputs)
+    return Kernel(kernel.name, outputs, tuple(built[id(n)] for n in kernel.inputs))

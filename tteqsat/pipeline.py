@@ -431,8 +431,11 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     def on_grid(schedule: Schedule, items: int) -> ChipCost:
         page = arch_obj.tile_bytes(schedule.input_format or schedule.dtype)  # one read request per input tile
         item_bytes = schedule.dram_bytes(arch_obj)
+        # inputs every row block of an element reads whole (K and V of a head): shareable between its cores
+        shared = sum(a.n_tiles for a in schedule.args if a.role == "in" and not a.blocked) * page
         return price_grid(grid, items, schedule.compute_cycles, item_bytes, min(cores, items) if cores else None,
-                          page_bytes=page)
+                          page_bytes=page, shared_bytes=shared if items > view.elements else 0,
+                          group_items=items // view.elements, share=arch_obj.share_inputs)
 
     start = time.perf_counter()
     baseline_error: KernelError | None = None
@@ -514,6 +517,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     if best_cand.chip.items > 1:
         best_cand.schedule.grid = grid_plan(best_cand.schedule, view, best_cand.block, best_cand.chip, arch_obj)
     chosen = best_cand.form
+    if best_cand.chip.shared > 1:
+        notes.append(f"settings.share_inputs: the grid's time assumes each whole input is read from DRAM once per "
+                     f"{best_cand.chip.shared} cores and forwarded between them; priced only, the emitted readers "
+                     "each read their own copy")
     if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)

@@ -376,7 +376,8 @@ class Result:
             "items_per_core": chip.items_per_core, "core_cycles": round(chip.core_compute_cycles, 1),
             "q_block": self.block or self.schedule.args[-1].shape[0],  # rows of one work item
             "k_chunk": loop.streams[0].width if loop and loop.streams else None,
-            "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes,
+            "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes, "launch_cycles": chip.launch_cycles,
+            "cores_per_shared_read": chip.shared,
         }
 
 

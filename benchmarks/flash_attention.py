@@ -1,32 +1,41 @@
-"""Flash attention on one core: modeled cycles of every form, the expert schedules and an honest bound.
+"""Flash attention per core and on the whole chip: what equality saturation derives against the tt-metal
+expert schedules and an honest bound, on the calibrated model (benchmarks/calibration.py).
 
-Per 64-row q block (one core's work; the whole attention is S/64 such blocks over the core grid),
-Sq = Sk = S keys, head dim d, bf16, on the calibrated model (benchmarks/calibration.py):
-  baseline   unfused: every op its own DST pass, every intermediate through a CB
-  fused      the best two-pass form (no loop)            (priced even when it does not fit L1: "*")
-  derived    the streaming form equality saturation derives (online softmax over key chunks)
+Per core: one 64-row q block against Sq = Sk = S keys, head dim d, bf16, as one work item on one core
+(`tq.optimize(..., blocks=())`); cycles as schedules are priced (compute, or data movement at one core's
+own DRAM rate):
+  derived    what tq.optimize chooses (fused or streaming form, its chunk)
   +packexp   the same with settings.exp_on_pack_thread (priced only: TTKernel cannot emit it)
   expert24   the 2024 tt-metal SDPA schedule (benchmarks/expert_sdpa.py) scheduled by tteqsat, at its best
-  expert25   the 2025 variant (scale folded into exp, row sums by L1 accumulation), at its best chunk
-  ttm26      tt-metal's 2026 streaming kernel helper by helper (benchmarks/ttmetal_sdpa.py: exp on the pack
-             thread, SALAD corrections), at its best chunk
-  bound      per core, max of: math thread (matmul tile MACs + one exp per score tile, unless exp may run
-             on the pack thread), unpack (one SrcA tile per tile MAC, llk_unpack_AB_matmul, at the unpacker's
-             peak), pack (P and the output once) and this core's share of DRAM with the whole grid
-             streaming its own q, k, v and output. At every size here that share binds (each core reads all
-             of K and V): `at share` prices derived the same way, max(compute, share); K and V shared by
-             the cores of a head (tt-metal's chains, #55756) are a chip model's business.
-  compute bound  the bound without DRAM; derived's compute cycles against it
+             k chunk
+  expert25   the 2025 variant (scale folded into exp, row sums by L1 accumulation), at its best k chunk
+  ttm26      tt-metal's 2026 streaming kernel helper by helper (benchmarks/ttmetal_sdpa.py), at its best chunk
+  bound      benchmarks/attention_bounds.py: max(math thread, unpack at peak, pack, this core's share of the
+             chip's sustained DRAM rate with every core streaming its own q, k, v); `at share` is derived
+             priced the same way, max(compute, DRAM share)
+The gap table splits derived's compute cycles against the compute bound by thread. The lever table
+measures, per 64 q rows, what each lever the model offers buys derived: exp on the pack thread, q blocks of
+up to 256 rows (with the expert at the same q block sizes), and, for fp32 kernels (32-bit DST), the online
+matmul accumulating onto the rescaled state instead of an SFPU add; on the chip, sharing K/V among the cores
+of a head.
 
-Every cycles column but `at share` is priced as the schedules are: data movement at one core's own
-rate. A second table explains the gap between derived's compute and the compute bound, thread by thread.
+On the chip: B = 1, H = 32 heads, every head's q blocks over the grid (tteqsat.cost.chip: DRAM shared by
+the cores still reading, launch included):
+  derived    tq.optimize on the (1, 32, S, d) kernel: q block, K chunk and cores as it chooses (emitted)
+  +share     the same with settings.share_inputs: K/V read from DRAM once per group of cores of a head and
+             forwarded (priced only: the emitted readers each read their own copy)
+  expert24/25  the expert per q chunk over the same grid at its best (q, k) chunks that fit L1, no sharing
+  bound      launch + max(the compute floor spread over every core, each tensor moved once at the sustained
+             DRAM rate)
 
-    python benchmarks/flash_attention.py [--sizes 1024,4096,16384] [--dims 64,128] [--verify]
+    python benchmarks/flash_attention.py [--sizes 1024,4096,16384] [--dims 64,128] [--scope core,chip]
+                                         [--json PATH] [--verify]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -37,57 +46,61 @@ from rich.console import Console
 from rich.table import Table
 
 import tteqsat as tq
+import tteqsat.extraction.loops as loops
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
-from tteqsat.egraph import insert_kernel, serialize
-from tteqsat.egraph.saturate import saturate
-from tteqsat.extraction.greedy import extract
-from tteqsat.rules import shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attention_bounds import chip_bound, core_bound  # noqa: E402
+from chip_attention import CHUNKS, expert_on_grid  # noqa: E402
+from chip_attention import attention as batched_attention  # noqa: E402
 from expert_sdpa import expert_program  # noqa: E402
 from ttmetal_sdpa import sdpa_cost  # noqa: E402
 
 Q_ROWS = 64
 SCALE = 0.125
 WIDTHS = (64, 128, 256, 512, 1024, 2048)
+Q_BLOCKS = (64, 128, 256)  # q block sizes the lever table tries (per 64 rows)
+HEADS = 32
 
 
-def attention(keys: int, d: int) -> tq.Kernel:
-    q = tq.tensor("q", (Q_ROWS, d))
-    k = tq.tensor("k", (keys, d))
-    v = tq.tensor("v", (keys, d))
+def attention(keys: int, d: int, rows: int = Q_ROWS, dtype: str = "bf16") -> tq.Kernel:
+    q = tq.tensor("q", (rows, d), dtype)
+    k = tq.tensor("k", (keys, d), dtype)
+    v = tq.tensor("v", (keys, d), dtype)
     return tq.kernel("attention", tq.softmax(q @ k.T * SCALE, axis=-1) @ v)
 
 
-def fused_cycles(kernel: tq.Kernel, arch) -> tuple[float, bool]:
-    """The two-pass form's modeled cycles, priced even where it does not fit L1."""
-    from egglog import EGraph
+def derived_core(keys: int, d: int, arch, rows: int = Q_ROWS, dtype: str = "bf16") -> tq.Result:
+    """One q block as one work item on one core."""
+    return tq.optimize(attention(keys, d, rows, dtype), arch, blocks=())
 
-    model = TensixCostModel(arch)
-    eg = EGraph()
-    insert_kernel(eg, kernel)
-    saturate(eg, shipped_rulesets())
-    prog = extract(serialize(eg), model, kernel.name, kernel.dtype, ["q", "k", "v"], "fused", respect_l1=False)
+
+def without_matmul_accumulate(keys: int, d: int, arch) -> float:
+    """fp32 derived with the loop update's SFPU add instead of the matmul accumulating onto the state (the
+    form extraction/loops.py uses with a 32-bit DST): what that op form buys."""
+    real = loops._accumulate
+    loops._accumulate = lambda acc, value, shape, origin, alone: real(acc, value, shape, origin, False)
     try:
-        return build_schedule(prog, arch, model).cost_cycles, True
-    except tq.KernelError:
-        return build_schedule(prog, arch, model, check_capacity=False).cost_cycles, False
+        return derived_core(keys, d, arch, dtype="fp32").schedule.cost_cycles
+    finally:
+        loops._accumulate = real
 
 
-def expert_best(keys: int, d: int, variant: str, arch, model) -> tuple[float, int]:
-    """The expert's modeled cycles at its cheapest chunk width among those whose CBs fit L1."""
+def expert_best(keys: int, d: int, variant: str, arch, model, rows: int = Q_ROWS) -> tuple[float, int]:
+    """The expert's cycles for one `rows`-row q block at its cheapest k chunk whose CBs fit L1."""
     best: tuple[float, int] | None = None
     for width in (w for w in WIDTHS if w <= keys and keys % w == 0):
         try:
-            cycles = build_schedule(expert_program(Q_ROWS, keys, d, width, SCALE, variant=variant), arch,
+            cycles = build_schedule(expert_program(rows, keys, d, width, SCALE, variant=variant), arch,
                                     model).cost_cycles
         except tq.KernelError:
             continue
         if best is None or cycles < best[0]:
             best = (cycles, width)
-    assert best is not None
+    if best is None:
+        raise tq.KernelError(f"the {variant} expert fits L1 at no chunk for {rows} x {keys} x {d}")
     return best
 
 
@@ -104,22 +117,6 @@ def bytes_moved(keys: int, d: int, model) -> int:
     return (2 * Q_ROWS * d + 2 * keys * d) // 1024 * model.arch.tile_bytes("bf16")
 
 
-def bound(keys: int, d: int, arch, model) -> dict[str, float]:
-    """Per-core floors, each a thread or the core's DRAM share; `bound` is their maximum."""
-    macs = 2 * (Q_ROWS // 32) * (keys // 32) * (d // 32)
-    score_tiles = (Q_ROWS // 32) * (keys // 32)
-    exp = model.sfpu_cycles("exp")
-    mm = arch.num(f"matmul.{arch.math_fidelity}")
-    on_pack = arch.exp_on_pack_thread
-    peak = max(arch.num("unpack.peak_bytes_per_cycle"), arch.num("unpack.bytes_per_cycle"))
-    out = {"math": macs * mm + (0 if on_pack else score_tiles * exp),
-           "unpack": macs * arch.tile_bytes("bf16") / peak,
-           "pack": (score_tiles + (Q_ROWS // 32) * (d // 32)) * model.pack + (score_tiles * exp if on_pack else 0),
-           "dram": model.data_movement(bytes_moved(keys, d, model), share=True)}
-    out["bound"] = max(out.values())
-    return out
-
-
 def busy(schedule, model) -> dict[str, float]:
     """Thread busy cycles of a schedule, summed over sections and trips, and its handshakes and inits."""
     rows = model.breakdown(schedule)
@@ -129,68 +126,168 @@ def busy(schedule, model) -> dict[str, float]:
     return total
 
 
+def table(title: str, columns: tuple[str, ...]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c, justify="left" if c in ("arch", "form", "bound by") else "right")
+    return t
+
+
+def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
+    main = table(f"flash attention per {Q_ROWS}-row q block on one core, modeled cycles ({platform.machine()}, "
+                 f"{platform.python_version()})",
+                 ("arch", "d", "S", "derived", "form", "+packexp", "expert24", "expert25", "ttm26", "derived/expert25",
+                  "bound", "bound by", "at share", "at share/bound", "compute/compute bound", "chunks d/e25/t26",
+                  "opt s"))
+    gaps = table("where derived's compute cycles go against the compute bound (busy cycles per thread)",
+                 ("arch", "d", "S", "derived compute", "compute bound", "math floor", "math busy (fpu+sfpu)",
+                  "unpack floor", "unpack busy", "pack floor", "pack busy", "sync+init", "waits"))
+    levers = table(f"levers per core, cycles per {Q_ROWS} q rows (one q block of that many rows on one core)",
+                   ("arch", "d", "S", "derived", "+packexp", "derived q128", "derived q256", "expert25 q128",
+                    "expert25 q256", "best derived/best expert25", "fp32 derived", "fp32 with add", "acc gain"))
+    for arch_name in archs:
+        arch = load_arch(arch_name)
+        model = TensixCostModel(arch)
+        pack_arch = load_arch(arch_name, {"settings.exp_on_pack_thread": True})
+        for d in dims:
+            for keys in sizes:
+                start = time.perf_counter()
+                res = derived_core(keys, d, arch)
+                seconds = time.perf_counter() - start
+                if verify:
+                    res.verify()
+                sched = res.schedule
+                cyc, compute = sched.cost_cycles, sched.compute_cycles
+                chunk = sched.loop.streams[0].width if sched.loop else keys
+                packexp = derived_core(keys, d, pack_arch).schedule.cost_cycles
+                e24, w24 = expert_best(keys, d, "2024", arch, model)
+                e25, w25 = expert_best(keys, d, "2025", arch, model)
+                t26, w26 = ttmetal_best(keys, d, model)
+                b = core_bound(Q_ROWS, keys, d, arch, model)
+                which = max(("math", "unpack", "pack", "dram"), key=lambda k: b[k])
+                at_share = max(compute, b["dram"])
+                main.add_row(arch_name, str(d), str(keys), f"{cyc:,.0f}", res.chosen, f"{packexp:,.0f}",
+                             f"{e24:,.0f}", f"{e25:,.0f}", f"{t26:,.0f}", f"{cyc / e25:.3f}", f"{b['bound']:,.0f}",
+                             which, f"{at_share:,.0f}", f"{at_share / b['bound']:.2f}",
+                             f"{compute / b['compute']:.2f}", f"{chunk}/{w25}/{w26}", f"{seconds:.1f}")
+                t = busy(sched, model)
+                longest = max(t["unpack"], t["math_fpu"] + t["math_sfpu"] + t["sync+init"], t["pack"])
+                floor_by = max(("math", "unpack", "pack"), key=lambda k: b[k])
+                gaps.add_row(arch_name, str(d), str(keys), f"{compute:,.0f}", f"{b['compute']:,.0f} ({floor_by})",
+                             f"{b['math']:,.0f}",
+                             f"{t['math_fpu'] + t['math_sfpu']:,.0f} ({t['math_fpu']:,.0f}+{t['math_sfpu']:,.0f})",
+                             f"{b['unpack']:,.0f}", f"{t['unpack']:,.0f}", f"{b['pack']:,.0f}", f"{t['pack']:,.0f}",
+                             f"{t['sync+init']:,.0f}", f"{compute - longest:,.0f}")
+                per64 = {}
+                for rows in Q_BLOCKS[1:]:
+                    try:
+                        per64[("d", rows)] = derived_core(keys, d, arch, rows).schedule.cost_cycles * Q_ROWS / rows
+                    except tq.KernelError:
+                        per64[("d", rows)] = None
+                    try:
+                        per64[("e", rows)] = expert_best(keys, d, "2025", arch, model, rows)[0] * Q_ROWS / rows
+                    except tq.KernelError:
+                        per64[("e", rows)] = None
+                best_d = min(v for v in [cyc, packexp] + [per64[("d", r)] for r in Q_BLOCKS[1:]] if v)
+                best_e = min(v for v in [e25] + [per64[("e", r)] for r in Q_BLOCKS[1:]] if v)
+
+                def show(v: float | None) -> str:
+                    return "no fit" if v is None else f"{v:,.0f}"
+
+                fp32 = derived_core(keys, d, arch, dtype="fp32").schedule.cost_cycles
+                fp32_add = without_matmul_accumulate(keys, d, arch)
+                levers.add_row(arch_name, str(d), str(keys), f"{cyc:,.0f}", f"{packexp:,.0f}",
+                               show(per64[("d", 128)]), show(per64[("d", 256)]), show(per64[("e", 128)]),
+                               show(per64[("e", 256)]), f"{best_d / best_e:.3f}", f"{fp32:,.0f}",
+                               f"{fp32_add:,.0f}", f"{1 - fp32 / fp32_add:.1%}")
+                out.append({"scope": "core", "arch": arch_name, "d": d, "S": keys, "q_rows": Q_ROWS,
+                            "derived_cycles": round(cyc, 1), "derived_form": res.chosen, "derived_chunk": chunk,
+                            "derived_compute_cycles": round(compute, 1), "packexp_cycles": round(packexp, 1),
+                            "expert24_cycles": round(e24, 1), "expert24_chunk": w24,
+                            "expert25_cycles": round(e25, 1), "expert25_chunk": w25,
+                            "ttm26_cycles": round(t26, 1), "ttm26_chunk": w26,
+                            "bound_cycles": round(b["bound"], 1), "bound_by": which,
+                            "compute_bound_cycles": round(b["compute"], 1), "dram_share_cycles": round(b["dram"], 1),
+                            "derived_at_share_cycles": round(at_share, 1),
+                            "derived_over_expert25": round(cyc / e25, 3),
+                            "derived_at_share_over_bound": round(at_share / b["bound"], 3),
+                            "best_q_block_derived_per64": round(best_d, 1),
+                            "best_q_block_expert25_per64": round(best_e, 1),
+                            "fp32_derived_cycles": round(fp32, 1), "fp32_with_add_cycles": round(fp32_add, 1),
+                            "optimize_seconds": round(seconds, 2)})
+    return [main, gaps, levers]
+
+
+def chip_rows(archs, dims, sizes, out: list[dict]) -> Table:
+    t = table(f"attention B=1 H={HEADS} on the whole chip, modeled cycles ({platform.machine()}, "
+              f"{platform.python_version()})",
+              ("arch", "d", "S", "derived", "q blk/k chk/cores", "bound by", "+share", "expert24", "expert25",
+               "e25 chunks", "bound", "derived/expert25", "+share/expert25", "derived/bound", "opt s"))
+    for arch_name in archs:
+        arch = load_arch(arch_name)
+        model = TensixCostModel(arch)
+        share_arch = load_arch(arch_name, {"settings.share_inputs": True})
+        for d in dims:
+            for s in sizes:
+                start = time.perf_counter()
+                res = tq.optimize(batched_attention(1, HEADS, s, d), arch)
+                seconds = time.perf_counter() - start
+                shared = tq.optimize(batched_attention(1, HEADS, s, d), share_arch)
+                chip, sh = res.chip, shared.chip
+                assert chip is not None and sh is not None
+                k_chunk = res.schedule.loop.streams[0].width if res.schedule.loop else s
+                experts = {}
+                for variant in ("2024", "2025"):
+                    tried = {(qc, kc): expert_on_grid(1, HEADS, s, d, qc, kc, arch, model, variant)
+                             for qc in CHUNKS for kc in CHUNKS}
+                    experts[variant] = min(((c, v) for c, v in tried.items() if v is not None),
+                                           key=lambda cv: cv[1].cycles)
+                (c24, e24), (c25, e25) = experts["2024"], experts["2025"]
+                b = chip_bound(1, HEADS, s, d, arch, model)
+                t.add_row(arch_name, str(d), str(s), f"{chip.cycles:,.0f}",
+                          f"{res.block or s}/{k_chunk}/{chip.cores}", chip.bound_by, f"{sh.cycles:,.0f}",
+                          f"{e24.cycles:,.0f}", f"{e25.cycles:,.0f}", "{}/{}".format(*c25), f"{b['bound']:,.0f}",
+                          f"{chip.cycles / e25.cycles:.3f}", f"{sh.cycles / e25.cycles:.3f}",
+                          f"{chip.cycles / b['bound']:.2f}", f"{seconds:.1f}")
+                out.append({"scope": "chip", "arch": arch_name, "d": d, "S": s, "heads": HEADS,
+                            "derived_cycles": round(chip.cycles, 1), "derived_q_block": res.block or s,
+                            "derived_k_chunk": k_chunk, "derived_cores": chip.cores, "derived_bound_by": chip.bound_by,
+                            "shared_cycles": round(sh.cycles, 1), "shared_q_block": shared.block or s,
+                            "shared_cores_per_read": sh.shared,
+                            "expert24_cycles": round(e24.cycles, 1), "expert24_chunks": list(c24),
+                            "expert25_cycles": round(e25.cycles, 1), "expert25_chunks": list(c25),
+                            "bound_cycles": round(b["bound"], 1), "bound_compute_cycles": round(b["compute"], 1),
+                            "bound_dram_cycles": round(b["dram"], 1),
+                            "derived_over_expert25": round(chip.cycles / e25.cycles, 3),
+                            "shared_over_expert25": round(sh.cycles / e25.cycles, 3),
+                            "derived_over_bound": round(chip.cycles / b["bound"], 3),
+                            "optimize_seconds": round(seconds, 2)})
+    return t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1024,4096,16384")
     ap.add_argument("--dims", default="64,128")
     ap.add_argument("--archs", default="wormhole_b0,blackhole")
-    ap.add_argument("--verify", action="store_true", help="also simulate the derived schedules")
+    ap.add_argument("--scope", default="core,chip", help="core, chip or both (comma-separated)")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="write the rows as a JSON list")
+    ap.add_argument("--verify", action="store_true", help="also simulate the derived per-core schedules")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    title = (f"flash attention per {Q_ROWS}-row q block, modeled cycles ({platform.machine()}, "
-             f"{platform.python_version()})")
-    table = Table(title=title, title_justify="left")
-    for c in ("arch", "d", "S", "baseline", "fused", "derived", "+packexp", "expert24", "expert25", "ttm26",
-              "derived/expert25", "derived/ttm26", "bound", "at share", "compute bound", "compute/bound",
-              "chunks d/e25/t26", "opt s"):
-        table.add_column(c, justify="left" if c == "arch" else "right")
-    gaps = Table(title="where derived's compute cycles go against the compute bound (busy cycles per thread)",
-                 title_justify="left")
-    for c in ("arch", "d", "S", "derived compute", "compute bound", "math floor", "math busy (fpu+sfpu)",
-              "unpack floor", "unpack busy", "pack floor", "pack busy", "sync+init", "waits"):
-        gaps.add_column(c, justify="left" if c == "arch" else "right")
-    # waits: compute - the busiest thread's work (math with its handshakes and inits): cycles that thread
-    # spends waiting for data from another section or thread
-    for arch_name in args.archs.split(","):
-        arch = load_arch(arch_name)
-        model = TensixCostModel(arch)
-        pack_arch = load_arch(arch_name, {"settings.exp_on_pack_thread": True})
-        for d in map(int, args.dims.split(",")):
-            for keys in map(int, args.sizes.split(",")):
-                kernel = attention(keys, d)
-                start = time.perf_counter()
-                derived = tq.optimize(kernel, arch, form="streaming")
-                seconds = time.perf_counter() - start
-                packexp = tq.optimize(kernel, pack_arch, form="streaming").cost_cycles
-                chunk = derived.schedule.loop.streams[0].width
-                e24, _ = expert_best(keys, d, "2024", arch, model)
-                e25, w25 = expert_best(keys, d, "2025", arch, model)
-                t26, w26 = ttmetal_best(keys, d, model)
-                fused, fits = fused_cycles(kernel, arch)
-                b = bound(keys, d, arch, model)
-                if args.verify:
-                    derived.verify()
-                cyc, compute = derived.cost_cycles, derived.schedule.compute_cycles
-                floor = max(b["math"], b["unpack"], b["pack"])
-                which = max(("math", "unpack", "pack"), key=lambda k: b[k])
-                table.add_row(arch_name, str(d), str(keys), f"{derived.baseline_cycles:,.0f}"
-                              + ("" if derived.alternatives["baseline"].feasible else "*"),
-                              f"{fused:,.0f}" + ("" if fits else "*"), f"{cyc:,.0f}", f"{packexp:,.0f}",
-                              f"{e24:,.0f}", f"{e25:,.0f}", f"{t26:,.0f}", f"{cyc / e25:.3f}", f"{cyc / t26:.3f}",
-                              f"{b['bound']:,.0f}", f"{max(compute, b['dram']):,.0f}", f"{floor:,.0f} ({which})",
-                              f"{compute / floor:.2f}", f"{chunk}/{w25}/{w26}", f"{seconds:.2f}")
-                t = busy(derived.schedule, model)
-                longest = max(t["unpack"], t["math_fpu"] + t["math_sfpu"] + t["sync+init"], t["pack"])
-                gaps.add_row(arch_name, str(d), str(keys), f"{compute:,.0f}", f"{floor:,.0f} ({which})",
-                             f"{b['math']:,.0f}",
-                             f"{t['math_fpu'] + t['math_sfpu']:,.0f} ({t['math_fpu']:,.0f}+{t['math_sfpu']:,.0f})",
-                             f"{b['unpack']:,.0f}", f"{t['unpack']:,.0f}", f"{b['pack']:,.0f}",
-                             f"{t['pack']:,.0f}", f"{t['sync+init']:,.0f}",
-                             f"{compute - longest:,.0f}")
+    archs, dims, sizes = args.archs.split(","), [int(x) for x in args.dims.split(",")], \
+        [int(x) for x in args.sizes.split(",")]
+    scopes = set(args.scope.split(","))
+    rows: list[dict] = []
     console = Console(width=260)
-    console.print(table)
-    print("* does not fit L1 (priced anyway)")
-    console.print(gaps)
+    if "core" in scopes:
+        for t in core_rows(archs, dims, sizes, args.verify, rows):
+            console.print(t)
+    if "chip" in scopes:
+        console.print(chip_rows(archs, dims, sizes, rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+        print(f"wrote {len(rows)} rows to {args.json}")
 
 
 if __name__ == "__main__":

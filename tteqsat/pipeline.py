@@ -424,7 +424,8 @@ class Result:
             "items_per_core": chip.items_per_core, "core_cycles": round(chip.core_compute_cycles, 1),
             "q_block": self.block or self.schedule.args[-1].shape[0],  # rows of one work item
             "k_chunk": loop.streams[0].width if loop and loop.streams else None,
-            "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes,
+            "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes, "launch_cycles": chip.launch_cycles,
+            "cores_per_shared_read": chip.shared,
             **({"kv_parts": self.split.kv.parts, "combine_cycles": round(self.split.combine.cost_cycles, 1),
                 "unsplit_cycles": round(self.split.unsplit_cycles, 1)} if self.split else {}),
         }
@@ -486,7 +487,11 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         use = min(cores, items) if cores else None
         blocks = schedule.blocks
         if blocks == 1 or items % blocks:
-            return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page)
+            # inputs every row block of an element reads whole (K and V of a head): shareable between its cores
+            shared = sum(a.n_tiles for a in schedule.args if a.role == "in" and not a.blocked) * page
+            return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page,
+                              shared_bytes=shared if items > view.elements else 0,
+                              group_items=items // view.elements, share=arch_obj.share_inputs)
         # items differ by row block: price the natural order and the paired one (short with long blocks)
         costs = []
         for paired in (False, True):
@@ -576,6 +581,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     if best_cand.chip.items > 1:
         best_cand.schedule.grid = grid_plan(best_cand.schedule, view, best_cand.block, best_cand.chip, arch_obj)
     chosen = best_cand.form
+    if best_cand.chip.shared > 1:
+        notes.append(f"settings.share_inputs: the grid's time assumes each whole input is read from DRAM once per "
+                     f"{best_cand.chip.shared} cores and forwarded between them; priced only, the emitted readers "
+                     "each read their own copy")
     if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)

@@ -86,6 +86,10 @@ class Arch:
         return self.flag("settings.exp_on_pack_thread")
 
     @property
+    def share_inputs(self) -> bool:
+        return self.flag("settings.share_inputs")
+
+    @property
     def input_format(self) -> str:
         """Tile format of kernel inputs in DRAM and their CBs: "kernel" (the kernel's dtype) or a format."""
         return str(self["settings.input_format"])
@@ -132,7 +136,8 @@ class Arch:
         if self.math_fidelity not in FIDELITIES:
             raise KernelError(f"settings.math_fidelity must be one of {', '.join(FIDELITIES)}, "
                               f"got {self.math_fidelity!r}")
-        for key in ("fp32_dest_acc", "dst_full_sync", "exp_approx", "vector_variants", "exp_on_pack_thread"):
+        for key in ("fp32_dest_acc", "dst_full_sync", "exp_approx", "vector_variants", "exp_on_pack_thread",
+                    "share_inputs"):
             self.flag(f"settings.{key}")
         if self.input_format != "kernel" and self.input_format not in TILE_FORMATS:
             raise KernelError(f"settings.input_format must be 'kernel' or one of {', '.join(TILE_FORMATS)}, "

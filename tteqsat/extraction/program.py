@@ -15,7 +15,8 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
     "sfpu": ("dst",),             # unary SFPU op in place
     "exp_scaled": ("dst",),       # exp_tile with a fused scale
     "scalar": ("dst",),           # binop_with_scalar
-    "matmul": ("cb", "cb"),       # matmul_tiles, K accumulated in DST
+    "matmul": ("cb", "cb"),       # matmul_tiles, K accumulated in DST; a third operand, when given, is the DST
+                                  # value it accumulates onto (matmul_tiles adds to what its slot holds)
     "reduce": ("cb",),            # reduce_tile with a scaler CB
     "tilesum": ("dst",),          # its operand's row of tiles packed into one CB tile, L1-accumulated
     "bcast": ("cb",),             # unary_bcast
@@ -57,6 +58,8 @@ class HwOp:
 
     @property
     def locs(self) -> tuple[str, ...]:
+        if self.kind == "matmul" and len(self.operands) == 3:
+            return ("cb", "cb", "dst")
         return OPERAND_LOCS[self.kind]
 
     @property

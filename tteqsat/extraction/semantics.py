@@ -43,6 +43,8 @@ def _eval_program(program: Program, leaves: Mapping[str, np.ndarray], block: int
                 out = scalar_op(op.op, args[0], float(s))
             elif k == "matmul":
                 out = args[0] @ (args[1].T if op.attrs.get("transpose_b") else args[1])
+                if len(args) == 3:  # accumulated onto a value already in its DST slot
+                    out = args[2] + out
             elif k == "reduce":
                 axis = 1 if op.op.startswith("row") else 0
                 red = np.max if op.op.endswith("max") else np.sum

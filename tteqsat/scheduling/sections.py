@@ -218,7 +218,9 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             src = op.operands[-1].grid
             inner = src[1] if op.op.startswith("row") else src[0]
         copy_from = None
-        in_place = op.kind in ("sfpu", "exp_scaled", "scalar", "reuse", "mask")
+        # in place: the result overwrites its DST operand's slot (a matmul adds onto the value it accumulates)
+        in_place = (op.kind in ("sfpu", "exp_scaled", "scalar", "reuse", "mask")
+                    or (op.kind == "matmul" and bool(dst_in)))
         dying = [(slot, v, c) for slot, (v, c) in zip(dst_in, dst_vals, strict=True) if dies_at(v, n, c)]
         if in_place:
             if dying and dying[0][0] == dst_in[0]:
@@ -266,7 +268,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             if sop.kind == "matmul" and (not sop.attrs.get("transpose_b") or sop.reads[1].cb in column_major):
                 sop.attrs["block"] = width  # matmul_block: one in0 tile per K step serves the whole row
                 op = ops[sop.value]
-                block = model.matmul_pass(sop.inner, 1, width, *operand_formats(op))
+                block = model.matmul_pass(sop.inner, 1, width, *operand_formats(op)[:2])
                 engines = engines + block + op_cost[sop.value].scaled(-width)
     engines, on_pack = _exp_on_pack_thread(model, section_ops, op_cost, uses, engines, width)
     section = DstSection(number, grid, section_ops, packs, slots=peak * width, engines=engines,

@@ -95,6 +95,15 @@ class ElementView:
         """Heads stacked into one element (1: none)."""
         return max((e.group for e in self.inputs), default=1)
 
+    def output_as_written(self, array: np.ndarray) -> np.ndarray:
+        """A user-shaped output as the kernel writes it (grouped heads stacked by rows), element by element."""
+        a = np.asarray(array)
+        g = self.group
+        if g == 1:
+            return a
+        *batch, rows, cols = a.shape
+        return a.reshape(*batch[:-1], batch[-1] // g, g * rows, cols)
+
 
 def element_view(kernel: Kernel) -> ElementView:
     """Split `kernel` into its element kernel and the input slices each batch index reads."""

@@ -2,20 +2,29 @@
 
 For B = 1, H = 32 heads, Sq = Sk = S and head dim d, both priced by the same chip model (work items = heads x
 q blocks over the arch's compute grid; a core's time is its items' compute or its share of DRAM, whichever is
-slower; the chip's time is the slowest core, plus the launch):
+slower; the chip's time is the slowest core):
   derived   what `tq.optimize` chooses: q block (row-block height), K chunk, cores
   expert25  the 2025 tt-metal SDPA pipeline (benchmarks/expert_sdpa.py) per q chunk, at tt_transformers'
             usual chunks (256/256 at S >= 2048, else 64/64 [derived from tt_transformers' model config]) and
             at its best chunks that fit L1 (every q and k chunk in 64..512)
-  floor     benchmarks/attention_bounds.py: launch + max(the compute floor spread over every core, q, k, v and
-            the output moved once at the sustained DRAM rate)
+Then the variants users run (the `causal`, `kv_heads` and `decode` keys of each JSON row):
+  causal    tq.where(tq.tri(S, S), s, -inf): derived skips the chunks above the diagonal; expert25 visits
+            keys up to its q chunk's diagonal, adds a mask tile on diagonal chunks (add_block_inplace, its own
+            pass) and pairs q chunks i and N-1-i on a core, as tt-metal's causal SDPA balances them
+  GQA       32 q heads over 8 K/V heads (tq.repeat); expert25 reads each q head's K/V (the 2025 kernel shares
+            nothing between the heads of a group)
+  decode    one query row per head against long keys; expert25 as tt-metal's decode kernel: the keys split
+            over the cores a head gets, each part the 2025 pipeline on a 32-row q tile, plus the combining
+            kernel tteqsat emits (tt-metal reduces on a reducer core: [estimate], priced with ours)
 
-    python benchmarks/chip_attention.py [--sizes 1024,4096,16384] [--dims 64,128] [--json rows.json]
+    python benchmarks/chip_attention.py [--sizes 1024,4096,16384] [--dims 64,128] [--variants causal,gqa,decode]
+                                        [--json rows.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
@@ -23,14 +32,17 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
-from tteqsat.cost.chip import ChipCost, GridShape, price_grid
+from tteqsat.cost.chip import ChipCost, GridShape, price_grid, price_items
+from tteqsat.extraction.program import HwOp, Program
 from tteqsat.scheduling.build import build_schedule
+from tteqsat.scheduling.model import block_order
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bounds import chip_bound  # noqa: E402
@@ -59,8 +71,108 @@ def expert_on_grid(b: int, h: int, s: int, d: int, q_chunk: int, k_chunk: int, a
                       page_bytes=page)
 
 
+def masked_attention(b: int, h: int, s: int, d: int, kv_heads: int | None = None, causal: bool = False,
+                     rows: int | None = None) -> tq.Kernel:
+    """Attention with `rows` query rows per head (default S), optionally causal and grouped (kv_heads < h)."""
+    rows = rows or s
+    q = tq.tensor("q", (b, h, rows, d))
+    k, v = (tq.tensor(n, (b, kv_heads or h, s, d)) for n in "kv")
+    if kv_heads and kv_heads != h:
+        k, v = (tq.repeat(x, h // kv_heads, axis=1) for x in (k, v))
+    scores = q @ k.mT * d ** -0.5
+    if causal:
+        scores = tq.where(tq.tri(rows, s), scores, -np.inf)
+    return tq.kernel("attention", tq.softmax(scores) @ v)
+
+
+def _expert_item(q_chunk: int, keys: int, d: int, k_chunk: int, arch, model):
+    try:
+        return build_schedule(expert_program(q_chunk, keys, d, k_chunk, d ** -0.5, "bf16", "2025"), arch, model)
+    except tq.KernelError:
+        return None
+
+
+def _mask_pass(q_chunk: int, k_chunk: int, arch, model) -> float:
+    """The 2025 kernel's add_block_inplace of a mask tile block: an FPU add pass of its own, packed back."""
+    s = HwOp("input", "input", (), (q_chunk, k_chunk), {"name": "s"})
+    m = HwOp("input", "input", (), (q_chunk, k_chunk), {"name": "mask"})
+    return build_schedule(Program("mask_add", "bf16", [s, m], [("out", HwOp("fpu", "add", (s, m), s.shape))]),
+                          arch, model).compute_cycles
+
+
+def expert_causal_on_grid(b: int, h: int, s: int, d: int, q_chunk: int, k_chunk: int, arch, model
+                          ) -> ChipCost | None:
+    """The 2025 expert on causal attention: q chunk i visits the keys up to its last row's diagonal, adds the
+    mask on the chunks the diagonal crosses, and the chunks of a head run in tt-metal's pairs."""
+    if s % q_chunk or s % k_chunk:
+        return None
+    blocks = s // q_chunk
+    cycles, nbytes = [], []
+    mask = _mask_pass(q_chunk, k_chunk, arch, model)
+    for i in range(blocks):
+        keys = min(s, -(-(i + 1) * q_chunk // k_chunk) * k_chunk)
+        sched = _expert_item(q_chunk, keys, d, k_chunk, arch, model)
+        if sched is None:
+            return None
+        diagonal = sum(1 for j in range(keys // k_chunk) if (j + 1) * k_chunk > i * q_chunk + 1)
+        cycles.append(sched.compute_cycles + diagonal * mask)
+        nbytes.append(sched.dram_bytes(arch))
+    order = [block_order(n % blocks, blocks, True) for n in range(b * h * blocks)]
+    return price_items(GridShape.of(arch), [cycles[i] for i in order], [nbytes[i] for i in order],
+                       page_bytes=arch.tile_bytes("bf16"))
+
+
+def expert_decode_on_grid(b: int, h: int, keys: int, d: int, k_chunk: int, combine_cycles: float, arch, model
+                          ) -> tuple[ChipCost, int] | None:
+    """tt-metal's decode: each head's keys split over the cores it gets, the 2025 pipeline per part on one
+    32-row q tile, then the parts combined (priced as tteqsat's combining kernel)."""
+    grid = GridShape.of(arch)
+    parts = max(1, grid.cores // (b * h))
+    while parts > 1 and keys % (parts * k_chunk):
+        parts -= 1
+    sched = _expert_item(32, keys // parts, d, k_chunk, arch, model)
+    if sched is None:
+        return None
+    chip = price_grid(grid, b * h * parts, sched.compute_cycles, sched.dram_bytes(arch),
+                      page_bytes=arch.tile_bytes("bf16"))
+    return dataclasses.replace(chip, cycles=chip.cycles + (combine_cycles if parts > 1 else 0.0)), parts
+
+
 def usual_chunks(s: int) -> tuple[int, int]:
     return (256, 256) if s >= 2048 else (64, 64)
+
+
+COLUMNS = ("arch", "variant", "d", "S", "keys", "q blk", "k chk", "cores", "bound", "derived us", "best chunks",
+           "best us", "derived/best", "floor us", "note", "opt s")
+
+
+def derived_row(res: tq.Result, seconds: float, arch_name: str, b: int, h: int, kv_heads: int, rows: int,
+                keys: int, d: int, causal: bool, decode: bool) -> dict:
+    chip = res.chip
+    assert chip is not None
+    return {"arch": arch_name, "B": b, "H": h, "kv_heads": kv_heads, "S": rows, "keys": keys, "d": d,
+            "causal": causal, "decode": decode, "q_block": res.block or rows,
+            "k_chunk": res.schedule.loop.streams[0].width if res.schedule.loop else keys,
+            "kv_parts": res.split.kv.parts if res.split else 1, "cores": chip.cores,
+            "core_cycles": round(chip.core_compute_cycles, 1), "bound_by": chip.bound_by,
+            "dram_bytes": chip.dram_bytes + (res.split.combine.chip.dram_bytes if res.split else 0),
+            "derived_cycles": round(res.cost_cycles, 1),
+            "derived_us": round(res.cost_cycles / (chip.clock_ghz * 1e3), 2), "optimize_seconds": round(seconds, 2)}
+
+
+def with_expert(row: dict, usual: tuple[int, int] | None, expert: ChipCost | None, best_chunks, best: ChipCost,
+                clock: float) -> dict:
+    row.update({"expert_chunks": list(usual) if usual else None,
+                "expert_us": round(expert.cycles / (clock * 1e3), 2) if expert else None,
+                "expert_best_chunks": list(best_chunks), "expert_best_us": round(best.cycles / (clock * 1e3), 2),
+                "derived_over_expert_best": round(row["derived_cycles"] / best.cycles, 3)})
+    return row
+
+
+def timed(kernel: tq.Kernel, arch) -> tuple[tq.Result, float]:
+    start = time.perf_counter()
+    res = tq.optimize(kernel, arch)
+    return res, time.perf_counter() - start
 
 
 def main() -> None:
@@ -69,55 +181,114 @@ def main() -> None:
     ap.add_argument("--dims", default="64,128")
     ap.add_argument("--heads", type=int, default=32)
     ap.add_argument("--archs", default="wormhole_b0,blackhole")
+    ap.add_argument("--variants", default="causal,gqa,decode", help="rows besides full attention ('' for none)")
+    ap.add_argument("--decode-keys", type=int, default=131072)
     ap.add_argument("--json", metavar="PATH", help="write the rows as a JSON list")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     b, h = 1, args.heads
+    variants = [v for v in args.variants.split(",") if v]
+    sizes = [int(x) for x in args.sizes.split(",")]
     table = Table(title=f"attention B={b} H={h}, whole-chip modeled time ({platform.machine()}, "
                         f"{platform.python_version()})", title_justify="left")
-    for c in ("arch", "d", "S", "q blk", "k chk", "cores", "core cycles", "bound", "derived us", "expert chunks",
-              "expert us", "best chunks", "best us", "derived/best", "floor us", "derived/floor", "opt s"):
-        table.add_column(c, justify="left" if c in ("arch", "bound") else "right")
+    for c in COLUMNS:
+        table.add_column(c, justify="left" if c in ("arch", "variant", "bound", "note") else "right")
     rows = []
+
+    def show(row: dict, variant: str, note: str = "", floor: float | None = None) -> None:
+        rows.append(row)
+        table.add_row(row["arch"], variant, str(row["d"]), str(row["S"]), str(row["keys"]), str(row["q_block"]),
+                      str(row["k_chunk"]) + (f" x{row['kv_parts']}" if row["kv_parts"] > 1 else ""),
+                      str(row["cores"]), row["bound_by"], f"{row['derived_us']:,.1f}",
+                      "{}/{}".format(*row["expert_best_chunks"]), f"{row['expert_best_us']:,.1f}",
+                      f"{row['derived_over_expert_best']:.3f}", f"{floor:,.1f}" if floor else "", note,
+                      f"{row['optimize_seconds']:.1f}")
+
     for arch_name in args.archs.split(","):
         arch = load_arch(arch_name)
         model = TensixCostModel(arch)
+        clock = arch.clock_ghz
         for d in map(int, args.dims.split(",")):
-            for s in map(int, args.sizes.split(",")):
-                start = time.perf_counter()
-                res = tq.optimize(attention(b, h, s, d), arch)
-                seconds = time.perf_counter() - start
-                chip = res.chip
-                assert chip is not None
-                q_block = res.block or s
-                k_chunk = res.schedule.loop.streams[0].width if res.schedule.loop else s
+            full_cycles = {}
+            for s in sizes:
+                res, seconds = timed(attention(b, h, s, d), arch)
                 usual = usual_chunks(s)
                 expert = expert_on_grid(b, h, s, d, *usual, arch, model)
                 tried = {(qc, kc): expert_on_grid(b, h, s, d, qc, kc, arch, model) for qc in CHUNKS for kc in CHUNKS}
-                fits = {k: v for k, v in tried.items() if v is not None}
-                best_chunks, best = min(fits.items(), key=lambda kv: kv[1].cycles)
+                best_chunks, best = min(((k, v) for k, v in tried.items() if v is not None),
+                                        key=lambda kv: kv[1].cycles)
                 floor = chip_bound(b, h, s, d, arch, model)["bound"]
-                row = {"arch": arch_name, "B": b, "H": h, "S": s, "d": d, "q_block": q_block, "k_chunk": k_chunk,
-                       "cores": chip.cores, "core_cycles": round(chip.core_compute_cycles, 1),
-                       "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes,
-                       "derived_us": round(chip.microseconds, 2),
-                       "expert_chunks": list(usual), "expert_us": round(expert.microseconds, 2) if expert else None,
-                       "expert_best_chunks": list(best_chunks), "expert_best_us": round(best.microseconds, 2),
-                       "derived_over_expert_best": round(chip.cycles / best.cycles, 3),
-                       "floor_us": round(floor / (arch.clock_ghz * 1e3), 2),
-                       "derived_over_floor": round(chip.cycles / floor, 3),
-                       "optimize_seconds": round(seconds, 2)}
-                rows.append(row)
-                table.add_row(arch_name, str(d), str(s), str(q_block), str(k_chunk), str(chip.cores),
-                              f"{chip.core_compute_cycles:,.0f}", chip.bound_by, f"{chip.microseconds:,.1f}",
-                              "{}/{}".format(*usual), f"{expert.microseconds:,.1f}" if expert else "no fit",
-                              "{}/{}".format(*best_chunks), f"{best.microseconds:,.1f}",
-                              f"{chip.cycles / best.cycles:.3f}", f"{floor / (arch.clock_ghz * 1e3):,.1f}",
-                              f"{chip.cycles / floor:.2f}", f"{seconds:.1f}")
-    Console(width=200).print(table)
+                row = with_expert(derived_row(res, seconds, arch_name, b, h, h, s, s, d, False, False), usual, expert,
+                                  best_chunks, best, clock)
+                row.update({"floor_us": round(floor / (clock * 1e3), 2),
+                            "derived_over_floor": round(res.cost_cycles / floor, 3)})
+                full_cycles[s] = res.cost_cycles
+                show(row, "full", floor=floor / (clock * 1e3))
+            if "causal" in variants:
+                for s in sizes:
+                    if s < 1024:
+                        continue
+                    res, seconds = timed(masked_attention(b, h, s, d, causal=True), arch)
+                    tried = {(qc, kc): expert_causal_on_grid(b, h, s, d, qc, kc, arch, model)
+                             for qc in CHUNKS for kc in CHUNKS}
+                    best_chunks, best = min(((k, v) for k, v in tried.items() if v is not None),
+                                            key=lambda kv: kv[1].cycles)
+                    usual = usual_chunks(s)
+                    row = with_expert(derived_row(res, seconds, arch_name, b, h, h, s, s, d, True, False), usual,
+                                      tried.get(usual), best_chunks, best, clock)
+                    row["over_full"] = round(res.cost_cycles / full_cycles[s], 3)
+                    row["paired"] = bool(res.chip.paired)
+                    show(row, "causal", f"{row['over_full']:.3f} of full" + (", paired" if row["paired"] else ""))
+        if "gqa" in variants:
+            d, kv = 128, 8
+            for s, rows_q in ((sizes[min(1, len(sizes) - 1)], None), (8192, 32)):
+                res, seconds = timed(masked_attention(b, h, s, d, kv_heads=kv, rows=rows_q), arch)
+                mha, _ = timed(masked_attention(b, h, s, d, rows=rows_q), arch)
+                rq = rows_q or s
+                tried = {(qc, kc): expert_on_grid(b, h, rq, d, qc, kc, arch, model) if rq == s else
+                         _expert_rows_on_grid(b, h, rq, s, d, kc, arch, model)
+                         for qc in (CHUNKS if rq == s else (rq,)) for kc in CHUNKS}
+                best_chunks, best = min(((k, v) for k, v in tried.items() if v is not None),
+                                        key=lambda kv2: kv2[1].cycles)
+                row = with_expert(derived_row(res, seconds, arch_name, b, h, kv, rq, s, d, False, rows_q is not None),
+                                  None, None, best_chunks, best, clock)
+                row["dram_over_mha"] = round(row["dram_bytes"] / mha.chip.dram_bytes, 3)
+                row["over_mha"] = round(res.cost_cycles / mha.cost_cycles, 3)
+                show(row, f"GQA {h}/{kv}", f"DRAM {row['dram_over_mha']:.2f} of MHA")
+        if "decode" in variants:
+            d, keys = 128, args.decode_keys
+            for heads in (h, 8):
+                res, seconds = timed(masked_attention(b, heads, keys, d, rows=1), arch)
+                combine = res.split.combine.cost_cycles if res.split else 0.0
+                if not combine:  # price tt-metal's reduction as tteqsat's combining kernel for 4 parts
+                    combine = tq.optimize(masked_attention(b, heads, keys, d, rows=1), arch, split=4
+                                          ).split.combine.cost_cycles
+                tried = {(32, kc): expert_decode_on_grid(b, heads, keys, d, kc, combine, arch, model)
+                         for kc in CHUNKS}
+                best_chunks, (best, parts) = min(((k, v) for k, v in tried.items() if v is not None),
+                                                 key=lambda kv2: kv2[1][0].cycles)
+                row = with_expert(derived_row(res, seconds, arch_name, b, heads, heads, 1, keys, d, False, True),
+                                  None, None, best_chunks, best, clock)
+                row["unsplit_us"] = round((res.split.unsplit_cycles if res.split else res.cost_cycles) / (clock * 1e3),
+                                          2)
+                row["split_gain"] = round(row["unsplit_us"] / row["derived_us"], 3)
+                row["expert_parts"] = parts
+                show(row, f"decode H={heads}", f"split {row['split_gain']:.2f}x vs unsplit")
+    Console(width=220).print(table)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
         print(f"wrote {args.json}")
+
+
+def _expert_rows_on_grid(b: int, h: int, rows: int, keys: int, d: int, k_chunk: int, arch, model) -> ChipCost | None:
+    """The 2025 expert with `rows` query rows per head (one q chunk) against `keys` keys."""
+    if keys % k_chunk:
+        return None
+    sched = _expert_item(rows, keys, d, k_chunk, arch, model)
+    if sched is None:
+        return None
+    return price_grid(GridShape.of(arch), b * h, sched.compute_cycles, sched.dram_bytes(arch),
+                      page_bytes=arch.tile_bytes("bf16"))
 
 
 if __name__ == "__main__":

@@ -205,3 +205,19 @@ def test_a_wrong_mask_tile_or_a_wrong_live_range_fails_verification(monkeypatch,
     monkeypatch.setattr(causal_streaming, "_mlir", None)
     with pytest.raises(VerificationError, match="differs from the reference"):
         causal_streaming.verify(cores="all")
+
+
+@pytest.mark.parametrize("bias", ["per-query", "softcap", "scalar"])
+def test_row_biases_softcap_and_scalars_stream(bias: str) -> None:
+    S = 512
+    q, k, v = (tq.tensor(n, (S, 64)) for n in "qkv")
+    s = q @ k.T * 0.125
+    if bias == "per-query":
+        s = s + tq.tensor("qbias", (S, 1))
+    elif bias == "softcap":
+        s = 30.0 * tq.tanh(s / 30.0)
+    else:
+        s = s * np.float32(0.9) - 1.5
+    r = tq.optimize(tq.kernel("biased", tq.softmax(s) @ v), "wormhole_b0", form="streaming")
+    assert r.schedule.loop is not None
+    r.verify(cores="all")

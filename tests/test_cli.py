@@ -35,6 +35,24 @@ def test_optimize_verify_emit_and_summary(tmp_path: Path) -> None:
     assert len(schedule["sections"]) == data["sections"]
 
 
+def test_split_over_keys_prints_and_emits_both_kernels(tmp_path: Path) -> None:
+    """One query block against 32768 keys splits over cores: the CLI says so and writes the combining kernel's
+    files next to the first's; --split off keeps one kernel; a bad --split value exits 2 naming the choices."""
+    proc = run_cli("optimize", str(EXAMPLES / "long_attention.py"), "--split", "4", "--verify", "--emit",
+                   "mlir,host", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "the keys split over 4 parts" in proc.stdout and "verified on the Tensix model" in proc.stdout
+    assert re.search(r"then long_attention_combine: [\d,]+ modeled cycles over 1 work item, merging the 4 parts",
+                     proc.stdout)
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["long_attention_combine.host.json", "long_attention_combine.mlir",
+                     "long_attention_part.host.json", "long_attention_part.mlir"]
+    off = run_cli("optimize", str(EXAMPLES / "long_attention.py"), "--split", "off")
+    assert off.returncode == 0 and "split" not in off.stdout.split("\n", 1)[0] and "then " not in off.stdout
+    bad = run_cli("optimize", str(EXAMPLES / "long_attention.py"), "--split", "1")
+    assert bad.returncode == 2 and "--split '1': use auto" in bad.stderr
+
+
 def test_file_without_kernel_exits_2_with_one_line(tmp_path: Path) -> None:
     f = tmp_path / "nothing.py"
     f.write_text("import tteqsat as tq\nx = 1\n")
@@ -215,7 +233,7 @@ def test_piped_output_is_not_wrapped_and_labels_per_run_and_total_cycles() -> No
     from tteqsat.pipeline import optimize
     from tteqsat.tools.report import schedule_rows
 
-    proc = run_cli("optimize", str(EXAMPLES / "long_attention.py"))  # stdout is a pipe here
+    proc = run_cli("optimize", str(EXAMPLES / "long_attention.py"), "--split", "off")  # stdout is a pipe here
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert max(len(ln) for ln in lines) > 200  # the reason line would have wrapped at 80 or 120 columns
@@ -223,7 +241,7 @@ def test_piped_output_is_not_wrapped_and_labels_per_run_and_total_cycles() -> No
     assert len(reason) == 1 and reason[0].endswith("bytes of L1 free)")
     header = next(ln for ln in lines if "ops in order" in ln)
     assert "cycles per run" in header and "total cycles" in header
-    result = optimize(load_example("long_attention"))
+    result = optimize(load_example("long_attention"), split=False)
     body = [ln for ln in lines if ln.startswith("│")]
     assert len(body) == len(result.schedule.sections)  # one line per section: no cell wrapped
     trips = result.schedule.loop.trips

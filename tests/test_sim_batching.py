@@ -83,9 +83,7 @@ def example_programs() -> list[tuple[str, HostProgram, dict[str, np.ndarray]]]:
             for dtype in ("bf16", "fp32"):
                 kernel = load_example(name, dtype)
                 res = tq.optimize(kernel)
-                inputs, host = random_inputs(kernel, 0), res.to_host()
-                if res.schedule.grid is None or res.schedule.grid.items == 1:
-                    inputs = res.item_inputs(inputs, 0)[0]
+                inputs, host = res.kernel_inputs(random_inputs(kernel, 0)), res.to_host()
                 out.append((res.to_mlir(), replace(host, cores=(host.cores[0], host.cores[-1])), inputs))
     return out
 

@@ -230,6 +230,18 @@ class Result:
         return ({n: (a[take] if n in blocked else a) for n, a in ins.items()},
                 {n: a[take] for n, a in want.items()})
 
+    def kernel_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The user's inputs as the emitted kernel reads them from DRAM: cut into key parts when the kernel is
+        split over keys, a group's heads stacked for grouped views, one item's slice when there is one item."""
+        return self._dram_inputs(self.split.kv.partial_inputs(inputs) if self.split is not None else inputs)
+
+    def _dram_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Inputs of `self.kernel` (the first kernel's, when split) as its DRAM tensors hold them."""
+        grid = self.schedule.grid
+        if grid is not None and grid.items > 1:
+            return (self.view or element_view(self.kernel)).as_read(inputs)
+        return self.item_inputs(inputs, 0)[0]
+
     def item_place(self, item: int) -> tuple[int, int]:
         """The batch element and the row block work item `item` computes."""
         view = self.view or element_view(self.kernel)
@@ -257,14 +269,17 @@ class Result:
         return tolerance_for(precision, self.kernel.dtype, self.schedule.math_fidelity)
 
     def run(self, inputs: dict[str, np.ndarray], precision: str = "hardware") -> dict[str, np.ndarray]:
-        """The emitted program run on the simulator over every core of its grid: its output tensors."""
+        """The emitted program run on the simulator over every core of its grid on the inputs of `self.kernel`
+        (the first kernel's, when split over keys): its output tensors in the kernel's shapes."""
         from tteqsat.sim import SimulationError, simulate
 
         try:
-            return simulate(self.to_mlir(), inputs, host=self.to_host(), precision=precision).outputs
+            outputs = simulate(self.to_mlir(), self._dram_inputs(inputs), host=self.to_host(),
+                               precision=precision).outputs
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
+        return {name: outputs[name].reshape(node.full_shape) for name, node in self.kernel.outputs}
 
     def _verify_split(self, seed: int, inputs: dict[str, np.ndarray] | None, precision: str,
                       tolerance: float | None, dist: str) -> Verification:
@@ -342,7 +357,7 @@ class Result:
                 expected.setdefault(name, []).append(w)
         start = time.perf_counter()
         try:
-            sim = simulate(self.to_mlir(), view.as_read(inputs) if grid is not None else self.item_inputs(inputs, 0)[0],
+            sim = simulate(self.to_mlir(), self.kernel_inputs(inputs),
                            host=host, precision=precision, all_outputs=grid is None or len(picked) == len(grid.cores))
         except SimulationError as e:
             raise VerificationError(

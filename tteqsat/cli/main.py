@@ -30,7 +30,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")
         result = optimize(kernel, args.arch, limits=Limits.from_arguments(args), rules=args.rules, overrides=overrides,
                           check_rules=not args.no_check_rules, form=args.form, extractor=_extractor(args.extractor),
-                          progress=progress)
+                          split=_split(args.split), progress=progress)
     emit = [e for e in (args.emit or "").split(",") if e]
     unknown = set(emit) - {"mlir", "cpp", "json", "host"}
     if unknown:
@@ -42,14 +42,16 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     console = console_for(stream)
     render(result, console)
     artifacts: list[tuple[str, str]] = []
-    if "mlir" in emit:
-        artifacts.append((f"{kernel.name}.mlir", result.to_mlir()))
-    if "cpp" in emit:
-        artifacts += [(f"{func}.cpp", text) for func, text in result.to_cpp().items()]
-    if "json" in emit:
-        artifacts.append((f"{kernel.name}.schedule.json", result.schedule.to_json() + "\n"))
-    if "host" in emit:
-        artifacts.append((f"{kernel.name}.host.json", result.to_host().to_json()))
+    for part in [result] + ([result.split.combine] if result.split else []):  # split over keys: two kernels
+        name = part.kernel.name
+        if "mlir" in emit:
+            artifacts.append((f"{name}.mlir", part.to_mlir()))
+        if "cpp" in emit:
+            artifacts += [(f"{func}.cpp", text) for func, text in part.to_cpp().items()]
+        if "json" in emit:
+            artifacts.append((f"{name}.schedule.json", part.schedule.to_json() + "\n"))
+        if "host" in emit:
+            artifacts.append((f"{name}.host.json", part.to_host().to_json()))
     if to_stdout:
         sys.stdout.write("".join(text for _, text in artifacts))
     elif artifacts:
@@ -91,6 +93,18 @@ def _with_status(console, what: str, work):
         with console.status(what):
             return work()
     return work()
+
+
+def _split(text: str) -> bool | int | None:
+    """--split: auto (by cost), off, or a number of key parts."""
+    if text == "auto":
+        return None
+    if text == "off":
+        return False
+    if text.isdigit() and int(text) >= 2:
+        return int(text)
+    raise KernelError(f"--split {text!r}: use auto (split over keys when it models cheaper), off, or a number "
+                      "of key parts of 2 or more")
 
 
 def _extractor(name: str):
@@ -137,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
     add_rule_options(o)
     o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
+    o.add_argument("--split", default="auto", metavar="auto|off|N",
+                   help="split attention's keys over N parts on more cores, then combine (default: by cost)")
     o.add_argument("--extractor", default="greedy", choices=["greedy", "ilp"],
                    help="greedy DAG extraction (default) or the exact ILP on HiGHS")
     o.add_argument("--report", metavar="PATH.html", help="write a self-contained HTML report")

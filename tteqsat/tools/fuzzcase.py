@@ -175,7 +175,7 @@ def dsl_error(case: Case) -> str | None:
         r, c = i.shape
         if not i.fn.isidentifier():
             return f"input name {i.fn!r} is not an identifier"
-        if (r, c) == (1, 1) or not all(d == 1 or (d > 0 and d % TILE == 0) for d in (r, c)):
+        if not all(d == 1 or (d > 0 and d % TILE == 0) for d in (r, c)):
             return f"input shape {i.shape} is not tile-aligned"
     for e in nodes(case):
         if e.op == "binary" and broadcast_shape(e.args[0].shape, e.args[1].shape) is None:
@@ -186,11 +186,11 @@ def dsl_error(case: Case) -> str | None:
             a, b = e.args[0].shape, e.args[1].shape
             if a[1] != b[0]:
                 return f"matmul of {a} and {b}"
-            if any(d % TILE for d in a + b):
-                return f"matmul operands {a} @ {b} are not tile-aligned"
+            if any(d % TILE for d in (a[1], *b)) or (a[0] % TILE and a[0] != 1):
+                return f"matmul operands {a} @ {b} are not tile-aligned (the left one may be a row vector)"
         if e.op == "reduce" and e.axis not in (-1, 0, 1, -2):
             return f"reduction axis {e.axis}"
-        if e.op == "softmax" and e.axis not in (-1, 1):
+        if e.op == "softmax" and e.axis not in (-1, 0, 1, -2):
             return f"softmax axis {e.axis}"
     reachable = [e.fn for e in nodes(case) if e.op == "input"]
     used = set(reachable)
@@ -307,9 +307,10 @@ def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = N
                 elif e.op == "reduce":
                     ax = 1 if e.axis in (-1, 1) else 0
                     v = {"max": np.max, "sum": np.sum, "mean": np.mean}[e.fn](x[0], axis=ax, keepdims=True)
-                else:  # softmax over rows
-                    z = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
-                    v = z / z.sum(axis=1, keepdims=True)
+                else:  # softmax over rows or columns
+                    ax = 1 if e.axis in (-1, 1) else 0
+                    z = np.exp(x[0] - x[0].max(axis=ax, keepdims=True))
+                    v = z / z.sum(axis=ax, keepdims=True)
             values[id(e)] = round_to(v, rounding)
     return {name: values[id(e)] for name, e in case.outputs}
 

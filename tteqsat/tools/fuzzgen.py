@@ -119,8 +119,8 @@ def _op(draw, names: _Names, pool: list[Expr], inputs: list[Expr], kind: str | N
         return fc.scalar(op, a, s, reflected)
     if kind == "reduce":
         return fc.reduce(draw(st.sampled_from(fc.REDUCE_KINDS)), a, draw(st.sampled_from((-1, 0, 1, -2))))
-    if kind == "softmax":
-        return fc.softmax(a)
+    if kind == "softmax":  # over rows (one node) or columns (written out by the front end)
+        return fc.softmax(a, draw(st.sampled_from((-1, 1, -2, 0))))
     if kind == "T":
         return fc.transpose(a)
     if kind == "vector":  # an op whose other operand is a vector of a's rows or columns
@@ -226,9 +226,9 @@ def _plant(draw, flaw: str, inputs: list[Expr], outputs, names: _Names):
     if flaw == "axis":
         return inputs, ((name, fc.reduce("sum", out, draw(st.sampled_from((2, -3))))), *outputs[1:])
     if flaw == "softmax-axis":
-        return inputs, ((name, fc.softmax(out, axis=0)), *outputs[1:])
+        return inputs, ((name, fc.softmax(out, axis=draw(st.sampled_from((2, -3))))), *outputs[1:])
     if flaw == "input-shape":
-        bad = fc.tensor(names.fresh(), draw(st.sampled_from(((33, 32), (1, 1), (32, 48)))), False)
+        bad = fc.tensor(names.fresh(), draw(st.sampled_from(((33, 32), (2, 2), (32, 48)))), False)
         return [*inputs, bad], ((name, fc.binary("+", out, bad)), *outputs[1:])
     if flaw == "output-input":
         return inputs, ((name, inputs[0]), *outputs[1:])

@@ -78,6 +78,12 @@ def render(result: Result, console=None) -> None:
                       f"data movement {s.data_movement_cycles:,.0f}{launch}")
     if result.reason:
         console.print(escape(result.reason))
+    if result.split:
+        combine = result.split.combine
+        console.print(f"then {combine.kernel.name}: {combine.cost_cycles:,.0f} modeled cycles over {combine.items} "
+                      f"work item{'s' if combine.items > 1 else ''}, merging the {result.split.kv.parts} parts' "
+                      f"outputs by their log-sum-exp ({combine.chosen}); unsplit: "
+                      f"{result.split.unsplit_cycles:,.0f} cycles")
     for note in result.warnings:
         console.print(f"note: {escape(note)}")
 

@@ -50,7 +50,8 @@ class CostModel(Protocol):
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
     def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
     def pipelined(self, pre: list[Stage], body: list[Stage], trips: int,
-                  post: list[Stage]) -> float: ...       # sections pipelined through the threads
+                  post: list[Stage], items: int = 1) -> float: ...  # stages pipelined through the threads
+    def tile_transfer(self, fmt: str, rate: float | None = None) -> float: ...  # one tile DRAM <-> L1, waited for
     def data_movement(self, dram_bytes: int) -> float: ...  # DRAM <-> L1 cycles, a lower bound on the kernel
 
 
@@ -206,15 +207,16 @@ class TensixCostModel:
             math, pack = math + e.pack, 0.0
         reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.width
         grain = max(1, reads or round(e.unpack_thread / self.unpack))  # tiles unpacked per pass
+        tail = getattr(section, "math_tail", 0.0) + self.sync  # SFPU work on the last tiles, then the commit
         return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
-                     needs, grain)
+                     needs, grain, tail if e.unpack_thread else 0.0)
 
     def fill_stage(self, tiles: int) -> Stage:
         """Tiles filled with a constant by the SFPU and packed (scaler CBs, loop state before the loop)."""
         return Stage(tiles, 0.0, self.arch.num("sfpu.fill") + self.sync, self.pack + self.sync, 0.0, self.init)
 
-    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage]) -> float:
-        return pipelined_cycles(pre, body, trips, post)
+    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage], items: int = 1) -> float:
+        return pipelined_cycles(pre, body, trips, post, items)
 
     # -- data movement -------------------------------------------------------------------------------
     def dram_share(self) -> float:
@@ -222,6 +224,18 @@ class TensixCostModel:
         a = self.arch
         cores = a.num("chip.grid_rows") * a.num("chip.grid_cols")
         return a.num("dram.total_gb_per_s") / a.clock_ghz / cores
+
+    def dram_rate(self, cores: int = 1) -> float:
+        """Bytes per cycle between DRAM and one core while `cores` cores stream at once: the slowest of one NoC
+        link, one DRAM controller and its share of the chip's DRAM bandwidth."""
+        return min(self.arch.num("noc.bytes_per_cycle"), self.num("dram.bytes_per_cycle"),
+                   self.dram_share() * self.arch.num("chip.grid_rows") * self.arch.num("chip.grid_cols") / cores)
+
+    def tile_transfer(self, fmt: str, rate: float | None = None) -> float:
+        """Cycles to move one tile of `fmt` between DRAM and L1 and wait for it, as the emitted reader and writer
+        do (a NoC barrier after every tile): its bytes at `rate` (default: the core streaming alone) and one
+        `dram.read_latency`."""
+        return self.arch.tile_bytes(fmt) / (rate or self.dram_rate()) + self.num("dram.read_latency")
 
     def data_movement(self, dram_bytes: int, share: bool = False) -> float:
         """Cycles to move `dram_bytes` between DRAM and this core's L1 with the core streaming alone: the

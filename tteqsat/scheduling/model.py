@@ -96,6 +96,7 @@ class DstSection:
     inits_per_iteration: int = 0
     init_sites: dict[str, tuple[int, int]] = field(default_factory=dict)  # engine -> (hoisted, per pass)
     pack_thread_ops: list[int] = field(default_factory=list)  # ops whose SFPU work the pack thread issues
+    math_tail: float = 0.0  # math cycles of a pass after its last tile is unpacked (SFPU work on what it read)
     cycles: float = 0.0  # the section alone (the schedule pipelines sections through the threads)
 
     @property

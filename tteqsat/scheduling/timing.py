@@ -10,10 +10,11 @@ accumulation for the last pass of its row.
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import replace
 
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage
-from tteqsat.scheduling.model import DstSection
+from tteqsat.scheduling.model import DstSection, Schedule
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
@@ -101,5 +102,81 @@ def compute_cycles(model: CostModel, sections: list[DstSection], trips: int = 0,
 def _shift(stage: Stage) -> Stage:
     """The stage with its waits on pre-loop stages renumbered past a stage put in front of them."""
     needs = tuple(Need(n.part, n.index + 1, n.passes) if n.part == "pre" else n for n in stage.needs)
-    return Stage(stage.passes, stage.unpack, stage.math, stage.pack, stage.setup_unpack, stage.setup_math,
-                 stage.setup_pack, needs)
+    return replace(stage, needs=needs)  # everything else kept (a stage rebuilt field by field lost its grain)
+
+
+def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = None
+                  ) -> tuple[list[Stage], list[Stage], list[Stage]]:
+    """One work item as the core's five threads run it: the reader moving each input read whole (before the
+    sections, in argument order) and each chunk of a streamed input (every trip), the fills, the sections, the
+    writer moving each output out as it is packed; one tile at a time, `rate` bytes per cycle.
+
+    A section waits for the whole of every input it reads (its `cb_wait_front` covers the tensor, or the trip's
+    chunk); a reader waits for room in its CB: an input's CB holds one work item, so the next item's read
+    waits until the last section reading it has popped it; a chunk stream's holds two chunks, so a trip's read
+    waits for the trip before the last."""
+    sections = schedule.sections
+    loop = schedule.loop
+    pre, body, post = stages(model, sections)
+    fill_tiles = sum(1 for cb in schedule.cbs if cb.role == "scaler") + (
+        sum(f.tiles for f in loop.fills) if loop is not None else 0)
+    fills = [model.fill_stage(fill_tiles)] if fill_tiles else []
+
+    def transfer(cb: int) -> float:
+        return model.tile_transfer(schedule.cb_format(schedule.cbs[cb]), rate)
+
+    whole = [(a.cb, Stage(a.n_tiles, 0.0, 0.0, 0.0, read=transfer(a.cb)))
+             for a in schedule.args if a.role == "in" and a.cb >= 0]
+    chunks = [(st.cb, Stage(schedule.cbs[st.cb].tiles // 2, 0.0, 0.0, 0.0, read=transfer(st.cb)))
+              for st in (loop.streams if loop is not None else [])]
+    offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": 0}
+    parts: dict[str, list[tuple[int, DstSection]]] = {"pre": [], "body": [], "post": []}
+    seen_loop = False
+    for sec in sections:
+        seen_loop = seen_loop or sec.in_loop
+        part = "body" if sec.in_loop else "post" if seen_loop else "pre"
+        parts[part].append((offset[part] + len(parts[part]), sec))
+    reader_at = {cb: ("pre", n) for n, (cb, _) in enumerate(whole)}
+    reader_at.update({cb: ("body", n) for n, (cb, _) in enumerate(chunks)})
+    last_reader: dict[int, tuple[str, int]] = {}
+    out: dict[str, list[Stage]] = {}
+    for part, computed in zip(("pre", "body", "post"), (pre, body, post), strict=True):
+        staged = []
+        for (position, sec), stage in zip(parts[part], computed, strict=True):
+            needs = [Need(n.part, n.index + offset[n.part], n.passes) for n in stage.needs]
+            for cb in sorted({r.cb for op in sec.ops for r in op.reads}):
+                if cb in reader_at:
+                    where, index = reader_at[cb]
+                    needs.append(Need(where, index, schedule.cbs[cb].tiles // (2 if where == "body" else 1)))
+                last_reader[cb] = (part, position)
+            staged.append(replace(stage, needs=tuple(needs)))
+        out[part] = staged
+    readers = []
+    for cb, stage in whole + chunks:  # room in the CB: its pages popped by their last reader
+        part, index = last_reader.get(cb, ("pre", -1))
+        back = 1 if reader_at[cb][0] == "body" else 0
+        readers.append(replace(stage, needs=(Need(part, index, 0, back, freed=True),) if index >= 0 else ()))
+    packer: dict[int, tuple[str, int, int]] = {}
+    for part in ("pre", "body", "post"):
+        for position, sec in parts[part]:
+            for pk in sec.packs:
+                packer[pk.cb] = (part, position, sec.iterations)
+    writers = []
+    for a in schedule.args:
+        if a.role == "out" and a.cb in packer:
+            part, index, passes = packer[a.cb]
+            writers.append(Stage(a.n_tiles, 0.0, 0.0, 0.0, needs=(Need(part, index, passes),),
+                                 write=transfer(a.cb)))
+    pre_stages = readers[:len(whole)] + fills + out["pre"]
+    body_stages = readers[len(whole):] + out["body"]
+    post_stages = out["post"]
+    (post_stages if loop is not None else pre_stages).extend(writers)
+    return pre_stages, body_stages, post_stages
+
+
+def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: float | None = None) -> float:
+    """One core running `items` work items of `schedule` one after another, its reader and writer moving every
+    tile at `rate` bytes per cycle (default: the core streaming alone): the kernel's time on that core."""
+    pre, body, post = kernel_stages(model, schedule, rate)
+    trips = schedule.loop.trips if schedule.loop is not None else 0
+    return model.pipelined(pre, body, trips, post, items)

@@ -203,6 +203,7 @@ class TensixCostModel:
         unpack = e.unpack_thread + fpu_switches * self.init
         math = e.math + self.sync + switches * self.init
         pack = e.pack + self.sync
+        math = max(math, self._source_bound(section, e.unpack_thread, e.fpu, math - e.fpu))
         if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
             math, pack = math + e.pack, 0.0
         reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.width
@@ -210,6 +211,20 @@ class TensixCostModel:
         tail = getattr(section, "math_tail", 0.0) + self.sync  # SFPU work on the last tiles, then the commit
         return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
                      needs, grain, tail if e.unpack_thread else 0.0)
+
+    def _source_bound(self, section: DstSection, unpack: float, fpu: float, other: float) -> float:
+        """A pass's time on the math thread when its FPU ops wait for the unpacker: SrcA/SrcB have two banks, so
+        the unpacker gets at most two tiles ahead of math. While math does the pass's other work (SFPU ops,
+        handshakes, inits: `other`), the unpacker fills both banks for the next pass and stops; the rest of
+        that pass's tiles are unpacked one by one as math frees a bank. Each of the pass's `tiles` FPU calls
+        takes one bank (both operands of an add, one K step of a matmul)."""
+        tiles = sum(max(1, op.inner) for op in section.ops if op.reads) * section.width
+        if tiles <= 2 or not unpack:
+            return 0.0
+        u, m = unpack / tiles, fpu / tiles
+        if other < 2 * u:  # the unpacker does not run out of banks while math is elsewhere
+            return 0.0
+        return other + 2 * m + (tiles - 2) * max(u, m)
 
     def fill_stage(self, tiles: int) -> Stage:
         """Tiles filled with a constant by the SFPU and packed (scaler CBs, loop state before the loop)."""

@@ -23,7 +23,7 @@ from tteqsat.scheduling.model import (
     StateFill,
     TensorArg,
 )
-from tteqsat.scheduling.timing import compute_cycles
+from tteqsat.scheduling.timing import compute_cycles, kernel_cycles
 
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
@@ -105,6 +105,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
+    schedule.kernel_cycles = kernel_cycles(model, schedule)
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
         big = max(plan.cbs, key=lambda cb: cb.tiles)
         raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "

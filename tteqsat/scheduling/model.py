@@ -175,6 +175,7 @@ class Schedule:
     math_fidelity: str = "hifi2"
     input_format: str = ""        # tile format of kernel inputs in DRAM and their CBs ("" = dtype)
     grid: GridPlan | None = None  # the split over cores, when the kernel has more than one work item
+    kernel_cycles: float = 0.0    # one work item on one core alone: reader, compute and writer pipelined
 
     @property
     def cost_cycles(self) -> float:

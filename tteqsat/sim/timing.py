@@ -70,33 +70,49 @@ class Clock:
 
 
 class Port:
-    """A resource used for intervals of time (the core's DRAM port): each use takes the earliest gap at or after
-    the time it is asked for, whatever order the uses are booked in."""
+    """A resource that serves work over time (the core's DRAM port): a transfer asked for at time t is served in
+    the free time from t on, in pieces if other transfers hold parts of it (packets of different transfers
+    interleave), whatever order the transfers are booked in."""
 
     def __init__(self) -> None:
-        self.starts: list[float] = []
+        self.starts: list[float] = []  # busy intervals, sorted and disjoint
         self.ends: list[float] = []
 
-    def book(self, t: float, length: float) -> float:
-        """Occupy ``length`` cycles from the earliest free time at or after ``t``; returns that start."""
+    def serve(self, t: float, length: float) -> float:
+        """Serve ``length`` cycles of work in the free time from ``t`` on; returns when it is done."""
         starts, ends = self.starts, self.ends
         i = bisect_right(ends, t)
-        s = t
-        while i < len(starts) and starts[i] < s + length:
-            s = max(s, ends[i])
-            i += 1
-        e = s + length
-        if i > 0 and ends[i - 1] == s:  # touches the interval before: extend it
-            ends[i - 1] = e
-            if i < len(starts) and starts[i] == e:
-                ends[i - 1] = ends.pop(i)
-                starts.pop(i)
-        elif i < len(starts) and starts[i] == e:
-            starts[i] = s
-        else:
-            starts.insert(i, s)
-            ends.insert(i, e)
+        s, left = t, length
+        pieces = []
+        while left > 0:
+            if i == len(starts):  # free from here on
+                pieces.append((s, s + left))
+                s += left
+                break
+            if starts[i] > s:
+                take = min(left, starts[i] - s)
+                pieces.append((s, s + take))
+                s += take
+                left -= take
+            if left > 0:
+                s = max(s, ends[i])
+                i += 1
+        for a, b in pieces:
+            self._insert(a, b)
         return s
+
+    def _insert(self, a: float, b: float) -> None:
+        starts, ends = self.starts, self.ends
+        i = bisect_right(starts, a)
+        if i > 0 and ends[i - 1] >= a:  # touches the interval before: extend it
+            i -= 1
+            ends[i] = max(ends[i], b)
+        else:
+            starts.insert(i, a)
+            ends.insert(i, b)
+        while i + 1 < len(starts) and starts[i + 1] <= ends[i]:  # and the ones after it
+            ends[i] = max(ends[i], ends.pop(i + 1))
+            starts.pop(i + 1)
 
 
 @dataclass
@@ -315,12 +331,12 @@ class Timing:
 
             def transfer(v: tuple) -> None:
                 length = v[1].page_size / self.rate
-                start = self.port.book(clock.t, length)
+                served = self.port.serve(clock.t, length)
                 key = (label, direction, v[3] if len(v) > 3 else default)
-                done = start + length + self.latency
+                done = served + self.latency
                 before = self.pending.get(key)
                 if before is None or done > before[0]:
-                    self.pending[key] = (done, start - clock.t)
+                    self.pending[key] = (done, served - clock.t - length)
 
             return transfer
         if name in ("noc_async_read_barrier", "noc_async_write_barrier"):

@@ -2,9 +2,9 @@
 one waits for, and for how many of its passes.
 
 A section that reads a CB waits for the section that last packed into it (in the same trip, the previous
-trip for loop state, or the part before the loop) until the tiles its first pass reads are packed: a row
-reduction waits for a whole row of its producer, an elementwise reader for one pass, a tile summed by L1
-accumulation for the last pass of its row.
+trip for loop state, or the part before the loop) until all of that section's passes are packed: the emitted
+code waits (`cb_wait_front`) for the whole of a value before the first section that reads it, and later readers
+run after that one on the unpack thread.
 """
 
 from __future__ import annotations
@@ -19,24 +19,9 @@ from tteqsat.scheduling.model import DstSection, Schedule
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
 
-def _first_pass_reads(consumer: DstSection) -> dict[int, int]:
-    """CB -> the highest tile index the consumer's first pass reads from it."""
-    reads: dict[int, int] = {}
-    for op in consumer.ops:
-        for r in op.reads:
-            top = r.cj * (consumer.width - 1) + r.ck * (max(op.inner, 1) - 1)
-            reads[r.cb] = max(reads.get(r.cb, 0), top)
-    return reads
-
-
-def _passes_for_tile(producer: DstSection, cb: int, tile: int) -> int:
-    """Passes of `producer` that must be packed before tile `tile` of what it packed into `cb` is final."""
-    cols = producer.grid[1]
-    per_row = max(1, cols // producer.width)
-    if any(p.cb == cb and p.accumulate for p in producer.packs):  # one tile per row, summed over the row
-        return min(producer.iterations, (tile + 1) * per_row)
-    row, col = divmod(tile, cols)
-    return min(producer.iterations, row * per_row + col // producer.width + 1)
+def _read_cbs(consumer: DstSection) -> list[int]:
+    """The CBs the consumer reads."""
+    return sorted({r.cb for op in consumer.ops for r in op.reads})
 
 
 def _packers(part: Part) -> dict[int, list[int]]:
@@ -55,7 +40,7 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
     order = {"pre": [("pre", True)], "body": [("body", True), ("prev", False), ("pre", False)],
              "post": [("post", True), ("body", False), ("pre", False)]}[here]
     needs: list[Need] = []
-    for cb, tile in sorted(_first_pass_reads(consumer).items()):
+    for cb in _read_cbs(consumer):
         for label, earlier_only in order:
             part = "body" if label == "prev" else label
             positions = packers[part].get(cb, [])
@@ -67,7 +52,7 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
                 found = positions
             if found:
                 n = found[-1]
-                needs.append(Need(label, n, _passes_for_tile(parts[part][n][1], cb, tile)))
+                needs.append(Need(label, n, parts[part][n][1].iterations))
                 break
     return tuple(needs)
 

@@ -28,7 +28,7 @@ from tteqsat.extraction.greedy import extract
 from tteqsat.frontend import reference
 from tteqsat.rules import shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
-from tteqsat.sim import simulate
+from tteqsat.sim import SimulationError, simulate
 from tteqsat.sim.timing import Port, Timing
 from tteqsat.tools import fuzzcase as fc
 from tteqsat.tools.fuzzgen import cases
@@ -122,6 +122,18 @@ def test_a_shallower_cb_blocks_its_producer_and_says_which(pages, thread, reason
     stalls = shallow.slowest.thread(thread).stalls
     assert stalls.get(reason, 0) > deep.slowest.thread(thread).stalls.get(reason, 0)
     assert any(r == reason for name, r, _ in shallow.top_stalls(10) if name == thread)
+
+
+def test_an_op_the_arch_file_has_no_cost_for_is_named() -> None:
+    body = EXP_BODY.replace("exp_tile_init", "square_tile_init").replace(
+        '"ttkernel.square_tile_init"() <{approx = true, scale = 1065353216 : i32}>', '"ttkernel.square_tile_init"()')
+    body = body.replace('"ttkernel.exp_tile"(%c0) <{approx = true, scale = 1065353216 : i32}>',
+                        '"ttkernel.square_tile"(%c0)')
+    text = ms.kernel("sq", [ms.Tensor("x", "in", (32, 32 * N), 0), ms.Tensor("y", "out", (32, 32 * N), 16)], body)
+    simulate(text, x_input())  # the functional simulator runs it
+    with pytest.raises(SimulationError, match=r"ttkernel.square_tile: timing: the arch file has no cost for "
+                                              r"ttkernel.square_tile \(sfpu.square\)"):
+        simulate(text, x_input(), timing=True)
 
 
 def test_the_dram_port_serves_overlapping_transfers_in_pieces() -> None:
@@ -264,6 +276,17 @@ def test_tteqsat_sim_prints_the_table_and_writes_json(tmp_path, capsys) -> None:
     assert main(["sim", str(path), "--timing", "--set", "sfpu.exp=1000", "--json", "-"]) == 0
     dearer = json.loads(capsys.readouterr().out)
     assert dearer["timing"]["wall"] > doc["timing"]["wall"]
+
+
+def test_optimize_timing_verifies_and_puts_the_report_in_the_summary(tmp_path, capsys) -> None:
+    from conftest import EXAMPLES as KERNELS
+
+    summary = tmp_path / "s.json"
+    assert main(["optimize", str(KERNELS / "two_matmuls.py"), "--timing", "--summary-json", str(summary)]) == 0
+    out = capsys.readouterr().out
+    assert "verified on the Tensix model" in out and "timing simulator: wall" in out and "top stalls:" in out
+    doc = json.loads(summary.read_text())
+    assert doc["verified"] is True and doc["timing"]["wall"] > 0
 
 
 def test_tteqsat_sim_names_bad_input(tmp_path, capsys) -> None:

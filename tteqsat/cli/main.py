@@ -62,7 +62,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     summary = result.summary()
     summary.update(verified=False, max_abs_err=None)
     status = 0
-    if args.verify:
+    if args.verify or args.timing:
         from tteqsat.frontend.reference import load_inputs
 
         inputs = load_inputs(kernel, args.inputs) if args.inputs else None
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--input-dist", default="normal", choices=["normal", "uniform", "wide"],
                    help="distribution of the random verification inputs (default: normal)")
     o.add_argument("--timing", action="store_true",
-                   help="with --verify: also run the timing simulator (cycles per thread, the wall, top stalls)")
+                   help="verify, and time the run on the timing simulator (cycles per thread, the wall, top stalls)")
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
     add_rule_options(o)
     o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")

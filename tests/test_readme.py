@@ -28,7 +28,7 @@ def commands() -> list[str]:
 
 def test_every_command_parses() -> None:
     shown = commands()
-    assert len(shown) == 7
+    assert len(shown) == 8
     parser = build_parser()
     for line in shown:
         try:

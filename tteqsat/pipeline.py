@@ -44,6 +44,7 @@ from tteqsat.scheduling.model import Schedule, block_order
 
 if TYPE_CHECKING:
     from tteqsat.lowering.host import HostProgram
+    from tteqsat.sim.timing import TimingReport
 
 FORMS = ("auto", "baseline", "fused", "streaming")
 PRECISIONS = ("hardware", "exact")  # verify(): the simulator's arithmetic (tteqsat.sim.numerics)
@@ -80,6 +81,7 @@ class Verification:
     stats: dict[str, object] = field(default_factory=dict)
     precision: str = "hardware"
     relative: dict[str, float] = field(default_factory=dict)  # output -> max |sim - ref| / max |ref|
+    timing: TimingReport | None = None  # verify(timing=True): cycles per thread and stalls (tteqsat.sim.timing)
 
 
 @dataclass
@@ -309,7 +311,7 @@ class Result:
 
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None, precision: str = "hardware",
                tolerance: float | None = None, dist: str = "normal",
-               cores: Sequence[int] | str = "sample") -> Verification:
+               cores: Sequence[int] | str = "sample", timing: bool = False) -> Verification:
         """Run the emitted MLIR on the simulator and compare each output with the reference, relative to the
         output's own largest value; raise `VerificationError` on a mismatch.
 
@@ -318,7 +320,10 @@ class Result:
         when `inputs` is not given. Over the grid the simulator runs the program on the chosen cores
         (`"all"`, `"sample"`: the first, the last and an uneven tail, or core numbers), each with its runtime
         args, against the whole tensors in a shared DRAM; every item those cores compute is compared with its
-        rows of the reference, which runs on the item's whole batch element."""
+        rows of the reference, which runs on the item's whole batch element.
+
+        `timing` also runs the timing simulator on those cores (priced from this result's arch, the program's
+        cores sharing DRAM): `Verification.timing` has cycles per thread, the wall and the stalls."""
         from dataclasses import replace as with_fields
 
         from tteqsat.sim import SimulationError, simulate
@@ -358,7 +363,8 @@ class Result:
         start = time.perf_counter()
         try:
             sim = simulate(self.to_mlir(), self.kernel_inputs(inputs),
-                           host=host, precision=precision, all_outputs=grid is None or len(picked) == len(grid.cores))
+                           host=host, precision=precision, all_outputs=grid is None or len(picked) == len(grid.cores),
+                           timing=timing, arch=self.arch, sharing_cores=len(grid.cores) if grid is not None else 1)
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
@@ -373,7 +379,7 @@ class Result:
         stats = {**sim.stats, "verify.cores": len(picked), "verify.items": len(items)}
         result = Verification(max(e.max_abs for e in errors), max(e.relative for e in errors), tol,
                               {e.name: e.max_abs for e in errors}, stats, precision,
-                              {e.name: e.relative for e in errors})
+                              {e.name: e.relative for e in errors}, sim.timing)
         problems = [p for e in errors if (p := e.problem(tol))]
         if problems:
             raise VerificationError(f"kernel '{self.kernel.name}' ({precision} precision): " + "; ".join(problems)

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from tteqsat.cli.options import add_rule_options, add_set_option, parse_set
 from tteqsat.cli.rules import add_rules_commands
+from tteqsat.cli.sim import add_sim_command
 from tteqsat.cli.sweep import add_sweep_command
 from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
@@ -63,16 +64,19 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     summary = result.summary()
     summary.update(verified=False, max_abs_err=None)
     status = 0
-    if args.verify:
+    if args.verify or args.timing:
         from tteqsat.frontend.reference import load_inputs
 
         inputs = load_inputs(kernel, args.inputs) if args.inputs else None
         try:
             v = result.verify(seed=args.seed, inputs=inputs, precision=args.precision, tolerance=args.tolerance,
-                              dist=args.input_dist)
+                              dist=args.input_dist, timing=args.timing)
             summary.update(verified=True, max_abs_err=v.max_abs_err, max_rel_err=v.max_rel_err)
             console.print(f"verified on the Tensix model: max abs error {v.max_abs_err:.3g} "
                           f"(relative {v.max_rel_err:.3g}, tolerance {v.tolerance})")
+            if v.timing is not None:
+                _print_timing(console, result, v.timing)
+                summary["timing"] = v.timing.to_json()
         except VerificationError as e:
             console.print(f"verification FAILED: {escape(str(e))}")
             status = 1
@@ -85,6 +89,22 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return status
+
+
+def _print_timing(console, result, report) -> None:
+    """The timing simulator's table, and the analytic model's cycles for the same core's work beside it."""
+    from tteqsat.cost.model import TensixCostModel
+    from tteqsat.scheduling.timing import kernel_cycles
+
+    grid = result.schedule.grid
+    cores = len(grid.cores) if grid is not None else 1
+    items = max((count for _, count in grid.cores), default=1) if grid is not None else 1
+    model = TensixCostModel(result.arch)
+    analytic = kernel_cycles(model, result.schedule, items, model.dram_rate(cores))
+    console.print(f"timing simulator: wall {report.wall:,.0f} cycles; the analytic model prices the same core's "
+                  f"{items} work item{'s' if items > 1 else ''} with its reads and writes at {analytic:,.0f} "
+                  f"({analytic / report.wall:.2f}x)")
+    console.print(escape(report.table()))
 
 
 def _with_status(console, what: str, work):
@@ -148,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--inputs", metavar="FILE.npz", help="verify on these inputs (one array per kernel input)")
     o.add_argument("--input-dist", default="normal", choices=["normal", "uniform", "wide"],
                    help="distribution of the random verification inputs (default: normal)")
+    o.add_argument("--timing", action="store_true",
+                   help="verify, and time the run on the timing simulator (cycles per thread, the wall, top stalls)")
     o.add_argument("--summary-json", metavar="PATH", help="write a JSON summary")
     add_rule_options(o)
     o.add_argument("--form", default="auto", help="auto (by cost), fused, streaming or baseline")
@@ -168,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(run=cmd_explain)
     add_rules_commands(sub)
     add_sweep_command(sub)
+    add_sim_command(sub)
     return p
 
 

@@ -50,7 +50,8 @@ class CostModel(Protocol):
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
     def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
     def pipelined(self, pre: list[Stage], body: list[Stage], trips: int,
-                  post: list[Stage]) -> float: ...       # sections pipelined through the threads
+                  post: list[Stage], items: int = 1) -> float: ...  # stages pipelined through the threads
+    def tile_transfer(self, fmt: str, rate: float | None = None) -> float: ...  # one tile DRAM <-> L1, waited for
     def data_movement(self, dram_bytes: int) -> float: ...  # DRAM <-> L1 cycles, a lower bound on the kernel
 
 
@@ -205,19 +206,35 @@ class TensixCostModel:
         unpack = e.unpack_thread + fpu_switches * self.init
         math = e.math + self.sync + switches * self.init
         pack = e.pack + self.sync
+        math = max(math, self._source_bound(section, e.unpack_thread, e.fpu, math - e.fpu))
         if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
             math, pack = math + e.pack, 0.0
         reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.width
         grain = max(1, reads or round(e.unpack_thread / self.unpack))  # tiles unpacked per pass
+        tail = getattr(section, "math_tail", 0.0) + self.sync  # SFPU work on the last tiles, then the commit
         return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
-                     needs, grain)
+                     needs, grain, tail if e.unpack_thread else 0.0)
+
+    def _source_bound(self, section: DstSection, unpack: float, fpu: float, other: float) -> float:
+        """A pass's time on the math thread when its FPU ops wait for the unpacker: SrcA/SrcB have two banks, so
+        the unpacker gets at most two tiles ahead of math. While math does the pass's other work (SFPU ops,
+        handshakes, inits: `other`), the unpacker fills both banks for the next pass and stops; the rest of
+        that pass's tiles are unpacked one by one as math frees a bank. Each of the pass's `tiles` FPU calls
+        takes one bank (both operands of an add, one K step of a matmul)."""
+        tiles = sum(max(1, op.inner) for op in section.ops if op.reads) * section.width
+        if tiles <= 2 or not unpack:
+            return 0.0
+        u, m = unpack / tiles, fpu / tiles
+        if other < 2 * u:  # the unpacker does not run out of banks while math is elsewhere
+            return 0.0
+        return other + 2 * m + (tiles - 2) * max(u, m)
 
     def fill_stage(self, tiles: int) -> Stage:
         """Tiles filled with a constant by the SFPU and packed (scaler CBs, loop state before the loop)."""
         return Stage(tiles, 0.0, self.arch.num("sfpu.fill") + self.sync, self.pack + self.sync, 0.0, self.init)
 
-    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage]) -> float:
-        return pipelined_cycles(pre, body, trips, post)
+    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage], items: int = 1) -> float:
+        return pipelined_cycles(pre, body, trips, post, items)
 
     # -- data movement -------------------------------------------------------------------------------
     def dram_share(self) -> float:
@@ -225,6 +242,18 @@ class TensixCostModel:
         a = self.arch
         cores = a.num("chip.grid_rows") * a.num("chip.grid_cols")
         return a.num("dram.total_gb_per_s") / a.clock_ghz / cores
+
+    def dram_rate(self, cores: int = 1) -> float:
+        """Bytes per cycle between DRAM and one core while `cores` cores stream at once: the slowest of one NoC
+        link, one DRAM controller and its share of the chip's DRAM bandwidth."""
+        return min(self.arch.num("noc.bytes_per_cycle"), self.num("dram.bytes_per_cycle"),
+                   self.dram_share() * self.arch.num("chip.grid_rows") * self.arch.num("chip.grid_cols") / cores)
+
+    def tile_transfer(self, fmt: str, rate: float | None = None) -> float:
+        """Cycles to move one tile of `fmt` between DRAM and L1 and wait for it, as the emitted reader and writer
+        do (a NoC barrier after every tile): its bytes at `rate` (default: the core streaming alone) and one
+        `dram.read_latency`."""
+        return self.arch.tile_bytes(fmt) / (rate or self.dram_rate()) + self.num("dram.read_latency")
 
     def data_movement(self, dram_bytes: int, share: bool = False) -> float:
         """Cycles to move `dram_bytes` between DRAM and this core's L1 with the core streaming alone: the

@@ -1,39 +1,54 @@
-"""How DST sections pipeline through a core's three threads (a flow shop with dependencies).
+"""How a core's work pipelines through its threads (a flow shop with dependencies).
 
-Each thread runs the sections' passes in program order: the unpacker of section 2 may start as soon as it
+Each thread runs its stages' passes in program order: the unpacker of section 2 may start as soon as it
 has finished section 1's passes and the tiles it reads are in their CB, while math is still on section 1.
 A section that reads another section's value waits until the passes that pack the tiles its first pass
 reads are packed (all of them for, say, a row reduction over a whole row; the first one for an
 elementwise reader). Buffers bound how far a thread runs ahead: the unpacker fills SrcA/SrcB at most one
-pass ahead of math, and math fills a DST half at most one pass ahead of pack (half-sync DST).
+pass ahead of math, and math fills a DST half at most one pass ahead of pack (half-sync DST). Within a pass,
+math starts after its first tile is unpacked and ends its `tail` (the SFPU work on what the pass read) after
+its last tile is unpacked.
+
+Data movement runs on two more threads: a stage with `read` cycles per pass is the reader moving that many
+tiles from DRAM one after another, a stage with `write` cycles the writer moving a section's packed tiles
+out. A section waits for the reader stage of a CB it reads like for any producer; a reader stage waits until
+its CB has room (`Need.freed`: the stage that last read the CB's pages has unpacked them), which bounds how
+far ahead the reader runs by the CB's depth (one work item for a whole input, two trips for a double-buffered
+chunk stream).
 
 For n identical passes the recurrences have closed forms (the maximum of a convex function of the pass
 index sits at an end), so a section costs O(1) whatever its pass count. A loop is run trip by trip for a
-few trips and then extrapolated by the steady per-trip increment.
+few trips and then extrapolated by the steady per-trip increment; work items the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-STEADY_TRIPS = 3  # trips simulated before a loop is extrapolated by its per-trip increment
+STEADY_TRIPS = 3  # trips (and work items) simulated before a loop is extrapolated by its per-trip increment
+THREADS = ("r", "u", "m", "p", "w")  # reader, unpack, math, pack, writer
 
 
 @dataclass(frozen=True)
 class Need:
-    """The consumer's first pass needs `passes` passes of stage `index` in `part` packed.
+    """The consumer's first pass needs `passes` passes of stage `index` in `part` packed (for a reader stage:
+    read), or with `freed`, that stage to have unpacked everything it reads (its CB pages popped).
 
     part: "pre", "body" (same trip; from a post stage: the last trip), "prev" (a body stage of the previous
-    trip: loop-carried state), "post"."""
+    trip: loop-carried state; none before the first trip), "post". The latest run of the stage is meant;
+    `back` counts runs before it (a stage later in the same loop body: back=1 is two trips before)."""
 
     part: str
     index: int
     passes: int
+    back: int = 0
+    freed: bool = False
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One section as the threads see it: per-pass busy cycles, one-time cycles before the first pass."""
+    """One section as the threads see it: per-pass busy cycles, one-time cycles before the first pass. A stage
+    with `read` (or `write`) cycles is the reader (writer) moving `passes` tiles, that many cycles each."""
 
     passes: int
     unpack: float
@@ -44,95 +59,151 @@ class Stage:
     setup_pack: float = 0.0
     needs: tuple[Need, ...] = ()
     grain: int = 1  # tiles unpacked per pass: math starts after the first, ends after the last one's math
+    tail: float = 0.0  # math after a pass's last tile is unpacked (at least the last tile's: math / grain)
+    read: float = 0.0
+    write: float = 0.0
 
 
 @dataclass
 class _Record:
-    """When a stage instance started on each thread, to tell when its k-th pass was packed."""
+    """When a stage instance started on each thread, to tell when its k-th pass was packed (or read), and when
+    it had unpacked all it reads (`freed`)."""
 
     su: float
     sm: float
     sp: float
     stage: Stage
+    freed: float = 0.0
 
     def packed(self, k: int) -> float:
         s = self.stage
         k = min(max(k, 1), s.passes)
+        if s.read or s.write:
+            return self.su + k * (s.read or s.write)
         return max(self.sp + k * s.pack, _math_done(self.sm, self.su, s, 1) + k * s.pack,
                    _math_done(self.sm, self.su, s, k) + s.pack)
 
-    def shifted(self, du: float, dm: float, dp: float) -> _Record:
-        return _Record(self.su + du, self.sm + dm, self.sp + dp, self.stage)
+    def shifted(self, d: dict[str, float]) -> _Record:
+        s = self.stage
+        if s.read or s.write:
+            du = d["r" if s.read else "w"]
+            return _Record(self.su + du, self.sm, self.sp, s, self.freed)
+        return _Record(self.su + d["u"], self.sm + d["m"], self.sp + d["p"], s, self.freed + d["u"])
 
 
 def _math_done(sm: float, su: float, s: Stage, k: int) -> float:
     """When math finishes pass k of identical passes: math runs back to back from sm, each pass starting
-    after its first tile is unpacked and ending after its last tile's math (closed form of
-    M_j = max(M_(j-1) + m, su + (j-1) u + u/g + m, su + j u + m/g): a maximum of linear terms in j, so the
-    unrolled maximum sits at j = 1 or j = k)."""
+    after its first tile is unpacked and ending its tail of math after its last tile is unpacked (closed form
+    of M_j = max(M_(j-1) + m, su + (j-1) u + u/g + m, su + j u + t), t = max(m/g, tail): a maximum of linear
+    terms in j, so the unrolled maximum sits at j = 1 or j = k)."""
     u, m, g = s.unpack, s.math, max(1, s.grain)
-    u1, m1 = u / g, m / g
+    u1, m1 = u / g, min(m, max(m / g, s.tail))
     return max(sm + k * m, su + u1 + k * m, su + (k - 1) * u + u1 + m, su + u + m1 + (k - 1) * m, su + k * u + m1)
 
 
 class _Threads:
     def __init__(self) -> None:
-        self.u = self.m = self.p = 0.0
+        self.t = dict.fromkeys(THREADS, 0.0)
 
-    def run(self, stage: Stage, ready: float) -> _Record:
-        su = max(self.u + stage.setup_unpack, ready)
-        rec = _Record(su, self.m + stage.setup_math, self.p + stage.setup_pack, stage)
-        n, u, m, p = stage.passes, stage.unpack, stage.math, stage.pack
+    def run(self, stage: Stage, ready: float, last: float = 0.0) -> _Record:
+        """Run `stage` once its needs allow (`ready`; a writer stage also needs its last tile, packed at
+        `last`)."""
+        t = self.t
+        n = stage.passes
+        if stage.read:
+            start = max(t["r"], ready)
+            t["r"] = start + n * stage.read
+            return _Record(start, 0.0, 0.0, stage, t["r"])
+        if stage.write:  # tile k leaves after it is packed; tiles are packed at most a pass apart
+            start = max(t["w"], ready)
+            t["w"] = max(start + n * stage.write, last + stage.write) if n > 0 else start
+            return _Record(start, 0.0, 0.0, stage, t["w"])
+        su = max(t["u"] + stage.setup_unpack, ready)
+        rec = _Record(su, t["m"] + stage.setup_math, t["p"] + stage.setup_pack, stage)
+        u, m, p = stage.unpack, stage.math, stage.pack
         if n <= 0:
-            self.u, self.m, self.p = su, rec.sm, rec.sp
+            t["u"], t["m"], t["p"] = su, rec.sm, rec.sp
+            rec.freed = su
             return rec
         mn = _math_done(rec.sm, su, stage, n)
         pn = max(rec.sp + n * p, _math_done(rec.sm, su, stage, 1) + n * p, mn + p)
-        self.u = max(su + n * u, mn - m)  # SrcA/SrcB: the unpacker stays at most one pass ahead of math
-        self.m = max(mn, pn - p)           # DST halves: math stays at most one pass ahead of pack
-        self.p = pn
+        t["u"] = max(su + n * u, mn - m)  # SrcA/SrcB: the unpacker stays at most one pass ahead of math
+        t["m"] = max(mn, pn - p)           # DST halves: math stays at most one pass ahead of pack
+        t["p"] = pn
+        rec.freed = su + n * u
         return rec
 
     @property
     def end(self) -> float:
-        return max(self.u, self.m, self.p)
+        return max(self.t.values())
+
+
+class _Run:
+    """The threads and the history of every stage's runs (the last few), over loop trips and work items."""
+
+    KEEP = STEADY_TRIPS
+
+    def __init__(self) -> None:
+        self.threads = _Threads()
+        self.history: dict[tuple[str, int], list[_Record]] = {}
+
+    def record(self, part: str, index: int, rec: _Record) -> None:
+        runs = self.history.setdefault((part, index), [])
+        runs.append(rec)
+        del runs[:-self.KEEP]
+
+    def lookup(self, need: Need, trip: int) -> _Record | None:
+        if need.part == "prev" and trip == 0:
+            return None  # the first trip reads the filled state
+        runs = self.history.get(("body" if need.part == "prev" else need.part, need.index))
+        if not runs or len(runs) <= need.back:
+            return None
+        return runs[-1 - need.back]
+
+    def stage(self, part: str, index: int, stage: Stage, trip: int) -> None:
+        ready = last = 0.0
+        for need in stage.needs:
+            rec = self.lookup(need, trip)
+            if rec is None:
+                continue
+            if need.freed:
+                ready = max(ready, rec.freed)
+            elif stage.write:
+                ready = max(ready, rec.packed(1))
+                last = max(last, rec.packed(need.passes))
+            else:
+                ready = max(ready, rec.packed(need.passes))
+        self.record(part, index, self.threads.run(stage, ready, last))
+
+    def item(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage]) -> None:
+        for n, stage in enumerate(pre):
+            self.stage("pre", n, stage, 0)
+        if body and trips > 0:
+            clocks: list[dict[str, float]] = []
+            for trip in range(min(trips, STEADY_TRIPS)):
+                for n, stage in enumerate(body):
+                    self.stage("body", n, stage, trip)
+                clocks.append(dict(self.threads.t))
+            if trips > STEADY_TRIPS:
+                extra = trips - STEADY_TRIPS
+                d = {k: extra * (clocks[-1][k] - clocks[-2][k]) for k in THREADS}
+                self.threads.t = {k: v + d[k] for k, v in self.threads.t.items()}
+                for (part, _), runs in self.history.items():
+                    if part == "body":
+                        runs[:] = [r.shifted(d) for r in runs]
+        for n, stage in enumerate(post):
+            self.stage("post", n, stage, 0)
 
 
 def pipelined_cycles(pre: list[Stage], body: list[Stage] | None = None, trips: int = 0,
-                     post: list[Stage] | None = None) -> float:
-    """Cycles from the first pass of `pre` to the last pack of `post`, with `body` run `trips` times."""
-    body, post = body or [], post or []
-    threads = _Threads()
-    done: dict[tuple[str, int], _Record] = {}
-
-    def ready(stage: Stage, trip: int) -> float:
-        t = 0.0
-        for need in stage.needs:
-            if need.part == "prev" and trip == 0:
-                continue  # the first trip reads the filled state
-            key = ("body", need.index) if need.part == "prev" else (need.part, need.index)
-            rec = done.get(key) if need.part != "prev" else previous.get(need.index)
-            if rec is not None:
-                t = max(t, rec.packed(need.passes))
-        return t
-
-    previous: dict[int, _Record] = {}
-    for n, stage in enumerate(pre):
-        done[("pre", n)] = threads.run(stage, ready(stage, 0))
-    if body and trips > 0:
-        clocks: list[tuple[float, float, float]] = []
-        for trip in range(min(trips, STEADY_TRIPS)):
-            current: dict[int, _Record] = {}
-            for n, stage in enumerate(body):
-                done[("body", n)] = current[n] = threads.run(stage, ready(stage, trip))
-            previous = current
-            clocks.append((threads.u, threads.m, threads.p))
-        if trips > STEADY_TRIPS:
-            extra = trips - STEADY_TRIPS
-            du, dm, dp = (extra * (b - a) for a, b in zip(clocks[-2], clocks[-1], strict=True))
-            threads.u, threads.m, threads.p = threads.u + du, threads.m + dm, threads.p + dp
-            for n in range(len(body)):
-                done[("body", n)] = done[("body", n)].shifted(du, dm, dp)
-    for n, stage in enumerate(post):
-        done[("post", n)] = threads.run(stage, ready(stage, 0))
-    return threads.end
+                     post: list[Stage] | None = None, items: int = 1) -> float:
+    """Cycles from the first pass of `pre` to the last pack (or write) of `post`, with `body` run `trips`
+    times, for `items` work items run one after another (the stages of one item, again and again)."""
+    run = _Run()
+    ends: list[float] = []
+    for _ in range(min(max(1, items), STEADY_TRIPS)):
+        run.item(pre, body or [], trips, post or [])
+        ends.append(run.threads.end)
+    if items > STEADY_TRIPS:
+        return ends[-1] + (items - STEADY_TRIPS) * (ends[-1] - ends[-2])
+    return ends[-1]

@@ -27,7 +27,7 @@ from tteqsat.scheduling.model import (
     TensorArg,
     switches,
 )
-from tteqsat.scheduling.timing import compute_cycles
+from tteqsat.scheduling.timing import compute_cycles, kernel_cycles
 
 MASK_TILE_FILLS = 4
 
@@ -120,6 +120,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     if loop is not None and loop.live is not None:  # the mean item: its loop runs the live chunks only
         schedule.compute_cycles = sum(schedule.item_cycles(b) for b in range(schedule.blocks)) / schedule.blocks
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
+    schedule.kernel_cycles = kernel_cycles(model, schedule)
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
         big = max(plan.cbs, key=lambda cb: cb.tiles)
         raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "

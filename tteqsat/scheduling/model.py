@@ -110,6 +110,7 @@ class DstSection:
     inits_per_iteration: int = 0
     init_sites: dict[str, tuple[int, int]] = field(default_factory=dict)  # engine -> (hoisted, per pass)
     pack_thread_ops: list[int] = field(default_factory=list)  # ops whose SFPU work the pack thread issues
+    math_tail: float = 0.0  # math cycles of a pass after its last tile is unpacked (SFPU work on what it read)
     cycles: float = 0.0  # the section alone (the schedule pipelines sections through the threads)
 
     @property
@@ -205,6 +206,7 @@ class Schedule:
     input_format: str = ""        # tile format of kernel inputs in DRAM and their CBs ("" = dtype)
     grid: GridPlan | None = None  # the split over cores, when the kernel has more than one work item
     full_compute_cycles: float = 0.0  # an item whose loop runs every chunk (compute_cycles without skipping)
+    kernel_cycles: float = 0.0    # one work item on one core alone: reader, compute and writer pipelined
 
     @property
     def cost_cycles(self) -> float:

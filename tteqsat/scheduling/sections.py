@@ -177,6 +177,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
             if ops[n].locs[pos] == "dst" and not in_dst(n, pos):
                 copy_uses.setdefault(index[id(operand)], []).append(n)
 
+    op_math: list[float] = []  # math cycles per output tile of each section op, in order (a copy_tile its own)
     for n in members:
         op = ops[n]
         if reduces_padding(op.kind, op.op, op.operands[-1].shape if op.operands else (0, 0)):
@@ -196,8 +197,9 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                     copy_slot[v] = slot
                     copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)])
                     section_ops.append(copy)
-                    engines = engines + model.op_tile(HwOp("copy", "copy", (operand,), op.shape),
-                                                      (fmt(v),))
+                    copy_cost = model.op_tile(HwOp("copy", "copy", (operand,), op.shape), (fmt(v),))
+                    op_math.append(copy_cost.math)
+                    engines = engines + copy_cost
                     if peak > capacity:
                         return DstSection(number, grid, [], []), overflow_edge(n)
                 dst_in.append(copy_slot[v])
@@ -243,6 +245,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
         slot_of[n] = out
         section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
         op_cost[n] = model.op_tile(op, operand_formats(op))
+        op_math.append((model.copy_dest().math if copy_from is not None else 0.0) + op_cost[n].math)
         engines = engines + op_cost[n]
     packs: list[Pack] = []
     for n in members:
@@ -273,7 +276,8 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
     engines, on_pack = _exp_on_pack_thread(model, section_ops, op_cost, uses, engines, width)
     section = DstSection(number, grid, section_ops, packs, slots=peak * width, engines=engines,
                          inits_hoisted=hoisted, inits_per_iteration=per_iter, init_sites=sites,
-                         pack_thread_ops=on_pack, width=width)
+                         pack_thread_ops=on_pack, width=width,
+                         math_tail=_math_tail(section_ops, op_math, width, on_pack, model.init))
     section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
     return section, None
 
@@ -295,6 +299,26 @@ def _exp_on_pack_thread(model, section_ops: list[SectionOp], op_cost: dict[int, 
             engines = trial
             moved.append(pos)
     return engines, moved
+
+
+def _math_tail(section_ops: list[SectionOp], op_math: list[float], width: int, on_pack: list[int],
+               init: float) -> float:
+    """Math cycles of a pass after its last tile is unpacked (before the commit): the last op that reads a CB
+    finishes its last tile (one K step of a matmul or reduce), then every later op runs on all `width` tiles,
+    with the inits the pass issues between them. The pass's ops run op by op over its tiles (lowering.mlir), and
+    an op that reads only DST cannot start before the ops it follows, so this part never overlaps the pass's
+    unpacking."""
+    last = max((p for p, o in enumerate(section_ops) if o.reads), default=None)
+    if last is None:
+        return 0.0
+    tail = op_math[last] / max(1, section_ops[last].inner)
+    tail += width * sum(m for p, m in enumerate(op_math) if p > last and p not in on_pack)
+    steps = [(p, engine, key) for p, o in enumerate(section_ops) for engine, key in o.steps()]
+    for engine in ("fpu", "sfpu"):
+        keyed = [(p, key) for p, e, key in steps if e == engine]
+        if switches([key for _, key in keyed]):
+            tail += init * sum(1 for n, (p, key) in enumerate(keyed) if p > last and key != keyed[n - 1][1])
+    return tail
 
 
 def _width(columns: int, slots_per_tile: int, capacity: int) -> int:

@@ -2,40 +2,27 @@
 one waits for, and for how many of its passes.
 
 A section that reads a CB waits for the section that last packed into it (in the same trip, the previous
-trip for loop state, or the part before the loop) until the tiles its first pass reads are packed: a row
-reduction waits for a whole row of its producer, an elementwise reader for one pass, a tile summed by L1
-accumulation for the last pass of its row.
+trip for loop state, or the part before the loop) until all of that section's passes are packed: the emitted
+code waits (`cb_wait_front`) for the whole of a value before the first section that reads it, and later readers
+run after that one on the unpack thread.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import replace
 
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage
-from tteqsat.scheduling.model import DstSection
+from tteqsat.scheduling.model import DstSection, Schedule
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
 
-def _first_pass_reads(consumer: DstSection) -> dict[int, int]:
-    """CB -> the highest tile index the consumer's first pass reads from it."""
-    reads: dict[int, int] = {}
-    for op in consumer.ops:
-        for r in op.reads:
-            top = r.cj * (consumer.width - 1) + r.ck * (max(op.inner, 1) - 1)
-            reads[r.cb] = max(reads.get(r.cb, 0), top)
-    return reads
-
-
-def _passes_for_tile(producer: DstSection, cb: int, tile: int) -> int:
-    """Passes of `producer` that must be packed before tile `tile` of what it packed into `cb` is final."""
-    cols = producer.grid[1]
-    per_row = max(1, cols // producer.width)
-    if any(p.cb == cb and p.accumulate for p in producer.packs):  # one tile per row, summed over the row
-        return min(producer.iterations, (tile + 1) * per_row)
-    row, col = divmod(tile, cols)
-    return min(producer.iterations, row * per_row + col // producer.width + 1)
+def _read_cbs(consumer: DstSection) -> list[int]:
+    """The CBs the consumer reads."""
+    return sorted({r.cb for op in consumer.ops for r in op.reads})
 
 
 def _packers(part: Part) -> dict[int, list[int]]:
@@ -54,7 +41,7 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
     order = {"pre": [("pre", True)], "body": [("body", True), ("prev", False), ("pre", False)],
              "post": [("post", True), ("body", False), ("pre", False)]}[here]
     needs: list[Need] = []
-    for cb, tile in sorted(_first_pass_reads(consumer).items()):
+    for cb in _read_cbs(consumer):
         for label, earlier_only in order:
             part = "body" if label == "prev" else label
             positions = packers[part].get(cb, [])
@@ -66,7 +53,7 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
                 found = positions
             if found:
                 n = found[-1]
-                needs.append(Need(label, n, _passes_for_tile(parts[part][n][1], cb, tile)))
+                needs.append(Need(label, n, parts[part][n][1].iterations))
                 break
     return tuple(needs)
 
@@ -101,5 +88,92 @@ def compute_cycles(model: CostModel, sections: list[DstSection], trips: int = 0,
 def _shift(stage: Stage) -> Stage:
     """The stage with its waits on pre-loop stages renumbered past a stage put in front of them."""
     needs = tuple(Need(n.part, n.index + 1, n.passes) if n.part == "pre" else n for n in stage.needs)
-    return Stage(stage.passes, stage.unpack, stage.math, stage.pack, stage.setup_unpack, stage.setup_math,
-                 stage.setup_pack, needs)
+    return replace(stage, needs=needs)  # everything else kept (a stage rebuilt field by field lost its grain)
+
+
+def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = None
+                  ) -> tuple[list[Stage], list[Stage], list[Stage]]:
+    """One work item as the core's five threads run it: the reader moving each input read whole (before the
+    sections, in argument order) and each chunk of a streamed input (every trip), the fills, the sections, the
+    writer moving each output out as it is packed; one tile at a time, `rate` bytes per cycle.
+
+    A section waits for the whole of every input it reads (its `cb_wait_front` covers the tensor, or the trip's
+    chunk); a reader waits for room in its CB: an input's CB holds one work item, so the next item's read
+    waits until the last section reading it has popped it; a chunk stream's holds two chunks, so a trip's read
+    waits for the trip before the last."""
+    sections = schedule.sections
+    loop = schedule.loop
+    pre, body, post = stages(model, sections)
+    fill_tiles = sum(1 for cb in schedule.cbs if cb.role == "scaler") + (
+        sum(f.tiles for f in loop.fills) if loop is not None else 0)
+    fills = [model.fill_stage(fill_tiles)] if fill_tiles else []
+
+    def transfer(cb: int) -> float:
+        return model.tile_transfer(schedule.cb_format(schedule.cbs[cb]), rate)
+
+    whole = [(a.cb, Stage(a.n_tiles, 0.0, 0.0, 0.0, read=transfer(a.cb)))
+             for a in schedule.args if a.role == "in" and a.cb >= 0]
+    chunks = [(st.cb, Stage(schedule.cbs[st.cb].tiles // 2, 0.0, 0.0, 0.0, read=transfer(st.cb)))
+              for st in (loop.streams if loop is not None else [])]
+    offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": 0}
+    parts: dict[str, list[tuple[int, DstSection]]] = {"pre": [], "body": [], "post": []}
+    seen_loop = False
+    for sec in sections:
+        seen_loop = seen_loop or sec.in_loop
+        part = "body" if sec.in_loop else "post" if seen_loop else "pre"
+        parts[part].append((offset[part] + len(parts[part]), sec))
+    reader_at = {cb: ("pre", n) for n, (cb, _) in enumerate(whole)}
+    reader_at.update({cb: ("body", n) for n, (cb, _) in enumerate(chunks)})
+    last_reader: dict[int, tuple[str, int]] = {}
+    out: dict[str, list[Stage]] = {}
+    for part, computed in zip(("pre", "body", "post"), (pre, body, post), strict=True):
+        staged = []
+        for (position, sec), stage in zip(parts[part], computed, strict=True):
+            needs = [Need(n.part, n.index + offset[n.part], n.passes) for n in stage.needs]
+            for cb in sorted({r.cb for op in sec.ops for r in op.reads}):
+                if cb in reader_at:
+                    where, index = reader_at[cb]
+                    needs.append(Need(where, index, schedule.cbs[cb].tiles // (2 if where == "body" else 1)))
+                last_reader[cb] = (part, position)
+            staged.append(replace(stage, needs=tuple(needs)))
+        out[part] = staged
+    readers = []
+    for cb, stage in whole + chunks:  # room in the CB: its pages popped by their last reader
+        part, index = last_reader.get(cb, ("pre", -1))
+        back = 1 if reader_at[cb][0] == "body" else 0
+        readers.append(replace(stage, needs=(Need(part, index, 0, back, freed=True),) if index >= 0 else ()))
+    packer: dict[int, tuple[str, int, int]] = {}
+    for part in ("pre", "body", "post"):
+        for position, sec in parts[part]:
+            for pk in sec.packs:
+                packer[pk.cb] = (part, position, sec.iterations)
+    writers = []
+    for a in schedule.args:
+        if a.role == "out" and a.cb in packer:
+            part, index, passes = packer[a.cb]
+            writers.append(Stage(a.n_tiles, 0.0, 0.0, 0.0, needs=(Need(part, index, passes),),
+                                 write=transfer(a.cb)))
+    pre_stages = readers[:len(whole)] + fills + out["pre"]
+    body_stages = readers[len(whole):] + out["body"]
+    post_stages = out["post"]
+    (post_stages if loop is not None else pre_stages).extend(writers)
+    return pre_stages, body_stages, post_stages
+
+
+def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: float | None = None,
+                  blocks: Sequence[int] | None = None) -> float:
+    """One core running `items` work items of `schedule` one after another, its reader and writer moving every
+    tile at `rate` bytes per cycle (default: the core streaming alone): the kernel's time on that core.
+    A masked loop runs only each item's live chunks: `blocks` are the row blocks of the core's items (default:
+    `items` items of the mean live-chunk count)."""
+    pre, body, post = kernel_stages(model, schedule, rate)
+    loop = schedule.loop
+    if loop is None:
+        return model.pipelined(pre, body, 0, post, items)
+    if loop.live is None:
+        return model.pipelined(pre, body, loop.trips, post, items)
+    spans = [loop.range(block) for block in (blocks if blocks is not None else range(schedule.blocks))]
+    trips = [max(hi - lo, 0) for lo, hi in spans]
+    if blocks is None:
+        return model.pipelined(pre, body, round(sum(trips) / len(trips)), post, items)
+    return sum(model.pipelined(pre, body, t, post, trips.count(t)) for t in sorted(set(trips)))

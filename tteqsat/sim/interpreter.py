@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tteqsat.arch import Arch, load_arch
+from tteqsat.errors import KernelError
 from tteqsat.lowering.host import (
     BufferAddress,
     HostProgram,
@@ -36,8 +38,9 @@ from tteqsat.sim.machine import Machine, ThreadState
 from tteqsat.sim.numerics import PRECISIONS, Numerics
 from tteqsat.sim.program import Compiler, Ctx, Env, Instr
 from tteqsat.sim.scalar_ops import SCALAR_OPS
-from tteqsat.sim.settings import compute_settings
+from tteqsat.sim.settings import ComputeSettings, compute_settings
 from tteqsat.sim.threads import ThreadCode
+from tteqsat.sim.timing import Timing, TimingReport
 
 _TABLES: dict[str, dict[str, Compiler]] = {
     "compute": {**SCALAR_OPS, **CB_OPS, **COMPUTE_OPS},
@@ -59,6 +62,7 @@ class SimResult:
 
     outputs: dict[str, np.ndarray]
     stats: dict[str, int] = field(default_factory=dict)
+    timing: TimingReport | None = None  # cycles per thread and stalls, when simulate(..., timing=True)
 
 
 class _Thread:
@@ -210,7 +214,8 @@ def _resolve(args: tuple[RuntimeArg, ...], host: HostProgram, dram: Dram) -> tup
 
 
 def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram | None = None,
-             precision: str = "exact", all_outputs: bool = True) -> SimResult:
+             precision: str = "exact", all_outputs: bool = True, timing: bool = False, arch: Arch | None = None,
+             sharing_cores: int | None = None) -> SimResult:
     """Parse and execute a kernel module on ``inputs`` (element-shaped arrays by tensor name).
 
     ``host`` gives the kernels' arguments, CBs, compute config and cores; without one it is read off the
@@ -222,6 +227,10 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     `SimulationError` (message ``line N: OP: ...``) for syntax outside the subset, a missing or mis-shaped
     input, a host program that does not fit the module, any protocol violation, a deadlock, or a kernel that
     ends with a CB not drained or an output tile not written.
+
+    ``timing`` also runs the timing simulator (`tteqsat.sim.timing`): per-thread clocks priced from ``arch``
+    (default: the module's ``tteqsat.arch``, at the module's math fidelity), with ``sharing_cores`` cores
+    (default: the host program's) sharing the chip's DRAM bandwidth; the result's ``timing`` holds the report.
     """
     if precision not in PRECISIONS:
         raise SimulationError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -260,10 +269,11 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     settings = compute_settings(computes[0] if computes else None,
                                 next((k.compute_config for k in kernels.values() if k.compute_config), None))
     numerics = Numerics(precision, settings.fp32_dest_acc, settings.math_fidelity)
-    arch = module.attributes.get("tteqsat.arch", "wormhole_b0")
+    arch_name = module.attributes.get("tteqsat.arch", "wormhole_b0")
     funcs = [f for f, _ in threads_funcs]
     ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
 
+    clocks = _timing(module, arch, settings, sharing_cores or len(host.cores)) if timing else None
     stats: dict[str, int] = {}
     problems: list[str] = []  # what the cores leave wrong at their end
     machine: Machine | None = None  # built, and the module compiled, for the first core; reset for the others
@@ -274,9 +284,11 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
             cbs = _declare_cbs(host, funcs, ct_args)
             dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
             machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
-                              arch="blackhole" if arch == "blackhole" else "wormhole_b0")
+                              arch="blackhole" if arch_name == "blackhole" else "wormhole_b0", timing=clocks)
         else:
             machine.reset()
+        if clocks is not None:
+            clocks.start_core(len(machine.dst.halves))
         threads: list[_Thread] = []
         for index, (func, kind) in enumerate(threads_funcs):
             name = func_name(func)
@@ -299,6 +311,8 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
             rounds = _schedule(threads)
         for th in threads:
             th.code.set_counts()
+        if clocks is not None:
+            clocks.finish_core((core.x, core.y))
         where = f"core ({core.x}, {core.y}): " if len(host.cores) > 1 else ""
         problems += [where + msg for msg in _undrained(machine)]
         for key, value in _collect_stats(machine, ctxs, rounds).items():
@@ -316,4 +330,18 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
         written.count(False) for spec, written in zip(dram.specs, dram.written, strict=True) if spec.role == "out"
     )
     stats["cores"] = len(host.cores)
-    return SimResult(outputs=dram.outputs(), stats=dict(sorted(stats.items())))
+    return SimResult(outputs=dram.outputs(), stats=dict(sorted(stats.items())),
+                     timing=clocks.report() if clocks is not None else None)
+
+
+def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: int) -> Timing:
+    """The timing layer for ``module``: ``arch`` (or the module's), at the math fidelity the module runs."""
+    if arch is None:
+        name = module.attributes.get("tteqsat.arch", "wormhole_b0")
+        try:
+            arch = load_arch(name if isinstance(name, str) else "wormhole_b0")
+        except KernelError as e:
+            raise located(module.line, "module", f"timing: {e}") from None
+    if arch.math_fidelity != settings.math_fidelity:
+        arch = arch.with_overrides({"settings.math_fidelity": settings.math_fidelity})
+    return Timing(arch, sharing_cores)

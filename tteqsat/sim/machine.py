@@ -13,12 +13,16 @@ read per-core values (a runtime argument) when they run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tteqsat.sim.cb import CircularBuffer
 from tteqsat.sim.dram import Dram, L1Map
 from tteqsat.sim.dst import DstRegisters
 from tteqsat.sim.inits import InitTracker
 from tteqsat.sim.numerics import Numerics
+
+if TYPE_CHECKING:  # the timing layer wraps compiled ops; the machine only carries it
+    from tteqsat.sim.timing import Timing
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Machine:
     inits: InitTracker = field(default_factory=InitTracker)
     pack_l1_acc: bool = False  # pack_reconfig_l1_acc: pack_tile adds into the CB tile instead of writing
     pack_mask: str | None = None  # reduce dim whose packer edge masks reduce_init left on (until reduce_uninit)
+    timing: Timing | None = None  # per-thread clocks (sim/timing.py) when the run is timed; None costs nothing
 
     def reset(self) -> None:
         """The core-local state as a new core starts: CBs, DST, inits and packer settings (DRAM is shared)."""

@@ -180,6 +180,8 @@ class Ctx:
                     raise self.error(op, f"op is not supported in a {self.thread.kind} thread")
                 raise self.error(op, "unsupported op (not in the simulator's MLIR subset)")
             instr = compiler(op, self)
+            if self.machine.timing is not None:
+                instr = self.machine.timing.wrap(instr, self)
             self.instrs.append(instr)
             out.append(instr)
         return out

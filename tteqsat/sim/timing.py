@@ -1,0 +1,472 @@
+"""The timing simulator: per-thread clocks laid over the functional run of the emitted MLIR.
+
+A Tensix core runs five threads: the reader and writer (RISC-V data movement cores, one NoC each) and the
+compute kernel, which the hardware runs three times, once per TRISC: unpack (the CB reads into the source
+registers, ``cb_wait_front``/``cb_pop_front``), math (FPU and SFPU, ``tile_regs_acquire``/``commit``) and pack
+(DST to CBs, ``tile_regs_wait``/``release``, ``cb_reserve_back``/``cb_push_back``). Each gets a clock. An op
+advances its thread's clock by its busy cycles (`tteqsat.sim.op_costs`, from the arch constants the analytic
+model uses); a synchronisation point moves a waiting thread's clock up to the time the other side let it go and
+records why it waited:
+
+- a CB page: ``cb_wait_front`` waits for the push of the last page it needs, ``cb_reserve_back`` for the pop
+  that freed the last page it needs (a CB of depth d lets its producer run d pages ahead);
+- DST: ``tile_regs_acquire`` waits for a half the packer released (two halves, one in full-sync mode),
+  ``tile_regs_wait`` for math's commit;
+- the source registers: an FPU op's math waits for its operands to be unpacked, and the unpacker waits for
+  math to free one of the two source-register banks (it runs at most two tiles ahead);
+- DRAM: a NoC read or write occupies the core's DRAM port for its bytes at the core's rate (the lesser of one
+  NoC link, one DRAM controller, and the chip's DRAM bandwidth shared by the cores of the program) and
+  completes one ``dram.read_latency`` after that; a barrier waits for completion. Reads and writes share the
+  port; the arch file has one latency, used for writes' acknowledgements too.
+
+The functional simulator runs the threads cooperatively in an order that has nothing to do with time; that is
+enough, because a thread can only pass a synchronisation point after the functional run has executed the op
+that releases it, whose time is then recorded. Shared resources (the DRAM port) are booked into the earliest
+free gap, so they do not depend on the order threads are simulated in either.
+
+Timing is opt-in: `tteqsat.sim.simulate(..., timing=True)` wraps each op's compiled closure once at compile time
+(`Timing.wrap`); without it no op is wrapped and the functional simulator runs as before.
+"""
+
+from __future__ import annotations
+
+import operator
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tteqsat.arch import Arch
+from tteqsat.cost.model import TensixCostModel
+from tteqsat.sim.errors import located
+from tteqsat.sim.op_costs import FPU_INITS, HW_STARTUP, OpCosts, Work
+from tteqsat.sim.program import Ctx, Env, Instr
+
+COMPUTE_THREADS = ("unpack", "math", "pack")
+
+
+class Clock:
+    """One thread's time: where it is, how long it was busy, and what it waited for (reason -> cycles)."""
+
+    __slots__ = ("name", "t", "busy", "stalls")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.reset()
+
+    def reset(self) -> None:
+        self.t = 0.0
+        self.busy = 0.0
+        self.stalls: dict[str, float] = {}
+
+    def work(self, cycles: float) -> None:
+        self.t += cycles
+        self.busy += cycles
+
+    def wait(self, until: float, reason: str) -> None:
+        if until > self.t:
+            self.stalls[reason] = self.stalls.get(reason, 0.0) + until - self.t
+            self.t = until
+
+
+class Port:
+    """A resource that serves work over time (the core's DRAM port): a transfer asked for at time t is served in
+    the free time from t on, in pieces if other transfers hold parts of it (packets of different transfers
+    interleave), whatever order the transfers are booked in."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []  # busy intervals, sorted and disjoint
+        self.ends: list[float] = []
+
+    def serve(self, t: float, length: float) -> float:
+        """Serve ``length`` cycles of work in the free time from ``t`` on; returns when it is done."""
+        starts, ends = self.starts, self.ends
+        i = bisect_right(ends, t)
+        s, left = t, length
+        pieces = []
+        while left > 0:
+            if i == len(starts):  # free from here on
+                pieces.append((s, s + left))
+                s += left
+                break
+            if starts[i] > s:
+                take = min(left, starts[i] - s)
+                pieces.append((s, s + take))
+                s += take
+                left -= take
+            if left > 0:
+                s = max(s, ends[i])
+                i += 1
+        for a, b in pieces:
+            self._insert(a, b)
+        return s
+
+    def _insert(self, a: float, b: float) -> None:
+        starts, ends = self.starts, self.ends
+        i = bisect_right(starts, a)
+        if i > 0 and ends[i - 1] >= a:  # touches the interval before: extend it
+            i -= 1
+            ends[i] = max(ends[i], b)
+        else:
+            starts.insert(i, a)
+            ends.insert(i, b)
+        while i + 1 < len(starts) and starts[i + 1] <= ends[i]:  # and the ones after it
+            ends[i] = max(ends[i], ends.pop(i + 1))
+            starts.pop(i + 1)
+
+
+@dataclass
+class ThreadTiming:
+    """One thread on one core: when it finished, its busy cycles, and its stalls by reason."""
+
+    name: str
+    end: float
+    busy: float
+    stalls: dict[str, float]
+
+    @property
+    def stalled(self) -> float:
+        return sum(self.stalls.values())
+
+    def to_json(self) -> dict[str, object]:
+        return {"end": round(self.end, 1), "busy": round(self.busy, 1), "stalled": round(self.stalled, 1),
+                "stalls": {k: round(v, 1) for k, v in sorted(self.stalls.items())}}
+
+
+@dataclass
+class CoreTiming:
+    """One core's threads; its wall is the last thread's end."""
+
+    core: tuple[int, int]
+    threads: list[ThreadTiming]
+
+    @property
+    def wall(self) -> float:
+        return max((t.end for t in self.threads), default=0.0)
+
+    def thread(self, name: str) -> ThreadTiming:
+        return next(t for t in self.threads if t.name == name)
+
+
+@dataclass
+class TimingReport:
+    """Cycles per thread of every core simulated; the kernel's wall is the slowest core's."""
+
+    arch: str
+    cores: list[CoreTiming]
+    dram_bytes_per_cycle: float  # one core's DRAM rate with the program's cores sharing the chip's bandwidth
+    sharing_cores: int
+
+    @property
+    def slowest(self) -> CoreTiming:
+        return max(self.cores, key=lambda c: c.wall)
+
+    @property
+    def wall(self) -> float:
+        return self.slowest.wall
+
+    def threads(self) -> dict[str, float]:
+        """Thread name -> its end on the slowest core."""
+        return {t.name: t.end for t in self.slowest.threads}
+
+    def top_stalls(self, n: int = 5) -> list[tuple[str, str, float]]:
+        """The slowest core's largest stalls: (thread, reason, cycles), largest first."""
+        rows = [(t.name, reason, c) for t in self.slowest.threads for reason, c in t.stalls.items()]
+        return sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[:n]
+
+    def table(self, stalls: int = 5) -> str:
+        """Cycles per thread of the slowest core, the wall, and its top stalls, as plain text."""
+        core = self.slowest
+        width = max(8, *(len(t.name) for t in core.threads))
+        lines = [f"{'thread':<{width}}  {'busy':>12}  {'stalled':>12}  {'end':>12}"]
+        for t in core.threads:
+            lines.append(f"{t.name:<{width}}  {t.busy:>12,.0f}  {t.stalled:>12,.0f}  {t.end:>12,.0f}")
+        many = len(self.cores) > 1
+        where = f" (core {core.core[0]},{core.core[1]}, the slowest of {len(self.cores)})" if many else ""
+        lines.append(f"{'wall':<{width}}  {'':>12}  {'':>12}  {self.wall:>12,.0f}{where}")
+        top = self.top_stalls(stalls)
+        if top:
+            lines.append("top stalls:")
+            lines += [f"  {name:<{width}}  {c:>12,.0f}  {reason}" for name, reason, c in top]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, object]:
+        slowest = self.slowest
+        return {
+            "arch": self.arch, "wall": round(self.wall, 1), "sharing_cores": self.sharing_cores,
+            "dram_bytes_per_cycle": round(self.dram_bytes_per_cycle, 4),
+            "slowest_core": list(slowest.core),
+            "threads": {t.name: t.to_json() for t in slowest.threads},
+            "top_stalls": [{"thread": n, "reason": r, "cycles": round(c, 1)} for n, r, c in self.top_stalls()],
+            "cores": [{"core": list(c.core), "wall": round(c.wall, 1)} for c in self.cores],
+        }
+
+
+@dataclass
+class _Cb:
+    """A CB's history on this core: when each page (absolute counter) was pushed and popped, and by whom."""
+
+    push: list[float] = field(default_factory=list)
+    pop: list[float] = field(default_factory=list)
+    pusher: str = "?"
+    popper: str = "?"
+
+
+def thread_label(name: str, kind: str, taken: set[str]) -> str:
+    """``reader`` / ``writer`` for data-movement functions named so (``sdpa_reader``), else the function name."""
+    if kind == "noc":
+        for role in ("reader", "writer"):
+            if name.endswith(role) and role not in taken:
+                return role
+    return name
+
+
+class Timing:
+    """Clocks, CB histories, DST halves, source-register banks and the DRAM port of the core being simulated.
+
+    ``sharing_cores`` is how many cores of the program stream from DRAM at once (their share of the chip's
+    bandwidth); the simulator may run only a sample of them."""
+
+    def __init__(self, arch: Arch, sharing_cores: int = 1) -> None:
+        self.arch = arch
+        model = TensixCostModel(arch)
+        self.costs = OpCosts(model)
+        self.rate = model.dram_rate(max(1, sharing_cores))
+        self.latency = arch.num("dram.read_latency")
+        self.sharing_cores = sharing_cores
+        self.clocks: dict[str, Clock] = {}
+        self.order: list[str] = []
+        self._labels: dict[int, str] = {}  # id(ThreadState) -> label of a noc thread
+        self.cbs: dict[int, _Cb] = {}
+        self.port = Port()
+        self.pending: dict[tuple[str, str, int], tuple[float, float]] = {}  # (thread, read|write, noc) -> done
+        self.dst_free: deque[float] = deque()
+        self.dst_committed: deque[float] = deque()
+        self.banks: deque[float] = deque(maxlen=2)
+        self.halves = 2
+        self.cores: list[CoreTiming] = []
+
+    # -- per core ----------------------------------------------------------------------------------------
+    def start_core(self, halves: int) -> None:
+        """A new core: every clock at 0, CBs empty, DST halves free."""
+        for clock in self.clocks.values():
+            clock.reset()
+        self.cbs.clear()
+        self.port = Port()
+        self.pending.clear()
+        self.halves = halves
+        self.dst_free = deque([0.0] * halves)
+        self.dst_committed.clear()
+        self.banks.clear()
+
+    def finish_core(self, core: tuple[int, int]) -> None:
+        ordered = [self.clocks[name] for name in self.order]
+        self.cores.append(CoreTiming(core, [ThreadTiming(c.name, c.t, c.busy, dict(c.stalls)) for c in ordered]))
+
+    def report(self) -> TimingReport:
+        return TimingReport(self.arch.name, list(self.cores), self.rate, self.sharing_cores)
+
+    def _clock(self, name: str) -> Clock:
+        if name not in self.clocks:
+            self.clocks[name] = Clock(name)
+            self.order.append(name)
+        return self.clocks[name]
+
+    def _cb(self, cb_id: int) -> _Cb:
+        h = self.cbs.get(cb_id)
+        if h is None:
+            h = self.cbs[cb_id] = _Cb()
+        return h
+
+    # -- compile time --------------------------------------------------------------------------------------
+    def wrap(self, instr: Instr, ctx: Ctx) -> Instr:
+        """``instr`` with its op's timing run before it (the op's compiled semantics unchanged), or ``instr``
+        itself when the op takes no time and synchronises nothing."""
+        op = instr.op
+        name = op.name.removeprefix("ttkernel.")
+        if ctx.thread.kind == "compute":
+            try:
+                action = self._compute_action(name, instr, ctx)
+            except KeyError as e:
+                raise located(op.line, op.name, f"timing: {e.args[0]}") from None
+        else:
+            action = self._noc_action(name, ctx)
+        if action is None:
+            return instr
+        assert instr.expr is None, "ops with an expr take no time"
+        slots = [ctx.slots[v] for v in op.operands]
+        values = _getter(slots)
+        run = instr.run
+
+        def timed(env: Env) -> object:
+            action(values(env))
+            return run(env)
+
+        many = instr.try_many
+        timed_many = None
+        if many is not None and all(s in instr.uses for s in slots):
+            pick = _getter([instr.uses.index(s) for s in slots])
+
+            def timed_many(rows: list[tuple]) -> bool:
+                if not many(rows):
+                    return False
+                for row in rows:
+                    action(pick(row))
+                return True
+
+        return Instr(op, timed, instr.kind, instr.ready, instr.why, instr.body, instr.iv, None, instr.uses,
+                     timed_many)
+
+    def _noc_action(self, name: str, ctx: Ctx) -> Callable[[tuple], None] | None:
+        state = ctx.thread
+        if id(state) not in self._labels:
+            self._labels[id(state)] = thread_label(state.name, "noc", set(self._labels.values()))
+        label = self._labels[id(state)]
+        clock = self._clock(label)
+        if name in ("cb_wait_front", "cb_pop_front", "cb_reserve_back", "cb_push_back"):
+            return self._cb_action(name, clock)
+        if name in ("noc_async_read_tile", "noc_async_write_tile"):
+            direction = "read" if name == "noc_async_read_tile" else "write"
+            default = state.noc
+
+            def transfer(v: tuple) -> None:
+                length = v[1].page_size / self.rate
+                served = self.port.serve(clock.t, length)
+                key = (label, direction, v[3] if len(v) > 3 else default)
+                done = served + self.latency
+                before = self.pending.get(key)
+                if before is None or done > before[0]:
+                    self.pending[key] = (done, served - clock.t - length)
+
+            return transfer
+        if name in ("noc_async_read_barrier", "noc_async_write_barrier"):
+            direction = "read" if name == "noc_async_read_barrier" else "write"
+            default = state.noc
+            reason = f"dram {direction} (latency and transfer)"
+
+            def barrier(v: tuple) -> None:
+                entry = self.pending.pop((label, direction, v[0] if v else default), None)
+                if entry is None:
+                    return
+                done, queued = entry
+                stall = done - clock.t
+                if stall <= 0:
+                    return
+                behind = min(stall, queued)
+                if behind > 0:
+                    clock.wait(clock.t + behind, "dram bandwidth (port busy with other transfers)")
+                clock.wait(done, reason)
+
+            return barrier
+        return None
+
+    def _cb_action(self, name: str, clock: Clock) -> Callable[[tuple], None]:
+        """CB synchronisation on ``clock``'s thread; values are (cb, pages)."""
+        label = clock.name
+        if name == "cb_wait_front":
+            def wait_front(v: tuple) -> None:
+                cb, n = v
+                h = self._cb(cb.cb_id)
+                clock.wait(h.push[cb.read_ptr + n - 1], f"waiting on cb {cb.cb_id} ({h.pusher})")
+            return wait_front
+        if name == "cb_reserve_back":
+            def reserve_back(v: tuple) -> None:
+                cb, n = v
+                page = cb.write_ptr + n - 1 - cb.capacity
+                if page >= 0:
+                    h = self._cb(cb.cb_id)
+                    clock.wait(h.pop[page], f"waiting for space in cb {cb.cb_id} ({h.popper})")
+            return reserve_back
+        if name == "cb_push_back":
+            def push_back(v: tuple) -> None:
+                cb, n = v
+                h = self._cb(cb.cb_id)
+                h.pusher = label
+                h.push.extend([clock.t] * n)
+            return push_back
+
+        def pop_front(v: tuple) -> None:
+            cb, n = v
+            h = self._cb(cb.cb_id)
+            h.popper = label
+            h.pop.extend([clock.t] * n)
+        return pop_front
+
+    def _compute_action(self, name: str, instr: Instr, ctx: Ctx) -> Callable[[tuple], None] | None:
+        unpack, math, pack = (self._clock(n) for n in COMPUTE_THREADS)
+        costs = self.costs
+        init, sync = costs.init, costs.sync
+        if name in ("cb_wait_front", "cb_pop_front"):
+            return self._cb_action(name, unpack)
+        if name in ("cb_reserve_back", "cb_push_back"):
+            return self._cb_action(name, pack)
+        if name == "tile_regs_acquire":
+            def acquire(v: tuple) -> None:
+                math.wait(self.dst_free.popleft(), "dst acquire (waiting on pack to release a half)")
+            return acquire
+        if name == "tile_regs_commit":
+            def commit(v: tuple) -> None:
+                math.work(sync)
+                self.dst_committed.append(math.t)
+            return commit
+        if name == "tile_regs_wait":
+            def wait(v: tuple) -> None:
+                pack.wait(self.dst_committed.popleft(), "dst wait (waiting on math to commit)")
+            return wait
+        if name == "tile_regs_release":
+            def release(v: tuple) -> None:
+                pack.work(sync)
+                self.dst_free.append(pack.t)
+            return release
+        if name == "pack_tile":
+            l1_acc = costs.pack_l1_acc
+            plain = costs.pack
+            machine = ctx.machine
+
+            def pack_tile(v: tuple) -> None:
+                pack.work(l1_acc if machine.pack_l1_acc else plain)
+            return pack_tile
+        if name in HW_STARTUP:
+            def startup(v: tuple) -> None:
+                unpack.work(init)
+                math.work(init)
+                pack.work(init)
+            return startup
+        if name in FPU_INITS:
+            def fpu_init(v: tuple) -> None:
+                unpack.work(init)
+                math.work(init)
+            return fpu_init
+        if name.endswith("_init"):
+            return lambda v: math.work(init)
+        pricer = costs.pricer(instr.op)
+        if pricer is None:
+            return None
+        banks = self.banks
+
+        def tile_math(v: tuple) -> None:
+            w: Work = pricer(v)
+            if not w.unpack:
+                math.work(w.math)
+                return
+            g = w.grains
+            du, dm = w.unpack / g, w.math / g
+            for _ in range(g):
+                if len(banks) == 2:
+                    unpack.wait(banks[0], "source registers full (waiting on math)")
+                unpack.work(du)
+                math.wait(unpack.t, "waiting on unpack")
+                math.work(dm)
+                banks.append(math.t)
+
+        return tile_math
+
+
+def _getter(slots: list[int]) -> Callable[[list], tuple]:
+    """A function of a list that returns the tuple of its items at ``slots``."""
+    if not slots:
+        return lambda env: ()
+    if len(slots) == 1:
+        s = slots[0]
+        return lambda env: (env[s],)
+    return operator.itemgetter(*slots)

@@ -1,0 +1,96 @@
+"""The analytic model checked against the timing simulator: the same core's work priced both ways.
+
+The analytic model prices one core's work items with their reads and writes
+(`tteqsat.scheduling.timing.kernel_cycles`, at the core's share of the chip's DRAM bandwidth); the timing simulator
+runs the emitted MLIR on that core (`tteqsat.sim.timing`). `benchmarks/timing.py` prints the comparison for the
+examples, random kernels and alternatives of one kernel; `tests/test_timing_sim.py` holds it to
+`TOLERANCE`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from tteqsat.arch import Arch
+from tteqsat.cost.model import TensixCostModel
+from tteqsat.frontend import reference
+from tteqsat.lowering.mlir import emit_module
+from tteqsat.pipeline import Result
+from tteqsat.scheduling.model import Schedule
+from tteqsat.scheduling.timing import kernel_cycles
+from tteqsat.sim import simulate
+from tteqsat.sim.timing import TimingReport
+
+TOLERANCE = 0.15  # the analytic model within +-15 % of the timing simulator's wall
+
+
+@dataclass(frozen=True)
+class Priced:
+    """One piece of work priced both ways: the analytic model's cycles and the timing simulator's wall."""
+
+    label: str
+    analytic: float
+    timed: float
+
+    @property
+    def ratio(self) -> float:
+        return self.analytic / self.timed
+
+    def agrees(self, tolerance: float = TOLERANCE) -> bool:
+        return abs(self.ratio - 1.0) <= tolerance
+
+
+def result_cycles(result: Result, timing_arch: Arch | None = None, seed: int = 0) -> Priced:
+    """The chosen schedule of `result`: the analytic cycles of the slowest of the cores `verify` samples (its DRAM
+    share with every core of the program streaming) against the timing simulator on those cores.
+    `timing_arch` prices the simulator with other numbers (to show a mis-priced side is caught)."""
+    grid = result.schedule.grid
+    model = TensixCostModel(result.arch)
+    if grid is None or grid.items <= 1:
+        analytic = kernel_cycles(model, result.schedule)
+    else:  # the sampled cores' slowest, each with its own items (a masked loop's items differ in live chunks)
+        rate = model.dram_rate(len(grid.cores))
+        analytic = max(kernel_cycles(model, result.schedule, count, rate,
+                                     [result.item_place(first + k)[1] for k in range(count)])
+                       for first, count in (grid.cores[n] for n in result.sample_cores()))
+    report = _simulate_result(result, timing_arch or result.arch, seed)
+    return Priced(result.kernel.name, analytic, report.wall)
+
+
+def _simulate_result(result: Result, arch: Arch, seed: int) -> TimingReport:
+    """The timing simulator on the cores `verify` samples (outputs not compared: timing needs no numerics)."""
+    user = result.split.kernel if result.split is not None else result.kernel
+    inputs = result.kernel_inputs(reference.random_inputs(user, seed))
+    grid = result.schedule.grid
+    host = result.to_host()
+    if grid is not None and grid.items > 1:
+        host = replace(host, cores=tuple(host.cores[n] for n in result.sample_cores()))
+    run = simulate(result.to_mlir(), inputs, host=host, timing=True, arch=arch, all_outputs=grid is None,
+                   sharing_cores=len(grid.cores) if grid is not None else 1)
+    assert run.timing is not None
+    return run.timing
+
+
+def schedule_cycles(label: str, schedule: Schedule, arch: Arch, inputs: dict[str, np.ndarray],
+                    timing_arch: Arch | None = None) -> Priced:
+    """One work item of `schedule` on one core alone, priced both ways (`inputs`: the item's)."""
+    analytic = kernel_cycles(TensixCostModel(arch), schedule)
+    run = simulate(emit_module(schedule), inputs, timing=True, arch=timing_arch or arch)
+    assert run.timing is not None
+    return Priced(label, analytic, run.timing.wall)
+
+
+def misranked(alternatives: list[Priced], tolerance: float = TOLERANCE) -> list[tuple[Priced, Priced, float]]:
+    """Pairs the analytic model ranks one way and the timing simulator the other by more than `tolerance`: (the
+    one the model prefers, the other, how much slower the preferred one runs)."""
+    out = []
+    for n, a in enumerate(alternatives):
+        for b in alternatives[n + 1:]:
+            better, worse = (a, b) if a.analytic <= b.analytic else (b, a)
+            slower = better.timed / worse.timed
+            if slower > 1.0 + tolerance and not math.isclose(a.analytic, b.analytic):
+                out.append((better, worse, slower))
+    return out

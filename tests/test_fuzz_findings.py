@@ -215,3 +215,33 @@ def test_chunk_widths_divide_every_long_axis_that_no_standard_width_divides() ->
     assert set(widths(4128)) - set(CHUNK_WIDTHS) == {96, 1376}  # 129 tiles = 3 * 43
     assert set(widths(8160)) - set(CHUNK_WIDTHS) == {160, 480, 544, 1632}  # 255 tiles, divisors up to 2048
     assert set(widths(4192)) - set(CHUNK_WIDTHS) == {32}  # 131 tiles, a prime: one tile per trip
+
+
+# -- a max reduce applies only the power-of-two part of its scaler ------------------------------------------
+@pytest.mark.parametrize("scale", [0.088, 0.125])
+def test_a_scaled_row_max_keeps_a_non_power_of_two_scale_out_of_the_reduce(scale: float, monkeypatch) -> None:
+    """logsumexp(q @ k.T * 0.088) beside attention (the split-over-keys partial kernel): `reduce-max-fold-scale`
+    (max(a) * s == max(a * s)) is sound in numpy, but reduce_tile max multiplies by only the scaler's
+    power-of-two part (0.0625 for 0.088), so the lse was off by ~1. Extraction keeps such a scale a separate
+    op; a power of two still folds into the reduce."""
+    from tteqsat.extraction import greedy
+    from tteqsat.extraction.program import max_scaler_inexact
+    from tteqsat.scheduling import sections
+
+    q, k, v = tq.tensor("q", (64, 128)), tq.tensor("k", (2, 512, 128)), tq.tensor("v", (2, 512, 128))
+    s = q @ k.mT * scale
+    kernel = tq.kernel("p", {"o": tq.softmax(s) @ v, "lse": tq.logsumexp(s)})
+    inputs = random_inputs(tq.kernel("n", tq.softmax(s) @ v), 0)  # normal inputs (log would make them positive)
+    result = tq.optimize(kernel, form="fused", split=False)
+    scaled_max = [op for op in result.program.ops() if op.kind == "reduce" and "max" in op.op and op.attrs["s"] != 1]
+    assert bool(scaled_max) == (scale == 0.125)
+    result.verify(inputs=inputs)
+    if scale == 0.125:
+        return
+    for module in (greedy, sections):  # without the guards (extraction's and the scheduler's): a wrong kernel
+        monkeypatch.setattr(module, "max_scaler_inexact", lambda op, s: False)
+    unguarded = tq.optimize(kernel, form="fused", split=False)
+    assert any(op.kind == "reduce" and max_scaler_inexact(op.op, float(op.attrs["s"]))
+               for op in unguarded.program.ops())
+    with pytest.raises(tq.VerificationError, match="lse"):
+        unguarded.verify(inputs=inputs)

@@ -19,7 +19,15 @@ from tteqsat.cost.model import CostModel
 from tteqsat.cost.perturb import ENGINE_CLASSES, ScaledEngines
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program, fold_live, mean_live_trips, reduces_padding
+from tteqsat.extraction.program import (
+    OPERAND_LOCS,
+    HwOp,
+    Program,
+    fold_live,
+    max_scaler_inexact,
+    mean_live_trips,
+    reduces_padding,
+)
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {
@@ -79,10 +87,13 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
 
 
 def reads_padding(node: ENode, graph: SerializedEGraph) -> bool:
-    """A hw_reduce across a length-1 axis: on the hardware it would fold the tile's padding in."""
+    """A hw_reduce the hardware cannot compute as written: across a length-1 axis it would fold the tile's
+    padding in, and a max applies only the power-of-two part of its scaler."""
     if node.op != "hw_reduce" or node.children[0] not in graph.shapes:
         return False
-    return reduces_padding("reduce", str(node.literals[0]), graph.shapes[node.children[0]])
+    op = str(node.literals[0])
+    return (reduces_padding("reduce", op, graph.shapes[node.children[0]])
+            or max_scaler_inexact(op, float(node.literals[1])))  # type: ignore[arg-type]
 
 
 def _class_order(cid: str) -> tuple[int, str]:

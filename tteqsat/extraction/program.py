@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from tteqsat.frontend.ir import TILE
@@ -42,6 +43,16 @@ def reduces_padding(kind: str, op: str, operand_shape: tuple[int, int]) -> bool:
     its axis, and across a length-1 axis (a vector's) 31 of them are padding. Such a reduction is the
     identity (rules/vectors.py); no extraction picks this form and the scheduler refuses it."""
     return kind in REDUCE_KINDS and operand_shape[1 if op.startswith("row") else 0] == 1
+
+
+def max_scaler_inexact(op: str, scale: float) -> bool:
+    """Whether a reduce_tile max would not apply its scaler exactly: the max reduce multiplies by only the
+    power-of-two part of the scaler (tteqsat/sim/reduce.py; tt-llk's GMPOOL), so max(a) * s maps to one
+    reduce_tile only for s a positive power of two; otherwise the scale stays a separate op."""
+    if "max" not in op:
+        return False
+    mantissa, _ = math.frexp(scale)
+    return not (scale > 0.0 and mantissa == 0.5)
 
 
 @dataclass(eq=False)

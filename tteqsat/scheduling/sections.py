@@ -7,7 +7,7 @@ from __future__ import annotations
 from tteqsat.cost.engines import Engines
 from tteqsat.cost.model import PACK_THREAD_SFPU
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import HwOp, reduces_padding
+from tteqsat.extraction.program import HwOp, max_scaler_inexact, reduces_padding
 from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.model import (
     FULL_INIT_KINDS,
@@ -183,6 +183,9 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
         if reduces_padding(op.kind, op.op, op.operands[-1].shape if op.operands else (0, 0)):
             raise KernelError(f"internal: a reduce_tile across a length-1 axis of a {op.operands[-1].shape} value "
                               "would fold the tile's padding into the result", op.label())
+        if op.kind == "reduce" and max_scaler_inexact(op.op, float(op.attrs.get("s", 1.0))):  # type: ignore[arg-type]
+            raise KernelError(f"internal: a reduce_tile max with scaler {op.attrs.get('s')} (not a power of two) "
+                              "would apply only the scaler's power-of-two part", op.label())
         dst_in: list[int] = []
         dst_vals: list[tuple[int, bool]] = []
         reads: list[TileRead] = []

@@ -21,7 +21,7 @@ from tteqsat.tools.fuzzcase import Case, Expr
 INPUT_NAMES = ("a", "b", "x0", "x1", "x2", "x3", "state", "acc0", "m0", "export", "pre", "cb0", "k", "v",
                "q", "c", "d", "e")
 OUTPUT_NAMES = ("o", "out", "y", "x5", "m1", "state0", "acc1", "r")
-SCALARS = (0.5, 2.0, -1.0, 1.0, 0.125, -3.0, 0.0)
+SCALARS = (0.5, 2.0, -1.0, 1.0, 0.125, -3.0, 0.0, 0.0884, 3.0)  # 1/sqrt(128) and 3: not powers of two
 ROWS = (32, 64, 96)
 COLS = (32, 64, 96)
 LONG = (256, 160)  # long enough to stream: 256 in 128-wide chunks, 160 in 1-tile ones

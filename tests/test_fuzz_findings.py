@@ -245,3 +245,17 @@ def test_a_scaled_row_max_keeps_a_non_power_of_two_scale_out_of_the_reduce(scale
                for op in unguarded.program.ops())
     with pytest.raises(tq.VerificationError, match="lse"):
         unguarded.verify(inputs=inputs)
+
+
+# -- outputs of different heights are not split into row blocks ---------------------------------------------
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_outputs_of_different_heights_run_as_one_item(arch: str) -> None:
+    """Each output is row-wise, but over 160 and 64 rows: blocks of 32 rows made 2 work items (from the 64),
+    so 3 of the 5 tiles of the 160-row output were never written. Such a kernel runs whole."""
+    b, x0 = tq.tensor("b", (64, 160), "fp32"), tq.tensor("x0", (160, 32), "fp32")
+    kernel = tq.kernel("fuzz", {"state0": x0.sum(axis=-1), "o": tq.rsqrt(0.5 + tq.softmax(b, axis=-1))})
+    result = tq.optimize(kernel, arch, form="streaming", limits=tq.Limits(iterations=2))
+    assert result.items == 1
+    result.verify()
+    with pytest.raises(KernelError, match="row-block heights it offers: none"):
+        tq.optimize(kernel, arch, blocks=[32])

@@ -291,7 +291,10 @@ class SerializedEGraph:
         return sum(len(v) for v in self.classes.values())
 
     def block_heights(self) -> list[int]:
-        """Heights h for which every output is a map over row blocks of h rows (a `rowmap` node)."""
+        """Heights h for which every output is a map over row blocks of h rows (a `rowmap` node). Outputs of
+        different heights have none: a work item is one block of every output's rows."""
+        if len({self.shapes[cid][0] for _, cid in self.outputs if cid in self.shapes}) > 1:
+            return []
         common: set[int] | None = None
         for _, cid in self.outputs:
             heights = {int(n.literals[0]) for n in self.classes[cid] if n.op == "rowmap"}  # type: ignore[call-overload]

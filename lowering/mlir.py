@@ -369,18 +369,11 @@ class ComputeEmitter:
         b = self.b
         b.line(f"// {what}: {tiles} tile(s) of {value:g}")
 
-        def one(_: str) -> None:
-            b.op("ttkernel.tile_regs_acquire", [])
+        def one_tile() -> None:
             b.op("ttkernel.fill_tile_init", [])
             b.op("ttkernel.fill_tile", [self.idx(0), (b.const(float(value), "f32"), "f32")])
-            b.op("ttkernel.tile_regs_commit", [])
-            b.op("ttkernel.tile_regs_wait", [])
-            b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
-            b.op("ttkernel.pack_tile", [self.idx(0), self.cb(cb), self.idx(0)])
-            b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
-            b.op("ttkernel.tile_regs_release", [])
 
-        b.loop(tiles, one)
+        b.loop(tiles, lambda _: self._pass(cb, one_tile))
 
     def loop(self, body: list[DstSection]) -> None:
         """The streaming loop: state starts, then one trip per chunk with the state in ping-pong CBs."""

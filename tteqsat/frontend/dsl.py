@@ -297,14 +297,19 @@ def repeat(x: Tensor, repeats: int, axis: int) -> Tensor:
         raise KernelError(f"expected a tensor, got {type(x).__name__}", "repeat", loc)
     if not isinstance(repeats, numbers.Integral) or isinstance(repeats, bool) or repeats < 1:
         raise KernelError(f"repeats must be a positive integer, got {repeats!r}", "repeat", loc)
-    nb = len(x.node.batch)
-    if not isinstance(axis, numbers.Integral) or not -x.ndim <= axis < x.ndim or axis % x.ndim >= nb:
-        raise KernelError(f"axis {axis!r} of a {x.ndim}-D tensor is not a batch axis; repeat works along the "
-                          f"leading {nb} axes", "repeat", loc)
-    a = int(axis) % x.ndim
+    a = _batch_axis(x, axis, "repeat", loc)
     batch = x.node.batch[:a] + (x.node.batch[a] * int(repeats),) + x.node.batch[a + 1:]
     node = x.node
     return Tensor(Node("repeat", (node,), node.shape, node.dtype, (("axis", a), ("g", int(repeats))), loc, batch))
+
+
+def _batch_axis(x: Tensor, axis: object, op: str, loc: str) -> int:
+    """`axis` of `x` as a non-negative batch axis, or a KernelError naming what `op` works along."""
+    nb = len(x.node.batch)
+    if not isinstance(axis, numbers.Integral) or not -x.ndim <= axis < x.ndim or axis % x.ndim >= nb:
+        raise KernelError(f"axis {axis!r} of a {x.ndim}-D tensor is not a batch axis; {op} works along the "
+                          f"leading {nb} axes", op, loc)
+    return int(axis) % x.ndim
 
 
 def take(x: Tensor, index: int, axis: int) -> Tensor:
@@ -313,11 +318,7 @@ def take(x: Tensor, index: int, axis: int) -> Tensor:
     loc = user_location()
     if not isinstance(x, Tensor):
         raise KernelError(f"expected a tensor, got {type(x).__name__}", "take", loc)
-    nb = len(x.node.batch)
-    if not isinstance(axis, numbers.Integral) or not -x.ndim <= axis < x.ndim or axis % x.ndim >= nb:
-        raise KernelError(f"axis {axis!r} of a {x.ndim}-D tensor is not a batch axis; take works along the "
-                          f"leading {nb} axes", "take", loc)
-    a = int(axis) % x.ndim
+    a = _batch_axis(x, axis, "take", loc)
     if not isinstance(index, numbers.Integral) or isinstance(index, bool) or not 0 <= index < x.node.batch[a]:
         raise KernelError(f"index {index!r} is outside axis {a} of size {x.node.batch[a]}", "take", loc)
     node = x.node

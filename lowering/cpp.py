@@ -265,6 +265,14 @@ def _enum(op: Op, key: str, table: dict[str, str]) -> str:
     return table[attr.value]
 
 
+def _format_template(op: Op, attr: str, what: str) -> str:
+    """``<DataFormat::X>`` from the op's ``#ttcore.supportedDataTypes`` property `attr` (tt-metal's `what`)."""
+    fmt = op.attr(attr)
+    if not isinstance(fmt, EnumAttr) or fmt.value not in _DATA_FORMAT:
+        raise _err(op, f"needs {attr} = #ttcore.supportedDataTypes<bf16|f32|...> (tt-metal's {what})")
+    return f"<{_DATA_FORMAT[fmt.value]}>"
+
+
 def _walk(block: Block) -> Iterator[Op]:
     for op in block.ops:
         yield op
@@ -540,17 +548,10 @@ class _FuncTranslator:
         if callee == "pack_tile":
             return f"<{'true' if op.attr('out_of_order') is True else 'false'}>", []
         if callee == "copy_dest_values":
-            fmt = op.attr("data_format")
-            if not isinstance(fmt, EnumAttr) or fmt.value not in _DATA_FORMAT:
-                raise _err(op, "needs data_format = #ttcore.supportedDataTypes<bf16|f32|...> (tt-metal's "
-                           "copy_dest_values<DataFormat>; the untyped overload is deprecated)")
-            return f"<{_DATA_FORMAT[fmt.value]}>", []
+            return _format_template(op, "data_format", "copy_dest_values<DataFormat>; the untyped overload is "
+                                    "deprecated"), []
         if callee == "where_tile":
-            fmt = op.attr("dtype")
-            if not isinstance(fmt, EnumAttr) or fmt.value not in _DATA_FORMAT:
-                raise _err(op, "needs dtype = #ttcore.supportedDataTypes<bf16|f32|...> (tt-metal's "
-                           "where_tile<DataFormat>)")
-            return f"<{_DATA_FORMAT[fmt.value]}>", []
+            return _format_template(op, "dtype", "where_tile<DataFormat>"), []
         if callee == "experimental.fill_arange_tile":  # TTKernelToEmitC: the format of the CB's tile type
             m = _TILE_DTYPE.search(op.operand_types[0] if op.operand_types else "")
             if m is None or m.group(1) not in _DATA_FORMAT:

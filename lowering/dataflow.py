@@ -367,8 +367,8 @@ def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
     tile = tile_of(pos) if tile_of is not None else pos
     f.op(f'%id{k} = "arith.index_cast"({_offset(f, k, tile)}) : (index) -> i32')
     f.op(f'%page_i{k} = "arith.index_cast"(%i{k}) : (index) -> i32')
-    f.op(f'%off{k} = "arith.muli"(%page_i{k}, %ts{b.cb_id}) : (i32, i32) -> i32')
-    f.op(f'%dst{k} = "arith.addi"(%l1_{k}, %off{k}) : (i32, i32) -> i32')
+    f.op(f'%l1off{k} = "arith.muli"(%page_i{k}, %ts{b.cb_id}) : (i32, i32) -> i32')
+    f.op(f'%dst{k} = "arith.addi"(%l1_{k}, %l1off{k}) : (i32, i32) -> i32')
     f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, {f.acc[k]}, %dst{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) -> ()')
     f.end_loop()
     f.op('"ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()')

@@ -5,8 +5,12 @@ The op forms are those of tt-mlir main (pinned in docs/mlir-subset.md, "Dataflow
 says: compile-time args are first the CB ports it uses (ascending CB id), then one ``tensor_accessor_args``
 block per tensor (two words for an interleaved DRAM tensor, chained with ``TensorAccessorArgs(prev)``); the
 common runtime args are the tensors' DRAM base addresses, in the same order. A ``TensorAccessor`` built from
-the accessor args, the base address and the CB's tile size addresses tile ``t``; one tile moves per
-reserve/push (reader) or wait/pop (writer), with the NoC barrier before the CB page is published or freed.
+the accessor args, the base address and the CB's tile size addresses tile ``t``. The reader moves a block of
+tiles per reserve/push, as tt-metal's own readers do: it reserves the block's pages, issues one read per tile
+into consecutive L1 pages (``get_write_ptr`` + i * ``get_tile_size``), waits on one NoC barrier and pushes the
+block, so the block's reads overlap and pay one DRAM latency (`tteqsat.scheduling.model.read_block` sizes it:
+a whole input or a loop trip's chunk with the scheduler's CB plans). The writer moves one tile per wait/pop,
+with the NoC barrier before the page is freed.
 The reader issues its NoC ops on NoC 0 and the writer on NoC 1 (tt-mlir's convention), as an ``i8`` operand.
 
 A program over the core grid (`WorkItems`) runs the whole sequence once per work item: every kernel reads
@@ -17,11 +21,12 @@ are offset by where the item's slice starts (`ItemTiles`): its batch element's m
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tteqsat.lowering.item_index import block_of, live_range
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
+from tteqsat.scheduling.model import read_block
 
 _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")
 ARGS_TYPE = "!ttkernel.TensorAccessorArgs"
@@ -225,10 +230,11 @@ def _offset(f: _Func, k: int, tile: str) -> str:
     return f"%g{k}"
 
 
-def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int, items: WorkItems | None = None) -> ArgSpec:
+def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int, items: WorkItems | None = None,
+              reader: bool = False) -> ArgSpec:
     """Constants, CB handles, one ``TensorAccessor`` per tensor (``%acc<j>``, recorded per binding in
-    ``f.acc``) and each binding's tile count (``%n<k>``); over the grid, the loop over this core's work items
-    is opened; returns the arg spec."""
+    ``f.acc``), and for the writer each binding's tile count (``%n<k>``), for the reader each CB's page size
+    (``%ts<cb>``); over the grid, the loop over this core's work items is opened; returns the arg spec."""
     spec = arg_spec(bindings, items)
     cbs = sorted({(b.cb_id, b.cb_type) for b in bindings})
     f.const("c0", "0 : index", "index")
@@ -243,6 +249,8 @@ def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int, items: Work
             f'%cb{cb_id} = "ttkernel.get_compile_time_arg_val"() <{{arg_index = {position} : i32}}> '
             f": () -> {cb_type}"
         )
+        if reader:
+            f.op(f'%ts{cb_id} = "ttkernel.get_tile_size"(%cb{cb_id}) : ({cb_type}) -> i32')
     tensors = _tensors(bindings)
     for j, b in enumerate(tensors):
         cb, ty = f"%cb{b.cb_id}", b.cb_type
@@ -259,8 +267,9 @@ def _prologue(f: _Func, bindings: Sequence[TensorBinding], noc: int, items: Work
              f"-> {ACCESSOR_TYPE}")
     index = {b.tensor_index: j for j, b in enumerate(tensors)}
     f.acc = [f"%acc{index[b.tensor_index]}" for b in bindings]
-    for k, b in enumerate(bindings):
-        f.const(f"n{k}", f"{b.n_tiles} : index", "index")
+    if not reader:
+        for k, b in enumerate(bindings):
+            f.const(f"n{k}", f"{b.n_tiles} : index", "index")
     if items is not None:
         _item_loop(f, items, bindings)
     return spec
@@ -279,51 +288,102 @@ class StreamBinding:
     column_major: bool = False  # each chunk's tiles column by column (a transposed matmul operand's order)
 
 
+def _chunk_tiles(st: StreamBinding) -> int:
+    """Tiles of one loop trip's chunk of a streamed input."""
+    return st.width_tiles * (st.tile_cols if st.axis == "rows" else st.tile_rows)
+
+
+def _read_blocks(bindings: Sequence[TensorBinding], streams: Sequence[StreamBinding]) -> list[int]:
+    """Tiles per reserve/push of each binding (whole inputs, then streams): `read_block` of its CB's capacity and
+    every run read into that CB (a whole input's tiles, a chunk), so bindings sharing a CB keep its write pointer
+    on block boundaries."""
+    runs: dict[int, list[int]] = {}
+    capacity: dict[int, int] = {}
+    moved = [(b, b.n_tiles) for b in bindings] + [(st.tensor, _chunk_tiles(st)) for st in streams]
+    for b, n in moved:
+        runs.setdefault(b.cb_id, []).append(n)
+        m = _CB_TYPE_RE.match(b.cb_type)
+        assert m is not None  # _validate checked it
+        capacity[b.cb_id] = int(m.group(1))
+    return [read_block(capacity[b.cb_id], *runs[b.cb_id]) for b, _ in moved]
+
+
 def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Sequence[StreamBinding] = (),
                 trips: int = 0, items: WorkItems | None = None, live: LiveChunks | None = None) -> list[str]:
     """Lines of ``func.func @{kernel_name}_reader`` (thread noc).
 
     Per work item, reads every tile of every whole input in order (tensor by tensor, tile id 0..n-1), then,
     for each of `trips` loop trips (or the `live` ones of the item's row block), the trip's chunk of every
-    streamed input; one tile per ``cb_reserve_back``/``cb_push_back``.
+    streamed input. Tiles move in blocks (`_read_block`): one ``cb_reserve_back``, a read per tile into the
+    block's consecutive pages, one ``noc_async_read_barrier``, one ``cb_push_back``. A block is the whole input
+    or chunk when the CB's capacity allows (the scheduler's plans always do); otherwise the largest divisor
+    of the run that divides the capacity (`read_block`), down to one tile per block.
     """
     _validate([*bindings, *(st.tensor for st in streams)])
     f = _Func(f"{kernel_name}_reader")
-    spec = _prologue(f, [*bindings, *(st.tensor for st in streams)], READER_NOC, items)
+    spec = _prologue(f, [*bindings, *(st.tensor for st in streams)], READER_NOC, items, reader=True)
+    blocks = _read_blocks(bindings, streams)
     for k, b in enumerate(bindings):
-        f.loop(f"n{k}", f"t{k}")
-        tile = f"%t{k}"
+        tile_of = None
         if b.column_major_rows:  # position t holds tile (t % rows, t // rows)
             rows, cols = b.column_major_rows, b.n_tiles // b.column_major_rows
             f.const(f"cmr{k}", f"{rows} : index", "index")
             f.const(f"cmc{k}", f"{cols} : index", "index")
-            f.op(f'%cr{k} = "arith.remui"(%t{k}, %cmr{k}) : (index, index) -> index')
-            f.op(f'%cc{k} = "arith.divui"(%t{k}, %cmr{k}) : (index, index) -> index')
-            f.op(f'%crow{k} = "arith.muli"(%cr{k}, %cmc{k}) : (index, index) -> index')
-            f.op(f'%ct{k} = "arith.addi"(%crow{k}, %cc{k}) : (index, index) -> index')
-            tile = f"%ct{k}"
-        _read_tile(f, k, b, tile)
-        f.end_loop()
+
+            def tile_of(pos: str, k: int = k) -> str:
+                f.op(f'%cr{k} = "arith.remui"({pos}, %cmr{k}) : (index, index) -> index')
+                f.op(f'%cc{k} = "arith.divui"({pos}, %cmr{k}) : (index, index) -> index')
+                f.op(f'%crow{k} = "arith.muli"(%cr{k}, %cmc{k}) : (index, index) -> index')
+                f.op(f'%ct{k} = "arith.addi"(%crow{k}, %cc{k}) : (index, index) -> index')
+                return f"%ct{k}"
+
+        _read_block(f, k, b, b.n_tiles, blocks[k], tile_of)
     if streams:
-        _emit_streams(f, streams, trips, len(bindings), live)
+        _emit_streams(f, streams, trips, len(bindings), blocks[len(bindings):], live)
     return f.finish(spec)
 
 
-def _read_tile(f: _Func, k: int, b: TensorBinding, tile: str) -> None:
-    """One DRAM tile (id `tile` within the work item's slice, an index) of tensor `k` into the back of its CB."""
+def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
+                tile_of: Callable[[str], str] | None = None) -> None:
+    """Read `count` tiles of binding `k` into the back of its CB, `block` tiles per reservation: positions
+    0..count-1 in order, position p being tile ``tile_of(p)`` of the work item's slice (default p itself) and
+    landing on page p % block of its block, at ``get_write_ptr + (p % block) * tile size``."""
     cb, ty = f"%cb{b.cb_id}", b.cb_type
-    f.op(f'%id{k} = "arith.index_cast"({_offset(f, k, tile)}) : (index) -> i32')
-    f.op(f'"ttkernel.cb_reserve_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
+    f.const(f"blk{k}", f"{block} : index", "index")
+    f.const(f"blk{k}_i32", f"{block} : i32", "i32")
+    first = "%c0"
+    if count > block:
+        f.const(f"nblk{k}", f"{count // block} : index", "index")
+        f.loop(f"nblk{k}", f"bk{k}")
+        f.op(f'%first{k} = "arith.muli"(%bk{k}, %blk{k}) : (index, index) -> index')
+        first = f"%first{k}"
+    f.op(f'"ttkernel.cb_reserve_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
     f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
-    f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, {f.acc[k]}, %l1_{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) -> ()')
+    f.loop(f"blk{k}", f"i{k}")
+    pos = f"%i{k}"
+    if first != "%c0":
+        f.op(f'%pos{k} = "arith.addi"({first}, %i{k}) : (index, index) -> index')
+        pos = f"%pos{k}"
+    tile = tile_of(pos) if tile_of is not None else pos
+    f.op(f'%id{k} = "arith.index_cast"({_offset(f, k, tile)}) : (index) -> i32')
+    f.op(f'%page_i{k} = "arith.index_cast"(%i{k}) : (index) -> i32')
+    f.op(f'%l1off{k} = "arith.muli"(%page_i{k}, %ts{b.cb_id}) : (i32, i32) -> i32')
+    f.op(f'%dst{k} = "arith.addi"(%l1_{k}, %l1off{k}) : (i32, i32) -> i32')
+    f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, {f.acc[k]}, %dst{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) -> ()')
+    f.end_loop()
     f.op('"ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()')
-    f.op(f'"ttkernel.cb_push_back"({cb}, %c1_i32) : ({ty}, i32) -> ()')
+    f.op(f'"ttkernel.cb_push_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
+    if first != "%c0":
+        f.end_loop()
 
 
-def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first: int,
+def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first: int, blocks: Sequence[int],
                   live: LiveChunks | None = None) -> None:
-    """The trip loop: chunk `j` of each streamed tensor, in the order compute consumes them; with `live`, only
-    the chunks the mask leaves live for the item's row block (the same bounds as the compute thread's)."""
+    """The trip loop: chunk `j` of each streamed tensor, in the order compute consumes them, `blocks[n]` tiles
+    per reservation; with `live`, only the chunks the mask leaves live for the item's row block (the same bounds
+    as the compute thread's). A chunk's position p maps to its tile: "rows" chunks are contiguous tile ids;
+    column-major "rows" chunks hold tile (row r, column c) at p = c * width + r; "cols" chunks hold tile row r,
+    chunk column c at p = r * width + c."""
     if live is None:
         f.const("trips", f"{trips} : index", "index")
         f.loop("trips", "j")
@@ -334,35 +394,36 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
         f.depth += 1
     for n, st in enumerate(streams):
         k = first + n
-        b = st.tensor
-        if st.axis == "rows" and st.column_major:  # chunk tile (c, kk) at position kk * width + c
-            f.const(f"w{k}", f"{st.width_tiles} : index", "index")
-            f.const(f"tc{k}", f"{st.tile_cols} : index", "index")
-            f.op(f'%base{k} = "arith.muli"(%j, %w{k}) : (index, index) -> index')
-            f.loop(f"tc{k}", f"tcol{k}")
-            f.loop(f"w{k}", f"tr{k}")
-            f.op(f'%rr{k} = "arith.addi"(%base{k}, %tr{k}) : (index, index) -> index')
-            f.op(f'%row{k} = "arith.muli"(%rr{k}, %tc{k}) : (index, index) -> index')
-            f.op(f'%tile{k} = "arith.addi"(%row{k}, %tcol{k}) : (index, index) -> index')
-        elif st.axis == "rows":
-            f.const(f"step{k}", f"{st.width_tiles * st.tile_cols} : index", "index")
+        if st.axis == "rows" and not st.column_major:
+            f.const(f"step{k}", f"{_chunk_tiles(st)} : index", "index")
             f.op(f'%base{k} = "arith.muli"(%j, %step{k}) : (index, index) -> index')
-            f.loop(f"step{k}", f"t{k}")
-            f.op(f'%tile{k} = "arith.addi"(%base{k}, %t{k}) : (index, index) -> index')
+
+            def tile_of(pos: str, k: int = k) -> str:
+                f.op(f'%tile{k} = "arith.addi"(%base{k}, {pos}) : (index, index) -> index')
+                return f"%tile{k}"
         else:
-            f.const(f"rows{k}", f"{st.tile_rows} : index", "index")
-            f.const(f"tc{k}", f"{st.tile_cols} : index", "index")
             f.const(f"w{k}", f"{st.width_tiles} : index", "index")
+            f.const(f"tc{k}", f"{st.tile_cols} : index", "index")
             f.op(f'%base{k} = "arith.muli"(%j, %w{k}) : (index, index) -> index')
-            f.loop(f"rows{k}", f"tr{k}")
-            f.op(f'%row{k} = "arith.muli"(%tr{k}, %tc{k}) : (index, index) -> index')
-            f.op(f'%rb{k} = "arith.addi"(%row{k}, %base{k}) : (index, index) -> index')
-            f.loop(f"w{k}", f"tcol{k}")
-            f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
-        _read_tile(f, k, b, f"%tile{k}")
-        f.end_loop()
-        if st.axis == "cols" or st.column_major:
-            f.end_loop()
+            if st.axis == "rows":  # column-major: the chunk's rows are base + p % width, its column p // width
+
+                def tile_of(pos: str, k: int = k) -> str:
+                    f.op(f'%tr{k} = "arith.remui"({pos}, %w{k}) : (index, index) -> index')
+                    f.op(f'%tcol{k} = "arith.divui"({pos}, %w{k}) : (index, index) -> index')
+                    f.op(f'%rr{k} = "arith.addi"(%base{k}, %tr{k}) : (index, index) -> index')
+                    f.op(f'%row{k} = "arith.muli"(%rr{k}, %tc{k}) : (index, index) -> index')
+                    f.op(f'%tile{k} = "arith.addi"(%row{k}, %tcol{k}) : (index, index) -> index')
+                    return f"%tile{k}"
+            else:  # "cols": tile row p // width, the chunk's column base + p % width
+
+                def tile_of(pos: str, k: int = k) -> str:
+                    f.op(f'%tr{k} = "arith.divui"({pos}, %w{k}) : (index, index) -> index')
+                    f.op(f'%tcol{k} = "arith.remui"({pos}, %w{k}) : (index, index) -> index')
+                    f.op(f'%row{k} = "arith.muli"(%tr{k}, %tc{k}) : (index, index) -> index')
+                    f.op(f'%rb{k} = "arith.addi"(%row{k}, %base{k}) : (index, index) -> index')
+                    f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
+                    return f"%tile{k}"
+        _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of)
     f.end_loop()
 
 

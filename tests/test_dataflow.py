@@ -46,7 +46,9 @@ def copy_module(tensors: list[tuple[str, tuple[int, int], str]]) -> str:
 
 
 def test_reader_pins_the_op_forms_of_ttmlir_main_and_layout() -> None:
-    lines = emit_reader("k", [TensorBinding("a", 3, 5, CB2, 7, "bf16")])
+    """Six tiles through a 2-page CB: three blocks of two, each reserved at once, read into consecutive pages
+    (write pointer + i * tile size), one barrier, one push."""
+    lines = emit_reader("k", [TensorBinding("a", 3, 5, CB2, 6, "bf16")])
     assert lines[0] == '  "func.func"() <{function_type = () -> (), sym_name = "k_reader"}> ({'
     assert lines[-1] == (
         "  }) {ttkernel.arg_spec = #ttkernel.arg_spec<rt_args = [<arg_type = buffer_address, operand_index = 3>] "
@@ -60,21 +62,33 @@ def test_reader_pins_the_op_forms_of_ttmlir_main_and_layout() -> None:
         '    %cta = "arith.constant"() <{value = 1 : i32}> : () -> i32',  # after the one CB port
         '    %crta = "arith.constant"() <{value = 0 : i32}> : () -> i32',
         f'    %cb5 = "ttkernel.get_compile_time_arg_val"() <{{arg_index = 0 : i32}}> : () -> {CB2}',
+        f'    %ts5 = "ttkernel.get_tile_size"(%cb5) : ({CB2}) -> i32',
         f'    %args0 = "ttkernel.TensorAccessorArgs"(%cta, %crta) <{{operandSegmentSizes = array<i32: 1, 1, 0>}}> : '
         f"(i32, i32) -> {ARGS}",
         '    %rt0 = "arith.constant"() <{value = 0 : index}> : () -> index',
         '    %addr0 = "ttkernel.get_common_arg_val"(%rt0) : (index) -> i32',
         f'    %page0 = "ttkernel.get_tile_size"(%cb5) : ({CB2}) -> i32',
         f'    %acc0 = "ttkernel.TensorAccessor"(%args0, %addr0, %page0) : ({ARGS}, i32, i32) -> {ACC}',
-        '    %n0 = "arith.constant"() <{value = 7 : index}> : () -> index',
-        '    "scf.for"(%c0, %n0, %c1) ({',
-        "    ^bb0(%t0: index):",
-        '      %id0 = "arith.index_cast"(%t0) : (index) -> i32',
-        f'      "ttkernel.cb_reserve_back"(%cb5, %c1_i32) : ({CB2}, i32) -> ()',
+        '    %blk0 = "arith.constant"() <{value = 2 : index}> : () -> index',
+        '    %blk0_i32 = "arith.constant"() <{value = 2 : i32}> : () -> i32',
+        '    %nblk0 = "arith.constant"() <{value = 3 : index}> : () -> index',
+        '    "scf.for"(%c0, %nblk0, %c1) ({',
+        "    ^bb0(%bk0: index):",
+        '      %first0 = "arith.muli"(%bk0, %blk0) : (index, index) -> index',
+        f'      "ttkernel.cb_reserve_back"(%cb5, %blk0_i32) : ({CB2}, i32) -> ()',
         f'      %l1_0 = "ttkernel.get_write_ptr"(%cb5) : ({CB2}) -> i32',
-        f'      "ttkernel.noc_async_read_tile"(%id0, %acc0, %l1_0, %noc) : (i32, {ACC}, i32, i8) -> ()',
+        '      "scf.for"(%c0, %blk0, %c1) ({',
+        "      ^bb0(%i0: index):",
+        '        %pos0 = "arith.addi"(%first0, %i0) : (index, index) -> index',
+        '        %id0 = "arith.index_cast"(%pos0) : (index) -> i32',
+        '        %page_i0 = "arith.index_cast"(%i0) : (index) -> i32',
+        '        %l1off0 = "arith.muli"(%page_i0, %ts5) : (i32, i32) -> i32',
+        '        %dst0 = "arith.addi"(%l1_0, %l1off0) : (i32, i32) -> i32',
+        f'        "ttkernel.noc_async_read_tile"(%id0, %acc0, %dst0, %noc) : (i32, {ACC}, i32, i8) -> ()',
+        '        "scf.yield"() : () -> ()',
+        "      }) : (index, index, index) -> ()",
         '      "ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()',
-        f'      "ttkernel.cb_push_back"(%cb5, %c1_i32) : ({CB2}, i32) -> ()',
+        f'      "ttkernel.cb_push_back"(%cb5, %blk0_i32) : ({CB2}, i32) -> ()',
         '      "scf.yield"() : () -> ()',
         "    }) : (index, index, index) -> ()",
     ]
@@ -82,8 +96,20 @@ def test_reader_pins_the_op_forms_of_ttmlir_main_and_layout() -> None:
         assert line in lines, line
     order = [lines.index(line) for line in expected]
     assert order == sorted(order)
-    # A loop, not unrolled: one read per tensor however many tiles it has.
+    # Loops, not unrolled: one read and one barrier per tensor however many tiles it has.
     assert body.count("noc_async_read_tile") == 1
+    assert body.count("noc_async_read_barrier") == 1
+
+
+@pytest.mark.parametrize(("capacity", "n_tiles", "block"), [(2, 7, 1), (4, 6, 2), (8, 8, 8), (16, 8, 8)])
+def test_reader_blocks_are_the_largest_that_fit_the_cb_and_divide_the_tiles(capacity: int, n_tiles: int,
+                                                                             block: int) -> None:
+    """A block divides the CB's capacity (so it never wraps around the CB's end) and the tiles read."""
+    lines = emit_reader("k", [TensorBinding("a", 0, 0, ms.cb_type(capacity), n_tiles, "bf16")])
+    assert f'    %blk0 = "arith.constant"() <{{value = {block} : index}}> : () -> index' in lines
+    blocks = [line for line in lines if "%nblk0 = " in line]
+    assert blocks == ([f'    %nblk0 = "arith.constant"() <{{value = {n_tiles // block} : index}}> : () -> index']
+                      if block < n_tiles else [])
 
 
 def test_writer_pins_the_op_forms_and_uses_noc1() -> None:
@@ -163,6 +189,32 @@ def test_reader_and_writer_move_every_tile_in_order(tensors: list[tuple[str, tup
         np.testing.assert_array_equal(res.outputs[f"{name}_out"], expected)
     assert res.stats["cb.0.max_occupancy"] <= 2
 
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # one page reserved, two read: the second lands on a page the reader does not own
+        ('"ttkernel.cb_reserve_back"(%cb0, %blk0_i32)', '"ttkernel.cb_reserve_back"(%cb0, %c1_i32)',
+         "cb 0: noc_async_read_tile into page 1 beyond the 1 reserved tiles"),
+        # addresses counted from the first tile instead of the block: the second block's reads run off the CB
+        ('%page_i0 = "arith.index_cast"(%i0)', '%page_i0 = "arith.index_cast"(%pos0)',
+         "lies 1 page past the end of cb 0 (2 pages)"),
+    ],
+)
+def test_a_reader_that_reads_past_its_reservation_fails(old: str, new: str, message: str) -> None:
+    """Four tiles through a 2-page CB: blocks of two at write pointer + i * tile size. A reader that reserves
+    fewer pages than it reads, or addresses pages beyond its block, is a ProtocolError at the read."""
+    text = copy_module([("x", (64, 64), "bf16")])
+    inputs = {"x": np.arange(64 * 64, dtype=np.float32).reshape(64, 64)}
+    np.testing.assert_array_equal(simulate(text, inputs).outputs["x_out"], round_bf16(inputs["x"]))
+    broken = text.replace(old, new, 1)
+    assert broken != text
+    with pytest.raises(SimulationError) as info:
+        simulate(broken, inputs)
+    first = ms.line_of(broken, '"ttkernel.noc_async_read_tile"')
+    assert str(info.value).startswith(f"line {first}: ttkernel.noc_async_read_tile: "), str(info.value)
+    assert message in str(info.value), str(info.value)
 
 def test_dtype_mismatch_between_tensor_and_cb_is_caught_by_the_simulator() -> None:
     tensors = [ms.Tensor("x", "in", (32, 32), 0, 2, "f32", tile_dtype="bf16"), ms.Tensor("y", "out", (32, 32), 16)]

@@ -51,7 +51,8 @@ class CostModel(Protocol):
     def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
     def pipelined(self, pre: list[Stage], body: list[Stage], trips: int,
                   post: list[Stage], items: int = 1) -> float: ...  # stages pipelined through the threads
-    def tile_transfer(self, fmt: str, rate: float | None = None) -> float: ...  # one tile DRAM <-> L1, waited for
+    def tile_transfer(self, fmt: str, rate: float | None = None,
+                      tiles: int = 1) -> float: ...  # a block of tiles DRAM <-> L1, one wait for all of them
     def data_movement(self, dram_bytes: int) -> float: ...  # DRAM <-> L1 cycles, a lower bound on the kernel
 
 
@@ -249,11 +250,12 @@ class TensixCostModel:
         return min(self.arch.num("noc.bytes_per_cycle"), self.num("dram.bytes_per_cycle"),
                    self.dram_share() * self.arch.num("chip.grid_rows") * self.arch.num("chip.grid_cols") / cores)
 
-    def tile_transfer(self, fmt: str, rate: float | None = None) -> float:
-        """Cycles to move one tile of `fmt` between DRAM and L1 and wait for it, as the emitted reader and writer
-        do (a NoC barrier after every tile): its bytes at `rate` (default: the core streaming alone) and one
-        `dram.read_latency`."""
-        return self.arch.tile_bytes(fmt) / (rate or self.dram_rate()) + self.num("dram.read_latency")
+    def tile_transfer(self, fmt: str, rate: float | None = None, tiles: int = 1) -> float:
+        """Cycles to move a block of `tiles` tiles of `fmt` between DRAM and L1 and wait for them, as the emitted
+        reader (a block per NoC barrier) and writer (a tile per barrier) do: the block's transfers issued back to
+        back, its bytes at `rate` (default: the core streaming alone), and one `dram.read_latency` for the
+        last of them."""
+        return tiles * self.arch.tile_bytes(fmt) / (rate or self.dram_rate()) + self.num("dram.read_latency")
 
     def data_movement(self, dram_bytes: int, share: bool = False) -> float:
         """Cycles to move `dram_bytes` between DRAM and this core's L1 with the core streaming alone: the

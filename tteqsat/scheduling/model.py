@@ -6,6 +6,7 @@ Every backend reads only a `Schedule`; `tteqsat.scheduling.build` makes one from
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 from tteqsat.arch import Arch
@@ -18,6 +19,15 @@ FULL_INIT_KINDS = ("bcast", "transpose")  # their inits reconfigure the packer a
 REDUCE_UNINIT = ("reduce_uninit",)  # the FPU step after a reduce: clears reduce_init's packer edge masks
 REDUCES = ("reduce",)
 INPUT_ROLES = ("input", "stream")  # CBs holding kernel inputs (whole, or a chunk per loop trip)
+
+
+def read_block(capacity: int, *runs: int) -> int:
+    """Tiles the reader moves per ``cb_reserve_back``/``cb_push_back`` of a CB of `capacity` pages that `runs`
+    (a whole input, a loop trip's chunk) fill one after another: the largest block that divides the capacity and
+    every run. The write pointer then stays a multiple of the block, so a block's pages are consecutive in L1
+    (it never wraps around the CB's end) and a run ends on a block boundary. The scheduler's plans give a whole
+    input a CB of its size and a chunk stream two chunks, so a block is the whole input or the whole chunk."""
+    return math.gcd(capacity, *runs)
 
 
 @dataclass(frozen=True)

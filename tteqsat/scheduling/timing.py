@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage
-from tteqsat.scheduling.model import DstSection, Schedule
+from tteqsat.scheduling.model import DstSection, Schedule, read_block
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
@@ -95,7 +95,9 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
                   ) -> tuple[list[Stage], list[Stage], list[Stage]]:
     """One work item as the core's five threads run it: the reader moving each input read whole (before the
     sections, in argument order) and each chunk of a streamed input (every trip), the fills, the sections, the
-    writer moving each output out as it is packed; one tile at a time, `rate` bytes per cycle.
+    writer moving each output out as it is packed; `rate` bytes per cycle. The reader moves a block of tiles per
+    NoC barrier (`read_block`: the whole input or chunk with the scheduler's CBs), a pass of its stage being one
+    block, the writer one tile per barrier.
 
     A section waits for the whole of every input it reads (its `cb_wait_front` covers the tensor, or the trip's
     chunk); a reader waits for room in its CB: an input's CB holds one work item, so the next item's read
@@ -108,13 +110,17 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
         sum(f.tiles for f in loop.fills) if loop is not None else 0)
     fills = [model.fill_stage(fill_tiles)] if fill_tiles else []
 
-    def transfer(cb: int) -> float:
-        return model.tile_transfer(schedule.cb_format(schedule.cbs[cb]), rate)
+    def transfer(cb: int, tiles: int = 1) -> float:
+        return model.tile_transfer(schedule.cb_format(schedule.cbs[cb]), rate, tiles)
 
-    whole = [(a.cb, Stage(a.n_tiles, 0.0, 0.0, 0.0, read=transfer(a.cb)))
-             for a in schedule.args if a.role == "in" and a.cb >= 0]
-    chunks = [(st.cb, Stage(schedule.cbs[st.cb].tiles // 2, 0.0, 0.0, 0.0, read=transfer(st.cb)))
-              for st in (loop.streams if loop is not None else [])]
+    def reads(cb: int, tiles: int) -> Stage:  # `tiles` into `cb`, a block per barrier
+        block = read_block(schedule.cbs[cb].tiles, tiles)
+        return Stage(tiles // block, 0.0, 0.0, 0.0, read=transfer(cb, block))
+
+    whole = [(a.cb, reads(a.cb, a.n_tiles)) for a in schedule.args if a.role == "in" and a.cb >= 0]
+    streams = loop.streams if loop is not None else []
+    chunks = [(st.cb, reads(st.cb, schedule.cbs[st.cb].tiles // 2)) for st in streams]
+    reader_passes = {cb: stage.passes for cb, stage in whole + chunks}
     offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": 0}
     parts: dict[str, list[tuple[int, DstSection]]] = {"pre": [], "body": [], "post": []}
     seen_loop = False
@@ -133,7 +139,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
             for cb in sorted({r.cb for op in sec.ops for r in op.reads}):
                 if cb in reader_at:
                     where, index = reader_at[cb]
-                    needs.append(Need(where, index, schedule.cbs[cb].tiles // (2 if where == "body" else 1)))
+                    needs.append(Need(where, index, reader_passes[cb]))
                 last_reader[cb] = (part, position)
             staged.append(replace(stage, needs=tuple(needs)))
         out[part] = staged

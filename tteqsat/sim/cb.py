@@ -6,7 +6,7 @@ them and pops them. Every misuse that would corrupt data or hang on hardware rai
 `ProtocolError` here; blocking is left to the interpreter (`can_reserve` / `can_wait`).
 
 A page always holds a value of the CB's format: every write rounds to it (`write`, and the packer's
-conversions into `page`) or copies a tile of that format (`put`, from a DRAM tensor of the same dtype, whose
+conversions into `page`) or copies a tile of that format (`store`, from a DRAM tensor of the same dtype, whose
 tiles were rounded when loaded or copied from such a CB). A bf16 page is therefore bf16 with any NaN
 0x7FC00000 (every bf16 rounding makes NaNs that), which lets readers copy it unchanged where rounding it to bf16
 again would not change it.
@@ -114,11 +114,6 @@ class CircularBuffer:
     def write(self, index: int, tile: np.ndarray) -> None:
         """Store ``tile`` (rounded to the CB's dtype) at write pointer + ``index``."""
         round_to(tile, self.dtype, self.tiles[self._slot(index)])
-
-    def put(self, index: int, tile: np.ndarray) -> None:
-        """Store ``tile``, already in the CB's dtype (a DRAM tile of the same format), at write pointer +
-        ``index``."""
-        self.tiles[self._slot(index)][...] = tile
 
     def pack_position(self, index: int, out_of_order: bool) -> int:
         """The tile a ``pack_tile`` writes: ``index`` with out_of_order, else the packer's running pointer,

@@ -221,7 +221,8 @@ def _read_tile(op: Op, ctx: Ctx) -> Instr:
         dram.check_tile(tensor, tid)
         cb, slot = l1.resolve(env[addr])
         _check_transfer(a, cb.dtype, spec.dtype, spec.name)
-        cb.put(cb.slot_of_offset(cb.write_ptr, slot), dram.tiles[tensor][tid])  # same format: checked above
+        # same format (checked above); the page must be one the thread reserved
+        cb.store(cb.slot_of_offset(cb.write_ptr, slot), dram.tiles[tensor][tid], "noc_async_read_tile into page")
         pending.add((cb.cb_id, _noc_index(env, noc, default)))
 
     return Instr(op, run)

@@ -127,6 +127,11 @@ class L1Map:
         if cb is None:
             raise ProtocolError(f"L1 address {address:#x} is not inside any circular buffer")
         slot, rem = divmod(offset, cb.tile_bytes)
-        if rem or slot >= cb.capacity:
+        if rem:
             raise ProtocolError(f"L1 address {address:#x} is not a page of cb {cb.cb_id}")
+        if slot >= cb.capacity:  # a CB's pages are consecutive in L1; an address past them wraps nowhere
+            past = slot - cb.capacity + 1
+            raise ProtocolError(f"L1 address {address:#x} lies {past} page{'s' if past > 1 else ''} past the end of "
+                                f"cb {cb.cb_id} ({cb.capacity} pages): consecutive pages from a CB pointer do not "
+                                "wrap around the CB's end")
         return cb, slot

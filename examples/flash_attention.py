@@ -2,10 +2,12 @@
 
 Optimizes softmax(q @ k.T * 0.125) @ v three times: a 64-row q block against 256 keys (short: the two-pass
 fused form wins by cost), a 32-row q block against 32768 keys (long: only the streaming online-softmax
-form fits L1) and a whole layer's attention, 32 heads of 4096 x 128, over the chip's core grid. For the long
-one it prints the derivation (the rules the result depends on), the alternatives weighed and the schedule,
-writes the TTKernel MLIR, tt-metal C++ and host program, and verifies the MLIR on the Tensix model against
-numpy; for the whole layer it prints how the work spreads over the cores and verifies a sample of them.
+form fits L1, and with one work item for 64 cores the keys split over cores, each part streaming, then a
+kernel combining the parts) and a whole layer's attention, 32 heads of 4096 x 128, over the chip's core grid.
+For the long one it prints the alternatives weighed, the derivation (the rules the result depends on) and the
+schedule, writes the TTKernel MLIR, tt-metal C++ and host program of each kernel, and verifies them on the
+Tensix model against numpy; for the whole layer it prints how the work spreads over the cores and verifies a
+sample of them.
 
     python examples/flash_attention.py [--arch blackhole] [--dtype fp32] [--keys 32768] [--out out/flash_attention]
 """
@@ -53,11 +55,13 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "flash_attention.mlir").write_text(result.to_mlir())
-    for name, text in result.to_cpp().items():
-        (out / f"{name}.cpp").write_text(text)
-    (out / "flash_attention.host.json").write_text(result.to_host().to_json())
-    console.print(f"wrote {out}/flash_attention.mlir, the reader/compute/writer C++ and the host program beside it")
+    for part in [result] + ([result.split.combine] if result.split else []):  # split over keys: two kernels
+        name = part.kernel.name
+        (out / f"{name}.mlir").write_text(part.to_mlir())
+        for func, text in part.to_cpp().items():
+            (out / f"{func}.cpp").write_text(text)
+        (out / f"{name}.host.json").write_text(part.to_host().to_json())
+        console.print(f"wrote {out}/{name}.mlir, its reader/compute/writer C++ and its host program beside it")
 
     check = result.verify(seed=0)
     console.print(f"verified on the Tensix model in {check.precision} precision: max abs error "

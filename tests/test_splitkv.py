@@ -66,6 +66,28 @@ def test_few_heads_split_their_keys_over_idle_cores_and_verify(split_decode: tq.
     assert check.max_rel_err <= check.tolerance and set(check.per_output) == {"out", "out_part", "out_lse"}
 
 
+def test_a_split_result_weighs_itself_against_the_whole_kernels_forms(split_decode: tq.Result) -> None:
+    """The alternatives a user sees are the whole kernel's forms and the split (chosen); the speed-up is against
+    the best of those that fits, the baseline is the whole kernel's, and explain's table renders."""
+    import io
+
+    from rich.console import Console
+
+    from tteqsat.tools.explain import Explanation, render
+
+    r = split_decode
+    unsplit = tq.optimize(decode(2, 4096), "wormhole_b0", split=False)
+    assert r.chosen == "split" and r.alternatives["split"].cycles == r.cost_cycles
+    assert {k: a.cycles for k, a in r.alternatives.items() if k != "split"} == {
+        k: a.cycles for k, a in unsplit.alternatives.items()}
+    assert r.compared_with == unsplit.chosen and r.speedup == unsplit.cost_cycles / r.cost_cycles
+    assert r.baseline_cycles == unsplit.baseline_cycles
+    out = io.StringIO()
+    render(Explanation(r, []), Console(file=out, width=250))
+    text = out.getvalue()
+    assert "split (chosen)" in text and f"the keys split over {r.split.kv.parts} parts" in text
+
+
 def test_a_wrong_layout_of_the_parts_fails_verification(split_decode: tq.Result) -> None:
     split = split_decode.split
     right = split.kv.partial_inputs

@@ -615,7 +615,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return optimize(kernel, arch_obj, limits=limits, rules=rulesets, shipped_rules=False, check_rules=False,
-                            cost_model=cost_model, extractor=extractor, form=form, cores=cores, blocks=blocks)
+                            cost_model=cost_model, extractor=extractor, form=form, cores=cores, blocks=blocks,
+                            split=split)
 
     result = Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
                     times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,
@@ -672,8 +673,13 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
         return result
     total, first, kv, second = best
     first.split = KeySplit(kernel, kv, second, result.cost_cycles)
-    first.alternatives = {"unsplit": Alternative("unsplit", result.cost_cycles, True,
-                                                 f"{result.items} work items, {result.chosen}")}
+    # what the user weighs: the split against the whole kernel's own forms (and its baseline), not the part's
+    first.alternatives = {**result.alternatives, "split": Alternative(
+        "split", total, True, f"the keys in {kv.parts} parts: {first.chosen} over {first.items} work items, then a "
+        f"kernel combining the parts ({second.chosen})")}
+    first.chosen = "split"
+    first.baseline, first.baseline_chip = result.baseline, result.baseline_chip
+    first._rerun = result._rerun  # ablations re-run the user's kernel, split and all
     first.reason = (f"the keys split over {kv.parts} parts: {first.items} work items where the unsplit kernel has "
                     f"{result.items} on {grid.cores} cores, then a kernel combining the parts")
     return first
@@ -733,7 +739,8 @@ def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arc
         return prog, sched
 
 
-FORM_NAMES = {"baseline": "the unfused baseline", "fused": "fused", "streaming": "streaming"}
+FORM_NAMES = {"baseline": "the unfused baseline", "fused": "fused", "streaming": "streaming",
+              "split": "split over keys"}
 
 
 def _form_name(label: str) -> str:

@@ -64,6 +64,8 @@ def test_few_heads_split_their_keys_over_idle_cores_and_verify(split_decode: tq.
     assert summary["kv_parts"] == r.split.kv.parts and summary["combine_cycles"] > 0
     check = r.verify()
     assert check.max_rel_err <= check.tolerance and set(check.per_output) == {"out", "out_part", "out_lse"}
+    timed = r.verify(timing=True).timing  # the parts' kernel on the timing simulator
+    assert check.timing is None and timed is not None and timed.wall > 0
 
 
 def test_a_split_result_weighs_itself_against_the_whole_kernels_forms(split_decode: tq.Result) -> None:

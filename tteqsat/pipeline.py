@@ -273,27 +273,34 @@ class Result:
     def run(self, inputs: dict[str, np.ndarray], precision: str = "hardware") -> dict[str, np.ndarray]:
         """The emitted program run on the simulator over every core of its grid on the inputs of `self.kernel`
         (the first kernel's, when split over keys): its output tensors in the kernel's shapes."""
+        return self._run_timed(inputs, precision, False)[0]
+
+    def _run_timed(self, inputs: dict[str, np.ndarray], precision: str,
+                   timing: bool) -> tuple[dict[str, np.ndarray], TimingReport | None]:
+        """`run`, and with `timing` the timing simulator's report of the same run."""
         from tteqsat.sim import SimulationError, simulate
 
+        grid = self.schedule.grid
         try:
-            outputs = simulate(self.to_mlir(), self._dram_inputs(inputs), host=self.to_host(),
-                               precision=precision).outputs
+            sim = simulate(self.to_mlir(), self._dram_inputs(inputs), host=self.to_host(), precision=precision,
+                           timing=timing, arch=self.arch, sharing_cores=len(grid.cores) if grid is not None else 1)
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
-        return {name: outputs[name].reshape(node.full_shape) for name, node in self.kernel.outputs}
+        return {name: sim.outputs[name].reshape(node.full_shape) for name, node in self.kernel.outputs}, sim.timing
 
     def _verify_split(self, seed: int, inputs: dict[str, np.ndarray] | None, precision: str,
-                      tolerance: float | None, dist: str) -> Verification:
+                      tolerance: float | None, dist: str, timing: bool) -> Verification:
         """Both kernels of a split over keys: the first against its reference, the second on the first's
-        simulated outputs against its reference, and what they give together against the user's kernel."""
+        simulated outputs against its reference, and what they give together against the user's kernel.
+        `timing` times the first kernel (the parts; the combining kernel is small)."""
         from tteqsat.sim.tolerance import compare
 
         split = self.split
         assert split is not None
         user = inputs or reference.random_inputs(split.kernel, seed, dist=dist)
         first_inputs = split.kv.partial_inputs(user)
-        first = self.run(first_inputs, precision)
+        first, timed = self._run_timed(first_inputs, precision, timing)
         combine_inputs = {n: first[n] for n in (split.kv.part_out, split.kv.part_lse)}
         check = split.combine.verify(inputs=combine_inputs, precision=precision, tolerance=tolerance, cores="all")
         got = split.combine.run(combine_inputs, precision)
@@ -307,7 +314,7 @@ class Result:
                                     f"({precision} precision): " + "; ".join(problems))
         return Verification(max(e.max_abs for e in errors), max(e.relative for e in errors), tol,
                             {e.name: e.max_abs for e in errors}, {**check.stats, "split.parts": split.kv.parts},
-                            precision, {e.name: e.relative for e in errors})
+                            precision, {e.name: e.relative for e in errors}, timed)
 
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None, precision: str = "hardware",
                tolerance: float | None = None, dist: str = "normal",
@@ -332,7 +339,7 @@ class Result:
         if precision not in PRECISIONS:
             raise KernelError(f"unknown precision '{precision}': use one of {', '.join(PRECISIONS)}")
         if self.split is not None:  # two kernels, run on every core (the second needs all of the first)
-            return self._verify_split(seed, inputs, precision, tolerance, dist)
+            return self._verify_split(seed, inputs, precision, tolerance, dist, timing)
         inputs = inputs or reference.random_inputs(self.kernel, seed, dist=dist)
         view = self.view or element_view(self.kernel)
         grid = self.schedule.grid if self.schedule.grid is not None and self.schedule.grid.items > 1 else None

@@ -59,3 +59,13 @@ def test_report_has_the_derivation_and_why_each_alternative_lost(tmp_path: Path)
     assert "140576 (set; shipped 1499136)" in html  # the override is in the arch table
     without = render_html(res)
     assert "Not computed for this report" in without and '<table id="derivation">' not in without
+
+
+def test_a_split_result_says_it_is_the_first_of_two_kernels() -> None:
+    res = tq.optimize(load_example("long_attention"), split=4)
+    html = render_html(res)
+    combine = res.split.combine
+    note = html.split("<p id='split'>")[1].split("</p>")[0]
+    assert "long_attention_part</b> (this report) computes each of the 4 key parts" in note
+    assert f"long_attention_combine</b> merges the parts by their log-sum-exp in {combine.cost_cycles:,.0f}" in note
+    assert "Chose split." in html and "<p id='split'>" not in render_html(tq.optimize(load_example("attention")))

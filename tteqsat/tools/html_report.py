@@ -240,6 +240,19 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _split_note(result: Result) -> str:
+    """Split over keys: the report shows the first of two kernels; say so and what the second costs."""
+    split = result.split
+    if split is None:
+        return ""
+    combine = split.combine
+    return (f"<p id='split'>Two kernels: <b>{escape(result.kernel.name)}</b> (this report) computes each of the "
+            f"{split.kv.parts} key parts over {result.items} work items, then <b>{escape(combine.kernel.name)}</b> "
+            f"merges the parts by their log-sum-exp in {combine.cost_cycles:,.0f} modeled cycles "
+            f"({escape(combine.chosen)}); unsplit, {escape(split.kernel.name)} models "
+            f"{split.unsplit_cycles:,.0f} cycles.</p>")
+
+
 def render_html(result: Result, model: CostModel | None = None, derivation: Sequence[Step] | None = None) -> str:
     """The report as one HTML string; `derivation` (from `tteqsat.tools.rule_stats.derivation_of`) adds the
     rules the result depends on (without it the report says it was not computed)."""
@@ -253,6 +266,7 @@ def render_html(result: Result, model: CostModel | None = None, derivation: Sequ
             f"<p class='sub'>{result.cost_cycles:,.0f} modeled cycles"
             f"{' of the whole chip' if result.items > 1 else ''} are {result.cost_cycles / clock / 1000:,.2f} us at "
             f"{clock:g} GHz.</p>"
+            + _split_note(result)
             + "".join(f"<p class='bad'>note: {escape(n)}</p>" for n in result.warnings))
     timeline = ("<h2>Engine timeline</h2><p class='sub'>Sections run one after another; inside one, unpack, math and "
                 "pack overlap, FPU and SFPU share the math thread. Data movement runs beside compute.</p>"

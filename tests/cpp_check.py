@@ -17,12 +17,33 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import struct
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
 
 from tteqsat.mlir_text.argspec import parse_arg_spec
 from tteqsat.mlir_text.ir import DenseArrayAttr, EnumAttr, FloatAttr, IntAttr, Op, OpaqueAttr, func_body, func_name
 from tteqsat.mlir_text.parser import parse_module
+
+STUBS = Path(__file__).resolve().parent / "cpp_stubs"
+"""Declarations with tt-metal's signatures (tests/cpp_stubs/README.md says where each comes from)."""
+needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+
+
+def compile_cpp(tmp_path: Path, sources: dict[str, str]) -> subprocess.CompletedProcess:
+    """``g++ -std=c++17 -fsyntax-only -Werror -Wall`` of each source (written to `tmp_path`) against the stubs."""
+    paths = []
+    for name, src in sorted(sources.items()):
+        path = tmp_path / f"{name}.cpp"
+        path.write_text(src)
+        paths.append(str(path))
+    return subprocess.run(["g++", "-std=c++17", "-fsyntax-only", "-Werror", "-Wall", "-I", str(STUBS), *paths],
+                          capture_output=True, text=True, check=False)
+
 
 TYPES = {"index": "size_t", "i1": "bool", "i8": "int8_t", "i32": "int32_t", "i64": "int64_t", "f32": "float"}
 ARITH = {"arith.addi": "+", "arith.subi": "-", "arith.muli": "*", "arith.divsi": "/", "arith.remsi": "%",

@@ -12,8 +12,6 @@ can fail.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import cpp_check
@@ -23,8 +21,7 @@ import pytest
 from tteqsat.lowering import cpp as cpp_module
 from tteqsat.lowering.cpp import CppTranslationError, translate_to_cpp
 
-STUBS = Path(__file__).resolve().parent / "cpp_stubs"
-needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+STUBS, needs_gxx, compile_cpp = cpp_check.STUBS, cpp_check.needs_gxx, cpp_check.compile_cpp
 
 SAMPLES = {
     "add": lambda: ms.ADD,
@@ -36,18 +33,6 @@ SAMPLES = {
     "fill": lambda: ms.fill(1.5, fp32=False),
     "self": ms.self_kernel,
 }
-
-
-def compile_cpp(tmp_path: Path, sources: dict[str, str]) -> subprocess.CompletedProcess:
-    paths = []
-    for name, src in sorted(sources.items()):
-        path = tmp_path / f"{name}.cpp"
-        path.write_text(src)
-        paths.append(str(path))
-    return subprocess.run(
-        ["g++", "-std=c++17", "-fsyntax-only", "-Werror", "-Wall", "-I", str(STUBS), *paths],
-        capture_output=True, text=True, check=False,
-    )
 
 
 def assert_compiles(tmp_path: Path, sources: dict[str, str]) -> None:

@@ -11,7 +11,6 @@ translations show each new check failing.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import warnings
 from collections.abc import Callable
@@ -31,19 +30,7 @@ from tteqsat.lowering.item_index import Integers, live_range, mask_tile
 from tteqsat.mlir_text.parser import parse_module
 from tteqsat.scheduling.model import MaskIndex
 
-STUBS = Path(__file__).resolve().parent / "cpp_stubs"
-needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
-
-
-def compile_cpp(tmp_path: Path, sources: dict[str, str]) -> subprocess.CompletedProcess:
-    """``g++ -std=c++17 -fsyntax-only -Werror -Wall`` against the stubs, as tests/test_cpp.py compiles."""
-    paths = []
-    for name, src in sorted(sources.items()):
-        path = tmp_path / f"{name}.cpp"
-        path.write_text(src)
-        paths.append(str(path))
-    return subprocess.run(["g++", "-std=c++17", "-fsyntax-only", "-Werror", "-Wall", "-I", str(STUBS), *paths],
-                          capture_output=True, text=True, check=False)
+STUBS, needs_gxx, compile_cpp = cpp_check.STUBS, cpp_check.needs_gxx, cpp_check.compile_cpp
 
 WINDOW = 256
 SIZES = {("causal", "streaming"): 1024, ("window", "streaming"): 512, ("causal", "fused"): 256}

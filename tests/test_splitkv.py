@@ -46,6 +46,10 @@ def test_what_does_not_split_is_refused_with_the_reason() -> None:
         tq.optimize(causal, split=2)
     with pytest.raises(tq.KernelError, match="do not split into 3 parts"):
         split_kv(decode(2, 1024), 3)
+    for parts in (3, 16):  # a forced count names the ones that work (16 would need 16 CBs in the combine kernel)
+        with pytest.raises(tq.KernelError, match=rf"4096 keys cannot split into {parts} parts: .* at most 8 .* "
+                                                 r"use one of 2, 4, 8"):
+            tq.optimize(decode(2, 4096), split=parts)
 
 
 @pytest.fixture(scope="module")

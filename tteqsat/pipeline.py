@@ -664,6 +664,12 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
                               + _why_not_split(kernel), "optimize", user_location())
         return result
     if isinstance(split, int) and not isinstance(split, bool):
+        if not 2 <= split <= MAX_PARTS[-1] or keys % (split * TILE):
+            whole = [p for p in range(2, MAX_PARTS[-1] + 1) if keys % (p * TILE) == 0]
+            raise KernelError(f"kernel '{kernel.name}': {keys} keys cannot split into {split} parts: the parts must "
+                              f"be whole tiles and at most {MAX_PARTS[-1]} (the combining kernel reads each part as "
+                              f"its own input, one CB each); use one of {', '.join(map(str, whole)) or 'none'}",
+                              "optimize", user_location())
         parts = [split]
     else:
         fits = [p for p in MAX_PARTS if result.items * p <= grid.cores and keys % (p * TILE) == 0

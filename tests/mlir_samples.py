@@ -238,6 +238,32 @@ module attributes {tteqsat.kernel = "add", tteqsat.tensors = ["a:in:64x32:bf16",
 
 # ------------------------------------------------------------------------------------------
 # EXP_CHAIN: y = 1 / exp(0.5 * x) on the SFPU (x: 32x64 bf16).
+def tile_loop(trips: int, inits: str = "", ops: str = "") -> str:
+    """A compute body that moves `trips` tiles cb0 -> DST slot 0 -> cb16 one at a time: init_sfpu and
+    copy_tile_init, then `inits` (op lines), a loop waiting for a tile, copying it into DST, running `ops` on
+    slot 0, packing it and popping it. The shared skeleton of the copy, exp and timing fixtures."""
+    indent = "".join(f"  {line}\n" for line in ops.splitlines())
+    return (f'%n = "arith.constant"() <{{value = {trips} : index}}> : () -> index\n'
+            '"ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()\n'
+            '"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()\n'
+            + "".join(f"{line}\n" for line in inits.splitlines())
+            + '"scf.for"(%c0, %n, %c1) ({\n'
+            "^bb0(%t: index):\n"
+            '  "ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()\n'
+            '  "ttkernel.tile_regs_acquire"() : () -> ()\n'
+            '  "ttkernel.copy_tile"(%cb0, %c0, %c0) : ($cb0, index, index) -> ()\n'
+            + indent
+            + '  "ttkernel.tile_regs_commit"() : () -> ()\n'
+            '  "ttkernel.tile_regs_wait"() : () -> ()\n'
+            '  "ttkernel.cb_reserve_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()\n'
+            '  "ttkernel.pack_tile"(%c0, %cb16, %c0) : (index, $cb16, index) -> ()\n'
+            '  "ttkernel.cb_push_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()\n'
+            '  "ttkernel.tile_regs_release"() : () -> ()\n'
+            '  "ttkernel.cb_pop_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()\n'
+            '  "scf.yield"() : () -> ()\n'
+            "}) : (index, index, index) -> ()\n")
+
+
 EXP_CHAIN_BODY = """\
 "ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()
 "scf.for"(%c0, %c2, %c1) ({

@@ -16,25 +16,6 @@ CB2 = ms.cb_type(2)
 ACC = "!ttkernel.TensorAccessor"
 ARGS = "!ttkernel.TensorAccessorArgs"
 
-COPY_BODY = """\
-%n = "arith.constant"() <{value = $n : index}> : () -> index
-"ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()
-"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()
-"scf.for"(%c0, %n, %c1) ({
-^bb0(%t: index):
-  "ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "ttkernel.tile_regs_acquire"() : () -> ()
-  "ttkernel.copy_tile"(%cb0, %c0, %c0) : ($cb0, index, index) -> ()
-  "ttkernel.tile_regs_commit"() : () -> ()
-  "ttkernel.tile_regs_wait"() : () -> ()
-  "ttkernel.cb_reserve_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.pack_tile"(%c0, %cb16, %c0) : (index, $cb16, index) -> ()
-  "ttkernel.cb_push_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.tile_regs_release"() : () -> ()
-  "ttkernel.cb_pop_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "scf.yield"() : () -> ()
-}) : (index, index, index) -> ()
-"""
 
 
 def copy_module(tensors: list[tuple[str, tuple[int, int], str]]) -> str:
@@ -42,7 +23,7 @@ def copy_module(tensors: list[tuple[str, tuple[int, int], str]]) -> str:
     ins = [ms.Tensor(name, "in", shape, 0, 2, dtype) for name, shape, dtype in tensors]
     outs = [ms.Tensor(f"{name}_out", "out", shape, 16, 2, dtype) for name, shape, dtype in tensors]
     total = sum(t.n_tiles for t in ins)
-    return ms.kernel("cp", [*ins, *outs], COPY_BODY.replace("$n", str(total)), fp32=True)
+    return ms.kernel("cp", [*ins, *outs], ms.tile_loop(total), fp32=True)
 
 
 def test_reader_pins_the_op_forms_of_ttmlir_main_and_layout() -> None:
@@ -218,7 +199,7 @@ def test_a_reader_that_reads_past_its_reservation_fails(old: str, new: str, mess
 
 def test_dtype_mismatch_between_tensor_and_cb_is_caught_by_the_simulator() -> None:
     tensors = [ms.Tensor("x", "in", (32, 32), 0, 2, "f32", tile_dtype="bf16"), ms.Tensor("y", "out", (32, 32), 16)]
-    text = ms.kernel("mm", tensors, COPY_BODY.replace("$n", "1"))
+    text = ms.kernel("mm", tensors, ms.tile_loop(1))
     ms.xdsl_check(text)
     with pytest.raises(SimulationError) as info:
         simulate(text, {"x": np.zeros((32, 32), np.float32)})

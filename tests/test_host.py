@@ -102,25 +102,7 @@ def test_cli_emits_the_host_program(tmp_path: Path, capsys) -> None:
 
 # -- the simulator takes the arguments from the host program ---------------------------------------------
 
-COPY_TWO = """\
-%n = "arith.constant"() <{value = 4 : index}> : () -> index
-"ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()
-"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()
-"scf.for"(%c0, %n, %c1) ({
-^bb0(%t: index):
-  "ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "ttkernel.tile_regs_acquire"() : () -> ()
-  "ttkernel.copy_tile"(%cb0, %c0, %c0) : ($cb0, index, index) -> ()
-  "ttkernel.tile_regs_commit"() : () -> ()
-  "ttkernel.tile_regs_wait"() : () -> ()
-  "ttkernel.cb_reserve_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.pack_tile"(%c0, %cb16, %c0) : (index, $cb16, index) -> ()
-  "ttkernel.cb_push_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.tile_regs_release"() : () -> ()
-  "ttkernel.cb_pop_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "scf.yield"() : () -> ()
-}) : (index, index, index) -> ()
-"""
+COPY_TWO = ms.tile_loop(4)  # 4 tiles: x then w
 
 
 def copy_two() -> str:

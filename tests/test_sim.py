@@ -497,27 +497,7 @@ def test_parser_records_lines_and_typed_attributes() -> None:
 
 def test_thousands_of_tile_ops_run_fast() -> None:
     n = 256
-    body = f"""\
-%n = "arith.constant"() <{{value = {n} : index}}> : () -> index
-"ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()
-"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()
-"ttkernel.exp_tile_init"() : () -> ()
-"scf.for"(%c0, %n, %c1) ({{
-^bb0(%t: index):
-  "ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "ttkernel.tile_regs_acquire"() : () -> ()
-  "ttkernel.copy_tile"(%cb0, %c0, %c0) : ($cb0, index, index) -> ()
-  "ttkernel.exp_tile"(%c0) : (index) -> ()
-  "ttkernel.tile_regs_commit"() : () -> ()
-  "ttkernel.tile_regs_wait"() : () -> ()
-  "ttkernel.cb_reserve_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.pack_tile"(%c0, %cb16, %c0) : (index, $cb16, index) -> ()
-  "ttkernel.cb_push_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.tile_regs_release"() : () -> ()
-  "ttkernel.cb_pop_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "scf.yield"() : () -> ()
-}}) : (index, index, index) -> ()
-"""
+    body = ms.tile_loop(n, inits='"ttkernel.exp_tile_init"() : () -> ()', ops='"ttkernel.exp_tile"(%c0) : (index) -> ()')
     text = ms.kernel("big", [ms.Tensor("x", "in", (512, 512), 0), ms.Tensor("y", "out", (512, 512), 16)], body)
     x = rand(512, 512)
     start = time.perf_counter()

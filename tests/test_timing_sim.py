@@ -38,26 +38,9 @@ WH = load_arch("wormhole_b0")
 N = 8  # tiles of the hand-checked kernel
 
 # one tile at a time: wait, copy into DST, exp, pack, pop
-EXP_BODY = """\
-"ttkernel.init_sfpu"(%cb0, %cb16) : ($cb0, $cb16) -> ()
-"ttkernel.copy_tile_init"(%cb0) : ($cb0) -> ()
-"ttkernel.exp_tile_init"() <{approx = true, scale = 1065353216 : i32}> : () -> ()
-"scf.for"(%c0, %c8, %c1) ({
-^bb0(%t: index):
-  "ttkernel.cb_wait_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "ttkernel.tile_regs_acquire"() : () -> ()
-  "ttkernel.copy_tile"(%cb0, %c0, %c0) : ($cb0, index, index) -> ()
-  "ttkernel.exp_tile"(%c0) <{approx = true, scale = 1065353216 : i32}> : (index) -> ()
-  "ttkernel.tile_regs_commit"() : () -> ()
-  "ttkernel.tile_regs_wait"() : () -> ()
-  "ttkernel.cb_reserve_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.pack_tile"(%c0, %cb16, %c0) : (index, $cb16, index) -> ()
-  "ttkernel.cb_push_back"(%cb16, %c1_i32) : ($cb16, i32) -> ()
-  "ttkernel.tile_regs_release"() : () -> ()
-  "ttkernel.cb_pop_front"(%cb0, %c1_i32) : ($cb0, i32) -> ()
-  "scf.yield"() : () -> ()
-}) : (index, index, index) -> ()
-"""
+EXP_BODY = ms.tile_loop(
+    N, inits='"ttkernel.exp_tile_init"() <{approx = true, scale = 1065353216 : i32}> : () -> ()',
+    ops='"ttkernel.exp_tile"(%c0) <{approx = true, scale = 1065353216 : i32}> : (index) -> ()')
 
 
 def exp_module(in_pages: int = 2, out_pages: int = 2) -> str:

@@ -201,19 +201,8 @@ def test_the_analytic_model_ranks_alternatives_as_the_timing_simulator_does(lse_
 
 
 def test_attention_alternatives_agree_too() -> None:
-    kernel = load_example("attention")  # 64 q rows, 256 keys: streaming at one width only
-    egraph = EGraph()
-    insert_kernel(egraph, kernel)
-    saturate(egraph, shipped_rulesets(), Limits())
-    graph = serialize(egraph)
-    model = TensixCostModel(WH)
-    names = [str(n.attr("name")) for n in kernel.inputs]
-    schedules = {"baseline": build_schedule(baseline_program(kernel), WH, model, fuse=False),
-                 "fused": build_schedule(extract(graph, model, kernel.name, kernel.dtype, names, "fused"), WH, model),
-                 "streaming": build_schedule(extract(graph, model, kernel.name, kernel.dtype, names, "streaming"), WH,
-                                             model)}
-    inputs = reference.random_inputs(kernel, 0)
-    priced = [schedule_cycles(label, s, WH, inputs) for label, s in schedules.items()]
+    priced = _alternatives(load_example("attention"), WH)  # 64 q rows, 256 keys: streaming at one width only
+    assert {p.label for p in priced} == {"baseline", "fused", "chunks of 128"}
     assert all(p.agrees() for p in priced), [(p.label, round(p.ratio, 3)) for p in priced]
     assert not misranked(priced)
 

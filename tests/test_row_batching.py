@@ -26,13 +26,13 @@ def rowexp() -> tq.Result:
     return tq.optimize(tq.kernel("rowexp", tq.exp(x.max(axis=-1) * 0.5)), blocks=())
 
 
-def test_a_column_of_row_statistics_takes_every_row_in_one_acquire(rowexp: tq.Result) -> None:
+def test_a_column_of_row_statistics_takes_several_rows_per_acquire(rowexp: tq.Result) -> None:
     (sec,) = rowexp.schedule.sections
-    assert (sec.grid, sec.width, sec.rows, sec.iterations) == ((8, 1), 1, 8, 1)
-    assert sec.slots == 8 <= rowexp.schedule.dst_capacity
+    assert (sec.grid, sec.width, sec.rows, sec.iterations) == ((8, 1), 1, 4, 2)  # 8 rows would leave one pass
+    assert sec.slots == 4 <= rowexp.schedule.dst_capacity                        # nothing to overlap with
     text = rowexp.to_mlir()
-    assert "8 tile rows per acquire" in text
-    assert text.count('"ttkernel.tile_regs_acquire"') == 2  # the scaler fill's and the one pass's
+    assert "4 tile rows per acquire" in text
+    assert text.count('"ttkernel.tile_regs_acquire"') == 2  # the scaler fill's and the one pass's (in a loop)
     check = rowexp.verify(seed=0)
     assert check.precision == "hardware" and check.max_rel_err <= check.tolerance
 
@@ -51,16 +51,16 @@ def test_the_second_row_packed_from_the_first_rows_slot_fails_verification(rowex
 
 
 def test_row_batching_prices_fewer_handshakes_and_inits() -> None:
-    """The same pass at one row per acquire costs a handshake and its init switches per row more."""
+    """The same pass at one row per acquire costs a handshake and its init switches per extra pass more."""
     x = tq.tensor("x", (256, 64))
     program = tq.optimize(tq.kernel("rowexp", tq.exp(x.max(axis=-1) * 0.5)), blocks=()).program
     arch = load_arch("wormhole_b0")
     batched = build_schedule(program, arch).sections[0]
     program.one_row_per_pass = True
     single = build_schedule(program, arch).sections[0]
-    assert (single.rows, single.iterations, batched.rows, batched.iterations) == (1, 8, 8, 1)
+    assert (single.rows, single.iterations, batched.rows, batched.iterations) == (1, 8, 4, 2)
     sync, init = arch.num("sync.section"), arch.num("sync.init")
-    saved = 7 * (sync + single.inits_per_iteration * init)
+    saved = 6 * (sync + single.inits_per_iteration * init)
     assert single.cycles - batched.cycles == pytest.approx(saved, rel=0.05)
 
 

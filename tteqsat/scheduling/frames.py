@@ -10,7 +10,7 @@ from tteqsat.cost.model import TensixCostModel
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp
 from tteqsat.scheduling.model import INPUT_ROLES, REDUCES, CbPlan, DstSection, Frame
-from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order
+from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order, row_options
 from tteqsat.scheduling.timing import compute_cycles
 
 
@@ -212,6 +212,30 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
                     seen.add(token)
                     reads.append((cb, token, 1))
         result.append((section, reads))
+    if max_rows > 1:
+        _pick_rows(result, model, capacity, max_rows,
+                   lambda p, r: build_section(0, [o.value for o in result[p][0].ops if o.value >= 0], ops, index,
+                                              in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model, capacity,
+                                              column_major, formats, max_rows, r)[0])
     return result, None
+
+
+def _pick_rows(result, model: TensixCostModel, capacity: int, max_rows: int, rebuild) -> None:
+    """Tile rows per acquire of each pass, by the frame's pipelined cost: a pass alone is cheapest with the most
+    rows (fewest handshakes), but one big pass also keeps the threads from overlapping its tiles."""
+    for pos in range(len(result)):
+        sec, reads = result[pos]
+        options = row_options(sec, capacity, max_rows)
+        if len(options) < 2:
+            continue
+        best, best_cycles = sec, _frame_cycles(model, result)
+        for rows in options:
+            if rows == sec.rows:
+                continue
+            result[pos] = (rebuild(pos, rows), reads)
+            cycles = _frame_cycles(model, result)
+            if cycles < best_cycles - 1e-6:
+                best, best_cycles = result[pos][0], cycles
+        result[pos] = (best, reads)
 
 

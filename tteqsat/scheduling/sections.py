@@ -99,12 +99,13 @@ def _reaches(ops: list[HwOp], index: dict[int, int], find, start: int, goal: int
 def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
                    capacity, column_major: frozenset[int] = frozenset(),
                    formats: dict[int, str] | None = None,
-                   max_rows: int = 1) -> tuple[DstSection, tuple[int, int] | None]:
+                   max_rows: int = 1, rows: int | None = None) -> tuple[DstSection, tuple[int, int] | None]:
     """Lay out one section's per-tile program and allocate DST slots (linear scan). Returns the section, or
     a DST join to cut when the section cannot be laid out (DST overflows, or two kinds of full init).
     `formats` gives each CB's tile format (kernel inputs may differ from intermediates:
     settings.input_format); bf16 if absent. A pass over whole rows may take up to `max_rows` of them per
-    acquire when the model prices that cheaper (fewer handshakes and init sites)."""
+    acquire: `rows` of them when given (and allowed), else as many as the pass alone prices cheapest (fewer
+    handshakes and init sites; the frame then weighs the pipelined alternatives, `row_options`)."""
     formats = formats or {}
 
     def fmt(v: int) -> str:
@@ -290,9 +291,12 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
         sec.cycles = model.section(per_pass, sec.iterations, hoisted, per_iter)
         return sec
 
+    options = _row_counts(grid, width, peak, capacity, max_rows, section_ops, tilesums)
+    if rows is not None:
+        return laid_out(rows if rows in options else 1), None
     section = laid_out(1)
-    for rows in _row_counts(grid, width, peak, capacity, max_rows, section_ops, tilesums):
-        trial = laid_out(rows)  # fewer acquires and init sites, priced by the model
+    for count in options:
+        trial = laid_out(count)  # fewer acquires and init sites, priced by the model
         if trial.cycles < section.cycles - 1e-6:
             section = trial
     return section, None
@@ -336,6 +340,13 @@ def _math_tail(section_ops: list[SectionOp], op_math: list[float], width: int, o
         if switches([key for _, key in keyed]):
             tail += init * sum(1 for n, (p, key) in enumerate(keyed) if p > last and key != keyed[n - 1][1])
     return tail
+
+
+def row_options(section: DstSection, capacity: int, max_rows: int) -> list[int]:
+    """Tile rows per acquire a built section could take instead (1 included)."""
+    peak = section.slots // section.tiles
+    accumulate = [0] if any(p.accumulate for p in section.packs) else []
+    return [1] + _row_counts(section.grid, section.width, peak, capacity, max_rows, section.ops, accumulate)
 
 
 def _row_counts(grid: tuple[int, int], width: int, slots_per_tile: int, capacity: int, max_rows: int,

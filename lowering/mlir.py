@@ -132,7 +132,7 @@ class ComputeEmitter:
         self.cb_val: dict[int, str] = {}
         self.cb_ty: dict[int, str] = {}
         self.approx = "true" if schedule.exp_approx else "false"
-        self.width = 1
+        self.tiles = 1  # output tiles per pass (DST tiles per value slot)
         self.ix = IndexArith(self.b)
         self.block: str = self.b.const(0, "index")  # the work item's row block
         self.chunk: str = self.block                 # the loop's chunk (0 outside the loop)
@@ -166,8 +166,9 @@ class ComputeEmitter:
 
     # -- per-op calls: one (init, call) pair per step of SectionOp.steps() --------------------------
     def slot(self, s: int, t: int) -> tuple[str, str]:
-        """DST index of tile `t` of the value in slot `s` (a pass holds `width` adjacent tiles per value)."""
-        return self.idx(s * self.width + t)
+        """DST index of tile `t` of the value in slot `s` (a pass holds `tiles` tiles per value: `rows` tile rows
+        of `width` adjacent tiles, row by row)."""
+        return self.idx(s * self.tiles + t)
 
     def calls(self, op: SectionOp, out_cb: int) -> list[tuple[Callable[[], None], Callable[[str, str, int], None]]]:
         """One (init, call) pair per step of `op.steps()`; a call emits tile `t` of the pass at column `j`."""
@@ -288,12 +289,13 @@ class ComputeEmitter:
     # -- sections -------------------------------------------------------------------------------------
     def section(self, sec: DstSection) -> None:
         b = self.b
+        per_pass = f", {sec.rows} tile rows per acquire" if sec.rows > 1 else ""
         b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "
-               f"{len(sec.ops)} ops")
+               f"{len(sec.ops)} ops{per_pass}")
         for cb, tiles in sec.waits:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
         out_cb = sec.packs[0].cb
-        self.width = sec.width
+        self.tiles = sec.tiles
         steps, pairs = [], []
         for op in sec.ops:
             op_steps, op_pairs = op.steps(), self.calls(op, out_cb)
@@ -320,21 +322,26 @@ class ComputeEmitter:
                     emit_init[p] = False
                     before_acquire = pairs[p][0]
 
-        width = sec.width
+        width, rows = sec.width, sec.rows
+        assert rows == 1 or (width == sec.grid[1] and not any(pk.accumulate for pk in sec.packs)), \
+            "a pass takes several tile rows only when it takes whole rows and packs no L1-accumulated tile"
 
-        def body(i: str, jb: str) -> None:
+        def body(ib: str, jb: str) -> None:
             cols = [jb] if width == 1 else [self.column(jb, width, t) for t in range(width)]
+            # the pass's tiles, row by row: (row, column); tile t of the pass sits in DST slot*tiles + t
+            lines = [ib] if rows == 1 else [self.column(ib, rows, r) for r in range(rows)]
+            tiles = [(i, j) for i in lines for j in cols]
             if before_acquire is not None:
                 before_acquire()
             b.op("ttkernel.tile_regs_acquire", [])
             for p, (init, call) in enumerate(pairs):
                 if emit_init[p]:
                     init()
-                for t, j in enumerate(cols):
+                for t, (i, j) in enumerate(tiles):
                     call(i, j, t)
             b.op("ttkernel.tile_regs_commit", [])
             b.op("ttkernel.tile_regs_wait", [])
-            for t, j in enumerate(cols):
+            for t, (_, j) in enumerate(tiles):
                 for pk in sec.packs:
                     slot = self.slot(pk.slot, t)
                     if pk.accumulate:  # the first tile of the row overwrites, the rest add in L1
@@ -353,14 +360,14 @@ class ComputeEmitter:
 
         accumulated = [pk.cb for pk in sec.packs if pk.accumulate]
 
-        def row(i: str) -> None:
+        def row(ib: str) -> None:
             for cb in accumulated:  # one tile per row block, packed into by every tile of the row
                 b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
-            b.loop(sec.grid[1] // width, lambda jb: body(i, jb))
+            b.loop(sec.grid[1] // width, lambda jb: body(ib, jb))
             for cb in accumulated:
                 b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
 
-        b.loop(sec.grid[0], row)
+        b.loop(sec.grid[0] // rows, row)
         for cb, tiles in sec.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
 

@@ -210,7 +210,7 @@ class TensixCostModel:
         math = max(math, self._source_bound(section, e.unpack_thread, e.fpu, math - e.fpu))
         if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
             math, pack = math + e.pack, 0.0
-        reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.width
+        reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.tiles
         grain = max(1, reads or round(e.unpack_thread / self.unpack))  # tiles unpacked per pass
         tail = getattr(section, "math_tail", 0.0) + self.sync  # SFPU work on the last tiles, then the commit
         return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
@@ -222,7 +222,7 @@ class TensixCostModel:
         handshakes, inits: `other`), the unpacker fills both banks for the next pass and stops; the rest of
         that pass's tiles are unpacked one by one as math frees a bank. Each of the pass's `tiles` FPU calls
         takes one bank (both operands of an add, one K step of a matmul)."""
-        tiles = sum(max(1, op.inner) for op in section.ops if op.reads) * section.width
+        tiles = sum(max(1, op.inner) for op in section.ops if op.reads) * section.tiles
         if tiles <= 2 or not unpack:
             return 0.0
         u, m = unpack / tiles, fpu / tiles

@@ -100,6 +100,7 @@ class Program:
     dtype: str
     inputs: list[HwOp]
     outputs: list[tuple[str, HwOp]]
+    one_row_per_pass: bool = False  # every DST pass takes at most one tile row (a hand-written schedule's rule)
 
     def ops(self) -> list[HwOp]:
         """Every op, operands first, deterministic."""

@@ -37,6 +37,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts."""
     model = model or TensixCostModel(arch)
     capacity = arch.dst_tiles(program.dtype)
+    max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
     plan = CbPlan(program.dtype)
     parts = split(program)
     args: list[TensorArg] = []
@@ -95,7 +96,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             st.column_major = plan.cbs[st.cb].tile_order == "cols"
     sequence: list[tuple[DstSection, list[tuple[int, tuple, int]], bool]] = []
     for frame in frames:
-        for sec, reads in schedule_frame(frame, plan, arch, model, fuse, capacity):
+        for sec, reads in schedule_frame(frame, plan, arch, model, fuse, capacity, max_rows):
             sec.index = len(sequence)
             sec.in_loop = frame.name == "loop"
             sequence.append((sec, reads, sec.in_loop))
@@ -139,7 +140,7 @@ def _without_masks(model: TensixCostModel, sections: list[DstSection]) -> list[D
         if masks:
             sec = copy.copy(sec)
             for op in masks:
-                sec.engines = sec.engines + model.op_tile(HwOp("mask", op.op, (), (TILE, TILE))).scaled(-sec.width)
+                sec.engines = sec.engines + model.op_tile(HwOp("mask", op.op, (), (TILE, TILE))).scaled(-sec.tiles)
             steps = [st for op in sec.ops for st in (op.steps()[:-1] if op.kind == "mask" else op.steps())]
             keys = {engine: [k for e, k in steps if e == engine] for engine in ("fpu", "sfpu")}
             sec.init_sites = {engine: (int(bool(ks)), switches(ks)) for engine, ks in keys.items()}

@@ -10,18 +10,19 @@ from tteqsat.cost.model import TensixCostModel
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp
 from tteqsat.scheduling.model import INPUT_ROLES, REDUCES, CbPlan, DstSection, Frame
-from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order
+from tteqsat.scheduling.sections import assign_sections, build_section, grouped_order, row_options
 from tteqsat.scheduling.timing import compute_cycles
 
 
 def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
-                    capacity: int) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
+                    capacity: int, max_rows: int = 1) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
     """The frame's sections, splitting until each fits DST, then joining passes over the same tiles that read
-    the same CB values when that is cheaper; with each section's CB reads as tokens."""
+    the same CB values when that is cheaper; with each section's CB reads as tokens. A pass over whole tile
+    rows may take up to `max_rows` of them per acquire."""
     cut: set[tuple[int, int]] = set()
     mark = len(plan.cbs)
     for _ in range(10_000):
-        result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity)
+        result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity, max_rows=max_rows)
         if overflow is None:
             break
         if overflow in cut:
@@ -30,24 +31,24 @@ def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostMode
         cut.add(overflow)
     else:
         raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
-    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark) if fuse else result
+    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark, max_rows) if fuse else result
 
 
 MAX_JOIN_TRIALS = 32
 
 
 def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-                   capacity: int, result, mark: int):
+                   capacity: int, result, mark: int, max_rows: int = 1):
     """Local search over the frame's passes, each move kept only when the model says the frame is cheaper:
     join two passes over the same tile grid that read a common CB value (one acquire, one copy of the shared
     value), or cut a DST join inside a pass that DST pressure keeps to one tile per acquire (its halves may
-    then each run several tiles per acquire)."""
+    then each run several tiles, or tile rows, per acquire)."""
     joins: frozenset[tuple[int, int]] = frozenset()
     cut = set(cut)
     tried: set[tuple] = set()
     ops = frame.program.ops()
     for _ in range(MAX_JOIN_TRIALS):
-        move = _join_candidate(result, tried) or _cut_candidate(result, ops, cut, capacity, tried)
+        move = _join_candidate(result, tried) or _cut_candidate(result, ops, cut, capacity, tried, max_rows)
         if move is None:
             return result
         tried.add(move)
@@ -56,7 +57,8 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
         trial_cut = set(cut) | ({move[1:]} if move[0] == "cut" else set())
         trial_joins = joins | ({move[1:]} if move[0] == "join" else set())
         try:
-            trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins)
+            trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins,
+                                         max_rows)
         except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
             continue
         if overflow is None and _frame_cycles(model, trial) < _frame_cycles(model, result) - 1e-6:
@@ -68,11 +70,13 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
 
 
 def _cut_candidate(result, ops: list[HwOp], cut: set[tuple[int, int]], capacity: int,
-                   tried: set[tuple]) -> tuple | None:
-    """A DST join inside the busiest pass whose pressure allows fewer tiles per acquire than DST could take."""
+                   tried: set[tuple], max_rows: int = 1) -> tuple | None:
+    """A DST join inside the busiest pass whose pressure allows fewer tiles per acquire than DST could take
+    (a row's tiles, or with `max_rows` above one, tile rows)."""
     index = {id(op): n for n, op in enumerate(ops)}
     for sec, _ in sorted(result, key=lambda r: -r[0].cycles):
-        if sec.width * 2 > capacity or sec.width >= sec.grid[1]:
+        most = sec.grid[1] * min(max_rows, sec.grid[0])  # tiles a pass could take
+        if sec.tiles * 2 > capacity or sec.tiles >= most:
             continue
         inside = {o.value for o in sec.ops if o.value >= 0}
         for n in sorted(inside):
@@ -104,7 +108,7 @@ def _join_candidate(result, tried: set[tuple]) -> tuple | None:
 
 
 def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-               capacity: int, joins: frozenset[tuple[int, int]] = frozenset()):
+               capacity: int, joins: frozenset[tuple[int, int]] = frozenset(), max_rows: int = 1):
     program = frame.program
     ops = program.ops()
     index = {id(op): n for n, op in enumerate(ops)}
@@ -181,13 +185,13 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
     result = []
     for s in order:
         section, overflow = build_section(0, members[s], ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                           needs_cb, model, capacity, column_major, formats)
+                                           needs_cb, model, capacity, column_major, formats, max_rows)
         if overflow is not None:
             return [], overflow
         grouped = grouped_order(members[s], ops, index, in_dst)
         if grouped != members[s]:  # the same ops with fewer init switches, if DST still fits
             other, too_big = build_section(0, grouped, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                            needs_cb, model, capacity, column_major, formats)
+                                            needs_cb, model, capacity, column_major, formats, max_rows)
             if too_big is None and other.cycles < section.cycles - 1e-6:
                 section = other
         reads: list[tuple[int, tuple, int]] = []
@@ -208,6 +212,30 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
                     seen.add(token)
                     reads.append((cb, token, 1))
         result.append((section, reads))
+    if max_rows > 1:
+        _pick_rows(result, model, capacity, max_rows,
+                   lambda p, r: build_section(0, [o.value for o in result[p][0].ops if o.value >= 0], ops, index,
+                                              in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model, capacity,
+                                              column_major, formats, max_rows, r)[0])
     return result, None
+
+
+def _pick_rows(result, model: TensixCostModel, capacity: int, max_rows: int, rebuild) -> None:
+    """Tile rows per acquire of each pass, by the frame's pipelined cost: a pass alone is cheapest with the most
+    rows (fewest handshakes), but one big pass also keeps the threads from overlapping its tiles."""
+    for pos in range(len(result)):
+        sec, reads = result[pos]
+        options = row_options(sec, capacity, max_rows)
+        if len(options) < 2:
+            continue
+        best, best_cycles = sec, _frame_cycles(model, result)
+        for rows in options:
+            if rows == sec.rows:
+                continue
+            result[pos] = (rebuild(pos, rows), reads)
+            cycles = _frame_cycles(model, result)
+            if cycles < best_cycles - 1e-6:
+                best, best_cycles = result[pos][0], cycles
+        result[pos] = (best, reads)
 
 

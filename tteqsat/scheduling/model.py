@@ -115,7 +115,9 @@ class DstSection:
     slots: int = 0
     engines: Engines = field(default_factory=Engines)  # per pass
     in_loop: bool = False
-    width: int = 1  # adjacent tiles of a row per pass; value slot s holds them in DST s*width .. s*width+width-1
+    width: int = 1  # adjacent tiles of a row per pass
+    rows: int = 1   # tile rows per pass (only when a pass takes whole rows: width == grid[1]); value slot s
+                    # holds the pass's `tiles` tiles, row by row, in DST s*tiles .. s*tiles+tiles-1
     inits_hoisted: int = 0
     inits_per_iteration: int = 0
     init_sites: dict[str, tuple[int, int]] = field(default_factory=dict)  # engine -> (hoisted, per pass)
@@ -124,8 +126,13 @@ class DstSection:
     cycles: float = 0.0  # the section alone (the schedule pipelines sections through the threads)
 
     @property
+    def tiles(self) -> int:
+        """Output tiles per pass (per acquire)."""
+        return self.width * self.rows
+
+    @property
     def iterations(self) -> int:
-        return self.grid[0] * self.grid[1] // self.width
+        return self.grid[0] * self.grid[1] // self.tiles
 
 
 @dataclass

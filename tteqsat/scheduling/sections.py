@@ -98,11 +98,14 @@ def _reaches(ops: list[HwOp], index: dict[int, int], find, start: int, goal: int
 
 def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
                    capacity, column_major: frozenset[int] = frozenset(),
-                   formats: dict[int, str] | None = None) -> tuple[DstSection, tuple[int, int] | None]:
+                   formats: dict[int, str] | None = None,
+                   max_rows: int = 1, rows: int | None = None) -> tuple[DstSection, tuple[int, int] | None]:
     """Lay out one section's per-tile program and allocate DST slots (linear scan). Returns the section, or
     a DST join to cut when the section cannot be laid out (DST overflows, or two kinds of full init).
     `formats` gives each CB's tile format (kernel inputs may differ from intermediates:
-    settings.input_format); bf16 if absent."""
+    settings.input_format); bf16 if absent. A pass over whole rows may take up to `max_rows` of them per
+    acquire: `rows` of them when given (and allowed), else as many as the pass alone prices cheapest (fewer
+    handshakes and init sites; the frame then weighs the pipelined alternatives, `row_options`)."""
     formats = formats or {}
 
     def fmt(v: int) -> str:
@@ -276,12 +279,26 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                 op = ops[sop.value]
                 block = model.matmul_pass(sop.inner, 1, width, *operand_formats(op)[:2])
                 engines = engines + block + op_cost[sop.value].scaled(-width)
-    engines, on_pack = _exp_on_pack_thread(model, section_ops, op_cost, uses, engines, width)
-    section = DstSection(number, grid, section_ops, packs, slots=peak * width, engines=engines,
+
+    def laid_out(rows: int) -> DstSection:
+        """The section taking `rows` whole tile rows (of `width` tiles) per acquire."""
+        tiles = width * rows
+        per_pass, on_pack = _exp_on_pack_thread(model, section_ops, op_cost, uses, engines.scaled(rows), tiles)
+        sec = DstSection(number, grid, section_ops, packs, slots=peak * tiles, engines=per_pass,
                          inits_hoisted=hoisted, inits_per_iteration=per_iter, init_sites=sites,
-                         pack_thread_ops=on_pack, width=width,
-                         math_tail=_math_tail(section_ops, op_math, width, on_pack, model.init))
-    section.cycles = model.section(engines, section.iterations, hoisted, per_iter)
+                         pack_thread_ops=on_pack, width=width, rows=rows,
+                         math_tail=_math_tail(section_ops, op_math, tiles, on_pack, model.init))
+        sec.cycles = model.section(per_pass, sec.iterations, hoisted, per_iter)
+        return sec
+
+    options = _row_counts(grid, width, peak, capacity, max_rows, section_ops, tilesums)
+    if rows is not None:
+        return laid_out(rows if rows in options else 1), None
+    section = laid_out(1)
+    for count in options:
+        trial = laid_out(count)  # fewer acquires and init sites, priced by the model
+        if trial.cycles < section.cycles - 1e-6:
+            section = trial
     return section, None
 
 
@@ -307,7 +324,8 @@ def _exp_on_pack_thread(model, section_ops: list[SectionOp], op_cost: dict[int, 
 def _math_tail(section_ops: list[SectionOp], op_math: list[float], width: int, on_pack: list[int],
                init: float) -> float:
     """Math cycles of a pass after its last tile is unpacked (before the commit): the last op that reads a CB
-    finishes its last tile (one K step of a matmul or reduce), then every later op runs on all `width` tiles,
+    finishes its last tile (one K step of a matmul or reduce), then every later op runs on all `width` tiles
+    of the pass,
     with the inits the pass issues between them. The pass's ops run op by op over its tiles (lowering.mlir), and
     an op that reads only DST cannot start before the ops it follows, so this part never overlaps the pass's
     unpacking."""
@@ -322,6 +340,24 @@ def _math_tail(section_ops: list[SectionOp], op_math: list[float], width: int, o
         if switches([key for _, key in keyed]):
             tail += init * sum(1 for n, (p, key) in enumerate(keyed) if p > last and key != keyed[n - 1][1])
     return tail
+
+
+def row_options(section: DstSection, capacity: int, max_rows: int) -> list[int]:
+    """Tile rows per acquire a built section could take instead (1 included)."""
+    peak = section.slots // section.tiles
+    accumulate = [0] if any(p.accumulate for p in section.packs) else []
+    return [1] + _row_counts(section.grid, section.width, peak, capacity, max_rows, section.ops, accumulate)
+
+
+def _row_counts(grid: tuple[int, int], width: int, slots_per_tile: int, capacity: int, max_rows: int,
+                section_ops: list[SectionOp], tilesums: list[int]) -> list[int]:
+    """Tile rows a pass may take beyond one: only a pass that already takes whole rows (its tiles then stay in
+    row-major CB order), with no matmul (matmul_block serves one row) and no L1-accumulated pack (one CB
+    tile per row); each row's tiles get DST slots of their own, so all of them must fit."""
+    if width != grid[1] or max_rows < 2 or tilesums or any(o.kind == "matmul" for o in section_ops):
+        return []
+    return [r for r in range(2, min(max_rows, grid[0]) + 1)
+            if grid[0] % r == 0 and slots_per_tile * width * r <= capacity]
 
 
 def _width(columns: int, slots_per_tile: int, capacity: int) -> int:

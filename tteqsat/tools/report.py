@@ -39,8 +39,9 @@ def schedule_rows(result: Result) -> list[list[str]]:
     for sec in result.schedule.sections:
         packs = ", ".join(f"cb{p.cb}({cbs[p.cb].role[:3]})" for p in sec.packs)
         trips = trips_of(result, sec)
+        per_acquire = f"{sec.rows}x{sec.width}" if sec.rows > 1 else str(sec.width)  # tile rows x tiles of a row
         rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}" + (f" x{trips}" if trips > 1 else ""),
-                     str(sec.width), str(len(sec.ops)), f"{sec.slots}/{result.schedule.dst_capacity}",
+                     per_acquire, str(len(sec.ops)), f"{sec.slots}/{result.schedule.dst_capacity}",
                      _ops_text(sec), packs, f"{sec.cycles:,.0f}", f"{sec.cycles * trips:,.0f}"])
     return rows
 

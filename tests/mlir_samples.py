@@ -486,3 +486,17 @@ SELF_BODY = """\
 def self_kernel(body: str = SELF_BODY, fp32: bool = False) -> str:
     cbs = {0: cb_type(2), 1: cb_type(2)}
     return module("self", [], [compute("self", cbs, body, fp32=fp32)])
+
+
+SAMPLES = {
+    "add": lambda: ADD,
+    "exp": exp_chain,
+    "matmul": matmul,
+    "reduce": lambda: reduce_rows("reduce_max", 1.0),
+    "bcast_sub": bcast_sub,
+    "scalar": scalar_ops,
+    "fill": lambda: fill(1.5, fp32=False),
+    "self": self_kernel,
+}
+"""Every hand-written sample module by name (a function building its text): what the C++ and conformance
+tests run over."""

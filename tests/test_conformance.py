@@ -15,15 +15,7 @@ from tteqsat.lowering.ttkernel_signatures import SIGNATURES, TTMLIR_COMMIT
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec, parse_arg_spec
 from tteqsat.mlir_text.parser import parse_module
 
-SAMPLES = {
-    "add": lambda: ms.ADD,
-    "exp": ms.exp_chain,
-    "matmul": ms.matmul,
-    "reduce": lambda: ms.reduce_rows("reduce_max", 1.0),
-    "bcast_sub": ms.bcast_sub,
-    "scalar": ms.scalar_ops,
-    "fill": lambda: ms.fill(1.5, fp32=False),
-}
+SAMPLES = ms.SAMPLES
 
 
 def test_every_emitted_module_conforms(emitted_modules: dict[str, str], distinct_modules: dict[str, str]) -> None:

@@ -23,16 +23,7 @@ from tteqsat.lowering.cpp import CppTranslationError, translate_to_cpp
 
 STUBS, needs_gxx, compile_cpp = cpp_check.STUBS, cpp_check.needs_gxx, cpp_check.compile_cpp
 
-SAMPLES = {
-    "add": lambda: ms.ADD,
-    "exp": ms.exp_chain,
-    "matmul": ms.matmul,
-    "reduce": lambda: ms.reduce_rows("reduce_max", 1.0),
-    "bcast_sub": ms.bcast_sub,
-    "scalar": ms.scalar_ops,
-    "fill": lambda: ms.fill(1.5, fp32=False),
-    "self": ms.self_kernel,
-}
+SAMPLES = ms.SAMPLES
 
 
 def assert_compiles(tmp_path: Path, sources: dict[str, str]) -> None:

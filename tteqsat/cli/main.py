@@ -93,14 +93,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def _print_timing(console, result, report) -> None:
     """The timing simulator's table, and the analytic model's cycles for the same core's work beside it."""
-    from tteqsat.cost.model import TensixCostModel
-    from tteqsat.scheduling.timing import kernel_cycles
+    from tteqsat.tools.timing_check import analytic_cycles
 
     grid = result.schedule.grid
-    cores = len(grid.cores) if grid is not None else 1
     items = max((count for _, count in grid.cores), default=1) if grid is not None else 1
-    model = TensixCostModel(result.arch)
-    analytic = kernel_cycles(model, result.schedule, items, model.dram_rate(cores))
+    analytic = analytic_cycles(result)  # the same cores verify timed, each with its own items
     console.print(f"timing simulator: wall {report.wall:,.0f} cycles; the analytic model prices the same core's "
                   f"{items} work item{'s' if items > 1 else ''} with its reads and writes at {analytic:,.0f} "
                   f"({analytic / report.wall:.2f}x)")

@@ -47,17 +47,21 @@ def result_cycles(result: Result, timing_arch: Arch | None = None, seed: int = 0
     """The chosen schedule of `result`: the analytic cycles of the slowest of the cores `verify` samples (its DRAM
     share with every core of the program streaming) against the timing simulator on those cores.
     `timing_arch` prices the simulator with other numbers (to show a mis-priced side is caught)."""
+    report = _simulate_result(result, timing_arch or result.arch, seed)
+    return Priced(result.kernel.name, analytic_cycles(result), report.wall)
+
+
+def analytic_cycles(result: Result) -> float:
+    """The analytic model's cycles for the cores `verify` samples, the slowest of them: each core's own work
+    items (a masked loop's items differ in live chunks) at its DRAM share with every core streaming."""
     grid = result.schedule.grid
     model = TensixCostModel(result.arch)
     if grid is None or grid.items <= 1:
-        analytic = kernel_cycles(model, result.schedule)
-    else:  # the sampled cores' slowest, each with its own items (a masked loop's items differ in live chunks)
-        rate = model.dram_rate(len(grid.cores))
-        analytic = max(kernel_cycles(model, result.schedule, count, rate,
-                                     [result.item_place(first + k)[1] for k in range(count)])
-                       for first, count in (grid.cores[n] for n in result.sample_cores()))
-    report = _simulate_result(result, timing_arch or result.arch, seed)
-    return Priced(result.kernel.name, analytic, report.wall)
+        return kernel_cycles(model, result.schedule)
+    rate = model.dram_rate(len(grid.cores))
+    return max(kernel_cycles(model, result.schedule, count, rate,
+                             [result.item_place(first + k)[1] for k in range(count)])
+               for first, count in (grid.cores[n] for n in result.sample_cores()))
 
 
 def _simulate_result(result: Result, arch: Arch, seed: int) -> TimingReport:

@@ -120,6 +120,31 @@ def test_causal_skips_about_half_of_the_chunks() -> None:
     assert visited / (32 * 16) < 0.55
 
 
+def test_an_item_is_priced_as_its_own_trips_pipelined(causal_streaming: tq.Result) -> None:
+    """A short item costs what its trips cost pipelined with the rest of the item (trips overlap, so each
+    further trip adds less than a trip alone), plus the mask ops of the trips that apply them."""
+    from tteqsat.arch import load_arch
+    from tteqsat.cost import TensixCostModel
+    from tteqsat.scheduling.build import MASK_TILE_FILLS, _without_masks
+    from tteqsat.scheduling.timing import compute_cycles
+
+    s = causal_streaming.schedule
+    loop = s.loop
+    model = TensixCostModel(load_arch("wormhole_b0"))
+    fills = (sum(1 for cb in s.cbs if cb.role == "scaler") + sum(f.tiles for f in loop.fills)
+             + MASK_TILE_FILLS * sum(cb.tiles for cb in s.cbs if cb.role == "mask"))
+    unmasked = _without_masks(model, s.sections)
+    misses = []
+    for b in range(s.blocks):
+        lo, hi = loop.range(b)
+        masked = hi - lo - loop.unmasked(b)
+        exact = compute_cycles(model, unmasked, hi - lo, fills) + masked * loop.mask_cycles
+        assert s.item_cycles(b) == pytest.approx(exact, rel=0.01), b
+        alone = s.full_compute_cycles - (loop.trips - (hi - lo)) * loop.body_cycles  # each trip priced alone
+        misses.append(abs(alone - masked * loop.mask_cycles - exact) / exact)
+    assert max(misses) > 0.02  # pricing a skipped trip at a trip alone is off by more than that
+
+
 @pytest.mark.parametrize("blocks", range(1, 10))
 def test_paired_block_order_is_a_permutation_pairing_short_with_long(blocks: int) -> None:
     order = [block_order(p, blocks, True) for p in range(blocks)]

@@ -110,10 +110,11 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     fills += MASK_TILE_FILLS * sum(cb.tiles for cb in plan.cbs if cb.role == "mask")
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
-        loop.mask_cycles = loop.body_cycles - compute_cycles(model, _without_masks(model, sections), 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
         fills += sum(f.tiles for f in loop.fills)
     compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
+    if loop is not None and loop.live is not None:
+        _price_trips(model, loop, sections, fills, compute)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
@@ -130,11 +131,25 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     return schedule
 
 
+def _price_trips(model: TensixCostModel, loop: LoopInfo, sections: list[DstSection], fills: int,
+                 masked_every_trip: float) -> None:
+    """What an item whose loop runs only some trips costs, pipelined as the whole item is: the item with one
+    unmasked trip, each further unmasked trip (the marginal cost, less than a trip alone where trips overlap)
+    and what the mask ops add to a trip that applies them (`LoopInfo.item_cycles`)."""
+    unmasked = _without_masks(model, sections)
+    one = compute_cycles(model, unmasked, 1, fills)
+    every = compute_cycles(model, unmasked, loop.trips, fills) if loop.trips > 1 else one
+    loop.first_trip_cycles = one
+    loop.trip_cycles = (every - one) / (loop.trips - 1) if loop.trips > 1 else loop.body_cycles
+    loop.mask_cycles = max(masked_every_trip - every, 0.0) / loop.trips
+
+
 def _without_masks(model: TensixCostModel, sections: list[DstSection]) -> list[DstSection]:
-    """The loop's sections priced without their mask ops (a trip where the mask holds everywhere)."""
+    """The sections priced without the loop's mask ops (trips where the mask holds everywhere)."""
     out = []
     for sec in sections:
         if not sec.in_loop:
+            out.append(sec)
             continue
         masks = [op for op in sec.ops if op.kind == "mask"]
         if masks:

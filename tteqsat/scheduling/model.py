@@ -242,8 +242,7 @@ class Schedule:
         if loop is None or loop.live is None:
             return self.compute_cycles
         lo, hi = loop.range(block)
-        return (self.full_compute_cycles - (loop.trips - max(hi - lo, 0)) * loop.body_cycles
-                - loop.unmasked(block) * loop.mask_cycles)
+        return loop.item_cycles(max(hi - lo, 0), loop.unmasked(block))
 
     def item_dram_bytes(self, arch: Arch, block: int) -> float:
         """DRAM bytes of the item of row block `block`: streamed inputs only for its live chunks."""
@@ -341,7 +340,14 @@ class LoopInfo:
     fill_cycles: float = 0.0
     live: tuple[str, int, int] | None = None  # the loop runs only the chunks this (mask, block rows, chunk
     rows: int = 0                              # width) leaves live for its work item's `rows` rows
-    mask_cycles: float = 0.0  # what the body's mask ops cost per trip (skipped where the mask is all true)
+    mask_cycles: float = 0.0  # what the body's mask ops add to a trip (skipped where the mask is all true)
+    first_trip_cycles: float = 0.0  # an item whose loop runs one trip, unmasked (pipelined with pre and post)
+    trip_cycles: float = 0.0  # each further unmasked trip, pipelined with the ones before it
+
+    def item_cycles(self, trips: int, unmasked: int) -> float:
+        """Compute of an item whose loop runs `trips` trips, `unmasked` of them without the mask ops."""
+        base = self.first_trip_cycles + (trips - 1) * self.trip_cycles
+        return max(base, 0.0) + (trips - unmasked) * self.mask_cycles
 
     def range(self, block: int) -> tuple[int, int]:
         """Chunks [lo, hi) the loop runs for row block `block`."""

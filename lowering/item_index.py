@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.model import MaskIndex
 
@@ -110,3 +111,18 @@ def mask_tile(ops: IndexOps, diag: MaskIndex, block: Value, chunk: Value, i: Val
                          ops.const(1))
         index = step if index is None else ops.arith("addi", index, step)
     return ops.const(0) if index is None else index
+
+
+def live_tiles(ops: IndexOps, live: tuple[str, int, int], chunk_tiles: int, block: Value, row: Value,
+               chunk: Value) -> tuple[Value, Value]:
+    """Key tiles [lo, hi) of chunk `chunk` (relative to it) where the mask holds for some row of tile row `row`
+    of row block `block` (`scheduling.ragged.tile_ranges`): the tile-granular `live_range`, clamped to the
+    chunk, one tile kept where there is none."""
+    text, height, _ = live
+    mask = Mask.parse(text)
+    global_row = ops.arith("addi", ops.arith("muli", block, ops.const(height // TILE)), row) if height else row
+    lo_t, hi_t = live_range(ops, (text, TILE, TILE), TILE, -(-mask.shape[1] // TILE), global_row)
+    base = ops.arith("muli", chunk, ops.const(chunk_tiles))
+    lo = ops.arith("minsi", ops.arith("maxsi", ops.arith("subi", lo_t, base), ops.const(0)), ops.const(chunk_tiles - 1))
+    hi = ops.arith("minsi", ops.arith("maxsi", ops.arith("subi", hi_t, base), ops.const(0)), ops.const(chunk_tiles))
+    return lo, ops.arith("maxsi", hi, ops.arith("addi", lo, ops.const(1)))

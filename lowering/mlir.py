@@ -23,7 +23,7 @@ from tteqsat.lowering.dataflow import (
     emit_reader,
     emit_writer,
 )
-from tteqsat.lowering.item_index import block_of, full_range, live_range, mask_tile
+from tteqsat.lowering.item_index import block_of, full_range, live_range, live_tiles, mask_tile
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import FPU_KINDS, FULL_INIT_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
 
@@ -137,6 +137,8 @@ class ComputeEmitter:
         self.block: str = self.b.const(0, "index")  # the work item's row block
         self.chunk: str = self.block                 # the loop's chunk (0 outside the loop)
         self.masked = True                            # mask ops apply (False: a chunk the mask holds on)
+        self.ragged = False                           # a masked trip skipping dead tiles (scheduling.ragged)
+        self.acc_origin: str | None = None            # the column an L1-accumulated row starts at (None: 0)
 
     # -- helpers --------------------------------------------------------------------------------
     def cb(self, cb_id: int) -> tuple[str, str]:
@@ -225,7 +227,7 @@ class ComputeEmitter:
             ra, rb = op.reads
             tr = self.i32(int(op.attrs.get("transpose_b", 0)))  # type: ignore[call-overload]
             pairs.append((lambda: b.op("ttkernel.mm_init_short", [self.cb(ra.cb), self.cb(rb.cb), tr]),
-                          lambda i, j, t: b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_tiles", [
+                          lambda i, j, t: self.k_loop(op, i, lambda kk: b.op("ttkernel.matmul_tiles", [
                               self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, kk),
                               self.tile_index(rb, i, j, kk), d(t)]))))
         elif k == "reduce":
@@ -234,7 +236,7 @@ class ComputeEmitter:
             attrs = f"reduce_type = #ttkernel.reduce_type<{rtype}>, reduce_dim = #ttkernel.reduce_dim<{rdim}>"
             pairs.append((lambda: b.op("ttkernel.reduce_init", [self.cb(rx.cb), self.cb(rs.cb), self.cb(out_cb)],
                                        attrs),
-                          lambda i, j, t: b.loop(op.inner, lambda kk: b.op("ttkernel.reduce_tile", [
+                          lambda i, j, t: self.k_loop(op, i, lambda kk: b.op("ttkernel.reduce_tile", [
                               self.cb(rx.cb), self.cb(rs.cb), self.tile_index(rx, i, j, kk), self.idx(0), d(t)],
                               attrs))))
             # reduce_init leaves the packer's edge masks on (only the result positions survive a pack) until
@@ -273,12 +275,29 @@ class ComputeEmitter:
         def call(i: str, j: str, t: int) -> None:
             if t:
                 return  # tile 0's call covers the row of the pass
-            b.loop(op.inner, lambda kk: b.op("ttkernel.matmul_block", [
+            self.k_loop(op, i, lambda kk: b.op("ttkernel.matmul_block", [
                 self.cb(ra.cb), self.cb(rb.cb), self.tile_index(ra, i, j, kk), self.tile_index(rb, i, j, kk),
                 self.slot(op.out, 0), tr, ct, rt, kt]))
 
         return (lambda: b.op("ttkernel.mm_block_init_short", [self.cb(ra.cb), self.cb(rb.cb), tr, ct, rt, kt]),
                 call)
+
+    def live_keys(self, row: str) -> tuple[str, str]:
+        """The key tiles [lo, hi) of this trip's chunk that tile row `row` of the item needs (a masked trip)."""
+        info = self.s.loop
+        assert info is not None and info.live is not None and info.ragged is not None
+        lo, hi = live_tiles(self.ix, info.live, info.ragged.chunk_tiles, self.block, row, self.chunk)
+        return str(lo), str(hi)
+
+    def k_loop(self, op: SectionOp, row: str, body: Callable[[str], None]) -> None:
+        """An op's K loop: every K tile, or in a masked trip that skips dead tiles, a reduction over the keys
+        visits only the live key tiles of its tile row."""
+        info = self.s.loop
+        if self.ragged and info is not None and info.ragged is not None and op.value in info.ragged.inner_values:
+            lo, hi = self.live_keys(row)
+            self.b.loop_to(hi, body, lower=lo)
+        else:
+            self.b.loop(op.inner, body)
 
     def _unary(self, name: str, d: Callable[[int], tuple[str, str]]):
         b = self.b
@@ -345,7 +364,8 @@ class ComputeEmitter:
                 for pk in sec.packs:
                     slot = self.slot(pk.slot, t)
                     if pk.accumulate:  # the first tile of the row overwrites, the rest add in L1
-                        first = b.op("arith.minui", [(j, "index"), self.idx(1)], result="index")
+                        col = j if self.acc_origin is None else self.ix.arith("subi", j, self.acc_origin)
+                        first = b.op("arith.minui", [(str(col), "index"), self.idx(1)], result="index")
                         flag = b.op("arith.index_cast", [(first, "index")], result="i32")
                         b.op("ttkernel.pack_reconfig_l1_acc", [(flag, "i32")])
                         # every tile of the row packs into tile 0: an indexed (out-of-order) pack, since the
@@ -360,10 +380,35 @@ class ComputeEmitter:
 
         accumulated = [pk.cb for pk in sec.packs if pk.accumulate]
 
+        info = self.s.loop
+        ragged = (self.ragged and info is not None and info.ragged is not None
+                  and any(op.value in info.ragged.grid_values for op in sec.ops))
+        pages = [pk.cb for pk in sec.packs if not pk.accumulate]
+
+        def skipped_tile(_: str) -> None:  # a skipped tile's page of each packed CB: pushed, never read
+            for cb in pages:
+                b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
+                b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
+
+        def unwritten(lower: str, upper: str) -> None:
+            if pages:
+                b.loop_to(upper, skipped_tile, lower=lower)
+
         def row(ib: str) -> None:
             for cb in accumulated:  # one tile per row block, packed into by every tile of the row
                 b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
-            b.loop(sec.grid[1] // width, lambda jb: body(ib, jb))
+            if ragged:  # a masked trip: only the passes holding a live key tile of this row
+                lo, hi = self.live_keys(ib)
+                first = self.ix.arith("floordivsi", lo, self.ix.const(width))
+                last = self.ix.arith("ceildivsi", hi, self.ix.const(width))
+                start, stop = (str(self.ix.arith("muli", p, self.ix.const(width))) for p in (first, last))
+                self.acc_origin = start
+                unwritten(self.idx(0)[0], start)
+                b.loop_to(str(last), lambda jb: body(ib, jb), lower=str(first))
+                unwritten(stop, self.idx(sec.grid[1])[0])
+                self.acc_origin = None
+            else:
+                b.loop(sec.grid[1] // width, lambda jb: body(ib, jb))
             for cb in accumulated:
                 b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
 
@@ -412,10 +457,12 @@ class ComputeEmitter:
                 start = ix.arith("minsi", ix.arith("maxsi", flo, lo), hi)
                 stop = ix.arith("minsi", ix.arith("maxsi", fhi, start), hi)
                 for a, z, masked in ((lo, start, True), (start, stop, False), (stop, hi, True)):
-                    b.line(f"// chunks that {'apply' if masked else 'skip'} the mask")
+                    skips = " and skip its dead tiles" if masked and info.ragged is not None else ""
+                    b.line(f"// chunks that {'apply' if masked else 'skip'} the mask{skips}")
                     self.masked = masked
+                    self.ragged = masked and info.ragged is not None
                     b.loop_to(str(z), trip, lower=str(a))
-                self.masked = True
+                self.masked, self.ragged = True, False
         for cb, tiles in info.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
         for cb, tiles in info.drains:

@@ -12,9 +12,10 @@ import copy
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
-from tteqsat.extraction.loops import split
+from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import HwOp, Program
 from tteqsat.frontend.ir import TILE
+from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.frames import schedule_frame
 from tteqsat.scheduling.model import (
     CbPlan,
@@ -27,6 +28,7 @@ from tteqsat.scheduling.model import (
     TensorArg,
     switches,
 )
+from tteqsat.scheduling.ragged import ragged_plan, tile_ranges
 from tteqsat.scheduling.timing import compute_cycles, kernel_cycles
 
 MASK_TILE_FILLS = 4
@@ -115,6 +117,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
     if loop is not None and loop.live is not None:
         _price_trips(model, loop, sections, fills, compute)
+        assert parts is not None and parts.loop is not None
+        _plan_ragged(loop, parts.loop, sections)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
@@ -142,6 +146,47 @@ def _price_trips(model: TensixCostModel, loop: LoopInfo, sections: list[DstSecti
     loop.first_trip_cycles = one
     loop.trip_cycles = (every - one) / (loop.trips - 1) if loop.trips > 1 else loop.body_cycles
     loop.mask_cycles = max(masked_every_trip - every, 0.0) / loop.trips
+
+
+def _masked_trips(loop: LoopInfo, block: int) -> list[int]:
+    """The trips of row block `block` that apply the mask (live, but not held everywhere)."""
+    assert loop.live is not None
+    text, height, width = loop.live
+    lo, hi = loop.range(block)
+    flo, fhi = Mask.parse(text).full_chunks(block * height, loop.rows, width)
+    return [c for c in range(lo, hi) if not flo <= c < fhi]
+
+
+def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection]) -> None:
+    """Skip dead tiles inside masked trips where the body allows it (`ragged_plan`); price what each row
+    block saves (`LoopInfo.ragged_saving`): each
+    section over chunk columns runs the fraction of its passes that hold a live tile, each section with a K
+    loop over keys the fraction of live key tiles, of the masked trip's pipelined cost."""
+    assert loop.live is not None
+    text, height, _ = loop.live
+    in_loop = [sec for sec in sections if sec.in_loop]
+    plan = ragged_plan(body.body, body.chunk_leaf, text, in_loop)
+    if plan is None:
+        return
+    mask = Mask.parse(text)
+    blocks = max(mask.shape[0] // height, 1) if height else 1
+    grid = [sec for sec in in_loop if any(op.value in plan.grid_values for op in sec.ops)]
+    inner = [sec for sec in in_loop if sec not in grid and any(op.value in plan.inner_values for op in sec.ops)]
+    total = sum(sec.cycles for sec in in_loop) or 1.0
+    passes = plan.chunk_tiles // plan.width
+    savings = []
+    for b in range(blocks):
+        saved = 0.0
+        for chunk in _masked_trips(loop, b):
+            ranges = tile_ranges(mask, height, b, loop.rows, chunk, plan.chunk_tiles)
+            tiles = sum(hi - lo for lo, hi in ranges) / (len(ranges) * plan.chunk_tiles)
+            runs = sum(-(-hi // plan.width) - lo // plan.width for lo, hi in ranges) / (len(ranges) * passes)
+            fraction = (sum(sec.cycles for sec in grid) * (1 - runs)
+                        + sum(sec.cycles for sec in inner) * (1 - tiles)) / total
+            saved += fraction * (loop.trip_cycles + loop.mask_cycles)
+        savings.append(saved)
+    loop.ragged = plan
+    loop.ragged_saving = savings
 
 
 def _without_masks(model: TensixCostModel, sections: list[DstSection]) -> list[DstSection]:

@@ -241,8 +241,7 @@ class Schedule:
         loop = self.loop
         if loop is None or loop.live is None:
             return self.compute_cycles
-        lo, hi = loop.range(block)
-        return loop.item_cycles(max(hi - lo, 0), loop.unmasked(block))
+        return loop.item_cycles(block)
 
     def item_dram_bytes(self, arch: Arch, block: int) -> float:
         """DRAM bytes of the item of row block `block`: streamed inputs only for its live chunks."""
@@ -328,6 +327,18 @@ class ChunkStream:
     column_major: bool = False  # tiles of each chunk column by column (see CircularBuffer.tile_order)
 
 
+@dataclass(frozen=True)
+class RaggedPlan:
+    """Which body values skip dead tiles in masked trips: `grid_values` are computed in passes over a row of
+    chunk columns (passes with no live tile are skipped), `inner_values` reduce over the chunk's keys in their
+    K loop (bounded to the tile row's live tiles). `width` is the tile count of one pass over chunk columns."""
+
+    grid_values: frozenset[int]
+    inner_values: frozenset[int]
+    width: int
+    chunk_tiles: int
+
+
 @dataclass
 class LoopInfo:
     trips: int
@@ -344,10 +355,17 @@ class LoopInfo:
     first_trip_cycles: float = 0.0  # an item whose loop runs one trip, unmasked (pipelined with pre and post)
     trip_cycles: float = 0.0  # each further unmasked trip, pipelined with the ones before it
 
-    def item_cycles(self, trips: int, unmasked: int) -> float:
-        """Compute of an item whose loop runs `trips` trips, `unmasked` of them without the mask ops."""
+    ragged: RaggedPlan | None = None  # masked trips skip dead tiles (scheduling.ragged)
+    ragged_saving: list[float] = field(default_factory=list)  # per row block: what that saves its item
+
+    def item_cycles(self, block: int) -> float:
+        """Compute of the item of row block `block`: its live trips, the masked ones with their mask ops and
+        without their dead tiles."""
+        lo, hi = self.range(block)
+        trips = max(hi - lo, 0)
         base = self.first_trip_cycles + (trips - 1) * self.trip_cycles
-        return max(base, 0.0) + (trips - unmasked) * self.mask_cycles
+        saving = self.ragged_saving[block] if self.ragged is not None else 0.0
+        return max(base, 0.0) + (trips - self.unmasked(block)) * self.mask_cycles - saving
 
     def range(self, block: int) -> tuple[int, int]:
         """Chunks [lo, hi) the loop runs for row block `block`."""

@@ -125,6 +125,8 @@ def ragged_plan(body: Program, chunk_leaf: dict[str, HwOp], mask_text: str, sect
     ops = body.ops()
     index = {id(op): n for n, op in enumerate(ops)}
     keyed = {n for n, a in axis.items() if a == "cols" and ops[n].kind != "input"}
+    if any(index[id(op)] in keyed for _, op in body.outputs):
+        return None  # a chunk-wide value leaves the loop: every tile of it is read
     grid: set[int] = set()
     pass_widths: set[int] = set()
     for sec in sections:

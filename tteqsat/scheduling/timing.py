@@ -178,8 +178,11 @@ def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: fl
         return model.pipelined(pre, body, 0, post, items)
     if loop.live is None:
         return model.pipelined(pre, body, loop.trips, post, items)
-    spans = [loop.range(block) for block in (blocks if blocks is not None else range(schedule.blocks))]
-    trips = [max(hi - lo, 0) for lo, hi in spans]
+    chosen = list(blocks) if blocks is not None else list(range(schedule.blocks))
+    trips = [max(hi - lo, 0) for lo, hi in (loop.range(block) for block in chosen)]
+    # what skipping the dead tiles of masked trips saves each item (LoopInfo.ragged_saving)
+    saved = [loop.ragged_saving[b] for b in chosen] if loop.ragged is not None else [0.0]
     if blocks is None:
-        return model.pipelined(pre, body, round(sum(trips) / len(trips)), post, items)
-    return sum(model.pipelined(pre, body, t, post, trips.count(t)) for t in sorted(set(trips)))
+        mean_saved = sum(saved) / len(saved)
+        return model.pipelined(pre, body, round(sum(trips) / len(trips)), post, items) - items * mean_saved
+    return sum(model.pipelined(pre, body, t, post, trips.count(t)) for t in sorted(set(trips))) - sum(saved)

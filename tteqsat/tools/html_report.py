@@ -43,8 +43,11 @@ def _table(headers: list[str], rows: list[list[object]], numeric: set[int] | Non
 
 
 def _op_label(op) -> str:
+    accurate = ", accurate" if op.attrs.get("accurate") else ""
     if op.kind == "exp_scaled":
-        return f"exp({float(op.attrs['s']):g}x)"
+        return f"exp({float(op.attrs['s']):g}x{accurate})"
+    if op.kind == "sfpu" and op.op == "exp" and accurate:
+        return "exp(accurate)"
     if op.kind in ("matmul", "copy", "transpose"):
         return op.kind + ("(b.T)" if op.attrs.get("transpose_b") else "")
     if op.kind == "reuse":

@@ -15,6 +15,8 @@ def _ops_text(sec: DstSection) -> str:
             label = "matmul(b.T)"
         if op.kind == "exp_scaled":
             label = f"exp({op.attrs['s']:g}*x)"
+        if op.attrs.get("accurate") and label.startswith("exp"):  # not the approximate exp (extraction.exp_range)
+            label = label[:-1] + ", accurate)" if label.endswith(")") else "exp(accurate)"
         if op.kind == "reuse":
             label = f"{op.op}(dest_reuse)"
         names.append(label)

@@ -208,7 +208,7 @@ class ComputeEmitter:
             pairs.append((lambda: b.op(f"ttkernel.{name}_init", []),
                           lambda i, j, t: b.op(f"ttkernel.{name}", [self.slot(s0, t), self.slot(s1, t), d(t)])))
         elif k == "sfpu":
-            pairs.append(self._unary(SFPU_UNARY.get(op.op, f"{op.op}_tile"), d))
+            pairs.append(self._unary(SFPU_UNARY.get(op.op, f"{op.op}_tile"), d, bool(op.attrs.get("accurate"))))
         elif k == "exp_scaled":
             approx = "false" if op.attrs.get("accurate") else self.approx
             attrs = f"approx = {approx}, scale = {f32_bits(float(op.attrs['s']))} : i32"  # type: ignore[arg-type]
@@ -299,9 +299,9 @@ class ComputeEmitter:
         else:
             self.b.loop(op.inner, body)
 
-    def _unary(self, name: str, d: Callable[[int], tuple[str, str]]):
+    def _unary(self, name: str, d: Callable[[int], tuple[str, str]], accurate: bool = False):
         b = self.b
-        attrs = f"approx = {self.approx}" if name == "exp_tile" else ""
+        attrs = f"approx = {'false' if accurate else self.approx}" if name == "exp_tile" else ""
         return (lambda: b.op(f"ttkernel.{name}_init", [], attrs),
                 lambda i, j, t: b.op(f"ttkernel.{name}", [d(t)], attrs))
 

@@ -255,6 +255,20 @@ def test_approximate_exp_is_the_bit_trick_and_takes_the_init_scale() -> None:
         simulate(mismatch, {"x": x})
 
 
+def test_approximate_exp_edges_follow_the_llk_sequence() -> None:
+    """tt-llk ckernel_sfpu_exp.h (fast approx, ClampToNegative): SFPSWAP keeps the larger of x and -88.5 / scale,
+    SFPMAD, SFPSTOCHRND to UINT16 (|v| rounded; |v| >= 2**16 and NaN saturate to 65535; ISA
+    SFPSTOCHRND_FloatInt.md), SFPSHFT by 15. So overflow and NaN give the NaN pattern 0x7fff8000, -inf and
+    x <= -88.5 the same tiny value (|v| = 185 shifted: a denormal), never 0 from a NaN."""
+    x = np.array([np.nan, np.inf, 100.0, 88.0, 0.0, -88.5, -1000.0, -np.inf, -np.nan], dtype=np.float32)
+    bits = exp_schraudolph(x, 1.0).view(np.uint32)
+    assert [hex(b) for b in bits[:3]] == ["0x7fff8000"] * 3  # NaN in stays NaN; overflow is a NaN pattern
+    assert 1e38 < exp_schraudolph(x, 1.0)[3] < 2e38 and bits[4] == 0x3F7A8000
+    assert len(set(bits[5:].tolist())) == 1 and bits[5] == 185 << 15  # clamped to -88.5, then |v| rounded
+    # with the init's scale the threshold is -88.5 / scale
+    assert exp_schraudolph(np.array([-1000.0], np.float32), 0.125).view(np.uint32)[0] == 185 << 15
+
+
 def test_gelu_is_the_fast_table_in_hardware_precision() -> None:
     from scipy.special import erf
 

@@ -114,3 +114,34 @@ def test_a_wrong_layout_of_the_parts_fails_verification(split_decode: tq.Result)
 def test_many_heads_stay_unsplit_when_dram_bounds_them() -> None:
     r = tq.optimize(decode(32, 8192, d=128), "wormhole_b0")
     assert r.split is None or r.cost_cycles <= r.split.unsplit_cycles
+
+
+def test_a_split_compares_each_kernel_with_its_own_baseline(split_decode: tq.Result) -> None:
+    """The sections line, --summary-json and the HTML report set the parts' kernel against its own unfused
+    baseline (it was the user's kernel's: 'sections 6 (baseline 11)' compared two different kernels), the
+    combining kernel against its own, and the cycles of the user's kernel's baseline against both together."""
+    import io
+
+    from rich.console import Console
+
+    from tteqsat.tools.html_report import render_html
+    from tteqsat.tools.report import render
+
+    r = split_decode
+    alone = [tq.optimize(k, "wormhole_b0", split=False) for k in (r.split.kv.partial, r.split.kv.combine)]
+    part_base, combine_base = (len(a.baseline.sections) for a in alone)
+    assert part_base != len(r.baseline.sections)  # the mix-up would show
+    out = io.StringIO()
+    render(r, Console(file=out, width=400))
+    line = next(t for t in out.getvalue().splitlines() if "sections" in t and "e-graph" in t)
+    assert line.startswith(f"decode_part: sections {len(r.schedule.sections)} (baseline {part_base}) | CBs ")
+    assert f"; decode_combine: sections {len(r.split.combine.schedule.sections)} (baseline {combine_base})" in line
+    summary = r.summary()
+    assert (summary["sections"], summary["baseline_sections"]) == (len(r.schedule.sections), part_base)
+    assert summary["combine_baseline_sections"] == combine_base
+    assert summary["unsplit_baseline_sections"] == len(r.baseline.sections)
+    html = render_html(r)
+    table = html[html.index('id="baseline-comparison"'):html.index("</table>", html.index('id="baseline-comparison"'))]
+    assert "decode_part baseline" in table and "decode_combine chosen" in table
+    assert f'<td>sections</td><td class="n">{part_base}</td>' in table
+    assert f"unfused baseline (does not fit L1) {r.baseline_cycles:,.0f}; the split, both kernels, " in html

@@ -438,8 +438,19 @@ class Result:
             "baseline_sections": len(self.baseline.sections), "cbs": len(s.cbs), "l1_bytes": self.l1_bytes,
             "dst_capacity": s.dst_capacity, "enodes": self.saturation.enodes, "eclasses": self.eclasses,
             "saturation_iterations": self.saturation.iterations, "stopped_by": self.saturation.stopped_by,
-            **self.chip_summary(),
+            **self.chip_summary(), **self._split_sections(),
         }
+
+    def _split_sections(self) -> dict[str, object]:
+        """Split over keys: `sections` are the parts' kernel's, so `baseline_sections` is that kernel's own unfused
+        baseline (not the user's kernel's, whose cycles `baseline_cycles` gives); the combining kernel's beside."""
+        if self.split is None:
+            return {}
+        combine = self.split.combine
+        return {"baseline_sections": len(self.split.part_baseline.sections),
+                "combine_sections": len(combine.schedule.sections),
+                "combine_baseline_sections": len(combine.baseline.sections),
+                "unsplit_baseline_sections": len(self.baseline.sections)}
 
     def chip_summary(self) -> dict[str, object]:
         """The whole kernel over the grid: time, the split, traffic and what bounds it."""
@@ -647,6 +658,7 @@ class KeySplit:
     kv: KvSplit
     combine: Result         # the second kernel: combines the parts
     unsplit_cycles: float   # the best schedule without the split
+    part_baseline: Schedule  # the first kernel's own unfused baseline (the Result's `baseline` is the user's kernel's)
 
 
 MAX_PARTS = (2, 4, 8)  # the combining kernel reads each part as its own input: beyond 8 it runs out of CBs
@@ -685,7 +697,7 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     if best is None or (not isinstance(split, int) or isinstance(split, bool)) and best[0] >= result.cost_cycles:
         return result
     total, first, kv, second = best
-    first.split = KeySplit(kernel, kv, second, result.cost_cycles)
+    first.split = KeySplit(kernel, kv, second, result.cost_cycles, first.baseline)
     # what the user weighs: the split against the whole kernel's own forms (and its baseline), not the part's
     first.alternatives = {**result.alternatives, "split": Alternative(
         "split", total, True, f"the keys in {kv.parts} parts: {first.chosen} over {first.items} work items, then a "

@@ -130,8 +130,9 @@ class TensixCostModel:
             return Engines(unpack=self.unpack_tile("bf16"), math=math)
         if k == "sfpu2":
             return self._sfpu(self.sfpu_cycles("div" if op.op == "div" else "binary", op.shape))
-        if k == "sfpu":
-            return self._sfpu(self.sfpu_cycles(op.op, op.shape))
+        if k == "sfpu":  # an exp marked accurate: its argument is unbounded (extraction.exp_range)
+            accurate = op.op == "exp" and op.attrs.get("accurate")
+            return self._sfpu(self.sfpu_cycles("exp_accurate" if accurate else op.op, op.shape))
         if k == "exp_scaled":
             accurate = op.attrs.get("accurate") and self.arch.exp_approx
             return self._sfpu(self.sfpu_cycles("exp_accurate" if accurate else "exp", op.shape))

@@ -12,6 +12,7 @@ import copy
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
+from tteqsat.extraction.exp_range import mark_unbounded_exps
 from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import HwOp, Program
 from tteqsat.frontend.ir import TILE
@@ -42,6 +43,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
     plan = CbPlan(program.dtype)
     parts = split(program)
+    for part in [program] if parts is None else [parts.pre, parts.loop.body, parts.post]:  # type: ignore[union-attr]
+        mark_unbounded_exps(part)
     args: list[TensorArg] = []
     input_cb: dict[str, int] = {}
     arg_of = {op.name: n for n, op in enumerate(program.inputs)}

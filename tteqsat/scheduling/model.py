@@ -90,6 +90,8 @@ class SectionOp:
             steps.append(("sfpu", ("scalar",)))
         elif self.kind == "exp_scaled":
             steps.append(("sfpu", ("exp_scaled", self.attrs["s"], bool(self.attrs.get("accurate")))))
+        elif self.kind == "sfpu" and self.op == "exp" and self.attrs.get("accurate"):
+            steps.append(("sfpu", (self.kind, self.op, True)))  # exp_tile_init<false>: not the approximate one's
         else:
             steps.append(("sfpu", (self.kind, self.op)))
         return steps

@@ -203,16 +203,27 @@ _EXP_BMC = _F32(32500.818359375)  # 127 * 256 - 11.18: the Schraudolph bias with
 
 
 def exp_schraudolph(x: Tile, scale: float) -> Tile:
-    """tt-metal's approximate exp (ckernel_sfpu_exp.h): exp(scale * x) as the bits of round(a x + b) shifted
-    into the exponent and top 8 mantissa bits, with a = 256 scale / ln 2 folded at init. Relative error within
-    about 3.1%, exp(0) = 0.9785; results below the fp32 range clamp to 0 (ClampToNegative)."""
-    v = _F32(256.0 / np.log(2.0) * scale) * f32(x)
+    """tt-metal's fast approximate exp (tt-llk ckernel_sfpu_exp.h, FAST_APPROX with ClampToNegative, the
+    default of exp_tile<true>): exp(scale * x) as the bits of round(a x + b) shifted into the exponent and top
+    8 mantissa bits, a = 256 scale / ln 2 folded at init. Relative error within about 3.1%, exp(0) = 0.9785.
+
+    Its edges are the instruction sequence's: SFPSWAP keeps the larger of x and -88.5 / scale (compared as
+    sign-magnitude integers: +NaN stays, -NaN and -inf become the threshold), SFPSTOCHRND to UINT16 takes
+    |a x + b| rounded half away and saturates |v| >= 2**16 and NaN to 65535 (ISA SFPSTOCHRND_FloatInt.md), and
+    SFPSHFT by 15 makes 65535 the NaN pattern 0x7fff8000: arguments above about 88.7 (and NaN) give NaN, not
+    inf; those below -88 give |v| <= 185 shifted, a denormal, not 0."""
+    a = f32(x)
+    low = _F32(_F32(-88.5) / _F32(scale))
+    y = np.maximum(a, low)  # NaN propagates; a negative NaN loses the sign-magnitude compare
+    if has_nan(a):
+        np.copyto(y, low, where=np.isnan(a) & np.signbit(a))
+    v = _F32(256.0 / np.log(2.0) * scale) * y
     v += _EXP_BMC
-    v += _F32(0.5)  # round half up: for v >= 0 what rounding |v| half away does; v < 0 clamps to 0 anyway
-    np.floor(v, out=v)
-    np.fmax(v, _F32(0.0), out=v)  # fmax/fmin: NaN becomes 0
-    np.fmin(v, _F32(65535.0), out=v)
-    i = v.astype(_U32)
+    mag = np.abs(v).astype(np.float64)
+    mag += 0.5  # the rounding adds one when the fraction is >= 1/2; |v| < 1/2 becomes 0 either way
+    np.floor(mag, out=mag)
+    np.fmin(mag, 65535.0, out=mag)  # fmin: NaN saturates too
+    i = mag.astype(_U32)
     i <<= _U32(15)
     return i.view(_F32)
 

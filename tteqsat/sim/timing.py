@@ -16,8 +16,11 @@ records why it waited:
   math to free one of the two source-register banks (it runs at most two tiles ahead);
 - DRAM: a NoC read or write occupies the core's DRAM port for its bytes at the core's rate (the lesser of one
   NoC link, one DRAM controller, and the chip's DRAM bandwidth shared by the cores of the program) and
-  completes one ``dram.read_latency`` after that; a barrier waits for completion. Reads and writes share the
-  port; the arch file has one latency, used for writes' acknowledgements too.
+  completes one ``dram.read_latency`` after that; a barrier waits for completion. The core has a port per NoC
+  (the host program puts the reader on NoC 0 and the writer on NoC 1, each with its own link), so the
+  reader's block of reads does not hold up the writer's writes; when the chip's DRAM bandwidth, not a link,
+  bounds the core (many cores streaming) its reads and writes share one port at the core's share. The arch
+  file has one latency, used for writes' acknowledgements too.
 
 The functional simulator runs the threads cooperatively in an order that has nothing to do with time; that is
 enough, because a thread can only pass a synchronisation point after the functional run has executed the op
@@ -232,13 +235,14 @@ class Timing:
         model = TensixCostModel(arch)
         self.costs = OpCosts(model)
         self.rate = model.dram_rate(max(1, sharing_cores))
+        self.per_noc = self.rate >= model.dram_rate(1)  # bound by a link (one NoC, one controller), not the chip
         self.latency = arch.num("dram.read_latency")
         self.sharing_cores = sharing_cores
         self.clocks: dict[str, Clock] = {}
         self.order: list[str] = []
         self._labels: dict[int, str] = {}  # id(ThreadState) -> label of a noc thread
         self.cbs: dict[int, _Cb] = {}
-        self.port = Port()
+        self.ports: dict[int, Port] = {}  # by NoC (one, 0, when the chip's bandwidth bounds the core)
         self.pending: dict[tuple[str, str, int], tuple[float, float]] = {}  # (thread, read|write, noc) -> done
         self.dst_free: deque[float] = deque()
         self.dst_committed: deque[float] = deque()
@@ -252,7 +256,7 @@ class Timing:
         for clock in self.clocks.values():
             clock.reset()
         self.cbs.clear()
-        self.port = Port()
+        self.ports.clear()
         self.pending.clear()
         self.halves = halves
         self.dst_free = deque([0.0] * halves)
@@ -331,8 +335,10 @@ class Timing:
 
             def transfer(v: tuple) -> None:
                 length = v[1].page_size / self.rate
-                served = self.port.serve(clock.t, length)
-                key = (label, direction, v[3] if len(v) > 3 else default)
+                noc = v[3] if len(v) > 3 else default
+                port = self.ports.setdefault(noc if self.per_noc else 0, Port())
+                served = port.serve(clock.t, length)
+                key = (label, direction, noc)
                 done = served + self.latency
                 before = self.pending.get(key)
                 if before is None or done > before[0]:

@@ -43,8 +43,11 @@ def _table(headers: list[str], rows: list[list[object]], numeric: set[int] | Non
 
 
 def _op_label(op) -> str:
+    accurate = ", accurate" if op.attrs.get("accurate") else ""
     if op.kind == "exp_scaled":
-        return f"exp({float(op.attrs['s']):g}x)"
+        return f"exp({float(op.attrs['s']):g}x{accurate})"
+    if op.kind == "sfpu" and op.op == "exp" and accurate:
+        return "exp(accurate)"
     if op.kind in ("matmul", "copy", "transpose"):
         return op.kind + ("(b.T)" if op.attrs.get("transpose_b") else "")
     if op.kind == "reuse":
@@ -168,15 +171,32 @@ def _alternatives_section(result) -> str:
            f'height="{len(bars) * 22 + 6}">' + "".join(bars) + "</svg>")
     table = _table(["form", "modeled cycles", "vs chosen", "fits L1", "what it is, or why it does not fit"], rows,
                    {1}, table_id="alternatives")
-    compare = _table(["", "baseline" + ("" if result.baseline_feasible else " (does not fit L1)"), "chosen"], [
-        ["sections", len(result.baseline.sections), len(result.schedule.sections)],
-        ["CBs", len(result.baseline.cbs), len(result.schedule.cbs)],
-        ["L1 bytes", result.baseline.l1_bytes(result.arch), result.l1_bytes],
-        ["compute cycles", result.baseline.compute_cycles, result.schedule.compute_cycles],
-        ["data movement cycles", result.baseline.data_movement_cycles, result.schedule.data_movement_cycles],
-        ["modeled cycles", result.baseline_cycles, result.cost_cycles]], {1, 2})
     return ("<h2>Alternatives considered</h2>" + f"<p>{escape(result.reason)}</p>" + table + svg
-            + "<h3>Baseline against chosen</h3>" + compare)
+            + "<h3>Baseline against chosen</h3>" + _baseline_comparison(result))
+
+
+def _schedule_rows(arch, *schedules) -> list[list[object]]:
+    return [["sections", *(len(s.sections) for s in schedules)], ["CBs", *(len(s.cbs) for s in schedules)],
+            ["L1 bytes", *(s.l1_bytes(arch) for s in schedules)],
+            ["compute cycles", *(s.compute_cycles for s in schedules)],
+            ["data movement cycles", *(s.data_movement_cycles for s in schedules)]]
+
+
+def _baseline_comparison(result) -> str:
+    """Each kernel's chosen schedule beside its own unfused baseline; split over keys, the two kernels each
+    against theirs, and the modeled cycles of the user's kernel's baseline against both kernels together."""
+    fits = "" if result.baseline_feasible else " (does not fit L1)"
+    if result.split is None:
+        rows = _schedule_rows(result.arch, result.baseline, result.schedule)
+        rows.append(["modeled cycles", result.baseline_cycles, result.cost_cycles])
+        return _table(["", "baseline" + fits, "chosen"], rows, {1, 2}, table_id="baseline-comparison")
+    split, part, combine = result.split, result.kernel.name, result.split.combine
+    rows = _schedule_rows(result.arch, split.part_baseline, result.schedule, combine.baseline, combine.schedule)
+    table = _table(["", f"{part} baseline", f"{part} chosen", f"{combine.kernel.name} baseline",
+                    f"{combine.kernel.name} chosen"], rows, {1, 2, 3, 4}, table_id="baseline-comparison")
+    return (table + f"<p id='split-cycles'>Modeled cycles of the whole computation: {escape(split.kernel.name)}'s "
+            f"unfused baseline{fits} {result.baseline_cycles:,.0f}; the split, both kernels, "
+            f"{result.cost_cycles:,.0f}.</p>")
 
 
 def _derivation_section(result, steps: Sequence[Step] | None) -> str:

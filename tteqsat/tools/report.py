@@ -15,6 +15,8 @@ def _ops_text(sec: DstSection) -> str:
             label = "matmul(b.T)"
         if op.kind == "exp_scaled":
             label = f"exp({op.attrs['s']:g}*x)"
+        if op.attrs.get("accurate") and label.startswith("exp"):  # not the approximate exp (extraction.exp_range)
+            label = label[:-1] + ", accurate)" if label.endswith(")") else "exp(accurate)"
         if op.kind == "reuse":
             label = f"{op.op}(dest_reuse)"
         names.append(label)
@@ -65,9 +67,7 @@ def render(result: Result, console=None) -> None:
         console.print(f"streaming loop: {s.loop.trips} trips ({streams}); sections marked x{s.loop.trips} run "
                       f"every trip (cycles per run is one trip, total cycles all {s.loop.trips}); state "
                       f"{', '.join(f.name for f in s.loop.fills)} in ping-pong CBs")
-    console.print(
-        f"sections {len(s.sections)} (baseline {len(result.baseline.sections)}) | CBs {len(s.cbs)} | "
-        f"L1 {result.l1_bytes:,} B | e-graph {result.saturation.enodes} e-nodes, {result.eclasses} e-classes")
+    console.print(f"{sections_line(result)} | e-graph {result.saturation.enodes} e-nodes, {result.eclasses} e-classes")
     grid_line = chip_line(result)
     launch = f", launch {result.chip.launch_cycles:,.0f}" if result.chip and result.chip.launch_cycles else ""
     if grid_line:
@@ -87,6 +87,21 @@ def render(result: Result, console=None) -> None:
                       f"{result.split.unsplit_cycles:,.0f} cycles")
     for note in result.warnings:
         console.print(f"note: {escape(note)}")
+
+
+def sections_line(result: Result) -> str:
+    """Sections against the unfused baseline's of the same kernel, with the kernel's CBs and L1; split over keys,
+    one part per kernel (the parts' and the combining one), each against its own baseline."""
+    def one(r: Result, baseline_sections: int) -> str:
+        s = r.schedule
+        return (f"sections {len(s.sections)} (baseline {baseline_sections}) | CBs {len(s.cbs)} | "
+                f"L1 {r.l1_bytes:,} B")
+
+    if result.split is None:
+        return one(result, len(result.baseline.sections))
+    combine = result.split.combine
+    return (f"{result.kernel.name}: {one(result, len(result.split.part_baseline.sections))}; "
+            f"{combine.kernel.name}: {one(combine, len(combine.baseline.sections))}")
 
 
 def chip_line(result: Result) -> str:

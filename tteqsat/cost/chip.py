@@ -219,9 +219,9 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
 
 
 def sharing_rect(size: int, cols: int, rows: int) -> tuple[int, int, int] | None:
-    """The rectangle (width, height) a group of `size` cores takes on a `cols` x `rows` grid, and how many such groups the
-    grid holds, tiled from its corner (NoC multicast reaches a rectangle of cores): the shape that fits the
-    most, the widest of those; None when no rectangle of `size` fits."""
+    """The rectangle (width, height) a group of `size` cores takes on a `cols` x `rows` grid, and how many such
+    groups the grid holds, tiled from its corner (NoC multicast reaches a rectangle of cores): the shape that
+    fits the most, the widest of those; None when no rectangle of `size` fits."""
     best: tuple[int, int, int] | None = None
     for h in range(1, rows + 1):
         if size % h or size // h > cols:

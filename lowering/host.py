@@ -260,9 +260,10 @@ class HostProgram:
         for group in self.share_groups:
             if len(group) < 2 or not self.semaphores:
                 out.append(f"share group {list(group)}: needs two or more cores and the program's semaphores")
-            for xy in group:
-                if xy not in placed:
-                    out.append(f"share group {list(group)}: core {xy} is not one of the program's cores")
+            missing = [xy for xy in group if xy not in placed]
+            if missing and len(missing) < len(group):  # a run of some cores leaves other groups out, not parts
+                out.append(f"share group {list(group)}: cores {', '.join(map(str, missing))} are not among the "
+                           "program's cores (a group runs whole)")
         for k in self.kernels:
             args = [*k.common_runtime_args, *(a for c in self.cores for a in c.runtime_args.get(k.name, ()))]
             for a in args:

@@ -17,6 +17,7 @@ from tteqsat.cost.chip import GridShape, price_grid, price_shared, sharing_rect
 from tteqsat.frontend import reference
 from tteqsat.lowering.conformance import check_module
 from tteqsat.lowering.host import HostProgram
+from tteqsat.lowering.item_index import Integers, item_number
 from tteqsat.mlir_text.parser import parse_module
 from tteqsat.sim import SimulationError, simulate
 
@@ -95,6 +96,9 @@ def test_shared_attention_emits_the_multicast_protocol_and_verifies(arch: str) -
     reads = unshared.verify(cores="all", precision="exact").stats["ops.ttkernel.noc_async_read_tile"]
     assert check.stats["ops.ttkernel.noc_async_read_tile"] < reads / 2  # K/V read once per group
     assert res.chip.dram_bytes < unshared.chip.dram_bytes
+    # the price describes what runs: every tile the simulated readers and writers move, and no more
+    moved = check.stats["ops.ttkernel.noc_async_read_tile"] + check.stats["ops.ttkernel.noc_async_write_tile"]
+    assert res.chip.dram_bytes == moved * 2048
 
 
 def test_hardware_precision_verifies_and_sampling_takes_whole_groups() -> None:
@@ -126,12 +130,28 @@ def test_host_program_declares_semaphores_and_groups_and_round_trips() -> None:
 
 
 def test_gqa_shares_k_and_v_among_the_cores_of_a_kv_group() -> None:
+    """Four q heads over one kv head: the element view stacks a kv group's q heads (one element), whose row
+    blocks spread over a group of cores that reads K and V once."""
     res = result(kv_heads=1)
     grid = res.schedule.grid
     assert res.chip.shared > 1 and grid is not None and grid.share is not None
+    assert res.view is not None and res.view.group == 4
     assert res.chip.dram_bytes < result(share=False, kv_heads=1).chip.dram_bytes
     check = res.verify(cores="all", precision="exact")
     assert check.stats["ops.ttkernel.noc_async_write_multicast"] > 0
+    moved = check.stats["ops.ttkernel.noc_async_read_tile"] + check.stats["ops.ttkernel.noc_async_write_tile"]
+    assert res.chip.dram_bytes == moved * 2048
+
+
+def test_the_emitted_item_arithmetic_is_the_plans() -> None:
+    res = result()
+    grid = res.schedule.grid
+    assert grid is not None and grid.run
+    for n, (first, count) in enumerate(grid.cores):
+        got = [item_number(Integers(), first, k, grid.run, grid.blocks) for k in range(count)]
+        assert got == grid.core_items(n)
+    covered = sorted(i for n in range(len(grid.cores)) for i in grid.core_items(n))
+    assert covered == list(range(res.items))
 
 
 def test_a_causal_kernel_that_skips_chunks_keeps_per_core_reads_and_says_so() -> None:

@@ -236,6 +236,7 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     ``timing`` also runs the timing simulator (`tteqsat.sim.timing`): per-thread clocks priced from ``arch``
     (default: the module's ``tteqsat.arch``, at the module's math fidelity), with ``sharing_cores`` cores
     (default: the host program's) sharing the chip's DRAM bandwidth; the result's ``timing`` holds the report.
+    It refuses a host program whose cores share reads (``share_groups``), which it does not model.
     """
     if precision not in PRECISIONS:
         raise SimulationError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -243,8 +244,12 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
         module = parse_module(mlir_text)
     except MlirSyntaxError as e:
         raise SimulationError(str(e)) from None
+    host = host or _host_of(module)
+    if timing and host.share_groups:
+        raise located(module.line, "module", "timing: the timing simulator does not model cores that share reads "
+                      "over NoC multicast (the host program's share_groups); run without timing, or optimize with "
+                      "settings.share_inputs off to time the kernel")
     try:
-        host = host or host_program(module)
         problems = host.problems()
         if problems:
             raise HostProgramError("; ".join(problems))
@@ -279,10 +284,6 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
 
     units = _units(host)
-    if timing and any(len(unit) > 1 for unit in units):
-        raise located(module.line, "module", "timing: the timing simulator does not model cores that share reads "
-                      "over NoC multicast (the host program's share_groups); run without timing, or optimize with "
-                      "settings.share_inputs off to time the kernel")
     clocks = _timing(module, arch, settings, sharing_cores or len(host.cores)) if timing else None
     stats: dict[str, int] = {}
     problems: list[str] = []  # what the cores leave wrong at their end
@@ -337,6 +338,13 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     stats["cores"] = len(host.cores)
     return SimResult(outputs=dram.outputs(), stats=dict(sorted(stats.items())),
                      timing=clocks.report() if clocks is not None else None)
+
+
+def _host_of(module: Op) -> HostProgram:
+    try:
+        return host_program(module)
+    except HostProgramError as e:
+        raise located(module.line, "module", str(e)) from None
 
 
 def _units(host: HostProgram) -> list[list]:

@@ -23,7 +23,7 @@ On the chip: B = 1, H = 32 heads, every head's q blocks over the grid (tteqsat.c
 the cores still reading, launch included):
   derived    tq.optimize on the (1, 32, S, d) kernel: q block, K chunk and cores as it chooses (emitted)
   +share     the same with settings.share_inputs: K/V read from DRAM once per group of cores of a head and
-             forwarded (priced only: the emitted readers each read their own copy)
+             multicast to the others (emitted; benchmarks/kv_share.py compares it with per-core reads)
   expert24/25  the expert per q chunk over the same grid at its best (q, k) chunks that fit L1, no sharing
   bound      launch + max(the compute floor spread over every core, each tensor moved once at the sustained
              DRAM rate)

@@ -108,6 +108,9 @@ EMITTED_OPS: tuple[str, ...] = tuple(sorted(
         "get_compile_time_arg_val get_common_arg_val get_arg_val get_tile_size get_write_ptr get_read_ptr "
         "TensorAccessorArgs TensorAccessor noc_async_read_tile noc_async_read_barrier noc_async_write_tile "
         "noc_async_write_barrier cb_reserve_back cb_push_back cb_wait_front cb_pop_front "
+        # cores sharing reads (lowering/dataflow.py, settings.share_inputs): semaphores and NoC multicast
+        "get_semaphore reinterpret_cast noc_semaphore_set experimental.semaphore_wait get_noc_addr "
+        "get_noc_multicast_addr noc_semaphore_inc noc_semaphore_set_multicast noc_async_write_multicast "
         # compute (lowering/mlir.py)
         "compute_kernel_hw_startup mm_init mm_init_short mm_block_init mm_block_init_short matmul_tiles matmul_block "
         "tile_regs_acquire tile_regs_commit tile_regs_wait tile_regs_release pack_tile pack_reconfig_l1_acc "
@@ -129,7 +132,8 @@ EMITTED_OPS: tuple[str, ...] = tuple(sorted(
 _ENUMS_USED = ("#ttkernel.thread", "#ttkernel.reduce_type", "#ttkernel.reduce_dim", "#ttkernel.bcast_type",
                "#ttkernel.reuse_type", "#ttkernel.eltwise_binary_type", "#ttkernel.input_clamping",
                "#ttcore.supportedDataTypes", "ttkernel.arg_type")
-_TYPES_USED = ("!ttkernel.cb", "!ttcore.tile", "!ttkernel.TensorAccessorArgs", "!ttkernel.TensorAccessor")
+_TYPES_USED = ("!ttkernel.cb", "!ttcore.tile", "!ttkernel.TensorAccessorArgs", "!ttkernel.TensorAccessor",
+               "!ttkernel.local_semaphore", "!ttkernel.l1_addr_ptr", "!ttkernel.noc_addr")
 
 
 def _cell(text: str) -> str:

@@ -9,7 +9,9 @@ become ``transpose_init`` / ``transpose_tile``; an ``exp_tile`` scale is the fp3
 ``exp_tile_init``'s template (where approximate mode reads it) and the bf16 half on ``exp_tile``'s ``uint16_t``
 argument; ``copy_dest_values`` takes its ``DataFormat`` template argument; NoC tile reads and writes print the
 classic ``noc_async_read_page`` / ``noc_async_write_page`` with the op's NoC (tt-mlir prints the experimental
-``Noc`` object API, which is the same call underneath). CB handles are ``get_compile_time_arg_val(k)``
+``Noc`` object API, which is the same call underneath); likewise ``noc_async_write_multicast`` prints the
+classic call with its rectangle as ``get_noc_multicast_addr(...)`` and ``experimental.semaphore_wait`` the
+classic ``noc_semaphore_wait``. CB handles are ``get_compile_time_arg_val(k)``
 constants named after their CB port (``cb_16``) from the function's ``ttkernel.arg_spec``; ``scf.for`` is a
 ``for`` loop; constants nothing reads are dropped, so every file compiles under ``-Wall -Werror``. Headers
 per callee follow tt-mlir's ``TTKernelIncludesMap.h`` and tt-metal's current header layout;
@@ -149,6 +151,7 @@ _RENAMED: dict[str, str] = {
     "transpose_wh_tile": "transpose_tile",
     "noc_async_read_tile": "noc_async_read_page",
     "noc_async_write_tile": "noc_async_write_page",
+    "experimental.semaphore_wait": "noc_semaphore_wait",
 }
 """TTKernel op -> tt-metal function, where tt-metal renamed or replaced the function the op is named after."""
 _DROPPED_OPERANDS: dict[str, int] = {"transpose_wh_init": 1}
@@ -163,6 +166,8 @@ _SCALAR_TYPES = {
     "f32": "float",
     "!ttkernel.DataFormat": "DataFormat",
     "!ttkernel.noc_addr": "uint64_t",
+    "!ttkernel.local_semaphore": "uint32_t",
+    "!ttkernel.l1_addr_ptr": "tt_l1_ptr uint32_t*",
 }
 _BINARY_OPERATORS = {
     "arith.addi": "+",
@@ -529,6 +534,13 @@ class _FuncTranslator:
             page_id, accessor, l1, noc = args
             defaults = "0" if callee == "noc_async_read_tile" else "0, 0"  # offset (and write size = page size)
             return [f"{_RENAMED[callee]}({page_id}, {accessor}, {l1}, {defaults}, {noc})"]
+        if callee == "reinterpret_cast":  # tt-mlir: the L1 pointer type of the result (32-bit words)
+            return [f"reinterpret_cast<{_SCALAR_TYPES['!ttkernel.l1_addr_ptr']}>({args[0]})"]
+        if callee == "noc_async_write_multicast":  # the classic call takes the rectangle as a multicast address
+            src, size, num, x0, y0, x1, y1, dst, *noc = args
+            linked = "true" if op.attr("linked") is True else "false"
+            mcast = f"get_noc_multicast_addr({', '.join([x0, y0, x1, y1, dst, *noc])})"
+            return [f"noc_async_write_multicast({', '.join([src, mcast, size, num, linked, *noc])})"]
         template, extra = self._template(op, callee)
         function = _RENAMED.get(callee, callee)
         if function.startswith("experimental."):  # tt-mlir's getTTKernelCalleeName

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from tteqsat.lowering.item_index import block_of, live_range
+from tteqsat.lowering.item_index import block_of, item_number, live_range
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import read_block
 
@@ -41,6 +41,8 @@ class WorkItems:
     batch: tuple[int, ...]
     blocks: int
     paired: bool = False  # row blocks in the order 0, N-1, 1, N-2, ... (GridPlan.block_of)
+    run: int = 0          # > 0: a core's items come in runs of `run`, one per batch element (GridPlan.run)
+    share: bool = False   # the reader shares whole inputs with its group's cores (GridPlan.share)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,14 @@ def _tensors(bindings: Sequence[TensorBinding]) -> list[TensorBinding]:
 
 ITEM_ARGS = (ArgEntry("named_argument", 0, False, "first_item"), ArgEntry("named_argument", 1, False, "item_count"))
 """The per-core runtime args of a program over the grid, in ``get_arg_val`` order (every kernel has them)."""
+SHARE_ARGS = tuple(ArgEntry("named_argument", 2 + k, False, name) for k, name in enumerate(
+    ("is_sender", "sender_x", "sender_y", "mcast_x_start", "mcast_y_start", "mcast_x_end", "mcast_y_end",
+     "receivers")))
+"""The reader's further per-core runtime args when its group of cores shares whole inputs: 1 on the group's
+sender (0 on a receiver), the sender's core, the group's rectangle (NoC coordinates) and its receiver count."""
+SEM_READY, SEM_VALID = 0, 1
+"""The host program's semaphores (`tteqsat.lowering.host.SHARE_SEMAPHORES`): on a sender, how many receivers
+are ready for the next block; on a receiver, 1 once the sender's block has landed in its CB."""
 
 
 def arg_spec(bindings: Sequence[TensorBinding], items: WorkItems | None = None) -> ArgSpec:
@@ -175,7 +185,8 @@ def arg_spec(bindings: Sequence[TensorBinding], items: WorkItems | None = None) 
     cbs = sorted({b.cb_id for b in bindings})
     tensors = _tensors(bindings)
     return ArgSpec(
-        rt_args=(*(ArgEntry("buffer_address", b.tensor_index) for b in tensors), *(ITEM_ARGS if items else ())),
+        rt_args=(*(ArgEntry("buffer_address", b.tensor_index) for b in tensors), *(ITEM_ARGS if items else ()),
+                 *(SHARE_ARGS if items and items.share else ())),
         ct_args=(*(ArgEntry("cb_port", cb) for cb in cbs),
                  *(ArgEntry("tensor_accessor_args", b.tensor_index) for b in tensors)),
     )
@@ -187,9 +198,15 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     f.const("arg1", "1 : index", "index")
     f.op('%first = "ttkernel.get_arg_val"(%arg0) : (index) -> index')
     f.op('%count = "ttkernel.get_arg_val"(%arg1) : (index) -> index')
+    if items.share:
+        _share_setup(f)
     f.loop("count", "it")
     f.items_open = True
-    f.op('%item = "arith.addi"(%first, %it) : (index, index) -> index')
+    if items.run:
+        f.op(f'%item = "arith.addi"(%first, {item_number(f.ix, "%c0", "%it", items.run, items.blocks)}) '
+             ": (index, index) -> index")
+    else:
+        f.op('%item = "arith.addi"(%first, %it) : (index, index) -> index')
     f.const("blocks", f"{items.blocks} : index", "index")
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
     f.block = block_of(f.ix, "%item", items.blocks, items.paired)
@@ -220,6 +237,31 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
             f.op(f'%ibase{k} = "arith.addi"({acc}, %bo{k}) : (index, index) -> index')
             acc = f"%ibase{k}"
         f.base.append(acc)
+
+
+_SEM = "!ttkernel.local_semaphore"
+_PTR = "!ttkernel.l1_addr_ptr"
+_NOC_ADDR = "!ttkernel.noc_addr"
+
+
+def _share_setup(f: _Func) -> None:
+    """The share args, the two semaphores (their L1 addresses and pointers), the sender's ready semaphore as a
+    NoC address and the group's valid semaphores as a multicast address; this core's valid semaphore starts
+    at 1 (a sender multicasts its value to the receivers)."""
+    for entry in SHARE_ARGS:
+        f.const(f"arg{entry.operand_index}", f"{entry.operand_index} : index", "index")
+        f.op(f'%{entry.argument_name} = "ttkernel.get_arg_val"(%arg{entry.operand_index}) : (index) -> index')
+    f.op('%is_receiver = "arith.subi"(%c1, %is_sender) : (index, index) -> index')
+    f.op('%receivers_i32 = "arith.index_cast"(%receivers) : (index) -> i32')
+    for name, sem in (("ready", SEM_READY), ("valid", SEM_VALID)):
+        f.const(f"sem_{name}_id", f"{sem} : index", "index")
+        f.op(f'%sem_{name} = "ttkernel.get_semaphore"(%sem_{name}_id) : (index) -> {_SEM}')
+        f.op(f'%sem_{name}_ptr = "ttkernel.reinterpret_cast"(%sem_{name}) : ({_SEM}) -> {_PTR}')
+    f.op(f'"ttkernel.noc_semaphore_set"(%sem_valid_ptr, %c1) : ({_PTR}, index) -> ()')
+    f.op(f'%sender_ready = "ttkernel.get_noc_addr"(%sender_x, %sender_y, %sem_ready, %noc) '
+         f": (index, index, {_SEM}, i8) -> {_NOC_ADDR}")
+    f.op(f'%group_valid = "ttkernel.get_noc_multicast_addr"(%mcast_x_start, %mcast_y_start, %mcast_x_end, '
+         f"%mcast_y_end, %sem_valid, %noc) : (index, index, index, index, {_SEM}, i8) -> {_NOC_ADDR}")
 
 
 def _offset(f: _Func, k: int, tile: str) -> str:
@@ -337,17 +379,24 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
                 f.op(f'%ct{k} = "arith.addi"(%crow{k}, %cc{k}) : (index, index) -> index')
                 return f"%ct{k}"
 
-        _read_block(f, k, b, b.n_tiles, blocks[k], tile_of)
+        _read_block(f, k, b, b.n_tiles, blocks[k], tile_of, _shared(b, items))
     if streams:
-        _emit_streams(f, streams, trips, len(bindings), blocks[len(bindings):], live)
+        _emit_streams(f, streams, trips, len(bindings), blocks[len(bindings):], live, items)
     return f.finish(spec)
 
 
+def _shared(b: TensorBinding, items: WorkItems | None) -> bool:
+    """Whether the group's cores share `b`'s reads: a whole input (the same tiles for every row block of an
+    element) when the reader shares."""
+    return items is not None and items.share and b.item is not None and not b.item.block_tiles
+
+
 def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
-                tile_of: Callable[[str], str] | None = None) -> None:
+                tile_of: Callable[[str], str] | None = None, shared: bool = False) -> None:
     """Read `count` tiles of binding `k` into the back of its CB, `block` tiles per reservation: positions
     0..count-1 in order, position p being tile ``tile_of(p)`` of the work item's slice (default p itself) and
-    landing on page p % block of its block, at ``get_write_ptr + (p % block) * tile size``."""
+    landing on page p % block of its block, at ``get_write_ptr + (p % block) * tile size``. A `shared` block is
+    read by the group's sender alone and multicast to the others (`_multicast_block`)."""
     cb, ty = f"%cb{b.cb_id}", b.cb_type
     f.const(f"blk{k}", f"{block} : index", "index")
     f.const(f"blk{k}_i32", f"{block} : i32", "i32")
@@ -359,6 +408,8 @@ def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
         first = f"%first{k}"
     f.op(f'"ttkernel.cb_reserve_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
     f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
+    if shared:  # only the group's sender reads from DRAM (a loop of one trip there, none on a receiver)
+        f.loop("is_sender", f"send{k}")
     f.loop(f"blk{k}", f"i{k}")
     pos = f"%i{k}"
     if first != "%c0":
@@ -372,13 +423,36 @@ def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
     f.op(f'"ttkernel.noc_async_read_tile"(%id{k}, {f.acc[k]}, %dst{k}, %noc) : (i32, {ACCESSOR_TYPE}, i32, i8) -> ()')
     f.end_loop()
     f.op('"ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()')
+    if shared:
+        _multicast_block(f, k, b)
     f.op(f'"ttkernel.cb_push_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
     if first != "%c0":
         f.end_loop()
 
 
+def _multicast_block(f: _Func, k: int, b: TensorBinding) -> None:
+    """The rest of a shared block, after the sender's reads landed: the sender waits until every receiver has
+    reserved the block's pages (its ready semaphore counts them), multicasts the pages to the same L1 address
+    on the group's other cores, then sets their valid semaphores; a receiver clears its valid semaphore, tells
+    the sender it is ready and waits for valid. Both then push the block."""
+    f.op(f'"ttkernel.experimental.semaphore_wait"(%sem_ready_ptr, %receivers) : ({_PTR}, index) -> ()')
+    f.op(f'"ttkernel.noc_semaphore_set"(%sem_ready_ptr, %c0) : ({_PTR}, index) -> ()')
+    f.op(f'%bytes{k} = "arith.muli"(%blk{k}_i32, %ts{b.cb_id}) : (i32, i32) -> i32')
+    f.op(f'"ttkernel.noc_async_write_multicast"(%l1_{k}, %bytes{k}, %receivers_i32, %mcast_x_start, %mcast_y_start, '
+         f"%mcast_x_end, %mcast_y_end, %l1_{k}, %noc) : (i32, i32, i32, index, index, index, index, i32, i8) -> ()")
+    f.op(f'"ttkernel.noc_semaphore_set_multicast"(%sem_valid, %group_valid, %receivers_i32) '
+         f": ({_SEM}, {_NOC_ADDR}, i32) -> ()")
+    f.op('"ttkernel.noc_async_write_barrier"(%noc) : (i8) -> ()')
+    f.end_loop()
+    f.loop("is_receiver", f"recv{k}")
+    f.op(f'"ttkernel.noc_semaphore_set"(%sem_valid_ptr, %c0) : ({_PTR}, index) -> ()')
+    f.op(f'"ttkernel.noc_semaphore_inc"(%sender_ready, %c1, %noc) : ({_NOC_ADDR}, index, i8) -> ()')
+    f.op(f'"ttkernel.experimental.semaphore_wait"(%sem_valid_ptr, %c1) : ({_PTR}, index) -> ()')
+    f.end_loop()
+
+
 def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first: int, blocks: Sequence[int],
-                  live: LiveChunks | None = None) -> None:
+                  live: LiveChunks | None = None, items: WorkItems | None = None) -> None:
     """The trip loop: chunk `j` of each streamed tensor, in the order compute consumes them, `blocks[n]` tiles
     per reservation; with `live`, only the chunks the mask leaves live for the item's row block (the same bounds
     as the compute thread's). A chunk's position p maps to its tile: "rows" chunks are contiguous tile ids;
@@ -423,7 +497,7 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
                     f.op(f'%rb{k} = "arith.addi"(%row{k}, %base{k}) : (index, index) -> index')
                     f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
                     return f"%tile{k}"
-        _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of)
+        _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of, _shared(st.tensor, items))
     f.end_loop()
 
 
@@ -435,7 +509,7 @@ def emit_writer(kernel_name: str, bindings: Sequence[TensorBinding], items: Work
     """
     _validate(bindings)
     f = _Func(f"{kernel_name}_writer")
-    spec = _prologue(f, bindings, WRITER_NOC, items)
+    spec = _prologue(f, bindings, WRITER_NOC, replace(items, share=False) if items is not None else None)
     for k, b in enumerate(bindings):
         cb, ty = f"%cb{b.cb_id}", b.cb_type
         f.loop(f"n{k}", f"t{k}")

@@ -16,7 +16,9 @@ from it (``tteqsat.sim.simulate(text, inputs, host=...)``).
 
 A program of one work item runs on core (0, 0). A program over the grid (`grid_cores`) lists every core that
 gets work with its own runtime args, its first work item and item count (read with ``get_arg_val``,
-``is_uniform = false`` arg-spec entries).
+``is_uniform = false`` arg-spec entries). Cores that share reads over NoC multicast (`GridPlan.share`) also
+need the program's semaphores (``semaphores``: created on every core, found with ``get_semaphore(id)``) and
+run in groups (``share_groups``: the cores of each, its sender first), which the simulator runs together.
 """
 
 from __future__ import annotations
@@ -129,6 +131,19 @@ class Core:
 
 
 @dataclass(frozen=True)
+class Semaphore:
+    """A semaphore the host creates on every core of the program (tt-metal ``CreateSemaphore``): an L1 word
+    kernels find with ``get_semaphore(id)``."""
+
+    id: int
+    initial_value: int = 0
+
+
+SHARE_SEMAPHORES = (Semaphore(0), Semaphore(1))
+"""The semaphores of a program whose cores share reads (`tteqsat.lowering.dataflow.SEM_READY`, ``SEM_VALID``)."""
+
+
+@dataclass(frozen=True)
 class HostProgram:
     """Everything a host needs to run one module's kernels."""
 
@@ -139,6 +154,8 @@ class HostProgram:
     kernels: tuple[Kernel, ...]
     grid: tuple[int, int] = (1, 1)
     cores: tuple[Core, ...] = (Core(0, 0),)
+    semaphores: tuple[Semaphore, ...] = ()
+    share_groups: tuple[tuple[tuple[int, int], ...], ...] = ()  # cores (x, y) that share reads; the first sends
 
     def tensor_index(self, name: str) -> int:
         for i, t in enumerate(self.tensors):
@@ -180,6 +197,11 @@ class HostProgram:
                 for c in self.cores
             ],
         }
+        if self.semaphores:
+            doc["semaphores"] = [{"id": m.id, "initial_value": m.initial_value, "cores": "all"}
+                                 for m in self.semaphores]
+        if self.share_groups:
+            doc["share_groups"] = [[list(xy) for xy in group] for group in self.share_groups]
         return _dump(doc, 0) + "\n"
 
     @staticmethod
@@ -201,7 +223,9 @@ class HostProgram:
             cores = tuple(Core(int(c["core"][0]), int(c["core"][1]),
                                {k: tuple(_arg_from_json(a) for a in args) for k, args in c["runtime_args"].items()})
                           for c in doc["cores"])
-            program = HostProgram(doc["kernel"], doc["arch"], tensors, cbs, kernels, grid, cores)
+            semaphores = tuple(Semaphore(int(m["id"]), int(m["initial_value"])) for m in doc.get("semaphores", ()))
+            groups = tuple(tuple((int(xy[0]), int(xy[1])) for xy in g) for g in doc.get("share_groups", ()))
+            program = HostProgram(doc["kernel"], doc["arch"], tensors, cbs, kernels, grid, cores, semaphores, groups)
         except (KeyError, TypeError, IndexError, ValueError) as e:
             raise HostProgramError(f"host program: missing or malformed field ({type(e).__name__}: {e})") from None
         problems = program.problems()
@@ -232,6 +256,14 @@ class HostProgram:
             unknown = sorted(set(c.runtime_args) - kernel_names)
             if unknown:
                 out.append(f"core ({c.x}, {c.y}): runtime args for unknown kernel(s) {', '.join(unknown)}")
+        placed = {(c.x, c.y) for c in self.cores}
+        for group in self.share_groups:
+            if len(group) < 2 or not self.semaphores:
+                out.append(f"share group {list(group)}: needs two or more cores and the program's semaphores")
+            missing = [xy for xy in group if xy not in placed]
+            if missing and len(missing) < len(group):  # a run of some cores leaves other groups out, not parts
+                out.append(f"share group {list(group)}: cores {', '.join(map(str, missing))} are not among the "
+                           "program's cores (a group runs whole)")
         for k in self.kernels:
             args = [*k.common_runtime_args, *(a for c in self.cores for a in c.runtime_args.get(k.name, ()))]
             for a in args:
@@ -426,17 +458,34 @@ def _compute_config(func: Op) -> ComputeConfig:
 
 
 def grid_cores(plan: GridPlan, kernel: str) -> tuple[tuple[int, int], tuple[Core, ...]]:
-    """The grid and each working core of a program over the grid: core n sits at (n % x, n // x) and every
-    kernel reads the core's first work item and item count (`lowering.dataflow.ITEM_ARGS`)."""
-    x, _ = plan.grid
+    """The grid and each working core of a program over the grid: core n sits at `GridPlan.core_xy` (n % x,
+    n // x unless its sharing group placed it) and every kernel reads the core's first work item and item count
+    (`lowering.dataflow.ITEM_ARGS`); when cores share reads, the reader also reads its role, its sender and its
+    group's rectangle (`lowering.dataflow.SHARE_ARGS`, as core coordinates: a runner on hardware passes the NoC
+    coordinates of these logical cores)."""
     names = (f"{kernel}_reader", f"{kernel}_compute", f"{kernel}_writer")
-    cores = tuple(Core(n % x, n // x, {name: (first, count) for name in names})
-                  for n, (first, count) in enumerate(plan.cores))
-    return plan.grid, cores
+    cores = []
+    for n, (first, count) in enumerate(plan.cores):
+        args: dict[str, tuple[RuntimeArg, ...]] = {name: (first, count) for name in names}
+        if plan.share is not None:
+            group = plan.share.groups[plan.share.group_of(n)]
+            sender = plan.share.coords[group[0]]
+            rect = plan.share.rects[plan.share.group_of(n)]
+            args[names[0]] = (first, count, int(n == group[0]), *sender, *rect, len(group) - 1)
+        cores.append(Core(*plan.core_xy(n), args))
+    return plan.grid, tuple(cores)
+
+
+def share_layout(plan: GridPlan) -> tuple[tuple[Semaphore, ...], tuple[tuple[tuple[int, int], ...], ...]]:
+    """The semaphores and sharing groups (by core coordinates) of a program over `plan`."""
+    if plan.share is None:
+        return (), ()
+    return SHARE_SEMAPHORES, tuple(tuple(plan.share.coords[n] for n in g) for g in plan.share.groups)
 
 
 def host_program(module: Module | str, *, grid: tuple[int, int] = (1, 1),
-                 cores: tuple[Core, ...] | None = None) -> HostProgram:
+                 cores: tuple[Core, ...] | None = None, semaphores: tuple[Semaphore, ...] = (),
+                 share_groups: tuple[tuple[tuple[int, int], ...], ...] = ()) -> HostProgram:
     """The host description of a module; raises HostProgramError naming what is missing or inconsistent.
 
     Without ``cores`` the program runs on core (0, 0) of a 1x1 grid. Kernels that read per-core runtime args
@@ -499,7 +548,7 @@ def host_program(module: Module | str, *, grid: tuple[int, int] = (1, 1),
     arch_attr = module.attributes.get("tteqsat.arch", "")
     program = HostProgram(kernel_attr if isinstance(kernel_attr, str) else "",
                           arch_attr if isinstance(arch_attr, str) else "", tensors, cbs, tuple(kernels), grid,
-                          tuple(cores))
+                          tuple(cores), semaphores, share_groups)
     problems = program.problems()
     if problems:
         raise HostProgramError("; ".join(problems))

@@ -39,6 +39,15 @@ class Integers:
         return self.OPS[name](int(a), int(b))
 
 
+def item_number(ops: IndexOps, first: Value, n: Value, run: int, blocks: int) -> Value:
+    """The `n`-th work item of a core whose first is `first` (`GridPlan.core_items`): first + n, or with runs
+    (cores sharing reads, `GridPlan.run`) first + (n / run) * blocks + n % run."""
+    if not run:
+        return ops.arith("addi", first, n)
+    step = ops.arith("muli", ops.arith("divui", n, ops.const(run)), ops.const(blocks))
+    return ops.arith("addi", first, ops.arith("addi", step, ops.arith("remui", n, ops.const(run))))
+
+
 def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool) -> Value:
     """The row block of work item `item` (`GridPlan.block_of`): its position in its batch element, or with
     `paired` the order 0, N-1, 1, N-2, ... (half + odd * (N - 1 - 2 * half))."""

@@ -23,7 +23,7 @@ from tteqsat.lowering.dataflow import (
     emit_reader,
     emit_writer,
 )
-from tteqsat.lowering.item_index import block_of, full_range, live_range, live_tiles, mask_tile
+from tteqsat.lowering.item_index import block_of, full_range, item_number, live_range, live_tiles, mask_tile
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import FPU_KINDS, FULL_INIT_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
 
@@ -614,7 +614,8 @@ class ComputeEmitter:
 
             def item(n: str) -> None:
                 assert s.grid is not None
-                self.block = str(block_of(self.ix, self.ix.arith("addi", first, n), s.grid.blocks, s.grid.paired))
+                item = item_number(self.ix, first, n, s.grid.run, s.grid.blocks)
+                self.block = str(block_of(self.ix, item, s.grid.blocks, s.grid.paired))
                 self.program()
 
             b.loop_to(count, item)
@@ -706,7 +707,8 @@ def emit_module(schedule: Schedule) -> str:
     tensors = ", ".join(f'"{name}:{role}:{"x".join(map(str, shape))}:{dt}"'
                         for name, role, shape in dram_tensors(schedule))
     grid = schedule.grid
-    items = WorkItems(grid.batch, grid.blocks, grid.paired) if grid is not None and grid.items > 1 else None
+    items = (WorkItems(grid.batch, grid.blocks, grid.paired, grid.run, grid.share is not None)
+             if grid is not None and grid.items > 1 else None)
     loop = schedule.loop
     live = LiveChunks(loop.live, loop.rows) if loop is not None and loop.live is not None else None
     lines = [f'module attributes {{tteqsat.kernel = "{schedule.kernel}", tteqsat.arch = "{schedule.arch}", '

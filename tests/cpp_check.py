@@ -45,7 +45,9 @@ def compile_cpp(tmp_path: Path, sources: dict[str, str]) -> subprocess.Completed
                           capture_output=True, text=True, check=False)
 
 
-TYPES = {"index": "size_t", "i1": "bool", "i8": "int8_t", "i32": "int32_t", "i64": "int64_t", "f32": "float"}
+TYPES = {"index": "size_t", "i1": "bool", "i8": "int8_t", "i32": "int32_t", "i64": "int64_t", "f32": "float",
+         "!ttkernel.noc_addr": "uint64_t", "!ttkernel.local_semaphore": "uint32_t",
+         "!ttkernel.l1_addr_ptr": "tt_l1_ptr uint32_t*"}
 ARITH = {"arith.addi": "+", "arith.subi": "-", "arith.muli": "*", "arith.divsi": "/", "arith.remsi": "%",
          "arith.divui": "/", "arith.remui": "%"}
 SIGNED = "ptrdiff_t"  # the signed type of size_t's width
@@ -390,6 +392,13 @@ class _Checker:
             callee = name.replace("_tile", "_page")
             pad = [0] if name == "noc_async_read_tile" else [0, 0]
             return [Call(callee, [], a[:3] + pad + (a[3:] or [None]))]
+        if name == "reinterpret_cast":  # tt-mlir's TTKernelToEmitC: a 32-bit L1 pointer
+            return [Call(name, ["tt_l1_ptr uint32_t*"], a)]
+        if name == "experimental.semaphore_wait":  # the classic tt-metal call
+            return [Call("noc_semaphore_wait", [], a)]
+        if name == "noc_async_write_multicast":  # classic: (src, multicast NoC address, size, num_dests, linked, noc)
+            mcast = f"get_noc_multicast_addr({', '.join(map(str, a[3:8] + a[8:]))})"
+            return [Call(name, [], [a[0], mcast, a[1], a[2], op.attr("linked") is True, *a[8:]])]
         if name in ("noc_async_read_barrier", "noc_async_write_barrier"):
             return [Call(name, [], a or [None])]
         if name in ("reduce_init", "reduce_tile"):

@@ -204,13 +204,14 @@ class Result:
     def to_host(self) -> HostProgram:
         """The host program next to the kernels: tensors, CB configs, each kernel's compile-time and runtime
         args, the compute config and the cores (`tteqsat.lowering.host`); ``.to_json()`` for the file."""
-        from tteqsat.lowering.host import grid_cores, host_program
+        from tteqsat.lowering.host import grid_cores, host_program, share_layout
 
         plan = self.schedule.grid
         if plan is None or plan.items <= 1:
             return host_program(self.to_mlir())
         grid, cores = grid_cores(plan, self.schedule.kernel)
-        return host_program(self.to_mlir(), grid=grid, cores=cores)
+        semaphores, groups = share_layout(plan)
+        return host_program(self.to_mlir(), grid=grid, cores=cores, semaphores=semaphores, share_groups=groups)
 
     @property
     def items(self) -> int:
@@ -349,8 +350,10 @@ class Result:
         if grid is not None:
             picked = list(range(len(grid.cores))) if cores == "all" else (
                 self.sample_cores() if cores == "sample" else sorted(set(cores)))  # type: ignore[arg-type]
+            if grid.share is not None:  # a group's cores run together: sample whole groups
+                picked = sorted({m for n in picked for m in grid.share.groups[grid.share.group_of(n)]})
             host = with_fields(host, cores=tuple(host.cores[n] for n in picked))
-            items = [first + k for n in picked for first, count in [grid.cores[n]] for k in range(count)]
+            items = [item for n in picked for item in grid.core_items(n)]
         per_element: dict[int, dict[str, np.ndarray]] = {}
         expected: dict[str, list[np.ndarray]] = {}
         for item in items:  # the extracted program first: an unsound rule, not the lowering, is to blame
@@ -527,10 +530,12 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         blocks = schedule.blocks
         if blocks == 1 or items % blocks:
             # inputs every row block of an element reads whole (K and V of a head): shareable between its cores
+            # when they run in lockstep, which needs every item to visit the same chunks (no mask skipping)
             shared = sum(a.n_tiles for a in schedule.args if a.role == "in" and not a.blocked) * page
+            lockstep = schedule.loop is None or schedule.loop.live is None
             return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page,
                               shared_bytes=shared if items > view.elements else 0,
-                              group_items=items // view.elements, share=arch_obj.share_inputs)
+                              group_items=items // view.elements, share=arch_obj.share_inputs and lockstep)
         # items differ by row block: price the natural order and the paired one (short with long blocks)
         costs = []
         for paired in (False, True):
@@ -621,9 +626,12 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         best_cand.schedule.grid = grid_plan(best_cand.schedule, view, best_cand.block, best_cand.chip, arch_obj)
     chosen = best_cand.form
     if best_cand.chip.shared > 1:
-        notes.append(f"settings.share_inputs: the grid's time assumes each whole input is read from DRAM once per "
-                     f"{best_cand.chip.shared} cores and forwarded between them; priced only, the emitted readers "
-                     "each read their own copy")
+        notes.append(f"settings.share_inputs: groups of {best_cand.chip.shared} cores run the row blocks of the same "
+                     "batch elements in lockstep; in each group one core reads the whole inputs from DRAM and "
+                     "multicasts them to the others over the NoC")
+    elif arch_obj.share_inputs and best_cand.schedule.loop is not None and best_cand.schedule.loop.live is not None:
+        notes.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some), so "
+                     "cores cannot run them in lockstep; each core reads its own inputs")
     if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)

@@ -15,14 +15,14 @@ calibration.py) checks this against whole SDPA runs on Blackhole.
 Work items may differ (a causal q chunk visits fewer keys than the last one) and a caller may fix which
 core runs which (`price_cores`, as tt-metal's SDPA factory does); `price_grid` prices equal items split
 evenly. Bytes every item of a group reads alike (K and V of one head, read by each q block) may be shared
-by the cores that run that group at the same time: one DRAM read, forwarded or multicast over the NoC to
-the others (`share=True`). Each core still receives them over its NoC link; only the DRAM traffic shrinks.
-"""
+by a rectangle of cores that runs the group's items in lockstep (`price_shared`, `share=True`): one core reads
+them from DRAM and multicasts them over the NoC to the others, as the emitted readers do
+(`tteqsat.lowering.dataflow`). Each core still receives them over its NoC link; only the DRAM traffic shrinks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tteqsat.arch import Arch
 
@@ -41,6 +41,8 @@ class GridShape:
     dram_request_cycles: float = 0.0  # a channel endpoint takes one read request per this many cycles per NoC
     dram_sustained: float = 1.0      # the fraction of the peak many readers of tile pages sustain
     launch_cycles: float = 0.0       # once per run: launch, the first reads, the tail
+    cols: int = 0                    # the grid's columns and rows (where a rectangle of cores fits); 0: unknown
+    rows: int = 0
 
     @classmethod
     def of(cls, arch: Arch) -> GridShape:
@@ -48,7 +50,8 @@ class GridShape:
         return cls(int(arch.num("chip.grid_rows") * arch.num("chip.grid_cols")), clock,
                    arch.num("dram.total_gb_per_s") / clock, arch.num("noc.bytes_per_cycle"),
                    int(arch.num("dram.controllers")), arch.num("dram.request_cycles"),
-                   arch.num("dram.sustained_fraction"), arch.num("chip.launch_cycles"))
+                   arch.num("dram.sustained_fraction"), arch.num("chip.launch_cycles"),
+                   int(arch.num("chip.grid_cols")), int(arch.num("chip.grid_rows")))
 
     def dram_rate(self, page_bytes: int = 0, nocs: int = 1) -> float:
         """Aggregate DRAM bytes per cycle that readers of `page_bytes` pages on `nocs` NoCs sustain: each
@@ -89,6 +92,7 @@ class ChipCost:
     launch_cycles: float = 0.0
     shared: int = 1             # cores that share one DRAM read of the shared bytes (1: none)
     paired: bool = False        # items in paired row-block order (GridPlan.paired)
+    group_elements: tuple[int, ...] = ()  # shared: batch elements each group of `shared` cores runs, in order
 
     @property
     def microseconds(self) -> float:
@@ -186,19 +190,69 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     not slower: ties go to fewer cores, which leaves DRAM bandwidth to the rest.
 
     `shared_bytes` of each item's `item_bytes` are read alike by every item of its group of `group_items`
-    consecutive items (K and V by the q blocks of one head); with `share`, the cores that run a group at the
-    same time read them from DRAM once between them (`shared_cores`)."""
+    consecutive items (K and V by the q blocks of one head); with `share`, splits where a rectangle of cores
+    runs a group's items in lockstep are priced too (`price_shared`: one core reads the shared bytes and
+    multicasts them); the faster wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores
+    then)."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
     best: ChipCost | None = None
     for c in counts:
-        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes, shared_bytes,
-                     group_items, share)
+        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes)
         if best is None or cost.cycles < best.cycles * (1 - 1e-9):
             best = cost
     assert best is not None
+    if share and shared_bytes and group_items > 1:
+        for size in range(2, group_items + 1):
+            rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
+            if group_items % size or rect is None:
+                continue
+            most = min(items // group_items, (cores or grid.cores) // size, rect[2])
+            for groups in range(1, most + 1):
+                cost = price_shared(grid, items, item_cycles, item_bytes, size, groups, fixed_cycles, page_bytes,
+                                    shared_bytes, group_items)
+                faster = cost.cycles < best.cycles * (1 - 1e-9)
+                if faster or cost.cycles <= best.cycles * (1 + 1e-9) and cost.dram_bytes < best.dram_bytes:
+                    best = cost
     return best
+
+
+def sharing_rect(size: int, cols: int, rows: int) -> tuple[int, int, int] | None:
+    """The rectangle (width, height) a group of `size` cores takes on a `cols` x `rows` grid, and how many such
+    groups the grid holds, tiled from its corner (NoC multicast reaches a rectangle of cores): the shape that
+    fits the most, the widest of those; None when no rectangle of `size` fits."""
+    best: tuple[int, int, int] | None = None
+    for h in range(1, rows + 1):
+        if size % h or size // h > cols:
+            continue
+        w = size // h
+        fit = (cols // w) * (rows // h)
+        if best is None or fit > best[2]:
+            best = (w, h, fit)
+    return best
+
+
+def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: int, size: int, groups: int,
+                 fixed_cycles: float, page_bytes: int, shared_bytes: int, group_items: int) -> ChipCost:
+    """`groups` groups of `size` cores, each running whole batch elements (their `group_items` items; the
+    elements spread evenly over the groups): every core of a group runs `group_items / size` consecutive row
+    blocks of each of its group's elements, in lockstep with the others, so at each step they read the same
+    shared chunk. The group's first core (the sender) reads it from DRAM and multicasts it over the NoC to the
+    rest: the sender moves every byte of its items from DRAM, a receiver only its own (`item_bytes -
+    shared_bytes`); every core still takes all of them through its NoC link."""
+    elements = items // group_items
+    run = group_items // size
+    base, extra = divmod(elements, groups)
+    per_group = tuple(base + (1 if g < extra else 0) for g in range(groups))
+    loads: list[CoreLoad] = []
+    for ne in per_group:
+        n = ne * run
+        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes))
+        loads += [CoreLoad(n, fixed_cycles + n * item_cycles, n * (item_bytes - shared_bytes), n * item_bytes)
+                  ] * (size - 1)
+    cost = price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=size)
+    return replace(cost, group_elements=per_group)
 
 
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,
@@ -226,18 +280,9 @@ def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Seque
     return best
 
 
-def shared_cores(items: int, cores: int, group_items: int) -> int:
-    """Cores that run items of one group at the same time under an even split: a group's items spread over
-    group_items / (items per core) cores; a core that runs whole groups shares with none."""
-    per_core = -(-items // cores)
-    return max(1, min(cores, group_items // per_core)) if group_items else 1
-
-
 def _even(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int, fixed_cycles: float,
-          page_bytes: int, shared_bytes: int, group_items: int, share: bool) -> ChipCost:
+          page_bytes: int) -> ChipCost:
     base, extra = divmod(items, cores)
     counts = [base + (1 if c < extra else 0) for c in range(cores)]
-    sharing = shared_cores(items, cores, group_items) if share and shared_bytes else 1
-    own = item_bytes - shared_bytes + shared_bytes / sharing
-    loads = [CoreLoad(n, fixed_cycles + n * item_cycles, n * own, n * item_bytes) for n in counts if n]
-    return price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=sharing)
+    loads = [CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes) for n in counts if n]
+    return price_cores(grid, loads, page_bytes, item_bytes=item_bytes)

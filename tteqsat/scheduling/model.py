@@ -175,6 +175,20 @@ class TensorLayout:
     blocked: bool                        # the item moves its block of rows, not the whole matrix
 
 
+@dataclass(frozen=True)
+class SharePlan:
+    """Cores that run their items in lockstep and share the whole inputs' reads: in each group (a rectangle of
+    the grid, as NoC multicast needs) the first core reads every shared block from DRAM and multicasts it into
+    the same CB pages of the others (`tteqsat.lowering.dataflow`)."""
+
+    groups: tuple[tuple[int, ...], ...]      # core numbers of each group; the first is its sender
+    coords: tuple[tuple[int, int], ...]      # grid position (x, y) of each core
+    rects: tuple[tuple[int, int, int, int], ...]  # each group's rectangle: x_start, y_start, x_end, y_end
+
+    def group_of(self, core: int) -> int:
+        return next(g for g, members in enumerate(self.groups) if core in members)
+
+
 @dataclass
 class GridPlan:
     """The work split over the core grid: items are (batch element, row block) pairs in row-major order;
@@ -187,10 +201,26 @@ class GridPlan:
     grid: tuple[int, int]                # the arch's compute grid (x, y); core n sits at (n % x, n // x)
     layouts: dict[str, TensorLayout]     # by kernel argument (TensorArg) name
     paired: bool = False                 # row blocks in the order 0, N-1, 1, N-2, ... (balances a causal mask)
+    run: int = 0                         # > 0: a core's items come in runs of `run` consecutive items, one run per
+                                         # batch element (`blocks` items apart); 0: all consecutive
+    share: SharePlan | None = None       # cores that share their whole inputs' reads (NoC multicast)
 
     @property
     def items(self) -> int:
         return sum(count for _, count in self.cores)
+
+    def core_items(self, n: int) -> list[int]:
+        """The work items core `n` runs, in order."""
+        first, count = self.cores[n]
+        if not self.run:
+            return list(range(first, first + count))
+        return [first + (k // self.run) * self.blocks + k % self.run for k in range(count)]
+
+    def core_xy(self, n: int) -> tuple[int, int]:
+        """Where core `n` sits on the grid: row-major, or where its sharing group's rectangle put it."""
+        if self.share is not None:
+            return self.share.coords[n]
+        return n % self.grid[0], n // self.grid[0]
 
     def block_of(self, item: int) -> int:
         """The row block work item `item` computes (`paired`: a core's consecutive items pair a short block

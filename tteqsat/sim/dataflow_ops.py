@@ -54,12 +54,17 @@ def _wait(op: Op, ctx: Ctx) -> Instr:
 def _push(op: Op, ctx: Ctx) -> Instr:
     cb, n = ctx.operands(op, "cn")
     pending = ctx.thread.pending_reads
+    sent = ctx.thread.pending_writes  # a reader's: multicasts from the CB (sim/multicast_ops.py)
 
     def run(env: Env) -> None:
         c = env[cb]
         if pending and any(p[0] == c.cb_id for p in pending):
             raise ProtocolError(
                 f"cb {c.cb_id}: cb_push_back before noc_async_read_barrier completed the reads into it"
+            )
+        if sent and any(p[0] == c.cb_id for p in sent):
+            raise ProtocolError(
+                f"cb {c.cb_id}: cb_push_back before noc_async_write_barrier completed the multicast from it"
             )
         c.push(env[n])
 

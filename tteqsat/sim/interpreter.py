@@ -2,7 +2,10 @@
 
 The host program (`tteqsat.lowering.host`; read off the module when none is given) says what each kernel's
 compile-time and runtime args are, which CBs exist, the compute config and the cores. The module is compiled
-once; each core runs its threads with its own L1 (CBs) and DST, reset between cores; DRAM is shared. Each thread
+once per core that runs at the same time; each core runs its threads with its own L1 (CBs, semaphores) and DST,
+reset between cores; DRAM is shared. Cores run one after another, except a sharing group (the host program's
+``share_groups``: cores that multicast reads to each other, `tteqsat.sim.multicast_ops`), whose cores' threads
+all run together in one schedule. Each thread
 is a generator over its compiled instructions (`tteqsat.sim.threads`: generated Python, one call per op) that
 yields only when it blocks on a CB (``cb_reserve_back`` / ``cb_wait_front``). The scheduler resumes threads
 round-robin in module order; when a full round passes in which no thread unblocked or finished, every thread
@@ -35,6 +38,7 @@ from tteqsat.sim.dram import Dram, L1Map, TensorSpec
 from tteqsat.sim.dst import DstRegisters
 from tteqsat.sim.errors import ProtocolError, SimulationError, located
 from tteqsat.sim.machine import Machine, ThreadState
+from tteqsat.sim.multicast_ops import MULTICAST_OPS
 from tteqsat.sim.numerics import PRECISIONS, Numerics
 from tteqsat.sim.program import Compiler, Ctx, Env, Instr
 from tteqsat.sim.scalar_ops import SCALAR_OPS
@@ -44,9 +48,10 @@ from tteqsat.sim.timing import Timing, TimingReport
 
 _TABLES: dict[str, dict[str, Compiler]] = {
     "compute": {**SCALAR_OPS, **CB_OPS, **COMPUTE_OPS},
-    "noc": {**SCALAR_OPS, **CB_OPS, **NOC_OPS},
+    "noc": {**SCALAR_OPS, **CB_OPS, **NOC_OPS, **MULTICAST_OPS},
 }
-_ELSEWHERE: dict[str, frozenset[str]] = {"compute": frozenset(NOC_OPS), "noc": frozenset(COMPUTE_OPS)}
+_ELSEWHERE: dict[str, frozenset[str]] = {"compute": frozenset(NOC_OPS) | frozenset(MULTICAST_OPS),
+                                         "noc": frozenset(COMPUTE_OPS)}
 
 
 @dataclass
@@ -231,6 +236,7 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     ``timing`` also runs the timing simulator (`tteqsat.sim.timing`): per-thread clocks priced from ``arch``
     (default: the module's ``tteqsat.arch``, at the module's math fidelity), with ``sharing_cores`` cores
     (default: the host program's) sharing the chip's DRAM bandwidth; the result's ``timing`` holds the report.
+    It refuses a host program whose cores share reads (``share_groups``), which it does not model.
     """
     if precision not in PRECISIONS:
         raise SimulationError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -238,8 +244,12 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
         module = parse_module(mlir_text)
     except MlirSyntaxError as e:
         raise SimulationError(str(e)) from None
+    host = host or _host_of(module)
+    if timing and host.share_groups:
+        raise located(module.line, "module", "timing: the timing simulator does not model cores that share reads "
+                      "over NoC multicast (the host program's share_groups); run without timing, or optimize with "
+                      "settings.share_inputs off to time the kernel")
     try:
-        host = host or host_program(module)
         problems = host.problems()
         if problems:
             raise HostProgramError("; ".join(problems))
@@ -273,55 +283,51 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     funcs = [f for f, _ in threads_funcs]
     ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
 
+    units = _units(host)
     clocks = _timing(module, arch, settings, sharing_cores or len(host.cores)) if timing else None
     stats: dict[str, int] = {}
     problems: list[str] = []  # what the cores leave wrong at their end
-    machine: Machine | None = None  # built, and the module compiled, for the first core; reset for the others
-    compiled: list[tuple[ThreadState, Ctx, ThreadCode]] = []
-    for core in host.cores:
-        first = machine is None
-        if first:
+    machines: list[Machine] = []  # one per core of the largest group, the module compiled for each; reset per run
+    compiled: list[list[tuple[ThreadState, Ctx, ThreadCode]]] = []
+    for unit in units:
+        while len(machines) < len(unit):
             cbs = _declare_cbs(host, funcs, ct_args)
             dst = DstRegisters(settings.fp32_dest_acc, settings.dst_full_sync, settings.dst_tiles, numerics.fpu_round)
             machine = Machine(dram=dram, cbs=cbs, l1=L1Map(cbs), dst=dst, numerics=numerics,
                               arch="blackhole" if arch_name == "blackhole" else "wormhole_b0", timing=clocks)
-        else:
-            machine.reset()
-        if clocks is not None:
-            clocks.start_core(len(machine.dst.halves))
+            machines.append(machine)
+            compiled.append(_compile(machine, threads_funcs, kernels, host, dram))
+        group = {(core.x, core.y): machines[slot] for slot, core in enumerate(unit)}
         threads: list[_Thread] = []
-        for index, (func, kind) in enumerate(threads_funcs):
-            name = func_name(func)
-            k = kernels[name]
-            runtime_args = _resolve(core.runtime_args.get(name, ()), host, dram)
-            if first:
-                state = ThreadState(name, kind, k.compile_time_args, _resolve(k.common_runtime_args, host, dram),
-                                    runtime_args, k.noc or 0)
-                ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
-                body_block = func_body(func)
-                if not body_block.ops or body_block.ops[-1].name != "func.return":
-                    raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
-                compiled.append((state, ctx, ThreadCode(ctx.compile_block(body_block))))
-            state, ctx, code = compiled[index]
-            state.start(runtime_args)
-            threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), code))
-        ctxs = [ctx for _, ctx, _ in compiled]
-
+        for slot, core in enumerate(unit):
+            machine = machines[slot]
+            machine.reset()
+            machine.core, machine.peers = (core.x, core.y), group
+            machine.semaphores = [m.initial_value for m in host.semaphores]
+            if clocks is not None:
+                clocks.start_core(len(machine.dst.halves))
+            for (func, _), (state, ctx, code) in zip(threads_funcs, compiled[slot], strict=True):
+                state.start(_resolve(core.runtime_args.get(func_name(func), ()), host, dram))
+                threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), code))
         with np.errstate(all="ignore"):
             rounds = _schedule(threads)
         for th in threads:
             th.code.set_counts()
-        if clocks is not None:
-            clocks.finish_core((core.x, core.y))
-        where = f"core ({core.x}, {core.y}): " if len(host.cores) > 1 else ""
-        problems += [where + msg for msg in _undrained(machine)]
-        for key, value in _collect_stats(machine, ctxs, rounds).items():
-            if key not in stats:
-                stats[key] = value
-            elif key.startswith(("ops.", "sched.")):  # counts add up over cores; sizes and peaks do not
-                stats[key] += value
-            else:
-                stats[key] = max(stats[key], value)
+        for slot, core in enumerate(unit):
+            machine = machines[slot]
+            if clocks is not None:
+                clocks.finish_core((core.x, core.y))
+            where = f"core ({core.x}, {core.y}): " if len(host.cores) > 1 else ""
+            problems += [where + msg for msg in _undrained(machine)]
+            for key, value in _collect_stats(machine, [ctx for _, ctx, _ in compiled[slot]], rounds).items():
+                if key not in stats:
+                    stats[key] = value
+                elif key.startswith("ops."):  # counts add up over cores; sizes and peaks do not
+                    stats[key] += value
+                elif key.startswith("sched."):  # a group's cores ran in the same rounds
+                    stats[key] += value if slot == 0 else 0
+                else:
+                    stats[key] = max(stats[key], value)
     if all_outputs:
         problems += _unwritten(dram)
     if problems:
@@ -332,6 +338,55 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     stats["cores"] = len(host.cores)
     return SimResult(outputs=dram.outputs(), stats=dict(sorted(stats.items())),
                      timing=clocks.report() if clocks is not None else None)
+
+
+def _host_of(module: Op) -> HostProgram:
+    try:
+        return host_program(module)
+    except HostProgramError as e:
+        raise located(module.line, "module", str(e)) from None
+
+
+def _units(host: HostProgram) -> list[list]:
+    """The host's cores in the groups that run together: each sharing group (its sender first), every other
+    core alone; a sharing group must be run whole."""
+    where = {xy: g for g, group in enumerate(host.share_groups) for xy in group}
+    present = {(c.x, c.y) for c in host.cores}
+    units: list[list] = []
+    started: dict[int, list] = {}
+    for core in host.cores:
+        g = where.get((core.x, core.y))
+        if g is None:
+            units.append([core])
+            continue
+        missing = [xy for xy in host.share_groups[g] if xy not in present]
+        if missing:
+            raise SimulationError(f"host program: core ({core.x}, {core.y}) shares reads with cores "
+                                  f"{', '.join(map(str, missing))}, which are not in the run: run whole share groups")
+        if g not in started:
+            started[g] = []
+            units.append(started[g])
+        started[g].append(core)
+    order = {g: {xy: n for n, xy in enumerate(group)} for g, group in enumerate(host.share_groups)}
+    for g, unit in started.items():
+        unit.sort(key=lambda c: order[g][(c.x, c.y)])
+    return units
+
+
+def _compile(machine: Machine, threads_funcs: list[tuple[Op, str]], kernels: dict, host: HostProgram,
+             dram: Dram) -> list[tuple[ThreadState, Ctx, ThreadCode]]:
+    """Every thread function compiled against ``machine`` (per-core runtime args are set when a core starts)."""
+    out = []
+    for func, kind in threads_funcs:
+        k = kernels[func_name(func)]
+        state = ThreadState(func_name(func), kind, k.compile_time_args, _resolve(k.common_runtime_args, host, dram),
+                            (), k.noc or 0)
+        ctx = Ctx(machine, state, _TABLES[kind], _ELSEWHERE[kind])
+        body_block = func_body(func)
+        if not body_block.ops or body_block.ops[-1].name != "func.return":
+            raise located(func.line, "func.func", f"{state.name}: body must end with func.return")
+        out.append((state, ctx, ThreadCode(ctx.compile_block(body_block))))
+    return out
 
 
 def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: int) -> Timing:

@@ -39,6 +39,9 @@ class Machine:
     pack_l1_acc: bool = False  # pack_reconfig_l1_acc: pack_tile adds into the CB tile instead of writing
     pack_mask: str | None = None  # reduce dim whose packer edge masks reduce_init left on (until reduce_uninit)
     timing: Timing | None = None  # per-thread clocks (sim/timing.py) when the run is timed; None costs nothing
+    core: tuple[int, int] = (0, 0)  # where the core sits on the grid
+    semaphores: list[int] = field(default_factory=list)  # the host program's semaphores: L1 words of this core
+    peers: dict[tuple[int, int], Machine] = field(default_factory=dict)  # its sharing group by core, itself too
 
     def reset(self) -> None:
         """The core-local state as a new core starts: CBs, DST, inits and packer settings (DRAM is shared)."""

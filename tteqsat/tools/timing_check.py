@@ -59,9 +59,8 @@ def analytic_cycles(result: Result) -> float:
     if grid is None or grid.items <= 1:
         return kernel_cycles(model, result.schedule)
     rate = model.dram_rate(len(grid.cores))
-    return max(kernel_cycles(model, result.schedule, count, rate,
-                             [result.item_place(first + k)[1] for k in range(count)])
-               for first, count in (grid.cores[n] for n in result.sample_cores()))
+    return max(kernel_cycles(model, result.schedule, len(items), rate, [result.item_place(i)[1] for i in items])
+               for items in (grid.core_items(n) for n in result.sample_cores()))
 
 
 def _simulate_result(result: Result, arch: Arch, seed: int) -> TimingReport:

@@ -1,0 +1,262 @@
+"""Cores sharing K/V reads over NoC multicast (settings.share_inputs): priced, emitted, simulated, and checked
+to fail when the protocol is broken."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from cpp_check import check as check_cpp
+from cpp_check import compile_cpp, needs_gxx
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.cost.chip import GridShape, price_grid, price_shared, sharing_rect
+from tteqsat.frontend import reference
+from tteqsat.lowering.conformance import check_module
+from tteqsat.lowering.host import HostProgram
+from tteqsat.lowering.item_index import Integers, item_number
+from tteqsat.mlir_text.parser import parse_module
+from tteqsat.sim import SimulationError, simulate
+
+SHARE = {"settings.share_inputs": True}
+
+
+def attention(q_heads: int = 4, kv_heads: int = 4, rows: int = 256, causal: bool = False) -> tq.Kernel:
+    q = tq.tensor("q", (1, q_heads, rows, 64))
+    k, v = (tq.tensor(n, (1, kv_heads, rows, 64)) for n in "kv")
+    if kv_heads != q_heads:
+        k, v = (tq.repeat(x, q_heads // kv_heads, axis=1) for x in (k, v))
+    s = q @ k.mT * 0.125
+    if causal:
+        s = tq.where(tq.tri(rows, rows), s, -np.inf)
+    return tq.kernel("gqa" if kv_heads != q_heads else "attention", tq.softmax(s) @ v)
+
+
+def optimize(kernel: tq.Kernel, arch: str, share: bool, **kw) -> tq.Result:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tq.optimize(kernel, load_arch(arch, SHARE if share else {}), blocks=(64,), cores=8, **kw)
+
+
+_CACHE: dict[tuple, tq.Result] = {}
+
+
+def result(arch: str = "wormhole_b0", share: bool = True, kv_heads: int = 4) -> tq.Result:
+    key = (arch, share, kv_heads)
+    if key not in _CACHE:
+        _CACHE[key] = optimize(attention(kv_heads=kv_heads), arch, share)
+    return _CACHE[key]
+
+
+def run(res: tq.Result, text: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """`text` (the result's module, maybe broken) on every core with the result's host program."""
+    sim = simulate(text, res.kernel_inputs(inputs), host=res.to_host(), precision="exact")
+    return sim.outputs["out"].reshape(1, 4, 256, 64)
+
+
+# -- pricing --------------------------------------------------------------------------------------------------
+def test_a_shared_group_prices_one_dram_read_per_chunk_on_its_sender() -> None:
+    grid = GridShape.of(load_arch("wormhole_b0"))
+    cost = price_shared(grid, 16, 1000.0, 10_000, size=4, groups=2, fixed_cycles=0.0, page_bytes=2048,
+                        shared_bytes=8_000, group_items=4)
+    # 4 elements, 2 per group; each core runs one row block of each: the sender reads all 10 KB per item,
+    # the three receivers their own 2 KB
+    assert cost.shared == 4 and cost.group_elements == (2, 2) and cost.core_items == (2,) * 8
+    assert cost.dram_bytes == 2 * (2 * 10_000 + 3 * 2 * 2_000)
+    alone = price_grid(grid, 16, 1000.0, 10_000, cores=8)
+    assert alone.dram_bytes == 16 * 10_000 > cost.dram_bytes
+
+
+def test_groups_are_rectangles_that_fit_the_grid() -> None:
+    assert sharing_rect(4, 8, 8) == (4, 1, 16)
+    assert sharing_rect(16, 8, 8) == (8, 2, 4)
+    assert sharing_rect(4, 13, 10) == (4, 1, 30)
+    assert sharing_rect(11, 8, 8) is None
+
+
+# -- emitted, parsed, conformant, simulated -------------------------------------------------------------------
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_shared_attention_emits_the_multicast_protocol_and_verifies(arch: str) -> None:
+    res = result(arch)
+    grid = res.schedule.grid
+    assert res.chip.shared > 1 and grid is not None and grid.share is not None
+    text = res.to_mlir()
+    ops = [op.name for f in parse_module(text).funcs() for op in _walk(f.regions[0].ops)]
+    for name in ("noc_async_write_multicast", "noc_semaphore_set_multicast", "noc_semaphore_inc",
+                 "experimental.semaphore_wait", "get_semaphore"):
+        assert "ttkernel." + name in ops
+    assert check_module(text) == []
+    assert any("multicasts them" in n for n in res.warnings) and not any("priced only" in n for n in res.warnings)
+    check = res.verify(cores="all", precision="exact")
+    assert check.stats["verify.cores"] == len(grid.cores)
+    unshared = result(arch, share=False)
+    reads = unshared.verify(cores="all", precision="exact").stats["ops.ttkernel.noc_async_read_tile"]
+    assert check.stats["ops.ttkernel.noc_async_read_tile"] < reads / 2  # K/V read once per group
+    assert res.chip.dram_bytes < unshared.chip.dram_bytes
+    # the price describes what runs: every tile the simulated readers and writers move, and no more
+    moved = check.stats["ops.ttkernel.noc_async_read_tile"] + check.stats["ops.ttkernel.noc_async_write_tile"]
+    assert res.chip.dram_bytes == moved * 2048
+
+
+def test_hardware_precision_verifies_and_sampling_takes_whole_groups() -> None:
+    res = result()
+    grid = res.schedule.grid
+    assert grid is not None and grid.share is not None
+    check = res.verify(cores=[1])
+    assert check.stats["verify.cores"] == len(grid.share.groups[0])
+
+
+@needs_gxx
+def test_shared_reader_compiles_and_maps_back_to_its_ops(tmp_path) -> None:
+    res = result("blackhole")
+    cpp = res.to_cpp()
+    assert "noc_async_write_multicast(" in cpp["attention_reader"]
+    assert check_cpp(res.to_mlir(), cpp) == []
+    done = compile_cpp(tmp_path, cpp)
+    assert done.returncode == 0, done.stderr
+
+
+def test_host_program_declares_semaphores_and_groups_and_round_trips() -> None:
+    res = result()
+    host = res.to_host()
+    assert len(host.semaphores) == 2 and host.share_groups
+    assert HostProgram.from_json(host.to_json()) == host
+    sender = host.cores[0].runtime_args["attention_reader"]
+    receiver = host.cores[1].runtime_args["attention_reader"]
+    assert sender[2] == 1 and receiver[2] == 0 and sender[3:] == receiver[3:]
+
+
+def test_gqa_shares_k_and_v_among_the_cores_of_a_kv_group() -> None:
+    """Four q heads over one kv head: the element view stacks a kv group's q heads (one element), whose row
+    blocks spread over a group of cores that reads K and V once."""
+    res = result(kv_heads=1)
+    grid = res.schedule.grid
+    assert res.chip.shared > 1 and grid is not None and grid.share is not None
+    assert res.view is not None and res.view.group == 4
+    assert res.chip.dram_bytes < result(share=False, kv_heads=1).chip.dram_bytes
+    check = res.verify(cores="all", precision="exact")
+    assert check.stats["ops.ttkernel.noc_async_write_multicast"] > 0
+    moved = check.stats["ops.ttkernel.noc_async_read_tile"] + check.stats["ops.ttkernel.noc_async_write_tile"]
+    assert res.chip.dram_bytes == moved * 2048
+
+
+def test_the_emitted_item_arithmetic_is_the_plans() -> None:
+    res = result()
+    grid = res.schedule.grid
+    assert grid is not None and grid.run
+    for n, (first, count) in enumerate(grid.cores):
+        got = [item_number(Integers(), first, k, grid.run, grid.blocks) for k in range(count)]
+        assert got == grid.core_items(n)
+    covered = sorted(i for n in range(len(grid.cores)) for i in grid.core_items(n))
+    assert covered == list(range(res.items))
+
+
+def test_a_causal_kernel_that_skips_chunks_keeps_per_core_reads_and_says_so() -> None:
+    res = optimize(attention(causal=True), "wormhole_b0", True, form="streaming")
+    assert res.schedule.loop is not None and res.schedule.loop.live is not None  # items visit different chunks
+    assert res.chip.shared == 1 and res.schedule.grid is not None and res.schedule.grid.share is None
+    assert any("cannot run them in lockstep" in n for n in res.warnings)
+
+
+def test_timing_refuses_a_shared_kernel() -> None:
+    with pytest.raises(tq.VerificationError, match="does not model cores that share reads"):
+        result().verify(timing=True)
+
+
+def test_a_partial_group_is_refused() -> None:
+    res = result()
+    host = res.to_host()
+    inputs = reference.random_inputs(res.kernel, 0)
+    with pytest.raises(SimulationError, match="a group runs whole|run whole share groups"):
+        simulate(res.to_mlir(), res.kernel_inputs(inputs), host=replace(host, cores=host.cores[:1]))
+
+
+# -- broken protocols fail ------------------------------------------------------------------------------------
+def _drop(text: str, needle: str, count: int = -1) -> str:
+    lines = text.splitlines(keepends=True)
+    hits = [n for n, line in enumerate(lines) if needle in line]
+    assert hits, needle
+    drop = set(hits if count < 0 else hits[:count])
+    return "".join(line for n, line in enumerate(lines) if n not in drop)
+
+
+def test_the_intact_module_matches_the_oracle() -> None:
+    res = result()
+    inputs = reference.random_inputs(res.kernel, 0)
+    want = reference.evaluate(res.kernel, inputs)["out"]
+    got = run(res, res.to_mlir(), inputs)
+    assert np.max(np.abs(got - want)) < 0.05
+
+
+def test_a_receiver_that_does_not_wait_for_the_data_fails() -> None:
+    res = result()
+    broken = _drop(res.to_mlir(), '"ttkernel.experimental.semaphore_wait"(%sem_valid_ptr, %c1)')
+    inputs = reference.random_inputs(res.kernel, 0)
+    want = reference.evaluate(res.kernel, inputs)["out"]
+    try:
+        got = run(res, broken, inputs)
+    except SimulationError as e:  # the sender's count of ready receivers overshoots, or its data lands late
+        assert "deadlock" in str(e) or "has not reserved" in str(e)
+    else:
+        assert np.max(np.abs(got - want)) > 0.5
+
+
+def test_a_sender_that_does_not_wait_for_the_receivers_fails() -> None:
+    res = result()
+    broken = _drop(res.to_mlir(), '"ttkernel.experimental.semaphore_wait"(%sem_ready_ptr, %receivers)')
+    with pytest.raises(SimulationError, match="which that core has not reserved"):
+        run(res, broken, reference.random_inputs(res.kernel, 0))
+
+
+def test_a_multicast_to_the_wrong_address_fails() -> None:
+    res = result()
+    text = res.to_mlir()
+    wrong = text.replace("%mcast_y_end, %l1_1, %noc)", "%mcast_y_end, %dst_wrong, %noc)").replace(
+        '    %bytes1 = "arith.muli"', '    %dst_wrong = "arith.addi"(%l1_1, %ts1) : (i32, i32) -> i32\n'
+        '    %bytes1 = "arith.muli"', 1)
+    assert wrong != text and "%dst_wrong, %noc)" in wrong
+    with pytest.raises(SimulationError, match="past the end of cb|has not reserved"):
+        run(res, wrong, reference.random_inputs(res.kernel, 0))
+
+
+def test_a_sender_that_pushes_before_its_multicast_completed_fails() -> None:
+    res = result()
+    broken = _drop(res.to_mlir(), '"ttkernel.noc_async_write_barrier"(%noc) : (i8) -> ()\n', count=1)
+    with pytest.raises(SimulationError, match="before noc_async_write_barrier completed the multicast"):
+        run(res, broken, reference.random_inputs(res.kernel, 0))
+
+
+def test_receivers_that_never_signal_deadlock_with_a_clear_message() -> None:
+    res = result()
+    broken = _drop(res.to_mlir(), '"ttkernel.noc_semaphore_inc"(%sender_ready')
+    with pytest.raises(SimulationError, match="deadlock.*for semaphore 0 to equal"):
+        run(res, broken, reference.random_inputs(res.kernel, 0))
+
+
+def _walk(ops):
+    for op in ops:
+        yield op
+        for block in op.regions:
+            yield from _walk(block.ops)
+
+
+def test_a_receiver_that_pushes_before_the_data_landed_fails() -> None:
+    """It signals ready once per block, as it should, but waits for nothing (valid is 0 right after it clears
+    it): its compute reads the pages before the sender's multicast fills them, and it runs ahead signalling
+    ready for blocks the sender has not sent (the sender's count passes the number it waits for)."""
+    res = result()
+    text = res.to_mlir()
+    early = text.replace('"ttkernel.experimental.semaphore_wait"(%sem_valid_ptr, %c1)',
+                         '"ttkernel.experimental.semaphore_wait"(%sem_valid_ptr, %c0)')
+    assert early != text
+    inputs = reference.random_inputs(res.kernel, 0)
+    want = reference.evaluate(res.kernel, inputs)["out"]
+    try:
+        got = run(res, early, inputs)
+    except SimulationError as e:
+        assert "has not reserved" in str(e) or "for semaphore 0 to equal 3 (it is" in str(e)
+    else:
+        assert np.max(np.abs(got - want)) > 0.5

@@ -11,7 +11,8 @@ Then the variants users run (the `causal`, `kv_heads` and `decode` keys of each 
   causal    tq.where(tq.tri(S, S), s, -inf): derived skips the chunks above the diagonal; expert25 visits
             keys up to its q chunk's diagonal, adds a mask tile on diagonal chunks (add_block_inplace, its own
             pass) and pairs q chunks i and N-1-i on a core, as tt-metal's causal SDPA balances them
-  GQA       32 q heads over 8 K/V heads (tq.repeat); expert25 reads each q head's K/V (the 2025 kernel shares
+  GQA       32 q heads over 8 K/V heads (tq.repeat), and both kernels again with K/V multicast between the
+            cores of a group (settings.share_inputs); expert25 reads each q head's K/V (the 2025 kernel shares
             nothing between the heads of a group)
   decode    one query row per head against long keys; expert25 as tt-metal's decode kernel: the keys split
             over the cores a head gets, each part the 2025 pipeline on a 32-row q tile, plus the combining
@@ -254,7 +255,14 @@ def main() -> None:
                                   None, None, best_chunks, best, clock)
                 row["dram_over_mha"] = round(row["dram_bytes"] / mha.chip.dram_bytes, 3)
                 row["over_mha"] = round(res.cost_cycles / mha.cost_cycles, 3)
-                show(row, f"GQA {h}/{kv}", f"DRAM {row['dram_over_mha']:.2f} of MHA")
+                # with K/V multicast between the cores of a group (settings.share_inputs), each kernel at its best
+                shared = load_arch(arch_name, {"settings.share_inputs": True})
+                gqa_shared, _ = timed(masked_attention(b, h, s, d, kv_heads=kv, rows=rows_q), shared)
+                mha_shared, _ = timed(masked_attention(b, h, s, d, rows=rows_q), shared)
+                row["shared_dram_over_mha"] = round(gqa_shared.chip.dram_bytes / mha_shared.chip.dram_bytes, 3)
+                row["shared_us"] = round(gqa_shared.cost_cycles / clock / 1000, 1)
+                show(row, f"GQA {h}/{kv}", f"DRAM {row['dram_over_mha']:.2f} of MHA, "
+                     f"{row['shared_dram_over_mha']:.2f} shared")
         if "decode" in variants:
             d, keys = 128, args.decode_keys
             for heads in (h, 8):

@@ -129,6 +129,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     if loop is not None and loop.live is not None:  # the mean item: its loop runs the live chunks only
         schedule.compute_cycles = sum(schedule.item_cycles(b) for b in range(schedule.blocks)) / schedule.blocks
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
+    _double_buffer_inputs(schedule, arch)
     schedule.kernel_cycles = kernel_cycles(model, schedule)
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
         big = max(plan.cbs, key=lambda cb: cb.tiles)
@@ -149,6 +150,22 @@ def _price_trips(model: TensixCostModel, loop: LoopInfo, sections: list[DstSecti
     loop.first_trip_cycles = one
     loop.trip_cycles = (every - one) / (loop.trips - 1) if loop.trips > 1 else loop.body_cycles
     loop.mask_cycles = max(masked_every_trip - every, 0.0) / loop.trips
+
+
+def _double_buffer_inputs(schedule: Schedule, arch: Arch) -> None:
+    """Give each input read whole per work item a CB of two items while L1 has room (in argument order), so
+    a core's reader fetches its next item while compute works on this one; with one item's pages the read
+    waits for this item's last pop. The pricing of compute is unchanged (CB sizes do not enter it); the
+    kernel model's reader waits for the item before (`kernel_stages`)."""
+    spare = arch.l1_budget - schedule.l1_bytes(arch)
+    for a in schedule.args:
+        if a.role != "in" or a.cb < 0:
+            continue
+        cb = schedule.cbs[a.cb]
+        extra = a.n_tiles * arch.tile_bytes(schedule.cb_format(cb))
+        if cb.tiles == a.n_tiles and extra <= spare:
+            cb.tiles *= 2
+            spare -= extra
 
 
 def _masked_trips(loop: LoopInfo, block: int) -> list[int]:

@@ -118,6 +118,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
         return Stage(tiles // block, 0.0, 0.0, 0.0, read=transfer(cb, block))
 
     whole = [(a.cb, reads(a.cb, a.n_tiles)) for a in schedule.args if a.role == "in" and a.cb >= 0]
+    item_tiles = {a.cb: a.n_tiles for a in schedule.args if a.role == "in" and a.cb >= 0}
     streams = loop.streams if loop is not None else []
     chunks = [(st.cb, reads(st.cb, schedule.cbs[st.cb].tiles // 2)) for st in streams]
     reader_passes = {cb: stage.passes for cb, stage in whole + chunks}
@@ -146,7 +147,8 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     readers = []
     for cb, stage in whole + chunks:  # room in the CB: its pages popped by their last reader
         part, index = last_reader.get(cb, ("pre", -1))
-        back = 1 if reader_at[cb][0] == "body" else 0
+        # a chunk stream holds two chunks; a whole input two items where L1 had room for them
+        back = 1 if reader_at[cb][0] == "body" or schedule.cbs[cb].tiles >= 2 * item_tiles.get(cb, 0) > 0 else 0
         readers.append(replace(stage, needs=(Need(part, index, 0, back, freed=True),) if index >= 0 else ()))
     packer: dict[int, tuple[str, int, int]] = {}
     for part in ("pre", "body", "post"):

@@ -67,6 +67,14 @@ def render(result: Result, console=None) -> None:
         console.print(f"streaming loop: {s.loop.trips} trips ({streams}); sections marked x{s.loop.trips} run "
                       f"every trip (cycles per run is one trip, total cycles all {s.loop.trips}); state "
                       f"{', '.join(f.name for f in s.loop.fills)} in ping-pong CBs")
+        if s.loop.live is not None:
+            spans = [s.loop.range(b) for b in range(s.blocks)]
+            live = sum(max(hi - lo, 0) for lo, hi in spans) / len(spans)
+            masked = sum(max(hi - lo, 0) - s.loop.unmasked(b) for b, (lo, hi) in enumerate(spans)) / len(spans)
+            tiles = (f"; those compute only their live tiles ({sum(s.loop.ragged_saving) / len(spans):,.0f} cycles "
+                     "saved per item)" if s.loop.ragged is not None else "")
+            console.print(f"mask {s.loop.live[0]}: an item's loop runs the chunks live for its rows, "
+                          f"{live:.1f} of {s.loop.trips} on average, {masked:.1f} of them applying the mask{tiles}")
     console.print(f"{sections_line(result)} | e-graph {result.saturation.enodes} e-nodes, {result.eclasses} e-classes")
     grid_line = chip_line(result)
     launch = f", launch {result.chip.launch_cycles:,.0f}" if result.chip and result.chip.launch_cycles else ""

@@ -284,9 +284,17 @@ def cases(draw, max_ops: int = 6, flaws: bool = True) -> Case:
     if flaws and draw(st.integers(0, 11)) == 0:
         flaw = draw(st.sampled_from(FLAWS))
         inputs, outputs = _plant(draw, flaw, inputs, outputs, names)
+    if form in ("auto", "fused") and _masks_scores(outputs):
+        form = draw(st.sampled_from((form, "streaming")))  # masked attention streams (and skips) more often
     positive = frozenset(i.fn for i in inputs if i.lo > 0)
     iterations = draw(st.sampled_from((None, None, None, 2, 0)))  # sometimes the best after a cut-short saturation
     return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, flaw, iterations)
+
+
+def _masks_scores(outputs) -> bool:
+    """Whether a where masks scores (a scaled matmul): masked attention, which chunk skipping applies to."""
+    return any(e.op == "where" and e.args and e.args[0].op == "scalar" and e.args[0].args[0].op == "matmul"
+               for e in fc.nodes(Case((), outputs)))
 
 
 def _plant(draw, flaw: str, inputs: list[Expr], outputs, names: _Names):

@@ -26,7 +26,7 @@ BOUNDED = settings(max_examples=400, deadline=None, derandomize=True, database=N
 
 
 @BOUNDED
-@given(cases(max_ops=6))
+@given(cases(max_ops=6, mask_sizes=((64, 128), (256, 160))))  # masked attention kept small: CI time
 def test_random_kernels_agree_with_numpy_and_the_reference(case: Case) -> None:
     outcome = run_case(case)
     assert not outcome.failed, f"{outcome.category}: {outcome.detail}\n\nrepro:\n{to_source(case)}"

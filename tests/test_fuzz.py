@@ -192,4 +192,4 @@ def test_mask_misuse_is_rejected_and_unsupported_fills_are_expected_failures() -
         outcome = run_case(case)
         assert outcome.category == fuzz.REJECTED and why in outcome.detail
     fill = Case((a,), (("o", fc.where(fc.tri((64, 64), 3), "ts", (a,), -1.0)),))
-    assert run_case(fill).category.startswith("expected failure: where with a scalar other than -inf or 0")
+    assert run_case(fill).category.startswith("expected failure: where(M, x, c), c not -inf or 0")

@@ -312,3 +312,18 @@ def test_a_chain_of_unions_builds_in_a_few_dst_slots() -> None:
     for k in range(1, 6):
         chain = chain | tq.tri(64, S, k=k)
     assert mask_slots(Mask.parse(chain.text), "bias") == 3
+
+
+# -- scores given as an input: auto does not try a split that split_kv refuses ---------------------------------
+def test_softmax_of_an_input_times_v_is_not_offered_a_split_over_keys() -> None:
+    """softmax(q, axis=1) @ p with q (64, 256) an input: `attention_keys` said its 256 keys could be split (64
+    rows leave most cores idle), then `split_kv` refused q, whose columns run along the keys, and the auto
+    optimize raised that refusal instead of choosing a form. The check is now part of `attention_keys`; a forced
+    split still names it."""
+    q, p = tq.tensor("q", (64, 256), "fp32"), tq.tensor("pre", (256, 64), "fp32")
+    kernel = tq.kernel("fuzz", {"r": tq.softmax(q, axis=1) @ p})
+    result = tq.optimize(kernel)
+    assert result.chosen != "split"
+    result.verify(precision="exact")
+    with pytest.raises(KernelError, match="input 'q' runs along the keys in its columns"):
+        tq.optimize(kernel, split=2)

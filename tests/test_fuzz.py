@@ -173,7 +173,7 @@ def test_rows_with_no_live_key_are_nan_and_compared_as_such(monkeypatch) -> None
     monkeypatch.setattr(sim, "simulate", nan_to_zero)
     outcome = run_case(case)
     assert outcome.category == "simulated MLIR differs from the reference"
-    assert "is NaN at 1280 elements" in outcome.detail  # 40 rows of 32
+    assert "NaN at 1280 elements where the other is not" in outcome.detail  # 40 rows of 32
 
 
 def test_a_wrong_mask_in_the_cases_numpy_is_caught(monkeypatch) -> None:

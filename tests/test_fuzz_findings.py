@@ -288,8 +288,8 @@ def test_rows_with_no_live_key_are_nan_and_verify(form: str, k: int) -> None:
     assert np.array_equal(np.isnan(got), np.isnan(want))
     finite = np.where(np.isnan(want), 0.0, want)
     (one_sided,) = compare({"out": finite}, {"out": want})  # the kernel's answer with its NaN replaced by 0
-    assert one_sided.problem(1.0) == (f"output 'out' is NaN at {np.isnan(want).sum()} elements where the reference "
-                                      f"is not, or the other way round")
+    assert one_sided.problem(1.0) == (f"output 'out' differs from the reference: NaN at {np.isnan(want).sum()} "
+                                      f"elements where the other is not")
 
 
 # -- a union of three masks fits the fp32 DST ----------------------------------------------------------------

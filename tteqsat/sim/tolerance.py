@@ -60,8 +60,8 @@ class OutputError:
     def problem(self, tolerance: float) -> str | None:
         """Why this output fails verification, or None."""
         if self.nan_mismatch:
-            return (f"output '{self.name}' is NaN at {self.nan_mismatch} elements where the reference is not, or "
-                    f"the other way round")
+            return (f"output '{self.name}' differs from the reference: NaN at {self.nan_mismatch} elements where "
+                    f"the other is not")
         if not self.relative <= tolerance:  # also catches NaN
             return (f"output '{self.name}' differs from the reference by {self.max_abs:.4g} "
                     f"({self.relative:.4g} of its largest value {self.scale:.4g}; tolerance {tolerance:g})")

@@ -35,8 +35,10 @@ EXP_MAX = 8.0         # exp only of values at most this (no overflow, moderate g
 MAGNITUDE = 1.0e4     # no value bound beyond this: keeps rounding error within the tolerances
 OP_KINDS = ("unary", "binary", "scalar", "reduce", "matmul", "softmax", "T", "vector", "attention", "logsumexp",
             "masked", "masked-attention")
+MASK_KINDS = ("masked", "masked-attention")
 FLAWS = ("shape", "matmul", "zero-divide", "axis", "softmax-axis", "input-shape", "output-input",
          "duplicate-input", "output-name", "output-identifier", "mask-shape", "where-condition", "where-scalars")
+MASK_FLAWS = ("mask-shape", "where-condition", "where-scalars")
 FILLS = (-1.0, 0.5, 3.0, -30.0, 0.0)  # finite fills of where (a -inf one is drawn only where it is safe)
 MASK_ROWS = (64, 128, 256)  # query rows of masked attention: several row blocks, so chunks are skipped per block
 MASK_KEYS = (256, 512, 160)  # long keys: 512 in chunks wider than a tile row's diagonal (the ragged path)
@@ -120,8 +122,9 @@ def _partner(draw, names: _Names, pool: list[Expr], inputs: list[Expr], a: Expr,
 
 
 def _op(draw, names: _Names, pool: list[Expr], inputs: list[Expr], kind: str | None = None,
-        mask_sizes: tuple[tuple[int, ...], tuple[int, ...]] = (MASK_ROWS, MASK_KEYS)) -> Expr | None:
-    kind = kind or draw(st.sampled_from(OP_KINDS))
+        mask_sizes: tuple[tuple[int, ...], tuple[int, ...]] = (MASK_ROWS, MASK_KEYS),
+        kinds: tuple[str, ...] = OP_KINDS) -> Expr | None:
+    kind = kind or draw(st.sampled_from(kinds))
     a = draw(st.sampled_from(pool[::-1]))  # the latest value first: chains grow deep
     if kind == "unary":
         fn = draw(st.sampled_from(fc.UNARY_FNS))
@@ -250,9 +253,12 @@ def _masked_attention(draw, names: _Names, pool: list[Expr], inputs: list[Expr],
 
 @st.composite
 def cases(draw, max_ops: int = 6, flaws: bool = True, mask_sizes: tuple[tuple[int, ...], tuple[int, ...]] = (
-        MASK_ROWS, MASK_KEYS)) -> Case:
+        MASK_ROWS, MASK_KEYS), masks: bool = True) -> Case:
     """A fuzz case: a valid kernel, or (when `flaws`, one time in twelve) one with a planted mistake.
-    `mask_sizes`: the query rows and keys masked attention draws (smaller ones keep a CI run short)."""
+    `mask_sizes`: the query rows and keys masked attention draws (smaller ones keep a CI run short); without
+    `masks`, no masks at all (the draws are then the ones from before masks were added)."""
+    kinds = OP_KINDS if masks else tuple(k for k in OP_KINDS if k not in MASK_KINDS)
+    flaw_kinds = FLAWS if masks else tuple(f for f in FLAWS if f not in MASK_FLAWS)
     dtype = draw(st.sampled_from(("fp32", "bf16")))
     arch = draw(st.sampled_from(("wormhole_b0", "blackhole")))
     form = draw(st.sampled_from(("auto", "fused", "baseline", "streaming")))
@@ -267,7 +273,7 @@ def cases(draw, max_ops: int = 6, flaws: bool = True, mask_sizes: tuple[tuple[in
     long_matrix = first_shape == (rows, cols) and cols in LONG
     first = draw(st.sampled_from(("reduce", "matmul", "softmax"))) if long_matrix else None
     for n in range(draw(st.integers(2, max_ops))):
-        e = _op(draw, names, pool, inputs, first if n == 0 else None, mask_sizes)
+        e = _op(draw, names, pool, inputs, first if n == 0 else None, mask_sizes, kinds)
         if e is None or not _bounded(e):
             continue
         pool.extend(x for x in inputs if x not in pool)
@@ -288,7 +294,7 @@ def cases(draw, max_ops: int = 6, flaws: bool = True, mask_sizes: tuple[tuple[in
     outputs = tuple(zip(out_names, chosen, strict=True))
     flaw = ""
     if flaws and draw(st.integers(0, 11)) == 0:
-        flaw = draw(st.sampled_from(FLAWS))
+        flaw = draw(st.sampled_from(flaw_kinds))
         inputs, outputs = _plant(draw, flaw, inputs, outputs, names)
     if form in ("auto", "fused") and _masks_scores(outputs):
         form = draw(st.sampled_from((form, "streaming")))  # masked attention streams (and skips) more often

@@ -28,9 +28,10 @@ from tteqsat.tools.fuzzgen import cases
 Failures = dict[str, tuple[Case, Outcome]]  # outcome category -> its first case
 
 
-def run(n: int, seed_value: int, max_ops: int, progress: bool) -> tuple[Counter, Counter, Failures, float]:
+def run(n: int, seed_value: int, max_ops: int, progress: bool) -> tuple[Counter, Counter, Counter, Failures, float]:
     outcomes: Counter = Counter()
     detail: Counter = Counter()  # passing outcomes split further: the form chosen, the requested form
+    masked: Counter = Counter()  # outcomes of the kernels with a tq.where, and the masked paths their schedules took
     first_failure: Failures = {}
     start = time.perf_counter()
 
@@ -41,6 +42,8 @@ def run(n: int, seed_value: int, max_ops: int, progress: bool) -> tuple[Counter,
     def one(case: Case) -> None:
         out = run_case(case)
         outcomes[out.category] += 1
+        if any(e.op == "where" for e in nodes(case)):
+            masked[f"{out.category}, {case.form} -> {out.detail}" if out.category == "ok" else out.category] += 1
         if out.category == "ok":
             detail[f"ok, requested {case.form}, chose {out.detail}"] += 1
         elif out.category in PASSING:
@@ -55,7 +58,7 @@ def run(n: int, seed_value: int, max_ops: int, progress: bool) -> tuple[Counter,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         one()
-    return outcomes, detail, first_failure, time.perf_counter() - start
+    return outcomes, detail, masked, first_failure, time.perf_counter() - start
 
 
 def table(title: str, counts: Counter) -> str:
@@ -78,12 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
-    outcomes, detail, failures, seconds = run(args.n, args.seed, args.max_ops, not args.quiet)
+    outcomes, detail, masked, failures, seconds = run(args.n, args.seed, args.max_ops, not args.quiet)
     head = (f"differential fuzzing: {sum(outcomes.values()):,} kernels, seed {args.seed}, at most {args.max_ops} ops "
             f"({platform.machine()}, Python {platform.python_version()}, {seconds:,.0f} s)")
     print(table(head, outcomes))
     print()
     print(table("passing cases by requested form and chosen form", detail))
+    print()
+    print(table("kernels with a mask (tq.where): outcome; when ok, requested -> chosen form (masked paths)", masked))
     repros = {}
     for category, (case, outcome) in sorted(failures.items()):
         small, out = shrink(case, outcome, args.shrink_budget)
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"n": args.n, "seed": args.seed, "max_ops": args.max_ops, "seconds": round(seconds, 1),
-                       "outcomes": dict(outcomes), "detail": dict(detail), "repros": repros}, f, indent=1,
+                       "outcomes": dict(outcomes), "detail": dict(detail), "masked": dict(masked), "repros": repros},
+                      f, indent=1,
                       sort_keys=True)
     return 1 if failures else 0
 

@@ -539,8 +539,7 @@ class ComputeEmitter:
     def _pattern(self, mask: Mask, d: int, fill: str, arange: int, arange_t: int) -> None:
         """DST slot 0 := the mask's tile D tile rows below the diagonal, as 0 / -inf (bias) or 1 / 0 (zero)."""
         b = self.b
-        depth = _mask_slots(mask)
-        if depth + (2 if fill == "bias" else 0) > self.s.dst_capacity:
+        if mask_slots(mask, fill) > self.s.dst_capacity:
             raise KernelError(f"mask {mask.text} nests too deeply to build in {self.s.dst_capacity} DST tiles")
 
         def scalar(slot: int, name: str, value: float) -> None:
@@ -562,21 +561,22 @@ class ComputeEmitter:
                 build(m.args[0], slot)
                 unary(slot, "negative_tile")
                 scalar(slot, "add_unary_tile", 1.0)
-            else:
-                build(m.args[0], slot)
-                build(m.args[1], slot + 1)
+            else:  # the operand needing more slots first, the other beside it (and, or commute)
+                first, second = sorted(m.args, key=_mask_slots, reverse=True)
+                build(first, slot)
+                build(second, slot + 1)
                 name = "mul_binary_tile" if m.op == "and" else "binary_max_tile"
                 b.op(f"ttkernel.{name}_init", [])
                 b.op(f"ttkernel.{name}", [self.idx(slot), self.idx(slot + 1), self.idx(slot)])
 
         build(mask, 0)
-        if fill == "bias":  # where(mask, 0, -inf)
+        if fill == "bias":  # where(mask, 0, -inf), the fills in slots the built mask no longer needs
             b.op("ttkernel.fill_tile_init", [])
-            b.op("ttkernel.fill_tile", [self.idx(depth), (b.const(0.0, "f32"), "f32")])
-            b.op("ttkernel.fill_tile", [self.idx(depth + 1), (b.const(float("-inf"), "f32"), "f32")])
+            b.op("ttkernel.fill_tile", [self.idx(1), (b.const(0.0, "f32"), "f32")])
+            b.op("ttkernel.fill_tile", [self.idx(2), (b.const(float("-inf"), "f32"), "f32")])
             b.op("ttkernel.where_tile_init", [])
             dtype = "f32" if self.s.fp32_dest_acc else "bf16"
-            b.op("ttkernel.where_tile", [self.idx(0), self.idx(depth), self.idx(depth + 1), self.idx(0)],
+            b.op("ttkernel.where_tile", [self.idx(0), self.idx(1), self.idx(2), self.idx(0)],
                  f"dtype = #ttcore.supportedDataTypes<{dtype}>")
 
     def program(self) -> None:
@@ -721,9 +721,17 @@ def emit_module(schedule: Schedule) -> str:
 
 
 def _mask_slots(mask: Mask) -> int:
-    """DST slots `ComputeEmitter._pattern` uses for `mask`: one per operand held while the other is built."""
+    """DST slots `ComputeEmitter._pattern` uses to build `mask`: an operand held while the other is built, the
+    one needing more built first (Sethi-Ullman), so a chain of n `|` needs two slots, not n."""
     if mask.op == "tri":
         return 1
     if mask.op == "not":
         return _mask_slots(mask.args[0])
-    return max(_mask_slots(mask.args[0]), 1 + _mask_slots(mask.args[1]))
+    a, b = sorted((_mask_slots(x) for x in mask.args), reverse=True)
+    return max(a, b + 1)
+
+
+def mask_slots(mask: Mask, fill: str) -> int:
+    """DST slots one pattern tile of `mask` needs: its build, and for a -inf bias the 0 and -inf fills that
+    where_tile selects from beside the built 0 / 1 tile."""
+    return max(_mask_slots(mask), 3 if fill == "bias" else 1)

@@ -26,7 +26,7 @@ BOUNDED = settings(max_examples=400, deadline=None, derandomize=True, database=N
 
 
 @BOUNDED
-@given(cases(max_ops=6))
+@given(cases(max_ops=6, mask_sizes=((64, 128), (256, 160))))  # masked attention kept small: CI time
 def test_random_kernels_agree_with_numpy_and_the_reference(case: Case) -> None:
     outcome = run_case(case)
     assert not outcome.failed, f"{outcome.category}: {outcome.detail}\n\nrepro:\n{to_source(case)}"
@@ -134,3 +134,62 @@ def test_the_repro_is_a_script_that_runs() -> None:
     namespace: dict = {}
     exec(compile(to_source(case), "<repro>", "exec"), namespace)
     assert namespace["result"].chosen in ("fused", "baseline")
+
+
+# -- masks: the case's own numpy, NaN rows, and the checks failing on a broken mask -------------------------
+def _masked_attention(mask, rows: int = 64, keys: int = 256, form: str = "auto") -> Case:
+    q, k, v = fc.tensor("q", (rows, 32), False), fc.tensor("k", (keys, 32), False), fc.tensor("v", (keys, 32), False)
+    scores = fc.scalar("*", fc.matmul(q, fc.transpose(k)), 0.125)
+    return Case((q, k, v), (("o", fc.matmul(fc.softmax(fc.where(mask, "ts", (scores,), -np.inf)), v)),), form=form)
+
+
+def test_the_cases_own_masks_are_numpys_tri() -> None:
+    shape = (70, 90)
+    for k in (-80, -3, 0, 5, 95):
+        assert np.array_equal(fc.tri(shape, k).matrix(), np.tri(*shape, k, dtype=bool))
+    window = fc.mask_and(fc.tri(shape, 4), fc.mask_not(fc.tri(shape, -30)))
+    either = fc.mask_or(fc.tri(shape, -50), fc.mask_not(fc.tri(shape, 10)))
+    assert np.array_equal(window.matrix(), np.tri(*shape, 4, dtype=bool) & ~np.tri(*shape, -30, dtype=bool))
+    assert np.array_equal(either.matrix(), np.tri(*shape, -50, dtype=bool) | ~np.tri(*shape, 10, dtype=bool))
+    assert window.source() == "(tq.tri(70, 90, k=4) & ~tq.tri(70, 90, k=-30))"
+
+
+def test_rows_with_no_live_key_are_nan_and_compared_as_such(monkeypatch) -> None:
+    """tri(k=-40) leaves the first 40 query rows with no key: numpy's softmax is NaN there, so must the kernel's
+    be. The case says it may hold NaN; a kernel that writes 0 instead fails."""
+    case = _masked_attention(fc.tri((64, 256), -40), form="fused")
+    assert case.outputs[0][1].nan and not _masked_attention(fc.tri((64, 256), 0)).outputs[0][1].nan
+    assert run_case(case).category == fuzz.OK
+    import tteqsat.sim as sim
+
+    real = sim.simulate
+
+    def nan_to_zero(*args, **kwargs):  # the emitted kernel's outputs with their NaN replaced by 0
+        out = real(*args, **kwargs)
+        for value in out.outputs.values():
+            value[np.isnan(value)] = 0.0
+        return out
+
+    monkeypatch.setattr(sim, "simulate", nan_to_zero)
+    outcome = run_case(case)
+    assert outcome.category == "simulated MLIR differs from the reference"
+    assert "NaN at 1280 elements where the other is not" in outcome.detail  # 40 rows of 32
+
+
+def test_a_wrong_mask_in_the_cases_numpy_is_caught(monkeypatch) -> None:
+    case = _masked_attention(fc.mask_and(fc.tri((64, 256), 0), fc.mask_not(fc.tri((64, 256), -100))))
+    monkeypatch.setattr(fc.MaskSpec, "matrix", lambda self: np.tri(*self.shape, self.k + 1, dtype=bool)
+                        if self.op == "tri" else ~np.tri(*self.shape, self.args[0].k, dtype=bool))
+    assert run_case(case).category == "reference differs from numpy"
+
+
+def test_mask_misuse_is_rejected_and_unsupported_fills_are_expected_failures() -> None:
+    a = fc.tensor("a", (64, 64), False)
+    wrong_shape = Case((a,), (("o", fc.where(fc.tri((96, 64), 0), "ts", (a,), 0.0)),))
+    cond = fc.tensor("c", (64, 64), False)
+    tensor_condition = Case((a, cond), (("o", fc.where(None, "ts", (a, cond), 0.0)),))
+    for case, why in ((wrong_shape, "does not broadcast to its mask"), (tensor_condition, "condition is a tensor")):
+        outcome = run_case(case)
+        assert outcome.category == fuzz.REJECTED and why in outcome.detail
+    fill = Case((a,), (("o", fc.where(fc.tri((64, 64), 3), "ts", (a,), -1.0)),))
+    assert run_case(fill).category.startswith("expected failure: where(M, x, c), c not -inf or 0")

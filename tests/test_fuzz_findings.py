@@ -9,6 +9,7 @@ import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp, Program
+from tteqsat.frontend.masks import Mask
 from tteqsat.frontend.reference import random_inputs
 from tteqsat.scheduling import frames
 from tteqsat.scheduling.build import build_schedule
@@ -259,3 +260,70 @@ def test_outputs_of_different_heights_run_as_one_item(arch: str) -> None:
     result.verify()
     with pytest.raises(KernelError, match="row-block heights it offers: none"):
         tq.optimize(kernel, arch, blocks=[32])
+
+
+# -- a mask that leaves a row with no live key: numpy's NaN there is the answer, and verify compares it ------
+def _masked_attention(mask) -> tq.Kernel:
+    q, k, v = tq.tensor("q", (64, 32), "fp32"), tq.tensor("k", (256, 32), "fp32"), tq.tensor("v", (256, 32), "fp32")
+    return tq.kernel("m", tq.softmax(tq.where(mask, q @ k.T * 0.125, -np.inf)) @ v)
+
+
+@pytest.mark.parametrize("form", ["fused", "streaming", "baseline"])
+@pytest.mark.parametrize("k", [-40, -64])
+def test_rows_with_no_live_key_are_nan_and_verify(form: str, k: int) -> None:
+    """softmax(where(tri(64, 256, k<0), s, -inf)) is 0/0 = NaN in numpy on the first -k rows (all of them for
+    -64). The kernels compute NaN exactly there, but `Result.verify` measured NaN - NaN as an error and said
+    'a rewrite rule is unsound'. Both-NaN now agree; a NaN on one side only is named as such."""
+    from tteqsat.sim.tolerance import compare
+
+    kernel = _masked_attention(tq.tri(64, 256, k=k))
+    inputs = random_inputs(kernel, 0)
+    want = tq.evaluate(kernel, inputs)["out"]
+    assert np.isnan(want).any(axis=1).sum() == -k
+    result = tq.optimize(kernel, form=form)
+    for precision in ("exact", "hardware"):
+        check = result.verify(inputs=inputs, precision=precision)
+        assert check.max_rel_err <= check.tolerance
+    got = result.run(inputs, "exact")["out"].reshape(want.shape)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    finite = np.where(np.isnan(want), 0.0, want)
+    (one_sided,) = compare({"out": finite}, {"out": want})  # the kernel's answer with its NaN replaced by 0
+    assert one_sided.problem(1.0) == (f"output 'out' differs from the reference: NaN at {np.isnan(want).sum()} "
+                                      f"elements where the other is not")
+
+
+# -- a union of three masks fits the fp32 DST ----------------------------------------------------------------
+def test_a_chain_of_unions_builds_in_a_few_dst_slots() -> None:
+    """tri(-40) | (tri(-38) | tri(42)) built its left operand first, so the right chain held 3 slots, and the
+    -inf bias put its two fills beyond them: 5 slots, more than fp32's 4, and the emitter raised 'nests too
+    deeply' after optimize had accepted the kernel. The operand needing more slots is now built first and the
+    fills reuse the freed slots: any chain of unions needs 3."""
+    S = 160
+    mask = tq.tri(64, S, k=-40) | (tq.tri(64, S, k=-38) | tq.tri(64, S, k=42))
+    q, k, v = tq.tensor("q", (64, 64), "fp32"), tq.tensor("k", (S, 64), "fp32"), tq.tensor("v", (S, 32), "fp32")
+    kernel = tq.kernel("m", tq.softmax(tq.where(mask, q @ k.T * 0.0884, -np.inf)) @ v)
+    result = tq.optimize(kernel, form="streaming")
+    assert result.schedule.dst_capacity == 4
+    check = result.verify(precision="exact")
+    assert check.max_rel_err <= check.tolerance
+    from tteqsat.lowering.mlir import mask_slots
+
+    chain = tq.tri(64, S)
+    for k in range(1, 6):
+        chain = chain | tq.tri(64, S, k=k)
+    assert mask_slots(Mask.parse(chain.text), "bias") == 3
+
+
+# -- scores given as an input: auto does not try a split that split_kv refuses ---------------------------------
+def test_softmax_of_an_input_times_v_is_not_offered_a_split_over_keys() -> None:
+    """softmax(q, axis=1) @ p with q (64, 256) an input: `attention_keys` said its 256 keys could be split (64
+    rows leave most cores idle), then `split_kv` refused q, whose columns run along the keys, and the auto
+    optimize raised that refusal instead of choosing a form. The check is now part of `attention_keys`; a forced
+    split still names it."""
+    q, p = tq.tensor("q", (64, 256), "fp32"), tq.tensor("pre", (256, 64), "fp32")
+    kernel = tq.kernel("fuzz", {"r": tq.softmax(q, axis=1) @ p})
+    result = tq.optimize(kernel)
+    assert result.chosen != "split"
+    result.verify(precision="exact")
+    with pytest.raises(KernelError, match="input 'q' runs along the keys in its columns"):
+        tq.optimize(kernel, split=2)

@@ -103,6 +103,10 @@ def _keys_of(kernel: Kernel) -> tuple[int, dict[int, int], Node, Node]:
             continue
         if any(id(i) in axis for i in node.inputs):
             raise KernelError(f"{node.op} uses a key-long value outside softmax(S) @ V", node.op, node.loc)
+    for leaf in kernel.inputs:  # here, not in split_kv: attention_keys must not offer a split that split_kv refuses
+        if axis.get(id(leaf)) == COLS and leaf.shape[0] != 1:
+            raise KernelError(f"input '{leaf.attr('name')}' runs along the keys in its columns; only a (1, keys) "
+                              "row vector can be split that way", "input", leaf.loc)
     return keys, axis, s, v
 
 
@@ -113,10 +117,6 @@ def split_kv(kernel: Kernel, parts: int) -> KvSplit:
     keys, axis, s, v = _keys_of(kernel)
     if parts < 2 or keys % (parts * TILE):
         raise KernelError(f"{keys} keys do not split into {parts} parts of whole tiles")
-    for leaf in kernel.inputs:
-        if axis.get(id(leaf)) == COLS and leaf.shape[0] != 1:
-            raise KernelError(f"input '{leaf.attr('name')}' runs along the keys in its columns; only a (1, keys) "
-                              "row vector can be split that way", "input", leaf.loc)
     built: dict[int, Node] = {}
 
     def batch_of(nodes: tuple[Node, ...]) -> Batch:

@@ -55,9 +55,13 @@ class OutputError:
     scale: float       # max |ref|
     relative: float    # max_abs / scale (max_abs when the reference is zero)
     norm_ratio: float  # ||sim|| / ||ref|| (1 when both are zero)
+    nan_mismatch: int = 0  # elements NaN in one of sim and ref but not the other
 
     def problem(self, tolerance: float) -> str | None:
         """Why this output fails verification, or None."""
+        if self.nan_mismatch:
+            return (f"output '{self.name}' differs from the reference: NaN at {self.nan_mismatch} elements where "
+                    f"the other is not")
         if not self.relative <= tolerance:  # also catches NaN
             return (f"output '{self.name}' differs from the reference by {self.max_abs:.4g} "
                     f"({self.relative:.4g} of its largest value {self.scale:.4g}; tolerance {tolerance:g})")
@@ -67,19 +71,29 @@ class OutputError:
         return None
 
 
+def difference(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """|got - want| elementwise, 0 where both are the same infinity or both NaN (numpy's answer for a softmax
+    row with no live key is NaN, and a kernel that computes NaN there agrees), NaN where only one is NaN."""
+    got64, want64 = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        same = (got64 == want64) | (np.isnan(got64) & np.isnan(want64))
+        return np.where(same, 0.0, np.abs(got64 - want64))
+
+
 def compare(got: Mapping[str, np.ndarray], want: Mapping[str, np.ndarray]) -> list[OutputError]:
-    """Per-output errors of ``got`` against ``want`` (same names and shapes), in ``want``'s order."""
+    """Per-output errors of ``got`` against ``want`` (same names and shapes), in ``want``'s order. The scale
+    and norms are over the reference's finite elements; its NaN and infinite ones must be matched exactly."""
     errors = []
     for name, ref in want.items():
         ref64 = np.asarray(ref, dtype=np.float64)
         sim64 = np.asarray(got[name], dtype=np.float64)
-        diff = np.abs(sim64 - ref64)
+        diff = difference(sim64, ref64)
+        mismatched = int(np.count_nonzero(np.isnan(diff)))
         max_abs = float(np.max(diff)) if diff.size else 0.0
-        if np.isnan(diff).any():
-            max_abs = float("nan")
-        scale = float(np.max(np.abs(ref64))) if ref64.size else 0.0
+        finite = np.isfinite(ref64)
+        scale = float(np.max(np.abs(ref64[finite]))) if finite.any() else 0.0
         relative = max_abs / scale if scale > 0 else max_abs
-        ref_norm, sim_norm = float(np.linalg.norm(ref64)), float(np.linalg.norm(sim64))
+        ref_norm, sim_norm = float(np.linalg.norm(ref64[finite])), float(np.linalg.norm(sim64[finite]))
         ratio = sim_norm / ref_norm if ref_norm > 0 else (1.0 if sim_norm == 0 else float("inf"))
-        errors.append(OutputError(name, max_abs, scale, relative, ratio))
+        errors.append(OutputError(name, max_abs, scale, relative, ratio, mismatched))
     return errors

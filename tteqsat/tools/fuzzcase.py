@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -18,6 +19,55 @@ NEEDS_POSITIVE = ("log", "rsqrt", "recip")  # and sqrt (non-negative), a divisor
 BINARY_OPS = ("+", "-", "*", "/", "maximum", "minimum")
 SCALAR_OPS = ("+", "-", "*", "/")
 REDUCE_KINDS = ("max", "sum", "mean")
+MASK_OPS = ("tri", "and", "or", "not")
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    """A mask as the DSL builds it (`tq.tri(n, m, k)` combined with `&`, `|`, `~`), with its own evaluation from
+    numpy's definition of `np.tri` (true where col <= row + k), not tteqsat's `Mask`."""
+
+    op: str                            # tri | and | or | not
+    shape: tuple[int, int]
+    k: int = 0
+    args: tuple[MaskSpec, ...] = ()
+
+    def matrix(self) -> np.ndarray:
+        """Where the mask holds, as a bool matrix of its shape."""
+        if self.op == "tri":
+            rows = np.arange(self.shape[0])[:, None]
+            cols = np.arange(self.shape[1])[None, :]
+            return cols - rows <= self.k
+        parts = [a.matrix() for a in self.args]
+        if self.op == "and":
+            return parts[0] & parts[1]
+        if self.op == "or":
+            return parts[0] | parts[1]
+        return ~parts[0]
+
+    def source(self) -> str:
+        """The DSL expression that builds it."""
+        if self.op == "tri":
+            return f"tq.tri({self.shape[0]}, {self.shape[1]}, k={self.k})"
+        if self.op == "not":
+            return f"~{self.args[0].source()}"
+        return f"({self.args[0].source()} {'&' if self.op == 'and' else '|'} {self.args[1].source()})"
+
+
+def tri(shape: tuple[int, int], k: int) -> MaskSpec:
+    return MaskSpec("tri", shape, k)
+
+
+def mask_and(a: MaskSpec, b: MaskSpec) -> MaskSpec:
+    return MaskSpec("and", a.shape, 0, (a, b))
+
+
+def mask_or(a: MaskSpec, b: MaskSpec) -> MaskSpec:
+    return MaskSpec("or", a.shape, 0, (a, b))
+
+
+def mask_not(a: MaskSpec) -> MaskSpec:
+    return MaskSpec("not", a.shape, 0, (a,))
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,7 +75,7 @@ class Expr:
     """One value of a fuzz kernel. `lo`/`hi` bound its elements (interval arithmetic over the inputs' ranges),
     so the generator applies log, recip or exp only where they stay finite."""
 
-    op: str                          # input | unary | binary | scalar | matmul | T | reduce | softmax
+    op: str                          # input | unary | binary | scalar | matmul | T | reduce | softmax | where
     args: tuple[Expr, ...] = ()
     shape: tuple[int, int] = (0, 0)
     fn: str = ""                     # the input's name, the function, operator or reduction kind
@@ -34,6 +84,24 @@ class Expr:
     axis: int = -1
     lo: float = 0.0
     hi: float = 0.0
+    mask: MaskSpec | None = None     # where's condition (None in a where: a tensor, the last operand, a flaw)
+    branches: str = ""               # where's operands in order: "t" a tensor (args in order), "s" the scalar `s`
+
+    @cached_property
+    def nan(self) -> bool:
+        """Whether the value may hold NaN: only a softmax along a line that is -inf throughout makes one
+        (numpy's exp(-inf - -inf) / sum), and every op after it may carry it."""
+        if self.op == "softmax" and self.args[0].empty_lines(self.axis):
+            return True
+        return any(a.nan for a in self.args)
+
+    def empty_lines(self, axis: int) -> bool:
+        """Whether some row (axis -1/1) or column (axis 0/-2) of this value is -inf throughout: a where whose
+        -inf branch covers a whole line of its mask."""
+        if self.op != "where" or self.mask is None or math.isfinite(self.s) or "s" not in self.branches:
+            return False
+        holds = self.mask.matrix() if self.branches.index("s") == 1 else ~self.mask.matrix()  # the tensor's
+        return bool((~holds.any(axis=1 if axis in (-1, 1) else 0)).any())
 
 
 @dataclass(frozen=True)
@@ -142,11 +210,24 @@ def reduce(kind: str, x: Expr, axis: int) -> Expr:
     shape = (x.shape[0], 1) if rows_axis else (1, x.shape[1])
     n = x.shape[1] if rows_axis else x.shape[0]
     lo, hi = (n * x.lo, n * x.hi) if kind == "sum" else (x.lo, x.hi)
+    if kind == "max" and x.op == "where" and math.isinf(x.lo) and not x.empty_lines(axis):
+        lo = min(a.lo for a in x.args)  # every line keeps a tensor element: its max is at least that
     return Expr("reduce", (x,), shape, kind, axis=axis, lo=lo, hi=hi)
 
 
 def softmax(x: Expr, axis: int = -1) -> Expr:
     return Expr("softmax", (x,), x.shape, axis=axis, lo=0.0, hi=1.0)
+
+
+def where(mask: MaskSpec | None, branches: str, tensors: tuple[Expr, ...], fill: float = 0.0) -> Expr:
+    """`tq.where(mask, a, b)`: `branches` says which of a, b is a tensor ("t", from `tensors` in order) and
+    which the scalar `fill` ("s"). The bounds take in the scalar, -inf included. A None mask is a flaw: the
+    condition is then the last of `tensors`, which the DSL must refuse."""
+    values = list(tensors[:branches.count("t")])
+    bounds = [b for t in values for b in (t.lo, t.hi)] + ([fill] if "s" in branches else [])
+    shape = mask.shape if mask is not None else values[0].shape if values else (1, 1)
+    return Expr("where", tuple(tensors), shape, s=fill, lo=min(bounds), hi=max(bounds), mask=mask,
+                branches=branches)
 
 
 def nodes(case: Case) -> list[Expr]:
@@ -192,6 +273,15 @@ def dsl_error(case: Case) -> str | None:
             return f"reduction axis {e.axis}"
         if e.op == "softmax" and e.axis not in (-1, 0, 1, -2):
             return f"softmax axis {e.axis}"
+        if e.op == "where":
+            if e.mask is None:
+                return "where's condition is a tensor, not a mask"
+            if "t" not in e.branches:
+                return "where with two scalar branches"
+            r, c = e.mask.shape
+            for t in e.args:
+                if t.shape not in ((r, c), (r, 1), (1, c)):
+                    return f"where's branch {t.shape} does not broadcast to its mask {e.mask.shape}"
     reachable = [e.fn for e in nodes(case) if e.op == "input"]
     used = set(reachable)
     if len(used) != len(reachable):
@@ -239,6 +329,10 @@ def to_kernel(case: Case):
             out = getattr(x[0], e.fn)(axis=e.axis)
         elif e.op == "softmax":
             out = tq.softmax(x[0], axis=e.axis)
+        elif e.op == "where":
+            tensors = iter(x)
+            a, b = (next(tensors) if kind == "t" else e.s for kind in e.branches)
+            out = tq.where(_dsl_mask(e.mask) if e.mask is not None else x[-1], a, b)
         else:
             raise ValueError(f"unknown fuzz op {e.op}")
         made[id(e)] = out
@@ -246,6 +340,19 @@ def to_kernel(case: Case):
 
     outputs = {name: build(e) for name, e in case.outputs}
     return tq.kernel("fuzz", outputs)
+
+
+def _dsl_mask(m: MaskSpec):
+    from tteqsat.frontend import dsl as tq
+
+    if m.op == "tri":
+        return tq.tri(m.shape[0], m.shape[1], k=m.k)
+    parts = [_dsl_mask(a) for a in m.args]
+    if m.op == "and":
+        return parts[0] & parts[1]
+    if m.op == "or":
+        return parts[0] | parts[1]
+    return ~parts[0]
 
 
 # -- the independent numpy ------------------------------------------------------------------------------
@@ -307,6 +414,10 @@ def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = N
                 elif e.op == "reduce":
                     ax = 1 if e.axis in (-1, 1) else 0
                     v = {"max": np.max, "sum": np.sum, "mean": np.mean}[e.fn](x[0], axis=ax, keepdims=True)
+                elif e.op == "where":
+                    tensors = iter(x)
+                    a, b = (next(tensors) if kind == "t" else e.s for kind in e.branches)
+                    v = np.where(e.mask.matrix(), a, b)
                 else:  # softmax over rows or columns
                     ax = 1 if e.axis in (-1, 1) else 0
                     z = np.exp(x[0] - x[0].max(axis=ax, keepdims=True))
@@ -342,7 +453,15 @@ def _py(e: Expr, names: dict[int, str]) -> str:
         return f"{x[0]}.T"
     if e.op == "reduce":
         return f"{x[0]}.{e.fn}(axis={e.axis})"
+    if e.op == "where":
+        tensors = iter(x)
+        a, b = (next(tensors) if kind == "t" else _scalar_source(e.s) for kind in e.branches)
+        return f"tq.where({e.mask.source() if e.mask is not None else x[-1]}, {a}, {b})"
     return f"tq.softmax({x[0]}, axis={e.axis})"
+
+
+def _scalar_source(s: float) -> str:
+    return repr(s) if math.isfinite(s) else ("-np.inf" if s < 0 else "np.inf")
 
 
 def to_source(case: Case) -> str:

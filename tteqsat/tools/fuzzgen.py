@@ -6,12 +6,18 @@ either side, matmul with a fresh, existing or transposed right operand, transpos
 axes (over a vector's length-1 axis too), softmax, attention and logsumexp over long rows; one to three
 outputs; input names that look like the optimizer's own (x0, state, acc0, ...); axes long enough that
 streaming can be chosen; both dtypes, both archs, every form, and now and then a saturation cut short by
-its iteration limit. One case in twelve plants a mistake the DSL must reject. Lists are ordered simplest
-first, so Hypothesis shrinks towards small fp32 kernels on Wormhole in the auto form.
+its iteration limit. Masks (`tq.tri` with any diagonal, windows, complements, unions) select with `tq.where`
+from a value and a scalar or a second tensor: a -inf fill only inside a softmax along the masked axis or a max
+that keeps a live element on every line (never -inf in an output), and masked attention over long keys, so
+chunk skipping and the ragged diagonal are drawn; masks that leave a whole row with no live key are drawn too
+(numpy's NaN there is what the kernel must give, see `tools.fuzz`). One case in twelve plants a mistake the DSL
+must reject. Lists are ordered simplest first, so Hypothesis shrinks towards small fp32 kernels on Wormhole in
+the auto form.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 from tteqsat.tools import fuzzcase as fc
@@ -27,9 +33,34 @@ COLS = (32, 64, 96)
 LONG = (256, 160)  # long enough to stream: 256 in 128-wide chunks, 160 in 1-tile ones
 EXP_MAX = 8.0         # exp only of values at most this (no overflow, moderate growth)
 MAGNITUDE = 1.0e4     # no value bound beyond this: keeps rounding error within the tolerances
-OP_KINDS = ("unary", "binary", "scalar", "reduce", "matmul", "softmax", "T", "vector", "attention", "logsumexp")
+OP_KINDS = ("unary", "binary", "scalar", "reduce", "matmul", "softmax", "T", "vector", "attention", "logsumexp",
+            "masked", "masked-attention")
+MASK_KINDS = ("masked", "masked-attention")
 FLAWS = ("shape", "matmul", "zero-divide", "axis", "softmax-axis", "input-shape", "output-input",
-         "duplicate-input", "output-name", "output-identifier")
+         "duplicate-input", "output-name", "output-identifier", "mask-shape", "where-condition", "where-scalars")
+MASK_FLAWS = ("mask-shape", "where-condition", "where-scalars")
+FILLS = (-1.0, 0.5, 3.0, -30.0, 0.0)  # finite fills of where (a -inf one is drawn only where it is safe)
+MASK_ROWS = (64, 128, 256)  # query rows of masked attention: several row blocks, so chunks are skipped per block
+MASK_KEYS = (256, 512, 160)  # long keys: 512 in chunks wider than a tile row's diagonal (the ragged path)
+
+
+@st.composite
+def masks(draw, shape: tuple[int, int], depth: int = 2) -> fc.MaskSpec:
+    """A mask over `shape`: tri with a diagonal anywhere from above the first row to past the last column
+    (negative ones leave the first rows with no live column), a sliding window tri & ~tri(k - W), a complement,
+    or a union or intersection of two."""
+    n, m = shape
+    kind = draw(st.sampled_from(("tri", "window", "not", "or", "and") if depth > 0 else ("tri",)))
+    k = draw(st.integers(-n - 8, m + 8) | st.sampled_from((0, -1, 1, -32, 33)))
+    if kind == "tri":
+        return fc.tri(shape, k)
+    if kind == "window":
+        width = draw(st.integers(1, max(1, m)) | st.sampled_from((32, 96, 100)))
+        return fc.mask_and(fc.tri(shape, k), fc.mask_not(fc.tri(shape, k - width)))
+    if kind == "not":
+        return fc.mask_not(draw(masks(shape, depth - 1)))
+    a, b = draw(masks(shape, depth - 1)), draw(masks(shape, depth - 1))
+    return fc.mask_or(a, b) if kind == "or" else fc.mask_and(a, b)
 
 
 class _Names:
@@ -90,8 +121,10 @@ def _partner(draw, names: _Names, pool: list[Expr], inputs: list[Expr], a: Expr,
     return fresh
 
 
-def _op(draw, names: _Names, pool: list[Expr], inputs: list[Expr], kind: str | None = None) -> Expr | None:
-    kind = kind or draw(st.sampled_from(OP_KINDS))
+def _op(draw, names: _Names, pool: list[Expr], inputs: list[Expr], kind: str | None = None,
+        mask_sizes: tuple[tuple[int, ...], tuple[int, ...]] = (MASK_ROWS, MASK_KEYS),
+        kinds: tuple[str, ...] = OP_KINDS) -> Expr | None:
+    kind = kind or draw(st.sampled_from(kinds))
     a = draw(st.sampled_from(pool[::-1]))  # the latest value first: chains grow deep
     if kind == "unary":
         fn = draw(st.sampled_from(fc.UNARY_FNS))
@@ -144,6 +177,10 @@ def _op(draw, names: _Names, pool: list[Expr], inputs: list[Expr], kind: str | N
         if not _bounded(scores) or scores.hi > 50:
             return None
         return fc.matmul(_keep(pool, fc.softmax(scores)), v)
+    if kind == "masked":
+        return _masked(draw, names, pool, inputs, a)
+    if kind == "masked-attention":
+        return _masked_attention(draw, names, pool, inputs, a, mask_sizes)
     if kind == "logsumexp":  # max + log(sum(exp(a - max))) along rows
         m = _keep(pool, fc.reduce("max", a, -1))
         if a.hi - a.lo > EXP_MAX * 4:
@@ -167,9 +204,61 @@ def _op(draw, names: _Names, pool: list[Expr], inputs: list[Expr], kind: str | N
     return fc.matmul(a, b)
 
 
+def _masked(draw, names: _Names, pool: list[Expr], inputs: list[Expr], a: Expr) -> Expr | None:
+    """where(mask, a, fill) or where(mask, fill, a) with a finite fill, where(mask, a, b) with a second tensor,
+    or -inf filled: inside a softmax along either axis, or a max along an axis where every line keeps an
+    element of `a` (a max over a line that is -inf throughout would leave -inf in the output)."""
+    mask = draw(masks(a.shape))
+    supported = ("zero", "softmax", "max")  # fill and tensors have no hardware form yet: drawn less often
+    use = draw(st.sampled_from(supported * 3 + ("fill", "tensors")))
+    if use == "zero":
+        return fc.where(mask, "ts", (a,), 0.0)
+    if use == "fill":  # no hardware form yet: an expected failure in tools.fuzz until there is one
+        return fc.where(mask, draw(st.sampled_from(("ts", "st"))), (a,), draw(st.sampled_from(FILLS)))
+    if use == "tensors":
+        b = _partner(draw, names, pool, inputs, a, positive=False)
+        if b.shape not in (a.shape, (a.shape[0], 1), (1, a.shape[1])):
+            return None
+        return fc.where(mask, "tt", (a, b) if draw(st.booleans()) else (b, a))
+    axis = draw(st.sampled_from((-1, 0)))
+    masked = fc.where(mask, "ts", (a,), -np.inf)  # not kept in the pool: nothing else sees its -inf
+    if use == "softmax":
+        return fc.softmax(masked, axis)
+    if masked.empty_lines(axis):
+        return None
+    return fc.reduce("max", masked, axis)
+
+
+def _masked_attention(draw, names: _Names, pool: list[Expr], inputs: list[Expr], a: Expr,
+                      sizes: tuple[tuple[int, ...], tuple[int, ...]]) -> Expr | None:
+    """softmax(where(mask, q @ k.T * c, -inf)) @ v over long keys, q the latest value or a fresh input of more
+    rows (several row blocks, so chunk skipping and the ragged diagonal have something to skip); `sizes` are
+    the fresh q's rows and the keys to draw from."""
+    if a.shape[0] > 1 and not any(d % fc.TILE for d in a.shape) and draw(st.booleans()):
+        q = a
+    else:
+        q = fc.tensor(names.fresh(), (draw(st.sampled_from(sizes[0])), draw(st.sampled_from((32, 64)))), False)
+        inputs.append(q)
+    keys = draw(st.sampled_from(sizes[1]))
+    k = fc.tensor(names.fresh(), (keys, q.shape[1]), positive=False)
+    v = fc.tensor(names.fresh(), (keys, draw(st.sampled_from(ROWS[:2]))), positive=False)
+    inputs.extend((k, v))
+    scores = fc.scalar("*", _keep(pool, fc.matmul(q, _keep(pool, fc.transpose(k)))),
+                       draw(st.sampled_from((0.125, 0.0884))))
+    if not _bounded(scores) or scores.hi > 50:
+        return None
+    mask = draw(masks(scores.shape))
+    return fc.matmul(fc.softmax(fc.where(mask, "ts", (scores,), -np.inf)), v)
+
+
 @st.composite
-def cases(draw, max_ops: int = 6, flaws: bool = True) -> Case:
-    """A fuzz case: a valid kernel, or (when `flaws`, one time in twelve) one with a planted mistake."""
+def cases(draw, max_ops: int = 6, flaws: bool = True, mask_sizes: tuple[tuple[int, ...], tuple[int, ...]] = (
+        MASK_ROWS, MASK_KEYS), masks: bool = True) -> Case:
+    """A fuzz case: a valid kernel, or (when `flaws`, one time in twelve) one with a planted mistake.
+    `mask_sizes`: the query rows and keys masked attention draws (smaller ones keep a CI run short); without
+    `masks`, no masks at all (the draws are then the ones from before masks were added)."""
+    kinds = OP_KINDS if masks else tuple(k for k in OP_KINDS if k not in MASK_KINDS)
+    flaw_kinds = FLAWS if masks else tuple(f for f in FLAWS if f not in MASK_FLAWS)
     dtype = draw(st.sampled_from(("fp32", "bf16")))
     arch = draw(st.sampled_from(("wormhole_b0", "blackhole")))
     form = draw(st.sampled_from(("auto", "fused", "baseline", "streaming")))
@@ -184,11 +273,12 @@ def cases(draw, max_ops: int = 6, flaws: bool = True) -> Case:
     long_matrix = first_shape == (rows, cols) and cols in LONG
     first = draw(st.sampled_from(("reduce", "matmul", "softmax"))) if long_matrix else None
     for n in range(draw(st.integers(2, max_ops))):
-        e = _op(draw, names, pool, inputs, first if n == 0 else None)
+        e = _op(draw, names, pool, inputs, first if n == 0 else None, mask_sizes, kinds)
         if e is None or not _bounded(e):
             continue
         pool.extend(x for x in inputs if x not in pool)
-        pool.append(e)
+        if not e.nan:  # a value that may hold NaN is an output only: later ops would meet NaN semantics of their own
+            pool.append(e)
         made.append(e)
     if not made:
         made.append(fc.unary("exp", fc.unary("tanh", inputs[0])))
@@ -204,11 +294,19 @@ def cases(draw, max_ops: int = 6, flaws: bool = True) -> Case:
     outputs = tuple(zip(out_names, chosen, strict=True))
     flaw = ""
     if flaws and draw(st.integers(0, 11)) == 0:
-        flaw = draw(st.sampled_from(FLAWS))
+        flaw = draw(st.sampled_from(flaw_kinds))
         inputs, outputs = _plant(draw, flaw, inputs, outputs, names)
+    if form in ("auto", "fused") and _masks_scores(outputs):
+        form = draw(st.sampled_from((form, "streaming")))  # masked attention streams (and skips) more often
     positive = frozenset(i.fn for i in inputs if i.lo > 0)
     iterations = draw(st.sampled_from((None, None, None, 2, 0)))  # sometimes the best after a cut-short saturation
     return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, flaw, iterations)
+
+
+def _masks_scores(outputs) -> bool:
+    """Whether a where masks scores (a scaled matmul): masked attention, which chunk skipping applies to."""
+    return any(e.op == "where" and e.args and e.args[0].op == "scalar" and e.args[0].args[0].op == "matmul"
+               for e in fc.nodes(Case((), outputs)))
 
 
 def _plant(draw, flaw: str, inputs: list[Expr], outputs, names: _Names):
@@ -235,6 +333,15 @@ def _plant(draw, flaw: str, inputs: list[Expr], outputs, names: _Names):
     if flaw == "duplicate-input":
         twin = fc.tensor(inputs[0].fn, out.shape, False)
         return [*inputs, twin], ((name, fc.binary("+", out, twin)), *outputs[1:])
+    if flaw == "mask-shape":  # a mask taller than the value it selects from
+        wrong = draw(masks((r + fc.TILE, c + fc.TILE), depth=0))
+        return inputs, ((name, fc.where(wrong, "ts", (out,), 0.0)), *outputs[1:])
+    if flaw == "where-condition":  # a tensor where a mask belongs
+        cond = fc.tensor(names.fresh(), out.shape, False)
+        return [*inputs, cond], ((name, fc.binary("+", out, fc.where(None, "ts", (out, cond), 0.0))), *outputs[1:])
+    if flaw == "where-scalars":
+        return inputs, ((name, fc.binary("+", out, fc.where(draw(masks(out.shape, 0)), "ss", (), 0.0))),
+                        *outputs[1:])
     if flaw == "output-identifier":
         return inputs, ((draw(st.sampled_from(("o:x", "a b", "", 'q"'))), out), *outputs[1:])
     return inputs, ((inputs[0].fn, out), *outputs[1:])  # output-name: an output named like an input

@@ -11,6 +11,7 @@ from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp, Program
 from tteqsat.frontend.masks import Mask
 from tteqsat.frontend.reference import random_inputs
+from tteqsat.pipeline import VerificationError
 from tteqsat.scheduling import frames
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.sections import assign_sections
@@ -272,8 +273,8 @@ def _masked_attention(mask) -> tq.Kernel:
 @pytest.mark.parametrize("k", [-40, -64])
 def test_rows_with_no_live_key_are_nan_and_verify(form: str, k: int) -> None:
     """softmax(where(tri(64, 256, k<0), s, -inf)) is 0/0 = NaN in numpy on the first -k rows (all of them for
-    -64). The kernels compute NaN exactly there, but `Result.verify` measured NaN - NaN as an error and said
-    'a rewrite rule is unsound'. Both-NaN now agree; a NaN on one side only is named as such."""
+    -64). The kernels compute NaN exactly there in exact precision, but `Result.verify` measured NaN - NaN as an
+    error and said 'a rewrite rule is unsound'. Both-NaN now agree; a NaN on one side only is named as such."""
     from tteqsat.sim.tolerance import compare
 
     kernel = _masked_attention(tq.tri(64, 256, k=k))
@@ -281,11 +282,19 @@ def test_rows_with_no_live_key_are_nan_and_verify(form: str, k: int) -> None:
     want = tq.evaluate(kernel, inputs)["out"]
     assert np.isnan(want).any(axis=1).sum() == -k
     result = tq.optimize(kernel, form=form)
-    for precision in ("exact", "hardware"):
-        check = result.verify(inputs=inputs, precision=precision)
-        assert check.max_rel_err <= check.tolerance
+    check = result.verify(inputs=inputs, precision="exact")
+    assert check.max_rel_err <= check.tolerance
     got = result.run(inputs, "exact")["out"].reshape(want.shape)
     assert np.array_equal(np.isnan(got), np.isnan(want))
+    # On the chip the approximate exp of -inf is tt-llk's clamped exp(-88.5), a denormal, not 0 (sim/numerics.py),
+    # so a row with no live key need not come out 0/0: where the hardware model gives a number there instead of
+    # numpy's NaN, verify says so rather than passing it; the live rows agree either way.
+    hard = result.run(inputs, "hardware")["out"].reshape(want.shape)
+    live = ~np.isnan(want).any(axis=1)
+    assert np.allclose(hard[live], want[live], rtol=0.1, atol=0.1)
+    if not np.array_equal(np.isnan(hard), np.isnan(want)):
+        with pytest.raises(VerificationError, match="NaN at .* elements where the other is not"):
+            result.verify(inputs=inputs, precision="hardware")
     finite = np.where(np.isnan(want), 0.0, want)
     (one_sided,) = compare({"out": finite}, {"out": want})  # the kernel's answer with its NaN replaced by 0
     assert one_sided.problem(1.0) == (f"output 'out' differs from the reference: NaN at {np.isnan(want).sum()} "

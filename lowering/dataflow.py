@@ -41,8 +41,9 @@ class WorkItems:
     batch: tuple[int, ...]
     blocks: int
     paired: bool = False  # row blocks in the order 0, N-1, 1, N-2, ... (GridPlan.block_of)
-    run: int = 0          # > 0: a core's items come in runs of `run`, one per batch element (GridPlan.run)
+    run: int = 0          # > 0: a core's items come in runs of `run`, `stride` items apart (GridPlan.run)
     share: bool = False   # the reader shares whole inputs with its group's cores (GridPlan.share)
+    stride: int = 0       # items from one run's start to the next (GridPlan.run_stride; 0: `blocks`)
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,8 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     f.loop("count", "it")
     f.items_open = True
     if items.run:
-        f.op(f'%item = "arith.addi"(%first, {item_number(f.ix, "%c0", "%it", items.run, items.blocks)}) '
-             ": (index, index) -> index")
+        offset = item_number(f.ix, "%c0", "%it", items.run, items.stride or items.blocks)
+        f.op(f'%item = "arith.addi"(%first, {offset}) : (index, index) -> index')
     else:
         f.op('%item = "arith.addi"(%first, %it) : (index, index) -> index')
     f.const("blocks", f"{items.blocks} : index", "index")

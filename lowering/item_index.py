@@ -39,12 +39,13 @@ class Integers:
         return self.OPS[name](int(a), int(b))
 
 
-def item_number(ops: IndexOps, first: Value, n: Value, run: int, blocks: int) -> Value:
+def item_number(ops: IndexOps, first: Value, n: Value, run: int, stride: int) -> Value:
     """The `n`-th work item of a core whose first is `first` (`GridPlan.core_items`): first + n, or with runs
-    (cores sharing reads, `GridPlan.run`) first + (n / run) * blocks + n % run."""
+    (cores sharing reads, `GridPlan.run`) first + (n / run) * stride + n % run (`GridPlan.run_stride`: a
+    batch element's blocks, or the shorter run of them its group covers)."""
     if not run:
         return ops.arith("addi", first, n)
-    step = ops.arith("muli", ops.arith("divui", n, ops.const(run)), ops.const(blocks))
+    step = ops.arith("muli", ops.arith("divui", n, ops.const(run)), ops.const(stride))
     return ops.arith("addi", first, ops.arith("addi", step, ops.arith("remui", n, ops.const(run))))
 
 

@@ -179,8 +179,8 @@ def test_sharing_k_and_v_among_the_cores_of_a_head_cuts_dram_not_noc_traffic() -
     shared = price_grid(grid, 32 * 64, 20_000.0, 1_064_000, cores=grid.cores, shared_bytes=1_000_000,
                         group_items=64, share=True)
     assert alone.bound_by == "dram" and alone.shared == 1
-    assert shared.shared > 1 and sum(shared.group_elements) == 32 and 64 % shared.shared == 0
-    assert shared.cores == shared.shared * len(shared.group_elements) <= grid.cores
+    assert shared.shared > 1 and sum(shared.group_runs) * shared.share_run == 32 * 64 and 64 % shared.shared == 0
+    assert shared.cores == shared.shared * len(shared.group_runs) <= grid.cores
     assert shared.dram_bytes < alone.dram_bytes / 2 and shared.cycles < alone.cycles
     assert shared.core_data_cycles >= shared.items_per_core * 1_064_000 / grid.noc_bytes_per_cycle
 

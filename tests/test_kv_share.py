@@ -18,6 +18,7 @@ from tteqsat.frontend import reference
 from tteqsat.lowering.conformance import check_module
 from tteqsat.lowering.host import HostProgram
 from tteqsat.lowering.item_index import Integers, item_number
+from tteqsat.lowering.mlir import emit_module
 from tteqsat.mlir_text.parser import parse_module
 from tteqsat.sim import SimulationError, simulate
 
@@ -64,10 +65,36 @@ def test_a_shared_group_prices_one_dram_read_per_chunk_on_its_sender() -> None:
                         shared_bytes=8_000, group_items=4)
     # 4 elements, 2 per group; each core runs one row block of each: the sender reads all 10 KB per item,
     # the three receivers their own 2 KB
-    assert cost.shared == 4 and cost.group_elements == (2, 2) and cost.core_items == (2,) * 8
+    assert cost.shared == 4 and cost.group_runs == (2, 2) and cost.share_run == 4 and cost.core_items == (2,) * 8
     assert cost.dram_bytes == 2 * (2 * 10_000 + 3 * 2 * 2_000)
     alone = price_grid(grid, 16, 1000.0, 10_000, cores=8)
     assert alone.dram_bytes == 16 * 10_000 > cost.dram_bytes
+
+
+def test_a_group_may_run_part_of_an_element() -> None:
+    """Runs of 8 of an element's 16 items: 4 runs over 4 groups of 2 cores, each core 4 items of its run."""
+    grid = GridShape.of(load_arch("blackhole"))
+    cost = price_shared(grid, 32, 1000.0, 10_000, size=2, groups=4, fixed_cycles=0.0, page_bytes=2048,
+                        shared_bytes=8_000, group_items=16, run=8)
+    assert cost.group_runs == (1, 1, 1, 1) and cost.share_run == 8 and cost.core_items == (4,) * 8
+    assert cost.dram_bytes == 4 * (4 * 10_000 + 4 * 2_000)
+    with pytest.raises(ValueError, match="the group size must divide the run"):
+        price_shared(grid, 32, 1000.0, 10_000, size=3, groups=4, fixed_cycles=0.0, page_bytes=2048,
+                     shared_bytes=8_000, group_items=16, run=8)
+
+
+def test_blackhole_dram_bound_heads_share_with_more_groups_than_heads() -> None:
+    """B=1, H=32, S=4096, d=64 in 256-row q blocks: 16 blocks a head, 512 items. Whole-head groups cannot keep
+    the 13x10 grid busy (at most 32 groups, and few rectangles of 4 or more fit), so groups take part of a
+    head: more groups than heads, K/V read from DRAM once per group."""
+    grid = GridShape.of(load_arch("blackhole"))
+    kv, own = 2 * 4096 * 64 * 2, 2 * 256 * 64 * 2
+    alone = price_grid(grid, 512, 400_000.0, kv + own, cores=128, shared_bytes=kv, group_items=16)
+    shared = price_grid(grid, 512, 400_000.0, kv + own, shared_bytes=kv, group_items=16, share=True)
+    assert alone.bound_by == "dram" and alone.shared == 1
+    assert shared.shared > 1 and shared.share_run < 16 and len(shared.group_runs) > 32
+    assert sum(shared.group_runs) * shared.share_run == 512
+    assert shared.cycles < alone.cycles and shared.dram_bytes < alone.dram_bytes
 
 
 def test_groups_are_rectangles_that_fit_the_grid() -> None:
@@ -75,6 +102,7 @@ def test_groups_are_rectangles_that_fit_the_grid() -> None:
     assert sharing_rect(16, 8, 8) == (8, 2, 4)
     assert sharing_rect(4, 13, 10) == (4, 1, 30)
     assert sharing_rect(11, 8, 8) is None
+    assert sharing_rect(2, 13, 10) == (1, 2, 65)
 
 
 # -- emitted, parsed, conformant, simulated -------------------------------------------------------------------
@@ -143,12 +171,62 @@ def test_gqa_shares_k_and_v_among_the_cores_of_a_kv_group() -> None:
     assert res.chip.dram_bytes == moved * 2048
 
 
-def test_the_emitted_item_arithmetic_is_the_plans() -> None:
-    res = result()
+def partial() -> tq.Result:
+    """(1, 2, 1024, 64) attention, 16 blocks a head, on 16 cores of a 6x3 grid: whole-head groups would need two
+    8-core rectangles (one fits) or one of 16 (none fits), so 8 groups of 2 cores each take runs of a head's
+    blocks, two items a core (so the run arithmetic matters)."""
+    key = ("partial", "blackhole")
+    if key not in _CACHE:
+        arch = load_arch("blackhole", {**SHARE, "chip.grid_cols": 6, "chip.grid_rows": 3})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _CACHE[key] = tq.optimize(attention(2, 2, rows=1024), arch, blocks=(64,), cores=16)
+    return _CACHE[key]
+
+
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_groups_that_cover_part_of_a_head_verify_and_move_what_is_priced(arch: str) -> None:
+    overrides = {**SHARE, "chip.grid_cols": 6, "chip.grid_rows": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = (partial() if arch == "blackhole" else
+               tq.optimize(attention(2, 2, rows=1024), load_arch(arch, overrides), blocks=(64,), cores=16))
+    grid = res.schedule.grid
+    assert grid is not None and grid.share is not None and grid.blocks == 16
+    assert res.chip.share_run < grid.blocks and len(grid.share.groups) > 2  # more groups than heads
+    assert grid.run_stride == res.chip.share_run
+    assert any(f"runs of {res.chip.share_run} of an element's 16" in n for n in res.warnings)
+    check = res.verify(cores="all", precision="exact")
+    assert check.stats["verify.cores"] == len(grid.cores) == 16
+    assert check.stats["ops.ttkernel.noc_async_write_multicast"] > 0
+    moved = check.stats["ops.ttkernel.noc_async_read_tile"] + check.stats["ops.ttkernel.noc_async_write_tile"]
+    assert res.chip.dram_bytes == moved * 2048
+    unshared = tq.optimize(attention(2, 2, rows=1024), load_arch(arch, {"chip.grid_cols": 6, "chip.grid_rows": 3}),
+                           blocks=(64,), cores=16)
+    assert res.chip.dram_bytes < unshared.chip.dram_bytes / 1.5
+
+
+def test_part_of_a_head_with_whole_head_arithmetic_fails() -> None:
+    """The checks above can fail: emitting the partial plan with a run stride of a whole head makes cores
+    compute some items twice (or past the end) and others never."""
+    res = partial()
+    grid = res.schedule.grid
+    assert grid is not None and grid.stride
+    wrong = replace(grid, stride=0)
+    assert any(wrong.core_items(n) != grid.core_items(n) for n in range(len(grid.cores)))
+    text = emit_module(replace(res.schedule, grid=wrong))
+    inputs = res.kernel_inputs(reference.random_inputs(res.kernel, 0))
+    with pytest.raises(SimulationError, match="64 of 128 tiles never written"):
+        simulate(text, inputs, host=res.to_host(), precision="exact")
+
+
+@pytest.mark.parametrize("which", ["whole heads", "part of a head"])
+def test_the_emitted_item_arithmetic_is_the_plans(which: str) -> None:
+    res = result() if which == "whole heads" else partial()
     grid = res.schedule.grid
     assert grid is not None and grid.run
     for n, (first, count) in enumerate(grid.cores):
-        got = [item_number(Integers(), first, k, grid.run, grid.blocks) for k in range(count)]
+        got = [item_number(Integers(), first, k, grid.run, grid.run_stride) for k in range(count)]
         assert got == grid.core_items(n)
     covered = sorted(i for n in range(len(grid.cores)) for i in grid.core_items(n))
     assert covered == list(range(res.items))

@@ -468,7 +468,7 @@ class Result:
             "q_block": self.block or self.schedule.args[-1].shape[0],  # rows of one work item
             "k_chunk": loop.streams[0].width if loop and loop.streams else None,
             "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes, "launch_cycles": chip.launch_cycles,
-            "cores_per_shared_read": chip.shared,
+            "cores_per_shared_read": chip.shared, "shared_run_items": chip.share_run,
             **({"kv_parts": self.split.kv.parts, "combine_cycles": round(self.split.combine.cost_cycles, 1),
                 "unsplit_cycles": round(self.split.unsplit_cycles, 1)} if self.split else {}),
         }
@@ -627,8 +627,12 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         best_cand.schedule.grid = grid_plan(best_cand.schedule, view, best_cand.block, best_cand.chip, arch_obj)
     chosen = best_cand.form
     if best_cand.chip.shared > 1:
-        notes.append(f"settings.share_inputs: groups of {best_cand.chip.shared} cores run the row blocks of the same "
-                     "batch elements in lockstep; in each group one core reads the whole inputs from DRAM and "
+        chip = best_cand.chip
+        blocks = chip.items // view.elements
+        part = ("whole batch elements" if chip.share_run == blocks
+                else f"runs of {chip.share_run} of an element's {blocks}")
+        notes.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row blocks "
+                     f"({part}) in lockstep; in each group one core reads the whole inputs from DRAM and "
                      "multicasts them to the others over the NoC")
     elif arch_obj.share_inputs and best_cand.schedule.loop is not None and best_cand.schedule.loop.live is not None:
         notes.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some), so "

@@ -15,9 +15,10 @@ calibration.py) checks this against whole SDPA runs on Blackhole.
 Work items may differ (a causal q chunk visits fewer keys than the last one) and a caller may fix which
 core runs which (`price_cores`, as tt-metal's SDPA factory does); `price_grid` prices equal items split
 evenly. Bytes every item of a group reads alike (K and V of one head, read by each q block) may be shared
-by a rectangle of cores that runs the group's items in lockstep (`price_shared`, `share=True`): one core reads
-them from DRAM and multicasts them over the NoC to the others, as the emitted readers do
-(`tteqsat.lowering.dataflow`). Each core still receives them over its NoC link; only the DRAM traffic shrinks."""
+by a rectangle of cores that runs the group's items, or a contiguous run of them, in lockstep (`price_shared`,
+`share=True`): one core reads them from DRAM and multicasts them over the NoC to the others, as the emitted
+readers do (`tteqsat.lowering.dataflow`). Each core still receives them over its NoC link; only the DRAM
+traffic shrinks."""
 
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ class ChipCost:
     launch_cycles: float = 0.0
     shared: int = 1             # cores that share one DRAM read of the shared bytes (1: none)
     paired: bool = False        # items in paired row-block order (GridPlan.paired)
-    group_elements: tuple[int, ...] = ()  # shared: batch elements each group of `shared` cores runs, in order
+    group_runs: tuple[int, ...] = ()  # shared: runs of `share_run` items each group of `shared` cores runs, in order
+    share_run: int = 0          # shared: consecutive items of one batch element a group runs in lockstep
 
     @property
     def microseconds(self) -> float:
@@ -191,9 +193,9 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
 
     `shared_bytes` of each item's `item_bytes` are read alike by every item of its group of `group_items`
     consecutive items (K and V by the q blocks of one head); with `share`, splits where a rectangle of cores
-    runs a group's items in lockstep are priced too (`price_shared`: one core reads the shared bytes and
-    multicasts them); the faster wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores
-    then)."""
+    runs a contiguous run of a group's items in lockstep are priced too (`price_shared`: one core reads the
+    shared bytes and multicasts them; every group size, run length and group count that fits); the faster
+    wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores then)."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
@@ -208,13 +210,16 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
             rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
             if group_items % size or rect is None:
                 continue
-            most = min(items // group_items, (cores or grid.cores) // size, rect[2])
-            for groups in range(1, most + 1):
-                cost = price_shared(grid, items, item_cycles, item_bytes, size, groups, fixed_cycles, page_bytes,
-                                    shared_bytes, group_items)
-                faster = cost.cycles < best.cycles * (1 - 1e-9)
-                if faster or cost.cycles <= best.cycles * (1 + 1e-9) and cost.dram_bytes < best.dram_bytes:
-                    best = cost
+            for run in range(size, group_items + 1, size):  # a group's run of an element's items: size | run | all
+                if group_items % run:
+                    continue
+                most = min(items // run, (cores or grid.cores) // size, rect[2])
+                for groups in range(1, most + 1):
+                    cost = price_shared(grid, items, item_cycles, item_bytes, size, groups, fixed_cycles,
+                                        page_bytes, shared_bytes, group_items, run)
+                    faster = cost.cycles < best.cycles * (1 - 1e-9)
+                    if faster or cost.cycles <= best.cycles * (1 + 1e-9) and cost.dram_bytes < best.dram_bytes:
+                        best = cost
     return best
 
 
@@ -234,25 +239,30 @@ def sharing_rect(size: int, cols: int, rows: int) -> tuple[int, int, int] | None
 
 
 def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: int, size: int, groups: int,
-                 fixed_cycles: float, page_bytes: int, shared_bytes: int, group_items: int) -> ChipCost:
-    """`groups` groups of `size` cores, each running whole batch elements (their `group_items` items; the
-    elements spread evenly over the groups): every core of a group runs `group_items / size` consecutive row
-    blocks of each of its group's elements, in lockstep with the others, so at each step they read the same
-    shared chunk. The group's first core (the sender) reads it from DRAM and multicasts it over the NoC to the
+                 fixed_cycles: float, page_bytes: int, shared_bytes: int, group_items: int, run: int = 0) -> ChipCost:
+    """`groups` groups of `size` cores sharing the bytes every item of a batch element reads alike (its
+    `group_items` items). The items split into runs of `run` consecutive items of one element (`group_items`,
+    whole elements, by default; `size` | `run` | `group_items`), spread evenly over the groups: every core of a
+    group runs `run / size` consecutive items of each of its group's runs, in lockstep with the others, so at
+    each step they read the same shared chunk. A run shorter than an element lets more groups work than there
+    are elements. The group's first core (the sender) reads it from DRAM and multicasts it over the NoC to the
     rest: the sender moves every byte of its items from DRAM, a receiver only its own (`item_bytes -
     shared_bytes`); every core still takes all of them through its NoC link."""
-    elements = items // group_items
-    run = group_items // size
-    base, extra = divmod(elements, groups)
+    run = run or group_items
+    if run % size or group_items % run:
+        raise ValueError(f"a group of {size} cores over runs of {run} items of {group_items}-item elements: "
+                         "the group size must divide the run and the run the element's items")
+    per_core = run // size
+    base, extra = divmod(items // run, groups)
     per_group = tuple(base + (1 if g < extra else 0) for g in range(groups))
     loads: list[CoreLoad] = []
-    for ne in per_group:
-        n = ne * run
+    for runs in per_group:
+        n = runs * per_core
         loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes))
         loads += [CoreLoad(n, fixed_cycles + n * item_cycles, n * (item_bytes - shared_bytes), n * item_bytes)
                   ] * (size - 1)
     cost = price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=size)
-    return replace(cost, group_elements=per_group)
+    return replace(cost, group_runs=per_group, share_run=run)
 
 
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,

@@ -6,7 +6,7 @@ The chip model (`tteqsat.cost.chip`) chose how many cores share the items; this 
 tensor an item reads or writes, which the lowering turns into tile offsets computed from the item index.
 When the chip model chose to share the whole inputs' reads (`settings.share_inputs`), the split puts each
 group of cores that shares on a rectangle of the grid and gives them the row blocks of the same batch elements
-in lockstep (`SharePlan`).
+(whole, or a contiguous run of an element's blocks) in lockstep (`SharePlan`).
 """
 
 from __future__ import annotations
@@ -49,27 +49,30 @@ def _layouts(schedule: Schedule, view: ElementView, block: int | None) -> dict[s
 def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, grid: tuple[int, int],
                  blocks: int) -> GridPlan:
     """The split `price_shared` priced: group g (a w x h rectangle, tiled row-major from the grid's corner)
-    runs its batch elements one after another; its core i runs row blocks i*run .. (i+1)*run - 1 of each."""
+    runs its runs of `chip.share_run` consecutive row blocks (a whole batch element's, or a contiguous part
+    of one's) one after another; its core i runs blocks i*per .. (i+1)*per - 1 of each run, per = run / size."""
     size = chip.shared
     rect = sharing_rect(size, *grid)
     assert rect is not None, "the chip model prices only groups that fit the grid"
     w, h, _ = rect
     across = grid[0] // w
-    run = blocks // size
+    stride = chip.share_run or blocks
+    assert blocks % stride == 0 and stride % size == 0, "the chip model prices runs that tile an element's blocks"
+    per = stride // size
     cores: list[tuple[int, int]] = []
     coords: list[tuple[int, int]] = []
     groups, rects = [], []
-    element = 0
-    for g, elements in enumerate(chip.group_elements):
+    first_run = 0  # runs are numbered in item order: run u covers items u*stride .. u*stride + stride - 1
+    for g, runs in enumerate(chip.group_runs):
         x0, y0 = (g % across) * w, (g // across) * h
         members = []
         for i in range(size):
             members.append(len(cores))
-            cores.append((element * blocks + i * run, elements * run))
+            cores.append((first_run * stride + i * per, runs * per))
             coords.append((x0 + i % w, y0 + i // w))
         groups.append(tuple(members))
         rects.append((x0, y0, x0 + w - 1, y0 + h - 1))
-        element += elements
+        first_run += runs
     share = SharePlan(tuple(groups), tuple(coords), tuple(rects))
     return GridPlan(view.batch, blocks, block or 0, cores, grid, _layouts(schedule, view, block), chip.paired,
-                    run=run, share=share)
+                    run=per, share=share, stride=0 if stride == blocks else stride)

@@ -201,9 +201,10 @@ class GridPlan:
     grid: tuple[int, int]                # the arch's compute grid (x, y); core n sits at (n % x, n // x)
     layouts: dict[str, TensorLayout]     # by kernel argument (TensorArg) name
     paired: bool = False                 # row blocks in the order 0, N-1, 1, N-2, ... (balances a causal mask)
-    run: int = 0                         # > 0: a core's items come in runs of `run` consecutive items, one run per
-                                         # batch element (`blocks` items apart); 0: all consecutive
+    run: int = 0                         # > 0: a core's items come in runs of `run` consecutive items, each run
+                                         # `stride` items after the last; 0: all consecutive
     share: SharePlan | None = None       # cores that share their whole inputs' reads (NoC multicast)
+    stride: int = 0                      # items from one run's start to the next's (0: `blocks`, one run per element)
 
     @property
     def items(self) -> int:
@@ -214,7 +215,12 @@ class GridPlan:
         first, count = self.cores[n]
         if not self.run:
             return list(range(first, first + count))
-        return [first + (k // self.run) * self.blocks + k % self.run for k in range(count)]
+        return [first + (k // self.run) * self.run_stride + k % self.run for k in range(count)]
+
+    @property
+    def run_stride(self) -> int:
+        """Items from the start of one of a core's runs to the next (its group's run of an element's blocks)."""
+        return self.stride or self.blocks
 
     def core_xy(self, n: int) -> tuple[int, int]:
         """Where core `n` sits on the grid: row-major, or where its sharing group's rectangle put it."""

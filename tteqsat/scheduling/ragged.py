@@ -79,8 +79,8 @@ def _dead_values(body: Program, key_leaves: dict[str, str], mask_text: str
             axis[n], dead[n] = "cols", NEG_INF if op.op == "bias" else ZERO
             continue
         if k == "reduce":
-            identity = NEG_INF if op.op.endswith("max") else ZERO
-            if not op.op.startswith("row") or key[0] != "cols" or dead.get(args[0]) != identity:
+            identity = {"rowmax": NEG_INF, "rowsum": ZERO}.get(op.op)  # what a dead tile must hold to drop out
+            if identity is None or key[0] != "cols" or dead.get(args[0]) != identity:
                 return None
             if identity == NEG_INF and not float(op.attrs.get("s", 1.0)) > 0:  # type: ignore[arg-type]
                 return None

@@ -120,13 +120,13 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
     if loop is not None and loop.live is not None:
         _price_trips(model, loop, sections, fills, compute)
-        assert parts is not None and parts.loop is not None
-        _plan_ragged(loop, parts.loop, sections)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
     schedule.full_compute_cycles = compute
     if loop is not None and loop.live is not None:  # the mean item: its loop runs the live chunks only
+        assert parts is not None and parts.loop is not None
+        _plan_ragged(loop, parts.loop, sections, schedule.blocks)
         schedule.compute_cycles = sum(schedule.item_cycles(b) for b in range(schedule.blocks)) / schedule.blocks
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
     _double_buffer_inputs(schedule, arch)
@@ -168,20 +168,11 @@ def _double_buffer_inputs(schedule: Schedule, arch: Arch) -> None:
             spare -= extra
 
 
-def _masked_trips(loop: LoopInfo, block: int) -> list[int]:
-    """The trips of row block `block` that apply the mask (live, but not held everywhere)."""
-    assert loop.live is not None
-    text, height, width = loop.live
-    lo, hi = loop.range(block)
-    flo, fhi = Mask.parse(text).full_chunks(block * height, loop.rows, width)
-    return [c for c in range(lo, hi) if not flo <= c < fhi]
-
-
-def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection]) -> None:
-    """Skip dead tiles inside masked trips where the body allows it (`ragged_plan`); price what each row
-    block saves (`LoopInfo.ragged_saving`): each
-    section over chunk columns runs the fraction of its passes that hold a live tile, each section with a K
-    loop over keys the fraction of live key tiles, of the masked trip's pipelined cost."""
+def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection], blocks: int) -> None:
+    """Skip dead tiles inside masked trips where the body allows it (`ragged_plan`); price what each of the
+    `blocks` row blocks saves (`LoopInfo.ragged_saving`): each section over chunk columns runs the fraction of
+    its passes that hold a live tile, each section with a K loop over keys the fraction of live key tiles, of
+    the masked trip's pipelined cost."""
     assert loop.live is not None
     text, height, _ = loop.live
     in_loop = [sec for sec in sections if sec.in_loop]
@@ -189,7 +180,6 @@ def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection]) -> None
     if plan is None:
         return
     mask = Mask.parse(text)
-    blocks = max(mask.shape[0] // height, 1) if height else 1
     grid = [sec for sec in in_loop if any(op.value in plan.grid_values for op in sec.ops)]
     inner = [sec for sec in in_loop if sec not in grid and any(op.value in plan.inner_values for op in sec.ops)]
     total = sum(sec.cycles for sec in in_loop) or 1.0
@@ -197,7 +187,7 @@ def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection]) -> None
     savings = []
     for b in range(blocks):
         saved = 0.0
-        for chunk in _masked_trips(loop, b):
+        for chunk in loop.masked_trips(b):
             ranges = tile_ranges(mask, height, b, loop.rows, chunk, plan.chunk_tiles)
             tiles = sum(hi - lo for lo, hi in ranges) / (len(ranges) * plan.chunk_tiles)
             runs = sum(-(-hi // plan.width) - lo // plan.width for lo, hi in ranges) / (len(ranges) * passes)

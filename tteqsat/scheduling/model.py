@@ -412,14 +412,21 @@ class LoopInfo:
         text, height, width = self.live
         return live_trips((Mask.parse(text), height, width), block, self.rows, self.trips)
 
+    def masked_trips(self, block: int) -> list[int]:
+        """Chunks of block `block`'s range that apply the mask (live, but not held everywhere)."""
+        if self.live is None:
+            return []
+        text, height, width = self.live
+        lo, hi = self.range(block)
+        flo, fhi = Mask.parse(text).full_chunks(block * height, self.rows, width)
+        return [c for c in range(lo, hi) if not flo <= c < fhi]
+
     def unmasked(self, block: int) -> int:
         """Chunks of block `block`'s range where the mask holds everywhere: they skip the mask op."""
         if self.live is None:
             return 0
-        text, height, width = self.live
         lo, hi = self.range(block)
-        flo, fhi = Mask.parse(text).full_chunks(block * height, self.rows, width)
-        return max(0, min(fhi, hi) - max(flo, lo))
+        return max(hi - lo, 0) - len(self.masked_trips(block))
 
 
 @dataclass

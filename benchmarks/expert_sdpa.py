@@ -55,4 +55,4 @@ def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dty
     out = HwOp("reuse", "mul", (HwOp("bcast", "cols", (inv,), (q_rows, d), {"n": d}), o), (q_rows, d),
                {"reuse": "srcb"})                                                                # mul_block_bcast_cols
     # tt-metal's SDPA acquires DST once per tile row of its q chunk: keep that (no row batching)
-    return Program("expert_sdpa", dtype, [q, k, v], [("out", out)], one_row_per_pass=True)
+    return Program("expert_sdpa", dtype, [q, k, v], [("out", out)], one_row_per_pass=True, in_order=True)

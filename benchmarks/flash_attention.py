@@ -14,7 +14,8 @@ own DRAM rate):
              chip's sustained DRAM rate with every core streaming its own q, k, v); `at share` is derived
              priced the same way, max(compute, DRAM share)
 The gap table splits derived's compute cycles against the compute bound by thread. The lever table
-measures, per 64 q rows, what each lever the model offers buys derived: exp on the pack thread, q blocks of
+measures, per 64 q rows, what each lever the model offers buys derived: the loop's chunk-only sections one
+trip ahead (`in order`: settings.loop_lookahead off, as the expert programs run), exp on the pack thread, q blocks of
 up to 256 rows (with the expert at the same q block sizes), and, for fp32 kernels (32-bit DST), the online
 matmul accumulating onto the rescaled state instead of an SFPU add; on the chip, sharing K/V among the cores
 of a head.
@@ -143,12 +144,14 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                  ("arch", "d", "S", "derived compute", "compute bound", "math floor", "math busy (fpu+sfpu)",
                   "unpack floor", "unpack busy", "pack floor", "pack busy", "sync+init", "waits"))
     levers = table(f"levers per core, cycles per {Q_ROWS} q rows (one q block of that many rows on one core)",
-                   ("arch", "d", "S", "derived", "+packexp", "derived q128", "derived q256", "expert25 q128",
-                    "expert25 q256", "best derived/best expert25", "fp32 derived", "fp32 with add", "acc gain"))
+                   ("arch", "d", "S", "derived", "in order", "ahead gain", "+packexp", "derived q128", "derived q256",
+                    "expert25 q128", "expert25 q256", "best derived/best expert25", "fp32 derived", "fp32 with add",
+                    "acc gain"))
     for arch_name in archs:
         arch = load_arch(arch_name)
         model = TensixCostModel(arch)
         pack_arch = load_arch(arch_name, {"settings.exp_on_pack_thread": True})
+        in_order_arch = load_arch(arch_name, {"settings.loop_lookahead": False})
         for d in dims:
             for keys in sizes:
                 start = time.perf_counter()
@@ -196,7 +199,9 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
 
                 fp32 = derived_core(keys, d, arch, dtype="fp32").schedule.cost_cycles
                 fp32_add = without_matmul_accumulate(keys, d, arch)
-                levers.add_row(arch_name, str(d), str(keys), f"{cyc:,.0f}", f"{packexp:,.0f}",
+                in_order = derived_core(keys, d, in_order_arch).schedule.cost_cycles
+                levers.add_row(arch_name, str(d), str(keys), f"{cyc:,.0f}", f"{in_order:,.0f}",
+                               f"{1 - cyc / in_order:.1%}", f"{packexp:,.0f}",
                                show(per64[("d", 128)]), show(per64[("d", 256)]), show(per64[("e", 128)]),
                                show(per64[("e", 256)]), f"{best_d / best_e:.3f}", f"{fp32:,.0f}",
                                f"{fp32_add:,.0f}", f"{1 - fp32 / fp32_add:.1%}")
@@ -214,6 +219,7 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                             "best_q_block_derived_per64": round(best_d, 1),
                             "best_q_block_expert25_per64": round(best_e, 1),
                             "fp32_derived_cycles": round(fp32, 1), "fp32_with_add_cycles": round(fp32_add, 1),
+                            "in_order_cycles": round(in_order, 1),
                             "optimize_seconds": round(seconds, 2)})
     return [main, gaps, levers]
 

@@ -442,7 +442,31 @@ class ComputeEmitter:
                 self.section(sec)
             self.chunk = b.const(0, "index")
 
-        if info.live is None:
+        ahead = [sec for sec in body if sec.ahead]
+        if ahead:  # software pipelined (scheduling.lookahead): trip t computes trip t+1's chunk-only sections
+            assert info.live is None and info.trips > 1, "only a loop of fixed trips runs sections ahead"
+            b.line(f"// streaming loop: {info.trips} trips, one chunk each; sections "
+                   f"{', '.join(str(sec.index) for sec in ahead)} run one trip ahead")
+            b.line("// the first trip's sections ahead, before the loop")
+            self.chunk = b.const(0, "index")
+            for sec in ahead:
+                self.section(sec)
+
+            def pipelined_trip(chunk: str) -> None:
+                following = self.ix.arith("addi", chunk, self.ix.const(1))
+                for sec in body:
+                    self.chunk = following if sec.ahead else chunk
+                    self.section(sec)
+                self.chunk = b.const(0, "index")
+
+            b.loop(info.trips - 1, pipelined_trip)
+            b.line("// the last trip: nothing left to compute ahead")
+            self.chunk = b.const(info.trips - 1, "index")
+            for sec in body:
+                if not sec.ahead:
+                    self.section(sec)
+            self.chunk = b.const(0, "index")
+        elif info.live is None:
             b.line(f"// streaming loop: {info.trips} trips, one chunk each")
             b.loop(info.trips, trip)
         else:

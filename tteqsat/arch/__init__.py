@@ -86,6 +86,10 @@ class Arch:
         return self.flag("settings.exp_on_pack_thread")
 
     @property
+    def loop_lookahead(self) -> bool:
+        return self.flag("settings.loop_lookahead")
+
+    @property
     def share_inputs(self) -> bool:
         return self.flag("settings.share_inputs")
 

@@ -23,7 +23,7 @@ few trips and then extrapolated by the steady per-trip increment; work items the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 STEADY_TRIPS = 3  # trips (and work items) simulated before a loop is extrapolated by its per-trip increment
 THREADS = ("r", "u", "m", "p", "w")  # reader, unpack, math, pack, writer
@@ -36,13 +36,16 @@ class Need:
 
     part: "pre", "body" (same trip; from a post stage: the last trip), "prev" (a body stage of the previous
     trip: loop-carried state; none before the first trip), "post". The latest run of the stage is meant;
-    `back` counts runs before it (a stage later in the same loop body: back=1 is two trips before)."""
+    `back` counts runs before it (a stage later in the same loop body: back=1 is two trips before).
+    `first`: for a "prev" need, the pre stage the first trip waits for instead (the copy of a stage that runs
+    one trip ahead, run before the loop for the first trip: `ahead_of_loop`)."""
 
     part: str
     index: int
     passes: int
     back: int = 0
     freed: bool = False
+    first: int = -1
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,9 @@ class _Run:
         del runs[:-self.KEEP]
 
     def lookup(self, need: Need, trip: int) -> _Record | None:
-        if need.part == "prev" and trip == 0:
-            return None  # the first trip reads the filled state
+        if need.part == "prev" and trip == 0:  # the first trip reads the filled state, or what ran before it
+            runs = self.history.get(("pre", need.first)) if need.first >= 0 else None
+            return runs[-1] if runs else None
         runs = self.history.get(("body" if need.part == "prev" else need.part, need.index))
         if not runs or len(runs) <= need.back:
             return None
@@ -207,3 +211,40 @@ def pipelined_cycles(pre: list[Stage], body: list[Stage] | None = None, trips: i
     if items > STEADY_TRIPS:
         return ends[-1] + (items - STEADY_TRIPS) * (ends[-1] - ends[-2])
     return ends[-1]
+
+
+def ahead_of_loop(pre: list[Stage], body: list[Stage], post: list[Stage], ahead: list[bool]
+                  ) -> tuple[list[Stage], list[Stage], list[Stage]]:
+    """A loop whose `ahead` body stages compute the next trip's values (software pipelining), as the emitted
+    kernel runs it: those stages once before the loop for the first trip (after `pre`), the body one trip
+    fewer times, and the last trip without them (before `post`). Waits are renumbered to the copies: a body
+    stage's wait on an ahead stage's previous run is, in the first trip, on its copy before the loop; the last
+    trip's and `post`'s waits on a body stage of the same trip are on its copy in the last trip.
+    Run the body `trips - 1` times."""
+    n_pre = len(pre)
+    first = {i: n_pre + k for k, i in enumerate(i for i, a in enumerate(ahead) if a)}
+    last = {i: k for k, i in enumerate(i for i, a in enumerate(ahead) if not a)}
+
+    def before_loop(need: Need) -> Need | None:  # ahead stages read chunks, values before the loop, each other
+        if need.part == "body" and need.index in first and not need.freed and need.back == 0:
+            return replace(need, part="pre", index=first[need.index])
+        return need if need.part == "pre" else None  # a CB's room: nothing ran before the first trip
+
+    def in_last_trip(need: Need, position: int) -> Need:
+        """`need` of the stage at body `position` (len(body) for post stages) as the last trip's copy sees it."""
+        if need.part == "prev" or (need.part == "body" and need.index >= position):
+            return replace(need, part="body")  # the last run inside the loop
+        if need.part == "body" and need.index in last:  # the same trip: its copy, or runs before it
+            return replace(need, part="post", index=last[need.index]) if need.back == 0 else \
+                replace(need, back=need.back - 1)
+        if need.part == "post":
+            return replace(need, index=need.index + len(last))
+        return need
+
+    prologue = [replace(body[i], needs=tuple(n for n in map(before_loop, body[i].needs) if n is not None))
+                for i in first]
+    looped = [replace(st, needs=tuple(replace(n, first=first[n.index]) if n.part == "prev" and n.index in first
+                                      else n for n in st.needs)) for st in body]
+    peeled = [replace(body[i], needs=tuple(in_last_trip(n, i) for n in body[i].needs)) for i in last]
+    after = [replace(st, needs=tuple(in_last_trip(n, len(body)) for n in st.needs)) for st in post]
+    return pre + prologue, looped, peeled + after

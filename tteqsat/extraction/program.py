@@ -101,6 +101,7 @@ class Program:
     inputs: list[HwOp]
     outputs: list[tuple[str, HwOp]]
     one_row_per_pass: bool = False  # every DST pass takes at most one tile row (a hand-written schedule's rule)
+    in_order: bool = False  # the loop runs its sections in program order, none a trip ahead (likewise)
 
     def ops(self) -> list[HwOp]:
         """Every op, operands first, deterministic."""

@@ -18,6 +18,7 @@ from tteqsat.extraction.program import HwOp, Program
 from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.frames import schedule_frame
+from tteqsat.scheduling.lookahead import pipeline_loop
 from tteqsat.scheduling.model import (
     CbPlan,
     ChunkStream,
@@ -105,18 +106,24 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             sec.index = len(sequence)
             sec.in_loop = frame.name == "loop"
             sequence.append((sec, reads, sec.in_loop))
+    fills = sum(1 for cb in plan.cbs if cb.role == "scaler")
+    # mask patterns, once per kernel: each about as dear as a few constant fills (copy, compares, a pack)
+    fills += MASK_TILE_FILLS * sum(cb.tiles for cb in plan.cbs if cb.role == "mask")
+    fills += sum(f.tiles for f in loop.fills) if loop is not None else 0
+    if loop is not None and not program.in_order and arch.loop_lookahead:
+        order = pipeline_loop(model, [sec for sec, _, _ in sequence], plan.cbs, loop, fills)
+        entry = {id(sec): (sec, reads, in_loop) for sec, reads, in_loop in sequence}
+        sequence = [entry[id(sec)] for sec in order]
+        for n, (sec, _, _) in enumerate(sequence):
+            sec.index = n
     _place_waits_and_pops(sequence, loop)
     if check_capacity and len(plan.cbs) > int(arch.num("cb.max_cbs")):
         raise KernelError(f"needs {len(plan.cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
                           program.name)
     sections = [sec for sec, _, _ in sequence]
-    fills = sum(1 for cb in plan.cbs if cb.role == "scaler")
-    # mask patterns, once per kernel: each about as dear as a few constant fills (copy, compares, a pack)
-    fills += MASK_TILE_FILLS * sum(cb.tiles for cb in plan.cbs if cb.role == "mask")
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
-        fills += sum(f.tiles for f in loop.fills)
     compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
     if loop is not None and loop.live is not None:
         _price_trips(model, loop, sections, fills, compute)

@@ -117,6 +117,8 @@ class DstSection:
     slots: int = 0
     engines: Engines = field(default_factory=Engines)  # per pass
     in_loop: bool = False
+    ahead: bool = False  # in the loop, one trip ahead: trip t computes trip t+1's value (trip 0's before the
+                         # loop, nothing in the last trip), so its work fills the waits of the trip's later sections
     width: int = 1  # adjacent tiles of a row per pass
     rows: int = 1   # tile rows per pass (only when a pass takes whole rows: width == grid[1]); value slot s
                     # holds the pass's `tiles` tiles, row by row, in DST s*tiles .. s*tiles+tiles-1

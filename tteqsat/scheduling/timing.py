@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tteqsat.cost.model import CostModel
-from tteqsat.cost.timeline import Need, Stage
+from tteqsat.cost.timeline import Need, Stage, ahead_of_loop
 from tteqsat.scheduling.model import DstSection, Schedule, read_block
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
@@ -58,8 +58,21 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
     return tuple(needs)
 
 
+def loop_trips(sections: Sequence[DstSection], trips: int) -> int:
+    """How many times the loop body runs: once fewer than `trips` when some of its sections run one trip ahead
+    (the first trip's copies run before it, the last trip after it: `ahead_of_loop`)."""
+    return trips - 1 if any(sec.ahead for sec in sections) else trips
+
+
 def stages(model: CostModel, sections: list[DstSection]) -> tuple[list[Stage], list[Stage], list[Stage]]:
-    """The sections before, inside and after the loop as stages with their waits."""
+    """The sections before, inside and after the loop as stages with their waits (a loop with sections one
+    trip ahead as `ahead_of_loop` lays it out: run its body `loop_trips` times)."""
+    pre, body, post = _stages(model, sections)
+    ahead = [sec.ahead for sec in sections if sec.in_loop]
+    return ahead_of_loop(pre, body, post, ahead) if any(ahead) else (pre, body, post)
+
+
+def _stages(model: CostModel, sections: list[DstSection]) -> tuple[list[Stage], list[Stage], list[Stage]]:
     parts: dict[str, Part] = {"pre": [], "body": [], "post": []}
     seen_loop = False
     for sec in sections:
@@ -82,7 +95,7 @@ def compute_cycles(model: CostModel, sections: list[DstSection], trips: int = 0,
     if fill_tiles:  # the fills run first: every wait on a pre-loop stage moves one index down
         pre, body, post = ([_shift(s) for s in part] for part in (pre, body, post))
         pre.insert(0, model.fill_stage(fill_tiles))
-    return model.pipelined(pre, body, trips, post)
+    return model.pipelined(pre, body, loop_trips(sections, trips), post)
 
 
 def _shift(stage: Stage) -> Stage:
@@ -105,7 +118,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     waits for the trip before the last."""
     sections = schedule.sections
     loop = schedule.loop
-    pre, body, post = stages(model, sections)
+    pre, body, post = _stages(model, sections)
     fill_tiles = sum(1 for cb in schedule.cbs if cb.role == "scaler") + (
         sum(f.tiles for f in loop.fills) if loop is not None else 0)
     fills = [model.fill_stage(fill_tiles)] if fill_tiles else []
@@ -165,6 +178,10 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     body_stages = readers[len(whole):] + out["body"]
     post_stages = out["post"]
     (post_stages if loop is not None else pre_stages).extend(writers)
+    ahead_cbs = {r.cb for _, sec in parts["body"] if sec.ahead for op in sec.ops for r in op.reads}
+    ahead = [cb in ahead_cbs for cb, _ in chunks] + [sec.ahead for _, sec in parts["body"]]
+    if any(ahead):  # a chunk stream read by sections one trip ahead is read one trip ahead too
+        return ahead_of_loop(pre_stages, body_stages, post_stages, ahead)
     return pre_stages, body_stages, post_stages
 
 
@@ -179,7 +196,7 @@ def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: fl
     if loop is None:
         return model.pipelined(pre, body, 0, post, items)
     if loop.live is None:
-        return model.pipelined(pre, body, loop.trips, post, items)
+        return model.pipelined(pre, body, loop_trips(schedule.sections, loop.trips), post, items)
     chosen = list(blocks) if blocks is not None else list(range(schedule.blocks))
     trips = [max(hi - lo, 0) for lo, hi in (loop.range(block) for block in chosen)]
     # what skipping the dead tiles of masked trips saves each item (LoopInfo.ragged_saving)

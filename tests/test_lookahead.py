@@ -1,0 +1,133 @@
+"""Software pipelining of streaming loops (scheduling/lookahead.py): the sections that read only chunks run one
+trip ahead, emitted with the first trip's copy before the loop and a last trip without them."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.cost.timeline import Need, Stage, ahead_of_loop, pipelined_cycles
+from tteqsat.frontend import reference
+from tteqsat.lowering.mlir import emit_module
+from tteqsat.scheduling.build import build_schedule
+from tteqsat.sim import simulate
+from tteqsat.sim.errors import SimulationError
+from tteqsat.tools.timing_check import result_cycles
+
+
+def attention(keys: int = 2048, d: int = 64, rows: int = 64) -> tq.Kernel:
+    q = tq.tensor("q", (rows, d))
+    k = tq.tensor("k", (keys, d))
+    v = tq.tensor("v", (keys, d))
+    return tq.kernel("attention", tq.softmax(q @ k.T * 0.125, axis=-1) @ v)
+
+
+def optimize(kernel: tq.Kernel, arch: str, lookahead: bool = True) -> tq.Result:
+    return tq.optimize(kernel, load_arch(arch, {"settings.loop_lookahead": lookahead}), blocks=(), form="streaming")
+
+
+def ahead_sections(result: tq.Result) -> list:
+    return [sec for sec in result.schedule.sections if sec.ahead]
+
+
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_qk_runs_one_trip_ahead_after_the_exp_pass_and_verifies(arch: str) -> None:
+    kernel = attention()
+    result = optimize(kernel, arch)
+    ahead = ahead_sections(result)
+    assert [sec.ops[0].kind for sec in ahead] == ["matmul"] and ahead[0].ops[0].attrs.get("transpose_b")
+    body = [sec for sec in result.schedule.sections if sec.in_loop]
+    s_cb = ahead[0].packs[0].cb
+    readers = [n for n, sec in enumerate(body) if any(r.cb == s_cb for op in sec.ops for r in op.reads)]
+    assert len(readers) == 2 and readers[-1] < body.index(ahead[0])  # the max and the exp pass read S before
+    text = result.to_mlir()
+    assert "run one trip ahead" in text and "the last trip: nothing left to compute ahead" in text
+    for precision in ("exact", "hardware"):
+        result.verify(precision=precision)
+    # the same work as in program order: Q K^T once per chunk (before the loop, inside it, none in the last trip)
+    plain = optimize(kernel, arch, lookahead=False)
+    assert not ahead_sections(plain)
+    calls = [r.verify().stats["ops.ttkernel.matmul_block"] for r in (result, plain)]
+    assert calls[0] == calls[1]
+
+
+def test_running_ahead_is_cheaper_in_the_model_and_in_the_timing_simulator() -> None:
+    kernel = attention(4096, 128)
+    on, off = optimize(kernel, "wormhole_b0"), optimize(kernel, "wormhole_b0", lookahead=False)
+    assert on.schedule.cost_cycles < 0.97 * off.schedule.cost_cycles
+    timed_on, timed_off = result_cycles(on), result_cycles(off)
+    assert timed_on.timed < 0.97 * timed_off.timed  # the emitted reordering fills waits on the threads too
+    assert timed_on.agrees() and timed_off.agrees()
+
+
+def _inputs(result: tq.Result) -> dict[str, np.ndarray]:
+    return result.kernel_inputs(reference.random_inputs(result.kernel, 0))
+
+
+def test_a_pipelined_order_without_its_first_trip_deadlocks() -> None:
+    """The reordered body run in program order (no copy before the loop): the max waits for an S never packed."""
+    result = optimize(attention(), "wormhole_b0")
+    broken = copy.deepcopy(result.schedule)
+    for sec in broken.sections:
+        sec.ahead = False
+    with pytest.raises(SimulationError, match="deadlock"):
+        simulate(emit_module(broken), _inputs(result))
+
+
+def test_running_ahead_before_the_last_reader_of_its_value_deadlocks() -> None:
+    """Q K^T of the next trip placed between the max and the exp pass would overwrite S before exp read it: the
+    CB holds one trip's S, so its pack waits forever; the scheduler never offers that placement."""
+    result = optimize(attention(), "wormhole_b0")
+    broken = copy.deepcopy(result.schedule)
+    body = [sec for sec in broken.sections if sec.in_loop]
+    qk = next(sec for sec in body if sec.ahead)
+    s_cb = qk.packs[0].cb
+    first_reader = next(sec for sec in body if any(r.cb == s_cb for op in sec.ops for r in op.reads))
+    broken.sections.remove(qk)
+    broken.sections.insert(broken.sections.index(first_reader) + 1, qk)
+    with pytest.raises(SimulationError, match="deadlock"):
+        simulate(emit_module(broken), _inputs(result))
+
+
+def test_hand_written_schedules_and_masked_loops_keep_program_order() -> None:
+    causal = tq.kernel("causal", tq.softmax(tq.where(tq.tri(256, 2048), tq.tensor("q", (256, 64))
+                                                     @ tq.tensor("k", (2048, 64)).T, -np.inf), axis=-1)
+                       @ tq.tensor("v", (2048, 64)))
+    result = tq.optimize(causal, "wormhole_b0", form="streaming")
+    assert result.schedule.loop.live is not None and not ahead_sections(result)
+
+
+def test_ahead_of_loop_runs_the_first_trip_before_and_the_last_after() -> None:
+    """A produces, B reads it and packs slowly, C reads B. In program order C's math idles while B packs; with A
+    one trip ahead (B, A, C) A's math fills that wait. The first trip's A runs before the loop, the last trip's
+    B and C after it."""
+    a = Stage(1, 0.0, 4.0, 1.0)
+    b = Stage(1, 0.0, 2.0, 10.0, needs=(Need("body", 0, 1),))
+    c = Stage(1, 0.0, 2.0, 1.0, needs=(Need("body", 1, 1),))
+    trips = 6
+    plain = pipelined_cycles([], [a, b, c], trips, [])
+    b_ahead = replace(b, needs=(Need("prev", 1, 1),))  # B of trip t reads the A the trip before made for it
+    c_ahead = replace(c, needs=(Need("body", 0, 1),))
+    pre, body, post = ahead_of_loop([], [b_ahead, a, c_ahead], [], [False, True, False])
+    assert pre == [a] and len(body) == 3 and len(post) == 2
+    assert body[0].needs[0].first == 0  # the first trip's B waits for A's copy before the loop
+    assert post[0].needs == (Need("body", 1, 1),)  # the last trip's B for the loop's last A
+    assert post[1].needs == (Need("post", 0, 1),)  # the last trip's C for that B
+    pipelined = pipelined_cycles(pre, body, trips - 1, post)
+    assert pipelined < plain - 3 * (trips - 1)  # A's 4 math cycles hide in B's pack every trip
+
+
+def test_hand_written_expert_schedules_keep_program_order() -> None:
+    """The tt-metal expert programs (benchmarks/expert_sdpa.py) run their helpers in order: pinned."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from expert_sdpa import expert_program
+
+    schedule = build_schedule(expert_program(64, 4096, 64, 512, 0.125), load_arch("wormhole_b0"))
+    assert schedule.loop is not None and not any(sec.ahead for sec in schedule.sections)

@@ -51,6 +51,7 @@ import tteqsat.extraction.loops as loops
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.scheduling.build import build_schedule
+from tteqsat.scheduling.timing import loop_trips, stages
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bounds import chip_bound, core_bound  # noqa: E402
@@ -127,6 +128,22 @@ def busy(schedule, model) -> dict[str, float]:
     return total
 
 
+def thread_floor(schedule, model) -> tuple[float, str]:
+    """The busiest thread of the schedule as the pipeline runs it (each stage's per-pass cycles, math's waits for
+    the unpacker inside a pass included, times its passes and trips, plus set-ups): no order of the same sections
+    runs faster. (busiest cycles, which thread)"""
+    pre, body, post = stages(model, schedule.sections)
+    trips = loop_trips(schedule.sections, schedule.loop.trips) if schedule.loop is not None else 0
+    total = {"unpack": 0.0, "math": 0.0, "pack": 0.0}
+    for part, runs in ((pre, 1), (body, trips), (post, 1)):
+        for st in part:
+            total["unpack"] += runs * (st.passes * st.unpack + st.setup_unpack)
+            total["math"] += runs * (st.passes * st.math + st.setup_math)
+            total["pack"] += runs * (st.passes * st.pack + st.setup_pack)
+    which = max(total, key=lambda k: total[k])
+    return total[which], which
+
+
 def table(title: str, columns: tuple[str, ...]) -> Table:
     t = Table(title=title, title_justify="left")
     for c in columns:
@@ -142,7 +159,8 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                   "opt s"))
     gaps = table("where derived's compute cycles go against the compute bound (busy cycles per thread)",
                  ("arch", "d", "S", "derived compute", "compute bound", "math floor", "math busy (fpu+sfpu)",
-                  "unpack floor", "unpack busy", "pack floor", "pack busy", "sync+init", "waits"))
+                  "unpack floor", "unpack busy", "pack floor", "pack busy", "sync+init", "waits", "busiest thread",
+                  "derived/busiest", "expert25/its busiest"))
     levers = table(f"levers per core, cycles per {Q_ROWS} q rows (one q block of that many rows on one core)",
                    ("arch", "d", "S", "derived", "in order", "ahead gain", "+packexp", "derived q128", "derived q256",
                     "expert25 q128", "expert25 q256", "best derived/best expert25", "fp32 derived", "fp32 with add",
@@ -174,13 +192,17 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                              which, f"{at_share:,.0f}", f"{at_share / b['bound']:.2f}",
                              f"{compute / b['compute']:.2f}", f"{chunk}/{w25}/{w26}", f"{seconds:.1f}")
                 t = busy(sched, model)
+                floor, floor_thread = thread_floor(sched, model)
+                e25_sched = build_schedule(expert_program(Q_ROWS, keys, d, w25, SCALE, variant="2025"), arch, model)
+                e25_compute, (e25_floor, _) = e25_sched.compute_cycles, thread_floor(e25_sched, model)
                 longest = max(t["unpack"], t["math_fpu"] + t["math_sfpu"] + t["sync+init"], t["pack"])
                 floor_by = max(("math", "unpack", "pack"), key=lambda k: b[k])
                 gaps.add_row(arch_name, str(d), str(keys), f"{compute:,.0f}", f"{b['compute']:,.0f} ({floor_by})",
                              f"{b['math']:,.0f}",
                              f"{t['math_fpu'] + t['math_sfpu']:,.0f} ({t['math_fpu']:,.0f}+{t['math_sfpu']:,.0f})",
                              f"{b['unpack']:,.0f}", f"{t['unpack']:,.0f}", f"{b['pack']:,.0f}", f"{t['pack']:,.0f}",
-                             f"{t['sync+init']:,.0f}", f"{compute - longest:,.0f}")
+                             f"{t['sync+init']:,.0f}", f"{compute - longest:,.0f}", f"{floor:,.0f} ({floor_thread})",
+                             f"{compute / floor:.3f}", f"{e25_compute / e25_floor:.3f}")
                 per64 = {}
                 for rows in Q_BLOCKS[1:]:
                     try:
@@ -219,7 +241,8 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                             "best_q_block_derived_per64": round(best_d, 1),
                             "best_q_block_expert25_per64": round(best_e, 1),
                             "fp32_derived_cycles": round(fp32, 1), "fp32_with_add_cycles": round(fp32_add, 1),
-                            "in_order_cycles": round(in_order, 1),
+                            "in_order_cycles": round(in_order, 1), "busiest_thread_cycles": round(floor, 1),
+                            "busiest_thread": floor_thread, "expert25_busiest_thread_cycles": round(e25_floor, 1),
                             "optimize_seconds": round(seconds, 2)})
     return [main, gaps, levers]
 

@@ -443,29 +443,10 @@ class ComputeEmitter:
             self.chunk = b.const(0, "index")
 
         ahead = [sec for sec in body if sec.ahead]
-        if ahead:  # software pipelined (scheduling.lookahead): trip t computes trip t+1's chunk-only sections
-            assert info.live is None and info.trips > 1, "only a loop of fixed trips runs sections ahead"
-            b.line(f"// streaming loop: {info.trips} trips, one chunk each; sections "
-                   f"{', '.join(str(sec.index) for sec in ahead)} run one trip ahead")
-            b.line("// the first trip's sections ahead, before the loop")
-            self.chunk = b.const(0, "index")
-            for sec in ahead:
-                self.section(sec)
-
-            def pipelined_trip(chunk: str) -> None:
-                following = self.ix.arith("addi", chunk, self.ix.const(1))
-                for sec in body:
-                    self.chunk = following if sec.ahead else chunk
-                    self.section(sec)
-                self.chunk = b.const(0, "index")
-
-            b.loop(info.trips - 1, pipelined_trip)
-            b.line("// the last trip: nothing left to compute ahead")
-            self.chunk = b.const(info.trips - 1, "index")
-            for sec in body:
-                if not sec.ahead:
-                    self.section(sec)
-            self.chunk = b.const(0, "index")
+        named = ", ".join(str(sec.index) for sec in ahead)
+        if ahead and info.live is None:
+            b.line(f"// streaming loop: {info.trips} trips, one chunk each; sections {named} run one trip ahead")
+            self.pipelined(body, b.const(0, "index"), b.const(info.trips, "index"), b.const(info.trips - 1, "index"))
         elif info.live is None:
             b.line(f"// streaming loop: {info.trips} trips, one chunk each")
             b.loop(info.trips, trip)
@@ -480,18 +461,64 @@ class ComputeEmitter:
                 flo, fhi = full_range(ix, info.live, info.rows, self.block)
                 start = ix.arith("minsi", ix.arith("maxsi", flo, lo), hi)
                 stop = ix.arith("minsi", ix.arith("maxsi", fhi, start), hi)
+                in_order = [sec for sec in body if sec.ahead] + [sec for sec in body if not sec.ahead]
+
+                def ordered(chunk: str) -> None:  # a masked trip runs its sections in program order
+                    self.chunk = chunk
+                    for sec in in_order:
+                        self.section(sec)
+                    self.chunk = b.const(0, "index")
+
                 for a, z, masked in ((lo, start, True), (start, stop, False), (stop, hi, True)):
                     skips = " and skip its dead tiles" if masked and info.ragged is not None else ""
-                    b.line(f"// chunks that {'apply' if masked else 'skip'} the mask{skips}")
+                    ahead_here = f"; sections {named} run one trip ahead" if ahead and not masked else ""
+                    b.line(f"// chunks that {'apply' if masked else 'skip'} the mask{skips}{ahead_here}")
                     self.masked = masked
                     self.ragged = masked and info.ragged is not None
-                    b.loop_to(str(z), trip, lower=str(a))
+                    if ahead and not masked:
+                        self.pipelined(body, str(a), str(z))
+                    else:
+                        b.loop_to(str(z), ordered, lower=str(a))
                 self.masked, self.ragged = True, False
         for cb, tiles in info.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
         for cb, tiles in info.drains:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+
+    def pipelined(self, body: list[DstSection], lower: str, upper: str, last: str | None = None) -> None:
+        """Trips `lower` .. `upper` - 1 software pipelined (scheduling.lookahead): the first trip's sections ahead
+        before the loop, trip t computing trip t+1's, the last trip (`last`) without them. Without `last` the
+        range may be empty (a masked loop's run of unmasked trips): then all of it sits in a loop of
+        min(upper - lower, 1) trips."""
+        b, ix = self.b, self.ix
+
+        def once(_: str) -> None:
+            final = last or ix.arith("subi", upper, ix.const(1))
+            b.line("// the first trip's sections ahead, before the loop")
+            self.chunk = lower
+            for sec in body:
+                if sec.ahead:
+                    self.section(sec)
+
+            def trip(chunk: str) -> None:
+                following = ix.arith("addi", chunk, ix.const(1))
+                for sec in body:
+                    self.chunk = following if sec.ahead else chunk
+                    self.section(sec)
+
+            b.loop_to(str(final), trip, lower=lower)
+            b.line("// the last trip: nothing left to compute ahead")
+            self.chunk = final
+            for sec in body:
+                if not sec.ahead:
+                    self.section(sec)
+            self.chunk = b.const(0, "index")
+
+        if last is not None:
+            once("")
+        else:
+            b.loop_to(str(ix.arith("minsi", ix.arith("subi", upper, lower), ix.const(1))), once)
 
     def startup(self) -> None:
         """The one hardware start-up of the kernel. When the first FPU op is a matmul it is ``mm_init`` /

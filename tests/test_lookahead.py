@@ -96,12 +96,22 @@ def test_running_ahead_before_the_last_reader_of_its_value_deadlocks() -> None:
         simulate(emit_module(broken), _inputs(result))
 
 
-def test_hand_written_schedules_and_masked_loops_keep_program_order() -> None:
-    causal = tq.kernel("causal", tq.softmax(tq.where(tq.tri(256, 2048), tq.tensor("q", (256, 64))
-                                                     @ tq.tensor("k", (2048, 64)).T, -np.inf), axis=-1)
-                       @ tq.tensor("v", (2048, 64)))
-    result = tq.optimize(causal, "wormhole_b0", form="streaming")
-    assert result.schedule.loop.live is not None and not ahead_sections(result)
+def test_a_causal_loop_runs_ahead_in_its_unmasked_trips_and_verifies_every_item() -> None:
+    """A masked loop runs Q K^T ahead only in the run of trips where the mask holds everywhere (its mask op is
+    not emitted there); the diagonal trips apply the mask in program order. 64 items: q blocks from one chunk
+    (all masked) to four (three unmasked, pipelined)."""
+    q, k, v = (tq.tensor(n, (1, 2, 2048, 64)) for n in "qkv")
+    kernel = tq.kernel("causal", tq.softmax(tq.where(tq.tri(2048, 2048), q @ k.mT * 0.125, -np.inf)) @ v)
+    result = tq.optimize(kernel, "wormhole_b0")
+    loop = result.schedule.loop
+    assert loop.live is not None and loop.ragged is not None
+    [qk] = ahead_sections(result)
+    assert [op.kind for op in qk.ops] == ["matmul", "mask"]
+    text = result.to_mlir()
+    assert "// chunks that skip the mask; sections 2 run one trip ahead" in text
+    assert text.count("the last trip: nothing left to compute ahead") == 1
+    check = result.verify(precision="exact", cores="all")
+    assert check.stats["verify.items"] == 64
 
 
 def test_ahead_of_loop_runs_the_first_trip_before_and_the_last_after() -> None:

@@ -18,7 +18,7 @@ from tteqsat.extraction.program import HwOp, Program
 from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.frames import schedule_frame
-from tteqsat.scheduling.lookahead import pipeline_loop
+from tteqsat.scheduling.lookahead import in_order, pipeline_loop
 from tteqsat.scheduling.model import (
     CbPlan,
     ChunkStream,
@@ -111,7 +111,12 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     fills += MASK_TILE_FILLS * sum(cb.tiles for cb in plan.cbs if cb.role == "mask")
     fills += sum(f.tiles for f in loop.fills) if loop is not None else 0
     if loop is not None and not program.in_order and arch.loop_lookahead:
-        order = pipeline_loop(model, [sec for sec, _, _ in sequence], plan.cbs, loop, fills)
+        trips = loop.trips
+
+        def price(secs: list[DstSection]) -> float:  # a masked loop: its unmasked trips
+            return compute_cycles(model, secs if loop.live is None else _without_masks(model, secs), trips, fills)
+
+        order = pipeline_loop([sec for sec, _, _ in sequence], plan.cbs, loop, price)
         entry = {id(sec): (sec, reads, in_loop) for sec, reads, in_loop in sequence}
         sequence = [entry[id(sec)] for sec in order]
         for n, (sec, _, _) in enumerate(sequence):
@@ -124,9 +129,11 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
-    compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
-    if loop is not None and loop.live is not None:
+    if loop is not None and loop.live is not None:  # every trip masked runs in program order
+        compute = compute_cycles(model, in_order(sections), loop.trips, fills)
         _price_trips(model, loop, sections, fills, compute)
+    else:
+        compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
@@ -149,8 +156,9 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
 def _price_trips(model: TensixCostModel, loop: LoopInfo, sections: list[DstSection], fills: int,
                  masked_every_trip: float) -> None:
     """What an item whose loop runs only some trips costs, pipelined as the whole item is: the item with one
-    unmasked trip, each further unmasked trip (the marginal cost, less than a trip alone where trips overlap)
-    and what the mask ops add to a trip that applies them (`LoopInfo.item_cycles`)."""
+    unmasked trip, each further unmasked trip (the marginal cost, less than a trip alone where trips overlap;
+    with sections one trip ahead where they run so) and what a trip that applies the mask adds (its mask ops,
+    and program order: `masked_every_trip` prices every trip masked and in order) (`LoopInfo.item_cycles`)."""
     unmasked = _without_masks(model, sections)
     one = compute_cycles(model, unmasked, 1, fills)
     every = compute_cycles(model, unmasked, loop.trips, fills) if loop.trips > 1 else one

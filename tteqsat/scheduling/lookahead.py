@@ -10,19 +10,22 @@ before the loop and the last trip has none (`cost.timeline.ahead_of_loop` prices
 `lowering.mlir` emits it).
 
 Which sections go ahead and where is a scheduling choice priced like any other: every valid position of the
-group is priced through the pipeline (`compute_cycles`) and the cheapest kept, or none when no position beats
-program order. The CB a section ahead packs holds one trip's value: the readers of trip t's value all run
-before the section overwrites it with trip t+1's, so no CB grows.
+group is priced through the pipeline and the cheapest kept, or none when no position beats program order. A
+masked loop (its trips per work item differ: masked, unmasked, masked) runs them ahead only in its unmasked run
+of trips, where no mask op is emitted; its masked trips run in program order (`in_order`). The CB a section
+ahead packs holds one trip's value: the readers of trip t's value all run before the section overwrites it with
+trip t+1's, so no CB grows.
 """
 
 from __future__ import annotations
 
-from tteqsat.cost.model import CostModel
+import copy
+from collections.abc import Callable
+
 from tteqsat.scheduling.model import CircularBuffer, DstSection, LoopInfo
-from tteqsat.scheduling.timing import compute_cycles
 
 # CB roles a section one trip ahead may read: chunks of the trip, and values that are there before the loop
-BEFORE_LOOP = ("stream", "input", "export", "scaler", "arange")
+BEFORE_LOOP = ("stream", "input", "export", "scaler", "arange", "mask")
 MIN_GAIN = 1e-3  # a reordering must save this fraction of the kernel's compute to be kept
 
 
@@ -34,13 +37,14 @@ def _packs(sec: DstSection) -> set[int]:
     return {p.cb for p in sec.packs}
 
 
-def ahead_group(sections: list[DstSection], cbs: list[CircularBuffer]) -> list[DstSection]:
+def ahead_group(sections: list[DstSection], cbs: list[CircularBuffer], masks_dropped: bool = False
+                ) -> list[DstSection]:
     """The loop's sections that may run one trip ahead: each reads chunks, values from before the loop, or what
-    another of them packs; none applies a mask (its tile depends on the trip) or packs loop state; each CB
-    they pack is packed by no other section; each chunk stream they read is read only by them (its pages are
-    popped a trip ahead)."""
+    another of them packs; none packs loop state; each CB they pack is packed by no other section; each chunk
+    stream they read is read only by them (its pages are popped a trip ahead). None applies a mask, unless
+    `masks_dropped`: a masked loop runs sections ahead only in the trips where the mask holds everywhere."""
     body = [sec for sec in sections if sec.in_loop]
-    group = [sec for sec in body if not any(op.kind == "mask" for op in sec.ops)
+    group = [sec for sec in body if (masks_dropped or not any(op.kind == "mask" for op in sec.ops))
              and all(cbs[cb].role != "state" for cb in _packs(sec))]
     changed = True
     while changed:
@@ -77,23 +81,41 @@ def orders(sections: list[DstSection], group: list[DstSection]) -> list[list[Dst
     return out
 
 
-def pipeline_loop(model: CostModel, sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo,
-                  fills: int) -> list[DstSection]:
-    """The sections with the cheapest placement of the loop's sections one trip ahead (flagged `ahead`), or
-    unchanged when none is cheaper or the loop cannot take one: fewer than two trips, or a masked loop whose
-    trips differ per work item."""
-    if loop.trips < 2 or loop.live is not None:
+def in_order(sections: list[DstSection]) -> list[DstSection]:
+    """A trip in program order: the sections ahead first (they read only chunks and values from before the loop,
+    so they may), the others in their order, none flagged ahead (copies). What a masked loop's trips that apply
+    the mask run."""
+    body = [sec for sec in sections if sec.in_loop]
+    if not any(sec.ahead for sec in body):
         return sections
-    group = ahead_group(sections, cbs)
+    start = sections.index(body[0])
+    trip = [sec for sec in body if sec.ahead] + [sec for sec in body if not sec.ahead]
+    out = []
+    for sec in trip:
+        sec = copy.copy(sec)
+        sec.ahead = False
+        out.append(sec)
+    return sections[:start] + out + sections[start + len(body):]
+
+
+def pipeline_loop(sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo,
+                  price: Callable[[list[DstSection]], float]) -> list[DstSection]:
+    """The sections with the cheapest placement of the loop's sections one trip ahead (flagged `ahead`), by
+    `price` (the compute cycles of a section list; a masked loop's: its trips without the mask), or unchanged
+    when none is cheaper or the loop has fewer than two trips. A masked loop runs them ahead in its run of
+    trips where the mask holds everywhere; its masked trips run `in_order`."""
+    if loop.trips < 2:
+        return sections
+    group = ahead_group(sections, cbs, masks_dropped=loop.live is not None)
     if not group or len(group) == sum(sec.in_loop for sec in sections):
         return sections
-    best = compute_cycles(model, sections, loop.trips, fills)
+    best = price(sections)
     chosen = sections
     for sec in group:
         sec.ahead = True
     try:
         for order in orders(sections, group):
-            cycles = compute_cycles(model, order, loop.trips, fills)
+            cycles = price(order)
             if cycles < best * (1 - MIN_GAIN):
                 best, chosen = cycles, order
     finally:

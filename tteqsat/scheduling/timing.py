@@ -201,7 +201,12 @@ def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: fl
     trips = [max(hi - lo, 0) for lo, hi in (loop.range(block) for block in chosen)]
     # what skipping the dead tiles of masked trips saves each item (LoopInfo.ragged_saving)
     saved = [loop.ragged_saving[b] for b in chosen] if loop.ragged is not None else [0.0]
+    # (a loop with sections one trip ahead is priced as if every live trip ran them so: its masked trips run
+    # in program order, at most a few of an item's)
+    def runs(t: int) -> int:
+        return max(loop_trips(schedule.sections, t), 0)
+
     if blocks is None:
         mean_saved = sum(saved) / len(saved)
-        return model.pipelined(pre, body, round(sum(trips) / len(trips)), post, items) - items * mean_saved
-    return sum(model.pipelined(pre, body, t, post, trips.count(t)) for t in sorted(set(trips))) - sum(saved)
+        return model.pipelined(pre, body, runs(round(sum(trips) / len(trips))), post, items) - items * mean_saved
+    return sum(model.pipelined(pre, body, runs(t), post, trips.count(t)) for t in sorted(set(trips))) - sum(saved)

@@ -140,7 +140,12 @@ def _judge(case: Case) -> Outcome:
         if "fails on the Tensix model" in text:
             return Outcome("simulation fails", text)
         return Outcome("simulated MLIR differs from the reference", f"{result.chosen}: {text}")
-    return Outcome(OK, result.chosen + _mask_paths(result))
+    return Outcome(OK, result.chosen + _mask_paths(result) + _pipelined(result))
+
+
+def _pipelined(result) -> str:
+    """Whether the loop runs sections one trip ahead (scheduling.lookahead)."""
+    return " (sections one trip ahead)" if any(sec.ahead for sec in result.schedule.sections) else ""
 
 
 def _mask_paths(result) -> str:

@@ -80,11 +80,14 @@ def _schedule_section(result) -> str:
     for sec in s.sections:
         packs = ", ".join(f"cb{p.cb} ({roles.get(p.cb, '?')})" for p in sec.packs)
         runs = loop.trips if sec.in_loop and loop is not None else 1
-        rows.append([sec.index, f"{sec.grid[0]}x{sec.grid[1]}", f"loop x{runs}" if sec.in_loop else "once",
+        where = (f"loop x{runs}, a trip ahead" if sec.ahead else f"loop x{runs}") if sec.in_loop else "once"
+        rows.append([sec.index, f"{sec.grid[0]}x{sec.grid[1]}", where,
                      f"{sec.slots}/{s.dst_capacity}", " -> ".join(_op_label(o) for o in sec.ops), packs, sec.cycles,
                      sec.cycles * runs])
     note = ("<p class='sub'>cycles per run: one run of the section (one loop trip inside the loop); total cycles: "
-            "over all its runs" + (f"; the loop runs {loop.trips} trips" if loop is not None else "") + ".</p>")
+            "over all its runs" + (f"; the loop runs {loop.trips} trips" if loop is not None else "")
+            + ("; a section a trip ahead computes the next trip's value (the first trip's before the loop, none in "
+               "the last trip)" if any(sec.ahead for sec in s.sections) else "") + ".</p>")
     cbs = _table(["cb", "role", "tiles", "holds"], [[cb.id, cb.role, cb.tiles, ", ".join(cb.holds)] for cb in s.cbs],
                  {0, 2})
     headers = ["sec", "tiles", "runs", "DST", "ops in order", "packs to", "cycles per run", "total cycles"]

@@ -42,7 +42,8 @@ def schedule_rows(result: Result) -> list[list[str]]:
         packs = ", ".join(f"cb{p.cb}({cbs[p.cb].role[:3]})" for p in sec.packs)
         trips = trips_of(result, sec)
         per_acquire = f"{sec.rows}x{sec.width}" if sec.rows > 1 else str(sec.width)  # tile rows x tiles of a row
-        rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}" + (f" x{trips}" if trips > 1 else ""),
+        rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}" + (f" x{trips}" if trips > 1 else "")
+                     + (" ahead" if sec.ahead else ""),
                      per_acquire, str(len(sec.ops)), f"{sec.slots}/{result.schedule.dst_capacity}",
                      _ops_text(sec), packs, f"{sec.cycles:,.0f}", f"{sec.cycles * trips:,.0f}"])
     return rows
@@ -67,6 +68,12 @@ def render(result: Result, console=None) -> None:
         console.print(f"streaming loop: {s.loop.trips} trips ({streams}); sections marked x{s.loop.trips} run "
                       f"every trip (cycles per run is one trip, total cycles all {s.loop.trips}); state "
                       f"{', '.join(f.name for f in s.loop.fills)} in ping-pong CBs")
+        ahead = [str(sec.index) for sec in s.sections if sec.ahead]
+        if ahead:
+            where = "in the trips that skip the mask " if s.loop.live is not None else ""
+            console.print(f"section {', '.join(ahead)} (marked ahead) runs one trip ahead {where}(software "
+                          "pipelining): trip t computes trip t+1's value after the last section that reads trip t's, "
+                          "so its work fills the waits of the sections after it; the first trip's runs before the loop")
         if s.loop.live is not None:
             spans = [s.loop.range(b) for b in range(s.blocks)]
             live = sum(max(hi - lo, 0) for lo, hi in spans) / len(spans)

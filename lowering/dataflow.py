@@ -329,6 +329,7 @@ class StreamBinding:
     tile_cols: int
     width_tiles: int
     column_major: bool = False  # each chunk's tiles column by column (a transposed matmul operand's order)
+    ahead: bool = False  # read one trip ahead: the compute loop's sections reading it run a trip ahead
 
 
 def _chunk_tiles(st: StreamBinding) -> int:
@@ -459,19 +460,36 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     as the compute thread's). A chunk's position p maps to its tile: "rows" chunks are contiguous tile ids;
     column-major "rows" chunks hold tile (row r, column c) at p = c * width + r; "cols" chunks hold tile row r,
     chunk column c at p = r * width + c."""
-    if live is None:
+    shifted = any(st.ahead for st in streams)
+    if live is None and not shifted:
         f.const("trips", f"{trips} : index", "index")
         f.loop("trips", "j")
     else:
-        lo, hi = live_range(f.ix, live.live, live.rows, trips, f.block)
-        f.op(f'"scf.for"({lo}, {hi}, %c1) ({{')
+        lo, hi = live_range(f.ix, live.live, live.rows, trips, f.block) if live is not None else \
+            ("%c0", f.ix.const(trips))
+        if shifted:  # iteration j reads chunk j of the streams read ahead and chunk j - 1 of the others
+            f.op(f'"scf.for"({lo}, {f.ix.arith("addi", hi, "%c1")}, %c1) ({{')
+        else:
+            f.op(f'"scf.for"({lo}, {hi}, %c1) ({{')
         f.op("^bb0(%j: index):")
         f.depth += 1
+    trip_j = "%j"
     for n, st in enumerate(streams):
         k = first + n
+        if shifted:  # a loop of one trip (or none) around this stream's chunk, its index in %jk
+            if st.ahead:  # chunk j while j < hi
+                count, chunk = f.ix.arith("minsi", f.ix.arith("subi", hi, trip_j), "%c1"), trip_j
+            else:  # chunk j - 1 while j > lo
+                count, chunk = f.ix.arith("minsi", f.ix.arith("subi", trip_j, lo), "%c1"), \
+                    f.ix.arith("subi", trip_j, "%c1")
+            f.op(f'"scf.for"(%c0, {count}, %c1) ({{')
+            f.op(f"^bb0(%once{k}: index):")
+            f.depth += 1
+            f.op(f'%jc{k} = "arith.addi"({chunk}, %once{k}) : (index, index) -> index')
+        jv = f"%jc{k}" if shifted else "%j"
         if st.axis == "rows" and not st.column_major:
             f.const(f"step{k}", f"{_chunk_tiles(st)} : index", "index")
-            f.op(f'%base{k} = "arith.muli"(%j, %step{k}) : (index, index) -> index')
+            f.op(f'%base{k} = "arith.muli"({jv}, %step{k}) : (index, index) -> index')
 
             def tile_of(pos: str, k: int = k) -> str:
                 f.op(f'%tile{k} = "arith.addi"(%base{k}, {pos}) : (index, index) -> index')
@@ -479,7 +497,7 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
         else:
             f.const(f"w{k}", f"{st.width_tiles} : index", "index")
             f.const(f"tc{k}", f"{st.tile_cols} : index", "index")
-            f.op(f'%base{k} = "arith.muli"(%j, %w{k}) : (index, index) -> index')
+            f.op(f'%base{k} = "arith.muli"({jv}, %w{k}) : (index, index) -> index')
             if st.axis == "rows":  # column-major: the chunk's rows are base + p % width, its column p // width
 
                 def tile_of(pos: str, k: int = k) -> str:
@@ -499,6 +517,8 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
                     f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
                     return f"%tile{k}"
         _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of, _shared(st.tensor, items))
+        if shifted:
+            f.end_loop()
     f.end_loop()
 
 

@@ -747,7 +747,8 @@ def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBindin
         arg = schedule.args[st.arg].name
         tensor = TensorBinding(st.name, index_of(arg), st.cb, cb_type(cb.tiles, cb.dtype), rt * ct, dt,
                                item=_item_tiles(schedule, arg))
-        streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32, st.column_major))
+        ahead = any(sec.ahead and any(r.cb == st.cb for op in sec.ops for r in op.reads) for sec in schedule.sections)
+        streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32, st.column_major, ahead))
     return ins, outs, streams
 
 

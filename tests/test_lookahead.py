@@ -141,3 +141,17 @@ def test_hand_written_expert_schedules_keep_program_order() -> None:
 
     schedule = build_schedule(expert_program(64, 4096, 64, 512, 0.125), load_arch("wormhole_b0"))
     assert schedule.loop is not None and not any(sec.ahead for sec in schedule.sections)
+
+
+def test_the_reader_fetches_the_chunks_ahead_first_so_a_dram_bound_grid_gains_too() -> None:
+    """The reader follows the compute thread's order: K chunk t+1 before V chunk t. Reading V_t first (the order
+    of a loop in program order) made this kernel, on 32 cores sharing DRAM, 2.8 % slower in the timing simulator
+    with Q K^T ahead (48,406 against 47,089 cycles) while the model priced it 3.3 % faster."""
+    q, k, v = tq.tensor("q", (2, 8, 128, 64)), tq.tensor("k", (2, 8, 1024, 64)), tq.tensor("v", (2, 8, 1024, 64))
+    kernel = tq.kernel("attention", tq.softmax(q @ k.mT * 0.125) @ v)
+    on = tq.optimize(kernel, "wormhole_b0")
+    off = tq.optimize(kernel, load_arch("wormhole_b0", {"settings.loop_lookahead": False}))
+    assert ahead_sections(on) and not ahead_sections(off)
+    timed_on, timed_off = result_cycles(on), result_cycles(off)
+    assert timed_on.timed < timed_off.timed and timed_on.analytic < timed_off.analytic
+    assert timed_on.agrees(0.05)

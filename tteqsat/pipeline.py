@@ -535,14 +535,15 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             shared = sum(a.n_tiles for a in schedule.args if a.role == "in" and not a.blocked) * page
             lockstep = schedule.loop is None or schedule.loop.live is None
             return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page,
-                              shared_bytes=shared if items > view.elements else 0,
+                              fixed_cycles=schedule.setup_cycles, shared_bytes=shared if items > view.elements else 0,
                               group_items=items // view.elements, share=arch_obj.share_inputs and lockstep)
         # items differ by row block: price the natural order and the paired one (short with long blocks)
         costs = []
         for paired in (False, True):
             order = [block_order(n % blocks, blocks, paired) for n in range(items)]
             chip = price_items(grid, [schedule.item_cycles(b) for b in order],
-                               [schedule.item_dram_bytes(arch_obj, b) for b in order], use, page)
+                               [schedule.item_dram_bytes(arch_obj, b) for b in order], use, page,
+                               schedule.setup_cycles)
             costs.append(dataclasses.replace(chip, paired=paired))
         return min(costs, key=lambda c: (c.cycles, c.paired))
 

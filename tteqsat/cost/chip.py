@@ -266,9 +266,10 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
 
 
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,
-                page_bytes: int = 0) -> ChipCost:
+                page_bytes: int = 0, fixed_cycles: float = 0.0) -> ChipCost:
     """Like `price_grid` for items that differ (a causal mask gives later q blocks more keys): each core gets
-    a contiguous run of items, as many as under an even split, and its load is theirs summed."""
+    a contiguous run of items, as many as under an even split, and its load is theirs summed (and
+    `fixed_cycles` once)."""
     items = len(item_cycles)
     if items < 1:
         raise ValueError("a grid needs at least one work item")
@@ -281,7 +282,8 @@ def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Seque
         for n in (base + (1 if k < extra else 0) for k in range(c)):
             if n:
                 run = range(first, first + n)
-                loads.append(CoreLoad(n, sum(item_cycles[i] for i in run), sum(item_bytes[i] for i in run)))
+                loads.append(CoreLoad(n, fixed_cycles + sum(item_cycles[i] for i in run),
+                                      sum(item_bytes[i] for i in run)))
             first += n
         cost = price_cores(grid, loads, page_bytes, item_bytes=mean_bytes)
         if best is None or cost.cycles < best.cycles * (1 - 1e-9):

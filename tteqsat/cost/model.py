@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 from tteqsat.arch import FIDELITIES, Arch
 from tteqsat.cost.engines import Engines
 from tteqsat.cost.timeline import Need, Stage, pipelined_cycles
+from tteqsat.frontend.masks import Mask
 
 if TYPE_CHECKING:  # types only: the cost model sits below the program and schedule it prices
     from tteqsat.extraction.program import HwOp
@@ -49,6 +50,7 @@ class CostModel(Protocol):
                 inits_per_iteration: int) -> float: ...  # one DST section's cycles, alone
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
     def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
+    def mask_stage(self, patterns: list[tuple[str, str]]) -> Stage: ...  # building mask pattern tiles
     def pipelined(self, pre: list[Stage], body: list[Stage], trips: int,
                   post: list[Stage], items: int = 1) -> float: ...  # stages pipelined through the threads
     def tile_transfer(self, fmt: str, rate: float | None = None,
@@ -234,6 +236,34 @@ class TensixCostModel:
     def fill_stage(self, tiles: int) -> Stage:
         """Tiles filled with a constant by the SFPU and packed (scaler CBs, loop state before the loop)."""
         return Stage(tiles, 0.0, self.arch.num("sfpu.fill") + self.sync, self.pack + self.sync, 0.0, self.init)
+
+    def mask_stage(self, patterns: list[tuple[str, str]]) -> Stage:
+        """Building the kernel's mask tiles once, as lowering.mlir's `build_masks` emits it: an arange tile and
+        its transpose, then per pattern tile (mask text, "bias" or "zero") an acquire whose ops each have an
+        init site: per tri a sub_tiles of the two aranges, an add_unary and a gez; per ~ a negative and an
+        add_unary; per & or | a binary mul or max; a bias adds two fills and a where. A pass per tile (the
+        arange transpose first), each packed once; its math is the mean over the tiles."""
+        a = self.arch
+
+        def build(m: Mask) -> tuple[float, int, int]:  # SFPU/FPU cycles, init sites, tiles unpacked
+            if m.op == "tri":
+                return a.num("fpu.sub") + 2 * a.num("sfpu.scalar"), 3, 1
+            if m.op == "not":
+                c, i, u = build(m.args[0])
+                return c + a.num("sfpu.neg") + a.num("sfpu.scalar"), i + 2, u
+            (c1, i1, u1), (c2, i2, u2) = build(m.args[0]), build(m.args[1])
+            return c1 + c2 + a.num("sfpu.binary"), i1 + i2 + 1, u1 + u2
+
+        math = a.num("fpu.transpose") + a.num("sfpu.fill") + self.init  # the aranges
+        unpack = self.unpack
+        for text, fill in patterns:
+            cycles, inits, tiles = build(Mask.parse(text))
+            if fill == "bias":
+                cycles, inits = cycles + 2 * a.num("sfpu.fill") + a.num("sfpu.binary"), inits + 2
+            math += cycles + inits * self.init
+            unpack += tiles * self.unpack
+        passes = len(patterns) + 1
+        return Stage(passes, unpack / passes, math / passes + self.sync, self.pack + self.sync)
 
     def pipelined(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage], items: int = 1) -> float:
         return pipelined_cycles(pre, body, trips, post, items)

@@ -70,6 +70,15 @@ class ScaledEngines:
     def copy_dest(self) -> Engines:
         return self._s(self.base.copy_dest())
 
+    def mask_stage(self, patterns: list[tuple[str, str]]) -> Stage:
+        st = self.base.mask_stage(patterns)
+        f = self.factor
+        if self.engine == "pack":
+            return replace(st, pack=st.pack * f)
+        if self.engine == "sfpu":
+            return replace(st, math=st.math * f)
+        return st
+
     def fill_stage(self, tiles: int) -> Stage:
         st = self.base.fill_stage(tiles)
         f = self.factor

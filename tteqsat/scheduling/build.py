@@ -31,9 +31,7 @@ from tteqsat.scheduling.model import (
     switches,
 )
 from tteqsat.scheduling.ragged import ragged_plan, tile_ranges
-from tteqsat.scheduling.timing import compute_cycles, kernel_cycles
-
-MASK_TILE_FILLS = 4
+from tteqsat.scheduling.timing import compute_cycles, kernel_cycles, mask_patterns
 
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
@@ -107,8 +105,6 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             sec.in_loop = frame.name == "loop"
             sequence.append((sec, reads, sec.in_loop))
     fills = sum(1 for cb in plan.cbs if cb.role == "scaler")
-    # mask patterns, once per kernel: each about as dear as a few constant fills (copy, compares, a pack)
-    fills += MASK_TILE_FILLS * sum(cb.tiles for cb in plan.cbs if cb.role == "mask")
     fills += sum(f.tiles for f in loop.fills) if loop is not None else 0
     if loop is not None and not program.in_order and arch.loop_lookahead:
         trips = loop.trips
@@ -138,6 +134,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
                         str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
     schedule.full_compute_cycles = compute
+    patterns = mask_patterns(plan.cbs)  # built once per kernel, before any work item
+    schedule.setup_cycles = model.pipelined([model.mask_stage(patterns)], [], 0, []) if patterns else 0.0
     if loop is not None and loop.live is not None:  # the mean item: its loop runs the live chunks only
         assert parts is not None and parts.loop is not None
         _plan_ragged(loop, parts.loop, sections, schedule.blocks)

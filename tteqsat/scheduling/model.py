@@ -264,10 +264,12 @@ class Schedule:
     grid: GridPlan | None = None  # the split over cores, when the kernel has more than one work item
     full_compute_cycles: float = 0.0  # an item whose loop runs every chunk (compute_cycles without skipping)
     kernel_cycles: float = 0.0    # one work item on one core alone: reader, compute and writer pipelined
+    setup_cycles: float = 0.0     # once per kernel on each core, before its first item: building mask tiles
 
     @property
     def cost_cycles(self) -> float:
-        return max(self.compute_cycles, self.data_movement_cycles)
+        """One work item on one core, the kernel's setup included: compute or data movement, the slower."""
+        return max(self.compute_cycles + self.setup_cycles, self.data_movement_cycles)
 
     @property
     def blocks(self) -> int:

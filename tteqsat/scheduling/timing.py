@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage, ahead_of_loop
-from tteqsat.scheduling.model import DstSection, Schedule, read_block
+from tteqsat.frontend.masks import Mask
+from tteqsat.scheduling.model import CircularBuffer, DstSection, Schedule, read_block
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
@@ -56,6 +57,17 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
                 needs.append(Need(label, n, parts[part][n][1].iterations))
                 break
     return tuple(needs)
+
+
+def mask_patterns(cbs: Sequence[CircularBuffer]) -> list[tuple[str, str]]:
+    """(mask text, fill) of every pattern tile the kernel builds (lowering.mlir's `build_masks`: a tile per run
+    of equal patterns)."""
+    out = []
+    for cb in cbs:
+        if cb.role == "mask" and cb.mask is not None:
+            text, fill = cb.mask
+            out += [(text, fill)] * len(Mask.parse(text).tile_runs())
+    return out
 
 
 def loop_trips(sections: Sequence[DstSection], trips: int) -> int:
@@ -190,7 +202,12 @@ def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: fl
     """One core running `items` work items of `schedule` one after another, its reader and writer moving every
     tile at `rate` bytes per cycle (default: the core streaming alone): the kernel's time on that core.
     A masked loop runs only each item's live chunks: `blocks` are the row blocks of the core's items (default:
-    `items` items of the mean live-chunk count)."""
+    `items` items of the mean live-chunk count). The kernel's setup (mask tiles) runs once, before the items."""
+    return schedule.setup_cycles + _items_cycles(model, schedule, items, rate, blocks)
+
+
+def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float | None,
+                  blocks: Sequence[int] | None) -> float:
     pre, body, post = kernel_stages(model, schedule, rate)
     loop = schedule.loop
     if loop is None:

@@ -171,7 +171,7 @@ RANDOM = settings(max_examples=30, deadline=None, derandomize=True, database=Non
 
 
 @RANDOM
-@given(cases(max_ops=5, flaws=False, masks=False))  # masks: the one-tile mask build is underpriced (fuzzmask report)
+@given(cases(max_ops=5, flaws=False))  # masks too: their build is priced from its ops (TensixCostModel.mask_stage)
 def test_the_analytic_model_is_within_15_percent_of_the_timing_simulator_on_random_kernels(case) -> None:
     try:
         with warnings.catch_warnings():

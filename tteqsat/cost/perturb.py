@@ -71,19 +71,15 @@ class ScaledEngines:
         return self._s(self.base.copy_dest())
 
     def mask_stage(self, patterns: list[tuple[str, str]]) -> Stage:
-        st = self.base.mask_stage(patterns)
-        f = self.factor
-        if self.engine == "pack":
-            return replace(st, pack=st.pack * f)
-        if self.engine == "sfpu":
-            return replace(st, math=st.math * f)
-        return st
+        return self._scaled_stage(self.base.mask_stage(patterns))
 
     def fill_stage(self, tiles: int) -> Stage:
-        st = self.base.fill_stage(tiles)
-        f = self.factor
+        return self._scaled_stage(self.base.fill_stage(tiles))
+
+    def _scaled_stage(self, st: Stage) -> Stage:
+        """A fill-like stage (SFPU on math, then a pack) with the perturbed engine scaled."""
         if self.engine == "pack":
-            return replace(st, pack=st.pack * f)
+            return replace(st, pack=st.pack * self.factor)
         if self.engine == "sfpu":
-            return replace(st, math=st.math * f)
+            return replace(st, math=st.math * self.factor)
         return st

@@ -436,14 +436,16 @@ class ComputeEmitter:
             self.fill(f.cb, f.tiles, f.value, f"loop state {f.name} starts at")
         for cb, tiles in info.waits:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
+        ahead = [sec for sec in body if sec.ahead]
+        named = ", ".join(str(sec.index) for sec in ahead)
+        in_order = ahead + [sec for sec in body if not sec.ahead]  # a trip alone: the sections ahead first
+
         def trip(chunk: str) -> None:
             self.chunk = chunk
-            for sec in body:
+            for sec in in_order:
                 self.section(sec)
             self.chunk = b.const(0, "index")
 
-        ahead = [sec for sec in body if sec.ahead]
-        named = ", ".join(str(sec.index) for sec in ahead)
         if ahead and info.live is None:
             b.line(f"// streaming loop: {info.trips} trips, one chunk each; sections {named} run one trip ahead")
             self.pipelined(body, b.const(0, "index"), b.const(info.trips, "index"), b.const(info.trips - 1, "index"))
@@ -455,20 +457,16 @@ class ComputeEmitter:
                    f"(of {info.trips})")
             lo, hi = live_range(self.ix, info.live, info.rows, info.trips, self.block)
             if not any(op.kind == "mask" for sec in body for op in sec.ops):
-                b.loop_to(str(hi), trip, lower=str(lo))
+                if ahead:
+                    b.line(f"// sections {named} run one trip ahead")
+                    self.pipelined(body, str(lo), str(hi))
+                else:
+                    b.loop_to(str(hi), trip, lower=str(lo))
             else:  # the chunks where the mask holds everywhere skip the mask op: masked, unmasked, masked
                 ix = self.ix
                 flo, fhi = full_range(ix, info.live, info.rows, self.block)
                 start = ix.arith("minsi", ix.arith("maxsi", flo, lo), hi)
                 stop = ix.arith("minsi", ix.arith("maxsi", fhi, start), hi)
-                in_order = [sec for sec in body if sec.ahead] + [sec for sec in body if not sec.ahead]
-
-                def ordered(chunk: str) -> None:  # a masked trip runs its sections in program order
-                    self.chunk = chunk
-                    for sec in in_order:
-                        self.section(sec)
-                    self.chunk = b.const(0, "index")
-
                 for a, z, masked in ((lo, start, True), (start, stop, False), (stop, hi, True)):
                     skips = " and skip its dead tiles" if masked and info.ragged is not None else ""
                     ahead_here = f"; sections {named} run one trip ahead" if ahead and not masked else ""
@@ -477,8 +475,8 @@ class ComputeEmitter:
                     self.ragged = masked and info.ragged is not None
                     if ahead and not masked:
                         self.pipelined(body, str(a), str(z))
-                    else:
-                        b.loop_to(str(z), ordered, lower=str(a))
+                    else:  # a masked trip runs its sections in program order
+                        b.loop_to(str(z), trip, lower=str(a))
                 self.masked, self.ragged = True, False
         for cb, tiles in info.pops:
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])

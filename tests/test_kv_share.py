@@ -21,6 +21,8 @@ from tteqsat.lowering.item_index import Integers, item_number
 from tteqsat.lowering.mlir import emit_module
 from tteqsat.mlir_text.parser import parse_module
 from tteqsat.sim import SimulationError, simulate
+from tteqsat.sim.timing import TimingReport, reached
+from tteqsat.tools.timing_check import analytic_cycles, result_cycles
 
 SHARE = {"settings.share_inputs": True}
 
@@ -239,9 +241,78 @@ def test_a_causal_kernel_that_skips_chunks_keeps_per_core_reads_and_says_so() ->
     assert any("cannot run them in lockstep" in n for n in res.warnings)
 
 
-def test_timing_refuses_a_shared_kernel() -> None:
-    with pytest.raises(tq.VerificationError, match="does not model cores that share reads"):
-        result().verify(timing=True)
+# -- timing ----------------------------------------------------------------------------------------------------
+def timed(res: tq.Result, text: str | None = None, arch=None) -> TimingReport:
+    """The timing simulator on every core of `res` (its module, or `text`)."""
+    inputs = res.kernel_inputs(reference.random_inputs(res.kernel, 0))
+    sim = simulate(text or res.to_mlir(), inputs, host=res.to_host(), timing=True, arch=arch)
+    assert sim.timing is not None
+    return sim.timing
+
+
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_a_shared_kernel_is_timed_core_by_core_with_semaphore_stalls(arch: str) -> None:
+    res = result(arch)
+    share = res.schedule.grid.share
+    report = timed(res)
+    assert [c.core for c in report.cores] == [tuple(xy) for xy in share.coords]  # every core, its own clocks
+    assert report.wall == max(c.wall for c in report.cores)
+    senders = {share.coords[g[0]] for g in share.groups}
+    for core in report.cores:
+        reader = core.thread("reader").stalls
+        if core.core in senders:  # it waits for its multicasts' acknowledgements, never for valid
+            assert reader["noc multicast (transfer, latency and acknowledgements)"] > 0
+            assert "semaphore 1" not in reader
+        else:  # a receiver waits for the sender's valid (semaphore 1) once per shared block
+            assert reader["semaphore 1"] > 0 and "noc multicast (transfer, latency and acknowledgements)" not in reader
+
+
+def test_a_semaphore_wait_takes_the_earliest_time_its_value_held() -> None:
+    """Writes the functional run made in one order may land in another: the history, not the last write, says
+    when the awaited value held from the waiter's clock on."""
+    history = [(0, 10.0), (1, 50.0), (0, 60.0), (1, 200.0)]
+    assert reached(history, 1, 55.0) == 55.0  # 1 held from 50 to 60
+    assert reached(history, 1, 70.0) == 200.0  # it ended at 60; the next 1 lands at 200
+    assert reached(history, 0, 300.0) == 300.0 and reached([], 3, 5.0) == 5.0
+
+
+@pytest.mark.parametrize(("arch", "kv_heads"), [("wormhole_b0", 4), ("blackhole", 4), ("wormhole_b0", 1)])
+def test_the_analytic_model_prices_shared_kernels_within_tolerance(arch: str, kv_heads: int) -> None:
+    res = result(arch, kv_heads=kv_heads)
+    assert res.schedule.grid.share is not None
+    priced = result_cycles(res)
+    assert priced.agrees(), priced
+
+
+def test_a_mispriced_handshake_is_caught_by_the_check() -> None:
+    """The timing simulator with NoC writes 100x slower than the analytic model's: outside the tolerance."""
+    res = result()
+    slow = res.arch.with_overrides({"noc.write_latency": 4000.0})
+    assert not result_cycles(res, timing_arch=slow).agrees()
+
+
+def test_the_handshake_is_in_the_analytic_price() -> None:
+    res = result()
+    dear = res.arch.with_overrides({"noc.write_latency": 1e6})
+    assert analytic_cycles(replace(res, arch=dear)) > analytic_cycles(res) + 1e6
+    grid = GridShape.of(res.arch)
+    args = (grid, 16, 1000.0, 10_000, 4, 2, 0.0, 2048, 8_000, 4)
+    assert price_shared(*args, sync_cycles=1e6).cycles > price_shared(*args).cycles + 1e6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        costly = tq.optimize(attention(), load_arch("wormhole_b0", {**SHARE, "noc.write_latency": 1e6}),
+                             blocks=(64,), cores=8)
+    assert costly.chip.shared == 1 and result().chip.shared == 4  # too dear to share: per-core reads win
+
+
+def test_a_broken_protocol_still_fails_when_timed() -> None:
+    res = result()
+    broken = _drop(res.to_mlir(), '"ttkernel.noc_semaphore_inc"(%sender_ready')
+    with pytest.raises(SimulationError, match="deadlock.*for semaphore 0 to equal"):
+        timed(res, broken)
+    no_barrier = _drop(res.to_mlir(), '"ttkernel.noc_async_write_barrier"(%noc) : (i8) -> ()\n', count=1)
+    with pytest.raises(SimulationError, match="before noc_async_write_barrier completed the multicast"):
+        timed(res, no_barrier)
 
 
 def test_a_partial_group_is_refused() -> None:

@@ -41,6 +41,7 @@ from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.grid import grid_plan
 from tteqsat.scheduling.model import Schedule, block_order
+from tteqsat.scheduling.timing import share_handshake
 
 if TYPE_CHECKING:
     from tteqsat.lowering.host import HostProgram
@@ -257,13 +258,17 @@ class Result:
 
     def sample_cores(self) -> list[int]:
         """Cores that cover every distinct role of the split: the first, the last, and the first whose item
-        count differs from the first's (an uneven tail)."""
+        count differs from the first's (an uneven tail); with sharing, the whole groups of those (a group's cores
+        run together)."""
         grid = self.schedule.grid
         if grid is None:
             return [0]
         counts = [c for _, c in grid.cores]
         tail = next((n for n, c in enumerate(counts) if c != counts[0]), None)
-        return sorted({0, len(counts) - 1} | ({tail} if tail is not None else set()))
+        picked = {0, len(counts) - 1} | ({tail} if tail is not None else set())
+        if grid.share is not None:
+            picked = {m for n in picked for m in grid.share.groups[grid.share.group_of(n)]}
+        return sorted(picked)
 
     def tolerance(self, precision: str = "hardware") -> float:
         """The documented tolerance of verify() for this kernel's dtype and math fidelity."""
@@ -536,7 +541,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             lockstep = schedule.loop is None or schedule.loop.live is None
             return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page,
                               shared_bytes=shared if items > view.elements else 0,
-                              group_items=items // view.elements, share=arch_obj.share_inputs and lockstep)
+                              group_items=items // view.elements, share=arch_obj.share_inputs and lockstep,
+                              handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)))
         # items differ by row block: price the natural order and the paired one (short with long blocks)
         costs = []
         for paired in (False, True):

@@ -10,7 +10,7 @@ run after that one on the unpack thread.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tteqsat.cost.model import CostModel
@@ -110,7 +110,8 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     sections, in argument order) and each chunk of a streamed input (every trip), the fills, the sections, the
     writer moving each output out as it is packed; `rate` bytes per cycle. The reader moves a block of tiles per
     NoC barrier (`read_block`: the whole input or chunk with the scheduler's CBs), a pass of its stage being one
-    block, the writer one tile per barrier.
+    block, the writer one tile per barrier. A core of a sharing group (`GridPlan.share`) runs each block of a
+    whole input its group shares in lockstep with the others: the sender's read, then the multicast handshake.
 
     A section waits for the whole of every input it reads (its `cb_wait_front` covers the tensor, or the trip's
     chunk); a reader waits for room in its CB: an input's CB holds one work item, so the next item's read
@@ -126,11 +127,18 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     def transfer(cb: int, tiles: int = 1) -> float:
         return model.tile_transfer(schedule.cb_format(schedule.cbs[cb]), rate, tiles)
 
-    def reads(cb: int, tiles: int) -> Stage:  # `tiles` into `cb`, a block per barrier
-        block = read_block(schedule.cbs[cb].tiles, tiles)
-        return Stage(tiles // block, 0.0, 0.0, 0.0, read=transfer(cb, block))
+    share = schedule.grid.share if schedule.grid is not None else None
+    hops = max(((x1 - x0) + (y1 - y0) for x0, y0, x1, y1 in share.rects), default=0) if share is not None else 0
 
-    whole = [(a.cb, reads(a.cb, a.n_tiles)) for a in schedule.args if a.role == "in" and a.cb >= 0]
+    def reads(cb: int, tiles: int, shared: bool = False) -> Stage:  # `tiles` into `cb`, a block per barrier
+        block = read_block(schedule.cbs[cb].tiles, tiles)
+        read = transfer(cb, block)
+        if shared:  # the sender multicasts each block to its group after reading it (model.multicast_handshake)
+            read += model.multicast_handshake(schedule.cb_format(schedule.cbs[cb]), block, hops, rate)
+        return Stage(tiles // block, 0.0, 0.0, 0.0, read=read)
+
+    whole = [(a.cb, reads(a.cb, a.n_tiles, share is not None and not a.blocked))
+             for a in schedule.args if a.role == "in" and a.cb >= 0]
     item_tiles = {a.cb: a.n_tiles for a in schedule.args if a.role == "in" and a.cb >= 0}
     streams = loop.streams if loop is not None else []
     chunks = [(st.cb, reads(st.cb, schedule.cbs[st.cb].tiles // 2)) for st in streams]
@@ -183,6 +191,23 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     if any(ahead):  # a chunk stream read by sections one trip ahead is read one trip ahead too
         return ahead_of_loop(pre_stages, body_stages, post_stages, ahead)
     return pre_stages, body_stages, post_stages
+
+
+def share_handshake(model: CostModel, schedule: Schedule, rate: float | None = None) -> Callable[[int], float]:
+    """What sharing its whole inputs over NoC multicast adds to one work item's reader, as a function of the hops
+    from the sender to its farthest receiver: each block of each whole input (`read_block`, as `kernel_stages`
+    reads it) pays `multicast_handshake` after its read at `rate`. For `tteqsat.cost.chip.price_grid`."""
+    blocks = []
+    for a in schedule.args:
+        if a.role == "in" and a.cb >= 0 and not a.blocked:
+            cb = schedule.cbs[a.cb]
+            block = read_block(cb.tiles, a.n_tiles)
+            blocks.append((schedule.cb_format(cb), block, a.n_tiles // block))
+
+    def cycles(hops: int) -> float:
+        return sum(n * model.multicast_handshake(fmt, block, hops, rate) for fmt, block, n in blocks)
+
+    return cycles
 
 
 def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: float | None = None,

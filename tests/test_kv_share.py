@@ -3,6 +3,7 @@ to fail when the protocol is broken."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import replace
 
@@ -157,6 +158,31 @@ def test_host_program_declares_semaphores_and_groups_and_round_trips() -> None:
     sender = host.cores[0].runtime_args["attention_reader"]
     receiver = host.cores[1].runtime_args["attention_reader"]
     assert sender[2] == 1 and receiver[2] == 0 and sender[3:] == receiver[3:]
+
+
+def test_host_program_marks_the_core_coordinate_args_as_noc_coordinates_of_logical_cores() -> None:
+    res = result()
+    host = res.to_host()
+    marked = {c.name: (c.kernel, c.x, c.y) for c in host.core_coordinates}
+    assert marked == {"sender": ("attention_reader", 3, 4), "mcast_start": ("attention_reader", 5, 6),
+                      "mcast_end": ("attention_reader", 7, 8)}
+    doc = json.loads(host.to_json())["noc_coordinate_args"]
+    assert doc["meaning"].startswith("NoC coordinates of logical core (x, y)")
+    assert "worker_core_from_logical_core" in doc["meaning"]
+    share = res.schedule.grid.share
+    for core in host.cores:  # the marked args hold logical cores: the sender and its rectangle's corners
+        args = core.runtime_args["attention_reader"]
+        group = share.groups[next(g for g, m in enumerate(share.groups) if share.coords.index((core.x, core.y)) in m)]
+        assert (args[3], args[4]) == share.coords[group[0]]
+        assert (*args[5:7], *args[7:9]) == share.rects[share.groups.index(group)]
+    unshared = result(share=False).to_host()
+    assert unshared.core_coordinates == () and "noc_coordinate_args" not in unshared.to_json()
+    off = list(host.cores[0].runtime_args["attention_reader"])
+    off[3] = 99  # a sender outside the grid
+    bad = replace(host, cores=(replace(host.cores[0], runtime_args={**host.cores[0].runtime_args,
+                                                                     "attention_reader": tuple(off)}),
+                               *host.cores[1:]))
+    assert any("sender (99, 0) of kernel attention_reader is not a logical core" in p for p in bad.problems())
 
 
 def test_gqa_shares_k_and_v_among_the_cores_of_a_kv_group() -> None:

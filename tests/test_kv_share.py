@@ -25,7 +25,10 @@ from tteqsat.sim import SimulationError, simulate
 from tteqsat.sim.timing import TimingReport, reached
 from tteqsat.tools.timing_check import analytic_cycles, result_cycles
 
-SHARE = {"settings.share_inputs": True}
+DRAM_BOUND = {"dram.total_gb_per_s": 16.0}
+"""A chip whose DRAM these small kernels saturate on 8 or 16 cores: sharing pays there (fewer DRAM bytes) and is
+chosen; on the real chips they are compute-bound, and the multicast handshake makes sharing slower."""
+SHARE = {"settings.share_inputs": True, **DRAM_BOUND}
 
 
 def attention(q_heads: int = 4, kv_heads: int = 4, rows: int = 256, causal: bool = False) -> tq.Kernel:
@@ -40,9 +43,11 @@ def attention(q_heads: int = 4, kv_heads: int = 4, rows: int = 256, causal: bool
 
 
 def optimize(kernel: tq.Kernel, arch: str, share: bool, **kw) -> tq.Result:
+    """The fused form (K and V read whole per q block; Blackhole would run the unfused baseline here)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return tq.optimize(kernel, load_arch(arch, SHARE if share else {}), blocks=(64,), cores=8, **kw)
+        return tq.optimize(kernel, load_arch(arch, SHARE if share else DRAM_BOUND), blocks=(64,), cores=8,
+                           **{"form": "fused", **kw})
 
 
 _CACHE: dict[tuple, tq.Result] = {}
@@ -199,13 +204,18 @@ def test_gqa_shares_k_and_v_among_the_cores_of_a_kv_group() -> None:
     assert res.chip.dram_bytes == moved * 2048
 
 
+PARTIAL = {**SHARE, "dram.total_gb_per_s": 64.0, "chip.grid_cols": 6, "chip.grid_rows": 3}
+"""A 6x3 grid whose DRAM (4x the test chip's) makes sharing pay with runs of part of a head."""
+
+
 def partial() -> tq.Result:
-    """(1, 2, 1024, 64) attention, 16 blocks a head, on 16 cores of a 6x3 grid: whole-head groups would need two
-    8-core rectangles (one fits) or one of 16 (none fits), so 8 groups of 2 cores each take runs of a head's
-    blocks, two items a core (so the run arithmetic matters)."""
+    """(1, 2, 1024, 64) attention, 16 blocks a head, on up to 16 cores of a 6x3 grid: whole-head groups would
+    need two 8-core rectangles (one fits) or one of 16 (none fits), so groups take runs of a head's blocks (on
+    Blackhole 3 groups of 4 cores over runs of 4, on Wormhole 8 groups of 2 over runs of 2), several items a core
+    (so the run arithmetic matters)."""
     key = ("partial", "blackhole")
     if key not in _CACHE:
-        arch = load_arch("blackhole", {**SHARE, "chip.grid_cols": 6, "chip.grid_rows": 3})
+        arch = load_arch("blackhole", PARTIAL)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _CACHE[key] = tq.optimize(attention(2, 2, rows=1024), arch, blocks=(64,), cores=16)
@@ -214,22 +224,22 @@ def partial() -> tq.Result:
 
 @pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
 def test_groups_that_cover_part_of_a_head_verify_and_move_what_is_priced(arch: str) -> None:
-    overrides = {**SHARE, "chip.grid_cols": 6, "chip.grid_rows": 3}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = (partial() if arch == "blackhole" else
-               tq.optimize(attention(2, 2, rows=1024), load_arch(arch, overrides), blocks=(64,), cores=16))
+               tq.optimize(attention(2, 2, rows=1024), load_arch(arch, PARTIAL), blocks=(64,), cores=16))
     grid = res.schedule.grid
     assert grid is not None and grid.share is not None and grid.blocks == 16
     assert res.chip.share_run < grid.blocks and len(grid.share.groups) > 2  # more groups than heads
     assert grid.run_stride == res.chip.share_run
     assert any(f"runs of {res.chip.share_run} of an element's 16" in n for n in res.warnings)
     check = res.verify(cores="all", precision="exact")
-    assert check.stats["verify.cores"] == len(grid.cores) == 16
+    assert check.stats["verify.cores"] == len(grid.cores) >= 12
     assert check.stats["ops.ttkernel.noc_async_write_multicast"] > 0
     moved = check.stats["ops.ttkernel.noc_async_read_tile"] + check.stats["ops.ttkernel.noc_async_write_tile"]
     assert res.chip.dram_bytes == moved * 2048
-    unshared = tq.optimize(attention(2, 2, rows=1024), load_arch(arch, {"chip.grid_cols": 6, "chip.grid_rows": 3}),
+    unshared = tq.optimize(attention(2, 2, rows=1024),
+                           load_arch(arch, {**PARTIAL, "settings.share_inputs": False}),
                            blocks=(64,), cores=16)
     assert res.chip.dram_bytes < unshared.chip.dram_bytes / 1.5
 
@@ -244,7 +254,7 @@ def test_part_of_a_head_with_whole_head_arithmetic_fails() -> None:
     assert any(wrong.core_items(n) != grid.core_items(n) for n in range(len(grid.cores)))
     text = emit_module(replace(res.schedule, grid=wrong))
     inputs = res.kernel_inputs(reference.random_inputs(res.kernel, 0))
-    with pytest.raises(SimulationError, match="64 of 128 tiles never written"):
+    with pytest.raises(SimulationError, match=r"\d+ of 128 tiles never written"):
         simulate(text, inputs, host=res.to_host(), precision="exact")
 
 

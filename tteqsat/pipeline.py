@@ -270,6 +270,19 @@ class Result:
             picked = {m for n in picked for m in grid.share.groups[grid.share.group_of(n)]}
         return sorted(picked)
 
+    def streaming_cores(self) -> float:
+        """How many cores' worth of the chip's DRAM bandwidth the busiest core shares with (the timing simulator's
+        and the analytic check's static share): the program's cores, or, when groups share reads (receivers move
+        only their own bytes), the program's DRAM bytes over the busiest core's (a sender's): its share in
+        proportion to what it moves, as the chip model's fair sharing gives it when every core ends together."""
+        grid = self.schedule.grid
+        if grid is None:
+            return 1
+        chip = self.chip
+        if grid.share is None or chip is None or not chip.items_per_core or not chip.item_bytes:
+            return len(grid.cores)
+        return min(len(grid.cores), max(1.0, chip.dram_bytes / (chip.items_per_core * chip.item_bytes)))
+
     def tolerance(self, precision: str = "hardware") -> float:
         """The documented tolerance of verify() for this kernel's dtype and math fidelity."""
         from tteqsat.sim.tolerance import tolerance_for
@@ -286,10 +299,9 @@ class Result:
         """`run`, and with `timing` the timing simulator's report of the same run."""
         from tteqsat.sim import SimulationError, simulate
 
-        grid = self.schedule.grid
         try:
             sim = simulate(self.to_mlir(), self._dram_inputs(inputs), host=self.to_host(), precision=precision,
-                           timing=timing, arch=self.arch, sharing_cores=len(grid.cores) if grid is not None else 1)
+                           timing=timing, arch=self.arch, sharing_cores=self.streaming_cores())
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
@@ -380,7 +392,7 @@ class Result:
         try:
             sim = simulate(self.to_mlir(), self.kernel_inputs(inputs),
                            host=host, precision=precision, all_outputs=grid is None or len(picked) == len(grid.cores),
-                           timing=timing, arch=self.arch, sharing_cores=len(grid.cores) if grid is not None else 1)
+                           timing=timing, arch=self.arch, sharing_cores=self.streaming_cores())
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None

@@ -189,7 +189,8 @@ def _water_fill(caps: dict, counts: dict, total: float) -> dict:
 
 def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int | None = None,
                fixed_cycles: float = 0.0, page_bytes: int = 0, shared_bytes: int = 0, group_items: int = 0,
-               share: bool = False, handshake: Callable[[int], float] | None = None) -> ChipCost:
+               share: bool = False, handshake: Callable[[int], tuple[float, float, float]] | None = None
+               ) -> ChipCost:
     """The cheapest even split of `items` equal items over at most `grid.cores` cores (or exactly `cores`);
     `fixed_cycles` is paid once per core (setup before its first item). Fewer cores win only when they are
     not slower: ties go to fewer cores, which leaves DRAM bandwidth to the rest.
@@ -199,8 +200,9 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     runs a contiguous run of a group's items in lockstep are priced too (`price_shared`: one core reads the
     shared bytes and multicasts them; every group size, run length and group count that fits); the faster
     wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores then). `handshake(hops)` is what
-    sharing adds to one item's reader (its shared blocks' multicast handshakes, the farthest receiver `hops` NoC
-    hops from the sender: `tteqsat.scheduling.timing.share_handshake`); none: nothing."""
+    sharing adds (what compute waits for once per core and per item, what the reader spends per item), its shared
+    blocks' multicast handshakes with the farthest receiver `hops` NoC hops from the sender
+    (`tteqsat.scheduling.timing.share_handshake`); none: nothing."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
@@ -219,10 +221,10 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
                 if group_items % run:
                     continue
                 most = min(items // run, (cores or grid.cores) // size, rect[2])
-                sync = handshake(rect[0] + rect[1] - 2) if handshake is not None else 0.0
+                fill, exposed, sync = handshake(rect[0] + rect[1] - 2) if handshake is not None else (0.0,) * 3
                 for groups in range(1, most + 1):
-                    cost = price_shared(grid, items, item_cycles, item_bytes, size, groups, fixed_cycles,
-                                        page_bytes, shared_bytes, group_items, run, sync)
+                    cost = price_shared(grid, items, item_cycles + exposed, item_bytes, size, groups,
+                                        fixed_cycles + fill, page_bytes, shared_bytes, group_items, run, sync)
                     faster = cost.cycles < best.cycles * (1 - 1e-9)
                     if faster or cost.cycles <= best.cycles * (1 + 1e-9) and cost.dram_bytes < best.dram_bytes:
                         best = cost

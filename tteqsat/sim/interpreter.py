@@ -220,7 +220,7 @@ def _resolve(args: tuple[RuntimeArg, ...], host: HostProgram, dram: Dram) -> tup
 
 def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram | None = None,
              precision: str = "exact", all_outputs: bool = True, timing: bool = False, arch: Arch | None = None,
-             sharing_cores: int | None = None) -> SimResult:
+             sharing_cores: float | None = None) -> SimResult:
     """Parse and execute a kernel module on ``inputs`` (element-shaped arrays by tensor name).
 
     ``host`` gives the kernels' arguments, CBs, compute config and cores; without one it is read off the
@@ -385,7 +385,7 @@ def _compile(machine: Machine, threads_funcs: list[tuple[Op, str]], kernels: dic
     return out
 
 
-def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: int) -> Timing:
+def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: float) -> Timing:
     """The timing layer for ``module``: ``arch`` (or the module's), at the math fidelity the module runs."""
     if arch is None:
         name = module.attributes.get("tteqsat.arch", "wormhole_b0")

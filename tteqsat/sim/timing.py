@@ -177,7 +177,7 @@ class TimingReport:
     arch: str
     cores: list[CoreTiming]
     dram_bytes_per_cycle: float  # one core's DRAM rate with the program's cores sharing the chip's bandwidth
-    sharing_cores: int
+    sharing_cores: float
 
     @property
     def slowest(self) -> CoreTiming:
@@ -215,7 +215,7 @@ class TimingReport:
     def to_json(self) -> dict[str, object]:
         slowest = self.slowest
         return {
-            "arch": self.arch, "wall": round(self.wall, 1), "sharing_cores": self.sharing_cores,
+            "arch": self.arch, "wall": round(self.wall, 1), "sharing_cores": round(self.sharing_cores, 3),
             "dram_bytes_per_cycle": round(self.dram_bytes_per_cycle, 4),
             "slowest_core": list(slowest.core),
             "threads": {t.name: t.to_json() for t in slowest.threads},
@@ -320,7 +320,7 @@ class Timing:
     ``sharing_cores`` is how many cores of the program stream from DRAM at once (their share of the chip's
     bandwidth); the simulator may run only a sample of them."""
 
-    def __init__(self, arch: Arch, sharing_cores: int = 1) -> None:
+    def __init__(self, arch: Arch, sharing_cores: float = 1) -> None:
         self.arch = arch
         model = TensixCostModel(arch)
         self.model = model

@@ -1,6 +1,6 @@
 """The analytic model against the timing simulator, and what timing costs the simulator.
 
-    python benchmarks/timing.py [--random 100] [--seed 0] [--skip-grid]
+    python benchmarks/timing.py [--random 100] [--seed 0] [--skip-grid] [--shared-only]
 
 Tables:
 
@@ -8,6 +8,9 @@ Tables:
   today, compute against DRAM bytes), the analytic model of the busiest core's work with its reads and writes
   (`scheduling.timing.kernel_cycles` at its DRAM share) and the timing simulator's wall;
 * batched attention and an elementwise kernel over several cores (several work items per core at 4 cores);
+* attention and GQA with `settings.share_inputs` on against off (`--shared-only` for just this table): the
+  timing simulator times a sharing group's cores together; the line under it lists kernels that share where
+  the timing simulator says sharing is slower;
 * `--random` fuzz kernels (`tools.fuzzgen`, no planted mistakes): the ratio's spread and the worst cases;
 * the alternatives of three kernels (unfused baseline, fused, streaming at each chunk width; one work item
   on one core) and the pairs the two rank the other way round by more than 15 %;
@@ -94,6 +97,53 @@ def grid(console: Console) -> None:
             result = _optimize(kernel, cores=cores)
             _row(table, label + ("" if cores is None else f", cores={cores}"), result, result_cycles(result))
     console.print(table)
+
+
+SLOW_DRAM = {"dram.total_gb_per_s": 16.0}
+"""A chip whose DRAM these kernels saturate on a few cores (tests/test_kv_share.py's): where sharing pays."""
+
+
+def shared(console: Console) -> None:
+    """Kernels with settings.share_inputs on, against the same kernels with it off: the chip model, the analytic
+    model and the timing simulator (which times a sharing group's cores together), and whether sharing is chosen
+    where the timing simulator says it is slower."""
+
+    def attention(hq: int, hkv: int, s: int = 1024, d: int = 64) -> tq.Kernel:
+        q = tq.tensor("q", (1, hq, s, d))
+        k, v = (tq.tensor(n, (1, hkv, s, d)) for n in "kv")
+        if hkv != hq:
+            k, v = (tq.repeat(x, hq // hkv, axis=1) for x in (k, v))
+        return tq.kernel("attention", tq.softmax(q @ k.mT * 0.125) @ v)
+
+    runs = [("attention 1x8x1024x64", attention(8, 8), 8, {}, {}),
+            ("GQA 8q/2kv 1x8x1024x64", attention(8, 2), 16, {}, {}),
+            ("attention 1x32x1024x64", attention(32, 32), None, {}, {}),
+            ("attention 1x8x1024x64, 16 GB/s DRAM", attention(8, 8), 8, SLOW_DRAM, {}),
+            ("GQA 8q/2kv 1x8x1024x64, 16 GB/s DRAM", attention(8, 2), 16, SLOW_DRAM, {}),
+            ("attention 1x4x256x64 fused, 64-row blocks, 16 GB/s DRAM", attention(4, 4, 256), 8, SLOW_DRAM,
+             {"form": "fused", "blocks": (64,)})]
+    table = Table(title="sharing K/V over NoC multicast (share_inputs on) against per-core reads (off); the "
+                  "sampled cores, whole groups")
+    for col in ("arch", "kernel", "cores", "group", "chip model", "analytic", "timing", "analytic/timing",
+                "timing, off", "on/off"):
+        table.add_column(col, justify="left" if col in ("arch", "kernel") else "right")
+    worse = []
+    for arch_name in ("wormhole_b0", "blackhole"):
+        for label, kernel, cores, overrides, kw in runs:
+            on = _optimize(kernel, arch=load_arch(arch_name, {**overrides, "settings.share_inputs": True}),
+                           cores=cores, **kw)
+            off = _optimize(kernel, arch=load_arch(arch_name, {**overrides, "settings.share_inputs": False}),
+                            cores=cores, **kw)
+            p_on, p_off = result_cycles(on), result_cycles(off)
+            assert on.chip is not None
+            group = str(on.chip.shared) if on.chip.shared > 1 else "-"
+            table.add_row(arch_name, label, str(on.chip.cores), group, f"{on.chip.cycles:,.0f}",
+                          f"{p_on.analytic:,.0f}", f"{p_on.timed:,.0f}", f"{p_on.ratio:.3f}", f"{p_off.timed:,.0f}",
+                          f"{p_on.timed / p_off.timed:.3f}")
+            if on.chip.shared > 1 and p_on.timed > p_off.timed * 1.001:
+                worse.append(f"{arch_name} {label} ({p_on.timed / p_off.timed:.3f}x)")
+    console.print(table)
+    console.print("sharing chosen where the timing simulator says it is slower: " + (", ".join(worse) or "none"))
 
 
 def random_kernels(console: Console, n: int, seed_value: int) -> None:
@@ -203,12 +253,17 @@ def main() -> None:
     p.add_argument("--random", type=int, default=100, help="random kernels (default 100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-grid", action="store_true")
+    p.add_argument("--shared-only", action="store_true", help="only the table of kernels sharing K/V reads")
     args = p.parse_args()
-    console = Console(width=140)
+    console = Console(width=160)
     console.print(f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}")
+    if args.shared_only:
+        shared(console)
+        return
     examples(console)
     if not args.skip_grid:
         grid(console)
+        shared(console)
     if args.random:
         random_kernels(console, args.random, args.seed)
     alternatives(console)

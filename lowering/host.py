@@ -18,7 +18,10 @@ A program of one work item runs on core (0, 0). A program over the grid (`grid_c
 gets work with its own runtime args, its first work item and item count (read with ``get_arg_val``,
 ``is_uniform = false`` arg-spec entries). Cores that share reads over NoC multicast (`GridPlan.share`) also
 need the program's semaphores (``semaphores``: created on every core, found with ``get_semaphore(id)``) and
-run in groups (``share_groups``: the cores of each, its sender first), which the simulator runs together.
+run in groups (``share_groups``: the cores of each, its sender first), which the simulator runs together. The
+per-core args that name a core (the sender, the multicast rectangle's corners) hold logical grid coordinates,
+which the simulator uses as they are; ``noc_coordinate_args`` marks them (`NOC_COORDINATES`: a runner on hardware
+passes the NoC coordinates of those logical cores, tt-metal's ``worker_core_from_logical_core``).
 """
 
 from __future__ import annotations
@@ -139,6 +142,29 @@ class Semaphore:
     initial_value: int = 0
 
 
+@dataclass(frozen=True)
+class CoreCoordArgs:
+    """Two per-core runtime args of a kernel that name a core: in the description (and the simulator) its logical
+    grid coordinates (x, y); on hardware the kernel needs that core's NoC coordinates (`NOC_COORDINATES`)."""
+
+    kernel: str
+    x: int  # index of the x arg among the kernel's per-core runtime args
+    y: int
+    name: str  # what the core is (sender, mcast_start, mcast_end)
+
+
+NOC_COORDINATES = ("NoC coordinates of logical core (x, y): each core's runtime args at these indices hold a "
+                   "logical core's x and y; a runner on hardware passes that core's NoC coordinates instead, "
+                   "IDevice::worker_core_from_logical_core(CoreCoord(x, y)) (tt-metal tt_metal/api/tt-metalium/"
+                   "device.hpp), and for a multicast rectangle the converted corners' componentwise min as "
+                   "mcast_start and max as mcast_end (the reader multicasts on NoC 0)")
+"""What ``noc_coordinate_args`` in the JSON means; the description gives no physical mapping (it depends on the
+chip and its harvesting; tt-metal knows it at runtime)."""
+
+COORDINATE_PAIRS = (("sender_x", "sender_y", "sender"), ("mcast_x_start", "mcast_y_start", "mcast_start"),
+                    ("mcast_x_end", "mcast_y_end", "mcast_end"))
+"""Named per-core args (`tteqsat.lowering.dataflow.SHARE_ARGS`) that hold a core's coordinates, by pair."""
+
 SHARE_SEMAPHORES = (Semaphore(0), Semaphore(1))
 """The semaphores of a program whose cores share reads (`tteqsat.lowering.dataflow.SEM_READY`, ``SEM_VALID``)."""
 
@@ -156,6 +182,7 @@ class HostProgram:
     cores: tuple[Core, ...] = (Core(0, 0),)
     semaphores: tuple[Semaphore, ...] = ()
     share_groups: tuple[tuple[tuple[int, int], ...], ...] = ()  # cores (x, y) that share reads; the first sends
+    core_coordinates: tuple[CoreCoordArgs, ...] = ()  # per-core args that name a core (logical here, NoC on hardware)
 
     def tensor_index(self, name: str) -> int:
         for i, t in enumerate(self.tensors):
@@ -202,6 +229,10 @@ class HostProgram:
                                  for m in self.semaphores]
         if self.share_groups:
             doc["share_groups"] = [[list(xy) for xy in group] for group in self.share_groups]
+        if self.core_coordinates:
+            doc["noc_coordinate_args"] = {
+                "meaning": NOC_COORDINATES,
+                "args": [{"kernel": c.kernel, "args": [c.x, c.y], "core": c.name} for c in self.core_coordinates]}
         return _dump(doc, 0) + "\n"
 
     @staticmethod
@@ -225,7 +256,10 @@ class HostProgram:
                           for c in doc["cores"])
             semaphores = tuple(Semaphore(int(m["id"]), int(m["initial_value"])) for m in doc.get("semaphores", ()))
             groups = tuple(tuple((int(xy[0]), int(xy[1])) for xy in g) for g in doc.get("share_groups", ()))
-            program = HostProgram(doc["kernel"], doc["arch"], tensors, cbs, kernels, grid, cores, semaphores, groups)
+            coords = tuple(CoreCoordArgs(str(c["kernel"]), int(c["args"][0]), int(c["args"][1]), str(c["core"]))
+                           for c in doc.get("noc_coordinate_args", {}).get("args", ()))
+            program = HostProgram(doc["kernel"], doc["arch"], tensors, cbs, kernels, grid, cores, semaphores, groups,
+                                  coords)
         except (KeyError, TypeError, IndexError, ValueError) as e:
             raise HostProgramError(f"host program: missing or malformed field ({type(e).__name__}: {e})") from None
         problems = program.problems()
@@ -264,6 +298,15 @@ class HostProgram:
             if missing and len(missing) < len(group):  # a run of some cores leaves other groups out, not parts
                 out.append(f"share group {list(group)}: cores {', '.join(map(str, missing))} are not among the "
                            "program's cores (a group runs whole)")
+        for cc in self.core_coordinates:
+            for c in self.cores:
+                args = c.runtime_args.get(cc.kernel, ())
+                if not (0 <= cc.x < len(args) and 0 <= cc.y < len(args)):
+                    out.append(f"core ({c.x}, {c.y}): kernel {cc.kernel} has no per-core args {cc.x}, {cc.y} "
+                               f"({cc.name} coordinates)")
+                elif not (0 <= args[cc.x] < self.grid[0] and 0 <= args[cc.y] < self.grid[1]):
+                    out.append(f"core ({c.x}, {c.y}): {cc.name} ({args[cc.x]}, {args[cc.y]}) of kernel {cc.kernel} "
+                               f"is not a logical core of the {self.grid[0]}x{self.grid[1]} grid")
         for k in self.kernels:
             args = [*k.common_runtime_args, *(a for c in self.cores for a in c.runtime_args.get(k.name, ()))]
             for a in args:
@@ -461,8 +504,8 @@ def grid_cores(plan: GridPlan, kernel: str) -> tuple[tuple[int, int], tuple[Core
     """The grid and each working core of a program over the grid: core n sits at `GridPlan.core_xy` (n % x,
     n // x unless its sharing group placed it) and every kernel reads the core's first work item and item count
     (`lowering.dataflow.ITEM_ARGS`); when cores share reads, the reader also reads its role, its sender and its
-    group's rectangle (`lowering.dataflow.SHARE_ARGS`, as core coordinates: a runner on hardware passes the NoC
-    coordinates of these logical cores)."""
+    group's rectangle (`lowering.dataflow.SHARE_ARGS`, as logical core coordinates: the host program marks them,
+    `HostProgram.core_coordinates`, and a runner on hardware passes the NoC coordinates of these cores)."""
     names = (f"{kernel}_reader", f"{kernel}_compute", f"{kernel}_writer")
     cores = []
     for n, (first, count) in enumerate(plan.cores):
@@ -497,6 +540,7 @@ def host_program(module: Module | str, *, grid: tuple[int, int] = (1, 1),
     tensors = tensors_of(module)
     kernels: list[Kernel] = []
     per_core: dict[str, int] = {}
+    coordinates: list[CoreCoordArgs] = []
     cb_types: dict[int, tuple[int, str, str]] = {}  # id -> (pages, dtype, where)
     noc_funcs = 0
     for func in module.funcs():
@@ -506,6 +550,9 @@ def host_program(module: Module | str, *, grid: tuple[int, int] = (1, 1),
         name = func_name(func)
         spec = arg_spec_of(func)
         per_core[name] = len(spec.per_core_args) if spec else 0
+        named = {e.argument_name: n for n, e in enumerate(spec.per_core_args)} if spec else {}
+        coordinates += [CoreCoordArgs(name, named[x], named[y], what) for x, y, what in COORDINATE_PAIRS
+                        if x in named and y in named]
         ct_values, ct_names = _compile_time_args(func, spec, tensors)
         for op in _walk(func_body(func).ops):
             if op.name != "ttkernel.get_compile_time_arg_val" or not op.result_types:
@@ -548,7 +595,7 @@ def host_program(module: Module | str, *, grid: tuple[int, int] = (1, 1),
     arch_attr = module.attributes.get("tteqsat.arch", "")
     program = HostProgram(kernel_attr if isinstance(kernel_attr, str) else "",
                           arch_attr if isinstance(arch_attr, str) else "", tensors, cbs, tuple(kernels), grid,
-                          tuple(cores), semaphores, share_groups)
+                          tuple(cores), semaphores, share_groups, tuple(coordinates))
     problems = program.problems()
     if problems:
         raise HostProgramError("; ".join(problems))

@@ -41,6 +41,7 @@ from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.grid import grid_plan
 from tteqsat.scheduling.model import Schedule, block_order
+from tteqsat.scheduling.timing import share_handshake
 
 if TYPE_CHECKING:
     from tteqsat.lowering.host import HostProgram
@@ -257,13 +258,30 @@ class Result:
 
     def sample_cores(self) -> list[int]:
         """Cores that cover every distinct role of the split: the first, the last, and the first whose item
-        count differs from the first's (an uneven tail)."""
+        count differs from the first's (an uneven tail); with sharing, the whole groups of those (a group's cores
+        run together)."""
         grid = self.schedule.grid
         if grid is None:
             return [0]
         counts = [c for _, c in grid.cores]
         tail = next((n for n, c in enumerate(counts) if c != counts[0]), None)
-        return sorted({0, len(counts) - 1} | ({tail} if tail is not None else set()))
+        picked = {0, len(counts) - 1} | ({tail} if tail is not None else set())
+        if grid.share is not None:
+            picked = {m for n in picked for m in grid.share.groups[grid.share.group_of(n)]}
+        return sorted(picked)
+
+    def streaming_cores(self) -> float:
+        """How many cores' worth of the chip's DRAM bandwidth the busiest core shares with (the timing simulator's
+        and the analytic check's static share): the program's cores, or, when groups share reads (receivers move
+        only their own bytes), the program's DRAM bytes over the busiest core's (a sender's): its share in
+        proportion to what it moves, as the chip model's fair sharing gives it when every core ends together."""
+        grid = self.schedule.grid
+        if grid is None:
+            return 1
+        chip = self.chip
+        if grid.share is None or chip is None or not chip.items_per_core or not chip.item_bytes:
+            return len(grid.cores)
+        return min(len(grid.cores), max(1.0, chip.dram_bytes / (chip.items_per_core * chip.item_bytes)))
 
     def tolerance(self, precision: str = "hardware") -> float:
         """The documented tolerance of verify() for this kernel's dtype and math fidelity."""
@@ -281,10 +299,9 @@ class Result:
         """`run`, and with `timing` the timing simulator's report of the same run."""
         from tteqsat.sim import SimulationError, simulate
 
-        grid = self.schedule.grid
         try:
             sim = simulate(self.to_mlir(), self._dram_inputs(inputs), host=self.to_host(), precision=precision,
-                           timing=timing, arch=self.arch, sharing_cores=len(grid.cores) if grid is not None else 1)
+                           timing=timing, arch=self.arch, sharing_cores=self.streaming_cores())
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
@@ -375,7 +392,7 @@ class Result:
         try:
             sim = simulate(self.to_mlir(), self.kernel_inputs(inputs),
                            host=host, precision=precision, all_outputs=grid is None or len(picked) == len(grid.cores),
-                           timing=timing, arch=self.arch, sharing_cores=len(grid.cores) if grid is not None else 1)
+                           timing=timing, arch=self.arch, sharing_cores=self.streaming_cores())
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None
@@ -536,7 +553,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             lockstep = schedule.loop is None or schedule.loop.live is None
             return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page,
                               fixed_cycles=schedule.setup_cycles, shared_bytes=shared if items > view.elements else 0,
-                              group_items=items // view.elements, share=arch_obj.share_inputs and lockstep)
+                              group_items=items // view.elements, share=arch_obj.share_inputs and lockstep,
+                              handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)))
         # items differ by row block: price the natural order and the paired one (short with long blocks)
         costs = []
         for paired in (False, True):

@@ -22,7 +22,7 @@ traffic shrinks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from tteqsat.arch import Arch
@@ -71,6 +71,7 @@ class CoreLoad:
     compute_cycles: float
     dram_bytes: float
     noc_bytes: float | None = None  # bytes through the core's link; its DRAM bytes unless shared reads arrive
+    sync_cycles: float = 0.0        # its reader's time moving no DRAM bytes: shared blocks' multicast handshakes
 
 
 @dataclass(frozen=True)
@@ -123,41 +124,43 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
         raise ValueError("a grid needs at least one work item")
     aggregate = grid.dram_rate(page_bytes, nocs)
     link = grid.noc_bytes_per_cycle
-    groups: dict[tuple[float, float, float], int] = {}
+    groups: dict[tuple[float, float, float, float], int] = {}
     for ld in active:
-        key = (ld.compute_cycles, float(ld.dram_bytes), float(ld.dram_bytes if ld.noc_bytes is None else ld.noc_bytes))
+        key = (ld.compute_cycles, float(ld.dram_bytes), float(ld.dram_bytes if ld.noc_bytes is None else ld.noc_bytes),
+               ld.sync_cycles)
         groups[key] = groups.get(key, 0) + 1
     done = _share_dram(groups, aggregate, link)
     slowest_key = max(groups, key=lambda k: (done[k], k))
-    compute, dram, noc = slowest_key
-    data_cycles = max(noc / link, done[slowest_key] if dram else 0.0)
+    compute, dram, noc, sync = slowest_key
+    data_cycles = max(noc / link + sync, done[slowest_key] if dram else 0.0)
     core = max(compute, data_cycles)
     total = sum(ld.dram_bytes for ld in active)
     floor = total / aggregate
     if compute >= data_cycles * (1 - 1e-9):
         bound = "compute"
     else:
-        bound = "noc" if noc / link >= data_cycles * (1 - 1e-9) else "dram"
+        bound = "noc" if noc / link + sync >= data_cycles * (1 - 1e-9) else "dram"
     slowest = next(ld for ld in active if ld.compute_cycles == compute and float(ld.dram_bytes) == dram)
     return ChipCost(sum(ld.items for ld in active), len(active), slowest.items, compute / slowest.items, item_bytes,
                     compute, data_cycles, floor, grid.launch_cycles + core, bound, grid.clock_ghz,
                     tuple(ld.items for ld in active), round(total), grid.launch_cycles, shared)
 
 
-def _share_dram(groups: dict[tuple[float, float, float], int], aggregate: float, link: float
-                ) -> dict[tuple[float, float, float], float]:
-    """When each group of identical cores (compute, DRAM bytes, NoC bytes) -> count ends, DRAM shared max-min
-    fairly: each core's rate capped at its bytes over its time without contention."""
-    end: dict[tuple[float, float, float], float] = {}
-    left: dict[tuple[float, float, float], float] = {}
-    cap: dict[tuple[float, float, float], float] = {}
+def _share_dram(groups: dict[tuple[float, float, float, float], int], aggregate: float, link: float
+                ) -> dict[tuple[float, float, float, float], float]:
+    """When each group of identical cores (compute, DRAM bytes, NoC bytes, sync cycles) -> count ends, DRAM
+    shared max-min fairly: each core's rate capped at its bytes over its time without contention; a core's reader
+    also spends its sync cycles moving no DRAM bytes, so it ends that much after its last byte."""
+    end: dict[tuple[float, float, float, float], float] = {}
+    left: dict[tuple[float, float, float, float], float] = {}
+    cap: dict[tuple[float, float, float, float], float] = {}
     for key in groups:
-        compute, dram, noc = key
-        alone = max(compute, noc / link)
+        compute, dram, noc, sync = key
+        alone = max(compute, noc / link + sync)
         if dram <= 0 or alone <= 0:
             end[key] = alone
         else:
-            left[key], cap[key] = dram, dram / alone
+            left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
     now = 0.0
     while left:
         rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
@@ -166,7 +169,7 @@ def _share_dram(groups: dict[tuple[float, float, float], int], aggregate: float,
         for k in list(left):
             left[k] -= rates[k] * step
             if left[k] <= 1e-9 * max(1.0, k[1]):
-                end[k] = now
+                end[k] = now + k[3]
                 del left[k]
     return end
 
@@ -186,7 +189,8 @@ def _water_fill(caps: dict, counts: dict, total: float) -> dict:
 
 def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int | None = None,
                fixed_cycles: float = 0.0, page_bytes: int = 0, shared_bytes: int = 0, group_items: int = 0,
-               share: bool = False) -> ChipCost:
+               share: bool = False, handshake: Callable[[int], tuple[float, float, float]] | None = None
+               ) -> ChipCost:
     """The cheapest even split of `items` equal items over at most `grid.cores` cores (or exactly `cores`);
     `fixed_cycles` is paid once per core (setup before its first item). Fewer cores win only when they are
     not slower: ties go to fewer cores, which leaves DRAM bandwidth to the rest.
@@ -195,7 +199,10 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     consecutive items (K and V by the q blocks of one head); with `share`, splits where a rectangle of cores
     runs a contiguous run of a group's items in lockstep are priced too (`price_shared`: one core reads the
     shared bytes and multicasts them; every group size, run length and group count that fits); the faster
-    wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores then)."""
+    wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores then). `handshake(hops)` is what
+    sharing adds (what compute waits for once per core and per item, what the reader spends per item), its shared
+    blocks' multicast handshakes with the farthest receiver `hops` NoC hops from the sender
+    (`tteqsat.scheduling.timing.share_handshake`); none: nothing."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
@@ -214,9 +221,10 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
                 if group_items % run:
                     continue
                 most = min(items // run, (cores or grid.cores) // size, rect[2])
+                fill, exposed, sync = handshake(rect[0] + rect[1] - 2) if handshake is not None else (0.0,) * 3
                 for groups in range(1, most + 1):
-                    cost = price_shared(grid, items, item_cycles, item_bytes, size, groups, fixed_cycles,
-                                        page_bytes, shared_bytes, group_items, run)
+                    cost = price_shared(grid, items, item_cycles + exposed, item_bytes, size, groups,
+                                        fixed_cycles + fill, page_bytes, shared_bytes, group_items, run, sync)
                     faster = cost.cycles < best.cycles * (1 - 1e-9)
                     if faster or cost.cycles <= best.cycles * (1 + 1e-9) and cost.dram_bytes < best.dram_bytes:
                         best = cost
@@ -239,7 +247,8 @@ def sharing_rect(size: int, cols: int, rows: int) -> tuple[int, int, int] | None
 
 
 def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: int, size: int, groups: int,
-                 fixed_cycles: float, page_bytes: int, shared_bytes: int, group_items: int, run: int = 0) -> ChipCost:
+                 fixed_cycles: float, page_bytes: int, shared_bytes: int, group_items: int, run: int = 0,
+                 sync_cycles: float = 0.0) -> ChipCost:
     """`groups` groups of `size` cores sharing the bytes every item of a batch element reads alike (its
     `group_items` items). The items split into runs of `run` consecutive items of one element (`group_items`,
     whole elements, by default; `size` | `run` | `group_items`), spread evenly over the groups: every core of a
@@ -247,7 +256,8 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     each step they read the same shared chunk. A run shorter than an element lets more groups work than there
     are elements. The group's first core (the sender) reads it from DRAM and multicasts it over the NoC to the
     rest: the sender moves every byte of its items from DRAM, a receiver only its own (`item_bytes -
-    shared_bytes`); every core still takes all of them through its NoC link."""
+    shared_bytes`); every core still takes all of them through its NoC link. `sync_cycles` per item is what the
+    multicast handshake adds to every core's reader (the group runs in lockstep, at its sender's pace)."""
     run = run or group_items
     if run % size or group_items % run:
         raise ValueError(f"a group of {size} cores over runs of {run} items of {group_items}-item elements: "
@@ -258,9 +268,9 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     loads: list[CoreLoad] = []
     for runs in per_group:
         n = runs * per_core
-        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes))
-        loads += [CoreLoad(n, fixed_cycles + n * item_cycles, n * (item_bytes - shared_bytes), n * item_bytes)
-                  ] * (size - 1)
+        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes, n * sync_cycles))
+        loads += [CoreLoad(n, fixed_cycles + n * item_cycles, n * (item_bytes - shared_bytes), n * item_bytes,
+                           n * sync_cycles)] * (size - 1)
     cost = price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=size)
     return replace(cost, group_runs=per_group, share_run=run)
 

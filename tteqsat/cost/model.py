@@ -56,6 +56,8 @@ class CostModel(Protocol):
     def tile_transfer(self, fmt: str, rate: float | None = None,
                       tiles: int = 1) -> float: ...  # a block of tiles DRAM <-> L1, one wait for all of them
     def data_movement(self, dram_bytes: int) -> float: ...  # DRAM <-> L1 cycles, a lower bound on the kernel
+    def multicast_handshake(self, fmt: str, tiles: int, hops: int,
+                            rate: float | None = None) -> float: ...  # a shared block's multicast after its read
 
 
 class TensixCostModel:
@@ -280,6 +282,22 @@ class TensixCostModel:
         link, one DRAM controller and its share of the chip's DRAM bandwidth."""
         return min(self.arch.num("noc.bytes_per_cycle"), self.num("dram.bytes_per_cycle"),
                    self.dram_share() * self.arch.num("chip.grid_rows") * self.arch.num("chip.grid_cols") / cores)
+
+    def noc_latency(self, hops: int) -> float:
+        """Cycles for a NoC write (a semaphore increment or set, a multicast's data) to land `hops` router hops
+        away: `noc.write_latency` plus `noc.hop_latency` per hop."""
+        return self.num("noc.write_latency") + hops * self.num("noc.hop_latency")
+
+    def multicast_handshake(self, fmt: str, tiles: int, hops: int, rate: float | None = None) -> float:
+        """What a block of `tiles` tiles of `fmt` shared over NoC multicast adds to the sender's DRAM read of it
+        (`tile_transfer`): the receivers' ready increments land `hops` away (hidden behind the read unless it is
+        shorter), then the multicast holds the sender's link for its bytes at `noc.bytes_per_cycle`, lands on the
+        farthest receiver and its acknowledgements come back before the write barrier lets the sender push (the
+        valid semaphore set travels behind the data). The receivers push when it lands, in lockstep."""
+        latency = self.noc_latency(hops)
+        read = self.tile_transfer(fmt, rate, tiles)
+        waits_for_ready = max(0.0, latency - read)
+        return waits_for_ready + tiles * self.arch.tile_bytes(fmt) / self.num("noc.bytes_per_cycle") + 2 * latency
 
     def tile_transfer(self, fmt: str, rate: float | None = None, tiles: int = 1) -> float:
         """Cycles to move a block of `tiles` tiles of `fmt` between DRAM and L1 and wait for them, as the emitted

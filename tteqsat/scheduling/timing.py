@@ -10,7 +10,7 @@ run after that one on the unpack thread.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tteqsat.cost.model import CostModel
@@ -116,13 +116,16 @@ def _shift(stage: Stage) -> Stage:
     return replace(stage, needs=needs)  # everything else kept (a stage rebuilt field by field lost its grain)
 
 
-def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = None
+def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = None, hops: int | None = None
                   ) -> tuple[list[Stage], list[Stage], list[Stage]]:
     """One work item as the core's five threads run it: the reader moving each input read whole (before the
     sections, in argument order) and each chunk of a streamed input (every trip), the fills, the sections, the
     writer moving each output out as it is packed; `rate` bytes per cycle. The reader moves a block of tiles per
     NoC barrier (`read_block`: the whole input or chunk with the scheduler's CBs), a pass of its stage being one
-    block, the writer one tile per barrier.
+    block, the writer one tile per barrier. A core of a sharing group (`GridPlan.share`, or any group whose
+    farthest receiver is `hops` NoC hops from its sender) runs each block of an input its group shares (whole, or
+    a chunk of a stream, of an input that is not row-blocked) in lockstep with the others: the sender's read,
+    then the multicast handshake.
 
     A section waits for the whole of every input it reads (its `cb_wait_front` covers the tensor, or the trip's
     chunk); a reader waits for room in its CB: an input's CB holds one work item, so the next item's read
@@ -138,14 +141,24 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     def transfer(cb: int, tiles: int = 1) -> float:
         return model.tile_transfer(schedule.cb_format(schedule.cbs[cb]), rate, tiles)
 
-    def reads(cb: int, tiles: int) -> Stage:  # `tiles` into `cb`, a block per barrier
-        block = read_block(schedule.cbs[cb].tiles, tiles)
-        return Stage(tiles // block, 0.0, 0.0, 0.0, read=transfer(cb, block))
+    share = schedule.grid.share if schedule.grid is not None else None
+    shared = hops is not None or share is not None
+    if hops is None:
+        hops = max(((x1 - x0) + (y1 - y0) for x0, y0, x1, y1 in share.rects), default=0) if share is not None else 0
 
-    whole = [(a.cb, reads(a.cb, a.n_tiles)) for a in schedule.args if a.role == "in" and a.cb >= 0]
+    def reads(cb: int, tiles: int, shared: bool = False) -> Stage:  # `tiles` into `cb`, a block per barrier
+        block = read_block(schedule.cbs[cb].tiles, tiles)
+        read = transfer(cb, block)
+        if shared:  # the sender multicasts each block to its group after reading it (model.multicast_handshake)
+            read += model.multicast_handshake(schedule.cb_format(schedule.cbs[cb]), block, hops, rate)
+        return Stage(tiles // block, 0.0, 0.0, 0.0, read=read)
+
+    whole = [(a.cb, reads(a.cb, a.n_tiles, shared and not a.blocked))
+             for a in schedule.args if a.role == "in" and a.cb >= 0]
     item_tiles = {a.cb: a.n_tiles for a in schedule.args if a.role == "in" and a.cb >= 0}
     streams = loop.streams if loop is not None else []
-    chunks = [(st.cb, reads(st.cb, schedule.cbs[st.cb].tiles // 2)) for st in streams]
+    chunks = [(st.cb, reads(st.cb, schedule.cbs[st.cb].tiles // 2, shared and not schedule.args[st.arg].blocked))
+              for st in streams]
     reader_passes = {cb: stage.passes for cb, stage in whole + chunks}
     offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": 0}
     parts: dict[str, list[tuple[int, DstSection]]] = {"pre": [], "body": [], "post": []}
@@ -197,18 +210,57 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     return pre_stages, body_stages, post_stages
 
 
+def share_handshake(model: CostModel, schedule: Schedule, rate: float | None = None
+                    ) -> Callable[[int], tuple[float, float, float]]:
+    """What sharing its whole inputs over NoC multicast adds to a core's work, as a function of the hops from the
+    sender to its farthest receiver: (once per core, per item for compute, per item on the reader). Each block of
+    each whole input and each chunk of each streamed one that is not row-blocked (`read_block`, as
+    `kernel_stages` reads them) pays `multicast_handshake` after its read at
+    `rate`. Compute waits for the part its pipeline does not hide: the first item's reads (the pipeline's fill)
+    and, per item, the steady-state growth of `kernel_cycles` (a whole input's CB that holds one item lets the
+    next item's read start only when this one's is popped). For `tteqsat.cost.chip.price_grid`."""
+    blocks = []  # (format, tiles of a block, blocks per item) of every shared read
+    for a in schedule.args:
+        if a.role == "in" and a.cb >= 0 and not a.blocked:
+            cb = schedule.cbs[a.cb]
+            block = read_block(cb.tiles, a.n_tiles)
+            blocks.append((schedule.cb_format(cb), block, a.n_tiles // block))
+    loop = schedule.loop
+    for st in loop.streams if loop is not None else []:
+        if not schedule.args[st.arg].blocked:
+            cb = schedule.cbs[st.cb]
+            block = read_block(cb.tiles, cb.tiles // 2)
+            blocks.append((schedule.cb_format(cb), block, loop.trips * (cb.tiles // 2) // block))
+    lockstep = schedule.loop is None or schedule.loop.live is None
+    two, three = (kernel_cycles(model, schedule, n, rate) for n in (2, 3)) if lockstep else (0.0, 0.0)
+    known: dict[int, tuple[float, float, float]] = {}
+
+    def cycles(hops: int) -> tuple[float, float, float]:
+        if hops not in known:
+            reader = sum(n * model.multicast_handshake(fmt, block, hops, rate) for fmt, block, n in blocks)
+            if lockstep:
+                shared_two, shared_three = (kernel_cycles(model, schedule, n, rate, hops=hops) for n in (2, 3))
+                per_item = max(0.0, (shared_three - shared_two) - (three - two))
+                known[hops] = (max(0.0, shared_two - two - 2 * per_item), per_item, reader)
+            else:
+                known[hops] = (0.0, 0.0, reader)
+        return known[hops]
+
+    return cycles
+
+
 def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: float | None = None,
-                  blocks: Sequence[int] | None = None) -> float:
+                  blocks: Sequence[int] | None = None, hops: int | None = None) -> float:
     """One core running `items` work items of `schedule` one after another, its reader and writer moving every
     tile at `rate` bytes per cycle (default: the core streaming alone): the kernel's time on that core.
     A masked loop runs only each item's live chunks: `blocks` are the row blocks of the core's items (default:
     `items` items of the mean live-chunk count). The kernel's setup (mask tiles) runs once, before the items."""
-    return schedule.setup_cycles + _items_cycles(model, schedule, items, rate, blocks)
+    return schedule.setup_cycles + _items_cycles(model, schedule, items, rate, blocks, hops)
 
 
 def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float | None,
-                  blocks: Sequence[int] | None) -> float:
-    pre, body, post = kernel_stages(model, schedule, rate)
+                  blocks: Sequence[int] | None, hops: int | None) -> float:
+    pre, body, post = kernel_stages(model, schedule, rate, hops)
     loop = schedule.loop
     if loop is None:
         return model.pipelined(pre, body, 0, post, items)

@@ -220,7 +220,7 @@ def _resolve(args: tuple[RuntimeArg, ...], host: HostProgram, dram: Dram) -> tup
 
 def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram | None = None,
              precision: str = "exact", all_outputs: bool = True, timing: bool = False, arch: Arch | None = None,
-             sharing_cores: int | None = None) -> SimResult:
+             sharing_cores: float | None = None) -> SimResult:
     """Parse and execute a kernel module on ``inputs`` (element-shaped arrays by tensor name).
 
     ``host`` gives the kernels' arguments, CBs, compute config and cores; without one it is read off the
@@ -236,7 +236,7 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     ``timing`` also runs the timing simulator (`tteqsat.sim.timing`): per-thread clocks priced from ``arch``
     (default: the module's ``tteqsat.arch``, at the module's math fidelity), with ``sharing_cores`` cores
     (default: the host program's) sharing the chip's DRAM bandwidth; the result's ``timing`` holds the report.
-    It refuses a host program whose cores share reads (``share_groups``), which it does not model.
+    A sharing group's cores (``share_groups``) are timed together, each with its own clocks.
     """
     if precision not in PRECISIONS:
         raise SimulationError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -245,10 +245,6 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     except MlirSyntaxError as e:
         raise SimulationError(str(e)) from None
     host = host or _host_of(module)
-    if timing and host.share_groups:
-        raise located(module.line, "module", "timing: the timing simulator does not model cores that share reads "
-                      "over NoC multicast (the host program's share_groups); run without timing, or optimize with "
-                      "settings.share_inputs off to time the kernel")
     try:
         problems = host.problems()
         if problems:
@@ -305,7 +301,7 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
             machine.core, machine.peers = (core.x, core.y), group
             machine.semaphores = [m.initial_value for m in host.semaphores]
             if clocks is not None:
-                clocks.start_core(len(machine.dst.halves))
+                clocks.start_core(machine, len(machine.dst.halves))
             for (func, _), (state, ctx, code) in zip(threads_funcs, compiled[slot], strict=True):
                 state.start(_resolve(core.runtime_args.get(func_name(func), ()), host, dram))
                 threads.append(_Thread(state, [None] * max(1, len(ctx.slots)), code))
@@ -316,7 +312,7 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
         for slot, core in enumerate(unit):
             machine = machines[slot]
             if clocks is not None:
-                clocks.finish_core((core.x, core.y))
+                clocks.finish_core(machine, (core.x, core.y))
             where = f"core ({core.x}, {core.y}): " if len(host.cores) > 1 else ""
             problems += [where + msg for msg in _undrained(machine)]
             for key, value in _collect_stats(machine, [ctx for _, ctx, _ in compiled[slot]], rounds).items():
@@ -389,7 +385,7 @@ def _compile(machine: Machine, threads_funcs: list[tuple[Op, str]], kernels: dic
     return out
 
 
-def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: int) -> Timing:
+def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: float) -> Timing:
     """The timing layer for ``module``: ``arch`` (or the module's), at the math fidelity the module runs."""
     if arch is None:
         name = module.attributes.get("tteqsat.arch", "wormhole_b0")

@@ -50,7 +50,7 @@ class McastAddr:
     addr: int
 
 
-def _sem_index(machine: Machine, addr: int) -> int:
+def sem_index(machine: Machine, addr: int) -> int:
     """The semaphore at L1 address ``addr`` on ``machine``."""
     index, rem = divmod(addr - SEM_BASE, SEM_STRIDE)
     if rem or not 0 <= index < len(machine.semaphores):
@@ -106,7 +106,7 @@ def _semaphore_set(op: Op, ctx: Ctx) -> Instr:
     machine = ctx.machine
 
     def run(env: Env) -> None:
-        machine.semaphores[_sem_index(machine, env[ptr])] = env[val]
+        machine.semaphores[sem_index(machine, env[ptr])] = env[val]
 
     return Instr(op, run)
 
@@ -116,10 +116,10 @@ def _semaphore_wait(op: Op, ctx: Ctx) -> Instr:
     machine = ctx.machine
 
     def ready(env: Env) -> bool:
-        return machine.semaphores[_sem_index(machine, env[ptr])] == env[val]
+        return machine.semaphores[sem_index(machine, env[ptr])] == env[val]
 
     def why(env: Env) -> str:
-        index = _sem_index(machine, env[ptr])
+        index = sem_index(machine, env[ptr])
         return (f"waiting on core {machine.core} for semaphore {index} to equal {env[val]} "
                 f"(it is {machine.semaphores[index]})")
 
@@ -155,7 +155,7 @@ def _semaphore_inc(op: Op, ctx: Ctx) -> Instr:
         if not isinstance(target, NocAddr):
             raise ProtocolError("noc_semaphore_inc needs a NoC address from get_noc_addr")
         peer = _peer(machine, target.x, target.y)
-        index = _sem_index(peer, target.addr)
+        index = sem_index(peer, target.addr)
         peer.semaphores[index] = (peer.semaphores[index] + env[incr]) & 0xFFFFFFFF
 
     return Instr(op, run)
@@ -169,9 +169,9 @@ def _semaphore_set_multicast(op: Op, ctx: Ctx) -> Instr:
         m: McastAddr = env[dst]
         if not isinstance(m, McastAddr):
             raise ProtocolError("noc_semaphore_set_multicast needs a multicast address from get_noc_multicast_addr")
-        value = machine.semaphores[_sem_index(machine, env[src])]
+        value = machine.semaphores[sem_index(machine, env[src])]
         for peer in _destinations(machine, m, env[num]):
-            peer.semaphores[_sem_index(peer, m.addr)] = value
+            peer.semaphores[sem_index(peer, m.addr)] = value
 
     return Instr(op, run)
 

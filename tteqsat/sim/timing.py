@@ -20,12 +20,27 @@ records why it waited:
   (the host program puts the reader on NoC 0 and the writer on NoC 1, each with its own link), so the
   reader's block of reads does not hold up the writer's writes; when the chip's DRAM bandwidth, not a link,
   bounds the core (many cores streaming) its reads and writes share one port at the core's share. The arch
-  file has one latency, used for writes' acknowledgements too.
+  file has one latency, used for writes' acknowledgements too;
+- semaphores (cores sharing reads, `tteqsat.sim.multicast_ops`): every write of a semaphore word records the
+  value and when it was reached, a history per semaphore of each core. A local ``noc_semaphore_set`` lands at
+  its thread's clock; a ``noc_semaphore_inc`` or ``noc_semaphore_set_multicast`` one NoC latency later
+  (``noc.write_latency`` plus ``noc.hop_latency`` per hop, hops counted on the logical grid), an increment no
+  earlier than the value it adds to, a multicast set no earlier than the multicast data it follows (one NoC
+  delivers them in order). A ``semaphore_wait`` moves its thread up to the earliest time, from its clock on,
+  the semaphore held the awaited value (stall reason ``semaphore N``);
+- NoC multicast: ``noc_async_write_multicast`` occupies the sender's outgoing link of its NoC for its bytes at
+  ``noc.bytes_per_cycle`` and lands on the receivers one NoC latency after that; its write barrier waits one
+  more latency for the acknowledgements.
+
+A sharing group's cores run in one functional schedule (`tteqsat.sim.interpreter`); each core has its own
+clocks, CB histories, ports and semaphore histories, and the report's wall is the slowest core's.
 
 The functional simulator runs the threads cooperatively in an order that has nothing to do with time; that is
 enough, because a thread can only pass a synchronisation point after the functional run has executed the op
-that releases it, whose time is then recorded. Shared resources (the DRAM port) are booked into the earliest
-free gap, so they do not depend on the order threads are simulated in either.
+that releases it, whose time is then recorded. A semaphore keeps its history, not only its last write, so a wait
+finds when the value it passed on was reached even if writes the functional run made later came earlier in time.
+Shared resources (the DRAM port, a NoC link) are booked into the earliest free gap, so they do not depend on the
+order threads are simulated in either.
 
 Timing is opt-in: `tteqsat.sim.simulate(..., timing=True)` wraps each op's compiled closure once at compile time
 (`Timing.wrap`); without it no op is wrapped and the functional simulator runs as before.
@@ -42,10 +57,14 @@ from dataclasses import dataclass, field
 from tteqsat.arch import Arch
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.sim.errors import located
+from tteqsat.sim.machine import Machine
+from tteqsat.sim.multicast_ops import McastAddr, NocAddr, sem_index
 from tteqsat.sim.op_costs import FPU_INITS, HW_STARTUP, OpCosts, Work
 from tteqsat.sim.program import Ctx, Env, Instr
 
 COMPUTE_THREADS = ("unpack", "math", "pack")
+SEMAPHORE_OPS = ("noc_semaphore_set", "noc_semaphore_inc", "noc_semaphore_set_multicast",
+                 "experimental.semaphore_wait")
 
 
 class Clock:
@@ -158,7 +177,7 @@ class TimingReport:
     arch: str
     cores: list[CoreTiming]
     dram_bytes_per_cycle: float  # one core's DRAM rate with the program's cores sharing the chip's bandwidth
-    sharing_cores: int
+    sharing_cores: float
 
     @property
     def slowest(self) -> CoreTiming:
@@ -196,7 +215,7 @@ class TimingReport:
     def to_json(self) -> dict[str, object]:
         slowest = self.slowest
         return {
-            "arch": self.arch, "wall": round(self.wall, 1), "sharing_cores": self.sharing_cores,
+            "arch": self.arch, "wall": round(self.wall, 1), "sharing_cores": round(self.sharing_cores, 3),
             "dram_bytes_per_cycle": round(self.dram_bytes_per_cycle, 4),
             "slowest_core": list(slowest.core),
             "threads": {t.name: t.to_json() for t in slowest.threads},
@@ -224,63 +243,118 @@ def thread_label(name: str, kind: str, taken: set[str]) -> str:
     return name
 
 
-class Timing:
-    """Clocks, CB histories, DST halves, source-register banks and the DRAM port of the core being simulated.
+class _Core:
+    """One core's timing state: its threads' clocks, CB histories, DRAM ports, outgoing NoC links, transfers
+    awaiting a barrier, DST halves, source-register banks and semaphore histories (reset in place as a core
+    starts: compiled closures keep references to these objects)."""
 
-    ``sharing_cores`` is how many cores of the program stream from DRAM at once (their share of the chip's
-    bandwidth); the simulator may run only a sample of them."""
-
-    def __init__(self, arch: Arch, sharing_cores: int = 1) -> None:
-        self.arch = arch
-        model = TensixCostModel(arch)
-        self.costs = OpCosts(model)
-        self.rate = model.dram_rate(max(1, sharing_cores))
-        self.per_noc = self.rate >= model.dram_rate(1)  # bound by a link (one NoC, one controller), not the chip
-        self.latency = arch.num("dram.read_latency")
-        self.sharing_cores = sharing_cores
+    def __init__(self) -> None:
         self.clocks: dict[str, Clock] = {}
         self.order: list[str] = []
-        self._labels: dict[int, str] = {}  # id(ThreadState) -> label of a noc thread
+        self.labels: dict[int, str] = {}  # id(ThreadState) -> label of a noc thread
         self.cbs: dict[int, _Cb] = {}
-        self.ports: dict[int, Port] = {}  # by NoC (one, 0, when the chip's bandwidth bounds the core)
-        self.pending: dict[tuple[str, str, int], tuple[float, float]] = {}  # (thread, read|write, noc) -> done
+        self.ports: dict[int, Port] = {}  # DRAM, by NoC (one, 0, when the chip's bandwidth bounds the core)
+        self.links: dict[int, Port] = {}  # outgoing NoC link per NoC (multicast writes)
+        self.pending: dict[tuple[str, str, int], tuple[float, float]] = {}  # (thread, kind, noc) -> (done, queued)
         self.dst_free: deque[float] = deque()
         self.dst_committed: deque[float] = deque()
         self.banks: deque[float] = deque(maxlen=2)
-        self.halves = 2
-        self.cores: list[CoreTiming] = []
+        self.sems: dict[int, list[tuple[int, float]]] = {}  # semaphore -> (value, when reached), in write order
+        self.landed = 0.0  # when the last multicast this core sent landed on its receivers
 
-    # -- per core ----------------------------------------------------------------------------------------
-    def start_core(self, halves: int) -> None:
-        """A new core: every clock at 0, CBs empty, DST halves free."""
+    def reset(self, halves: int) -> None:
         for clock in self.clocks.values():
             clock.reset()
-        self.cbs.clear()
-        self.ports.clear()
-        self.pending.clear()
-        self.halves = halves
-        self.dst_free = deque([0.0] * halves)
+        for table in (self.cbs, self.ports, self.links, self.pending, self.sems):
+            table.clear()
+        self.dst_free.clear()
+        self.dst_free.extend([0.0] * halves)
         self.dst_committed.clear()
         self.banks.clear()
+        self.landed = 0.0
 
-    def finish_core(self, core: tuple[int, int]) -> None:
-        ordered = [self.clocks[name] for name in self.order]
-        self.cores.append(CoreTiming(core, [ThreadTiming(c.name, c.t, c.busy, dict(c.stalls)) for c in ordered]))
-
-    def report(self) -> TimingReport:
-        return TimingReport(self.arch.name, list(self.cores), self.rate, self.sharing_cores)
-
-    def _clock(self, name: str) -> Clock:
+    def clock(self, name: str) -> Clock:
         if name not in self.clocks:
             self.clocks[name] = Clock(name)
             self.order.append(name)
         return self.clocks[name]
 
-    def _cb(self, cb_id: int) -> _Cb:
+    def cb(self, cb_id: int) -> _Cb:
         h = self.cbs.get(cb_id)
         if h is None:
             h = self.cbs[cb_id] = _Cb()
         return h
+
+    def wait_ready(self, pending: tuple[float, float] | None, clock: Clock, reason: str, queue_reason: str) -> None:
+        """``clock`` waits for a transfer's completion, the part spent behind other transfers as ``queue_reason``."""
+        if pending is None:
+            return
+        done, queued = pending
+        stall = done - clock.t
+        if stall <= 0:
+            return
+        behind = min(stall, queued)
+        if behind > 1e-9:
+            clock.wait(clock.t + behind, queue_reason)
+        clock.wait(done, reason)
+
+
+def reached(history: list[tuple[int, float]], value: int, t: float) -> float:
+    """The earliest time from ``t`` on at which a semaphore whose writes were ``history`` (value, when reached)
+    held ``value``; ``t`` when it was never written (its initial value)."""
+    best = None
+    end = float("inf")
+    for val, at in reversed(history):
+        if val == value and end > t:
+            best = max(at, t) if best is None else min(best, max(at, t))
+        if at <= t:  # this value already held at t; the ones before it had ended
+            break
+        end = at
+    return t if best is None else best
+
+
+class Timing:
+    """Clocks, CB histories, DST halves, source-register banks, DRAM ports, NoC links and semaphores of the cores
+    being simulated (one `_Core` per `Machine`: a sharing group's cores run at once).
+
+    ``sharing_cores`` is how many cores of the program stream from DRAM at once (their share of the chip's
+    bandwidth); the simulator may run only a sample of them."""
+
+    def __init__(self, arch: Arch, sharing_cores: float = 1) -> None:
+        self.arch = arch
+        model = TensixCostModel(arch)
+        self.model = model
+        self.costs = OpCosts(model)
+        self.rate = model.dram_rate(max(1, sharing_cores))
+        self.per_noc = self.rate >= model.dram_rate(1)  # bound by a link (one NoC, one controller), not the chip
+        self.latency = arch.num("dram.read_latency")
+        self.link_rate = arch.num("noc.bytes_per_cycle")
+        self.sharing_cores = sharing_cores
+        self._cores: dict[int, _Core] = {}  # by id(Machine)
+        self.cores: list[CoreTiming] = []
+
+    # -- per core ----------------------------------------------------------------------------------------
+    def core_of(self, machine: object) -> _Core:
+        state = self._cores.get(id(machine))
+        if state is None:
+            state = self._cores[id(machine)] = _Core()
+        return state
+
+    def start_core(self, machine: object, halves: int) -> None:
+        """A new core on ``machine``: every clock at 0, CBs empty, DST halves free, semaphores unwritten."""
+        self.core_of(machine).reset(halves)
+
+    def finish_core(self, machine: object, core: tuple[int, int]) -> None:
+        state = self.core_of(machine)
+        ordered = [state.clocks[name] for name in state.order]
+        self.cores.append(CoreTiming(core, [ThreadTiming(c.name, c.t, c.busy, dict(c.stalls)) for c in ordered]))
+
+    def report(self) -> TimingReport:
+        return TimingReport(self.arch.name, list(self.cores), self.rate, self.sharing_cores)
+
+    def noc_latency(self, a: tuple[int, int], b: tuple[int, int]) -> float:
+        """A NoC write's latency from core ``a`` to core ``b`` (`TensixCostModel.noc_latency`)."""
+        return self.model.noc_latency(abs(a[0] - b[0]) + abs(a[1] - b[1]))
 
     # -- compile time --------------------------------------------------------------------------------------
     def wrap(self, instr: Instr, ctx: Ctx) -> Instr:
@@ -323,12 +397,15 @@ class Timing:
 
     def _noc_action(self, name: str, ctx: Ctx) -> Callable[[tuple], None] | None:
         state = ctx.thread
-        if id(state) not in self._labels:
-            self._labels[id(state)] = thread_label(state.name, "noc", set(self._labels.values()))
-        label = self._labels[id(state)]
-        clock = self._clock(label)
+        core = self.core_of(ctx.machine)
+        if id(state) not in core.labels:
+            core.labels[id(state)] = thread_label(state.name, "noc", set(core.labels.values()))
+        label = core.labels[id(state)]
+        clock = core.clock(label)
         if name in ("cb_wait_front", "cb_pop_front", "cb_reserve_back", "cb_push_back"):
-            return self._cb_action(name, clock)
+            return self._cb_action(name, clock, core)
+        if name in SEMAPHORE_OPS:
+            return self._semaphore_action(name, clock, ctx)
         if name in ("noc_async_read_tile", "noc_async_write_tile"):
             direction = "read" if name == "noc_async_read_tile" else "write"
             default = state.noc
@@ -336,43 +413,103 @@ class Timing:
             def transfer(v: tuple) -> None:
                 length = v[1].page_size / self.rate
                 noc = v[3] if len(v) > 3 else default
-                port = self.ports.setdefault(noc if self.per_noc else 0, Port())
+                port = core.ports.setdefault(noc if self.per_noc else 0, Port())
                 served = port.serve(clock.t, length)
                 key = (label, direction, noc)
                 done = served + self.latency
-                before = self.pending.get(key)
+                before = core.pending.get(key)
                 if before is None or done > before[0]:
-                    self.pending[key] = (done, served - clock.t - length)
+                    core.pending[key] = (done, served - clock.t - length)
 
             return transfer
+        if name == "noc_async_write_multicast":
+            machine = ctx.machine
+            default = state.noc
+
+            def multicast(v: tuple) -> None:
+                size, x0, y0, x1, y1 = v[1], v[3], v[4], v[5], v[6]
+                noc = v[8] if len(v) > 8 else default
+                link = core.links.setdefault(noc, Port())
+                served = link.serve(clock.t, size / self.link_rate)
+                far = max((self.noc_latency(machine.core, (x, y)) for x in range(x0, x1 + 1)
+                           for y in range(y0, y1 + 1)), default=0.0)
+                core.landed = max(core.landed, served + far)
+                done = core.landed + far  # the receivers' acknowledgements come back
+                key = (label, "multicast", noc)
+                before = core.pending.get(key)
+                if before is None or done > before[0]:
+                    core.pending[key] = (done, served - clock.t - size / self.link_rate)
+
+            return multicast
         if name in ("noc_async_read_barrier", "noc_async_write_barrier"):
             direction = "read" if name == "noc_async_read_barrier" else "write"
             default = state.noc
             reason = f"dram {direction} (latency and transfer)"
+            queue = "dram bandwidth (port busy with other transfers)"
 
             def barrier(v: tuple) -> None:
-                entry = self.pending.pop((label, direction, v[0] if v else default), None)
-                if entry is None:
-                    return
-                done, queued = entry
-                stall = done - clock.t
-                if stall <= 0:
-                    return
-                behind = min(stall, queued)
-                if behind > 0:
-                    clock.wait(clock.t + behind, "dram bandwidth (port busy with other transfers)")
-                clock.wait(done, reason)
+                noc = v[0] if v else default
+                core.wait_ready(core.pending.pop((label, direction, noc), None), clock, reason, queue)
+                if direction == "write":
+                    core.wait_ready(core.pending.pop((label, "multicast", noc), None), clock,
+                                    "noc multicast (transfer, latency and acknowledgements)",
+                                    "noc link (busy with other multicasts)")
 
             return barrier
         return None
 
-    def _cb_action(self, name: str, clock: Clock) -> Callable[[tuple], None]:
-        """CB synchronisation on ``clock``'s thread; values are (cb, pages)."""
+    def _semaphore_action(self, name: str, clock: Clock, ctx: Ctx) -> Callable[[tuple], None]:
+        """Semaphore writes record (value, when reached) on the core that holds the word; a wait looks it up."""
+        machine = ctx.machine
+
+        def history(m: Machine, index: int) -> list[tuple[int, float]]:
+            return self.core_of(m).sems.setdefault(index, [])
+
+        if name == "noc_semaphore_set":
+            def set_local(v: tuple) -> None:
+                index = sem_index(machine, v[0])
+                history(machine, index).append((v[1], clock.t))
+            return set_local
+        if name == "noc_semaphore_inc":
+            def increment(v: tuple) -> None:
+                target = v[0]
+                peer = machine.peers.get((target.x, target.y)) if isinstance(target, NocAddr) else None
+                if peer is None:
+                    return  # the op itself reports it
+                index = sem_index(peer, target.addr)
+                h = history(peer, index)
+                arrives = clock.t + self.noc_latency(machine.core, peer.core)
+                h.append(((peer.semaphores[index] + v[1]) & 0xFFFFFFFF, max(arrives, h[-1][1] if h else 0.0)))
+            return increment
+        if name == "noc_semaphore_set_multicast":
+            core = self.core_of(machine)
+
+            def set_multicast(v: tuple) -> None:
+                m = v[1]
+                if not isinstance(m, McastAddr):
+                    return  # the op itself reports it
+                value = machine.semaphores[sem_index(machine, v[0])]
+                for y in range(m.y0, m.y1 + 1):
+                    for x in range(m.x0, m.x1 + 1):
+                        peer = machine.peers.get((x, y))
+                        if peer is None or peer is machine:
+                            continue
+                        arrives = max(clock.t + self.noc_latency(machine.core, peer.core), core.landed)
+                        history(peer, sem_index(peer, m.addr)).append((value, arrives))
+            return set_multicast
+
+        def wait(v: tuple) -> None:  # experimental.semaphore_wait: the functional run passed it, so it holds now
+            index = sem_index(machine, v[0])
+            clock.wait(reached(history(machine, index), v[1], clock.t), f"semaphore {index}")
+        return wait
+
+    def _cb_action(self, name: str, clock: Clock, core: _Core) -> Callable[[tuple], None]:
+        """CB synchronisation on ``clock``'s thread of ``core``; values are (cb, pages)."""
         label = clock.name
         if name == "cb_wait_front":
             def wait_front(v: tuple) -> None:
                 cb, n = v
-                h = self._cb(cb.cb_id)
+                h = core.cb(cb.cb_id)
                 clock.wait(h.push[cb.read_ptr + n - 1], f"waiting on cb {cb.cb_id} ({h.pusher})")
             return wait_front
         if name == "cb_reserve_back":
@@ -380,49 +517,50 @@ class Timing:
                 cb, n = v
                 page = cb.write_ptr + n - 1 - cb.capacity
                 if page >= 0:
-                    h = self._cb(cb.cb_id)
+                    h = core.cb(cb.cb_id)
                     clock.wait(h.pop[page], f"waiting for space in cb {cb.cb_id} ({h.popper})")
             return reserve_back
         if name == "cb_push_back":
             def push_back(v: tuple) -> None:
                 cb, n = v
-                h = self._cb(cb.cb_id)
+                h = core.cb(cb.cb_id)
                 h.pusher = label
                 h.push.extend([clock.t] * n)
             return push_back
 
         def pop_front(v: tuple) -> None:
             cb, n = v
-            h = self._cb(cb.cb_id)
+            h = core.cb(cb.cb_id)
             h.popper = label
             h.pop.extend([clock.t] * n)
         return pop_front
 
     def _compute_action(self, name: str, instr: Instr, ctx: Ctx) -> Callable[[tuple], None] | None:
-        unpack, math, pack = (self._clock(n) for n in COMPUTE_THREADS)
+        core = self.core_of(ctx.machine)
+        unpack, math, pack = (core.clock(n) for n in COMPUTE_THREADS)
         costs = self.costs
         init, sync = costs.init, costs.sync
         if name in ("cb_wait_front", "cb_pop_front"):
-            return self._cb_action(name, unpack)
+            return self._cb_action(name, unpack, core)
         if name in ("cb_reserve_back", "cb_push_back"):
-            return self._cb_action(name, pack)
+            return self._cb_action(name, pack, core)
         if name == "tile_regs_acquire":
             def acquire(v: tuple) -> None:
-                math.wait(self.dst_free.popleft(), "dst acquire (waiting on pack to release a half)")
+                math.wait(core.dst_free.popleft(), "dst acquire (waiting on pack to release a half)")
             return acquire
         if name == "tile_regs_commit":
             def commit(v: tuple) -> None:
                 math.work(sync)
-                self.dst_committed.append(math.t)
+                core.dst_committed.append(math.t)
             return commit
         if name == "tile_regs_wait":
             def wait(v: tuple) -> None:
-                pack.wait(self.dst_committed.popleft(), "dst wait (waiting on math to commit)")
+                pack.wait(core.dst_committed.popleft(), "dst wait (waiting on math to commit)")
             return wait
         if name == "tile_regs_release":
             def release(v: tuple) -> None:
                 pack.work(sync)
-                self.dst_free.append(pack.t)
+                core.dst_free.append(pack.t)
             return release
         if name == "pack_tile":
             l1_acc = costs.pack_l1_acc
@@ -448,7 +586,7 @@ class Timing:
         pricer = costs.pricer(instr.op)
         if pricer is None:
             return None
-        banks = self.banks
+        banks = core.banks
 
         def tile_math(v: tuple) -> None:
             w: Work = pricer(v)

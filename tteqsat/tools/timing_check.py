@@ -53,12 +53,13 @@ def result_cycles(result: Result, timing_arch: Arch | None = None, seed: int = 0
 
 def analytic_cycles(result: Result) -> float:
     """The analytic model's cycles for the cores `verify` samples, the slowest of them: each core's own work
-    items (a masked loop's items differ in live chunks) at its DRAM share with every core streaming."""
+    items (a masked loop's items differ in live chunks) at its DRAM share with every core streaming
+    (`Result.streaming_cores`)."""
     grid = result.schedule.grid
     model = TensixCostModel(result.arch)
     if grid is None or grid.items <= 1:
         return kernel_cycles(model, result.schedule)
-    rate = model.dram_rate(len(grid.cores))
+    rate = model.dram_rate(result.streaming_cores())
     return max(kernel_cycles(model, result.schedule, len(items), rate, [result.item_place(i)[1] for i in items])
                for items in (grid.core_items(n) for n in result.sample_cores()))
 
@@ -72,7 +73,7 @@ def _simulate_result(result: Result, arch: Arch, seed: int) -> TimingReport:
     if grid is not None and grid.items > 1:
         host = replace(host, cores=tuple(host.cores[n] for n in result.sample_cores()))
     run = simulate(result.to_mlir(), inputs, host=host, timing=True, arch=arch, all_outputs=grid is None,
-                   sharing_cores=len(grid.cores) if grid is not None else 1)
+                   sharing_cores=result.streaming_cores())
     assert run.timing is not None
     return run.timing
 

@@ -25,7 +25,16 @@ from tteqsat.lowering.dataflow import (
 )
 from tteqsat.lowering.item_index import block_of, full_range, item_number, live_range, live_tiles, mask_tile
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
-from tteqsat.scheduling.model import FPU_KINDS, FULL_INIT_KINDS, DstSection, Schedule, SectionOp, TileRead, switches
+from tteqsat.scheduling.model import (
+    FPU_KINDS,
+    FULL_INIT_KINDS,
+    DstSection,
+    Schedule,
+    SectionOp,
+    TileRead,
+    read_ahead,
+    switches,
+)
 
 SFPU_BINARY = {"add": "add_binary_tile", "sub": "sub_binary_tile", "mul": "mul_binary_tile",
                "div": "div_binary_tile", "max": "binary_max_tile", "min": "binary_min_tile"}
@@ -724,6 +733,7 @@ def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBindin
     dt = "f32" if schedule.dtype == "fp32" else "bf16"
     tensor_index = {name: n for n, (name, _, _) in enumerate(dram_tensors(schedule))}
     grid = schedule.grid if schedule.grid is not None and schedule.grid.items > 1 else None
+    ahead = read_ahead(schedule.sections)  # streams the compute loop reads a trip ahead: the reader too
 
     def index_of(arg_name: str) -> int:
         return tensor_index[grid.layouts[arg_name].tensor if grid else arg_name]
@@ -745,8 +755,7 @@ def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBindin
         arg = schedule.args[st.arg].name
         tensor = TensorBinding(st.name, index_of(arg), st.cb, cb_type(cb.tiles, cb.dtype), rt * ct, dt,
                                item=_item_tiles(schedule, arg))
-        ahead = any(sec.ahead and any(r.cb == st.cb for op in sec.ops for r in op.reads) for sec in schedule.sections)
-        streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32, st.column_major, ahead))
+        streams.append(StreamBinding(tensor, st.axis, rt, ct, st.width // 32, st.column_major, st.cb in ahead))
     return ins, outs, streams
 
 

@@ -21,6 +21,12 @@ REDUCES = ("reduce",)
 INPUT_ROLES = ("input", "stream")  # CBs holding kernel inputs (whole, or a chunk per loop trip)
 
 
+def read_ahead(sections: list[DstSection]) -> set[int]:
+    """CBs that sections one trip ahead read: their chunk streams are read a chunk ahead too (the reader,
+    `scheduling.timing.kernel_stages`, `lowering.dataflow`)."""
+    return {r.cb for sec in sections if sec.ahead for op in sec.ops for r in op.reads}
+
+
 def read_block(capacity: int, *runs: int) -> int:
     """Tiles the reader moves per ``cb_reserve_back``/``cb_push_back`` of a CB of `capacity` pages that `runs`
     (a whole input, a loop trip's chunk) fill one after another: the largest block that divides the capacity and

@@ -16,7 +16,7 @@ from dataclasses import replace
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage, ahead_of_loop
 from tteqsat.frontend.masks import Mask
-from tteqsat.scheduling.model import CircularBuffer, DstSection, Schedule, read_block
+from tteqsat.scheduling.model import CircularBuffer, DstSection, Schedule, read_ahead, read_block
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
@@ -203,7 +203,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     body_stages = readers[len(whole):] + out["body"]
     post_stages = out["post"]
     (post_stages if loop is not None else pre_stages).extend(writers)
-    ahead_cbs = {r.cb for _, sec in parts["body"] if sec.ahead for op in sec.ops for r in op.reads}
+    ahead_cbs = read_ahead(sections)
     ahead = [cb in ahead_cbs for cb, _ in chunks] + [sec.ahead for _, sec in parts["body"]]
     if any(ahead):  # a chunk stream read by sections one trip ahead is read one trip ahead too
         return ahead_of_loop(pre_stages, body_stages, post_stages, ahead)

@@ -22,9 +22,11 @@ of a head.
 
 On the chip: B = 1, H = 32 heads, every head's q blocks over the grid (tteqsat.cost.chip: DRAM shared by
 the cores still reading, launch included):
-  derived    tq.optimize on the (1, 32, S, d) kernel: q block, K chunk and cores as it chooses (emitted)
-  +share     the same with settings.share_inputs: K/V read from DRAM once per group of cores of a head and
-             multicast to the others (emitted; benchmarks/kv_share.py compares it with per-core reads)
+  derived    tq.optimize on the (1, 32, S, d) kernel: q block, K chunk, cores and whether groups of cores of a
+             head read K/V from DRAM once and multicast it to the others (settings.share_inputs, on by default;
+             `share` is the cores per read) as it chooses (emitted)
+  per-core   the same with settings.share_inputs off: every core reads its own K/V (benchmarks/kv_share.py
+             compares the two)
   expert24/25  the expert per q chunk over the same grid at its best (q, k) chunks that fit L1, no sharing
   bound      launch + max(the compute floor spread over every core, each tensor moved once at the sustained
              DRAM rate)
@@ -250,19 +252,20 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
 def chip_rows(archs, dims, sizes, out: list[dict]) -> Table:
     t = table(f"attention B=1 H={HEADS} on the whole chip, modeled cycles ({platform.machine()}, "
               f"{platform.python_version()})",
-              ("arch", "d", "S", "derived", "q blk/k chk/cores", "bound by", "+share", "expert24", "expert25",
-               "e25 chunks", "bound", "derived/expert25", "+share/expert25", "derived/bound", "opt s"))
+              ("arch", "d", "S", "derived", "q blk/k chk/cores", "share", "bound by", "per-core", "expert24",
+               "expert25", "e25 chunks", "bound", "derived/expert25", "per-core/expert25", "derived/bound",
+               "opt s"))
     for arch_name in archs:
         arch = load_arch(arch_name)
         model = TensixCostModel(arch)
-        share_arch = load_arch(arch_name, {"settings.share_inputs": True})
+        apart_arch = load_arch(arch_name, {"settings.share_inputs": False})
         for d in dims:
             for s in sizes:
                 start = time.perf_counter()
                 res = tq.optimize(batched_attention(1, HEADS, s, d), arch)
                 seconds = time.perf_counter() - start
-                shared = tq.optimize(batched_attention(1, HEADS, s, d), share_arch)
-                chip, sh = res.chip, shared.chip
+                apart = tq.optimize(batched_attention(1, HEADS, s, d), apart_arch)
+                chip, sh = res.chip, apart.chip
                 assert chip is not None and sh is not None
                 k_chunk = res.schedule.loop.streams[0].width if res.schedule.loop else s
                 experts = {}
@@ -274,21 +277,22 @@ def chip_rows(archs, dims, sizes, out: list[dict]) -> Table:
                 (c24, e24), (c25, e25) = experts["2024"], experts["2025"]
                 b = chip_bound(1, HEADS, s, d, arch, model)
                 t.add_row(arch_name, str(d), str(s), f"{chip.cycles:,.0f}",
-                          f"{res.block or s}/{k_chunk}/{chip.cores}", chip.bound_by, f"{sh.cycles:,.0f}",
+                          f"{res.block or s}/{k_chunk}/{chip.cores}", str(chip.shared), chip.bound_by,
+                          f"{sh.cycles:,.0f}",
                           f"{e24.cycles:,.0f}", f"{e25.cycles:,.0f}", "{}/{}".format(*c25), f"{b['bound']:,.0f}",
                           f"{chip.cycles / e25.cycles:.3f}", f"{sh.cycles / e25.cycles:.3f}",
                           f"{chip.cycles / b['bound']:.2f}", f"{seconds:.1f}")
                 out.append({"scope": "chip", "arch": arch_name, "d": d, "S": s, "heads": HEADS,
                             "derived_cycles": round(chip.cycles, 1), "derived_q_block": res.block or s,
                             "derived_k_chunk": k_chunk, "derived_cores": chip.cores, "derived_bound_by": chip.bound_by,
-                            "shared_cycles": round(sh.cycles, 1), "shared_q_block": shared.block or s,
-                            "shared_cores_per_read": sh.shared,
+                            "derived_cores_per_read": chip.shared,
+                            "per_core_reads_cycles": round(sh.cycles, 1), "per_core_reads_q_block": apart.block or s,
                             "expert24_cycles": round(e24.cycles, 1), "expert24_chunks": list(c24),
                             "expert25_cycles": round(e25.cycles, 1), "expert25_chunks": list(c25),
                             "bound_cycles": round(b["bound"], 1), "bound_compute_cycles": round(b["compute"], 1),
                             "bound_dram_cycles": round(b["dram"], 1),
                             "derived_over_expert25": round(chip.cycles / e25.cycles, 3),
-                            "shared_over_expert25": round(sh.cycles / e25.cycles, 3),
+                            "per_core_reads_over_expert25": round(sh.cycles / e25.cycles, 3),
                             "derived_over_bound": round(chip.cycles / b["bound"], 3),
                             "optimize_seconds": round(seconds, 2)})
     return t

@@ -52,7 +52,8 @@ def main() -> None:
                     start = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        alone = tq.optimize(attention(s, d, kv), load_arch(arch_name))
+                        alone = tq.optimize(attention(s, d, kv),
+                                            load_arch(arch_name, {"settings.share_inputs": False}))
                         shared = tq.optimize(attention(s, d, kv),
                                              load_arch(arch_name, {"settings.share_inputs": True}))
                     seconds = time.perf_counter() - start

@@ -69,8 +69,8 @@ def test_sharing_k_and_v_across_the_cores_of_a_head_is_emitted_and_flagged() -> 
     kernel = tq.kernel("attention", tq.softmax(q @ k.mT * 0.125) @ v)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        alone = tq.optimize(kernel, "blackhole", blocks=(128,))
-        shared = tq.optimize(kernel, load_arch("blackhole", {"settings.share_inputs": True}), blocks=(128,))
+        alone = tq.optimize(kernel, load_arch("blackhole", {"settings.share_inputs": False}), blocks=(128,))
+        shared = tq.optimize(kernel, "blackhole", blocks=(128,))  # sharing is on by default
     assert alone.chip.shared == 1 and shared.chip.shared > 1
     assert shared.chip.dram_bytes < alone.chip.dram_bytes and shared.cost_cycles <= alone.cost_cycles
     assert any("multicasts them to the others" in note for note in shared.warnings)

@@ -25,6 +25,7 @@ from tteqsat.lowering.dataflow import (
 )
 from tteqsat.lowering.item_index import block_of, full_range, item_number, live_range, live_tiles, mask_tile
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
+from tteqsat.scheduling.lookahead import trip_order
 from tteqsat.scheduling.model import (
     FPU_KINDS,
     FULL_INIT_KINDS,
@@ -447,11 +448,10 @@ class ComputeEmitter:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
         ahead = [sec for sec in body if sec.ahead]
         named = ", ".join(str(sec.index) for sec in ahead)
-        in_order = ahead + [sec for sec in body if not sec.ahead]  # a trip alone: the sections ahead first
 
         def trip(chunk: str) -> None:
             self.chunk = chunk
-            for sec in in_order:
+            for sec in trip_order(body):
                 self.section(sec)
             self.chunk = b.const(0, "index")
 

@@ -20,7 +20,7 @@ from tteqsat.tools.fuzz import run_case, shrink
 from tteqsat.tools.fuzzcase import Case, to_source
 from tteqsat.tools.fuzzgen import cases
 
-BOUNDED = settings(max_examples=400, deadline=None, derandomize=True, database=None,
+BOUNDED = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                           HealthCheck.filter_too_much])
 

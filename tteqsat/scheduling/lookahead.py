@@ -81,17 +81,21 @@ def orders(sections: list[DstSection], group: list[DstSection]) -> list[list[Dst
     return out
 
 
+def trip_order(body: list[DstSection]) -> list[DstSection]:
+    """One trip of a loop body run alone, in program order: the sections ahead first (they read only chunks and
+    values from before the loop, so they may), the others in their order."""
+    return [sec for sec in body if sec.ahead] + [sec for sec in body if not sec.ahead]
+
+
 def in_order(sections: list[DstSection]) -> list[DstSection]:
-    """A trip in program order: the sections ahead first (they read only chunks and values from before the loop,
-    so they may), the others in their order, none flagged ahead (copies). What a masked loop's trips that apply
-    the mask run."""
+    """The sections with the loop's trip in `trip_order`, none flagged ahead (copies): what a masked loop's
+    trips that apply the mask run."""
     body = [sec for sec in sections if sec.in_loop]
     if not any(sec.ahead for sec in body):
         return sections
     start = sections.index(body[0])
-    trip = [sec for sec in body if sec.ahead] + [sec for sec in body if not sec.ahead]
     out = []
-    for sec in trip:
+    for sec in trip_order(body):
         sec = copy.copy(sec)
         sec.ahead = False
         out.append(sec)

@@ -131,8 +131,9 @@ def chip_line(result: Result) -> str:
              else f"{max(counts)} on the first {counts.count(max(counts))}, {min(counts)} on the rest")
     grid = int(result.arch.num("chip.grid_rows") * result.arch.num("chip.grid_cols"))
     return (f"grid: {chip.items} work items ({rows}) on {chip.cores} of {grid} cores, {split}; "
-            f"slowest core {chip.core_compute_cycles:,.0f} compute cycles and "
-            f"{chip.core_data_cycles:,.0f} data cycles at its DRAM share; {chip.dram_bytes:,} DRAM bytes "
+            f"slowest core {chip.core_compute_cycles:,.0f} compute cycles, its last DRAM byte at cycle "
+            f"{chip.core_data_cycles:,.0f} (at its share of DRAM, its reader paced by compute); "
+            f"{chip.dram_bytes:,} DRAM bytes "
             f"({chip.dram_floor_cycles:,.0f} cycles at the chip's bandwidth); bound by {chip.bound_by}: "
             f"{chip.cycles:,.0f} cycles with {chip.launch_cycles:,.0f} of launch = {chip.microseconds:,.1f} us at "
             f"{chip.clock_ghz:g} GHz")

@@ -192,6 +192,14 @@ def test_host_program_marks_the_core_coordinate_args_as_noc_coordinates_of_logic
     assert any("sender (99, 0) of kernel attention_reader is not a logical core" in p for p in bad.problems())
 
 
+def test_a_shared_result_reoptimizes_with_its_own_settings() -> None:
+    """The rule derivation (CLI --report, rule_stats) re-runs the optimization: the sharing note once
+    overwrote the `blocks` argument the re-run passes on ("argument of type 'int' is not iterable")."""
+    res = result()
+    again = res.reoptimize(res.rulesets)
+    assert again.chip.shared == res.chip.shared > 1 and again.cost_cycles == res.cost_cycles
+
+
 def test_gqa_shares_k_and_v_among_the_cores_of_a_kv_group() -> None:
     """Four q heads over one kv head: the element view stacks a kv group's q heads (one element), whose row
     blocks spread over a group of cores that reads K and V once."""

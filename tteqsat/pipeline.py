@@ -647,9 +647,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     chosen = best_cand.form
     if best_cand.chip.shared > 1:
         chip = best_cand.chip
-        blocks = chip.items // view.elements
-        part = ("whole batch elements" if chip.share_run == blocks
-                else f"runs of {chip.share_run} of an element's {blocks}")
+        per_element = chip.items // view.elements
+        part = ("whole batch elements" if chip.share_run == per_element
+                else f"runs of {chip.share_run} of an element's {per_element}")
         notes.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row blocks "
                      f"({part}) in lockstep; in each group one core reads the whole inputs from DRAM and "
                      "multicasts them to the others over the NoC")

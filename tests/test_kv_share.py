@@ -200,6 +200,15 @@ def test_a_shared_result_reoptimizes_with_its_own_settings() -> None:
     assert again.chip.shared == res.chip.shared > 1 and again.cost_cycles == res.cost_cycles
 
 
+def test_the_html_report_says_the_cores_share_their_reads() -> None:
+    from tteqsat.tools.html_report import render_html
+
+    res = result()
+    text = render_html(res)
+    assert f"groups of {res.chip.shared}: one core of each reads" in text
+    assert "groups of" not in render_html(result(share=False)).split("<h2>Grid</h2>")[1].split("</p>")[0]
+
+
 def test_gqa_shares_k_and_v_among_the_cores_of_a_kv_group() -> None:
     """Four q heads over one kv head: the element view stacks a kv group's q heads (one element), whose row
     blocks spread over a group of cores that reads K and V once."""

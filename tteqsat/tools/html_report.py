@@ -251,9 +251,14 @@ def _grid_section(result: Result) -> str:
         rows.append([span, len(cores), count, round(count * chip.item_cycles), count * chip.item_bytes])
     what = f"row blocks of {result.block} rows" if result.block else "whole batch elements"
     text = (f"{chip.items} work items ({escape(what)}) on {chip.cores} cores; the slowest core's items take "
-            f"{chip.core_compute_cycles:,.0f} compute cycles and {chip.core_data_cycles:,.0f} cycles of DRAM "
-            f"traffic at its share of the bandwidth; all items move {chip.dram_bytes:,} DRAM bytes "
-            f"({chip.dram_floor_cycles:,.0f} cycles at the chip's bandwidth). Bound by <b>{escape(chip.bound_by)}</b>.")
+            f"{chip.core_compute_cycles:,.0f} compute cycles and its last DRAM byte lands at cycle "
+            f"{chip.core_data_cycles:,.0f} (at its share of the bandwidth, its reader paced by compute); all items "
+            f"move {chip.dram_bytes:,} DRAM bytes ({chip.dram_floor_cycles:,.0f} cycles at the chip's bandwidth). "
+            f"Bound by <b>{escape(chip.bound_by)}</b>.")
+    if chip.shared > 1:
+        text += (f" The cores run in {len(chip.group_runs)} groups of {chip.shared}: one core of each reads the "
+                 "inputs every row block reads whole from DRAM and multicasts them to the others over the NoC, "
+                 "so the DRAM bytes column counts each core's items as if they read alone.")
     return ("<h2>Grid</h2>" + f"<p class='sub' id='grid'>{text}</p>"
             + _table(["cores", "count", "items each", "compute cycles", "DRAM bytes"], rows, {1, 2, 3, 4},
                      table_id="cores"))

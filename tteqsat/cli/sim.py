@@ -108,7 +108,8 @@ def add_sim_command(subparsers) -> None:  # noqa: ANN001 - argparse's private su
     p.add_argument("--arch", help="price --timing with this arch (name or .toml; default: the module's)")
     add_set_option(p)
     p.add_argument("--sharing-cores", type=int, metavar="N",
-                   help="cores sharing the chip's DRAM bandwidth (default: the host program's cores)")
+                   help="cores sharing the chip's DRAM bandwidth (default: the host program's cores; where groups "
+                        "share reads, its DRAM bytes over the busiest core's, as the cost model shares it)")
     p.add_argument("--stalls", type=int, default=5, metavar="N", help="how many top stalls to list (default 5)")
     p.add_argument("--json", metavar="PATH", help="write the result as JSON (- for stdout; the table goes to stderr)")
     p.set_defaults(run=cmd_sim)

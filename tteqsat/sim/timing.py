@@ -161,6 +161,7 @@ class CoreTiming:
 
     core: tuple[int, int]
     threads: list[ThreadTiming]
+    dram_bytes: int = 0  # what its reader and writer moved to and from DRAM (not multicast)
 
     @property
     def wall(self) -> float:
@@ -178,6 +179,13 @@ class TimingReport:
     cores: list[CoreTiming]
     dram_bytes_per_cycle: float  # one core's DRAM rate with the program's cores sharing the chip's bandwidth
     sharing_cores: float
+
+    def streaming_cores(self) -> float:
+        """How many cores' worth of the chip's DRAM bandwidth the busiest mover shares with, as these cores moved
+        bytes: all of them when each moves as much, fewer when a group's sender reads for its receivers (the
+        chip model's fair sharing gives a core a share in proportion to what it moves)."""
+        most = max((c.dram_bytes for c in self.cores), default=0)
+        return max(1.0, sum(c.dram_bytes for c in self.cores) / most) if most else float(len(self.cores))
 
     @property
     def slowest(self) -> CoreTiming:
@@ -261,6 +269,7 @@ class _Core:
         self.banks: deque[float] = deque(maxlen=2)
         self.sems: dict[int, list[tuple[int, float]]] = {}  # semaphore -> (value, when reached), in write order
         self.landed = 0.0  # when the last multicast this core sent landed on its receivers
+        self.dram_bytes = 0  # moved by noc_async_read_tile / noc_async_write_tile
 
     def reset(self, halves: int) -> None:
         for clock in self.clocks.values():
@@ -272,6 +281,7 @@ class _Core:
         self.dst_committed.clear()
         self.banks.clear()
         self.landed = 0.0
+        self.dram_bytes = 0
 
     def clock(self, name: str) -> Clock:
         if name not in self.clocks:
@@ -347,7 +357,8 @@ class Timing:
     def finish_core(self, machine: object, core: tuple[int, int]) -> None:
         state = self.core_of(machine)
         ordered = [state.clocks[name] for name in state.order]
-        self.cores.append(CoreTiming(core, [ThreadTiming(c.name, c.t, c.busy, dict(c.stalls)) for c in ordered]))
+        self.cores.append(CoreTiming(core, [ThreadTiming(c.name, c.t, c.busy, dict(c.stalls)) for c in ordered],
+                                     state.dram_bytes))
 
     def report(self) -> TimingReport:
         return TimingReport(self.arch.name, list(self.cores), self.rate, self.sharing_cores)
@@ -411,6 +422,7 @@ class Timing:
             default = state.noc
 
             def transfer(v: tuple) -> None:
+                core.dram_bytes += v[1].page_size
                 length = v[1].page_size / self.rate
                 noc = v[3] if len(v) > 3 else default
                 port = core.ports.setdefault(noc if self.per_noc else 0, Port())

@@ -24,7 +24,7 @@ from egglog import EGraph
 from tteqsat.arch import Arch, load_arch
 from tteqsat.cost.chip import ChipCost, GridShape, price_grid, price_items
 from tteqsat.cost.model import TensixCostModel
-from tteqsat.egraph.bridge import insert_kernel, serialize
+from tteqsat.egraph.bridge import KEY_PARTS, insert_kernel, serialize
 from tteqsat.egraph.saturate import Limits, SaturationReport, saturate
 from tteqsat.errors import KernelError
 from tteqsat.extraction.baseline import baseline_program
@@ -578,7 +578,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     start = time.perf_counter()
     egraph = EGraph()
-    insert_kernel(egraph, element)
+    splitting = split is not False and form == "auto" and blocks is None  # as the end of this function decides
+    forced = isinstance(split, int) and not isinstance(split, bool)
+    offer = tuple(sorted({*KEY_PARTS, split})) if forced else KEY_PARTS if splitting else ()  # type: ignore[arg-type]
+    insert_kernel(egraph, element, offer)
     times["insert"] = time.perf_counter() - start
 
     if progress is not None and getattr(progress, "enabled", False):
@@ -679,7 +682,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         return optimize(part, arch_obj, limits=limits, rules=rules, shipped_rules=shipped_rules, check_rules=False,
                         cost_model=cost_model, extractor=extractor, cores=cores, split=False)
 
-    return _split_keys(result, kernel, arch_obj, split, grid, run)
+    return _split_keys(result, kernel, arch_obj, split, grid, run, graph.key_parts())
 
 
 @dataclass
@@ -693,31 +696,31 @@ class KeySplit:
     part_baseline: Schedule  # the first kernel's own unfused baseline (the Result's `baseline` is the user's kernel's)
 
 
-MAX_PARTS = (2, 4, 8)  # the combining kernel reads each part as its own input: beyond 8 it runs out of CBs
-
-
 def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | None, grid: GridShape,
-                run: Callable[..., Result]) -> Result:
+                run: Callable[..., Result], offered: list[int]) -> Result:
     """`result`, or the kernel split over key parts when that models cheaper (or `split` asks for a number of
     parts): attention with fewer work items than cores (decode) leaves the grid idle unless each head's keys
-    are shared out (frontend.splitkv)."""
-    keys = attention_keys(kernel)
-    if keys is None:
-        if isinstance(split, int) and not isinstance(split, bool):
+    are shared out. `offered` are the part counts the e-graph derived (rules/streaming.py's
+    `online-*-over-parts`, read back by `SerializedEGraph.key_parts`); frontend.splitkv builds the two kernels
+    of one, and each is priced over the grid as the optimizer prices any kernel."""
+    forced = isinstance(split, int) and not isinstance(split, bool)
+    keys = attention_keys(kernel)  # None: the frontend cannot build the two kernels (splitkv says why)
+    if keys is None or not offered and not forced:
+        if forced:
             raise KernelError(f"kernel '{kernel.name}' cannot be split over its keys: "
                               + _why_not_split(kernel), "optimize", user_location())
         return result
-    if isinstance(split, int) and not isinstance(split, bool):
-        if not 2 <= split <= MAX_PARTS[-1] or keys % (split * TILE):
-            whole = [p for p in range(2, MAX_PARTS[-1] + 1) if keys % (p * TILE) == 0]
+    if forced:
+        usable = [p for p in offered if p <= KEY_PARTS[-1]]
+        if split not in usable:
             raise KernelError(f"kernel '{kernel.name}': {keys} keys cannot split into {split} parts: the parts must "
-                              f"be whole tiles and at most {MAX_PARTS[-1]} (the combining kernel reads each part as "
-                              f"its own input, one CB each); use one of {', '.join(map(str, whole)) or 'none'}",
+                              f"be whole tiles and at most {KEY_PARTS[-1]} (the combining kernel reads each part as "
+                              f"its own input, one CB each); use one of "
+                              f"{', '.join(map(str, usable)) or 'none (too few keys to stream in chunks)'}",
                               "optimize", user_location())
         parts = [split]
-    else:
-        fits = [p for p in MAX_PARTS if result.items * p <= grid.cores and keys % (p * TILE) == 0
-                and keys // p >= 4 * TILE]
+    else:  # pruned before pricing: a split only pays where the unsplit items leave cores idle and parts are long
+        fits = [p for p in offered if result.items * p <= grid.cores and keys // p >= 4 * TILE]
         parts = fits[-2:]
     best: tuple[float, Result, KvSplit, Result] | None = None
     for p in parts:

@@ -694,6 +694,7 @@ class KeySplit:
     combine: Result         # the second kernel: combines the parts
     unsplit_cycles: float   # the best schedule without the split
     part_baseline: Schedule  # the first kernel's own unfused baseline (the Result's `baseline` is the user's kernel's)
+    offered: tuple[int, ...] = ()  # the part counts the e-graph derived (SerializedEGraph.key_parts)
 
 
 def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | None, grid: GridShape,
@@ -705,18 +706,20 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     of one, and each is priced over the grid as the optimizer prices any kernel."""
     forced = isinstance(split, int) and not isinstance(split, bool)
     keys = attention_keys(kernel)  # None: the frontend cannot build the two kernels (splitkv says why)
-    if keys is None or not offered and not forced:
+    if keys is None or not offered:
         if forced:
-            raise KernelError(f"kernel '{kernel.name}' cannot be split over its keys: "
-                              + _why_not_split(kernel), "optimize", user_location())
+            why = _why_not_split(kernel) if keys is None else (
+                "no fold over its keys splits into parts in the e-graph (the keys must stream as an online softmax "
+                "over chunks, each part whole chunks: rules online-matmul-over-parts and online-rowsum-over-parts)")
+            raise KernelError(f"kernel '{kernel.name}' cannot be split over its keys: {why}", "optimize",
+                              user_location())
         return result
     if forced:
         usable = [p for p in offered if p <= KEY_PARTS[-1]]
         if split not in usable:
             raise KernelError(f"kernel '{kernel.name}': {keys} keys cannot split into {split} parts: the parts must "
                               f"be whole tiles and at most {KEY_PARTS[-1]} (the combining kernel reads each part as "
-                              f"its own input, one CB each); use one of "
-                              f"{', '.join(map(str, usable)) or 'none (too few keys to stream in chunks)'}",
+                              f"its own input, one CB each); use one of {', '.join(map(str, usable)) or 'none'}",
                               "optimize", user_location())
         parts = [split]
     else:  # pruned before pricing: a split only pays where the unsplit items leave cores idle and parts are long
@@ -732,7 +735,7 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     if best is None or (not isinstance(split, int) or isinstance(split, bool)) and best[0] >= result.cost_cycles:
         return result
     total, first, kv, second = best
-    first.split = KeySplit(kernel, kv, second, result.cost_cycles, first.baseline)
+    first.split = KeySplit(kernel, kv, second, result.cost_cycles, first.baseline, tuple(offered))
     # what the user weighs: the split against the whole kernel's own forms (and its baseline), not the part's
     first.alternatives = {**result.alternatives, "split": Alternative(
         "split", total, True, f"the keys in {kv.parts} parts: {first.chosen} over {first.items} work items, then a "
@@ -740,7 +743,8 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     first.chosen = "split"
     first.baseline, first.baseline_chip = result.baseline, result.baseline_chip
     first._rerun = result._rerun  # ablations re-run the user's kernel, split and all
-    first.reason = (f"the keys split over {kv.parts} parts: {first.items} work items where the unsplit kernel has "
+    first.reason = (f"the keys split over {kv.parts} parts (the e-graph derives {', '.join(map(str, offered))}): "
+                    f"{first.items} work items where the unsplit kernel has "
                     f"{result.items} on {grid.cores} cores, then a kernel combining the parts")
     return first
 

@@ -55,6 +55,7 @@ from tteqsat.egraph.bridge import (
     to_expr,
     transpose,
     unary,
+    unmasked,
     where_,
     whole,
 )
@@ -66,5 +67,5 @@ __all__ = [
     "hw_sfpu", "hw_sfpu2", "hw_tilesum", "hw_transpose", "input_", "insert_kernel", "key_parts", "kchunk", "matmul",
     "online_live", "online_sum", "output", "part_fold", "part_max", "rchunk", "reduce", "rowblock", "rowmap",
     "rows", "running_max", "scalar", "serialize", "shape_analysis", "softmax", "tilesum", "to_expr", "transpose",
-    "unary", "where_", "whole"
+    "unary", "unmasked", "where_", "whole"
 ]

@@ -103,6 +103,9 @@ def combine_parts(x: TensorExpr, m: TensorExpr, s: f64Like, parts: i64Like) -> T
 
 
 key_parts = relation("key_parts", i64)  # part counts a fold over chunks may be split into
+# a value that computes no mask: where along the keys a chunk sits does not change it, so a part of the keys
+# computes it as the whole does (a mask is evaluated at global columns; a part's kernel counts from zero)
+unmasked = relation("unmasked", TensorExpr)
 whole = relation("whole", TensorExpr)  # a value over the full extent (not a chunk): the only kind rules chunk
 
 
@@ -177,7 +180,14 @@ def cols(x: TensorExpr) -> i64: ...
 def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, name: String,
                    op: String, k: String, r: i64, c: i64, n: i64, s: f64, k2: i64, k3: i64):
     """Rows and columns of every e-class, computed from whichever node reaches it first."""
-    yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x))
+    yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x), unmasked(x))
+    yield rule(y == full_(s, r, c)).then(unmasked(y))
+    for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
+                    bcast(k, a, n), kchunk(a, n), rchunk(a, n), running_max(a, n), tilesum(a), fold_max(a, n),
+                    fold_sum(a, n)):
+        yield rule(y == pattern, unmasked(a)).then(unmasked(y))
+    for pattern in (binary(op, a, b), matmul(a, b), online_sum(a, b, s, n)):
+        yield rule(y == pattern, unmasked(a), unmasked(b)).then(unmasked(y))
     for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
                     bcast(k, a, n)):
         yield rule(y == pattern, whole(a)).then(whole(y))

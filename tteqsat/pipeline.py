@@ -34,7 +34,7 @@ from tteqsat.extraction.semantics import evaluate_program
 from tteqsat.frontend import reference
 from tteqsat.frontend.batch import ElementView, element_view
 from tteqsat.frontend.dsl import user_location
-from tteqsat.frontend.ir import TILE, Kernel
+from tteqsat.frontend.ir import Kernel
 from tteqsat.frontend.splitkv import KvSplit, attention_keys, split_kv
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
@@ -718,13 +718,13 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
         usable = [p for p in offered if p <= KEY_PARTS[-1]]
         if split not in usable:
             raise KernelError(f"kernel '{kernel.name}': {keys} keys cannot split into {split} parts: the parts must "
-                              f"be whole tiles and at most {KEY_PARTS[-1]} (the combining kernel reads each part as "
-                              f"its own input, one CB each); use one of {', '.join(map(str, usable)) or 'none'}",
+                              f"be whole tiles, each a whole number of the chunks the keys stream in, and at most "
+                              f"{KEY_PARTS[-1]} (the combining kernel reads each part as its own input, one CB each); "
+                              f"use one of {', '.join(map(str, usable)) or 'none'}",
                               "optimize", user_location())
         parts = [split]
-    else:  # pruned before pricing: a split only pays where the unsplit items leave cores idle and parts are long
-        fits = [p for p in offered if result.items * p <= grid.cores and keys // p >= 4 * TILE]
-        parts = fits[-2:]
+    else:  # pruned before pricing (each count priced costs two optimizations): counts whose parts overfill the cores
+        parts = [p for p in offered if p <= KEY_PARTS[-1] and result.items * p <= grid.cores]
     best: tuple[float, Result, KvSplit, Result] | None = None
     for p in parts:
         kv = split_kv(kernel, p)

@@ -79,6 +79,7 @@ def test_decode_splits_into_a_count_the_egraph_derives_and_verifies(split_result
     r = split_result
     assert r.split is not None and r.split.offered == (2, 4, 8) and r.split.kv.parts in r.split.offered
     assert r.chosen == "split" and "the e-graph derives 2, 4, 8" in r.reason
+    assert all(r.saturation.rules[name].matches > 0 for name in SPLIT_RULES)  # so a derivation ablates them
     check = r.verify()
     assert check.max_rel_err <= check.tolerance and check.stats["split.parts"] == r.split.kv.parts
 

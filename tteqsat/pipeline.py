@@ -25,7 +25,7 @@ from tteqsat.arch import Arch, load_arch
 from tteqsat.cost.chip import ChipCost, GridShape, price_grid, price_items
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.egraph.bridge import KEY_PARTS, insert_kernel, serialize
-from tteqsat.egraph.saturate import Limits, SaturationReport, saturate
+from tteqsat.egraph.saturate import Limits, RuleStats, SaturationReport, saturate
 from tteqsat.errors import KernelError
 from tteqsat.extraction.baseline import baseline_program
 from tteqsat.extraction.greedy import call_extractor, extract
@@ -743,10 +743,25 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     first.chosen = "split"
     first.baseline, first.baseline_chip = result.baseline, result.baseline_chip
     first._rerun = result._rerun  # ablations re-run the user's kernel, split and all
+    # ... so they weigh every rule that matched on the way: the user's kernel's (the split's own rules among them)
+    # and both kernels' (the e-graph size and iterations stay the first kernel's, whose program this is)
+    first.saturation = dataclasses.replace(first.saturation, rules=_matched_in(result.saturation, first.saturation,
+                                                                              second.saturation))
     first.reason = (f"the keys split over {kv.parts} parts (the e-graph derives {', '.join(map(str, offered))}): "
                     f"{first.items} work items where the unsplit kernel has "
                     f"{result.items} on {grid.cores} cores, then a kernel combining the parts")
     return first
+
+
+def _matched_in(*reports: SaturationReport) -> dict[str, RuleStats]:
+    """Each rule's matches and seconds summed over several saturations (in first-seen order)."""
+    merged: dict[str, RuleStats] = {}
+    for report in reports:
+        for name, st in report.rules.items():
+            seen = merged.setdefault(name, RuleStats(st.name, st.ruleset))
+            seen.matches += st.matches
+            seen.seconds += st.seconds
+    return merged
 
 
 def _why_not_split(kernel: Kernel) -> str:

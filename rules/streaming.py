@@ -12,12 +12,16 @@ from tteqsat.egraph import (
     binary,
     chunk_width,
     cols,
+    combine_parts,
     exp_scaled,
     fold_max,
     fold_sum,
     kchunk,
+    key_parts,
     matmul,
     online_sum,
+    part_fold,
+    part_max,
     rchunk,
     reduce,
     running_max,
@@ -25,17 +29,22 @@ from tteqsat.egraph import (
     tilesum,
     transpose,
     unary,
+    unmasked,
     whole,
 )
 from tteqsat.rules import Rule, RuleSet
 from tteqsat.rules.vars import N, a, b, n, op, s, x, y
 
-w, t = vars_("w t", i64)
+w, t, p = vars_("w t p", i64)
 e, M = vars_("e M", TensorExpr)
 
 
 def _P(xx, mm, ww, ss):  # the shifted exponential of one chunk
     return exp_scaled(binary("sub", xx, bcast("cols", mm, ww)), ss)
+
+
+def _parts(body, mbody, ss, tt, pp):  # an online fold as pp partial folds, each with its own max, rescaled together
+    return combine_parts(part_fold(body, mbody, ss, tt, pp), part_max(mbody, tt, pp), ss, pp)
 
 
 RULESET = RuleSet("streaming", "chunk long reductions and contractions into folds; fuse folds into one online pass", "grow", (
@@ -54,5 +63,7 @@ RULESET = RuleSet("streaming", "chunk long reductions and contractions into fold
     Rule("row-chunk-of-transpose", rewrite(rchunk(transpose(a), w)).to(transpose(kchunk(a, w)))),  # (a.T)[c, :] == (a[:, c]).T
     Rule("online-matmul", rule(e == fold_sum(matmul(_P(x, M, w, s), y), t), M == fold_max(reduce("rowmax", x), t), s > 0.0, name="online-matmul").then(union(e).with_(online_sum(matmul(_P(x, running_max(reduce("rowmax", x), t), w, s), y), reduce("rowmax", x), s, t)))),  # sum_c exp(s(x_c - M)) @ y_c == online: rescale by exp(s(m_old - m_new)) as the max grows
     Rule("online-rowsum", rule(e == fold_sum(reduce("rowsum", _P(x, M, w, s)), t), M == fold_max(reduce("rowmax", x), t), s > 0.0, name="online-rowsum").then(union(e).with_(online_sum(reduce("rowsum", _P(x, running_max(reduce("rowmax", x), t), w, s)), reduce("rowmax", x), s, t)))),  # sum_c rowsum(exp(s(x_c - M))) == the same online rescaled sum
+    Rule("online-matmul-over-parts", rule(e == online_sum(matmul(_P(x, running_max(reduce("rowmax", x), t), w, s), y), reduce("rowmax", x), s, t), key_parts(p), t % p == i64(0), unmasked(x), unmasked(y), name="online-matmul-over-parts").then(union(e).with_(_parts(matmul(_P(x, running_max(reduce("rowmax", x), t), w, s), y), reduce("rowmax", x), s, t, p)))),  # online sum over t chunks == sum over p parts of exp(s(m_q - max_q m_q)) * part q's own online sum at its own max m_q
+    Rule("online-rowsum-over-parts", rule(e == online_sum(reduce("rowsum", _P(x, running_max(reduce("rowmax", x), t), w, s)), reduce("rowmax", x), s, t), key_parts(p), t % p == i64(0), unmasked(x), name="online-rowsum-over-parts").then(union(e).with_(_parts(reduce("rowsum", _P(x, running_max(reduce("rowmax", x), t), w, s)), reduce("rowmax", x), s, t, p)))),  # the online row sum over p parts, each at its own max, rescaled to the largest
     Rule("online-rowsum-partial", rule(e == online_sum(reduce("rowsum", a), M, s, t), N == cols(a), N > 32, s > 0.0, name="online-rowsum-partial").then(union(e).with_(reduce("rowsum", online_sum(tilesum(a), M, s, t))))),  # the running sum kept as partial tiles, its within-tile sum deferred past the loop
 ))

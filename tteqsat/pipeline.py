@@ -24,8 +24,8 @@ from egglog import EGraph
 from tteqsat.arch import Arch, load_arch
 from tteqsat.cost.chip import ChipCost, GridShape, price_grid, price_items
 from tteqsat.cost.model import TensixCostModel
-from tteqsat.egraph.bridge import insert_kernel, serialize
-from tteqsat.egraph.saturate import Limits, SaturationReport, saturate
+from tteqsat.egraph.bridge import KEY_PARTS, insert_kernel, serialize
+from tteqsat.egraph.saturate import Limits, RuleStats, SaturationReport, saturate
 from tteqsat.errors import KernelError
 from tteqsat.extraction.baseline import baseline_program
 from tteqsat.extraction.greedy import call_extractor, extract
@@ -34,7 +34,7 @@ from tteqsat.extraction.semantics import evaluate_program
 from tteqsat.frontend import reference
 from tteqsat.frontend.batch import ElementView, element_view
 from tteqsat.frontend.dsl import user_location
-from tteqsat.frontend.ir import TILE, Kernel
+from tteqsat.frontend.ir import Kernel
 from tteqsat.frontend.splitkv import KvSplit, attention_keys, split_kv
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
@@ -578,7 +578,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     start = time.perf_counter()
     egraph = EGraph()
-    insert_kernel(egraph, element)
+    splitting = split is not False and form == "auto" and blocks is None  # as the end of this function decides
+    forced = isinstance(split, int) and not isinstance(split, bool)
+    offer = tuple(sorted({*KEY_PARTS, split})) if forced else KEY_PARTS if splitting else ()  # type: ignore[arg-type]
+    insert_kernel(egraph, element, offer)
     times["insert"] = time.perf_counter() - start
 
     if progress is not None and getattr(progress, "enabled", False):
@@ -679,7 +682,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         return optimize(part, arch_obj, limits=limits, rules=rules, shipped_rules=shipped_rules, check_rules=False,
                         cost_model=cost_model, extractor=extractor, cores=cores, split=False)
 
-    return _split_keys(result, kernel, arch_obj, split, grid, run)
+    return _split_keys(result, kernel, arch_obj, split, grid, run, graph.key_parts())
 
 
 @dataclass
@@ -691,34 +694,37 @@ class KeySplit:
     combine: Result         # the second kernel: combines the parts
     unsplit_cycles: float   # the best schedule without the split
     part_baseline: Schedule  # the first kernel's own unfused baseline (the Result's `baseline` is the user's kernel's)
-
-
-MAX_PARTS = (2, 4, 8)  # the combining kernel reads each part as its own input: beyond 8 it runs out of CBs
+    offered: tuple[int, ...] = ()  # the part counts the e-graph derived (SerializedEGraph.key_parts)
 
 
 def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | None, grid: GridShape,
-                run: Callable[..., Result]) -> Result:
+                run: Callable[..., Result], offered: list[int]) -> Result:
     """`result`, or the kernel split over key parts when that models cheaper (or `split` asks for a number of
     parts): attention with fewer work items than cores (decode) leaves the grid idle unless each head's keys
-    are shared out (frontend.splitkv)."""
-    keys = attention_keys(kernel)
-    if keys is None:
-        if isinstance(split, int) and not isinstance(split, bool):
-            raise KernelError(f"kernel '{kernel.name}' cannot be split over its keys: "
-                              + _why_not_split(kernel), "optimize", user_location())
+    are shared out. `offered` are the part counts the e-graph derived (rules/streaming.py's
+    `online-*-over-parts`, read back by `SerializedEGraph.key_parts`); frontend.splitkv builds the two kernels
+    of one, and each is priced over the grid as the optimizer prices any kernel."""
+    forced = isinstance(split, int) and not isinstance(split, bool)
+    keys = attention_keys(kernel)  # None: the frontend cannot build the two kernels (splitkv says why)
+    if keys is None or not offered:
+        if forced:
+            why = _why_not_split(kernel) if keys is None else (
+                "no fold over its keys splits into parts in the e-graph (the keys must stream as an online softmax "
+                "over chunks, each part whole chunks: rules online-matmul-over-parts and online-rowsum-over-parts)")
+            raise KernelError(f"kernel '{kernel.name}' cannot be split over its keys: {why}", "optimize",
+                              user_location())
         return result
-    if isinstance(split, int) and not isinstance(split, bool):
-        if not 2 <= split <= MAX_PARTS[-1] or keys % (split * TILE):
-            whole = [p for p in range(2, MAX_PARTS[-1] + 1) if keys % (p * TILE) == 0]
+    if forced:
+        usable = [p for p in offered if p <= KEY_PARTS[-1]]
+        if split not in usable:
             raise KernelError(f"kernel '{kernel.name}': {keys} keys cannot split into {split} parts: the parts must "
-                              f"be whole tiles and at most {MAX_PARTS[-1]} (the combining kernel reads each part as "
-                              f"its own input, one CB each); use one of {', '.join(map(str, whole)) or 'none'}",
+                              f"be whole tiles, each a whole number of the chunks the keys stream in, and at most "
+                              f"{KEY_PARTS[-1]} (the combining kernel reads each part as its own input, one CB each); "
+                              f"use one of {', '.join(map(str, usable)) or 'none'}",
                               "optimize", user_location())
         parts = [split]
-    else:
-        fits = [p for p in MAX_PARTS if result.items * p <= grid.cores and keys % (p * TILE) == 0
-                and keys // p >= 4 * TILE]
-        parts = fits[-2:]
+    else:  # pruned before pricing (each count priced costs two optimizations): counts whose parts overfill the cores
+        parts = [p for p in offered if p <= KEY_PARTS[-1] and result.items * p <= grid.cores]
     best: tuple[float, Result, KvSplit, Result] | None = None
     for p in parts:
         kv = split_kv(kernel, p)
@@ -729,7 +735,7 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     if best is None or (not isinstance(split, int) or isinstance(split, bool)) and best[0] >= result.cost_cycles:
         return result
     total, first, kv, second = best
-    first.split = KeySplit(kernel, kv, second, result.cost_cycles, first.baseline)
+    first.split = KeySplit(kernel, kv, second, result.cost_cycles, first.baseline, tuple(offered))
     # what the user weighs: the split against the whole kernel's own forms (and its baseline), not the part's
     first.alternatives = {**result.alternatives, "split": Alternative(
         "split", total, True, f"the keys in {kv.parts} parts: {first.chosen} over {first.items} work items, then a "
@@ -737,9 +743,25 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     first.chosen = "split"
     first.baseline, first.baseline_chip = result.baseline, result.baseline_chip
     first._rerun = result._rerun  # ablations re-run the user's kernel, split and all
-    first.reason = (f"the keys split over {kv.parts} parts: {first.items} work items where the unsplit kernel has "
+    # ... so they weigh every rule that matched on the way: the user's kernel's (the split's own rules among them)
+    # and both kernels' (the e-graph size and iterations stay the first kernel's, whose program this is)
+    first.saturation = dataclasses.replace(first.saturation, rules=_matched_in(result.saturation, first.saturation,
+                                                                              second.saturation))
+    first.reason = (f"the keys split over {kv.parts} parts (the e-graph derives {', '.join(map(str, offered))}): "
+                    f"{first.items} work items where the unsplit kernel has "
                     f"{result.items} on {grid.cores} cores, then a kernel combining the parts")
     return first
+
+
+def _matched_in(*reports: SaturationReport) -> dict[str, RuleStats]:
+    """Each rule's matches and seconds summed over several saturations (in first-seen order)."""
+    merged: dict[str, RuleStats] = {}
+    for report in reports:
+        for name, st in report.rules.items():
+            seen = merged.setdefault(name, RuleStats(st.name, st.ruleset))
+            seen.matches += st.matches
+            seen.seconds += st.seconds
+    return merged
 
 
 def _why_not_split(kernel: Kernel) -> str:

@@ -4,6 +4,7 @@ saturation driver. Rule files import their constructors from here (`from tteqsat
 from tteqsat.egraph.bridge import (
     BLOCK_HEIGHTS,
     CHUNK_WIDTHS,
+    KEY_PARTS,
     ENode,
     SerializedEGraph,
     TensorExpr,
@@ -12,6 +13,7 @@ from tteqsat.egraph.bridge import (
     block_height,
     chunk_width,
     cols,
+    combine_parts,
     exp_scaled,
     fold_max,
     fold_max_live,
@@ -32,10 +34,13 @@ from tteqsat.egraph.bridge import (
     input_,
     insert_kernel,
     kchunk,
+    key_parts,
     matmul,
     online_live,
     online_sum,
     output,
+    part_fold,
+    part_max,
     rchunk,
     reduce,
     rowblock,
@@ -50,15 +55,17 @@ from tteqsat.egraph.bridge import (
     to_expr,
     transpose,
     unary,
+    unmasked,
     where_,
     whole,
 )
 
 __all__ = [
-    "BLOCK_HEIGHTS", "CHUNK_WIDTHS", "ENode", "SerializedEGraph", "TensorExpr", "bcast", "binary", "block_height",
-    "chunk_width", "cols", "exp_scaled", "fold_max", "fold_max_live", "fold_sum", "full_", "hw_bcast",
-    "hw_exp_scaled", "hw_fpu", "hw_mask", "hw_matmul", "hw_reduce", "hw_reuse", "hw_scalar", "hw_sfpu", "hw_sfpu2",
-    "hw_tilesum", "hw_transpose", "input_", "insert_kernel", "kchunk", "matmul", "online_live", "online_sum",
-    "output", "rchunk", "reduce", "rowblock", "rowmap", "rows", "running_max", "scalar", "serialize",
-    "shape_analysis", "softmax", "tilesum", "to_expr", "transpose", "unary", "where_", "whole",
+    "BLOCK_HEIGHTS", "CHUNK_WIDTHS", "KEY_PARTS", "ENode", "SerializedEGraph", "TensorExpr", "bcast", "binary",
+    "block_height", "chunk_width", "cols", "combine_parts", "exp_scaled", "fold_max", "fold_max_live", "fold_sum",
+    "full_", "hw_bcast", "hw_exp_scaled", "hw_fpu", "hw_mask", "hw_matmul", "hw_reduce", "hw_reuse", "hw_scalar",
+    "hw_sfpu", "hw_sfpu2", "hw_tilesum", "hw_transpose", "input_", "insert_kernel", "key_parts", "kchunk", "matmul",
+    "online_live", "online_sum", "output", "part_fold", "part_max", "rchunk", "reduce", "rowblock", "rowmap",
+    "rows", "running_max", "scalar", "serialize", "shape_analysis", "softmax", "tilesum", "to_expr", "transpose",
+    "unary", "unmasked", "where_", "whole"
 ]

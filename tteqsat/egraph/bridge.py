@@ -86,6 +86,26 @@ def tilesum(x: TensorExpr) -> TensorExpr:
 
 
 chunk_width = relation("chunk_width", i64)
+
+
+# -- a fold split over parts of its chunks (flash-decode): each part a work item of its own ----------------
+@function
+def part_fold(body: TensorExpr, mbody: TensorExpr, s: f64Like, trips: i64Like, parts: i64Like) -> TensorExpr:
+    """Inside `combine_parts`: `online_sum(body, mbody, s, trips)` over only the current part's trips/parts
+    chunks, with its own running max (it starts at the part's first chunk)."""
+@function
+def part_max(mbody: TensorExpr, trips: i64Like, parts: i64Like) -> TensorExpr:
+    """Inside `combine_parts`: the max of `mbody` over the current part's chunks (its fold's final max)."""
+@function
+def combine_parts(x: TensorExpr, m: TensorExpr, s: f64Like, parts: i64Like) -> TensorExpr:
+    """The rescaling reduction over `parts` parts: sum over parts q of exp(s * (m_q - max_q m_q)) * x_q, with
+    x_q and m_q (a per-row max) evaluated for part q."""
+
+
+key_parts = relation("key_parts", i64)  # part counts a fold over chunks may be split into
+# a value that computes no mask: where along the keys a chunk sits does not change it, so a part of the keys
+# computes it as the whole does (a mask is evaluated at global columns; a part's kernel counts from zero)
+unmasked = relation("unmasked", TensorExpr)
 whole = relation("whole", TensorExpr)  # a value over the full extent (not a chunk): the only kind rules chunk
 
 
@@ -160,7 +180,14 @@ def cols(x: TensorExpr) -> i64: ...
 def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, name: String,
                    op: String, k: String, r: i64, c: i64, n: i64, s: f64, k2: i64, k3: i64):
     """Rows and columns of every e-class, computed from whichever node reaches it first."""
-    yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x))
+    yield rule(x == input_(name, r, c)).then(set_(rows(x)).to(r), set_(cols(x)).to(c), whole(x), unmasked(x))
+    yield rule(y == full_(s, r, c)).then(unmasked(y))
+    for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
+                    bcast(k, a, n), kchunk(a, n), rchunk(a, n), running_max(a, n), tilesum(a), fold_max(a, n),
+                    fold_sum(a, n)):
+        yield rule(y == pattern, unmasked(a)).then(unmasked(y))
+    for pattern in (binary(op, a, b), matmul(a, b), online_sum(a, b, s, n)):
+        yield rule(y == pattern, unmasked(a), unmasked(b)).then(unmasked(y))
     for pattern in (unary(op, a), scalar(op, a, s), exp_scaled(a, s), softmax(a), transpose(a), reduce(op, a),
                     bcast(k, a, n)):
         yield rule(y == pattern, whole(a)).then(whole(y))
@@ -181,7 +208,8 @@ def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, n
         yield rule(y == pattern, r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(i64(1)))
     for pattern in (reduce("colmax", a), reduce("colsum", a), hw_reduce("colmax", a, s), hw_reduce("colsum", a, s)):
         yield rule(y == pattern, c == cols(a)).then(set_(rows(y)).to(i64(1)), set_(cols(y)).to(c))
-    for pattern in (fold_max(a, n), fold_sum(a, n), running_max(a, n), online_sum(a, b, s, n)):
+    for pattern in (fold_max(a, n), fold_sum(a, n), running_max(a, n), online_sum(a, b, s, n),
+                    part_fold(a, b, s, n, k2), part_max(a, n, k2), combine_parts(a, b, s, n)):
         yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))
     yield rule(y == kchunk(a, n), r == rows(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(n))
     for pattern in (tilesum(a), hw_tilesum(a)):
@@ -234,6 +262,7 @@ def to_expr(node: Node, memo: dict[int, TensorExpr]) -> TensorExpr:
 
 CHUNK_WIDTHS = (128, 256, 512, 1024, 2048)  # candidate chunk sizes (elements) for streaming rules
 BLOCK_HEIGHTS = (32, 64, 128, 256, 512)  # candidate row-block heights (elements) for the grid's row maps
+KEY_PARTS = (2, 4, 8)  # candidate part counts of a fold split over work items (the combine reads one CB each)
 
 
 def chunk_widths(kernel: Kernel) -> tuple[int, ...]:
@@ -254,12 +283,15 @@ def chunk_widths(kernel: Kernel) -> tuple[int, ...]:
     return tuple(sorted(widths))
 
 
-def insert_kernel(egraph: EGraph, kernel: Kernel) -> None:
-    """Add every output of `kernel` under its root marker, and the candidate chunk widths and block heights."""
+def insert_kernel(egraph: EGraph, kernel: Kernel, key_parts_offered: tuple[int, ...] = KEY_PARTS) -> None:
+    """Add every output of `kernel` under its root marker, and the candidate chunk widths, block heights and
+    part counts of a fold split over work items (`key_parts_offered`; () splits nothing)."""
     for w in chunk_widths(kernel):
         egraph.register(chunk_width(i64(w)))
     for h in BLOCK_HEIGHTS:
         egraph.register(block_height(i64(h)))
+    for p in key_parts_offered:
+        egraph.register(key_parts(i64(p)))
     memo: dict[int, TensorExpr] = {}
     for node in topo_order([n for _, n in kernel.outputs]):
         memo[id(node)] = to_expr(node, memo)
@@ -300,6 +332,33 @@ class SerializedEGraph:
             heights = {int(n.literals[0]) for n in self.classes[cid] if n.op == "rowmap"}  # type: ignore[call-overload]
             common = heights if common is None else common & heights
         return sorted(common or ())
+
+    def key_parts(self) -> list[int]:
+        """Part counts p for which every output is elementwise in folds that split into p parts (a
+        `combine_parts` node of p parts in each fold's class): the keys of such a kernel can be shared out over
+        p work items and the parts combined after. A value that meets the keys any other way (a mask, a
+        reduction over them, a second output of them) leaves no count."""
+        common: set[int] | None = None
+        for _, cid in self.outputs:
+            counts = self._split_counts(cid, {})
+            common = counts if common is None else common & counts
+        return sorted(common or ())
+
+    def _split_counts(self, cid: str, memo: dict[str, set[int]]) -> set[int]:
+        """The part counts class `cid` splits into: a combine_parts node's, or those every operand of an
+        elementwise node (binary, unary, scalar, a per-row broadcast) splits into."""
+        if cid in memo:
+            return memo[cid]
+        memo[cid] = set()  # a cycle through this class offers nothing on that path
+        found: set[int] = set()
+        for node in self.classes.get(cid, []):
+            if node.op == "combine_parts":
+                found.add(int(node.literals[1]))  # type: ignore[call-overload]
+            elif node.op in ("binary", "unary", "scalar") or node.op == "bcast" and node.literals[0] == "cols":
+                kids = [self._split_counts(ch, memo) for ch in node.children]
+                found |= set.intersection(*kids) if kids else set()
+        memo[cid] = found
+        return found
 
     def blocks(self, height: int) -> SerializedEGraph:
         """The e-graph seen from one row block: each output's root is the body of its row map of `height`

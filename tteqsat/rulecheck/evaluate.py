@@ -244,7 +244,15 @@ class Evaluator:
         if f == "running_max":
             if ctx is None:
                 raise IllFormed("running_max outside a fold")
-            return np.max([self.tensor(a[0], c) for c in range(ctx + 1)], axis=0)
+            start = int(self.env.get("__fold_start__", 0))  # type: ignore[call-overload]
+            return np.max([self.tensor(a[0], c) for c in range(start, ctx + 1)], axis=0)
+        if f in ("part_fold", "part_max"):
+            chunks = self._part_chunks(a[3] if f == "part_fold" else a[1], a[4] if f == "part_fold" else a[2], ctx)
+            if f == "part_max":
+                return np.max([self.tensor(a[0], c) for c in chunks], axis=0)
+            return self._online_sum(t, ctx, chunks, fold_start=chunks[0])
+        if f == "combine_parts":
+            return self._combine_parts(t, ctx)
         if f == "online_sum":
             return self._online_sum(t, ctx)
         if f == "online_live":
@@ -296,25 +304,64 @@ class Evaluator:
         rows = self.tensor(t.args[0], 0).shape[0]
         return [c for c in range(n) if w > 0 and self._mask(text, block, chunk, (rows, w), c).any()]
 
-    def _online_sum(self, t: Call, ctx: int | None, live: list[int] | None = None) -> np.ndarray:
+    def _online_sum(self, t: Call, ctx: int | None, live: list[int] | None = None,
+                    fold_start: int = 0) -> np.ndarray:
         """Sum of the body over chunks (`live` ones only, when given); the partial sum is rescaled by
-        exp(s (m_old - m_new)) as m grows."""
+        exp(s (m_old - m_new)) as m grows. A part's fold (`fold_start` > 0) keeps its own running max: the body's
+        running_max starts at the part's first chunk."""
         s, trips = float(self.value(t.args[2], ctx)), self._trips(t.args[3], ctx)  # type: ignore[arg-type]
         acc: np.ndarray | None = None
         m_old: np.ndarray | None = None
-        for c in (range(trips) if live is None else live):
-            m = self.tensor(t.args[1], c)
-            if m.shape[1] != 1:
-                raise IllFormed(f"online_sum's running max must be one column, got {m.shape}")
-            m_new = m if m_old is None else np.maximum(m_old, m)
-            body = self.tensor(t.args[0], c)
-            acc = body if acc is None or m_old is None else acc * np.exp(s * (m_old - m_new)) + body
-            m_old = m_new
+        saved = self.env.get("__fold_start__")
+        self.env["__fold_start__"] = fold_start
+        try:
+            for c in (range(trips) if live is None else live):
+                m = self.tensor(t.args[1], c)
+                if m.shape[1] != 1:
+                    raise IllFormed(f"online_sum's running max must be one column, got {m.shape}")
+                m_new = m if m_old is None else np.maximum(m_old, m)
+                body = self.tensor(t.args[0], c)
+                acc = body if acc is None or m_old is None else acc * np.exp(s * (m_old - m_new)) + body
+                m_old = m_new
+        finally:
+            if saved is None:
+                self.env.pop("__fold_start__")
+            else:
+                self.env["__fold_start__"] = saved
         if acc is None and live is not None:  # no chunk is live: nothing was added
             return np.zeros(self.tensor(t.args[0], 0).shape)
         if acc is None:
             raise IllFormed("online_sum over zero chunks")
         return acc
+
+    def _part_chunks(self, trips: Term, parts: Term, ctx: int | None) -> list[int]:
+        """The chunks of the current part (set by the enclosing combine_parts): trips/parts consecutive ones."""
+        if "__part__" not in self.env:
+            raise IllFormed("a part's fold outside combine_parts")
+        n, p = self._trips(trips, ctx), self._trips(parts, ctx)
+        q = int(self.env["__part__"])  # type: ignore[call-overload]
+        if n % p or q >= p:
+            raise IllFormed(f"{n} chunks do not split into {p} parts")
+        return list(range(q * (n // p), (q + 1) * (n // p)))
+
+    def _combine_parts(self, t: Call, ctx: int | None) -> np.ndarray:
+        """sum_q exp(s (m_q - max_q m_q)) x_q: each part's fold rescaled from its own max to the largest."""
+        s, p = float(self.value(t.args[2], ctx)), self._trips(t.args[3], ctx)  # type: ignore[arg-type]
+        saved = self.env.pop("__part__", None)
+        xs, ms = [], []
+        try:
+            for q in range(p):
+                self.env["__part__"] = q
+                xs.append(self.tensor(t.args[0], ctx))
+                ms.append(self.tensor(t.args[1], ctx))
+        finally:
+            self.env.pop("__part__", None)
+            if saved is not None:
+                self.env["__part__"] = saved
+        if any(m.shape != (xs[0].shape[0], 1) for m in ms) or any(x.shape != xs[0].shape for x in xs):
+            raise IllFormed("combine_parts needs parts of one shape and a per-row max")
+        top = np.max(ms, axis=0)
+        return np.sum([np.exp(s * (m - top)) * x for x, m in zip(xs, ms, strict=True)], axis=0)
 
     def _trips(self, t: Term, ctx: int | None) -> int:
         n = self.value(t, ctx)

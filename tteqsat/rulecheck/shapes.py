@@ -35,9 +35,11 @@ DOMAINS: dict[tuple[str, int], tuple[str, ...]] = {
 OP_POSITIONS = set(DOMAINS) - {("input_", 0), ("output", 0)}  # names there are free; ops must exist
 FLAGS = {("hw_matmul", 2)}                                   # i64 0/1 switches
 TRIPS = {("fold_max", 1), ("fold_sum", 1), ("running_max", 1), ("online_sum", 3), ("online_live", 3),
-         ("fold_max_live", 1)}  # loop trip counts
+         ("fold_max_live", 1), ("part_fold", 3), ("part_fold", 4), ("part_max", 1), ("part_max", 2),
+         ("combine_parts", 3), ("key_parts", 0)}  # loop trip counts and part counts
 FOLD_BODIES = {("fold_max", 0), ("fold_sum", 0), ("running_max", 0), ("online_sum", 0), ("online_sum", 1),
-               ("online_live", 0), ("online_live", 1), ("fold_max_live", 0)}
+               ("online_live", 0), ("online_live", 1), ("fold_max_live", 0), ("part_fold", 0), ("part_fold", 1),
+               ("part_max", 0)}
 # where a value outside the op's domain makes the left side meaningless: (constructor, op) -> argument
 DOMAIN_ARG = {("unary", o): 1 for o in ("log", "sqrt", "rsqrt", "recip")} | {
     ("hw_sfpu", o): 1 for o in ("log", "sqrt", "rsqrt", "recip")} | {
@@ -202,7 +204,7 @@ class Shapes:
                 d.same(x[0], y[0])
                 d.same(x[1], y[1])
             return x
-        if f in ("online_sum", "online_live"):  # the running max is per row: mbody is (rows, 1)
+        if f in ("online_sum", "online_live", "part_fold", "combine_parts"):  # the max is per row: (rows, 1)
             body, m, one = self.shape(a[0]), self.shape(a[1]), d.fresh()
             d.fix(one, 1)
             d.same(m[0], body[0])

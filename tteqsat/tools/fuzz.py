@@ -54,6 +54,7 @@ EXPECTED_FAILURES: dict[tuple[str, str], str] = {
 class Outcome:
     category: str
     detail: str = ""
+    paths: tuple[str, ...] = ()  # when ok: the machinery the chosen schedule used (`paths`), for the long run's table
 
     @property
     def failed(self) -> bool:
@@ -140,7 +141,31 @@ def _judge(case: Case) -> Outcome:
         if "fails on the Tensix model" in text:
             return Outcome("simulation fails", text)
         return Outcome("simulated MLIR differs from the reference", f"{result.chosen}: {text}")
-    return Outcome(OK, result.chosen + _mask_paths(result) + _pipelined(result))
+    return Outcome(OK, result.chosen + _mask_paths(result) + _pipelined(result), paths(result))
+
+
+def paths(result) -> tuple[str, ...]:
+    """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
+    sections one trip ahead, dead chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
+    more than one core, grouped heads stacked, keys split over cores."""
+    sched = result.schedule
+    loop = sched.loop
+    out = []
+    if loop is not None:
+        out.append("loop over chunks")
+    if any(sec.ahead for sec in sched.sections):
+        out.append("sections one trip ahead")
+    if any(cb.role == "mask" for cb in sched.cbs):
+        out.append("mask tiles")
+    if loop is not None and loop.live is not None:
+        out.append("dead chunks skipped")
+    if loop is not None and loop.ragged is not None:
+        out.append("dead tiles skipped")
+    if sched.grid is not None and len(sched.grid.cores) > 1:
+        out.append("grid")
+    if result.split is not None:
+        out.append("keys split over cores")
+    return tuple(out)
 
 
 def _pipelined(result) -> str:
@@ -186,11 +211,13 @@ def _remake(e: Expr, args: tuple[Expr, ...]) -> Expr:
     if e.op == "binary":
         return fc.binary(e.fn, *args)
     if e.op == "scalar":
-        return fc.scalar(e.fn, args[0], e.s, e.reflected)
+        return fc.scalar(e.fn, args[0], e.s, e.reflected, e.numpy)
     if e.op == "matmul":
         return fc.matmul(*args)
-    if e.op == "T":
+    if e.op in ("T", "mT"):
         return fc.transpose(args[0])
+    if e.op == "repeat":
+        return fc.repeat(args[0], e.repeats, e.axis)
     if e.op == "reduce":
         return fc.reduce(e.fn, args[0], e.axis)
     if e.op == "where":

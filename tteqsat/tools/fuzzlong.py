@@ -34,6 +34,7 @@ SCALES = (0.125, 0.0884, 0.25, 1.0)               # 1/sqrt(64), 1/sqrt(128), ...
 NUMPY_TYPES = ("", "float32", "float64")
 EPILOGUES = ("none", "column", "row", "scalar", "unary", "max-output")
 KINDS = ("attention", "rowwise", "contraction")
+FORMS = ("auto", "streaming", "streaming", "streaming", "fused", "baseline")  # auto picks fused at these sizes
 BATCHES = ((), (2,), (1, 2), (2, 2), (1, 4))        # batch axes (the last one heads)
 
 
@@ -184,16 +185,18 @@ def _contraction(draw, names: _Names, inputs: list[Expr], batch: tuple[int, ...]
 
 
 @st.composite
-def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...], ...] = BATCHES) -> Case:
-    """A long-key kernel (`keys`: the row lengths to draw; `batches`: the batch axes, () for 2-D)."""
+def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...], ...] = BATCHES,
+               forms: tuple[str, ...] = FORMS, kinds: tuple[str, ...] = KINDS) -> Case:
+    """A long-key kernel (`keys`: the row lengths to draw; `batches`: the batch axes, () for 2-D; `forms`: the
+    forms to request; `kinds`: of kernel)."""
     dtype = draw(st.sampled_from(("fp32", "bf16")))
     arch = draw(st.sampled_from(("wormhole_b0", "blackhole")))
-    form = draw(st.sampled_from(("auto", "streaming", "streaming", "streaming", "fused", "baseline")))
+    form = draw(st.sampled_from(forms))
     names = _Names(draw)
     batch = draw(st.sampled_from(batches))
     rows = 32 * draw(st.sampled_from(ROW_TILES))
     n_keys = draw(st.sampled_from(keys))
-    kind = draw(st.sampled_from(KINDS))
+    kind = draw(st.sampled_from(kinds))
     inputs: list[Expr] = []
     build = {"attention": _attention, "rowwise": _rowwise, "contraction": _contraction}[kind]
     made = build(draw, names, inputs, batch, rows, n_keys)

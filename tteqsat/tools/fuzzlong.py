@@ -33,7 +33,7 @@ HEAD_DIMS = (64, 32, 128)
 SCALES = (0.125, 0.0884, 0.25, 1.0)               # 1/sqrt(64), 1/sqrt(128), ...
 NUMPY_TYPES = ("", "float32", "float64")
 EPILOGUES = ("none", "column", "row", "scalar", "unary", "max-output")
-KINDS = ("attention", "rowwise", "contraction")
+KINDS = ("attention", "rowwise", "attention", "contraction", "attention")  # attention most: it has the most paths
 FORMS = ("auto", "streaming", "streaming", "streaming", "fused", "baseline")  # auto picks fused at these sizes
 BATCHES = ((), (2,), (1, 2), (2, 2), (1, 4))        # batch axes (the last one heads)
 
@@ -71,7 +71,7 @@ def _biased(draw, names: _Names, inputs: list[Expr], batch: tuple[int, ...], x: 
     """x plus a (1, cols) and/or (rows, 1) bias, or as it is."""
     rows, cols = fc.matrix_of(x.shape)
     for shape in ((1, cols), (rows, 1)):
-        if draw(st.integers(0, 2)) == 0:
+        if shape != (1, 1) and draw(st.integers(0, 2)) == 0:
             v = _vector(names, inputs, batch, shape)
             x = fc.binary("+", v, x) if draw(st.booleans()) else fc.binary("+", x, v)
     return x
@@ -131,11 +131,23 @@ def _attention(draw, names: _Names, inputs: list[Expr], batch: tuple[int, ...], 
         s = _softcap(draw, s)
     if s.hi > 60:
         return None
-    masked = draw(st.booleans())
+    masked = draw(st.integers(0, 2)) > 0
     if masked:
         s = _masked(draw, s, -np.inf)
+        if draw(st.integers(0, 3)) == 0:  # scaled or biased after the mask: -inf stays -inf
+            s = _scale(draw, s) if draw(st.booleans()) else _biased(draw, names, inputs, batch, s)
     extra = None if masked else fc.reduce("max", s, -1)
-    return _epilogue(draw, names, inputs, batch, fc.matmul(fc.softmax(s), v), extra)
+    written = draw(st.sampled_from(("softmax", "softmax", "exp-sum", "deferred")))
+    if written == "softmax" or (masked and s.empty_lines(-1)):
+        out = fc.matmul(fc.softmax(s), v)
+    else:  # written out: exp(s - max) normalized before the matmul, or after it (flash attention's order)
+        e = fc.unary("exp", fc.binary("-", s, fc.reduce("max", s, -1)))
+        total = fc.reduce("sum", e, -1)
+        out = (fc.matmul(fc.binary("/", e, total), v) if written == "exp-sum"
+               else fc.binary("/", fc.matmul(e, v), total))
+        if not masked and draw(st.booleans()):  # the log-sum-exp as a second output
+            extra = fc.binary("+", fc.unary("log", total), fc.reduce("max", s, -1))
+    return _epilogue(draw, names, inputs, batch, out, extra)
 
 
 def _rowwise(draw, names: _Names, inputs: list[Expr], batch: tuple[int, ...], rows: int,
@@ -194,9 +206,11 @@ def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...
     form = draw(st.sampled_from(forms))
     names = _Names(draw)
     batch = draw(st.sampled_from(batches))
-    rows = 32 * draw(st.sampled_from(ROW_TILES))
-    n_keys = draw(st.sampled_from(keys))
     kind = draw(st.sampled_from(kinds))
+    rows = 32 * draw(st.sampled_from(ROW_TILES + (8,)))  # 8 tile rows: several row blocks to skip chunks per
+    if kind == "attention" and draw(st.integers(0, 5)) == 0:
+        rows = 1  # decode: one q row (a row vector)
+    n_keys = draw(st.sampled_from(keys))
     inputs: list[Expr] = []
     build = {"attention": _attention, "rowwise": _rowwise, "contraction": _contraction}[kind]
     made = build(draw, names, inputs, batch, rows, n_keys)
@@ -207,4 +221,5 @@ def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...
     out_names = draw(st.permutations(OUTPUT_NAMES))[:len(made)]
     outputs = tuple(zip(out_names, made, strict=True))
     positive = frozenset(i.fn for i in inputs if i.lo > 0)
-    return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive)
+    iterations = draw(st.sampled_from((None, None, None, None, 4, 2)))  # now and then a saturation cut short
+    return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, iterations=iterations)

@@ -362,3 +362,15 @@ def test_the_fuzzer_measures_conditioning_as_verify_measures_error() -> None:
     case = fc.Case((q, k, v), (("o", fc.matmul(fc.softmax(s), v)),), "bf16", form="fused")
     outcome = fuzz.run_case(case)
     assert outcome.category == fuzz.ILL_CONDITIONED, outcome
+
+
+@pytest.mark.parametrize("scaled", ["mean", "sum times a scalar"])
+def test_a_scaled_row_reduction_streams(scaled: str) -> None:
+    """mean(x) is sum(x) * (1/n), which the rules also write as one reduce with that scaler; streaming extraction
+    took that whole-row reduce instead of the fold over chunks, so form='streaming' did not apply to a row mean
+    (a row sum streamed)."""
+    x = tq.tensor("x", (64, 1024), dtype="fp32")
+    out = x.mean(axis=-1) if scaled == "mean" else x.sum(axis=-1) * 0.5
+    result = tq.optimize(tq.kernel("k", {"o": out}), form="streaming")
+    assert result.schedule.loop is not None
+    assert result.verify(precision="exact").max_rel_err < 1e-5

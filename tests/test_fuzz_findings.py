@@ -336,3 +336,41 @@ def test_softmax_of_an_input_times_v_is_not_offered_a_split_over_keys() -> None:
     result.verify(precision="exact")
     with pytest.raises(KernelError, match="input 'q' runs along the keys in its columns"):
         tq.optimize(kernel, split=2)
+
+
+# -- long keys (benchmarks/fuzz.py --keys long) ---------------------------------------------------------------
+def test_grouped_heads_stack_a_row_bias_to_their_stacked_height() -> None:
+    """q heads of a K/V group stacked by rows: a (1, n) bias broadcast down the rows must cover all of them (its
+    row count was left at one head's, so the e-graph priced half the rows and half the output was never
+    written)."""
+    q = tq.tensor("q", (2, 64, 32), dtype="fp32")
+    k = tq.tensor("k", (1, 256, 32), dtype="fp32")
+    bias = tq.tensor("bias", (1, 256), dtype="fp32")
+    result = tq.optimize(tq.kernel("k", {"o": bias + q @ tq.repeat(k, 2, axis=0).mT}))
+    assert result.view is not None and result.view.group == 2
+    assert result.verify(precision="exact").max_rel_err < 1e-5
+
+
+def test_the_fuzzer_measures_conditioning_as_verify_measures_error() -> None:
+    """A bf16 softmax over 2048 keys averages values to a small output: its own rounding, relative to the
+    output's largest value (verify's measure), exceeds the tolerance although it is small against 1."""
+    from tteqsat.tools import fuzz
+    from tteqsat.tools import fuzzcase as fc
+
+    q, k, v = (fc.tensor(n, s, False) for n, s in (("q", (64, 32)), ("k", (2048, 32)), ("v", (2048, 64))))
+    s = fc.scalar("*", fc.unary("tanh", fc.scalar("/", fc.matmul(q, fc.transpose(k)), 30.0)), 30.0)
+    case = fc.Case((q, k, v), (("o", fc.matmul(fc.softmax(s), v)),), "bf16", form="fused")
+    outcome = fuzz.run_case(case)
+    assert outcome.category == fuzz.ILL_CONDITIONED, outcome
+
+
+@pytest.mark.parametrize("scaled", ["mean", "sum times a scalar"])
+def test_a_scaled_row_reduction_streams(scaled: str) -> None:
+    """mean(x) is sum(x) * (1/n), which the rules also write as one reduce with that scaler; streaming extraction
+    took that whole-row reduce instead of the fold over chunks, so form='streaming' did not apply to a row mean
+    (a row sum streamed)."""
+    x = tq.tensor("x", (64, 1024), dtype="fp32")
+    out = x.mean(axis=-1) if scaled == "mean" else x.sum(axis=-1) * 0.5
+    result = tq.optimize(tq.kernel("k", {"o": out}), form="streaming")
+    assert result.schedule.loop is not None
+    assert result.verify(precision="exact").max_rel_err < 1e-5

@@ -288,6 +288,10 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
         return own[node.id]
 
     fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
+    # reductions of a whole operand that also fold over its chunks: a scaled twin of one (sum(a) * s as a
+    # reduce with scaler s) would otherwise let a streaming program reduce the operand whole
+    folding = {(str(n.literals[0]), n.children[0]) for c in fold_class for n in graph.classes[c]
+               if _KIND.get(n.op) == "reduce" and n.children[0] not in fold_class}
 
     def allowed(cid: str, relaxed: bool = False) -> list[ENode]:
         nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id)
@@ -299,6 +303,9 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
         if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
             return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")
                     or any(ch in fold_class for ch in n.children)]
+        if mode == "streaming":
+            kept = [n for n in nodes if _KIND[n.op] != "reduce" or (str(n.literals[0]), n.children[0]) not in folding]
+            return kept or nodes
         return nodes
 
     too_big: set[str] = set()

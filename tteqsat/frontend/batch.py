@@ -228,9 +228,10 @@ def _stack_rows(kernel: Kernel, direct: set[str], g: int) -> Kernel | None:
         return None  # heads must stack by whole tiles
     (height,) = rows
 
-    def tall(node: Node) -> Node:  # a row-constant value, broadcast to the stacked height
+    def tall(node: Node) -> Node:  # a row-constant value, broadcast to the stacked height (a row's count too)
+        attrs = tuple((k, g * height if (node.op, k) == ("bcast_rows", "n") else v) for k, v in node.attrs)
         return Node(node.op, tuple(built[id(i)] for i in node.inputs), (g * height, node.shape[1]), node.dtype,
-                    node.attrs, node.loc, node.batch)
+                    attrs, node.loc, node.batch)
 
     for node in kernel.nodes():
         args = tuple(built[id(i)] for i in node.inputs)

@@ -25,7 +25,7 @@ from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
 from tteqsat.frontend import reference
 from tteqsat.pipeline import VerificationError, optimize
-from tteqsat.sim.tolerance import difference, tolerance_for
+from tteqsat.sim.tolerance import compare, difference, tolerance_for
 from tteqsat.tools import fuzzcase as fc
 from tteqsat.tools.fuzzcase import Case, Expr
 
@@ -54,6 +54,7 @@ EXPECTED_FAILURES: dict[tuple[str, str], str] = {
 class Outcome:
     category: str
     detail: str = ""
+    paths: tuple[str, ...] = ()  # when ok: the machinery the chosen schedule used (`paths`), for the long run's table
 
     @property
     def failed(self) -> bool:
@@ -71,6 +72,12 @@ def _max_error(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> float
         scale = max(1.0, float(np.max(np.abs(w[finite]))) if finite.any() else 1.0)
         worst = max(worst, float(np.max(diff)) / scale if not np.isnan(diff).any() else np.inf)
     return worst
+
+
+def _relative_error(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> float:
+    """The largest error relative to each output's own largest value: the measure `Result.verify` holds to its
+    tolerance (an output of small values, a mean of many, has no floor of 1 there)."""
+    return max(e.relative if not e.nan_mismatch else np.inf for e in compare(got, want))
 
 
 def run_case(case: Case) -> Outcome:
@@ -109,7 +116,7 @@ def _judge(case: Case) -> Outcome:
     # NaN is compared as a value (numpy's softmax of a row with no live key is NaN, and so must the kernel's be);
     # an infinity in an output (which the generator never leaves) makes the case ill-conditioned
     finite = not any(np.isinf(v).any() for v in exact.values())
-    conditioning = _max_error(fc.evaluate(case, inputs, rounding=case.dtype), exact) if finite else np.inf
+    conditioning = _relative_error(fc.evaluate(case, inputs, rounding=case.dtype), exact) if finite else np.inf
     well_conditioned = conditioning <= CONDITIONING * tol
 
     try:
@@ -140,7 +147,31 @@ def _judge(case: Case) -> Outcome:
         if "fails on the Tensix model" in text:
             return Outcome("simulation fails", text)
         return Outcome("simulated MLIR differs from the reference", f"{result.chosen}: {text}")
-    return Outcome(OK, result.chosen + _mask_paths(result) + _pipelined(result))
+    return Outcome(OK, result.chosen + _mask_paths(result) + _pipelined(result), paths(result))
+
+
+def paths(result) -> tuple[str, ...]:
+    """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
+    sections one trip ahead, dead chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
+    more than one core, grouped heads stacked, keys split over cores."""
+    sched = result.schedule
+    loop = sched.loop
+    out = []
+    if loop is not None:
+        out.append("loop over chunks")
+    if any(sec.ahead for sec in sched.sections):
+        out.append("sections one trip ahead")
+    if any(cb.role == "mask" for cb in sched.cbs):
+        out.append("mask tiles")
+    if loop is not None and loop.live is not None:
+        out.append("dead chunks skipped")
+    if loop is not None and loop.ragged is not None:
+        out.append("dead tiles skipped")
+    if sched.grid is not None and len(sched.grid.cores) > 1:
+        out.append("grid")
+    if result.split is not None:
+        out.append("keys split over cores")
+    return tuple(out)
 
 
 def _pipelined(result) -> str:
@@ -186,11 +217,13 @@ def _remake(e: Expr, args: tuple[Expr, ...]) -> Expr:
     if e.op == "binary":
         return fc.binary(e.fn, *args)
     if e.op == "scalar":
-        return fc.scalar(e.fn, args[0], e.s, e.reflected)
+        return fc.scalar(e.fn, args[0], e.s, e.reflected, e.numpy)
     if e.op == "matmul":
         return fc.matmul(*args)
-    if e.op == "T":
+    if e.op in ("T", "mT"):
         return fc.transpose(args[0])
+    if e.op == "repeat":
+        return fc.repeat(args[0], e.repeats, e.axis)
     if e.op == "reduce":
         return fc.reduce(e.fn, args[0], e.axis)
     if e.op == "where":

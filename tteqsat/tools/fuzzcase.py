@@ -75,17 +75,19 @@ class Expr:
     """One value of a fuzz kernel. `lo`/`hi` bound its elements (interval arithmetic over the inputs' ranges),
     so the generator applies log, recip or exp only where they stay finite."""
 
-    op: str                          # input | unary | binary | scalar | matmul | T | reduce | softmax | where
-    args: tuple[Expr, ...] = ()
-    shape: tuple[int, int] = (0, 0)
+    op: str                          # input | unary | binary | scalar | matmul | T | mT | repeat | reduce | softmax
+    args: tuple[Expr, ...] = ()      # | where
+    shape: tuple[int, ...] = (0, 0)  # leading batch axes (numpy's), then the matrix
     fn: str = ""                     # the input's name, the function, operator or reduction kind
     s: float = 0.0                   # scalar operand
     reflected: bool = False          # scalar on the left: s - x, s / x
-    axis: int = -1
+    axis: int = -1                   # a reduction's or softmax's; repeat's batch axis
     lo: float = 0.0
     hi: float = 0.0
     mask: MaskSpec | None = None     # where's condition (None in a where: a tensor, the last operand, a flaw)
     branches: str = ""               # where's operands in order: "t" a tensor (args in order), "s" the scalar `s`
+    numpy: str = ""                  # a scalar written as this numpy type (float32, float64; "": a Python float)
+    repeats: int = 1                 # repeat: each slice along `axis` this many times
 
     @cached_property
     def nan(self) -> bool:
@@ -101,7 +103,7 @@ class Expr:
         if self.op != "where" or self.mask is None or math.isfinite(self.s) or "s" not in self.branches:
             return False
         holds = self.mask.matrix() if self.branches.index("s") == 1 else ~self.mask.matrix()  # the tensor's
-        return bool((~holds.any(axis=1 if axis in (-1, 1) else 0)).any())
+        return bool((~holds.any(axis=1 if along_rows(axis, len(self.shape)) else 0)).any())
 
 
 @dataclass(frozen=True)
@@ -155,15 +157,34 @@ def unary(fn: str, x: Expr) -> Expr:
     return Expr("unary", (x,), x.shape, fn, lo=out_lo, hi=out_hi)
 
 
-def broadcast_shape(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int] | None:
-    """The DSL's rule: equal shapes, or one side a (rows, 1) / (1, cols) vector of the other's rows/cols."""
-    shape = (max(a[0], b[0]), max(a[1], b[1]))
-    ok = all(s == shape or s == (shape[0], 1) or s == (1, shape[1]) for s in (a, b))
-    return shape if ok else None
+def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The DSL's rule: matrices of equal shape, or one side a (rows, 1) / (1, cols) vector of the other's
+    rows/cols; batch axes as numpy broadcasts them (aligned from the right, 1 stretches)."""
+    batch = _broadcast_batch(a[:-2], b[:-2])
+    ma, mb = a[-2:], b[-2:]
+    shape = (max(ma[0], mb[0]), max(ma[1], mb[1]))
+    ok = all(s == shape or s == (shape[0], 1) or s == (1, shape[1]) for s in (ma, mb))
+    return batch + shape if ok and batch is not None else None
+
+
+def _broadcast_batch(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b, strict=True)):
+        return None
+    return tuple(max(x, y) for x, y in zip(a, b, strict=True))
+
+
+def batch_of(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return shape[:-2]
+
+
+def matrix_of(shape: tuple[int, ...]) -> tuple[int, int]:
+    return shape[-2], shape[-1]
 
 
 def binary(op: str, a: Expr, b: Expr) -> Expr:
-    shape = broadcast_shape(a.shape, b.shape) or (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))
+    shape = broadcast_shape(a.shape, b.shape) or (max(a.shape[-2], b.shape[-2]), max(a.shape[-1], b.shape[-1]))
     corners = [(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
     if op == "+":
         lo, hi = a.lo + b.lo, a.hi + b.hi
@@ -180,7 +201,7 @@ def binary(op: str, a: Expr, b: Expr) -> Expr:
     return Expr("binary", (a, b), shape, op, lo=lo, hi=hi)
 
 
-def scalar(op: str, x: Expr, s: float, reflected: bool = False) -> Expr:
+def scalar(op: str, x: Expr, s: float, reflected: bool = False, numpy: str = "") -> Expr:
     lo, hi = x.lo, x.hi
     if op == "+":
         out = (lo + s, hi + s)
@@ -192,23 +213,38 @@ def scalar(op: str, x: Expr, s: float, reflected: bool = False) -> Expr:
         out = _interval([s / lo, s / hi]) if lo > 0 else (-math.inf, math.inf)
     else:
         out = _interval([lo / s, hi / s]) if s != 0 else (-math.inf, math.inf)
-    return Expr("scalar", (x,), x.shape, op, s=s, reflected=reflected, lo=out[0], hi=out[1])
+    return Expr("scalar", (x,), x.shape, op, s=s, reflected=reflected, lo=out[0], hi=out[1], numpy=numpy)
 
 
 def matmul(a: Expr, b: Expr) -> Expr:
-    k = a.shape[1]
+    k = a.shape[-1]
     lo, hi = _interval([x * y for x in (a.lo, a.hi) for y in (b.lo, b.hi)])
-    return Expr("matmul", (a, b), (a.shape[0], b.shape[1]), lo=k * lo, hi=k * hi)  # k terms, each in [lo, hi]
+    batch = _broadcast_batch(batch_of(a.shape), batch_of(b.shape)) or batch_of(a.shape)
+    return Expr("matmul", (a, b), batch + (a.shape[-2], b.shape[-1]), lo=k * lo, hi=k * hi)  # k terms in [lo, hi]
 
 
 def transpose(x: Expr) -> Expr:
-    return Expr("T", (x,), (x.shape[1], x.shape[0]), lo=x.lo, hi=x.hi)
+    """`.T` of a 2-D value; `.mT` (the last two axes) of a batched one."""
+    op = "mT" if len(x.shape) > 2 else "T"
+    return Expr(op, (x,), batch_of(x.shape) + (x.shape[-1], x.shape[-2]), lo=x.lo, hi=x.hi)
+
+
+def repeat(x: Expr, repeats: int, axis: int) -> Expr:
+    """`tq.repeat(x, repeats, axis)` along batch axis `axis` (non-negative): grouped K/V heads."""
+    shape = x.shape[:axis] + (x.shape[axis] * repeats,) + x.shape[axis + 1:]
+    return Expr("repeat", (x,), shape, axis=axis, lo=x.lo, hi=x.hi, repeats=repeats)
+
+
+def along_rows(axis: int, ndim: int) -> bool:
+    """Whether a reduction or softmax along `axis` of an ndim-D value runs along its rows (the last axis)."""
+    return axis in (-1, ndim - 1)
 
 
 def reduce(kind: str, x: Expr, axis: int) -> Expr:
-    rows_axis = axis in (-1, 1)
-    shape = (x.shape[0], 1) if rows_axis else (1, x.shape[1])
-    n = x.shape[1] if rows_axis else x.shape[0]
+    rows_axis = along_rows(axis, len(x.shape))
+    r, c = matrix_of(x.shape)
+    shape = batch_of(x.shape) + ((r, 1) if rows_axis else (1, c))
+    n = c if rows_axis else r
     lo, hi = (n * x.lo, n * x.hi) if kind == "sum" else (x.lo, x.hi)
     if kind == "max" and x.op == "where" and math.isinf(x.lo) and not x.empty_lines(axis):
         lo = min(a.lo for a in x.args)  # every line keeps a tensor element: its max is at least that
@@ -225,7 +261,10 @@ def where(mask: MaskSpec | None, branches: str, tensors: tuple[Expr, ...], fill:
     condition is then the last of `tensors`, which the DSL must refuse."""
     values = list(tensors[:branches.count("t")])
     bounds = [b for t in values for b in (t.lo, t.hi)] + ([fill] if "s" in branches else [])
-    shape = mask.shape if mask is not None else values[0].shape if values else (1, 1)
+    batch: tuple[int, ...] | None = ()
+    for t in values:  # a 2-D mask broadcasts over the batch axes of the tensors it selects from
+        batch = _broadcast_batch(batch, batch_of(t.shape)) if batch is not None else None
+    shape = ((batch or ()) + mask.shape if mask is not None else values[0].shape if values else (1, 1))
     return Expr("where", tuple(tensors), shape, s=fill, lo=min(bounds), hi=max(bounds), mask=mask,
                 branches=branches)
 
@@ -253,25 +292,28 @@ def dsl_error(case: Case) -> str | None:
     """Why the DSL must raise a KernelError for this case (None: it must accept it), from the documented
     rules: tile-aligned inputs or vectors, broadcasting, matmul shapes, axes, names, outputs."""
     for i in case.inputs:
-        r, c = i.shape
+        r, c = matrix_of(i.shape)
         if not i.fn.isidentifier():
             return f"input name {i.fn!r} is not an identifier"
         if not all(d == 1 or (d > 0 and d % TILE == 0) for d in (r, c)):
             return f"input shape {i.shape} is not tile-aligned"
     for e in nodes(case):
+        if e.op in ("binary", "matmul") and _broadcast_batch(*(batch_of(a.shape) for a in e.args)) is None:
+            return f"batch axes of {e.args[0].shape} and {e.args[1].shape} do not broadcast"
         if e.op == "binary" and broadcast_shape(e.args[0].shape, e.args[1].shape) is None:
             return f"{e.args[0].shape} {e.fn} {e.args[1].shape} do not broadcast"
         if e.op == "scalar" and e.fn == "/" and not e.reflected and e.s == 0:
             return "division by the scalar zero"
         if e.op == "matmul":
-            a, b = e.args[0].shape, e.args[1].shape
+            a, b = matrix_of(e.args[0].shape), matrix_of(e.args[1].shape)
             if a[1] != b[0]:
                 return f"matmul of {a} and {b}"
             if any(d % TILE for d in (a[1], *b)) or (a[0] % TILE and a[0] != 1):
                 return f"matmul operands {a} @ {b} are not tile-aligned (the left one may be a row vector)"
-        if e.op == "reduce" and e.axis not in (-1, 0, 1, -2):
+        nd = len(e.args[0].shape) if e.args else 2
+        if e.op == "reduce" and e.axis not in (-1, -2, nd - 2, nd - 1):
             return f"reduction axis {e.axis}"
-        if e.op == "softmax" and e.axis not in (-1, 0, 1, -2):
+        if e.op == "softmax" and e.axis not in (-1, -2, nd - 2, nd - 1):
             return f"softmax axis {e.axis}"
         if e.op == "where":
             if e.mask is None:
@@ -280,7 +322,7 @@ def dsl_error(case: Case) -> str | None:
                 return "where with two scalar branches"
             r, c = e.mask.shape
             for t in e.args:
-                if t.shape not in ((r, c), (r, 1), (1, c)):
+                if matrix_of(t.shape) not in ((r, c), (r, 1), (1, c)):
                     return f"where's branch {t.shape} does not broadcast to its mask {e.mask.shape}"
     reachable = [e.fn for e in nodes(case) if e.op == "input"]
     used = set(reachable)
@@ -319,12 +361,17 @@ def to_kernel(case: Case):
             out = {"+": lambda p, q: p + q, "-": lambda p, q: p - q, "*": lambda p, q: p * q,
                    "/": lambda p, q: p / q, "maximum": tq.maximum, "minimum": tq.minimum}[e.fn](x[0], x[1])
         elif e.op == "scalar":
-            a, b = (e.s, x[0]) if e.reflected else (x[0], e.s)
+            s = getattr(np, e.numpy)(e.s) if e.numpy else e.s
+            a, b = (s, x[0]) if e.reflected else (x[0], s)
             out = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[e.fn]()
         elif e.op == "matmul":
             out = x[0] @ x[1]
         elif e.op == "T":
             out = x[0].T
+        elif e.op == "mT":
+            out = x[0].mT
+        elif e.op == "repeat":
+            out = tq.repeat(x[0], e.repeats, axis=e.axis)
         elif e.op == "reduce":
             out = getattr(x[0], e.fn)(axis=e.axis)
         elif e.op == "softmax":
@@ -411,15 +458,19 @@ def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = N
                     v = x[0] @ x[1]
                 elif e.op == "T":
                     v = x[0].T
+                elif e.op == "mT":
+                    v = np.swapaxes(x[0], -1, -2)
+                elif e.op == "repeat":
+                    v = np.repeat(x[0], e.repeats, axis=e.axis)
                 elif e.op == "reduce":
-                    ax = 1 if e.axis in (-1, 1) else 0
+                    ax = -1 if along_rows(e.axis, x[0].ndim) else -2
                     v = {"max": np.max, "sum": np.sum, "mean": np.mean}[e.fn](x[0], axis=ax, keepdims=True)
                 elif e.op == "where":
                     tensors = iter(x)
                     a, b = (next(tensors) if kind == "t" else e.s for kind in e.branches)
                     v = np.where(e.mask.matrix(), a, b)
                 else:  # softmax over rows or columns
-                    ax = 1 if e.axis in (-1, 1) else 0
+                    ax = -1 if along_rows(e.axis, x[0].ndim) else -2
                     z = np.exp(x[0] - x[0].max(axis=ax, keepdims=True))
                     v = z / z.sum(axis=ax, keepdims=True)
             values[id(e)] = round_to(v, rounding)
@@ -446,11 +497,16 @@ def _py(e: Expr, names: dict[int, str]) -> str:
     if e.op == "binary":
         return f"tq.{e.fn}({x[0]}, {x[1]})" if e.fn in ("maximum", "minimum") else f"({x[0]} {e.fn} {x[1]})"
     if e.op == "scalar":
-        return f"({e.s!r} {e.fn} {x[0]})" if e.reflected else f"({x[0]} {e.fn} {e.s!r})"
+        s = f"np.{e.numpy}({e.s!r})" if e.numpy else repr(e.s)
+        return f"({s} {e.fn} {x[0]})" if e.reflected else f"({x[0]} {e.fn} {s})"
     if e.op == "matmul":
         return f"({x[0]} @ {x[1]})"
     if e.op == "T":
         return f"{x[0]}.T"
+    if e.op == "mT":
+        return f"{x[0]}.mT"
+    if e.op == "repeat":
+        return f"tq.repeat({x[0]}, {e.repeats}, axis={e.axis})"
     if e.op == "reduce":
         return f"{x[0]}.{e.fn}(axis={e.axis})"
     if e.op == "where":

@@ -448,10 +448,11 @@ class ComputeEmitter:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
         ahead = [sec for sec in body if sec.ahead]
         named = ", ".join(str(sec.index) for sec in ahead)
+        order = trip_order(body)
 
         def trip(chunk: str) -> None:
             self.chunk = chunk
-            for sec in trip_order(body):
+            for sec in order:
                 self.section(sec)
             self.chunk = b.const(0, "index")
 

@@ -578,7 +578,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     start = time.perf_counter()
     egraph = EGraph()
-    splitting = split is not False and form == "auto" and blocks is None  # as the end of this function decides
+    splitting = split is not False and form == "auto" and blocks is None  # the end of this function may split
     forced = isinstance(split, int) and not isinstance(split, bool)
     offer = tuple(sorted({*KEY_PARTS, split})) if forced else KEY_PARTS if splitting else ()  # type: ignore[arg-type]
     insert_kernel(egraph, element, offer)
@@ -675,7 +675,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                     times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,
                     limits=limits, _rerun=reoptimize, chip=best_cand.chip, baseline_chip=baseline_chip, view=view,
                     block=best_cand.block)
-    if split is False or form != "auto" or blocks is not None:
+    if not splitting:
         return result
 
     def run(part: Kernel) -> Result:
@@ -732,7 +732,7 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
         total = first.cost_cycles + second.cost_cycles
         if best is None or total < best[0]:
             best = (total, first, kv, second)
-    if best is None or (not isinstance(split, int) or isinstance(split, bool)) and best[0] >= result.cost_cycles:
+    if best is None or not forced and best[0] >= result.cost_cycles:
         return result
     total, first, kv, second = best
     first.split = KeySplit(kernel, kv, second, result.cost_cycles, first.baseline, tuple(offered))

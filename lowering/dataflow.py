@@ -44,6 +44,8 @@ class WorkItems:
     run: int = 0          # > 0: a core's items come in runs of `run`, `stride` items apart (GridPlan.run)
     share: bool = False   # the reader shares whole inputs with its group's cores (GridPlan.share)
     stride: int = 0       # items from one run's start to the next (GridPlan.run_stride; 0: `blocks`)
+    ranked: int = 0       # > 0: runs of this many blocks, largest first (GridPlan.ranked): the group's items
+                          # differ, and the sender multicasts a chunk only when its receiver's item visits it
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class _Func:
         self.base: list[str] = []  # over the grid: each binding's first tile of the current work item
         self.items_open = False
         self.block = "%c0"  # the work item's row block
+        self.receiver_block: str | None = None  # a ranked share's sender: its receiver's item's row block
         self.ix = _FuncIndex(self)
 
     def op(self, text: str) -> None:
@@ -210,7 +213,10 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
         f.op('%item = "arith.addi"(%first, %it) : (index, index) -> index')
     f.const("blocks", f"{items.blocks} : index", "index")
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
-    f.block = block_of(f.ix, "%item", items.blocks, items.paired)
+    f.block = block_of(f.ix, "%item", items.blocks, items.paired, items.ranked)
+    if items.share and items.ranked:  # the receiver runs the run's next item (GridPlan.ranked: one receiver)
+        f.receiver_block = block_of(f.ix, f.ix.arith("addi", "%item", "%c1"), items.blocks, items.paired,
+                                    items.ranked)
     for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
         inner = 1
         for s in items.batch[axis + 1:]:
@@ -394,11 +400,12 @@ def _shared(b: TensorBinding, items: WorkItems | None) -> bool:
 
 
 def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
-                tile_of: Callable[[str], str] | None = None, shared: bool = False) -> None:
+                tile_of: Callable[[str], str] | None = None, shared: bool = False, need: str | None = None) -> None:
     """Read `count` tiles of binding `k` into the back of its CB, `block` tiles per reservation: positions
     0..count-1 in order, position p being tile ``tile_of(p)`` of the work item's slice (default p itself) and
     landing on page p % block of its block, at ``get_write_ptr + (p % block) * tile size``. A `shared` block is
-    read by the group's sender alone and multicast to the others (`_multicast_block`)."""
+    read by the group's sender alone and multicast to the others (`_multicast_block`; with `need`, the name of
+    a 0/1 index, only when it is 1)."""
     cb, ty = f"%cb{b.cb_id}", b.cb_type
     f.const(f"blk{k}", f"{block} : index", "index")
     f.const(f"blk{k}_i32", f"{block} : i32", "i32")
@@ -426,17 +433,22 @@ def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
     f.end_loop()
     f.op('"ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()')
     if shared:
-        _multicast_block(f, k, b)
+        _multicast_block(f, k, b, need)
     f.op(f'"ttkernel.cb_push_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
     if first != "%c0":
         f.end_loop()
 
 
-def _multicast_block(f: _Func, k: int, b: TensorBinding) -> None:
+def _multicast_block(f: _Func, k: int, b: TensorBinding, need: str | None = None) -> None:
     """The rest of a shared block, after the sender's reads landed: the sender waits until every receiver has
     reserved the block's pages (its ready semaphore counts them), multicasts the pages to the same L1 address
     on the group's other cores, then sets their valid semaphores; a receiver clears its valid semaphore, tells
-    the sender it is ready and waits for valid. Both then push the block."""
+    the sender it is ready and waits for valid. Both then push the block. With `need` (a ranked share: one
+    receiver, whose item may not visit this chunk) the sender does its part only when `need` is 1; a receiver
+    asks for exactly the chunks its own item visits, so the two agree, and a receiver that ran ahead to its next
+    item has told the sender it is ready for that item's first chunk, which is the next one it is sent."""
+    if need is not None:
+        f.loop(need, f"need{k}")
     f.op(f'"ttkernel.experimental.semaphore_wait"(%sem_ready_ptr, %receivers) : ({_PTR}, index) -> ()')
     f.op(f'"ttkernel.noc_semaphore_set"(%sem_ready_ptr, %c0) : ({_PTR}, index) -> ()')
     f.op(f'%bytes{k} = "arith.muli"(%blk{k}_i32, %ts{b.cb_id}) : (i32, i32) -> i32')
@@ -445,6 +457,8 @@ def _multicast_block(f: _Func, k: int, b: TensorBinding) -> None:
     f.op(f'"ttkernel.noc_semaphore_set_multicast"(%sem_valid, %group_valid, %receivers_i32) '
          f": ({_SEM}, {_NOC_ADDR}, i32) -> ()")
     f.op('"ttkernel.noc_async_write_barrier"(%noc) : (i8) -> ()')
+    if need is not None:
+        f.end_loop()
     f.end_loop()
     f.loop("is_receiver", f"recv{k}")
     f.op(f'"ttkernel.noc_semaphore_set"(%sem_valid_ptr, %c0) : ({_PTR}, index) -> ()')
@@ -461,12 +475,15 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     column-major "rows" chunks hold tile (row r, column c) at p = c * width + r; "cols" chunks hold tile row r,
     chunk column c at p = r * width + c."""
     shifted = any(st.ahead for st in streams)
+    receiver: tuple[str, str] | None = None
     if live is None and not shifted:
         f.const("trips", f"{trips} : index", "index")
         f.loop("trips", "j")
     else:
         lo, hi = live_range(f.ix, live.live, live.rows, trips, f.block) if live is not None else \
             ("%c0", f.ix.const(trips))
+        if live is not None and f.receiver_block is not None:
+            receiver = live_range(f.ix, live.live, live.rows, trips, f.receiver_block)
         if shifted:  # iteration j reads chunk j of the streams read ahead and chunk j - 1 of the others
             f.op(f'"scf.for"({lo}, {f.ix.arith("addi", hi, "%c1")}, %c1) ({{')
         else:
@@ -516,7 +533,14 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
                     f.op(f'%rb{k} = "arith.addi"(%row{k}, %base{k}) : (index, index) -> index')
                     f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
                     return f"%tile{k}"
-        _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of, _shared(st.tensor, items))
+        need = None
+        if receiver is not None and _shared(st.tensor, items):  # 1 when the receiver's item visits chunk jv
+            rlo, rhi = receiver
+            before = f.ix.arith("minsi", f.ix.arith("maxsi", f.ix.arith("subi", rhi, jv), "%c0"), "%c1")
+            after = f.ix.arith("minsi", f.ix.arith("maxsi", f.ix.arith("subi", f.ix.arith("addi", jv, "%c1"), rlo),
+                                                   "%c0"), "%c1")
+            need = f.ix.arith("muli", before, after)[1:]
+        _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of, _shared(st.tensor, items), need)
         if shifted:
             f.end_loop()
     f.end_loop()

@@ -49,10 +49,15 @@ def item_number(ops: IndexOps, first: Value, n: Value, run: int, stride: int) ->
     return ops.arith("addi", first, ops.arith("addi", step, ops.arith("remui", n, ops.const(run))))
 
 
-def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool) -> Value:
+def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int = 0) -> Value:
     """The row block of work item `item` (`GridPlan.block_of`): its position in its batch element, or with
-    `paired` the order 0, N-1, 1, N-2, ... (half + odd * (N - 1 - 2 * half))."""
+    `paired` the order 0, N-1, 1, N-2, ... (half + odd * (N - 1 - 2 * half)); with `ranked`, runs of that
+    many blocks, each largest first, the runs in that order (run * ranked + ranked - 1 - i)."""
     position = ops.arith("remui", item, ops.const(blocks))
+    if ranked:
+        run = block_of(ops, ops.arith("divui", position, ops.const(ranked)), blocks // ranked, paired)
+        last = ops.arith("addi", ops.arith("muli", run, ops.const(ranked)), ops.const(ranked - 1))
+        return ops.arith("subi", last, ops.arith("remui", position, ops.const(ranked)))
     if not paired:
         return position
     half = ops.arith("divui", position, ops.const(2))

@@ -674,7 +674,7 @@ class ComputeEmitter:
             def item(n: str) -> None:
                 assert s.grid is not None
                 item = item_number(self.ix, first, n, s.grid.run, s.grid.run_stride)
-                self.block = str(block_of(self.ix, item, s.grid.blocks, s.grid.paired))
+                self.block = str(block_of(self.ix, item, s.grid.blocks, s.grid.paired, s.grid.ranked))
                 self.program()
 
             b.loop_to(count, item)
@@ -767,8 +767,8 @@ def emit_module(schedule: Schedule) -> str:
     tensors = ", ".join(f'"{name}:{role}:{"x".join(map(str, shape))}:{dt}"'
                         for name, role, shape in dram_tensors(schedule))
     grid = schedule.grid
-    items = (WorkItems(grid.batch, grid.blocks, grid.paired, grid.run, grid.share is not None, grid.run_stride)
-             if grid is not None and grid.items > 1 else None)
+    items = (WorkItems(grid.batch, grid.blocks, grid.paired, grid.run, grid.share is not None, grid.run_stride,
+                       grid.ranked) if grid is not None and grid.items > 1 else None)
     loop = schedule.loop
     live = LiveChunks(loop.live, loop.rows) if loop is not None and loop.live is not None else None
     lines = [f'module attributes {{tteqsat.kernel = "{schedule.kernel}", tteqsat.arch = "{schedule.arch}", '

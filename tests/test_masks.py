@@ -184,12 +184,22 @@ def test_causal_reads_fewer_chunks_than_full_attention(causal_streaming: tq.Resu
                                                     * 0.125) @ tq.tensor("v", (1024, 64))),
                        load_arch("wormhole_b0", {"settings.share_inputs": False}), form="streaming",
                        blocks=(r.block,))  # per-core reads, as the causal kernel's items (they visit different chunks)
-    loop = r.schedule.loop
-    chunk_tiles = sum(st.width // 32 * -(-st.shape[1] // 32) for st in loop.streams)
-    whole_tiles = sum(a.n_tiles for a in r.schedule.args if a.role == "in" and a.cb >= 0)
-    expected = sum(whole_tiles + chunk_tiles * (hi - lo) for lo, hi in (loop.range(b) for b in range(r.items)))
+    loop, grid, args = r.schedule.loop, r.schedule.grid, r.schedule.args
+
+    def tiles(receiver: bool) -> tuple[int, int]:  # a whole read and a chunk; a sharing receiver's own part
+        chunk = sum(st.width // 32 * -(-st.shape[1] // 32) for st in loop.streams
+                    if not (receiver and not args[st.arg].blocked))
+        return sum(a.n_tiles for a in args if a.role == "in" and a.cb >= 0 and not (receiver and not a.blocked)), chunk
+
+    receivers = {n for g in grid.share.groups for n in g[1:]} if grid.share is not None else set()
+    expected = 0
+    for n in range(len(grid.cores)):
+        whole, chunk = tiles(n in receivers)
+        for item in grid.core_items(n):
+            lo, hi = loop.range(grid.block_of(item))
+            expected += whole + chunk * (hi - lo)
     reads = r.verify(cores="all").stats["ops.ttkernel.noc_async_read_tile"]
-    assert reads == expected  # the reader visits only the live chunks of each item
+    assert reads == expected  # the reader visits only the live chunks of each item (a receiver: its own tiles)
     assert reads < full.verify(cores="all").stats["ops.ttkernel.noc_async_read_tile"]
     assert r.cost_cycles < full.cost_cycles
 

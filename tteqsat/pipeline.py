@@ -39,7 +39,7 @@ from tteqsat.frontend.splitkv import KvSplit, attention_keys, split_kv
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
-from tteqsat.scheduling.grid import grid_plan
+from tteqsat.scheduling.grid import RANKED_SHARE, grid_plan, nested_runs, ranked_share
 from tteqsat.scheduling.model import Schedule, block_order
 from tteqsat.scheduling.timing import share_handshake
 
@@ -555,7 +555,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                               fixed_cycles=schedule.setup_cycles, shared_bytes=shared if items > view.elements else 0,
                               group_items=items // view.elements, share=arch_obj.share_inputs and lockstep,
                               handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)))
-        # items differ by row block: price the natural order and the paired one (short with long blocks)
+        # items differ by row block: price the natural order and the paired one (short with long blocks), and
+        # with sharing pairs of cores whose sender's item visits every chunk its receiver's does
         costs = []
         for paired in (False, True):
             order = [block_order(n % blocks, blocks, paired) for n in range(items)]
@@ -563,7 +564,11 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                                [schedule.item_dram_bytes(arch_obj, b) for b in order], use, page,
                                schedule.setup_cycles)
             costs.append(dataclasses.replace(chip, paired=paired))
-        return min(costs, key=lambda c: (c.cycles, c.paired))
+            if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, RANKED_SHARE):
+                costs += [dataclasses.replace(c, paired=paired) for c in [ranked_share(
+                    grid, schedule, arch_obj, items, paired, use, page,
+                    share_handshake(model, schedule, model.dram_rate(grid.cores)))] if c is not None]
+        return min(costs, key=lambda c: (c.cycles, c.paired, c.shared))
 
     start = time.perf_counter()
     baseline_error: KernelError | None = None
@@ -653,12 +658,17 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         per_element = chip.items // view.elements
         part = ("whole batch elements" if chip.share_run == per_element
                 else f"runs of {chip.share_run} of an element's {per_element}")
+        ranked = best_cand.schedule.grid is not None and best_cand.schedule.grid.ranked
         notes.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row blocks "
                      f"({part}) in lockstep; in each group one core reads the whole inputs from DRAM and "
-                     "multicasts them to the others over the NoC")
+                     "multicasts them to the others over the NoC"
+                     + ("; the items visit different chunks (the mask skips some), so each group's sender runs "
+                        "the block that visits the most and multicasts a chunk only to the cores whose block "
+                        "visits it" if ranked else ""))
     elif arch_obj.share_inputs and best_cand.schedule.loop is not None and best_cand.schedule.loop.live is not None:
-        notes.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some), so "
-                     "cores cannot run them in lockstep; each core reads its own inputs")
+        notes.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some); "
+                     "sharing them in pairs of cores (the sender's block visiting every chunk its receiver's "
+                     "does) did not price cheaper, so each core reads its own inputs")
     if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)

@@ -275,6 +275,49 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     return replace(cost, group_runs=per_group, share_run=run)
 
 
+def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float],
+                       shared_bytes: Sequence[float], group_items: int, size: int = 2, cores: int | None = None,
+                       page_bytes: int = 0, fixed_cycles: float = 0.0, fill_cycles: float = 0.0,
+                       sync_cycles: Sequence[float] = ()) -> ChipCost | None:
+    """Like `price_shared` for items that differ (a causal mask gives later q blocks more chunks): runs of
+    `size` consecutive items of one batch element (`group_items` each) go to groups of `size` cores, core i of
+    a group taking item i of each of its runs; the item order puts each run's largest first, so the sender
+    (core 0) reads the chunks every other core of its group needs and multicasts each one to those that need
+    it. A group runs in lockstep, so each of its cores takes its run's slowest item's time; the sender moves
+    every byte of its items from DRAM, a receiver only its items' unshared ones (`item_bytes - shared_bytes`),
+    and every core takes all of its own through its NoC link. `sync_cycles` per item is what the multicast
+    handshakes add to every core's reader. The cheapest group count wins; None when no group fits the grid."""
+    items = len(item_cycles)
+    rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
+    if items % size or group_items % size or rect is None or size < 2:
+        return None
+    sync = list(sync_cycles) or [0.0] * items
+    runs = items // size
+    steps = [max(item_cycles[u * size + i] for i in range(size)) for u in range(runs)]
+    most = min(runs, (cores or grid.cores) // size, rect[2])
+    best: ChipCost | None = None
+    for groups in range(1, most + 1):
+        base, extra = divmod(runs, groups)
+        per_group = tuple(base + (1 if g < extra else 0) for g in range(groups))
+        loads: list[CoreLoad] = []
+        first = 0
+        for count in per_group:
+            span = range(first, first + count)
+            paced = fixed_cycles + fill_cycles + sum(steps[u] for u in span)
+            handshakes = sum(sync[u * size] for u in span)  # the sender's, which paces the group
+            for i in range(size):
+                own = [u * size + i for u in span]
+                moved = sum(item_bytes[n] for n in own)
+                dram = moved if i == 0 else moved - sum(shared_bytes[n] for n in own)
+                loads.append(CoreLoad(count, paced, dram, moved, handshakes))
+            first += count
+        cost = price_cores(grid, loads, page_bytes, item_bytes=round(sum(item_bytes) / items), shared=size)
+        cost = replace(cost, group_runs=per_group, share_run=size)
+        if best is None or cost.cycles < best.cycles * (1 - 1e-9):
+            best = cost
+    return best
+
+
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,
                 page_bytes: int = 0, fixed_cycles: float = 0.0) -> ChipCost:
     """Like `price_grid` for items that differ (a causal mask gives later q blocks more keys): each core gets

@@ -11,16 +11,25 @@ group of cores that shares on a rectangle of the grid and gives them the row blo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tteqsat.arch import Arch
-from tteqsat.cost.chip import ChipCost, sharing_rect
+from tteqsat.cost.chip import ChipCost, GridShape, price_shared_items, sharing_rect
 from tteqsat.frontend.batch import ElementView
-from tteqsat.scheduling.model import GridPlan, Schedule, SharePlan, TensorLayout
+from tteqsat.scheduling.model import GridPlan, Schedule, SharePlan, TensorLayout, block_order
+
+RANKED_SHARE = 2
+"""Cores in a group sharing reads when its items visit different chunks: a sender and one receiver. (The
+emitted handshake counts ready receivers on one semaphore, which is exact only when a receiver that finished
+its item early cannot be mistaken for one still on this chunk: with one receiver there is no other.)"""
 
 
 def grid_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, arch: Arch) -> GridPlan:
     """The split `chip` priced, for `schedule` (the program of one work item)."""
     grid = (int(arch.num("chip.grid_cols")), int(arch.num("chip.grid_rows")))
     blocks = chip.items // view.elements
+    if chip.shared > 1 and chip.share_run == chip.shared and _ranked(schedule):
+        return _shared_plan(schedule, view, block, chip, grid, blocks, ranked=chip.shared)
     if chip.shared > 1:
         return _shared_plan(schedule, view, block, chip, grid, blocks)
     counts = chip.per_core_items()
@@ -46,8 +55,52 @@ def _layouts(schedule: Schedule, view: ElementView, block: int | None) -> dict[s
     return layouts
 
 
+def _ranked(schedule: Schedule) -> bool:
+    """Whether a schedule's items differ by row block (its loop skips the chunks its mask leaves dead)."""
+    return schedule.loop is not None and schedule.loop.live is not None
+
+
+def nested_runs(schedule: Schedule, size: int) -> bool:
+    """Whether runs of `size` row blocks, each largest first (`block_order`'s `ranked`), have every block's
+    chunks within the first one's: then the run's sender reads every chunk its receivers need."""
+    loop = schedule.loop
+    blocks = schedule.blocks
+    if loop is None or blocks % size or blocks < size:
+        return False
+    for position in range(0, blocks, size):
+        run = [loop.range(block_order(position + i, blocks, False, size)) for i in range(size)]
+        lo, hi = run[0]
+        if any(not (lo <= a and b <= hi) for a, b in run[1:] if a < b):
+            return False
+    return True
+
+
+def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, paired: bool, cores: int | None,
+                 page: int, handshake: Callable[[int], tuple[float, float, float]]) -> ChipCost | None:
+    """`schedule`'s items (row blocks that visit different chunks) over groups of `RANKED_SHARE` cores sharing
+    the reads every block of an element makes alike (K and V): each block's shared bytes are its live chunks'
+    of the streamed inputs that are not row-blocked, and the whole inputs'."""
+    loop = schedule.loop
+    assert loop is not None
+    blocks = schedule.blocks
+    streamed = {st.arg for st in loop.streams}
+    whole = sum(a.n_tiles for n, a in enumerate(schedule.args)
+                if a.role == "in" and not a.blocked and n not in streamed) * page
+    chunked = sum(schedule.args[st.arg].n_tiles for st in loop.streams if not schedule.args[st.arg].blocked) * page
+    rect = sharing_rect(RANKED_SHARE, grid.cols or grid.cores, grid.rows or 1)
+    if rect is None or not chunked:
+        return None
+    reader = handshake(rect[0] + rect[1] - 2)[2]
+    order = [block_order(n % blocks, blocks, paired, RANKED_SHARE) for n in range(items)]
+    live = [max(0, hi - lo) / loop.trips for lo, hi in (loop.range(b) for b in order)]
+    return price_shared_items(grid, [schedule.item_cycles(b) for b in order],
+                              [schedule.item_dram_bytes(arch, b) for b in order],
+                              [whole + chunked * f for f in live], blocks, RANKED_SHARE, cores, page,
+                              schedule.setup_cycles, 0.0, [reader * f for f in live])
+
+
 def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, grid: tuple[int, int],
-                 blocks: int) -> GridPlan:
+                 blocks: int, ranked: int = 0) -> GridPlan:
     """The split `price_shared` priced: group g (a w x h rectangle, tiled row-major from the grid's corner)
     runs its runs of `chip.share_run` consecutive row blocks (a whole batch element's, or a contiguous part
     of one's) one after another; its core i runs blocks i*per .. (i+1)*per - 1 of each run, per = run / size."""
@@ -75,4 +128,4 @@ def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip:
         first_run += runs
     share = SharePlan(tuple(groups), tuple(coords), tuple(rects))
     return GridPlan(view.batch, blocks, block or 0, cores, grid, _layouts(schedule, view, block), chip.paired,
-                    run=per, share=share, stride=0 if stride == blocks else stride)
+                    run=per, share=share, stride=0 if stride == blocks else stride, ranked=ranked)

@@ -213,6 +213,8 @@ class GridPlan:
                                          # `stride` items after the last; 0: all consecutive
     share: SharePlan | None = None       # cores that share their whole inputs' reads (NoC multicast)
     stride: int = 0                      # items from one run's start to the next's (0: `blocks`, one run per element)
+    ranked: int = 0                      # > 0: row blocks in runs of this many, largest first (`block_order`): a
+                                         # sharing group's items differ, its sender runs the one that reads most
 
     @property
     def items(self) -> int:
@@ -239,11 +241,16 @@ class GridPlan:
     def block_of(self, item: int) -> int:
         """The row block work item `item` computes (`paired`: a core's consecutive items pair a short block
         with a long one, as tt-metal's causal SDPA balances its q chunks)."""
-        return block_order(item % self.blocks, self.blocks, self.paired)
+        return block_order(item % self.blocks, self.blocks, self.paired, self.ranked)
 
 
-def block_order(position: int, blocks: int, paired: bool) -> int:
-    """The row block at `position` of a batch element's items: itself, or 0, N-1, 1, N-2, ... when paired."""
+def block_order(position: int, blocks: int, paired: bool, ranked: int = 0) -> int:
+    """The row block at `position` of a batch element's items: itself, or 0, N-1, 1, N-2, ... when paired.
+    With `ranked` (a sharing group's size when its items differ), positions come in runs of that many blocks,
+    each run's largest first (the run's sender needs every chunk the others do), and `paired` orders the runs."""
+    if ranked:
+        run, i = divmod(position, ranked)
+        return block_order(run, blocks // ranked, paired) * ranked + ranked - 1 - i
     if not paired:
         return position
     half, odd = divmod(position, 2)

@@ -1,0 +1,150 @@
+"""Sharing K/V reads when a group's items visit different chunks (a causal mask's q blocks): pairs of cores, the
+sender running the block that visits the most chunks and multicasting each chunk only when its receiver's block
+visits it. Priced, emitted, simulated, and shown to fail when the condition is broken."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from cpp_check import check as check_cpp
+from cpp_check import compile_cpp, needs_gxx
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.cost.chip import GridShape, price_items, price_shared_items
+from tteqsat.frontend import reference
+from tteqsat.lowering.conformance import check_module
+from tteqsat.lowering.item_index import Integers, block_of, item_number
+from tteqsat.scheduling.grid import RANKED_SHARE, nested_runs
+from tteqsat.scheduling.model import block_order
+from tteqsat.sim import SimulationError, simulate
+from tteqsat.tools.timing_check import result_cycles
+
+DRAM_BOUND = {"dram.total_gb_per_s": 16.0}  # as in test_kv_share: sharing pays on 8 cores here
+ROWS = 512
+
+
+def causal(diagonal: int = 128) -> tq.Kernel:
+    """Causal attention over 2 heads whose mask's diagonal sits 128 keys right of the main one: with 128-row
+    blocks and 256-key chunks, block 0 visits one chunk and block 1 two, so a pair's receiver skips one."""
+    q, k, v = (tq.tensor(n, (1, 2, ROWS, 64)) for n in "qkv")
+    s = tq.where(tq.tri(ROWS, ROWS, k=diagonal), q @ k.mT * 0.125, -np.inf)
+    return tq.kernel("causal", tq.softmax(s) @ v)
+
+
+_CACHE: dict[bool, tq.Result] = {}
+
+
+def result(share: bool = True) -> tq.Result:
+    if share not in _CACHE:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arch = load_arch("wormhole_b0", {"settings.share_inputs": share, **DRAM_BOUND})
+            _CACHE[share] = tq.optimize(causal(), arch, cores=8, form="streaming", blocks=(128,))
+    return _CACHE[share]
+
+
+def _with_need(text: str, value: str) -> str:
+    """The module with the sender's per-chunk condition replaced by `value` (%c0: never send, %c1: always)."""
+    lines = text.splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        if "^bb0(%need" in line:
+            lines[n - 1] = re.sub(r'"scf.for"\(%c0, %ix\d+, %c1\)', f'"scf.for"(%c0, {value}, %c1)', lines[n - 1])
+    out = "".join(lines)
+    assert out != text
+    return out
+
+
+def _run(res: tq.Result, text: str) -> float:
+    inputs = reference.random_inputs(res.kernel, 0)
+    want = reference.evaluate(res.kernel, inputs)["out"]
+    sim = simulate(text, res.kernel_inputs(inputs), host=res.to_host(), precision="exact")
+    return float(np.max(np.abs(sim.outputs["out"].reshape(want.shape) - want)))
+
+
+# -- the order and the price ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("blocks", [2, 4, 8, 16])
+@pytest.mark.parametrize("paired", [False, True])
+def test_ranked_order_is_a_permutation_with_each_runs_largest_first(blocks: int, paired: bool) -> None:
+    order = [block_order(p, blocks, paired, 2) for p in range(blocks)]
+    assert sorted(order) == list(range(blocks))
+    assert all(order[p] == order[p + 1] + 1 for p in range(0, blocks, 2))  # sender: the larger of two neighbours
+    emitted = [block_of(Integers(), p, blocks, paired, 2) for p in range(blocks)]
+    assert emitted == order  # the index arithmetic the lowering emits computes the same
+
+
+def test_a_pair_is_paced_by_its_longer_item_and_its_receiver_reads_only_its_own_bytes() -> None:
+    grid = GridShape.of(load_arch("wormhole_b0"))
+    # two runs of (sender, receiver) items: (300, 100) and (200, 200) cycles; 1,000 bytes each, 600 shared
+    cost = price_shared_items(grid, [300.0, 100.0, 200.0, 200.0], [1000.0] * 4, [600.0] * 4, group_items=4,
+                              cores=2)
+    assert cost is not None and cost.shared == 2 and cost.share_run == 2 and cost.group_runs == (2,)
+    assert cost.core_compute_cycles == 500.0  # 300 + 200 on both cores: the receiver waits for its sender
+    assert cost.dram_bytes == 2 * 1000 + 2 * 400
+    alone = price_items(grid, [300.0, 100.0, 200.0, 200.0], [1000.0] * 4, cores=2)
+    assert alone.dram_bytes == 4000 and alone.core_compute_cycles == 400.0  # per-core reads: no waiting
+    assert price_shared_items(grid, [1.0] * 3, [1.0] * 3, [1.0] * 3, group_items=3) is None  # no pairs
+
+
+def test_causal_runs_nest_and_their_reverse_does_not() -> None:
+    res = result()
+    assert nested_runs(res.schedule, RANKED_SHARE)
+    loop = res.schedule.loop
+    assert loop is not None and loop.live is not None
+    assert loop.range(0) != loop.range(1)  # the test's premise: a pair's receiver visits fewer chunks
+    # later blocks visiting fewer chunks (a mask above the diagonal): the larger block of a run would be its
+    # sender, and it does not read the chunks its receiver needs
+    upper = SimpleNamespace(blocks=4, loop=SimpleNamespace(range=lambda b: (b, 4)))
+    assert not nested_runs(upper, RANKED_SHARE)  # type: ignore[arg-type]
+
+
+# -- what is chosen, emitted and simulated ----------------------------------------------------------------------
+def test_a_causal_kernel_shares_in_pairs_and_verifies() -> None:
+    res = result()
+    grid = res.schedule.grid
+    assert grid is not None and grid.share is not None and grid.ranked == RANKED_SHARE and res.chip.shared == 2
+    assert all(len(g) == 2 for g in grid.share.groups)
+    assert any("multicasts a chunk only to the cores whose block visits it" in n for n in res.warnings)
+    text = res.to_mlir()
+    assert check_module(text) == [] and "^bb0(%need" in text
+    check = res.verify(cores="all", precision="exact")
+    assert check.max_abs_err < 0.05
+    unshared = result(share=False)
+    assert unshared.chip.shared == 1
+    assert res.chip.dram_bytes < unshared.chip.dram_bytes
+    moved = check.stats["ops.ttkernel.noc_async_read_tile"] + check.stats["ops.ttkernel.noc_async_write_tile"]
+    assert res.chip.dram_bytes == moved * 2048  # the price counts what the simulated readers and writers move
+    for n, (first, count) in enumerate(grid.cores):
+        assert [item_number(Integers(), first, k, grid.run, grid.run_stride) for k in range(count)] == \
+            grid.core_items(n)
+
+
+def test_a_sender_that_always_multicasts_overwrites_pages_its_receiver_did_not_reserve() -> None:
+    res = result()
+    assert _run(res, res.to_mlir()) < 0.05
+    with pytest.raises(SimulationError, match="has not reserved"):
+        _run(res, _with_need(res.to_mlir(), "%c1"))
+
+
+def test_a_sender_that_never_multicasts_a_chunk_deadlocks_its_receiver() -> None:
+    res = result()
+    with pytest.raises(SimulationError, match="deadlock"):
+        _run(res, _with_need(res.to_mlir(), "%c0"))
+
+
+def test_the_timing_simulator_runs_it_and_the_analytic_price_agrees() -> None:
+    priced = result_cycles(result())
+    assert priced.agrees(), priced
+
+
+@needs_gxx
+def test_the_conditional_multicast_compiles(tmp_path) -> None:
+    res = result()
+    cpp = res.to_cpp()
+    assert check_cpp(res.to_mlir(), cpp) == []
+    done = compile_cpp(tmp_path, cpp)
+    assert done.returncode == 0, done.stderr

@@ -8,7 +8,8 @@ slower; the chip's time is the slowest core):
             usual chunks (256/256 at S >= 2048, else 64/64 [derived from tt_transformers' model config]) and
             at its best chunks that fit L1 (every q and k chunk in 64..512)
 Then the variants users run (the `causal`, `kv_heads` and `decode` keys of each JSON row):
-  causal    tq.where(tq.tri(S, S), s, -inf): derived skips the chunks above the diagonal; expert25 visits
+  causal    tq.where(tq.tri(S, S), s, -inf): derived skips the chunks above the diagonal (and may share K/V
+            in pairs of cores, the sender running the longer q block: `ranked_pairs` in JSON); expert25 visits
             keys up to its q chunk's diagonal, adds a mask tile on diagonal chunks (add_block_inplace, its own
             pass) and pairs q chunks i and N-1-i on a core, as tt-metal's causal SDPA balances them
   GQA       32 q heads over 8 K/V heads (tq.repeat), and both kernels again with K/V multicast between the
@@ -158,7 +159,9 @@ def derived_row(res: tq.Result, seconds: float, arch_name: str, b: int, h: int, 
             "core_cycles": round(chip.core_compute_cycles, 1), "bound_by": chip.bound_by,
             "dram_bytes": chip.dram_bytes + (res.split.combine.chip.dram_bytes if res.split else 0),
             "derived_cycles": round(res.cost_cycles, 1),
-            "derived_us": round(res.cost_cycles / (chip.clock_ghz * 1e3), 2), "optimize_seconds": round(seconds, 2)}
+            "derived_us": round(res.cost_cycles / (chip.clock_ghz * 1e3), 2), "optimize_seconds": round(seconds, 2),
+            "cores_per_shared_read": chip.shared,
+            "ranked_pairs": bool(res.schedule.grid is not None and res.schedule.grid.ranked)}
 
 
 def with_expert(row: dict, usual: tuple[int, int] | None, expert: ChipCost | None, best_chunks, best: ChipCost,
@@ -239,7 +242,10 @@ def main() -> None:
                                       tried.get(usual), best_chunks, best, clock)
                     row["over_full"] = round(res.cost_cycles / full_cycles[s], 3)
                     row["paired"] = bool(res.chip.paired)
-                    show(row, "causal", f"{row['over_full']:.3f} of full" + (", paired" if row["paired"] else ""))
+                    share = ", K/V shared in pairs" if row["ranked_pairs"] else (
+                        f", K/V shared by {row['cores_per_shared_read']}" if row["cores_per_shared_read"] > 1 else "")
+                    show(row, "causal", f"{row['over_full']:.3f} of full" + (", paired" if row["paired"] else "")
+                         + share)
         if "gqa" in variants:
             d, kv = 128, 8
             for s, rows_q in ((sizes[min(1, len(sizes) - 1)], None), (8192, 32)):

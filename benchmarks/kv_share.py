@@ -1,9 +1,11 @@
 """K/V shared between the cores of a head over NoC multicast (settings.share_inputs) against per-core reads.
 
-For B = 1, H = 32 q heads (MHA, and GQA over 8 K/V heads), Sq = Sk = S and head dim d, `tq.optimize` with and
-without settings.share_inputs on each arch; both emitted (the shared readers multicast: tests/test_kv_share.py
-simulates them). Prints the modeled chip time, the DRAM bytes, the cores and what bounds the slowest core;
-`group` is the cores that share one DRAM read (the first reads, the rest receive the multicast).
+For B = 1, H = 32 q heads (MHA, causal MHA, and GQA over 8 K/V heads), Sq = Sk = S and head dim d,
+`tq.optimize` with and without settings.share_inputs on each arch (causal items visit different chunks: they
+share in ranked pairs, the sender running the block that visits more chunks); both emitted (the shared readers
+multicast: tests/test_kv_share.py and tests/test_ranked_share.py simulate them). Prints the modeled chip
+time, the DRAM bytes, the cores and what bounds the slowest core; `group` is the cores that share one DRAM
+read (the first reads, the rest receive the multicast).
 
     python benchmarks/kv_share.py [--sizes 1024,4096] [--dims 128] [--archs wormhole_b0,blackhole] [--json PATH]
 """
@@ -16,6 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -25,12 +28,15 @@ from tteqsat.arch import load_arch
 HEADS = 32
 
 
-def attention(s: int, d: int, kv_heads: int) -> tq.Kernel:
+def attention(s: int, d: int, kv_heads: int, causal: bool = False) -> tq.Kernel:
     q = tq.tensor("q", (1, HEADS, s, d))
     k, v = (tq.tensor(n, (1, kv_heads, s, d)) for n in "kv")
     if kv_heads != HEADS:
         k, v = (tq.repeat(x, HEADS // kv_heads, axis=1) for x in (k, v))
-    return tq.kernel("attention", tq.softmax(q @ k.mT * d ** -0.5) @ v)
+    scores = q @ k.mT * d ** -0.5
+    if causal:
+        scores = tq.where(tq.tri(s, s), scores, -np.inf)
+    return tq.kernel("attention", tq.softmax(scores) @ v)
 
 
 def main() -> None:
@@ -48,18 +54,18 @@ def main() -> None:
     for arch_name in args.archs.split(","):
         for d in (int(x) for x in args.dims.split(",")):
             for s in (int(x) for x in args.sizes.split(",")):
-                for kv in (HEADS, 8):
+                for kv, causal in ((HEADS, False), (HEADS, True), (8, False)):
                     start = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        alone = tq.optimize(attention(s, d, kv),
+                        alone = tq.optimize(attention(s, d, kv, causal),
                                             load_arch(arch_name, {"settings.share_inputs": False}))
-                        shared = tq.optimize(attention(s, d, kv),
+                        shared = tq.optimize(attention(s, d, kv, causal),
                                              load_arch(arch_name, {"settings.share_inputs": True}))
                     seconds = time.perf_counter() - start
                     a, sh = alone.chip, shared.chip
                     assert a is not None and sh is not None
-                    name = "MHA" if kv == HEADS else f"GQA {HEADS}/{kv}"
+                    name = ("causal MHA" if causal else "MHA") if kv == HEADS else f"GQA {HEADS}/{kv}"
                     table.add_row(arch_name, name, str(s), str(d), f"{a.cycles:,.0f}", f"{a.dram_bytes / 1e6:.1f}",
                                   str(a.cores), a.bound_by, f"{sh.cycles:,.0f}", f"{sh.dram_bytes / 1e6:.1f}",
                                   f"{sh.cores}/{sh.shared}", sh.bound_by, f"{sh.cycles / a.cycles:.3f}",
@@ -69,7 +75,8 @@ def main() -> None:
                                  "alone_cores": a.cores, "alone_bound_by": a.bound_by,
                                  "shared_cycles": round(sh.cycles, 1), "shared_dram_bytes": sh.dram_bytes,
                                  "shared_cores": sh.cores, "cores_per_group": sh.shared,
-                                 "shared_bound_by": sh.bound_by, "q_block": shared.block,
+                                 "shared_bound_by": sh.bound_by, "q_block": shared.block, "causal": causal,
+                                 "ranked_pairs": bool(shared.schedule.grid and shared.schedule.grid.ranked),
                                  "emitted_multicast": "noc_async_write_multicast" in shared.to_mlir()})
     Console().print(table)
     if args.json:

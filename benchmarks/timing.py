@@ -26,6 +26,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 from egglog import EGraph
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from rich.console import Console
@@ -108,12 +109,15 @@ def shared(console: Console) -> None:
     model and the timing simulator (which times a sharing group's cores together), and whether sharing is chosen
     where the timing simulator says it is slower."""
 
-    def attention(hq: int, hkv: int, s: int = 1024, d: int = 64) -> tq.Kernel:
+    def attention(hq: int, hkv: int, s: int = 1024, d: int = 64, causal: bool = False) -> tq.Kernel:
         q = tq.tensor("q", (1, hq, s, d))
         k, v = (tq.tensor(n, (1, hkv, s, d)) for n in "kv")
         if hkv != hq:
             k, v = (tq.repeat(x, hq // hkv, axis=1) for x in (k, v))
-        return tq.kernel("attention", tq.softmax(q @ k.mT * 0.125) @ v)
+        scores = q @ k.mT * 0.125
+        if causal:  # items visit different chunks: cores share in ranked pairs (tests/test_ranked_share.py)
+            scores = tq.where(tq.tri(s, s), scores, -np.inf)
+        return tq.kernel("attention", tq.softmax(scores) @ v)
 
     runs = [("attention 1x8x1024x64", attention(8, 8), 8, {}, {}),
             ("GQA 8q/2kv 1x8x1024x64", attention(8, 2), 16, {}, {}),
@@ -121,7 +125,10 @@ def shared(console: Console) -> None:
             ("attention 1x8x1024x64, 16 GB/s DRAM", attention(8, 8), 8, SLOW_DRAM, {}),
             ("GQA 8q/2kv 1x8x1024x64, 16 GB/s DRAM", attention(8, 2), 16, SLOW_DRAM, {}),
             ("attention 1x4x256x64 fused, 64-row blocks, 16 GB/s DRAM", attention(4, 4, 256), 8, SLOW_DRAM,
-             {"form": "fused", "blocks": (64,)})]
+             {"form": "fused", "blocks": (64,)}),
+            ("causal 1x8x1024x64 streaming, 16 GB/s DRAM", attention(8, 8, causal=True), 16, SLOW_DRAM,
+             {"form": "streaming"}),
+            ("causal 1x32x1024x128", attention(32, 32, d=128, causal=True), None, {}, {})]
     table = Table(title="sharing K/V over NoC multicast (share_inputs on) against per-core reads (off); the "
                   "sampled cores, whole groups")
     for col in ("arch", "kernel", "cores", "group", "chip model", "analytic", "timing", "analytic/timing",

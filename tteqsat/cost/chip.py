@@ -277,8 +277,8 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
 
 def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float],
                        shared_bytes: Sequence[float], group_items: int, size: int = 2, cores: int | None = None,
-                       page_bytes: int = 0, fixed_cycles: float = 0.0, fill_cycles: float = 0.0,
-                       sync_cycles: Sequence[float] = ()) -> ChipCost | None:
+                       page_bytes: int = 0, fixed_cycles: float = 0.0, sync_cycles: Sequence[float] = ()
+                       ) -> ChipCost | None:
     """Like `price_shared` for items that differ (a causal mask gives later q blocks more chunks): runs of
     `size` consecutive items of one batch element (`group_items` each) go to groups of `size` cores, core i of
     a group taking item i of each of its runs; the item order puts each run's largest first, so the sender
@@ -303,7 +303,7 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
         first = 0
         for count in per_group:
             span = range(first, first + count)
-            paced = fixed_cycles + fill_cycles + sum(steps[u] for u in span)
+            paced = fixed_cycles + sum(steps[u] for u in span)
             handshakes = sum(sync[u * size] for u in span)  # the sender's, which paces the group
             for i in range(size):
                 own = [u * size + i for u in span]

@@ -96,7 +96,7 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
     return price_shared_items(grid, [schedule.item_cycles(b) for b in order],
                               [schedule.item_dram_bytes(arch, b) for b in order],
                               [whole + chunked * f for f in live], blocks, RANKED_SHARE, cores, page,
-                              schedule.setup_cycles, 0.0, [reader * f for f in live])
+                              schedule.setup_cycles, [reader * f for f in live])
 
 
 def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, grid: tuple[int, int],

@@ -123,7 +123,7 @@ def _judge(case: Case) -> Outcome:
         limits = Limits() if case.iterations is None else Limits(iterations=case.iterations)
         with warnings.catch_warnings():  # a saturation limit warns; the case still judges the result
             warnings.simplefilter("ignore")
-            result = optimize(kernel, case.arch, form=case.form, limits=limits)
+            result = optimize(kernel, case.arch_spec(), form=case.form, limits=limits)
     except KernelError as e:
         text = str(e)
         if "internal" in text:
@@ -153,7 +153,8 @@ def _judge(case: Case) -> Outcome:
 def paths(result) -> tuple[str, ...]:
     """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
     sections one trip ahead, dead chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
-    more than one core, grouped heads stacked, keys split over cores."""
+    more than one core, reads shared by cores (lockstep groups, or ranked pairs under a skipping mask), grouped
+    heads stacked, keys split over cores."""
     sched = result.schedule
     loop = sched.loop
     out = []
@@ -169,6 +170,8 @@ def paths(result) -> tuple[str, ...]:
         out.append("dead tiles skipped")
     if sched.grid is not None and len(sched.grid.cores) > 1:
         out.append("grid")
+    if sched.grid is not None and sched.grid.share is not None:
+        out.append("reads shared in ranked pairs" if sched.grid.ranked else "reads shared by groups")
     if result.split is not None:
         out.append("keys split over cores")
     return tuple(out)

@@ -13,6 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
+from tteqsat.arch import Arch, load_arch
+
 TILE = 32
 UNARY_FNS = ("exp", "log", "sqrt", "rsqrt", "recip", "abs", "relu", "sigmoid", "tanh", "gelu", "silu", "neg")
 NEEDS_POSITIVE = ("log", "rsqrt", "recip")  # and sqrt (non-negative), a divisor, a reflected scalar divide
@@ -120,6 +122,11 @@ class Case:
     positive: frozenset[str] = field(default_factory=frozenset)
     flaw: str = ""  # the deliberate mistake of an invalid case, for the report ("" when none was planted)
     iterations: int | None = None  # a saturation iteration limit (None: the default Limits)
+    overrides: tuple[tuple[str, float], ...] = ()  # arch settings (a slow DRAM, where cores share their reads)
+
+    def arch_spec(self) -> str | Arch:
+        """The arch to optimize for: its name, or the arch with the case's overrides."""
+        return load_arch(self.arch, dict(self.overrides)) if self.overrides else self.arch
 
 
 # -- building expressions, with shapes and bounds -----------------------------------------------------
@@ -522,7 +529,8 @@ def _scalar_source(s: float) -> str:
 
 def to_source(case: Case) -> str:
     """A standalone script that builds, optimizes and verifies the case: the repro a report prints."""
-    lines = ["import numpy as np", "import tteqsat as tq", ""]
+    lines = ["import numpy as np", "import tteqsat as tq"] + (["from tteqsat.arch import load_arch"] if case.overrides
+                                                              else []) + [""]
     names: dict[int, str] = {}
     for n, i in enumerate(case.inputs):
         var = f"in{n}"
@@ -547,7 +555,14 @@ def to_source(case: Case) -> str:
               f"as_dtype = {rounding}",
               "inputs = {n: as_dtype(rng.uniform(lo, hi, t.shape).astype(np.float32)) for (n, (lo, hi)), t in "
               f"zip(ranges.items(), [{', '.join(names[id(i)] for i in case.inputs)}])}}",
-              f"result = tq.optimize(kernel, {case.arch!r}, form={case.form!r}"
+              f"result = tq.optimize(kernel, {_arch_text(case)}, form={case.form!r}"
               + (f", limits=tq.Limits(iterations={case.iterations}))" if case.iterations is not None else ")"),
               "print(result.chosen, result.verify(inputs=inputs).max_rel_err)"]
     return "\n".join(lines)
+
+
+def _arch_text(case: Case) -> str:
+    """How a repro names the case's arch (with its overrides, through tteqsat.arch.load_arch)."""
+    if not case.overrides:
+        return repr(case.arch)
+    return f"load_arch({case.arch!r}, {dict(case.overrides)!r})"

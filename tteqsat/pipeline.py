@@ -565,9 +565,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                                schedule.setup_cycles)
             costs.append(dataclasses.replace(chip, paired=paired))
             if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, RANKED_SHARE):
-                costs += [dataclasses.replace(c, paired=paired) for c in [ranked_share(
-                    grid, schedule, arch_obj, items, paired, use, page,
-                    share_handshake(model, schedule, model.dram_rate(grid.cores)))] if c is not None]
+                pairs = ranked_share(grid, schedule, arch_obj, items, paired, use, page,
+                                     share_handshake(model, schedule, model.dram_rate(grid.cores)))
+                if pairs is not None:
+                    costs.append(dataclasses.replace(pairs, paired=paired))
         return min(costs, key=lambda c: (c.cycles, c.paired, c.shared))
 
     start = time.perf_counter()

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from tteqsat.lowering.item_index import block_of, item_number, live_range
+from tteqsat.lowering.item_index import block_of, item_number, live_range, ranked_padding, ranked_partner
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import read_block
 
@@ -116,7 +116,8 @@ class _Func:
         self.base: list[str] = []  # over the grid: each binding's first tile of the current work item
         self.items_open = False
         self.block = "%c0"  # the work item's row block
-        self.receiver_block: str | None = None  # a ranked share's sender: its receiver's item's row block
+        self.partner_block: str | None = None  # a ranked pair: the other core's item's row block
+        self.role = "%c0"  # a ranked pair: 1 on its receiver
         self.ix = _FuncIndex(self)
 
     def op(self, text: str) -> None:
@@ -214,9 +215,9 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     f.const("blocks", f"{items.blocks} : index", "index")
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
     f.block = block_of(f.ix, "%item", items.blocks, items.paired, items.ranked)
-    if items.share and items.ranked:  # the receiver runs the run's next item (GridPlan.ranked: one receiver)
-        f.receiver_block = block_of(f.ix, f.ix.arith("addi", "%item", "%c1"), items.blocks, items.paired,
-                                    items.ranked)
+    if items.share and items.ranked:  # a pair: the sender runs each run's first item, its receiver the next
+        partner, f.role = ranked_partner(f.ix, "%item", items.blocks, items.ranked)
+        f.partner_block = block_of(f.ix, partner, items.blocks, items.paired, items.ranked)
     for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
         inner = 1
         for s in items.batch[axis + 1:]:
@@ -475,15 +476,16 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     column-major "rows" chunks hold tile (row r, column c) at p = c * width + r; "cols" chunks hold tile row r,
     chunk column c at p = r * width + c."""
     shifted = any(st.ahead for st in streams)
-    receiver: tuple[str, str] | None = None
+    partner: tuple[str, str] | None = None
     if live is None and not shifted:
         f.const("trips", f"{trips} : index", "index")
         f.loop("trips", "j")
     else:
         lo, hi = live_range(f.ix, live.live, live.rows, trips, f.block) if live is not None else \
             ("%c0", f.ix.const(trips))
-        if live is not None and f.receiver_block is not None:
-            receiver = live_range(f.ix, live.live, live.rows, trips, f.receiver_block)
+        if live is not None and f.partner_block is not None:
+            partner = live_range(f.ix, live.live, live.rows, trips, f.partner_block)
+            padding = ranked_padding(f.ix, f.role, (lo, hi), partner)
         if shifted:  # iteration j reads chunk j of the streams read ahead and chunk j - 1 of the others
             f.op(f'"scf.for"({lo}, {f.ix.arith("addi", hi, "%c1")}, %c1) ({{')
         else:
@@ -534,8 +536,8 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
                     f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
                     return f"%tile{k}"
         need = None
-        if receiver is not None and _shared(st.tensor, items):  # 1 when the receiver's item visits chunk jv
-            rlo, rhi = receiver
+        if partner is not None and _shared(st.tensor, items):  # on a sender: 1 when its receiver visits chunk jv
+            rlo, rhi = partner
             before = f.ix.arith("minsi", f.ix.arith("maxsi", f.ix.arith("subi", rhi, jv), "%c0"), "%c1")
             after = f.ix.arith("minsi", f.ix.arith("maxsi", f.ix.arith("subi", f.ix.arith("addi", jv, "%c1"), rlo),
                                                    "%c0"), "%c1")
@@ -543,6 +545,25 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
         _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of, _shared(st.tensor, items), need)
         if shifted:
             f.end_loop()
+    f.end_loop()
+    if partner is not None:  # a receiver's CBs of shared streams catch up with its sender's (compute pops these)
+        for n, st in enumerate(streams):
+            if _shared(st.tensor, items):
+                _push_unread(f, first + n, st.tensor, _chunk_tiles(st), blocks[n], padding[1:])
+
+
+def _push_unread(f: _Func, k: int, b: TensorBinding, count: int, block: int, chunks: str) -> None:
+    """`chunks` chunks of `count` tiles reserved and pushed unwritten, `block` tiles at a time: the pages a
+    ranked pair's sender multicast to no one (its receiver's item does not visit them), so that both cores' CBs
+    stand at the same page when the next item's first chunk is multicast to the sender's write pointer."""
+    cb, ty = f"%cb{b.cb_id}", b.cb_type
+    f.const(f"pblk{k}", f"{count // block} : index", "index")
+    f.const(f"pblk{k}_i32", f"{block} : i32", "i32")
+    f.loop(chunks, f"pad{k}")
+    f.loop(f"pblk{k}", f"pb{k}")
+    f.op(f'"ttkernel.cb_reserve_back"({cb}, %pblk{k}_i32) : ({ty}, i32) -> ()')
+    f.op(f'"ttkernel.cb_push_back"({cb}, %pblk{k}_i32) : ({ty}, i32) -> ()')
+    f.end_loop()
     f.end_loop()
 
 

@@ -23,13 +23,23 @@ from tteqsat.lowering.dataflow import (
     emit_reader,
     emit_writer,
 )
-from tteqsat.lowering.item_index import block_of, full_range, item_number, live_range, live_tiles, mask_tile
+from tteqsat.lowering.item_index import (
+    block_of,
+    full_range,
+    item_number,
+    live_range,
+    live_tiles,
+    mask_tile,
+    ranked_padding,
+    ranked_partner,
+)
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.lookahead import trip_order
 from tteqsat.scheduling.model import (
     FPU_KINDS,
     FULL_INIT_KINDS,
     DstSection,
+    LoopInfo,
     Schedule,
     SectionOp,
     TileRead,
@@ -145,6 +155,7 @@ class ComputeEmitter:
         self.tiles = 1  # output tiles per pass (DST tiles per value slot)
         self.ix = IndexArith(self.b)
         self.block: str = self.b.const(0, "index")  # the work item's row block
+        self.item: str = self.block                  # the work item (over the grid)
         self.chunk: str = self.block                 # the loop's chunk (0 outside the loop)
         self.masked = True                            # mask ops apply (False: a chunk the mask holds on)
         self.ragged = False                           # a masked trip skipping dead tiles (scheduling.ragged)
@@ -493,6 +504,31 @@ class ComputeEmitter:
         for cb, tiles in info.drains:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
             b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+        grid = self.s.grid
+        if info.live is not None and grid is not None and grid.share is not None and grid.ranked:
+            self.pop_unread(info, (lo, hi))
+
+    def pop_unread(self, info: LoopInfo, own: tuple[str, str]) -> None:
+        """On a ranked pair's receiver: pop the chunks of each shared stream its reader pushed unread after the
+        item (`lowering.dataflow._push_unread`: its sender's live chunks beyond its own), so its CBs stand where
+        the sender's do for the next item's multicast."""
+        grid = self.s.grid
+        assert grid is not None and info.live is not None
+        b, ix = self.b, self.ix
+        partner, role = ranked_partner(ix, self.item, grid.blocks, grid.ranked)
+        block = block_of(ix, partner, grid.blocks, grid.paired, grid.ranked)
+        padding = ranked_padding(ix, role, own, live_range(ix, info.live, info.rows, info.trips, block))
+        b.line("// a pair's receiver: pop what its reader pushed unread to keep up with its sender's CBs")
+        for st in info.streams:
+            if self.s.args[st.arg].blocked:
+                continue
+            tiles = st.width // 32 * -(-st.shape[1 if st.axis == "rows" else 0] // 32)
+
+            def pop(_: str, cb: int = st.cb, tiles: int = tiles) -> None:
+                b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
+                b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+
+            b.loop_to(str(padding), pop)
 
     def pipelined(self, body: list[DstSection], lower: str, upper: str, last: str | None = None) -> None:
         """Trips `lower` .. `upper` - 1 software pipelined (scheduling.lookahead): the first trip's sections ahead
@@ -674,6 +710,7 @@ class ComputeEmitter:
             def item(n: str) -> None:
                 assert s.grid is not None
                 item = item_number(self.ix, first, n, s.grid.run, s.grid.run_stride)
+                self.item = str(item)
                 self.block = str(block_of(self.ix, item, s.grid.blocks, s.grid.paired, s.grid.ranked))
                 self.program()
 

@@ -44,7 +44,8 @@ def result(share: bool = True) -> tq.Result:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             arch = load_arch("wormhole_b0", {"settings.share_inputs": share, **DRAM_BOUND})
-            _CACHE[share] = tq.optimize(causal(), arch, cores=8, form="streaming", blocks=(128,))
+            # 8 items on 4 cores: each core runs two, so a receiver's CBs must catch up with its sender's
+            _CACHE[share] = tq.optimize(causal(), arch, cores=4, form="streaming", blocks=(128,))
     return _CACHE[share]
 
 
@@ -54,6 +55,21 @@ def _with_need(text: str, value: str) -> str:
     for n, line in enumerate(lines):
         if "^bb0(%need" in line:
             lines[n - 1] = re.sub(r'"scf.for"\(%c0, %ix\d+, %c1\)', f'"scf.for"(%c0, {value}, %c1)', lines[n - 1])
+    out = "".join(lines)
+    assert out != text
+    return out
+
+
+def _without_catch_up(text: str) -> str:
+    """The module with a receiver's unread pushes and their pops (after each item) made loops of no trips."""
+    lines = text.splitlines(keepends=True)
+    for n, line in enumerate(lines):
+        if "^bb0(%pad" in line:  # the reader's pushes
+            lines[n - 1] = re.sub(r'"scf.for"\(%c0, %ix\d+, %c1\)', '"scf.for"(%c0, %c0, %c1)', lines[n - 1])
+        if "pop what its reader pushed unread" in line:  # the compute thread's pops: the next two loops
+            loops = [m for m in range(n + 1, len(lines)) if '"scf.for"(' in lines[m]][:2]
+            for m in loops:
+                lines[m] = re.sub(r'"scf.for"\((%\w+), %\w+, ', r'"scf.for"(\1, \1, ', lines[m])
     out = "".join(lines)
     assert out != text
     return out
@@ -128,6 +144,15 @@ def test_a_sender_that_always_multicasts_overwrites_pages_its_receiver_did_not_r
     assert _run(res, res.to_mlir()) < 0.05
     with pytest.raises(SimulationError, match="has not reserved"):
         _run(res, _with_need(res.to_mlir(), "%c1"))
+
+
+def test_a_receiver_whose_cbs_do_not_catch_up_with_its_senders_fails() -> None:
+    """After an item the sender's CBs of K and V have advanced over the chunks its receiver skipped; the next
+    item's first chunk is multicast to the sender's write pointer, so the receiver must stand there too."""
+    res = result()
+    assert all(count == 2 for _, count in res.schedule.grid.cores)  # two items a core: the case that needs it
+    with pytest.raises(SimulationError, match="has not reserved"):
+        _run(res, _without_catch_up(res.to_mlir()))
 
 
 def test_a_sender_that_never_multicasts_a_chunk_deadlocks_its_receiver() -> None:

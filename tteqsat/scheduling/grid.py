@@ -62,7 +62,8 @@ def _ranked(schedule: Schedule) -> bool:
 
 def nested_runs(schedule: Schedule, size: int) -> bool:
     """Whether runs of `size` row blocks, each largest first (`block_order`'s `ranked`), have every block's
-    chunks within the first one's: then the run's sender reads every chunk its receivers need."""
+    chunks a prefix of the first one's: then the run's sender reads every chunk its receivers need, and a
+    receiver's CBs stand where the sender's do at each chunk it is sent (it pushes the rest unread after)."""
     loop = schedule.loop
     blocks = schedule.blocks
     if loop is None or blocks % size or blocks < size:
@@ -70,7 +71,7 @@ def nested_runs(schedule: Schedule, size: int) -> bool:
     for position in range(0, blocks, size):
         run = [loop.range(block_order(position + i, blocks, False, size)) for i in range(size)]
         lo, hi = run[0]
-        if any(not (lo <= a and b <= hi) for a, b in run[1:] if a < b):
+        if any(not (a == lo and b <= hi) for a, b in run[1:] if a < b):
             return False
     return True
 

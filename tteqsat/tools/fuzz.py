@@ -123,7 +123,7 @@ def _judge(case: Case) -> Outcome:
         limits = Limits() if case.iterations is None else Limits(iterations=case.iterations)
         with warnings.catch_warnings():  # a saturation limit warns; the case still judges the result
             warnings.simplefilter("ignore")
-            result = optimize(kernel, case.arch_spec(), form=case.form, limits=limits)
+            result = optimize(kernel, case.arch_spec(), form=case.form, limits=limits, cores=case.cores)
     except KernelError as e:
         text = str(e)
         if "internal" in text:

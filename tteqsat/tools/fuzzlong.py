@@ -225,4 +225,6 @@ def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...
     # now and then a chip whose DRAM these kernels saturate: there cores share K/V reads (in ranked pairs when
     # a mask makes items visit different chunks), which the real chips choose only for big kernels
     overrides = (("dram.total_gb_per_s", 16.0),) if draw(st.integers(0, 3)) == 0 else ()
-    return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, iterations=iterations, overrides=overrides)
+    cores = draw(st.sampled_from((None, None, 2, 4)))  # several items a core: CBs carry over between items
+    return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, iterations=iterations, overrides=overrides,
+                cores=cores)

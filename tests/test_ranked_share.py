@@ -173,3 +173,10 @@ def test_the_conditional_multicast_compiles(tmp_path) -> None:
     assert check_cpp(res.to_mlir(), cpp) == []
     done = compile_cpp(tmp_path, cpp)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_html_report_says_the_groups_are_ranked_pairs() -> None:
+    from tteqsat.tools.html_report import render_html
+
+    grid_text = render_html(result()).split("<h2>Grid</h2>")[1].split("</p>")[0]
+    assert "groups of 2: one core of each reads" in grid_text and "the groups are pairs" in grid_text

@@ -259,6 +259,11 @@ def _grid_section(result: Result) -> str:
         text += (f" The cores run in {len(chip.group_runs)} groups of {chip.shared}: one core of each reads the "
                  "inputs every row block reads whole from DRAM and multicasts them to the others over the NoC, "
                  "so the DRAM bytes column counts each core's items as if they read alone.")
+        grid = result.schedule.grid
+        if grid is not None and grid.ranked:
+            text += (" The items visit different chunks (the mask skips some), so the groups are pairs: the sender "
+                     "runs the row block that visits more and multicasts a chunk only when its receiver's block "
+                     "visits it.")
     return ("<h2>Grid</h2>" + f"<p class='sub' id='grid'>{text}</p>"
             + _table(["cores", "count", "items each", "compute cycles", "DRAM bytes"], rows, {1, 2, 3, 4},
                      table_id="cores"))

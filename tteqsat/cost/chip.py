@@ -22,6 +22,7 @@ traffic shrinks."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -64,6 +65,53 @@ class GridShape:
 
 
 @dataclass(frozen=True)
+class CorePipeline:
+    """A core's cycles for its work items against the DRAM rate its reader and writer get, as the per-core
+    pipeline prices them (`tteqsat.scheduling.timing.rate_pipeline`: the fill before compute's first wait is
+    met, the reader's waits for room, the writer's tail): sampled at `rates` (ascending; the last is the most one
+    core can take, one link or one controller) for one, two and three items. Between samples it is linear in
+    1 / rate: the pipeline's time is the longest of its paths, each a sum of fixed cycles and bytes over the
+    rate, so convex and piecewise linear in 1 / rate. Above the last rate it is constant; below the first the
+    first segment goes on (the steepest path, all reads, binds there). More items add the third's increment
+    each (the steady state, as the pipeline extrapolates them)."""
+
+    rates: tuple[float, ...]
+    one: tuple[float, ...]    # cycles of one item at each rate
+    two: tuple[float, ...]
+    three: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        n = len(self.rates)
+        if n < 2 or any(len(c) != n for c in (self.one, self.two, self.three)) or \
+                any(b <= a for a, b in zip(self.rates, self.rates[1:], strict=False)) or self.rates[0] <= 0:
+            raise ValueError("a core pipeline needs at least two ascending positive rates and cycles for each")
+
+    @property
+    def most_rate(self) -> float:
+        """The fastest rate the core can take (the last sample)."""
+        return self.rates[-1]
+
+    def cycles(self, items: int, rate: float) -> float:
+        """`items` items at `rate` bytes per cycle."""
+        if items <= 0:
+            return 0.0
+        picked = self.one if items == 1 else self.two if items == 2 else self.three
+        at = _in_inverse_rate(self.rates, picked, rate)
+        if items <= 3:
+            return at
+        return at + (items - 3) * (at - _in_inverse_rate(self.rates, self.two, rate))
+
+
+def _in_inverse_rate(rates: tuple[float, ...], cycles: tuple[float, ...], rate: float) -> float:
+    """`cycles` sampled at `rates`, read at `rate` linearly in 1 / rate (constant above the last sample)."""
+    if rate >= rates[-1]:
+        return cycles[-1]
+    k = max(1, bisect_right(rates, rate))  # rates[k - 1] <= rate < rates[k], or the first segment extended
+    x0, x1, x = 1 / rates[k - 1], 1 / rates[k], 1 / rate
+    return cycles[k] + (cycles[k - 1] - cycles[k]) * (x - x1) / (x0 - x1)
+
+
+@dataclass(frozen=True)
 class CoreLoad:
     """What one core runs: its work items' compute, and the bytes it takes from DRAM and over its NoC link."""
 
@@ -72,6 +120,8 @@ class CoreLoad:
     dram_bytes: float
     noc_bytes: float | None = None  # bytes through the core's link; its DRAM bytes unless shared reads arrive
     sync_cycles: float = 0.0        # its reader's time moving no DRAM bytes: shared blocks' multicast handshakes
+    pipeline: CorePipeline | None = None  # its time at a DRAM rate as the per-core pipeline prices it; None: the
+    #                                       slower of its compute and its bytes at that rate (no fill, no waits)
 
 
 @dataclass(frozen=True)
@@ -115,62 +165,94 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
     """The chip running `loads` (one per core that gets work, in core order).
 
     DRAM is shared work-conservingly: while cores stream, the aggregate rate for `page_bytes` pages on `nocs`
-    NoCs is split max-min fairly among those still reading, none faster than it can use (its bytes over its
-    compute, or over its NoC link's time: a reader cannot run further ahead of compute than its buffers), so
-    a core that finishes early leaves its share to the rest. A core ends when its compute and its bytes are
-    both done; the chip when its slowest core ends, plus the launch."""
+    NoCs is split max-min fairly among those still reading, none faster than it can use (a load without a
+    pipeline: its bytes over its compute, or over its NoC link's time, as a reader cannot run further ahead of
+    compute than its buffers; with one: the fastest rate its pipeline takes), so a core that finishes early
+    leaves its share to the rest. A load without a pipeline ends when its compute and its bytes are both done;
+    one with a pipeline (`CoreLoad.pipeline`) advances at each moment by the share of its work its pipeline
+    does per cycle at the rate it then gets (fill and waits included). The chip ends when its slowest core
+    ends, plus the launch."""
     active = [ld for ld in loads if ld.items > 0]
     if not active:
         raise ValueError("a grid needs at least one work item")
     aggregate = grid.dram_rate(page_bytes, nocs)
     link = grid.noc_bytes_per_cycle
-    groups: dict[tuple[float, float, float, float], int] = {}
+    groups: dict[_Group, int] = {}
     for ld in active:
         key = (ld.compute_cycles, float(ld.dram_bytes), float(ld.dram_bytes if ld.noc_bytes is None else ld.noc_bytes),
-               ld.sync_cycles)
+               ld.sync_cycles, ld.items if ld.pipeline is not None else 0, ld.pipeline)
         groups[key] = groups.get(key, 0) + 1
     done = _share_dram(groups, aggregate, link)
-    slowest_key = max(groups, key=lambda k: (done[k], k))
-    compute, dram, noc, sync = slowest_key
-    data_cycles = max(noc / link + sync, done[slowest_key] if dram else 0.0)
-    core = max(compute, data_cycles)
+    slowest_key = max(groups, key=lambda k: (done[k], k[:5]))  # ties: the first such group (dict order)
+    compute, dram, noc, sync, items, pipeline = slowest_key
+    if pipeline is not None:
+        data_cycles = core = done[slowest_key]
+        alone = pipeline.cycles(items, pipeline.most_rate)
+        bound = "compute" if core <= alone * (1 + 1e-9) else "dram"
+    else:
+        data_cycles = max(noc / link + sync, done[slowest_key] if dram else 0.0)
+        core = max(compute, data_cycles)
+        if compute >= data_cycles * (1 - 1e-9):
+            bound = "compute"
+        else:
+            bound = "noc" if noc / link + sync >= data_cycles * (1 - 1e-9) else "dram"
     total = sum(ld.dram_bytes for ld in active)
     floor = total / aggregate
-    if compute >= data_cycles * (1 - 1e-9):
-        bound = "compute"
-    else:
-        bound = "noc" if noc / link + sync >= data_cycles * (1 - 1e-9) else "dram"
     slowest = next(ld for ld in active if ld.compute_cycles == compute and float(ld.dram_bytes) == dram)
     return ChipCost(sum(ld.items for ld in active), len(active), slowest.items, compute / slowest.items, item_bytes,
                     compute, data_cycles, floor, grid.launch_cycles + core, bound, grid.clock_ghz,
                     tuple(ld.items for ld in active), round(total), grid.launch_cycles, shared)
 
 
-def _share_dram(groups: dict[tuple[float, float, float, float], int], aggregate: float, link: float
-                ) -> dict[tuple[float, float, float, float], float]:
-    """When each group of identical cores (compute, DRAM bytes, NoC bytes, sync cycles) -> count ends, DRAM
-    shared max-min fairly: each core's rate capped at its bytes over its time without contention; a core's reader
-    also spends its sync cycles moving no DRAM bytes, so it ends that much after its last byte."""
-    end: dict[tuple[float, float, float, float], float] = {}
-    left: dict[tuple[float, float, float, float], float] = {}
-    cap: dict[tuple[float, float, float, float], float] = {}
+_Group = tuple[float, float, float, float, int, "CorePipeline | None"]
+"""Identical cores: compute, DRAM bytes, NoC bytes, sync cycles, items (with a pipeline; else 0), pipeline."""
+
+
+def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dict[_Group, float]:
+    """When each group of identical cores (-> count) ends, DRAM shared max-min fairly among the cores still
+    reading. A core without a pipeline moves its bytes at its rate, capped at its bytes over its time without
+    contention; its reader also spends its sync cycles moving no DRAM bytes, so it ends that much after its last
+    byte. A core with a pipeline does, per cycle at rate r, 1 / (its pipeline's cycles at r) of its work, capped
+    at the fastest rate its pipeline takes: its reads wait on compute and compute on its reads as the pipeline
+    has them, and a later rate change speeds up or slows down what is left alike."""
+    end: dict[_Group, float] = {}
+    left: dict[_Group, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
+    cap: dict[_Group, float] = {}
     for key in groups:
-        compute, dram, noc, sync = key
+        compute, dram, noc, sync, items, pipeline = key
+        if pipeline is not None:
+            if dram <= 0:
+                end[key] = pipeline.cycles(items, pipeline.most_rate)
+            else:
+                left[key], cap[key] = 1.0, pipeline.most_rate
+            continue
         alone = max(compute, noc / link + sync)
         if dram <= 0 or alone <= 0:
             end[key] = alone
         else:
             left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
+
+    def remaining(k: _Group, rate: float) -> float:  # cycles to finish at `rate`
+        pipeline = k[5]
+        return left[k] * pipeline.cycles(k[4], rate) if pipeline is not None else left[k] / rate
+
     now = 0.0
     while left:
         rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
-        step = min(left[k] / rates[k] for k in left)
+        step = min(remaining(k, rates[k]) for k in left)
         now += step
         for k in list(left):
-            left[k] -= rates[k] * step
-            if left[k] <= 1e-9 * max(1.0, k[1]):
-                end[k] = now + k[3]
-                del left[k]
+            pipeline = k[5]
+            if pipeline is not None:
+                left[k] -= step / pipeline.cycles(k[4], rates[k])
+                if left[k] <= 1e-9:
+                    end[k] = now
+                    del left[k]
+            else:
+                left[k] -= rates[k] * step
+                if left[k] <= 1e-9 * max(1.0, k[1]):
+                    end[k] = now + k[3]
+                    del left[k]
     return end
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from tteqsat.arch import Arch
 
@@ -64,27 +64,26 @@ class GridShape:
         return self.dram_channels * per_channel * self.dram_sustained
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CorePipeline:
     """A core's cycles for its work items against the DRAM rate its reader and writer get, as the per-core
     pipeline prices them (`tteqsat.scheduling.timing.rate_pipeline`: the fill before compute's first wait is
-    met, the reader's waits for room, the writer's tail): sampled at `rates` (ascending; the last is the most one
-    core can take, one link or one controller) for one, two and three items. Between samples it is linear in
-    1 / rate: the pipeline's time is the longest of its paths, each a sum of fixed cycles and bytes over the
-    rate, so convex and piecewise linear in 1 / rate. Above the last rate it is constant; below the first the
-    first segment goes on (the steepest path, all reads, binds there). More items add the third's increment
-    each (the steady state, as the pipeline extrapolates them)."""
+    met, the reader's waits for room, the writer's tail). `sample(items, rate)` prices one, two or three items at
+    one of `rates` (ascending; the last is the most one core can take, one link or one controller); samples are
+    taken when first needed and kept. Between samples the cycles are linear in 1 / rate: the pipeline's time is
+    the longest of its paths, each a sum of fixed cycles and bytes over the rate, so convex and piecewise linear
+    in 1 / rate. Above the last rate they are constant; below the first the first segment goes on (the steepest
+    path, all reads, binds there). More items add the third's increment each (the steady state, as the pipeline
+    extrapolates them). Compared by identity: one object per core program."""
 
+    sample: Callable[[int, float], float]
     rates: tuple[float, ...]
-    one: tuple[float, ...]    # cycles of one item at each rate
-    two: tuple[float, ...]
-    three: tuple[float, ...]
+    _known: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        n = len(self.rates)
-        if n < 2 or any(len(c) != n for c in (self.one, self.two, self.three)) or \
-                any(b <= a for a, b in zip(self.rates, self.rates[1:], strict=False)) or self.rates[0] <= 0:
-            raise ValueError("a core pipeline needs at least two ascending positive rates and cycles for each")
+        if len(self.rates) < 2 or self.rates[0] <= 0 or \
+                any(b <= a for a, b in zip(self.rates, self.rates[1:], strict=False)):
+            raise ValueError("a core pipeline needs at least two ascending positive rates")
 
     @property
     def most_rate(self) -> float:
@@ -95,20 +94,23 @@ class CorePipeline:
         """`items` items at `rate` bytes per cycle."""
         if items <= 0:
             return 0.0
-        picked = self.one if items == 1 else self.two if items == 2 else self.three
-        at = _in_inverse_rate(self.rates, picked, rate)
-        if items <= 3:
-            return at
-        return at + (items - 3) * (at - _in_inverse_rate(self.rates, self.two, rate))
+        at = self._at(min(items, 3), rate)
+        return at if items <= 3 else at + (items - 3) * (at - self._at(2, rate))
 
+    def _at(self, items: int, rate: float) -> float:
+        """The samples of `items` items read at `rate`, linearly in 1 / rate."""
+        if rate >= self.rates[-1]:
+            return self._sampled(items, len(self.rates) - 1)
+        k = max(1, bisect_right(self.rates, rate))  # rates[k - 1] <= rate < rates[k], or the first segment
+        lo, hi = self._sampled(items, k - 1), self._sampled(items, k)
+        x0, x1, x = 1 / self.rates[k - 1], 1 / self.rates[k], 1 / rate
+        return hi + (lo - hi) * (x - x1) / (x0 - x1)
 
-def _in_inverse_rate(rates: tuple[float, ...], cycles: tuple[float, ...], rate: float) -> float:
-    """`cycles` sampled at `rates`, read at `rate` linearly in 1 / rate (constant above the last sample)."""
-    if rate >= rates[-1]:
-        return cycles[-1]
-    k = max(1, bisect_right(rates, rate))  # rates[k - 1] <= rate < rates[k], or the first segment extended
-    x0, x1, x = 1 / rates[k - 1], 1 / rates[k], 1 / rate
-    return cycles[k] + (cycles[k - 1] - cycles[k]) * (x - x1) / (x0 - x1)
+    def _sampled(self, items: int, index: int) -> float:
+        key = (items, index)
+        if key not in self._known:
+            self._known[key] = self.sample(items, self.rates[index])
+        return self._known[key]
 
 
 @dataclass(frozen=True)
@@ -271,8 +273,8 @@ def _water_fill(caps: dict, counts: dict, total: float) -> dict:
 
 def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int | None = None,
                fixed_cycles: float = 0.0, page_bytes: int = 0, shared_bytes: int = 0, group_items: int = 0,
-               share: bool = False, handshake: Callable[[int], tuple[float, float, float]] | None = None
-               ) -> ChipCost:
+               share: bool = False, handshake: Callable[[int], tuple[float, float, float]] | None = None,
+               pipeline: Callable[[int | None], CorePipeline] | None = None) -> ChipCost:
     """The cheapest even split of `items` equal items over at most `grid.cores` cores (or exactly `cores`);
     `fixed_cycles` is paid once per core (setup before its first item). Fewer cores win only when they are
     not slower: ties go to fewer cores, which leaves DRAM bandwidth to the rest.
@@ -284,13 +286,17 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores then). `handshake(hops)` is what
     sharing adds (what compute waits for once per core and per item, what the reader spends per item), its shared
     blocks' multicast handshakes with the farthest receiver `hops` NoC hops from the sender
-    (`tteqsat.scheduling.timing.share_handshake`); none: nothing."""
+    (`tteqsat.scheduling.timing.share_handshake`); none: nothing. `pipeline(hops)` is a core's pipeline
+    (`CoreLoad.pipeline`: its cycles against its DRAM rate), alone (None) or as the sender of a sharing group whose
+    farthest receiver is `hops` hops away (`tteqsat.scheduling.timing.rate_pipeline`); none: each core the slower
+    of its compute and its bytes."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
     best: ChipCost | None = None
     for c in counts:
-        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes)
+        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes,
+                     pipeline(None) if pipeline is not None else None)
         if best is None or cost.cycles < best.cycles * (1 - 1e-9):
             best = cost
     assert best is not None
@@ -304,9 +310,11 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
                     continue
                 most = min(items // run, (cores or grid.cores) // size, rect[2])
                 fill, exposed, sync = handshake(rect[0] + rect[1] - 2) if handshake is not None else (0.0,) * 3
+                sender = pipeline(rect[0] + rect[1] - 2) if pipeline is not None else None
                 for groups in range(1, most + 1):
                     cost = price_shared(grid, items, item_cycles + exposed, item_bytes, size, groups,
-                                        fixed_cycles + fill, page_bytes, shared_bytes, group_items, run, sync)
+                                        fixed_cycles + fill, page_bytes, shared_bytes, group_items, run, sync,
+                                        sender)
                     faster = cost.cycles < best.cycles * (1 - 1e-9)
                     if faster or cost.cycles <= best.cycles * (1 + 1e-9) and cost.dram_bytes < best.dram_bytes:
                         best = cost
@@ -330,7 +338,7 @@ def sharing_rect(size: int, cols: int, rows: int) -> tuple[int, int, int] | None
 
 def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: int, size: int, groups: int,
                  fixed_cycles: float, page_bytes: int, shared_bytes: int, group_items: int, run: int = 0,
-                 sync_cycles: float = 0.0) -> ChipCost:
+                 sync_cycles: float = 0.0, sender: CorePipeline | None = None) -> ChipCost:
     """`groups` groups of `size` cores sharing the bytes every item of a batch element reads alike (its
     `group_items` items). The items split into runs of `run` consecutive items of one element (`group_items`,
     whole elements, by default; `size` | `run` | `group_items`), spread evenly over the groups: every core of a
@@ -339,7 +347,9 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     are elements. The group's first core (the sender) reads it from DRAM and multicasts it over the NoC to the
     rest: the sender moves every byte of its items from DRAM, a receiver only its own (`item_bytes -
     shared_bytes`); every core still takes all of them through its NoC link. `sync_cycles` per item is what the
-    multicast handshake adds to every core's reader (the group runs in lockstep, at its sender's pace)."""
+    multicast handshake adds to every core's reader (the group runs in lockstep, at its sender's pace). `sender`:
+    the sender's pipeline (`CoreLoad.pipeline`, its reads and their handshakes included); the receivers, which
+    read only their own bytes and wait for the sender's multicasts, keep the slower of compute and bytes."""
     run = run or group_items
     if run % size or group_items % run:
         raise ValueError(f"a group of {size} cores over runs of {run} items of {group_items}-item elements: "
@@ -350,7 +360,8 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     loads: list[CoreLoad] = []
     for runs in per_group:
         n = runs * per_core
-        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes, n * sync_cycles))
+        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes, n * sync_cycles,
+                              sender))
         loads += [CoreLoad(n, fixed_cycles + n * item_cycles, n * (item_bytes - shared_bytes), n * item_bytes,
                            n * sync_cycles)] * (size - 1)
     cost = price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=size)
@@ -385,8 +396,8 @@ def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Seque
 
 
 def _even(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int, fixed_cycles: float,
-          page_bytes: int) -> ChipCost:
+          page_bytes: int, pipeline: CorePipeline | None = None) -> ChipCost:
     base, extra = divmod(items, cores)
     counts = [base + (1 if c < extra else 0) for c in range(cores)]
-    loads = [CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes) for n in counts if n]
+    loads = [CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, pipeline=pipeline) for n in counts if n]
     return price_cores(grid, loads, page_bytes, item_bytes=item_bytes)

@@ -223,7 +223,7 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dic
     for key in groups:
         compute, dram, noc, sync, items, pipeline = key
         if pipeline is not None:
-            if dram <= 0:
+            if dram <= 0 or pipeline.cycles(items, pipeline.most_rate) <= 0:
                 end[key] = pipeline.cycles(items, pipeline.most_rate)
             else:
                 left[key], cap[key] = 1.0, pipeline.most_rate

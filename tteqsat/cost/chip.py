@@ -1,10 +1,12 @@
 """The chip: work items over the core grid, priced as the slowest core against shared DRAM.
 
 A kernel over a grid is one program per core looping over its work items (batch elements times row
-blocks). A core's time is its items' compute, or its items' DRAM traffic at the rate it gets, whichever is
-slower (the reader prefetches while compute runs); the chip's time is its slowest core plus the launch, and
-never less than every byte over the aggregate DRAM bandwidth. DRAM is shared: a core's rate is the lesser
-of one NoC link and its share of the aggregate, so many cores reading at once each get less.
+blocks). A core's time is what its pipeline takes at the DRAM rate it gets (`CorePipeline`, from the per-core
+model `tteqsat.scheduling.timing.kernel_cycles`: the reads compute waits for before it starts, the reader's
+waits for room, the writer's tail), or, for a caller without one, its items' compute or their DRAM traffic at
+that rate, whichever is slower; the chip's time is its slowest core plus the launch, and never less than every
+byte over the aggregate DRAM bandwidth. DRAM is shared: a core's rate is the lesser of one NoC link and its
+share of the aggregate, so many cores reading at once each get less.
 
 The aggregate is what many readers of tile-sized pages sustain, not the datasheet peak: each DRAM channel's
 endpoint accepts one read request per `dram_request_cycles` per NoC (tt-metal #55898), so pages smaller

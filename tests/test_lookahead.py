@@ -146,12 +146,16 @@ def test_hand_written_expert_schedules_keep_program_order() -> None:
 def test_the_reader_fetches_the_chunks_ahead_first_so_a_dram_bound_grid_gains_too() -> None:
     """The reader follows the compute thread's order: K chunk t+1 before V chunk t. Reading V_t first (the order
     of a loop in program order) made this kernel, on 32 cores sharing DRAM, 2.8 % slower in the timing simulator
-    with Q K^T ahead (48,406 against 47,089 cycles) while the model priced it 3.3 % faster."""
+    with Q K^T ahead (48,406 against 47,089 cycles) while the model priced it 3.3 % faster. At the DRAM peak (the
+    rate those numbers were timed at): at the sustained fraction the chip and the timing simulator now use, this
+    kernel is DRAM-bound enough that running ahead gains nothing in either model (analytic 49,528 against 48,683,
+    timing 50,220 against 49,231) and optimize takes the fused form. The streaming form both ways: the order
+    within its loop is the subject (without lookahead the chip model now prefers the fused form by 0.4 %)."""
     q, k, v = tq.tensor("q", (2, 8, 128, 64)), tq.tensor("k", (2, 8, 1024, 64)), tq.tensor("v", (2, 8, 1024, 64))
     kernel = tq.kernel("attention", tq.softmax(q @ k.mT * 0.125) @ v)
-    apart = {"settings.share_inputs": False}  # per-core reads: the reader order is the subject
-    on = tq.optimize(kernel, load_arch("wormhole_b0", apart))
-    off = tq.optimize(kernel, load_arch("wormhole_b0", {**apart, "settings.loop_lookahead": False}))
+    apart = {"settings.share_inputs": False, "dram.sustained_fraction": 1.0}  # per-core reads, at the peak
+    on = tq.optimize(kernel, load_arch("wormhole_b0", apart), form="streaming")
+    off = tq.optimize(kernel, load_arch("wormhole_b0", {**apart, "settings.loop_lookahead": False}), form="streaming")
     assert ahead_sections(on) and not ahead_sections(off)
     timed_on, timed_off = result_cycles(on), result_cycles(off)
     assert timed_on.timed < timed_off.timed and timed_on.analytic < timed_off.analytic

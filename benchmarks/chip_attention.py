@@ -1,8 +1,9 @@
 """Attention over the whole chip: the derived schedule against the 2025 tt-metal SDPA schedule on the same grid.
 
 For B = 1, H = 32 heads, Sq = Sk = S and head dim d, both priced by the same chip model (work items = heads x
-q blocks over the arch's compute grid; a core's time is its items' compute or its share of DRAM, whichever is
-slower; the chip's time is the slowest core):
+q blocks over the arch's compute grid; a core's time is its pipeline (reads, compute, writes) at its share of
+DRAM, or for the causal variant's unequal items their compute or their bytes at that share, whichever is slower;
+the chip's time is the slowest core):
   derived   what `tq.optimize` chooses: q block (row-block height), K chunk, cores
   expert25  the 2025 tt-metal SDPA pipeline (benchmarks/expert_sdpa.py) per q chunk, at tt_transformers'
             usual chunks (256/256 at S >= 2048, else 64/64 [derived from tt_transformers' model config]) and
@@ -27,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +44,11 @@ from rich.table import Table
 import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
-from tteqsat.cost.chip import ChipCost, GridShape, price_grid, price_items
+from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_grid, price_items
 from tteqsat.extraction.program import HwOp, Program
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.model import block_order
+from tteqsat.scheduling.timing import rate_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bounds import chip_bound  # noqa: E402
@@ -70,7 +74,12 @@ def expert_on_grid(b: int, h: int, s: int, d: int, q_chunk: int, k_chunk: int, a
         return None
     page = arch.tile_bytes("bf16")
     return price_grid(GridShape.of(arch), b * h * (s // q_chunk), sched.compute_cycles, sched.dram_bytes(arch),
-                      page_bytes=page)
+                      page_bytes=page, pipeline=_pipeline(model, sched))
+
+
+def _pipeline(model, sched) -> Callable[[int | None], CorePipeline]:
+    """The expert's cores priced as tq.optimize prices the derived kernel's (their pipeline at their DRAM share)."""
+    return functools.cache(lambda hops: rate_pipeline(model, sched, hops))
 
 
 def masked_attention(b: int, h: int, s: int, d: int, kv_heads: int | None = None, causal: bool = False,
@@ -136,7 +145,7 @@ def expert_decode_on_grid(b: int, h: int, keys: int, d: int, k_chunk: int, combi
     if sched is None:
         return None
     chip = price_grid(grid, b * h * parts, sched.compute_cycles, sched.dram_bytes(arch),
-                      page_bytes=arch.tile_bytes("bf16"))
+                      page_bytes=arch.tile_bytes("bf16"), pipeline=_pipeline(model, sched))
     return dataclasses.replace(chip, cycles=chip.cycles + (combine_cycles if parts > 1 else 0.0)), parts
 
 
@@ -303,7 +312,7 @@ def _expert_rows_on_grid(b: int, h: int, rows: int, keys: int, d: int, k_chunk: 
     if sched is None:
         return None
     return price_grid(GridShape.of(arch), b * h, sched.compute_cycles, sched.dram_bytes(arch),
-                      page_bytes=arch.tile_bytes("bf16"))
+                      page_bytes=arch.tile_bytes("bf16"), pipeline=_pipeline(model, sched))
 
 
 if __name__ == "__main__":

@@ -132,7 +132,7 @@ def shared(console: Console) -> None:
     table = Table(title="sharing K/V over NoC multicast (share_inputs on) against per-core reads (off); the "
                   "sampled cores, whole groups")
     for col in ("arch", "kernel", "cores", "group", "chip model", "analytic", "timing", "analytic/timing",
-                "timing, off", "on/off"):
+                "chip/timing", "chip, off", "timing, off", "chip/timing, off", "on/off"):
         table.add_column(col, justify="left" if col in ("arch", "kernel") else "right")
     worse = []
     for arch_name in ("wormhole_b0", "blackhole"):
@@ -142,11 +142,12 @@ def shared(console: Console) -> None:
             off = _optimize(kernel, arch=load_arch(arch_name, {**overrides, "settings.share_inputs": False}),
                             cores=cores, **kw)
             p_on, p_off = result_cycles(on), result_cycles(off)
-            assert on.chip is not None
+            assert on.chip is not None and off.chip is not None
             group = str(on.chip.shared) if on.chip.shared > 1 else "-"
             table.add_row(arch_name, label, str(on.chip.cores), group, f"{on.chip.cycles:,.0f}",
-                          f"{p_on.analytic:,.0f}", f"{p_on.timed:,.0f}", f"{p_on.ratio:.3f}", f"{p_off.timed:,.0f}",
-                          f"{p_on.timed / p_off.timed:.3f}")
+                          f"{p_on.analytic:,.0f}", f"{p_on.timed:,.0f}", f"{p_on.ratio:.3f}",
+                          f"{on.chip.cycles / p_on.timed:.3f}", f"{off.chip.cycles:,.0f}", f"{p_off.timed:,.0f}",
+                          f"{off.chip.cycles / p_off.timed:.3f}", f"{p_on.timed / p_off.timed:.3f}")
             if on.chip.shared > 1 and p_on.timed > p_off.timed * 1.001:
                 worse.append(f"{arch_name} {label} ({p_on.timed / p_off.timed:.3f}x)")
     console.print(table)
@@ -262,7 +263,7 @@ def main() -> None:
     p.add_argument("--skip-grid", action="store_true")
     p.add_argument("--shared-only", action="store_true", help="only the table of kernels sharing K/V reads")
     args = p.parse_args()
-    console = Console(width=160)
+    console = Console(width=200)
     console.print(f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}")
     if args.shared_only:
         shared(console)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -41,7 +42,7 @@ from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.grid import RANKED_SHARE, grid_plan, nested_runs, ranked_share
 from tteqsat.scheduling.model import Schedule, block_order
-from tteqsat.scheduling.timing import share_handshake
+from tteqsat.scheduling.timing import rate_pipeline, share_handshake
 
 if TYPE_CHECKING:
     from tteqsat.lowering.host import HostProgram
@@ -554,7 +555,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             return price_grid(grid, items, schedule.compute_cycles, item_bytes, use, page_bytes=page,
                               fixed_cycles=schedule.setup_cycles, shared_bytes=shared if items > view.elements else 0,
                               group_items=items // view.elements, share=arch_obj.share_inputs and lockstep,
-                              handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)))
+                              handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)),
+                              pipeline=functools.cache(lambda hops: rate_pipeline(model, schedule, hops)))
         # items differ by row block: price the natural order and the paired one (short with long blocks), and
         # with sharing pairs of cores whose sender's item visits every chunk its receiver's does
         costs = []

@@ -1,10 +1,12 @@
 """The chip: work items over the core grid, priced as the slowest core against shared DRAM.
 
 A kernel over a grid is one program per core looping over its work items (batch elements times row
-blocks). A core's time is its items' compute, or its items' DRAM traffic at the rate it gets, whichever is
-slower (the reader prefetches while compute runs); the chip's time is its slowest core plus the launch, and
-never less than every byte over the aggregate DRAM bandwidth. DRAM is shared: a core's rate is the lesser
-of one NoC link and its share of the aggregate, so many cores reading at once each get less.
+blocks). A core's time is what its pipeline takes at the DRAM rate it gets (`CorePipeline`, from the per-core
+model `tteqsat.scheduling.timing.kernel_cycles`: the reads compute waits for before it starts, the reader's
+waits for room, the writer's tail), or, for a caller without one, its items' compute or their DRAM traffic at
+that rate, whichever is slower; the chip's time is its slowest core plus the launch, and never less than every
+byte over the aggregate DRAM bandwidth. DRAM is shared: a core's rate is the lesser of one NoC link and its
+share of the aggregate, so many cores reading at once each get less.
 
 The aggregate is what many readers of tile-sized pages sustain, not the datasheet peak: each DRAM channel's
 endpoint accepts one read request per `dram_request_cycles` per NoC (tt-metal #55898), so pages smaller
@@ -22,8 +24,9 @@ traffic shrinks."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from tteqsat.arch import Arch
 
@@ -63,6 +66,55 @@ class GridShape:
         return self.dram_channels * per_channel * self.dram_sustained
 
 
+@dataclass(frozen=True, eq=False)
+class CorePipeline:
+    """A core's cycles for its work items against the DRAM rate its reader and writer get, as the per-core
+    pipeline prices them (`tteqsat.scheduling.timing.rate_pipeline`: the fill before compute's first wait is
+    met, the reader's waits for room, the writer's tail). `sample(items, rate)` prices one, two or three items at
+    one of `rates` (ascending; the last is the most one core can take, one link or one controller); samples are
+    taken when first needed and kept. Between samples the cycles are linear in 1 / rate: the pipeline's time is
+    the longest of its paths, each a sum of fixed cycles and bytes over the rate, so convex and piecewise linear
+    in 1 / rate. Above the last rate they are constant; below the first the first segment goes on (the steepest
+    path, all reads, binds there). More items add the third's increment each (the steady state, as the pipeline
+    extrapolates them). Compared by identity: one object per core program."""
+
+    sample: Callable[[int, float], float]
+    rates: tuple[float, ...]
+    _known: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.rates) < 2 or self.rates[0] <= 0 or \
+                any(b <= a for a, b in zip(self.rates, self.rates[1:], strict=False)):
+            raise ValueError("a core pipeline needs at least two ascending positive rates")
+
+    @property
+    def most_rate(self) -> float:
+        """The fastest rate the core can take (the last sample)."""
+        return self.rates[-1]
+
+    def cycles(self, items: int, rate: float) -> float:
+        """`items` items at `rate` bytes per cycle."""
+        if items <= 0:
+            return 0.0
+        at = self._at(min(items, 3), rate)
+        return at if items <= 3 else at + (items - 3) * (at - self._at(2, rate))
+
+    def _at(self, items: int, rate: float) -> float:
+        """The samples of `items` items read at `rate`, linearly in 1 / rate."""
+        if rate >= self.rates[-1]:
+            return self._sampled(items, len(self.rates) - 1)
+        k = max(1, bisect_right(self.rates, rate))  # rates[k - 1] <= rate < rates[k], or the first segment
+        lo, hi = self._sampled(items, k - 1), self._sampled(items, k)
+        x0, x1, x = 1 / self.rates[k - 1], 1 / self.rates[k], 1 / rate
+        return hi + (lo - hi) * (x - x1) / (x0 - x1)
+
+    def _sampled(self, items: int, index: int) -> float:
+        key = (items, index)
+        if key not in self._known:
+            self._known[key] = self.sample(items, self.rates[index])
+        return self._known[key]
+
+
 @dataclass(frozen=True)
 class CoreLoad:
     """What one core runs: its work items' compute, and the bytes it takes from DRAM and over its NoC link."""
@@ -72,6 +124,8 @@ class CoreLoad:
     dram_bytes: float
     noc_bytes: float | None = None  # bytes through the core's link; its DRAM bytes unless shared reads arrive
     sync_cycles: float = 0.0        # its reader's time moving no DRAM bytes: shared blocks' multicast handshakes
+    pipeline: CorePipeline | None = None  # its time at a DRAM rate as the per-core pipeline prices it; None: the
+    #                                       slower of its compute and its bytes at that rate (no fill, no waits)
 
 
 @dataclass(frozen=True)
@@ -115,62 +169,94 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
     """The chip running `loads` (one per core that gets work, in core order).
 
     DRAM is shared work-conservingly: while cores stream, the aggregate rate for `page_bytes` pages on `nocs`
-    NoCs is split max-min fairly among those still reading, none faster than it can use (its bytes over its
-    compute, or over its NoC link's time: a reader cannot run further ahead of compute than its buffers), so
-    a core that finishes early leaves its share to the rest. A core ends when its compute and its bytes are
-    both done; the chip when its slowest core ends, plus the launch."""
+    NoCs is split max-min fairly among those still reading, none faster than it can use (a load without a
+    pipeline: its bytes over its compute, or over its NoC link's time, as a reader cannot run further ahead of
+    compute than its buffers; with one: the fastest rate its pipeline takes), so a core that finishes early
+    leaves its share to the rest. A load without a pipeline ends when its compute and its bytes are both done;
+    one with a pipeline (`CoreLoad.pipeline`) advances at each moment by the share of its work its pipeline
+    does per cycle at the rate it then gets (fill and waits included). The chip ends when its slowest core
+    ends, plus the launch."""
     active = [ld for ld in loads if ld.items > 0]
     if not active:
         raise ValueError("a grid needs at least one work item")
     aggregate = grid.dram_rate(page_bytes, nocs)
     link = grid.noc_bytes_per_cycle
-    groups: dict[tuple[float, float, float, float], int] = {}
+    groups: dict[_Group, int] = {}
     for ld in active:
         key = (ld.compute_cycles, float(ld.dram_bytes), float(ld.dram_bytes if ld.noc_bytes is None else ld.noc_bytes),
-               ld.sync_cycles)
+               ld.sync_cycles, ld.items if ld.pipeline is not None else 0, ld.pipeline)
         groups[key] = groups.get(key, 0) + 1
     done = _share_dram(groups, aggregate, link)
-    slowest_key = max(groups, key=lambda k: (done[k], k))
-    compute, dram, noc, sync = slowest_key
-    data_cycles = max(noc / link + sync, done[slowest_key] if dram else 0.0)
-    core = max(compute, data_cycles)
+    slowest_key = max(groups, key=lambda k: (done[k], k[:5]))  # ties: the first such group (dict order)
+    compute, dram, noc, sync, items, pipeline = slowest_key
+    if pipeline is not None:
+        data_cycles = core = done[slowest_key]
+        alone = pipeline.cycles(items, pipeline.most_rate)
+        bound = "compute" if core <= alone * (1 + 1e-9) else "dram"
+    else:
+        data_cycles = max(noc / link + sync, done[slowest_key] if dram else 0.0)
+        core = max(compute, data_cycles)
+        if compute >= data_cycles * (1 - 1e-9):
+            bound = "compute"
+        else:
+            bound = "noc" if noc / link + sync >= data_cycles * (1 - 1e-9) else "dram"
     total = sum(ld.dram_bytes for ld in active)
     floor = total / aggregate
-    if compute >= data_cycles * (1 - 1e-9):
-        bound = "compute"
-    else:
-        bound = "noc" if noc / link + sync >= data_cycles * (1 - 1e-9) else "dram"
     slowest = next(ld for ld in active if ld.compute_cycles == compute and float(ld.dram_bytes) == dram)
     return ChipCost(sum(ld.items for ld in active), len(active), slowest.items, compute / slowest.items, item_bytes,
                     compute, data_cycles, floor, grid.launch_cycles + core, bound, grid.clock_ghz,
                     tuple(ld.items for ld in active), round(total), grid.launch_cycles, shared)
 
 
-def _share_dram(groups: dict[tuple[float, float, float, float], int], aggregate: float, link: float
-                ) -> dict[tuple[float, float, float, float], float]:
-    """When each group of identical cores (compute, DRAM bytes, NoC bytes, sync cycles) -> count ends, DRAM
-    shared max-min fairly: each core's rate capped at its bytes over its time without contention; a core's reader
-    also spends its sync cycles moving no DRAM bytes, so it ends that much after its last byte."""
-    end: dict[tuple[float, float, float, float], float] = {}
-    left: dict[tuple[float, float, float, float], float] = {}
-    cap: dict[tuple[float, float, float, float], float] = {}
+_Group = tuple[float, float, float, float, int, "CorePipeline | None"]
+"""Identical cores: compute, DRAM bytes, NoC bytes, sync cycles, items (with a pipeline; else 0), pipeline."""
+
+
+def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dict[_Group, float]:
+    """When each group of identical cores (-> count) ends, DRAM shared max-min fairly among the cores still
+    reading. A core without a pipeline moves its bytes at its rate, capped at its bytes over its time without
+    contention; its reader also spends its sync cycles moving no DRAM bytes, so it ends that much after its last
+    byte. A core with a pipeline does, per cycle at rate r, 1 / (its pipeline's cycles at r) of its work, capped
+    at the fastest rate its pipeline takes: its reads wait on compute and compute on its reads as the pipeline
+    has them, and a later rate change speeds up or slows down what is left alike."""
+    end: dict[_Group, float] = {}
+    left: dict[_Group, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
+    cap: dict[_Group, float] = {}
     for key in groups:
-        compute, dram, noc, sync = key
+        compute, dram, noc, sync, items, pipeline = key
+        if pipeline is not None:
+            if dram <= 0 or pipeline.cycles(items, pipeline.most_rate) <= 0:
+                end[key] = pipeline.cycles(items, pipeline.most_rate)
+            else:
+                left[key], cap[key] = 1.0, pipeline.most_rate
+            continue
         alone = max(compute, noc / link + sync)
         if dram <= 0 or alone <= 0:
             end[key] = alone
         else:
             left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
+
+    def remaining(k: _Group, rate: float) -> float:  # cycles to finish at `rate`
+        pipeline = k[5]
+        return left[k] * pipeline.cycles(k[4], rate) if pipeline is not None else left[k] / rate
+
     now = 0.0
     while left:
         rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
-        step = min(left[k] / rates[k] for k in left)
+        step = min(remaining(k, rates[k]) for k in left)
         now += step
         for k in list(left):
-            left[k] -= rates[k] * step
-            if left[k] <= 1e-9 * max(1.0, k[1]):
-                end[k] = now + k[3]
-                del left[k]
+            pipeline = k[5]
+            if pipeline is not None:
+                left[k] -= step / pipeline.cycles(k[4], rates[k])
+                if left[k] <= 1e-9:
+                    end[k] = now
+                    del left[k]
+            else:
+                left[k] -= rates[k] * step
+                if left[k] <= 1e-9 * max(1.0, k[1]):
+                    end[k] = now + k[3]
+                    del left[k]
     return end
 
 
@@ -189,8 +275,8 @@ def _water_fill(caps: dict, counts: dict, total: float) -> dict:
 
 def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int | None = None,
                fixed_cycles: float = 0.0, page_bytes: int = 0, shared_bytes: int = 0, group_items: int = 0,
-               share: bool = False, handshake: Callable[[int], tuple[float, float, float]] | None = None
-               ) -> ChipCost:
+               share: bool = False, handshake: Callable[[int], tuple[float, float, float]] | None = None,
+               pipeline: Callable[[int | None], CorePipeline] | None = None) -> ChipCost:
     """The cheapest even split of `items` equal items over at most `grid.cores` cores (or exactly `cores`);
     `fixed_cycles` is paid once per core (setup before its first item). Fewer cores win only when they are
     not slower: ties go to fewer cores, which leaves DRAM bandwidth to the rest.
@@ -202,13 +288,17 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     wins, and on a tie the one that moves fewer DRAM bytes (at most `cores` cores then). `handshake(hops)` is what
     sharing adds (what compute waits for once per core and per item, what the reader spends per item), its shared
     blocks' multicast handshakes with the farthest receiver `hops` NoC hops from the sender
-    (`tteqsat.scheduling.timing.share_handshake`); none: nothing."""
+    (`tteqsat.scheduling.timing.share_handshake`); none: nothing. `pipeline(hops)` is a core's pipeline
+    (`CoreLoad.pipeline`: its cycles against its DRAM rate), alone (None) or as the sender of a sharing group whose
+    farthest receiver is `hops` hops away (`tteqsat.scheduling.timing.rate_pipeline`); none: each core the slower
+    of its compute and its bytes."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
     best: ChipCost | None = None
     for c in counts:
-        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes)
+        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes,
+                     pipeline(None) if pipeline is not None else None)
         if best is None or cost.cycles < best.cycles * (1 - 1e-9):
             best = cost
     assert best is not None
@@ -222,9 +312,11 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
                     continue
                 most = min(items // run, (cores or grid.cores) // size, rect[2])
                 fill, exposed, sync = handshake(rect[0] + rect[1] - 2) if handshake is not None else (0.0,) * 3
+                sender = pipeline(rect[0] + rect[1] - 2) if pipeline is not None else None
                 for groups in range(1, most + 1):
                     cost = price_shared(grid, items, item_cycles + exposed, item_bytes, size, groups,
-                                        fixed_cycles + fill, page_bytes, shared_bytes, group_items, run, sync)
+                                        fixed_cycles + fill, page_bytes, shared_bytes, group_items, run, sync,
+                                        sender)
                     faster = cost.cycles < best.cycles * (1 - 1e-9)
                     if faster or cost.cycles <= best.cycles * (1 + 1e-9) and cost.dram_bytes < best.dram_bytes:
                         best = cost
@@ -248,7 +340,7 @@ def sharing_rect(size: int, cols: int, rows: int) -> tuple[int, int, int] | None
 
 def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: int, size: int, groups: int,
                  fixed_cycles: float, page_bytes: int, shared_bytes: int, group_items: int, run: int = 0,
-                 sync_cycles: float = 0.0) -> ChipCost:
+                 sync_cycles: float = 0.0, sender: CorePipeline | None = None) -> ChipCost:
     """`groups` groups of `size` cores sharing the bytes every item of a batch element reads alike (its
     `group_items` items). The items split into runs of `run` consecutive items of one element (`group_items`,
     whole elements, by default; `size` | `run` | `group_items`), spread evenly over the groups: every core of a
@@ -257,7 +349,9 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     are elements. The group's first core (the sender) reads it from DRAM and multicasts it over the NoC to the
     rest: the sender moves every byte of its items from DRAM, a receiver only its own (`item_bytes -
     shared_bytes`); every core still takes all of them through its NoC link. `sync_cycles` per item is what the
-    multicast handshake adds to every core's reader (the group runs in lockstep, at its sender's pace)."""
+    multicast handshake adds to every core's reader (the group runs in lockstep, at its sender's pace). `sender`:
+    the sender's pipeline (`CoreLoad.pipeline`, its reads and their handshakes included); the receivers, which
+    read only their own bytes and wait for the sender's multicasts, keep the slower of compute and bytes."""
     run = run or group_items
     if run % size or group_items % run:
         raise ValueError(f"a group of {size} cores over runs of {run} items of {group_items}-item elements: "
@@ -268,7 +362,8 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     loads: list[CoreLoad] = []
     for runs in per_group:
         n = runs * per_core
-        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes, n * sync_cycles))
+        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes, n * sync_cycles,
+                              sender))
         loads += [CoreLoad(n, fixed_cycles + n * item_cycles, n * (item_bytes - shared_bytes), n * item_bytes,
                            n * sync_cycles)] * (size - 1)
     cost = price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=size)
@@ -346,8 +441,8 @@ def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Seque
 
 
 def _even(grid: GridShape, items: int, item_cycles: float, item_bytes: int, cores: int, fixed_cycles: float,
-          page_bytes: int) -> ChipCost:
+          page_bytes: int, pipeline: CorePipeline | None = None) -> ChipCost:
     base, extra = divmod(items, cores)
     counts = [base + (1 if c < extra else 0) for c in range(cores)]
-    loads = [CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes) for n in counts if n]
+    loads = [CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, pipeline=pipeline) for n in counts if n]
     return price_cores(grid, loads, page_bytes, item_bytes=item_bytes)

@@ -279,9 +279,11 @@ class TensixCostModel:
 
     def dram_rate(self, cores: int = 1) -> float:
         """Bytes per cycle between DRAM and one core while `cores` cores stream at once: the slowest of one NoC
-        link, one DRAM controller and its share of the chip's DRAM bandwidth."""
+        link, one DRAM controller and its share of what the chip's DRAM sustains for many readers of tile pages
+        (`dram.sustained_fraction` of the peak, as the chip model's aggregate: `tteqsat.cost.chip.GridShape`)."""
+        chip = self.dram_share() * self.arch.num("chip.grid_rows") * self.arch.num("chip.grid_cols")
         return min(self.arch.num("noc.bytes_per_cycle"), self.num("dram.bytes_per_cycle"),
-                   self.dram_share() * self.arch.num("chip.grid_rows") * self.arch.num("chip.grid_cols") / cores)
+                   chip * self.num("dram.sustained_fraction") / cores)
 
     def noc_latency(self, hops: int) -> float:
         """Cycles for a NoC write (a semaphore increment or set, a multicast's data) to land `hops` router hops

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from tteqsat.cost.chip import CorePipeline
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage, ahead_of_loop
 from tteqsat.frontend.masks import Mask
@@ -279,3 +280,16 @@ def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float 
         mean_saved = sum(saved) / len(saved)
         return model.pipelined(pre, body, runs(round(sum(trips) / len(trips))), post, items) - items * mean_saved
     return sum(model.pipelined(pre, body, runs(t), post, trips.count(t)) for t in sorted(set(trips))) - sum(saved)
+
+
+PIPELINE_RATES = 23  # rates a core's pipeline may be sampled at for the chip model: from one core's alone, down
+
+
+def rate_pipeline(model: CostModel, schedule: Schedule, hops: int | None = None) -> CorePipeline:
+    """One core's `kernel_cycles` against the DRAM rate its reader and writer get, for
+    `tteqsat.cost.chip.price_grid` (a core of a sharing group with `hops`): at the rate one core takes alone and
+    each factor of sqrt(2) below it, down to 1/2048 of it (below one core's share of a full grid on a slow chip;
+    the chip model extends the lowest segment), each priced when the chip model first needs it."""
+    top = model.dram_rate()
+    rates = tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1))
+    return CorePipeline(lambda items, rate: kernel_cycles(model, schedule, items, rate, hops=hops), rates)

@@ -15,7 +15,7 @@ from cpp_check import compile_cpp, needs_gxx
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
-from tteqsat.cost.chip import GridShape, price_items, price_shared_items
+from tteqsat.cost.chip import CorePipeline, GridShape, price_items, price_shared_items
 from tteqsat.frontend import reference
 from tteqsat.lowering.conformance import check_module
 from tteqsat.lowering.item_index import Integers, block_of, item_number
@@ -180,3 +180,21 @@ def test_the_html_report_says_the_groups_are_ranked_pairs() -> None:
 
     grid_text = render_html(result()).split("<h2>Grid</h2>")[1].split("</p>")[0]
     assert "groups of 2: one core of each reads" in grid_text and "the groups are pairs" in grid_text
+
+
+def test_items_that_differ_are_priced_by_their_cores_pipelines() -> None:
+    """Each core's load carries the pipeline of its own items (`price_items`, `price_shared_items`' senders):
+    here a pipeline of 1,000 cycles per item whatever the DRAM rate, against items of 1 cycle of compute."""
+    grid = GridShape.of(load_arch("wormhole_b0"))
+    asked: list[tuple[int, ...]] = []
+
+    def pipeline(run) -> CorePipeline:
+        asked.append(tuple(run))
+        cycles = 1000.0 * len(run)
+        return CorePipeline(lambda _items, _rate: cycles, (1.0, 2.0))
+
+    cost = price_items(grid, [1.0] * 6, [10.0] * 6, cores=2, pipeline=pipeline)
+    assert cost.cycles - cost.launch_cycles == pytest.approx(3000.0)  # three items a core, the pipeline's time
+    assert sorted(asked) == [(0, 1, 2), (3, 4, 5)]
+    shared = price_shared_items(grid, [1.0] * 8, [10.0] * 8, [5.0] * 8, group_items=8, cores=4, sender=pipeline)
+    assert shared is not None and shared.cycles - shared.launch_cycles == pytest.approx(2000.0)  # 2 runs a group

@@ -42,7 +42,7 @@ from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.grid import RANKED_SHARE, grid_plan, nested_runs, ranked_share
 from tteqsat.scheduling.model import Schedule, block_order
-from tteqsat.scheduling.timing import rate_pipeline, share_handshake
+from tteqsat.scheduling.timing import items_pipeline, rate_pipeline, share_handshake
 
 if TYPE_CHECKING:
     from tteqsat.lowering.host import HostProgram
@@ -560,15 +560,17 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         # items differ by row block: price the natural order and the paired one (short with long blocks), and
         # with sharing pairs of cores whose sender's item visits every chunk its receiver's does
         costs = []
+        pipelines = functools.cache(lambda own, hops: items_pipeline(model, schedule, own, hops))
         for paired in (False, True):
             order = [block_order(n % blocks, blocks, paired) for n in range(items)]
             chip = price_items(grid, [schedule.item_cycles(b) for b in order],
                                [schedule.item_dram_bytes(arch_obj, b) for b in order], use, page,
-                               schedule.setup_cycles)
+                               schedule.setup_cycles,
+                               lambda run, order=order: pipelines(tuple(sorted(order[i] for i in run)), None))
             costs.append(dataclasses.replace(chip, paired=paired))
             if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, RANKED_SHARE):
                 pairs = ranked_share(grid, schedule, arch_obj, items, paired, use, page,
-                                     share_handshake(model, schedule, model.dram_rate(grid.cores)))
+                                     share_handshake(model, schedule, model.dram_rate(grid.cores)), pipelines)
                 if pairs is not None:
                     costs.append(dataclasses.replace(pairs, paired=paired))
         return min(costs, key=lambda c: (c.cycles, c.paired, c.shared))

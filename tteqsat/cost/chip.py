@@ -25,7 +25,7 @@ traffic shrinks."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from tteqsat.arch import Arch
@@ -372,8 +372,8 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
 
 def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float],
                        shared_bytes: Sequence[float], group_items: int, size: int = 2, cores: int | None = None,
-                       page_bytes: int = 0, fixed_cycles: float = 0.0, sync_cycles: Sequence[float] = ()
-                       ) -> ChipCost | None:
+                       page_bytes: int = 0, fixed_cycles: float = 0.0, sync_cycles: Sequence[float] = (),
+                       sender: Callable[[Sequence[int]], CorePipeline] | None = None) -> ChipCost | None:
     """Like `price_shared` for items that differ (a causal mask gives later q blocks more chunks): runs of
     `size` consecutive items of one batch element (`group_items` each) go to groups of `size` cores, core i of
     a group taking item i of each of its runs; the item order puts each run's largest first, so the sender
@@ -381,7 +381,10 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
     it. A group runs in lockstep, so each of its cores takes its run's slowest item's time; the sender moves
     every byte of its items from DRAM, a receiver only its items' unshared ones (`item_bytes - shared_bytes`),
     and every core takes all of its own through its NoC link. `sync_cycles` per item is what the multicast
-    handshakes add to every core's reader. The cheapest group count wins; None when no group fits the grid."""
+    handshakes add to every core's reader. `sender(indices)` is the pipeline of a sender running those items
+    (`CoreLoad.pipeline`, as `price_shared`'s; the receivers, paced by it, keep compute against bytes): every
+    group count is priced without it, the cheapest and the most groups again with it. None when no group fits
+    the grid."""
     items = len(item_cycles)
     rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
     if items % size or group_items % size or rect is None or size < 2:
@@ -390,8 +393,10 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
     runs = items // size
     steps = [max(item_cycles[u * size + i] for i in range(size)) for u in range(runs)]
     most = min(runs, (cores or grid.cores) // size, rect[2])
-    best: ChipCost | None = None
-    for groups in range(1, most + 1):
+    if most < 1:
+        return None
+
+    def priced(groups: int, with_pipeline: bool) -> ChipCost:
         base, extra = divmod(runs, groups)
         per_group = tuple(base + (1 if g < extra else 0) for g in range(groups))
         loads: list[CoreLoad] = []
@@ -404,36 +409,54 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
                 own = [u * size + i for u in span]
                 moved = sum(item_bytes[n] for n in own)
                 dram = moved if i == 0 else moved - sum(shared_bytes[n] for n in own)
-                loads.append(CoreLoad(count, paced, dram, moved, handshakes))
+                pipeline = sender(own) if i == 0 and with_pipeline and sender is not None else None
+                loads.append(CoreLoad(count, paced, dram, moved, handshakes, pipeline))
             first += count
         cost = price_cores(grid, loads, page_bytes, item_bytes=round(sum(item_bytes) / items), shared=size)
-        cost = replace(cost, group_runs=per_group, share_run=size)
-        if best is None or cost.cycles < best.cycles * (1 - 1e-9):
-            best = cost
-    return best
+        return replace(cost, group_runs=per_group, share_run=size)
+
+    best = _cheapest(priced(g, False) for g in range(1, most + 1))
+    if sender is None:
+        return best
+    return _cheapest(priced(g, True) for g in sorted({len(best.group_runs), most}))
 
 
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,
-                page_bytes: int = 0, fixed_cycles: float = 0.0) -> ChipCost:
+                page_bytes: int = 0, fixed_cycles: float = 0.0,
+                pipeline: Callable[[Sequence[int]], CorePipeline] | None = None) -> ChipCost:
     """Like `price_grid` for items that differ (a causal mask gives later q blocks more keys): each core gets
     a contiguous run of items, as many as under an even split, and its load is theirs summed (and
-    `fixed_cycles` once)."""
+    `fixed_cycles` once). `pipeline(indices)` is the pipeline of a core running those items (`CoreLoad.pipeline`);
+    each core count is priced without it, and the cheapest count and the most cores again with it (a pipeline
+    is priced per distinct set of items, so not at every count)."""
     items = len(item_cycles)
     if items < 1:
         raise ValueError("a grid needs at least one work item")
-    counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
-    best: ChipCost | None = None
+    counts = [cores] if cores is not None else list(range(1, min(items, grid.cores) + 1))
     mean_bytes = round(sum(item_bytes) / items)
-    for c in counts:
+
+    def priced(c: int, with_pipeline: bool) -> ChipCost:
         base, extra = divmod(items, c)
         loads, first = [], 0
         for n in (base + (1 if k < extra else 0) for k in range(c)):
             if n:
                 run = range(first, first + n)
                 loads.append(CoreLoad(n, fixed_cycles + sum(item_cycles[i] for i in run),
-                                      sum(item_bytes[i] for i in run)))
+                                      sum(item_bytes[i] for i in run),
+                                      pipeline=pipeline(run) if with_pipeline and pipeline is not None else None))
             first += n
-        cost = price_cores(grid, loads, page_bytes, item_bytes=mean_bytes)
+        return price_cores(grid, loads, page_bytes, item_bytes=mean_bytes)
+
+    best = _cheapest(priced(c, False) for c in counts)
+    if pipeline is None:
+        return best
+    return _cheapest(priced(c, True) for c in sorted({best.cores, counts[-1]}))
+
+
+def _cheapest(costs: Iterable[ChipCost]) -> ChipCost:
+    """The first of the cheapest (a later one wins only when it is cheaper by more than rounding)."""
+    best: ChipCost | None = None
+    for cost in costs:
         if best is None or cost.cycles < best.cycles * (1 - 1e-9):
             best = cost
     assert best is not None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tteqsat.arch import Arch
-from tteqsat.cost.chip import ChipCost, GridShape, price_shared_items, sharing_rect
+from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_shared_items, sharing_rect
 from tteqsat.frontend.batch import ElementView
 from tteqsat.scheduling.model import GridPlan, Schedule, SharePlan, TensorLayout, block_order
 
@@ -77,10 +77,12 @@ def nested_runs(schedule: Schedule, size: int) -> bool:
 
 
 def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, paired: bool, cores: int | None,
-                 page: int, handshake: Callable[[int], tuple[float, float, float]]) -> ChipCost | None:
+                 page: int, handshake: Callable[[int], tuple[float, float, float]],
+                 pipelines: Callable[[tuple[int, ...], int | None], CorePipeline] | None = None) -> ChipCost | None:
     """`schedule`'s items (row blocks that visit different chunks) over groups of `RANKED_SHARE` cores sharing
     the reads every block of an element makes alike (K and V): each block's shared bytes are its live chunks'
-    of the streamed inputs that are not row-blocked, and the whole inputs'."""
+    of the streamed inputs that are not row-blocked, and the whole inputs'. `pipelines(blocks, hops)` is the
+    pipeline of a core running those row blocks (the sender's, with its multicast `hops`)."""
     loop = schedule.loop
     assert loop is not None
     blocks = schedule.blocks
@@ -91,13 +93,15 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
     rect = sharing_rect(RANKED_SHARE, grid.cols or grid.cores, grid.rows or 1)
     if rect is None or not chunked:
         return None
-    reader = handshake(rect[0] + rect[1] - 2)[2]
+    hops = rect[0] + rect[1] - 2
+    reader = handshake(hops)[2]
     order = [block_order(n % blocks, blocks, paired, RANKED_SHARE) for n in range(items)]
     live = [max(0, hi - lo) / loop.trips for lo, hi in (loop.range(b) for b in order)]
+    sender = None if pipelines is None else lambda own: pipelines(tuple(sorted(order[i] for i in own)), hops)
     return price_shared_items(grid, [schedule.item_cycles(b) for b in order],
                               [schedule.item_dram_bytes(arch, b) for b in order],
                               [whole + chunked * f for f in live], blocks, RANKED_SHARE, cores, page,
-                              schedule.setup_cycles, [reader * f for f in live])
+                              schedule.setup_cycles, [reader * f for f in live], sender)
 
 
 def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, grid: tuple[int, int],

@@ -293,3 +293,13 @@ def rate_pipeline(model: CostModel, schedule: Schedule, hops: int | None = None)
     top = model.dram_rate()
     rates = tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1))
     return CorePipeline(lambda items, rate: kernel_cycles(model, schedule, items, rate, hops=hops), rates)
+
+
+def items_pipeline(model: CostModel, schedule: Schedule, blocks: Sequence[int], hops: int | None = None
+                   ) -> CorePipeline:
+    """`rate_pipeline` for a core whose items differ (a masked loop's row blocks `blocks`, in any order): its
+    cycles are its own items' whatever count the chip model names (it names the core's own)."""
+    top = model.dram_rate()
+    rates = tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1))
+    own = list(blocks)
+    return CorePipeline(lambda _items, rate: kernel_cycles(model, schedule, len(own), rate, own, hops=hops), rates)

@@ -48,7 +48,7 @@ from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_grid, pri
 from tteqsat.extraction.program import HwOp, Program
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.model import block_order
-from tteqsat.scheduling.timing import rate_pipeline
+from tteqsat.scheduling.timing import PIPELINE_RATES, kernel_cycles, rate_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bounds import chip_bound  # noqa: E402
@@ -118,7 +118,7 @@ def expert_causal_on_grid(b: int, h: int, s: int, d: int, q_chunk: int, k_chunk:
     if s % q_chunk or s % k_chunk:
         return None
     blocks = s // q_chunk
-    cycles, nbytes = [], []
+    cycles, nbytes, scheds, masks = [], [], [], []
     mask = _mask_pass(q_chunk, k_chunk, arch, model)
     for i in range(blocks):
         keys = min(s, -(-(i + 1) * q_chunk // k_chunk) * k_chunk)
@@ -128,9 +128,27 @@ def expert_causal_on_grid(b: int, h: int, s: int, d: int, q_chunk: int, k_chunk:
         diagonal = sum(1 for j in range(keys // k_chunk) if (j + 1) * k_chunk > i * q_chunk + 1)
         cycles.append(sched.compute_cycles + diagonal * mask)
         nbytes.append(sched.dram_bytes(arch))
+        scheds.append(sched)
+        masks.append(diagonal * mask)
     order = [block_order(n % blocks, blocks, True) for n in range(b * h * blocks)]
+    pipelines = functools.cache(lambda own: _items_pipeline(model, scheds, masks, own))
     return price_items(GridShape.of(arch), [cycles[i] for i in order], [nbytes[i] for i in order],
-                       page_bytes=arch.tile_bytes("bf16"))
+                       page_bytes=arch.tile_bytes("bf16"),
+                       pipeline=lambda run: pipelines(tuple(order[i] for i in run)))
+
+
+def _items_pipeline(model, scheds: list, masks: list[float], own: tuple[int, ...]) -> CorePipeline:
+    """A core running the expert's q chunks `own` (each its own program: its keys end at its diagonal), priced
+    as the derived kernel's cores are: the first chunk's pipeline at the rate, then each other's steady-state
+    increment (its second run less its first), and the mask passes."""
+    def sample(_items: int, rate: float) -> float:
+        first, *rest = own
+        total = kernel_cycles(model, scheds[first], 1, rate) + sum(masks[i] for i in own)
+        return total + sum(kernel_cycles(model, scheds[i], 2, rate) - kernel_cycles(model, scheds[i], 1, rate)
+                           for i in rest)
+
+    top = model.dram_rate()
+    return CorePipeline(sample, tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1)))
 
 
 def expert_decode_on_grid(b: int, h: int, keys: int, d: int, k_chunk: int, combine_cycles: float, arch, model

@@ -43,8 +43,11 @@ FORM_NAMES = ("baseline", "fused", "streaming")
 @pytest.fixture(scope="session")
 def emitted_modules() -> dict[str, str]:
     """The MLIR of every example kernel on both archs, in bf16 and fp32, in every form that applies to it
-    (``"name/arch/dtype/form"`` -> text); optimized once per test session."""
+    (``"name/arch/dtype/form"`` -> text); optimized once per test session. The forms of one kernel on one arch
+    share their schedule prices (`pipeline.Prices`: each form's optimization weighs the same programs)."""
     import warnings
+
+    from tteqsat.pipeline import Prices
 
     out: dict[str, str] = {}
     with warnings.catch_warnings():
@@ -53,9 +56,10 @@ def emitted_modules() -> dict[str, str]:
             for dtype in ("bf16", "fp32"):
                 kernel = load_example(name, dtype)
                 for arch in ("wormhole_b0", "blackhole"):
+                    prices = Prices()
                     for form in FORM_NAMES:
                         try:
-                            result = tq.optimize(kernel, arch, form=form)
+                            result = tq.optimize(kernel, arch, form=form, prices=prices)
                         except tq.KernelError:
                             continue  # the form does not apply (no fold to stream, or it does not fit L1)
                         out[f"{name}/{arch}/{dtype}/{form}"] = result.to_mlir()

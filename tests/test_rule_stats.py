@@ -10,14 +10,25 @@ from conftest import load_example
 
 import tteqsat as tq
 from tteqsat import rules
-from tteqsat.tools.rule_stats import derivation, rule_stats
+from tteqsat.rulecheck.claims import describe
+from tteqsat.tools.rule_stats import Step, derivation, derivation_of, rule_stats
 
 MY_RULES = Path(__file__).resolve().parent.parent / "examples" / "rules" / "my_rules.py"
 
 
+def small_attention() -> tq.Kernel:
+    """Attention at one q tile row over four key tiles, d = 32: the smallest at which every rule these tests name
+    still matches and changes the modeled cost, and each stage has a used rule. rule_stats re-optimizes once per
+    rule that matched; here that costs about a seventh of the attention example's 64x256x64."""
+    q = tq.tensor("q", (32, 32))
+    k = tq.tensor("k", (128, 32))
+    v = tq.tensor("v", (128, 32))
+    return tq.kernel("attention", tq.softmax(q @ k.T * 0.125, axis=-1) @ v)
+
+
 @pytest.fixture(scope="module")
 def attention_stats():
-    return rule_stats(load_example("attention"))
+    return rule_stats(small_attention())
 
 
 def test_attention_depends_on_its_key_rewrites(attention_stats) -> None:
@@ -34,7 +45,7 @@ def test_attention_depends_on_its_key_rewrites(attention_stats) -> None:
 
 
 def test_derivation_is_the_used_rules_in_stage_order(attention_stats) -> None:
-    steps = derivation(load_example("attention"), stats=attention_stats)
+    steps = derivation(small_attention(), stats=attention_stats)
     assert [s.rule for s in steps] == [
         s.name for stage in rules.STAGES for s in attention_stats if s.used and s.stage == stage]
     assert steps[0].rule == "softmax-expand" and steps[0].stage == "expand"
@@ -67,3 +78,43 @@ def test_stats_see_the_user_rules() -> None:
     # double-as-scale matches, but an SFPU scale (64 cycles a tile) loses to an FPU add in a second pass
     assert stats["exp-product"].used and stats["double-as-scale"].matches >= 1 and not stats["double-as-scale"].used
     assert stats["exp-product"].ruleset == "my_rules" and stats["exp-product"].matches >= 1
+
+
+def derivation_as_before(kernel: tq.Kernel) -> list[Step]:
+    """The derivation as it was computed before `derivation_of` was made cheaper: every matched rule left out in
+    its own fresh `tq.optimize` (no prices shared between the runs), whose extraction settles every class of the
+    e-graph (not only those its roots reach), and each run measured (e-nodes, seconds) as `rule_stats` does."""
+    from tteqsat.extraction import greedy
+    from tteqsat.tools.rule_stats import RuleStat, _change, _without, steps_of
+
+    def everywhere(graph, facts) -> set[str]:
+        return set(graph.classes)
+
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        mp.setattr(greedy, "_reachable", everywhere)
+        warnings.simplefilter("ignore")
+        full = tq.optimize(kernel)
+        stats = []
+        for rs in full.rulesets:
+            for rule in rs.rules:
+                matches = full.saturation.rules[rule.name].matches
+                change = ""
+                if matches:
+                    try:
+                        ablated = tq.optimize(kernel, rules=_without(full.rulesets, rule), shipped_rules=False,
+                                              check_rules=False)
+                        change = _change(full, ablated)
+                    except tq.KernelError as e:
+                        change = f"fails: {str(e).splitlines()[0].rstrip(':')}"
+                stats.append(RuleStat(rule.name, rs.name, rs.stage, matches, 0.0, 0, bool(change), change,
+                                      describe(rule)))
+    return steps_of(stats)
+
+
+@pytest.mark.parametrize("kernel", [guide_kernel, lambda: load_example("ten_ops")], ids=["exp_product", "ten_ops"])
+def test_the_derivation_is_the_one_fresh_runs_without_each_rule_give(kernel) -> None:
+    """derivation_of shares prices between its re-runs and extracts from reachable classes only: the same steps,
+    word for word, as one fresh optimization per left-out rule."""
+    steps = derivation_of(tq.optimize(kernel()))
+    assert steps == derivation_as_before(kernel())
+    assert len(steps) >= 3 and any(s.change.startswith("cost") for s in steps)

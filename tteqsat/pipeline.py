@@ -492,6 +492,17 @@ class Result:
         }
 
 
+@dataclass
+class Prices:
+    """Prices of programs already priced, by `Program.structure`: the fused schedule's compute cycles (None: it
+    does not fit) and, with a number of work items, the grid's cost. One optimization and its re-runs with other
+    rulesets (`Result.reoptimize`: the same kernel, arch, cost model and cores) share one, since leaving out one
+    rule mostly leaves the programs extraction weighs as they were."""
+
+    cycles: dict[tuple, float | None] = field(default_factory=dict)
+    chips: dict[tuple[tuple, int], ChipCost] = field(default_factory=dict)
+
+
 def _rulesets(rules: Sequence[RuleSet | str | Path] | None, include_shipped: bool,
               check_rules: bool) -> tuple[list[RuleSet], list[str]]:
     """The shipped rulesets and the user's (files are loaded); the user's rules random-tested for soundness
@@ -509,7 +520,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
              check_rules: bool = True, overrides: dict[str, object] | None = None,
              cost_model: TensixCostModel | None = None, extractor=extract, form: str = "auto",
              cores: int | None = None, blocks: Sequence[int] | None = None, split: bool | int | None = None,
-             progress=None) -> Result:
+             progress=None, prices: Prices | None = None) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model,
     over the chip's core grid.
 
@@ -518,7 +529,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     `cores` caps how many cores it may use (the default lets cost decide); `blocks=(h, ...)` makes work items
     row blocks of these heights only, `blocks=()` one item per whole batch element; the default weighs whole
     elements and every height the e-graph offers. `split` over keys (attention whose work items leave cores
-    idle, as decode does): None lets cost decide, False never, a number of parts forces it.
+    idle, as decode does): None lets cost decide, False never, a number of parts forces it. `prices`: programs
+    already priced for this kernel, arch, cost model and `cores` (re-runs of one optimization share them).
     """
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
@@ -538,6 +550,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     for note in notes:
         warnings.warn(note, stacklevel=2)
     model = cost_model or TensixCostModel(arch_obj)
+    prices = prices if prices is not None else Prices()
     times: dict[str, float] = {}
     view = element_view(kernel)
     element = view.kernel
@@ -616,10 +629,13 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     def price(program: Program) -> float | None:
         """Extraction's candidates ranked by the scheduler: compute cycles (every program of a kernel moves
         the same bytes, so data movement cannot tell them apart)."""
-        try:
-            return build_schedule(program, arch_obj, model, fuse=True).compute_cycles
-        except KernelError:
-            return None
+        key = program.structure()
+        if key not in prices.cycles:
+            try:
+                prices.cycles[key] = build_schedule(program, arch_obj, model, fuse=True).compute_cycles
+            except KernelError:
+                prices.cycles[key] = None
+        return prices.cycles[key]
 
     rows = graph.shapes[graph.outputs[0][1]][0]
     offered = graph.block_heights()
@@ -638,7 +654,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                     alternatives.setdefault(label, found)
                 continue
             prog, sched = found
-            cand = Candidate(label, block, prog, sched, on_grid(sched, items))
+            key = (prog.structure(), items)
+            if key not in prices.chips:
+                prices.chips[key] = on_grid(sched, items)
+            cand = Candidate(label, block, prog, sched, prices.chips[key])
             candidates.append(cand)
             best = alternatives.get(label)
             if best is None or best.cycles is None or cand.chip.cycles < best.cycles:
@@ -684,7 +703,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             warnings.simplefilter("ignore")
             return optimize(kernel, arch_obj, limits=limits, rules=rulesets, shipped_rules=False, check_rules=False,
                             cost_model=cost_model, extractor=extractor, form=form, cores=cores, blocks=blocks,
-                            split=split)
+                            split=split, prices=prices)
 
     result = Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
                     times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,
@@ -695,7 +714,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
     def run(part: Kernel) -> Result:
         return optimize(part, arch_obj, limits=limits, rules=rules, shipped_rules=shipped_rules, check_rules=False,
-                        cost_model=cost_model, extractor=extractor, cores=cores, split=False)
+                        cost_model=cost_model, extractor=extractor, cores=cores, split=False, prices=prices)
 
     return _split_keys(result, kernel, arch_obj, split, grid, run, graph.key_parts())
 

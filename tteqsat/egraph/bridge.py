@@ -7,7 +7,7 @@ This is the only module that touches egglog's private serializer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from egglog import (
     EGraph,
@@ -317,6 +317,9 @@ class SerializedEGraph:
     classes: dict[str, list[ENode]]
     shapes: dict[str, tuple[int, int]]
     outputs: list[tuple[str, str]]  # (output name, e-class of the computed value)
+    # facts an algorithm derives from `classes` alone (extraction's candidate nodes and class order), kept
+    # here so the row-block views of `blocks`, which share `classes`, derive them once
+    derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_nodes(self) -> int:
@@ -369,7 +372,7 @@ class SerializedEGraph:
             if not body:
                 raise KeyError(f"output '{name}' is not a map over row blocks of {height} rows")
             roots.append((name, body[0]))
-        return SerializedEGraph(self.classes, self.shapes, roots)
+        return SerializedEGraph(self.classes, self.shapes, roots, self.derived)
 
 
 def _literal(op: str) -> object:

@@ -230,17 +230,87 @@ def _signature(program: Program) -> tuple:
     return tuple(sorted((op.origin, op.kind, op.op, str(sorted(op.attrs.items()))) for op in program.ops()))
 
 
+@dataclass
+class _Facts:
+    """What extraction derives from the e-graph's classes alone, for one mode: the same for every cost variant,
+    form search and row-block view of one e-graph, so `_facts` derives it once (`SerializedEGraph.derived`)."""
+
+    order: list[str]                    # every class, by `_class_order`
+    input_class: set[str]               # kernel inputs and their row blocks: leaves
+    fold_class: set[str]                # classes with a fold node
+    relaxed: dict[str, list[ENode]]     # each class's nodes with a hardware meaning, by node id
+    candidates: dict[str, list[ENode]]  # those the mode allows
+    parents: dict[str, list[str]]       # class -> classes with a relaxed node reading it, in `order`
+    first: list[str]                    # `_children_first(order, candidates)`: the worklist's first sweep
+
+
+def _facts(graph: SerializedEGraph, mode: str) -> _Facts:
+    key = ("greedy", mode)
+    if key not in graph.derived:
+        order = sorted(graph.classes, key=_class_order)
+        input_class = {c for c in order if any(n.op == "input_" for n in graph.classes[c])}
+        # a row block of a kernel input is a leaf too: the reader fetches the work item's rows
+        input_class |= {c for c in order if any(n.op == "rowblock" and n.children[0] in input_class
+                                                for n in graph.classes[c])}
+        fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
+        # reductions of a whole operand that also fold over its chunks: a scaled twin of one (sum(a) * s as a
+        # reduce with scaler s) would otherwise let a streaming program reduce the operand whole
+        folding = {(str(n.literals[0]), n.children[0]) for c in fold_class for n in graph.classes[c]
+                   if _KIND.get(n.op) == "reduce" and n.children[0] not in fold_class}
+        relaxed = {c: [n for n in sorted(graph.classes[c], key=lambda n: n.id)
+                       if n.op in _KIND and not reads_padding(n, graph)] for c in order}
+
+        def allowed(cid: str) -> list[ENode]:
+            nodes = relaxed[cid]
+            if mode == "fused":
+                return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
+            if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
+                return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")
+                        or any(ch in fold_class for ch in n.children)]
+            if mode == "streaming":
+                kept = [n for n in nodes
+                        if _KIND[n.op] != "reduce" or (str(n.literals[0]), n.children[0]) not in folding]
+                return kept or nodes
+            return nodes
+
+        candidates = {c: allowed(c) for c in order}
+        parents: dict[str, list[str]] = {}
+        for cid in order:
+            for node in relaxed[cid]:
+                for ch in node.children:
+                    parents.setdefault(ch, []).append(cid)
+        graph.derived[key] = _Facts(order, input_class, fold_class, relaxed, candidates, parents,
+                                    _children_first(order, candidates))
+    return graph.derived[key]  # type: ignore[return-value]
+
+
+def _reachable(graph: SerializedEGraph, facts: _Facts) -> set[str]:
+    """The classes extraction from `graph`'s roots can read: the roots and, through any node with a hardware
+    meaning, their children. No other class's best form can reach the roots' (a class's form reads only its
+    children's), so extraction settles these alone."""
+    key = ("reachable", tuple(graph.outputs))
+    if key not in graph.derived:
+        seen: set[str] = set()
+        stack = [cid for _, cid in graph.outputs]
+        while stack:
+            cid = stack.pop()
+            if cid in seen or cid not in graph.classes:
+                continue
+            seen.add(cid)
+            stack.extend(ch for node in facts.relaxed[cid] for ch in node.children if ch not in seen)
+        graph.derived[key] = seen
+    return graph.derived[key]  # type: ignore[return-value]
+
+
 def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str, input_order: list[str],
              mode: str, respect_l1: bool, max_chunk: int | None, proxy: str) -> Program:
     if mode not in MODES:
         raise KernelError(f"unknown extraction mode {mode!r} ({', '.join(MODES)})")
     if proxy not in PROXIES:
         raise KernelError(f"unknown extraction proxy {proxy!r} ({', '.join(PROXIES)})")
-    order = sorted(graph.classes, key=_class_order)
-    input_class = {c for c in order if any(n.op == "input_" for n in graph.classes[c])}
-    # a row block of a kernel input is a leaf too: the reader fetches the work item's rows
-    input_class |= {c for c in order if any(n.op == "rowblock" and n.children[0] in input_class
-                                            for n in graph.classes[c])}
+    facts = _facts(graph, mode)
+    order, input_class, fold_class = facts.order, facts.input_class, facts.fold_class
+    reach = _reachable(graph, facts)
     budget = model.arch.l1_budget
     tile_bytes = model.arch.tile_bytes(dtype)
     in_fmt = model.input_format(dtype) if hasattr(model, "input_format") else dtype
@@ -287,27 +357,6 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
                 own[node.id] = model.op_tile(hw, tuple(fmt(ch) for ch in node.children))
         return own[node.id]
 
-    fold_class = {c for c in order if any(_KIND.get(n.op) in LOOP_KINDS for n in graph.classes[c])}
-    # reductions of a whole operand that also fold over its chunks: a scaled twin of one (sum(a) * s as a
-    # reduce with scaler s) would otherwise let a streaming program reduce the operand whole
-    folding = {(str(n.literals[0]), n.children[0]) for c in fold_class for n in graph.classes[c]
-               if _KIND.get(n.op) == "reduce" and n.children[0] not in fold_class}
-
-    def allowed(cid: str, relaxed: bool = False) -> list[ENode]:
-        nodes = [n for n in sorted(graph.classes[cid], key=lambda n: n.id)
-                 if n.op in _KIND and not reads_padding(n, graph)]
-        if relaxed:
-            return nodes
-        if mode == "fused":
-            return [n for n in nodes if _KIND[n.op] not in LOOP_KINDS + ("chunk", "running_max")]
-        if mode == "streaming" and cid in fold_class:  # contract in chunks, or reduce a loop's result
-            return [n for n in nodes if _KIND[n.op] not in ("matmul", "reduce")
-                    or any(ch in fold_class for ch in n.children)]
-        if mode == "streaming":
-            kept = [n for n in nodes if _KIND[n.op] != "reduce" or (str(n.literals[0]), n.children[0]) not in folding]
-            return kept or nodes
-        return nodes
-
     too_big: set[str] = set()
 
     def fits(cid: str) -> bool:
@@ -344,7 +393,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
             return weigh(pack_e) * tiles(ch)
         return (weigh(k.open + pack_e) - weigh(k.open)) * tiles(ch)
 
-    candidates = {c: allowed(c) for c in order}
+    candidates = {c: facts.candidates[c] for c in reach}
 
     def evaluate(cid: str, node: ENode) -> _Best | None:
         """The node's cost with its children's current best forms, or None if it cannot be used."""
@@ -420,17 +469,15 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
         folds = kind in LOOP_KINDS or any(k.folds for k in kids)
         return _Best(sum(items.values()), items, node, classes, folds, opened)
 
-    parents: dict[str, list[str]] = {}
-    for cid in order:
-        for node in allowed(cid, relaxed=True):
-            for ch in node.children:
-                parents.setdefault(ch, []).append(cid)
+    parents = facts.parents
 
     def settle(start: list[str]) -> None:
         """Worklist to a fixpoint: a class that improves requeues its parents."""
         queue = deque(start)
         queued = set(queue)
-        steps_left = 64 * (len(order) + 1)  # improvements strictly lower a cost, so this is never reached
+        # improvements strictly lower a cost, so this is never reached (the whole e-graph's count, as when every
+        # class was settled: the reachable classes settle in the same order and to the same forms either way)
+        steps_left = 64 * (len(order) + 1)
         while queue and steps_left:
             steps_left -= 1
             cid = queue.popleft()
@@ -443,17 +490,17 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
                     improved = True
             if improved:
                 for parent in parents.get(cid, []):
-                    if parent not in queued and parent in graph.shapes:
+                    if parent not in queued and parent in reach and parent in graph.shapes:
                         queue.append(parent)
                         queued.add(parent)
 
-    settle([c for c in _children_first(order, candidates) if c in graph.shapes])
+    settle([c for c in facts.first if c in reach and c in graph.shapes])
     if mode == "streaming" and any(cid not in best for _, cid in graph.outputs):
         # an output needs a value none of whose folds can be built (one would need another fold's result in
         # its body: a second loop): such values keep their whole form, and the rest still stream
-        stuck = [c for c in order if c in fold_class and c not in best and c in graph.shapes]
+        stuck = [c for c in order if c in reach and c in fold_class and c not in best and c in graph.shapes]
         for cid in stuck:
-            candidates[cid] = allowed(cid, relaxed=True)
+            candidates[cid] = facts.relaxed[cid]
         settle(stuck)
 
     def missing(cid: str) -> KernelError:

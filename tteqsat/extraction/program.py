@@ -122,6 +122,16 @@ class Program:
             visit(op)
         return order
 
+    def structure(self) -> tuple:
+        """Everything scheduling reads, without the e-classes and source lines the ops came from: two programs
+        with equal structures get equal schedules, so a price can be looked up by it (`pipeline.Prices`)."""
+        ops = self.ops()
+        index = {id(op): n for n, op in enumerate(ops)}
+        body = tuple((op.kind, op.op, op.shape, repr(sorted(op.attrs.items())),
+                      tuple(index[id(o)] for o in op.operands)) for op in ops)
+        return (self.name, self.dtype, self.one_row_per_pass, self.in_order, tuple(index[id(i)] for i in self.inputs),
+                tuple((name, index[id(op)]) for name, op in self.outputs), body)
+
 
 def fold_live(op: HwOp) -> tuple[Mask, int, int] | None:
     """A fold that skips dead chunks: its mask, the row-block height it is evaluated at (0: all rows) and

@@ -47,6 +47,7 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
     cut = set(cut)
     tried: set[tuple] = set()
     ops = frame.program.ops()
+    cycles: float | None = None  # the kept result's, priced once and again only when a move replaces it
     for _ in range(MAX_JOIN_TRIALS):
         move = _join_candidate(result, tried) or _cut_candidate(result, ops, cut, capacity, tried, max_rows)
         if move is None:
@@ -61,8 +62,10 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
                                          max_rows)
         except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
             continue
-        if overflow is None and _frame_cycles(model, trial) < _frame_cycles(model, result) - 1e-6:
-            joins, cut, result = trial_joins, trial_cut, trial
+        if overflow is None and cycles is None:
+            cycles = _frame_cycles(model, result)
+        if overflow is None and (trial_cycles := _frame_cycles(model, trial)) < cycles - 1e-6:  # type: ignore[operator]
+            joins, cut, result, cycles = trial_joins, trial_cut, trial, trial_cycles
             plan.cbs[:] = trial_plan.cbs
             plan._scaler = trial_plan._scaler
             plan._mask = trial_plan._mask
@@ -223,12 +226,13 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
 def _pick_rows(result, model: TensixCostModel, capacity: int, max_rows: int, rebuild) -> None:
     """Tile rows per acquire of each pass, by the frame's pipelined cost: a pass alone is cheapest with the most
     rows (fewest handshakes), but one big pass also keeps the threads from overlapping its tiles."""
+    current: float | None = None  # the frame's cycles as it stands (each position keeps its best, so it carries)
     for pos in range(len(result)):
         sec, reads = result[pos]
         options = row_options(sec, capacity, max_rows)
         if len(options) < 2:
             continue
-        best, best_cycles = sec, _frame_cycles(model, result)
+        best, best_cycles = sec, current if current is not None else _frame_cycles(model, result)
         for rows in options:
             if rows == sec.rows:
                 continue
@@ -237,5 +241,6 @@ def _pick_rows(result, model: TensixCostModel, capacity: int, max_rows: int, reb
             if cycles < best_cycles - 1e-6:
                 best, best_cycles = result[pos][0], cycles
         result[pos] = (best, reads)
+        current = best_cycles
 
 

@@ -139,12 +139,15 @@ def rule_stats(kernel: Kernel, arch: str | Arch = "wormhole_b0", rulesets: Rules
     return stats_of(full, on_rule)
 
 
-def stats_of(full: Result, on_rule: Callable[[int, int, str], None] | None = None) -> list[RuleStat]:
-    """Statistics of every rule `full` was optimized with, each ablation re-run with `full`'s own settings."""
+def stats_of(full: Result, on_rule: Callable[[int, int, str], None] | None = None,
+             measure: bool = True) -> list[RuleStat]:
+    """Statistics of every rule `full` was optimized with, each ablation re-run with `full`'s own settings.
+    Without `measure`, only `used` and `change` (what the derivation reads) are computed: `seconds` and
+    `enodes_added` stay 0, sparing the timing runs and, where the ablation fails, the extra saturation."""
     kernel, chosen, limits = full.kernel, full.rulesets, full.limits
     report = full.saturation
     timed = any(s.seconds > 0 for s in report.rules.values())
-    isolated = {} if timed else _isolated_seconds(kernel, chosen, limits)
+    isolated = {} if timed or not measure else _isolated_seconds(kernel, chosen, limits)
     pairs = [(rs, r) for rs in chosen for r in rs.rules]
     stats: list[RuleStat] = []
     for i, (rs, rule) in enumerate(pairs):
@@ -161,7 +164,8 @@ def stats_of(full: Result, on_rule: Callable[[int, int, str], None] | None = Non
                 added, change = report.enodes - ablated.saturation.enodes, _change(full, ablated)
             except KernelError as e:
                 first = str(e).splitlines()[0].rstrip(":")  # "fits in no form" lists every form below
-                added, change = report.enodes - _enodes(kernel, others, limits), f"fails: {first}"
+                added = report.enodes - _enodes(kernel, others, limits) if measure else 0
+                change = f"fails: {first}"
         stats.append(RuleStat(rule.name, rs.name, rs.stage, matches, seconds, added, bool(change), change,
                               describe(rule)))
     return stats
@@ -178,7 +182,7 @@ def derivation(kernel: Kernel, arch: str | Arch = "wormhole_b0", rulesets: Rules
 
 def derivation_of(result: Result, on_rule: Callable[[int, int, str], None] | None = None) -> list[Step]:
     """The rules `result` depends on: each matched rule left out in turn, with `result`'s own settings."""
-    return steps_of(stats_of(result, on_rule))
+    return steps_of(stats_of(result, on_rule, measure=False))
 
 
 def steps_of(stats: list[RuleStat]) -> list[Step]:

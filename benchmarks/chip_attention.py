@@ -131,21 +131,23 @@ def expert_causal_on_grid(b: int, h: int, s: int, d: int, q_chunk: int, k_chunk:
         scheds.append(sched)
         masks.append(diagonal * mask)
     order = [block_order(n % blocks, blocks, True) for n in range(b * h * blocks)]
-    pipelines = functools.cache(lambda own: _items_pipeline(model, scheds, masks, own))
+    alone = functools.cache(lambda i, n, rate: kernel_cycles(model, scheds[i], n, rate))  # shared by every core
+    pipelines = functools.cache(lambda own: _items_pipeline(model, alone, masks, own))
     return price_items(GridShape.of(arch), [cycles[i] for i in order], [nbytes[i] for i in order],
                        page_bytes=arch.tile_bytes("bf16"),
                        pipeline=lambda run: pipelines(tuple(order[i] for i in run)))
 
 
-def _items_pipeline(model, scheds: list, masks: list[float], own: tuple[int, ...]) -> CorePipeline:
+def _items_pipeline(model, alone: Callable[[int, int, float], float], masks: list[float], own: tuple[int, ...]
+                    ) -> CorePipeline:
     """A core running the expert's q chunks `own` (each its own program: its keys end at its diagonal), priced
     as the derived kernel's cores are: the first chunk's pipeline at the rate, then each other's steady-state
-    increment (its second run less its first), and the mask passes."""
+    increment (its second run less its first), and the mask passes. `alone(chunk, runs, rate)` is one chunk's
+    program run that many times at that rate."""
     def sample(_items: int, rate: float) -> float:
         first, *rest = own
-        total = kernel_cycles(model, scheds[first], 1, rate) + sum(masks[i] for i in own)
-        return total + sum(kernel_cycles(model, scheds[i], 2, rate) - kernel_cycles(model, scheds[i], 1, rate)
-                           for i in rest)
+        total = alone(first, 1, rate) + sum(masks[i] for i in own)
+        return total + sum(alone(i, 2, rate) - alone(i, 1, rate) for i in rest)
 
     top = model.dram_rate()
     return CorePipeline(sample, tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1)))

@@ -48,7 +48,7 @@ from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_grid, pri
 from tteqsat.extraction.program import HwOp, Program
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.model import block_order
-from tteqsat.scheduling.timing import PIPELINE_RATES, kernel_cycles, rate_pipeline
+from tteqsat.scheduling.timing import kernel_cycles, pipeline_rates, rate_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bounds import chip_bound  # noqa: E402
@@ -149,8 +149,7 @@ def _items_pipeline(model, alone: Callable[[int, int, float], float], masks: lis
         total = alone(first, 1, rate) + sum(masks[i] for i in own)
         return total + sum(alone(i, 2, rate) - alone(i, 1, rate) for i in rest)
 
-    top = model.dram_rate()
-    return CorePipeline(sample, tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1)))
+    return CorePipeline(sample, pipeline_rates(model))
 
 
 def expert_decode_on_grid(b: int, h: int, keys: int, d: int, k_chunk: int, combine_cycles: float, arch, model

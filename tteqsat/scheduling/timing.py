@@ -285,13 +285,19 @@ def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float 
 PIPELINE_RATES = 23  # rates a core's pipeline may be sampled at for the chip model: from one core's alone, down
 
 
+def pipeline_rates(model: CostModel) -> tuple[float, ...]:
+    """The DRAM rates a core's pipeline is sampled at (`CorePipeline.rates`, ascending): one core's alone and
+    each factor of sqrt(2) below it, `PIPELINE_RATES` in all."""
+    top = model.dram_rate()
+    return tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1))
+
+
 def rate_pipeline(model: CostModel, schedule: Schedule, hops: int | None = None) -> CorePipeline:
     """One core's `kernel_cycles` against the DRAM rate its reader and writer get, for
     `tteqsat.cost.chip.price_grid` (a core of a sharing group with `hops`): at the rate one core takes alone and
     each factor of sqrt(2) below it, down to 1/2048 of it (below one core's share of a full grid on a slow chip;
     the chip model extends the lowest segment), each priced when the chip model first needs it."""
-    top = model.dram_rate()
-    rates = tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1))
+    rates = pipeline_rates(model)
     return CorePipeline(lambda items, rate: kernel_cycles(model, schedule, items, rate, hops=hops), rates)
 
 
@@ -299,7 +305,6 @@ def items_pipeline(model: CostModel, schedule: Schedule, blocks: Sequence[int], 
                    ) -> CorePipeline:
     """`rate_pipeline` for a core whose items differ (a masked loop's row blocks `blocks`, in any order): its
     cycles are its own items' whatever count the chip model names (it names the core's own)."""
-    top = model.dram_rate()
-    rates = tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1))
+    rates = pipeline_rates(model)
     own = list(blocks)
     return CorePipeline(lambda _items, rate: kernel_cycles(model, schedule, len(own), rate, own, hops=hops), rates)

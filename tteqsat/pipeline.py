@@ -574,6 +574,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         # with sharing pairs of cores whose sender's item visits every chunk its receiver's does
         costs = []
         pipelines = functools.cache(lambda own, hops: items_pipeline(model, schedule, own, hops))
+        pairs_apply = arch_obj.share_inputs and items > view.elements and nested_runs(schedule, RANKED_SHARE)
+        handshake = share_handshake(model, schedule, model.dram_rate(grid.cores)) if pairs_apply else None
         for paired in (False, True):
             order = [block_order(n % blocks, blocks, paired) for n in range(items)]
             chip = price_items(grid, [schedule.item_cycles(b) for b in order],
@@ -581,9 +583,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                                schedule.setup_cycles,
                                lambda run, order=order: pipelines(tuple(sorted(order[i] for i in run)), None))
             costs.append(dataclasses.replace(chip, paired=paired))
-            if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, RANKED_SHARE):
-                pairs = ranked_share(grid, schedule, arch_obj, items, paired, use, page,
-                                     share_handshake(model, schedule, model.dram_rate(grid.cores)), pipelines)
+            if handshake is not None:
+                pairs = ranked_share(grid, schedule, arch_obj, items, paired, use, page, handshake, pipelines)
                 if pairs is not None:
                     costs.append(dataclasses.replace(pairs, paired=paired))
         return min(costs, key=lambda c: (c.cycles, c.paired, c.shared))

@@ -295,13 +295,8 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
-    best: ChipCost | None = None
-    for c in counts:
-        cost = _even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes,
-                     pipeline(None) if pipeline is not None else None)
-        if best is None or cost.cycles < best.cycles * (1 - 1e-9):
-            best = cost
-    assert best is not None
+    alone = pipeline(None) if pipeline is not None else None
+    best = _cheapest(_even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes, alone) for c in counts)
     if share and shared_bytes and group_items > 1:
         for size in range(2, group_items + 1):
             rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)

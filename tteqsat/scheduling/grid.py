@@ -28,10 +28,9 @@ def grid_plan(schedule: Schedule, view: ElementView, block: int | None, chip: Ch
     """The split `chip` priced, for `schedule` (the program of one work item)."""
     grid = (int(arch.num("chip.grid_cols")), int(arch.num("chip.grid_rows")))
     blocks = chip.items // view.elements
-    if chip.shared > 1 and chip.share_run == chip.shared and _ranked(schedule):
-        return _shared_plan(schedule, view, block, chip, grid, blocks, ranked=chip.shared)
-    if chip.shared > 1:
-        return _shared_plan(schedule, view, block, chip, grid, blocks)
+    if chip.shared > 1:  # ranked pairs when the items differ (priced by `ranked_share`: runs of the group size)
+        ranked = chip.shared if chip.share_run == chip.shared and _ranked(schedule) else 0
+        return _shared_plan(schedule, view, block, chip, grid, blocks, ranked)
     counts = chip.per_core_items()
     firsts = [sum(counts[:n]) for n in range(len(counts))]
     return GridPlan(view.batch, blocks, block or 0, list(zip(firsts, counts, strict=True)), grid,

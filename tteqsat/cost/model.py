@@ -27,6 +27,8 @@ from tteqsat.cost.timeline import Need, Stage, pipelined_cycles
 from tteqsat.frontend.masks import Mask
 
 if TYPE_CHECKING:  # types only: the cost model sits below the program and schedule it prices
+    from collections.abc import Sequence
+
     from tteqsat.extraction.program import HwOp
     from tteqsat.scheduling.model import DstSection, Schedule
 
@@ -51,8 +53,8 @@ class CostModel(Protocol):
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
     def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
     def mask_stage(self, patterns: list[tuple[str, str]]) -> Stage: ...  # building mask pattern tiles
-    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int,
-                  post: list[Stage], items: int = 1) -> float: ...  # stages pipelined through the threads
+    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int | Sequence[int],
+                  post: list[Stage], items: int = 1) -> float: ...  # stages pipelined (trips per item, or each's)
     def tile_transfer(self, fmt: str, rate: float | None = None,
                       tiles: int = 1) -> float: ...  # a block of tiles DRAM <-> L1, one wait for all of them
     def data_movement(self, dram_bytes: int) -> float: ...  # DRAM <-> L1 cycles, a lower bound on the kernel
@@ -267,7 +269,8 @@ class TensixCostModel:
         passes = len(patterns) + 1
         return Stage(passes, unpack / passes, math / passes + self.sync, self.pack + self.sync)
 
-    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage], items: int = 1) -> float:
+    def pipelined(self, pre: list[Stage], body: list[Stage], trips: int | Sequence[int], post: list[Stage],
+                  items: int = 1) -> float:
         return pipelined_cycles(pre, body, trips, post, items)
 
     # -- data movement -------------------------------------------------------------------------------

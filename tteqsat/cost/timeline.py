@@ -23,9 +23,11 @@ few trips and then extrapolated by the steady per-trip increment; work items the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 STEADY_TRIPS = 3  # trips (and work items) simulated before a loop is extrapolated by its per-trip increment
+TRANSIENT_TRIPS = 16  # at most this many trips simulated while the per-trip increment still changes
 THREADS = ("r", "u", "m", "p", "w")  # reader, unpack, math, pack, writer
 
 
@@ -104,6 +106,16 @@ def _math_done(sm: float, su: float, s: Stage, k: int) -> float:
     return max(sm + k * m, su + u1 + k * m, su + (k - 1) * u + u1 + m, su + u + m1 + (k - 1) * m, su + k * u + m1)
 
 
+def _steady(clocks: list[dict[str, float]]) -> bool:
+    """Whether the last two trips moved every thread's clock alike: the loop is in its steady state, so its
+    per-trip increment may be extrapolated. (A trip that follows another item's tail, or a reader that ran
+    ahead until a CB filled, moves the threads unevenly for a few trips.)"""
+    if len(clocks) < 3:
+        return False
+    a, b, c = clocks[-3:]
+    return all(abs((c[k] - b[k]) - (b[k] - a[k])) <= 1e-9 * max(1.0, c[k]) for k in THREADS)
+
+
 class _Threads:
     def __init__(self) -> None:
         self.t = dict.fromkeys(THREADS, 0.0)
@@ -179,30 +191,39 @@ class _Run:
                 ready = max(ready, rec.packed(need.passes))
         self.record(part, index, self.threads.run(stage, ready, last))
 
+    def shift(self, d: dict[str, float], parts: tuple[str, ...] = ("pre", "body", "post")) -> None:
+        """Move every thread's clock, and the recorded runs of `parts`, on by `d` (an extrapolated stretch)."""
+        self.threads.t = {k: v + d[k] for k, v in self.threads.t.items()}
+        for (part, _), runs in self.history.items():
+            if part in parts:
+                runs[:] = [r.shifted(d) for r in runs]
+
     def item(self, pre: list[Stage], body: list[Stage], trips: int, post: list[Stage]) -> None:
         for n, stage in enumerate(pre):
             self.stage("pre", n, stage, 0)
         if body and trips > 0:
             clocks: list[dict[str, float]] = []
-            for trip in range(min(trips, STEADY_TRIPS)):
+            for trip in range(trips):
                 for n, stage in enumerate(body):
                     self.stage("body", n, stage, trip)
                 clocks.append(dict(self.threads.t))
-            if trips > STEADY_TRIPS:
-                extra = trips - STEADY_TRIPS
-                d = {k: extra * (clocks[-1][k] - clocks[-2][k]) for k in THREADS}
-                self.threads.t = {k: v + d[k] for k, v in self.threads.t.items()}
-                for (part, _), runs in self.history.items():
-                    if part == "body":
-                        runs[:] = [r.shifted(d) for r in runs]
+                if trip + 1 >= STEADY_TRIPS and (_steady(clocks) or trip + 1 >= TRANSIENT_TRIPS):
+                    break
+            if trips > len(clocks):
+                extra = trips - len(clocks)
+                self.shift({k: extra * (clocks[-1][k] - clocks[-2][k]) for k in THREADS}, ("body",))
         for n, stage in enumerate(post):
             self.stage("post", n, stage, 0)
 
 
-def pipelined_cycles(pre: list[Stage], body: list[Stage] | None = None, trips: int = 0,
+def pipelined_cycles(pre: list[Stage], body: list[Stage] | None = None, trips: int | Sequence[int] = 0,
                      post: list[Stage] | None = None, items: int = 1) -> float:
     """Cycles from the first pass of `pre` to the last pack (or write) of `post`, with `body` run `trips`
-    times, for `items` work items run one after another (the stages of one item, again and again)."""
+    times, for `items` work items run one after another (the stages of one item, again and again).
+    `trips` may give each item its own count (a masked loop's row blocks; `items` is then their number): the
+    items still run as one pipeline, the next one's reads going ahead while this one computes."""
+    if not isinstance(trips, int):
+        return _items_of_trips(pre, body or [], list(trips), post or [])
     run = _Run()
     ends: list[float] = []
     for _ in range(min(max(1, items), STEADY_TRIPS)):
@@ -248,3 +269,24 @@ def ahead_of_loop(pre: list[Stage], body: list[Stage], post: list[Stage], ahead:
     peeled = [replace(body[i], needs=tuple(in_last_trip(n, i) for n in body[i].needs)) for i in last]
     after = [replace(st, needs=tuple(in_last_trip(n, len(body)) for n in st.needs)) for st in post]
     return pre + prologue, looped, peeled + after
+
+
+def _items_of_trips(pre: list[Stage], body: list[Stage], trips: list[int], post: list[Stage]) -> float:
+    """`pipelined_cycles` for items with their own trip counts, in the order given: each run of more than
+    `STEADY_TRIPS` consecutive items with one count is extrapolated by its steady per-item increment on every
+    thread, so the items after it start where the threads would stand."""
+    run = _Run()
+    n = 0
+    while n < len(trips):
+        same = n
+        while same < len(trips) and trips[same] == trips[n]:
+            same += 1
+        clocks: list[dict[str, float]] = []
+        for _ in range(min(same - n, STEADY_TRIPS)):
+            run.item(pre, body, trips[n], post)
+            clocks.append(dict(run.threads.t))
+        if same - n > STEADY_TRIPS:
+            extra = same - n - STEADY_TRIPS
+            run.shift({k: extra * (clocks[-1][k] - clocks[-2][k]) for k in THREADS})
+        n = same
+    return run.threads.end

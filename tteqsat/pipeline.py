@@ -35,7 +35,7 @@ from tteqsat.extraction.semantics import evaluate_program
 from tteqsat.frontend import reference
 from tteqsat.frontend.batch import ElementView, element_view
 from tteqsat.frontend.dsl import user_location
-from tteqsat.frontend.ir import Kernel
+from tteqsat.frontend.ir import TILE, Kernel
 from tteqsat.frontend.splitkv import KvSplit, attention_keys, split_kv
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
@@ -520,7 +520,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
              check_rules: bool = True, overrides: dict[str, object] | None = None,
              cost_model: TensixCostModel | None = None, extractor=extract, form: str = "auto",
              cores: int | None = None, blocks: Sequence[int] | None = None, split: bool | int | None = None,
-             progress=None, prices: Prices | None = None) -> Result:
+             progress=None, prices: Prices | None = None, chunks: Sequence[int] | None = None) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model,
     over the chip's core grid.
 
@@ -529,7 +529,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     `cores` caps how many cores it may use (the default lets cost decide); `blocks=(h, ...)` makes work items
     row blocks of these heights only, `blocks=()` one item per whole batch element; the default weighs whole
     elements and every height the e-graph offers. `split` over keys (attention whose work items leave cores
-    idle, as decode does): None lets cost decide, False never, a number of parts forces it. `prices`: programs
+    idle, as decode does): None lets cost decide, False never, a number of parts forces it. `chunks=(w, ...)`: the
+    only chunk widths (elements) a loop over a long axis may stream in (the default offers 128 to 2048 and
+    extraction picks by cost; for cost-model experiments on one loop shape). `prices`: programs
     already priced for this kernel, arch, cost model and `cores` (re-runs of one optimization share them).
     """
     if not isinstance(kernel, Kernel):
@@ -542,6 +544,11 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         raise KernelError(f"form '{form}' is not available for kernel '{kernel.name}': "
                           f"known forms: {', '.join(FORMS)}")
     grid = GridShape.of(arch_obj)
+    bad = [w for w in chunks or () if not isinstance(w, int) or w <= 0 or w % TILE]
+    if bad or chunks is not None and not chunks:
+        raise KernelError(f"chunks={tuple(chunks or ())} for kernel '{kernel.name}': a chunk width is a positive "
+                          f"multiple of the {TILE}-element tile, and at least one is needed"
+                          + (f" ({', '.join(map(str, bad))} is not)" if bad else ""), "optimize", user_location())
     if cores is not None and not 1 <= cores <= grid.cores:
         raise KernelError(f"cores={cores} is outside {arch_obj.name}'s grid of {grid.cores} cores", "optimize",
                           user_location())
@@ -605,7 +612,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     splitting = split is not False and form == "auto" and blocks is None  # the end of this function may split
     forced = isinstance(split, int) and not isinstance(split, bool)
     offer = tuple(sorted({*KEY_PARTS, split})) if forced else KEY_PARTS if splitting else ()  # type: ignore[arg-type]
-    insert_kernel(egraph, element, offer)
+    insert_kernel(egraph, element, offer, chunks)
     times["insert"] = time.perf_counter() - start
 
     if progress is not None and getattr(progress, "enabled", False):
@@ -704,7 +711,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             warnings.simplefilter("ignore")
             return optimize(kernel, arch_obj, limits=limits, rules=rulesets, shipped_rules=False, check_rules=False,
                             cost_model=cost_model, extractor=extractor, form=form, cores=cores, blocks=blocks,
-                            split=split, prices=prices)
+                            split=split, prices=prices, chunks=chunks)
 
     result = Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
                     times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,

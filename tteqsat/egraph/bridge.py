@@ -7,6 +7,7 @@ This is the only module that touches egglog's private serializer.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from egglog import (
@@ -283,10 +284,12 @@ def chunk_widths(kernel: Kernel) -> tuple[int, ...]:
     return tuple(sorted(widths))
 
 
-def insert_kernel(egraph: EGraph, kernel: Kernel, key_parts_offered: tuple[int, ...] = KEY_PARTS) -> None:
-    """Add every output of `kernel` under its root marker, and the candidate chunk widths, block heights and
-    part counts of a fold split over work items (`key_parts_offered`; () splits nothing)."""
-    for w in chunk_widths(kernel):
+def insert_kernel(egraph: EGraph, kernel: Kernel, key_parts_offered: tuple[int, ...] = KEY_PARTS,
+                  widths: Sequence[int] | None = None) -> None:
+    """Add every output of `kernel` under its root marker, and the candidate chunk widths (`widths`, default
+    `chunk_widths`), block heights and part counts of a fold split over work items (`key_parts_offered`; ()
+    splits nothing)."""
+    for w in sorted(set(widths)) if widths is not None else chunk_widths(kernel):
         egraph.register(chunk_width(i64(w)))
     for h in BLOCK_HEIGHTS:
         egraph.register(block_height(i64(h)))

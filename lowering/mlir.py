@@ -522,9 +522,7 @@ class ComputeEmitter:
         for st in info.streams:
             if self.s.args[st.arg].blocked:
                 continue
-            tiles = st.width // 32 * -(-st.shape[1 if st.axis == "rows" else 0] // 32)
-
-            def pop(_: str, cb: int = st.cb, tiles: int = tiles) -> None:
+            def pop(_: str, cb: int = st.cb, tiles: int = st.tiles) -> None:
                 b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
                 b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
 

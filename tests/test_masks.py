@@ -187,7 +187,7 @@ def test_causal_reads_fewer_chunks_than_full_attention(causal_streaming: tq.Resu
     loop, grid, args = r.schedule.loop, r.schedule.grid, r.schedule.args
 
     def tiles(receiver: bool) -> tuple[int, int]:  # a whole read and a chunk; a sharing receiver's own part
-        chunk = sum(st.width // 32 * -(-st.shape[1] // 32) for st in loop.streams
+        chunk = sum(st.tiles for st in loop.streams
                     if not (receiver and not args[st.arg].blocked))
         return sum(a.n_tiles for a in args if a.role == "in" and a.cb >= 0 and not (receiver and not a.blocked)), chunk
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from tteqsat.arch import Arch
 from tteqsat.cost.model import Engines
 from tteqsat.extraction.program import Program, live_trips
+from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
 
 FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose", "mask")
@@ -380,6 +381,11 @@ class ChunkStream:
     axis: str
     width: int
     column_major: bool = False  # tiles of each chunk column by column (see CircularBuffer.tile_order)
+
+    @property
+    def tiles(self) -> int:
+        """Tiles of one trip's chunk: `width` elements along `axis`, whole tiles across the other."""
+        return self.width // TILE * -(-self.shape[1 if self.axis == "rows" else 0] // TILE)
 
 
 @dataclass(frozen=True)

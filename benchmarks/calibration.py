@@ -14,9 +14,11 @@ measured kernel's work on one core with the same constants the optimizer uses:
               accuracy
   sdpa run    a whole multi-core run (device wall) on the chip model (tteqsat.cost.chip): tt-metal's work
               units (causal pairs of q chunks, or q chunks with K/V chains when not causal) dealt to the
-              run's cores as its factory deals them (benchmarks/ttmetal_sdpa.py), each q chunk priced by the
-              per-chunk kernel model with its own k-step count, DRAM shared by the cores still reading at
-              the p100a's sustained rate for bfp8 pages, plus the launch
+              run's cores as its factory deals them (benchmarks/ttmetal_sdpa.py), each core priced by its
+              pipeline as tq.optimize prices a core (`CoreLoad.pipeline`: its q chunks' helpers, each with its
+              own k-step count, with the reader and writer around them: the fill, the reader's waits for CB
+              room; K/V forwarded along a chain of cores when not causal), DRAM shared by the cores still
+              reading at the p100a's sustained rate for bfp8 pages, plus the launch
 
 Rows within +-20 % pass. Rows excluded from the fit say why (`status`; printed under the table).
 
@@ -40,13 +42,13 @@ from rich.table import Table
 
 from tteqsat.arch import load_arch
 from tteqsat.cost import Engines, TensixCostModel
-from tteqsat.cost.chip import ChipCost, CoreLoad, GridShape, price_cores
+from tteqsat.cost.chip import ChipCost, CoreLoad, CorePipeline, GridShape, price_cores
 from tteqsat.scheduling.model import DstSection, Pack
 from tteqsat.scheduling.timing import compute_cycles
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from ttmetal_sdpa import SdpaCost, SdpaRun, run_loads, sdpa_cost  # noqa: E402
+from ttmetal_sdpa import SdpaCost, SdpaRun, core_chunks, core_pipeline, run_loads, sdpa_cost  # noqa: E402
 
 TOLERANCE = 0.20
 MEASUREMENTS = HERE / "measurements.toml"
@@ -247,18 +249,28 @@ EXCLUDED_RUNS = {"sdpa_56942_tttransformers_8x8_S1024_fp32acc": LEGACY_SMALL_CHU
                  "sdpa_56898_tttransformers_11x10_S1024_fp32acc": LEGACY_SMALL_CHUNKS}
 
 
-def sdpa_run_chip(r: dict, q: int, k: int, fidelity: str, fp32: bool, approx: bool, streaming: bool) -> ChipCost:
+def sdpa_run_chip(r: dict, q: int, k: int, fidelity: str, fp32: bool, approx: bool, streaming: bool,
+                  pipeline: bool = True) -> ChipCost:
     """A measured SDPA run on the chip model: tt-metal's work units (causal pairs or q chunks, chains of cores
     sharing a head's K/V when not causal) dealt to the run's cores as the factory deals them, each core's
-    compute from the per-chunk kernel model, its DRAM traffic at its share of the p100a's sustained rate."""
+    time its pipeline (its q chunks' helpers with the reader and writer around them, `ttmetal_sdpa.core_pipeline`)
+    at its share of the p100a's sustained rate, as the optimizer prices a core (`CoreLoad.pipeline`). Without
+    `pipeline`: each core's compute against its bytes at its share (no fill, no reader waits)."""
     arch = load_arch("blackhole", {**P100A, "settings.math_fidelity": fidelity.lower(),
                                    "settings.fp32_dest_acc": fp32, "settings.exp_approx": approx})
     model = TensixCostModel(arch)
     causal = r.get("causal", True)
     run = SdpaRun(1, r["heads_q"], r["sq"], r["sk"], r["d"], q, k, causal, chains=not causal)
     cores = r.get("cores", 110)
-    loads = [CoreLoad(*ld) for ld in run_loads(model, run, cores, "streaming" if streaming else "legacy",
-                                               r["dtype"])]
+    kernel = "streaming" if streaming else "legacy"
+    pipelines: dict[tuple, CorePipeline] = {}  # one per distinct core (the chip model groups cores by it)
+    loads = []
+    for (units, compute, dram, noc), chunks in zip(run_loads(model, run, cores, kernel, r["dtype"]),
+                                                   core_chunks(run, cores), strict=True):
+        key = (tuple(chunks), noc / dram)  # a chain's cores take in K/V forwarded by the core before them
+        if pipeline and key not in pipelines:
+            pipelines[key] = core_pipeline(model, run, chunks, kernel, r["dtype"], forward=key[1])
+        loads.append(CoreLoad(units, compute, dram, noc, pipeline=pipelines[key] if pipeline else None))
     page = arch.tile_bytes(r["dtype"])
     return price_cores(GridShape.of(arch), loads, page, item_bytes=0)
 

@@ -16,18 +16,22 @@ factory sizes them); the running max by reduce_tile seeded with the previous max
 by sub_tiles_bcast_cols + exp, P packed in place and its row sums L1-accumulated; O_cur = P V; then
 alpha = exp(scale (m_prev - m_cur)) on the first column, l = alpha l_prev + l_cur (FPU mul_bcast_cols, add),
 O = alpha O_prev packed with L1 accumulation onto O_cur. After the last step: the within-tile row sum
-(a matmul with a column of ones), 1/l (first column), O * 1/l. Not priced: the causal mask on diagonal
-chunks, the reader and writer (data movement), the 2026 kernel's fused corrections beyond what its
-description says (they are priced as the 2025 helpers).
+(a matmul with a column of ones), 1/l (first column), O * 1/l. `core_pipeline` puts the reader and writer
+around the helpers for the chip model, laid out as tteqsat lays out a schedule's. Not priced: the causal mask
+on diagonal chunks, the 2026 kernel's fused corrections beyond what its description says (they are priced as
+the 2025 helpers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 
 from tteqsat.cost import Engines, Need, TensixCostModel
+from tteqsat.cost.chip import CorePipeline
 from tteqsat.cost.timeline import Stage
 from tteqsat.scheduling.model import DstSection
+from tteqsat.scheduling.timing import pipeline_rates
 
 KERNELS = ("legacy", "streaming")
 
@@ -190,15 +194,16 @@ def chunk_end_phases(model: TensixCostModel, sq: int, dh: int, last: str) -> lis
     return [reduce, inv, norm]
 
 
-def _stages(model: TensixCostModel, phases: list[Phase], part: str, index_of: dict[str, tuple[str, int]]
-            ) -> list[Stage]:
+def _stages(model: TensixCostModel, phases: list[Phase], part: str, index_of: dict[str, tuple[str, int]],
+            offset: int = 0) -> list[Stage]:
+    """The phases as stages at positions `offset`.. of `part`, each waiting for the phases it names."""
     out = []
     for n, ph in enumerate(phases):
         sec = DstSection(n, (ph.passes, 1), [], [], engines=ph.engines, inits_hoisted=ph.fpu_inits + ph.sfpu_inits,
                          init_sites={"fpu": (ph.fpu_inits, 0), "sfpu": (ph.sfpu_inits, 0)})
         needs = tuple(Need(*index_of[name], passes) for name, passes in ph.waits_for if name in index_of)
         out.append(model.stage(sec, needs))
-        index_of[ph.name] = (part, n)
+        index_of[ph.name] = (part, n + offset)
     return out
 
 
@@ -223,6 +228,58 @@ def sdpa_cost(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, steps:
             for k in ("fpu", "sfpu_unit", "math", "unpack_thread", "pack")}
     return SdpaCost(per_step, total, busy["fpu"], busy["sfpu_unit"], busy["math"], busy["unpack_thread"],
                     busy["pack"], 2 * sq * sk * dh, sq * sk)
+
+
+# -- a core's pipeline: the reader and writer around the helpers, as tteqsat prices a schedule's -------------
+def chunk_stages(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, kernel: str, fmt: str,
+                 rate: float) -> tuple[list[Stage], list[Stage], list[Stage]]:
+    """One q chunk as the core's five threads run it, laid out as `tteqsat.scheduling.timing.kernel_stages` lays
+    out a schedule's work item: the reader moving Q whole before the steps (into a CB of one chunk) and each step's
+    K and V chunks (a block per barrier, into CBs of two chunks, so a step's read waits for the step before the
+    last to pop its pages), the helpers Q K^T waiting for Q and the step's K and P V for its V, the end phases,
+    and the writer moving the output a tile per barrier once normalized; every transfer at `rate` bytes per
+    cycle (`TensixCostModel.tile_transfer`)."""
+    sq, sk, dh = q_chunk // 32, k_chunk // 32, d // 32
+    body_phases = step_phases(model, sq, sk, dh, kernel, fmt)
+    end_phases = chunk_end_phases(model, sq, dh, body_phases[-1].name)
+    index_of: dict[str, tuple[str, int]] = {}
+    compute = _stages(model, body_phases, "body", index_of, offset=2)
+    post = _stages(model, end_phases, "post", dict(index_of))
+    qk = [n + 2 for n, ph in enumerate(body_phases) if ph.name.startswith("qk")]
+    pv = [n + 2 for n, ph in enumerate(body_phases) if ph.name.startswith("pv")]
+    for n in qk:  # Q K^T reads Q (read before the loop) and the step's K
+        compute[n - 2] = replace(compute[n - 2], needs=compute[n - 2].needs + (Need("pre", 0, 1), Need("body", 0, 1)))
+    for n in pv:  # P V reads the step's V
+        compute[n - 2] = replace(compute[n - 2], needs=compute[n - 2].needs + (Need("body", 1, 1),))
+    read_q = Stage(1, 0.0, 0.0, 0.0, needs=(Need("body", qk[-1], 0, freed=True),),
+                   read=model.tile_transfer(fmt, rate, sq * dh))
+    chunk = model.tile_transfer(fmt, rate, sk * dh)
+    read_k = Stage(1, 0.0, 0.0, 0.0, needs=(Need("body", qk[-1], 0, 1, freed=True),), read=chunk)
+    read_v = Stage(1, 0.0, 0.0, 0.0, needs=(Need("body", pv[-1], 0, 1, freed=True),), read=chunk)
+    writer = Stage(sq * dh, 0.0, 0.0, 0.0, needs=(Need("post", len(post) - 1, end_phases[-1].passes),),
+                   write=model.tile_transfer(fmt, rate))
+    return [read_q], [read_k, read_v] + compute, post + [writer]
+
+
+def core_pipeline(model: TensixCostModel, run: SdpaRun, chunks: list[int], kernel: str, fmt: str = "bfp8",
+                  forward: float = 1.0) -> CorePipeline:
+    """A core running q chunks of `run` with `chunks` k steps each, against the DRAM rate its reader and writer
+    get (`tteqsat.cost.chip.CorePipeline`), priced as benchmarks/chip_attention.py prices the expert's cores whose
+    chunks differ: the first chunk's pipeline at the rate (its fill included), then each other one's steady-state
+    increment (its second run less its first). `forward`: the bytes the core takes in per byte it moves from DRAM
+    (K and V forwarded along a chain of cores, #55756): while its DRAM bytes flow at a rate, its transfers flow
+    that many times faster, up to the most one core takes."""
+    top = pipeline_rates(model)[-1]
+    stages = functools.cache(lambda rate: chunk_stages(model, run.q_chunk, run.k_chunk, run.d, kernel, fmt,
+                                                       min(top, rate * forward)))
+    alone = functools.cache(lambda steps, items, rate: model.pipelined(*stages(rate)[:2], steps, stages(rate)[2],
+                                                                         items))
+
+    def sample(_items: int, rate: float) -> float:
+        first, *rest = chunks
+        return alone(first, 1, rate) + sum(alone(n, 2, rate) - alone(n, 1, rate) for n in rest)
+
+    return CorePipeline(sample, pipeline_rates(model))
 
 
 # -- the grid: which work items tt-metal's SDPA factory makes and which core runs them ---------------------
@@ -261,6 +318,15 @@ def ttmetal_split(units: int, cores: int) -> list[int]:
     first units mod cores cores, taken row major (tt-metal #55766, sdpa_program_factory.cpp:452-476)."""
     base, extra = divmod(units, cores)
     return [base + (1 if c < extra else 0) for c in range(min(cores, units))]
+
+
+def core_chunks(run: SdpaRun, cores: int) -> list[list[int]]:
+    """Per core that gets work: the k steps of each q chunk it runs, in order."""
+    units = run.units()
+    counts = ttmetal_split(len(units), cores)
+    firsts = [sum(counts[:c]) for c in range(len(counts))]
+    return [[run.k_steps(q) for _, chunks in units[f:f + n] for q in chunks] for f, n in zip(firsts, counts,
+                                                                                                strict=True)]
 
 
 def run_loads(model: TensixCostModel, run: SdpaRun, cores: int, kernel: str, fmt: str = "bfp8",

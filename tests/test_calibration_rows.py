@@ -72,3 +72,44 @@ def test_dram_at_its_datasheet_peak_takes_the_bandwidth_bound_runs_out_of_tolera
     monkeypatch.setattr(calibration, "load_arch", peak)
     bound = [r for r in calibration.sdpa_run_rows(DATA) if "bound by dram" in r.note and r.status == "calibrated"]
     assert len(bound) >= 3 and sum(not r.passed for r in bound) >= 2, [(r.id, round(r.ratio, 3)) for r in bound]
+
+
+def test_whole_runs_price_each_core_by_its_pipeline_as_the_optimizer_does() -> None:
+    """Each core of a whole run carries its pipeline (`CoreLoad.pipeline`: its q chunks' helpers with the reader
+    and writer around them at its DRAM share), as `tq.optimize` prices a core; it costs at least its compute (the
+    fill and the reader's waits come on top), and its DRAM bytes at its share set it when they bind."""
+    from ttmetal_sdpa import SdpaRun, core_pipeline, sdpa_cost
+
+    from tteqsat.arch import load_arch
+    from tteqsat.cost import TensixCostModel
+
+    model = TensixCostModel(load_arch("blackhole", {**calibration.P100A, "settings.math_fidelity": "hifi2"}))
+    run = SdpaRun(1, 32, 4096, 4096, 128, 128, 128, True)
+    one = core_pipeline(model, run, [16], "streaming")
+    top = one.most_rate
+    compute = sdpa_cost(model, 128, 128, 128, 16, "streaming").chunk
+    fill = model.tile_transfer("bfp8", top, 16) * 3 + model.tile_transfer("bfp8", top)  # Q, K, V; the last tile out
+    assert compute < one.cycles(1, top) <= compute + fill
+    chunks = [4, 29, 9]  # k steps of a core's q chunks (one and a half causal pairs)
+    pipe = core_pipeline(model, run, chunks, "streaming")
+    fast = pipe.cycles(3, top)
+    assert fast >= sum(sdpa_cost(model, 128, 128, 128, n, "streaming").chunk for n in chunks)
+    q_kv_out = (2 * 4 + 2 * 4 * sum(chunks)) * model.arch.tile_bytes("bfp8") * 4  # tiles of Q and output, K and V
+    slow = pipe.most_rate / 64
+    assert pipe.cycles(3, slow) >= q_kv_out / slow > fast
+    rows = {r.id: r for r in calibration.sdpa_run_rows(DATA)}
+    r = DATA["sdpa"][[x["id"] for x in DATA["sdpa"]].index("sdpa_anchor_causal_q128k128_S4096")]
+    chip = calibration.sdpa_run_chip(r, 128, 128, "HiFi2", False, True, True)
+    assert chip.cycles == rows["sdpa_anchor_causal_q128k128_S4096"].modeled
+    assert chip.cycles != calibration.sdpa_run_chip(r, 128, 128, "HiFi2", False, True, True, pipeline=False).cycles
+
+
+def test_a_chains_cores_take_their_kv_forwarded_not_each_from_dram(monkeypatch) -> None:
+    """The non-causal run forwards each head's K and V along the chain of cores that run it (#55756): only the
+    chain's first core reads them from DRAM. Priced as if every core read its own at its DRAM share, its wall
+    comes out 1.6 x the measured one."""
+    real = calibration.core_pipeline
+    monkeypatch.setattr(calibration, "core_pipeline", lambda *a, forward=1.0, **k: real(*a, **k))
+    rows = {r.id: r for r in calibration.sdpa_run_rows(DATA)}
+    assert rows["sdpa_55756_wall_noncausal_q128k128"].ratio > 1.5
+    assert rows["sdpa_anchor_causal_q128k128_S4096"].passed  # causal runs have no chains

@@ -20,7 +20,8 @@ evenly. Bytes every item of a group reads alike (K and V of one head, read by ea
 by a rectangle of cores that runs the group's items, or a contiguous run of them, in lockstep (`price_shared`,
 `share=True`): one core reads them from DRAM and multicasts them over the NoC to the others, as the emitted
 readers do (`tteqsat.lowering.dataflow`). Each core still receives them over its NoC link; only the DRAM
-traffic shrinks."""
+traffic shrinks. A receiver computes each shared chunk when its multicast lands, so it runs at its sender's pace
+(`CoreLoad.lead`): the timing simulator, which runs a group's cores together, ends them within a percent."""
 
 from __future__ import annotations
 
@@ -126,6 +127,12 @@ class CoreLoad:
     sync_cycles: float = 0.0        # its reader's time moving no DRAM bytes: shared blocks' multicast handshakes
     pipeline: CorePipeline | None = None  # its time at a DRAM rate as the per-core pipeline prices it; None: the
     #                                       slower of its compute and its bytes at that rate (no fill, no waits)
+    lead: CoreLoad | None = None  # a receiver of a sharing group: its sender's load, whose multicasts pace it
+
+    def __post_init__(self) -> None:
+        if self.lead is not None and (self.pipeline is not None or self.lead.lead is not None):
+            raise ValueError("a receiver of a sharing group is paced by its sender's pipeline: give it no pipeline "
+                             "of its own, and a sender that is not a receiver")
 
 
 @dataclass(frozen=True)
@@ -183,13 +190,16 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
     link = grid.noc_bytes_per_cycle
     groups: dict[_Group, int] = {}
     for ld in active:
-        key = (ld.compute_cycles, float(ld.dram_bytes), float(ld.dram_bytes if ld.noc_bytes is None else ld.noc_bytes),
-               ld.sync_cycles, ld.items if ld.pipeline is not None else 0, ld.pipeline)
+        key = _group(ld)
         groups[key] = groups.get(key, 0) + 1
     done = _share_dram(groups, aggregate, link)
-    slowest_key = max(groups, key=lambda k: (done[k], k[:5]))  # ties: the first such group (dict order)
-    compute, dram, noc, sync, items, pipeline = slowest_key
-    if pipeline is not None:
+    # ties: a sender before the receivers it paces, then the first such group (dict order)
+    slowest_key = max(groups, key=lambda k: (done[k], k[6] is None, k[:5]))
+    compute, dram, noc, sync, items, pipeline, lead = slowest_key
+    if lead is not None:  # a receiver its own bytes made slower than its sender
+        data_cycles = core = done[slowest_key]
+        bound = "noc" if noc / link + sync >= core * (1 - 1e-9) else "dram"
+    elif pipeline is not None:
         data_cycles = core = done[slowest_key]
         alone = pipeline.cycles(items, pipeline.most_rate)
         bound = "compute" if core <= alone * (1 + 1e-9) else "dram"
@@ -208,8 +218,16 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
                     tuple(ld.items for ld in active), round(total), grid.launch_cycles, shared)
 
 
-_Group = tuple[float, float, float, float, int, "CorePipeline | None"]
-"""Identical cores: compute, DRAM bytes, NoC bytes, sync cycles, items (with a pipeline; else 0), pipeline."""
+_Group = tuple[float, float, float, float, int, "CorePipeline | None", "_Group | None"]
+"""Identical cores: compute, DRAM bytes, NoC bytes, sync cycles, items (with a pipeline; else 0), pipeline, and a
+receiver's sender's group (else None)."""
+
+
+def _group(ld: CoreLoad) -> _Group:
+    """The key of the cores identical to `ld`."""
+    noc = ld.dram_bytes if ld.noc_bytes is None else ld.noc_bytes
+    return (ld.compute_cycles, float(ld.dram_bytes), float(noc), ld.sync_cycles,
+            ld.items if ld.pipeline is not None else 0, ld.pipeline, None if ld.lead is None else _group(ld.lead))
 
 
 def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dict[_Group, float]:
@@ -218,12 +236,24 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dic
     contention; its reader also spends its sync cycles moving no DRAM bytes, so it ends that much after its last
     byte. A core with a pipeline does, per cycle at rate r, 1 / (its pipeline's cycles at r) of its work, capped
     at the fastest rate its pipeline takes: its reads wait on compute and compute on its reads as the pipeline
-    has them, and a later rate change speeds up or slows down what is left alike."""
+    has them, and a later rate change speeds up or slows down what is left alike. A receiver of a sharing group
+    (its sender's group in its key) computes each chunk when its sender's multicast lands, so it ends no earlier
+    than its sender; it moves only its own bytes, spread over the time its sender's pipeline takes alone (its
+    compute is its sender's pipeline's when the sender has one: the group runs in lockstep), and ends later than
+    its sender only when those bytes at its share take longer."""
     end: dict[_Group, float] = {}
     left: dict[_Group, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
     cap: dict[_Group, float] = {}
     for key in groups:
-        compute, dram, noc, sync, items, pipeline = key
+        compute, dram, noc, sync, items, pipeline, lead = key
+        if lead is not None:
+            paced = _alone(lead, link)
+            alone = max(paced if lead[5] is not None else compute, noc / link + sync)
+            if dram <= 0 or alone <= 0:
+                end[key] = alone
+            else:
+                left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
+            continue
         if pipeline is not None:
             if dram <= 0 or pipeline.cycles(items, pipeline.most_rate) <= 0:
                 end[key] = pipeline.cycles(items, pipeline.most_rate)
@@ -257,7 +287,16 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dic
                 if left[k] <= 1e-9 * max(1.0, k[1]):
                     end[k] = now + k[3]
                     del left[k]
+    for k in end:
+        if k[6] is not None:  # in lockstep with its sender
+            end[k] = max(end[k], end[k[6]])
     return end
+
+
+def _alone(key: _Group, link: float) -> float:
+    """The cycles of a group's core with DRAM to itself (its pipeline at the fastest rate it takes)."""
+    compute, _, noc, sync, items, pipeline, _ = key
+    return pipeline.cycles(items, pipeline.most_rate) if pipeline is not None else max(compute, noc / link + sync)
 
 
 def _water_fill(caps: dict, counts: dict, total: float) -> dict:
@@ -290,8 +329,8 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     blocks' multicast handshakes with the farthest receiver `hops` NoC hops from the sender
     (`tteqsat.scheduling.timing.share_handshake`); none: nothing. `pipeline(hops)` is a core's pipeline
     (`CoreLoad.pipeline`: its cycles against its DRAM rate), alone (None) or as the sender of a sharing group whose
-    farthest receiver is `hops` hops away (`tteqsat.scheduling.timing.rate_pipeline`); none: each core the slower
-    of its compute and its bytes."""
+    farthest receiver is `hops` hops away (`tteqsat.scheduling.timing.rate_pipeline`), which paces its receivers;
+    none: each core the slower of its compute and its bytes."""
     if items < 1:
         raise ValueError("a grid needs at least one work item")
     counts = [cores] if cores is not None else range(1, min(items, grid.cores) + 1)
@@ -345,8 +384,9 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     rest: the sender moves every byte of its items from DRAM, a receiver only its own (`item_bytes -
     shared_bytes`); every core still takes all of them through its NoC link. `sync_cycles` per item is what the
     multicast handshake adds to every core's reader (the group runs in lockstep, at its sender's pace). `sender`:
-    the sender's pipeline (`CoreLoad.pipeline`, its reads and their handshakes included); the receivers, which
-    read only their own bytes and wait for the sender's multicasts, keep the slower of compute and bytes."""
+    the sender's pipeline (`CoreLoad.pipeline`, its reads and their handshakes included); the receivers
+    (`CoreLoad.lead`), which read only their own bytes and compute each chunk when the sender's multicast lands,
+    take the sender's time, or longer where their own bytes at their DRAM share take longer."""
     run = run or group_items
     if run % size or group_items % run:
         raise ValueError(f"a group of {size} cores over runs of {run} items of {group_items}-item elements: "
@@ -357,10 +397,10 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
     loads: list[CoreLoad] = []
     for runs in per_group:
         n = runs * per_core
-        loads.append(CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes, n * sync_cycles,
-                              sender))
+        lead = CoreLoad(n, fixed_cycles + n * item_cycles, n * item_bytes, n * item_bytes, n * sync_cycles, sender)
+        loads.append(lead)
         loads += [CoreLoad(n, fixed_cycles + n * item_cycles, n * (item_bytes - shared_bytes), n * item_bytes,
-                           n * sync_cycles)] * (size - 1)
+                           n * sync_cycles, lead=lead)] * (size - 1)
     cost = price_cores(grid, loads, page_bytes, item_bytes=item_bytes, shared=size)
     return replace(cost, group_runs=per_group, share_run=run)
 
@@ -377,7 +417,7 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
     every byte of its items from DRAM, a receiver only its items' unshared ones (`item_bytes - shared_bytes`),
     and every core takes all of its own through its NoC link. `sync_cycles` per item is what the multicast
     handshakes add to every core's reader. `sender(indices)` is the pipeline of a sender running those items
-    (`CoreLoad.pipeline`, as `price_shared`'s; the receivers, paced by it, keep compute against bytes): every
+    (`CoreLoad.pipeline`, as `price_shared`'s; the receivers are paced by it, `CoreLoad.lead`): every
     group count is priced without it, the cheapest and the most groups again with it. None when no group fits
     the grid."""
     items = len(item_cycles)
@@ -400,12 +440,17 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
             span = range(first, first + count)
             paced = fixed_cycles + sum(steps[u] for u in span)
             handshakes = sum(sync[u * size] for u in span)  # the sender's, which paces the group
+            lead = None
             for i in range(size):
                 own = [u * size + i for u in span]
                 moved = sum(item_bytes[n] for n in own)
-                dram = moved if i == 0 else moved - sum(shared_bytes[n] for n in own)
-                pipeline = sender(own) if i == 0 and with_pipeline and sender is not None else None
-                loads.append(CoreLoad(count, paced, dram, moved, handshakes, pipeline))
+                if i == 0:
+                    pipeline = sender(own) if with_pipeline and sender is not None else None
+                    lead = CoreLoad(count, paced, moved, moved, handshakes, pipeline)
+                    loads.append(lead)
+                else:
+                    dram = moved - sum(shared_bytes[n] for n in own)
+                    loads.append(CoreLoad(count, paced, dram, moved, handshakes, lead=lead))
             first += count
         cost = price_cores(grid, loads, page_bytes, item_bytes=round(sum(item_bytes) / items), shared=size)
         return replace(cost, group_runs=per_group, share_run=size)

@@ -202,7 +202,7 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
     elif pipeline is not None:
         data_cycles = core = done[slowest_key]
         alone = pipeline.cycles(items, pipeline.most_rate)
-        bound = "compute" if core <= alone * (1 + 1e-9) else "dram"
+        bound = "compute" if core <= alone * (1 + SHARE_SLOWDOWN) else "dram"
     else:
         data_cycles = max(noc / link + sync, done[slowest_key] if dram else 0.0)
         core = max(compute, data_cycles)
@@ -217,6 +217,10 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
                     compute, data_cycles, floor, grid.launch_cycles + core, bound, grid.clock_ghz,
                     tuple(ld.items for ld in active), round(total), grid.launch_cycles, shared)
 
+
+SHARE_SLOWDOWN = 0.01
+"""A pipeline core is bound by DRAM when its share makes it more than this much slower than with DRAM to itself:
+a pipeline's time falls smoothly as its rate rises (its fill's reads), so a sub-percent difference is no bound."""
 
 _Group = tuple[float, float, float, float, int, "CorePipeline | None", "_Group | None"]
 """Identical cores: compute, DRAM bytes, NoC bytes, sync cycles, items (with a pipeline; else 0), pipeline, and a

@@ -67,6 +67,8 @@ class Stage:
     tail: float = 0.0  # math after a pass's last tile is unpacked (at least the last tile's: math / grain)
     read: float = 0.0
     write: float = 0.0
+    port: float = 0.0  # a write stage's cycles per tile on the reader's DRAM port (a core bound by the chip's
+    # DRAM bandwidth reads and writes through one share of it): reads that overlap the write wait that long
 
 
 @dataclass
@@ -79,12 +81,13 @@ class _Record:
     sp: float
     stage: Stage
     freed: float = 0.0
+    pace: float = 0.0  # a read stage's cycles per pass with the writes that held its port in between
 
     def packed(self, k: int) -> float:
         s = self.stage
         k = min(max(k, 1), s.passes)
         if s.read or s.write:
-            return self.su + k * (s.read or s.write)
+            return self.su + k * (self.pace or s.read or s.write)
         return max(self.sp + k * s.pack, _math_done(self.sm, self.su, s, 1) + k * s.pack,
                    _math_done(self.sm, self.su, s, k) + s.pack)
 
@@ -92,7 +95,7 @@ class _Record:
         s = self.stage
         if s.read or s.write:
             du = d["r" if s.read else "w"]
-            return _Record(self.su + du, self.sm, self.sp, s, self.freed)
+            return _Record(self.su + du, self.sm, self.sp, s, self.freed, self.pace)
         return _Record(self.su + d["u"], self.sm + d["m"], self.sp + d["p"], s, self.freed + d["u"])
 
 
@@ -119,6 +122,13 @@ def _steady(clocks: list[dict[str, float]]) -> bool:
 class _Threads:
     def __init__(self) -> None:
         self.t = dict.fromkeys(THREADS, 0.0)
+        self.held: list[tuple[float, float, float]] = []  # (from, to, port cycles) of writes on the read port
+
+    def _port_delay(self, start: float, end: float) -> float:
+        """Cycles the writes booked so far hold the reader's port between `start` and `end` (each write's port
+        cycles spread evenly over its span: its tiles leave one per barrier)."""
+        self.held = [h for h in self.held if h[1] > start]
+        return sum(busy * (min(end, b) - max(start, a)) / (b - a) for a, b, busy in self.held if a < end and b > a)
 
     def run(self, stage: Stage, ready: float, last: float = 0.0) -> _Record:
         """Run `stage` once its needs allow (`ready`; a writer stage also needs its last tile, packed at
@@ -127,11 +137,16 @@ class _Threads:
         n = stage.passes
         if stage.read:
             start = max(t["r"], ready)
-            t["r"] = start + n * stage.read
-            return _Record(start, 0.0, 0.0, stage, t["r"])
+            end = start + n * stage.read
+            if self.held:  # writes sharing the port: the reads take longer by the port time they hold
+                end += self._port_delay(start, end)
+            t["r"] = end
+            return _Record(start, 0.0, 0.0, stage, end, (end - start) / n if n > 0 else 0.0)
         if stage.write:  # tile k leaves after it is packed; tiles are packed at most a pass apart
             start = max(t["w"], ready)
             t["w"] = max(start + n * stage.write, last + stage.write) if n > 0 else start
+            if stage.port and n > 0 and t["w"] > start:
+                self.held.append((start, t["w"], n * stage.port))
             return _Record(start, 0.0, 0.0, stage, t["w"])
         su = max(t["u"] + stage.setup_unpack, ready)
         rec = _Record(su, t["m"] + stage.setup_math, t["p"] + stage.setup_pack, stage)

@@ -183,6 +183,14 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
                 last_reader[cb] = (part, position)
             staged.append(replace(stage, needs=tuple(needs)))
         out[part] = staged
+    ahead_cbs = read_ahead(sections)
+    ahead = [cb in ahead_cbs for cb, _ in chunks] + [sec.ahead for _, sec in parts["body"]]
+    # an input the loop reads every trip is popped after the loop (`LoopInfo.pops`): once the item's last trip
+    # is unpacked, that is the last body stage's last run, or with sections one trip ahead, the last of the
+    # last trip's copies after the loop (`ahead_of_loop` puts them first in `post`)
+    loop_end = ("post", sum(not a for a in ahead) - 1) if any(ahead) else ("body", len(chunks) + len(parts["body"]) - 1)
+    for cb, _ in loop.pops if loop is not None and parts["body"] else []:
+        last_reader[cb] = loop_end
     readers = []
     for cb, stage in whole + chunks:  # room in the CB: its pages popped by their last reader
         part, index = last_reader.get(cb, ("pre", -1))
@@ -194,18 +202,20 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
         for position, sec in parts[part]:
             for pk in sec.packs:
                 packer[pk.cb] = (part, position, sec.iterations)
+    # a core bound by the chip's DRAM bandwidth (not by its link or controller) reads and writes through one share
+    # of it: each written tile holds the reader's port for its bytes (`Stage.port`)
+    one_port = rate is not None and rate < model.dram_rate()
     writers = []
     for a in schedule.args:
         if a.role == "out" and a.cb in packer:
             part, index, passes = packer[a.cb]
+            port = transfer(a.cb) - transfer(a.cb, 0) if one_port else 0.0  # the tile's bytes, not the latency
             writers.append(Stage(a.n_tiles, 0.0, 0.0, 0.0, needs=(Need(part, index, passes),),
-                                 write=transfer(a.cb)))
+                                 write=transfer(a.cb), port=port))
     pre_stages = readers[:len(whole)] + fills + out["pre"]
     body_stages = readers[len(whole):] + out["body"]
     post_stages = out["post"]
     (post_stages if loop is not None else pre_stages).extend(writers)
-    ahead_cbs = read_ahead(sections)
-    ahead = [cb in ahead_cbs for cb, _ in chunks] + [sec.ahead for _, sec in parts["body"]]
     if any(ahead):  # a chunk stream read by sections one trip ahead is read one trip ahead too
         return ahead_of_loop(pre_stages, body_stages, post_stages, ahead)
     return pre_stages, body_stages, post_stages

@@ -19,8 +19,13 @@ records why it waited:
   completes one ``dram.read_latency`` after that; a barrier waits for completion. The core has a port per NoC
   (the host program puts the reader on NoC 0 and the writer on NoC 1, each with its own link), so the
   reader's block of reads does not hold up the writer's writes; when the chip's DRAM bandwidth, not a link,
-  bounds the core (many cores streaming) its reads and writes share one port at the core's share. The arch
-  file has one latency, used for writes' acknowledgements too;
+  bounds the core (many cores streaming) its reads and writes share the core's share of it (GDDR moves reads
+  and writes over one data bus, and the chip model counts both in a core's share): a write's bytes hold the
+  read port in its first free time, delaying the reads after them, but a write does not queue behind the
+  reads already booked (an assumption, not from a source: DRAM controllers queue writes apart from reads and
+  a posted write is accepted without waiting for them; a FIFO of the core's transfers held one written tile
+  behind a whole block of reads, stalling pack on the output CB). The arch file has one latency, used for
+  writes' acknowledgements too;
 - semaphores (cores sharing reads, `tteqsat.sim.multicast_ops`): every write of a semaphore word records the
   value and when it was reached, a history per semaphore of each core. A local ``noc_semaphore_set`` lands at
   its thread's clock; a ``noc_semaphore_inc`` or ``noc_semaphore_set_multicast`` one NoC latency later
@@ -63,6 +68,7 @@ from tteqsat.sim.op_costs import FPU_INITS, HW_STARTUP, OpCosts, Work
 from tteqsat.sim.program import Ctx, Env, Instr
 
 COMPUTE_THREADS = ("unpack", "math", "pack")
+WRITE_QUEUE = -1  # `_Core.ports` key of a chip-bound core's writes (its reads and writes share port 0's time)
 SEMAPHORE_OPS = ("noc_semaphore_set", "noc_semaphore_inc", "noc_semaphore_set_multicast",
                  "experimental.semaphore_wait")
 
@@ -261,7 +267,7 @@ class _Core:
         self.order: list[str] = []
         self.labels: dict[int, str] = {}  # id(ThreadState) -> label of a noc thread
         self.cbs: dict[int, _Cb] = {}
-        self.ports: dict[int, Port] = {}  # DRAM, by NoC (one, 0, when the chip's bandwidth bounds the core)
+        self.ports: dict[int, Port] = {}  # DRAM, by NoC (0 and WRITE_QUEUE when the chip's bandwidth bounds it)
         self.links: dict[int, Port] = {}  # outgoing NoC link per NoC (multicast writes)
         self.pending: dict[tuple[str, str, int], tuple[float, float]] = {}  # (thread, kind, noc) -> (done, queued)
         self.dst_free: deque[float] = deque()
@@ -425,8 +431,13 @@ class Timing:
                 core.dram_bytes += v[1].page_size
                 length = v[1].page_size / self.rate
                 noc = v[3] if len(v) > 3 else default
-                port = core.ports.setdefault(noc if self.per_noc else 0, Port())
-                served = port.serve(clock.t, length)
+                if self.per_noc:  # a port per NoC
+                    served = core.ports.setdefault(noc, Port()).serve(clock.t, length)
+                elif direction == "write":  # its own queue, and its bytes taken from the shared read port
+                    served = core.ports.setdefault(WRITE_QUEUE, Port()).serve(clock.t, length)
+                    core.ports.setdefault(0, Port()).serve(clock.t, length)
+                else:
+                    served = core.ports.setdefault(0, Port()).serve(clock.t, length)
                 key = (label, direction, noc)
                 done = served + self.latency
                 before = core.pending.get(key)

@@ -5,11 +5,13 @@ benchmarks/README.md."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tteqsat.lowering import dataflow
 from tteqsat.lowering.mlir import ComputeEmitter
+from tteqsat.tools import fuzzcase as fc
 from tteqsat.tools.fuzz import Outcome, run_case, sharing_kind
 from tteqsat.tools.fuzzcase import Case, to_source
 from tteqsat.tools.fuzzshare import share_cases
@@ -50,3 +52,14 @@ def test_a_receiver_that_does_not_catch_up_with_its_sender_fails(monkeypatch: py
     broken = run_case(case)
     assert broken.failed and broken.category == "simulation fails", broken
     assert "has not reserved" in broken.detail or "deadlock" in broken.detail, broken.detail
+
+
+def test_the_repro_names_the_block_heights() -> None:
+    q, k, v = (fc.tensor(n, (64, 32), False) for n in "qkv")
+    s = fc.where(fc.tri((64, 64), 0), "ts", (fc.scalar("*", fc.matmul(q, fc.transpose(k)), 0.125),), -np.inf)
+    case = Case((q, k, v), (("o", fc.matmul(fc.softmax(s), v)),), cores=2, blocks=(32,))
+    source = to_source(case)
+    assert "cores=2, blocks=(32,)" in source
+    namespace: dict = {}
+    exec(compile(source, "<repro>", "exec"), namespace)
+    assert namespace["result"].block == 32 and namespace["result"].items == 2

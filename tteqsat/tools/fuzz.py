@@ -275,7 +275,8 @@ def _smaller(case: Case):
     for e in reversed(fc.nodes(case)):  # a compound mask replaced by one of its parts
         for part in e.mask.args if e.mask is not None else ():
             yield _rebuild(case, lambda x, e=e, part=part: fc.where(part, e.branches, x.args, e.s) if x is e else None)
-    for field_, simple in (("form", "auto"), ("dtype", "fp32"), ("arch", "wormhole_b0"), ("iterations", None)):
+    for field_, simple in (("form", "auto"), ("dtype", "fp32"), ("arch", "wormhole_b0"), ("iterations", None),
+                           ("blocks", None), ("cores", None), ("overrides", ())):
         if getattr(case, field_) != simple:
             yield replace(case, **{field_: simple})
 

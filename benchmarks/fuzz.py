@@ -1,6 +1,6 @@
 """The differential fuzzer's long run: counts per outcome, and a shrunk repro for every failing outcome.
 
-    python benchmarks/fuzz.py [--n 10000] [--seed 0] [--max-ops 8] [--keys any|long] [--shrink-budget 150]
+    python benchmarks/fuzz.py [--n 10000] [--seed 0] [--max-ops 8] [--keys any|long|share] [--shrink-budget 150]
                               [--json out.json]
 
 Kernels come from `tteqsat.tools.fuzzgen.cases` (Hypothesis, a fixed seed, generation only) and each is judged
@@ -8,7 +8,10 @@ by `tteqsat.tools.fuzz.run_case`: the DSL's verdict against the documented rules
 case's own numpy, the simulated MLIR against the reference, and the auto form's modeled cycles against the
 baseline. `--keys long` draws only long-key kernels instead (`tteqsat.tools.fuzzlong`: attention and row-wise
 kernels over rows of 256-2048 columns, batched heads, grouped K/V, masks, biases), the shapes that stream; a
-further table then counts the machinery the passing schedules used (loops, sections ahead, skipped chunks). After
+further table then counts the machinery the passing schedules used (loops, sections ahead, skipped chunks).
+`--keys share` draws attention-like kernels where cores share K/V reads (`tteqsat.tools.fuzzshare`: causal masks,
+GQA, batches, several q blocks a head, few cores, a slow DRAM); a table then counts each sharing kind (none,
+lockstep groups, ranked pairs) and the cores running several items, over every case that got a schedule. After
 the run, the first case of each failing outcome is shrunk (greedy, `fuzz.shrink`) and printed
 as a standalone script. Exit status 1 when any case failed.
 """
@@ -25,27 +28,32 @@ from collections import Counter
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from tteqsat.tools.fuzz import PASSING, Outcome, run_case, shrink
+from tteqsat.tools.fuzz import PASSING, Outcome, run_case, sharing_kind, shrink
 from tteqsat.tools.fuzzcase import Case, nodes, to_source
 from tteqsat.tools.fuzzgen import cases
 from tteqsat.tools.fuzzlong import long_cases
+from tteqsat.tools.fuzzshare import share_cases
+
+GENERATORS = {"any": "kernels over the whole DSL", "long": "long-key kernels that stream (tools.fuzzlong)",
+              "share": "attention whose cores share K/V reads (tools.fuzzshare)"}
 
 Failures = dict[str, tuple[Case, Outcome]]  # outcome category -> its first case
 
 
 def run(n: int, seed_value: int, max_ops: int, progress: bool, keys: str = "any"
-        ) -> tuple[Counter, Counter, Counter, Counter, Failures, float]:
+        ) -> tuple[Counter, Counter, Counter, Counter, Counter, Failures, float]:
     outcomes: Counter = Counter()
     used: Counter = Counter()  # passing cases by the machinery their schedules used (`fuzz.paths`)
     detail: Counter = Counter()  # passing outcomes split further: the form chosen, the requested form
     masked: Counter = Counter()  # outcomes of the kernels with a tq.where, and the masked paths their schedules took
+    sharing: Counter = Counter()  # cases with a schedule by how their cores share reads (`sharing_kind`)
     first_failure: Failures = {}
     start = time.perf_counter()
 
     @seed(seed_value)
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(long_cases() if keys == "long" else cases(max_ops=max_ops))
+    @given(long_cases() if keys == "long" else share_cases() if keys == "share" else cases(max_ops=max_ops))
     def one(case: Case) -> None:
         out = run_case(case)
         outcomes[out.category] += 1
@@ -53,6 +61,12 @@ def run(n: int, seed_value: int, max_ops: int, progress: bool, keys: str = "any"
             used["ok"] += 1
             used.update(f"  {p}" + (f" ({case.form} requested)" if p == "loop over chunks" else "")
                         for p in out.paths)
+        if out.paths or out.category == "ok":
+            kind = sharing_kind(out.paths)
+            sharing["scheduled"] += 1
+            sharing[f"  {kind}"] += 1
+            if "several items a core" in out.paths:
+                sharing[f"  {kind}, several items a core"] += 1
         if any(e.op == "where" for e in nodes(case)):
             masked[f"{out.category}, {case.form} -> {out.detail}" if out.category == "ok" else out.category] += 1
         if out.category == "ok":
@@ -62,14 +76,14 @@ def run(n: int, seed_value: int, max_ops: int, progress: bool, keys: str = "any"
         if out.failed and out.category not in first_failure:
             first_failure[out.category] = (case, out)
         done = sum(outcomes.values())
-        if progress and done % (50 if keys == "long" else 500) == 0:
+        if progress and done % (500 if keys == "any" else 50) == 0:
             print(f"  {done:,} cases, {time.perf_counter() - start:,.0f} s, {dict(outcomes)}", file=sys.stderr,
                   flush=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         one()
-    return outcomes, detail, masked, used, first_failure, time.perf_counter() - start
+    return outcomes, detail, masked, used, sharing, first_failure, time.perf_counter() - start
 
 
 def table(title: str, counts: Counter, total: int | None = None) -> str:
@@ -87,16 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=10_000, help="kernels to generate and judge")
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed")
     parser.add_argument("--max-ops", type=int, default=8, help="ops per generated kernel, at most")
-    parser.add_argument("--keys", choices=("any", "long"), default="any",
-                        help="any: kernels over the whole DSL; long: long-key kernels that stream (tools.fuzzlong)")
+    parser.add_argument("--keys", choices=tuple(GENERATORS), default="any",
+                        help="; ".join(f"{k}: {v}" for k, v in GENERATORS.items()))
     parser.add_argument("--shrink-budget", type=int, default=150, help="runs spent shrinking each failure")
     parser.add_argument("--json", help="also write the counts and repros to this file")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
-    outcomes, detail, masked, used, failures, seconds = run(args.n, args.seed, args.max_ops, not args.quiet,
+    outcomes, detail, masked, used, sharing, failures, seconds = run(args.n, args.seed, args.max_ops, not args.quiet,
                                                             args.keys)
-    drawn = "long keys" if args.keys == "long" else f"at most {args.max_ops} ops"
+    drawn = {"long": "long keys", "share": "K/V sharing"}.get(args.keys, f"at most {args.max_ops} ops")
     head = (f"differential fuzzing: {sum(outcomes.values()):,} kernels, seed {args.seed}, {drawn} "
             f"({platform.machine()}, Python {platform.python_version()}, {seconds:,.0f} s)")
     print(table(head, outcomes))
@@ -108,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(table("passing cases by the machinery their schedules used (a case counts once per row; share of ok)",
                     used, total=used["ok"]))
+    if sharing["scheduled"]:
+        print()
+        print(table("cases with a schedule (ok or not) by how their cores share K/V reads (share of scheduled)",
+                    sharing, total=sharing["scheduled"]))
     repros = {}
     for category, (case, outcome) in sorted(failures.items()):
         small, out = shrink(case, outcome, args.shrink_budget)
@@ -117,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"n": args.n, "seed": args.seed, "max_ops": args.max_ops, "keys": args.keys, "paths": dict(used),
+                       "sharing": dict(sharing),
                        "seconds": round(seconds, 1),
                        "outcomes": dict(outcomes), "detail": dict(detail), "masked": dict(masked), "repros": repros},
                       f, indent=1,

@@ -25,6 +25,7 @@ from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
 from tteqsat.frontend import reference
 from tteqsat.pipeline import VerificationError, optimize
+from tteqsat.scheduling.model import block_order
 from tteqsat.sim.tolerance import compare, difference, tolerance_for
 from tteqsat.tools import fuzzcase as fc
 from tteqsat.tools.fuzzcase import Case, Expr
@@ -54,7 +55,7 @@ EXPECTED_FAILURES: dict[tuple[str, str], str] = {
 class Outcome:
     category: str
     detail: str = ""
-    paths: tuple[str, ...] = ()  # when ok: the machinery the chosen schedule used (`paths`), for the long run's table
+    paths: tuple[str, ...] = ()  # the machinery the chosen schedule used (`paths`), once optimize returned one
 
     @property
     def failed(self) -> bool:
@@ -123,7 +124,8 @@ def _judge(case: Case) -> Outcome:
         limits = Limits() if case.iterations is None else Limits(iterations=case.iterations)
         with warnings.catch_warnings():  # a saturation limit warns; the case still judges the result
             warnings.simplefilter("ignore")
-            result = optimize(kernel, case.arch_spec(), form=case.form, limits=limits, cores=case.cores)
+            result = optimize(kernel, case.arch_spec(), form=case.form, limits=limits, cores=case.cores,
+                              blocks=case.blocks)
     except KernelError as e:
         text = str(e)
         if "internal" in text:
@@ -135,26 +137,28 @@ def _judge(case: Case) -> Outcome:
         return Outcome("optimize rejected a valid kernel", text)
     if case.form == "auto" and result.cost_cycles > result.baseline_cycles + 1e-6:
         return Outcome("optimized cost above the baseline", f"{result.cost_cycles} > {result.baseline_cycles}")
+    used = paths(result)  # named by failures too: which machinery a failing schedule used
     if not well_conditioned:
         result.to_mlir()  # still lowered: emission must not crash
-        return Outcome(ILL_CONDITIONED, f"own rounding error {conditioning:.3g} of tolerance {tol}")
+        return Outcome(ILL_CONDITIONED, f"own rounding error {conditioning:.3g} of tolerance {tol}", used)
     try:
         result.verify(inputs=inputs, precision="exact")
     except VerificationError as e:
         text = str(e)
         if "rewrite rule is unsound" in text:
-            return Outcome("extracted program differs from the kernel", text)
+            return Outcome("extracted program differs from the kernel", text, used)
         if "fails on the Tensix model" in text:
-            return Outcome("simulation fails", text)
-        return Outcome("simulated MLIR differs from the reference", f"{result.chosen}: {text}")
-    return Outcome(OK, result.chosen + _mask_paths(result) + _pipelined(result), paths(result))
+            return Outcome("simulation fails", text, used)
+        return Outcome("simulated MLIR differs from the reference", f"{result.chosen}: {text}", used)
+    return Outcome(OK, result.chosen + _mask_paths(result) + _pipelined(result), used)
 
 
 def paths(result) -> tuple[str, ...]:
     """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
     sections one trip ahead, dead chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
-    more than one core, reads shared by cores (lockstep groups, or ranked pairs under a skipping mask), grouped
-    heads stacked, keys split over cores."""
+    more than one core, cores running several work items, reads shared by cores (lockstep groups, or ranked pairs
+    under a skipping mask, and whether some pair's receiver visits fewer chunks than its sender: the chunks it is not
+    sent, pushed and popped unread after its item), keys split over cores."""
     sched = result.schedule
     loop = sched.loop
     out = []
@@ -170,11 +174,31 @@ def paths(result) -> tuple[str, ...]:
         out.append("dead tiles skipped")
     if sched.grid is not None and len(sched.grid.cores) > 1:
         out.append("grid")
+    if sched.grid is not None and any(count > 1 for _, count in sched.grid.cores):
+        out.append("several items a core")
     if sched.grid is not None and sched.grid.share is not None:
         out.append("reads shared in ranked pairs" if sched.grid.ranked else "reads shared by groups")
+        if sched.grid.ranked and _receivers_skip(sched):
+            out.append("receivers skip chunks")
     if result.split is not None:
         out.append("keys split over cores")
     return tuple(out)
+
+
+def _receivers_skip(sched) -> bool:
+    """Whether a ranked pair's receiver visits fewer chunks than its sender (its run's blocks in `block_order`)."""
+    grid, loop = sched.grid, sched.loop
+    size = grid.ranked
+    runs = ([loop.range(block_order(p + i, grid.blocks, grid.paired, size)) for i in range(size)]
+            for p in range(0, grid.blocks, size))
+    return any(len(set(run)) > 1 for run in runs)
+
+
+def sharing_kind(used: tuple[str, ...]) -> str:
+    """How a schedule's cores read K/V, from its `paths`: each its own, in lockstep groups, or in ranked pairs."""
+    if "reads shared in ranked pairs" in used:
+        return "ranked pairs"
+    return "lockstep groups" if "reads shared by groups" in used else "no sharing"
 
 
 def _pipelined(result) -> str:
@@ -251,7 +275,8 @@ def _smaller(case: Case):
     for e in reversed(fc.nodes(case)):  # a compound mask replaced by one of its parts
         for part in e.mask.args if e.mask is not None else ():
             yield _rebuild(case, lambda x, e=e, part=part: fc.where(part, e.branches, x.args, e.s) if x is e else None)
-    for field_, simple in (("form", "auto"), ("dtype", "fp32"), ("arch", "wormhole_b0"), ("iterations", None)):
+    for field_, simple in (("form", "auto"), ("dtype", "fp32"), ("arch", "wormhole_b0"), ("iterations", None),
+                           ("blocks", None), ("cores", None), ("overrides", ())):
         if getattr(case, field_) != simple:
             yield replace(case, **{field_: simple})
 

@@ -124,6 +124,7 @@ class Case:
     iterations: int | None = None  # a saturation iteration limit (None: the default Limits)
     overrides: tuple[tuple[str, float], ...] = ()  # arch settings (a slow DRAM, where cores share their reads)
     cores: int | None = None  # a cap on the cores (several work items a core), None: the optimizer's choice
+    blocks: tuple[int, ...] | None = None  # row-block heights to choose from (several q blocks a head), None: any
 
     def arch_spec(self) -> str | Arch:
         """The arch to optimize for: its name, or the arch with the case's overrides."""
@@ -558,6 +559,7 @@ def to_source(case: Case) -> str:
               f"zip(ranges.items(), [{', '.join(names[id(i)] for i in case.inputs)}])}}",
               f"result = tq.optimize(kernel, {_arch_text(case)}, form={case.form!r}"
               + (f", cores={case.cores}" if case.cores is not None else "")
+              + (f", blocks={case.blocks}" if case.blocks is not None else "")
               + (f", limits=tq.Limits(iterations={case.iterations}))" if case.iterations is not None else ")"),
               "print(result.chosen, result.verify(inputs=inputs).max_rel_err)"]
     return "\n".join(lines)

@@ -237,16 +237,8 @@ def pipelined_cycles(pre: list[Stage], body: list[Stage] | None = None, trips: i
     times, for `items` work items run one after another (the stages of one item, again and again).
     `trips` may give each item its own count (a masked loop's row blocks; `items` is then their number): the
     items still run as one pipeline, the next one's reads going ahead while this one computes."""
-    if not isinstance(trips, int):
-        return _items_of_trips(pre, body or [], list(trips), post or [])
-    run = _Run()
-    ends: list[float] = []
-    for _ in range(min(max(1, items), STEADY_TRIPS)):
-        run.item(pre, body or [], trips, post or [])
-        ends.append(run.threads.end)
-    if items > STEADY_TRIPS:
-        return ends[-1] + (items - STEADY_TRIPS) * (ends[-1] - ends[-2])
-    return ends[-1]
+    counts = [trips] * max(1, items) if isinstance(trips, int) else list(trips)
+    return _items_of_trips(pre, body or [], counts, post or [])
 
 
 def ahead_of_loop(pre: list[Stage], body: list[Stage], post: list[Stage], ahead: list[bool]
@@ -287,7 +279,7 @@ def ahead_of_loop(pre: list[Stage], body: list[Stage], post: list[Stage], ahead:
 
 
 def _items_of_trips(pre: list[Stage], body: list[Stage], trips: list[int], post: list[Stage]) -> float:
-    """`pipelined_cycles` for items with their own trip counts, in the order given: each run of more than
+    """`pipelined_cycles` for items run in the order given, each its own trip count: each run of more than
     `STEADY_TRIPS` consecutive items with one count is extrapolated by its steady per-item increment on every
     thread, so the items after it start where the threads would stand."""
     run = _Run()

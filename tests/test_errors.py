@@ -109,3 +109,14 @@ def test_forced_form_that_does_not_fit_says_why_and_what_to_change() -> None:
 def test_scalar_maximum_is_rejected() -> None:
     with pytest.raises(tq.KernelError, match="takes two tensors.*'maximum'"):
         tq.maximum(tq.tensor("x", (32, 32)), 0.0)  # type: ignore[arg-type]
+
+
+def test_streaming_asked_of_a_kernel_with_nothing_to_stream_says_why() -> None:
+    """Keys shorter than the narrowest chunk width: the streaming form cannot apply, and the error says so
+    (fuzz cases with 96 keys reported only "extraction chose no loop over chunks")."""
+    q, k, v = (tq.tensor(n, (2, 96, 32)) for n in "qkv")
+    kernel = tq.kernel("short", tq.softmax(q @ k.mT) @ v)
+    with pytest.raises(tq.KernelError, match=r"no axis of this kernel is longer than the narrowest chunk width "
+                                             r"offered \(128; its longest is 96\).*chunks=\(32, \.\.\.\)"):
+        tq.optimize(kernel, form="streaming")
+    assert tq.optimize(kernel, form="streaming", chunks=(32,)).schedule.loop.streams[0].width == 32

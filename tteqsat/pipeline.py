@@ -25,7 +25,7 @@ from egglog import EGraph
 from tteqsat.arch import Arch, load_arch
 from tteqsat.cost.chip import ChipCost, GridShape, price_grid, price_items
 from tteqsat.cost.model import TensixCostModel
-from tteqsat.egraph.bridge import KEY_PARTS, insert_kernel, serialize
+from tteqsat.egraph.bridge import KEY_PARTS, chunk_widths, insert_kernel, serialize
 from tteqsat.egraph.saturate import Limits, RuleStats, SaturationReport, saturate
 from tteqsat.errors import KernelError
 from tteqsat.extraction.baseline import baseline_program
@@ -656,7 +656,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     for block, roots in searches:  # whole rows (unless heights are asked for), then each row-block height
         items = view.elements * (rows // block if block else 1)
         for label in ("fused", "streaming"):
-            found = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price, times)
+            found = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price, times,
+                                 chunks)
             if isinstance(found, Alternative):  # keep the whole-rows reason; a block height's only if no other
                 if block is None or label not in alternatives:
                     alternatives.setdefault(label, found)
@@ -828,8 +829,20 @@ class Candidate:
     chip: ChipCost
 
 
+def _no_loop(element: Kernel, widths: Sequence[int] | None) -> str:
+    """Why a streaming form was not found: no axis to stream, or extraction's choice."""
+    offered = sorted(set(widths)) if widths else list(chunk_widths(element))
+    longest = max((d for node in element.nodes() for d in node.shape), default=0)
+    if longest <= offered[0]:
+        return (f"no axis of this kernel is longer than the narrowest chunk width offered ({offered[0]}; its longest "
+                f"is {longest}), so there is nothing to stream in chunks: it fits whole (the fused form)"
+                + ("" if widths else "; optimize(chunks=(32, ...)) offers narrower chunks"))
+    return "extraction chose no loop over chunks for this kernel"
+
+
 def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arch, element: Kernel,
-                 input_order: list[str], price, times: dict[str, float]) -> tuple[Program, Schedule] | Alternative:
+                 input_order: list[str], price, times: dict[str, float], widths: Sequence[int] | None = None
+                 ) -> tuple[Program, Schedule] | Alternative:
     """The best program of one form (fused or streaming) and its schedule, or why there is none; a chunk
     whose CBs do not fit L1 is retried at half the width."""
     max_chunk: int | None = None
@@ -855,8 +868,7 @@ def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arc
         finally:
             times["schedule"] += time.perf_counter() - t0
         if label == "streaming" and sched.loop is None:
-            return Alternative(label, None, False, "extraction chose no loop over chunks for this kernel",
-                               applies=False)
+            return Alternative(label, None, False, _no_loop(element, widths), applies=False)
         return prog, sched
 
 

@@ -112,11 +112,15 @@ def test_scalar_maximum_is_rejected() -> None:
 
 
 def test_streaming_asked_of_a_kernel_with_nothing_to_stream_says_why() -> None:
-    """Keys shorter than the narrowest chunk width: the streaming form cannot apply, and the error says so
-    (fuzz cases with 96 keys reported only "extraction chose no loop over chunks")."""
+    """No chunk width divides the keys (96, shorter than the narrowest default): the streaming form cannot
+    apply, and the error says so (fuzz cases with 96 keys reported only "extraction chose no loop over chunks")."""
     q, k, v = (tq.tensor(n, (2, 96, 32)) for n in "qkv")
     kernel = tq.kernel("short", tq.softmax(q @ k.mT) @ v)
-    with pytest.raises(tq.KernelError, match=r"no axis of this kernel is longer than the narrowest chunk width "
-                                             r"offered \(128; its longest is 96\).*chunks=\(32, \.\.\.\)"):
+    with pytest.raises(tq.KernelError, match=r"no chunk width offered \(128, 256, 512, 1024, 2048\) divides an axis "
+                                             r"of this kernel longer than it \(its axes: 32, 96\).*"
+                                             r"chunks=\(32, \.\.\.\)"):
         tq.optimize(kernel, form="streaming")
+    with pytest.raises(tq.KernelError, match=r"no chunk width offered \(64\) divides an axis .*\(its axes: 32, 96\)"
+                                             r".*ask for widths that divide one"):
+        tq.optimize(kernel, form="streaming", chunks=(64,))
     assert tq.optimize(kernel, form="streaming", chunks=(32,)).schedule.loop.streams[0].width == 32

@@ -830,13 +830,15 @@ class Candidate:
 
 
 def _no_loop(element: Kernel, widths: Sequence[int] | None) -> str:
-    """Why a streaming form was not found: no axis to stream, or extraction's choice."""
+    """Why a streaming form was not found: no axis a chunk width divides (streaming rules chunk an axis only by
+    a width that divides it and is shorter), or extraction's choice."""
     offered = sorted(set(widths)) if widths else list(chunk_widths(element))
-    longest = max((d for node in element.nodes() for d in node.shape), default=0)
-    if longest <= offered[0]:
-        return (f"no axis of this kernel is longer than the narrowest chunk width offered ({offered[0]}; its longest "
-                f"is {longest}), so there is nothing to stream in chunks: it fits whole (the fused form)"
-                + ("" if widths else "; optimize(chunks=(32, ...)) offers narrower chunks"))
+    axes = sorted({d for node in element.nodes() for d in node.shape})
+    if not any(d % w == 0 and w < d for d in axes for w in offered):
+        return (f"no chunk width offered ({', '.join(map(str, offered))}) divides an axis of this kernel longer than "
+                f"it (its axes: {', '.join(map(str, axes))}), so there is nothing to stream in chunks"
+                + (": ask for widths that divide one with optimize(chunks=(w, ...))" if widths
+                   else ": it fits whole (the fused form); optimize(chunks=(32, ...)) offers narrower chunks"))
     return "extraction chose no loop over chunks for this kernel"
 
 

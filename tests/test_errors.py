@@ -124,3 +124,16 @@ def test_streaming_asked_of_a_kernel_with_nothing_to_stream_says_why() -> None:
                                              r".*ask for widths that divide one"):
         tq.optimize(kernel, form="streaming", chunks=(64,))
     assert tq.optimize(kernel, form="streaming", chunks=(32,)).schedule.loop.streams[0].width == 32
+
+
+def test_streaming_cut_short_by_the_saturation_limit_names_the_limit() -> None:
+    """A streaming form the rules would derive with more iterations: the error names the limit to raise (fuzz
+    cases at Limits(iterations=2) reported only "extraction chose no loop over chunks")."""
+    x, e = tq.tensor("x", (256, 288), dtype="fp32"), tq.tensor("e", (1, 288), dtype="fp32")
+    s = e + x / 4.0
+    m = s.max(axis=-1)
+    kernel = tq.kernel("lse", tq.tanh(tq.log(tq.exp(s - m).sum(axis=-1)) + m))
+    with pytest.raises(tq.KernelError, match=r"saturation stopped at its iterations limit before the rules derived "
+                                             r"a loop over chunks: raise Limits\(iterations=\.\.\.\)"):
+        tq.optimize(kernel, "blackhole", form="streaming", limits=tq.Limits(iterations=2))
+    assert tq.optimize(kernel, "blackhole", form="streaming").schedule.loop is not None

@@ -657,7 +657,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         items = view.elements * (rows // block if block else 1)
         for label in ("fused", "streaming"):
             found = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price, times,
-                                 chunks)
+                                 chunks, report.stopped_by)
             if isinstance(found, Alternative):  # keep the whole-rows reason; a block height's only if no other
                 if block is None or label not in alternatives:
                     alternatives.setdefault(label, found)
@@ -829,9 +829,10 @@ class Candidate:
     chip: ChipCost
 
 
-def _no_loop(element: Kernel, widths: Sequence[int] | None) -> str:
+def _no_loop(element: Kernel, widths: Sequence[int] | None, stopped_by: str | None = None) -> str:
     """Why a streaming form was not found: no axis a chunk width divides (streaming rules chunk an axis only by
-    a width that divides it and is shorter), or extraction's choice."""
+    a width that divides it and is shorter), saturation stopped before the streaming rules fired, or
+    extraction's choice."""
     offered = sorted(set(widths)) if widths else list(chunk_widths(element))
     axes = sorted({d for node in element.nodes() for d in node.shape})
     if not any(d % w == 0 and w < d for d in axes for w in offered):
@@ -839,12 +840,15 @@ def _no_loop(element: Kernel, widths: Sequence[int] | None) -> str:
                 f"it (its axes: {', '.join(map(str, axes))}), so there is nothing to stream in chunks"
                 + (": ask for widths that divide one with optimize(chunks=(w, ...))" if widths
                    else ": it fits whole (the fused form); optimize(chunks=(32, ...)) offers narrower chunks"))
+    if stopped_by is not None:
+        return (f"saturation stopped at its {stopped_by} limit before the rules derived a loop over chunks: raise "
+                f"Limits({stopped_by}=...)")
     return "extraction chose no loop over chunks for this kernel"
 
 
 def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arch, element: Kernel,
-                 input_order: list[str], price, times: dict[str, float], widths: Sequence[int] | None = None
-                 ) -> tuple[Program, Schedule] | Alternative:
+                 input_order: list[str], price, times: dict[str, float], widths: Sequence[int] | None = None,
+                 stopped_by: str | None = None) -> tuple[Program, Schedule] | Alternative:
     """The best program of one form (fused or streaming) and its schedule, or why there is none; a chunk
     whose CBs do not fit L1 is retried at half the width."""
     max_chunk: int | None = None
@@ -870,7 +874,7 @@ def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arc
         finally:
             times["schedule"] += time.perf_counter() - t0
         if label == "streaming" and sched.loop is None:
-            return Alternative(label, None, False, _no_loop(element, widths), applies=False)
+            return Alternative(label, None, False, _no_loop(element, widths, stopped_by), applies=False)
         return prog, sched
 
 

@@ -54,7 +54,7 @@ def test_report_has_the_derivation_and_why_each_alternative_lost(tmp_path: Path)
     assert "recip-sqrt-to-rsqrt" in table and "1 / sqrt(a) == rsqrt(a)" in table  # name and identity
     alternatives = html.split('<table id="alternatives">')[1].split("</table>")[0]
     assert "<td>does not fit</td>" in alternatives and "needs 45,056 bytes of L1 for its CBs" in alternatives
-    assert "<td>does not apply</td>" in alternatives and "no loop over chunks" in alternatives
+    assert "<td>does not apply</td>" in alternatives and "nothing to stream in chunks" in alternatives
     assert "baseline (does not fit L1)" in html and "(does not fit L1)</text>" in html  # table and chart say so
     assert "140576 (set; shipped 1499136)" in html  # the override is in the arch table
     without = render_html(res)

@@ -125,14 +125,13 @@ def test_an_item_is_priced_as_its_own_trips_pipelined(causal_streaming: tq.Resul
     """A short item costs what its trips cost pipelined with the rest of the item (trips overlap, so each
     further trip adds less than a trip alone), plus the mask ops of the trips that apply them."""
     from tteqsat.cost import TensixCostModel
-    from tteqsat.scheduling.build import _without_masks
-    from tteqsat.scheduling.timing import compute_cycles
+    from tteqsat.scheduling.timing import compute_cycles, without_masks
 
     s = causal_streaming.schedule
     loop = s.loop
     model = TensixCostModel(load_arch("wormhole_b0"))
     fills = sum(1 for cb in s.cbs if cb.role == "scaler") + sum(f.tiles for f in loop.fills)
-    unmasked = _without_masks(model, s.sections)
+    unmasked = without_masks(model, s.sections)
     misses = []
     for b in range(s.blocks):
         lo, hi = loop.range(b)

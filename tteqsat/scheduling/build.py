@@ -7,15 +7,12 @@ and prices the result.
 
 from __future__ import annotations
 
-import copy
-
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
 from tteqsat.extraction.exp_range import mark_unbounded_exps
 from tteqsat.extraction.loops import Loop, split
-from tteqsat.extraction.program import HwOp, Program
-from tteqsat.frontend.ir import TILE
+from tteqsat.extraction.program import Program
 from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.frames import schedule_frame
 from tteqsat.scheduling.lookahead import in_order, pipeline_loop
@@ -28,10 +25,9 @@ from tteqsat.scheduling.model import (
     Schedule,
     StateFill,
     TensorArg,
-    switches,
 )
 from tteqsat.scheduling.ragged import ragged_plan, tile_ranges
-from tteqsat.scheduling.timing import compute_cycles, kernel_cycles, mask_patterns
+from tteqsat.scheduling.timing import compute_cycles, kernel_cycles, mask_patterns, without_masks
 
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
@@ -110,7 +106,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         trips = loop.trips
 
         def price(secs: list[DstSection]) -> float:  # a masked loop: its unmasked trips
-            return compute_cycles(model, secs if loop.live is None else _without_masks(model, secs), trips, fills)
+            return compute_cycles(model, secs if loop.live is None else without_masks(model, secs), trips, fills)
 
         order = pipeline_loop([sec for sec, _, _ in sequence], plan.cbs, loop, price)
         entry = {id(sec): (sec, reads, in_loop) for sec, reads, in_loop in sequence}
@@ -157,7 +153,7 @@ def _price_trips(model: TensixCostModel, loop: LoopInfo, sections: list[DstSecti
     unmasked trip, each further unmasked trip (the marginal cost, less than a trip alone where trips overlap;
     with sections one trip ahead where they run so) and what a trip that applies the mask adds (its mask ops,
     and program order: `masked_every_trip` prices every trip masked and in order) (`LoopInfo.item_cycles`)."""
-    unmasked = _without_masks(model, sections)
+    unmasked = without_masks(model, sections)
     one = compute_cycles(model, unmasked, 1, fills)
     every = compute_cycles(model, unmasked, loop.trips, fills) if loop.trips > 1 else one
     loop.first_trip_cycles = one
@@ -210,28 +206,6 @@ def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection], blocks:
         savings.append(saved)
     loop.ragged = plan
     loop.ragged_saving = savings
-
-
-def _without_masks(model: TensixCostModel, sections: list[DstSection]) -> list[DstSection]:
-    """The sections priced without the loop's mask ops (trips where the mask holds everywhere)."""
-    out = []
-    for sec in sections:
-        if not sec.in_loop:
-            out.append(sec)
-            continue
-        masks = [op for op in sec.ops if op.kind == "mask"]
-        if masks:
-            sec = copy.copy(sec)
-            for op in masks:
-                sec.engines = sec.engines + model.op_tile(HwOp("mask", op.op, (), (TILE, TILE))).scaled(-sec.tiles)
-            steps = [st for op in sec.ops for st in (op.steps()[:-1] if op.kind == "mask" else op.steps())]
-            keys = {engine: [k for e, k in steps if e == engine] for engine in ("fpu", "sfpu")}
-            sec.init_sites = {engine: (int(bool(ks)), switches(ks)) for engine, ks in keys.items()}
-            sec.inits_hoisted = sum(h for h, _ in sec.init_sites.values())
-            sec.inits_per_iteration = sum(p for _, p in sec.init_sites.values())
-            sec.cycles = model.section(sec.engines, sec.iterations, sec.inits_hoisted, sec.inits_per_iteration)
-        out.append(sec)
-    return out
 
 
 def _transposed_operands(frames: list[Frame]) -> list[str]:

@@ -9,6 +9,7 @@ run after that one on the unpack thread.
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -16,8 +17,10 @@ from dataclasses import replace
 from tteqsat.cost.chip import CorePipeline
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage, ahead_of_loop
+from tteqsat.extraction.program import HwOp
+from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
-from tteqsat.scheduling.model import CircularBuffer, DstSection, Schedule, read_ahead, read_block
+from tteqsat.scheduling.model import CircularBuffer, DstSection, Schedule, read_ahead, read_block, switches
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
@@ -102,6 +105,28 @@ def _stages(model: CostModel, sections: list[DstSection]) -> tuple[list[Stage], 
     return out["pre"], out["body"], out["post"]
 
 
+def without_masks(model: CostModel, sections: list[DstSection]) -> list[DstSection]:
+    """The sections priced without the loop's mask ops (trips where the mask holds everywhere)."""
+    out = []
+    for sec in sections:
+        if not sec.in_loop:
+            out.append(sec)
+            continue
+        masks = [op for op in sec.ops if op.kind == "mask"]
+        if masks:
+            sec = copy.copy(sec)
+            for op in masks:
+                sec.engines = sec.engines + model.op_tile(HwOp("mask", op.op, (), (TILE, TILE))).scaled(-sec.tiles)
+            steps = [st for op in sec.ops for st in (op.steps()[:-1] if op.kind == "mask" else op.steps())]
+            keys = {engine: [k for e, k in steps if e == engine] for engine in ("fpu", "sfpu")}
+            sec.init_sites = {engine: (int(bool(ks)), switches(ks)) for engine, ks in keys.items()}
+            sec.inits_hoisted = sum(h for h, _ in sec.init_sites.values())
+            sec.inits_per_iteration = sum(p for _, p in sec.init_sites.values())
+            sec.cycles = model.section(sec.engines, sec.iterations, sec.inits_hoisted, sec.inits_per_iteration)
+        out.append(sec)
+    return out
+
+
 def compute_cycles(model: CostModel, sections: list[DstSection], trips: int = 0, fill_tiles: int = 0) -> float:
     """Compute cycles of `sections` (loop sections run `trips` times) after `fill_tiles` constant fills."""
     pre, body, post = stages(model, sections)
@@ -117,8 +142,8 @@ def _shift(stage: Stage) -> Stage:
     return replace(stage, needs=needs)  # everything else kept (a stage rebuilt field by field lost its grain)
 
 
-def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = None, hops: int | None = None
-                  ) -> tuple[list[Stage], list[Stage], list[Stage]]:
+def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = None, hops: int | None = None,
+                  unmasked: bool = False) -> tuple[list[Stage], list[Stage], list[Stage]]:
     """One work item as the core's five threads run it: the reader moving each input read whole (before the
     sections, in argument order) and each chunk of a streamed input (every trip), the fills, the sections, the
     writer moving each output out as it is packed; `rate` bytes per cycle. The reader moves a block of tiles per
@@ -131,8 +156,9 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     A section waits for the whole of every input it reads (its `cb_wait_front` covers the tensor, or the trip's
     chunk); a reader waits for room in its CB: an input's CB holds one work item, so the next item's read
     waits until the last section reading it has popped it; a chunk stream's holds two chunks, so a trip's read
-    waits for the trip before the last."""
-    sections = schedule.sections
+    waits for the trip before the last. `unmasked`: the loop's trips without their mask ops (`without_masks`),
+    as a masked loop runs the trips where its mask holds everywhere."""
+    sections = without_masks(model, schedule.sections) if unmasked else schedule.sections
     loop = schedule.loop
     pre, body, post = _stages(model, sections)
     fill_tiles = sum(1 for cb in schedule.cbs if cb.role == "scaler") + (
@@ -271,8 +297,10 @@ def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: fl
 
 def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float | None,
                   blocks: Sequence[int] | None, hops: int | None) -> float:
-    pre, body, post = kernel_stages(model, schedule, rate, hops)
     loop = schedule.loop
+    # a masked loop's trips are priced unmasked, and each trip that applies the mask adds its mask ops (and its
+    # program order, where sections run one trip ahead): `LoopInfo.mask_cycles`, as the emitted code runs them
+    pre, body, post = kernel_stages(model, schedule, rate, hops, unmasked=loop is not None and loop.live is not None)
     if loop is None:
         return model.pipelined(pre, body, 0, post, items)
     if loop.live is None:
@@ -281,18 +309,19 @@ def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float 
     trips = [max(hi - lo, 0) for lo, hi in (loop.range(block) for block in chosen)]
     # what skipping the dead tiles of masked trips saves each item (LoopInfo.ragged_saving)
     saved = [loop.ragged_saving[b] for b in chosen] if loop.ragged is not None else [0.0]
+    masked = [len(loop.masked_trips(b)) * loop.mask_cycles for b in chosen]
     # (a loop with sections one trip ahead is priced as if every live trip ran them so: its masked trips run
     # in program order, at most a few of an item's)
     def runs(t: int) -> int:
         return max(loop_trips(schedule.sections, t), 0)
 
     if blocks is None:
-        mean_saved = sum(saved) / len(saved)
-        return model.pipelined(pre, body, runs(round(sum(trips) / len(trips))), post, items) - items * mean_saved
+        mean_extra = sum(masked) / len(masked) - sum(saved) / len(saved)
+        return model.pipelined(pre, body, runs(round(sum(trips) / len(trips))), post, items) + items * mean_extra
     # one pipeline over the core's items, fewest trips first (the next item's reads go ahead while this one
     # computes, so an item's fill is not paid again; the order only moves the item boundaries)
     ordered = sorted(runs(t) for t in trips)
-    return model.pipelined(pre, body, ordered, post, len(ordered)) - sum(saved)
+    return model.pipelined(pre, body, ordered, post, len(ordered)) + sum(masked) - sum(saved)
 
 
 PIPELINE_RATES = 23  # rates a core's pipeline may be sampled at for the chip model: from one core's alone, down

@@ -46,6 +46,7 @@ class WorkItems:
     stride: int = 0       # items from one run's start to the next (GridPlan.run_stride; 0: `blocks`)
     ranked: int = 0       # > 0: runs of this many blocks, largest first (GridPlan.ranked): the group's items
                           # differ, and the sender multicasts a chunk only when its receiver's item visits it
+    alternate: bool = False  # every second ranked run smallest first (GridPlan.alternate)
 
 
 @dataclass(frozen=True)
@@ -214,10 +215,10 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
         f.op('%item = "arith.addi"(%first, %it) : (index, index) -> index')
     f.const("blocks", f"{items.blocks} : index", "index")
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
-    f.block = block_of(f.ix, "%item", items.blocks, items.paired, items.ranked)
+    f.block = block_of(f.ix, "%item", items.blocks, items.paired, items.ranked, items.alternate)
     if items.share and items.ranked:  # a pair: the sender runs each run's first item, its receiver the next
         partner, f.role = ranked_partner(f.ix, "%item", items.blocks, items.ranked)
-        f.partner_block = block_of(f.ix, partner, items.blocks, items.paired, items.ranked)
+        f.partner_block = block_of(f.ix, partner, items.blocks, items.paired, items.ranked, items.alternate)
     for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
         inner = 1
         for s in items.batch[axis + 1:]:

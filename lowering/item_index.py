@@ -49,15 +49,23 @@ def item_number(ops: IndexOps, first: Value, n: Value, run: int, stride: int) ->
     return ops.arith("addi", first, ops.arith("addi", step, ops.arith("remui", n, ops.const(run))))
 
 
-def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int = 0) -> Value:
+def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int = 0, alternate: bool = False
+             ) -> Value:
     """The row block of work item `item` (`GridPlan.block_of`): its position in its batch element, or with
     `paired` the order 0, N-1, 1, N-2, ... (half + odd * (N - 1 - 2 * half)); with `ranked`, runs of that
-    many blocks, each largest first, the runs in that order (run * ranked + ranked - 1 - i)."""
+    many blocks, each largest first, the runs in that order (run * ranked + ranked - 1 - i); with `alternate`,
+    odd run positions smallest first (run * ranked + i)."""
     position = ops.arith("remui", item, ops.const(blocks))
     if ranked:
-        run = block_of(ops, ops.arith("divui", position, ops.const(ranked)), blocks // ranked, paired)
-        last = ops.arith("addi", ops.arith("muli", run, ops.const(ranked)), ops.const(ranked - 1))
-        return ops.arith("subi", last, ops.arith("remui", position, ops.const(ranked)))
+        at = ops.arith("divui", position, ops.const(ranked))
+        run = block_of(ops, at, blocks // ranked, paired)
+        first = ops.arith("muli", run, ops.const(ranked))
+        i = ops.arith("remui", position, ops.const(ranked))
+        if alternate:  # i on odd run positions, ranked - 1 - i on even ones: both as sums of non-negative terms
+            odd = ops.arith("remui", at, ops.const(2))
+            down = ops.arith("muli", ops.arith("subi", ops.const(1), odd), ops.arith("subi", ops.const(ranked - 1), i))
+            return ops.arith("addi", first, ops.arith("addi", down, ops.arith("muli", odd, i)))
+        return ops.arith("subi", ops.arith("addi", first, ops.const(ranked - 1)), i)
     if not paired:
         return position
     half = ops.arith("divui", position, ops.const(2))

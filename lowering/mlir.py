@@ -516,7 +516,7 @@ class ComputeEmitter:
         assert grid is not None and info.live is not None
         b, ix = self.b, self.ix
         partner, role = ranked_partner(ix, self.item, grid.blocks, grid.ranked)
-        block = block_of(ix, partner, grid.blocks, grid.paired, grid.ranked)
+        block = block_of(ix, partner, grid.blocks, grid.paired, grid.ranked, grid.alternate)
         padding = ranked_padding(ix, role, own, live_range(ix, info.live, info.rows, info.trips, block))
         b.line("// a pair's receiver: pop what its reader pushed unread to keep up with its sender's CBs")
         for st in info.streams:
@@ -709,7 +709,8 @@ class ComputeEmitter:
                 assert s.grid is not None
                 item = item_number(self.ix, first, n, s.grid.run, s.grid.run_stride)
                 self.item = str(item)
-                self.block = str(block_of(self.ix, item, s.grid.blocks, s.grid.paired, s.grid.ranked))
+                self.block = str(block_of(self.ix, item, s.grid.blocks, s.grid.paired, s.grid.ranked,
+                                          s.grid.alternate))
                 self.program()
 
             b.loop_to(count, item)
@@ -803,7 +804,7 @@ def emit_module(schedule: Schedule) -> str:
                         for name, role, shape in dram_tensors(schedule))
     grid = schedule.grid
     items = (WorkItems(grid.batch, grid.blocks, grid.paired, grid.run, grid.share is not None, grid.run_stride,
-                       grid.ranked) if grid is not None and grid.items > 1 else None)
+                       grid.ranked, grid.alternate) if grid is not None and grid.items > 1 else None)
     loop = schedule.loop
     live = LiveChunks(loop.live, loop.rows) if loop is not None and loop.live is not None else None
     lines = [f'module attributes {{tteqsat.kernel = "{schedule.kernel}", tteqsat.arch = "{schedule.arch}", '

@@ -30,7 +30,8 @@ def grid_plan(schedule: Schedule, view: ElementView, block: int | None, chip: Ch
     blocks = chip.items // view.elements
     if chip.shared > 1:  # ranked pairs when the items differ (priced by `ranked_share`: runs of the group size)
         ranked = chip.shared if chip.share_run == chip.shared and _ranked(schedule) else 0
-        return _shared_plan(schedule, view, block, chip, grid, blocks, ranked)
+        return _shared_plan(schedule, view, block, chip, grid, blocks, ranked,
+                            bool(ranked) and nested_runs(schedule, ranked, alternate=True))
     counts = chip.per_core_items()
     firsts = [sum(counts[:n]) for n in range(len(counts))]
     return GridPlan(view.batch, blocks, block or 0, list(zip(firsts, counts, strict=True)), grid,
@@ -59,16 +60,17 @@ def _ranked(schedule: Schedule) -> bool:
     return schedule.loop is not None and schedule.loop.live is not None
 
 
-def nested_runs(schedule: Schedule, size: int) -> bool:
-    """Whether runs of `size` row blocks, each largest first (`block_order`'s `ranked`), have every block's
-    chunks a prefix of the first one's: then the run's sender reads every chunk its receivers need, and a
-    receiver's CBs stand where the sender's do at each chunk it is sent (it pushes the rest unread after)."""
+def nested_runs(schedule: Schedule, size: int, alternate: bool = False) -> bool:
+    """Whether runs of `size` row blocks, each largest first (`block_order`'s `ranked`; with `alternate`, every
+    second run smallest first), have every block's chunks a prefix of the first one's: then the run's sender
+    reads every chunk its receivers need, and a receiver's CBs stand where the sender's do at each chunk it is
+    sent (it pushes the rest unread after)."""
     loop = schedule.loop
     blocks = schedule.blocks
     if loop is None or blocks % size or blocks < size:
         return False
     for position in range(0, blocks, size):
-        run = [loop.range(block_order(position + i, blocks, False, size)) for i in range(size)]
+        run = [loop.range(block_order(position + i, blocks, False, size, alternate)) for i in range(size)]
         lo, hi = run[0]
         if any(not (a == lo and b <= hi) for a, b in run[1:] if a < b):
             return False
@@ -94,7 +96,8 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
         return None
     hops = rect[0] + rect[1] - 2
     reader = handshake(hops)[2]
-    order = [block_order(n % blocks, blocks, paired, RANKED_SHARE) for n in range(items)]
+    alternate = nested_runs(schedule, RANKED_SHARE, alternate=True)  # the senders' items as dear as the receivers'
+    order = [block_order(n % blocks, blocks, paired, RANKED_SHARE, alternate) for n in range(items)]
     live = [max(0, hi - lo) / loop.trips for lo, hi in (loop.range(b) for b in order)]
     sender = None if pipelines is None else lambda own: pipelines(tuple(sorted(order[i] for i in own)), hops)
     return price_shared_items(grid, [schedule.item_cycles(b) for b in order],
@@ -104,7 +107,7 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
 
 
 def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, grid: tuple[int, int],
-                 blocks: int, ranked: int = 0) -> GridPlan:
+                 blocks: int, ranked: int = 0, alternate: bool = False) -> GridPlan:
     """The split `price_shared` priced: group g (a w x h rectangle, tiled row-major from the grid's corner)
     runs its runs of `chip.share_run` consecutive row blocks (a whole batch element's, or a contiguous part
     of one's) one after another; its core i runs blocks i*per .. (i+1)*per - 1 of each run, per = run / size."""
@@ -132,4 +135,4 @@ def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip:
         first_run += runs
     share = SharePlan(tuple(groups), tuple(coords), tuple(rects))
     return GridPlan(view.batch, blocks, block or 0, cores, grid, _layouts(schedule, view, block), chip.paired,
-                    run=per, share=share, stride=0 if stride == blocks else stride, ranked=ranked)
+                    run=per, share=share, stride=0 if stride == blocks else stride, ranked=ranked, alternate=alternate)

@@ -216,6 +216,8 @@ class GridPlan:
     stride: int = 0                      # items from one run's start to the next's (0: `blocks`, one run per element)
     ranked: int = 0                      # > 0: row blocks in runs of this many, largest first (`block_order`): a
                                          # sharing group's items differ, its sender runs the one that reads most
+    alternate: bool = False              # ranked runs whose blocks visit the same chunks: every second run
+                                         # smallest first, so the sender's items and its receiver's cost alike
 
     @property
     def items(self) -> int:
@@ -242,16 +244,20 @@ class GridPlan:
     def block_of(self, item: int) -> int:
         """The row block work item `item` computes (`paired`: a core's consecutive items pair a short block
         with a long one, as tt-metal's causal SDPA balances its q chunks)."""
-        return block_order(item % self.blocks, self.blocks, self.paired, self.ranked)
+        return block_order(item % self.blocks, self.blocks, self.paired, self.ranked, self.alternate)
 
 
-def block_order(position: int, blocks: int, paired: bool, ranked: int = 0) -> int:
+def block_order(position: int, blocks: int, paired: bool, ranked: int = 0, alternate: bool = False) -> int:
     """The row block at `position` of a batch element's items: itself, or 0, N-1, 1, N-2, ... when paired.
     With `ranked` (a sharing group's size when its items differ), positions come in runs of that many blocks,
-    each run's largest first (the run's sender needs every chunk the others do), and `paired` orders the runs."""
+    each run's largest first (the run's sender needs every chunk the others do), and `paired` orders the runs.
+    With `alternate`, every second run (odd run positions) comes smallest first: where a run's blocks visit the
+    same chunks, either may send, and the sender's items then alternate between the run's larger and smaller
+    blocks (a causal block ending on a chunk's diagonal skips fewer dead tiles than the one before it)."""
     if ranked:
         run, i = divmod(position, ranked)
-        return block_order(run, blocks // ranked, paired) * ranked + ranked - 1 - i
+        first = block_order(run, blocks // ranked, paired) * ranked
+        return first + (i if alternate and run % 2 else ranked - 1 - i)
     if not paired:
         return position
     half, odd = divmod(position, 2)

@@ -189,7 +189,7 @@ def _receivers_skip(sched) -> bool:
     """Whether a ranked pair's receiver visits fewer chunks than its sender (its run's blocks in `block_order`)."""
     grid, loop = sched.grid, sched.loop
     size = grid.ranked
-    runs = ([loop.range(block_order(p + i, grid.blocks, grid.paired, size)) for i in range(size)]
+    runs = ([loop.range(block_order(p + i, grid.blocks, grid.paired, size, grid.alternate)) for i in range(size)]
             for p in range(0, grid.blocks, size))
     return any(len(set(run)) > 1 for run in runs)
 

@@ -23,6 +23,8 @@ TILE_FORMATS = ("bf16", "fp32", "bfp8", "bfp4", "bfp2")
 SHORTHANDS = {"dst_tiles": "dst.tiles_bf16=N, dst.tiles_fp32=N/2, dst.tiles_bf16_full_sync=2N, "
                            "dst.tiles_fp32_full_sync=N"}
 
+DRAM_SHARES = ("demand", "rate")  # settings.dram_share: tteqsat.cost.chip.price_cores
+
 
 @dataclass(frozen=True)
 class Arch:
@@ -94,6 +96,11 @@ class Arch:
         return self.flag("settings.share_inputs")
 
     @property
+    def dram_share(self) -> str:
+        """How the chip model shares DRAM among cores: "demand" (work-conserving by mean demand) or "rate"."""
+        return str(self["settings.dram_share"])
+
+    @property
     def input_format(self) -> str:
         """Tile format of kernel inputs in DRAM and their CBs: "kernel" (the kernel's dtype) or a format."""
         return str(self["settings.input_format"])
@@ -146,6 +153,8 @@ class Arch:
         if self.input_format != "kernel" and self.input_format not in TILE_FORMATS:
             raise KernelError(f"settings.input_format must be 'kernel' or one of {', '.join(TILE_FORMATS)}, "
                               f"got {self.input_format!r}")
+        if self.dram_share not in DRAM_SHARES:
+            raise KernelError(f"settings.dram_share must be one of {', '.join(DRAM_SHARES)}, got {self.dram_share!r}")
         counts = ("dst.tiles_bf16", "dst.tiles_fp32", "dst.tiles_bf16_full_sync", "dst.tiles_fp32_full_sync",
                   "cb.max_cbs")
         for key in counts:

@@ -6,7 +6,13 @@ model `tteqsat.scheduling.timing.kernel_cycles`: the reads compute waits for bef
 waits for room, the writer's tail), or, for a caller without one, its items' compute or their DRAM traffic at
 that rate, whichever is slower; the chip's time is its slowest core plus the launch, and never less than every
 byte over the aggregate DRAM bandwidth. DRAM is shared: a core's rate is the lesser of one NoC link and its
-share of the aggregate, so many cores reading at once each get less.
+share of the aggregate, so many cores reading at once each get less. The share follows demand
+with `settings.dram_share = "demand"`: DRAM channels serve whichever cores have requests outstanding, so a core
+whose pipeline reads in bursts between long computes leaves the bandwidth it does not use to the others' bursts;
+the level every core reads at is the highest at which what the cores move on average fits the aggregate. This
+is the mean of that arbitration (bursts that happen to coincide queue, which it does not price); "rate" (the
+default) holds each core to an equal share while it streams, the other extreme, right when every core reads all
+the time or the cores' bursts coincide.
 
 The aggregate is what many readers of tile-sized pages sustain, not the datasheet peak: each DRAM channel's
 endpoint accepts one read request per `dram_request_cycles` per NoC (tt-metal #55898), so pages smaller
@@ -48,6 +54,8 @@ class GridShape:
     launch_cycles: float = 0.0       # once per run: launch, the first reads, the tail
     cols: int = 0                    # the grid's columns and rows (where a rectangle of cores fits); 0: unknown
     rows: int = 0
+    demand_share: bool = False       # DRAM shared by the cores' mean demand (settings.dram_share "demand"), or
+    #                                  an equal share of the aggregate each while it streams ("rate")
 
     @classmethod
     def of(cls, arch: Arch) -> GridShape:
@@ -56,7 +64,7 @@ class GridShape:
                    arch.num("dram.total_gb_per_s") / clock, arch.num("noc.bytes_per_cycle"),
                    int(arch.num("dram.controllers")), arch.num("dram.request_cycles"),
                    arch.num("dram.sustained_fraction"), arch.num("chip.launch_cycles"),
-                   int(arch.num("chip.grid_cols")), int(arch.num("chip.grid_rows")))
+                   int(arch.num("chip.grid_cols")), int(arch.num("chip.grid_rows")), arch.dram_share == "demand")
 
     def dram_rate(self, page_bytes: int = 0, nocs: int = 1) -> float:
         """Aggregate DRAM bytes per cycle that readers of `page_bytes` pages on `nocs` NoCs sustain: each
@@ -176,10 +184,12 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
     """The chip running `loads` (one per core that gets work, in core order).
 
     DRAM is shared work-conservingly: while cores stream, the aggregate rate for `page_bytes` pages on `nocs`
-    NoCs is split max-min fairly among those still reading, none faster than it can use (a load without a
-    pipeline: its bytes over its compute, or over its NoC link's time, as a reader cannot run further ahead of
-    compute than its buffers; with one: the fastest rate its pipeline takes), so a core that finishes early
-    leaves its share to the rest. A load without a pipeline ends when its compute and its bytes are both done;
+    NoCs is split among those still reading, none faster than it can use (a load without a pipeline: its bytes
+    over its compute, or over its NoC link's time, as a reader cannot run further ahead of compute than its
+    buffers; with one: the fastest rate its pipeline takes), so a core that finishes early leaves its share to
+    the rest. With `grid.demand_share` a pipeline core reading at rate r moves its bytes over its pipeline's
+    time at r on average, and the common rate is the highest whose mean demand fits the aggregate; without, the
+    rates themselves are split max-min fairly (a core holds its share whether it reads or computes). A load without a pipeline ends when its compute and its bytes are both done;
     one with a pipeline (`CoreLoad.pipeline`) advances at each moment by the share of its work its pipeline
     does per cycle at the rate it then gets (fill and waits included). The chip ends when its slowest core
     ends, plus the launch."""
@@ -192,7 +202,7 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
     for ld in active:
         key = _group(ld)
         groups[key] = groups.get(key, 0) + 1
-    done = _share_dram(groups, aggregate, link)
+    done = _share_dram(groups, aggregate, link, grid.demand_share)
     # ties: a sender before the receivers it paces, then the first such group (dict order)
     slowest_key = max(groups, key=lambda k: (done[k], k[6] is None, k[:5]))
     compute, dram, noc, sync, items, pipeline, lead = slowest_key
@@ -234,7 +244,8 @@ def _group(ld: CoreLoad) -> _Group:
             ld.items if ld.pipeline is not None else 0, ld.pipeline, None if ld.lead is None else _group(ld.lead))
 
 
-def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dict[_Group, float]:
+def _share_dram(groups: dict[_Group, int], aggregate: float, link: float, by_demand: bool = False
+                ) -> dict[_Group, float]:
     """When each group of identical cores (-> count) ends, DRAM shared max-min fairly among the cores still
     reading. A core without a pipeline moves its bytes at its rate, capped at its bytes over its time without
     contention; its reader also spends its sync cycles moving no DRAM bytes, so it ends that much after its last
@@ -274,9 +285,16 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float) -> dic
         pipeline = k[5]
         return left[k] * pipeline.cycles(k[4], rate) if pipeline is not None else left[k] / rate
 
+    def demand(k: _Group, rate: float) -> float:  # bytes per cycle a core reading at `rate` moves on average
+        pipeline = k[5]
+        return min(rate, k[1] / pipeline.cycles(k[4], rate)) if pipeline is not None else rate
+
     now = 0.0
     while left:
-        rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
+        if by_demand:
+            rates = _demand_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate, demand)
+        else:
+            rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
         step = min(remaining(k, rates[k]) for k in left)
         now += step
         for k in list(left):
@@ -301,6 +319,23 @@ def _alone(key: _Group, link: float) -> float:
     """The cycles of a group's core with DRAM to itself (its pipeline at the fastest rate it takes)."""
     compute, _, noc, sync, items, pipeline, _ = key
     return pipeline.cycles(items, pipeline.most_rate) if pipeline is not None else max(compute, noc / link + sync)
+
+
+def _demand_fill(caps: dict, counts: dict, total: float, demand: Callable) -> dict:
+    """Rates min(cap, level) at the highest common level whose mean demand (`demand(key, rate)`: what a core
+    reading at that rate when it reads moves per cycle on average, at most that rate) fits in `total`: never
+    below the level of an equal share each (`_water_fill`'s, where every core reads all the time)."""
+    def used(level: float) -> float:
+        return sum(counts[k] * demand(k, min(caps[k], level)) for k in caps)
+
+    top = max(caps.values())
+    if used(top) <= total:
+        return dict(caps)
+    lo, hi = total / sum(counts.values()), top
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if used(mid) <= total else (lo, mid)
+    return {k: min(caps[k], lo) for k in caps}
 
 
 def _water_fill(caps: dict, counts: dict, total: float) -> dict:

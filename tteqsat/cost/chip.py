@@ -189,10 +189,10 @@ def price_cores(grid: GridShape, loads: Sequence[CoreLoad], page_bytes: int = 0,
     buffers; with one: the fastest rate its pipeline takes), so a core that finishes early leaves its share to
     the rest. With `grid.demand_share` a pipeline core reading at rate r moves its bytes over its pipeline's
     time at r on average, and the common rate is the highest whose mean demand fits the aggregate; without, the
-    rates themselves are split max-min fairly (a core holds its share whether it reads or computes). A load without a pipeline ends when its compute and its bytes are both done;
-    one with a pipeline (`CoreLoad.pipeline`) advances at each moment by the share of its work its pipeline
-    does per cycle at the rate it then gets (fill and waits included). The chip ends when its slowest core
-    ends, plus the launch."""
+    rates themselves are split max-min fairly (a core holds its share whether it reads or computes). A load
+    without a pipeline ends when its compute and its bytes are both done; one with a pipeline
+    (`CoreLoad.pipeline`) advances at each moment by the share of its work its pipeline does per cycle at the
+    rate it then gets (fill and waits included). The chip ends when its slowest core ends, plus the launch."""
     active = [ld for ld in loads if ld.items > 0]
     if not active:
         raise ValueError("a grid needs at least one work item")

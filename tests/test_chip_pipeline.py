@@ -166,3 +166,48 @@ def test_the_chip_core_time_is_the_analytic_models_at_the_same_share() -> None:
     chip = res.chip
     assert chip is not None and set(chip.core_items) == {2}
     assert chip.cycles - chip.launch_cycles == pytest.approx(analytic_cycles(res), rel=0.02)
+
+
+# -- settings.dram_share = "demand": DRAM shared by the cores' mean demand ----------------------------------------
+def demand_grid(arch: str = "blackhole", **overrides) -> GridShape:
+    return GridShape.of(load_arch(arch, {"settings.dram_share": "demand", **overrides}))
+
+
+def test_equal_bursty_cores_by_demand_take_the_chips_dram_floor_not_their_pipeline_at_a_share() -> None:
+    """64 cores alike, each a fill and two items' reads around 30k cycles of compute: held to a 64th of the
+    aggregate ("rate") each also pays its fill's compute tail; by demand the cores' reads fill the time others
+    compute, and the chip takes its bytes over the aggregate."""
+    pipe = fill_and_stream(100_000.0, 200_000.0, 30_000.0)
+    loads = [CoreLoad(2, 60_000.0, 500_000.0, pipeline=pipe)] * 64
+    rate, demand = GridShape.of(load_arch("blackhole")), demand_grid()
+    assert not rate.demand_share and demand.demand_share
+    by_rate, by_demand = price_cores(rate, loads), price_cores(demand, loads)
+    floor = 64 * 500_000.0 / demand.dram_rate()
+    assert by_demand.cycles - demand.launch_cycles == pytest.approx(floor, rel=1e-6)
+    assert by_rate.cycles - rate.launch_cycles == pytest.approx(pipe.cycles(2, rate.dram_rate() / 64), rel=1e-9)
+    assert by_demand.bound_by == "dram" and by_demand.cycles < by_rate.cycles
+
+
+def test_by_demand_a_computing_core_leaves_the_bandwidth_it_does_not_use() -> None:
+    """One DRAM-hungry core beside 63 that read little and compute long: by rate the hungry core gets a 64th of
+    the aggregate until the others end; by demand it takes what they leave, up to what its pipeline can use."""
+    grid = demand_grid()
+    hungry = fill_and_stream(0.0, 4_000_000.0, 1_000.0)
+    quiet = fill_and_stream(1_000.0, 1_000.0, 2_000_000.0)
+    loads = [CoreLoad(1, 1_000.0, 4e6, pipeline=hungry)] + [CoreLoad(1, 2e6, 1000.0, pipeline=quiet)] * 63
+    by_demand = price_cores(grid, loads)
+    by_rate = price_cores(GridShape.of(load_arch("blackhole")), loads)
+    assert by_demand.cycles < by_rate.cycles
+    # the quiet cores bound the chip by demand: the hungry one reads at its pipeline's top rate beside them
+    assert by_demand.cycles - grid.launch_cycles == pytest.approx(quiet.cycles(1, quiet.most_rate), rel=1e-3)
+
+
+def test_demand_is_never_dearer_than_rate_and_equal_when_every_core_reads_all_the_time() -> None:
+    grid, demand = GridShape.of(load_arch("wormhole_b0", SLOW_DRAM)), demand_grid("wormhole_b0", **SLOW_DRAM)
+    streaming = fill_and_stream(0.0, 400_000.0, 10.0)  # reads all the time at any rate it gets here
+    for loads in ([CoreLoad(4, 40.0, 1.6e6, pipeline=streaming)] * 16,
+                  [CoreLoad(2, 20.0, 8e5, pipeline=streaming)] * 8 + [CoreLoad(4, 40.0, 1.6e6, pipeline=streaming)] * 8,
+                  [CoreLoad(2, 60_000.0, 5e5, pipeline=fill_and_stream(1e5, 2e5, 3e4))] * 16):
+        assert price_cores(demand, loads).cycles <= price_cores(grid, loads).cycles * (1 + 1e-9)
+    saturated = [CoreLoad(4, 40.0, 1.6e6, pipeline=streaming)] * 16
+    assert price_cores(demand, saturated).cycles == pytest.approx(price_cores(grid, saturated).cycles, rel=1e-3)

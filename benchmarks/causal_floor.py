@@ -11,7 +11,10 @@ chunk width the e-graph offers (`blocks=`, `chunks=`), one row:
 * `causal`: the chip model's time for the causal kernel in that shape (the optimizer's choice of sharing);
 * `floor`: the same with DRAM unlimited (every core still behind its own NoC link): what the shape's compute
   costs, its per-item work, its diagonal trips' masks and its pipeline fill included;
-* each divided by full attention as `tq.optimize` chooses it at the arch's DRAM (issue 11's denominator).
+* each divided by full attention as `tq.optimize` chooses it at the arch's DRAM (issue 11's denominator);
+* `by demand`: causal over full with the chip model sharing DRAM by the cores' mean demand
+  (`settings.dram_share = "demand"`) instead of an equal share each while streaming (the default, "rate"): the
+  two rules bracket how the hardware's DRAM arbitration treats cores that read in bursts (docs/cost-models.md).
 
 A last row per arch is the causal kernel as `tq.optimize` chooses it (every shape). When every shape's floor
 ratio is above 0.55, no schedule of these shapes reaches the criterion under this model, however its bytes
@@ -33,6 +36,7 @@ import tteqsat as tq
 from tteqsat.errors import KernelError
 
 UNLIMITED_DRAM = {"dram.total_gb_per_s": 1e6, "dram.bytes_per_cycle": 1e4}  # the NoC link still bounds a core
+BY_DEMAND = {"settings.dram_share": "demand"}
 BLOCKS = (128, 256)
 CHUNKS = (256, 512)
 
@@ -61,6 +65,7 @@ def live_fraction(result: tq.Result) -> float:
 def arch_rows(arch: str, shape: tuple[int, int, int, int]) -> list[dict[str, object]]:
     causal, full = kernels(*shape)
     full_us = optimize(full, arch).chip.microseconds
+    full_demand_us = optimize(full, arch, overrides=BY_DEMAND).chip.microseconds
     rows: list[dict[str, object]] = []
     for block in BLOCKS:
         for chunk in CHUNKS:
@@ -68,6 +73,8 @@ def arch_rows(arch: str, shape: tuple[int, int, int, int]) -> list[dict[str, obj
                 at_dram = optimize(causal, arch, form="streaming", blocks=(block,), chunks=(chunk,))
                 unlimited = optimize(causal, arch, form="streaming", blocks=(block,), chunks=(chunk,),
                                      overrides=UNLIMITED_DRAM)
+                demand = optimize(causal, arch, form="streaming", blocks=(block,), chunks=(chunk,),
+                                  overrides=BY_DEMAND)
             except KernelError as e:  # a shape that does not fit L1 on this arch
                 first = str(e).splitlines()[0]
                 rows.append({"arch": arch, "block": block, "chunk": chunk, "error": first})
@@ -76,12 +83,15 @@ def arch_rows(arch: str, shape: tuple[int, int, int, int]) -> list[dict[str, obj
                          "causal_us": at_dram.chip.microseconds, "floor_us": unlimited.chip.microseconds,
                          "full_us": full_us, "shared": at_dram.chip.shared,
                          "ratio": at_dram.chip.microseconds / full_us,
-                         "floor_ratio": unlimited.chip.microseconds / full_us})
+                         "floor_ratio": unlimited.chip.microseconds / full_us,
+                         "demand_ratio": demand.chip.microseconds / full_demand_us})
     chosen = optimize(causal, arch)
+    chosen_demand = optimize(causal, arch, overrides=BY_DEMAND)
     loop = chosen.schedule.loop
     rows.append({"arch": arch, "block": chosen.block or 0, "chunk": loop.streams[0].width if loop else 0,
                  "chosen": True, "live": live_fraction(chosen), "causal_us": chosen.chip.microseconds,
-                 "full_us": full_us, "shared": chosen.chip.shared, "ratio": chosen.chip.microseconds / full_us})
+                 "full_us": full_us, "shared": chosen.chip.shared, "ratio": chosen.chip.microseconds / full_us,
+                 "demand_ratio": chosen_demand.chip.microseconds / full_demand_us})
     return rows
 
 
@@ -89,17 +99,18 @@ def table(rows: list[dict[str, object]], shape: tuple[int, int, int, int]) -> Ta
     t = Table(title=f"causal against full attention {shape}: each shape at the arch's DRAM and with DRAM "
                     "unlimited (floor)")
     for col in ("arch", "q block", "chunk", "live", "causal us", "floor us", "full us", "shared",
-                "causal / full", "floor / full"):
+                "causal / full", "floor / full", "by demand"):
         t.add_column(col, justify="left" if col == "arch" else "right")
     for r in rows:
         if "error" in r:
-            t.add_row(str(r["arch"]), str(r["block"]), str(r["chunk"]), "", "", "", "", "", "", str(r["error"])[:60])
+            t.add_row(str(r["arch"]), str(r["block"]), str(r["chunk"]), "", "", "", "", "", "", "",
+                      str(r["error"])[:60])
             continue
         label = f"{r['block']} (chosen)" if r.get("chosen") else str(r["block"])
         floor = r.get("floor_us")
         t.add_row(str(r["arch"]), label, str(r["chunk"]), f"{r['live']:.3f}", f"{r['causal_us']:,.1f}",
                   "" if floor is None else f"{floor:,.1f}", f"{r['full_us']:,.1f}", str(r["shared"]),
-                  f"{r['ratio']:.3f}", "" if floor is None else f"{r['floor_ratio']:.3f}")
+                  f"{r['ratio']:.3f}", "" if floor is None else f"{r['floor_ratio']:.3f}", f"{r['demand_ratio']:.3f}")
     return t
 
 

@@ -20,9 +20,16 @@ measured kernel's work on one core with the same constants the optimizer uses:
               room; K/V forwarded along a chain of cores when not causal), DRAM shared by the cores still
               reading at the p100a's sustained rate for bfp8 pages, plus the launch
 
+  ablation    the same runs with a class of compute instructions removed (tt-metal #55756, #55758: no matmuls,
+              no softmax exp, ...; CB handshakes kept), modeled with that work taken out of the helpers
+              (ttmetal_sdpa.ABLATIONS) under both chip DRAM sharing rules (`settings.dram_share` rate and
+              demand): the measured wall change against each rule's modeled one. How much a run speeds up without
+              its compute says how compute-bound it is, which is where the rules differ. Informative: printed in
+              their own table, not in the calibrated set (the builds' exact patches are not published)
+
 Rows within +-20 % pass. Rows excluded from the fit say why (`status`; printed under the table).
 
-    python benchmarks/calibration.py [--json PATH] [--only gemm|sdpa]
+    python benchmarks/calibration.py [--json PATH] [--only gemm|sdpa|ablation]
 """
 
 from __future__ import annotations
@@ -414,9 +421,9 @@ def sdpa_ablation_rows(data: dict) -> list[AblationRow]:
 def print_ablation_rows(rows: list[AblationRow]) -> None:
     table = Table(title="SDPA ablations (#issue, streaming kernel, HiFi2, bfp8, 110 cores): wall change when compute "
                         "is removed, measured vs modeled under each settings.dram_share (informative, not in the "
-                        "calibrated set); walls modeled/measured", title_justify="left")
-    for c in ("run", "removed", "measured %", "rate %", "demand %", "closer", "fits", "full wall rate/demand",
-              "ablated wall rate/demand", "full bound rate/demand", "status"):
+                        "calibrated set); walls modeled/measured, r/d: rate/demand", title_justify="left")
+    for c in ("run", "removed", "measured %", "rate %", "demand %", "closer", "fits", "full wall r/d",
+              "ablated wall r/d", "full bound r/d", "status"):
         table.add_column(c, justify="right" if c.endswith("%") else "left")
     reasons: list[str] = []
     for r in rows:
@@ -431,10 +438,10 @@ def print_ablation_rows(rows: list[AblationRow]) -> None:
             continue
         table.add_row(r.what, r.removed, f"{r.measured_pct:+.1f}", f"{r.modeled_pct['rate']:+.1f}",
                       f"{r.modeled_pct['demand']:+.1f}", r.closer, r.supports,
-                      f"{r.wall_ratio['rate']:.3f} / {r.wall_ratio['demand']:.3f}",
-                      f"{r.ablated_ratio('rate'):.3f} / {r.ablated_ratio('demand'):.3f}",
-                      f"{r.bound_by['rate']} / {r.bound_by['demand']}", status)
-    Console(width=190).print(table)
+                      f"{r.wall_ratio['rate']:.3f}/{r.wall_ratio['demand']:.3f}",
+                      f"{r.ablated_ratio('rate'):.3f}/{r.ablated_ratio('demand'):.3f}",
+                      f"{r.bound_by['rate']}/{r.bound_by['demand']}", status)
+    Console(width=200).print(table)
     for n, reason in enumerate(reasons, 1):
         print(f"({n}) {reason}")
     used = [r for r in rows if r.status == "informative"]

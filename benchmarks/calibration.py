@@ -20,9 +20,16 @@ measured kernel's work on one core with the same constants the optimizer uses:
               room; K/V forwarded along a chain of cores when not causal), DRAM shared by the cores still
               reading at the p100a's sustained rate for bfp8 pages, plus the launch
 
+  ablation    the same runs with a class of compute instructions removed (tt-metal #55756, #55758: no matmuls,
+              no softmax exp, ...; CB handshakes kept), modeled with that work taken out of the helpers
+              (ttmetal_sdpa.ABLATIONS) under both chip DRAM sharing rules (`settings.dram_share` rate and
+              demand): the measured wall change against each rule's modeled one. How much a run speeds up without
+              its compute says how compute-bound it is, which is where the rules differ. Informative: printed in
+              their own table, not in the calibrated set (the builds' exact patches are not published)
+
 Rows within +-20 % pass. Rows excluded from the fit say why (`status`; printed under the table).
 
-    python benchmarks/calibration.py [--json PATH] [--only gemm|sdpa]
+    python benchmarks/calibration.py [--json PATH] [--only gemm|sdpa|ablation]
 """
 
 from __future__ import annotations
@@ -250,14 +257,27 @@ EXCLUDED_RUNS = {"sdpa_56942_tttransformers_8x8_S1024_fp32acc": LEGACY_SMALL_CHU
 
 
 def sdpa_run_chip(r: dict, q: int, k: int, fidelity: str, fp32: bool, approx: bool, streaming: bool,
-                  pipeline: bool = True) -> ChipCost:
+                  pipeline: bool = True, ablate: frozenset[str] = frozenset(), dram_share: str | None = None
+                  ) -> ChipCost:
     """A measured SDPA run on the chip model: tt-metal's work units (causal pairs or q chunks, chains of cores
     sharing a head's K/V when not causal) dealt to the run's cores as the factory deals them, each core's
     time its pipeline (its q chunks' helpers with the reader and writer around them, `ttmetal_sdpa.core_pipeline`)
     at its share of the p100a's sustained rate, as the optimizer prices a core (`CoreLoad.pipeline`). Without
-    `pipeline`: each core's compute against its bytes at its share (no fill, no reader waits)."""
-    arch = load_arch("blackhole", {**P100A, "settings.math_fidelity": fidelity.lower(),
-                                   "settings.fp32_dest_acc": fp32, "settings.exp_approx": approx})
+    `pipeline`: each core's compute against its bytes at its share (no fill, no reader waits). `ablate`: the classes
+    of compute instructions taken out of the kernel (`ttmetal_sdpa.ABLATIONS`); `dram_share`: the chip model's
+    `settings.dram_share` (None: the arch file's)."""
+    shares = (dram_share,) if dram_share is not None else ()
+    return next(iter(sdpa_run_chips(r, q, k, fidelity, fp32, approx, streaming, pipeline, ablate, shares).values()))
+
+
+def sdpa_run_chips(r: dict, q: int, k: int, fidelity: str, fp32: bool, approx: bool, streaming: bool,
+                   pipeline: bool = True, ablate: frozenset[str] = frozenset(), dram_shares: tuple[str, ...] = ()
+                   ) -> dict[str | None, ChipCost]:
+    """`sdpa_run_chip` under each of `dram_shares` (none: the arch file's, keyed None), the cores' pipelines
+    built once and priced under each."""
+    settings = {**P100A, "settings.math_fidelity": fidelity.lower(), "settings.fp32_dest_acc": fp32,
+                "settings.exp_approx": approx}
+    arch = load_arch("blackhole", settings)
     model = TensixCostModel(arch)
     causal = r.get("causal", True)
     run = SdpaRun(1, r["heads_q"], r["sq"], r["sk"], r["d"], q, k, causal, chains=not causal)
@@ -265,14 +285,16 @@ def sdpa_run_chip(r: dict, q: int, k: int, fidelity: str, fp32: bool, approx: bo
     kernel = "streaming" if streaming else "legacy"
     pipelines: dict[tuple, CorePipeline] = {}  # one per distinct core (the chip model groups cores by it)
     loads = []
-    for (units, compute, dram, noc), chunks in zip(run_loads(model, run, cores, kernel, r["dtype"]),
+    for (units, compute, dram, noc), chunks in zip(run_loads(model, run, cores, kernel, r["dtype"], ablate),
                                                    core_chunks(run, cores), strict=True):
         key = (tuple(chunks), noc / dram)  # a chain's cores take in K/V forwarded by the core before them
         if pipeline and key not in pipelines:
-            pipelines[key] = core_pipeline(model, run, chunks, kernel, r["dtype"], forward=key[1])
+            pipelines[key] = core_pipeline(model, run, chunks, kernel, r["dtype"], forward=key[1], ablate=ablate)
         loads.append(CoreLoad(units, compute, dram, noc, pipeline=pipelines[key] if pipeline else None))
     page = arch.tile_bytes(r["dtype"])
-    return price_cores(GridShape.of(arch), loads, page, item_bytes=0)
+    grids = {share: GridShape.of(load_arch("blackhole", {**settings, "settings.dram_share": share}))
+             for share in dram_shares} or {None: GridShape.of(arch)}
+    return {share: price_cores(grid, loads, page, item_bytes=0) for share, grid in grids.items()}
 
 
 def sdpa_run_rows(data: dict) -> list[Row]:
@@ -295,11 +317,147 @@ def sdpa_run_rows(data: dict) -> list[Row]:
     return rows
 
 
+# -- SDPA ablations: the same run with a class of compute instructions removed ------------------------------
+# The measured builds (tt-metal #55758, 2026-09-18: "each build removes one class of compute instructions and keeps
+# every CB handshake"; #55756, 2026-09-19) and what the kernel model takes out for each (ttmetal_sdpa.ABLATIONS).
+ABLATION_CLASSES = {"no softmax exp": ("exp",), "no matmuls": ("matmul",), "no rescale multiplies": ("rescale",),
+                    "no exp and no matmuls": ("exp", "matmul"), "no pack thread row sums": ("row_sums",)}
+DELTA_FIELDS = {"no_matmuls_delta_pct": "no matmuls", "no_exp_no_matmuls_delta_pct": "no exp and no matmuls"}
+DRAM_SHARES = ("rate", "demand")
+NOISE_PCT = 2.0
+"""How far apart two measured deltas may be by noise alone, in percentage points: #55758's non-causal q128 k128
+build without exp and matmuls is 1.9 points slower than the one without matmuls, which removes strictly less."""
+EARLIER_BUILD = ("excluded: #55758's table marks this build '(earlier)': measured on an earlier kernel than the row's "
+                 "main, so its delta against main mixes in the changes between the builds")
+
+
+@dataclass
+class AblationRow:
+    """A measured ablation: how much faster (negative percent) the run is without `removed`, and the model's
+    delta under each DRAM sharing rule (`settings.dram_share`), with its whole-run wall against the measured."""
+
+    id: str
+    source: str
+    what: str
+    removed: str
+    measured_pct: float
+    modeled_pct: dict[str, float]
+    wall_ratio: dict[str, float]    # modeled / measured wall of the full kernel, per sharing rule
+    bound_by: dict[str, str]        # what binds the full kernel's wall core, per sharing rule
+    status: str = "informative"     # informative | excluded: <why>
+    note: str = ""
+    group: str = "sdpa ablation"
+
+    def fits(self, share: str) -> bool:
+        """Within the noise of the measurement, or within 20 % of a delta larger than it."""
+        err = abs(self.modeled_pct[share] - self.measured_pct)
+        return err <= max(NOISE_PCT, TOLERANCE * abs(self.measured_pct))
+
+    @property
+    def supports(self) -> str:
+        """Which sharing rule the row supports: the one that fits when only one does; else both or neither."""
+        fit = [s for s in DRAM_SHARES if self.fits(s)]
+        return "both" if len(fit) == 2 else fit[0] if fit else "neither"
+
+    @property
+    def closer(self) -> str:
+        """The rule whose delta is nearer the measured one, or "tie" within 0.5 points."""
+        err = {s: abs(self.modeled_pct[s] - self.measured_pct) for s in DRAM_SHARES}
+        a, b = DRAM_SHARES
+        return "tie" if abs(err[a] - err[b]) < 0.5 else min(err, key=err.__getitem__)
+
+    def ablated_ratio(self, share: str) -> float:
+        """Modeled / measured wall of the ablated build (the full kernel's measured wall times its delta)."""
+        return self.wall_ratio[share] * (1 + self.modeled_pct[share] / 100) / (1 + self.measured_pct / 100)
+
+
+# HiFi2 streaming runs with approximate exp, as the calibrated anchor (RUNS)
+ABLATION_KERNEL = ("HiFi2", False, True, True)
+
+
+def sdpa_ablation_rows(data: dict) -> list[AblationRow]:
+    """Every measured ablation of #55756 and #55758, modeled: the run (as `sdpa_run_rows` models it) with and
+    without the removed instructions, under each `settings.dram_share`."""
+    walls: dict[tuple, dict] = {}  # (run shape, removed classes) -> {share: ChipCost}: the two issues share runs
+
+    def chips(r: dict, removed: tuple[str, ...]) -> dict:
+        key = (r["sq"], r["q_chunk"], r["k_chunk"], r.get("causal", True), r.get("cores", 110), removed)
+        if key not in walls:
+            walls[key] = sdpa_run_chips(r, r["q_chunk"], r["k_chunk"], *ABLATION_KERNEL, ablate=frozenset(removed),
+                                        dram_shares=DRAM_SHARES)
+        return walls[key]
+
+    rows = []
+    for r in data["sdpa"]:
+        if "ablation_us" in r:
+            measured = {label: 100 * (us / r["measured_us"] - 1) for label, us in
+                        zip(r["ablation_labels"], r["ablation_us"], strict=True)}
+        elif any(f in r for f in DELTA_FIELDS):
+            measured = {DELTA_FIELDS[f]: r[f] for f in DELTA_FIELDS if f in r}
+        else:
+            continue
+        base = chips(r, ())
+        wall = r["measured_us"] * 1350
+        causal = "causal" if r.get("causal", True) else "non-causal"
+        what = f"{r['id'].split('_')[1]} {causal} S{r['sq']} q{r['q_chunk']} k{r['k_chunk']}"
+        for label, pct in measured.items():
+            status, note = "informative", ""
+            if label == "no pack thread row sums":  # #55758's table labels this build "(earlier)"
+                status = EARLIER_BUILD
+            classes = ABLATION_CLASSES.get(label)
+            if classes is None:
+                rows.append(AblationRow(r["id"], r["source"], what, label, pct, {}, {}, {},
+                                        f"excluded: the kernel model has no class of instructions for '{label}'"))
+                continue
+            ablated = chips(r, classes)
+            rows.append(AblationRow(
+                r["id"], r["source"], what, label, pct,
+                {s: 100 * (ablated[s].cycles / base[s].cycles - 1) for s in DRAM_SHARES},
+                {s: base[s].cycles / wall for s in DRAM_SHARES}, {s: base[s].bound_by for s in DRAM_SHARES},
+                status, note))
+    return rows
+
+
+def print_ablation_rows(rows: list[AblationRow]) -> None:
+    table = Table(title="SDPA ablations (#issue, streaming kernel, HiFi2, bfp8, 110 cores): wall change when compute "
+                        "is removed, measured vs modeled under each settings.dram_share (informative, not in the "
+                        "calibrated set); walls modeled/measured, r/d: rate/demand", title_justify="left")
+    for c in ("run", "removed", "measured %", "rate %", "demand %", "closer", "fits", "full wall r/d",
+              "ablated wall r/d", "full bound r/d", "status"):
+        table.add_column(c, justify="right" if c.endswith("%") else "left")
+    reasons: list[str] = []
+    for r in rows:
+        status = r.status
+        if status.startswith("excluded: "):
+            reason = status.removeprefix("excluded: ")
+            if reason not in reasons:
+                reasons.append(reason)
+            status = f"excluded ({reasons.index(reason) + 1})"
+        if not r.modeled_pct:
+            table.add_row(r.what, r.removed, f"{r.measured_pct:+.1f}", "", "", "", "", "", "", "", status)
+            continue
+        table.add_row(r.what, r.removed, f"{r.measured_pct:+.1f}", f"{r.modeled_pct['rate']:+.1f}",
+                      f"{r.modeled_pct['demand']:+.1f}", r.closer, r.supports,
+                      f"{r.wall_ratio['rate']:.3f}/{r.wall_ratio['demand']:.3f}",
+                      f"{r.ablated_ratio('rate'):.3f}/{r.ablated_ratio('demand'):.3f}",
+                      f"{r.bound_by['rate']}/{r.bound_by['demand']}", status)
+    Console(width=200).print(table)
+    for n, reason in enumerate(reasons, 1):
+        print(f"({n}) {reason}")
+    used = [r for r in rows if r.status == "informative"]
+    err = {s: sum(abs(r.modeled_pct[s] - r.measured_pct) for r in used) / max(1, len(used)) for s in DRAM_SHARES}
+    fits = {s: sum(r.fits(s) for r in used) for s in DRAM_SHARES}
+    closer = {c: sum(r.closer == c for r in used) for c in (*DRAM_SHARES, "tie")}
+    print(f"{len(used)} ablation rows (fits: within {NOISE_PCT:.0f} points or {TOLERANCE:.0%} of the measured delta): "
+          + "; ".join(f"{s}: {fits[s]} fit, mean |error| {err[s]:.1f} points" for s in DRAM_SHARES)
+          + f"; closer: rate {closer['rate']}, demand {closer['demand']}, tie {closer['tie']}")
+
+
 # -- output -------------------------------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, help="write the rows (source, measured, modeled, ratio, ...) to PATH")
-    ap.add_argument("--only", choices=("gemm", "sdpa"))
+    ap.add_argument("--only", choices=("gemm", "sdpa", "ablation"))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     data = tomllib.loads(MEASUREMENTS.read_text())
@@ -308,6 +466,7 @@ def main() -> None:
         rows += gemm_rows(data)
     if args.only in (None, "sdpa"):
         rows += sdpa_step_rows(data) + sdpa_run_rows(data)
+    ablations = sdpa_ablation_rows(data) if args.only in (None, "ablation") else []
     table = Table(title=f"cost model vs published measurements (+-{TOLERANCE:.0%}; {platform.machine()}, "
                         f"Python {platform.python_version()})", title_justify="left")
     for c in ("group", "what", "unit", "measured", "modeled", "modeled/measured", "", "status"):
@@ -324,15 +483,22 @@ def main() -> None:
         fmt = "{:,.2f}" if r.measured < 1000 else "{:,.0f}"
         table.add_row(r.group, r.what, r.unit, fmt.format(r.measured), fmt.format(r.modeled or 0),
                       f"{r.ratio:.3f}", mark, status)
-    Console(width=190).print(table)
-    for n, reason in enumerate(reasons, 1):
-        print(f"({n}) {reason}")
+    if rows:
+        Console(width=190).print(table)
+        for n, reason in enumerate(reasons, 1):
+            print(f"({n}) {reason}")
     checked = [r for r in rows if r.passed is not None]
     bad = [r for r in checked if not r.passed]
-    print(f"{len(checked) - len(bad)} of {len(checked)} calibrated rows within +-{TOLERANCE:.0%}; "
-          f"{sum(1 for r in rows if r.status.startswith('excluded'))} excluded")
+    if rows:
+        print(f"{len(checked) - len(bad)} of {len(checked)} calibrated rows within +-{TOLERANCE:.0%}; "
+              f"{sum(1 for r in rows if r.status.startswith('excluded'))} excluded")
+    if ablations:
+        print_ablation_rows(ablations)
     if args.json:
         out = [{**asdict(r), "ratio": r.ratio, "passed": r.passed} for r in rows]
+        out += [{**asdict(r), "passed": None, **({"closer": r.closer, "supports": r.supports,
+                                                 "ablated_ratio": {s: r.ablated_ratio(s) for s in DRAM_SHARES}}
+                                                if r.modeled_pct else {})} for r in ablations]
         args.json.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     if bad:
         sys.exit(1)

@@ -34,6 +34,14 @@ from tteqsat.scheduling.model import DstSection
 from tteqsat.scheduling.timing import pipeline_rates
 
 KERNELS = ("legacy", "streaming")
+ABLATIONS = ("exp", "matmul", "rescale", "row_sums")
+"""Classes of compute instructions a timing ablation removes from the kernel while keeping every CB handshake
+(tt-metal #55758, 2026-09-18: "each build removes one class of compute instructions and keeps every CB
+handshake"), as the helpers price them: `exp` the softmax exp of every score tile (SFPU; alpha's first-column
+exp stays), `matmul` the Q K^T and P V matmul_block calls (their unpack of both operands and the math; the packs
+of their DST and the inits stay: pack_tile and mm_init are separate calls), `rescale` the multiplies by alpha
+(mul_bcast_cols: unpack and math; their L1-accumulating packs stay), `row_sums` the pack thread's
+L1-accumulated row sums of P (the second pack of each P tile)."""
 
 
 @dataclass
@@ -73,17 +81,22 @@ def _subblock(rows: int, cols: int, dst: int) -> tuple[int, int]:
     return h, w
 
 
-def step_phases(model: TensixCostModel, sq: int, sk: int, dh: int, kernel: str, fmt: str) -> list[Phase]:
-    """The helpers of one k step (k > 0: with the online correction) in the order the threads issue them."""
-    return (_streaming if kernel == "streaming" else _legacy)(_Costs(model, fmt), sq, sk, dh)
+def step_phases(model: TensixCostModel, sq: int, sk: int, dh: int, kernel: str, fmt: str,
+                ablate: frozenset[str] = frozenset()) -> list[Phase]:
+    """The helpers of one k step (k > 0: with the online correction) in the order the threads issue them;
+    without the `ablate` classes of compute instructions (`ABLATIONS`)."""
+    if not ablate <= set(ABLATIONS):
+        raise ValueError(f"unknown ablation {sorted(ablate - set(ABLATIONS))}: the kernel model can remove "
+                         f"{', '.join(ABLATIONS)}")
+    return (_streaming if kernel == "streaming" else _legacy)(_Costs(model, fmt, ablate), sq, sk, dh)
 
 
 class _Costs:
     """Per-tile engine costs of the helpers, from the model."""
 
-    def __init__(self, model: TensixCostModel, fmt: str) -> None:
+    def __init__(self, model: TensixCostModel, fmt: str, ablate: frozenset[str] = frozenset()) -> None:
         a = model.arch
-        self.model, self.fmt, self.dst = model, fmt, a.dst_tiles("bf16")
+        self.model, self.fmt, self.dst, self.ablate = model, fmt, a.dst_tiles("bf16"), ablate
         u = model.unpack_tile("bf16")  # SDPA intermediates: im_df = Float16_b
         self.u = u
         self.pack = model.pack
@@ -95,10 +108,19 @@ class _Costs:
         self.max_row = lambda n: Engines(unpack=u * (n + 1), unpack_b=u * n,
                                          math=a.num("fpu.reduce_max") * n + a.num("fpu.copy"), pack=self.pack)
         self.sub = self.two + Engines(math=a.num("fpu.sub"))  # sub_tiles(_bcast_cols)
+        # P packed in place, and (the pack thread's row sums) packed again L1-accumulated
+        self.p_pack = Engines(pack=self.pack + (0.0 if "row_sums" in ablate else self.l1_acc))
+        # mul_bcast_cols by alpha (O_prev, l_prev), its result packed with L1 accumulation
+        self.rescale = Engines(pack=self.l1_acc) + (Engines() if "rescale" in ablate
+                                                     else self.two + Engines(math=self.mul))
 
     def matmul(self, k: int, rows: int, cols: int, in0: str, in1: str, acc: bool = False) -> Engines:
         pack = Engines(pack=(self.l1_acc if acc else self.pack) * rows * cols)
-        return self.model.matmul_pass(k, rows, cols, in0, in1) + pack
+        return pack if "matmul" in self.ablate else self.model.matmul_pass(k, rows, cols, in0, in1) + pack
+
+    def score_exp(self, thread: str) -> Engines:
+        """The softmax exp of one score tile, on `thread`."""
+        return Engines() if "exp" in self.ablate else self.exp_on(thread, self.exp)
 
     def exp_on(self, thread: str, cycles: float) -> Engines:
         return Engines(pack=cycles, pack_sfpu=cycles) if thread == "pack" else Engines(math=cycles, sfpu=cycles)
@@ -112,7 +134,7 @@ def _legacy(c: _Costs, sq: int, sk: int, dh: int) -> list[Phase]:
     rg = max(1, min(sq, c.dst // 2))  # REDUCE_GRANULARITY
     red = Phase("max", sq // rg, c.max_row(sk).scaled(rg), 2, 0, (("qk", qk_n),))
     g = min(sk, c.dst)  # SUB_EXP_GRANULARITY
-    sub = c.sub + Engines(pack=c.pack + c.l1_acc) + c.exp_on("math", c.exp)
+    sub = c.sub + c.p_pack + c.score_exp("math")
     sub_exp = Phase("sub_exp", sq * (sk // g), sub.scaled(g), 1, 1, (("max", sq // rg),))
     h2, w2 = _subblock(sq, dh, c.dst)
     pv_n = (sq // h2) * (dh // w2)
@@ -121,11 +143,12 @@ def _legacy(c: _Costs, sq: int, sk: int, dh: int) -> list[Phase]:
     exp_col = c.exp * c.model.arch.num("sfpu.column_factor")  # exp_tile_first_column
     alpha = Phase("alpha", sq // sg, (c.sub + c.exp_on("math", exp_col) + Engines(pack=c.pack)).scaled(sg), 1, 1,
                   (("max", sq // rg),))
-    l_mul = Phase("l_mul", sq // sg, (c.two + Engines(math=c.mul, pack=c.pack)).scaled(sg), 1, 0,
+    l_mul = Phase("l_mul", sq // sg, (Engines(pack=c.pack) + (Engines() if "rescale" in c.ablate
+                                                               else c.two + Engines(math=c.mul))).scaled(sg), 1, 0,
                   (("alpha", sq // sg),))
     l_add = Phase("l_add", sq // sg, (c.sub + Engines(pack=c.pack)).scaled(sg), 1, 0, (("l_mul", sq // sg),))
     dg = min(dh, c.dst)  # DHT_GRANULARITY; O = alpha O_prev L1-accumulated onto O_cur
-    o_corr = Phase("o_corr", sq * dh // dg, (c.two + Engines(math=c.mul, pack=c.l1_acc)).scaled(dg), 1, 0,
+    o_corr = Phase("o_corr", sq * dh // dg, c.rescale.scaled(dg), 1, 0,
                    (("alpha", sq // sg),))  # its L1-accumulating packs follow P V's on the pack thread
     return [qk, red, sub_exp, pv, alpha, l_mul, l_add, o_corr]
 
@@ -147,7 +170,7 @@ def _streaming(c: _Costs, sq: int, sk: int, dh: int) -> list[Phase]:
     h, w = _subblock(sq, sk, c.dst)
     groups, kt_subs = sq // h, sk // w
     qk_pass = c.matmul(dh, h, w, c.fmt, c.fmt)
-    sub_pass = (c.sub + Engines(pack=c.pack + c.l1_acc) + c.exp_on("pack", c.exp)).scaled(h * w)
+    sub_pass = (c.sub + c.p_pack + c.score_exp("pack")).scaled(h * w)
     phases: list[Phase] = []
     for r in range(groups):
         for kt in range(kt_subs):
@@ -171,7 +194,7 @@ def _streaming(c: _Costs, sq: int, sk: int, dh: int) -> list[Phase]:
     phases.append(Phase("alpha", 1, alpha + c.exp_on("pack", STEP_SFPU_OVERHEAD), 1, 1,
                         ((f"max{last}", 1),)))
     col_batch = min(c.dst // h2, dh)
-    salad = (c.two + Engines(math=c.mul, pack=c.l1_acc)).scaled(h2 * col_batch)
+    salad = c.rescale.scaled(h2 * col_batch)
     salad_passes = -(-dh // col_batch)
     # SALAD reads O_prev, l_prev and alpha; its L1-accumulating packs follow the P V packs on the pack thread
     for r in range(1, sq // h2):
@@ -208,12 +231,12 @@ def _stages(model: TensixCostModel, phases: list[Phase], part: str, index_of: di
 
 
 def sdpa_cost(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, steps: int, kernel: str,
-              fmt: str = "bfp8") -> SdpaCost:
-    """One q chunk of `steps` k steps on one core."""
+              fmt: str = "bfp8", ablate: frozenset[str] = frozenset()) -> SdpaCost:
+    """One q chunk of `steps` k steps on one core (without the `ablate` classes of instructions)."""
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}")
     sq, sk, dh = q_chunk // 32, k_chunk // 32, d // 32
-    body = step_phases(model, sq, sk, dh, kernel, fmt)
+    body = step_phases(model, sq, sk, dh, kernel, fmt, ablate)
     end = chunk_end_phases(model, sq, dh, body[-1].name)
 
     def run(trips: int) -> float:
@@ -232,15 +255,15 @@ def sdpa_cost(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, steps:
 
 # -- a core's pipeline: the reader and writer around the helpers, as tteqsat prices a schedule's -------------
 def chunk_stages(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, kernel: str, fmt: str,
-                 rate: float) -> tuple[list[Stage], list[Stage], list[Stage]]:
+                 rate: float, ablate: frozenset[str] = frozenset()) -> tuple[list[Stage], list[Stage], list[Stage]]:
     """One q chunk as the core's five threads run it, laid out as `tteqsat.scheduling.timing.kernel_stages` lays
     out a schedule's work item: the reader moving Q whole before the steps (into a CB of one chunk) and each step's
     K and V chunks (a block per barrier, into CBs of two chunks, so a step's read waits for the step before the
     last to pop its pages), the helpers Q K^T waiting for Q and the step's K and P V for its V, the end phases,
     and the writer moving the output a tile per barrier once normalized; every transfer at `rate` bytes per
-    cycle (`TensixCostModel.tile_transfer`)."""
+    cycle (`TensixCostModel.tile_transfer`); the helpers without the `ablate` classes of instructions."""
     sq, sk, dh = q_chunk // 32, k_chunk // 32, d // 32
-    body_phases = step_phases(model, sq, sk, dh, kernel, fmt)
+    body_phases = step_phases(model, sq, sk, dh, kernel, fmt, ablate)
     end_phases = chunk_end_phases(model, sq, dh, body_phases[-1].name)
     index_of: dict[str, tuple[str, int]] = {}
     compute = _stages(model, body_phases, "body", index_of, offset=2)
@@ -262,16 +285,17 @@ def chunk_stages(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, ker
 
 
 def core_pipeline(model: TensixCostModel, run: SdpaRun, chunks: list[int], kernel: str, fmt: str = "bfp8",
-                  forward: float = 1.0) -> CorePipeline:
+                  forward: float = 1.0, ablate: frozenset[str] = frozenset()) -> CorePipeline:
     """A core running q chunks of `run` with `chunks` k steps each, against the DRAM rate its reader and writer
     get (`tteqsat.cost.chip.CorePipeline`), priced as benchmarks/chip_attention.py prices the expert's cores whose
     chunks differ: the first chunk's pipeline at the rate (its fill included), then each other one's steady-state
     increment (its second run less its first). `forward`: the bytes the core takes in per byte it moves from DRAM
     (K and V forwarded along a chain of cores, #55756): while its DRAM bytes flow at a rate, its transfers flow
-    that many times faster, up to the most one core takes."""
+    that many times faster, up to the most one core takes. `ablate`: the classes of compute instructions
+    taken out of the helpers (`ABLATIONS`)."""
     top = pipeline_rates(model)[-1]
     stages = functools.cache(lambda rate: chunk_stages(model, run.q_chunk, run.k_chunk, run.d, kernel, fmt,
-                                                       min(top, rate * forward)))
+                                                       min(top, rate * forward), ablate))
     alone = functools.cache(lambda steps, items, rate: model.pipelined(*stages(rate)[:2], steps, stages(rate)[2],
                                                                          items))
 
@@ -330,11 +354,11 @@ def core_chunks(run: SdpaRun, cores: int) -> list[list[int]]:
 
 
 def run_loads(model: TensixCostModel, run: SdpaRun, cores: int, kernel: str, fmt: str = "bfp8",
-              ) -> list[tuple[int, float, float, float]]:
+              ablate: frozenset[str] = frozenset()) -> list[tuple[int, float, float, float]]:
     """Per core that gets work: (units, compute cycles, DRAM bytes, NoC bytes). A q chunk's compute is one
     q chunk of its k steps on this kernel (setup and normalization included); its bytes are Q, the K and V
     chunks it visits and the output, in `fmt` tiles. With chains, a head's K and V come from DRAM once per
-    chain (the cores that run that head) and reach the others over the NoC."""
+    chain (the cores that run that head) and reach the others over the NoC. `ablate`: as `sdpa_cost`."""
     tile = model.arch.tile_bytes(fmt)
     q_tiles = run.q_chunk // 32 * (run.d // 32)
     kv_tiles = 2 * run.k_chunk // 32 * (run.d // 32)
@@ -342,7 +366,7 @@ def run_loads(model: TensixCostModel, run: SdpaRun, cores: int, kernel: str, fmt
 
     def chunk_cycles(steps: int) -> float:
         if steps not in cost:
-            cost[steps] = sdpa_cost(model, run.q_chunk, run.k_chunk, run.d, steps, kernel, fmt).chunk
+            cost[steps] = sdpa_cost(model, run.q_chunk, run.k_chunk, run.d, steps, kernel, fmt, ablate).chunk
         return cost[steps]
 
     units = run.units()

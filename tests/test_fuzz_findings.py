@@ -353,15 +353,19 @@ def test_grouped_heads_stack_a_row_bias_to_their_stacked_height() -> None:
 
 def test_the_fuzzer_measures_conditioning_as_verify_measures_error() -> None:
     """A bf16 softmax over 2048 keys averages values to a small output: its own rounding, relative to the
-    output's largest value (verify's measure), exceeds the tolerance although it is small against 1."""
+    output's largest value (verify's measure), exceeds the tolerance although it is small against 1. So the fuzzer
+    does not compare it on its inputs' whole ranges but on narrower ones (tests/test_fuzz_conditioning.py)."""
+    from tteqsat.sim.tolerance import tolerance_for
     from tteqsat.tools import fuzz
     from tteqsat.tools import fuzzcase as fc
 
     q, k, v = (fc.tensor(n, s, False) for n, s in (("q", (64, 32)), ("k", (2048, 32)), ("v", (2048, 64))))
     s = fc.scalar("*", fc.unary("tanh", fc.scalar("/", fc.matmul(q, fc.transpose(k)), 30.0)), 30.0)
     case = fc.Case((q, k, v), (("o", fc.matmul(fc.softmax(s), v)),), "bf16", form="fused")
+    own = fuzz._conditioning(case, fc.make_inputs(case))
+    assert own > fuzz.CONDITIONING * tolerance_for("exact", "bf16", "hifi4"), own
     outcome = fuzz.run_case(case)
-    assert outcome.category == fuzz.ILL_CONDITIONED, outcome
+    assert outcome.category == fuzz.OK_NARROWED, outcome
 
 
 @pytest.mark.parametrize("scaled", ["mean", "sum times a scalar"])

@@ -486,12 +486,15 @@ def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = N
     return {name: values[id(e)] for name, e in case.outputs}
 
 
-def make_inputs(case: Case) -> dict[str, np.ndarray]:
-    """The case's input values: uniform in each input's range, exactly representable in its dtype."""
+def make_inputs(case: Case, spread: float = 1.0) -> dict[str, np.ndarray]:
+    """The case's input values: uniform in each input's range, exactly representable in its dtype. A `spread`
+    under 1 draws from that share of each range about its centre: a subrange, so every bound the generator
+    derived from the ranges (a log's argument positive, an exp finite) still holds."""
     rng = np.random.default_rng(case.seed)
     out: dict[str, np.ndarray] = {}
     for i in case.inputs:
-        x = rng.uniform(i.lo, i.hi, i.shape)
+        centre, half = (i.lo + i.hi) / 2, spread * (i.hi - i.lo) / 2
+        x = rng.uniform(*((i.lo, i.hi) if spread == 1 else (centre - half, centre + half)), i.shape)
         out[i.fn] = round_to(x, case.dtype).astype(np.float32)
     return out
 

@@ -378,3 +378,16 @@ def test_a_scaled_row_reduction_streams(scaled: str) -> None:
     result = tq.optimize(tq.kernel("k", {"o": out}), form="streaming")
     assert result.schedule.loop is not None
     assert result.verify(precision="exact").max_rel_err < 1e-5
+
+
+def test_a_streaming_candidate_of_two_chunk_widths_does_not_cost_the_loop() -> None:
+    """192 keys: no standard chunk width divides them, so 64 and 96 are offered. One of greedy extraction's cost
+    variants folded the scores in chunks of 64 and the values in chunks of 96 (two trip counts, no one loop), was
+    retried below every width offered, and its loop-less program won: form='streaming' did not apply ("extraction
+    chose no loop over chunks") although the other variants stream in chunks of 96 (K/V-sharing fuzz seed 2)."""
+    q, k, v = (tq.tensor(n, (192, 64), dtype="fp32") for n in "qkv")
+    bias = tq.tensor("bias", (1, 192), dtype="fp32")
+    scores = tq.where(tq.tri(192, 192, k=64), bias + q @ k.T * np.float32(0.0884), -np.inf)
+    result = tq.optimize(tq.kernel("k", {"o": tq.softmax(scores) @ v}), "blackhole", form="streaming", blocks=(64,))
+    assert result.schedule.loop is not None and result.schedule.loop.trips == 2
+    assert result.verify(precision="exact").max_rel_err < 1e-5

@@ -177,6 +177,11 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
             if not found:
                 budget = _budget(prog)
             found.append((float("inf") if cycles is None else cycles, n, prog, choice))
+    if mode == "streaming":
+        # a candidate that folds over chunks of two widths (two trip counts: no one loop) is retried at half the
+        # width, and below every width offered it has no loop left: a streaming program is not to lose to it
+        looped = [f for f in found if any(op.kind == "chunk" for op in f[2].ops())]
+        found = looped or found
     cycles, _, prog, choice = min(found, key=lambda f: (f[0], f[1]))
     return _recombine(graph, found, cycles, prog, choice, price, kernel_name, dtype, input_order, budget[1])
 

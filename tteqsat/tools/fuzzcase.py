@@ -446,9 +446,22 @@ NUMPY_BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
                 "minimum": np.minimum}
 
 
-def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = None) -> dict[str, np.ndarray]:
+def _accumulated(terms, rounding: str | None) -> np.ndarray:
+    """The sum of `terms` (a tile's worth of a reduction or a matmul's K each) added in order, each partial sum
+    rounded to `rounding`: how a kernel accumulates across tiles in DST (exact float64 without rounding)."""
+    total = None
+    for term in terms:
+        term = round_to(term, rounding)
+        total = term if total is None else round_to(total + term, rounding)
+    return total
+
+
+def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = None,
+             accumulation: str | None = None) -> dict[str, np.ndarray]:
     """The outputs in numpy float64; with `rounding` ("fp32"/"bf16"), every value rounded to that type as
-    it is made, which measures how much the kernel amplifies rounding (its conditioning)."""
+    it is made, which measures how much the kernel amplifies rounding (its conditioning); with `accumulation`
+    too, sums and matmuls add a tile of terms at a time, each partial sum rounded to that type (as a kernel
+    accumulates in DST)."""
     values: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for e in nodes(case):
@@ -463,6 +476,9 @@ def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = N
                 elif e.op == "scalar":
                     a, b = (e.s, x[0]) if e.reflected else (x[0], e.s)
                     v = NUMPY_BINARY[e.fn](a, b)
+                elif e.op == "matmul" and accumulation is not None:
+                    v = _accumulated((x[0][..., k:k + TILE] @ x[1][..., k:k + TILE, :]
+                                      for k in range(0, x[0].shape[-1], TILE)), accumulation)
                 elif e.op == "matmul":
                     v = x[0] @ x[1]
                 elif e.op == "T":
@@ -471,6 +487,12 @@ def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = N
                     v = np.swapaxes(x[0], -1, -2)
                 elif e.op == "repeat":
                     v = np.repeat(x[0], e.repeats, axis=e.axis)
+                elif e.op == "reduce" and accumulation is not None and e.fn != "max":
+                    ax = -1 if along_rows(e.axis, x[0].ndim) else -2
+                    n = x[0].shape[ax]
+                    v = _accumulated((np.sum(np.take(x[0], range(k, min(k + TILE, n)), axis=ax), axis=ax,
+                                             keepdims=True) for k in range(0, n, TILE)), accumulation)
+                    v = v / n if e.fn == "mean" else v
                 elif e.op == "reduce":
                     ax = -1 if along_rows(e.axis, x[0].ndim) else -2
                     v = {"max": np.max, "sum": np.sum, "mean": np.mean}[e.fn](x[0], axis=ax, keepdims=True)
@@ -486,12 +508,16 @@ def evaluate(case: Case, inputs: dict[str, np.ndarray], rounding: str | None = N
     return {name: values[id(e)] for name, e in case.outputs}
 
 
-def make_inputs(case: Case) -> dict[str, np.ndarray]:
-    """The case's input values: uniform in each input's range, exactly representable in its dtype."""
+def make_inputs(case: Case, within: tuple[float, float] = (0.0, 1.0)) -> dict[str, np.ndarray]:
+    """The case's input values: uniform in each input's range, exactly representable in its dtype. `within` draws
+    from that part of each range instead ((0.25, 0.75): its middle half): a subrange, so every bound the generator
+    derived from the ranges (a log's argument positive, an exp finite) still holds."""
     rng = np.random.default_rng(case.seed)
     out: dict[str, np.ndarray] = {}
     for i in case.inputs:
-        x = rng.uniform(i.lo, i.hi, i.shape)
+        lo, hi = (i.lo, i.hi) if within == (0.0, 1.0) else (i.lo + within[0] * (i.hi - i.lo),
+                                                            i.lo + within[1] * (i.hi - i.lo))
+        x = rng.uniform(lo, hi, i.shape)
         out[i.fn] = round_to(x, case.dtype).astype(np.float32)
     return out
 

@@ -157,3 +157,22 @@ def test_bad_sharing_settings_are_reported() -> None:
         simulate(res.to_mlir(), inputs, host=host, timing=True, core_weights=[1.0, 2.0])
     with pytest.raises(SimulationError, match="core weight 0 of core 1: a core stands for at least one core"):
         simulate(res.to_mlir(), inputs, host=host, timing=True, core_weights=[1.0, 0.0] + [1.0] * 6)
+
+
+def test_tteqsat_sim_shares_dram_work_conservingly_unless_told(tmp_path, capsys) -> None:
+    from tteqsat.cli.main import main
+
+    res = uneven()
+    module, host = tmp_path / "causal.mlir", tmp_path / "causal.host.json"
+    module.write_text(res.to_mlir())
+    host.write_text(res.to_host().to_json())
+    args = ["sim", str(module), "--host", str(host), "--timing", "--arch", "wormhole_b0", "--set",
+            "dram.total_gb_per_s=8"]
+    assert main([*args, "--dram-sharing", "static"]) == 0
+    static = capsys.readouterr().out
+    assert main([*args, "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "8 cores sharing it; static)" in static
+    assert doc["timing"]["dram_sharing"] == "work-conserving" and doc["timing"]["runs"] > 1
+    assert doc["timing"]["wall"] == pytest.approx(_simulate_result(res, res.arch, 0).wall, rel=0.01)
+    assert f"{round(_simulate_result(res, res.arch, 0, 'static').wall):,}" in static

@@ -306,8 +306,9 @@ class Result:
         return cores, [weight[n] for n in cores]
 
     def streaming_cores(self) -> float:
-        """How many cores' worth of the chip's DRAM bandwidth the busiest core shares with (the timing simulator's
-        and the analytic check's static share): the program's cores, or, when groups share reads (receivers move
+        """How many cores' worth of the chip's DRAM bandwidth the busiest core shares with (the analytic check's
+        static share, and the timing simulator's in its first run, or throughout with `dram_sharing="static"`):
+        the program's cores, or, when groups share reads (receivers move
         only their own bytes), the program's DRAM bytes over the busiest core's (a sender's): its share in
         proportion to what it moves, as the chip model's fair sharing gives it when every core ends together."""
         grid = self.schedule.grid

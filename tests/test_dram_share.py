@@ -62,7 +62,8 @@ def test_the_short_cores_bandwidth_goes_to_the_long_ones() -> None:
     """With a static share each core streams at an eighth of the chip's bandwidth to its end, so the long cores
     run 1.65x as long as the short ones. Work-conservingly the short cores end about when they did, and the long
     ones then stream at a quarter: they end 15-25 % sooner, and the simulator meets the chip model (which shares
-    DRAM so; 0.83 of the static-share simulator, within 3 % of the work-conserving one)."""
+    DRAM so; 0.81-0.83 of the static-share simulator, within 5 % of the work-conserving one: 1.01-1.03 as the
+    chip model's masked trips were priced in session 8)."""
     res = uneven()
     grid = res.schedule.grid
     assert grid is not None and [len(grid.core_items(n)) for n in range(8)] == [1] * 8
@@ -81,7 +82,7 @@ def test_the_short_cores_bandwidth_goes_to_the_long_ones() -> None:
         assert 0.75 * before[c.core] < after[c.core] < 0.85 * before[c.core]
 
     def meets_the_chip_model(report: TimingReport) -> bool:
-        return abs(res.chip.cycles - res.chip.launch_cycles - report.wall) <= 0.03 * report.wall
+        return abs(res.chip.cycles - res.chip.launch_cycles - report.wall) <= 0.05 * report.wall
 
     assert meets_the_chip_model(shared)
     assert not meets_the_chip_model(static)  # the check fails on the static share

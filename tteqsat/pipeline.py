@@ -274,9 +274,9 @@ class Result:
     def timing_cores(self, picked: Sequence[int] | None = None) -> tuple[list[int], list[float]]:
         """The cores the timing simulator runs to time the whole grid, and how many of the program's cores each
         stands for (`tteqsat.sim.simulate`'s ``core_weights``, for its work-conserving DRAM sharing): `picked`
-        (default: `sample_cores`) and a core of every class of cores that run alike their items' row blocks in
-        the same order (whatever batch element they compute; a sharing group's cores together, by the blocks
-        of each of them), whole groups; each class's cores spread evenly over its cores in the run."""
+        (default: `sample_cores`) and one of every class of alike cores, whole groups. Cores are alike when their
+        items are the same row blocks in the same order, whatever batch element they compute (sharing groups:
+        when their cores are alike one by one); a class's cores are spread evenly over those of it in the run."""
         grid = self.schedule.grid
         if grid is None or grid.items <= 1:
             return [0], [1.0]

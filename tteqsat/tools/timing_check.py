@@ -45,9 +45,9 @@ class Priced:
 
 def result_cycles(result: Result, timing_arch: Arch | None = None, seed: int = 0,
                   dram_sharing: str = "work-conserving") -> Priced:
-    """The chosen schedule of `result`: the analytic cycles of the slowest of the cores `verify` samples (its DRAM
-    share with every core of the program streaming) against the timing simulator on those cores (and a core of
-    every class of alike cores, for its work-conserving DRAM sharing; `dram_sharing`: `tteqsat.sim.simulate`'s).
+    """The chosen schedule of `result`: the analytic cycles of the slowest of the cores `verify` samples and one
+    of every class of alike cores (`Result.timing_cores`; each at its DRAM share with every core of the program
+    streaming) against the timing simulator on those cores (`dram_sharing`: `tteqsat.sim.simulate`'s).
     `timing_arch` prices the simulator with other numbers (to show a mis-priced side is caught)."""
     report = _simulate_result(result, timing_arch or result.arch, seed, dram_sharing)
     return Priced(result.kernel.name, analytic_cycles(result), report.wall)

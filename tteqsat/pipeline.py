@@ -271,9 +271,44 @@ class Result:
             picked = {m for n in picked for m in grid.share.groups[grid.share.group_of(n)]}
         return sorted(picked)
 
+    def timing_cores(self, picked: Sequence[int] | None = None) -> tuple[list[int], list[float]]:
+        """The cores the timing simulator runs to time the whole grid, and how many of the program's cores each
+        stands for (`tteqsat.sim.simulate`'s ``core_weights``, for its work-conserving DRAM sharing): `picked`
+        (default: `sample_cores`) and one of every class of alike cores, whole groups. Cores are alike when their
+        items are the same row blocks in the same order, whatever batch element they compute (sharing groups:
+        when their cores are alike one by one); a class's cores are spread evenly over those of it in the run."""
+        grid = self.schedule.grid
+        if grid is None or grid.items <= 1:
+            return [0], [1.0]
+        picked = sorted(set(self.sample_cores() if picked is None else picked))
+        units = list(grid.share.groups) if grid.share is not None else []
+        grouped = {m for unit in units for m in unit}
+        units += [(n,) for n in range(len(grid.cores)) if n not in grouped]
+        picked = sorted({m for unit in units if any(n in unit for n in picked) for m in unit})
+
+        def key(unit: tuple[int, ...]) -> tuple:
+            return tuple(tuple(self.item_place(i)[1] for i in grid.core_items(n)) for n in unit)
+
+        classes: dict[tuple, list[tuple[int, ...]]] = {}
+        for unit in units:
+            classes.setdefault(key(unit), []).append(unit)
+        run = set(picked)
+        for members in classes.values():
+            if not any(m in run for unit in members for m in unit):
+                run.update(members[0])
+        weight: dict[int, float] = {}
+        for members in classes.values():
+            inside = [unit for unit in members if unit[0] in run]
+            for unit in inside:
+                for m in unit:
+                    weight[m] = len(members) / len(inside)
+        cores = sorted(run)
+        return cores, [weight[n] for n in cores]
+
     def streaming_cores(self) -> float:
-        """How many cores' worth of the chip's DRAM bandwidth the busiest core shares with (the timing simulator's
-        and the analytic check's static share): the program's cores, or, when groups share reads (receivers move
+        """How many cores' worth of the chip's DRAM bandwidth the busiest core shares with (the analytic check's
+        static share, and the timing simulator's in its first run, or throughout with `dram_sharing="static"`):
+        the program's cores, or, when groups share reads (receivers move
         only their own bytes), the program's DRAM bytes over the busiest core's (a sender's): its share in
         proportion to what it moves, as the chip model's fair sharing gives it when every core ends together."""
         grid = self.schedule.grid
@@ -364,12 +399,15 @@ class Result:
         grid = self.schedule.grid if self.schedule.grid is not None and self.schedule.grid.items > 1 else None
         host = self.to_host()
         picked = [0]
+        weights: list[float] | None = None  # timing: how many of the program's cores each picked one stands for
         items = list(range(self.items))
         if grid is not None:
             picked = list(range(len(grid.cores))) if cores == "all" else (
                 self.sample_cores() if cores == "sample" else sorted(set(cores)))  # type: ignore[arg-type]
             if grid.share is not None:  # a group's cores run together: sample whole groups
                 picked = sorted({m for n in picked for m in grid.share.groups[grid.share.group_of(n)]})
+            if timing:  # a core of every class of alike cores, each standing for its class
+                picked, weights = self.timing_cores(picked)
             host = with_fields(host, cores=tuple(host.cores[n] for n in picked))
             items = [item for n in picked for item in grid.core_items(n)]
         per_element: dict[int, dict[str, np.ndarray]] = {}
@@ -393,7 +431,7 @@ class Result:
         try:
             sim = simulate(self.to_mlir(), self.kernel_inputs(inputs),
                            host=host, precision=precision, all_outputs=grid is None or len(picked) == len(grid.cores),
-                           timing=timing, arch=self.arch, sharing_cores=self.streaming_cores())
+                           timing=timing, arch=self.arch, sharing_cores=self.streaming_cores(), core_weights=weights)
         except SimulationError as e:
             raise VerificationError(
                 f"kernel '{self.kernel.name}': the emitted MLIR fails on the Tensix model: {e}") from None

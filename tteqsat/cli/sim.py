@@ -39,7 +39,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         arch = load_arch(args.arch or host.arch or "wormhole_b0", dict(parse_set(s) for s in args.set or []))
     try:
         result = simulate(text, inputs, host=host, precision=args.precision, timing=args.timing, arch=arch,
-                          sharing_cores=args.sharing_cores)
+                          sharing_cores=args.sharing_cores, dram_sharing=args.dram_sharing)
     except SimulationError as e:
         print(f"tteqsat: error: {args.file}: the module fails on the Tensix model: {e}", file=sys.stderr)
         return 1
@@ -52,8 +52,11 @@ def cmd_sim(args: argparse.Namespace) -> int:
         print(f"  output {name}: {shape}, max |x| {float(np.max(np.abs(value))) if value.size else 0.0:.4g}", file=out)
     if result.timing is not None:
         report = result.timing
+        how = "static" if report.dram_sharing == "static" else \
+            f"then work-conserving, {report.runs} run{'s' if report.runs != 1 else ''}"
         print(f"timing ({report.arch}; DRAM {report.dram_bytes_per_cycle:.3g} bytes/cycle per core, "
-              f"{report.sharing_cores} core{'s' if report.sharing_cores != 1 else ''} sharing it):", file=out)
+              f"{report.sharing_cores} core{'s' if report.sharing_cores != 1 else ''} sharing it; {how}):",
+              file=out)
         print(report.table(args.stalls), file=out)
     if args.json:
         doc = {"file": str(args.file), "cores": cores, "ops": result.stats["ops.total"], "precision": args.precision,
@@ -108,8 +111,13 @@ def add_sim_command(subparsers) -> None:  # noqa: ANN001 - argparse's private su
     p.add_argument("--arch", help="price --timing with this arch (name or .toml; default: the module's)")
     add_set_option(p)
     p.add_argument("--sharing-cores", type=int, metavar="N",
-                   help="cores sharing the chip's DRAM bandwidth (default: the host program's cores; where groups "
-                        "share reads, its DRAM bytes over the busiest core's, as the cost model shares it)")
+                   help="cores sharing the chip's DRAM bandwidth (default: the host program's cores; with a static "
+                        "share where groups share reads, its DRAM bytes over the busiest core's, as the cost model "
+                        "shares it); the host's cores stand for N between them")
+    p.add_argument("--dram-sharing", default="work-conserving", choices=["work-conserving", "static"],
+                   help="how the cores share it: the cores still reading split it, a core that made its last "
+                        "transfer taking none (default; the program runs again until the times settle), or each "
+                        "core its share for the whole run")
     p.add_argument("--stalls", type=int, default=5, metavar="N", help="how many top stalls to list (default 5)")
     p.add_argument("--json", metavar="PATH", help="write the result as JSON (- for stdout; the table goes to stderr)")
     p.set_defaults(run=cmd_sim)

@@ -14,7 +14,7 @@ is waiting on another and the run is reported as a deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +50,8 @@ _TABLES: dict[str, dict[str, Compiler]] = {
     "compute": {**SCALAR_OPS, **CB_OPS, **COMPUTE_OPS},
     "noc": {**SCALAR_OPS, **CB_OPS, **NOC_OPS, **MULTICAST_OPS},
 }
+DRAM_SHARING = ("work-conserving", "static")
+"""How the timing simulator shares the chip's DRAM bandwidth among cores (`simulate`'s ``dram_sharing``)."""
 _ELSEWHERE: dict[str, frozenset[str]] = {"compute": frozenset(NOC_OPS) | frozenset(MULTICAST_OPS),
                                          "noc": frozenset(COMPUTE_OPS)}
 
@@ -220,7 +222,8 @@ def _resolve(args: tuple[RuntimeArg, ...], host: HostProgram, dram: Dram) -> tup
 
 def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram | None = None,
              precision: str = "exact", all_outputs: bool = True, timing: bool = False, arch: Arch | None = None,
-             sharing_cores: float | None = None) -> SimResult:
+             sharing_cores: float | None = None, core_weights: Sequence[float] | None = None,
+             dram_sharing: str = "work-conserving") -> SimResult:
     """Parse and execute a kernel module on ``inputs`` (element-shaped arrays by tensor name).
 
     ``host`` gives the kernels' arguments, CBs, compute config and cores; without one it is read off the
@@ -234,10 +237,19 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
     ends with a CB not drained or an output tile not written.
 
     ``timing`` also runs the timing simulator (`tteqsat.sim.timing`): per-thread clocks priced from ``arch``
-    (default: the module's ``tteqsat.arch``, at the module's math fidelity), with ``sharing_cores`` cores
-    (default: the host program's; with share groups, its DRAM bytes over the busiest mover's, which takes a
-    second run) sharing the chip's DRAM bandwidth; the result's ``timing`` holds the report.
-    A sharing group's cores (``share_groups``) are timed together, each with its own clocks.
+    (default: the module's ``tteqsat.arch``, at the module's math fidelity); the result's ``timing`` holds the
+    report. A sharing group's cores (``share_groups``) are timed together, each with its own clocks. The cores
+    share the chip's DRAM bandwidth by ``dram_sharing``:
+
+    - ``"work-conserving"`` (default): a transfer gets the bandwidth over the cores requesting when it asks
+      (`tteqsat.sim.dram_share`), found by running the program again from the last run's requests until no
+      core's wall moves (at most `tteqsat.sim.timing.MAX_RUNS` runs; one when the cores run alike).
+      ``core_weights`` (one per host core) says how many of the program's cores each stands for (cores with the
+      same work); default: ``sharing_cores`` (default: the host's cores) spread evenly over them, at least 1
+      each (cores not in the run are taken to work like those in it). ``sharing_cores`` is the first run's
+      static share.
+    - ``"static"``: each core gets the bandwidth over ``sharing_cores`` cores (default: the host program's;
+      with share groups, its DRAM bytes over the busiest mover's, which takes a second run) for the whole run.
     """
     if precision not in PRECISIONS:
         raise SimulationError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -277,15 +289,61 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
                                 next((k.compute_config for k in kernels.values() if k.compute_config), None))
     numerics = Numerics(precision, settings.fp32_dest_acc, settings.math_fidelity)
     arch_name = module.attributes.get("tteqsat.arch", "wormhole_b0")
-    funcs = [f for f, _ in threads_funcs]
-    ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
 
     units = _units(host)
-    clocks = _timing(module, arch, settings, sharing_cores or len(host.cores)) if timing else None
-    stats: dict[str, int] = {}
-    problems: list[str] = []  # what the cores leave wrong at their end
+    clocks = None
+    if timing:
+        if dram_sharing not in DRAM_SHARING:
+            raise SimulationError(f"unknown DRAM sharing {dram_sharing!r}: use one of {', '.join(DRAM_SHARING)}")
+        if core_weights is not None and len(core_weights) != len(host.cores):
+            raise SimulationError(f"{len(core_weights)} core weights for the host program's {len(host.cores)} "
+                                  "cores: give one per core")
+        bad = next((n for n, w in enumerate(core_weights or ()) if not w >= 1), None)
+        if bad is not None:
+            raise SimulationError(f"core weight {core_weights[bad]:g} of core {bad}: a core stands for at least one "
+                                  "core (itself)")
+        sharing = sharing_cores or len(host.cores)
+        each = core_weights or [max(1.0, sharing / len(host.cores))] * len(host.cores)
+        clocks = _timing(module, arch, settings, sharing, {(c.x, c.y): float(w) for c, w in zip(host.cores, each,
+                                                                                                 strict=True)},
+                         dram_sharing == "work-conserving")
     machines: list[Machine] = []  # one per core of the largest group, the module compiled for each; reset per run
     compiled: list[list[tuple[ThreadState, Ctx, ThreadCode]]] = []
+    while True:  # once, or (work-conserving DRAM) again from the last run's DRAM requests until the times settle
+        stats, problems, rounds = _run_units(units, machines, compiled, threads_funcs, kernels, host, dram, settings,
+                                             numerics, arch_name, clocks)
+        if clocks is None or not clocks.next_run():
+            break
+    if all_outputs:
+        problems += _unwritten(dram)
+    if problems:
+        raise located(module.line, "module", "at the end of the kernel: " + "; ".join(problems))
+    stats["dram.tiles_unwritten"] = sum(
+        written.count(False) for spec, written in zip(dram.specs, dram.written, strict=True) if spec.role == "out"
+    )
+    stats["cores"] = len(host.cores)
+    report = clocks.report() if clocks is not None else None
+    if report is not None and sharing_cores is None and host.share_groups and dram_sharing == "static":
+        # a group's sender reads for its receivers, so it gets more than an even share of the bandwidth: time
+        # the program again with the share its bytes give it (Result.streaming_cores prices the same)
+        share = report.streaming_cores()
+        if abs(share - len(host.cores)) > 1e-9:
+            return simulate(mlir_text, inputs, host, precision, all_outputs, timing, arch, share, core_weights,
+                            dram_sharing)
+    return SimResult(outputs=dram.outputs(), stats=dict(sorted(stats.items())), timing=report)
+
+
+def _run_units(units: list[list], machines: list[Machine], compiled: list[list[tuple[ThreadState, Ctx, ThreadCode]]],
+               threads_funcs: list[tuple[Op, str]], kernels: dict, host: HostProgram, dram: Dram,
+               settings: ComputeSettings, numerics: Numerics, arch_name: object,
+               clocks: Timing | None) -> tuple[dict[str, int], list[str], int]:
+    """One run of the program over ``units`` (each a group of cores that run together), compiling the module for
+    another core when a unit has more cores than ``machines``: the stats, what the cores left wrong, the rounds."""
+    stats: dict[str, int] = {}
+    problems: list[str] = []  # what the cores leave wrong at their end
+    rounds = 0
+    funcs = [f for f, _ in threads_funcs]
+    ct_args = {name: list(k.compile_time_args) for name, k in kernels.items()}
     for unit in units:
         while len(machines) < len(unit):
             cbs = _declare_cbs(host, funcs, ct_args)
@@ -325,22 +383,7 @@ def simulate(mlir_text: str, inputs: Mapping[str, np.ndarray], host: HostProgram
                     stats[key] += value if slot == 0 else 0
                 else:
                     stats[key] = max(stats[key], value)
-    if all_outputs:
-        problems += _unwritten(dram)
-    if problems:
-        raise located(module.line, "module", "at the end of the kernel: " + "; ".join(problems))
-    stats["dram.tiles_unwritten"] = sum(
-        written.count(False) for spec, written in zip(dram.specs, dram.written, strict=True) if spec.role == "out"
-    )
-    stats["cores"] = len(host.cores)
-    report = clocks.report() if clocks is not None else None
-    if report is not None and sharing_cores is None and host.share_groups:
-        # a group's sender reads for its receivers, so it gets more than an even share of the bandwidth: time
-        # the program again with the share its bytes give it (Result.streaming_cores prices the same)
-        share = report.streaming_cores()
-        if abs(share - len(host.cores)) > 1e-9:
-            return simulate(mlir_text, inputs, host, precision, all_outputs, timing, arch, share)
-    return SimResult(outputs=dram.outputs(), stats=dict(sorted(stats.items())), timing=report)
+    return stats, problems, rounds
 
 
 def _host_of(module: Op) -> HostProgram:
@@ -392,7 +435,8 @@ def _compile(machine: Machine, threads_funcs: list[tuple[Op, str]], kernels: dic
     return out
 
 
-def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: float) -> Timing:
+def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_cores: float,
+            weights: dict[tuple[int, int], float], work_conserving: bool) -> Timing:
     """The timing layer for ``module``: ``arch`` (or the module's), at the math fidelity the module runs."""
     if arch is None:
         name = module.attributes.get("tteqsat.arch", "wormhole_b0")
@@ -402,4 +446,4 @@ def _timing(module: Op, arch: Arch | None, settings: ComputeSettings, sharing_co
             raise located(module.line, "module", f"timing: {e}") from None
     if arch.math_fidelity != settings.math_fidelity:
         arch = arch.with_overrides({"settings.math_fidelity": settings.math_fidelity})
-    return Timing(arch, sharing_cores)
+    return Timing(arch, sharing_cores, weights, work_conserving)

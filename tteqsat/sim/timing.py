@@ -15,14 +15,17 @@ records why it waited:
 - the source registers: an FPU op's math waits for its operands to be unpacked, and the unpacker waits for
   math to free one of the two source-register banks (it runs at most two tiles ahead);
 - DRAM: a NoC read or write occupies the core's DRAM port for its bytes at the core's rate (the lesser of one
-  NoC link, one DRAM controller, and the chip's DRAM bandwidth shared by the cores of the program) and
-  completes one ``dram.read_latency`` after that; a barrier waits for completion. The core has a port per NoC
-  (the host program puts the reader on NoC 0 and the writer on NoC 1, each with its own link), so the
-  reader's block of reads does not hold up the writer's writes; when the chip's DRAM bandwidth, not a link,
-  bounds the core (many cores streaming) its reads and writes share the core's share of it (GDDR moves reads
-  and writes over one data bus, and the chip model counts both in a core's share): a write's bytes hold the
-  read port in its first free time, delaying the reads after them, but a write does not queue behind the
-  reads already booked (an assumption, not from a source: DRAM controllers queue writes apart from reads and
+  NoC link, one DRAM controller, and the core's share of the chip's DRAM bandwidth) and completes one
+  ``dram.read_latency`` after that; a barrier waits for completion. The share is static (the bandwidth over the
+  program's cores for the whole run) or, by default, work-conserving: a core that made its last transfer
+  requests nothing and the cores still reading split the bandwidth among fewer, which the simulator finds by
+  running the program again from the last run's transfers (`tteqsat.sim.dram_share`; `Timing.next_run`). The
+  core has a port per NoC (the host program puts the reader on NoC 0 and the writer on NoC 1, each with its own
+  link), so the reader's block of reads does not hold up the writer's writes; when the chip's DRAM bandwidth,
+  not a link, bounds the core (many cores streaming) its reads and writes share the core's share of it (GDDR
+  moves reads and writes over one data bus, and the chip model counts both in a core's share): a write's bytes
+  hold the read port in its first free time, delaying the reads after them, but a write does not queue behind
+  the reads already booked (an assumption, not from a source: DRAM controllers queue writes apart from reads and
   a posted write is accepted without waiting for them; a FIFO of the core's transfers held one written tile
   behind a whole block of reads, stalling pack on the output CB). The arch file has one latency, used for
   writes' acknowledgements too;
@@ -61,6 +64,7 @@ from dataclasses import dataclass, field
 
 from tteqsat.arch import Arch
 from tteqsat.cost.model import TensixCostModel
+from tteqsat.sim.dram_share import DramShare, Moved, static_rates
 from tteqsat.sim.errors import located
 from tteqsat.sim.machine import Machine
 from tteqsat.sim.multicast_ops import McastAddr, NocAddr, sem_index
@@ -69,6 +73,8 @@ from tteqsat.sim.program import Ctx, Env, Instr
 
 COMPUTE_THREADS = ("unpack", "math", "pack")
 WRITE_QUEUE = -1  # `_Core.ports` key of a chip-bound core's writes (its reads and writes share port 0's time)
+MAX_RUNS = 6  # work-conserving DRAM: runs at most (the first at the static share, each later from the last's requests)
+SETTLED = 1e-3  # ... and stops when no core's wall moved by more than this fraction from the run before
 SEMAPHORE_OPS = ("noc_semaphore_set", "noc_semaphore_inc", "noc_semaphore_set_multicast",
                  "experimental.semaphore_wait")
 
@@ -129,6 +135,31 @@ class Port:
             self._insert(a, b)
         return s
 
+    def serve_bytes(self, t: float, size: float, rate_at: Callable[[float], tuple[float, float]]) -> float:
+        """Serve ``size`` bytes in the free time from ``t`` on at a rate that changes over time (``rate_at(s)``:
+        the rate from ``s`` on and until when it holds); returns when they are done."""
+        starts, ends = self.starts, self.ends
+        i = bisect_right(ends, t)
+        s, left = t, float(size)
+        pieces = []
+        while left > 0:
+            if i < len(starts) and starts[i] <= s:  # busy: on to its end
+                s = max(s, ends[i])
+                i += 1
+                continue
+            rate, until = rate_at(s)
+            stop = min(starts[i] if i < len(starts) else float("inf"), until)
+            if s + left / rate <= stop:
+                pieces.append((s, s + left / rate))
+                s += left / rate
+                break
+            pieces.append((s, stop))
+            left -= (stop - s) * rate
+            s = stop
+        for a, b in pieces:
+            self._insert(a, b)
+        return s
+
     def _insert(self, a: float, b: float) -> None:
         starts, ends = self.starts, self.ends
         i = bisect_right(starts, a)
@@ -183,8 +214,10 @@ class TimingReport:
 
     arch: str
     cores: list[CoreTiming]
-    dram_bytes_per_cycle: float  # one core's DRAM rate with the program's cores sharing the chip's bandwidth
+    dram_bytes_per_cycle: float  # one core's DRAM rate with `sharing_cores` cores sharing the chip's bandwidth
     sharing_cores: float
+    dram_sharing: str = "static"  # or "work-conserving": a transfer's share from the cores requesting at its time
+    runs: int = 1  # how many times the program ran (work-conserving: each run from the last one's requests)
 
     def streaming_cores(self) -> float:
         """How many cores' worth of the chip's DRAM bandwidth the busiest mover shares with, as these cores moved
@@ -230,7 +263,8 @@ class TimingReport:
         slowest = self.slowest
         return {
             "arch": self.arch, "wall": round(self.wall, 1), "sharing_cores": round(self.sharing_cores, 3),
-            "dram_bytes_per_cycle": round(self.dram_bytes_per_cycle, 4),
+            "dram_bytes_per_cycle": round(self.dram_bytes_per_cycle, 4), "dram_sharing": self.dram_sharing,
+            "runs": self.runs,
             "slowest_core": list(slowest.core),
             "threads": {t.name: t.to_json() for t in slowest.threads},
             "top_stalls": [{"thread": n, "reason": r, "cycles": round(c, 1)} for n, r, c in self.top_stalls()],
@@ -276,6 +310,7 @@ class _Core:
         self.sems: dict[int, list[tuple[int, float]]] = {}  # semaphore -> (value, when reached), in write order
         self.landed = 0.0  # when the last multicast this core sent landed on its receivers
         self.dram_bytes = 0  # moved by noc_async_read_tile / noc_async_write_tile
+        self.moved: list[tuple[float, float]] = []  # its DRAM transfers: (when its bytes were through, bytes)
 
     def reset(self, halves: int) -> None:
         for clock in self.clocks.values():
@@ -288,6 +323,7 @@ class _Core:
         self.banks.clear()
         self.landed = 0.0
         self.dram_bytes = 0
+        self.moved = []  # a new list: the last run's is kept by `Timing.moved`
 
     def clock(self, name: str) -> Clock:
         if name not in self.clocks:
@@ -333,21 +369,53 @@ class Timing:
     """Clocks, CB histories, DST halves, source-register banks, DRAM ports, NoC links and semaphores of the cores
     being simulated (one `_Core` per `Machine`: a sharing group's cores run at once).
 
-    ``sharing_cores`` is how many cores of the program stream from DRAM at once (their share of the chip's
-    bandwidth); the simulator may run only a sample of them."""
+    ``sharing_cores`` is how many cores of the program stream from DRAM at once: with a static share
+    (``work_conserving`` off) each core gets that fraction of the chip's bandwidth for the whole run; work-
+    conservingly, it is the first run's share, and each later run (`next_run`) gives a transfer the share of
+    the cores requesting when it asks (`tteqsat.sim.dram_share`), ``weights`` saying how many of the program's
+    cores each simulated core stands for (the simulator may run only a sample of them)."""
 
-    def __init__(self, arch: Arch, sharing_cores: float = 1) -> None:
+    def __init__(self, arch: Arch, sharing_cores: float = 1, weights: dict[tuple[int, int], float] | None = None,
+                 work_conserving: bool = True) -> None:
         self.arch = arch
         model = TensixCostModel(arch)
         self.model = model
         self.costs = OpCosts(model)
         self.rate = model.dram_rate(max(1, sharing_cores))
-        self.per_noc = self.rate >= model.dram_rate(1)  # bound by a link (one NoC, one controller), not the chip
+        self.link_bound = model.dram_rate(1)  # the most one core takes: one NoC link, one controller
         self.latency = arch.num("dram.read_latency")
         self.link_rate = arch.num("noc.bytes_per_cycle")
         self.sharing_cores = sharing_cores
+        self.weights = dict(weights or {})
+        self.work_conserving = work_conserving
+        self.share: DramShare | None = None  # None: every transfer at `rate` (the static share, or the first run)
+        self.runs = 1
+        self._walls: list[float] = []  # each core's wall in the run before the last
+        self.moved: dict[tuple[int, int], Moved] = {}  # each simulated core's DRAM transfers, this run
         self._cores: dict[int, _Core] = {}  # by id(Machine)
         self.cores: list[CoreTiming] = []
+
+    # -- work-conserving DRAM over runs --------------------------------------------------------------------
+    def next_run(self) -> bool:
+        """After a run: set up another, each transfer at the share the cores' transfers in this one give it
+        (`tteqsat.sim.dram_share`); False when none is needed: a static share, the rates the last run had (equal
+        cores end together: the first run's static share), or no core's wall moving by more than `SETTLED`."""
+        if not self.work_conserving or self.runs >= MAX_RUNS:
+            return False
+        weights = {core: self.weights.get(core, 1.0) for core in self.moved}
+        share = DramShare(self.model, weights, self.moved)
+        walls = [c.wall for c in self.cores]
+        if self.share is None and static_rates(share, self.rate):
+            return False
+        if share.same_as(self.share, SETTLED) or self.share is not None and all(
+                abs(a - b) <= SETTLED * b for a, b in zip(walls, self._walls, strict=True)):
+            return False
+        self._walls = walls
+        self.share = share
+        self.moved = {}
+        self.cores = []
+        self.runs += 1
+        return True
 
     # -- per core ----------------------------------------------------------------------------------------
     def core_of(self, machine: object) -> _Core:
@@ -365,9 +433,11 @@ class Timing:
         ordered = [state.clocks[name] for name in state.order]
         self.cores.append(CoreTiming(core, [ThreadTiming(c.name, c.t, c.busy, dict(c.stalls)) for c in ordered],
                                      state.dram_bytes))
+        self.moved[core] = state.moved
 
     def report(self) -> TimingReport:
-        return TimingReport(self.arch.name, list(self.cores), self.rate, self.sharing_cores)
+        return TimingReport(self.arch.name, list(self.cores), self.rate, self.sharing_cores,
+                            "work-conserving" if self.work_conserving else "static", self.runs)
 
     def noc_latency(self, a: tuple[int, int], b: tuple[int, int]) -> float:
         """A NoC write's latency from core ``a`` to core ``b`` (`TensixCostModel.noc_latency`)."""
@@ -429,15 +499,29 @@ class Timing:
 
             def transfer(v: tuple) -> None:
                 core.dram_bytes += v[1].page_size
-                length = v[1].page_size / self.rate
-                noc = v[3] if len(v) > 3 else default
-                if self.per_noc:  # a port per NoC
-                    served = core.ports.setdefault(noc, Port()).serve(clock.t, length)
-                elif direction == "write":  # its own queue, and its bytes taken from the shared read port
-                    served = core.ports.setdefault(WRITE_QUEUE, Port()).serve(clock.t, length)
-                    core.ports.setdefault(0, Port()).serve(clock.t, length)
+                share = self.share
+                size = v[1].page_size
+                if share is None:
+                    rate = self.rate
+                    length = size / rate
+
+                    def serve(port: Port) -> float:
+                        return port.serve(clock.t, length)
                 else:
-                    served = core.ports.setdefault(0, Port()).serve(clock.t, length)
+                    rate = share.rate_at(clock.t)[0]
+                    length = size / rate
+
+                    def serve(port: Port) -> float:
+                        return port.serve_bytes(clock.t, size, share.rate_at)
+                noc = v[3] if len(v) > 3 else default
+                if rate >= self.link_bound:  # bound by a link, not the chip: a port per NoC
+                    served = serve(core.ports.setdefault(noc, Port()))
+                elif direction == "write":  # its own queue, and its bytes taken from the shared read port
+                    served = serve(core.ports.setdefault(WRITE_QUEUE, Port()))
+                    serve(core.ports.setdefault(0, Port()))
+                else:
+                    served = serve(core.ports.setdefault(0, Port()))
+                core.moved.append((served, size))
                 key = (label, direction, noc)
                 done = served + self.latency
                 before = core.pending.get(key)

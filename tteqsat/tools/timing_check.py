@@ -43,16 +43,18 @@ class Priced:
         return abs(self.ratio - 1.0) <= tolerance
 
 
-def result_cycles(result: Result, timing_arch: Arch | None = None, seed: int = 0) -> Priced:
-    """The chosen schedule of `result`: the analytic cycles of the slowest of the cores `verify` samples (its DRAM
-    share with every core of the program streaming) against the timing simulator on those cores.
+def result_cycles(result: Result, timing_arch: Arch | None = None, seed: int = 0,
+                  dram_sharing: str = "work-conserving") -> Priced:
+    """The chosen schedule of `result`: the analytic cycles of the slowest of the cores `verify` samples and one
+    of every class of alike cores (`Result.timing_cores`; each at its DRAM share with every core of the program
+    streaming) against the timing simulator on those cores (`dram_sharing`: `tteqsat.sim.simulate`'s).
     `timing_arch` prices the simulator with other numbers (to show a mis-priced side is caught)."""
-    report = _simulate_result(result, timing_arch or result.arch, seed)
+    report = _simulate_result(result, timing_arch or result.arch, seed, dram_sharing)
     return Priced(result.kernel.name, analytic_cycles(result), report.wall)
 
 
 def analytic_cycles(result: Result) -> float:
-    """The analytic model's cycles for the cores `verify` samples, the slowest of them: each core's own work
+    """The analytic model's cycles for the cores the timing simulator runs, the slowest of them: each core's own work
     items (a masked loop's items differ in live chunks) at its DRAM share with every core streaming
     (`Result.streaming_cores`)."""
     grid = result.schedule.grid
@@ -61,19 +63,23 @@ def analytic_cycles(result: Result) -> float:
         return kernel_cycles(model, result.schedule)
     rate = model.dram_rate(result.streaming_cores())
     return max(kernel_cycles(model, result.schedule, len(items), rate, [result.item_place(i)[1] for i in items])
-               for items in (grid.core_items(n) for n in result.sample_cores()))
+               for items in (grid.core_items(n) for n in result.timing_cores()[0]))
 
 
-def _simulate_result(result: Result, arch: Arch, seed: int) -> TimingReport:
-    """The timing simulator on the cores `verify` samples (outputs not compared: timing needs no numerics)."""
+def _simulate_result(result: Result, arch: Arch, seed: int, dram_sharing: str = "work-conserving") -> TimingReport:
+    """The timing simulator on the cores `verify` samples and a core of every class of cores that run alike
+    (`Result.timing_cores`; outputs not compared: timing needs no numerics), the chip's DRAM shared by
+    `dram_sharing` (`tteqsat.sim.simulate`)."""
     user = result.split.kernel if result.split is not None else result.kernel
     inputs = result.kernel_inputs(reference.random_inputs(user, seed))
     grid = result.schedule.grid
     host = result.to_host()
+    weights = None
     if grid is not None and grid.items > 1:
-        host = replace(host, cores=tuple(host.cores[n] for n in result.sample_cores()))
+        cores, weights = result.timing_cores()
+        host = replace(host, cores=tuple(host.cores[n] for n in cores))
     run = simulate(result.to_mlir(), inputs, host=host, timing=True, arch=arch, all_outputs=grid is None,
-                   sharing_cores=result.streaming_cores())
+                   sharing_cores=result.streaming_cores(), core_weights=weights, dram_sharing=dram_sharing)
     assert run.timing is not None
     return run.timing
 

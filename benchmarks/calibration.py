@@ -418,6 +418,17 @@ def sdpa_ablation_rows(data: dict) -> list[AblationRow]:
     return rows
 
 
+def _status_label(status: str, reasons: list[str]) -> str:
+    """A row's status as printed: an exclusion becomes the number of its reason, kept once in `reasons` (printed
+    under the table)."""
+    if not status.startswith("excluded: "):
+        return status
+    reason = status.removeprefix("excluded: ")
+    if reason not in reasons:
+        reasons.append(reason)
+    return f"excluded ({reasons.index(reason) + 1})"
+
+
 def print_ablation_rows(rows: list[AblationRow]) -> None:
     table = Table(title="SDPA ablations (#issue, streaming kernel, HiFi2, bfp8, 110 cores): wall change when compute "
                         "is removed, measured vs modeled under each settings.dram_share (informative, not in the "
@@ -427,12 +438,7 @@ def print_ablation_rows(rows: list[AblationRow]) -> None:
         table.add_column(c, justify="right" if c.endswith("%") else "left")
     reasons: list[str] = []
     for r in rows:
-        status = r.status
-        if status.startswith("excluded: "):
-            reason = status.removeprefix("excluded: ")
-            if reason not in reasons:
-                reasons.append(reason)
-            status = f"excluded ({reasons.index(reason) + 1})"
+        status = _status_label(r.status, reasons)
         if not r.modeled_pct:
             table.add_row(r.what, r.removed, f"{r.measured_pct:+.1f}", "", "", "", "", "", "", "", status)
             continue
@@ -473,12 +479,7 @@ def main() -> None:
         table.add_column(c, justify="right" if c in ("measured", "modeled", "modeled/measured") else "left")
     reasons: list[str] = []  # each exclusion's reason once, printed under the table
     for r in rows:
-        status = r.status
-        if status.startswith("excluded: "):
-            reason = status.removeprefix("excluded: ")
-            if reason not in reasons:
-                reasons.append(reason)
-            status = f"excluded ({reasons.index(reason) + 1})"
+        status = _status_label(r.status, reasons)
         mark = {True: "ok", False: "OFF", None: ""}[r.passed]
         fmt = "{:,.2f}" if r.measured < 1000 else "{:,.0f}"
         table.add_row(r.group, r.what, r.unit, fmt.format(r.measured), fmt.format(r.modeled or 0),

@@ -6,8 +6,8 @@ model `tteqsat.scheduling.timing.kernel_cycles`: the reads compute waits for bef
 waits for room, the writer's tail), or, for a caller without one, its items' compute or their DRAM traffic at
 that rate, whichever is slower; the chip's time is its slowest core plus the launch, and never less than every
 byte over the aggregate DRAM bandwidth. DRAM is shared: a core's rate is the lesser of one NoC link and its
-share of the aggregate, so many cores reading at once each get less. The share follows demand
-with `settings.dram_share = "demand"`: DRAM channels serve whichever cores have requests outstanding, so a core
+share of the aggregate, so many cores reading at once each get less. With `settings.dram_share = "demand"` the
+share follows demand: DRAM channels serve whichever cores have requests outstanding, so a core
 whose pipeline reads in bursts between long computes leaves the bandwidth it does not use to the others' bursts;
 the level every core reads at is the highest at which what the cores move on average fits the aggregate. This
 is the mean of that arbitration (bursts that happen to coincide queue, which it does not price); "rate" (the
@@ -246,16 +246,16 @@ def _group(ld: CoreLoad) -> _Group:
 
 def _share_dram(groups: dict[_Group, int], aggregate: float, link: float, by_demand: bool = False
                 ) -> dict[_Group, float]:
-    """When each group of identical cores (-> count) ends, DRAM shared max-min fairly among the cores still
-    reading. A core without a pipeline moves its bytes at its rate, capped at its bytes over its time without
-    contention; its reader also spends its sync cycles moving no DRAM bytes, so it ends that much after its last
-    byte. A core with a pipeline does, per cycle at rate r, 1 / (its pipeline's cycles at r) of its work, capped
-    at the fastest rate its pipeline takes: its reads wait on compute and compute on its reads as the pipeline
-    has them, and a later rate change speeds up or slows down what is left alike. A receiver of a sharing group
-    (its sender's group in its key) computes each chunk when its sender's multicast lands, so it ends no earlier
-    than its sender; it moves only its own bytes, spread over the time its sender's pipeline takes alone (its
-    compute is its sender's pipeline's when the sender has one: the group runs in lockstep), and ends later than
-    its sender only when those bytes at its share take longer."""
+    """When each group of identical cores (-> count) ends, DRAM shared max-min fairly among the cores still reading
+    (`by_demand`: at the common rate their mean demand allows, `_demand_fill`). A core without a pipeline moves its
+    bytes at its rate, capped at its bytes over its time without contention; its reader also spends its sync cycles
+    moving no DRAM bytes, so it ends that much after its last byte. A core with a pipeline does, per cycle at rate
+    r, 1 / (its pipeline's cycles at r) of its work, capped at the fastest rate its pipeline takes: its reads wait
+    on compute and compute on its reads as the pipeline has them, and a later rate change speeds up or slows down
+    what is left alike. A receiver of a sharing group (its sender's group in its key) computes each chunk when its
+    sender's multicast lands, so it ends no earlier than its sender; it moves only its own bytes, spread over the
+    time its sender's pipeline takes alone (its compute is its sender's pipeline's when the sender has one: the
+    group runs in lockstep), and ends later than its sender only when those bytes at its share take longer."""
     end: dict[_Group, float] = {}
     left: dict[_Group, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
     cap: dict[_Group, float] = {}

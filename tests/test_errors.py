@@ -137,3 +137,18 @@ def test_streaming_cut_short_by_the_saturation_limit_names_the_limit() -> None:
                                              r"a loop over chunks: raise Limits\(iterations=\.\.\.\)"):
         tq.optimize(kernel, "blackhole", form="streaming", limits=tq.Limits(iterations=2))
     assert tq.optimize(kernel, "blackhole", form="streaming").schedule.loop is not None
+
+
+def test_a_form_that_does_not_fit_after_saturation_was_cut_short_says_so() -> None:
+    """Forms that do not fit L1 name the saturation limit that cut the search short, and the option to raise it
+    (a time limit hit on a loaded machine had turned a streaming form that fits into "does not fit", with nothing
+    saying why); a search that saturated says nothing of limits."""
+    q, k, v = (tq.tensor(n, (2048, 128)) for n in "qkv")
+    kernel = tq.kernel("big", tq.softmax(q @ k.T * 0.08) @ v)
+    hint = r"saturation stopped at its iterations limit, so forms the rules derive later were not weighed: raise " \
+           r"Limits\(iterations=\.\.\.\) \(--max-iterations on the command line\)"
+    with pytest.raises(tq.KernelError, match=hint):
+        tq.optimize(kernel, "wormhole_b0", form="streaming", limits=tq.Limits(iterations=1), cores=1, blocks=())
+    with pytest.raises(tq.KernelError) as saturated:
+        tq.optimize(kernel, "wormhole_b0", form="streaming", cores=1, blocks=())
+    assert "fits in no form" in str(saturated.value) and "saturation stopped" not in str(saturated.value)

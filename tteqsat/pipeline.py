@@ -712,13 +712,13 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     if baseline_error is None:
         candidates.append(Candidate("baseline", None, unfused, baseline, baseline_chip))
     if not candidates:
-        raise KernelError(_fits_nowhere(kernel.name, arch_obj, alternatives)) from None
+        raise KernelError(_fits_nowhere(kernel.name, arch_obj, alternatives, report.stopped_by)) from None
     if form != "auto":
         forced = [c for c in candidates if c.form == form]
         if not forced:
             alt = alternatives[form]
             raise KernelError(f"form '{form}' {alt.status} for kernel '{kernel.name}': {alt.detail}"
-                              + "".join(f"\n{hint}" for hint in _advice([alt], arch_obj)))
+                              + "".join(f"\n{hint}" for hint in _advice([alt], arch_obj, report.stopped_by)))
         candidates = forced
     best_cand = min(candidates, key=lambda c: (c.chip.cycles, c.form != "streaming", -(c.block or 0)))
     if best_cand.chip.items > 1:
@@ -916,6 +916,7 @@ def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arc
         return prog, sched
 
 
+CLI_LIMITS = {"iterations": "--max-iterations", "enodes": "--max-enodes", "seconds": "--timeout"}
 FORM_NAMES = {"baseline": "the unfused baseline", "fused": "fused", "streaming": "streaming",
               "split": "split over keys"}
 
@@ -928,19 +929,26 @@ def _rounded(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-def _fits_nowhere(name: str, arch: Arch, alternatives: dict[str, Alternative]) -> str:
+def _fits_nowhere(name: str, arch: Arch, alternatives: dict[str, Alternative], stopped_by: str | None = None
+                  ) -> str:
     """Why no form fits, one line per form, and what the user can change."""
     what = {"baseline": "baseline (every op its own section)", "fused": "fused (no loop)",
             "streaming": "streaming (a loop over chunks)"}
     lines = [f"kernel '{name}' fits in no form on {arch.name} ({arch.l1_budget:,} bytes of L1 free for CBs):"]
     lines += [f"  {what.get(a.label, a.label)}: {a.detail}" for a in alternatives.values()]
-    return "\n".join(lines + _advice(list(alternatives.values()), arch))
+    return "\n".join(lines + _advice(list(alternatives.values()), arch, stopped_by))
 
 
-def _advice(failed: list[Alternative], arch: Arch) -> list[str]:
-    """What the user can change, for the kinds of failure seen (L1 space, CB count, ops without a form)."""
+def _advice(failed: list[Alternative], arch: Arch, stopped_by: str | None = None) -> list[str]:
+    """What the user can change, for the kinds of failure seen (L1 space, CB count, ops without a form), and when
+    saturation was cut short by a limit (`stopped_by`), that forms the rules would have derived later were not
+    weighed: a time limit cut short on a loaded machine can turn a form that fits into one that does not."""
     text = " ".join(a.detail for a in failed)
     hints = []
+    if stopped_by is not None and any(a.applies for a in failed):
+        hints.append(f"saturation stopped at its {stopped_by} limit, so forms the rules derive later were not "
+                     f"weighed: raise Limits({stopped_by}=...) ({CLI_LIMITS[stopped_by]} on the command line) and "
+                     "optimize again")
     if "L1" in text:
         hints.append("to fit: give each kernel call less data (e.g. fewer rows of the output per call); only a "
                      "reduction or matmul over a long axis streams in chunks, while outputs, loop state and values "

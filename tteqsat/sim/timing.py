@@ -103,6 +103,11 @@ class Clock:
             self.t = until
 
 
+def _one_per_cycle(_: float) -> tuple[float, float]:
+    """A rate of one unit of work per cycle, for ever (`Port.serve`: work given in cycles)."""
+    return 1.0, float("inf")
+
+
 class Port:
     """A resource that serves work over time (the core's DRAM port): a transfer asked for at time t is served in
     the free time from t on, in pieces if other transfers hold parts of it (packets of different transfers
@@ -114,26 +119,7 @@ class Port:
 
     def serve(self, t: float, length: float) -> float:
         """Serve ``length`` cycles of work in the free time from ``t`` on; returns when it is done."""
-        starts, ends = self.starts, self.ends
-        i = bisect_right(ends, t)
-        s, left = t, length
-        pieces = []
-        while left > 0:
-            if i == len(starts):  # free from here on
-                pieces.append((s, s + left))
-                s += left
-                break
-            if starts[i] > s:
-                take = min(left, starts[i] - s)
-                pieces.append((s, s + take))
-                s += take
-                left -= take
-            if left > 0:
-                s = max(s, ends[i])
-                i += 1
-        for a, b in pieces:
-            self._insert(a, b)
-        return s
+        return self.serve_bytes(t, length, _one_per_cycle)
 
     def serve_bytes(self, t: float, size: float, rate_at: Callable[[float], tuple[float, float]]) -> float:
         """Serve ``size`` bytes in the free time from ``t`` on at a rate that changes over time (``rate_at(s)``:

@@ -189,18 +189,34 @@ def _streaming(c: _Costs, sq: int, sk: int, dh: int) -> list[Phase]:
         phases.append(Phase(f"sub{last}.{kt}", 1, sub_pass, 1, 0, ((f"max{last}", 1),)))
         pv = c.matmul(w, h2, w2, "bf16", c.fmt, acc=kt > 0)
         phases.append(Phase(f"pv0.{kt}", v_subs, pv, 2, 0, p_rows(0, kt)))
-    # alpha = exp(scale (m_prev - m_cur)) on the first column, exp issued from the pack thread
-    alpha = (c.sub + c.exp_on("pack", FIRST_COLUMN_EXP_CALL) + Engines(pack=c.pack)).scaled(sq)
-    phases.append(Phase("alpha", 1, alpha + c.exp_on("pack", STEP_SFPU_OVERHEAD), 1, 1,
-                        ((f"max{last}", 1),)))
+    # Per P V row group r >= 1 the kernel issues alpha of row group r - 1 (sub_exp_first_col_blocks: sub_tiles on
+    # math, exp_tile_first_column and the pack on the pack thread), then P V of group r, then SALAD of group r - 1;
+    # the last iteration also computes the last group's alpha before the two SALADs (compute_streaming.hpp,
+    # sdpa_inner_loop_step, phase 2's q_subblock loop). Each SALAD waits only for its own group's alpha, so the
+    # pack thread's first-column exps run beside the P V matmuls instead of as one block before every SALAD.
+    alpha = (c.sub + c.exp_on("pack", FIRST_COLUMN_EXP_CALL) + Engines(pack=c.pack)).scaled(h2)
     col_batch = min(c.dst // h2, dh)
     salad = c.rescale.scaled(h2 * col_batch)
     salad_passes = -(-dh // col_batch)
-    # SALAD reads O_prev, l_prev and alpha; its L1-accumulating packs follow the P V packs on the pack thread
-    for r in range(1, sq // h2):
-        phases.append(Phase(f"salad{r - 1}", salad_passes, salad, 1, 0, (("alpha", 1),)))
+    v_groups = sq // h2
+
+    def alpha_phase(r: int) -> Phase:
+        # exp_packthread_tile_init before the loop: one SFPU init and the per-step SFPU overhead (#55760), once
+        extra = c.exp_on("pack", STEP_SFPU_OVERHEAD) if r == 0 else Engines()
+        return Phase(f"alpha{r}", 1, alpha + extra, 1, 1 if r == 0 else 0, ((f"max{last}", 1),))
+
+    def salad_phase(r: int) -> Phase:  # its L1-accumulating packs follow the P V packs on the pack thread
+        return Phase(f"salad{r}", salad_passes, salad, 1, 0, ((f"alpha{r}", 1),))
+
+    for r in range(1, v_groups):
+        phases.append(alpha_phase(r - 1))
         phases.append(Phase(f"pv{r}", v_subs, c.matmul(sk, h2, w2, "bf16", c.fmt), 1, 0, p_rows(r, kt_subs - 1)))
-    phases.append(Phase(f"salad{sq // h2 - 1}", salad_passes, salad, 1, 0, (("alpha", 1),)))
+        if r == v_groups - 1:
+            phases.append(alpha_phase(r))
+        phases.append(salad_phase(r - 1))
+    if v_groups == 1:
+        phases.append(alpha_phase(0))
+    phases.append(salad_phase(v_groups - 1))
     return phases
 
 

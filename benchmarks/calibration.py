@@ -55,7 +55,18 @@ from tteqsat.scheduling.timing import compute_cycles
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from ttmetal_sdpa import SdpaCost, SdpaRun, core_chunks, core_pipeline, run_loads, sdpa_cost  # noqa: E402
+from ttmetal_sdpa import (  # noqa: E402
+    DRAM,
+    INJECT,
+    SdpaCost,
+    SdpaRun,
+    core_chunks,
+    core_feeds,
+    core_pipeline,
+    kv_chains,
+    run_loads,
+    sdpa_cost,
+)
 
 TOLERANCE = 0.20
 MEASUREMENTS = HERE / "measurements.toml"
@@ -284,13 +295,23 @@ def sdpa_run_chips(r: dict, q: int, k: int, fidelity: str, fp32: bool, approx: b
     cores = r.get("cores", 110)
     kernel = "streaming" if streaming else "legacy"
     pipelines: dict[tuple, CorePipeline] = {}  # one per distinct core (the chip model groups cores by it)
+    links = kv_chains(run, cores)
+    injectors: dict[int, CoreLoad] = {}  # head -> its chain's injector's load
     loads = []
-    for (units, compute, dram, noc), chunks in zip(run_loads(model, run, cores, kernel, r["dtype"], ablate),
-                                                   core_chunks(run, cores), strict=True):
-        key = (tuple(chunks), noc / dram)  # a chain's cores take in K/V forwarded by the core before them
+    for (units, compute, dram, noc), chunks, feeds, link in zip(
+            run_loads(model, run, cores, kernel, r["dtype"], ablate), core_chunks(run, cores),
+            core_feeds(run, cores), links, strict=True):
+        if pipeline and link is not None and link.position > 0 and all(f not in (DRAM, INJECT) for f in feeds):
+            # a core whose K and V all come down its chain: in lockstep with the chain (each chunk waits for the
+            # upstream write, KV_Chain_Forwarding.md), paced by the injector, which alone reads them from DRAM
+            loads.append(CoreLoad(units, compute, dram, noc, lead=injectors[link.head]))
+            continue
+        key = (tuple(chunks), tuple(feeds))
         if pipeline and key not in pipelines:
-            pipelines[key] = core_pipeline(model, run, chunks, kernel, r["dtype"], forward=key[1], ablate=ablate)
+            pipelines[key] = core_pipeline(model, run, chunks, kernel, r["dtype"], feeds, ablate=ablate)
         loads.append(CoreLoad(units, compute, dram, noc, pipeline=pipelines[key] if pipeline else None))
+        if link is not None and link.position == 0:
+            injectors[link.head] = loads[-1]
     page = arch.tile_bytes(r["dtype"])
     grids = {share: GridShape.of(load_arch("blackhole", {**settings, "settings.dram_share": share}))
              for share in dram_shares} or {None: GridShape.of(arch)}

@@ -42,6 +42,11 @@ exp stays), `matmul` the Q K^T and P V matmul_block calls (their unpack of both 
 of their DST and the inits stay: pack_tile and mm_init are separate calls), `rescale` the multiplies by alpha
 (mul_bcast_cols: unpack and math; their L1-accumulating packs stay), `row_sums` the pack thread's
 L1-accumulated row sums of P (the second pack of each P tile)."""
+DRAM, INJECT, RELAY, RECEIVE = "dram", "inject", "relay", "receive"
+FEEDS = (DRAM, INJECT, RELAY, RECEIVE)
+"""How a q chunk's K and V chunks reach the core: read from DRAM (no chain, or not on the core's chain head), read
+from DRAM and forwarded down the chain (the injector), received from upstream and forwarded (a middle core), or
+received only (the sink, or a core whose downstream has run out of q chunks on the head)."""
 
 
 @dataclass
@@ -271,13 +276,15 @@ def sdpa_cost(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, steps:
 
 # -- a core's pipeline: the reader and writer around the helpers, as tteqsat prices a schedule's -------------
 def chunk_stages(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, kernel: str, fmt: str,
-                 rate: float, ablate: frozenset[str] = frozenset()) -> tuple[list[Stage], list[Stage], list[Stage]]:
+                 rate: float, ablate: frozenset[str] = frozenset(), feed: str = DRAM
+                 ) -> tuple[list[Stage], list[Stage], list[Stage]]:
     """One q chunk as the core's five threads run it, laid out as `tteqsat.scheduling.timing.kernel_stages` lays
     out a schedule's work item: the reader moving Q whole before the steps (into a CB of one chunk) and each step's
     K and V chunks (a block per barrier, into CBs of two chunks, so a step's read waits for the step before the
     last to pop its pages), the helpers Q K^T waiting for Q and the step's K and P V for its V, the end phases,
     and the writer moving the output a tile per barrier once normalized; every transfer at `rate` bytes per
-    cycle (`TensixCostModel.tile_transfer`); the helpers without the `ablate` classes of instructions."""
+    cycle (`TensixCostModel.tile_transfer`); the helpers without the `ablate` classes of instructions. `feed`: how
+    the step's K and V chunks arrive (`FEEDS`; a chain's at `chain_chunk_cycles` each)."""
     sq, sk, dh = q_chunk // 32, k_chunk // 32, d // 32
     body_phases = step_phases(model, sq, sk, dh, kernel, fmt, ablate)
     end_phases = chunk_end_phases(model, sq, dh, body_phases[-1].name)
@@ -292,7 +299,7 @@ def chunk_stages(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, ker
         compute[n - 2] = replace(compute[n - 2], needs=compute[n - 2].needs + (Need("body", 1, 1),))
     read_q = Stage(1, 0.0, 0.0, 0.0, needs=(Need("body", qk[-1], 0, freed=True),),
                    read=model.tile_transfer(fmt, rate, sq * dh))
-    chunk = model.tile_transfer(fmt, rate, sk * dh)
+    chunk = model.tile_transfer(fmt, rate, sk * dh) if feed == DRAM else chain_chunk_cycles(model, fmt, rate, sk * dh)
     read_k = Stage(1, 0.0, 0.0, 0.0, needs=(Need("body", qk[-1], 0, 1, freed=True),), read=chunk)
     read_v = Stage(1, 0.0, 0.0, 0.0, needs=(Need("body", pv[-1], 0, 1, freed=True),), read=chunk)
     writer = Stage(sq * dh, 0.0, 0.0, 0.0, needs=(Need("post", len(post) - 1, end_phases[-1].passes),),
@@ -301,25 +308,118 @@ def chunk_stages(model: TensixCostModel, q_chunk: int, k_chunk: int, d: int, ker
 
 
 def core_pipeline(model: TensixCostModel, run: SdpaRun, chunks: list[int], kernel: str, fmt: str = "bfp8",
-                  forward: float = 1.0, ablate: frozenset[str] = frozenset()) -> CorePipeline:
+                  feeds: list[str] | None = None, ablate: frozenset[str] = frozenset()) -> CorePipeline:
     """A core running q chunks of `run` with `chunks` k steps each, against the DRAM rate its reader and writer
     get (`tteqsat.cost.chip.CorePipeline`), priced as benchmarks/chip_attention.py prices the expert's cores whose
     chunks differ: the first chunk's pipeline at the rate (its fill included), then each other one's steady-state
-    increment (its second run less its first). `forward`: the bytes the core takes in per byte it moves from DRAM
-    (K and V forwarded along a chain of cores, #55756): while its DRAM bytes flow at a rate, its transfers flow
-    that many times faster, up to the most one core takes. `ablate`: the classes of compute instructions
-    taken out of the helpers (`ABLATIONS`)."""
+    increment (its second run less its first). `feeds`: per q chunk, how its K and V arrive (`FEEDS`, default
+    all from DRAM; `core_feeds`). `ablate`: the classes of compute instructions taken out of the helpers
+    (`ABLATIONS`)."""
     top = pipeline_rates(model)[-1]
-    stages = functools.cache(lambda rate: chunk_stages(model, run.q_chunk, run.k_chunk, run.d, kernel, fmt,
-                                                       min(top, rate * forward), ablate))
-    alone = functools.cache(lambda steps, items, rate: model.pipelined(*stages(rate)[:2], steps, stages(rate)[2],
-                                                                         items))
+    feeds = feeds or [DRAM] * len(chunks)
+    if len(feeds) != len(chunks):
+        raise ValueError(f"{len(feeds)} feeds for {len(chunks)} q chunks: give one per q chunk")
+    stages = functools.cache(lambda rate, feed: chunk_stages(model, run.q_chunk, run.k_chunk, run.d, kernel, fmt,
+                                                             min(top, rate), ablate, feed))
+    alone = functools.cache(lambda steps, items, rate, feed: model.pipelined(*stages(rate, feed)[:2], steps,
+                                                                               stages(rate, feed)[2], items))
 
     def sample(_items: int, rate: float) -> float:
-        first, *rest = chunks
-        return alone(first, 1, rate) + sum(alone(n, 2, rate) - alone(n, 1, rate) for n in rest)
+        (first, feed), *rest = zip(chunks, feeds, strict=True)
+        return alone(first, 1, rate, feed) + sum(alone(n, 2, rate, f) - alone(n, 1, rate, f) for n, f in rest)
 
     return CorePipeline(sample, pipeline_rates(model))
+
+
+# -- K/V chain forwarding (tt-metal tech_reports/FlashAttention/KV_Chain_Forwarding.md) ---------------------
+CHAIN_HOPS = 1
+"""NoC hops between neighbours of a chain: the factory links a head's cores in core order, which is row major,
+so neighbours are adjacent (the row's last core and the next row's first are the exception, not priced)."""
+
+
+def chain_chunk_cycles(model: TensixCostModel, fmt: str, rate: float, tiles: int) -> float:
+    """Cycles per K (or V) chunk of `tiles` tiles of a chain, which its cores move in lockstep (KV_Chain_Forwarding.md:
+    each receiver credits its upstream before each chunk, and the sender waits for that credit before it writes): the
+    slowest reader of the chain paces it. The injector's reader reads the chunk from DRAM at `rate` and then writes
+    it to the next core and sets its valid semaphore (unicast: an async write, then noc_semaphore_set_remote); a
+    middle core's reader waits for the upstream write to land (after its credit reached upstream) and then writes
+    the chunk on the same way, store-and-forward. Each write holds the sender's NoC link for the chunk's bytes
+    (`noc.bytes_per_cycle`) and lands `noc_latency` later."""
+    hop = model.noc_latency(CHAIN_HOPS)
+    write = tiles * model.arch.tile_bytes(fmt) / model.num("noc.bytes_per_cycle") + hop
+    injector = model.tile_transfer(fmt, rate, tiles) + write
+    relay = hop + write + write  # credit upstream, the upstream write lands, the write downstream
+    return max(injector, relay)
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """A core's place in its head's K/V chain: `position` 0 is the injector, `members` - 1 the sink."""
+
+    head: int
+    position: int
+    members: int
+
+
+def kv_chains(run: SdpaRun, cores: int) -> list[ChainLink | None]:
+    """Per core that gets work: its link in a K/V chain, or None. As tt-metal's factory builds them (the single-chip
+    path is a port of ring_joint_sdpa_program_factory.cpp's, KV_Chain_Forwarding.md): each core's q chunks split
+    into segments by head; for a head whose segments span two or more cores, the chain starts at the first core
+    (not the head's last) whose work is all on that one head, and runs through the head's remaining cores. A core
+    that straddles two heads is the sink of the first head's chain and reads its second head from DRAM, as do the
+    cores of a head before its chain starts. No chains for causal runs (`SdpaRun.chains`)."""
+    units = run.units()
+    counts = ttmetal_split(len(units), cores)
+    firsts = [sum(counts[:c]) for c in range(len(counts))]
+    heads_of = [list(dict.fromkeys(units[u][0] for u in range(f, f + n))) for f, n in zip(firsts, counts, strict=True)]
+    links: list[ChainLink | None] = [None] * len(counts)
+    if not run.chains:
+        return links
+    segments: dict[int, list[int]] = {}  # head -> the cores with q chunks of it, in core order
+    for core, heads in enumerate(heads_of):
+        for h in heads:
+            segments.setdefault(h, []).append(core)
+    for head in sorted(segments):
+        cores_of = segments[head]
+        start = next((i for i, c in enumerate(cores_of[:-1]) if len(heads_of[c]) == 1), None)
+        if start is None:
+            continue
+        members = cores_of[start:]
+        for position, core in enumerate(members):
+            links[core] = ChainLink(head, position, len(members))  # a later head's chain wins, as in the factory
+    return links
+
+
+def core_feeds(run: SdpaRun, cores: int) -> list[list[str]]:
+    """Per core that gets work, per q chunk it runs (as `core_chunks`): how its K and V arrive (`FEEDS`). A sender
+    forwards a q chunk's K and V only while its downstream core has q chunks of the head left (the factory's
+    `next_core_q_chunks`; the kernel's should_forward)."""
+    units = run.units()
+    counts = ttmetal_split(len(units), cores)
+    firsts = [sum(counts[:c]) for c in range(len(counts))]
+    links = kv_chains(run, cores)
+    on_head = [[sum(1 for u in units[f:f + n] if u[0] == h) for h in range(run.batch * run.heads)]
+               for f, n in zip(firsts, counts, strict=True)]
+    members: dict[int, list[int]] = {}
+    for core, link in enumerate(links):
+        if link is not None:
+            members.setdefault(link.head, []).append(core)
+    feeds = []
+    for core, (first, n) in enumerate(zip(firsts, counts, strict=True)):
+        link = links[core]
+        nxt = members[link.head][link.position + 1] if link and link.position + 1 < link.members else None
+        downstream = on_head[nxt][link.head] if nxt is not None else 0
+        out, seen = [], 0
+        for head, chunks in units[first:first + n]:
+            for _ in chunks:
+                if link is None or head != link.head:
+                    out.append(DRAM)
+                    continue
+                forwards = seen < downstream
+                out.append((INJECT if forwards else DRAM) if link.position == 0 else RELAY if forwards else RECEIVE)
+                seen += 1
+        feeds.append(out)
+    return feeds
 
 
 # -- the grid: which work items tt-metal's SDPA factory makes and which core runs them ---------------------
@@ -373,8 +473,9 @@ def run_loads(model: TensixCostModel, run: SdpaRun, cores: int, kernel: str, fmt
               ablate: frozenset[str] = frozenset()) -> list[tuple[int, float, float, float]]:
     """Per core that gets work: (units, compute cycles, DRAM bytes, NoC bytes). A q chunk's compute is one
     q chunk of its k steps on this kernel (setup and normalization included); its bytes are Q, the K and V
-    chunks it visits and the output, in `fmt` tiles. With chains, a head's K and V come from DRAM once per
-    chain (the cores that run that head) and reach the others over the NoC. `ablate`: as `sdpa_cost`."""
+    chunks it visits and the output, in `fmt` tiles. With chains, a q chunk whose K and V a chain brings
+    (`core_feeds`) reads none of them from DRAM unless the core is the chain's injector; every core still takes
+    them in over its NoC link. `ablate`: as `sdpa_cost`."""
     tile = model.arch.tile_bytes(fmt)
     q_tiles = run.q_chunk // 32 * (run.d // 32)
     kv_tiles = 2 * run.k_chunk // 32 * (run.d // 32)
@@ -388,18 +489,16 @@ def run_loads(model: TensixCostModel, run: SdpaRun, cores: int, kernel: str, fmt
     units = run.units()
     counts = ttmetal_split(len(units), cores)
     firsts = [sum(counts[:c]) for c in range(len(counts))]
-    heads_of = [{units[u][0] for u in range(f, f + n)} for f, n in zip(firsts, counts, strict=True)]
-    chain = {h: sum(1 for hs in heads_of if h in hs) for h in range(run.batch * run.heads)}
     loads = []
-    for first, n, _ in zip(firsts, counts, heads_of, strict=True):
+    for first, n, feeds in zip(firsts, counts, core_feeds(run, cores), strict=True):
         compute = dram = noc = 0.0
-        for head, chunks in units[first:first + n]:
-            for q in chunks:
-                steps = run.k_steps(q)
-                compute += chunk_cycles(steps)
-                kv = steps * kv_tiles * tile
-                own = 2 * q_tiles * tile  # Q in, the output out
-                dram += own + (kv / chain[head] if run.chains else kv)
-                noc += own + kv
+        qs = [q for _, chunks in units[first:first + n] for q in chunks]
+        for q, feed in zip(qs, feeds, strict=True):
+            steps = run.k_steps(q)
+            compute += chunk_cycles(steps)
+            kv = steps * kv_tiles * tile
+            own = 2 * q_tiles * tile  # Q in, the output out
+            dram += own + (kv if feed in (DRAM, INJECT) else 0.0)
+            noc += own + kv
         loads.append((n, compute, dram, noc))
     return loads

@@ -62,7 +62,9 @@ def test_removing_compute_never_makes_a_modeled_run_slower(rid: str) -> None:
 
 def test_the_no_matmul_speed_up_grows_with_the_chunk_as_measured() -> None:
     """#55756: without matmuls causal q128 k128 is 1.8 % faster, q256 k256 12.4 %, q512 k512 25.8 %; the model
-    orders them alike under both sharing rules, and at q512 k512 (compute-bound) its delta is within 20 %."""
+    orders them alike under both sharing rules, and where compute matters (q256, q512) the ablated walls are
+    within 20 % of the measured ones (the full wall times the measured delta). An earlier model matched q512's
+    delta only because its full and ablated walls were both 19-26 % slow."""
     ids = ["sdpa_55756_wall_causal_q128k128", "sdpa_55756_wall_causal_q256k256", "sdpa_55756_wall_causal_q512k512"]
     measured = [SDPA[i]["no_matmuls_delta_pct"] for i in ids]
     assert measured == sorted(measured, reverse=True) and measured[-1] < measured[0] <= 0
@@ -71,7 +73,9 @@ def test_the_no_matmul_speed_up_grows_with_the_chunk_as_measured() -> None:
         modeled = [100 * (cut[share].cycles / full[share].cycles - 1) for full, cut in walls]
         assert modeled == sorted(modeled, reverse=True) and modeled[-1] < modeled[1] < modeled[0] <= 0, \
             (share, modeled)
-        assert modeled[-1] == pytest.approx(measured[-1], rel=calibration.TOLERANCE), (share, modeled)
+        for i, delta, (_, cut) in list(zip(ids, measured, walls, strict=True))[1:]:
+            ablated = SDPA[i]["measured_us"] * 1350 * (1 + delta / 100)
+            assert cut[share].cycles == pytest.approx(ablated, rel=calibration.TOLERANCE), (share, i)
 
 
 def test_ablation_rows_are_informative_and_in_the_json(tmp_path: Path, monkeypatch) -> None:

@@ -105,11 +105,11 @@ def test_whole_runs_price_each_core_by_its_pipeline_as_the_optimizer_does() -> N
 
 
 def test_a_chains_cores_take_their_kv_forwarded_not_each_from_dram(monkeypatch) -> None:
-    """The non-causal run forwards each head's K and V along the chain of cores that run it (#55756): only the
-    chain's first core reads them from DRAM. Priced as if every core read its own at its DRAM share, its wall
-    comes out 1.6 x the measured one."""
-    real = calibration.core_pipeline
-    monkeypatch.setattr(calibration, "core_pipeline", lambda *a, forward=1.0, **k: real(*a, **k))
+    """The non-causal run forwards each head's K and V along the chain of cores that run it (#55756,
+    KV_Chain_Forwarding.md): only the chain's first core reads them from DRAM. Priced as if every core read its
+    own at its DRAM share, its wall comes out 1.6 x the measured one."""
+    real = calibration.SdpaRun
+    monkeypatch.setattr(calibration, "SdpaRun", lambda *a, chains=False, **k: real(*a, **k))
     rows = {r.id: r for r in calibration.sdpa_run_rows(DATA)}
     assert rows["sdpa_55756_wall_noncausal_q128k128"].ratio > 1.5
     assert rows["sdpa_anchor_causal_q128k128_S4096"].passed  # causal runs have no chains

@@ -17,7 +17,8 @@ by sub_tiles_bcast_cols + exp, P packed in place and its row sums L1-accumulated
 alpha = exp(scale (m_prev - m_cur)) on the first column, l = alpha l_prev + l_cur (FPU mul_bcast_cols, add),
 O = alpha O_prev packed with L1 accumulation onto O_cur. After the last step: the within-tile row sum
 (a matmul with a column of ones), 1/l (first column), O * 1/l. `core_pipeline` puts the reader and writer
-around the helpers for the chip model, laid out as tteqsat lays out a schedule's. Not priced: the causal mask
+around the helpers for the chip model, laid out as tteqsat lays out a schedule's; without causality, the cores of a
+head take K and V down a chain (`kv_chains`, `core_feeds`) as the factory links them. Not priced: the causal mask
 on diagonal chunks, the 2026 kernel's fused corrections beyond what its description says (they are priced as
 the 2025 helpers).
 """

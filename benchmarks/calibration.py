@@ -261,7 +261,7 @@ RUNS = [
 LEGACY_SMALL_CHUNKS = (
     "excluded: the legacy fp32-DST kernel at q64 k64 costs more per causal pair than its helper-by-helper model "
     "(the 8x8 run's wall core does 4 pairs in 502k cycles, compute-bound: the fp16 streaming run of the same "
-    "shape moves the same bytes in 405k; modeled 89k per pair against >= 125k). The same model is 0.87 of the "
+    "shape moves the same bytes in 405k; modeled 87k per pair against >= 125k). The same model is 0.83 of the "
     "measured step at q256 (row sdpa_56694_per_step), so the kernel's small-chunk overheads are what is missing")
 EXCLUDED_RUNS = {"sdpa_56942_tttransformers_8x8_S1024_fp32acc": LEGACY_SMALL_CHUNKS,
                  "sdpa_56898_tttransformers_11x10_S1024_fp32acc": LEGACY_SMALL_CHUNKS}

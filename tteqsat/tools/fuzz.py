@@ -233,6 +233,8 @@ def paths(result) -> tuple[str, ...]:
         out.append("several items a core")
     if sched.grid is not None and sched.grid.share is not None:
         out.append("reads shared in ranked groups" if sched.grid.ranked else "reads shared by groups")
+        if sched.grid.ranked:
+            out.append(f"ranked groups of {sched.grid.ranked}")
         if sched.grid.ranked and _receivers_skip(sched):
             out.append("receivers skip chunks")
     if result.split is not None:

@@ -10,7 +10,8 @@ the chip's time is the slowest core):
             at its best chunks that fit L1 (every q and k chunk in 64..512)
 Then the variants users run (the `causal`, `kv_heads` and `decode` keys of each JSON row):
   causal    tq.where(tq.tri(S, S), s, -inf): derived skips the chunks above the diagonal (and may share K/V
-            in pairs of cores, the sender running the longer q block: `ranked_pairs` in JSON); expert25 visits
+            in ranked groups of cores, the sender running the longest q block: `ranked_group` in JSON, the
+            group size, 0 when not ranked); expert25 visits
             keys up to its q chunk's diagonal, adds a mask tile on diagonal chunks (add_block_inplace, its own
             pass) and pairs q chunks i and N-1-i on a core, as tt-metal's causal SDPA balances them
   GQA       32 q heads over 8 K/V heads (tq.repeat), and both kernels again with K/V multicast between the
@@ -189,7 +190,7 @@ def derived_row(res: tq.Result, seconds: float, arch_name: str, b: int, h: int, 
             "derived_cycles": round(res.cost_cycles, 1),
             "derived_us": round(res.cost_cycles / (chip.clock_ghz * 1e3), 2), "optimize_seconds": round(seconds, 2),
             "cores_per_shared_read": chip.shared,
-            "ranked_pairs": bool(res.schedule.grid is not None and res.schedule.grid.ranked)}
+            "ranked_group": res.schedule.grid.ranked if res.schedule.grid is not None else 0}
 
 
 def with_expert(row: dict, usual: tuple[int, int] | None, expert: ChipCost | None, best_chunks, best: ChipCost,
@@ -270,7 +271,7 @@ def main() -> None:
                                       tried.get(usual), best_chunks, best, clock)
                     row["over_full"] = round(res.cost_cycles / full_cycles[s], 3)
                     row["paired"] = bool(res.chip.paired)
-                    share = ", K/V shared in pairs" if row["ranked_pairs"] else (
+                    share = f", K/V shared in ranked groups of {row['ranked_group']}" if row["ranked_group"] else (
                         f", K/V shared by {row['cores_per_shared_read']}" if row["cores_per_shared_read"] > 1 else "")
                     show(row, "causal", f"{row['over_full']:.3f} of full" + (", paired" if row["paired"] else "")
                          + share)

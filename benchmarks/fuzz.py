@@ -11,7 +11,7 @@ kernels over rows of 256-2048 columns, batched heads, grouped K/V, masks, biases
 further table then counts the machinery the passing schedules used (loops, sections ahead, skipped chunks).
 `--keys share` draws attention-like kernels where cores share K/V reads (`tteqsat.tools.fuzzshare`: causal masks,
 GQA, batches, several q blocks a head, few cores, a slow DRAM); a table then counts each sharing kind (none,
-lockstep groups, ranked pairs) and the cores running several items, over every case that got a schedule. A kernel
+lockstep groups, ranked groups) and the cores running several items, over every case that got a schedule. A kernel
 whose own bf16 or fp32 rounding would use more than a quarter of the tolerance is compared on inputs narrowed about
 the middle of their ranges ("ok on narrowed inputs"), else a bf16 one as its fp32 twin; the machinery tables count
 the verified ones (ok, ok on narrowed inputs). After

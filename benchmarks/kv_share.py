@@ -2,7 +2,7 @@
 
 For B = 1, H = 32 q heads (MHA, causal MHA, and GQA over 8 K/V heads), Sq = Sk = S and head dim d,
 `tq.optimize` with and without settings.share_inputs on each arch (causal items visit different chunks: they
-share in ranked pairs, the sender running the block that visits more chunks); both emitted (the shared readers
+share in ranked groups, the sender running the block that visits the most chunks); both emitted (the shared readers
 multicast: tests/test_kv_share.py and tests/test_ranked_share.py simulate them). Prints the modeled chip
 time, the DRAM bytes, the cores and what bounds the slowest core; `group` is the cores that share one DRAM
 read (the first reads, the rest receive the multicast).
@@ -76,7 +76,7 @@ def main() -> None:
                                  "shared_cycles": round(sh.cycles, 1), "shared_dram_bytes": sh.dram_bytes,
                                  "shared_cores": sh.cores, "cores_per_group": sh.shared,
                                  "shared_bound_by": sh.bound_by, "q_block": shared.block, "causal": causal,
-                                 "ranked_pairs": bool(shared.schedule.grid and shared.schedule.grid.ranked),
+                                 "ranked_group": shared.schedule.grid.ranked if shared.schedule.grid else 0,
                                  "emitted_multicast": "noc_async_write_multicast" in shared.to_mlir()})
     Console().print(table)
     if args.json:

@@ -115,7 +115,7 @@ def shared(console: Console) -> None:
         if hkv != hq:
             k, v = (tq.repeat(x, hq // hkv, axis=1) for x in (k, v))
         scores = q @ k.mT * 0.125
-        if causal:  # items visit different chunks: cores share in ranked pairs (tests/test_ranked_share.py)
+        if causal:  # items visit different chunks: cores share in ranked groups (tests/test_ranked_share.py)
             scores = tq.where(tq.tri(s, s), scores, -np.inf)
         return tq.kernel("attention", tq.softmax(scores) @ v)
 

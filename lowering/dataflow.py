@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from tteqsat.lowering.item_index import block_of, item_number, live_range, ranked_padding, ranked_partner
+from tteqsat.lowering.item_index import block_of, item_number, live_range, ranked_sender
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import read_block
 
@@ -117,8 +117,8 @@ class _Func:
         self.base: list[str] = []  # over the grid: each binding's first tile of the current work item
         self.items_open = False
         self.block = "%c0"  # the work item's row block
-        self.partner_block: str | None = None  # a ranked pair: the other core's item's row block
-        self.role = "%c0"  # a ranked pair: 1 on its receiver
+        self.sender_block: str | None = None  # a ranked group: its sender's item's row block
+        self.role = "%c0"  # a ranked group: 1 on a receiver
         self.ix = _FuncIndex(self)
 
     def op(self, text: str) -> None:
@@ -216,9 +216,9 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     f.const("blocks", f"{items.blocks} : index", "index")
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
     f.block = block_of(f.ix, "%item", items.blocks, items.paired, items.ranked, items.alternate)
-    if items.share and items.ranked:  # a pair: the sender runs each run's first item, its receiver the next
-        partner, f.role = ranked_partner(f.ix, "%item", items.blocks, items.ranked)
-        f.partner_block = block_of(f.ix, partner, items.blocks, items.paired, items.ranked, items.alternate)
+    if items.share and items.ranked:  # a group: the sender runs each run's first item, its receivers the others
+        sender, f.role = ranked_sender(f.ix, "%item", items.blocks, items.ranked)
+        f.sender_block = block_of(f.ix, sender, items.blocks, items.paired, items.ranked, items.alternate)
     for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
         inner = 1
         for s in items.batch[axis + 1:]:
@@ -402,12 +402,11 @@ def _shared(b: TensorBinding, items: WorkItems | None) -> bool:
 
 
 def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
-                tile_of: Callable[[str], str] | None = None, shared: bool = False, need: str | None = None) -> None:
+                tile_of: Callable[[str], str] | None = None, shared: bool = False) -> None:
     """Read `count` tiles of binding `k` into the back of its CB, `block` tiles per reservation: positions
     0..count-1 in order, position p being tile ``tile_of(p)`` of the work item's slice (default p itself) and
     landing on page p % block of its block, at ``get_write_ptr + (p % block) * tile size``. A `shared` block is
-    read by the group's sender alone and multicast to the others (`_multicast_block`; with `need`, the name of
-    a 0/1 index, only when it is 1)."""
+    read by the group's sender alone and multicast to the others (`_multicast_block`)."""
     cb, ty = f"%cb{b.cb_id}", b.cb_type
     f.const(f"blk{k}", f"{block} : index", "index")
     f.const(f"blk{k}_i32", f"{block} : i32", "i32")
@@ -435,22 +434,20 @@ def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
     f.end_loop()
     f.op('"ttkernel.noc_async_read_barrier"(%noc) : (i8) -> ()')
     if shared:
-        _multicast_block(f, k, b, need)
+        _multicast_block(f, k, b)
     f.op(f'"ttkernel.cb_push_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
     if first != "%c0":
         f.end_loop()
 
 
-def _multicast_block(f: _Func, k: int, b: TensorBinding, need: str | None = None) -> None:
+def _multicast_block(f: _Func, k: int, b: TensorBinding) -> None:
     """The rest of a shared block, after the sender's reads landed: the sender waits until every receiver has
     reserved the block's pages (its ready semaphore counts them), multicasts the pages to the same L1 address
     on the group's other cores, then sets their valid semaphores; a receiver clears its valid semaphore, tells
-    the sender it is ready and waits for valid. Both then push the block. With `need` (a ranked share: one
-    receiver, whose item may not visit this chunk) the sender does its part only when `need` is 1; a receiver
-    asks for exactly the chunks its own item visits, so the two agree, and a receiver that ran ahead to its next
-    item has told the sender it is ready for that item's first chunk, which is the next one it is sent."""
-    if need is not None:
-        f.loop(need, f"need{k}")
+    the sender it is ready and waits for valid. Both then push the block. Every receiver takes part in every
+    block its sender multicasts (in a ranked group, the chunks of the sender's item, though its own item may
+    visit fewer), so the ready count is exact: no receiver can be ready for a later block before the sender has
+    sent it this one."""
     f.op(f'"ttkernel.experimental.semaphore_wait"(%sem_ready_ptr, %receivers) : ({_PTR}, index) -> ()')
     f.op(f'"ttkernel.noc_semaphore_set"(%sem_ready_ptr, %c0) : ({_PTR}, index) -> ()')
     f.op(f'%bytes{k} = "arith.muli"(%blk{k}_i32, %ts{b.cb_id}) : (i32, i32) -> i32')
@@ -459,8 +456,6 @@ def _multicast_block(f: _Func, k: int, b: TensorBinding, need: str | None = None
     f.op(f'"ttkernel.noc_semaphore_set_multicast"(%sem_valid, %group_valid, %receivers_i32) '
          f": ({_SEM}, {_NOC_ADDR}, i32) -> ()")
     f.op('"ttkernel.noc_async_write_barrier"(%noc) : (i8) -> ()')
-    if need is not None:
-        f.end_loop()
     f.end_loop()
     f.loop("is_receiver", f"recv{k}")
     f.op(f'"ttkernel.noc_semaphore_set"(%sem_valid_ptr, %c0) : ({_PTR}, index) -> ()')
@@ -475,18 +470,20 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     per reservation; with `live`, only the chunks the mask leaves live for the item's row block (the same bounds
     as the compute thread's). A chunk's position p maps to its tile: "rows" chunks are contiguous tile ids;
     column-major "rows" chunks hold tile (row r, column c) at p = c * width + r; "cols" chunks hold tile row r,
-    chunk column c at p = r * width + c."""
+    chunk column c at p = r * width + c. In a ranked group every core visits its sender's chunks (a prefix of
+    which are its own): the shared streams' blocks are multicast to every receiver, which pops those beyond its
+    own item unread (`lowering.mlir`'s `pop_unread`); a receiver reads its unshared streams for its own only."""
     shifted = any(st.ahead for st in streams)
-    partner: tuple[str, str] | None = None
+    own: str | None = None  # a ranked group's receiver: the end of its own chunks
     if live is None and not shifted:
         f.const("trips", f"{trips} : index", "index")
         f.loop("trips", "j")
     else:
         lo, hi = live_range(f.ix, live.live, live.rows, trips, f.block) if live is not None else \
             ("%c0", f.ix.const(trips))
-        if live is not None and f.partner_block is not None:
-            partner = live_range(f.ix, live.live, live.rows, trips, f.partner_block)
-            padding = ranked_padding(f.ix, f.role, (lo, hi), partner)
+        if live is not None and f.sender_block is not None:
+            own = hi
+            lo, hi = live_range(f.ix, live.live, live.rows, trips, f.sender_block)
         if shifted:  # iteration j reads chunk j of the streams read ahead and chunk j - 1 of the others
             f.op(f'"scf.for"({lo}, {f.ix.arith("addi", hi, "%c1")}, %c1) ({{')
         else:
@@ -496,17 +493,24 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     trip_j = "%j"
     for n, st in enumerate(streams):
         k = first + n
-        if shifted:  # a loop of one trip (or none) around this stream's chunk, its index in %jk
-            if st.ahead:  # chunk j while j < hi
+        shared = _shared(st.tensor, items)
+        gated = own is not None and not shared  # read only for the receiver's own chunks
+        if shifted or gated:  # a loop of one trip (or none) around this stream's chunk, its index in %jk
+            if not shifted:  # chunk j
+                count, chunk = "%c1", trip_j
+            elif st.ahead:  # chunk j while j < hi
                 count, chunk = f.ix.arith("minsi", f.ix.arith("subi", hi, trip_j), "%c1"), trip_j
             else:  # chunk j - 1 while j > lo
                 count, chunk = f.ix.arith("minsi", f.ix.arith("subi", trip_j, lo), "%c1"), \
                     f.ix.arith("subi", trip_j, "%c1")
+            if gated:  # and while it is below the receiver's own end
+                count = f.ix.arith("muli", count, f.ix.arith(
+                    "minsi", f.ix.arith("maxsi", f.ix.arith("subi", own, chunk), "%c0"), "%c1"))
             f.op(f'"scf.for"(%c0, {count}, %c1) ({{')
             f.op(f"^bb0(%once{k}: index):")
             f.depth += 1
             f.op(f'%jc{k} = "arith.addi"({chunk}, %once{k}) : (index, index) -> index')
-        jv = f"%jc{k}" if shifted else "%j"
+        jv = f"%jc{k}" if shifted or gated else "%j"
         if st.axis == "rows" and not st.column_major:
             f.const(f"step{k}", f"{_chunk_tiles(st)} : index", "index")
             f.op(f'%base{k} = "arith.muli"({jv}, %step{k}) : (index, index) -> index')
@@ -536,35 +540,9 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
                     f.op(f'%rb{k} = "arith.addi"(%row{k}, %base{k}) : (index, index) -> index')
                     f.op(f'%tile{k} = "arith.addi"(%rb{k}, %tcol{k}) : (index, index) -> index')
                     return f"%tile{k}"
-        need = None
-        if partner is not None and _shared(st.tensor, items):  # on a sender: 1 when its receiver visits chunk jv
-            rlo, rhi = partner
-            before = f.ix.arith("minsi", f.ix.arith("maxsi", f.ix.arith("subi", rhi, jv), "%c0"), "%c1")
-            after = f.ix.arith("minsi", f.ix.arith("maxsi", f.ix.arith("subi", f.ix.arith("addi", jv, "%c1"), rlo),
-                                                   "%c0"), "%c1")
-            need = f.ix.arith("muli", before, after)[1:]
-        _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of, _shared(st.tensor, items), need)
-        if shifted:
+        _read_block(f, k, st.tensor, _chunk_tiles(st), blocks[n], tile_of, shared)
+        if shifted or gated:
             f.end_loop()
-    f.end_loop()
-    if partner is not None:  # a receiver's CBs of shared streams catch up with its sender's (compute pops these)
-        for n, st in enumerate(streams):
-            if _shared(st.tensor, items):
-                _push_unread(f, first + n, st.tensor, _chunk_tiles(st), blocks[n], padding[1:])
-
-
-def _push_unread(f: _Func, k: int, b: TensorBinding, count: int, block: int, chunks: str) -> None:
-    """`chunks` chunks of `count` tiles reserved and pushed unwritten, `block` tiles at a time: the pages a
-    ranked pair's sender multicast to no one (its receiver's item does not visit them), so that both cores' CBs
-    stand at the same page when the next item's first chunk is multicast to the sender's write pointer."""
-    cb, ty = f"%cb{b.cb_id}", b.cb_type
-    f.const(f"pblk{k}", f"{count // block} : index", "index")
-    f.const(f"pblk{k}_i32", f"{block} : i32", "i32")
-    f.loop(chunks, f"pad{k}")
-    f.loop(f"pblk{k}", f"pb{k}")
-    f.op(f'"ttkernel.cb_reserve_back"({cb}, %pblk{k}_i32) : ({ty}, i32) -> ()')
-    f.op(f'"ttkernel.cb_push_back"({cb}, %pblk{k}_i32) : ({ty}, i32) -> ()')
-    f.end_loop()
     f.end_loop()
 
 

@@ -74,21 +74,20 @@ def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int 
     return ops.arith("addi", half, ops.arith("muli", odd, span))
 
 
-def ranked_partner(ops: IndexOps, item: Value, blocks: int, ranked: int) -> tuple[Value, Value]:
-    """In a ranked pair (`GridPlan.ranked` = 2: the run's first item on the sender, the second on the receiver),
-    the other core's item, and 1 when `item` is the receiver's (0: the sender's)."""
-    role = ops.arith("remui", ops.arith("remui", item, ops.const(blocks)), ops.const(ranked))
-    return ops.arith("subi", ops.arith("addi", item, ops.const(1)), ops.arith("muli", role, ops.const(2))), role
+def ranked_sender(ops: IndexOps, item: Value, blocks: int, ranked: int) -> tuple[Value, Value]:
+    """In a ranked group (`GridPlan.ranked` cores: the run's first item on its sender, the others on its
+    receivers), the sender's item, and 1 when `item` is a receiver's (0: the sender's)."""
+    position = ops.arith("remui", ops.arith("remui", item, ops.const(blocks)), ops.const(ranked))
+    return ops.arith("subi", item, position), ops.arith("minsi", position, ops.const(1))
 
 
-def ranked_padding(ops: IndexOps, role: Value, own: tuple[Value, Value], partner: tuple[Value, Value]) -> Value:
-    """Chunks a ranked pair's receiver (`role` 1) pushes and pops unread after its item, so that its CB of each
-    shared stream stands where its sender's does: the sender's live chunks less its own (they share the first);
-    0 on the sender."""
+def ranked_padding(ops: IndexOps, role: Value, own: tuple[Value, Value], sender: tuple[Value, Value]) -> Value:
+    """Chunks a ranked group's receiver (`role` 1) is sent beyond its own item's (it receives every chunk its
+    sender's item visits, and they share the first): its compute thread pops them unread; 0 on the sender."""
     def length(r: tuple[Value, Value]) -> Value:
         return ops.arith("maxsi", ops.arith("subi", r[1], r[0]), ops.const(0))
 
-    return ops.arith("muli", role, ops.arith("maxsi", ops.arith("subi", length(partner), length(own)),
+    return ops.arith("muli", role, ops.arith("maxsi", ops.arith("subi", length(sender), length(own)),
                                               ops.const(0)))
 
 

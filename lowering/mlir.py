@@ -31,7 +31,7 @@ from tteqsat.lowering.item_index import (
     live_tiles,
     mask_tile,
     ranked_padding,
-    ranked_partner,
+    ranked_sender,
 )
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.lookahead import trip_order
@@ -509,16 +509,16 @@ class ComputeEmitter:
             self.pop_unread(info, (lo, hi))
 
     def pop_unread(self, info: LoopInfo, own: tuple[str, str]) -> None:
-        """On a ranked pair's receiver: pop the chunks of each shared stream its reader pushed unread after the
-        item (`lowering.dataflow._push_unread`: its sender's live chunks beyond its own), so its CBs stand where
-        the sender's do for the next item's multicast."""
+        """On a ranked group's receiver: pop the chunks of each shared stream its sender multicast beyond its own
+        item's (`lowering.dataflow._emit_streams`: every receiver takes every chunk its sender's item visits), so
+        its CBs stand where the sender's do for the next item's multicast."""
         grid = self.s.grid
         assert grid is not None and info.live is not None
         b, ix = self.b, self.ix
-        partner, role = ranked_partner(ix, self.item, grid.blocks, grid.ranked)
-        block = block_of(ix, partner, grid.blocks, grid.paired, grid.ranked, grid.alternate)
+        sender, role = ranked_sender(ix, self.item, grid.blocks, grid.ranked)
+        block = block_of(ix, sender, grid.blocks, grid.paired, grid.ranked, grid.alternate)
         padding = ranked_padding(ix, role, own, live_range(ix, info.live, info.rows, info.trips, block))
-        b.line("// a pair's receiver: pop what its reader pushed unread to keep up with its sender's CBs")
+        b.line("// a ranked group's receiver: pop the chunks its sender multicast beyond its own item's")
         for st in info.streams:
             if self.s.args[st.arg].blocked:
                 continue

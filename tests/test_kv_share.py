@@ -289,12 +289,13 @@ def test_the_emitted_item_arithmetic_is_the_plans(which: str) -> None:
     assert covered == list(range(res.items))
 
 
-def test_a_causal_kernel_that_skips_chunks_shares_in_ranked_pairs() -> None:
-    """Its items visit different chunks, so groups are pairs whose sender runs the longer block
+def test_a_causal_kernel_that_skips_chunks_shares_in_ranked_groups() -> None:
+    """Its items visit different chunks, so groups are ranked, their sender running the longest block
     (tests/test_ranked_share.py has the rest); with the handshake priced dear, each core reads its own."""
     res = optimize(attention(causal=True), "wormhole_b0", True, form="streaming")
     assert res.schedule.loop is not None and res.schedule.loop.live is not None  # items visit different chunks
-    assert res.chip.shared == 2 and res.schedule.grid is not None and res.schedule.grid.ranked == 2
+    grid = res.schedule.grid
+    assert res.chip.shared > 1 and grid is not None and grid.ranked == res.chip.shared
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dear = tq.optimize(attention(causal=True), load_arch("wormhole_b0", {**SHARE, "noc.write_latency": 1e6}),

@@ -1,6 +1,7 @@
-"""Sharing K/V reads when a group's items visit different chunks (a causal mask's q blocks): pairs of cores, the
-sender running the block that visits the most chunks and multicasting each chunk only when its receiver's block
-visits it. Priced, emitted, simulated, and shown to fail when the condition is broken."""
+"""Sharing K/V reads when a group's items visit different chunks (a causal mask's q blocks): ranked groups of
+cores, the sender running the block that visits the most chunks and multicasting every one of them to all its
+receivers, which pop those their own blocks skip. Priced, emitted, simulated, and shown to fail when the protocol
+is broken."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import dataclasses
 import re
 import warnings
 from types import SimpleNamespace
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -19,9 +21,10 @@ import tteqsat as tq
 from tteqsat.arch import load_arch
 from tteqsat.cost.chip import CorePipeline, GridShape, price_items, price_shared_items
 from tteqsat.frontend import reference
+from tteqsat.lowering import dataflow
 from tteqsat.lowering.conformance import check_module
-from tteqsat.lowering.item_index import Integers, block_of, item_number
-from tteqsat.scheduling.grid import RANKED_SHARE, nested_runs
+from tteqsat.lowering.item_index import Integers, block_of, item_number, ranked_sender
+from tteqsat.scheduling.grid import RANKED_SIZES, nested_runs
 from tteqsat.scheduling.model import block_order
 from tteqsat.sim import SimulationError, simulate
 from tteqsat.tools.timing_check import result_cycles
@@ -32,43 +35,32 @@ ROWS = 512
 
 def causal(diagonal: int = 128, rows: int = ROWS) -> tq.Kernel:
     """Causal attention over 2 heads whose mask's diagonal sits 128 keys right of the main one: with 128-row
-    blocks and 256-key chunks, block 0 visits one chunk and block 1 two, so a pair's receiver skips one."""
+    blocks and 256-key chunks, block 0 visits one chunk and blocks 1-3 two, so a receiver may skip one."""
     q, k, v = (tq.tensor(n, (1, 2, rows, 64)) for n in "qkv")
     s = tq.where(tq.tri(rows, rows, k=diagonal), q @ k.mT * 0.125, -np.inf)
     return tq.kernel("causal", tq.softmax(s) @ v)
 
 
-_CACHE: dict[bool, tq.Result] = {}
+_CACHE: dict[tuple[bool, tuple[int, ...]], tq.Result] = {}
 
 
-def result(share: bool = True) -> tq.Result:
-    if share not in _CACHE:
-        with warnings.catch_warnings():
+def result(share: bool = True, sizes: tuple[int, ...] = RANKED_SIZES) -> tq.Result:
+    """The kernel on 4 cores (8 items: each core runs two, so a receiver's CBs must catch up with its sender's
+    after an item), with ranked groups of `sizes` cores offered."""
+    key = (share, sizes)
+    if key not in _CACHE:
+        with warnings.catch_warnings(), mock.patch("tteqsat.pipeline.RANKED_SIZES", sizes):
             warnings.simplefilter("ignore")
             arch = load_arch("wormhole_b0", {"settings.share_inputs": share, **DRAM_BOUND})
-            # 8 items on 4 cores: each core runs two, so a receiver's CBs must catch up with its sender's
-            _CACHE[share] = tq.optimize(causal(), arch, cores=4, form="streaming", blocks=(128,))
-    return _CACHE[share]
-
-
-def _with_need(text: str, value: str) -> str:
-    """The module with the sender's per-chunk condition replaced by `value` (%c0: never send, %c1: always)."""
-    lines = text.splitlines(keepends=True)
-    for n, line in enumerate(lines):
-        if "^bb0(%need" in line:
-            lines[n - 1] = re.sub(r'"scf.for"\(%c0, %ix\d+, %c1\)', f'"scf.for"(%c0, {value}, %c1)', lines[n - 1])
-    out = "".join(lines)
-    assert out != text
-    return out
+            _CACHE[key] = tq.optimize(causal(), arch, cores=4, form="streaming", blocks=(128,))
+    return _CACHE[key]
 
 
 def _without_catch_up(text: str) -> str:
-    """The module with a receiver's unread pushes and their pops (after each item) made loops of no trips."""
+    """The module with a receiver's pops of the chunks it does not visit (after each item) made loops of no trips."""
     lines = text.splitlines(keepends=True)
     for n, line in enumerate(lines):
-        if "^bb0(%pad" in line:  # the reader's pushes
-            lines[n - 1] = re.sub(r'"scf.for"\(%c0, %ix\d+, %c1\)', '"scf.for"(%c0, %c0, %c1)', lines[n - 1])
-        if "pop what its reader pushed unread" in line:  # the compute thread's pops: the next two loops
+        if "pop the chunks its sender multicast" in line:  # the compute thread's pops: the next two loops
             loops = [m for m in range(n + 1, len(lines)) if '"scf.for"(' in lines[m]][:2]
             for m in loops:
                 lines[m] = re.sub(r'"scf.for"\((%\w+), %\w+, ', r'"scf.for"(\1, \1, ', lines[m])
@@ -110,25 +102,28 @@ def test_a_pair_is_paced_by_its_longer_item_and_its_receiver_reads_only_its_own_
 
 def test_causal_runs_nest_and_their_reverse_does_not() -> None:
     res = result()
-    assert nested_runs(res.schedule, RANKED_SHARE)
+    assert nested_runs(res.schedule, 2) and nested_runs(res.schedule, 4)
     loop = res.schedule.loop
     assert loop is not None and loop.live is not None
     assert loop.range(0) != loop.range(1)  # the test's premise: a pair's receiver visits fewer chunks
     # later blocks visiting fewer chunks (a mask above the diagonal): the larger block of a run would be its
     # sender, and it does not read the chunks its receiver needs
     upper = SimpleNamespace(blocks=4, loop=SimpleNamespace(range=lambda b: (b, 4)))
-    assert not nested_runs(upper, RANKED_SHARE)  # type: ignore[arg-type]
+    assert not nested_runs(upper, 2)  # type: ignore[arg-type]
 
 
 # -- what is chosen, emitted and simulated ----------------------------------------------------------------------
-def test_a_causal_kernel_shares_in_pairs_and_verifies() -> None:
-    res = result()
+@pytest.mark.parametrize("sizes", [RANKED_SIZES, (2,)])
+def test_a_causal_kernel_shares_in_ranked_groups_and_verifies(sizes: tuple[int, ...]) -> None:
+    res = result(sizes=sizes)
     grid = res.schedule.grid
-    assert grid is not None and grid.share is not None and grid.ranked == RANKED_SHARE and res.chip.shared == 2
-    assert all(len(g) == 2 for g in grid.share.groups)
-    assert any("multicasts a chunk only to the cores whose block visits it" in n for n in res.warnings)
+    size = res.chip.shared
+    assert grid is not None and grid.share is not None and grid.ranked == size
+    assert size == (4 if sizes == RANKED_SIZES else 2)  # one group of all four cores where it is offered
+    assert all(len(g) == size for g in grid.share.groups)
+    assert any("multicasts every chunk of it to all of them" in n for n in res.warnings)
     text = res.to_mlir()
-    assert check_module(text) == [] and "^bb0(%need" in text
+    assert check_module(text) == [] and "pop the chunks its sender multicast beyond its own" in text
     check = res.verify(cores="all", precision="exact")
     assert check.max_abs_err < 0.05
     unshared = result(share=False)
@@ -141,26 +136,37 @@ def test_a_causal_kernel_shares_in_pairs_and_verifies() -> None:
             grid.core_items(n)
 
 
-def test_a_sender_that_always_multicasts_overwrites_pages_its_receiver_did_not_reserve() -> None:
+def test_groups_of_four_price_below_pairs_here() -> None:
+    assert result().chip.cycles < result(sizes=(2,)).chip.cycles
+
+
+@pytest.mark.parametrize("item", range(16))
+def test_every_core_of_a_group_follows_its_senders_item(item: int) -> None:
+    sender, role = ranked_sender(Integers(), item, 8, 4)
+    assert sender == item - item % 8 % 4 and role == min(item % 8 % 4, 1)
+
+
+def test_a_receiver_that_visits_only_its_own_chunks_fails(monkeypatch) -> None:
+    """Were a receiver to take part only in its own item's chunks, the sender's multicast of a chunk beyond them
+    would land on pages that receiver has not reserved (or its next item's first chunk would be counted ready
+    for this one)."""
     res = result()
     assert _run(res, res.to_mlir()) < 0.05
+    own = ranked_sender
+    monkeypatch.setattr(dataflow, "ranked_sender", lambda ix, item, blocks, ranked: (item, own(ix, item, blocks,
+                                                                                             ranked)[1]))
+    bad = dataclasses.replace(res, _mlir=None)  # the text emitted anew
     with pytest.raises(SimulationError, match="has not reserved"):
-        _run(res, _with_need(res.to_mlir(), "%c1"))
+        _run(bad, bad.to_mlir())
 
 
-def test_a_receiver_whose_cbs_do_not_catch_up_with_its_senders_fails() -> None:
-    """After an item the sender's CBs of K and V have advanced over the chunks its receiver skipped; the next
+def test_a_receiver_that_does_not_pop_the_chunks_it_skips_fails() -> None:
+    """After an item the group's CBs of K and V have advanced over the chunks a receiver skipped; the next
     item's first chunk is multicast to the sender's write pointer, so the receiver must stand there too."""
     res = result()
     assert all(count == 2 for _, count in res.schedule.grid.cores)  # two items a core: the case that needs it
-    with pytest.raises(SimulationError, match="has not reserved"):
+    with pytest.raises(SimulationError, match="pushed but never popped|has not reserved"):
         _run(res, _without_catch_up(res.to_mlir()))
-
-
-def test_a_sender_that_never_multicasts_a_chunk_deadlocks_its_receiver() -> None:
-    res = result()
-    with pytest.raises(SimulationError, match="deadlock"):
-        _run(res, _with_need(res.to_mlir(), "%c0"))
 
 
 def test_the_timing_simulator_runs_it_and_the_analytic_price_agrees() -> None:
@@ -169,7 +175,7 @@ def test_the_timing_simulator_runs_it_and_the_analytic_price_agrees() -> None:
 
 
 @needs_gxx
-def test_the_conditional_multicast_compiles(tmp_path) -> None:
+def test_the_group_multicast_compiles(tmp_path) -> None:
     res = result()
     cpp = res.to_cpp()
     assert check_cpp(res.to_mlir(), cpp) == []
@@ -177,11 +183,11 @@ def test_the_conditional_multicast_compiles(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_the_html_report_says_the_groups_are_ranked_pairs() -> None:
+def test_the_html_report_says_the_groups_are_ranked() -> None:
     from tteqsat.tools.html_report import render_html
 
     grid_text = render_html(result()).split("<h2>Grid</h2>")[1].split("</p>")[0]
-    assert "groups of 2: one core of each reads" in grid_text and "the groups are pairs" in grid_text
+    assert "groups of 4: one core of each reads" in grid_text and "the groups are ranked" in grid_text
 
 
 def test_items_that_differ_are_priced_by_their_cores_pipelines() -> None:
@@ -224,15 +230,16 @@ def aligned() -> tq.Result:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             arch = load_arch("wormhole_b0", {"settings.share_inputs": True, **DRAM_BOUND})
-            _ALTERNATE.append(tq.optimize(causal(diagonal=0), arch, cores=4, form="streaming", blocks=(128,),
-                                          chunks=(256,)))
+            with mock.patch("tteqsat.pipeline.RANKED_SIZES", (2,)):
+                _ALTERNATE.append(tq.optimize(causal(diagonal=0), arch, cores=4, form="streaming", blocks=(128,),
+                                              chunks=(256,)))
     return _ALTERNATE[0]
 
 
 def test_equal_runs_alternate_their_sender_balance_the_pair_and_verify() -> None:
     res = aligned()
     grid, sched = res.schedule.grid, res.schedule
-    assert grid is not None and grid.ranked == RANKED_SHARE and grid.alternate
+    assert grid is not None and grid.ranked == 2 and grid.alternate
     loop = sched.loop
     assert all(loop.range(2 * k) == loop.range(2 * k + 1) for k in range(sched.blocks // 2))
     # the sender's items alternate between the larger and the smaller block of their runs
@@ -250,18 +257,19 @@ def test_equal_runs_alternate_their_sender_balance_the_pair_and_verify() -> None
 
 def test_alternating_runs_whose_blocks_visit_different_chunks_fails() -> None:
     """Over 1,024 rows the shifted diagonal's second run differs (block 2 visits two chunks, block 3 three), so
-    the plan keeps largest first. Sent by its smaller block, the pair's CBs no longer stand at the same page and
-    the sender's multicast lands on pages its receiver has not reserved."""
+    the plan keeps largest first. Sent by its smaller block, the pair's receiver waits for a chunk its sender's
+    item does not visit, so nobody sends it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         arch = load_arch("wormhole_b0", {"settings.share_inputs": True, **DRAM_BOUND})
-        res = tq.optimize(causal(rows=1024), arch, cores=8, form="streaming", blocks=(128,), chunks=(256,))
+        with mock.patch("tteqsat.pipeline.RANKED_SIZES", (2,)):
+            res = tq.optimize(causal(rows=1024), arch, cores=8, form="streaming", blocks=(128,), chunks=(256,))
     grid = res.schedule.grid
-    assert grid is not None and grid.ranked == RANKED_SHARE and not grid.alternate
-    assert not nested_runs(res.schedule, RANKED_SHARE, alternate=True)
+    assert grid is not None and grid.ranked == 2 and not grid.alternate
+    assert not nested_runs(res.schedule, 2, alternate=True)
     assert _run(res, res.to_mlir()) < 0.05
     bad = dataclasses.replace(res, _mlir=None)  # the text emitted anew from the changed plan
     bad.schedule = copy.copy(res.schedule)
     bad.schedule.grid = dataclasses.replace(grid, alternate=True)
-    with pytest.raises(SimulationError, match="has not reserved"):
+    with pytest.raises(SimulationError, match="deadlock"):
         _run(bad, bad.to_mlir())

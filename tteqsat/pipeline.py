@@ -40,7 +40,7 @@ from tteqsat.frontend.splitkv import KvSplit, attention_keys, split_kv
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
-from tteqsat.scheduling.grid import RANKED_SHARE, grid_plan, nested_runs, ranked_share
+from tteqsat.scheduling.grid import RANKED_SIZES, grid_plan, nested_runs, ranked_share
 from tteqsat.scheduling.model import Schedule, block_order
 from tteqsat.scheduling.timing import items_pipeline, rate_pipeline, share_handshake
 
@@ -616,11 +616,12 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                               handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)),
                               pipeline=functools.cache(lambda hops: rate_pipeline(model, schedule, hops)))
         # items differ by row block: price the natural order and the paired one (short with long blocks), and
-        # with sharing pairs of cores whose sender's item visits every chunk its receiver's does
+        # with sharing groups of cores whose sender's item visits every chunk its receivers' do
         costs = []
         pipelines = functools.cache(lambda own, hops: items_pipeline(model, schedule, own, hops))
-        pairs_apply = arch_obj.share_inputs and items > view.elements and nested_runs(schedule, RANKED_SHARE)
-        handshake = share_handshake(model, schedule, model.dram_rate(grid.cores)) if pairs_apply else None
+        sizes = [size for size in RANKED_SIZES
+                 if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, size)]
+        handshake = share_handshake(model, schedule, model.dram_rate(grid.cores)) if sizes else None
         for paired in (False, True):
             order = [block_order(n % blocks, blocks, paired) for n in range(items)]
             chip = price_items(grid, [schedule.item_cycles(b) for b in order],
@@ -628,10 +629,11 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                                schedule.setup_cycles,
                                lambda run, order=order: pipelines(tuple(sorted(order[i] for i in run)), None))
             costs.append(dataclasses.replace(chip, paired=paired))
-            if handshake is not None:
-                pairs = ranked_share(grid, schedule, arch_obj, items, paired, use, page, handshake, pipelines)
-                if pairs is not None:
-                    costs.append(dataclasses.replace(pairs, paired=paired))
+            for size in sizes:
+                assert handshake is not None
+                ranked = ranked_share(grid, schedule, arch_obj, items, paired, use, page, handshake, pipelines, size)
+                if ranked is not None:
+                    costs.append(dataclasses.replace(ranked, paired=paired))
         return min(costs, key=lambda c: (c.cycles, c.paired, c.shared))
 
     start = time.perf_counter()
@@ -734,12 +736,12 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                      f"({part}) in lockstep; in each group one core reads the whole inputs from DRAM and "
                      "multicasts them to the others over the NoC"
                      + ("; the items visit different chunks (the mask skips some), so each group's sender runs "
-                        "the block that visits the most and multicasts a chunk only to the cores whose block "
-                        "visits it" if ranked else ""))
+                        "the block that visits the most and multicasts every chunk of it to all of them (each "
+                        "receiver pops those its own block does not visit)" if ranked else ""))
     elif arch_obj.share_inputs and best_cand.schedule.loop is not None and best_cand.schedule.loop.live is not None:
         notes.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some); "
-                     "sharing them in pairs of cores (the sender's block visiting every chunk its receiver's "
-                     "does) did not price cheaper, so each core reads its own inputs")
+                     "sharing them in groups of cores (the sender's block visiting every chunk its receivers' "
+                     "do) did not price cheaper, so each core reads its own inputs")
     if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)

@@ -451,10 +451,11 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
     """Like `price_shared` for items that differ (a causal mask gives later q blocks more chunks): runs of
     `size` consecutive items of one batch element (`group_items` each) go to groups of `size` cores, core i of
     a group taking item i of each of its runs; the item order puts each run's largest first, so the sender
-    (core 0) reads the chunks every other core of its group needs and multicasts each one to those that need
-    it. A group runs in lockstep, so each of its cores takes its run's slowest item's time; the sender moves
-    every byte of its items from DRAM, a receiver only its items' unshared ones (`item_bytes - shared_bytes`),
-    and every core takes all of its own through its NoC link. `sync_cycles` per item is what the multicast
+    (core 0) reads the chunks every other core of its group needs and multicasts each one to all of them (a
+    receiver pops those its own item does not visit). A group runs in lockstep, so each of its cores takes its
+    run's slowest item's time; the sender moves every byte of its items from DRAM, a receiver only its items'
+    unshared ones (`item_bytes - shared_bytes`); through its NoC link each core takes its own unshared bytes and
+    every shared byte its run's sender moves. `sync_cycles` per item is what the multicast
     handshakes add to every core's reader. `sender(indices)` is the pipeline of a sender running those items
     (`CoreLoad.pipeline`, as `price_shared`'s; the receivers are paced by it, `CoreLoad.lead`): every
     group count is priced without it, the cheapest and the most groups again with it. None when no group fits
@@ -480,6 +481,7 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
             paced = fixed_cycles + sum(steps[u] for u in span)
             handshakes = sum(sync[u * size] for u in span)  # the sender's, which paces the group
             lead = None
+            sent = sum(shared_bytes[u * size] for u in span)  # every receiver takes all its sender multicasts
             for i in range(size):
                 own = [u * size + i for u in span]
                 moved = sum(item_bytes[n] for n in own)
@@ -489,7 +491,7 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
                     loads.append(lead)
                 else:
                     dram = moved - sum(shared_bytes[n] for n in own)
-                    loads.append(CoreLoad(count, paced, dram, moved, handshakes, lead=lead))
+                    loads.append(CoreLoad(count, paced, dram, dram + sent, handshakes, lead=lead))
             first += count
         cost = price_cores(grid, loads, page_bytes, item_bytes=round(sum(item_bytes) / items), shared=size)
         return replace(cost, group_runs=per_group, share_run=size)

@@ -18,17 +18,17 @@ from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_shared_it
 from tteqsat.frontend.batch import ElementView
 from tteqsat.scheduling.model import GridPlan, Schedule, SharePlan, TensorLayout, block_order
 
-RANKED_SHARE = 2
-"""Cores in a group sharing reads when its items visit different chunks: a sender and one receiver. (The
-emitted handshake counts ready receivers on one semaphore, which is exact only when a receiver that finished
-its item early cannot be mistaken for one still on this chunk: with one receiver there is no other.)"""
+RANKED_SIZES = (2, 4, 8)
+"""Cores in a group sharing reads when its items visit different chunks: a sender and its receivers. Every
+receiver takes part in every chunk its sender's item visits, its own or not (`lowering.dataflow`), so the
+handshake's count of ready receivers on one semaphore is exact."""
 
 
 def grid_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, arch: Arch) -> GridPlan:
     """The split `chip` priced, for `schedule` (the program of one work item)."""
     grid = (int(arch.num("chip.grid_cols")), int(arch.num("chip.grid_rows")))
     blocks = chip.items // view.elements
-    if chip.shared > 1:  # ranked pairs when the items differ (priced by `ranked_share`: runs of the group size)
+    if chip.shared > 1:  # ranked groups when the items differ (priced by `ranked_share`: runs of the group size)
         ranked = chip.shared if chip.share_run == chip.shared and _ranked(schedule) else 0
         return _shared_plan(schedule, view, block, chip, grid, blocks, ranked,
                             bool(ranked) and nested_runs(schedule, ranked, alternate=True))
@@ -79,8 +79,9 @@ def nested_runs(schedule: Schedule, size: int, alternate: bool = False) -> bool:
 
 def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, paired: bool, cores: int | None,
                  page: int, handshake: Callable[[int], tuple[float, float, float]],
-                 pipelines: Callable[[tuple[int, ...], int | None], CorePipeline] | None = None) -> ChipCost | None:
-    """`schedule`'s items (row blocks that visit different chunks) over groups of `RANKED_SHARE` cores sharing
+                 pipelines: Callable[[tuple[int, ...], int | None], CorePipeline] | None = None,
+                 size: int = 2) -> ChipCost | None:
+    """`schedule`'s items (row blocks that visit different chunks) over groups of `size` cores sharing
     the reads every block of an element makes alike (K and V): each block's shared bytes are its live chunks'
     of the streamed inputs that are not row-blocked, and the whole inputs'. `pipelines(blocks, hops)` is the
     pipeline of a core running those row blocks (the sender's, with its multicast `hops`)."""
@@ -91,18 +92,18 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
     whole = sum(a.n_tiles for n, a in enumerate(schedule.args)
                 if a.role == "in" and not a.blocked and n not in streamed) * page
     chunked = sum(schedule.args[st.arg].n_tiles for st in loop.streams if not schedule.args[st.arg].blocked) * page
-    rect = sharing_rect(RANKED_SHARE, grid.cols or grid.cores, grid.rows or 1)
+    rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
     if rect is None or not chunked:
         return None
     hops = rect[0] + rect[1] - 2
     reader = handshake(hops)[2]
-    alternate = nested_runs(schedule, RANKED_SHARE, alternate=True)  # the senders' items as dear as the receivers'
-    order = [block_order(n % blocks, blocks, paired, RANKED_SHARE, alternate) for n in range(items)]
+    alternate = nested_runs(schedule, size, alternate=True)  # the senders' items as dear as the receivers'
+    order = [block_order(n % blocks, blocks, paired, size, alternate) for n in range(items)]
     live = [max(0, hi - lo) / loop.trips for lo, hi in (loop.range(b) for b in order)]
     sender = None if pipelines is None else lambda own: pipelines(tuple(sorted(order[i] for i in own)), hops)
     return price_shared_items(grid, [schedule.item_cycles(b) for b in order],
                               [schedule.item_dram_bytes(arch, b) for b in order],
-                              [whole + chunked * f for f in live], blocks, RANKED_SHARE, cores, page,
+                              [whole + chunked * f for f in live], blocks, size, cores, page,
                               schedule.setup_cycles, [reader * f for f in live], sender)
 
 

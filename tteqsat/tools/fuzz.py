@@ -211,9 +211,9 @@ def _fp32_twin(case: Case, why: str, used: tuple[str, ...]) -> Outcome:
 def paths(result) -> tuple[str, ...]:
     """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
     sections one trip ahead, dead chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
-    more than one core, cores running several work items, reads shared by cores (lockstep groups, or ranked pairs
-    under a skipping mask, and whether some pair's receiver visits fewer chunks than its sender: the chunks it is not
-    sent, pushed and popped unread after its item), keys split over cores."""
+    more than one core, cores running several work items, reads shared by cores (lockstep groups, or ranked groups
+    under a skipping mask, and whether some receiver visits fewer chunks than its sender: the chunks beyond its own
+    it is sent and pops unread after its item), keys split over cores."""
     sched = result.schedule
     loop = sched.loop
     out = []
@@ -232,7 +232,9 @@ def paths(result) -> tuple[str, ...]:
     if sched.grid is not None and any(count > 1 for _, count in sched.grid.cores):
         out.append("several items a core")
     if sched.grid is not None and sched.grid.share is not None:
-        out.append("reads shared in ranked pairs" if sched.grid.ranked else "reads shared by groups")
+        out.append("reads shared in ranked groups" if sched.grid.ranked else "reads shared by groups")
+        if sched.grid.ranked:
+            out.append(f"ranked groups of {sched.grid.ranked}")
         if sched.grid.ranked and _receivers_skip(sched):
             out.append("receivers skip chunks")
     if result.split is not None:
@@ -241,7 +243,7 @@ def paths(result) -> tuple[str, ...]:
 
 
 def _receivers_skip(sched) -> bool:
-    """Whether a ranked pair's receiver visits fewer chunks than its sender (its run's blocks in `block_order`)."""
+    """Whether a ranked group's receiver visits fewer chunks than its sender (its run's blocks in `block_order`)."""
     grid, loop = sched.grid, sched.loop
     size = grid.ranked
     runs = ([loop.range(block_order(p + i, grid.blocks, grid.paired, size, grid.alternate)) for i in range(size)]
@@ -250,9 +252,9 @@ def _receivers_skip(sched) -> bool:
 
 
 def sharing_kind(used: tuple[str, ...]) -> str:
-    """How a schedule's cores read K/V, from its `paths`: each its own, in lockstep groups, or in ranked pairs."""
-    if "reads shared in ranked pairs" in used:
-        return "ranked pairs"
+    """How a schedule's cores read K/V, from its `paths`: each its own, in lockstep groups, or in ranked groups."""
+    if "reads shared in ranked groups" in used:
+        return "ranked groups"
     return "lockstep groups" if "reads shared by groups" in used else "no sharing"
 
 

@@ -222,7 +222,7 @@ def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...
     outputs = tuple(zip(out_names, made, strict=True))
     positive = frozenset(i.fn for i in inputs if i.lo > 0)
     iterations = draw(st.sampled_from((None, None, None, None, 4, 2)))  # now and then a saturation cut short
-    # now and then a chip whose DRAM these kernels saturate: there cores share K/V reads (in ranked pairs when
+    # now and then a chip whose DRAM these kernels saturate: there cores share K/V reads (in ranked groups when
     # a mask makes items visit different chunks), which the real chips choose only for big kernels
     overrides = (("dram.total_gb_per_s", 16.0),) if draw(st.integers(0, 3)) == 0 else ()
     cores = draw(st.sampled_from((None, None, 2, 4)))  # several items a core: CBs carry over between items

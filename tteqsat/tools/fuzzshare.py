@@ -2,13 +2,13 @@
 
 Cores share the reads every row block of a batch element makes alike (K and V of a head) when the chip's DRAM is
 the bottleneck and several row blocks of an element run at once: in lockstep groups with multicast when every
-block visits the same chunks, in ranked pairs when a mask makes blocks visit different chunks (the sender runs the
-block that visits the most and multicasts a chunk only when its receiver needs it; the receiver pushes and pops
-the chunks it skipped after each item, so that with several items a core its CBs catch up with the sender's).
+block visits the same chunks, in ranked groups when a mask makes blocks visit different chunks (the sender runs
+the block that visits the most and multicasts every chunk of it to all its receivers; a receiver pops the chunks
+it skipped after each item, so that with several items a core its CBs catch up with the sender's).
 The other generators draw these rarely; here every kernel is attention-like and drawn where sharing pays:
 
 - masked attention softmax(where(M, q @ k.T * c [+ key bias], -inf)) @ v: causal (bottom-right aligned, or its
-  diagonal moved right by up to 8 tiles, or left and by parts of a tile: then a pair's two blocks end in different
+  diagonal moved right by up to 8 tiles, or left and by parts of a tile: then a group's blocks end in different
   chunks), sliding windows tri(k) & ~tri(k - W), the upper complement now and then, or no mask (lockstep groups);
 - GQA (q heads a multiple of K/V heads, `tq.repeat`), batch > 1, 2-D now and then; a key padding bias (1, keys)
   per batch element or shared; sizes of odd tile counts (96 or 160 q rows, 288 or 800 keys, which no chunk

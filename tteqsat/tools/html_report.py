@@ -264,9 +264,9 @@ def _grid_section(result: Result) -> str:
                  "so the DRAM bytes column counts each core's items as if they read alone.")
         grid = result.schedule.grid
         if grid is not None and grid.ranked:
-            text += (" The items visit different chunks (the mask skips some), so the groups are pairs: the sender "
-                     "runs the row block that visits more and multicasts a chunk only when its receiver's block "
-                     "visits it.")
+            text += (" The items visit different chunks (the mask skips some), so the groups are ranked: the sender "
+                     "runs the row block that visits the most and multicasts every chunk of it to the others, which "
+                     "pop those their own blocks do not visit.")
     return ("<h2>Grid</h2>" + f"<p class='sub' id='grid'>{text}</p>"
             + _table(["cores", "count", "items each", "compute cycles", "DRAM bytes"], rows, {1, 2, 3, 4},
                      table_id="cores"))

@@ -330,6 +330,8 @@ class ComputeEmitter:
     def section(self, sec: DstSection) -> None:
         b = self.b
         per_pass = f", {sec.rows} tile rows per acquire" if sec.rows > 1 else ""
+        if sec.order == "tile":
+            per_pass += f", tile by tile from op {sec.tile_from}"
         b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "
                f"{len(sec.ops)} ops{per_pass}")
         for cb, tiles in sec.waits:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tteqsat as tq
+import tteqsat.scheduling.frames as frames
 import tteqsat.scheduling.sections as sections
 from tteqsat.scheduling.model import SectionOp, TileRead
 from tteqsat.tools.timing_check import result_cycles
@@ -149,3 +150,16 @@ def test_a_run_that_would_switch_an_engines_init_per_tile_is_not_tile_major() ->
     assert sections.tile_major_from([copy_op, exp, recip]) == 2  # two SFPU configurations
     block = SectionOp("matmul", "matmul", {"block": 8}, 0, [], [cb, cb], inner=2)
     assert sections.tile_major_from([block, exp]) is None
+
+
+def test_a_cheaper_cut_whose_cbs_overflow_l1_is_not_taken(monkeypatch) -> None:
+    """A 256-row q block of fused attention fits L1 with its P V matmul and normalisation in one pass; cutting
+    that pass prices cheaper (its second half runs tile by tile) but adds an intermediate CB that overflows L1.
+    The frame's local search keeps the pass whole; without its L1 check the form does not fit at all."""
+    kernel = _attention(1024, rows=256)
+    r = tq.optimize(kernel, "wormhole_b0", blocks=(), form="fused")
+    assert r.l1_bytes <= r.arch.l1_budget
+    assert [o.kind for o in r.schedule.sections[-1].ops] == ["bcast", "matmul", "sfpu2"]
+    monkeypatch.setattr(frames, "_l1_bytes", lambda plan, model: 0)
+    with pytest.raises(tq.KernelError, match="does not fit"):
+        tq.optimize(kernel, "wormhole_b0", blocks=(), form="fused")

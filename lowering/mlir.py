@@ -330,20 +330,31 @@ class ComputeEmitter:
     def section(self, sec: DstSection) -> None:
         b = self.b
         per_pass = f", {sec.rows} tile rows per acquire" if sec.rows > 1 else ""
+        if sec.order == "tile":
+            per_pass += f", tile by tile from op {sec.tile_from}"
         b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "
                f"{len(sec.ops)} ops{per_pass}")
         for cb, tiles in sec.waits:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
         out_cb = sec.packs[0].cb
         self.tiles = sec.tiles
-        steps, pairs = [], []
-        for op in sec.ops:
+        steps, pairs, owner = [], [], []
+        for n, op in enumerate(sec.ops):
             op_steps, op_pairs = op.steps(), self.calls(op, out_cb)
             assert len(op_steps) == len(op_pairs), "steps and calls must align"
             if op.kind == "mask" and not self.masked:  # in place: the value stays (its copy, if any, is made)
                 op_steps, op_pairs = op_steps[:-1], op_pairs[:-1]
             steps += op_steps
             pairs += op_pairs
+            owner += [n] * len(op_steps)
+        # sec.order "tile": the ops from sec.tile_from on run tile by tile (every op on tile 0, then on tile 1, ...)
+        # after the earlier ones ran op by op; that run keeps one init key per engine (sections.tile_major_from)
+        first = sec.tile_from if sec.order == "tile" else len(sec.ops)
+        by_op = [p for p in range(len(pairs)) if owner[p] < first]
+        by_tile = [p for p in range(len(pairs)) if owner[p] >= first]
+        for engine in ("fpu", "sfpu"):
+            assert len({steps[p][1] for p in by_tile if steps[p][0] == engine}) <= 1, \
+                "ops run tile by tile need one init per engine"
         emit_init = [False] * len(steps)
         before_acquire: Callable[[], None] | None = None
         for engine in ("fpu", "sfpu"):
@@ -374,11 +385,18 @@ class ComputeEmitter:
             if before_acquire is not None:
                 before_acquire()
             b.op("ttkernel.tile_regs_acquire", [])
-            for p, (init, call) in enumerate(pairs):
+            for p in by_op:
+                init, call = pairs[p]
                 if emit_init[p]:
                     init()
                 for t, (i, j) in enumerate(tiles):
                     call(i, j, t)
+            for p in by_tile:  # an engine's init for the run, before its first tile
+                if emit_init[p]:
+                    pairs[p][0]()
+            for t, (i, j) in enumerate(tiles):
+                for p in by_tile:
+                    pairs[p][1](i, j, t)
             b.op("ttkernel.tile_regs_commit", [])
             b.op("ttkernel.tile_regs_wait", [])
             for t, (_, j) in enumerate(tiles):

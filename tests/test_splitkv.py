@@ -62,7 +62,9 @@ def test_few_heads_split_their_keys_over_idle_cores_and_verify(split_decode: tq.
     assert r.split is not None and r.split.kv.parts > 1
     unsplit = tq.optimize(decode(2, 4096), "wormhole_b0", split=False)
     assert r.split.unsplit_cycles == unsplit.cost_cycles
-    assert r.cost_cycles < unsplit.cost_cycles / 2  # two work items on a 64-core chip
+    # two work items on a 64-core chip, against 8 or 16 split: about half the cycles, the combine kernel included
+    # (0.49 with op-by-op passes; 0.51 since the unsplit kernel's 64-tile exp pass runs tile by tile)
+    assert r.cost_cycles < 0.55 * unsplit.cost_cycles
     assert r.items == 2 * r.split.kv.parts
     summary = r.summary()
     assert summary["kv_parts"] == r.split.kv.parts and summary["combine_cycles"] > 0

@@ -42,7 +42,8 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
     """Local search over the frame's passes, each move kept only when the model says the frame is cheaper:
     join two passes over the same tile grid that read a common CB value (one acquire, one copy of the shared
     value), or cut a DST join inside a pass that DST pressure keeps to one tile per acquire (its halves may
-    then each run several tiles, or tile rows, per acquire)."""
+    then each run several tiles, or tile rows, per acquire). A move whose CBs overflow L1 is rejected while the
+    frame fits without it (a cut adds an intermediate CB: cheaper, it would make the whole schedule not fit)."""
     joins: frozenset[tuple[int, int]] = frozenset()
     cut = set(cut)
     tried: set[tuple] = set()
@@ -62,6 +63,8 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
                                          max_rows)
         except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
             continue
+        if overflow is None and _l1_bytes(trial_plan, model) > model.arch.l1_budget >= _l1_bytes(plan, model):
+            continue
         if overflow is None and cycles is None:
             cycles = _frame_cycles(model, result)
         if overflow is None and (trial_cycles := _frame_cycles(model, trial)) < cycles - 1e-6:  # type: ignore[operator]
@@ -70,6 +73,12 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
             plan._scaler = trial_plan._scaler
             plan._mask = trial_plan._mask
     return result
+
+
+def _l1_bytes(plan: CbPlan, model: TensixCostModel) -> int:
+    """L1 bytes of the CBs planned so far, kernel inputs in the input format (`Schedule.l1_bytes`)."""
+    return sum(cb.tiles * model.arch.tile_bytes(model.input_format(cb.dtype) if cb.role in INPUT_ROLES
+                                                 else cb.dtype) for cb in plan.cbs)
 
 
 def _cut_candidate(result, ops: list[HwOp], cut: set[tuple[int, int]], capacity: int,

@@ -73,6 +73,8 @@ class SectionOp:
     inner: int = 0              # trip count of the k loop (matmul K tiles, reduce length)
     value: int = -1             # index of the program value it computes (-1 for copies)
     copy_from: int | None = None  # copy_dest_values source slot, for in-place ops on a value still live
+    work: Engines = field(default_factory=Engines)  # engine cycles per output tile (its copy_dest included): what
+                                                    # the cost model needs to price a tile-major pass tile by tile
 
     def fpu_key(self) -> tuple:
         """The FPU configuration this op needs: ops with equal keys share one init. A full init configures
@@ -134,6 +136,12 @@ class DstSection:
     init_sites: dict[str, tuple[int, int]] = field(default_factory=dict)  # engine -> (hoisted, per pass)
     pack_thread_ops: list[int] = field(default_factory=list)  # ops whose SFPU work the pack thread issues
     math_tail: float = 0.0  # math cycles of a pass after its last tile is unpacked (SFPU work on what it read)
+    order: str = "op"  # "op": each op on every tile of the pass, then the next op; "tile": from op `tile_from` on,
+                       # every op on tile 0, then every op on tile 1, ... (as tt-metal's SDPA runs
+                       # sub_tiles_bcast_cols and exp_tile tile by tile): the unpacker fills the source registers
+                       # for tile t+1 while math runs tile t's SFPU work (`sections.tile_major_from` says when)
+    tile_from: int = 0  # with order "tile": the ops before it run op by op first (a broadcast, whose init is a
+                        # full one set up before the acquire and differs from the later FPU op's)
     cycles: float = 0.0  # the section alone (the schedule pipelines sections through the threads)
 
     @property

@@ -4,8 +4,11 @@ its CB operands. A DST operand produced in the same pass stays in DST; every oth
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tteqsat.cost.engines import Engines
 from tteqsat.cost.model import PACK_THREAD_SFPU
+from tteqsat.cost.timeline import Stage
 from tteqsat.errors import KernelError
 from tteqsat.extraction.program import HwOp, max_scaler_inexact, reduces_padding
 from tteqsat.frontend.masks import Mask
@@ -201,9 +204,10 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                 if v not in copy_slot:
                     slot = alloc()
                     copy_slot[v] = slot
-                    copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)])
-                    section_ops.append(copy)
                     copy_cost = model.op_tile(HwOp("copy", "copy", (operand,), op.shape), (fmt(v),))
+                    copy = SectionOp("copy", "copy", {}, slot, [], [TileRead(cb_of_value[v], grid[1], 1)],
+                                     work=copy_cost)
+                    section_ops.append(copy)
                     op_math.append(copy_cost.math)
                     engines = engines + copy_cost
                     if peak > capacity:
@@ -249,8 +253,10 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
         if peak > capacity:
             return DstSection(number, grid, [], []), overflow_edge(n)
         slot_of[n] = out
-        section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from))
         op_cost[n] = model.op_tile(op, operand_formats(op))
+        work = op_cost[n] + (model.copy_dest() if copy_from is not None else Engines())
+        section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from,
+                                     work))
         op_math.append((model.copy_dest().math if copy_from is not None else 0.0) + op_cost[n].math)
         engines = engines + op_cost[n]
     packs: list[Pack] = []
@@ -280,8 +286,11 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                 block = model.matmul_pass(sop.inner, 1, width, *operand_formats(op)[:2])
                 engines = engines + block + op_cost[sop.value].scaled(-width)
 
+    tile_from = tile_major_from(section_ops)
+
     def laid_out(rows: int) -> DstSection:
-        """The section taking `rows` whole tile rows (of `width` tiles) per acquire."""
+        """The section taking `rows` whole tile rows (of `width` tiles) per acquire, its ops tile by tile when
+        that may be done and the model prices it cheaper (`order`)."""
         tiles = width * rows
         per_pass, on_pack = _exp_on_pack_thread(model, section_ops, op_cost, uses, engines.scaled(rows), tiles)
         sec = DstSection(number, grid, section_ops, packs, slots=peak * tiles, engines=per_pass,
@@ -289,6 +298,11 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
                          pack_thread_ops=on_pack, width=width, rows=rows,
                          math_tail=_math_tail(section_ops, op_math, tiles, on_pack, model.init))
         sec.cycles = model.section(per_pass, sec.iterations, hoisted, per_iter)
+        if tile_from is not None and tiles > 1:
+            tiled = replace(sec, order="tile", tile_from=tile_from,
+                            math_tail=_math_tail(section_ops, op_math, tiles, on_pack, model.init, tile_from))
+            if _cheaper(model.stage(tiled), model.stage(sec)):
+                return tiled
         return sec
 
     options = _row_counts(grid, width, peak, capacity, max_rows, section_ops, tilesums)
@@ -321,18 +335,52 @@ def _exp_on_pack_thread(model, section_ops: list[SectionOp], op_cost: dict[int, 
     return engines, moved
 
 
+def tile_major_from(section_ops: list[SectionOp]) -> int | None:
+    """The first op of the longest run of a pass's last ops that may run tile by tile (every op on tile 0, then
+    every op on tile 1, ...), or None. Each call of such an op on tile t reads and writes only tile t of its DST
+    slots (DST index slot * tiles + t) and CB tiles, so any order of the tiles computes the same values; what
+    limits the run is the inits: an engine whose ops in the run need different configurations would need an
+    init per tile, so the run keeps one init key per engine (an FPU op and an SFPU op alternate freely: each
+    engine keeps its own configuration, as tt-metal's SDPA alternates sub_tiles_bcast_cols and exp_tile under
+    one init of each). A reduce has two FPU steps (its uninit), a matmul_block writes its whole row of tiles in
+    one call: a pass with one stays op by op. The ops before the run keep running op by op, ahead of it."""
+    if any(o.kind == "matmul" and o.attrs.get("block") for o in section_ops):
+        return None
+    start = None
+    keys: dict[str, set[tuple]] = {"fpu": set(), "sfpu": set()}
+    for p in range(len(section_ops) - 1, -1, -1):
+        for engine, key in section_ops[p].steps():
+            keys[engine].add(key)
+        if any(len(k) > 1 for k in keys.values()):
+            break
+        start = p
+    return start
+
+
+def _cheaper(tiled: Stage, op_major: Stage) -> bool:
+    """Whether a pass priced tile by tile beats it op by op: the busier of its unpack and math threads per pass,
+    then the math left after its last tile is unpacked (what the next pass's pipeline waits for)."""
+    a, b = max(tiled.unpack, tiled.math), max(op_major.unpack, op_major.math)
+    if abs(a - b) > 1e-6:
+        return a < b
+    return tiled.tail < op_major.tail - 1e-6
+
+
 def _math_tail(section_ops: list[SectionOp], op_math: list[float], width: int, on_pack: list[int],
-               init: float) -> float:
+               init: float, tile_from: int | None = None) -> float:
     """Math cycles of a pass after its last tile is unpacked (before the commit): the last op that reads a CB
     finishes its last tile (one K step of a matmul or reduce), then every later op runs on all `width` tiles
     of the pass,
     with the inits the pass issues between them. The pass's ops run op by op over its tiles (lowering.mlir), and
     an op that reads only DST cannot start before the ops it follows, so this part never overlaps the pass's
-    unpacking."""
+    unpacking. Tile by tile from op `tile_from` (whose run keeps one init per engine), when the last op that reads a
+    CB is in that run, only the later ops' work on the last tile is left."""
     last = max((p for p, o in enumerate(section_ops) if o.reads), default=None)
     if last is None:
         return 0.0
     tail = op_math[last] / max(1, section_ops[last].inner)
+    if tile_from is not None and last >= tile_from:
+        return tail + sum(m for p, m in enumerate(op_math) if p > last and p not in on_pack)
     tail += width * sum(m for p, m in enumerate(op_math) if p > last and p not in on_pack)
     steps = [(p, engine, key) for p, o in enumerate(section_ops) for engine, key in o.steps()]
     for engine in ("fpu", "sfpu"):

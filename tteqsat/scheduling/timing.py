@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tteqsat.cost.chip import CorePipeline
+from tteqsat.cost.engines import Engines
 from tteqsat.cost.model import CostModel
 from tteqsat.cost.timeline import Need, Stage, ahead_of_loop
 from tteqsat.extraction.program import HwOp
@@ -115,6 +116,7 @@ def without_masks(model: CostModel, sections: list[DstSection]) -> list[DstSecti
         masks = [op for op in sec.ops if op.kind == "mask"]
         if masks:
             sec = copy.copy(sec)
+            sec.ops = [replace(op, work=Engines()) if op.kind == "mask" else op for op in sec.ops]  # not emitted
             for op in masks:
                 sec.engines = sec.engines + model.op_tile(HwOp("mask", op.op, (), (TILE, TILE))).scaled(-sec.tiles)
             steps = [st for op in sec.ops for st in (op.steps()[:-1] if op.kind == "mask" else op.steps())]

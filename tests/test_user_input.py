@@ -1,0 +1,46 @@
+"""What a user trips over: settings, scalars and numpy calls that must fail with a clear error (or work), never
+with a traceback from inside tteqsat (found by using the tool as the README teaches)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+
+
+def _small() -> tq.Kernel:
+    return tq.kernel("k", tq.exp(tq.tensor("x", (32, 32))))
+
+
+def test_unknown_arch_key_without_a_close_match_lists_the_tables() -> None:
+    """`--set x.y=1` raised IndexError in the suggestion code (the top-level key `name` has no dot)."""
+    with pytest.raises(tq.KernelError, match=r"no parameter 'x\.y' \(its tables: cb, chip, .*'sfpu\.exp'"):
+        load_arch("wormhole_b0", {"x.y": 1})
+    with pytest.raises(tq.KernelError, match=r"no parameter 'sfpu\.foo' \(did you mean"):
+        load_arch("wormhole_b0", {"sfpu.foo": 1})
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("sfpu.exp", -5, "must be a finite number >= 0"),
+    ("sfpu.exp", math.nan, "must be a finite number >= 0"),
+    ("pack.cycles_per_tile", math.inf, "must be a finite number >= 0"),
+    ("dram.bytes_per_cycle", 0, "must be a number > 0"),
+    ("chip.clock_ghz", 0, "must be a number > 0"),
+    ("tile.bytes_bf16", 0, "must be a number > 0"),
+    ("chip.grid_rows", 0, "must be a whole number >= 1"),
+    ("dram.controllers", 2.5, "must be a whole number >= 1"),
+    ("l1.bytes", 10, r"leaves no L1 for CBs: it must be larger than l1\.reserved_base"),
+])
+def test_arch_values_the_model_cannot_use_are_refused_naming_the_key(key: str, value: float, says: str) -> None:
+    """Zero rates divided by zero (a ZeroDivisionError traceback), NaN, infinite and negative costs made
+    tq.optimize hang, and an L1 smaller than its reserved base reported "-103,702 bytes of L1 free"."""
+    with pytest.raises(tq.KernelError, match=f"'{key}'.*{says}" if key != "l1.bytes" else says):
+        tq.optimize(_small(), overrides={key: value})
+
+
+def test_zero_cost_of_an_op_is_an_experiment_not_an_error() -> None:
+    res = tq.optimize(_small(), overrides={"sfpu.exp": 0})
+    assert 0 < res.cost_cycles <= tq.optimize(_small()).cost_cycles

@@ -43,6 +43,27 @@ class RuleSet:
         return replace(self, rules=tuple(r for r in self.rules if r.name != rule_name))
 
 
+def check_unique_names(rulesets: list[RuleSet]) -> None:
+    """Two rulesets of one name are one egglog ruleset (egglog panics), and two rules of one name are one row
+    of the reports: refuse either, naming where each came from."""
+    def where(rs: RuleSet) -> str:
+        return f"in {rs.source}" if rs.source else "shipped" if rs in shipped_rulesets() else "passed in Python"
+
+    seen: dict[str, RuleSet] = {}
+    owner: dict[str, RuleSet] = {}
+    for rs in rulesets:
+        if rs.name in seen:
+            raise KernelError(f"two rulesets are named '{rs.name}' ({where(seen[rs.name])} and {where(rs)}); "
+                              "give yours a name of its own")
+        seen[rs.name] = rs
+        for r in rs.rules:
+            if r.name in owner:
+                first = owner[r.name]
+                raise KernelError(f"two rules are named '{r.name}' (ruleset {first.name} {where(first)} and "
+                                  f"ruleset {rs.name} {where(rs)}); give yours a name of its own")
+            owner[r.name] = rs
+
+
 def rule_identity(rule_name: str) -> str:
     """The identity comment written beside a shipped rule in its file (`Rule("name", ...),  # identity`)."""
     return _identities().get(rule_name, "")

@@ -44,3 +44,29 @@ def test_arch_values_the_model_cannot_use_are_refused_naming_the_key(key: str, v
 def test_zero_cost_of_an_op_is_an_experiment_not_an_error() -> None:
     res = tq.optimize(_small(), overrides={"sfpu.exp": 0})
     assert 0 < res.cost_cycles <= tq.optimize(_small()).cost_cycles
+
+
+RULE_FILE = '''
+from egglog import rewrite, var
+from tteqsat import rules
+from tteqsat.egraph import TensorExpr, unary
+a = var("a", TensorExpr)
+RULESET = rules.RuleSet("{ruleset}", "a user's rules", "grow", (
+    rules.Rule("{rule}", rewrite(unary("recip", unary("recip", a))).to(a)),
+))
+'''
+
+
+@pytest.mark.parametrize("ruleset, rule, says", [
+    ("algebra", "recip-twice", r"two rulesets are named 'algebra' \(shipped and in .*mine\.py\)"),
+    ("mine", "neg-neg", r"two rules are named 'neg-neg' \(ruleset algebra shipped and ruleset mine in .*mine\.py\)"),
+])
+def test_a_user_ruleset_or_rule_named_like_a_shipped_one_is_refused(tmp_path, ruleset: str, rule: str,
+                                                                     says: str) -> None:
+    """A user ruleset named 'algebra' made egglog panic (pyo3 PanicException, a Rust backtrace)."""
+    path = tmp_path / "mine.py"
+    path.write_text(RULE_FILE.format(ruleset=ruleset, rule=rule))
+    with pytest.raises(tq.KernelError, match=says):
+        tq.optimize(_small(), rules=[str(path)])
+    path.write_text(RULE_FILE.format(ruleset="mine", rule="recip-twice"))
+    assert tq.optimize(_small(), rules=[str(path)]).cost_cycles > 0

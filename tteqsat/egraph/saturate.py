@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from egglog import EGraph, back_off, run
 
 from tteqsat.egraph.bridge import shape_analysis
-from tteqsat.rules import RuleSet
+from tteqsat.rules import RuleSet, check_unique_names
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def count_enodes(egraph: EGraph) -> int:
 def saturate(egraph: EGraph, rulesets: Sequence[RuleSet], limits: Limits = Limits(),
              progress: Callable[[int, int], None] | None = None) -> SaturationReport:
     """Run the rulesets on `egraph` in stages within `limits`."""
+    check_unique_names(list(rulesets))
     report = SaturationReport()
     names = {}
     for rs in rulesets:

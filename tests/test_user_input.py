@@ -70,3 +70,26 @@ def test_a_user_ruleset_or_rule_named_like_a_shipped_one_is_refused(tmp_path, ru
         tq.optimize(_small(), rules=[str(path)])
     path.write_text(RULE_FILE.format(ruleset="mine", rule="recip-twice"))
     assert tq.optimize(_small(), rules=[str(path)]).cost_cycles > 0
+
+
+@pytest.mark.parametrize("build, says", [
+    (lambda x: x * 1e300, r"the scalar 1e\+300 is beyond float32's range .* in op 'mul'"),
+    (lambda x: x - 3.5e38, r"the scalar 3\.5e\+38 is beyond float32's range .* in op 'sub'"),
+    (lambda x: x / 1e-39, r"the scalar 1 / 1e-39 \(dividing by 1e-39\) is beyond float32's range .* in op 'div'"),
+    (lambda x: tq.where(tq.tri(32, 32), x, 1e39), r"the scalar 1e\+39 is beyond float32's range .* in op 'where'"),
+])
+def test_a_scalar_beyond_float32_is_refused_where_it_is_written(build, says: str) -> None:
+    """The kernel holds scalars as fp32: `x * 1e300` got through the optimizer and crashed lowering with
+    `OverflowError: float too large to pack with f format`."""
+    with pytest.raises(tq.KernelError, match=says + r" at .*test_user_input\.py"):
+        build(tq.tensor("x", (32, 32)))
+
+
+def test_infinite_scalars_are_values_and_a_folded_scale_past_float32_lowers_as_inf() -> None:
+    """`x * inf` is numpy's; `(x * 1e20) * 1e20` folds (rule scale-scale) to one scale of 1e40, which lowered
+    with an OverflowError: it is fp32's inf now, as numpy's float32 cast rounds it."""
+    x = tq.tensor("x", (32, 32))
+    tq.optimize(tq.kernel("k", x * math.inf)).verify()
+    mlir = tq.optimize(tq.kernel("k", (x * 1e20) * 1e20)).to_mlir()
+    inf_bits = 0x7F800000
+    assert "1e+20" not in mlir and (str(inf_bits) in mlir or f"0x{inf_bits:08X}" in mlir)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib.util
 import itertools
+import math
 import numbers
 import os
 import sys
@@ -195,7 +197,20 @@ class Tensor:
         return total * (1.0 / n)
 
 
+FP32_MAX = float(np.finfo(np.float32).max)
+
+
+def _fp32(s: float, op: str, what: str = "") -> float:
+    """`s` as the kernel holds it (an fp32 parameter): a finite value beyond fp32's range is a mistake, not inf."""
+    if math.isfinite(s) and builtins.abs(s) > FP32_MAX:
+        raise KernelError(f"the scalar {what or repr(s)} is beyond float32's range (largest {FP32_MAX:.4g}); the "
+                          "kernel holds scalars as float32: scale the inputs instead, or write inf if you mean it",
+                          op, user_location())
+    return s
+
+
 def _scalar_op(op: str, x: Tensor, s: float, reflected: bool) -> Tensor:
+    _fp32(s, op)
     if op == "add":
         return _make("add_s", (x.node,), (("s", s),))
     if op == "mul":
@@ -207,7 +222,7 @@ def _scalar_op(op: str, x: Tensor, s: float, reflected: bool) -> Tensor:
             return _make("rdiv_s", (x.node,), (("s", s),))
         if s == 0.0:
             raise KernelError("division by the scalar zero", "div", user_location())
-        return _make("mul_s", (x.node,), (("s", 1.0 / s),))
+        return _make("mul_s", (x.node,), (("s", _fp32(1.0 / s, op, f"1 / {s!r} (dividing by {s!r})")),))
     raise KernelError("this op does not take a scalar operand", op, user_location())
 
 
@@ -411,7 +426,7 @@ def where(mask: Mask, a: object, b: object) -> Tensor:
             if node.shape != shape:
                 node = _bcast_to(node, shape, "where", loc)
             return node
-        return Node("full", (), shape, dtype, (("value", float(v)),), loc)  # type: ignore[arg-type]
+        return Node("full", (), shape, dtype, (("value", _fp32(float(v), "where")),), loc)  # type: ignore[arg-type]
 
     nodes = (branch(a), branch(b))
     if len({n.dtype for n in nodes}) > 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import tteqsat as tq
@@ -93,3 +94,33 @@ def test_infinite_scalars_are_values_and_a_folded_scale_past_float32_lowers_as_i
     mlir = tq.optimize(tq.kernel("k", (x * 1e20) * 1e20)).to_mlir()
     inf_bits = 0x7F800000
     assert "1e+20" not in mlir and (str(inf_bits) in mlir or f"0x{inf_bits:08X}" in mlir)
+
+
+def test_numpy_scalars_trace_from_either_side() -> None:
+    a = tq.tensor("a", (32, 32))
+    X = np.linspace(0.5, 2.0, 32 * 32).reshape(32, 32)
+    exprs = {"np.float32(2) + a": (np.float32(2.0) + a, 2.0 + X), "np.int64(1) - a": (np.int64(1) - a, 1 - X),
+             "np.float32(1) / a": (np.float32(1.0) / a, 1.0 / X), "a * np.array(2.0)": (a * np.array(2.0), 2 * X),
+             "np.float64(2) ** a": (np.float64(2.0) ** a, 2.0 ** X), "np.negative(a)": (np.negative(a), -X)}
+    for text, (t, want) in exprs.items():
+        got = tq.evaluate(tq.kernel("k", t), {"a": X})["out"]
+        np.testing.assert_allclose(got, want, rtol=1e-5, err_msg=text)
+
+
+@pytest.mark.parametrize("build, says", [
+    (lambda a: np.exp(a), r"numpy's np\.exp does not trace a tteqsat tensor; use tq\.exp in op 'exp'"),
+    (lambda a: np.abs(a), r"np\.absolute .*; write tq\.abs\(x\)"),
+    (lambda a: np.sum(a), r"np\.sum .*; write x\.sum\(axis=-1\)"),
+    (lambda a: np.sin(a), r"np\.sin .*; the DSL's ops are listed in README\.md"),
+    (lambda a: a > 0, r"a tensor comparison \(x > 0, x == y\) is not an op of the DSL: masks come from tq\.tri"),
+    (lambda a: np.float32(0) < a, r"a tensor comparison"),
+    (lambda a: a + np.ones((32, 32)), r"a numpy array of shape \(32, 32\): an array the kernel reads is an input"),
+    (lambda a: a.sum(), r"x\.sum\(\) needs an axis: numpy's x\.sum\(\) reduces every element to one number"),
+    (lambda a: a.mean(), r"x\.mean\(\) needs an axis"),
+    (lambda a: a.max(), r"x\.max\(\) needs an axis"),
+])
+def test_numpy_calls_the_dsl_does_not_trace_name_the_tq_spelling(build, says: str) -> None:
+    """np.exp(x) failed inside numpy ("loop of ufunc does not support argument 0 of type Tensor"), `x > 0`
+    with Python's TypeError, and `x.sum()` silently summed each row where numpy sums every element."""
+    with pytest.raises(tq.KernelError, match=says + r".* at .*test_user_input\.py"):
+        build(tq.tensor("a", (32, 32)))

@@ -124,3 +124,24 @@ def test_numpy_calls_the_dsl_does_not_trace_name_the_tq_spelling(build, says: st
     with Python's TypeError, and `x.sum()` silently summed each row where numpy sums every element."""
     with pytest.raises(tq.KernelError, match=says + r".* at .*test_user_input\.py"):
         build(tq.tensor("a", (32, 32)))
+
+
+@pytest.mark.parametrize("limits, says", [
+    (dict(iterations=-3), r"--max-iterations \(Limits\.iterations\) must be a number >= 0, got -3"),
+    (dict(seconds=-1.0), r"--timeout \(Limits\.seconds\) must be a number >= 0"),
+    (dict(seconds=math.nan), r"--timeout \(Limits\.seconds\) must be a number >= 0, got nan"),
+    (dict(enodes=-1), r"--max-enodes"),
+])
+def test_negative_limits_are_refused_not_taken_as_an_early_stop(limits: dict, says: str) -> None:
+    """`--timeout -1` and `--max-iterations -3` ran, stopped at once and printed a result as if that were meant."""
+    with pytest.raises(tq.KernelError, match=says):
+        tq.Limits(**limits)
+    assert tq.Limits(iterations=0, seconds=0.0).iterations == 0  # no growing at all is an experiment
+
+
+@pytest.mark.parametrize("tolerance", [-1.0, math.nan])
+def test_a_negative_or_nan_tolerance_is_bad_input_not_a_failed_verification(tolerance: float) -> None:
+    """`--tolerance -1` reported "verification FAILED ... tolerance -1" (exit 1) for a correct kernel."""
+    res = tq.optimize(_small())
+    with pytest.raises(tq.KernelError, match=r"tolerance .* must be a number >= 0"):
+        res.verify(tolerance=tolerance)

@@ -392,6 +392,9 @@ class Result:
 
         if precision not in PRECISIONS:
             raise KernelError(f"unknown precision '{precision}': use one of {', '.join(PRECISIONS)}")
+        if tolerance is not None and not tolerance >= 0:  # a negative or NaN tolerance fails every kernel
+            raise KernelError(f"tolerance {tolerance!r} must be a number >= 0 (an error relative to each output's "
+                              "largest value, e.g. 0.05)")
         if self.split is not None:  # two kernels, run on every core (the second needs all of the first)
             return self._verify_split(seed, inputs, precision, tolerance, dist, timing)
         inputs = inputs or reference.random_inputs(self.kernel, seed, dist=dist)

@@ -145,3 +145,26 @@ def test_a_negative_or_nan_tolerance_is_bad_input_not_a_failed_verification(tole
     res = tq.optimize(_small())
     with pytest.raises(tq.KernelError, match=r"tolerance .* must be a number >= 0"):
         res.verify(tolerance=tolerance)
+
+
+def test_an_odd_shape_error_says_what_to_pad_to_and_that_advice_computes_the_unpadded_attention() -> None:
+    """`tq.tensor("q", (50, 64))` said only "not tile-aligned"; it now names the padded shape and how to mask the
+    padding, and that recipe (zero rows, a -inf key bias) gives the unpadded numbers on the Tensix model."""
+    with pytest.raises(tq.KernelError, match=r"pad it with zeros to \(1, 2, 64, 64\) \(attention: mask the padded "
+                                             r"keys with a \(1, n\) bias of -inf"):
+        tq.tensor("q", (1, 2, 50, 64))
+    with pytest.raises(tq.KernelError, match=r"shape \(0, 64\) of 'q': rows and columns must be at least 1"):
+        tq.tensor("q", (0, 64))
+    rng = np.random.default_rng(0)
+    q0, k0, v0 = rng.normal(size=(50, 64)), rng.normal(size=(100, 64)), rng.normal(size=(100, 64))
+    pad = lambda a, n: np.concatenate([a, np.zeros((n - len(a), a.shape[1]))])  # noqa: E731
+    bias = np.where(np.arange(128) < 100, 0.0, -np.inf)[None, :]
+    q, k, v = tq.tensor("q", (64, 64)), tq.tensor("k", (128, 64)), tq.tensor("v", (128, 64))
+    b = tq.tensor("b", (1, 128))
+    kernel = tq.kernel("padded", tq.softmax(q @ k.T * 0.125 + b) @ v)
+    inputs = {"q": pad(q0, 64), "k": pad(k0, 128), "v": pad(v0, 128), "b": bias}
+    s = q0 @ k0.T * 0.125
+    p = np.exp(s - s.max(axis=1, keepdims=True))
+    want = (p / p.sum(axis=1, keepdims=True)) @ v0
+    np.testing.assert_allclose(tq.evaluate(kernel, inputs)["out"][:50], want, rtol=1e-4, atol=1e-5)
+    tq.optimize(kernel).verify(inputs=inputs)

@@ -354,10 +354,14 @@ def tensor(name: str, shape: tuple[int, ...], dtype: str = "bf16") -> Tensor:
     batch, matrix = tuple(int(d) for d in dims[:-2]), (int(dims[-2]), int(dims[-1]))
     if any(d < 1 for d in batch):
         raise KernelError(f"batch axes of '{name}' must be at least 1, got {dims}", "tensor", loc)
+    if min(matrix) < 1:
+        raise KernelError(f"shape {dims} of '{name}': rows and columns must be at least 1", "tensor", loc)
     if not _aligned(matrix):
+        padded = batch + tuple(d if d == 1 or d % TILE == 0 else max(TILE, -(-d // TILE) * TILE) for d in matrix)
         raise KernelError(
             f"shape {dims} of '{name}' is not tile-aligned (the last two dims must be multiples of {TILE}, or 1 "
-            "for a vector or a scalar)", "tensor", loc)
+            f"for a vector or a scalar); pad it with zeros to {padded} (attention: mask the padded keys with a "
+            "(1, n) bias of -inf, and ignore the padded rows of the output)", "tensor", loc)
     return Tensor(Node("input", (), matrix, dtype, (("name", name), ("seq", next(_declared))), loc, batch))
 
 

@@ -168,3 +168,13 @@ def test_an_odd_shape_error_says_what_to_pad_to_and_that_advice_computes_the_unp
     want = (p / p.sum(axis=1, keepdims=True)) @ v0
     np.testing.assert_allclose(tq.evaluate(kernel, inputs)["out"][:50], want, rtol=1e-4, atol=1e-5)
     tq.optimize(kernel).verify(inputs=inputs)
+
+
+def test_a_result_and_its_verification_print_in_a_line_or_two() -> None:
+    """At a REPL `tq.optimize(k)` printed 31 KB (every dataclass field, the arch's tables and the schedule) and
+    `res.verify()` a dict of op counts."""
+    res = tq.optimize(_small())
+    assert repr(res).startswith("<Result 'k' on wormhole_b0: ") and f"{res.cost_cycles:,.0f}" in repr(res)
+    assert len(repr(res)) < 300
+    v = res.verify()
+    assert "relative=" in repr(v) and "ops." not in repr(v) and len(repr(v)) < 300

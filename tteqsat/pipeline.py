@@ -80,10 +80,10 @@ class Verification:
     max_rel_err: float
     tolerance: float
     per_output: dict[str, float]          # output -> max |sim - ref|
-    stats: dict[str, object] = field(default_factory=dict)
+    stats: dict[str, object] = field(default_factory=dict, repr=False)  # op and CB counts: too long to print
     precision: str = "hardware"
     relative: dict[str, float] = field(default_factory=dict)  # output -> max |sim - ref| / max |ref|
-    timing: TimingReport | None = None  # verify(timing=True): cycles per thread and stalls (tteqsat.sim.timing)
+    timing: TimingReport | None = field(default=None, repr=False)  # verify(timing=True): cycles per thread, stalls
 
 
 @dataclass
@@ -111,6 +111,9 @@ class Result:
     _rerun: Callable[[list[RuleSet]], Result] | None = field(default=None, repr=False)
     _mlir: str | None = None
     split: KeySplit | None = None          # this is the first of two kernels: the keys split into parts
+
+    def __repr__(self) -> str:  # the dataclass's would print every field: 30 KB for one exp
+        return f"<Result {self.kernel.name!r} on {self.arch.name}: {self.chosen}, {self.comparison()}>"
 
     def reoptimize(self, rulesets: list[RuleSet]) -> Result:
         """The same optimization (kernel, arch and overrides, limits, form, extractor) with other rulesets and no

@@ -178,3 +178,18 @@ def test_a_result_and_its_verification_print_in_a_line_or_two() -> None:
     assert len(repr(res)) < 300
     v = res.verify()
     assert "relative=" in repr(v) and "ops." not in repr(v) and len(repr(v)) < 300
+
+
+def test_a_one_by_one_tensor_broadcasts_over_a_matrix_as_numpy_does() -> None:
+    """tq.tensor accepts (1, 1) ("or 1 for a vector or a scalar"), but `x * t` with t (1, 1) and x (64, 128)
+    raised "shape mismatch: (1, 1) cannot broadcast to (64, 128)": a temperature or per-head ALiBi slope read
+    from DRAM had no way in."""
+    x, t = tq.tensor("x", (1, 2, 64, 128)), tq.tensor("t", (1, 2, 1, 1))
+    kernel = tq.kernel("temperature", tq.softmax(x * t) + t)
+    rng = np.random.default_rng(1)
+    X, T = rng.normal(size=(1, 2, 64, 128)), rng.uniform(0.5, 2.0, size=(1, 2, 1, 1))
+    s = X * T
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(tq.evaluate(kernel, {"x": X, "t": T})["out"], p / p.sum(-1, keepdims=True) + T,
+                               rtol=1e-5)
+    tq.optimize(kernel, "blackhole").verify(inputs={"x": X, "t": T})

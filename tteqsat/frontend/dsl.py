@@ -292,6 +292,9 @@ def _bcast_to(v: Node, shape: Shape, op: str, loc: str) -> Node:
         return Node("bcast_cols", (v,), shape, v.dtype, (("n", shape[1]),), loc, v.batch)
     if v.shape == (1, shape[1]):
         return Node("bcast_rows", (v,), shape, v.dtype, (("n", shape[0]),), loc, v.batch)
+    if v.shape == (1, 1):  # a (1, 1) tensor: along the row, then down the columns
+        row = Node("bcast_cols", (v,), (1, shape[1]), v.dtype, (("n", shape[1]),), loc, v.batch)
+        return Node("bcast_rows", (row,), shape, v.dtype, (("n", shape[0]),), loc, v.batch)
     raise KernelError(f"shape mismatch: {v.full_shape} cannot broadcast to {v.batch + shape}", op, loc)
 
 

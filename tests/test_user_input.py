@@ -193,3 +193,28 @@ def test_a_one_by_one_tensor_broadcasts_over_a_matrix_as_numpy_does() -> None:
     np.testing.assert_allclose(tq.evaluate(kernel, {"x": X, "t": T})["out"], p / p.sum(-1, keepdims=True) + T,
                                rtol=1e-5)
     tq.optimize(kernel, "blackhole").verify(inputs={"x": X, "t": T})
+
+
+def test_inputs_of_a_batched_kernel_load_whole_and_bad_ones_are_named(tmp_path) -> None:
+    """`--inputs` compared each array with the matrix shape only, so no file could feed a kernel with batch
+    axes ("array 'q' has shape (1, 2, 64, 32), the kernel's input is (64, 32)"); verify(inputs=) with a
+    missing array raised KeyError, and verify(cores=[99]) IndexError."""
+    q, k = tq.tensor("q", (1, 2, 64, 32)), tq.tensor("k", (1, 2, 64, 32))
+    kernel = tq.kernel("batched", tq.softmax(q @ k.mT))
+    rng = np.random.default_rng(2)
+    arrays = {"q": rng.normal(size=(1, 2, 64, 32)), "k": rng.normal(size=(1, 2, 64, 32))}
+    np.savez(tmp_path / "in.npz", **arrays)
+    from tteqsat.frontend.reference import load_inputs
+
+    loaded = load_inputs(kernel, str(tmp_path / "in.npz"))
+    assert loaded["q"].shape == (1, 2, 64, 32)
+    res = tq.optimize(kernel)
+    res.verify(inputs=loaded)
+    with pytest.raises(tq.KernelError, match=r"verify\(inputs=\.\.\.\): no array 'k' \(the kernel's inputs are q, k"):
+        res.verify(inputs={"q": arrays["q"]})
+    with pytest.raises(tq.KernelError, match=r"array 'q' has shape \(64, 32\), the kernel's input is \(1, 2, 64, 32\)"):
+        res.verify(inputs={"q": arrays["q"][0, 0], "k": arrays["k"]})
+    with pytest.raises(tq.KernelError, match=r"verify\(cores=\[99\]\): give 'all', 'sample' or core numbers 0 to"):
+        res.verify(cores=[99])
+    with pytest.raises(tq.KernelError, match=r"cores=1\.5: give a whole number of cores from 1 to"):
+        tq.optimize(kernel, cores=1.5)

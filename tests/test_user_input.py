@@ -218,3 +218,18 @@ def test_inputs_of_a_batched_kernel_load_whole_and_bad_ones_are_named(tmp_path) 
         res.verify(cores=[99])
     with pytest.raises(tq.KernelError, match=r"cores=1\.5: give a whole number of cores from 1 to"):
         tq.optimize(kernel, cores=1.5)
+
+
+@pytest.mark.parametrize("build, says", [
+    (lambda m, x, y: tq.where(m, x, y), r"for two tensors write where\(mask, a, 0\) \+ where\(~mask, b, 0\)"),
+    (lambda m, x, y: tq.where(m, x, -1e9), r"to mask scores before a softmax write -np\.inf"),
+    (lambda m, x, y: tq.where(m, x, -2.0), r"write where\(mask, x \+ 2, 0\) - 2"),
+    (lambda m, x, y: tq.where(m, 3.0, x), r"flip the mask to put the tensor first"),
+])
+def test_a_where_without_a_hardware_form_says_how_to_write_it(build, says: str) -> None:
+    """The refusal named the two forms that have hardware but not how to reach them from what was written."""
+    x, y = tq.tensor("x", (64, 64)), tq.tensor("y", (64, 64))
+    with pytest.raises(tq.KernelError, match=says):
+        tq.optimize(tq.kernel("k", build(tq.tri(64, 64), x, y)))
+    rewritten = tq.kernel("k", tq.where(tq.tri(64, 64), x, 0) + tq.where(~tq.tri(64, 64), y, 0))
+    tq.optimize(rewritten).verify()

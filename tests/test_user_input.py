@@ -233,3 +233,20 @@ def test_a_where_without_a_hardware_form_says_how_to_write_it(build, says: str) 
         tq.optimize(tq.kernel("k", build(tq.tri(64, 64), x, y)))
     rewritten = tq.kernel("k", tq.where(tq.tri(64, 64), x, 0) + tq.where(~tq.tri(64, 64), y, 0))
     tq.optimize(rewritten).verify()
+
+
+@pytest.mark.parametrize("body, says", [
+    ("[sfpu]\nexpp = 100\n", r"arch file .*typo\.toml sets 'sfpu\.expp', which no arch has \(did you mean 'sfpu\.exp'"),
+    ("[gridd]\ncores = 1\n", r"sets 'gridd\.cores', which no arch has \(its tables: cb, chip"),
+    ("[sfpu]\nexp = \"fast\"\n", r"arch file .*typo\.toml: arch parameter 'sfpu\.exp' takes a number, got 'fast'"),
+    ("[sfpu]\nexp = -100\n", r"arch file .*typo\.toml: arch parameter 'sfpu\.exp' must be a finite number >= 0"),
+])
+def test_a_typo_in_an_arch_file_is_an_error_naming_the_file_and_key(tmp_path, body: str, says: str) -> None:
+    """`--set` refuses unknown keys, but an unknown key in an arch file was ignored: `expp = 100` changed
+    nothing and said nothing; a string for a number failed later without naming the file."""
+    path = tmp_path / "typo.toml"
+    path.write_text('base = "wormhole_b0"\n' + body)
+    with pytest.raises(tq.KernelError, match=says):
+        load_arch(str(path))
+    path.write_text('base = "wormhole_b0"\n[sfpu]\nexp = 100\n')
+    assert load_arch(str(path)).num("sfpu.exp") == 100

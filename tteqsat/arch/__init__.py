@@ -275,10 +275,22 @@ def load_arch(name_or_path: str | Path | Arch, overrides: Mapping[str, object] |
                               f"(known: {', '.join(KNOWN)}, or a .toml file)")
         params = _read(path)
         arch = Arch(str(params.get("name", path.stem)), params)
-        missing = sorted(set(_flatten(_read(ARCH_DIR / "wormhole_b0.toml"))) - set(arch.keys()) - {"name"})
+        known = set(_flatten(_read(ARCH_DIR / "wormhole_b0.toml")))
+        missing = sorted(known - set(arch.keys()) - {"name"})
         if missing:
             shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
             raise KernelError(f"arch file {path} lacks {shown}; add them or start the file with "
                               f"base = \"wormhole_b0\"")
-        arch.validate()
+        unknown = sorted(set(arch.keys()) - known)  # a typo in a file must not silently change nothing
+        if unknown:
+            raise KernelError(f"arch file {path} sets '{unknown[0]}', which no arch has"
+                              f"{_suggest(unknown[0], sorted(known - {'name'}))}"
+                              + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""))
+        try:
+            reference = _flatten(_read(ARCH_DIR / "wormhole_b0.toml"))
+            for key, value in _flatten(arch.params).items():
+                _check_type(key, reference[key], value)
+            arch.validate()
+        except KernelError as e:
+            raise KernelError(f"arch file {path}: {e}") from None
     return arch.with_overrides(overrides) if overrides else arch

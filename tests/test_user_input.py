@@ -250,3 +250,22 @@ def test_a_typo_in_an_arch_file_is_an_error_naming_the_file_and_key(tmp_path, bo
         load_arch(str(path))
     path.write_text('base = "wormhole_b0"\n[sfpu]\nexp = 100\n')
     assert load_arch(str(path)).num("sfpu.exp") == 100
+
+
+@pytest.mark.parametrize("ruleset, says", [
+    ("RULESET = [1, 2]", r"mine\.py: RULESET is list of int; RULESET must be one tteqsat\.rules\.RuleSet"),
+    ('RULESET = rules.Rule("neg-neg2", rw)', r"mine\.py: RULESET is Rule; RULESET must be one"),
+    ('RULESET = rules.RuleSet("raw", "d", "grow", (rw,))',
+     r"mine\.py:6: RuleSet 'raw': rules must be a tuple of tteqsat\.rules\.Rule\(name, rewrite\), got tuple of "
+     r"RewriteOrRule \(wrap each rewrite"),
+    ('RULESET = rules.RuleSet("raw", "d", "grow", rules.Rule("neg-neg2", rw))', r"got Rule \(wrap each rewrite"),
+])
+def test_a_malformed_rule_file_says_what_shape_it_needs(tmp_path, ruleset: str, says: str) -> None:
+    """A bare rewrite in a RuleSet raised AttributeError ('RewriteOrRule' object has no attribute 'name') from
+    the checker, one Rule where a tuple goes TypeError, and RULESET = [...] said "defines no RULESET"."""
+    path = tmp_path / "mine.py"
+    path.write_text("from egglog import rewrite, var\nfrom tteqsat import rules\nfrom tteqsat.egraph import "
+                    "TensorExpr, unary\na = var('a', TensorExpr)\nrw = rewrite(unary('neg', unary('neg', a))).to(a)\n"
+                    + ruleset + "\n")
+    with pytest.raises(tq.KernelError, match=says):
+        tq.optimize(_small(), rules=[str(path)])

@@ -271,3 +271,13 @@ def test_a_malformed_rule_file_says_what_shape_it_needs(tmp_path, ruleset: str, 
                     + ruleset + "\n")
     with pytest.raises(tq.KernelError, match=says):
         tq.optimize(_small(), rules=[str(path)])
+
+
+def test_rules_check_refuses_a_name_clash_as_optimize_does(tmp_path, capsys) -> None:
+    """`tteqsat rules check --rules` passed a ruleset named 'algebra' that `optimize` then refused."""
+    from tteqsat.cli import main
+
+    path = tmp_path / "mine.py"
+    path.write_text(RULE_FILE.format(ruleset="algebra", rule="recip-twice"))
+    assert main(["rules", "check", "--rules", str(path)]) == 2
+    assert "two rulesets are named 'algebra' (shipped and in " in capsys.readouterr().err

@@ -194,7 +194,9 @@ def test_a_one_by_one_tensor_broadcasts_over_a_matrix_as_numpy_does() -> None:
     p = np.exp(s - s.max(axis=-1, keepdims=True))
     np.testing.assert_allclose(tq.evaluate(kernel, {"x": X, "t": T})["out"], p / p.sum(-1, keepdims=True) + T,
                                rtol=1e-5)
-    tq.optimize(kernel, "blackhole").verify(inputs={"x": X, "t": T})
+    tq.optimize(kernel, "blackhole").verify(inputs={"x": X, "t": T, "unused": X})  # extra arrays are ignored
+    with pytest.raises(tq.KernelError, match=r"where: the mask's shape \(33, 33\) is not tile-aligned"):
+        tq.where(tq.tri(33, 33), tq.tensor("c", (1, 1)), 0.0)  # a (1, 1) branch no longer catches it
 
 
 def test_inputs_of_a_batched_kernel_load_whole_and_bad_ones_are_named(tmp_path) -> None:

@@ -483,6 +483,9 @@ def where(mask: Mask, a: object, b: object) -> Tensor:
         raise KernelError("where: at least one branch must be a tensor (the scalars take its dtype)", "where", loc)
     dtype = tensors[0].dtype
     shape = mask.shape
+    if not _aligned(shape):  # a (1, 1) branch broadcasts to any shape: the mask's must be the kernel's
+        raise KernelError(f"where: the mask's shape {shape} is not tile-aligned (multiples of {TILE}, or 1)", "where",
+                          loc)
 
     def branch(v: object) -> Node:
         if isinstance(v, Tensor):

@@ -140,10 +140,11 @@ def load_inputs(kernel: Kernel, path: str) -> dict[str, np.ndarray]:
     return check_inputs(kernel, arrays, f"--inputs {path}", "the file has")
 
 
-def check_inputs(kernel: Kernel, arrays: Mapping[str, object], source: str,
-                 holder: str = "given") -> dict[str, np.ndarray]:
+def check_inputs(kernel: Kernel, arrays: Mapping[str, object], source: str, holder: str = "given",
+                 extra_ok: bool = False) -> dict[str, np.ndarray]:
     """One array per kernel input, by name and of its whole shape (batch axes too), rounded to the kernel's
-    dtype as the kernel reads it; a KernelError naming `source` (the file or the call) otherwise."""
+    dtype as the kernel reads it; a KernelError naming `source` (the file or the call) otherwise. `extra_ok`:
+    arrays no input reads are ignored (a caller's dict for several kernels)."""
     out: dict[str, np.ndarray] = {}
     names = [str(n.attr("name")) for n in kernel.inputs]
     for node, name in zip(kernel.inputs, names, strict=True):
@@ -158,7 +159,7 @@ def check_inputs(kernel: Kernel, arrays: Mapping[str, object], source: str,
         x = a.astype(np.float32)
         out[name] = round_bf16(x) if node.dtype == "bf16" else x
     extra = sorted(set(arrays) - set(names))
-    if extra:
+    if extra and not extra_ok:
         raise KernelError(f"{source}: array(s) {', '.join(extra)} are no input of kernel '{kernel.name}' "
                           f"(its inputs are {', '.join(names)})")
     return out

@@ -58,8 +58,12 @@ REDUCE = {"rowmax": ("reduce_max", "reduce_dim_row"), "rowsum": ("reduce_sum", "
 
 
 def f32_bits(x: float) -> int:
-    """The fp32 bit pattern as a signed i32, how TTKernel passes float parameters."""
-    return struct.unpack("<i", struct.pack("<f", x))[0]
+    """The fp32 bit pattern as a signed i32, how TTKernel passes float parameters. A value beyond fp32's range
+    (a scale that scalar folding multiplied past it) is +-inf, as numpy's float32 cast rounds it."""
+    try:
+        return struct.unpack("<i", struct.pack("<f", x))[0]
+    except OverflowError:
+        return struct.unpack("<i", struct.pack("<f", math.copysign(math.inf, x)))[0]
 
 
 def cb_type(tiles: int, dtype: str) -> str:

@@ -36,11 +36,46 @@ class RuleSet:
     rules: tuple[Rule, ...]
     source: str = ""  # the user's rule file it was loaded from ("" for shipped and API-built rulesets)
 
+    def __post_init__(self) -> None:
+        """A rule given as a bare rewrite, or one Rule where a tuple goes, failed later inside the checker."""
+        if not isinstance(self.rules, list | tuple) or not all(isinstance(r, Rule) for r in self.rules):
+            got = type(self.rules).__name__ + _what(self.rules)
+            raise KernelError(f"RuleSet '{self.name}': rules must be a tuple of tteqsat.rules.Rule(name, rewrite), "
+                              f"got {got} (wrap each rewrite: Rule(\"my-rule\", rewrite(...).to(...)))")
+
     def egg(self) -> Ruleset:
         return ruleset(*(r.rewrite for r in self.rules), name=f"tteqsat_{self.name}")
 
     def without(self, rule_name: str) -> RuleSet:
         return replace(self, rules=tuple(r for r in self.rules if r.name != rule_name))
+
+
+def _what(value: object) -> str:
+    """` of Rule, int` for a list or tuple: what its items are."""
+    if isinstance(value, list | tuple):
+        return f" of {', '.join(sorted({type(v).__name__ for v in value})) or 'nothing'}"
+    return ""
+
+
+def check_unique_names(rulesets: list[RuleSet]) -> None:
+    """Two rulesets of one name are one egglog ruleset (egglog panics), and two rules of one name are one row
+    of the reports: refuse either, naming where each came from."""
+    def where(rs: RuleSet) -> str:
+        return f"in {rs.source}" if rs.source else "shipped" if rs in shipped_rulesets() else "passed in Python"
+
+    seen: dict[str, RuleSet] = {}
+    owner: dict[str, RuleSet] = {}
+    for rs in rulesets:
+        if rs.name in seen:
+            raise KernelError(f"two rulesets are named '{rs.name}' ({where(seen[rs.name])} and {where(rs)}); "
+                              "give yours a name of its own")
+        seen[rs.name] = rs
+        for r in rs.rules:
+            if r.name in owner:
+                first = owner[r.name]
+                raise KernelError(f"two rules are named '{r.name}' (ruleset {first.name} {where(first)} and "
+                                  f"ruleset {rs.name} {where(rs)}); give yours a name of its own")
+            owner[r.name] = rs
 
 
 def rule_identity(rule_name: str) -> str:
@@ -85,8 +120,13 @@ def load_rule_file(path: str | Path) -> list[RuleSet]:
     except Exception as e:  # the user's file: report it as bad input, not a crash
         raise KernelError(f"rule file {failure_in_file(path, e)}") from None
     found = getattr(module, "RULESETS", None) or ([module.RULESET] if hasattr(module, "RULESET") else [])
-    if not found or not all(isinstance(r, RuleSet) for r in found):
+    if not found:
         raise KernelError(f"rule file {path} defines no RULESET (a tteqsat.rules.RuleSet)")
+    if not isinstance(found, list | tuple) or not all(isinstance(r, RuleSet) for r in found):
+        name = "RULESETS" if hasattr(module, "RULESETS") else "RULESET"
+        got = found if name == "RULESETS" else found[0]
+        raise KernelError(f"rule file {path}: {name} is {type(got).__name__}{_what(got)}; RULESET must be one "
+                          "tteqsat.rules.RuleSet(name, description, stage, (Rule(...), ...)), RULESETS a list of them")
     for rs in found:
         if rs.stage not in STAGES:
             raise KernelError(f"ruleset '{rs.name}' in {path} has unknown stage '{rs.stage}' ({', '.join(STAGES)})")

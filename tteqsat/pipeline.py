@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -80,10 +81,10 @@ class Verification:
     max_rel_err: float
     tolerance: float
     per_output: dict[str, float]          # output -> max |sim - ref|
-    stats: dict[str, object] = field(default_factory=dict)
+    stats: dict[str, object] = field(default_factory=dict, repr=False)  # op and CB counts: too long to print
     precision: str = "hardware"
     relative: dict[str, float] = field(default_factory=dict)  # output -> max |sim - ref| / max |ref|
-    timing: TimingReport | None = None  # verify(timing=True): cycles per thread and stalls (tteqsat.sim.timing)
+    timing: TimingReport | None = field(default=None, repr=False)  # verify(timing=True): cycles per thread, stalls
 
 
 @dataclass
@@ -111,6 +112,9 @@ class Result:
     _rerun: Callable[[list[RuleSet]], Result] | None = field(default=None, repr=False)
     _mlir: str | None = None
     split: KeySplit | None = None          # this is the first of two kernels: the keys split into parts
+
+    def __repr__(self) -> str:  # the dataclass's would print every field: 30 KB for one exp
+        return f"<Result {self.kernel.name!r} on {self.arch.name}: {self.chosen}, {self.comparison()}>"
 
     def reoptimize(self, rulesets: list[RuleSet]) -> Result:
         """The same optimization (kernel, arch and overrides, limits, form, extractor) with other rulesets and no
@@ -392,6 +396,12 @@ class Result:
 
         if precision not in PRECISIONS:
             raise KernelError(f"unknown precision '{precision}': use one of {', '.join(PRECISIONS)}")
+        if tolerance is not None and not tolerance >= 0:  # a negative or NaN tolerance fails every kernel
+            raise KernelError(f"tolerance {tolerance!r} must be a number >= 0 (an error relative to each output's "
+                              "largest value, e.g. 0.05)")
+        if inputs is not None:  # a missing or misshapen array named, not a KeyError from the simulator
+            reference.check_inputs(self.split.kernel if self.split else self.kernel, inputs, "verify(inputs=...)",
+                                   extra_ok=True)
         if self.split is not None:  # two kernels, run on every core (the second needs all of the first)
             return self._verify_split(seed, inputs, precision, tolerance, dist, timing)
         inputs = inputs or reference.random_inputs(self.kernel, seed, dist=dist)
@@ -402,6 +412,11 @@ class Result:
         weights: list[float] | None = None  # timing: how many of the program's cores each picked one stands for
         items = list(range(self.items))
         if grid is not None:
+            n_cores = len(grid.cores)
+            if cores not in ("all", "sample") and not all(isinstance(n, numbers.Integral) and 0 <= n < n_cores
+                                                          for n in cores):
+                raise KernelError(f"verify(cores={cores!r}): give 'all', 'sample' or core numbers 0 to {n_cores - 1} "
+                                  "(the program's cores)")
             picked = list(range(len(grid.cores))) if cores == "all" else (
                 self.sample_cores() if cores == "sample" else sorted(set(cores)))  # type: ignore[arg-type]
             if grid.share is not None:  # a group's cores run together: sample whole groups
@@ -587,9 +602,10 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         raise KernelError(f"chunks={tuple(chunks or ())} for kernel '{kernel.name}': a chunk width is a positive "
                           f"multiple of the {TILE}-element tile, and at least one is needed"
                           + (f" ({', '.join(map(str, bad))} is not)" if bad else ""), "optimize", user_location())
-    if cores is not None and not 1 <= cores <= grid.cores:
-        raise KernelError(f"cores={cores} is outside {arch_obj.name}'s grid of {grid.cores} cores", "optimize",
-                          user_location())
+    if cores is not None and (isinstance(cores, bool) or not isinstance(cores, numbers.Integral)
+                              or not 1 <= cores <= grid.cores):
+        raise KernelError(f"cores={cores!r}: give a whole number of cores from 1 to {arch_obj.name}'s grid of "
+                          f"{grid.cores}", "optimize", user_location())
     limits = limits or Limits()
     chosen_rules, notes = _rulesets(rules, shipped_rules, check_rules)
     for note in notes:

@@ -8,6 +8,7 @@ KernelError naming the key, so a typo in `--set` never silently changes nothing.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ TILE_FORMATS = ("bf16", "fp32", "bfp8", "bfp4", "bfp2")
 SHORTHANDS = {"dst_tiles": "dst.tiles_bf16=N, dst.tiles_fp32=N/2, dst.tiles_bf16_full_sync=2N, "
                            "dst.tiles_fp32_full_sync=N"}
 
+# numbers the model divides by, or counts of things: a zero or a fraction is a typo, not an experiment
+POSITIVE = ("chip.clock_ghz", "dram.bytes_per_cycle", "dram.total_gb_per_s", "dram.sustained_fraction",
+            "noc.bytes_per_cycle", "unpack.bytes_per_cycle", "unpack.peak_bytes_per_cycle")
+COUNTS = ("dst.tiles_bf16", "dst.tiles_fp32", "dst.tiles_bf16_full_sync", "dst.tiles_fp32_full_sync", "cb.max_cbs",
+          "chip.grid_rows", "chip.grid_cols", "chip.tensix_enabled", "chip.tensix_on_die", "dram.controllers")
 DRAM_SHARES = ("demand", "rate")  # settings.dram_share: tteqsat.cost.chip.price_cores
 
 
@@ -155,9 +161,16 @@ class Arch:
                               f"got {self.input_format!r}")
         if self.dram_share not in DRAM_SHARES:
             raise KernelError(f"settings.dram_share must be one of {', '.join(DRAM_SHARES)}, got {self.dram_share!r}")
-        counts = ("dst.tiles_bf16", "dst.tiles_fp32", "dst.tiles_bf16_full_sync", "dst.tiles_fp32_full_sync",
-                  "cb.max_cbs")
-        for key in counts:
+        for key, value in _flatten(self.params).items():  # cycles, bytes and rates: none is negative
+            if isinstance(value, int | float) and not isinstance(value, bool) and not (0 <= value < math.inf):
+                raise KernelError(f"arch parameter '{key}' must be a finite number >= 0, got {value!r}")
+        if self.l1_budget <= 0:
+            raise KernelError(f"arch parameter 'l1.bytes' ({self['l1.bytes']!r}) leaves no L1 for CBs: it must be "
+                              f"larger than l1.reserved_base ({self['l1.reserved_base']!r})")
+        for key in POSITIVE + tuple(f"tile.bytes_{f}" for f in TILE_FORMATS):  # rates and sizes divided by
+            if self.num(key) <= 0:
+                raise KernelError(f"arch parameter '{key}' must be a number > 0, got {self[key]!r}")
+        for key in COUNTS:
             if self.num(key) < 1 or self.num(key) != int(self.num(key)):
                 raise KernelError(f"arch parameter '{key}' must be a whole number >= 1, got {self[key]!r}")
 
@@ -198,8 +211,15 @@ def _suggest(key: str, keys: list[str]) -> str:
     close = difflib.get_close_matches(key, keys + list(SHORTHANDS), n=2, cutoff=0.6)
     if not close and "." in key:
         last = key.rsplit(".", 1)[1]
-        close = [k for k in keys if k.rsplit(".", 1)[1] == last][:2]
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        close = [k for k in keys if k.rsplit(".", 1)[-1] == last][:2]  # top-level keys ("name") have no dot
+    if close:
+        return f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+    table = key.rsplit(".", 1)[0] if "." in key else ""
+    inside = [k.split(".", 1)[1] for k in keys if k.startswith(table + ".")] if table else []
+    if inside:
+        return f" ('{table}' has {', '.join(inside)})"
+    tables = sorted({k.split(".", 1)[0] for k in keys if "." in k})
+    return f" (its tables: {', '.join(tables)}; keys are table.name, e.g. 'sfpu.exp')"
 
 
 def _flatten(m: Mapping[str, object], prefix: str = "") -> dict[str, object]:
@@ -255,10 +275,22 @@ def load_arch(name_or_path: str | Path | Arch, overrides: Mapping[str, object] |
                               f"(known: {', '.join(KNOWN)}, or a .toml file)")
         params = _read(path)
         arch = Arch(str(params.get("name", path.stem)), params)
-        missing = sorted(set(_flatten(_read(ARCH_DIR / "wormhole_b0.toml"))) - set(arch.keys()) - {"name"})
+        known = set(_flatten(_read(ARCH_DIR / "wormhole_b0.toml")))
+        missing = sorted(known - set(arch.keys()) - {"name"})
         if missing:
             shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
             raise KernelError(f"arch file {path} lacks {shown}; add them or start the file with "
                               f"base = \"wormhole_b0\"")
-        arch.validate()
+        unknown = sorted(set(arch.keys()) - known)  # a typo in a file must not silently change nothing
+        if unknown:
+            raise KernelError(f"arch file {path} sets '{unknown[0]}', which no arch has"
+                              f"{_suggest(unknown[0], sorted(known - {'name'}))}"
+                              + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""))
+        try:
+            reference = _flatten(_read(ARCH_DIR / "wormhole_b0.toml"))
+            for key, value in _flatten(arch.params).items():
+                _check_type(key, reference[key], value)
+            arch.validate()
+        except KernelError as e:
+            raise KernelError(f"arch file {path}: {e}") from None
     return arch.with_overrides(overrides) if overrides else arch

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from tteqsat.cli.options import add_rule_options, add_set_option, parse_set
 from tteqsat.egraph.saturate import Limits
 from tteqsat.errors import KernelError
-from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
+from tteqsat.rules import RuleSet, check_unique_names, load_rule_file, shipped_rulesets
 from tteqsat.tools.console import console_for
 
 
@@ -42,7 +42,10 @@ def _one_line_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argpa
 
 
 def _user_rulesets(files: list[str] | None) -> list[RuleSet]:
-    return [rs for f in files or [] for rs in load_rule_file(f)]
+    """The rule files' rulesets; a name taken by a shipped ruleset or rule is refused here as `optimize` would."""
+    user = [rs for f in files or [] for rs in load_rule_file(f)]
+    check_unique_names(shipped_rulesets() + user)
+    return user
 
 
 def _selected(args: argparse.Namespace) -> list[RuleSet]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from egglog import EGraph, back_off, run
 
 from tteqsat.egraph.bridge import shape_analysis
-from tteqsat.rules import RuleSet
+from tteqsat.errors import KernelError
+from tteqsat.rules import RuleSet, check_unique_names
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,15 @@ class Limits:
     seconds: float = 20.0
     match_limit: int = 1000  # back-off: a rule matching more than this in one iteration is banned a while
     ban_length: int = 5
+
+    def __post_init__(self) -> None:
+        """A negative limit (a typo) would stop at once and look like a result; say which one instead."""
+        for name, option in (("iterations", "--max-iterations"), ("enodes", "--max-enodes"),
+                             ("seconds", "--timeout"), ("match_limit", ""), ("ban_length", "")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                shown = f"{option} (Limits.{name})" if option else f"Limits.{name}"
+                raise KernelError(f"{shown} must be a number >= 0, got {value!r}")
 
     @staticmethod
     def add_arguments(parser) -> None:
@@ -70,6 +80,7 @@ def count_enodes(egraph: EGraph) -> int:
 def saturate(egraph: EGraph, rulesets: Sequence[RuleSet], limits: Limits = Limits(),
              progress: Callable[[int, int], None] | None = None) -> SaturationReport:
     """Run the rulesets on `egraph` in stages within `limits`."""
+    check_unique_names(list(rulesets))
     report = SaturationReport()
     names = {}
     for rs in rulesets:

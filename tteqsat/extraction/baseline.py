@@ -62,13 +62,26 @@ def _direct(node: Node, args: list[HwOp]) -> HwOp:
         if fill not in (float("-inf"), 0.0) or a.op == "full":
             raise KernelError(f"where has a hardware form only as where(mask, x, -inf) or where(mask, x, 0); got "
                               f"{'a constant' if a.op == 'full' else 'a tensor'} where the mask holds and "
-                              f"{fill if fill is not None else 'a tensor'} elsewhere", op, node.loc or None)
+                              f"{fill if fill is not None else 'a tensor'} elsewhere; {_where_instead(a, fill)}",
+                              op, node.loc or None)
         return HwOp("mask", "bias" if fill == float("-inf") else "zero", (a,), node.shape,
                     {"mask": attrs["mask"], "block": 0, "chunk": 0}, op)
     else:
         raise KernelError(f"no direct hardware form for {op}", op, node.loc or None)
     extra = {"s": attrs["s"]} if kind == "scalar" else {}
     return HwOp(kind, op, tuple(args), node.shape, extra, op)
+
+
+def _where_instead(a: HwOp, fill: object) -> str:
+    """The same values in the two forms that have hardware (for finite values)."""
+    if a.op == "full":
+        return "flip the mask to put the tensor first: where(~mask, x, c)"
+    if fill is None:
+        return "for two tensors write where(mask, a, 0) + where(~mask, b, 0)"
+    f = float(fill)  # type: ignore[arg-type]
+    if f <= -1e4:  # masked_fill(-1e9) and the like: a stand-in for -inf
+        return "to mask scores before a softmax write -np.inf (exp gives 0 for both)"
+    return f"write where(mask, x - {f:g}, 0) + {f:g}" if f > 0 else f"write where(mask, x + {-f:g}, 0) - {-f:g}"
 
 
 def baseline_program(kernel: Kernel) -> Program:

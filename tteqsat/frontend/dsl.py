@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib.util
 import itertools
+import math
 import numbers
 import os
 import sys
@@ -85,8 +87,13 @@ class Tensor:
 
     # -- elementwise --------------------------------------------------------------------------
     def _binary(self, op: str, other: object, reflected: bool = False) -> Tensor:
+        if isinstance(other, np.ndarray) and other.ndim == 0 and other.dtype.kind in "iuf":  # np.array(2.0)
+            other = other.item()
         if isinstance(other, numbers.Real) and not isinstance(other, bool):  # Python and numpy scalars
             return _scalar_op(op, self, float(other), reflected)
+        if isinstance(other, np.ndarray):
+            raise KernelError(f"cannot combine a tensor with a numpy array of shape {other.shape}: an array the "
+                              "kernel reads is an input, declared with tq.tensor(name, shape)", op, user_location())
         if not isinstance(other, Tensor):
             raise KernelError(f"cannot combine a tensor with {type(other).__name__}", op, user_location())
         a, b = (other, self) if reflected else (self, other)
@@ -147,6 +154,37 @@ class Tensor:
             raise KernelError(f"`s ** x` takes a positive scalar base, got {s!r}", "pow", user_location())
         return exp(self * float(np.log(float(s))))
 
+    # -- numpy and Python calls the DSL does not trace -------------------------------------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object, **kwargs: object) -> Tensor:
+        """numpy calls this for `np.float32(2) * x` (traced as Python's `2 * x` is) and for `np.exp(x)`, which
+        would otherwise fail inside numpy: a KernelError naming the tq function to use."""
+        name = ufunc.__name__
+        ops = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div", "divide": "div"}
+        if name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal"):
+            self._compare(None)
+        if method == "__call__" and not kwargs and len(inputs) == 2 and name in ops | {"power": ""}:
+            a, b = inputs
+            if name == "power":
+                return a ** b if isinstance(a, Tensor) else b.__rpow__(a)  # type: ignore[union-attr]
+            return a._binary(ops[name], b) if isinstance(a, Tensor) else b._binary(ops[name], a, True)  # type: ignore
+        if method == "__call__" and not kwargs and name == "negative":
+            return -self
+        raise KernelError(f"numpy's np.{name} does not trace a tteqsat tensor; {_instead(name)}", name,
+                          user_location())
+
+    def __array_function__(self, func: object, types: object, args: object, kwargs: object) -> Tensor:
+        """`np.sum(x)`, `np.where(...)`, `np.tri` applied to a tensor: a KernelError naming the tq spelling."""
+        name = getattr(func, "__name__", str(func))
+        raise KernelError(f"numpy's np.{name} does not trace a tteqsat tensor; {_instead(name)}", name,
+                          user_location())
+
+    def _compare(self, other: object) -> Tensor:
+        raise KernelError("a tensor comparison (x > 0, x == y) is not an op of the DSL: masks come from tq.tri "
+                          "combined with & | ~ and applied by tq.where; for max(x, 0) use tq.relu(x), for two "
+                          "tensors tq.maximum / tq.minimum", "compare", user_location())
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
+
     def __matmul__(self, o: Tensor) -> Tensor:
         if not isinstance(o, Tensor):
             raise KernelError(f"cannot matmul a tensor with {type(o).__name__}", "matmul", user_location())
@@ -176,6 +214,10 @@ class Tensor:
                 return "cols"
             raise KernelError(f"axis {axis} is a batch axis of a {ndim}-D tensor; {op} runs over the last two "
                               f"axes only (axis=-1 or -2)", op, user_location())
+        if axis is None:  # numpy's default reduces every element to one number, which no op of the DSL does
+            raise KernelError(f"x.{op}() needs an axis: numpy's x.{op}() reduces every element to one number, "
+                              f"which the DSL has no op for; write x.{op}(axis=-1) for each row's (a column "
+                              "vector) or axis=-2 for each column's", op, user_location())
         raise KernelError(f"unsupported axis {axis!r} for a {ndim}-D tensor (use -1 for along rows or -2 for "
                           "along columns)", op, user_location())
 
@@ -183,19 +225,49 @@ class Tensor:
         along = self._matrix_axis(axis, kind)
         return _make(f"row{kind}" if along == "rows" else f"col{kind}", (self.node,))
 
-    def max(self, axis: int = -1) -> Tensor:
+    def max(self, axis: int | None = None) -> Tensor:
         return self._reduce("max", axis)
 
-    def sum(self, axis: int = -1) -> Tensor:
+    def sum(self, axis: int | None = None) -> Tensor:
         return self._reduce("sum", axis)
 
-    def mean(self, axis: int = -1) -> Tensor:
+    def mean(self, axis: int | None = None) -> Tensor:
+        along = self._matrix_axis(axis, "mean")
         total = self._reduce("sum", axis)
-        n = self.node.shape[1] if self._matrix_axis(axis, "mean") == "rows" else self.node.shape[0]
+        n = self.node.shape[1] if along == "rows" else self.node.shape[0]
         return total * (1.0 / n)
 
 
+FP32_MAX = float(np.finfo(np.float32).max)
+
+
+def _fp32(s: float, op: str, what: str = "") -> float:
+    """`s` as the kernel holds it (an fp32 parameter): a finite value beyond fp32's range is a mistake, not inf."""
+    if math.isfinite(s) and builtins.abs(s) > FP32_MAX:
+        raise KernelError(f"the scalar {what or repr(s)} is beyond float32's range (largest {FP32_MAX:.4g}); the "
+                          "kernel holds scalars as float32: scale the inputs instead, or write inf if you mean it",
+                          op, user_location())
+    return s
+
+
+_SPELLED = {"absolute": "tq.abs(x)", "fabs": "tq.abs(x)", "reciprocal": "tq.recip(x)", "matmul": "a @ b",
+            "transpose": "x.mT (or x.T for a 2-D tensor)", "amax": "x.max(axis=-1)", "max": "x.max(axis=-1)",
+            "sum": "x.sum(axis=-1)", "mean": "x.mean(axis=-1)", "square": "x ** 2", "divide": "x / y",
+            "exp2": "2.0 ** x", "fmax": "tq.maximum(a, b)", "fmin": "tq.minimum(a, b)"}
+_TRACED = ("exp", "log", "sqrt", "tanh", "maximum", "minimum", "where", "tri", "repeat", "take")
+
+
+def _instead(name: str) -> str:
+    """What to write for numpy's `name` in a kernel."""
+    if name in _SPELLED:
+        return f"write {_SPELLED[name]}"
+    if name in _TRACED:
+        return f"use tq.{name}"
+    return "the DSL's ops are listed in README.md (The DSL)"
+
+
 def _scalar_op(op: str, x: Tensor, s: float, reflected: bool) -> Tensor:
+    _fp32(s, op)
     if op == "add":
         return _make("add_s", (x.node,), (("s", s),))
     if op == "mul":
@@ -207,7 +279,7 @@ def _scalar_op(op: str, x: Tensor, s: float, reflected: bool) -> Tensor:
             return _make("rdiv_s", (x.node,), (("s", s),))
         if s == 0.0:
             raise KernelError("division by the scalar zero", "div", user_location())
-        return _make("mul_s", (x.node,), (("s", 1.0 / s),))
+        return _make("mul_s", (x.node,), (("s", _fp32(1.0 / s, op, f"1 / {s!r} (dividing by {s!r})")),))
     raise KernelError("this op does not take a scalar operand", op, user_location())
 
 
@@ -220,6 +292,9 @@ def _bcast_to(v: Node, shape: Shape, op: str, loc: str) -> Node:
         return Node("bcast_cols", (v,), shape, v.dtype, (("n", shape[1]),), loc, v.batch)
     if v.shape == (1, shape[1]):
         return Node("bcast_rows", (v,), shape, v.dtype, (("n", shape[0]),), loc, v.batch)
+    if v.shape == (1, 1):  # a (1, 1) tensor: along the row, then down the columns
+        row = Node("bcast_cols", (v,), (1, shape[1]), v.dtype, (("n", shape[1]),), loc, v.batch)
+        return Node("bcast_rows", (row,), shape, v.dtype, (("n", shape[0]),), loc, v.batch)
     raise KernelError(f"shape mismatch: {v.full_shape} cannot broadcast to {v.batch + shape}", op, loc)
 
 
@@ -282,10 +357,14 @@ def tensor(name: str, shape: tuple[int, ...], dtype: str = "bf16") -> Tensor:
     batch, matrix = tuple(int(d) for d in dims[:-2]), (int(dims[-2]), int(dims[-1]))
     if any(d < 1 for d in batch):
         raise KernelError(f"batch axes of '{name}' must be at least 1, got {dims}", "tensor", loc)
+    if min(matrix) < 1:
+        raise KernelError(f"shape {dims} of '{name}': rows and columns must be at least 1", "tensor", loc)
     if not _aligned(matrix):
+        padded = batch + tuple(d if d == 1 or d % TILE == 0 else max(TILE, -(-d // TILE) * TILE) for d in matrix)
         raise KernelError(
             f"shape {dims} of '{name}' is not tile-aligned (the last two dims must be multiples of {TILE}, or 1 "
-            "for a vector or a scalar)", "tensor", loc)
+            f"for a vector or a scalar); pad it with zeros to {padded} (attention: mask the padded keys with a "
+            "(1, n) bias of -inf, and ignore the padded rows of the output)", "tensor", loc)
     return Tensor(Node("input", (), matrix, dtype, (("name", name), ("seq", next(_declared))), loc, batch))
 
 
@@ -404,6 +483,9 @@ def where(mask: Mask, a: object, b: object) -> Tensor:
         raise KernelError("where: at least one branch must be a tensor (the scalars take its dtype)", "where", loc)
     dtype = tensors[0].dtype
     shape = mask.shape
+    if not _aligned(shape):  # a (1, 1) branch broadcasts to any shape: the mask's must be the kernel's
+        raise KernelError(f"where: the mask's shape {shape} is not tile-aligned (multiples of {TILE}, or 1)", "where",
+                          loc)
 
     def branch(v: object) -> Node:
         if isinstance(v, Tensor):
@@ -411,7 +493,7 @@ def where(mask: Mask, a: object, b: object) -> Tensor:
             if node.shape != shape:
                 node = _bcast_to(node, shape, "where", loc)
             return node
-        return Node("full", (), shape, dtype, (("value", float(v)),), loc)  # type: ignore[arg-type]
+        return Node("full", (), shape, dtype, (("value", _fp32(float(v), "where")),), loc)  # type: ignore[arg-type]
 
     nodes = (branch(a), branch(b))
     if len({n.dtype for n in nodes}) > 1:

@@ -22,6 +22,8 @@ def failure_in_file(path: str | Path, error: BaseException) -> str:
     mine = [f for f in frames if os.path.realpath(f.filename) == target]
     if not mine:
         return f"{path}: failed to run: {what}"
+    if isinstance(error, KernelError):  # tteqsat's own message already says what is wrong
+        return f"{path}:{mine[-1].lineno}: {error}"
     where = f"{path}:{mine[-1].lineno}: failed to run: {what}"
     last = frames[-1]
     if last is not mine[-1]:

@@ -137,21 +137,30 @@ def load_inputs(kernel: Kernel, path: str) -> dict[str, np.ndarray]:
             arrays = {k: np.asarray(data[k]) for k in data.files}
     except (OSError, ValueError) as e:
         raise KernelError(f"--inputs {path}: cannot read it as a .npz file of arrays ({e})") from None
+    return check_inputs(kernel, arrays, f"--inputs {path}", "the file has")
+
+
+def check_inputs(kernel: Kernel, arrays: Mapping[str, object], source: str, holder: str = "given",
+                 extra_ok: bool = False) -> dict[str, np.ndarray]:
+    """One array per kernel input, by name and of its whole shape (batch axes too), rounded to the kernel's
+    dtype as the kernel reads it; a KernelError naming `source` (the file or the call) otherwise. `extra_ok`:
+    arrays no input reads are ignored (a caller's dict for several kernels)."""
     out: dict[str, np.ndarray] = {}
     names = [str(n.attr("name")) for n in kernel.inputs]
     for node, name in zip(kernel.inputs, names, strict=True):
         if name not in arrays:
-            raise KernelError(f"--inputs {path}: no array '{name}' (the kernel's inputs are {', '.join(names)}; "
-                              f"the file has {', '.join(sorted(arrays)) or 'none'})")
-        a = arrays[name]
-        if a.shape != node.shape:
-            raise KernelError(f"--inputs {path}: array '{name}' has shape {a.shape}, the kernel's input is "
-                              f"{node.shape}")
+            raise KernelError(f"{source}: no array '{name}' (the kernel's inputs are {', '.join(names)}; "
+                              f"{holder} {', '.join(sorted(arrays)) or 'none'})")
+        a = np.asarray(arrays[name])
+        if a.shape != node.full_shape:
+            raise KernelError(f"{source}: array '{name}' has shape {a.shape}, the kernel's input is {node.full_shape}")
+        if a.dtype.kind not in "iuf":
+            raise KernelError(f"{source}: array '{name}' holds {a.dtype}, not numbers")
         x = a.astype(np.float32)
         out[name] = round_bf16(x) if node.dtype == "bf16" else x
     extra = sorted(set(arrays) - set(names))
-    if extra:
-        raise KernelError(f"--inputs {path}: array(s) {', '.join(extra)} are no input of kernel '{kernel.name}' "
+    if extra and not extra_ok:
+        raise KernelError(f"{source}: array(s) {', '.join(extra)} are no input of kernel '{kernel.name}' "
                           f"(its inputs are {', '.join(names)})")
     return out
 

@@ -168,11 +168,11 @@ def unary(fn: str, x: Expr) -> Expr:
 
 def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
     """The DSL's rule: matrices of equal shape, or one side a (rows, 1) / (1, cols) vector of the other's
-    rows/cols; batch axes as numpy broadcasts them (aligned from the right, 1 stretches)."""
+    rows/cols or a (1, 1); batch axes as numpy broadcasts them (aligned from the right, 1 stretches)."""
     batch = _broadcast_batch(a[:-2], b[:-2])
     ma, mb = a[-2:], b[-2:]
     shape = (max(ma[0], mb[0]), max(ma[1], mb[1]))
-    ok = all(s == shape or s == (shape[0], 1) or s == (1, shape[1]) for s in (ma, mb))
+    ok = all(s in (shape, (shape[0], 1), (1, shape[1]), (1, 1)) for s in (ma, mb))
     return batch + shape if ok and batch is not None else None
 
 
@@ -330,8 +330,10 @@ def dsl_error(case: Case) -> str | None:
             if "t" not in e.branches:
                 return "where with two scalar branches"
             r, c = e.mask.shape
+            if not all(d == 1 or d % TILE == 0 for d in (r, c)):
+                return f"where's mask {e.mask.shape} is not tile-aligned"
             for t in e.args:
-                if matrix_of(t.shape) not in ((r, c), (r, 1), (1, c)):
+                if matrix_of(t.shape) not in ((r, c), (r, 1), (1, c), (1, 1)):
                     return f"where's branch {t.shape} does not broadcast to its mask {e.mask.shape}"
     reachable = [e.fn for e in nodes(case) if e.op == "input"]
     used = set(reachable)

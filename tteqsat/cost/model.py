@@ -51,57 +51,6 @@ class CostModel(Protocol):
     def section(self, per_iteration: Engines, iterations: int, inits_hoisted: int,
                 inits_per_iteration: int) -> float: ...  # one DST section's cycles, alone
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
-    def _tile_major_bound(self, section: DstSection, unpack: float, math: float) -> float:
-        """A tile-major pass's time on the math thread with its waits for the unpacker (`DstSection.order`): the
-        same two banks as `_source_bound`, run call by call in the order the pass issues them (its ops before
-        `tile_from` op by op, then every later op on tile 0, tile 1, ...). Each FPU call that reads a CB (a K step
-        of a matmul or reduce) takes a bank: the unpacker fills it once math has freed the bank's last tile and
-        math starts the call once it is filled; SFPU work only advances math, so the unpacker refills the banks
-        for tile t+1 while math runs tile t's SFPU ops. The pass's handshake and inits (`math` and `unpack`
-        beyond the calls) open each pass. Three passes back to back; the last one's time is the steady state."""
-        tiles, first = section.tiles, section.tile_from
-        copy_dest = self.copy_dest().math
-        on_pack = set(section.pack_thread_ops)
-        calls: list[tuple[float, float, float]] = []  # (unpack, FPU math, then math-thread SFPU math) per call
-
-        def op_calls(p: int) -> list[tuple[float, float, float]]:
-            op = section.ops[p]
-            w = op.work
-            before = copy_dest if op.copy_from is not None else 0.0
-            after = 0.0 if p in on_pack else w.sfpu - before
-            if not op.reads:
-                return [(0.0, 0.0, w.math - w.sfpu + before + after)]
-            k = max(1, op.inner)
-            steps = [(w.unpack_thread / k, (w.math - w.sfpu) / k, 0.0) for _ in range(k)]
-            steps[0] = (steps[0][0], steps[0][1] + before, 0.0)
-            steps[-1] = (steps[-1][0], steps[-1][1], after)
-            return steps
-
-        per_op = [op_calls(p) for p in range(len(section.ops))]
-        for p in range(first):
-            calls += per_op[p] * tiles
-        for _ in range(tiles):
-            for p in range(first, len(section.ops)):
-                calls += per_op[p]
-        own_math = math - sum(f + s for _, f, s in calls)
-        own_unpack = max(0.0, unpack - sum(u for u, _, _ in calls))
-        u_t = m_t = 0.0
-        banks = [0.0, 0.0]  # when math freed each bank, oldest first
-        ends = []
-        for _ in range(3):
-            m_t += max(0.0, own_math)
-            u_t += own_unpack
-            for u, f, after in calls:
-                if u:
-                    u_t = max(u_t, banks.pop(0)) + u
-                    m_t = max(m_t, u_t) + f
-                    banks.append(m_t)
-                    m_t += after
-                else:
-                    m_t += f + after
-            ends.append(m_t)
-        return ends[-1] - ends[-2]
-
     def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
     def mask_stage(self, patterns: list[tuple[str, str]]) -> Stage: ...  # building mask pattern tiles
     def pipelined(self, pre: list[Stage], body: list[Stage], trips: int | Sequence[int],

@@ -257,7 +257,7 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
         work = op_cost[n] + (model.copy_dest() if copy_from is not None else Engines())
         section_ops.append(SectionOp(op.kind, op.op, dict(op.attrs), out, dst_in, reads, inner, n, copy_from,
                                      work))
-        op_math.append((model.copy_dest().math if copy_from is not None else 0.0) + op_cost[n].math)
+        op_math.append(work.math)
         engines = engines + op_cost[n]
     packs: list[Pack] = []
     for n in members:

@@ -118,7 +118,6 @@ class _Func:
         self.items_open = False
         self.block = "%c0"  # the work item's row block
         self.sender_block: str | None = None  # a ranked group: its sender's item's row block
-        self.role = "%c0"  # a ranked group: 1 on a receiver
         self.ix = _FuncIndex(self)
 
     def op(self, text: str) -> None:
@@ -217,7 +216,7 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
     f.block = block_of(f.ix, "%item", items.blocks, items.paired, items.ranked, items.alternate)
     if items.share and items.ranked:  # a group: the sender runs each run's first item, its receivers the others
-        sender, f.role = ranked_sender(f.ix, "%item", items.blocks, items.ranked)
+        sender, _ = ranked_sender(f.ix, "%item", items.blocks, items.ranked)
         f.sender_block = block_of(f.ix, sender, items.blocks, items.paired, items.ranked, items.alternate)
     for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
         inner = 1

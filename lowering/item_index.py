@@ -76,19 +76,21 @@ def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int 
 
 def ranked_sender(ops: IndexOps, item: Value, blocks: int, ranked: int) -> tuple[Value, Value]:
     """In a ranked group (`GridPlan.ranked` cores: the run's first item on its sender, the others on its
-    receivers), the sender's item, and 1 when `item` is a receiver's (0: the sender's)."""
+    receivers), the sender's item and `item`'s position in the run (0: the sender's)."""
     position = ops.arith("remui", ops.arith("remui", item, ops.const(blocks)), ops.const(ranked))
-    return ops.arith("subi", item, position), ops.arith("minsi", position, ops.const(1))
+    return ops.arith("subi", item, position), position
 
 
-def ranked_padding(ops: IndexOps, role: Value, own: tuple[Value, Value], sender: tuple[Value, Value]) -> Value:
-    """Chunks a ranked group's receiver (`role` 1) is sent beyond its own item's (it receives every chunk its
-    sender's item visits, and they share the first): its compute thread pops them unread; 0 on the sender."""
+def ranked_padding(ops: IndexOps, position: Value, own: tuple[Value, Value], sender: tuple[Value, Value]) -> Value:
+    """Chunks a ranked group's receiver (run `position` > 0) is sent beyond its own item's (it receives every
+    chunk its sender's item visits, and they share the first): its compute thread pops them unread; 0 on the
+    sender."""
     def length(r: tuple[Value, Value]) -> Value:
         return ops.arith("maxsi", ops.arith("subi", r[1], r[0]), ops.const(0))
 
-    return ops.arith("muli", role, ops.arith("maxsi", ops.arith("subi", length(sender), length(own)),
-                                              ops.const(0)))
+    receiver = ops.arith("minsi", position, ops.const(1))
+    return ops.arith("muli", receiver, ops.arith("maxsi", ops.arith("subi", length(sender), length(own)),
+                                                  ops.const(0)))
 
 
 def _columns(ops: IndexOps, expr: tuple, height: int, rows: int, block: Value) -> Value | None:

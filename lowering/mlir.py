@@ -537,9 +537,9 @@ class ComputeEmitter:
         grid = self.s.grid
         assert grid is not None and info.live is not None
         b, ix = self.b, self.ix
-        sender, role = ranked_sender(ix, self.item, grid.blocks, grid.ranked)
+        sender, position = ranked_sender(ix, self.item, grid.blocks, grid.ranked)
         block = block_of(ix, sender, grid.blocks, grid.paired, grid.ranked, grid.alternate)
-        padding = ranked_padding(ix, role, own, live_range(ix, info.live, info.rows, info.trips, block))
+        padding = ranked_padding(ix, position, own, live_range(ix, info.live, info.rows, info.trips, block))
         b.line("// a ranked group's receiver: pop the chunks its sender multicast beyond its own item's")
         for st in info.streams:
             if self.s.args[st.arg].blocked:

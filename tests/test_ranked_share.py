@@ -142,8 +142,8 @@ def test_groups_of_four_price_below_pairs_here() -> None:
 
 @pytest.mark.parametrize("item", range(16))
 def test_every_core_of_a_group_follows_its_senders_item(item: int) -> None:
-    sender, role = ranked_sender(Integers(), item, 8, 4)
-    assert sender == item - item % 8 % 4 and role == min(item % 8 % 4, 1)
+    sender, position = ranked_sender(Integers(), item, 8, 4)
+    assert sender == item - item % 8 % 4 and position == item % 8 % 4
 
 
 def test_a_receiver_that_visits_only_its_own_chunks_fails(monkeypatch) -> None:

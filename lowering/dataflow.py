@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from tteqsat.lowering.item_index import block_of, item_number, live_range, ranked_sender
+from tteqsat.lowering.item_index import block_of, item_number, live_range, ranked_widest
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.model import read_block
 
@@ -45,7 +45,7 @@ class WorkItems:
     share: bool = False   # the reader shares whole inputs with its group's cores (GridPlan.share)
     stride: int = 0       # items from one run's start to the next (GridPlan.run_stride; 0: `blocks`)
     ranked: int = 0       # > 0: runs of this many blocks, largest first (GridPlan.ranked): the group's items
-                          # differ, and the sender multicasts a chunk only when its receiver's item visits it
+                          # differ, and the sender multicasts every chunk of the run's widest item to all
     alternate: bool = False  # every second ranked run smallest first (GridPlan.alternate)
 
 
@@ -117,7 +117,7 @@ class _Func:
         self.base: list[str] = []  # over the grid: each binding's first tile of the current work item
         self.items_open = False
         self.block = "%c0"  # the work item's row block
-        self.sender_block: str | None = None  # a ranked group: its sender's item's row block
+        self.widest_block: str | None = None  # a ranked group: the row block of its run's widest item
         self.ix = _FuncIndex(self)
 
     def op(self, text: str) -> None:
@@ -215,9 +215,9 @@ def _item_loop(f: _Func, items: WorkItems, bindings: Sequence[TensorBinding]) ->
     f.const("blocks", f"{items.blocks} : index", "index")
     f.op('%elem = "arith.divui"(%item, %blocks) : (index, index) -> index')
     f.block = block_of(f.ix, "%item", items.blocks, items.paired, items.ranked, items.alternate)
-    if items.share and items.ranked:  # a group: the sender runs each run's first item, its receivers the others
-        sender, _ = ranked_sender(f.ix, "%item", items.blocks, items.ranked)
-        f.sender_block = block_of(f.ix, sender, items.blocks, items.paired, items.ranked, items.alternate)
+    if items.share and items.ranked:  # a group: every core's reader follows its run's widest item
+        widest = ranked_widest(f.ix, "%item", items.blocks, items.ranked, items.alternate)
+        f.widest_block = block_of(f.ix, widest, items.blocks, items.paired, items.ranked, items.alternate)
     for axis, size in enumerate(items.batch):  # the element's index on each kernel batch axis
         inner = 1
         for s in items.batch[axis + 1:]:
@@ -444,8 +444,8 @@ def _multicast_block(f: _Func, k: int, b: TensorBinding) -> None:
     reserved the block's pages (its ready semaphore counts them), multicasts the pages to the same L1 address
     on the group's other cores, then sets their valid semaphores; a receiver clears its valid semaphore, tells
     the sender it is ready and waits for valid. Both then push the block. Every receiver takes part in every
-    block its sender multicasts (in a ranked group, the chunks of the sender's item, though its own item may
-    visit fewer), so the ready count is exact: no receiver can be ready for a later block before the sender has
+    block its sender multicasts (in a ranked group, the chunks of the run's widest item, though its own item
+    may visit fewer), so the ready count is exact: no receiver can be ready for a later block before the sender has
     sent it this one."""
     f.op(f'"ttkernel.experimental.semaphore_wait"(%sem_ready_ptr, %receivers) : ({_PTR}, index) -> ()')
     f.op(f'"ttkernel.noc_semaphore_set"(%sem_ready_ptr, %c0) : ({_PTR}, index) -> ()')
@@ -469,9 +469,10 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     per reservation; with `live`, only the chunks the mask leaves live for the item's row block (the same bounds
     as the compute thread's). A chunk's position p maps to its tile: "rows" chunks are contiguous tile ids;
     column-major "rows" chunks hold tile (row r, column c) at p = c * width + r; "cols" chunks hold tile row r,
-    chunk column c at p = r * width + c. In a ranked group every core visits its sender's chunks (a prefix of
-    which are its own): the shared streams' blocks are multicast to every receiver, which pops those beyond its
-    own item unread (`lowering.mlir`'s `pop_unread`); a receiver reads its unshared streams for its own only."""
+    chunk column c at p = r * width + c. In a ranked group every core visits the chunks of its run's widest item
+    (a prefix of which are its own): the shared streams' blocks are multicast to every receiver, and each core,
+    the sender too, pops those beyond its own item unread (`lowering.mlir`'s `pop_unread`); a core reads its
+    unshared streams for its own chunks only."""
     shifted = any(st.ahead for st in streams)
     own: str | None = None  # a ranked group's receiver: the end of its own chunks
     if live is None and not shifted:
@@ -480,9 +481,9 @@ def _emit_streams(f: _Func, streams: Sequence[StreamBinding], trips: int, first:
     else:
         lo, hi = live_range(f.ix, live.live, live.rows, trips, f.block) if live is not None else \
             ("%c0", f.ix.const(trips))
-        if live is not None and f.sender_block is not None:
+        if live is not None and f.widest_block is not None:
             own = hi
-            lo, hi = live_range(f.ix, live.live, live.rows, trips, f.sender_block)
+            lo, hi = live_range(f.ix, live.live, live.rows, trips, f.widest_block)
         if shifted:  # iteration j reads chunk j of the streams read ahead and chunk j - 1 of the others
             f.op(f'"scf.for"({lo}, {f.ix.arith("addi", hi, "%c1")}, %c1) ({{')
         else:

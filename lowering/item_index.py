@@ -74,23 +74,27 @@ def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int 
     return ops.arith("addi", half, ops.arith("muli", odd, span))
 
 
-def ranked_sender(ops: IndexOps, item: Value, blocks: int, ranked: int) -> tuple[Value, Value]:
-    """In a ranked group (`GridPlan.ranked` cores: the run's first item on its sender, the others on its
-    receivers), the sender's item and `item`'s position in the run (0: the sender's)."""
+def ranked_widest(ops: IndexOps, item: Value, blocks: int, ranked: int, alternate: bool = False) -> Value:
+    """In a ranked group (`GridPlan.ranked` cores, one run of blocks at a time), the run's item that visits
+    every chunk the others do: its first (runs largest first), or with `alternate` its last on odd run
+    positions (those runs smallest first). Every core's reader follows that item's chunks."""
     position = ops.arith("remui", ops.arith("remui", item, ops.const(blocks)), ops.const(ranked))
-    return ops.arith("subi", item, position), position
+    first = ops.arith("subi", item, position)
+    if not alternate:
+        return first
+    odd = ops.arith("remui", ops.arith("divui", ops.arith("remui", item, ops.const(blocks)), ops.const(ranked)),
+                    ops.const(2))
+    return ops.arith("addi", first, ops.arith("muli", odd, ops.const(ranked - 1)))
 
 
-def ranked_padding(ops: IndexOps, position: Value, own: tuple[Value, Value], sender: tuple[Value, Value]) -> Value:
-    """Chunks a ranked group's receiver (run `position` > 0) is sent beyond its own item's (it receives every
-    chunk its sender's item visits, and they share the first): its compute thread pops them unread; 0 on the
-    sender."""
+def ranked_padding(ops: IndexOps, own: tuple[Value, Value], widest: tuple[Value, Value]) -> Value:
+    """Chunks a ranked group's core is sent beyond its own item's (every core takes every chunk of its run's
+    widest item, and the chunks share their first): its compute thread pops them unread; 0 on the core
+    running the widest item."""
     def length(r: tuple[Value, Value]) -> Value:
         return ops.arith("maxsi", ops.arith("subi", r[1], r[0]), ops.const(0))
 
-    receiver = ops.arith("minsi", position, ops.const(1))
-    return ops.arith("muli", receiver, ops.arith("maxsi", ops.arith("subi", length(sender), length(own)),
-                                                  ops.const(0)))
+    return ops.arith("maxsi", ops.arith("subi", length(widest), length(own)), ops.const(0))
 
 
 def _columns(ops: IndexOps, expr: tuple, height: int, rows: int, block: Value) -> Value | None:

@@ -31,7 +31,7 @@ from tteqsat.lowering.item_index import (
     live_tiles,
     mask_tile,
     ranked_padding,
-    ranked_sender,
+    ranked_widest,
 )
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
 from tteqsat.scheduling.lookahead import trip_order
@@ -531,16 +531,16 @@ class ComputeEmitter:
             self.pop_unread(info, (lo, hi))
 
     def pop_unread(self, info: LoopInfo, own: tuple[str, str]) -> None:
-        """On a ranked group's receiver: pop the chunks of each shared stream its sender multicast beyond its own
-        item's (`lowering.dataflow._emit_streams`: every receiver takes every chunk its sender's item visits), so
-        its CBs stand where the sender's do for the next item's multicast."""
+        """On a ranked group's core: pop the chunks of each shared stream its sender multicast beyond its own
+        item's (`lowering.dataflow._emit_streams`: every core takes every chunk its run's widest item visits), so
+        its CBs stand where the others' do for the next item's multicast."""
         grid = self.s.grid
         assert grid is not None and info.live is not None
         b, ix = self.b, self.ix
-        sender, position = ranked_sender(ix, self.item, grid.blocks, grid.ranked)
-        block = block_of(ix, sender, grid.blocks, grid.paired, grid.ranked, grid.alternate)
-        padding = ranked_padding(ix, position, own, live_range(ix, info.live, info.rows, info.trips, block))
-        b.line("// a ranked group's receiver: pop the chunks its sender multicast beyond its own item's")
+        widest = ranked_widest(ix, self.item, grid.blocks, grid.ranked, grid.alternate)
+        block = block_of(ix, widest, grid.blocks, grid.paired, grid.ranked, grid.alternate)
+        padding = ranked_padding(ix, own, live_range(ix, info.live, info.rows, info.trips, block))
+        b.line("// a ranked group's core: pop the chunks its sender multicast beyond its own item's")
         for st in info.streams:
             if self.s.args[st.arg].blocked:
                 continue

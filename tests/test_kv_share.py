@@ -3,6 +3,7 @@ to fail when the protocol is broken."""
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from dataclasses import replace
@@ -14,7 +15,7 @@ from cpp_check import compile_cpp, needs_gxx
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
-from tteqsat.cost.chip import GridShape, price_grid, price_shared, sharing_rect
+from tteqsat.cost.chip import GridShape, price_grid, price_shared, sharing_rects
 from tteqsat.frontend import reference
 from tteqsat.lowering.conformance import check_module
 from tteqsat.lowering.host import HostProgram
@@ -107,12 +108,40 @@ def test_blackhole_dram_bound_heads_share_with_more_groups_than_heads() -> None:
     assert shared.cycles < alone.cycles and shared.dram_bytes < alone.dram_bytes
 
 
-def test_groups_are_rectangles_that_fit_the_grid() -> None:
-    assert sharing_rect(4, 8, 8) == (4, 1, 16)
-    assert sharing_rect(16, 8, 8) == (8, 2, 4)
-    assert sharing_rect(4, 13, 10) == (4, 1, 30)
-    assert sharing_rect(11, 8, 8) is None
-    assert sharing_rect(2, 13, 10) == (1, 2, 65)
+def test_groups_are_rectangles_that_tile_the_grid() -> None:
+    def shapes(size: int, cols: int, rows: int) -> list[tuple[int, int]]:
+        rects = sharing_rects(size, cols, rows)
+        cells = [(x + i, y + j) for x, y, w, h in rects for i in range(w) for j in range(h)]
+        assert len(cells) == len(set(cells)) == size * len(rects)  # disjoint, each of `size` cores ...
+        assert all(0 <= x < cols and 0 <= y < rows for x, y in cells)  # ... on the grid
+        return [(w, h) for _, _, w, h in rects]
+
+    assert shapes(4, 8, 8) == [(4, 1)] * 16
+    assert shapes(16, 8, 8) == [(8, 2)] * 4
+    assert shapes(4, 13, 10) == [(4, 1)] * 30 + [(1, 4)] * 2  # Blackhole: the last column holds two more
+    assert shapes(2, 13, 10) == [(1, 2)] * 65  # one shape where it holds as many
+    assert sharing_rects(11, 8, 8) == ()
+    assert sharing_rects(4, 13, 10)[30:] == ((12, 0, 1, 4), (12, 4, 1, 4))
+
+
+def test_blackhole_groups_in_its_last_column_verify() -> None:
+    """32 heads of causal attention in runs of four 256-row blocks: 32 groups of 4, the last two 1 x 4 in the
+    grid's 13th column, whose cores the sampled verification runs (with their multicasts)."""
+    q, k, v = (tq.tensor(n, (1, 32, 1024, 64)) for n in "qkv")
+    kernel = tq.kernel("causal", tq.softmax(tq.where(tq.tri(1024, 1024), q @ k.mT * 0.125, -np.inf)) @ v)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tq.optimize(kernel, "blackhole", blocks=(256,), chunks=(512,))
+    grid = res.schedule.grid
+    assert grid is not None and grid.share is not None and res.chip.shared == 4
+    assert grid.share.rects[-2:] == ((12, 0, 12, 3), (12, 4, 12, 7))
+    n = len(grid.cores)
+    assert res.verify(cores=list(range(n - 8, n)), precision="exact").max_abs_err < 0.05
+    bad = replace(res, _mlir=None)  # the last group's multicast rectangle one core short
+    bad.schedule = copy.copy(res.schedule)
+    bad.schedule.grid = replace(grid, share=replace(grid.share, rects=grid.share.rects[:-1] + ((12, 4, 12, 6),)))
+    with pytest.raises(tq.VerificationError, match="holds 2 cores besides the sender"):
+        bad.verify(cores=list(range(n - 8, n)), precision="exact")
 
 
 # -- emitted, parsed, conformant, simulated -------------------------------------------------------------------

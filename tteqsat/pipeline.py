@@ -751,13 +751,14 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         notes.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row blocks "
                      f"({part}) in lockstep; in each group one core reads the whole inputs from DRAM and "
                      "multicasts them to the others over the NoC"
-                     + ("; the items visit different chunks (the mask skips some), so each group's sender runs "
-                        "the block that visits the most and multicasts every chunk of it to all of them (each "
-                        "receiver pops those its own block does not visit)" if ranked else ""))
+                     + ("; the items visit different chunks (the mask skips some), so each group's sender "
+                        "multicasts every chunk of its run's widest block to all of them (each core pops those "
+                        "its own block does not visit, and the cores take the dearer blocks in turn)"
+                        if ranked else ""))
     elif arch_obj.share_inputs and best_cand.schedule.loop is not None and best_cand.schedule.loop.live is not None:
         notes.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some); "
-                     "sharing them in groups of cores (the sender's block visiting every chunk its receivers' "
-                     "do) did not price cheaper, so each core reads its own inputs")
+                     "sharing them in groups of cores (every chunk of each run's widest block multicast to "
+                     "the group) did not price cheaper, so each core reads its own inputs")
     if chosen == "baseline" and form == "auto":
         notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
     reason = _why(chosen, alternatives)

@@ -377,15 +377,16 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     best = _cheapest(_even(grid, items, item_cycles, item_bytes, c, fixed_cycles, page_bytes, alone) for c in counts)
     if share and shared_bytes and group_items > 1:
         for size in range(2, group_items + 1):
-            rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
-            if group_items % size or rect is None:
+            rects = sharing_rects(size, grid.cols or grid.cores, grid.rows or 1)
+            if group_items % size or not rects:
                 continue
             for run in range(size, group_items + 1, size):  # a group's run of an element's items: size | run | all
                 if group_items % run:
                     continue
-                most = min(items // run, (cores or grid.cores) // size, rect[2])
-                fill, exposed, sync = handshake(rect[0] + rect[1] - 2) if handshake is not None else (0.0,) * 3
-                sender = pipeline(rect[0] + rect[1] - 2) if pipeline is not None else None
+                most = min(items // run, (cores or grid.cores) // size, len(rects))
+                hops = rect_hops(rects[:most])
+                fill, exposed, sync = handshake(hops) if handshake is not None else (0.0,) * 3
+                sender = pipeline(hops) if pipeline is not None else None
                 for groups in range(1, most + 1):
                     cost = price_shared(grid, items, item_cycles + exposed, item_bytes, size, groups,
                                         fixed_cycles + fill, page_bytes, shared_bytes, group_items, run, sync,
@@ -396,19 +397,39 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
     return best
 
 
-def sharing_rect(size: int, cols: int, rows: int) -> tuple[int, int, int] | None:
-    """The rectangle (width, height) a group of `size` cores takes on a `cols` x `rows` grid, and how many such
-    groups the grid holds, tiled from its corner (NoC multicast reaches a rectangle of cores): the shape that
-    fits the most, the widest of those; None when no rectangle of `size` fits."""
-    best: tuple[int, int, int] | None = None
-    for h in range(1, rows + 1):
-        if size % h or size // h > cols:
-            continue
-        w = size // h
-        fit = (cols // w) * (rows // h)
-        if best is None or fit > best[2]:
-            best = (w, h, fit)
-    return best
+Rect = tuple[int, int, int, int]
+"""A sharing group's cores: (x0, y0, width, height) on the grid."""
+
+
+def sharing_rects(size: int, cols: int, rows: int) -> tuple[Rect, ...]:
+    """Rectangles of `size` cores for sharing groups on a `cols` x `rows` grid (NoC multicast reaches a
+    rectangle): one shape tiled row-major from the corner, then the strips it leaves on the right and at the
+    bottom tiled with whichever shape fits most there (Blackhole's 13 x 10 grid holds 30 groups of 4 as 2 x 2
+    or 4 x 1, and two more as 1 x 4 in its last column). The tiling with the most rectangles; of those, the one
+    whose main shape covers most of them, then the widest; empty when no rectangle of `size` fits."""
+    def shapes(width: int, height: int) -> list[tuple[int, int]]:
+        return [(size // h, h) for h in range(1, height + 1) if not size % h and size // h <= width]
+
+    def tile(x0: int, y0: int, width: int, height: int, w: int, h: int) -> list[Rect]:
+        return [(x0 + i * w, y0 + j * h, w, h) for j in range(height // h) for i in range(width // w)]
+
+    def strip(x0: int, y0: int, width: int, height: int) -> list[Rect]:
+        return max((tile(x0, y0, width, height, w, h) for w, h in shapes(width, height)), key=len, default=[])
+
+    best: tuple[tuple[int, int, int], list[Rect]] = ((0, 0, 0), [])
+    for w, h in shapes(cols, rows):
+        main_w, main_h = cols // w * w, rows // h * h
+        main = tile(0, 0, cols, rows, w, h)
+        rects = main + strip(main_w, 0, cols - main_w, rows) + strip(0, main_h, main_w, rows - main_h)
+        key = (len(rects), len(main), w)  # the most groups; of those, one shape where it can be, the widest
+        if key > best[0]:
+            best = (key, rects)
+    return tuple(best[1])
+
+
+def rect_hops(rects: Sequence[Rect]) -> int:
+    """NoC hops from a group's sender (its rectangle's corner) to its farthest core, the largest over `rects`."""
+    return max(w + h - 2 for _, _, w, h in rects)
 
 
 def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: int, size: int, groups: int,
@@ -447,27 +468,35 @@ def price_shared(grid: GridShape, items: int, item_cycles: float, item_bytes: in
 def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float],
                        shared_bytes: Sequence[float], group_items: int, size: int = 2, cores: int | None = None,
                        page_bytes: int = 0, fixed_cycles: float = 0.0, sync_cycles: Sequence[float] = (),
-                       sender: Callable[[Sequence[int]], CorePipeline] | None = None) -> ChipCost | None:
+                       sender: Callable[[Sequence[int]], CorePipeline] | None = None,
+                       slack_cycles: float = 0.0) -> ChipCost | None:
     """Like `price_shared` for items that differ (a causal mask gives later q blocks more chunks): runs of
     `size` consecutive items of one batch element (`group_items` each) go to groups of `size` cores, core i of
-    a group taking item i of each of its runs; the item order puts each run's largest first, so the sender
-    (core 0) reads the chunks every other core of its group needs and multicasts each one to all of them (a
-    receiver pops those its own item does not visit). A group runs in lockstep, so each of its cores takes its
-    run's slowest item's time; the sender moves every byte of its items from DRAM, a receiver only its items'
-    unshared ones (`item_bytes - shared_bytes`); through its NoC link each core takes its own unshared bytes and
-    every shared byte its run's sender moves. `sync_cycles` per item is what the multicast
-    handshakes add to every core's reader. `sender(indices)` is the pipeline of a sender running those items
-    (`CoreLoad.pipeline`, as `price_shared`'s; the receivers are paced by it, `CoreLoad.lead`): every
-    group count is priced without it, the cheapest and the most groups again with it. None when no group fits
-    the grid."""
+    a group taking item i of each of its runs. The group's sender (core 0) reads the chunks of each run's widest
+    item (the most shared bytes: every other item's chunks are a prefix of them) and multicasts each one to all
+    the group's cores, which pop those their own items do not visit. The sender moves from DRAM its items'
+    unshared bytes and every run's widest shared ones, a receiver only its items' unshared ones; through its NoC
+    link each core takes its own unshared bytes and every shared byte the sender moves. `sync_cycles` per item
+    is what the multicast handshakes add to the reader (the widest item's, which every core takes part in).
+
+    A group is not in lockstep item by item: a core whose item visits fewer chunks pops the rest as they land
+    and starts its next item while the others finish, as far as its CBs let the stream run ahead of the
+    slowest core (`slack_cycles`: the compute of the chunks a stream's CB holds beyond the one in use). So a
+    core's next item starts when its own ends or `slack_cycles` before the group's slowest core ends this one,
+    whichever is later (`_group_ends`); with no slack every run takes its slowest item's time. The item order
+    (`block_order`'s alternate runs) lets cores take the dearer items in turn, so their sums come out alike.
+    `sender(indices)` is the pipeline of a core running those items (`CoreLoad.pipeline`, as `price_shared`'s):
+    the group's slowest core's items, with the waits the stream imposes on it spread over them; the receivers
+    are paced by it (`CoreLoad.lead`). Every group count is priced without it, the cheapest and the most groups
+    again with it. None when no group fits the grid."""
     items = len(item_cycles)
-    rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
-    if items % size or group_items % size or rect is None or size < 2:
+    rects = sharing_rects(size, grid.cols or grid.cores, grid.rows or 1)
+    if items % size or group_items % size or not rects or size < 2:
         return None
     sync = list(sync_cycles) or [0.0] * items
     runs = items // size
-    steps = [max(item_cycles[u * size + i] for i in range(size)) for u in range(runs)]
-    most = min(runs, (cores or grid.cores) // size, rect[2])
+    widest = [max(range(u * size, u * size + size), key=lambda n: (shared_bytes[n], -n)) for u in range(runs)]
+    most = min(runs, (cores or grid.cores) // size, len(rects))
     if most < 1:
         return None
 
@@ -478,20 +507,25 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
         first = 0
         for count in per_group:
             span = range(first, first + count)
-            paced = fixed_cycles + sum(steps[u] for u in span)
-            handshakes = sum(sync[u * size] for u in span)  # the sender's, which paces the group
+            ends = _group_ends([[item_cycles[u * size + i] for i in range(size)] for u in span], slack_cycles)
+            paced = fixed_cycles + max(ends)
+            handshakes = sum(sync[widest[u]] for u in span)
+            sent = sum(shared_bytes[widest[u]] for u in span)  # every core takes all its sender multicasts
             lead = None
-            sent = sum(shared_bytes[u * size] for u in span)  # every receiver takes all its sender multicasts
             for i in range(size):
                 own = [u * size + i for u in span]
-                moved = sum(item_bytes[n] for n in own)
+                unshared = sum(item_bytes[n] - shared_bytes[n] for n in own)
                 if i == 0:
-                    pipeline = sender(own) if with_pipeline and sender is not None else None
-                    lead = CoreLoad(count, paced, moved, moved, handshakes, pipeline)
+                    pipeline = None
+                    if with_pipeline and sender is not None:
+                        slowest = max(range(size), key=lambda c: (ends[c], -c))
+                        alone = sum(item_cycles[u * size + slowest] for u in span)
+                        pipeline = _with_waits(sender([u * size + slowest for u in span]),
+                                               (ends[slowest] - alone) / count)
+                    lead = CoreLoad(count, paced, unshared + sent, unshared + sent, handshakes, pipeline)
                     loads.append(lead)
                 else:
-                    dram = moved - sum(shared_bytes[n] for n in own)
-                    loads.append(CoreLoad(count, paced, dram, dram + sent, handshakes, lead=lead))
+                    loads.append(CoreLoad(count, paced, unshared, unshared + sent, handshakes, lead=lead))
             first += count
         cost = price_cores(grid, loads, page_bytes, item_bytes=round(sum(item_bytes) / items), shared=size)
         return replace(cost, group_runs=per_group, share_run=size)
@@ -500,6 +534,24 @@ def price_shared_items(grid: GridShape, item_cycles: Sequence[float], item_bytes
     if sender is None:
         return best
     return _cheapest(priced(g, True) for g in sorted({len(best.group_runs), most}))
+
+
+def _group_ends(runs: Sequence[Sequence[float]], slack: float) -> list[float]:
+    """When each core of a sharing group ends its items, `runs[u][i]` the compute of core i's item in run u: a
+    core starts run u + 1 when it ends run u, but no sooner than `slack` before the group's slowest core ends
+    run u (the shared stream runs at most that far ahead of its slowest consumer)."""
+    ends = [0.0] * len(runs[0]) if runs else []
+    for work in runs:
+        last = max(ends)
+        ends = [max(end, last - slack) + w for end, w in zip(ends, work, strict=True)]
+    return ends
+
+
+def _with_waits(pipeline: CorePipeline, per_item: float) -> CorePipeline:
+    """`pipeline` with `per_item` cycles of waiting added to each item (none: itself)."""
+    if per_item <= 1e-9:
+        return pipeline
+    return CorePipeline(lambda n, rate: pipeline.sample(n, rate) + n * per_item, pipeline.rates)
 
 
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,

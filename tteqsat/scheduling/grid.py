@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tteqsat.arch import Arch
-from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_shared_items, sharing_rect
+from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_shared_items, rect_hops, sharing_rects
 from tteqsat.frontend.batch import ElementView
 from tteqsat.scheduling.model import GridPlan, Schedule, SharePlan, TensorLayout, block_order
 
@@ -30,8 +30,7 @@ def grid_plan(schedule: Schedule, view: ElementView, block: int | None, chip: Ch
     blocks = chip.items // view.elements
     if chip.shared > 1:  # ranked groups when the items differ (priced by `ranked_share`: runs of the group size)
         ranked = chip.shared if chip.share_run == chip.shared and _ranked(schedule) else 0
-        return _shared_plan(schedule, view, block, chip, grid, blocks, ranked,
-                            bool(ranked) and nested_runs(schedule, ranked, alternate=True))
+        return _shared_plan(schedule, view, block, chip, grid, blocks, ranked, bool(ranked))
     counts = chip.per_core_items()
     firsts = [sum(counts[:n]) for n in range(len(counts))]
     return GridPlan(view.batch, blocks, block or 0, list(zip(firsts, counts, strict=True)), grid,
@@ -60,19 +59,18 @@ def _ranked(schedule: Schedule) -> bool:
     return schedule.loop is not None and schedule.loop.live is not None
 
 
-def nested_runs(schedule: Schedule, size: int, alternate: bool = False) -> bool:
-    """Whether runs of `size` row blocks, each largest first (`block_order`'s `ranked`; with `alternate`, every
-    second run smallest first), have every block's chunks a prefix of the first one's: then the run's sender
-    reads every chunk its receivers need, and a receiver's CBs stand where the sender's do at each chunk it is
-    sent (it pushes the rest unread after)."""
+def nested_runs(schedule: Schedule, size: int) -> bool:
+    """Whether runs of `size` consecutive row blocks have every block's chunks a prefix of the run's last
+    block's (its widest, whichever core runs it: `lowering.item_index.ranked_widest`): then the run's sender
+    reads every chunk any core of the group needs, and each core's CBs stand where the others' do at each chunk
+    it is sent (it pops the rest unread after)."""
     loop = schedule.loop
     blocks = schedule.blocks
     if loop is None or blocks % size or blocks < size:
         return False
-    for position in range(0, blocks, size):
-        run = [loop.range(block_order(position + i, blocks, False, size, alternate)) for i in range(size)]
-        lo, hi = run[0]
-        if any(not (a == lo and b <= hi) for a, b in run[1:] if a < b):
+    for first in range(0, blocks, size):
+        lo, hi = loop.range(first + size - 1)
+        if any(not (a == lo and b <= hi) for a, b in map(loop.range, range(first, first + size - 1)) if a < b):
             return False
     return True
 
@@ -92,31 +90,31 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
     whole = sum(a.n_tiles for n, a in enumerate(schedule.args)
                 if a.role == "in" and not a.blocked and n not in streamed) * page
     chunked = sum(schedule.args[st.arg].n_tiles for st in loop.streams if not schedule.args[st.arg].blocked) * page
-    rect = sharing_rect(size, grid.cols or grid.cores, grid.rows or 1)
-    if rect is None or not chunked:
+    rects = sharing_rects(size, grid.cols or grid.cores, grid.rows or 1)
+    if not rects or not chunked:
         return None
-    hops = rect[0] + rect[1] - 2
+    hops = rect_hops(rects[:(cores or grid.cores) // size])
     reader = handshake(hops)[2]
-    alternate = nested_runs(schedule, size, alternate=True)  # the senders' items as dear as the receivers'
-    order = [block_order(n % blocks, blocks, paired, size, alternate) for n in range(items)]
+    order = [block_order(n % blocks, blocks, paired, size, True) for n in range(items)]
     live = [max(0, hi - lo) / loop.trips for lo, hi in (loop.range(b) for b in order)]
     sender = None if pipelines is None else lambda own: pipelines(tuple(sorted(order[i] for i in own)), hops)
+    cbs = {cb.id: cb for cb in schedule.cbs}
+    depth = min(cbs[st.cb].tiles // st.tiles for st in loop.streams if not schedule.args[st.arg].blocked)
     return price_shared_items(grid, [schedule.item_cycles(b) for b in order],
                               [schedule.item_dram_bytes(arch, b) for b in order],
                               [whole + chunked * f for f in live], blocks, size, cores, page,
-                              schedule.setup_cycles, [reader * f for f in live], sender)
+                              schedule.setup_cycles, [reader * f for f in live], sender,
+                              max(depth - 1, 0) * loop.trip_cycles)
 
 
 def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip: ChipCost, grid: tuple[int, int],
                  blocks: int, ranked: int = 0, alternate: bool = False) -> GridPlan:
-    """The split `price_shared` priced: group g (a w x h rectangle, tiled row-major from the grid's corner)
-    runs its runs of `chip.share_run` consecutive row blocks (a whole batch element's, or a contiguous part
-    of one's) one after another; its core i runs blocks i*per .. (i+1)*per - 1 of each run, per = run / size."""
+    """The split `price_shared` priced: group g (the g-th rectangle of `cost.chip.sharing_rects`) runs its runs of
+    `chip.share_run` consecutive row blocks (a whole batch element's, or a contiguous part of one's) one after
+    another; its core i runs blocks i*per .. (i+1)*per - 1 of each run, per = run / size."""
     size = chip.shared
-    rect = sharing_rect(size, *grid)
-    assert rect is not None, "the chip model prices only groups that fit the grid"
-    w, h, _ = rect
-    across = grid[0] // w
+    placed = sharing_rects(size, *grid)
+    assert len(placed) >= len(chip.group_runs), "the chip model prices only groups that fit the grid"
     stride = chip.share_run or blocks
     assert blocks % stride == 0 and stride % size == 0, "the chip model prices runs that tile an element's blocks"
     per = stride // size
@@ -124,8 +122,7 @@ def _shared_plan(schedule: Schedule, view: ElementView, block: int | None, chip:
     coords: list[tuple[int, int]] = []
     groups, rects = [], []
     first_run = 0  # runs are numbered in item order: run u covers items u*stride .. u*stride + stride - 1
-    for g, runs in enumerate(chip.group_runs):
-        x0, y0 = (g % across) * w, (g // across) * h
+    for (x0, y0, w, h), runs in zip(placed, chip.group_runs, strict=False):
         members = []
         for i in range(size):
             members.append(len(cores))

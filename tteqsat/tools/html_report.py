@@ -264,9 +264,10 @@ def _grid_section(result: Result) -> str:
                  "so the DRAM bytes column counts each core's items as if they read alone.")
         grid = result.schedule.grid
         if grid is not None and grid.ranked:
-            text += (" The items visit different chunks (the mask skips some), so the groups are ranked: the sender "
-                     "runs the row block that visits the most and multicasts every chunk of it to the others, which "
-                     "pop those their own blocks do not visit.")
+            text += (" The items visit different chunks (the mask skips some), so the groups are ranked: each run of "
+                     "row blocks has one that visits every chunk the others do, the sender multicasts every chunk of "
+                     "it to the group, and each core pops those its own block does not visit; the cores take the "
+                     "run's dearer blocks in turn.")
     return ("<h2>Grid</h2>" + f"<p class='sub' id='grid'>{text}</p>"
             + _table(["cores", "count", "items each", "compute cycles", "DRAM bytes"], rows, {1, 2, 3, 4},
                      table_id="cores"))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tteqsat.errors import KernelError
-from tteqsat.frontend.ir import Batch, Kernel, Node
+from tteqsat.frontend.ir import TILE, Batch, Kernel, Node
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,75 @@ class ElementView:
             return a
         *batch, rows, cols = a.shape
         return a.reshape(*batch[:-1], batch[-1] // g, g * rows, cols)
+
+    @property
+    def stacked_rows(self) -> int:
+        """Rows of a stacked element (a group's heads one under another: g * rows of a head); 0 when ungrouped."""
+        return next((n.shape[0] for n, e in zip(self.kernel.inputs, self.inputs, strict=True) if e.group > 1), 0)
+
+    @property
+    def padded_rows(self) -> int:
+        """`stacked_rows` rounded up to whole tiles: the rows the DRAM tiles of a stacked element hold (tilizing
+        pads a matrix to whole tiles with zeros, so a (g, d) stack of single-row heads is one tile row)."""
+        return -(-self.stacked_rows // TILE) * TILE
+
+    def as_kernel(self) -> Kernel | None:
+        """The grouped view as a kernel of its own, batched over `batch`: its inputs are the DRAM tensors as the
+        view reads them (a group's q heads stacked by rows, K/V without `repeat`), so a transformation of the
+        kernel (splitting the keys) keeps the stacked layout in every tensor it makes. Stacked rows that are not
+        whole tiles (single-row heads) are padded to whole tiles here, so the kernels the transformation builds
+        are tile-aligned: the same DRAM tiles, whose padding rows the host writes as zeros and never reads back
+        (`padded_inputs`, `user_outputs`). None when some input is not read by plain numpy broadcasting (a
+        `take`, a second index map of one tensor) or nothing is stacked."""
+        rank, tall, padded = len(self.batch), self.stacked_rows, self.padded_rows
+        if not tall:
+            return None
+        for e in self.inputs:
+            if e.name != e.tensor:
+                return None
+            shift = rank - len(e.batch)
+            for j, (size, a) in enumerate(zip(e.batch, e.axes, strict=True)):
+                broadcast = a.kernel_axis is None and size == 1 and a.index == 0
+                if not broadcast and (a.kernel_axis != j + shift or a.divisor != 1):
+                    return None
+
+        def rows(shape: tuple[int, int]) -> tuple[int, int]:  # only stacked values have rows not whole tiles
+            return (padded, shape[1]) if shape[0] == tall and tall % TILE else shape
+
+        by_name = {e.name: e for e in self.inputs}
+        built: dict[int, Node] = {}
+        for node in self.kernel.nodes():
+            attrs = tuple((k, padded if (node.op, k) == ("bcast_rows", "n") and v == tall else v)
+                          for k, v in node.attrs)
+            if node.op == "input":
+                batch = by_name[str(node.attr("name"))].batch
+                built[id(node)] = Node("input", (), rows(node.shape), node.dtype, attrs, node.loc, batch)
+                continue
+            args = tuple(built[id(i)] for i in node.inputs)
+            batch = tuple(int(d) for d in np.broadcast_shapes(node.batch, *(a.batch for a in args)))
+            built[id(node)] = Node(node.op, args, rows(node.shape), node.dtype, attrs, node.loc, batch)
+        outputs = tuple((name, built[id(n)]) for name, n in self.kernel.outputs)
+        if any(n.batch != self.batch for _, n in outputs):
+            return None
+        return Kernel(self.kernel.name, outputs, tuple(built[id(n)] for n in self.kernel.inputs))
+
+    def padded_inputs(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The user's arrays as `as_kernel()` reads them: stacked (`as_read`), stacked rows zero-padded to whole
+        tiles (the bytes the host writes when it tilizes the stacked view)."""
+        out = self.as_read(inputs)
+        extra = self.padded_rows - self.stacked_rows
+        for e in self.inputs:
+            if e.group > 1 and extra:
+                a = out[e.tensor]
+                out[e.tensor] = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, extra), (0, 0)])
+        return out
+
+    def user_outputs(self, outputs: Mapping[str, np.ndarray], kernel: Kernel) -> dict[str, np.ndarray]:
+        """Outputs of `as_kernel()` in the shapes of the user's `kernel`: the padding rows dropped, then the
+        inverse of `output_as_written` (a row-major reshape, so the same bytes)."""
+        shapes = {name: node.full_shape for name, node in kernel.outputs}
+        return {name: np.asarray(a)[..., :self.stacked_rows, :].reshape(shapes[name]) if name in shapes
+                else np.asarray(a) for name, a in outputs.items()}
 
 
 def element_view(kernel: Kernel) -> ElementView:
@@ -224,8 +293,8 @@ def _stack_rows(kernel: Kernel, direct: set[str], g: int) -> Kernel | None:
     built: dict[int, Node] = {}
     stacked: set[int] = set()
     rows = {n.shape[0] for n in kernel.inputs if str(n.attr("name")) in direct}
-    if len(rows) != 1 or next(iter(rows)) % 32:
-        return None  # heads must stack by whole tiles
+    if len(rows) != 1:
+        return None
     (height,) = rows
 
     def tall(node: Node) -> Node:  # a row-constant value, broadcast to the stacked height (a row's count too)

@@ -42,8 +42,11 @@ class ElementInput:
                                 # stacked by rows (the q heads sharing one K/V head)
 
     def as_read(self, array: np.ndarray) -> np.ndarray:
-        """The user's array as the element view reads it: grouped slices stacked by rows (the same tiles in
-        DRAM, since the rows are whole tiles)."""
+        """The user's array as the element view reads it: grouped slices stacked by rows, a row-major reshape
+        (…, H, r, d) -> (…, H/g, g*r, d) of the same bytes. The host tilizes the DRAM tensor from this stacked
+        view: for whole-tile rows those are the per-head tiles anyway; for fewer rows (decode: r = 1) g heads
+        share one tile row, as tt-metal's decode lays q out (q [1, b, nh, dh], heads along the rows of a tile:
+        ttnn sdpa_decode)."""
         a = np.asarray(array)
         if self.group == 1:
             return a
@@ -263,7 +266,9 @@ def _grouped(view: ElementView) -> ElementView:
     """Grouped-query attention with the q heads of a group stacked by rows into one element, when the kernel
     allows it: the last batch axis is read divided by g (K and V, `repeat`) by some inputs and directly by the
     others (q), and every op treats rows independently. The elements then read each K/V slice once for the
-    g heads of a group, so a work item of g * h rows covers h rows of each head (decode: every head at once)."""
+    g heads of a group, so a work item of g * h rows covers h rows of each head (decode: every head at once).
+    Heads of any row count stack: the DRAM tensors are tilized from the stacked view (`ElementInput.as_read`),
+    so single-row heads (decode) fill one tile row together instead of padding a tile row each."""
     if not view.batch:
         return view
     axis = len(view.batch) - 1
@@ -289,7 +294,9 @@ def _grouped(view: ElementView) -> ElementView:
 def _stack_rows(kernel: Kernel, direct: set[str], g: int) -> Kernel | None:
     """`kernel` with the inputs named in `direct` stacked g times by rows and every value that depends on them
     as tall; None when some op mixes rows (a column reduction, a transpose, a mask, a stacked right-hand matmul
-    operand) or a stacked value meets a per-row value that is not."""
+    operand) or a stacked value meets a per-row value that is not. Any head height stacks, whole tiles or not
+    (g single-row heads: a (g, d) element): rows stay independent, and the padding rows of a tile that is not
+    full are zeros the host writes and never reads back (the stacked view is what it tilizes)."""
     built: dict[int, Node] = {}
     stacked: set[int] = set()
     rows = {n.shape[0] for n in kernel.inputs if str(n.attr("name")) in direct}
@@ -320,10 +327,12 @@ def _stack_rows(kernel: Kernel, direct: set[str], g: int) -> Kernel | None:
             return None
         fixed = []
         for i, a in zip(node.inputs, args, strict=True):
-            if id(i) in stacked or i.shape[0] == 1 or node.op == "matmul":
+            if id(i) in stacked or node.op == "matmul":
                 fixed.append(a)
             elif i.op in ROW_CONSTANT and i.shape[0] == height:
                 fixed.append(tall(i))
+            elif height == 1:  # a single-row head's row that no stacked input feeds (a key bias): every head's
+                fixed.append(Node("bcast_rows", (a,), (g, a.shape[1]), a.dtype, (("n", g),), a.loc, a.batch))
             else:
                 return None  # a per-row value of one head cannot serve the stacked rows
         stacked.add(id(node))

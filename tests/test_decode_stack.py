@@ -58,6 +58,7 @@ def test_single_row_heads_stack_into_one_tile_row() -> None:
     (8, 2, False), (8, 2, 2),      # GQA: 4 rows of a tile row per group
     (6, 1, 2),                     # a group that does not divide 32
     (64, 1, False), (64, 1, 2),    # g * r > 32: the stack spans two tile rows (two row blocks)
+    (48, 1, 2),                    # ... the second one half full (the split pads the stack to 64 rows)
 ])
 def test_grouped_decode_verifies_on_every_core_and_reads_kv_once_per_group(heads: int, kv_heads: int,
                                                                            split: int | bool) -> None:

@@ -18,8 +18,11 @@ Then the variants users run (the `causal`, `kv_heads` and `decode` keys of each 
             cores of a group (settings.share_inputs); expert25 reads each q head's K/V (the 2025 kernel shares
             nothing between the heads of a group)
   decode    one query row per head against long keys; expert25 as tt-metal's decode kernel: the keys split
-            over the cores a head gets, each part the 2025 pipeline on a 32-row q tile, plus the combining
-            kernel tteqsat emits (tt-metal reduces on a reducer core: [estimate], priced with ours)
+            over the cores a K/V head gets, each part the 2025 pipeline on a 32-row q tile, plus the combining
+            kernel tteqsat emits (tt-metal reduces on a reducer core: [estimate], priced with ours). Grouped
+            decode (32 q heads over 8 K/V heads, and MQA: one): derived stacks a group's single-row q heads into
+            one tile row (the host tilizes q as (B, H/g, g, d)), so each K/V head is read once per group, as
+            tt-metal's decode reads it (q [1, B, heads, d], one K/V head's cores per group)
 
     python benchmarks/chip_attention.py [--sizes 1024,4096,16384] [--dims 64,128] [--variants causal,gqa,decode]
                                         [--json rows.json]
@@ -153,11 +156,15 @@ def _items_pipeline(model, alone: Callable[[int, int, float], float], masks: lis
     return CorePipeline(sample, pipeline_rates(model))
 
 
-def expert_decode_on_grid(b: int, h: int, keys: int, d: int, k_chunk: int, combine_cycles: float, arch, model
-                          ) -> tuple[ChipCost, int] | None:
-    """tt-metal's decode: each head's keys split over the cores it gets, the 2025 pipeline per part on one
-    32-row q tile, then the parts combined (priced as tteqsat's combining kernel)."""
+def expert_decode_on_grid(b: int, kv_heads: int, keys: int, d: int, k_chunk: int, combine_cycles: float, arch,
+                          model) -> tuple[ChipCost, int] | None:
+    """tt-metal's decode: each K/V head's keys split over the cores it gets, the 2025 pipeline per part on one
+    32-row q tile (q is [1, b, heads, d]: up to 32 q heads, a group's among them, in one tile row), then the
+    parts combined (priced as tteqsat's combining kernel). Grouped heads read each K/V head once: tt-metal gives
+    every K/V head cores_per_batch / num_kv_heads cores (sdpa_decode_program_factory.cpp), so the items are
+    b * kv_heads * parts, as for MHA with kv_heads heads."""
     grid = GridShape.of(arch)
+    h = kv_heads
     parts = max(1, grid.cores // (b * h))
     while parts > 1 and keys % (parts * k_chunk):
         parts -= 1
@@ -301,23 +308,25 @@ def main() -> None:
                      f"{row['shared_dram_over_mha']:.2f} shared")
         if "decode" in variants:
             d, keys = 128, args.decode_keys
-            for heads in (h, 8):
-                res, seconds = timed(masked_attention(b, heads, keys, d, rows=1), arch)
+            for heads, kv in ((h, h), (8, 8), (h, 8), (h, 1)):  # MHA, then grouped: GQA and MQA (q stacked)
+                kernel = masked_attention(b, heads, keys, d, kv_heads=kv, rows=1)
+                res, seconds = timed(kernel, arch)
                 combine = res.split.combine.cost_cycles if res.split else 0.0
                 if not combine:  # price tt-metal's reduction as tteqsat's combining kernel for 4 parts
-                    combine = tq.optimize(masked_attention(b, heads, keys, d, rows=1), arch, split=4
-                                          ).split.combine.cost_cycles
-                tried = {(32, kc): expert_decode_on_grid(b, heads, keys, d, kc, combine, arch, model)
+                    combine = tq.optimize(kernel, arch, split=4).split.combine.cost_cycles
+                tried = {(32, kc): expert_decode_on_grid(b, kv, keys, d, kc, combine, arch, model)
                          for kc in CHUNKS}
                 best_chunks, (best, parts) = min(((k, v) for k, v in tried.items() if v is not None),
                                                  key=lambda kv2: kv2[1][0].cycles)
-                row = with_expert(derived_row(res, seconds, arch_name, b, heads, heads, 1, keys, d, False, True),
+                row = with_expert(derived_row(res, seconds, arch_name, b, heads, kv, 1, keys, d, False, True),
                                   None, None, best_chunks, best, clock)
                 row["unsplit_us"] = round((res.split.unsplit_cycles if res.split else res.cost_cycles) / (clock * 1e3),
                                           2)
                 row["split_gain"] = round(row["unsplit_us"] / row["derived_us"], 3)
                 row["expert_parts"] = parts
-                show(row, f"decode H={heads}", f"split {row['split_gain']:.2f}x vs unsplit")
+                label = f"decode H={heads}" if kv == heads else f"decode {heads}/{kv}" + (" MQA" if kv == 1 else "")
+                show(row, label, f"split {row['split_gain']:.2f}x vs unsplit"
+                     + ("" if kv == heads else f", DRAM {row['dram_bytes'] / 1e6:,.1f} MB"))
     Console(width=220).print(table)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")

@@ -242,7 +242,7 @@ class Result:
     def kernel_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The user's inputs as the emitted kernel reads them from DRAM: cut into key parts when the kernel is
         split over keys, a group's heads stacked for grouped views, one item's slice when there is one item."""
-        return self._dram_inputs(self.split.kv.partial_inputs(inputs) if self.split is not None else inputs)
+        return self._dram_inputs(self.split.first_inputs(inputs) if self.split is not None else inputs)
 
     def _dram_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Inputs of `self.kernel` (the first kernel's, when split) as its DRAM tensors hold them."""
@@ -357,11 +357,11 @@ class Result:
         split = self.split
         assert split is not None
         user = inputs or reference.random_inputs(split.kernel, seed, dist=dist)
-        first_inputs = split.kv.partial_inputs(user)
+        first_inputs = split.first_inputs(user)
         first, timed = self._run_timed(first_inputs, precision, timing)
         combine_inputs = {n: first[n] for n in (split.kv.part_out, split.kv.part_lse)}
         check = split.combine.verify(inputs=combine_inputs, precision=precision, tolerance=tolerance, cores="all")
-        got = split.combine.run(combine_inputs, precision)
+        got = split.user_outputs(split.combine.run(combine_inputs, precision))
         want = reference.evaluate(split.kernel, user)
         own = reference.evaluate(self.kernel, first_inputs)
         tol = self.tolerance(precision) if tolerance is None else float(tolerance)
@@ -782,7 +782,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         return optimize(part, arch_obj, limits=limits, rules=rules, shipped_rules=shipped_rules, check_rules=False,
                         cost_model=cost_model, extractor=extractor, cores=cores, split=False, prices=prices)
 
-    return _split_keys(result, kernel, arch_obj, split, grid, run, graph.key_parts())
+    return _split_keys(result, kernel, arch_obj, split, grid, run, graph.key_parts(),
+                       view if view.group > 1 else None)
 
 
 @dataclass
@@ -795,16 +796,34 @@ class KeySplit:
     unsplit_cycles: float   # the best schedule without the split
     part_baseline: Schedule  # the first kernel's own unfused baseline (the Result's `baseline` is the user's kernel's)
     offered: tuple[int, ...] = ()  # the part counts the e-graph derived (SerializedEGraph.key_parts)
+    stacked: ElementView | None = None  # grouped heads: `kv` splits this view's kernel (q heads stacked by rows)
+
+    def first_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The user's arrays as the first kernel reads them: a group's q heads stacked by rows (when grouped; the
+        same bytes, see `ElementInput.as_read`, padded to whole tiles as tilizing pads them), then cut into key
+        parts."""
+        return self.kv.partial_inputs(self.stacked.padded_inputs(inputs) if self.stacked is not None else inputs)
+
+    def user_outputs(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The combining kernel's outputs in the user's kernel's shapes (unstacked: a reshape of the same bytes)."""
+        return self.stacked.user_outputs(outputs, self.kernel) if self.stacked is not None else outputs
 
 
 def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | None, grid: GridShape,
-                run: Callable[..., Result], offered: list[int]) -> Result:
+                run: Callable[..., Result], offered: list[int], stacked: ElementView | None = None) -> Result:
     """`result`, or the kernel split over key parts when that models cheaper (or `split` asks for a number of
     parts): attention with fewer work items than cores (decode) leaves the grid idle unless each head's keys
     are shared out. `offered` are the part counts the e-graph derived (rules/streaming.py's
     `online-*-over-parts`, read back by `SerializedEGraph.key_parts`); frontend.splitkv builds the two kernels
-    of one, and each is priced over the grid as the optimizer prices any kernel."""
+    of one, and each is priced over the grid as the optimizer prices any kernel. `stacked`: the grouped view whose
+    kernel (q heads of a group stacked by rows, K/V read once per group) is the one split."""
     forced = isinstance(split, int) and not isinstance(split, bool)
+    user = kernel
+    as_kernel = stacked.as_kernel() if stacked is not None else None
+    if as_kernel is None:  # split as the user wrote it (the heads unstacked: each reads its K/V)
+        stacked = None
+    else:  # split the stacked kernel, so both kernels keep the group-stacked DRAM layout
+        kernel = as_kernel
     keys = attention_keys(kernel)  # None: the frontend cannot build the two kernels (splitkv says why)
     if keys is None or not offered:
         if forced:
@@ -835,7 +854,7 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
     if best is None or not forced and best[0] >= result.cost_cycles:
         return result
     total, first, kv, second = best
-    first.split = KeySplit(kernel, kv, second, result.cost_cycles, first.baseline, tuple(offered))
+    first.split = KeySplit(user, kv, second, result.cost_cycles, first.baseline, tuple(offered), stacked)
     # what the user weighs: the split against the whole kernel's own forms (and its baseline), not the part's
     first.alternatives = {**result.alternatives, "split": Alternative(
         "split", total, True, f"the keys in {kv.parts} parts: {first.chosen} over {first.items} work items, then a "

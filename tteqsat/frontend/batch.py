@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tteqsat.errors import KernelError
-from tteqsat.frontend.ir import Batch, Kernel, Node
+from tteqsat.frontend.ir import TILE, Batch, Kernel, Node
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,11 @@ class ElementInput:
                                 # stacked by rows (the q heads sharing one K/V head)
 
     def as_read(self, array: np.ndarray) -> np.ndarray:
-        """The user's array as the element view reads it: grouped slices stacked by rows (the same tiles in
-        DRAM, since the rows are whole tiles)."""
+        """The user's array as the element view reads it: grouped slices stacked by rows, a row-major reshape
+        (…, H, r, d) -> (…, H/g, g*r, d) of the same bytes. The host tilizes the DRAM tensor from this stacked
+        view: for whole-tile rows those are the per-head tiles anyway; for fewer rows (decode: r = 1) g heads
+        share one tile row, as tt-metal's decode lays q out (q [1, b, nh, dh], heads along the rows of a tile:
+        ttnn sdpa_decode)."""
         a = np.asarray(array)
         if self.group == 1:
             return a
@@ -103,6 +106,75 @@ class ElementView:
             return a
         *batch, rows, cols = a.shape
         return a.reshape(*batch[:-1], batch[-1] // g, g * rows, cols)
+
+    @property
+    def stacked_rows(self) -> int:
+        """Rows of a stacked element (a group's heads one under another: g * rows of a head); 0 when ungrouped."""
+        return next((n.shape[0] for n, e in zip(self.kernel.inputs, self.inputs, strict=True) if e.group > 1), 0)
+
+    @property
+    def padded_rows(self) -> int:
+        """`stacked_rows` rounded up to whole tiles: the rows the DRAM tiles of a stacked element hold (tilizing
+        pads a matrix to whole tiles with zeros, so a (g, d) stack of single-row heads is one tile row)."""
+        return -(-self.stacked_rows // TILE) * TILE
+
+    def as_kernel(self) -> Kernel | None:
+        """The grouped view as a kernel of its own, batched over `batch`: its inputs are the DRAM tensors as the
+        view reads them (a group's q heads stacked by rows, K/V without `repeat`), so a transformation of the
+        kernel (splitting the keys) keeps the stacked layout in every tensor it makes. Stacked rows that are not
+        whole tiles (single-row heads) are padded to whole tiles here, so the kernels the transformation builds
+        are tile-aligned: the same DRAM tiles, whose padding rows the host writes as zeros and never reads back
+        (`padded_inputs`, `user_outputs`). None when some input is not read by plain numpy broadcasting (a
+        `take`, a second index map of one tensor) or nothing is stacked."""
+        rank, tall, padded = len(self.batch), self.stacked_rows, self.padded_rows
+        if not tall:
+            return None
+        for e in self.inputs:
+            if e.name != e.tensor:
+                return None
+            shift = rank - len(e.batch)
+            for j, (size, a) in enumerate(zip(e.batch, e.axes, strict=True)):
+                broadcast = a.kernel_axis is None and size == 1 and a.index == 0
+                if not broadcast and (a.kernel_axis != j + shift or a.divisor != 1):
+                    return None
+
+        def rows(shape: tuple[int, int]) -> tuple[int, int]:  # only stacked values have rows not whole tiles
+            return (padded, shape[1]) if shape[0] == tall and tall % TILE else shape
+
+        by_name = {e.name: e for e in self.inputs}
+        built: dict[int, Node] = {}
+        for node in self.kernel.nodes():
+            attrs = tuple((k, padded if (node.op, k) == ("bcast_rows", "n") and v == tall else v)
+                          for k, v in node.attrs)
+            if node.op == "input":
+                batch = by_name[str(node.attr("name"))].batch
+                built[id(node)] = Node("input", (), rows(node.shape), node.dtype, attrs, node.loc, batch)
+                continue
+            args = tuple(built[id(i)] for i in node.inputs)
+            batch = tuple(int(d) for d in np.broadcast_shapes(node.batch, *(a.batch for a in args)))
+            built[id(node)] = Node(node.op, args, rows(node.shape), node.dtype, attrs, node.loc, batch)
+        outputs = tuple((name, built[id(n)]) for name, n in self.kernel.outputs)
+        if any(n.batch != self.batch for _, n in outputs):
+            return None
+        return Kernel(self.kernel.name, outputs, tuple(built[id(n)] for n in self.kernel.inputs))
+
+    def padded_inputs(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The user's arrays as `as_kernel()` reads them: stacked (`as_read`), stacked rows zero-padded to whole
+        tiles (the bytes the host writes when it tilizes the stacked view)."""
+        out = self.as_read(inputs)
+        extra = self.padded_rows - self.stacked_rows
+        for e in self.inputs:
+            if e.group > 1 and extra:
+                a = out[e.tensor]
+                out[e.tensor] = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, extra), (0, 0)])
+        return out
+
+    def user_outputs(self, outputs: Mapping[str, np.ndarray], kernel: Kernel) -> dict[str, np.ndarray]:
+        """Outputs of `as_kernel()` in the shapes of the user's `kernel`: the padding rows dropped, then the
+        inverse of `output_as_written` (a row-major reshape, so the same bytes)."""
+        shapes = {name: node.full_shape for name, node in kernel.outputs}
+        return {name: np.asarray(a)[..., :self.stacked_rows, :].reshape(shapes[name]) if name in shapes
+                else np.asarray(a) for name, a in outputs.items()}
 
 
 def element_view(kernel: Kernel) -> ElementView:
@@ -194,7 +266,9 @@ def _grouped(view: ElementView) -> ElementView:
     """Grouped-query attention with the q heads of a group stacked by rows into one element, when the kernel
     allows it: the last batch axis is read divided by g (K and V, `repeat`) by some inputs and directly by the
     others (q), and every op treats rows independently. The elements then read each K/V slice once for the
-    g heads of a group, so a work item of g * h rows covers h rows of each head (decode: every head at once)."""
+    g heads of a group, so a work item of g * h rows covers h rows of each head (decode: every head at once).
+    Heads of any row count stack: the DRAM tensors are tilized from the stacked view (`ElementInput.as_read`),
+    so single-row heads (decode) fill one tile row together instead of padding a tile row each."""
     if not view.batch:
         return view
     axis = len(view.batch) - 1
@@ -220,12 +294,14 @@ def _grouped(view: ElementView) -> ElementView:
 def _stack_rows(kernel: Kernel, direct: set[str], g: int) -> Kernel | None:
     """`kernel` with the inputs named in `direct` stacked g times by rows and every value that depends on them
     as tall; None when some op mixes rows (a column reduction, a transpose, a mask, a stacked right-hand matmul
-    operand) or a stacked value meets a per-row value that is not."""
+    operand) or a stacked value meets a per-row value that is not. Any head height stacks, whole tiles or not
+    (g single-row heads: a (g, d) element): rows stay independent, and the padding rows of a tile that is not
+    full are zeros the host writes and never reads back (the stacked view is what it tilizes)."""
     built: dict[int, Node] = {}
     stacked: set[int] = set()
     rows = {n.shape[0] for n in kernel.inputs if str(n.attr("name")) in direct}
-    if len(rows) != 1 or next(iter(rows)) % 32:
-        return None  # heads must stack by whole tiles
+    if len(rows) != 1:
+        return None
     (height,) = rows
 
     def tall(node: Node) -> Node:  # a row-constant value, broadcast to the stacked height (a row's count too)
@@ -251,10 +327,12 @@ def _stack_rows(kernel: Kernel, direct: set[str], g: int) -> Kernel | None:
             return None
         fixed = []
         for i, a in zip(node.inputs, args, strict=True):
-            if id(i) in stacked or i.shape[0] == 1 or node.op == "matmul":
+            if id(i) in stacked or node.op == "matmul":
                 fixed.append(a)
             elif i.op in ROW_CONSTANT and i.shape[0] == height:
                 fixed.append(tall(i))
+            elif height == 1:  # a single-row head's row that no stacked input feeds (a key bias): every head's
+                fixed.append(Node("bcast_rows", (a,), (g, a.shape[1]), a.dtype, (("n", g),), a.loc, a.batch))
             else:
                 return None  # a per-row value of one head cannot serve the stacked rows
         stacked.add(id(node))

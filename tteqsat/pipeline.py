@@ -894,8 +894,8 @@ def _merging(kv: KvSplit, merges: Sequence[Result]) -> str:
     """The merge levels of a split, as a clause ('' when one kernel combines every part)."""
     if not merges:
         return ""
-    sizes = fan_ins(kv.parts) or ()
-    levels = [f"{r.items} work items merging {k} parts each ({r.chosen})" for r, k in zip(merges, sizes, strict=False)]
+    levels = [f"{r.items} work items merging {k} parts each ({r.chosen})"
+              for r, k in zip(merges, kv.fan_ins, strict=False)]
     return "kernels merging groups of parts (" + "; ".join(levels) + "), then "
 
 

@@ -73,6 +73,11 @@ class KvSplit:
     merged_lse: str = ""
 
     @property
+    def fan_ins(self) -> tuple[int, ...]:
+        """The parts each kernel after the first merges (the merges', then the combine's)."""
+        return fan_ins(self.parts) or (self.parts,)
+
+    @property
     def kernels(self) -> tuple[Kernel, ...]:
         """The kernels after the first, in the order they run: the merges, then the combine."""
         return (*self.merges, self.combine)

@@ -350,8 +350,9 @@ class Result:
 
     def _verify_split(self, seed: int, inputs: dict[str, np.ndarray] | None, precision: str,
                       tolerance: float | None, dist: str, timing: bool) -> Verification:
-        """Both kernels of a split over keys: the first against its reference, the second on the first's
-        simulated outputs against its reference, and what they give together against the user's kernel.
+        """Every kernel of a split over keys: the first against its reference, each after it (the merges, then the
+        combine) on the simulated outputs of the one before against its reference, and what they give together
+        against the user's kernel.
         `timing` times the first kernel (the parts; the combining kernel is small)."""
         from tteqsat.sim.tolerance import compare
 

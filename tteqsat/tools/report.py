@@ -102,7 +102,9 @@ def render(result: Result, console=None) -> None:
                           f"log-sum-exp ({merge.chosen})")
         console.print(f"then {combine.kernel.name}: {combine.cost_cycles:,.0f} modeled cycles over {combine.items} "
                       f"work item{'s' if combine.items > 1 else ''}, merging the {result.split.kv.parts} parts' "
-                      f"outputs by their log-sum-exp ({combine.chosen}); unsplit: "
+                      + (f"outputs ({result.split.kv.fan_ins[-1]} merged groups) " if result.split.merges
+                         else "outputs ")
+                      + f"by their log-sum-exp ({combine.chosen}); unsplit: "
                       f"{result.split.unsplit_cycles:,.0f} cycles")
     for note in result.warnings:
         console.print(f"note: {escape(note)}")

@@ -38,8 +38,9 @@ def fan_ins(parts: int) -> tuple[int, ...] | None:
     """How many parts each kernel of the merge tree merges, first to last (their product is `parts`; the last
     is the combining kernel), or None when `parts` has a prime factor above MAX_FAN_IN. The tree has the
     fewest levels (each is a kernel launch and a pass over DRAM), and within that the smallest sum of fan-ins:
-    a kernel's cost grows with the parts it merges (modeled on wormhole_b0: 8,021 cycles for 2 parts, 20,059
-    for 8), so 16 parts merge as 4 x 4, not 8 x 2. Ties keep the larger fan-in first."""
+    a kernel's cost grows with the parts it merges (modeled on wormhole_b0, MQA decode at d=128: 8,021 cycles
+    for 2 parts, 20,059 for 8), so 16 parts merge as 4 x 4 (25,555), not 8 x 2. Ties keep the larger fan-in
+    first."""
     if parts < 2:
         return None
 

@@ -755,8 +755,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         part = ("whole batch elements" if chip.share_run == per_element
                 else f"runs of {chip.share_run} of an element's {per_element}")
         ranked = best_cand.schedule.grid is not None and best_cand.schedule.grid.ranked
+        pace = "together" if ranked else "in lockstep"
         notes.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row blocks "
-                     f"({part}) {'together' if ranked else 'in lockstep'}; in each group one core reads the whole inputs from DRAM and "
+                     f"({part}) {pace}; in each group one core reads the whole inputs from DRAM and "
                      "multicasts them to the others over the NoC"
                      + ("; the items visit different chunks (the mask skips some), so each group's sender "
                         "multicasts every chunk of its run's widest block to all of them (each core pops those "

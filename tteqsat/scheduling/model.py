@@ -257,8 +257,9 @@ class GridPlan:
 
 def block_order(item: int, blocks: int, paired: bool, ranked: int = 0, alternate: bool = False) -> int:
     """The row block of work item `item`, at position p = item % blocks of its batch element's items: p itself,
-    or 0, N-1, 1, N-2, ... when paired. With `ranked` (a sharing group's size when its items differ), positions come in runs of that many blocks,
-    each run's largest first (the run's sender needs every chunk the others do), and `paired` orders the runs.
+    or 0, N-1, 1, N-2, ... when paired. With `ranked` (a sharing group's size when its items differ), positions
+    come in runs of that many blocks, each run's largest first (the run's sender needs every chunk the others
+    do), and `paired` orders the runs.
     With `alternate`, every second run (odd runs counted over all items, `item // ranked`, so across batch
     elements too) comes smallest first, so each core of a sharing group takes the run's dearer and cheaper
     blocks in turn (a causal block ending on a chunk's diagonal skips fewer dead tiles than the one before it;

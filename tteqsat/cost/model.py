@@ -3,8 +3,8 @@
 Per op tile (`op_tile`): unpack cycles are the operand tile's bytes at the unpacker's measured rate
 (`unpack.bytes_per_cycle`; a bfp8 tile is 1088 bytes, a bf16 one 2048), on unpacker A or B as the LLK
 routes the operand (docs/cost-models.md cites tt-llk for each form); math cycles per op form; pack cycles per
-packed tile. A matmul over a block of output
-tiles (`matmul_pass`) unpacks its reused operand once per K step, as llk_unpack_AB_matmul does.
+packed tile. A matmul over a block of output tiles (`matmul_pass`) unpacks its reused operand once per K step,
+as llk_unpack_AB_matmul does.
 
 Per pass: a call's operands unpack side by side on the two unpackers, the pass's calls one after another against
 the two source banks (`pass_calls`, `_source_bound`), math adds FPU and SFPU work issued from the math thread, pack

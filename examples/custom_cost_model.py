@@ -5,7 +5,7 @@ more values in DST and fuses into fewer sections. The script prints both chosen 
 fixed, so their sections compare), and prices the default schedule under the custom model to show the new
 choice really is cheaper there. Run:
 
-    python examples/custom_cost_model.py [examples/kernels/row_softmax.py] [wormhole_b0]
+    python examples/custom_cost_model.py [examples/kernels/elementwise_chain.py] [wormhole_b0]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def show(title: str, result: tq.Result) -> None:
 
 def main() -> None:
     here = Path(__file__).resolve().parent
-    kernel = load_kernel(sys.argv[1] if len(sys.argv) > 1 else str(here / "kernels" / "row_softmax.py"))
+    kernel = load_kernel(sys.argv[1] if len(sys.argv) > 1 else str(here / "kernels" / "elementwise_chain.py"))
     arch = load_arch(sys.argv[2] if len(sys.argv) > 2 else "wormhole_b0")
     model = SlowPacker(arch)
     default = tq.optimize(kernel, arch, form="fused")

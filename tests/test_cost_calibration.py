@@ -174,7 +174,7 @@ def test_custom_model_example_changes_the_schedule() -> None:
     example = runpy.run_path(str(Path(__file__).parent.parent / "examples" / "custom_cost_model.py"))
     arch = load_arch("wormhole_b0")
     slow = example["SlowPacker"](arch)
-    kernel = load_example("row_softmax")
+    kernel = load_example("elementwise_chain")
     default = tq.optimize(kernel, arch, form="fused")
     custom = tq.optimize(kernel, arch, cost_model=slow, form="fused")
     ops = [[[o.op for o in s.ops] for s in r.schedule.sections] for r in (default, custom)]

@@ -24,8 +24,11 @@ def accumulating(result: tq.Result) -> list:
 
 
 def loop_adds(result: tq.Result) -> list:
-    return [op for sec in result.schedule.sections if sec.in_loop and any(o.kind == "matmul" for o in sec.ops)
-            for op in sec.ops if op.kind == "sfpu2" and op.op == "add"]
+    """SFPU adds in the loop onto a matmul's result grid: the state update O = alpha O_prev + P V, whether its pass
+    holds the matmul or follows it."""
+    loop = [sec for sec in result.schedule.sections if sec.in_loop]
+    grids = {sec.grid for sec in loop if any(o.kind == "matmul" for o in sec.ops)}
+    return [op for sec in loop if sec.grid in grids for op in sec.ops if op.kind == "sfpu2" and op.op == "add"]
 
 
 def test_the_online_matmul_accumulates_onto_the_rescaled_state_in_a_32_bit_dst() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ import pytest
 import tteqsat as tq
 import tteqsat.scheduling.frames as frames
 import tteqsat.scheduling.sections as sections
+from tteqsat.arch import load_arch
+from tteqsat.cost.model import TensixCostModel
+from tteqsat.extraction.program import HwOp
 from tteqsat.scheduling.model import SectionOp, TileRead
 from tteqsat.tools.timing_check import result_cycles
 
@@ -163,3 +167,54 @@ def test_a_cheaper_cut_whose_cbs_overflow_l1_is_not_taken(monkeypatch) -> None:
     monkeypatch.setattr(frames, "_l1_bytes", lambda plan, model: 0)
     with pytest.raises(tq.KernelError, match="does not fit"):
         tq.optimize(kernel, "wormhole_b0", blocks=(), form="fused")
+
+
+def test_broadcasts_and_dest_reuse_masks_unpack_on_srcb() -> None:
+    """The unpacker each op form's CB operand takes, as the LLK routes it (docs/cost-models.md): unary_bcast and a
+    dest_to_srca reuse (the mask form's too) on SrcB, a dest_to_srcb reuse, copy and transpose on SrcA, an add's
+    in0 on A and in1 on B, a matmul's in0 on B and in1 on A."""
+    model = TensixCostModel(load_arch("wormhole_b0"))
+    u = model.unpack_tile("bf16")
+    x = HwOp("input", "x", (), (32, 32))
+    col = HwOp("input", "m", (), (32, 1))
+
+    def sides(kind: str, op: str, operands: tuple, **attrs) -> tuple[float, float]:
+        e = model.op_tile(HwOp(kind, op, operands, (32, 32), attrs), ("bf16", "bfp8"))
+        return e.unpack, e.unpack_b
+
+    b8 = model.unpack_tile("bfp8")
+    assert sides("bcast", "cols", (col,)) == (0.0, u)
+    assert sides("mask", "bias", (x,), mask="tri", block=32, chunk=32) == (0.0, u)
+    assert sides("reuse", "sub", (x, x), reuse="srca") == (0.0, b8)
+    assert sides("reuse", "sub", (x, x), reuse="srcb") == (b8, 0.0)
+    assert sides("copy", "copy", (x,)) == (u, 0.0)
+    assert sides("transpose", "wh", (x,)) == (u, 0.0)
+    assert sides("fpu", "add", (x, x)) == (u, b8)
+    assert sides("matmul", "matmul", (x, x)) == (b8, u)  # in0 (bf16) on B, in1 (bfp8) on A
+
+
+def test_a_pass_of_one_op_costs_the_same_in_either_order() -> None:
+    """Op by op and tile by tile are priced by one mechanism, the pass's calls against the two source banks: a pass
+    of one op issues the same calls in either order, so its stage is the same."""
+    a, b = tq.tensor("a", (64, 256), "bf16"), tq.tensor("b", (64, 256), "bf16")
+    r = tq.optimize(tq.kernel("add", a + b), "wormhole_b0", form="fused")
+    (sec,) = [s for s in r.schedule.sections if [o.kind for o in s.ops] == ["fpu"]]
+    assert sec.tiles > 2
+    model = TensixCostModel(r.arch)
+    op_major, tiled = replace(sec, order="op"), replace(sec, order="tile", tile_from=0)
+    assert model.stage(op_major) == model.stage(tiled)
+
+
+def test_a_pass_unpacks_its_calls_one_after_another() -> None:
+    """Flash attention's exp pass: the broadcast's tiles on SrcB and the dest-reuse subtract's on SrcA are separate
+    calls, so the unpack thread takes both in turn (as the timing simulator runs them), not the busier unpacker's
+    total; math waits for them."""
+    r = tq.optimize(_attention(512), "wormhole_b0", blocks=())
+    model = TensixCostModel(r.arch)
+    (sec,) = [s for s in r.schedule.sections if [o.kind for o in s.ops] == ["bcast", "reuse", "exp_scaled"]]
+    assert sec.ops[1].attrs["reuse"] == "srcb"
+    u, n = model.unpack_tile("bf16"), sec.tiles
+    assert sec.engines.unpack == pytest.approx(n * u) and sec.engines.unpack_b == pytest.approx(n * u)
+    for order in ("op", "tile"):
+        stage = model.stage(replace(sec, order=order, tile_from=1))
+        assert stage.unpack >= 2 * n * u - 1e-6 and stage.math > 2 * n * u

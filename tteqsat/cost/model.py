@@ -2,10 +2,12 @@
 
 Per op tile (`op_tile`): unpack cycles are the operand tile's bytes at the unpacker's measured rate
 (`unpack.bytes_per_cycle`; a bfp8 tile is 1088 bytes, a bf16 one 2048), on unpacker A or B as the LLK
-routes the operand; math cycles per op form; pack cycles per packed tile. A matmul over a block of output
-tiles (`matmul_pass`) unpacks its reused operand once per K step, as llk_unpack_AB_matmul does.
+routes the operand (docs/cost-models.md cites tt-llk for each form); math cycles per op form; pack cycles per
+packed tile. A matmul over a block of output tiles (`matmul_pass`) unpacks its reused operand once per K step,
+as llk_unpack_AB_matmul does.
 
-Per pass: the unpackers run side by side, math adds FPU and SFPU work issued from the math thread, pack
+Per pass: a call's operands unpack side by side on the two unpackers, the pass's calls one after another against
+the two source banks (`pass_calls`, `_source_bound`), math adds FPU and SFPU work issued from the math thread, pack
 adds the packer and SFPU work issued from the pack thread (`settings.exp_on_pack_thread`). With
 `settings.dst_full_sync` math waits for pack. Each init or data-format reconfiguration site costs
 `sync.init` on the threads it touches, each pass a `sync.section` handshake on math and pack.
@@ -131,9 +133,9 @@ class TensixCostModel:
             if op.attrs.get("reuse") == "srca":
                 return Engines(unpack_b=u(1), math=math)
             return Engines(unpack=u(1), math=math)
-        if k == "mask":  # binary_dest_reuse of the DST value with a mask tile from its CB: an add or a mul
+        if k == "mask":  # binary_dest_reuse (dest_to_srca, lowering.mlir) of the DST value with a mask tile: on B
             math = a.num("fpu.add") if op.op == "bias" else a.num("fpu.mul") * self.phases
-            return Engines(unpack=self.unpack_tile("bf16"), math=math)
+            return Engines(unpack_b=self.unpack_tile("bf16"), math=math)
         if k == "sfpu2":
             return self._sfpu(self.sfpu_cycles("div" if op.op == "div" else "binary", op.shape))
         if k == "sfpu":  # an exp marked accurate: its argument is unbounded (extraction.exp_range)
@@ -156,8 +158,8 @@ class TensixCostModel:
             per = a.num("fpu.reduce_max") if op.op.endswith("max") else a.num("fpu.reduce_sum") * self.phases
             return Engines(unpack=length * u(src_pos), unpack_b=length * self.unpack_tile("bf16"),
                            math=length * per)
-        if k == "bcast":
-            return Engines(unpack=u(0), math=a.num("fpu.bcast"))
+        if k == "bcast":  # unary_bcast: llk_unpack_A with a broadcast unpacks to SrcB (UNP_B, THCON_SEC1)
+            return Engines(unpack_b=u(0), math=a.num("fpu.bcast"))
         if k == "transpose":
             return Engines(unpack=u(0), math=a.num("fpu.transpose"))
         if k == "tilesum":  # the operand's row of tiles packed into one tile with L1 accumulation
@@ -207,17 +209,13 @@ class TensixCostModel:
 
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage:
         """The section as the three threads run it. Init sites of FPU ops reconfigure the unpacker and the
-        math thread, SFPU ones the math thread; each pass hands DST from math to pack once."""
+        math thread, SFPU ones the math thread; each pass hands DST from math to pack once. The unpack and
+        math threads' time per pass is its calls run against the two source banks (`_source_bound`)."""
         e = section.engines
         fpu_hoisted, fpu_switches = section.init_sites.get("fpu", (0, 0))
         hoisted, switches = section.inits_hoisted, section.inits_per_iteration
-        unpack = e.unpack_thread + fpu_switches * self.init
-        math = e.math + self.sync + switches * self.init
+        unpack, math = self._source_bound(section, fpu_switches * self.init, e.math + self.sync + switches * self.init)
         pack = e.pack + self.sync
-        if getattr(section, "order", "op") == "tile":
-            math = max(math, self._tile_major_bound(section, unpack, math))
-        else:
-            math = max(math, self._source_bound(section, e.unpack_thread, e.fpu, math - e.fpu))
         if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
             math, pack = math + e.pack, 0.0
         reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.tiles
@@ -226,32 +224,17 @@ class TensixCostModel:
         return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
                      needs, grain, tail if e.unpack_thread else 0.0)
 
-    def _source_bound(self, section: DstSection, unpack: float, fpu: float, other: float) -> float:
-        """A pass's time on the math thread when its FPU ops wait for the unpacker: SrcA/SrcB have two banks, so
-        the unpacker gets at most two tiles ahead of math. While math does the pass's other work (SFPU ops,
-        handshakes, inits: `other`), the unpacker fills both banks for the next pass and stops; the rest of
-        that pass's tiles are unpacked one by one as math frees a bank. Each of the pass's `tiles` FPU calls
-        takes one bank (both operands of an add, one K step of a matmul)."""
-        tiles = sum(max(1, op.inner) for op in section.ops if op.reads) * section.tiles
-        if tiles <= 2 or not unpack:
-            return 0.0
-        u, m = unpack / tiles, fpu / tiles
-        if other < 2 * u:  # the unpacker does not run out of banks while math is elsewhere
-            return 0.0
-        return other + 2 * m + (tiles - 2) * max(u, m)
-
-    def _tile_major_bound(self, section: DstSection, unpack: float, math: float) -> float:
-        """A tile-major pass's time on the math thread with its waits for the unpacker (`DstSection.order`): the
-        same two banks as `_source_bound`, run call by call in the order the pass issues them (its ops before
-        `tile_from` op by op, then every later op on tile 0, tile 1, ...). Each FPU call that reads a CB (a K step
-        of a matmul or reduce) takes a bank: the unpacker fills it once math has freed the bank's last tile and
-        math starts the call once it is filled; SFPU work only advances math, so the unpacker refills the banks
-        for tile t+1 while math runs tile t's SFPU ops. The pass's handshake and inits (`math` and `unpack`
-        beyond the calls) open each pass. Three passes back to back; the last one's time is the steady state."""
-        tiles, first = section.tiles, section.tile_from
+    def pass_calls(self, section: DstSection) -> list[tuple[float, float, float]]:
+        """A pass's calls in the order it issues them, each (unpack, FPU math, then math-thread SFPU math): op by
+        op over the pass's tiles, or with `DstSection.order` "tile" the ops before `tile_from` op by op and every
+        later op on tile 0, then tile 1, ... A call that reads a CB (a K step of a matmul or reduce) unpacks its
+        operands side by side on the two unpackers (`op_tile`: the busier one's cycles); calls follow one another
+        on the unpack thread, as the LLK issues them (one unpack config context each, tt-llk `_llk_unpack_A_`,
+        `_llk_unpack_AB_`). A matmul_block's K step is `block` such calls, its in0 tile shared by the row."""
+        tiles = section.tiles
+        first = section.tile_from if getattr(section, "order", "op") == "tile" else len(section.ops)
         copy_dest = self.copy_dest().math
         on_pack = set(section.pack_thread_ops)
-        calls: list[tuple[float, float, float]] = []  # (unpack, FPU math, then math-thread SFPU math) per call
 
         def op_calls(p: int) -> list[tuple[float, float, float]]:
             op = section.ops[p]
@@ -259,26 +242,44 @@ class TensixCostModel:
             before = copy_dest if op.copy_from is not None else 0.0
             after = 0.0 if p in on_pack else w.sfpu - before
             if not op.reads:
-                return [(0.0, 0.0, w.math - w.sfpu + before + after)]
+                return [(0.0, 0.0, w.fpu + before + after)]
             k = max(1, op.inner)
-            steps = [(w.unpack_thread / k, (w.math - w.sfpu) / k, 0.0) for _ in range(k)]
+            block = int(op.attrs.get("block", 0) or 0) if op.kind == "matmul" else 0  # type: ignore[call-overload]
+            unpack = max(block * w.unpack, w.unpack_b) / block if block else w.unpack_thread
+            steps = [(unpack / k, w.fpu / k, 0.0) for _ in range(k)]
             steps[0] = (steps[0][0], steps[0][1] + before, 0.0)
             steps[-1] = (steps[-1][0], steps[-1][1], after)
             return steps
 
         per_op = [op_calls(p) for p in range(len(section.ops))]
+        calls: list[tuple[float, float, float]] = []
         for p in range(first):
             calls += per_op[p] * tiles
         for _ in range(tiles):
             for p in range(first, len(section.ops)):
                 calls += per_op[p]
-        own_math = math - sum(f + s for _, f, s in calls)
-        own_unpack = max(0.0, unpack - sum(u for u, _, _ in calls))
+        return calls
+
+    def _source_bound(self, section: DstSection, own_unpack: float, math: float) -> tuple[float, float]:
+        """A pass's unpack and math threads, per pass in the steady state, with math's waits for the unpacker: SrcA
+        and SrcB have two banks, so the unpacker gets at most two calls ahead of math (the timing simulator's
+        rule, `sim.timing`). Each call that reads a CB takes a bank: the unpacker fills it once math has freed the
+        bank's oldest call and math starts the call once it is filled; SFPU work only advances math, so while math
+        does it the unpacker fills both banks for the next calls and stops. The pass's handshake and inits
+        (`math` beyond its calls, `own_unpack`) open each pass. Three passes back to back; the last one's time is
+        the steady state. The unpack thread is busy for its calls and inits (at least the section's engines say:
+        sections built from engines alone, as calibration's GEMM passes, have no calls); math for `math` or,
+        when it waits for the unpacker, longer."""
+        calls = self.pass_calls(section)
+        unpack = own_unpack + max(section.engines.unpack_thread, sum(u for u, _, _ in calls))
+        if not any(u for u, _, _ in calls):
+            return unpack, math
+        own_math = max(0.0, math - sum(f + s for _, f, s in calls))
         u_t = m_t = 0.0
         banks = [0.0, 0.0]  # when math freed each bank, oldest first
         ends = []
         for _ in range(3):
-            m_t += max(0.0, own_math)
+            m_t += own_math
             u_t += own_unpack
             for u, f, after in calls:
                 if u:
@@ -289,7 +290,7 @@ class TensixCostModel:
                 else:
                     m_t += f + after
             ends.append(m_t)
-        return ends[-1] - ends[-2]
+        return unpack, max(math, ends[-1] - ends[-2])
 
     def fill_stage(self, tiles: int) -> Stage:
         """Tiles filled with a constant by the SFPU and packed (scaler CBs, loop state before the loop)."""

@@ -621,6 +621,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         item_bytes = schedule.dram_bytes(arch_obj)
         use = min(cores, items) if cores else None
         blocks = schedule.blocks
+        memo: dict = {}  # the pipelines' stages and runs, shared by every core priced here (timing.kernel_cycles)
         if blocks == 1 or items % blocks:
             # inputs every row block of an element reads whole (K and V of a head): shareable between its cores
             # when they run in lockstep, which needs every item to visit the same chunks (no mask skipping)
@@ -630,11 +631,11 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                               fixed_cycles=schedule.setup_cycles, shared_bytes=shared if items > view.elements else 0,
                               group_items=items // view.elements, share=arch_obj.share_inputs and lockstep,
                               handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)),
-                              pipeline=functools.cache(lambda hops: rate_pipeline(model, schedule, hops)))
+                              pipeline=functools.cache(lambda hops: rate_pipeline(model, schedule, hops, memo)))
         # items differ by row block: price the natural order and the paired one (short with long blocks), and
         # with sharing groups of cores whose sender's item visits every chunk its receivers' do
         costs = []
-        pipelines = functools.cache(lambda own, hops: items_pipeline(model, schedule, own, hops))
+        pipelines = functools.cache(lambda own, hops: items_pipeline(model, schedule, own, hops, memo))
         sizes = [size for size in RANKED_SIZES
                  if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, size)]
         handshake = share_handshake(model, schedule, model.dram_rate(grid.cores)) if sizes else None

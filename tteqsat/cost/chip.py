@@ -89,7 +89,7 @@ class CorePipeline:
 
     sample: Callable[[int, float], float]
     rates: tuple[float, ...]
-    _known: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
+    _known: dict[tuple[int, float], float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.rates) < 2 or self.rates[0] <= 0 or \
@@ -118,9 +118,13 @@ class CorePipeline:
         return hi + (lo - hi) * (x - x1) / (x0 - x1)
 
     def _sampled(self, items: int, index: int) -> float:
-        key = (items, index)
+        return self.known(items, self.rates[index])
+
+    def known(self, items: int, rate: float) -> float:
+        """`sample(items, rate)`, taken once and kept (a sample runs the per-core pipeline: milliseconds)."""
+        key = (items, rate)
         if key not in self._known:
-            self._known[key] = self.sample(items, self.rates[index])
+            self._known[key] = self.sample(items, rate)
         return self._known[key]
 
 
@@ -551,7 +555,7 @@ def _with_waits(pipeline: CorePipeline, per_item: float) -> CorePipeline:
     """`pipeline` with `per_item` cycles of waiting added to each item (none: itself)."""
     if per_item <= 1e-9:
         return pipeline
-    return CorePipeline(lambda n, rate: pipeline.sample(n, rate) + n * per_item, pipeline.rates)
+    return CorePipeline(lambda n, rate: pipeline.known(n, rate) + n * per_item, pipeline.rates)
 
 
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,

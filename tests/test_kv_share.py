@@ -124,6 +124,15 @@ def test_groups_are_rectangles_that_tile_the_grid() -> None:
     assert sharing_rects(4, 13, 10)[30:] == ((12, 0, 1, 4), (12, 4, 1, 4))
 
 
+def test_sharing_is_not_priced_where_no_group_fits_the_cores_asked_for() -> None:
+    """One core asked for: no group of two fits, so the split is the one core's (this raised on an empty
+    list of groups once the grid's rectangles became a list)."""
+    grid = GridShape.of(load_arch("wormhole_b0"))
+    cost = price_grid(grid, 4, 100.0, 1000, cores=1, shared_bytes=600, group_items=4, share=True,
+                      handshake=lambda hops: (0.0, 0.0, 0.0))
+    assert cost.cores == 1 and cost.shared == 1
+
+
 def test_blackhole_groups_in_its_last_column_verify() -> None:
     """32 heads of causal attention in runs of four 256-row blocks: 32 groups of 4, the last two 1 x 4 in the
     grid's 13th column, whose cores the sampled verification runs (with their multicasts)."""

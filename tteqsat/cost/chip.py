@@ -388,6 +388,8 @@ def price_grid(grid: GridShape, items: int, item_cycles: float, item_bytes: int,
                 if group_items % run:
                     continue
                 most = min(items // run, (cores or grid.cores) // size, len(rects))
+                if most < 1:
+                    continue
                 hops = rect_hops(rects[:most])
                 fill, exposed, sync = handshake(hops) if handshake is not None else (0.0,) * 3
                 sender = pipeline(hops) if pipeline is not None else None

@@ -90,10 +90,10 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
     whole = sum(a.n_tiles for n, a in enumerate(schedule.args)
                 if a.role == "in" and not a.blocked and n not in streamed) * page
     chunked = sum(schedule.args[st.arg].n_tiles for st in loop.streams if not schedule.args[st.arg].blocked) * page
-    rects = sharing_rects(size, grid.cols or grid.cores, grid.rows or 1)
+    rects = sharing_rects(size, grid.cols or grid.cores, grid.rows or 1)[:(cores or grid.cores) // size]
     if not rects or not chunked:
         return None
-    hops = rect_hops(rects[:(cores or grid.cores) // size])
+    hops = rect_hops(rects)
     reader = handshake(hops)[2]
     order = [block_order(n % blocks, blocks, paired, size, True) for n in range(items)]
     live = [max(0, hi - lo) / loop.trips for lo, hi in (loop.range(b) for b in order)]

@@ -223,9 +223,9 @@ class GridPlan:
     share: SharePlan | None = None       # cores that share their whole inputs' reads (NoC multicast)
     stride: int = 0                      # items from one run's start to the next's (0: `blocks`, one run per element)
     ranked: int = 0                      # > 0: row blocks in runs of this many, largest first (`block_order`): a
-                                         # sharing group's items differ, its sender runs the one that reads most
-    alternate: bool = False              # ranked runs whose blocks visit the same chunks: every second run
-                                         # smallest first, so the sender's items and its receiver's cost alike
+                                         # sharing group's items differ; its sender reads the run's widest's chunks
+    alternate: bool = False              # ranked runs: every second run smallest first, so a group's cores
+                                         # take the dearer blocks in turn (the readers follow each run's widest)
 
     @property
     def items(self) -> int:
@@ -259,9 +259,9 @@ def block_order(position: int, blocks: int, paired: bool, ranked: int = 0, alter
     """The row block at `position` of a batch element's items: itself, or 0, N-1, 1, N-2, ... when paired.
     With `ranked` (a sharing group's size when its items differ), positions come in runs of that many blocks,
     each run's largest first (the run's sender needs every chunk the others do), and `paired` orders the runs.
-    With `alternate`, every second run (odd run positions) comes smallest first: where a run's blocks visit the
-    same chunks, either may send, and the sender's items then alternate between the run's larger and smaller
-    blocks (a causal block ending on a chunk's diagonal skips fewer dead tiles than the one before it)."""
+    With `alternate`, every second run (odd run positions) comes smallest first, so each core of a sharing group
+    takes the run's dearer and cheaper blocks in turn (a causal block ending on a chunk's diagonal skips fewer
+    dead tiles than the one before it; a later one may visit more chunks) and their sums come out alike."""
     if ranked:
         run, i = divmod(position, ranked)
         first = block_order(run, blocks // ranked, paired) * ranked

@@ -639,10 +639,11 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         sizes = [size for size in RANKED_SIZES
                  if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, size)]
         handshake = share_handshake(model, schedule, model.dram_rate(grid.cores)) if sizes else None
+        compute = [schedule.item_cycles(b) for b in range(blocks)]  # per row block, each block once
+        moved = [schedule.item_dram_bytes(arch_obj, b) for b in range(blocks)]
         for paired in (False, True):
             order = [block_order(n % blocks, blocks, paired) for n in range(items)]
-            chip = price_items(grid, [schedule.item_cycles(b) for b in order],
-                               [schedule.item_dram_bytes(arch_obj, b) for b in order], use, page,
+            chip = price_items(grid, [compute[b] for b in order], [moved[b] for b in order], use, page,
                                schedule.setup_cycles,
                                lambda run, order=order: pipelines(tuple(sorted(order[i] for i in run)), None))
             costs.append(dataclasses.replace(chip, paired=paired))

@@ -90,6 +90,7 @@ class CorePipeline:
     sample: Callable[[int, float], float]
     rates: tuple[float, ...]
     _known: dict[tuple[int, float], float] = field(default_factory=dict, repr=False)
+    _cycles: dict[tuple[int, float], float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.rates) < 2 or self.rates[0] <= 0 or \
@@ -102,7 +103,15 @@ class CorePipeline:
         return self.rates[-1]
 
     def cycles(self, items: int, rate: float) -> float:
-        """`items` items at `rate` bytes per cycle."""
+        """`items` items at `rate` bytes per cycle (kept: the chip model asks again at every step of its DRAM
+        sharing)."""
+        key = (items, rate)
+        known = self._cycles.get(key)
+        if known is None:
+            known = self._cycles[key] = self._interpolated(items, rate)
+        return known
+
+    def _interpolated(self, items: int, rate: float) -> float:
         if items <= 0:
             return 0.0
         at = self._at(min(items, 3), rate)
@@ -260,63 +269,65 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float, by_dem
     sender's multicast lands, so it ends no earlier than its sender; it moves only its own bytes, spread over the
     time its sender's pipeline takes alone (its compute is its sender's pipeline's when the sender has one: the
     group runs in lockstep), and ends later than its sender only when those bytes at its share take longer."""
-    end: dict[_Group, float] = {}
-    left: dict[_Group, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
-    cap: dict[_Group, float] = {}
-    for key in groups:
+    keys = list(groups)  # the groups by position: their keys (nested tuples) are slow to hash at every step
+    end: dict[int, float] = {}
+    left: dict[int, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
+    cap: dict[int, float] = {}
+    for i, key in enumerate(keys):
         compute, dram, noc, sync, items, pipeline, lead = key
         if lead is not None:
             paced = _alone(lead, link)
             alone = max(paced if lead[5] is not None else compute, noc / link + sync)
             if dram <= 0 or alone <= 0:
-                end[key] = alone
+                end[i] = alone
             else:
-                left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
+                left[i], cap[i] = dram, dram / max(alone - sync, 1e-9)
             continue
         if pipeline is not None:
             if dram <= 0 or pipeline.cycles(items, pipeline.most_rate) <= 0:
-                end[key] = pipeline.cycles(items, pipeline.most_rate)
+                end[i] = pipeline.cycles(items, pipeline.most_rate)
             else:
-                left[key], cap[key] = 1.0, pipeline.most_rate
+                left[i], cap[i] = 1.0, pipeline.most_rate
             continue
         alone = max(compute, noc / link + sync)
         if dram <= 0 or alone <= 0:
-            end[key] = alone
+            end[i] = alone
         else:
-            left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
+            left[i], cap[i] = dram, dram / max(alone - sync, 1e-9)
 
-    def remaining(k: _Group, rate: float) -> float:  # cycles to finish at `rate`
-        pipeline = k[5]
-        return left[k] * pipeline.cycles(k[4], rate) if pipeline is not None else left[k] / rate
+    def remaining(i: int, rate: float) -> float:  # cycles to finish at `rate`
+        pipeline = keys[i][5]
+        return left[i] * pipeline.cycles(keys[i][4], rate) if pipeline is not None else left[i] / rate
 
-    def demand(k: _Group, rate: float) -> float:  # bytes per cycle a core reading at `rate` moves on average
-        pipeline = k[5]
-        return min(rate, k[1] / pipeline.cycles(k[4], rate)) if pipeline is not None else rate
+    def demand(i: int, rate: float) -> float:  # bytes per cycle a core reading at `rate` moves on average
+        pipeline = keys[i][5]
+        return min(rate, keys[i][1] / pipeline.cycles(keys[i][4], rate)) if pipeline is not None else rate
 
     now = 0.0
     while left:
         if by_demand:
-            rates = _demand_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate, demand)
+            rates = _demand_fill({i: cap[i] for i in left}, {i: groups[keys[i]] for i in left}, aggregate, demand)
         else:
-            rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
-        step = min(remaining(k, rates[k]) for k in left)
+            rates = _water_fill({i: cap[i] for i in left}, {i: groups[keys[i]] for i in left}, aggregate)
+        step = min(remaining(i, rates[i]) for i in left)
         now += step
-        for k in list(left):
-            pipeline = k[5]
+        for i in list(left):
+            pipeline = keys[i][5]
             if pipeline is not None:
-                left[k] -= step / pipeline.cycles(k[4], rates[k])
-                if left[k] <= 1e-9:
-                    end[k] = now
-                    del left[k]
+                left[i] -= step / pipeline.cycles(keys[i][4], rates[i])
+                if left[i] <= 1e-9:
+                    end[i] = now
+                    del left[i]
             else:
-                left[k] -= rates[k] * step
-                if left[k] <= 1e-9 * max(1.0, k[1]):
-                    end[k] = now + k[3]
-                    del left[k]
-    for k in end:
+                left[i] -= rates[i] * step
+                if left[i] <= 1e-9 * max(1.0, keys[i][1]):
+                    end[i] = now + keys[i][3]
+                    del left[i]
+    done = {keys[i]: t for i, t in end.items()}
+    for k in done:
         if k[6] is not None:  # in lockstep with its sender
-            end[k] = max(end[k], end[k[6]])
-    return end
+            done[k] = max(done[k], done[k[6]])
+    return done
 
 
 def _alone(key: _Group, link: float) -> float:

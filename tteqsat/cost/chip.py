@@ -295,9 +295,8 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float, by_dem
         else:
             left[i], cap[i] = dram, dram / max(alone - sync, 1e-9)
 
-    def remaining(i: int, rate: float) -> float:  # cycles to finish at `rate`
-        pipeline = keys[i][5]
-        return left[i] * pipeline.cycles(keys[i][4], rate) if pipeline is not None else left[i] / rate
+    pipes = [k[5] for k in keys]
+    counts = [k[4] for k in keys]
 
     def demand(i: int, rate: float) -> float:  # bytes per cycle a core reading at `rate` moves on average
         pipeline = keys[i][5]
@@ -309,12 +308,14 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float, by_dem
             rates = _demand_fill({i: cap[i] for i in left}, {i: groups[keys[i]] for i in left}, aggregate, demand)
         else:
             rates = _water_fill({i: cap[i] for i in left}, {i: groups[keys[i]] for i in left}, aggregate)
-        step = min(remaining(i, rates[i]) for i in left)
+        # cycles each group needs to finish at its rate; the first to finish ends the step
+        step = min(left[i] * pipes[i].cycles(counts[i], rates[i]) if pipes[i] is not None else left[i] / rates[i]
+                   for i in left)
         now += step
         for i in list(left):
-            pipeline = keys[i][5]
+            pipeline = pipes[i]
             if pipeline is not None:
-                left[i] -= step / pipeline.cycles(keys[i][4], rates[i])
+                left[i] -= step / pipeline.cycles(counts[i], rates[i])
                 if left[i] <= 1e-9:
                     end[i] = now
                     del left[i]
@@ -591,8 +592,8 @@ def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Seque
         for n in (base + (1 if k < extra else 0) for k in range(c)):
             if n:
                 run = range(first, first + n)
-                loads.append(CoreLoad(n, fixed_cycles + sum(item_cycles[i] for i in run),
-                                      sum(item_bytes[i] for i in run),
+                loads.append(CoreLoad(n, fixed_cycles + sum(item_cycles[first:first + n]),
+                                      sum(item_bytes[first:first + n]),
                                       pipeline=pipeline(run) if with_pipeline and pipeline is not None else None))
             first += n
         return price_cores(grid, loads, page_bytes, item_bytes=mean_bytes)

@@ -4,6 +4,7 @@
     saturate   tteqsat.saturate.saturate        staged, bounded rewriting with the rulesets of tteqsat.rules
     extract    tteqsat.extract.extract          cheapest hardware program under the cost model
     schedule   tteqsat.schedule.build_schedule  DST sections, slots, CB plan, loop (baseline: unfused)
+    grid       tteqsat.cost.chip                each candidate's work items over the core grid, and sharing groups
     lower      tteqsat.lowering.mlir / .cpp     TTKernel MLIR and tt-metal C++
     verify     tteqsat.sim.simulate             the emitted MLIR run on a Tensix model vs the reference
 """
@@ -686,7 +687,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     graph = serialize(egraph)
     del egraph  # egglog's e-graph must be dropped on the thread that made it (sweeps run on worker threads)
     input_order = [str(n.attr("name")) for n in element.inputs]
-    times["extract"] = times["schedule"] = 0.0
+    times["extract"] = times["schedule"] = times["grid"] = 0.0
     alternatives: dict[str, Alternative] = {
         "baseline": Alternative("baseline", baseline_chip.cycles, baseline_error is None,
                                 str(baseline_error) if baseline_error else "every op its own section")}
@@ -723,7 +724,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             prog, sched = found
             key = (prog.structure(), items)
             if key not in prices.chips:
+                t0 = time.perf_counter()
                 prices.chips[key] = on_grid(sched, items)
+                times["grid"] += time.perf_counter() - t0
             cand = Candidate(label, block, prog, sched, prices.chips[key])
             candidates.append(cand)
             best = alternatives.get(label)

@@ -19,7 +19,8 @@ Then the variants users run (the `causal`, `kv_heads` and `decode` keys of each 
             nothing between the heads of a group)
   decode    one query row per head against long keys; expert25 as tt-metal's decode kernel: the keys split
             over the cores a K/V head gets, each part the 2025 pipeline on a 32-row q tile, plus the combining
-            kernel tteqsat emits (tt-metal reduces on a reducer core: [estimate], priced with ours). Grouped
+            kernel tteqsat emits (tt-metal reduces on a reducer core: [estimate], priced with ours, one kernel of
+            at most 8 parts: not our tree of merging kernels when derived splits into more). Grouped
             decode (32 q heads over 8 K/V heads, and MQA: one): derived stacks a group's single-row q heads into
             one tile row (the host tilizes q as (B, H/g, g, d)), so each K/V head is read once per group, as
             tt-metal's decode reads it (q [1, B, heads, d], one K/V head's cores per group)
@@ -50,6 +51,7 @@ from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.cost.chip import ChipCost, CorePipeline, GridShape, price_grid, price_items
 from tteqsat.extraction.program import HwOp, Program
+from tteqsat.frontend.splitkv import MAX_FAN_IN
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.model import block_order
 from tteqsat.scheduling.timing import kernel_cycles, pipeline_rates, rate_pipeline
@@ -193,7 +195,7 @@ def derived_row(res: tq.Result, seconds: float, arch_name: str, b: int, h: int, 
             "k_chunk": res.schedule.loop.streams[0].width if res.schedule.loop else keys,
             "kv_parts": res.split.kv.parts if res.split else 1, "cores": chip.cores,
             "core_cycles": round(chip.core_compute_cycles, 1), "bound_by": chip.bound_by,
-            "dram_bytes": chip.dram_bytes + (res.split.combine.chip.dram_bytes if res.split else 0),
+            "dram_bytes": chip.dram_bytes + (sum(r.chip.dram_bytes for r in res.split.after) if res.split else 0),
             "derived_cycles": round(res.cost_cycles, 1),
             "derived_us": round(res.cost_cycles / (chip.clock_ghz * 1e3), 2), "optimize_seconds": round(seconds, 2),
             "cores_per_shared_read": chip.shared,
@@ -311,9 +313,11 @@ def main() -> None:
             for heads, kv in ((h, h), (8, 8), (h, 8), (h, 1)):  # MHA, then grouped: GQA and MQA (q stacked)
                 kernel = masked_attention(b, heads, keys, d, kv_heads=kv, rows=1)
                 res, seconds = timed(kernel, arch)
-                combine = res.split.combine.cost_cycles if res.split else 0.0
-                if not combine:  # price tt-metal's reduction as tteqsat's combining kernel for 4 parts
-                    combine = tq.optimize(kernel, arch, split=4).split.combine.cost_cycles
+                combine = res.split.combine.cost_cycles if res.split and not res.split.merges else 0.0
+                if not combine:  # price tt-metal's reduction (one reducer core merges every part, no tree) as
+                    # tteqsat's one combining kernel: for 4 parts when derived does not split, for the most one
+                    # kernel merges (8) when derived merges its parts in a tree of kernels
+                    combine = tq.optimize(kernel, arch, split=MAX_FAN_IN if res.split else 4).split.combine.cost_cycles
                 tried = {(32, kc): expert_decode_on_grid(b, kv, keys, d, kc, combine, arch, model)
                          for kc in CHUNKS}
                 best_chunks, (best, parts) = min(((k, v) for k, v in tried.items() if v is not None),

@@ -54,15 +54,15 @@ def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int 
     """The row block of work item `item` (`GridPlan.block_of`): its position in its batch element, or with
     `paired` the order 0, N-1, 1, N-2, ... (half + odd * (N - 1 - 2 * half)); with `ranked`, runs of that
     many blocks, each largest first, the runs in that order (run * ranked + ranked - 1 - i); with `alternate`,
-    odd run positions smallest first (run * ranked + i)."""
+    odd runs (item / ranked, counted over all items) smallest first (run * ranked + i)."""
     position = ops.arith("remui", item, ops.const(blocks))
     if ranked:
         at = ops.arith("divui", position, ops.const(ranked))
         run = block_of(ops, at, blocks // ranked, paired)
         first = ops.arith("muli", run, ops.const(ranked))
         i = ops.arith("remui", position, ops.const(ranked))
-        if alternate:  # i on odd run positions, ranked - 1 - i on even ones: both as sums of non-negative terms
-            odd = ops.arith("remui", at, ops.const(2))
+        if alternate:  # i on odd runs (over all items), ranked - 1 - i on even ones: sums of non-negative terms
+            odd = ops.arith("remui", ops.arith("divui", item, ops.const(ranked)), ops.const(2))
             down = ops.arith("muli", ops.arith("subi", ops.const(1), odd), ops.arith("subi", ops.const(ranked - 1), i))
             return ops.arith("addi", first, ops.arith("addi", down, ops.arith("muli", odd, i)))
         return ops.arith("subi", ops.arith("addi", first, ops.const(ranked - 1)), i)
@@ -76,14 +76,13 @@ def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int 
 
 def ranked_widest(ops: IndexOps, item: Value, blocks: int, ranked: int, alternate: bool = False) -> Value:
     """In a ranked group (`GridPlan.ranked` cores, one run of blocks at a time), the run's item that visits
-    every chunk the others do: its first (runs largest first), or with `alternate` its last on odd run
-    positions (those runs smallest first). Every core's reader follows that item's chunks."""
+    every chunk the others do: its first (runs largest first), or with `alternate` its last on odd runs
+    (those runs smallest first: `block_of`). Every core's reader follows that item's chunks."""
     position = ops.arith("remui", ops.arith("remui", item, ops.const(blocks)), ops.const(ranked))
     first = ops.arith("subi", item, position)
     if not alternate:
         return first
-    odd = ops.arith("remui", ops.arith("divui", ops.arith("remui", item, ops.const(blocks)), ops.const(ranked)),
-                    ops.const(2))
+    odd = ops.arith("remui", ops.arith("divui", item, ops.const(ranked)), ops.const(2))
     return ops.arith("addi", first, ops.arith("muli", odd, ops.const(ranked - 1)))
 
 

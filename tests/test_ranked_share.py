@@ -135,7 +135,7 @@ def test_a_causal_kernel_shares_in_ranked_groups_and_verifies(sizes: tuple[int, 
     assert grid is not None and grid.share is not None and grid.ranked == size
     assert size == (4 if sizes == RANKED_SIZES else 2)  # one group of all four cores where it is offered
     assert all(len(g) == size for g in grid.share.groups)
-    assert any("multicasts every chunk of it to all of them" in n for n in res.warnings)
+    assert any("multicasts every chunk of its run's widest block to all of them" in n for n in res.warnings)
     text = res.to_mlir()
     assert check_module(text) == [] and "pop the chunks its sender multicast beyond its own" in text
     check = res.verify(cores="all", precision="exact")
@@ -154,14 +154,18 @@ def test_groups_of_four_price_below_pairs_here() -> None:
     assert result().chip.cycles < result(sizes=(2,)).chip.cycles
 
 
+@pytest.mark.parametrize("blocks", [8, 4])  # two runs an element, or one (the runs alternate across elements)
 @pytest.mark.parametrize("alternate", [False, True])
 @pytest.mark.parametrize("item", range(16))
-def test_every_core_of_a_group_follows_its_runs_widest_item(item: int, alternate: bool) -> None:
-    widest = ranked_widest(Integers(), item, 8, 4, alternate)
+def test_every_core_of_a_group_follows_its_runs_widest_item(item: int, alternate: bool, blocks: int) -> None:
+    widest = ranked_widest(Integers(), item, blocks, 4, alternate)
     run = range(item - item % 4, item - item % 4 + 4)
     assert widest in run  # the emitted arithmetic names an item of the same run ...
-    blocks = [block_order(n % 8, 8, False, 4, alternate) for n in run]
-    assert block_order(widest % 8, 8, False, 4, alternate) == max(blocks)  # ... the one with the last block
+    order = [block_order(n, blocks, False, 4, alternate) for n in run]
+    assert block_order(widest, blocks, False, 4, alternate) == max(order)  # ... the one with the last block
+    assert [block_of(Integers(), n, blocks, False, 4, alternate) for n in run] == order  # emitted as priced
+    if alternate:  # consecutive runs come largest and smallest first in turn, within an element or across
+        assert order[0] == max(order) if item // 4 % 2 == 0 else order[-1] == max(order)
 
 
 def test_a_receiver_that_visits_only_its_own_chunks_fails(monkeypatch) -> None:

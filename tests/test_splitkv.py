@@ -46,9 +46,11 @@ def test_what_does_not_split_is_refused_with_the_reason() -> None:
         tq.optimize(causal, split=2)
     with pytest.raises(tq.KernelError, match="do not split into 3 parts"):
         split_kv(decode(2, 1024), 3)
-    for parts in (3, 16):  # a forced count names the ones that work (16 would need 16 CBs in the combine kernel)
-        with pytest.raises(tq.KernelError, match=rf"4096 keys cannot split into {parts} parts: .* at most 8 .* "
-                                                 r"use one of 2, 4, 8"):
+    # a forced count names the ones that work: whole chunks of the keys (at most 32 chunks of 128), merged in
+    # groups of at most 8 (16 and 32 merge in a tree of kernels: tests/test_split_tree.py)
+    for parts in (3, 64):
+        with pytest.raises(tq.KernelError, match=rf"4096 keys cannot split into {parts} parts: .* groups of at most "
+                                                 r"8 .* use one of 2, 4, 8, 16, 32 in op"):
             tq.optimize(decode(2, 4096), split=parts)
 
 

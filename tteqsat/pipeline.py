@@ -38,7 +38,7 @@ from tteqsat.frontend import reference
 from tteqsat.frontend.batch import ElementView, element_view
 from tteqsat.frontend.dsl import user_location
 from tteqsat.frontend.ir import TILE, Kernel
-from tteqsat.frontend.splitkv import KvSplit, attention_keys, split_kv
+from tteqsat.frontend.splitkv import MAX_FAN_IN, KvSplit, attention_keys, fan_ins, split_kv
 from tteqsat.rulecheck.at_load import check_user_rules, rule_origin, shipped_rule_ids
 from tteqsat.rules import RuleSet, load_rule_file, shipped_rulesets
 from tteqsat.scheduling.build import build_schedule
@@ -126,9 +126,10 @@ class Result:
 
     @property
     def cost_cycles(self) -> float:
-        """Whole-chip modeled cycles: the slowest core (and, split over keys, the combining kernel after)."""
+        """Whole-chip modeled cycles: the slowest core (and, split over keys, the merging and combining kernels
+        after)."""
         own = self.chip.cycles if self.chip else self.schedule.cost_cycles
-        return own + (self.split.combine.cost_cycles if self.split else 0.0)
+        return own + (sum(r.cost_cycles for r in self.split.after) if self.split else 0.0)
 
     @property
     def baseline_cycles(self) -> float:
@@ -350,8 +351,9 @@ class Result:
 
     def _verify_split(self, seed: int, inputs: dict[str, np.ndarray] | None, precision: str,
                       tolerance: float | None, dist: str, timing: bool) -> Verification:
-        """Both kernels of a split over keys: the first against its reference, the second on the first's
-        simulated outputs against its reference, and what they give together against the user's kernel.
+        """Every kernel of a split over keys: the first against its reference, each after it (the merges, then the
+        combine) on the simulated outputs of the one before against its reference, and what they give together
+        against the user's kernel.
         `timing` times the first kernel (the parts; the combining kernel is small)."""
         from tteqsat.sim.tolerance import compare
 
@@ -360,9 +362,13 @@ class Result:
         user = inputs or reference.random_inputs(split.kernel, seed, dist=dist)
         first_inputs = split.first_inputs(user)
         first, timed = self._run_timed(first_inputs, precision, timing)
-        combine_inputs = {n: first[n] for n in (split.kv.part_out, split.kv.part_lse)}
-        check = split.combine.verify(inputs=combine_inputs, precision=precision, tolerance=tolerance, cores="all")
-        got = split.user_outputs(split.combine.run(combine_inputs, precision))
+        parts, stats = first, {}
+        for kernel, result in zip(split.kv.kernels, split.after, strict=True):  # the merges, then the combine
+            parts = split.kv.next_inputs(kernel, parts)
+            check = result.verify(inputs=parts, precision=precision, tolerance=tolerance, cores="all")
+            stats.update(check.stats if result is split.combine else {})
+            parts = result.run(parts, precision)
+        got = split.user_outputs(parts)
         want = reference.evaluate(split.kernel, user)
         own = reference.evaluate(self.kernel, first_inputs)
         tol = self.tolerance(precision) if tolerance is None else float(tolerance)
@@ -372,7 +378,7 @@ class Result:
             raise VerificationError(f"kernel '{split.kernel.name}' split over {split.kv.parts} key parts "
                                     f"({precision} precision): " + "; ".join(problems))
         return Verification(max(e.max_abs for e in errors), max(e.relative for e in errors), tol,
-                            {e.name: e.max_abs for e in errors}, {**check.stats, "split.parts": split.kv.parts},
+                            {e.name: e.max_abs for e in errors}, {**stats, "split.parts": split.kv.parts},
                             precision, {e.name: e.relative for e in errors}, timed)
 
     def verify(self, seed: int = 0, inputs: dict[str, np.ndarray] | None = None, precision: str = "hardware",
@@ -542,6 +548,7 @@ class Result:
             "bound_by": chip.bound_by, "dram_bytes": chip.dram_bytes, "launch_cycles": chip.launch_cycles,
             "cores_per_shared_read": chip.shared, "shared_run_items": chip.share_run,
             **({"kv_parts": self.split.kv.parts, "combine_cycles": round(self.split.combine.cost_cycles, 1),
+                "merge_cycles": [round(m.cost_cycles, 1) for m in self.split.merges],
                 "unsplit_cycles": round(self.split.unsplit_cycles, 1)} if self.split else {}),
         }
 
@@ -753,8 +760,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         part = ("whole batch elements" if chip.share_run == per_element
                 else f"runs of {chip.share_run} of an element's {per_element}")
         ranked = best_cand.schedule.grid is not None and best_cand.schedule.grid.ranked
+        pace = "together" if ranked else "in lockstep"
         notes.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row blocks "
-                     f"({part}) in lockstep; in each group one core reads the whole inputs from DRAM and "
+                     f"({part}) {pace}; in each group one core reads the whole inputs from DRAM and "
                      "multicasts them to the others over the NoC"
                      + ("; the items visit different chunks (the mask skips some), so each group's sender "
                         "multicasts every chunk of its run's widest block to all of them (each core pops those "
@@ -793,15 +801,22 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
 
 @dataclass
 class KeySplit:
-    """A result split over keys (flash-decode): the user's kernel, how it splits, and the second kernel."""
+    """A result split over keys (flash-decode): the user's kernel, how it splits, and the kernels after the first
+    (more than `MAX_FAN_IN` parts merge in groups first: `merges`, then `combine`)."""
 
     kernel: Kernel          # the user's kernel
     kv: KvSplit
-    combine: Result         # the second kernel: combines the parts
+    combine: Result         # the last kernel: combines the parts (or the merged groups)
     unsplit_cycles: float   # the best schedule without the split
     part_baseline: Schedule  # the first kernel's own unfused baseline (the Result's `baseline` is the user's kernel's)
     offered: tuple[int, ...] = ()  # the part counts the e-graph derived (SerializedEGraph.key_parts)
     stacked: ElementView | None = None  # grouped heads: `kv` splits this view's kernel (q heads stacked by rows)
+    merges: tuple[Result, ...] = ()  # kernels merging groups of parts before the combine (kv.merges, in order)
+
+    @property
+    def after(self) -> tuple[Result, ...]:
+        """The kernels that run after the first, in order: the merges, then the combine."""
+        return (*self.merges, self.combine)
 
     def first_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The user's arrays as the first kernel reads them: a group's q heads stacked by rows (when grouped; the
@@ -839,31 +854,35 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
                               user_location())
         return result
     if forced:
-        usable = [p for p in offered if p <= KEY_PARTS[-1]]
+        usable = [p for p in offered if fan_ins(p) is not None]
         if split not in usable:
             raise KernelError(f"kernel '{kernel.name}': {keys} keys cannot split into {split} parts: the parts must "
-                              f"be whole tiles, each a whole number of the chunks the keys stream in, and at most "
-                              f"{KEY_PARTS[-1]} (the combining kernel reads each part as its own input, one CB each); "
+                              f"be whole tiles, each a whole number of the chunks the keys stream in, and merge in "
+                              f"groups of at most {MAX_FAN_IN} (a combining kernel reads each part it merges as its "
+                              f"own input, one CB each; more parts merge in a tree of kernels); "
                               f"use one of {', '.join(map(str, usable)) or 'none'}",
                               "optimize", user_location())
         parts = [split]
-    else:  # pruned before pricing (each count priced costs two optimizations): counts whose parts overfill the cores
-        parts = [p for p in offered if p <= KEY_PARTS[-1] and result.items * p <= grid.cores]
-    best: tuple[float, Result, KvSplit, Result] | None = None
+    else:  # pruned before pricing (each count priced costs an optimization per kernel): counts whose parts
+        # overfill the cores
+        parts = [p for p in offered if fan_ins(p) is not None and result.items * p <= grid.cores]
+    best: tuple[float, Result, KvSplit, tuple[Result, ...]] | None = None
     for p in parts:
         kv = split_kv(kernel, p)
-        first, second = run(kv.partial), run(kv.combine)
-        total = first.cost_cycles + second.cost_cycles
+        first, after = run(kv.partial), tuple(run(k) for k in kv.kernels)
+        total = first.cost_cycles + sum(r.cost_cycles for r in after)
         if best is None or total < best[0]:
-            best = (total, first, kv, second)
+            best = (total, first, kv, after)
     if best is None or not forced and best[0] >= result.cost_cycles:
         return result
-    total, first, kv, second = best
-    first.split = KeySplit(user, kv, second, result.cost_cycles, first.baseline, tuple(offered), stacked)
+    total, first, kv, after = best
+    *merges, second = after
+    first.split = KeySplit(user, kv, second, result.cost_cycles, first.baseline, tuple(offered), stacked,
+                           tuple(merges))
     # what the user weighs: the split against the whole kernel's own forms (and its baseline), not the part's
     first.alternatives = {**result.alternatives, "split": Alternative(
-        "split", total, True, f"the keys in {kv.parts} parts: {first.chosen} over {first.items} work items, then a "
-        f"kernel combining the parts ({second.chosen})")}
+        "split", total, True, f"the keys in {kv.parts} parts: {first.chosen} over {first.items} work items, then "
+        + _merging(kv, merges) + f"a kernel combining the parts ({second.chosen})")}
     first.chosen = "split"
     first.baseline, first.baseline_chip = result.baseline, result.baseline_chip
     first._rerun = result._rerun  # ablations re-run the user's kernel, split and all
@@ -873,8 +892,18 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
                                                                               second.saturation))
     first.reason = (f"the keys split over {kv.parts} parts (the e-graph derives {', '.join(map(str, offered))}): "
                     f"{first.items} work items where the unsplit kernel has "
-                    f"{result.items} on {grid.cores} cores, then a kernel combining the parts")
+                    f"{result.items} on {grid.cores} cores, then " + _merging(kv, merges)
+                    + "a kernel combining the parts")
     return first
+
+
+def _merging(kv: KvSplit, merges: Sequence[Result]) -> str:
+    """The merge levels of a split, as a clause ('' when one kernel combines every part)."""
+    if not merges:
+        return ""
+    levels = [f"{r.items} work items merging {k} parts each ({r.chosen})"
+              for r, k in zip(merges, kv.fan_ins, strict=False)]
+    return "kernels merging groups of parts (" + "; ".join(levels) + "), then "
 
 
 def _matched_in(*reports: SaturationReport) -> dict[str, RuleStats]:

@@ -43,7 +43,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     console = console_for(stream)
     render(result, console)
     artifacts: list[tuple[str, str]] = []
-    for part in [result] + ([result.split.combine] if result.split else []):  # split over keys: two kernels
+    for part in [result] + (list(result.split.after) if result.split else []):  # split over keys: every kernel
         name = part.kernel.name
         if "mlir" in emit:
             artifacts.append((f"{name}.mlir", part.to_mlir()))

@@ -263,7 +263,8 @@ def to_expr(node: Node, memo: dict[int, TensorExpr]) -> TensorExpr:
 
 CHUNK_WIDTHS = (128, 256, 512, 1024, 2048)  # candidate chunk sizes (elements) for streaming rules
 BLOCK_HEIGHTS = (32, 64, 128, 256, 512)  # candidate row-block heights (elements) for the grid's row maps
-KEY_PARTS = (2, 4, 8)  # candidate part counts of a fold split over work items (the combine reads one CB each)
+KEY_PARTS = (2, 4, 8, 16, 32, 64, 128)  # candidate part counts of a fold split over work items (above 8 the parts
+# merge in a tree of combining kernels, each reading at most 8: frontend.splitkv.fan_ins)
 
 
 def chunk_widths(kernel: Kernel) -> tuple[int, ...]:

@@ -7,10 +7,14 @@ lse_p = logsumexp(S_p) (each part's own max and sum),
     softmax(S) @ V == sum_p exp(lse_p - lse) o_p,   lse = logsumexp_p(lse_p)
 
 (rows are independent, so this holds row by row). The first kernel computes (o_p, lse_p) with the parts as
-one more batch axis, so the grid runs heads x parts items; the second combines the parts with the running
-max of the lse_p first (nothing overflows). Both are ordinary kernels for the optimizer. `split_kv` finds the
-keys axis by following it from `V`'s rows and `S`'s columns down to the inputs, and refuses kernels where
-the keys meet anything but that fold (a reduction or mask over them).
+one more batch axis, so the grid runs heads x parts items; the last combines the parts with the running
+max of the lse_p first (nothing overflows). A combining kernel reads each part it merges as its own input (one
+CB each), so it merges at most `MAX_FAN_IN` parts; more parts are merged in a tree: each merging kernel folds
+groups of k consecutive parts into one (o_g, lse_g), with lse_g = m + log(sum_j exp(lse_j - m)), the same
+pair a part has, and runs the groups as one more batch axis (work items over the grid). The identity holds
+per group, so any grouping gives the same sum. Every kernel is an ordinary kernel for the optimizer.
+`split_kv` finds the keys axis by following it from `V`'s rows and `S`'s columns down to the inputs, and
+refuses kernels where the keys meet anything but that fold (a reduction or mask over them).
 """
 
 from __future__ import annotations
@@ -27,17 +31,65 @@ ELEMENTWISE = ("add", "sub", "mul", "div", "max", "min", "exp", "log", "sqrt", "
                "sigmoid", "tanh", "gelu", "silu", "neg", "add_s", "mul_s", "rsub_s", "rdiv_s", "exp_scaled")
 
 
+MAX_FAN_IN = 8  # parts one combining kernel merges: each is its own input (a CB), and a kernel has 32 CBs
+
+
+def fan_ins(parts: int) -> tuple[int, ...] | None:
+    """How many parts each kernel of the merge tree merges, first to last (their product is `parts`; the last
+    is the combining kernel), or None when `parts` has a prime factor above MAX_FAN_IN. The tree has the
+    fewest levels (each is a kernel launch and a pass over DRAM), and within that the smallest sum of fan-ins:
+    a kernel's cost grows with the parts it merges (modeled on wormhole_b0, MQA decode at d=128: 8,021 cycles
+    for 2 parts, 20,059 for 8), so 16 parts merge as 4 x 4 (25,555), not 8 x 2. Ties keep the larger fan-in
+    first."""
+    if parts < 2:
+        return None
+
+    def trees(left: int, levels: int) -> list[tuple[int, ...]]:
+        if levels == 1:
+            return [(left,)] if 2 <= left <= MAX_FAN_IN else []
+        return [(k, *rest) for k in range(MAX_FAN_IN, 1, -1) if left % k == 0 for rest in trees(left // k, levels - 1)]
+
+    for levels in range(1, parts.bit_length() + 1):
+        found = trees(parts, levels)
+        if found:
+            return min(found, key=lambda t: (sum(t), [-k for k in t]))
+    return None
+
+
 @dataclass(frozen=True)
 class KvSplit:
-    """The two kernels of a split over `parts` parts of the keys, and how each user input is laid out for the
+    """The kernels of a split over `parts` parts of the keys, and how each user input is laid out for the
     first (`layout`: the user's array -> the array the first kernel reads, the same tiles in DRAM)."""
 
     parts: int
     partial: Kernel            # outputs `part_out` (B..., P, Sq, d) and `part_lse` (B..., P, Sq, 1)
-    combine: Kernel            # inputs part_out, part_lse; output: the user's
+    combine: Kernel            # inputs part_out, part_lse (B..., k, Sq, *); output: the user's
     split_inputs: dict[str, int]  # user input -> the axis its keys run along (ROWS or COLS)
     part_out: str
     part_lse: str
+    # more than MAX_FAN_IN parts: kernels merging groups of parts first, in order; each reads part_out, part_lse
+    # (B..., G, k, Sq, *) and writes merged_out, merged_lse (B..., G, Sq, *), which the next reads as its parts
+    merges: tuple[Kernel, ...] = ()
+    merged_out: str = ""
+    merged_lse: str = ""
+
+    @property
+    def fan_ins(self) -> tuple[int, ...]:
+        """The parts each kernel after the first merges (the merges', then the combine's)."""
+        return fan_ins(self.parts) or (self.parts,)
+
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The kernels after the first, in the order they run: the merges, then the combine."""
+        return (*self.merges, self.combine)
+
+    def next_inputs(self, kernel: Kernel, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The parts `kernel` (a merge or the combine) reads, from the outputs of the kernel before it: the same
+        bytes, the parts axis cut into groups (a reshape of the batch axes)."""
+        got = {self.part_out: outputs.get(self.merged_out, outputs.get(self.part_out)),
+               self.part_lse: outputs.get(self.merged_lse, outputs.get(self.part_lse))}
+        return {str(n.attr("name")): np.asarray(got[str(n.attr("name"))]).reshape(n.full_shape)
+                for n in kernel.inputs}
 
     def partial_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The user's arrays as the first kernel reads them: key parts as a new last batch axis, every other
@@ -117,6 +169,11 @@ def split_kv(kernel: Kernel, parts: int) -> KvSplit:
     keys, axis, s, v = _keys_of(kernel)
     if parts < 2 or keys % (parts * TILE):
         raise KernelError(f"{keys} keys do not split into {parts} parts of whole tiles")
+    levels = fan_ins(parts)
+    if levels is None:
+        raise KernelError(f"{parts} parts do not merge in groups of at most {MAX_FAN_IN} (a combining kernel "
+                          f"reads each part it merges as its own input, one CB each): give a count whose prime "
+                          f"factors are at most {MAX_FAN_IN}")
     built: dict[int, Node] = {}
 
     def batch_of(nodes: tuple[Node, ...]) -> Batch:
@@ -152,21 +209,40 @@ def split_kv(kernel: Kernel, parts: int) -> KvSplit:
     partial = dsl.kernel(f"{kernel.name}_part", {part_out: dsl.softmax(s2) @ v2, part_lse: dsl.logsumexp(s2)})
     batch = kernel.batch
     rows, d = kernel.outputs[0][1].shape
-    o = dsl.tensor(part_out, batch + (parts, rows, d), kernel.dtype)
-    lse = dsl.tensor(part_lse, batch + (parts, rows, 1), kernel.dtype)
-    at = len(batch)
-    lses = [dsl.take(lse, p, axis=at) for p in range(parts)]
+    merged_out = _fresh(f"{name}_merged", taken | {part_out, part_lse})
+    merged_lse = _fresh(f"{name}_merged_lse", taken | {part_out, part_lse, merged_out})
+    merges, groups = [], parts
+    for level, k in enumerate(levels[:-1]):
+        groups //= k
+        o = dsl.tensor(part_out, batch + (groups, k, rows, d), kernel.dtype)
+        lse = dsl.tensor(part_lse, batch + (groups, k, rows, 1), kernel.dtype)
+        num, den, m = _merge(o, lse, k, len(batch) + 1)
+        merges.append(dsl.kernel(f"{kernel.name}_merge{level + 1}",
+                                 {merged_out: num / den, merged_lse: m + dsl.log(den)}))
+    o = dsl.tensor(part_out, batch + (levels[-1], rows, d), kernel.dtype)
+    lse = dsl.tensor(part_lse, batch + (levels[-1], rows, 1), kernel.dtype)
+    num, den, _ = _merge(o, lse, levels[-1], len(batch))
+    combine = dsl.kernel(f"{kernel.name}_combine", {name: num / den})
+    split_inputs = {str(n.attr("name")): axis[id(n)] for n in kernel.inputs if id(n) in axis}
+    return KvSplit(parts, partial, combine, split_inputs, part_out, part_lse, tuple(merges),
+                   merged_out if merges else "", merged_lse if merges else "")
+
+
+def _merge(o, lse, k: int, at: int):
+    """sum_j exp(lse_j - m) o_j and sum_j exp(lse_j - m) over the k parts along batch axis `at` of `o` and
+    `lse`, with m their running max (so no exp overflows), and m."""
+    from tteqsat.frontend import dsl
+
+    lses = [dsl.take(lse, j, axis=at) for j in range(k)]
     m = lses[0]
     for x in lses[1:]:
         m = dsl.maximum(m, x)
     weights = [dsl.exp(x - m) for x in lses]
     num, den = weights[0] * dsl.take(o, 0, axis=at), weights[0]
-    for p in range(1, parts):
-        num = num + weights[p] * dsl.take(o, p, axis=at)
-        den = den + weights[p]
-    combine = dsl.kernel(f"{kernel.name}_combine", {name: num / den})
-    split_inputs = {str(n.attr("name")): axis[id(n)] for n in kernel.inputs if id(n) in axis}
-    return KvSplit(parts, partial, combine, split_inputs, part_out, part_lse)
+    for j in range(1, k):
+        num = num + weights[j] * dsl.take(o, j, axis=at)
+        den = den + weights[j]
+    return num, den, m
 
 
 def _fresh(stem: str, taken: set[str]) -> str:

@@ -95,7 +95,7 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
         return None
     hops = rect_hops(rects)
     reader = handshake(hops)[2]
-    order = [block_order(n % blocks, blocks, paired, size, True) for n in range(items)]
+    order = [block_order(n, blocks, paired, size, True) for n in range(items)]
     live_of = [max(0, hi - lo) / loop.trips for lo, hi in map(loop.range, range(blocks))]  # each block once
     live = [live_of[b] for b in order]
     sender = None if pipelines is None else lambda own: pipelines(tuple(sorted(order[i] for i in own)), hops)

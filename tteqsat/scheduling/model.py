@@ -252,20 +252,23 @@ class GridPlan:
     def block_of(self, item: int) -> int:
         """The row block work item `item` computes (`paired`: a core's consecutive items pair a short block
         with a long one, as tt-metal's causal SDPA balances its q chunks)."""
-        return block_order(item % self.blocks, self.blocks, self.paired, self.ranked, self.alternate)
+        return block_order(item, self.blocks, self.paired, self.ranked, self.alternate)
 
 
-def block_order(position: int, blocks: int, paired: bool, ranked: int = 0, alternate: bool = False) -> int:
-    """The row block at `position` of a batch element's items: itself, or 0, N-1, 1, N-2, ... when paired.
-    With `ranked` (a sharing group's size when its items differ), positions come in runs of that many blocks,
-    each run's largest first (the run's sender needs every chunk the others do), and `paired` orders the runs.
-    With `alternate`, every second run (odd run positions) comes smallest first, so each core of a sharing group
-    takes the run's dearer and cheaper blocks in turn (a causal block ending on a chunk's diagonal skips fewer
-    dead tiles than the one before it; a later one may visit more chunks) and their sums come out alike."""
+def block_order(item: int, blocks: int, paired: bool, ranked: int = 0, alternate: bool = False) -> int:
+    """The row block of work item `item`, at position p = item % blocks of its batch element's items: p itself,
+    or 0, N-1, 1, N-2, ... when paired. With `ranked` (a sharing group's size when its items differ), positions
+    come in runs of that many blocks, each run's largest first (the run's sender needs every chunk the others
+    do), and `paired` orders the runs.
+    With `alternate`, every second run (odd runs counted over all items, `item // ranked`, so across batch
+    elements too) comes smallest first, so each core of a sharing group takes the run's dearer and cheaper
+    blocks in turn (a causal block ending on a chunk's diagonal skips fewer dead tiles than the one before it;
+    a later one may visit more chunks) and their sums come out alike."""
+    position = item % blocks
     if ranked:
         run, i = divmod(position, ranked)
         first = block_order(run, blocks // ranked, paired) * ranked
-        return first + (i if alternate and run % 2 else ranked - 1 - i)
+        return first + (i if alternate and item // ranked % 2 else ranked - 1 - i)
     if not paired:
         return position
     half, odd = divmod(position, 2)

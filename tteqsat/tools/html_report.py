@@ -283,10 +283,15 @@ def _split_note(result: Result) -> str:
     if split is None:
         return ""
     combine = split.combine
-    return (f"<p id='split'>Two kernels: <b>{escape(result.kernel.name)}</b> (this report) computes each of the "
+    count = "Two" if not split.merges else str(2 + len(split.merges))
+    return (f"<p id='split'>{count} kernels: <b>{escape(result.kernel.name)}</b> (this report) computes each of the "
             f"{split.kv.parts} key parts over {result.items} work items, then <b>{escape(combine.kernel.name)}</b> "
             f"merges the parts by their log-sum-exp in {combine.cost_cycles:,.0f} modeled cycles "
-            f"({escape(combine.chosen)}); unsplit, {escape(split.kernel.name)} models "
+            f"({escape(combine.chosen)})"
+            + "".join(f"; before it, <b>{escape(m.kernel.name)}</b> merges groups of {k} parts over {m.items} work "
+                      f"items in {m.cost_cycles:,.0f} cycles"
+                      for m, k in zip(split.merges, split.kv.fan_ins, strict=False))
+            + f"; unsplit, {escape(split.kernel.name)} models "
             f"{split.unsplit_cycles:,.0f} cycles.</p>")
 
 

@@ -96,9 +96,15 @@ def render(result: Result, console=None) -> None:
         console.print(escape(result.reason))
     if result.split:
         combine = result.split.combine
+        for merge, k in zip(result.split.merges, result.split.kv.fan_ins, strict=False):
+            console.print(f"then {merge.kernel.name}: {merge.cost_cycles:,.0f} modeled cycles over {merge.items} "
+                          f"work item{'s' if merge.items > 1 else ''}, each merging {k} parts into one by their "
+                          f"log-sum-exp ({merge.chosen})")
         console.print(f"then {combine.kernel.name}: {combine.cost_cycles:,.0f} modeled cycles over {combine.items} "
                       f"work item{'s' if combine.items > 1 else ''}, merging the {result.split.kv.parts} parts' "
-                      f"outputs by their log-sum-exp ({combine.chosen}); unsplit: "
+                      + (f"outputs ({result.split.kv.fan_ins[-1]} merged groups) " if result.split.merges
+                         else "outputs ")
+                      + f"by their log-sum-exp ({combine.chosen}); unsplit: "
                       f"{result.split.unsplit_cycles:,.0f} cycles")
     for note in result.warnings:
         console.print(f"note: {escape(note)}")

@@ -4,6 +4,7 @@
     saturate   tteqsat.saturate.saturate        staged, bounded rewriting with the rulesets of tteqsat.rules
     extract    tteqsat.extract.extract          cheapest hardware program under the cost model
     schedule   tteqsat.schedule.build_schedule  DST sections, slots, CB plan, loop (baseline: unfused)
+    grid       tteqsat.cost.chip                each candidate's work items over the core grid, and sharing groups
     lower      tteqsat.lowering.mlir / .cpp     TTKernel MLIR and tt-metal C++
     verify     tteqsat.sim.simulate             the emitted MLIR run on a Tensix model vs the reference
 """
@@ -628,6 +629,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         item_bytes = schedule.dram_bytes(arch_obj)
         use = min(cores, items) if cores else None
         blocks = schedule.blocks
+        memo: dict = {}  # the pipelines' stages and runs, shared by every core priced here (timing.kernel_cycles)
         if blocks == 1 or items % blocks:
             # inputs every row block of an element reads whole (K and V of a head): shareable between its cores
             # when they run in lockstep, which needs every item to visit the same chunks (no mask skipping)
@@ -637,18 +639,19 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                               fixed_cycles=schedule.setup_cycles, shared_bytes=shared if items > view.elements else 0,
                               group_items=items // view.elements, share=arch_obj.share_inputs and lockstep,
                               handshake=share_handshake(model, schedule, model.dram_rate(grid.cores)),
-                              pipeline=functools.cache(lambda hops: rate_pipeline(model, schedule, hops)))
+                              pipeline=functools.cache(lambda hops: rate_pipeline(model, schedule, hops, memo)))
         # items differ by row block: price the natural order and the paired one (short with long blocks), and
         # with sharing groups of cores whose sender's item visits every chunk its receivers' do
         costs = []
-        pipelines = functools.cache(lambda own, hops: items_pipeline(model, schedule, own, hops))
+        pipelines = functools.cache(lambda own, hops: items_pipeline(model, schedule, own, hops, memo))
         sizes = [size for size in RANKED_SIZES
                  if arch_obj.share_inputs and items > view.elements and nested_runs(schedule, size)]
         handshake = share_handshake(model, schedule, model.dram_rate(grid.cores)) if sizes else None
+        compute = [schedule.item_cycles(b) for b in range(blocks)]  # per row block, each block once
+        moved = [schedule.item_dram_bytes(arch_obj, b) for b in range(blocks)]
         for paired in (False, True):
             order = [block_order(n % blocks, blocks, paired) for n in range(items)]
-            chip = price_items(grid, [schedule.item_cycles(b) for b in order],
-                               [schedule.item_dram_bytes(arch_obj, b) for b in order], use, page,
+            chip = price_items(grid, [compute[b] for b in order], [moved[b] for b in order], use, page,
                                schedule.setup_cycles,
                                lambda run, order=order: pipelines(tuple(sorted(order[i] for i in run)), None))
             costs.append(dataclasses.replace(chip, paired=paired))
@@ -691,7 +694,7 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     graph = serialize(egraph)
     del egraph  # egglog's e-graph must be dropped on the thread that made it (sweeps run on worker threads)
     input_order = [str(n.attr("name")) for n in element.inputs]
-    times["extract"] = times["schedule"] = 0.0
+    times["extract"] = times["schedule"] = times["grid"] = 0.0
     alternatives: dict[str, Alternative] = {
         "baseline": Alternative("baseline", baseline_chip.cycles, baseline_error is None,
                                 str(baseline_error) if baseline_error else "every op its own section")}
@@ -728,7 +731,9 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             prog, sched = found
             key = (prog.structure(), items)
             if key not in prices.chips:
+                t0 = time.perf_counter()
                 prices.chips[key] = on_grid(sched, items)
+                times["grid"] += time.perf_counter() - t0
             cand = Candidate(label, block, prog, sched, prices.chips[key])
             candidates.append(cand)
             best = alternatives.get(label)

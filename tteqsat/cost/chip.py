@@ -89,7 +89,8 @@ class CorePipeline:
 
     sample: Callable[[int, float], float]
     rates: tuple[float, ...]
-    _known: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
+    _known: dict[tuple[int, float], float] = field(default_factory=dict, repr=False)
+    _cycles: dict[tuple[int, float], float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.rates) < 2 or self.rates[0] <= 0 or \
@@ -102,7 +103,15 @@ class CorePipeline:
         return self.rates[-1]
 
     def cycles(self, items: int, rate: float) -> float:
-        """`items` items at `rate` bytes per cycle."""
+        """`items` items at `rate` bytes per cycle (kept: the chip model asks again at every step of its DRAM
+        sharing)."""
+        key = (items, rate)
+        known = self._cycles.get(key)
+        if known is None:
+            known = self._cycles[key] = self._interpolated(items, rate)
+        return known
+
+    def _interpolated(self, items: int, rate: float) -> float:
         if items <= 0:
             return 0.0
         at = self._at(min(items, 3), rate)
@@ -118,9 +127,13 @@ class CorePipeline:
         return hi + (lo - hi) * (x - x1) / (x0 - x1)
 
     def _sampled(self, items: int, index: int) -> float:
-        key = (items, index)
+        return self.known(items, self.rates[index])
+
+    def known(self, items: int, rate: float) -> float:
+        """`sample(items, rate)`, taken once and kept (a sample runs the per-core pipeline: milliseconds)."""
+        key = (items, rate)
         if key not in self._known:
-            self._known[key] = self.sample(items, self.rates[index])
+            self._known[key] = self.sample(items, rate)
         return self._known[key]
 
 
@@ -256,63 +269,66 @@ def _share_dram(groups: dict[_Group, int], aggregate: float, link: float, by_dem
     sender's multicast lands, so it ends no earlier than its sender; it moves only its own bytes, spread over the
     time its sender's pipeline takes alone (its compute is its sender's pipeline's when the sender has one: the
     group runs in lockstep), and ends later than its sender only when those bytes at its share take longer."""
-    end: dict[_Group, float] = {}
-    left: dict[_Group, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
-    cap: dict[_Group, float] = {}
-    for key in groups:
+    keys = list(groups)  # the groups by position: their keys (nested tuples) are slow to hash at every step
+    end: dict[int, float] = {}
+    left: dict[int, float] = {}  # bytes (no pipeline) or the share of the work (pipeline) still to do
+    cap: dict[int, float] = {}
+    for i, key in enumerate(keys):
         compute, dram, noc, sync, items, pipeline, lead = key
         if lead is not None:
             paced = _alone(lead, link)
             alone = max(paced if lead[5] is not None else compute, noc / link + sync)
             if dram <= 0 or alone <= 0:
-                end[key] = alone
+                end[i] = alone
             else:
-                left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
+                left[i], cap[i] = dram, dram / max(alone - sync, 1e-9)
             continue
         if pipeline is not None:
             if dram <= 0 or pipeline.cycles(items, pipeline.most_rate) <= 0:
-                end[key] = pipeline.cycles(items, pipeline.most_rate)
+                end[i] = pipeline.cycles(items, pipeline.most_rate)
             else:
-                left[key], cap[key] = 1.0, pipeline.most_rate
+                left[i], cap[i] = 1.0, pipeline.most_rate
             continue
         alone = max(compute, noc / link + sync)
         if dram <= 0 or alone <= 0:
-            end[key] = alone
+            end[i] = alone
         else:
-            left[key], cap[key] = dram, dram / max(alone - sync, 1e-9)
+            left[i], cap[i] = dram, dram / max(alone - sync, 1e-9)
 
-    def remaining(k: _Group, rate: float) -> float:  # cycles to finish at `rate`
-        pipeline = k[5]
-        return left[k] * pipeline.cycles(k[4], rate) if pipeline is not None else left[k] / rate
+    pipes = [k[5] for k in keys]
+    counts = [k[4] for k in keys]
 
-    def demand(k: _Group, rate: float) -> float:  # bytes per cycle a core reading at `rate` moves on average
-        pipeline = k[5]
-        return min(rate, k[1] / pipeline.cycles(k[4], rate)) if pipeline is not None else rate
+    def demand(i: int, rate: float) -> float:  # bytes per cycle a core reading at `rate` moves on average
+        pipeline = keys[i][5]
+        return min(rate, keys[i][1] / pipeline.cycles(keys[i][4], rate)) if pipeline is not None else rate
 
     now = 0.0
     while left:
         if by_demand:
-            rates = _demand_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate, demand)
+            rates = _demand_fill({i: cap[i] for i in left}, {i: groups[keys[i]] for i in left}, aggregate, demand)
         else:
-            rates = _water_fill({k: cap[k] for k in left}, {k: groups[k] for k in left}, aggregate)
-        step = min(remaining(k, rates[k]) for k in left)
+            rates = _water_fill({i: cap[i] for i in left}, {i: groups[keys[i]] for i in left}, aggregate)
+        # cycles each group needs to finish at its rate; the first to finish ends the step
+        step = min(left[i] * pipes[i].cycles(counts[i], rates[i]) if pipes[i] is not None else left[i] / rates[i]
+                   for i in left)
         now += step
-        for k in list(left):
-            pipeline = k[5]
+        for i in list(left):
+            pipeline = pipes[i]
             if pipeline is not None:
-                left[k] -= step / pipeline.cycles(k[4], rates[k])
-                if left[k] <= 1e-9:
-                    end[k] = now
-                    del left[k]
+                left[i] -= step / pipeline.cycles(counts[i], rates[i])
+                if left[i] <= 1e-9:
+                    end[i] = now
+                    del left[i]
             else:
-                left[k] -= rates[k] * step
-                if left[k] <= 1e-9 * max(1.0, k[1]):
-                    end[k] = now + k[3]
-                    del left[k]
-    for k in end:
+                left[i] -= rates[i] * step
+                if left[i] <= 1e-9 * max(1.0, keys[i][1]):
+                    end[i] = now + keys[i][3]
+                    del left[i]
+    done = {keys[i]: t for i, t in end.items()}
+    for k in done:
         if k[6] is not None:  # in lockstep with its sender
-            end[k] = max(end[k], end[k[6]])
-    return end
+            done[k] = max(done[k], done[k[6]])
+    return done
 
 
 def _alone(key: _Group, link: float) -> float:
@@ -553,7 +569,7 @@ def _with_waits(pipeline: CorePipeline, per_item: float) -> CorePipeline:
     """`pipeline` with `per_item` cycles of waiting added to each item (none: itself)."""
     if per_item <= 1e-9:
         return pipeline
-    return CorePipeline(lambda n, rate: pipeline.sample(n, rate) + n * per_item, pipeline.rates)
+    return CorePipeline(lambda n, rate: pipeline.known(n, rate) + n * per_item, pipeline.rates)
 
 
 def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Sequence[float], cores: int | None = None,
@@ -576,8 +592,8 @@ def price_items(grid: GridShape, item_cycles: Sequence[float], item_bytes: Seque
         for n in (base + (1 if k < extra else 0) for k in range(c)):
             if n:
                 run = range(first, first + n)
-                loads.append(CoreLoad(n, fixed_cycles + sum(item_cycles[i] for i in run),
-                                      sum(item_bytes[i] for i in run),
+                loads.append(CoreLoad(n, fixed_cycles + sum(item_cycles[first:first + n]),
+                                      sum(item_bytes[first:first + n]),
                                       pipeline=pipeline(run) if with_pipeline and pipeline is not None else None))
             first += n
         return price_cores(grid, loads, page_bytes, item_bytes=mean_bytes)

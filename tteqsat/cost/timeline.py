@@ -70,6 +70,17 @@ class Stage:
     port: float = 0.0  # a write stage's cycles per tile on the reader's DRAM port (a core bound by the chip's
     # DRAM bandwidth reads and writes through one share of it): reads that overlap the write wait that long
 
+    @property
+    def firsts(self) -> tuple[float, float]:
+        """A pass's unpack until its first tile is unpacked, and its math after its last one is (`_math_done`'s
+        u/g and t): derived once per stage (kept in its __dict__, as a frozen dataclass's cached_property would,
+        without that one's lock), as the pipeline asks for them at every pass it times."""
+        known = self.__dict__.get("_firsts")
+        if known is None:
+            g = max(1, self.grain)
+            known = self.__dict__["_firsts"] = (self.unpack / g, min(self.math, max(self.math / g, self.tail)))
+        return known
+
 
 @dataclass
 class _Record:
@@ -82,14 +93,18 @@ class _Record:
     stage: Stage
     freed: float = 0.0
     pace: float = 0.0  # a read stage's cycles per pass with the writes that held its port in between
+    first_math: float | None = None  # _math_done(sm, su, stage, 1), when `_Threads.run` has it
+    last_packed: float | None = None  # packed(stage.passes), when `_Threads.run` has it
 
     def packed(self, k: int) -> float:
         s = self.stage
         k = min(max(k, 1), s.passes)
         if s.read or s.write:
             return self.su + k * (self.pace or s.read or s.write)
-        return max(self.sp + k * s.pack, _math_done(self.sm, self.su, s, 1) + k * s.pack,
-                   _math_done(self.sm, self.su, s, k) + s.pack)
+        if k == s.passes and self.last_packed is not None:
+            return self.last_packed
+        first = _math_done(self.sm, self.su, s, 1) if self.first_math is None else self.first_math
+        return max(self.sp + k * s.pack, first + k * s.pack, _math_done(self.sm, self.su, s, k) + s.pack)
 
     def shifted(self, d: dict[str, float]) -> _Record:
         s = self.stage
@@ -104,8 +119,8 @@ def _math_done(sm: float, su: float, s: Stage, k: int) -> float:
     after its first tile is unpacked and ending its tail of math after its last tile is unpacked (closed form
     of M_j = max(M_(j-1) + m, su + (j-1) u + u/g + m, su + j u + t), t = max(m/g, tail): a maximum of linear
     terms in j, so the unrolled maximum sits at j = 1 or j = k)."""
-    u, m, g = s.unpack, s.math, max(1, s.grain)
-    u1, m1 = u / g, min(m, max(m / g, s.tail))
+    u, m = s.unpack, s.math
+    u1, m1 = s.firsts
     return max(sm + k * m, su + u1 + k * m, su + (k - 1) * u + u1 + m, su + u + m1 + (k - 1) * m, su + k * u + m1)
 
 
@@ -156,7 +171,9 @@ class _Threads:
             rec.freed = su
             return rec
         mn = _math_done(rec.sm, su, stage, n)
-        pn = max(rec.sp + n * p, _math_done(rec.sm, su, stage, 1) + n * p, mn + p)
+        first = _math_done(rec.sm, su, stage, 1)
+        pn = max(rec.sp + n * p, first + n * p, mn + p)  # packed(n), as `_Record.packed` has it
+        rec.first_math, rec.last_packed = first, pn
         t["u"] = max(su + n * u, mn - m)  # SrcA/SrcB: the unpacker stays at most one pass ahead of math
         t["m"] = max(mn, pn - p)           # DST halves: math stays at most one pass ahead of pack
         t["p"] = pn
@@ -193,10 +210,17 @@ class _Run:
 
     def stage(self, part: str, index: int, stage: Stage, trip: int) -> None:
         ready = last = 0.0
+        history = self.history
         for need in stage.needs:
-            rec = self.lookup(need, trip)
-            if rec is None:
-                continue
+            if need.part == "prev" and trip == 0:
+                rec = self.lookup(need, trip)
+                if rec is None:
+                    continue
+            else:  # `lookup`'s common case inline (the pipeline asks for every need of every stage it runs)
+                runs = history.get(("body" if need.part == "prev" else need.part, need.index))
+                if not runs or len(runs) <= need.back:
+                    continue
+                rec = runs[-1 - need.back]
             if need.freed:
                 ready = max(ready, rec.freed)
             elif stage.write:
@@ -204,7 +228,10 @@ class _Run:
                 last = max(last, rec.packed(need.passes))
             else:
                 ready = max(ready, rec.packed(need.passes))
-        self.record(part, index, self.threads.run(stage, ready, last))
+        runs = history.setdefault((part, index), [])  # `record`, inline
+        runs.append(self.threads.run(stage, ready, last))
+        if len(runs) > self.KEEP:
+            del runs[0]
 
     def shift(self, d: dict[str, float], parts: tuple[str, ...] = ("pre", "body", "post")) -> None:
         """Move every thread's clock, and the recorded runs of `parts`, on by `d` (an extrapolated stretch)."""

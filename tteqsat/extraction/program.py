@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -150,8 +151,10 @@ def live_trips(live: tuple[Mask, int, int], block_index: int, rows: int, trips: 
     return min(lo, trips), min(hi, trips)
 
 
+@functools.lru_cache(maxsize=1024)
 def mean_live_trips(live: tuple[Mask, int, int], rows: int, trips: int) -> float:
-    """Chunks a fold runs, averaged over the mask's row blocks (what one work item costs on average)."""
+    """Chunks a fold runs, averaged over the mask's row blocks (what one work item costs on average); kept per
+    argument (a mask is immutable), as extraction asks for it at every fold node it weighs."""
     mask, height, _ = live
     blocks = max(mask.shape[0] // height, 1) if height else 1
     spans = [live_trips(live, b, rows, trips) for b in range(blocks)]

@@ -11,6 +11,7 @@ where every row is true (exact for bands, conservative otherwise), which is what
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -54,15 +55,9 @@ class Mask:
 
     @staticmethod
     def parse(text: str) -> Mask:
-        """The mask `text` describes (as `Mask.text` writes it: `ROWSxCOLS:EXPR`)."""
-        head, sep, expr = text.replace(" ", "").partition(":")
-        dims = head.split("x") if sep else []
-        if len(dims) != 2 or not all(d.isdigit() for d in dims):
-            raise ValueError(f"mask text {text!r} must start with ROWSxCOLS:")
-        mask, rest = _parse(expr, (int(dims[0]), int(dims[1])))
-        if rest:
-            raise ValueError(f"unexpected {rest!r} after a mask in {text!r}")
-        return mask
+        """The mask `text` describes (as `Mask.text` writes it: `ROWSxCOLS:EXPR`); a mask is immutable, so each
+        text is parsed once (the chip model asks for a loop's mask per row block and core)."""
+        return _parse_text(text)
 
     # -- one 32x32 tile at a time (what the kernel builds) ---------------------------------------------------
     def tile_offsets(self) -> tuple[int, int]:
@@ -210,6 +205,19 @@ def _same_shape(a: Mask, b: object, op: str) -> tuple[int, int]:
     if a.shape != b.shape:
         raise ValueError(f"masks of shapes {a.shape} and {b.shape} cannot be combined by {op}")
     return a.shape
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_text(text: str) -> Mask:
+    """`Mask.parse`, kept per text."""
+    head, sep, expr = text.replace(" ", "").partition(":")
+    dims = head.split("x") if sep else []
+    if len(dims) != 2 or not all(d.isdigit() for d in dims):
+        raise ValueError(f"mask text {text!r} must start with ROWSxCOLS:")
+    mask, rest = _parse(expr, (int(dims[0]), int(dims[1])))
+    if rest:
+        raise ValueError(f"unexpected {rest!r} after a mask in {text!r}")
+    return mask
 
 
 _TRI = re.compile(r"tri\((-?\d+)\)")

@@ -96,12 +96,14 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
     hops = rect_hops(rects)
     reader = handshake(hops)[2]
     order = [block_order(n, blocks, paired, size, True) for n in range(items)]
-    live = [max(0, hi - lo) / loop.trips for lo, hi in (loop.range(b) for b in order)]
+    live_of = [max(0, hi - lo) / loop.trips for lo, hi in map(loop.range, range(blocks))]  # each block once
+    live = [live_of[b] for b in order]
     sender = None if pipelines is None else lambda own: pipelines(tuple(sorted(order[i] for i in own)), hops)
     cbs = {cb.id: cb for cb in schedule.cbs}
     depth = min(cbs[st.cb].tiles // st.tiles for st in loop.streams if not schedule.args[st.arg].blocked)
-    return price_shared_items(grid, [schedule.item_cycles(b) for b in order],
-                              [schedule.item_dram_bytes(arch, b) for b in order],
+    compute = [schedule.item_cycles(b) for b in range(blocks)]  # per row block, each block once
+    moved = [schedule.item_dram_bytes(arch, b) for b in range(blocks)]
+    return price_shared_items(grid, [compute[b] for b in order], [moved[b] for b in order],
                               [whole + chunked * f for f in live], blocks, size, cores, page,
                               schedule.setup_cycles, [reader * f for f in live], sender,
                               max(depth - 1, 0) * loop.trip_cycles)

@@ -10,6 +10,7 @@ run after that one on the unpack thread.
 from __future__ import annotations
 
 import copy
+import functools
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -289,29 +290,44 @@ def share_handshake(model: CostModel, schedule: Schedule, rate: float | None = N
 
 
 def kernel_cycles(model: CostModel, schedule: Schedule, items: int = 1, rate: float | None = None,
-                  blocks: Sequence[int] | None = None, hops: int | None = None) -> float:
+                  blocks: Sequence[int] | None = None, hops: int | None = None, memo: dict | None = None) -> float:
     """One core running `items` work items of `schedule` one after another, its reader and writer moving every
     tile at `rate` bytes per cycle (default: the core streaming alone): the kernel's time on that core.
     A masked loop runs only each item's live chunks: `blocks` are the row blocks of the core's items (default:
-    `items` items of the mean live-chunk count). The kernel's setup (mask tiles) runs once, before the items."""
-    return schedule.setup_cycles + _items_cycles(model, schedule, items, rate, blocks, hops)
+    `items` items of the mean live-chunk count). The kernel's setup (mask tiles) runs once, before the items.
+    `memo`: a dict kept by a caller that prices many cores of one schedule it does not change meanwhile (the chip
+    model's pipelines): the stages at each rate and the pipelines of each list of trip counts are run once."""
+    return schedule.setup_cycles + _items_cycles(model, schedule, items, rate, blocks, hops,
+                                                 {} if memo is None else memo)
 
 
 def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float | None,
-                  blocks: Sequence[int] | None, hops: int | None) -> float:
+                  blocks: Sequence[int] | None, hops: int | None, memo: dict) -> float:
     loop = schedule.loop
     # a masked loop's trips are priced unmasked, and each trip that applies the mask adds its mask ops (and its
     # program order, where sections run one trip ahead): `LoopInfo.mask_cycles`, as the emitted code runs them
-    pre, body, post = kernel_stages(model, schedule, rate, hops, unmasked=loop is not None and loop.live is not None)
+    unmasked = loop is not None and loop.live is not None
+    key = ("stages", rate, hops, unmasked)
+    if key not in memo:
+        memo[key] = kernel_stages(model, schedule, rate, hops, unmasked=unmasked)
+    pre, body, post = memo[key]
+
+    def pipelined(trips: int | tuple[int, ...], count: int) -> float:  # the stages' pipeline, run once per key
+        key = ("pipelined", rate, hops, trips, count)
+        if key not in memo:
+            memo[key] = model.pipelined(pre, body, list(trips) if isinstance(trips, tuple) else trips, post, count)
+        return memo[key]
+
     if loop is None:
-        return model.pipelined(pre, body, 0, post, items)
+        return pipelined(0, items)
     if loop.live is None:
-        return model.pipelined(pre, body, loop_trips(schedule.sections, loop.trips), post, items)
+        return pipelined(loop_trips(schedule.sections, loop.trips), items)
     chosen = list(blocks) if blocks is not None else list(range(schedule.blocks))
-    trips = [max(hi - lo, 0) for lo, hi in (loop.range(block) for block in chosen)]
+    per_block = [_block_trips(schedule, b, memo) for b in chosen]
+    trips = [t for t, _, _ in per_block]
     # what skipping the dead tiles of masked trips saves each item (LoopInfo.ragged_saving)
-    saved = [loop.ragged_saving[b] for b in chosen] if loop.ragged is not None else [0.0]
-    masked = [len(loop.masked_trips(b)) * loop.mask_cycles for b in chosen]
+    saved = [s for _, s, _ in per_block] if loop.ragged is not None else [0.0]
+    masked = [m for _, _, m in per_block]
     # (a loop with sections one trip ahead is priced as if every live trip ran them so: its masked trips run
     # in program order, at most a few of an item's)
     def runs(t: int) -> int:
@@ -319,11 +335,24 @@ def _items_cycles(model: CostModel, schedule: Schedule, items: int, rate: float 
 
     if blocks is None:
         mean_extra = sum(masked) / len(masked) - sum(saved) / len(saved)
-        return model.pipelined(pre, body, runs(round(sum(trips) / len(trips))), post, items) + items * mean_extra
+        return pipelined(runs(round(sum(trips) / len(trips))), items) + items * mean_extra
     # one pipeline over the core's items, fewest trips first (the next item's reads go ahead while this one
     # computes, so an item's fill is not paid again; the order only moves the item boundaries)
-    ordered = sorted(runs(t) for t in trips)
-    return model.pipelined(pre, body, ordered, post, len(ordered)) + sum(masked) - sum(saved)
+    ordered = tuple(sorted(runs(t) for t in trips))
+    return pipelined(ordered, len(ordered)) + sum(masked) - sum(saved)
+
+
+def _block_trips(schedule: Schedule, block: int, memo: dict) -> tuple[int, float, float]:
+    """Row block `block`'s live trips, what skipping its masked trips' dead tiles saves it, and its masked trips'
+    mask cycles (kept in `memo`)."""
+    key = ("block", block)
+    if key not in memo:
+        loop = schedule.loop
+        assert loop is not None
+        lo, hi = loop.range(block)
+        saving = loop.ragged_saving[block] if loop.ragged is not None else 0.0
+        memo[key] = (max(hi - lo, 0), saving, len(loop.masked_trips(block)) * loop.mask_cycles)
+    return memo[key]
 
 
 PIPELINE_RATES = 23  # rates a core's pipeline may be sampled at for the chip model: from one core's alone, down
@@ -336,19 +365,23 @@ def pipeline_rates(model: CostModel) -> tuple[float, ...]:
     return tuple(top / 2 ** (k / 2) for k in range(PIPELINE_RATES - 1, -1, -1))
 
 
-def rate_pipeline(model: CostModel, schedule: Schedule, hops: int | None = None) -> CorePipeline:
+def rate_pipeline(model: CostModel, schedule: Schedule, hops: int | None = None, memo: dict | None = None
+                  ) -> CorePipeline:
     """One core's `kernel_cycles` against the DRAM rate its reader and writer get, for
     `tteqsat.cost.chip.price_grid` (a core of a sharing group with `hops`): at the rate one core takes alone and
     each factor of sqrt(2) below it, down to 1/2048 of it (below one core's share of a full grid on a slow chip;
-    the chip model extends the lowest segment), each priced when the chip model first needs it."""
+    the chip model extends the lowest segment), each priced when the chip model first needs it. `memo`: as
+    `kernel_cycles`', shared by the pipelines of one schedule the caller does not change meanwhile."""
     rates = pipeline_rates(model)
-    return CorePipeline(lambda items, rate: kernel_cycles(model, schedule, items, rate, hops=hops), rates)
+    return CorePipeline(lambda items, rate: kernel_cycles(model, schedule, items, rate, hops=hops, memo=memo), rates)
 
 
-def items_pipeline(model: CostModel, schedule: Schedule, blocks: Sequence[int], hops: int | None = None
-                   ) -> CorePipeline:
+def items_pipeline(model: CostModel, schedule: Schedule, blocks: Sequence[int], hops: int | None = None,
+                   memo: dict | None = None) -> CorePipeline:
     """`rate_pipeline` for a core whose items differ (a masked loop's row blocks `blocks`, in any order): its
-    cycles are its own items' whatever count the chip model names (it names the core's own)."""
+    cycles are its own items' whatever count the chip model names (it names the core's own), so each rate is
+    priced once whatever the count. `memo`: as `rate_pipeline`'s."""
     rates = pipeline_rates(model)
     own = list(blocks)
-    return CorePipeline(lambda _items, rate: kernel_cycles(model, schedule, len(own), rate, own, hops=hops), rates)
+    at = functools.cache(lambda rate: kernel_cycles(model, schedule, len(own), rate, own, hops=hops, memo=memo))
+    return CorePipeline(lambda _items, rate: at(rate), rates)

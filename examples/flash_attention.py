@@ -2,9 +2,9 @@
 
 Optimizes softmax(q @ k.T * 0.125) @ v three times: a 64-row q block against 256 keys (short: the two-pass
 fused form wins by cost), a 32-row q block against 32768 keys (long: only the streaming online-softmax
-form fits L1, and with one work item for 64 cores the keys split over cores, each part streaming, then a
-kernel combining the parts) and a whole layer's attention, 32 heads of 4096 x 128, over the chip's core grid,
-then the same layer causal.
+form fits L1, and with one work item for 64 cores the keys split over cores, each part streaming, then
+kernels merging and combining the parts) and a whole layer's attention, 32 heads of 4096 x 128, over the
+chip's core grid, then the same layer causal.
 For the long one it prints the alternatives weighed, the derivation (the rules the result depends on) and the
 schedule, writes the TTKernel MLIR, tt-metal C++ and host program of each kernel, and verifies them on the
 Tensix model against numpy; for the whole layer it prints how the work spreads over the cores and verifies a
@@ -60,7 +60,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for part in [result] + ([result.split.combine] if result.split else []):  # split over keys: two kernels
+    for part in [result, *(result.split.after if result.split else ())]:  # split over keys: parts, merges, combine
         name = part.kernel.name
         (out / f"{name}.mlir").write_text(part.to_mlir())
         for func, text in part.to_cpp().items():

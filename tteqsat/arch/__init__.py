@@ -107,6 +107,11 @@ class Arch:
         return str(self["settings.dram_share"])
 
     @property
+    def stream_depth(self) -> int:
+        """Chunks a chunk stream's CB holds where L1 has room (at least 2: double buffering)."""
+        return int(self.num("settings.stream_depth"))
+
+    @property
     def input_format(self) -> str:
         """Tile format of kernel inputs in DRAM and their CBs: "kernel" (the kernel's dtype) or a format."""
         return str(self["settings.input_format"])
@@ -159,6 +164,9 @@ class Arch:
         if self.input_format != "kernel" and self.input_format not in TILE_FORMATS:
             raise KernelError(f"settings.input_format must be 'kernel' or one of {', '.join(TILE_FORMATS)}, "
                               f"got {self.input_format!r}")
+        if self.num("settings.stream_depth") not in (2, 3, 4):
+            raise KernelError(f"settings.stream_depth must be 2, 3 or 4 (chunks a stream's CB holds), "
+                              f"got {self['settings.stream_depth']!r}")
         if self.dram_share not in DRAM_SHARES:
             raise KernelError(f"settings.dram_share must be one of {', '.join(DRAM_SHARES)}, got {self.dram_share!r}")
         for key, value in _flatten(self.params).items():  # cycles, bytes and rates: none is negative

@@ -138,6 +138,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         schedule.compute_cycles = sum(schedule.item_cycles(b) for b in range(schedule.blocks)) / schedule.blocks
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
     _double_buffer_inputs(schedule, arch)
+    _deepen_streams(schedule, arch)
     schedule.kernel_cycles = kernel_cycles(model, schedule)
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
         big = max(plan.cbs, key=lambda cb: cb.tiles)
@@ -175,6 +176,23 @@ def _double_buffer_inputs(schedule: Schedule, arch: Arch) -> None:
         if cb.tiles == a.n_tiles and extra <= spare:
             cb.tiles *= 2
             spare -= extra
+
+
+def _deepen_streams(schedule: Schedule, arch: Arch) -> None:
+    """Give every chunk stream `settings.stream_depth` chunks of CB (3 by default) where L1 still has room for
+    all of them after whole inputs are double-buffered: the reader may then run depth - 1 trips ahead of compute
+    instead of one, so a DRAM burst (an item's Q and first chunks; a sharing group's sender serving a core that
+    started its next item early) is absorbed instead of stalling compute, and a ranked sharing group's cores may
+    drift further apart (`grid.ranked_share`'s slack). All streams or none: the loop's trips pop them together."""
+    loop = schedule.loop
+    if loop is None or not loop.streams:
+        return
+    depth = arch.stream_depth
+    extra = sum((depth - 2) * st.tiles * arch.tile_bytes(schedule.cb_format(schedule.cbs[st.cb]))
+                for st in loop.streams)
+    if extra <= arch.l1_budget - schedule.l1_bytes(arch):
+        for st in loop.streams:
+            schedule.cbs[st.cb].tiles = depth * st.tiles
 
 
 def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection], blocks: int) -> None:

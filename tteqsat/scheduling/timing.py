@@ -158,9 +158,10 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
 
     A section waits for the whole of every input it reads (its `cb_wait_front` covers the tensor, or the trip's
     chunk); a reader waits for room in its CB: an input's CB holds one work item, so the next item's read
-    waits until the last section reading it has popped it; a chunk stream's holds two chunks, so a trip's read
-    waits for the trip before the last. `unmasked`: the loop's trips without their mask ops (`without_masks`),
-    as a masked loop runs the trips where its mask holds everywhere."""
+    waits until the last section reading it has popped it; a chunk stream's holds `depth` chunks (two, or
+    `settings.stream_depth` where L1 had room), so a trip's read waits for the trip depth - 1 before.
+    `unmasked`: the loop's trips without their mask ops (`without_masks`), as a masked loop runs the trips where
+    its mask holds everywhere."""
     sections = without_masks(model, schedule.sections) if unmasked else schedule.sections
     loop = schedule.loop
     pre, body, post = _stages(model, sections)
@@ -187,8 +188,8 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
              for a in schedule.args if a.role == "in" and a.cb >= 0]
     item_tiles = {a.cb: a.n_tiles for a in schedule.args if a.role == "in" and a.cb >= 0}
     streams = loop.streams if loop is not None else []
-    chunks = [(st.cb, reads(st.cb, schedule.cbs[st.cb].tiles // 2, shared and not schedule.args[st.arg].blocked))
-              for st in streams]
+    chunks = [(st.cb, reads(st.cb, st.tiles, shared and not schedule.args[st.arg].blocked)) for st in streams]
+    depth = {st.cb: schedule.cbs[st.cb].tiles // st.tiles for st in streams}
     reader_passes = {cb: stage.passes for cb, stage in whole + chunks}
     offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": 0}
     parts: dict[str, list[tuple[int, DstSection]]] = {"pre": [], "body": [], "post": []}
@@ -223,8 +224,9 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     readers = []
     for cb, stage in whole + chunks:  # room in the CB: its pages popped by their last reader
         part, index = last_reader.get(cb, ("pre", -1))
-        # a chunk stream holds two chunks; a whole input two items where L1 had room for them
-        back = 1 if reader_at[cb][0] == "body" or schedule.cbs[cb].tiles >= 2 * item_tiles.get(cb, 0) > 0 else 0
+        # a chunk stream holds depth chunks; a whole input two items where L1 had room for them
+        back = depth[cb] - 1 if reader_at[cb][0] == "body" else \
+            1 if schedule.cbs[cb].tiles >= 2 * item_tiles.get(cb, 0) > 0 else 0
         readers.append(replace(stage, needs=(Need(part, index, 0, back, freed=True),) if index >= 0 else ()))
     packer: dict[int, tuple[str, int, int]] = {}
     for part in ("pre", "body", "post"):
@@ -269,8 +271,8 @@ def share_handshake(model: CostModel, schedule: Schedule, rate: float | None = N
     for st in loop.streams if loop is not None else []:
         if not schedule.args[st.arg].blocked:
             cb = schedule.cbs[st.cb]
-            block = read_block(cb.tiles, cb.tiles // 2)
-            blocks.append((schedule.cb_format(cb), block, loop.trips * (cb.tiles // 2) // block))
+            block = read_block(cb.tiles, st.tiles)
+            blocks.append((schedule.cb_format(cb), block, loop.trips * st.tiles // block))
     lockstep = schedule.loop is None or schedule.loop.live is None
     two, three = (kernel_cycles(model, schedule, n, rate) for n in (2, 3)) if lockstep else (0.0, 0.0)
     known: dict[int, tuple[float, float, float]] = {}

@@ -181,9 +181,10 @@ def _double_buffer_inputs(schedule: Schedule, arch: Arch) -> None:
 def _deepen_streams(schedule: Schedule, arch: Arch) -> None:
     """Give every chunk stream `settings.stream_depth` chunks of CB (3 by default) where L1 still has room for
     all of them after whole inputs are double-buffered: the reader may then run depth - 1 trips ahead of compute
-    instead of one, so a DRAM burst (an item's Q and first chunks; a sharing group's sender serving a core that
-    started its next item early) is absorbed instead of stalling compute, and a ranked sharing group's cores may
-    drift further apart (`grid.ranked_share`'s slack). All streams or none: the loop's trips pop them together."""
+    instead of one. On one core whose trips read alike that changes nothing; in a ranked sharing group it lets a
+    core whose block ended early run that much further into its next item while the group's slowest core ends
+    this one (`grid.ranked_share`'s slack), and lets a sender's reads run ahead of a late receiver. All streams or
+    none: the loop's trips pop them together."""
     loop = schedule.loop
     if loop is None or not loop.streams:
         return

@@ -719,6 +719,21 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                           f" (row-block heights it offers: {', '.join(map(str, offered)) or 'none'})", "optimize",
                           user_location())
     searches = ([] if blocks else [(None, graph)]) + [(h, graph.blocks(h)) for h in heights]
+
+    def priced(prog: Program, sched: Schedule, label: str, block: int | None, items: int) -> Candidate:
+        """A candidate priced on the grid (kept by program structure), and the best of its form so far."""
+        key = (prog.structure(), items)
+        if key not in prices.chips:
+            t0 = time.perf_counter()
+            prices.chips[key] = on_grid(sched, items)
+            times["grid"] += time.perf_counter() - t0
+        cand = Candidate(label, block, prog, sched, prices.chips[key])
+        candidates.append(cand)
+        best = alternatives.get(label)
+        if best is None or best.cycles is None or cand.chip.cycles < best.cycles:
+            alternatives[label] = Alternative(label, cand.chip.cycles, True, _describe(cand))
+        return cand
+
     for block, roots in searches:  # whole rows (unless heights are asked for), then each row-block height
         items = view.elements * (rows // block if block else 1)
         for label in ("fused", "streaming"):
@@ -728,17 +743,27 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                 if block is None or label not in alternatives:
                     alternatives.setdefault(label, found)
                 continue
-            prog, sched = found
-            key = (prog.structure(), items)
-            if key not in prices.chips:
-                t0 = time.perf_counter()
-                prices.chips[key] = on_grid(sched, items)
-                times["grid"] += time.perf_counter() - t0
-            cand = Candidate(label, block, prog, sched, prices.chips[key])
-            candidates.append(cand)
-            best = alternatives.get(label)
-            if best is None or best.cycles is None or cand.chip.cycles < best.cycles:
-                alternatives[label] = Alternative(label, cand.chip.cycles, True, _describe(cand))
+            cand = priced(*found, label, block, items)
+            loop = cand.schedule.loop
+            if items > 1 and loop is not None and loop.live is not None:
+                # extraction chose a masked loop's chunk width by its mean item's compute, where narrow chunks skip
+                # more masked work; on the grid wider ones may price cheaper (fewer trips, each read and shared with
+                # fewer handshakes): WH causal 1x4x1024x64 on 16 cores, 256 -> 512 keys is 9 % cheaper. Unmasked
+                # loops' widths come out in the grid's order (checked on full attention), so they are not retried
+                offered, chosen = set(chunks or chunk_widths(element)), _chunk_width(cand.program)
+                for step in (2, 0.5):  # wider while it gets cheaper, else narrower
+                    width = chosen
+                    while (width := int(width * step)) in offered:
+                        other = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price,
+                                             times, chunks, report.stopped_by, width=width)
+                        if isinstance(other, Alternative):
+                            break
+                        tried = priced(*other, label, block, items)
+                        if tried.chip.cycles >= cand.chip.cycles:
+                            break
+                        cand = tried
+                    if _chunk_width(cand.program) != chosen:
+                        break
     if baseline_error is None:
         candidates.append(Candidate("baseline", None, unfused, baseline, baseline_chip))
     if not candidates:
@@ -958,15 +983,15 @@ def _no_loop(element: Kernel, widths: Sequence[int] | None, stopped_by: str | No
 
 def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arch, element: Kernel,
                  input_order: list[str], price, times: dict[str, float], widths: Sequence[int] | None = None,
-                 stopped_by: str | None = None) -> tuple[Program, Schedule] | Alternative:
+                 stopped_by: str | None = None, width: int | None = None) -> tuple[Program, Schedule] | Alternative:
     """The best program of one form (fused or streaming) and its schedule, or why there is none; a chunk
-    whose CBs do not fit L1 is retried at half the width."""
-    max_chunk: int | None = None
+    whose CBs do not fit L1 is retried at half the width. `width`: streaming in chunks of exactly that width."""
+    max_chunk: int | None = width
     while True:
         t0 = time.perf_counter()
         try:
             prog = call_extractor(extractor, graph, model, element.name, element.dtype, input_order, label,
-                                  max_chunk=max_chunk, price=price)
+                                  max_chunk=max_chunk, price=price, **({} if width is None else {"min_chunk": width}))
         except KernelError as e:
             return Alternative(label, None, False, str(e))
         finally:
@@ -975,15 +1000,15 @@ def _search_form(label: str, graph, extractor, model: TensixCostModel, arch: Arc
         try:
             sched = build_schedule(prog, arch, model, fuse=True)
         except KernelError as e:
-            width = _chunk_width(prog)
-            if width and "L1" in str(e) and width > 32:
-                max_chunk = width // 2
+            chunk = _chunk_width(prog)
+            if chunk and "L1" in str(e) and chunk > 32 and width is None:
+                max_chunk = chunk // 2
                 continue
-            narrowest = f" (with chunks of {width}, the narrowest tried)" if width and max_chunk else ""
+            narrowest = f" (with chunks of {chunk}, the narrowest tried)" if chunk and max_chunk else ""
             return Alternative(label, None, False, f"{e}{narrowest}")
         finally:
             times["schedule"] += time.perf_counter() - t0
-        if label == "streaming" and sched.loop is None:
+        if label == "streaming" and (sched.loop is None or width is not None and _chunk_width(prog) != width):
             return Alternative(label, None, False, _no_loop(element, widths, stopped_by), applies=False)
         return prog, sched
 

@@ -124,11 +124,14 @@ def _budget(program: Program) -> tuple[int, int]:
 
 def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str,
             input_order: list[str], mode: str = "any", respect_l1: bool = True,
-            max_chunk: int | None = None, price: Price | None = None, proxy: str | None = None) -> Program:
+            max_chunk: int | None = None, price: Price | None = None, proxy: str | None = None,
+            min_chunk: int | None = None) -> Program:
     """The cheapest hardware program under the greedy DAG cost.
 
     `mode` "fused" never streams; "streaming" makes every value that has a fold form use one; "any"
-    lets cost decide. Values whose whole tensor would not fit L1 cannot be packed or read whole.
+    lets cost decide. `max_chunk` / `min_chunk`: the widest / narrowest chunk a stream may take (both: one width,
+    as the pipeline asks when it prices each chunk width on the grid). Values whose whole tensor would not fit
+    L1 cannot be packed or read whole.
 
     Items are priced as the scheduler prices passes (`proxy="pass"`): an op reading its operand in DST
     joins that operand's pass and costs what it adds to the pass's busiest thread; an op reading CBs opens a
@@ -142,7 +145,7 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     folds = any(_KIND.get(n.op) in LOOP_KINDS for nodes in graph.classes.values() for n in nodes)
     if proxy is not None or price is None or (mode == "streaming" and not folds):
         return _extract(graph, model, kernel_name, dtype, input_order, mode, respect_l1, max_chunk,
-                        proxy or "pass")[0]
+                        proxy or "pass", min_chunk)[0]
     variants: list[tuple[str, CostModel]] = [("pass", model), ("sum", model)]
     variants += [("pass", ScaledEngines(model, engine)) for engine in ENGINE_CLASSES]
     found: list[tuple[float, int, Program, dict[str, ENode]]] = []
@@ -155,7 +158,7 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
         while True:  # as the pipeline does: a streamed chunk whose CBs overflow L1 is retried at half width
             try:
                 prog, choice = _extract(graph, priced, kernel_name, dtype, input_order, mode, respect_l1, limit,
-                                        name)
+                                        name, min_chunk)
             except KernelError:
                 if n == 0:
                     raise
@@ -308,7 +311,8 @@ def _reachable(graph: SerializedEGraph, facts: _Facts) -> set[str]:
 
 
 def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: str, input_order: list[str],
-             mode: str, respect_l1: bool, max_chunk: int | None, proxy: str) -> Program:
+             mode: str, respect_l1: bool, max_chunk: int | None, proxy: str, min_chunk: int | None = None
+             ) -> Program:
     if mode not in MODES:
         raise KernelError(f"unknown extraction mode {mode!r} ({', '.join(MODES)})")
     if proxy not in PROXIES:
@@ -412,7 +416,8 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
         if kind == "chunk":
             if node.children[0] not in input_class:
                 return None  # only kernel inputs are streamed in chunks, by the reader
-            if max_chunk is not None and int(node.literals[0]) > max_chunk:  # type: ignore[call-overload]
+            width = int(node.literals[0])  # type: ignore[call-overload]
+            if max_chunk is not None and width > max_chunk or min_chunk is not None and width < min_chunk:
                 return None
             return _Best(0.0, {}, node, frozenset({cid}), False)
         kids = [best[ch] for ch in node.children]

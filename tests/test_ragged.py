@@ -109,19 +109,18 @@ def test_a_body_whose_dead_tiles_are_not_neutral_computes_every_tile(causal: tq.
 
 @pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
 def test_causal_prefill_at_full_size_skips_chunks_and_verifies_a_core(arch: str) -> None:
-    """Issue 11's causal row: (1, 32, 4096, 128) with the mask built in the kernel, cheaper than full attention
-    (both as `tq.optimize` runs them by default), core 0's items verified at full size (on Wormhole it holds q
-    blocks 0 and N-1 of its heads, the shortest and the longest; where its pair shares K/V both cores run).
-    Issue 11 asks for at most 0.55 of full: the chip model met it while it priced a core as compute against
-    bytes; pricing each core's pipeline at its DRAM rate (as the timing simulator runs it) puts causal at 0.65
-    (Wormhole) and 0.66 (Blackhole): its items are DRAM-bound at their cores' share while full attention
-    shares K/V between cores and is not (benchmarks/README.md)."""
+    """Issue 11's causal row: (1, 32, 4096, 128) with the mask built in the kernel, at most 0.55 of full attention
+    (both as `tq.optimize` runs them by default; the chip model prices each core's pipeline at its DRAM rate),
+    core 0's items verified at full size (on Wormhole it holds q blocks 0 and N-1 of its heads, the shortest and
+    the longest; where its group shares K/V every core of it runs). Measured when written (session 12): 0.549
+    (Wormhole) and 0.547 (Blackhole), 128-row blocks, 512-key chunks three deep, ranked groups of 8: the third
+    chunk lets a group's cores drift two trips apart (benchmarks/README.md, causal_floor)."""
     q, k, v = (tq.tensor(n, (1, 32, 4096, 128)) for n in "qkv")
     s = q @ k.mT * 128 ** -0.5
     full = tq.optimize(tq.kernel("full", tq.softmax(s) @ v), arch)
     causal = tq.optimize(tq.kernel("causal", tq.softmax(tq.where(tq.tri(4096, 4096), s, -np.inf)) @ v), arch)
     assert causal.schedule.loop.ragged is not None
     assert [a.name for a in causal.schedule.args] == ["q", "k", "v", "out"]  # no mask tensor in DRAM
-    assert causal.cost_cycles <= 0.7 * full.cost_cycles
+    assert causal.cost_cycles <= 0.55 * full.cost_cycles, causal.cost_cycles / full.cost_cycles
     check = causal.verify(cores=[0])
     assert check.stats["verify.items"] >= 2 and check.max_rel_err <= check.tolerance

@@ -62,7 +62,7 @@ def block_of(ops: IndexOps, item: Value, blocks: int, paired: bool, ranked: int 
         first = ops.arith("muli", run, ops.const(ranked))
         i = ops.arith("remui", position, ops.const(ranked))
         if alternate:  # i on odd runs (over all items), ranked - 1 - i on even ones: sums of non-negative terms
-            odd = ops.arith("remui", ops.arith("divui", item, ops.const(ranked)), ops.const(2))
+            odd = odd_run(ops, item, ranked)
             down = ops.arith("muli", ops.arith("subi", ops.const(1), odd), ops.arith("subi", ops.const(ranked - 1), i))
             return ops.arith("addi", first, ops.arith("addi", down, ops.arith("muli", odd, i)))
         return ops.arith("subi", ops.arith("addi", first, ops.const(ranked - 1)), i)
@@ -82,8 +82,13 @@ def ranked_widest(ops: IndexOps, item: Value, blocks: int, ranked: int, alternat
     first = ops.arith("subi", item, position)
     if not alternate:
         return first
-    odd = ops.arith("remui", ops.arith("divui", item, ops.const(ranked)), ops.const(2))
-    return ops.arith("addi", first, ops.arith("muli", odd, ops.const(ranked - 1)))
+    return ops.arith("addi", first, ops.arith("muli", odd_run(ops, item, ranked), ops.const(ranked - 1)))
+
+
+def odd_run(ops: IndexOps, item: Value, ranked: int) -> Value:
+    """1 when work item `item` falls in an odd run of `ranked` items (counted over all items, so the runs
+    alternate across batch elements too), else 0: the runs `block_of` and `ranked_widest` take smallest first."""
+    return ops.arith("remui", ops.arith("divui", item, ops.const(ranked)), ops.const(2))
 
 
 def ranked_padding(ops: IndexOps, own: tuple[Value, Value], widest: tuple[Value, Value]) -> Value:

@@ -147,7 +147,8 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     proxies, and of the pass proxy with each engine class twice as dear (cost.perturb), are scheduled and
     the cheapest is returned (up to `BUDGETS` programs and swaps between them): the final choice is the
     scheduler's, and making an engine cheaper keeps the program chosen when it was dearer among the
-    candidates.
+    candidates. When a candidate's CBs overflow L1, the "lean" program (fewest CB tiles, then cycles) is
+    scheduled too: each class picks its form alone, blind to the L1 the whole program needs.
     """
     folds = any(_KIND.get(n.op) in LOOP_KINDS for nodes in graph.classes.values() for n in nodes)
     if proxy is not None or price is None or (mode == "streaming" and not folds):

@@ -109,9 +109,19 @@ class _Best:
     classes: frozenset[str]    # classes of the nodes in `items`, for the cycle check
     folds: bool                # some fold is among them
     open: Engines | None = None  # per tile, the DST pass this value ends (its DST readers may join it)
+    cb_tiles: int = 0            # tiles of the computed values it packs to CBs (the "lean" proxy ranks by them)
+
+    def better(self, other: _Best, lean: bool) -> bool:
+        """Whether this form beats `other`: cheaper, or with `lean` fewer CB tiles first, then cheaper."""
+        if lean and self.cb_tiles != other.cb_tiles:
+            return self.cb_tiles < other.cb_tiles
+        return self.total < other.total - 1e-9
 
 
-PROXIES = ("pass", "sum")  # how items weigh engines: as the scheduler prices a pass, or summed
+# How items weigh engines: as the scheduler prices a pass, or summed; "lean" prices as "pass" but ranks forms
+# by the tiles of computed values they pack to CBs first (the program that needs the least L1 for its
+# intermediates), tried when another candidate's CBs overflow L1
+PROXIES = ("pass", "sum", "lean")
 # How many distinct programs the scheduler prices per extraction, and how many single-class swaps between them
 # it tries, by the size of the first program: scheduling takes longer the larger the program.
 BUDGETS = ((40, 4, 4), (150, 2, 1), (None, 1, 0))  # (up to this many ops, candidates, swaps)
@@ -140,7 +150,8 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     proxies, and of the pass proxy with each engine class twice as dear (cost.perturb), are scheduled and
     the cheapest is returned (up to `BUDGETS` programs and swaps between them): the final choice is the
     scheduler's, and making an engine cheaper keeps the program chosen when it was dearer among the
-    candidates.
+    candidates. When a candidate's CBs overflow L1, the "lean" program (fewest CB tiles, then cycles) is
+    scheduled too: each class picks its form alone, blind to the L1 the whole program needs.
     """
     folds = any(_KIND.get(n.op) in LOOP_KINDS for nodes in graph.classes.values() for n in nodes)
     if proxy is not None or price is None or (mode == "streaming" and not folds):
@@ -150,36 +161,50 @@ def extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype: 
     variants += [("pass", ScaledEngines(model, engine)) for engine in ENGINE_CLASSES]
     found: list[tuple[float, int, Program, dict[str, ENode]]] = []
     seen: set[tuple] = set()
-    budget = (len(variants), 0)
-    for n, (name, priced) in enumerate(variants):
-        if len(found) >= budget[0]:
-            break
+
+    def candidate(name: str, priced: CostModel, first: bool) -> tuple[Program, float | None, dict] | None:
+        """The variant's program, unless it fails or repeats one, with the scheduler's price."""
         limit = max_chunk
         while True:  # as the pipeline does: a streamed chunk whose CBs overflow L1 is retried at half width
             try:
                 prog, choice = _extract(graph, priced, kernel_name, dtype, input_order, mode, respect_l1, limit,
                                         name, min_chunk)
             except KernelError:
-                if n == 0:
+                if first:
                     raise
-                prog = None
-                break
+                return None
             key = _signature(prog)
             if key in seen:
-                prog = None
-                break
+                return None
             seen.add(key)
-            if not found and _budget(prog)[0] == 1:
-                return prog  # a program this large gets no alternatives: the pipeline schedules it once
+            if first and _budget(prog)[0] == 1:
+                return prog, None, choice  # a program this large gets no alternatives: the pipeline schedules it once
             cycles = price(prog)
             width = max((int(op.attrs["width"]) for op in prog.ops() if op.kind == "chunk"), default=0)  # type: ignore[call-overload]
             if cycles is not None or width <= 32:
-                break
+                return prog, cycles, choice
             limit = width // 2
-        if prog is not None:
-            if not found:
-                budget = _budget(prog)
-            found.append((float("inf") if cycles is None else cycles, n, prog, choice))
+
+    budget = (len(variants), 0)
+    for n, (name, priced) in enumerate(variants):
+        if len(found) >= budget[0]:
+            break
+        got = candidate(name, priced, n == 0)
+        if got is None:
+            continue
+        prog, cycles, choice = got
+        if not found:
+            budget = _budget(prog)
+            if budget[0] == 1:
+                return prog
+        found.append((float("inf") if cycles is None else cycles, n, prog, choice))
+    if any(f[0] == float("inf") for f in found):
+        # a candidate's CBs overflow L1 (its cheaper forms keep more values in CBs, a choice each class makes
+        # alone): also the program whose intermediates need the fewest CB tiles, which may fit where they do not
+        got = candidate("lean", model, False)
+        if got is not None:
+            prog, cycles, choice = got
+            found.append((float("inf") if cycles is None else cycles, len(variants), prog, choice))
     if mode == "streaming":
         # a candidate that folds over chunks of two widths (two trip counts: no one loop) is retried at half the
         # width, and below every width offered it has no loop left: a streaming program is not to lose to it
@@ -325,6 +350,10 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
     in_fmt = model.input_format(dtype) if hasattr(model, "input_format") else dtype
     capacity = model.arch.dst_tiles(dtype)
     best: dict[str, _Best] = {}
+
+    lean = proxy == "lean"
+    if lean:
+        proxy = "pass"
 
     def weigh(e: Engines) -> float:
         """Cycles of engine work `e` in one pass: its busiest thread, or (proxy "sum") all threads."""
@@ -477,7 +506,8 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
             opened = merged
         classes = frozenset({cid}).union(*(k.classes for k in kids))
         folds = kind in LOOP_KINDS or any(k.folds for k in kids)
-        return _Best(sum(items.values()), items, node, classes, folds, opened)
+        packed = sum(tiles(key[1]) for key in items if key[0] == "p")
+        return _Best(sum(items.values()), items, node, classes, folds, opened, packed)
 
     parents = facts.parents
 
@@ -495,7 +525,7 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
             improved = False
             for node in candidates[cid]:
                 cand = evaluate(cid, node)
-                if cand is not None and (cid not in best or cand.total < best[cid].total - 1e-9):
+                if cand is not None and (cid not in best or cand.better(best[cid], lean)):
                     best[cid] = cand
                     improved = True
             if improved:

@@ -32,13 +32,14 @@ _CACHE: dict[str, tq.Result] = {}
 
 
 def uneven() -> tq.Result:
-    """Causal attention with one 128-row block per core on 8 cores: the cores of blocks 0 and 1 read and compute
-    far less than those of blocks 2 and 3 (their q rows see fewer keys), and DRAM binds."""
+    """Causal attention with one 128-row block per core on 8 cores in 256-key chunks: the cores of blocks 0 and 1
+    read and compute far less than those of blocks 2 and 3 (their q rows see fewer keys), and DRAM binds. (Left to
+    choose, the optimizer takes 128-key chunks here: 4 block lengths, 8 % faster in the timing simulator.)"""
     if "uneven" not in _CACHE:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _CACHE["uneven"] = tq.optimize(causal(2, 512), load_arch("wormhole_b0", SLOW_DRAM), cores=8,
-                                           form="streaming", blocks=(128,))
+                                           form="streaming", blocks=(128,), chunks=(256,))
     return _CACHE["uneven"]
 
 

@@ -356,7 +356,8 @@ def test_a_causal_kernel_runs_timed_and_the_analytic_model_counts_its_live_chunk
     kernel = tq.kernel("causal", tq.softmax(tq.where(tq.tri(2048), q @ k.mT * 0.125, float("-inf"))) @ v)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = tq.optimize(kernel, form="streaming", blocks=[128], cores=4)
+        # 256-key chunks: 8 item lengths (left to choose, the optimizer takes 1024-key chunks here, two lengths)
+        result = tq.optimize(kernel, form="streaming", blocks=[128], cores=4, chunks=(256,))
     loop = result.schedule.loop
     assert loop is not None and loop.live is not None
     assert len({loop.range(b) for b in range(result.schedule.blocks)}) > 2  # items of different lengths

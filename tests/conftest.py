@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,14 @@ def load_example(name: str, dtype: str = "bf16") -> tq.Kernel:
     namespace: dict = {}
     exec(compile(src, str(path), "exec"), namespace)
     return namespace["kernel"]
+
+
+@functools.cache
+def optimized_example(name: str, dtype: str = "bf16", arch: str = "wormhole_b0") -> tq.Result:
+    """`tq.optimize(load_example(name, dtype), arch)` with every default, once per test session: many tests read
+    the same result (CI time). Callers only read it; a test that patches the optimizer or the emitter, changes a
+    result's attributes, or checks that two runs give the same bytes optimizes afresh."""
+    return tq.optimize(load_example(name, dtype), arch)
 
 
 def parse_with_xdsl(text: str):

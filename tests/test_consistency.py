@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-from conftest import load_example
+from conftest import load_example, optimized_example
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
@@ -19,9 +19,8 @@ WH = load_arch("wormhole_b0")
 def test_a_faster_packer_keeps_the_default_schedule_or_finds_a_better_one() -> None:
     """Issue 10: with pack.cycles_per_tile = 8 the chosen schedule was dearer (523,320) than the default's
     program repriced (470,584): extraction preferred a row sum by reduce that the scheduler prices dearer."""
-    kernel = load_example("long_attention")
-    default = tq.optimize(kernel, WH)
-    fast = tq.optimize(kernel, WH, overrides={"pack.cycles_per_tile": 8})
+    default = optimized_example("long_attention")
+    fast = tq.optimize(load_example("long_attention"), WH, overrides={"pack.cycles_per_tile": 8})
     repriced = build_schedule(default.program, fast.arch).cost_cycles  # one core, no launch: the schedules'
     assert fast.schedule.cost_cycles <= repriced < default.schedule.cost_cycles
 
@@ -42,9 +41,10 @@ def _compute_cycles(case: str, engine: str, factor: float) -> float:
     A kernel split over its keys is compared by what the optimizer weighs, the parts and their merges in total:
     at another part count the part kernel's item is another item (long_attention: 16 parts at 1x, 32 at 2x,
     each part half as long)."""
-    base = TensixCostModel(WH)
-    model = ScaledEngines(base, engine, factor) if engine else base
-    res = tq.optimize(load_example(case), WH, cost_model=model)
+    if not engine:  # the default model: the session's shared result
+        res = optimized_example(case)
+    else:
+        res = tq.optimize(load_example(case), WH, cost_model=ScaledEngines(TensixCostModel(WH), engine, factor))
     return res.cost_cycles if res.split is not None else res.schedule.compute_cycles
 
 

@@ -5,6 +5,9 @@ simulator against the numpy oracle, count the modeled DRAM bytes, and show that 
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 import pytest
 from cpp_check import check as check_cpp
@@ -29,6 +32,13 @@ def decode(heads: int, kv_heads: int, keys: int, d: int = 64, bias: bool = False
     if bias:  # a key padding bias every head shares: broadcast down the stacked rows
         s = s + tq.tensor("keypad", (1, 1, 1, keys))
     return tq.kernel("decode", tq.softmax(s) @ v)
+
+
+@functools.cache
+def optimized(heads: int, kv_heads: int, keys: int, d: int = 64, split: int | bool | None = None) -> tq.Result:
+    """`decode(...)` optimized on Wormhole, once per session: several tests (here and in test_split_tree.py) read
+    the same result. A test that changes a result's attributes changes a `copy.copy` of it."""
+    return tq.optimize(decode(heads, kv_heads, keys, d), "wormhole_b0", split=split)
 
 
 def dram_bytes(heads: int, kv_heads: int, keys: int, d: int, parts: int = 1) -> int:
@@ -77,7 +87,7 @@ def test_grouped_decode_verifies_on_every_core_and_reads_kv_once_per_group(heads
 def test_the_modeled_bytes_are_kv_once_per_group_at_decode_size() -> None:
     """The issue's example: 32 single-row heads against 131072 keys, one K/V head (MQA) and eight (GQA)."""
     for kv_heads, mb in ((1, 64), (8, 512)):
-        r = tq.optimize(decode(32, kv_heads, 131072, 128), "wormhole_b0", split=False)
+        r = optimized(32, kv_heads, 131072, 128, split=False)
         kv = kv_heads * 2 * 131072 * 128 * 2
         assert kv == mb * 2 ** 20
         assert r.chip.dram_bytes == dram_bytes(32, kv_heads, 131072, 128)
@@ -88,7 +98,7 @@ def test_mqa_decode_splits_its_keys_over_idle_cores() -> None:
     """MQA stacks all 32 heads into one item: one core unsplit, so the split over keys gains most of the parts.
     16 parts (merged 4 x 4 in a tree of kernels, tests/test_split_tree.py) reach the DRAM floor; more parts only
     add merging."""
-    r = tq.optimize(decode(32, 1, 131072, 128), "wormhole_b0")
+    r = optimized(32, 1, 131072, 128)
     assert r.split is not None and r.split.kv.parts == 16 and len(r.split.merges) == 1
     assert r.split.unsplit_cycles / r.cost_cycles > 8
     assert r.chip.dram_bytes == dram_bytes(32, 1, 131072, 128, 16)
@@ -103,10 +113,10 @@ def test_a_shared_key_bias_broadcasts_down_the_stacked_rows() -> None:
 
 
 def test_the_host_writes_q_and_reads_the_output_in_the_stacked_layout() -> None:
-    unsplit = tq.optimize(decode(8, 2, 1024), "wormhole_b0", split=False)
+    unsplit = optimized(8, 2, 1024, split=False)
     shapes = {t.name: (t.shape, t.pages) for t in unsplit.to_host().tensors}
     assert shapes["q"] == ((1, 2, 4, 64), 4) and shapes["out"] == ((1, 2, 4, 64), 4)  # per head: 16 pages each
-    split = tq.optimize(decode(8, 2, 1024), "wormhole_b0", split=2)
+    split = optimized(8, 2, 1024, split=2)
     shapes = {t.name: (t.shape, t.pages) for t in split.to_host().tensors}
     assert shapes["q"] == ((1, 2, 1, 32, 64), 4)  # the stack padded to its tile row: the same 4 pages
     assert shapes["out_part"] == ((1, 2, 2, 32, 64), 8)
@@ -126,7 +136,7 @@ def per_head(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def test_the_per_head_layout_fails_verification() -> None:
-    r = tq.optimize(decode(8, 2, 1024), "wormhole_b0", split=False)
+    r = copy.copy(optimized(8, 2, 1024, split=False))  # this test replaces its kernel_inputs
     right = r.kernel_inputs
     user = reference.random_inputs(r.kernel, 0)
     assert r.verify(inputs=user, cores="all").max_rel_err <= r.tolerance()
@@ -160,7 +170,7 @@ def test_the_per_head_layout_fails_a_split_too() -> None:
 @needs_gxx
 @pytest.mark.parametrize("split", [False, 2])
 def test_grouped_decode_cpp_compiles_and_maps_back_to_its_ops(tmp_path, split: int | bool) -> None:
-    r = tq.optimize(decode(8, 2, 1024), "wormhole_b0", split=split)
+    r = optimized(8, 2, 1024, split=split)
     results = [r] + ([r.split.combine] if r.split else [])
     for res in results:
         cpp = res.to_cpp()

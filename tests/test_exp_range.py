@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from conftest import load_example
+from conftest import optimized_example
 
-import tteqsat as tq
 from tteqsat.extraction.exp_range import mark_unbounded_exps, value_bounds
 from tteqsat.extraction.program import HwOp, Program
 
@@ -23,7 +22,7 @@ def _exp_approx_flags(text: str) -> list[str]:
 def test_ten_ops_verifies_on_its_default_inputs() -> None:
     """Its inputs are positive (it takes square roots), so q @ k.T - m is about 100: exp overflows. numpy goes
     through inf (exp -> inf, rsqrt -> 0, exp -> 1); the approximate exp gave NaN, the accurate exp gives inf."""
-    result = tq.optimize(load_example("ten_ops"))
+    result = optimized_example("ten_ops")
     check = result.verify()  # hardware precision, normal inputs: was "differs from the reference by nan"
     assert check.max_rel_err <= check.tolerance
     flags = _exp_approx_flags(result.to_mlir())
@@ -32,7 +31,7 @@ def test_ten_ops_verifies_on_its_default_inputs() -> None:
 
 def test_the_approximate_exp_would_give_nan_there() -> None:
     """The same kernel with its exps forced back to approx = true: the simulator's NaN is the hardware's."""
-    result = tq.optimize(load_example("ten_ops"))
+    result = optimized_example("ten_ops")
     text = result.to_mlir().replace("approx = false", "approx = true")
     from tteqsat.frontend.reference import random_inputs
     from tteqsat.sim import simulate
@@ -44,9 +43,9 @@ def test_the_approximate_exp_would_give_nan_there() -> None:
 def test_softmax_exps_stay_approximate() -> None:
     """exp(s (x - max x)) and the split combine's exp(lse_i - max lse) are at most 1: approximate; only the
     online rescale factor (accurate for its own reason: exp(0) = 0.98) is not."""
-    attention = tq.optimize(load_example("attention"))
+    attention = optimized_example("attention")
     assert set(_exp_approx_flags(attention.to_mlir())) == {"true"}
-    long = tq.optimize(load_example("long_attention"))
+    long = optimized_example("long_attention")
     assert long.split is not None
     part_flags = _exp_approx_flags(long.to_mlir())
     assert "true" in part_flags and part_flags.count("false") <= part_flags.count("true")

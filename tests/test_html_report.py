@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import load_example
+from conftest import load_example, optimized_example
 
 import tteqsat as tq
 from tteqsat.cost import TensixCostModel
@@ -14,7 +14,7 @@ from tteqsat.tools.html_report import render_html, timeline_svg, write_html_repo
 
 
 def test_report_is_self_contained_and_complete(tmp_path: Path) -> None:
-    res = tq.optimize(load_example("attention"), "blackhole")
+    res = optimized_example("attention", arch="blackhole")
     path = write_html_report(res, tmp_path / "r" / "attention.html")
     html = path.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", html) and "<script" not in html
@@ -30,13 +30,13 @@ def test_report_is_self_contained_and_complete(tmp_path: Path) -> None:
 
 
 def test_report_is_deterministic(tmp_path: Path) -> None:
-    a = render_html(tq.optimize(load_example("row_softmax")))
+    a = render_html(optimized_example("row_softmax"))  # optimized earlier in the session, against a fresh run
     b = render_html(tq.optimize(load_example("row_softmax")))
     assert a == b
 
 
 def test_timeline_bars_fit_their_sections() -> None:
-    res = tq.optimize(load_example("two_matmuls"))
+    res = optimized_example("two_matmuls")
     rows = TensixCostModel(res.arch).breakdown(res.schedule)
     svg = timeline_svg(rows, width=600)
     widths = [float(w) for w in re.findall(r'<rect[^>]* width="([\d.]+)"', svg)]
@@ -68,4 +68,4 @@ def test_a_split_result_says_it_is_the_first_of_two_kernels() -> None:
     note = html.split("<p id='split'>")[1].split("</p>")[0]
     assert "long_attention_part</b> (this report) computes each of the 4 key parts" in note
     assert f"long_attention_combine</b> merges the parts by their log-sum-exp in {combine.cost_cycles:,.0f}" in note
-    assert "Chose split." in html and "<p id='split'>" not in render_html(tq.optimize(load_example("attention")))
+    assert "Chose split." in html and "<p id='split'>" not in render_html(optimized_example("attention"))

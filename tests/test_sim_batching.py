@@ -12,9 +12,8 @@ from dataclasses import replace
 import mlir_samples as ms
 import numpy as np
 import pytest
-from conftest import load_example
+from conftest import load_example, optimized_example
 
-import tteqsat as tq
 import tteqsat.sim.threads as threads
 from tteqsat.frontend.reference import random_inputs
 from tteqsat.lowering.host import HostProgram, HostProgramError, host_program
@@ -82,7 +81,7 @@ def example_programs() -> list[tuple[str, HostProgram, dict[str, np.ndarray]]]:
         for name in ("attention", "long_attention", "row_softmax", "dst_pressure", "elementwise_chain"):
             for dtype in ("bf16", "fp32"):
                 kernel = load_example(name, dtype)
-                res = tq.optimize(kernel)
+                res = optimized_example(name, dtype)
                 inputs, host = res.kernel_inputs(random_inputs(kernel, 0)), res.to_host()
                 out.append((res.to_mlir(), replace(host, cores=(host.cores[0], host.cores[-1])), inputs))
     return out

@@ -5,6 +5,7 @@ emitted text, the analytic model and the timing simulator see the same gain, and
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from dataclasses import replace
 
@@ -58,6 +59,20 @@ def _op_major(monkeypatch) -> None:
     monkeypatch.setattr(sections, "tile_major_from", lambda ops: None)
 
 
+@functools.cache
+def _op_major_attention() -> tq.Result:
+    """The `attention` fixture's kernel optimized with every pass op by op, once per session (two tests read it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        _op_major(mp)
+        return tq.optimize(_attention(512), "wormhole_b0", blocks=())
+
+
+@functools.cache
+def _subexp_result() -> tq.Result:
+    """`_subexp()` optimized on Wormhole, once per session (two tests read it; one breaks copies of it)."""
+    return tq.optimize(_subexp(), "wormhole_b0")
+
+
 def test_the_softmax_exp_pass_runs_tile_by_tile_and_verifies(attention: tq.Result) -> None:
     tiled = [s for s in attention.schedule.sections if s.order == "tile"]
     assert tiled, "the exp pass of flash attention should run tile by tile"
@@ -76,7 +91,7 @@ def test_the_softmax_exp_pass_runs_tile_by_tile_and_verifies(attention: tq.Resul
 
 def test_op_major_emission_is_unchanged_when_tile_major_is_off(monkeypatch) -> None:
     _op_major(monkeypatch)
-    r = tq.optimize(_attention(512), "wormhole_b0", blocks=())
+    r = _op_major_attention()
     assert all(s.order == "op" for s in r.schedule.sections)
     sec = next(s for s in r.schedule.sections if [o.kind for o in s.ops] == ["bcast", "reuse", "exp_scaled"])
     n = sec.tiles
@@ -87,7 +102,7 @@ def test_op_major_emission_is_unchanged_when_tile_major_is_off(monkeypatch) -> N
 @pytest.mark.parametrize("kernel", ["subexp", "causal"])
 def test_tile_major_kernels_verify_against_the_oracle(kernel: str) -> None:
     if kernel == "subexp":
-        r = tq.optimize(_subexp(), "wormhole_b0")
+        r = _subexp_result()
     else:
         r = tq.optimize(_attention(512, rows=512, mask=tq.tri(512, 512)), "wormhole_b0", form="streaming")
         assert r.schedule.loop is not None and r.schedule.loop.live is not None
@@ -102,7 +117,7 @@ def test_the_analytic_model_and_the_timing_simulator_see_the_same_gain(attention
     the timing simulator (which runs the emitted calls against two source-register banks per thread clock) find it
     faster, by similar amounts, and each stays within the tolerance of the other."""
     _op_major(monkeypatch)
-    plain = tq.optimize(_attention(512), "wormhole_b0", blocks=())
+    plain = _op_major_attention()
     assert all(s.order == "op" for s in plain.schedule.sections)
     a, b = result_cycles(attention), result_cycles(plain)
     assert a.agrees() and b.agrees(), (a, b)
@@ -120,7 +135,7 @@ def _broken(r: tq.Result, text: str) -> tq.Result:
 def test_a_tile_major_kernel_with_its_calls_out_of_order_fails_verification() -> None:
     """Deliberately broken tile-major kernels: exp run before the sub on each tile (it reads the tile before the
     sub writes it), exp on the wrong DST tile, and the exp's init dropped. Each check catches its defect."""
-    r = tq.optimize(_subexp(), "wormhole_b0")
+    r = _subexp_result()
     text = r.to_mlir()
     r.verify()  # the real one passes
     lines = text.split("\n")
@@ -205,11 +220,11 @@ def test_a_pass_of_one_op_costs_the_same_in_either_order() -> None:
     assert model.stage(op_major) == model.stage(tiled)
 
 
-def test_a_pass_unpacks_its_calls_one_after_another() -> None:
+def test_a_pass_unpacks_its_calls_one_after_another(attention: tq.Result) -> None:
     """Flash attention's exp pass: the broadcast's tiles on SrcB and the dest-reuse subtract's on SrcA are separate
     calls, so the unpack thread takes both in turn (as the timing simulator runs them), not the busier unpacker's
     total; math waits for them."""
-    r = tq.optimize(_attention(512), "wormhole_b0", blocks=())
+    r = attention
     model = TensixCostModel(r.arch)
     (sec,) = [s for s in r.schedule.sections if [o.kind for o in s.ops] == ["bcast", "reuse", "exp_scaled"]]
     assert sec.ops[1].attrs["reuse"] == "srcb"

@@ -13,7 +13,7 @@ from dataclasses import replace
 import mlir_samples as ms
 import numpy as np
 import pytest
-from conftest import load_example
+from conftest import load_example, optimized_example
 from egglog import EGraph
 from hypothesis import HealthCheck, given, settings
 
@@ -173,7 +173,7 @@ EXAMPLES = ["attention", "dst_pressure", "elementwise_chain", "long_attention", 
 def test_the_analytic_model_is_within_15_percent_of_the_timing_simulator_on_the_examples(name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        priced = result_cycles(tq.optimize(load_example(name)))
+        priced = result_cycles(optimized_example(name))
     assert priced.agrees(), f"{name}: analytic {priced.analytic:,.0f} vs timing {priced.timed:,.0f}"
 
 
@@ -243,7 +243,7 @@ def test_attention_alternatives_agree_too() -> None:
 def test_an_sfpu_priced_twice_as_dear_on_one_side_falls_outside_the_tolerance() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = tq.optimize(load_example("elementwise_chain"))
+        result = optimized_example("elementwise_chain")
     dear = WH.with_overrides({k: 2 * WH.num(k) for k in WH.keys() if k.startswith("sfpu.") and "factor" not in k})
     assert result_cycles(result).agrees()
     assert not result_cycles(result, timing_arch=dear).agrees()

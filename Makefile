@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/flash_attention.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python tests/run_shards.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,63 @@
+"""Run the test suite as one pytest process per CPU (at most `MOST`), each over its own test files: `make test`.
+
+The suite is CPU-bound Python (optimizing, simulating), so on a machine with two cores two processes take about
+half the wall time of one. pytest-xdist is not among the project's dependencies; files are dealt to the shards
+longest first (`SECONDS`, measured with `pytest --durations=0` on 2026-11-30; a file not listed counts as
+`UNLISTED` seconds), each to the shard with the least so far. Every test writes only below its own `tmp_path`,
+so the shards share nothing but the source tree. Each shard's output is printed when all have ended, and the exit
+status is the first failing shard's. Arguments go to every pytest; `TTEQSAT_TEST_SHARDS=1` runs one process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MOST = 2
+UNLISTED = 5
+SECONDS = {
+    "test_fuzz": 168, "test_consistency": 139, "test_grid": 128, "test_conformance": 106, "test_ragged": 81,
+    "test_acceptance": 74, "test_cli": 68, "test_extract_ilp": 56, "test_cost_calibration": 53,
+    "test_decode_stack": 52, "test_calibration_rows": 49, "test_cpp_masks": 48, "test_masks": 47,
+    "test_sim_batching": 39, "test_fuzz_findings": 38, "test_kv_share": 34, "test_fuzz_share": 33,
+    "test_calibration_ablation": 31, "test_streaming": 30, "test_gqa": 28, "test_cpp": 28, "test_ranked_share": 27,
+    "test_timing_sim": 26, "test_lookahead": 25, "test_rule_stats": 20, "test_dram_share": 20, "test_split_tree": 20,
+    "test_sweep": 19, "test_cli_rules": 17, "test_chip_pipeline": 17, "test_verification": 16, "test_oracle": 12,
+    "test_tile_major": 11, "test_splitkv": 11, "test_host": 11, "test_fuzz_conditioning": 10,
+}
+
+
+def shards(files: list[Path], count: int) -> list[list[Path]]:
+    """`files` dealt to `count` shards, longest first, each to the shard with the fewest seconds so far."""
+    load = [0.0] * count
+    out: list[list[Path]] = [[] for _ in range(count)]
+    for f in sorted(files, key=lambda f: (-SECONDS.get(f.stem, UNLISTED), f.name)):
+        i = min(range(count), key=lambda i: (load[i], i))
+        out[i].append(f)
+        load[i] += SECONDS.get(f.stem, UNLISTED)
+    return [sorted(s) for s in out if s]
+
+
+def main(args: list[str]) -> int:
+    tests = Path(__file__).resolve().parent
+    count = int(os.environ.get("TTEQSAT_TEST_SHARDS", min(MOST, os.cpu_count() or 1)))
+    parts = shards(sorted(tests.glob("test_*.py")), max(count, 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = [Path(tmp) / f"shard{n}.log" for n in range(len(parts))]
+        procs = []
+        for files, log in zip(parts, logs, strict=True):
+            with log.open("w") as out:
+                procs.append(subprocess.Popen([sys.executable, "-m", "pytest", *args, *map(str, files)],
+                                              stdout=out, stderr=subprocess.STDOUT, cwd=tests.parent))
+        codes = [p.wait() for p in procs]
+        for n, (files, log, code) in enumerate(zip(parts, logs, codes, strict=True)):
+            print(f"== shard {n + 1} of {len(parts)}: {len(files)} test files, exit {code}", flush=True)
+            print(log.read_text(), flush=True)
+    return next((c for c in codes if c != 0), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

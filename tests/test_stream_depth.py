@@ -37,7 +37,7 @@ def streaming(arch: str = "wormhole_b0", overrides: dict | None = None, **kw) ->
 def depths(result: tq.Result) -> list[int]:
     schedule = result.schedule
     assert schedule.loop is not None
-    return [schedule.cbs[st.cb].tiles // st.tiles for st in schedule.loop.streams]
+    return [schedule.chunks_held(st) for st in schedule.loop.streams]
 
 
 def cb_capacities(result: tq.Result) -> list[int]:

@@ -99,8 +99,7 @@ def ranked_share(grid: GridShape, schedule: Schedule, arch: Arch, items: int, pa
     live_of = [max(0, hi - lo) / loop.trips for lo, hi in map(loop.range, range(blocks))]  # each block once
     live = [live_of[b] for b in order]
     sender = None if pipelines is None else lambda own: pipelines(tuple(sorted(order[i] for i in own)), hops)
-    cbs = {cb.id: cb for cb in schedule.cbs}
-    depth = min(cbs[st.cb].tiles // st.tiles for st in loop.streams if not schedule.args[st.arg].blocked)
+    depth = min(schedule.chunks_held(st) for st in loop.streams if not schedule.args[st.arg].blocked)
     compute = [schedule.item_cycles(b) for b in range(blocks)]  # per row block, each block once
     moved = [schedule.item_dram_bytes(arch, b) for b in range(blocks)]
     return price_shared_items(grid, [compute[b] for b in order], [moved[b] for b in order],

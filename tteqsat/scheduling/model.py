@@ -326,6 +326,11 @@ class Schedule:
                        for st in loop.streams)
         return self.dram_bytes(arch) - streamed * (1 - max(hi - lo, 0) / loop.trips)
 
+    def chunks_held(self, stream: ChunkStream) -> int:
+        """Chunks a stream's CB holds: two (double buffering) or `settings.stream_depth` where L1 had room
+        (`build._deepen_streams`); the reader runs that many trips ahead of compute, less one."""
+        return self.cbs[stream.cb].tiles // stream.tiles
+
     def cb_format(self, cb: CircularBuffer) -> str:
         """The tile format a CB holds: kernel inputs (whole or streamed) in the input format."""
         return (self.input_format or cb.dtype) if cb.role in INPUT_ROLES else cb.dtype

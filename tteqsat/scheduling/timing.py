@@ -189,7 +189,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     item_tiles = {a.cb: a.n_tiles for a in schedule.args if a.role == "in" and a.cb >= 0}
     streams = loop.streams if loop is not None else []
     chunks = [(st.cb, reads(st.cb, st.tiles, shared and not schedule.args[st.arg].blocked)) for st in streams]
-    depth = {st.cb: schedule.cbs[st.cb].tiles // st.tiles for st in streams}
+    depth = {st.cb: schedule.chunks_held(st) for st in streams}
     reader_passes = {cb: stage.passes for cb, stage in whole + chunks}
     offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": 0}
     parts: dict[str, list[tuple[int, DstSection]]] = {"pre": [], "body": [], "post": []}

@@ -12,6 +12,7 @@ from tteqsat.egraph import (
     full_,
     hw_bcast,
     hw_fpu,
+    hw_fpu_bcast,
     hw_mask,
     hw_matmul,
     hw_reduce,
@@ -36,6 +37,14 @@ RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU i
     Rule("fpu-add", rewrite(binary("add", a, b)).to(hw_fpu("add", a, b))),  # add_tiles: both operands unpacked from CBs
     Rule("fpu-sub", rewrite(binary("sub", a, b)).to(hw_fpu("sub", a, b))),  # sub_tiles
     Rule("fpu-mul", rewrite(binary("mul", a, b)).to(hw_fpu("mul", a, b))),  # mul_tiles
+    Rule("fpu-add-bcast-cols", rewrite(binary("add", a, bcast("cols", v, n))).to(hw_fpu_bcast("add", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # a + bcast(v): add_tiles reading one broadcast tile per tile row, the same for every tile column
+    Rule("fpu-add-bcast-cols-left", rewrite(binary("add", bcast("cols", v, n), a)).to(hw_fpu_bcast("add", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # bcast(v) + a == a + bcast(v)
+    Rule("fpu-sub-bcast-cols", rewrite(binary("sub", a, bcast("cols", v, n))).to(hw_fpu_bcast("sub", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # a - bcast(v): sub_tiles, as tt-metal's sub_tiles_bcast_cols
+    Rule("fpu-mul-bcast-cols", rewrite(binary("mul", a, bcast("cols", v, n))).to(hw_fpu_bcast("mul", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # a * bcast(v): mul_tiles, as mul_tiles_bcast_cols
+    Rule("fpu-mul-bcast-cols-left", rewrite(binary("mul", bcast("cols", v, n), a)).to(hw_fpu_bcast("mul", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # bcast(v) * a == a * bcast(v)
+    Rule("fpu-add-bcast-rows", rewrite(binary("add", a, bcast("rows", v, n))).to(hw_fpu_bcast("add", a, bcast("rows", v, i64(32)), "rows"), n > i64(32), n % i64(32) == i64(0))),  # a + bcast_rows(v): one broadcast tile per tile column, the same for every tile row
+    Rule("fpu-sub-bcast-rows", rewrite(binary("sub", a, bcast("rows", v, n))).to(hw_fpu_bcast("sub", a, bcast("rows", v, i64(32)), "rows"), n > i64(32), n % i64(32) == i64(0))),  # a - bcast_rows(v)
+    Rule("fpu-mul-bcast-rows", rewrite(binary("mul", a, bcast("rows", v, n))).to(hw_fpu_bcast("mul", a, bcast("rows", v, i64(32)), "rows"), n > i64(32), n % i64(32) == i64(0))),  # a * bcast_rows(v)
     Rule("reuse-add-srca", rewrite(binary("add", a, b)).to(hw_reuse("add", a, b, "srca"))),  # binary_dest_reuse: a in DST, b from a CB
     Rule("reuse-add-srcb", rewrite(binary("add", a, b)).to(hw_reuse("add", b, a, "srcb"))),  # b in DST, a from a CB
     Rule("reuse-sub-srca", rewrite(binary("sub", a, b)).to(hw_reuse("sub", a, b, "srca"))),  # DST - CB

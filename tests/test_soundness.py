@@ -9,11 +9,11 @@ from egglog import f64, function, i64, rewrite, rule, union, var, vars_
 
 from tteqsat import egraph as eg
 from tteqsat import rules
-from tteqsat.egraph import TensorExpr, binary, hw_fpu, hw_reuse, matmul, reduce, scalar, unary
+from tteqsat.egraph import TensorExpr, bcast, binary, hw_fpu, hw_fpu_bcast, hw_reuse, matmul, reduce, scalar, unary
 from tteqsat.rulecheck import check_rule, check_ruleset
 from tteqsat.rulecheck.claims import describe
 
-a, b, y = vars_("a b y", TensorExpr)
+a, b, v, y = vars_("a b v y", TensorExpr)
 s = var("s", f64)
 n, w = vars_("n w", i64)
 
@@ -65,6 +65,10 @@ def test_overflow_the_right_side_introduces_in_bf16_is_caught() -> None:
     (rewrite(binary("sub", a, b)).to(hw_reuse("sub", a, b, "srcb")), "rhs["),  # srcb computes CB - DST
     (rewrite(binary("div", a, b)).to(hw_fpu("div", a, b)), "hw_fpu has no op 'div'"),
     (rewrite(a).to(binary("mul", unary("sqrt", a), unary("sqrt", a))), "nan"),  # only for a >= 0
+    (rewrite(binary("sub", bcast("cols", v, n), a)).to(hw_fpu_bcast("sub", a, bcast("cols", v, i64(32)), "cols")),
+     "rhs"),  # a - bcast(v) is not bcast(v) - a
+    (rewrite(binary("sub", a, bcast("cols", v, n))).to(hw_fpu_bcast("sub", a, bcast("cols", v, n), "cols")),
+     "one tile along cols"),  # the broadcast operand must be one tile wide
 ])
 def test_wrong_forms_are_caught(rw, says: str) -> None:
     c = check_rule(one("wrong", rw))

@@ -149,6 +149,10 @@ def hw_mask(mask: StringLike, x: TensorExpr, fill: f64Like, block: i64Like, chun
 @function
 def hw_fpu(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...            # a: CB, b: CB
 @function
+def hw_fpu_bcast(op: StringLike, a: TensorExpr, b: TensorExpr, kind: StringLike) -> TensorExpr: ...
+# a: CB, b: CB one tile wide (kind "cols": a broadcast column, the same tile read for every tile column of a) or
+# one tile high ("rows"): add/sub/mul_tiles with b's tile index fixed along the broadcast axis
+@function
 def hw_reuse(op: StringLike, d: TensorExpr, c: TensorExpr, reuse: StringLike) -> TensorExpr: ...  # d: DST, c: CB
 @function
 def hw_sfpu2(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...          # a: DST, b: DST
@@ -195,7 +199,8 @@ def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, n
     for pattern in (binary(op, a, b), matmul(a, b)):
         yield rule(y == pattern, whole(a), whole(b)).then(whole(y))
     same_as_first = [unary(op, a), binary(op, a, b), scalar(op, a, s), exp_scaled(a, s), softmax(a),
-                     output(name, a), hw_fpu(op, a, b), hw_reuse(op, a, b, k), hw_sfpu2(op, a, b),
+                     output(name, a), hw_fpu(op, a, b), hw_fpu_bcast(op, a, b, k), hw_reuse(op, a, b, k),
+                     hw_sfpu2(op, a, b),
                      hw_sfpu(op, a), hw_exp_scaled(a, s), hw_scalar(op, a, s)]
     for pattern in same_as_first:
         yield rule(y == pattern, r == rows(a), c == cols(a)).then(set_(rows(y)).to(r), set_(cols(y)).to(c))

@@ -31,9 +31,9 @@ from tteqsat.extraction.program import (
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {
-    "hw_fpu": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu", "hw_exp_scaled": "exp_scaled",
-    "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce", "hw_bcast": "bcast",
-    "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
+    "hw_fpu": "fpu", "hw_fpu_bcast": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu",
+    "hw_exp_scaled": "exp_scaled", "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce",
+    "hw_bcast": "bcast", "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
     "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
     "fold_max": "fold_max", "fold_sum": "fold_sum", "rowblock": "block", "hw_mask": "mask",
     "online_live": "online_sum", "fold_max_live": "fold_max",
@@ -57,6 +57,8 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
         return "input", {"name": lit[0]}
     if kind == "reuse":
         return str(lit[0]), {"reuse": lit[1]}
+    if node.op == "hw_fpu_bcast":  # its second operand one tile wide (high), read for every tile column (row)
+        return str(lit[0]), {"bcast": str(lit[1])}
     if kind == "exp_scaled":
         return "exp", {"s": float(lit[0])}  # type: ignore[arg-type]
     if kind in ("scalar", "reduce"):

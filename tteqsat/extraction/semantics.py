@@ -12,9 +12,20 @@ import numpy as np
 
 from tteqsat.errors import KernelError
 from tteqsat.extraction.loops import split
-from tteqsat.extraction.program import Program
+from tteqsat.extraction.program import HwOp, Program
+from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
 from tteqsat.frontend.reference import BINARY, UNARY, scalar_op
+
+
+def repeated(op: HwOp, b: np.ndarray) -> np.ndarray:
+    """An FPU op's second operand as the op reads it: a one-tile-wide (`bcast` "cols") or one-tile-high ("rows")
+    operand is read again for every tile column (row) of the output."""
+    along = op.attrs.get("bcast")
+    if along is None:
+        return b
+    r, c = op.shape
+    return np.tile(b, (1, -(-c // TILE)))[:, :c] if along == "cols" else np.tile(b, (-(-r // TILE), 1))[:r]
 
 
 def _eval_program(program: Program, leaves: Mapping[str, np.ndarray], block: int = 0,
@@ -31,7 +42,7 @@ def _eval_program(program: Program, leaves: Mapping[str, np.ndarray], block: int
                 values[id(op)] = np.asarray(leaves[op.name], dtype=np.float64)
                 continue
             if k in ("fpu", "sfpu2"):
-                out = BINARY[op.op](args[0], args[1])
+                out = BINARY[op.op](args[0], repeated(op, args[1]))
             elif k == "reuse":
                 a, b = args if op.attrs["reuse"] == "srca" else args[::-1]
                 out = BINARY[op.op](a, b)

@@ -25,6 +25,7 @@ MASK_SAMPLES = tuple(f"4096x4096:{m}" for m in ("tri(0)", "tri(-33)", "tri(40)",
 DOMAINS: dict[tuple[str, int], tuple[str, ...]] = {
     ("unary", 0): UNARY_OPS, ("binary", 0): BINARY_OPS, ("scalar", 0): SCALAR_OPS, ("reduce", 0): REDUCE_OPS,
     ("bcast", 0): ("cols", "rows"), ("hw_fpu", 0): ("add", "sub", "mul"),
+    ("hw_fpu_bcast", 0): ("add", "sub", "mul"), ("hw_fpu_bcast", 3): ("cols", "rows"),
     ("hw_reuse", 0): ("add", "sub", "mul"),
     ("hw_reuse", 3): ("srca", "srcb"), ("hw_sfpu2", 0): BINARY_OPS, ("hw_sfpu", 0): UNARY_OPS,
     ("hw_scalar", 0): SCALAR_OPS, ("hw_reduce", 0): REDUCE_OPS, ("hw_bcast", 0): ("cols", "rows"),
@@ -147,6 +148,17 @@ class Shapes:
             x, y = self.shape(a[1]), self.shape(a[2])
             d.same(x[0], y[0])
             d.same(x[1], y[1])
+            return x
+        if f == "hw_fpu_bcast":  # b one tile along the broadcast axis, a whole tiles along it
+            x, y, kind = self.shape(a[1]), self.shape(a[2]), self.lit(a[3])
+            if kind not in ("cols", "rows"):
+                raise Skip("shapes")
+            along = 1 if kind == "cols" else 0
+            d.same(x[1 - along], y[1 - along])
+            d.fix(y[along], TILE)
+            tile = d.fresh()
+            d.fix(tile, TILE)
+            d.multiple.append((x[along], tile))
             return x
         if f in ("matmul", "hw_matmul"):  # the DSL only multiplies whole tiles
             x, y = self.shape(a[0]), self.shape(a[1])

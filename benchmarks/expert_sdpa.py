@@ -18,6 +18,17 @@ from __future__ import annotations
 from tteqsat.extraction.program import HwOp, Program
 
 
+def bcast_cols(op: str, x: HwOp, col: HwOp) -> HwOp:
+    """tt-metal's `<op>_tiles_bcast_cols(x, col)`: one FPU op per tile, x on SrcA and the column tile broadcast on
+    SrcB. TTKernel has no bcast binary op; its closest form with the same per-tile work is `add/sub/mul_tiles` against
+    a broadcast tile per tile row (hw_fpu_bcast), which costs one unary_bcast per tile row more than tt-metal's
+    op. Where x is one tile wide, a broadcast into DST and a dest-reuse op, as before."""
+    r, c = x.shape
+    if c > 32 and c % 32 == 0:
+        return HwOp("fpu", op, (x, HwOp("bcast", "cols", (col,), (r, 32), {"n": 32})), x.shape, {"bcast": "cols"})
+    return HwOp("reuse", op, (HwOp("bcast", "cols", (col,), x.shape, {"n": c}), x), x.shape, {"reuse": "srcb"})
+
+
 def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dtype: str = "bf16",
                    variant: str = "2024") -> Program:
     """The expert's per-chunk pipeline for one q block, as a program with one online loop."""
@@ -37,8 +48,7 @@ def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dty
         exp_scale = scale                                                                       # scale folded into exp
     m_chunk = HwOp("reduce", "rowmax", (scores,), col, {"s": 1.0})                               # reduce_c<MAX>
     m_run = HwOp("running_max", "running_max", (m_chunk,), col, {"trips": trips})                # max_block
-    m_wide = HwOp("bcast", "cols", (m_run,), s_shape, {"n": chunk})
-    shifted = HwOp("reuse", "sub", (m_wide, scores), s_shape, {"reuse": "srcb"})                 # sub_bcast_cols
+    shifted = bcast_cols("sub", scores, m_run)                                                    # sub_bcast_cols
     p = HwOp("exp_scaled", "exp", (shifted,), s_shape, {"s": exp_scale})                         # + exp, same pass
     if variant == "2024":
         l_chunk = HwOp("reduce", "rowsum", (p,), col, {"s": 1.0})                                # reduce_c<SUM>
@@ -52,7 +62,6 @@ def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dty
     if variant != "2024":
         l_sum = HwOp("reduce", "rowsum", (l_sum,), col, {"s": 1.0})                              # matmul_reduce
     inv = HwOp("sfpu", "recip", (HwOp("copy", "copy", (l_sum,), col),), col)                    # recip_block_inplace
-    out = HwOp("reuse", "mul", (HwOp("bcast", "cols", (inv,), (q_rows, d), {"n": d}), o), (q_rows, d),
-               {"reuse": "srcb"})                                                                # mul_block_bcast_cols
+    out = bcast_cols("mul", o, inv)                                                              # mul_block_bcast_cols
     # tt-metal's SDPA acquires DST once per tile row of its q chunk: keep that (no row batching)
     return Program("expert_sdpa", dtype, [q, k, v], [("out", out)], one_row_per_pass=True, in_order=True)

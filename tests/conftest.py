@@ -29,6 +29,18 @@ def optimized_example(name: str, dtype: str = "bf16", arch: str = "wormhole_b0")
     return tq.optimize(load_example(name, dtype), arch)
 
 
+def without_fpu_bcast() -> list:
+    """The shipped rulesets without the hw_fpu_bcast rules (rules/hardware.py): a broadcast operand then goes
+    through unary_bcast into DST and a dest-reuse op, the form tests of that mechanism need."""
+    import dataclasses
+
+    from tteqsat import rules
+
+    return [dataclasses.replace(rs, rules=tuple(r for r in rs.rules
+                                                if not (r.name.startswith("fpu-") and "bcast" in r.name)))
+            for rs in rules.shipped_rulesets()]
+
+
 def parse_with_xdsl(text: str):
     from xdsl.context import Context
     from xdsl.dialects import get_all_dialects

@@ -51,8 +51,9 @@ def test_a_matmul_accumulating_onto_the_wrong_value_fails_verification(monkeypat
 
     def unscaled(acc: HwOp, value: HwOp, shape, origin: str, alone: bool) -> HwOp:
         out = real(acc, value, shape, origin, alone)
-        if out.kind == "matmul" and acc.kind == "reuse":  # acc = alpha * O_prev: drop alpha
-            return HwOp("matmul", "matmul", (*out.operands[:2], acc.operands[1]), shape, dict(out.attrs), origin)
+        if out.kind == "matmul" and acc.kind in ("reuse", "fpu") and acc.op == "mul":  # acc = alpha * O_prev
+            prev = acc.operands[1] if acc.kind == "reuse" else acc.operands[0]  # drop alpha
+            return HwOp("matmul", "matmul", (*out.operands[:2], prev), shape, dict(out.attrs), origin)
         return out
 
     monkeypatch.setattr(loops, "_accumulate", unscaled)

@@ -234,6 +234,9 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
         a = alpha[key]
         if fold.shape[1] == 1:
             corr = HwOp("sfpu2", "mul", (a, acc.prev), fold.shape, {}, "rescale")
+        elif fold.shape[1] > 32 and fold.shape[1] % 32 == 0:  # mul_tiles against a broadcast tile (hw_fpu_bcast)
+            tile = HwOp("bcast", "cols", (a,), (fold.shape[0], 32), {"n": 32}, "rescale factor")
+            corr = HwOp("fpu", "mul", (acc.prev, tile), fold.shape, {"bcast": "cols"}, "rescale")
         else:
             wide = HwOp("bcast", "cols", (a,), fold.shape, {"n": fold.shape[1]}, "rescale factor")
             corr = HwOp("reuse", "mul", (wide, acc.prev), fold.shape, {"reuse": "srca"}, "rescale")

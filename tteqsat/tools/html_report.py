@@ -52,6 +52,8 @@ def _op_label(op) -> str:
         return op.kind + ("(b.T)" if op.attrs.get("transpose_b") else "")
     if op.kind == "reuse":
         return f"{op.op}(dest_reuse)"
+    if op.kind == "fpu" and op.attrs.get("bcast"):
+        return f"{op.op}(bcast {op.attrs['bcast']} tile)"
     return op.op
 
 

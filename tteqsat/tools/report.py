@@ -19,6 +19,8 @@ def _ops_text(sec: DstSection) -> str:
             label = label[:-1] + ", accurate)" if label.endswith(")") else "exp(accurate)"
         if op.kind == "reuse":
             label = f"{op.op}(dest_reuse)"
+        if op.kind == "fpu" and op.attrs.get("bcast"):
+            label = f"{op.op}(bcast {op.attrs['bcast']} tile)"
         names.append(label)
     return " -> ".join(names)
 

@@ -2,18 +2,21 @@
 
 Pricing a causal kernel over the grid asks the per-core pipeline for thousands of (row blocks, rate) pairs:
 the stages at a rate, the pipeline of a list of trip counts, a block's live trips and a pipeline's samples
-are kept and reused. Each must give exactly what computing it afresh gives (the optimizer's output is
-byte-identical for the same input), and a sample must be taken once however many pipelines wrap it.
+are kept and reused. Scheduling keeps a section's stage by its content and, over one frame's search, the sections
+it built. Each must give exactly what computing it afresh gives (the optimizer's output is byte-identical for the
+same input), and a sample must be taken once however many pipelines wrap it.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
 import pytest
 
 import tteqsat as tq
+import tteqsat.scheduling.frames as frames
 from tteqsat.cost.chip import CorePipeline, _with_waits
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.frontend.masks import Mask
@@ -102,3 +105,60 @@ def test_a_parsed_mask_is_the_mask_and_bad_text_still_says_why() -> None:
         Mask.parse("tri(0)")
     with pytest.raises(ValueError, match="ROWSxCOLS"):
         Mask.parse("tri(0)")  # an error is not kept as an answer
+
+
+def test_a_section_changed_after_it_was_priced_is_priced_afresh(causal: tq.Result) -> None:
+    """`TensixCostModel.stage` keeps its answers by the section's content: sections are mutable dataclasses (the
+    scheduler sets their rows, the pricing of masked trips their ops), so a section changed in place must get the
+    stage a fresh model gives it, never the one it had (which an answer kept by identity would return)."""
+    model = TensixCostModel(causal.arch)
+    sec = copy.deepcopy(max(causal.schedule.sections, key=lambda s: (s.width, len(s.ops))))  # 8 tiles a pass
+    first = model.stage(sec)
+    assert first == TensixCostModel(causal.arch).stage(sec) and model.stage(sec) is first
+    changes = [lambda s: setattr(s, "width", 1), lambda s: setattr(s.ops[0], "work", s.ops[0].work.scaled(50)),
+               lambda s: s.ops[0].reads.clear(), lambda s: setattr(s, "engines", s.engines.scaled(2))]
+    for change in changes:
+        before = model.stage(sec)
+        change(sec)
+        fresh = TensixCostModel(causal.arch).stage(sec)
+        assert fresh != before  # the change matters to the price
+        assert model.stage(sec) == fresh
+
+    class OwnCalls(TensixCostModel):  # a model that prices a pass's calls its own way may read more of a section
+        def pass_calls(self, section):
+            return super().pass_calls(section)
+
+    custom = OwnCalls(causal.arch)
+    assert custom.stage(sec) == model.stage(sec) and custom.stage(sec) is not custom.stage(sec)  # priced each time
+
+
+@pytest.mark.parametrize("kernel", ["attention", "layernorm"])
+def test_the_frame_search_schedules_alike_without_its_memos(kernel: str, monkeypatch) -> None:
+    """The frame search keeps the sections it built (by members and CBs) and the row layouts a build priced, and the
+    model its stages: with all three off, the same kernel gets the same schedule and the same emitted text, after
+    building more sections."""
+    if kernel == "attention":
+        q, k, v = tq.tensor("q", (64, 64)), tq.tensor("k", (256, 64)), tq.tensor("v", (256, 64))
+        made = tq.kernel("attention", tq.softmax(q @ k.T * 0.125) @ v)
+    else:
+        x = tq.tensor("x", (128, 256))
+        centered = x - x.mean(axis=-1)
+        made = tq.kernel("layernorm", centered * tq.rsqrt((centered * centered).mean(axis=-1) + 1e-5))
+    real_build, real_try = frames.build_section, frames._try_frame
+    builds: list[int] = []
+
+    def counted(*args, **kw):
+        builds.append(1)
+        return real_build(*args, **kw)
+
+    monkeypatch.setattr(frames, "build_section", counted)
+    kept = tq.optimize(made, "wormhole_b0")
+    with_memos = len(builds)
+    builds.clear()
+    monkeypatch.setattr(frames, "build_section", lambda *args, layouts=None, **kw: counted(*args, **kw))
+    monkeypatch.setattr(frames, "_try_frame", lambda *args, built=None, **kw: real_try(*args[:8], **kw))
+    monkeypatch.setattr(TensixCostModel, "stage", lambda self, section, needs=(): self._stage(section, needs))
+    fresh = tq.optimize(made, "wormhole_b0")
+    assert len(builds) > with_memos
+    assert fresh.cost_cycles == kept.cost_cycles and fresh.chosen == kept.chosen
+    assert fresh.to_mlir() == kept.to_mlir()

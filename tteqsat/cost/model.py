@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # types only: the cost model sits below the program and sched
 PHASES = {f: n + 1 for n, f in enumerate(FIDELITIES)}
 SFPU_KINDS = ("sfpu", "sfpu2", "scalar", "exp_scaled")
 PACK_THREAD_SFPU = ("exp",)  # SFPU ops tt-metal can issue from the pack thread (exp_packthread_tile)
+STAGES_KEPT = 100_000  # `stage` answers a model keeps before it starts over (a model reused across many kernels)
 
 
 class CostModel(Protocol):
@@ -70,6 +71,11 @@ class TensixCostModel:
     def __init__(self, arch: Arch) -> None:
         self.arch = arch
         self._nums: dict[str, float] = {}
+        # `stage`'s answers by what it reads of a section (`_stage_key`); not kept for a subclass that prices a
+        # section its own way (it may read more of the section than the key holds)
+        own = all(getattr(type(self), name) is getattr(TensixCostModel, name)
+                  for name in ("_stage", "pass_calls", "_source_bound"))
+        self._stages: dict[tuple, Stage] | None = {} if own else None
         self.full_sync = arch.dst_full_sync
         self.phases = arch.fidelity_phases
         self.unpack_rate = arch.num("unpack.bytes_per_cycle")
@@ -210,7 +216,23 @@ class TensixCostModel:
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage:
         """The section as the three threads run it. Init sites of FPU ops reconfigure the unpacker and the
         math thread, SFPU ones the math thread; each pass hands DST from math to pack once. The unpack and
-        math threads' time per pass is its calls run against the two source banks (`_source_bound`)."""
+        math threads' time per pass is its calls run against the two source banks (`_source_bound`).
+
+        Kept by what it reads of the section (`_stage_key`), as `num` keeps arch numbers: scheduling prices the
+        same passes again and again (every move of a frame's local search reprices the frame), and sections are
+        mutable, so the key is their content, never their identity."""
+        stages = self._stages
+        if stages is None:
+            return self._stage(section, needs)
+        key = (_stage_key(section), needs)
+        known = stages.get(key)
+        if known is None:
+            if len(stages) >= STAGES_KEPT:
+                stages.clear()
+            known = stages[key] = self._stage(section, needs)
+        return known
+
+    def _stage(self, section: DstSection, needs: tuple[Need, ...]) -> Stage:
         e = section.engines
         fpu_hoisted, fpu_switches = section.init_sites.get("fpu", (0, 0))
         hoisted, switches = section.inits_hoisted, section.inits_per_iteration
@@ -418,6 +440,19 @@ class TensixCostModel:
             return "math+pack"
         return max((("unpack", e.unpack_thread), ("math", e.math), ("pack", e.pack), ("sfpu", e.sfpu_unit)),
                    key=lambda t: t[1])[0]
+
+
+def _stage_key(section: DstSection) -> tuple:
+    """Everything `TensixCostModel.stage` reads of a section (through `pass_calls` and `_source_bound` too), by
+    value: two sections with equal keys have equal stages."""
+    ops = tuple((op.kind == "matmul" and op.attrs.get("block"), w.unpack, w.math, w.pack, w.sfpu, w.unpack_b,
+                 w.pack_sfpu, op.copy_from is not None, len(op.reads), op.inner)
+                for op in section.ops for w in (op.work,))  # engines' fields: a tuple hashes faster than a dataclass
+    e = section.engines
+    return (ops, e.unpack, e.math, e.pack, e.sfpu, e.unpack_b, e.pack_sfpu, section.init_sites.get("fpu"),
+            section.inits_hoisted, section.inits_per_iteration, section.grid, section.width, section.rows,
+            getattr(section, "order", "op"), section.tile_from, tuple(section.pack_thread_ops),
+            getattr(section, "math_tail", 0.0))
 
 
 def _row(kind: str, index: int | None, grid: str, iterations: int, trips: int, ops: int, e: Engines,

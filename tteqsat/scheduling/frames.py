@@ -3,8 +3,6 @@ intermediate CBs, splitting passes that overflow DST, and a local search that jo
 
 from __future__ import annotations
 
-import copy
-
 from tteqsat.arch import Arch
 from tteqsat.cost.model import TensixCostModel
 from tteqsat.errors import KernelError
@@ -21,8 +19,9 @@ def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostMode
     rows may take up to `max_rows` of them per acquire."""
     cut: set[tuple[int, int]] = set()
     mark = len(plan.cbs)
+    built: dict[tuple, tuple] = {}  # `build_section`'s answers in this frame's search (`_try_frame`)
     for _ in range(10_000):
-        result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity, max_rows=max_rows)
+        result, overflow = _try_frame(frame, plan, model, fuse, cut, capacity, max_rows=max_rows, built=built)
         if overflow is None:
             break
         if overflow in cut:
@@ -31,14 +30,14 @@ def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostMode
         cut.add(overflow)
     else:
         raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
-    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark, max_rows) if fuse else result
+    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark, max_rows, built) if fuse else result
 
 
 MAX_JOIN_TRIALS = 32
 
 
 def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-                   capacity: int, result, mark: int, max_rows: int = 1):
+                   capacity: int, result, mark: int, max_rows: int = 1, built: dict[tuple, tuple] | None = None):
     """Local search over the frame's passes, each move kept only when the model says the frame is cheaper:
     join two passes over the same tile grid that read a common CB value (one acquire, one copy of the shared
     value), or cut a DST join inside a pass that DST pressure keeps to one tile per acquire (its halves may
@@ -54,13 +53,13 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
         if move is None:
             return result
         tried.add(move)
-        trial_plan = copy.deepcopy(plan)
+        trial_plan = plan.copy()
         trial_plan.truncate(mark)
         trial_cut = set(cut) | ({move[1:]} if move[0] == "cut" else set())
         trial_joins = joins | ({move[1:]} if move[0] == "join" else set())
         try:
             trial, overflow = _try_frame(frame, trial_plan, model, fuse, set(trial_cut), capacity, trial_joins,
-                                         max_rows)
+                                         max_rows, built)
         except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
             continue
         if overflow is None and _l1_bytes(trial_plan, model) > model.arch.l1_budget >= _l1_bytes(plan, model):
@@ -120,7 +119,13 @@ def _join_candidate(result, tried: set[tuple]) -> tuple | None:
 
 
 def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-               capacity: int, joins: frozenset[tuple[int, int]] = frozenset(), max_rows: int = 1):
+               capacity: int, joins: frozenset[tuple[int, int]] = frozenset(), max_rows: int = 1,
+               built: dict[tuple, tuple] | None = None):
+    """The frame's sections with `cut` and `joins`, or the DST join to cut first. `built` keeps `build_section`'s
+    answers over one frame's search (every move rebuilds the frame, most of its passes as they were): keyed by
+    everything it reads that a move can change (the members, which operands are in DST, the CBs, their formats
+    and tile orders), the rest being the frame's. Sections are not changed while the frame is scheduled, so
+    trials may share them."""
     program = frame.program
     ops = program.ops()
     index = {id(op): n for n, op in enumerate(ops)}
@@ -194,18 +199,45 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
     column_major = frozenset(cb.id for cb in plan.cbs if cb.tile_order == "cols")
     formats = {cb.id: model.input_format(cb.dtype) if cb.role in INPUT_ROLES else cb.dtype for cb in plan.cbs}
 
+    scalers = tuple(scaler_cb.items())
+
+    def inputs(n: int) -> tuple:
+        """What `build_section` reads of member n that a move can change."""
+        reads = []
+        for pos, o in enumerate(ops[n].operands):
+            cb = cb_of_value.get(index[id(o)])
+            reads.append((in_dst(n, pos), cb, formats.get(-1 if cb is None else cb, "bf16"), cb in column_major))
+        return n, n in needs_cb, cb_of_value.get(n), tuple(out_cb.get(n, ())), tuple(reads)
+
+    def build(members_in: list[int], layouts: dict[int, DstSection]) -> tuple[DstSection, tuple[int, int] | None]:
+        """`build_section` over `members_in` (row counts left to it), or its answer kept in `built`."""
+        key = (tuple(members_in), scalers, tuple(inputs(n) for n in members_in)) if built is not None else None
+        if key is not None and key in built:
+            section, overflow, laid = built[key]
+            layouts.update(laid)
+            return section, overflow
+        section, overflow = build_section(0, members_in, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
+                                          needs_cb, model, capacity, column_major, formats, max_rows, layouts=layouts)
+        if key is not None:
+            built[key] = (section, overflow, dict(layouts))
+        return section, overflow
+
     result = []
+    layouts: list[dict[int, DstSection]] = []  # per position, the section at each row count its build priced
     for s in order:
-        section, overflow = build_section(0, members[s], ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                           needs_cb, model, capacity, column_major, formats, max_rows)
+        laid: dict[int, DstSection] = {}
+        section, overflow = build(members[s], laid)
         if overflow is not None:
             return [], overflow
         grouped = grouped_order(members[s], ops, index, in_dst)
         if grouped != members[s]:  # the same ops with fewer init switches, if DST still fits
-            other, too_big = build_section(0, grouped, ops, index, in_dst, cb_of_value, scaler_cb, out_cb,
-                                            needs_cb, model, capacity, column_major, formats, max_rows)
+            other_laid: dict[int, DstSection] = {}
+            other, too_big = build(grouped, other_laid)
             if too_big is None and other.cycles < section.cycles - 1e-6:
-                section = other
+                section, laid = other, other_laid
+        if any(ops[n].kind == "tilesum" for n in members[s]):
+            laid = {}  # its ops (tilesums are packs, not ops) do not name its members: rebuilt if asked
+        layouts.append(laid)
         reads: list[tuple[int, tuple, int]] = []
         seen: set[tuple] = set()
         for n in members[s]:
@@ -225,10 +257,16 @@ def _try_frame(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, c
                     reads.append((cb, token, 1))
         result.append((section, reads))
     if max_rows > 1:
-        _pick_rows(result, model, capacity, max_rows,
-                   lambda p, r: build_section(0, [o.value for o in result[p][0].ops if o.value >= 0], ops, index,
-                                              in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model, capacity,
-                                              column_major, formats, max_rows, r)[0])
+        def rebuild(p: int, r: int) -> DstSection:
+            """The section at position p over r tile rows a pass: laid out already by its build (the same
+            members and CBs; a build with `rows` lays out r, or one row if r is not an option), else built."""
+            if layouts[p]:
+                return layouts[p].get(r, layouts[p][1])
+            return build_section(0, [o.value for o in result[p][0].ops if o.value >= 0], ops, index, in_dst,
+                                 cb_of_value, scaler_cb, out_cb, needs_cb, model, capacity, column_major, formats,
+                                 max_rows, r)[0]
+
+        _pick_rows(result, model, capacity, max_rows, rebuild)
     return result, None
 
 

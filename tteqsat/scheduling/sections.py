@@ -102,13 +102,15 @@ def _reaches(ops: list[HwOp], index: dict[int, int], find, start: int, goal: int
 def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, out_cb, needs_cb, model,
                    capacity, column_major: frozenset[int] = frozenset(),
                    formats: dict[int, str] | None = None,
-                   max_rows: int = 1, rows: int | None = None) -> tuple[DstSection, tuple[int, int] | None]:
+                   max_rows: int = 1, rows: int | None = None,
+                   layouts: dict[int, DstSection] | None = None) -> tuple[DstSection, tuple[int, int] | None]:
     """Lay out one section's per-tile program and allocate DST slots (linear scan). Returns the section, or
     a DST join to cut when the section cannot be laid out (DST overflows, or two kinds of full init).
     `formats` gives each CB's tile format (kernel inputs may differ from intermediates:
     settings.input_format); bf16 if absent. A pass over whole rows may take up to `max_rows` of them per
     acquire: `rows` of them when given (and allowed), else as many as the pass alone prices cheapest (fewer
-    handshakes and init sites; the frame then weighs the pipelined alternatives, `row_options`)."""
+    handshakes and init sites; the frame then weighs the pipelined alternatives, `row_options`). Without `rows`,
+    `layouts` (if given) gets the section at each row count it priced: what this call with that `rows` returns."""
     formats = formats or {}
 
     def fmt(v: int) -> str:
@@ -309,8 +311,12 @@ def build_section(number, members, ops, index, in_dst, cb_of_value, scaler_cb, o
     if rows is not None:
         return laid_out(rows if rows in options else 1), None
     section = laid_out(1)
+    if layouts is not None:
+        layouts[1] = section
     for count in options:
         trial = laid_out(count)  # fewer acquires and init sites, priced by the model
+        if layouts is not None:
+            layouts[count] = trial
         if trial.cycles < section.cycles - 1e-6:
             section = trial
     return section, None

@@ -26,7 +26,7 @@ SECONDS = {
     "test_calibration_ablation": 31, "test_streaming": 30, "test_gqa": 28, "test_cpp": 28, "test_ranked_share": 27,
     "test_timing_sim": 26, "test_lookahead": 25, "test_rule_stats": 20, "test_dram_share": 20, "test_split_tree": 20,
     "test_sweep": 19, "test_cli_rules": 17, "test_chip_pipeline": 17, "test_verification": 16, "test_oracle": 12,
-    "test_tile_major": 11, "test_splitkv": 11, "test_host": 11, "test_fuzz_conditioning": 10,
+    "test_fpu_bcast": 14, "test_tile_major": 11, "test_splitkv": 11, "test_host": 11, "test_fuzz_conditioning": 10,
 }
 
 

@@ -106,6 +106,8 @@ def sweeps(families: set[str], fuzz: int) -> list[Sweep]:
                              arch))
             out.append(Sweep("x @ w 1x16x256x8192 @ 8192x64", "rowwise", lambda: rowwise("matmul", 16, 256, 8192),
                              arch))
+            out.append(Sweep("x @ w 1x4x128x4096 @ 4096x64", "rowwise", lambda: rowwise("matmul", 4, 128, 4096),
+                             arch))
     if "fuzz" in families and fuzz:
         out += fuzz_sweeps(fuzz)
     return out

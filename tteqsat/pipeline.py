@@ -745,11 +745,15 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                 continue
             cand = priced(*found, label, block, items)
             loop = cand.schedule.loop
-            if items > 1 and loop is not None and loop.live is not None:
-                # extraction chose a masked loop's chunk width by its mean item's compute, where narrow chunks skip
-                # more masked work; on the grid wider ones may price cheaper (fewer trips, each read and shared with
-                # fewer handshakes): WH causal 1x4x1024x64 on 16 cores, 256 -> 512 keys is 9 % cheaper. Unmasked
-                # loops' widths come out in the grid's order (checked on full attention), so they are not retried
+            # extraction chose the loop's chunk width by one core's mean item's compute; the grid prices the chip
+            # (DRAM shared by the cores, reads shared between them, handshakes) and may order the widths otherwise.
+            # Masked: narrow chunks skip more masked work, wider ones are read and shared with fewer handshakes (WH
+            # causal 1x4x1024x64 on 16 cores, 256 -> 512 keys is 9 % cheaper). Unmasked: where the slowest core
+            # waits on data (its grid time exceeds its compute), e.g. WH x @ w 1x4x128x4096 @ 4096x64 on 64-row
+            # blocks, 2048 -> 256 columns is 13 % cheaper; where its compute sets its time (most blocks of full
+            # attention) no neighbour priced cheaper in benchmarks/width_search.py, so those are not retried
+            waits = cand.chip.cycles > cand.chip.core_compute_cycles + cand.chip.launch_cycles
+            if items > 1 and loop is not None and (loop.live is not None or waits):
                 offered, chosen = set(chunks or chunk_widths(element)), _chunk_width(cand.program)
                 for step in (2, 0.5):  # wider while it gets cheaper, else narrower
                     width = chosen

@@ -2,11 +2,12 @@
 
 Extraction picks a loop's chunk width by one core's mean item; the grid prices the whole chip (its cores' DRAM
 share, the K/V reads shared between them, the launch). pipeline.optimize retries the neighbouring widths (x2 while
-cheaper on the grid, else /2) of masked loops, and of unmasked ones whose slowest core waits on data (its grid time
-above its compute); this sweep asks whether the width it keeps for an unmasked loop is the grid's cheapest of its
-neighbours (before unmasked loops were retried, 2 of 31 were >= 2 % dearer: benchmarks/README.md). For each kernel
-the streaming form is optimized as the optimizer prices it (`form="streaming"`: its chosen width and grid
-cycles), then at each neighbouring width extraction offers (x2 and /2 of the chosen, among
+cheaper on the grid, else /2) of masked loops, and of unmasked ones whose grid time is over 2 % above both their
+compute and the DRAM floor; this sweep asks whether the width it keeps for an unmasked loop is the grid's
+cheapest of its neighbours (before unmasked loops were retried, 2 of 31 were >= 2 % dearer: benchmarks/README.md).
+
+For each kernel the streaming form is optimized as the optimizer prices it (`form="streaming"`: its chosen width
+and grid cycles), then at each neighbouring width extraction offers (x2 and /2 of the chosen, among
 `bridge.chunk_widths`), extracted exactly (`chunks=(w,)`) at the chosen row-block height, and, as a check that the
 forced extraction is the same program, at the chosen width too (`same` column). `ratio` is the cheapest
 neighbour's grid cycles over the chosen's: below 1, a neighbour is cheaper.

@@ -51,6 +51,11 @@ if TYPE_CHECKING:
     from tteqsat.sim.timing import TimingReport
 
 FORMS = ("auto", "baseline", "fused", "streaming")
+# an unmasked loop's neighbouring chunk widths are priced on the grid when its grid time exceeds both its slowest
+# core's compute (extraction ranked the widths by it) and the DRAM floor (every width moves the same bytes) by more
+# than this share: a neighbour gains at most about that; 2 % is benchmarks/width_search.py's threshold of a gain
+# worth a retry (each costs an extraction)
+WAIT_RETRY = 0.02
 PRECISIONS = ("hardware", "exact")  # verify(): the simulator's arithmetic (tteqsat.sim.numerics)
 
 
@@ -745,11 +750,17 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                 continue
             cand = priced(*found, label, block, items)
             loop = cand.schedule.loop
-            if items > 1 and loop is not None and loop.live is not None:
-                # extraction chose a masked loop's chunk width by its mean item's compute, where narrow chunks skip
-                # more masked work; on the grid wider ones may price cheaper (fewer trips, each read and shared with
-                # fewer handshakes): WH causal 1x4x1024x64 on 16 cores, 256 -> 512 keys is 9 % cheaper. Unmasked
-                # loops' widths come out in the grid's order (checked on full attention), so they are not retried
+            # extraction chose the loop's chunk width by one core's mean item's compute; the grid prices the chip
+            # (DRAM shared by the cores, reads shared between them, handshakes) and may order the widths otherwise.
+            # Masked: narrow chunks skip more masked work, wider ones are read and shared with fewer handshakes (WH
+            # causal 1x4x1024x64 on 16 cores, 256 -> 512 keys is 9 % cheaper). Unmasked: where the grid time is
+            # more than WAIT_RETRY above its compute and its DRAM floor, e.g. WH x @ w 1x4x128x4096 @ 4096x64 on
+            # 64-row blocks, 2048 -> 256 columns is 13 % cheaper; where compute sets the time (most blocks of full
+            # attention) or DRAM does (decode), no neighbour priced 2 % cheaper in benchmarks/width_search.py
+            cost = cand.chip
+            floor = max(cost.core_compute_cycles, cost.dram_floor_cycles) + cost.launch_cycles
+            waits = cost.cycles - floor > WAIT_RETRY * cost.cycles
+            if items > 1 and loop is not None and (loop.live is not None or waits):
                 offered, chosen = set(chunks or chunk_widths(element)), _chunk_width(cand.program)
                 for step in (2, 0.5):  # wider while it gets cheaper, else narrower
                     width = chosen

@@ -15,7 +15,7 @@ layout for both variants, which favours the expert.
 
 from __future__ import annotations
 
-from tteqsat.extraction.program import HwOp, Program
+from tteqsat.extraction.program import HwOp, Program, fpu_bcast
 
 
 def bcast_cols(op: str, x: HwOp, col: HwOp) -> HwOp:
@@ -23,10 +23,11 @@ def bcast_cols(op: str, x: HwOp, col: HwOp) -> HwOp:
     SrcB. TTKernel has no bcast binary op; its closest form with the same per-tile work is `add/sub/mul_tiles` against
     a broadcast tile per tile row (hw_fpu_bcast), which costs one unary_bcast per tile row more than tt-metal's
     op. Where x is one tile wide, a broadcast into DST and a dest-reuse op, as before."""
-    r, c = x.shape
-    if c > 32 and c % 32 == 0:
-        return HwOp("fpu", op, (x, HwOp("bcast", "cols", (col,), (r, 32), {"n": 32})), x.shape, {"bcast": "cols"})
-    return HwOp("reuse", op, (HwOp("bcast", "cols", (col,), x.shape, {"n": c}), x), x.shape, {"reuse": "srcb"})
+    tiled = fpu_bcast(op, x, col)
+    if tiled is not None:
+        return tiled
+    return HwOp("reuse", op, (HwOp("bcast", "cols", (col,), x.shape, {"n": x.shape[1]}), x), x.shape,
+                {"reuse": "srcb"})
 
 
 def expert_program(q_rows: int, keys: int, d: int, chunk: int, scale: float, dtype: str = "bf16",

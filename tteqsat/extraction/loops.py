@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import HwOp, Program, fold_live, live_trips
+from tteqsat.extraction.program import HwOp, Program, fold_live, fpu_bcast, live_trips
 from tteqsat.frontend.masks import Mask
 
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
@@ -234,9 +234,8 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
         a = alpha[key]
         if fold.shape[1] == 1:
             corr = HwOp("sfpu2", "mul", (a, acc.prev), fold.shape, {}, "rescale")
-        elif fold.shape[1] > 32 and fold.shape[1] % 32 == 0:  # mul_tiles against a broadcast tile (hw_fpu_bcast)
-            tile = HwOp("bcast", "cols", (a,), (fold.shape[0], 32), {"n": 32}, "rescale factor")
-            corr = HwOp("fpu", "mul", (acc.prev, tile), fold.shape, {"bcast": "cols"}, "rescale")
+        elif (tiled := fpu_bcast("mul", acc.prev, a, "rescale", "rescale factor")) is not None:
+            corr = tiled
         else:
             wide = HwOp("bcast", "cols", (a,), fold.shape, {"n": fold.shape[1]}, "rescale factor")
             corr = HwOp("reuse", "mul", (wide, acc.prev), fold.shape, {"reuse": "srca"}, "rescale")

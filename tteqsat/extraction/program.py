@@ -39,6 +39,17 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
 REDUCE_KINDS = ("reduce",)
 
 
+def fpu_bcast(op: str, x: HwOp, col: HwOp, origin: str = "", col_origin: str = "") -> HwOp | None:
+    """`x op bcast_cols(col)` as hw_fpu_bcast forms it (rules/hardware.py): add/sub/mul_tiles against a broadcast
+    tile of `col` per tile row, read for every tile column; None where x is not wider than one tile in whole tiles
+    (the rules' condition; there a unary_bcast and a dest-reuse op compute it)."""
+    r, c = x.shape
+    if c <= TILE or c % TILE:
+        return None
+    tile = HwOp("bcast", "cols", (col,), (r, TILE), {"n": TILE}, col_origin)
+    return HwOp("fpu", op, (x, tile), x.shape, {"bcast": "cols"}, origin)
+
+
 def reduces_padding(kind: str, op: str, operand_shape: tuple[int, int]) -> bool:
     """Whether a reduce_tile would combine padding into its result: it folds all 32 lanes of a tile along
     its axis, and across a length-1 axis (a vector's) 31 of them are padding. Such a reduction is the

@@ -13,19 +13,15 @@ import numpy as np
 from tteqsat.errors import KernelError
 from tteqsat.extraction.loops import split
 from tteqsat.extraction.program import HwOp, Program
-from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
-from tteqsat.frontend.reference import BINARY, UNARY, scalar_op
+from tteqsat.frontend.reference import BINARY, UNARY, repeat_tile, scalar_op
 
 
 def repeated(op: HwOp, b: np.ndarray) -> np.ndarray:
-    """An FPU op's second operand as the op reads it: a one-tile-wide (`bcast` "cols") or one-tile-high ("rows")
-    operand is read again for every tile column (row) of the output."""
+    """An FPU op's second operand as the op reads it: a broadcast tile (`attrs["bcast"]`) for every tile column
+    (row) of the output."""
     along = op.attrs.get("bcast")
-    if along is None:
-        return b
-    r, c = op.shape
-    return np.tile(b, (1, -(-c // TILE)))[:, :c] if along == "cols" else np.tile(b, (-(-r // TILE), 1))[:r]
+    return b if along is None else repeat_tile(b, op.shape, str(along))
 
 
 def _eval_program(program: Program, leaves: Mapping[str, np.ndarray], block: int = 0,

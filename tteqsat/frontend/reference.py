@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import erf
 
 from tteqsat.errors import KernelError
-from tteqsat.frontend.ir import Kernel, Node, topo_order
+from tteqsat.frontend.ir import TILE, Kernel, Node, topo_order
 from tteqsat.frontend.masks import Mask
 
 
@@ -28,6 +28,15 @@ UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "max": np.maximum, "min": np.minimum,
 }
+
+
+def repeat_tile(b: np.ndarray, shape: tuple[int, int], along: str) -> np.ndarray:
+    """`b`, one tile wide (`along` "cols") or high ("rows"), as an FPU op of output `shape` reads it: the same tile
+    again for every tile column (row) of the output (hw_fpu_bcast)."""
+    r, c = shape
+    if along == "cols":
+        return np.tile(b, (1, -(-c // TILE)))[:, :c]
+    return np.tile(b, (-(-r // TILE), 1))[:r]
 
 
 def round_bf16(x: np.ndarray) -> np.ndarray:

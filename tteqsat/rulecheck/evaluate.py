@@ -11,7 +11,7 @@ import numpy as np
 
 from tteqsat.frontend.ir import TILE, Node
 from tteqsat.frontend.masks import Mask
-from tteqsat.frontend.reference import BINARY, UNARY, eval_node, round_bf16
+from tteqsat.frontend.reference import BINARY, UNARY, eval_node, repeat_tile, round_bf16
 from tteqsat.rulecheck.claims import Call, Lit, Term, Uncheckable, Var, show
 from tteqsat.rulecheck.shapes import DOMAINS, IllFormed
 
@@ -176,8 +176,7 @@ class Evaluator:
                 raise IllFormed(f"hw_fpu_bcast has no broadcast kind {kind!r} (cols, rows)")
             if y.shape[axis] != TILE or x.shape[axis] % TILE or x.shape[1 - axis] != y.shape[1 - axis]:
                 raise IllFormed(f"hw_fpu_bcast {kind} of {x.shape} and {y.shape}: b must be one tile along {kind}")
-            reps = (1, x.shape[1] // TILE) if axis == 1 else (x.shape[0] // TILE, 1)
-            return BINARY[op](x, np.tile(y, reps))
+            return BINARY[op](x, repeat_tile(y, x.shape, kind))
         if f in ("scalar", "hw_scalar"):
             return self._node(self._op(t, ctx), (0, 0), [T(1)], float(self.value(a[2], ctx)))
         if f in ("exp_scaled", "hw_exp_scaled"):

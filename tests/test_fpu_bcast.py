@@ -30,7 +30,7 @@ def _attention(keys: int, d: int = 64, rows: int = 64) -> tq.Kernel:
 
 
 def _scaled_rows() -> tq.Kernel:
-    """x * gamma + beta with gamma, beta one row each: broadcasts over rows (a layernorm's affine tail)."""
+    """exp(x * gamma + beta) with gamma, beta one row each: broadcasts over rows (a layernorm's affine tail)."""
     x = tq.tensor("x", (96, 128), "bf16")
     g = tq.tensor("g", (1, 128), "bf16")
     b = tq.tensor("b", (1, 128), "bf16")

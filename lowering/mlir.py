@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from tteqsat.errors import KernelError
 from tteqsat.frontend.masks import Mask
@@ -145,6 +146,17 @@ class IndexArith:
 
     def arith(self, name: str, a: str | int, b: str | int) -> str:
         return self.b.op(f"arith.{name}", [(str(a), "index"), (str(b), "index")], result="index")
+
+
+@dataclass(frozen=True)
+class SectionCode:
+    """A section's passes, to emit: `row(ib)` its row block whole (a loop over its passes), or the row block's
+    `row_open`, one pass `body(ib, jb)` and `row_close`, for a loop nest shared with another section."""
+
+    row: Callable[[str], None]
+    row_open: Callable[[str], None]
+    body: Callable[[str, str], None]
+    row_close: Callable[[str], None]
 
 
 class ComputeEmitter:
@@ -332,16 +344,65 @@ class ComputeEmitter:
 
     # -- sections -------------------------------------------------------------------------------------
     def section(self, sec: DstSection) -> None:
+        """One section: its waits, its hoisted inits, its loop nest of passes, its pops."""
+        code = self._prepare(sec)
+        self.b.loop(sec.grid[0] // sec.rows, code.row)
+        self._pops(sec)
+
+    def interleaved(self, first: DstSection, second: DstSection, chunks: tuple[str, str]) -> None:
+        """Two sections of one loop nest run pass by pass alternately (scheduling.interleave): the waits and
+        hoisted inits of both, then per row block and pass the first's pass and the second's, each with its own
+        acquire..release and `chunks` (the loop's chunk each computes); an engine both use is configured in every
+        pass."""
+        b = self.b
+        assert not self.ragged and (first.grid[0] // first.rows, first.grid[1] // first.width) == (
+            second.grid[0] // second.rows, second.grid[1] // second.width), "interleaved sections share a loop nest"
+        engines = [{e for op in sec.ops for e, _ in op.steps()} for sec in (first, second)]
+        shared = engines[0] & engines[1]
+        b.line(f"// sections {first.index} and {second.index} interleaved, pass by pass")
+        codes = []
+        for sec, chunk in zip((first, second), chunks, strict=True):
+            self.chunk = chunk
+            codes.append(self._prepare(sec, shared))
+
+        def row(ib: str) -> None:
+            for code, chunk in zip(codes, chunks, strict=True):
+                self.chunk = chunk
+                code.row_open(ib)
+
+            def both(jb: str) -> None:
+                for code, chunk in zip(codes, chunks, strict=True):
+                    self.chunk = chunk
+                    code.body(ib, jb)
+
+            b.loop(first.grid[1] // first.width, both)
+            for code, chunk in zip(codes, chunks, strict=True):
+                self.chunk = chunk
+                code.row_close(ib)
+
+        b.loop(first.grid[0] // first.rows, row)
+        for sec in (first, second):
+            self._pops(sec)
+
+    def _pops(self, sec: DstSection) -> None:
+        for cb, tiles in sec.pops:
+            self.b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+
+    def _prepare(self, sec: DstSection, shared: set[str] | frozenset[str] = frozenset()) -> SectionCode:
+        """Emit the section's header, waits and the inits hoisted out of its passes, and return the code of its
+        passes. `shared`: engines another section's passes use in between, so this one configures them in
+        every pass (the first call of each such engine gets its init inside the pass)."""
         b = self.b
         per_pass = f", {sec.rows} tile rows per acquire" if sec.rows > 1 else ""
         if sec.order == "tile":
             per_pass += f", tile by tile from op {sec.tile_from}"
+        if sec.row_waits:
+            per_pass += ", waits row block by row block for cb " + ", ".join(str(cb) for cb, _ in sec.row_waits)
         b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "
                f"{len(sec.ops)} ops{per_pass}")
         for cb, tiles in sec.waits:
             b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
         out_cb = sec.packs[0].cb
-        self.tiles = sec.tiles
         steps, pairs, owner = [], [], []
         for n, op in enumerate(sec.ops):
             op_steps, op_pairs = op.steps(), self.calls(op, out_cb)
@@ -364,7 +425,9 @@ class ComputeEmitter:
         for engine in ("fpu", "sfpu"):
             pos = [p for p, (e, _) in enumerate(steps) if e == engine]
             keys = [steps[p][1] for p in pos]
-            if keys:
+            if keys and engine in shared:
+                emit_init[pos[0]] = True  # configured again in every pass
+            elif keys:
                 pairs[pos[0]][0]()  # the first op's init, before the loop
             if switches(keys):
                 for n, p in enumerate(pos):
@@ -382,6 +445,7 @@ class ComputeEmitter:
             "a pass takes several tile rows only when it takes whole rows and packs no L1-accumulated tile"
 
         def body(ib: str, jb: str) -> None:
+            self.tiles = sec.tiles
             cols = [jb] if width == 1 else [self.column(jb, width, t) for t in range(width)]
             # the pass's tiles, row by row: (row, column); tile t of the pass sits in DST slot*tiles + t
             lines = [ib] if rows == 1 else [self.column(ib, rows, r) for r in range(rows)]
@@ -437,9 +501,20 @@ class ComputeEmitter:
             if pages:
                 b.loop_to(upper, skipped_tile, lower=lower)
 
-        def row(ib: str) -> None:
+        def row_open(ib: str) -> None:
+            for cb, tiles in sec.row_waits:  # the row block's tiles of a value read row block by row block
+                b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(tiles)])
             for cb in accumulated:  # one tile per row block, packed into by every tile of the row
                 b.op("ttkernel.cb_reserve_back", [self.cb(cb), self.i32(1)])
+
+        def row_close(ib: str) -> None:
+            for cb in accumulated:
+                b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
+            for cb, tiles in sec.row_waits:  # read: the next row block moves to the front
+                b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+
+        def row(ib: str) -> None:
+            row_open(ib)
             if ragged:  # a masked trip: only the passes holding a live key tile of this row
                 lo, hi = self.live_keys(ib)
                 first = self.ix.arith("floordivsi", lo, self.ix.const(width))
@@ -452,12 +527,10 @@ class ComputeEmitter:
                 self.acc_origin = None
             else:
                 b.loop(sec.grid[1] // width, lambda jb: body(ib, jb))
-            for cb in accumulated:
-                b.op("ttkernel.cb_push_back", [self.cb(cb), self.i32(1)])
+            row_close(ib)
 
-        b.loop(sec.grid[0] // rows, row)
-        for cb, tiles in sec.pops:
-            b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(tiles)])
+        return SectionCode(row, row_open, body, row_close)
+
 
     def fill(self, cb: int, tiles: int, value: float, what: str) -> None:
         """Push `tiles` tiles of a constant into a CB (scalers, loop state at its start value)."""
@@ -484,9 +557,7 @@ class ComputeEmitter:
         order = trip_order(body)
 
         def trip(chunk: str) -> None:
-            self.chunk = chunk
-            for sec in order:
-                self.section(sec)
+            self.trip_sections(order, lambda sec: chunk)
             self.chunk = b.const(0, "index")
 
         if ahead and info.live is None:
@@ -530,6 +601,19 @@ class ComputeEmitter:
         if info.live is not None and grid is not None and grid.share is not None and grid.ranked:
             self.pop_unread(info, (lo, hi))
 
+    def trip_sections(self, sections: list[DstSection], chunk: Callable[[DstSection], str]) -> None:
+        """A trip's sections in order, each on its chunk, an interleaved one together with the one before it."""
+        n = 0
+        while n < len(sections):
+            sec = sections[n]
+            if n + 1 < len(sections) and sections[n + 1].interleaved:
+                self.interleaved(sec, sections[n + 1], (chunk(sec), chunk(sections[n + 1])))
+                n += 2
+                continue
+            self.chunk = chunk(sec)
+            self.section(sec)
+            n += 1
+
     def pop_unread(self, info: LoopInfo, own: tuple[str, str]) -> None:
         """On a ranked group's core: pop the chunks of each shared stream its sender multicast beyond its own
         item's (`lowering.dataflow._emit_streams`: every core takes every chunk its run's widest item visits), so
@@ -567,9 +651,7 @@ class ComputeEmitter:
 
             def trip(chunk: str) -> None:
                 following = ix.arith("addi", chunk, ix.const(1))
-                for sec in body:
-                    self.chunk = following if sec.ahead else chunk
-                    self.section(sec)
+                self.trip_sections(body, lambda sec: following if sec.ahead else chunk)
 
             b.loop_to(str(final), trip, lower=lower)
             b.line("// the last trip: nothing left to compute ahead")

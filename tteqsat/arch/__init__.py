@@ -98,6 +98,14 @@ class Arch:
         return self.flag("settings.loop_lookahead")
 
     @property
+    def row_waits(self) -> bool:
+        return self.flag("settings.row_waits")
+
+    @property
+    def interleave_passes(self) -> bool:
+        return self.flag("settings.interleave_passes")
+
+    @property
     def share_inputs(self) -> bool:
         return self.flag("settings.share_inputs")
 

@@ -54,6 +54,8 @@ class CostModel(Protocol):
     def section(self, per_iteration: Engines, iterations: int, inits_hoisted: int,
                 inits_per_iteration: int) -> float: ...  # one DST section's cycles, alone
     def stage(self, section: DstSection, needs: tuple[Need, ...] = ()) -> Stage: ...  # a section, per thread
+    def joined_stage(self, first: DstSection, second: DstSection,
+                     needs: tuple[Need, ...] = ()) -> Stage: ...  # two sections' passes alternating, per thread
     def fill_stage(self, tiles: int) -> Stage: ...       # constant fills (scalers, loop state), per thread
     def mask_stage(self, patterns: list[tuple[str, str]]) -> Stage: ...  # building mask pattern tiles
     def pipelined(self, pre: list[Stage], body: list[Stage], trips: int | Sequence[int],
@@ -236,7 +238,10 @@ class TensixCostModel:
         e = section.engines
         fpu_hoisted, fpu_switches = section.init_sites.get("fpu", (0, 0))
         hoisted, switches = section.inits_hoisted, section.inits_per_iteration
-        unpack, math = self._source_bound(section, fpu_switches * self.init, e.math + self.sync + switches * self.init)
+        calls = self.pass_calls(section)
+        floor = max(e.unpack_thread, sum(u for u, _, _ in calls))
+        unpack, math = self._source_bound(calls, floor, fpu_switches * self.init,
+                                          e.math + self.sync + switches * self.init)
         pack = e.pack + self.sync
         if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
             math, pack = math + e.pack, 0.0
@@ -282,18 +287,53 @@ class TensixCostModel:
                 calls += per_op[p]
         return calls
 
-    def _source_bound(self, section: DstSection, own_unpack: float, math: float) -> tuple[float, float]:
+    def joined_stage(self, first: DstSection, second: DstSection, needs: tuple[Need, ...] = ()) -> Stage:
+        """Two sections of one loop nest run pass by pass alternately (`scheduling.interleave`) as one stage: a
+        pass is the first's calls then the second's against the two source banks (`_source_bound`; the unpacker
+        gets no further ahead across the two than within one), each with its own handshake. An engine both use
+        is configured in every pass, once for each: its hoisted init sites move into the pass."""
+        used = [{e for e, sites in sec.init_sites.items() if any(sites)} for sec in (first, second)]
+        shared = used[0] & used[1]
+        hoisted = {"fpu": 0, "sfpu": 0}
+        per_pass = {"fpu": 0, "sfpu": 0}
+        own_math = []  # each section's math a pass, its moved inits included
+        for sec in (first, second):
+            inits = 0
+            for engine, (h, each) in sec.init_sites.items():
+                moved = h if engine in shared else 0
+                hoisted[engine] += h - moved
+                per_pass[engine] += each + moved
+                inits += each + moved
+            own_math.append(sec.engines.math + self.sync + inits * self.init)
+        e1, e2 = first.engines, second.engines
+        calls = self.pass_calls(first) + self.pass_calls(second)
+        floor = sum(max(sec.engines.unpack_thread, sum(u for u, _, _ in self.pass_calls(sec)))
+                    for sec in (first, second))
+        unpack, math = self._source_bound(calls, floor, per_pass["fpu"] * self.init, sum(own_math))
+        pack = e1.pack + e2.pack + 2 * self.sync
+        if self.arch.dst_full_sync:
+            math, pack = math + e1.pack + e2.pack, 0.0
+        else:  # half-sync DST: a section's next pass takes the DST half its last one used once pack drained it,
+            # so each section's math and pack follow one another once a pair of passes (math waits the rest)
+            math = max(math, own_math[0] + e1.pack + self.sync, own_math[1] + e2.pack + self.sync)
+        reads = sum(sum(len(op.reads) * max(1, op.inner) for op in sec.ops) * sec.tiles for sec in (first, second))
+        grain = max(1, reads or round((e1.unpack_thread + e2.unpack_thread) / self.unpack))
+        tail = second.math_tail + self.sync if e2.unpack_thread else 0.0
+        return Stage(first.iterations, unpack, math, pack, hoisted["fpu"] * self.init,
+                     sum(hoisted.values()) * self.init, 0.0, needs, grain, tail)
+
+    def _source_bound(self, calls: list[tuple[float, float, float]], floor: float, own_unpack: float, math: float
+                      ) -> tuple[float, float]:
         """A pass's unpack and math threads, per pass in the steady state, with math's waits for the unpacker: SrcA
         and SrcB have two banks, so the unpacker gets at most two calls ahead of math (the timing simulator's
         rule, `sim.timing`). Each call that reads a CB takes a bank: the unpacker fills it once math has freed the
         bank's oldest call and math starts the call once it is filled; SFPU work only advances math, so while math
         does it the unpacker fills both banks for the next calls and stops. The pass's handshake and inits
         (`math` beyond its calls, `own_unpack`) open each pass. Three passes back to back; the last one's time is
-        the steady state. The unpack thread is busy for its calls and inits (at least the section's engines say:
-        sections built from engines alone, as calibration's GEMM passes, have no calls); math for `math` or,
-        when it waits for the unpacker, longer."""
-        calls = self.pass_calls(section)
-        unpack = own_unpack + max(section.engines.unpack_thread, sum(u for u, _, _ in calls))
+        the steady state. The unpack thread is busy for its inits and `floor` (its calls, or more where the
+        section's engines say so: sections built from engines alone, as calibration's GEMM passes, have no
+        calls); math for `math` or, when it waits for the unpacker, longer."""
+        unpack = own_unpack + floor
         if not any(u for u, _, _ in calls):
             return unpack, math
         own_math = max(0.0, math - sum(f + s for _, f, s in calls))

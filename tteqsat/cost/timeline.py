@@ -40,7 +40,11 @@ class Need:
     trip: loop-carried state; none before the first trip), "post". The latest run of the stage is meant;
     `back` counts runs before it (a stage later in the same loop body: back=1 is two trips before).
     `first`: for a "prev" need, the pre stage the first trip waits for instead (the copy of a stage that runs
-    one trip ahead, run before the loop for the first trip: `ahead_of_loop`)."""
+    one trip ahead, run before the loop for the first trip: `ahead_of_loop`).
+    `spread`: the consumer waits row block by row block (`DstSection.row_waits`): its first pass needs `passes`,
+    its last pass all of them. Its passes start an unpack apart at the earliest, and the producer's pack times are
+    convex in the pass index, so starting the consumer at the later of the two is exact at both ends and late
+    in between: the model never has a pass read a row before it is packed."""
 
     part: str
     index: int
@@ -48,6 +52,7 @@ class Need:
     back: int = 0
     freed: bool = False
     first: int = -1
+    spread: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,6 +233,8 @@ class _Run:
                 last = max(last, rec.packed(need.passes))
             else:
                 ready = max(ready, rec.packed(need.passes))
+                if need.spread and stage.passes > 1:
+                    ready = max(ready, rec.packed(rec.stage.passes) - (stage.passes - 1) * stage.unpack)
         runs = history.setdefault((part, index), [])  # `record`, inline
         runs.append(self.threads.run(stage, ready, last))
         if len(runs) > self.KEEP:
@@ -303,6 +310,23 @@ def ahead_of_loop(pre: list[Stage], body: list[Stage], post: list[Stage], ahead:
     peeled = [replace(body[i], needs=tuple(in_last_trip(n, i) for n in body[i].needs)) for i in last]
     after = [replace(st, needs=tuple(in_last_trip(n, len(body)) for n in st.needs)) for st in post]
     return pre + prologue, looped, peeled + after
+
+
+def interleaved(pre: list[Stage], body: list[Stage], post: list[Stage], joins: dict[int, Stage]
+                ) -> tuple[list[Stage], list[Stage], list[Stage]]:
+    """The loop with body stages a and a + 1 run as the one stage `joins[a]` for each a (their passes alternating:
+    `CostModel.joined_stage`), every wait on a body stage renumbered (a wait of the joined stage on itself is on
+    its previous trip)."""
+    index = list(range(len(body)))
+    kept = [n for n in range(len(body)) if n - 1 not in joins]
+    new = {old: kept.index(old if old in kept else old - 1) for old in index}
+
+    def renumber(stage: Stage) -> Stage:
+        return replace(stage, needs=tuple(replace(n, index=new[n.index]) if n.part in ("body", "prev") else n
+                                          for n in stage.needs))
+
+    looped = [renumber(joins.get(n, body[n])) for n in kept]
+    return [renumber(st) for st in pre], looped, [renumber(st) for st in post]
 
 
 def _items_of_trips(pre: list[Stage], body: list[Stage], trips: list[int], post: list[Stage]) -> float:

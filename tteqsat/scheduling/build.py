@@ -14,7 +14,8 @@ from tteqsat.extraction.exp_range import mark_unbounded_exps
 from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import Program
 from tteqsat.frontend.masks import Mask
-from tteqsat.scheduling.frames import schedule_frame
+from tteqsat.scheduling.frames import cb_l1_bytes, schedule_frame
+from tteqsat.scheduling.interleave import interleave_loop
 from tteqsat.scheduling.lookahead import in_order, pipeline_loop
 from tteqsat.scheduling.model import (
     CbPlan,
@@ -27,6 +28,7 @@ from tteqsat.scheduling.model import (
     TensorArg,
 )
 from tteqsat.scheduling.ragged import ragged_plan, tile_ranges
+from tteqsat.scheduling.row_waits import wait_by_rows
 from tteqsat.scheduling.timing import compute_cycles, kernel_cycles, mask_patterns, without_masks
 
 
@@ -102,12 +104,13 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             sequence.append((sec, reads, sec.in_loop))
     fills = sum(1 for cb in plan.cbs if cb.role == "scaler")
     fills += sum(f.tiles for f in loop.fills) if loop is not None else 0
+    trips = loop.trips if loop is not None else 0
+
+    def price(secs: list[DstSection]) -> float:  # a masked loop: its unmasked trips
+        unmasked = loop is None or loop.live is None
+        return compute_cycles(model, secs if unmasked else without_masks(model, secs), trips, fills)
+
     if loop is not None and not program.in_order and arch.loop_lookahead:
-        trips = loop.trips
-
-        def price(secs: list[DstSection]) -> float:  # a masked loop: its unmasked trips
-            return compute_cycles(model, secs if loop.live is None else without_masks(model, secs), trips, fills)
-
         order = pipeline_loop([sec for sec, _, _ in sequence], plan.cbs, loop, price)
         entry = {id(sec): (sec, reads, in_loop) for sec, reads, in_loop in sequence}
         sequence = [entry[id(sec)] for sec in order]
@@ -118,6 +121,11 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         raise KernelError(f"needs {len(plan.cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
                           program.name)
     sections = [sec for sec, _, _ in sequence]
+    if not program.in_order and arch.row_waits:
+        sections = wait_by_rows(sections, plan.cbs, loop, price)
+    if not program.in_order and arch.interleave_passes:
+        sections = interleave_loop(sections, plan.cbs, loop, price,
+                                   lambda: cb_l1_bytes(plan, model) <= arch.l1_budget)
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])

@@ -62,7 +62,7 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
                                          max_rows, built)
         except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
             continue
-        if overflow is None and _l1_bytes(trial_plan, model) > model.arch.l1_budget >= _l1_bytes(plan, model):
+        if overflow is None and cb_l1_bytes(trial_plan, model) > model.arch.l1_budget >= cb_l1_bytes(plan, model):
             continue
         if overflow is None and cycles is None:
             cycles = _frame_cycles(model, result)
@@ -74,7 +74,7 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
     return result
 
 
-def _l1_bytes(plan: CbPlan, model: TensixCostModel) -> int:
+def cb_l1_bytes(plan: CbPlan, model: TensixCostModel) -> int:
     """L1 bytes of the CBs planned so far, kernel inputs in the input format (`Schedule.l1_bytes`)."""
     return sum(cb.tiles * model.arch.tile_bytes(model.input_format(cb.dtype) if cb.role in INPUT_ROLES
                                                  else cb.dtype) for cb in plan.cbs)

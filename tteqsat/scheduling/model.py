@@ -123,11 +123,15 @@ class DstSection:
     packs: list[Pack]
     waits: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles) before the loop
     pops: list[tuple[int, int]] = field(default_factory=list)   # (cb, tiles) after the loop
+    row_waits: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles): waited for before each row block
+    # and popped after it, the block's tiles at the CB's front (`row_waits.wait_by_rows`), instead of all at once
     slots: int = 0
     engines: Engines = field(default_factory=Engines)  # per pass
     in_loop: bool = False
     ahead: bool = False  # in the loop, one trip ahead: trip t computes trip t+1's value (trip 0's before the
                          # loop, nothing in the last trip), so its work fills the waits of the trip's later sections
+    interleaved: bool = False  # in the loop, its passes run between those of the section before it (one loop
+                               # nest, that section's pass then this one's: `scheduling.interleave`)
     width: int = 1  # adjacent tiles of a row per pass
     rows: int = 1   # tile rows per pass (only when a pass takes whole rows: width == grid[1]); value slot s
                     # holds the pass's `tiles` tiles, row by row, in DST s*tiles .. s*tiles+tiles-1

@@ -18,7 +18,7 @@ from dataclasses import replace
 from tteqsat.cost.chip import CorePipeline
 from tteqsat.cost.engines import Engines
 from tteqsat.cost.model import CostModel
-from tteqsat.cost.timeline import Need, Stage, ahead_of_loop
+from tteqsat.cost.timeline import Need, Stage, ahead_of_loop, interleaved
 from tteqsat.extraction.program import HwOp
 from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
@@ -60,7 +60,12 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
                 found = positions
             if found:
                 n = found[-1]
-                needs.append(Need(label, n, parts[part][n][1].iterations))
+                producer = parts[part][n][1]
+                block = dict(consumer.row_waits).get(cb)
+                if block is not None:  # waited for row block by row block: the first block's passes, spread
+                    needs.append(Need(label, n, min(producer.iterations, -(-block // producer.tiles)), spread=True))
+                else:
+                    needs.append(Need(label, n, producer.iterations))
                 break
     return tuple(needs)
 
@@ -87,7 +92,20 @@ def stages(model: CostModel, sections: list[DstSection]) -> tuple[list[Stage], l
     trip ahead as `ahead_of_loop` lays it out: run its body `loop_trips` times)."""
     pre, body, post = _stages(model, sections)
     ahead = [sec.ahead for sec in sections if sec.in_loop]
-    return ahead_of_loop(pre, body, post, ahead) if any(ahead) else (pre, body, post)
+    if any(ahead):
+        pre, body, post = ahead_of_loop(pre, body, post, ahead)
+    return interleave_stages(model, sections, pre, body, post)
+
+
+def interleave_stages(model: CostModel, sections: Sequence[DstSection], pre: list[Stage], body: list[Stage],
+                      post: list[Stage], offset: int = 0) -> tuple[list[Stage], list[Stage], list[Stage]]:
+    """The loop's body stages with each interleaved section (`DstSection.interleaved`) joined to the one before it
+    (`CostModel.joined_stage`, waiting for what either waits for; `cost.timeline.interleaved` renumbers the
+    waits); the body's first `offset` stages are not sections."""
+    loop = [sec for sec in sections if sec.in_loop]
+    joins = {offset + p - 1: model.joined_stage(loop[p - 1], sec, body[offset + p - 1].needs + body[offset + p].needs)
+             for p, sec in enumerate(loop) if sec.interleaved}
+    return interleaved(pre, body, post, joins) if joins else (pre, body, post)
 
 
 def _stages(model: CostModel, sections: list[DstSection]) -> tuple[list[Stage], list[Stage], list[Stage]]:
@@ -141,7 +159,7 @@ def compute_cycles(model: CostModel, sections: list[DstSection], trips: int = 0,
 
 def _shift(stage: Stage) -> Stage:
     """The stage with its waits on pre-loop stages renumbered past a stage put in front of them."""
-    needs = tuple(Need(n.part, n.index + 1, n.passes) if n.part == "pre" else n for n in stage.needs)
+    needs = tuple(replace(n, index=n.index + 1) if n.part == "pre" else n for n in stage.needs)
     return replace(stage, needs=needs)  # everything else kept (a stage rebuilt field by field lost its grain)
 
 
@@ -205,7 +223,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     for part, computed in zip(("pre", "body", "post"), (pre, body, post), strict=True):
         staged = []
         for (position, sec), stage in zip(parts[part], computed, strict=True):
-            needs = [Need(n.part, n.index + offset[n.part], n.passes) for n in stage.needs]
+            needs = [replace(n, index=n.index + offset[n.part]) for n in stage.needs]
             for cb in sorted({r.cb for op in sec.ops for r in op.reads}):
                 if cb in reader_at:
                     where, index = reader_at[cb]
@@ -248,8 +266,8 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     post_stages = out["post"]
     (post_stages if loop is not None else pre_stages).extend(writers)
     if any(ahead):  # a chunk stream read by sections one trip ahead is read one trip ahead too
-        return ahead_of_loop(pre_stages, body_stages, post_stages, ahead)
-    return pre_stages, body_stages, post_stages
+        pre_stages, body_stages, post_stages = ahead_of_loop(pre_stages, body_stages, post_stages, ahead)
+    return interleave_stages(model, sections, pre_stages, body_stages, post_stages, len(chunks))
 
 
 def share_handshake(model: CostModel, schedule: Schedule, rate: float | None = None

@@ -135,6 +135,13 @@ def thread_floor(schedule, model) -> tuple[float, str]:
     """The busiest thread of the schedule as the pipeline runs it (each stage's per-pass cycles, math's waits for
     the unpacker inside a pass included, times its passes and trips, plus set-ups): no order of the same sections
     runs faster. (busiest cycles, which thread)"""
+    total = thread_totals(schedule, model)
+    which = max(total, key=lambda k: total[k])
+    return total[which], which
+
+
+def thread_totals(schedule, model) -> dict[str, float]:
+    """Each compute thread's cycles over the schedule as the pipeline runs it (`thread_floor`), by thread."""
     pre, body, post = stages(model, schedule.sections)
     trips = loop_trips(schedule.sections, schedule.loop.trips) if schedule.loop is not None else 0
     total = {"unpack": 0.0, "math": 0.0, "pack": 0.0}
@@ -143,8 +150,7 @@ def thread_floor(schedule, model) -> tuple[float, str]:
             total["unpack"] += runs * (st.passes * st.unpack + st.setup_unpack)
             total["math"] += runs * (st.passes * st.math + st.setup_math)
             total["pack"] += runs * (st.passes * st.pack + st.setup_pack)
-    which = max(total, key=lambda k: total[k])
-    return total[which], which
+    return total
 
 
 def op_floor_any(keys: int, d: int, arch, model, fused_fits: bool) -> tuple[float, str]:

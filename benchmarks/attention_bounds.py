@@ -8,6 +8,9 @@ of any form can beat on the calibrated model:
   pack    the score tiles P and the output once (and the exps, when they run on the pack thread)
   dram    q, k, v and the output at this core's share of the chip's sustained DRAM rate with every core
           of the grid streaming its own (the chip model's rate for bf16 pages)
+`op_floor` is a tighter per-core floor on the compute threads: the work every program of tteqsat's op forms must
+do (the MACs and, per score tile, an exp, a row max step, a subtract, two packs and the row sum; per trip the online
+rescale), each op at its cheapest form's price.
 On the chip (B x H heads over the grid): the launch plus the larger of the compute floor spread evenly over
 every core (the slowest core does at least its share) and the DRAM floor: q, k, v and the output read or
 written once (K and V shared by every q block of a head) at the sustained rate.

@@ -52,11 +52,12 @@ import tteqsat as tq
 import tteqsat.extraction.loops as loops
 from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
+from tteqsat.egraph.bridge import chunk_widths
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.scheduling.timing import loop_trips, stages
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from attention_bounds import chip_bound, core_bound  # noqa: E402
+from attention_bounds import chip_bound, core_bound, op_floor  # noqa: E402
 from chip_attention import CHUNKS, expert_on_grid  # noqa: E402
 from chip_attention import attention as batched_attention  # noqa: E402
 from expert_sdpa import expert_program  # noqa: E402
@@ -134,6 +135,13 @@ def thread_floor(schedule, model) -> tuple[float, str]:
     """The busiest thread of the schedule as the pipeline runs it (each stage's per-pass cycles, math's waits for
     the unpacker inside a pass included, times its passes and trips, plus set-ups): no order of the same sections
     runs faster. (busiest cycles, which thread)"""
+    total = thread_totals(schedule, model)
+    which = max(total, key=lambda k: total[k])
+    return total[which], which
+
+
+def thread_totals(schedule, model) -> dict[str, float]:
+    """Each compute thread's cycles over the schedule as the pipeline runs it (`thread_floor`), by thread."""
     pre, body, post = stages(model, schedule.sections)
     trips = loop_trips(schedule.sections, schedule.loop.trips) if schedule.loop is not None else 0
     total = {"unpack": 0.0, "math": 0.0, "pack": 0.0}
@@ -142,8 +150,19 @@ def thread_floor(schedule, model) -> tuple[float, str]:
             total["unpack"] += runs * (st.passes * st.unpack + st.setup_unpack)
             total["math"] += runs * (st.passes * st.math + st.setup_math)
             total["pack"] += runs * (st.passes * st.pack + st.setup_pack)
-    which = max(total, key=lambda k: total[k])
-    return total[which], which
+    return total
+
+
+def op_floor_any(keys: int, d: int, arch, model, fused_fits: bool) -> tuple[float, str]:
+    """attention_bounds.op_floor at its cheapest over the chunk widths the streaming rules offer (the widest is the
+    cheapest: fewest online rescales; whether it fits L1 is not asked, which only lowers the floor) and over one
+    trip (no rescale) where the fused form fits L1: what no program of tteqsat's op forms for this q block beats.
+    (floor cycles, the busiest thread's name)"""
+    widths = [w for w in chunk_widths(attention(keys, d)) if w < keys and keys % w == 0]
+    if fused_fits or not widths:
+        widths.append(keys)
+    f = min((op_floor(Q_ROWS, keys, d, arch, model, w) for w in widths), key=lambda f: f["floor"])
+    return f["floor"], max(("math", "unpack", "pack"), key=lambda k: f[k])
 
 
 def table(title: str, columns: tuple[str, ...]) -> Table:
@@ -157,8 +176,8 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
     main = table(f"flash attention per {Q_ROWS}-row q block on one core, modeled cycles ({platform.machine()}, "
                  f"{platform.python_version()})",
                  ("arch", "d", "S", "derived", "form", "+packexp", "expert24", "expert25", "ttm26", "derived/expert25",
-                  "bound", "bound by", "at share", "at share/bound", "compute/compute bound", "chunks d/e25/t26",
-                  "opt s"))
+                  "op floor", "op floor/expert25", "bound", "bound by", "at share", "at share/bound",
+                  "compute/compute bound", "chunks d/e25/t26", "opt s"))
     gaps = table("where derived's compute cycles go against the compute bound (busy cycles per thread)",
                  ("arch", "d", "S", "derived compute", "compute bound", "math floor", "math busy (fpu+sfpu)",
                   "unpack floor", "unpack busy", "pack floor", "pack busy", "sync+init", "waits", "busiest thread",
@@ -187,10 +206,12 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                 e25, w25 = expert_best(keys, d, "2025", arch, model)
                 t26, w26 = ttmetal_best(keys, d, model)
                 b = core_bound(Q_ROWS, keys, d, arch, model)
+                floor_op, floor_op_by = op_floor_any(keys, d, arch, model, res.alternatives["fused"].feasible)
                 which = max(("math", "unpack", "pack", "dram"), key=lambda k: b[k])
                 at_share = max(compute, b["dram"])
                 main.add_row(arch_name, str(d), str(keys), f"{cyc:,.0f}", res.chosen, f"{packexp:,.0f}",
-                             f"{e24:,.0f}", f"{e25:,.0f}", f"{t26:,.0f}", f"{cyc / e25:.3f}", f"{b['bound']:,.0f}",
+                             f"{e24:,.0f}", f"{e25:,.0f}", f"{t26:,.0f}", f"{cyc / e25:.3f}",
+                             f"{floor_op:,.0f} ({floor_op_by})", f"{floor_op / e25:.3f}", f"{b['bound']:,.0f}",
                              which, f"{at_share:,.0f}", f"{at_share / b['bound']:.2f}",
                              f"{compute / b['compute']:.2f}", f"{chunk}/{w25}/{w26}", f"{seconds:.1f}")
                 t = busy(sched, model)
@@ -236,6 +257,8 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                             "expert25_cycles": round(e25, 1), "expert25_chunk": w25,
                             "ttm26_cycles": round(t26, 1), "ttm26_chunk": w26,
                             "bound_cycles": round(b["bound"], 1), "bound_by": which,
+                            "op_floor_cycles": round(floor_op, 1), "op_floor_by": floor_op_by,
+                            "op_floor_over_expert25": round(floor_op / e25, 3),
                             "compute_bound_cycles": round(b["compute"], 1), "dram_share_cycles": round(b["dram"], 1),
                             "derived_at_share_cycles": round(at_share, 1),
                             "derived_over_expert25": round(cyc / e25, 3),

@@ -201,7 +201,7 @@ def test_a_cheaper_cut_whose_cbs_overflow_l1_is_not_taken(monkeypatch) -> None:
     r = tq.optimize(kernel, "wormhole_b0", blocks=(), form="fused")
     assert r.l1_bytes <= r.arch.l1_budget
     assert [o.kind for o in r.schedule.sections[-1].ops] == ["bcast", "matmul", "sfpu2"]
-    monkeypatch.setattr(frames, "_l1_bytes", lambda plan, model: 0)
+    monkeypatch.setattr(frames, "cb_l1_bytes", lambda plan, model: 0)
     with pytest.raises(tq.KernelError, match="does not fit"):
         tq.optimize(kernel, "wormhole_b0", blocks=(), form="fused")
 

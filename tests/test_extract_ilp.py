@@ -149,3 +149,25 @@ def test_acceptance_kernels_through_optimize_verify(case: str, arch: str) -> Non
     res.verify(inputs=random_inputs(kernel, seed=0, scale=0.25))
     assert res.cost_cycles <= res.baseline_cycles
     assert res.cost_cycles <= optimized_example(case, arch=arch).cost_cycles  # greedy is kept when it schedules better
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_graphs_with_broadcast_tiles(seed: int) -> None:
+    """Random e-graphs where a third of the classes may also be an FPU op against one broadcast tile per tile row
+    (`hw_fpu_bcast`, whose second operand has a shape of its own): the ILP is never worse than greedy, small ones
+    match brute force, and the programs the two extract take the form."""
+    g = random_egraph(seed, classes=40, bcast=0.3)
+    res = solve_ilp(g, WH, "r", "bf16", input_names(g), time_limit=5.0)
+    assert res.objective <= res.greedy_objective + 1e-9
+    small = random_egraph(seed, classes=6, inputs=2, alternatives=2, outputs=1, back_edges=0.3, bcast=0.5)
+    names = input_names(small)
+    assert solve_ilp(small, WH, "r", "bf16", names).objective == pytest.approx(brute_force(small, WH, names))
+
+
+def test_broadcast_tiles_are_extracted_from_random_graphs() -> None:
+    kinds = set()
+    for seed in range(8):
+        g = random_egraph(seed, classes=40, bcast=0.3)
+        program = solve_ilp(g, WH, "r", "bf16", input_names(g), time_limit=5.0).program
+        kinds |= {(op.kind, op.attrs.get("bcast")) for op in program.ops()}
+    assert ("fpu", "cols") in kinds

@@ -20,12 +20,19 @@ _FORMS: tuple[tuple[str, tuple[object, ...], int], ...] = (
 )
 
 
+_BCAST_OPS = ("add", "sub", "mul")
+
+
 def random_egraph(seed: int, classes: int = 40, inputs: int = 3, alternatives: int = 3, outputs: int = 2,
-                  back_edges: float = 0.05, shape: tuple[int, int] = (64, 64)) -> SerializedEGraph:
-    """A reproducible random e-graph: `inputs` input classes, then `classes` computed ones."""
+                  back_edges: float = 0.05, shape: tuple[int, int] = (64, 64), bcast: float = 0.0
+                  ) -> SerializedEGraph:
+    """A reproducible random e-graph: `inputs` input classes, then `classes` computed ones. With `bcast`, that
+    share of the computed classes also has an FPU op against one broadcast tile per tile row (`hw_fpu_bcast`) of
+    the first input's row max, from two classes of their own shapes (a column, its one-tile-wide broadcast)."""
     rng = random.Random(seed)
     ids = [f"TensorExpr-{k}" for k in range(inputs + classes)]
     graph: dict[str, list[ENode]] = {}
+    shapes = {cid: shape for cid in ids}
     counter = 0
 
     def node(op: str, children: tuple[str, ...], literals: tuple[object, ...]) -> ENode:
@@ -35,6 +42,11 @@ def random_egraph(seed: int, classes: int = 40, inputs: int = 3, alternatives: i
 
     for k in range(inputs):
         graph[ids[k]] = [node("input_", (), (f"in{k}",))]
+    column, tile = "TensorExpr-column", "TensorExpr-bcast"
+    if bcast:
+        graph[column] = [node("hw_reduce", (ids[0],), ("rowmax", 1.0))]
+        graph[tile] = [node("hw_bcast", (column,), ("cols", 32))]
+        shapes[column], shapes[tile] = (shape[0], 1), (shape[0], 32)
     for k in range(inputs, inputs + classes):
         nodes = []
         for alt in range(1 + rng.randrange(alternatives)):
@@ -46,8 +58,9 @@ def random_egraph(seed: int, classes: int = 40, inputs: int = 3, alternatives: i
             nodes.append(node(op, kids, lits))
         if rng.random() < 0.3:  # a math-level node extraction must skip
             nodes.append(node("binary", nodes[0].children[:1] * 2, ("add",)))
+        if bcast and rng.random() < bcast:
+            nodes.append(node("hw_fpu_bcast", (nodes[0].children[0], tile), (rng.choice(_BCAST_OPS), "cols")))
         graph[ids[k]] = nodes
-    shapes = {cid: shape for cid in ids}
     roots = ids[len(ids) - outputs:]
     return SerializedEGraph(graph, shapes, sorted((f"out{n}", cid) for n, cid in enumerate(roots)))
 

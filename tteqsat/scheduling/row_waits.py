@@ -39,12 +39,10 @@ def _row_block(sec: DstSection, cb: int, tiles: int) -> int | None:
 def candidates(sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo | None
                ) -> list[tuple[int, int, int]]:
     """(position, cb, block tiles) of every computed value its one reader could wait for by row blocks: the
-    section that waits for it is the one that pops it. A masked loop's sections keep their waits (their trips
-    skip dead tiles pass by pass)."""
+    section that waits for it is the one that pops it. (A masked loop's trips that skip dead tiles still push a
+    page for each, so a row block's pages are all there.)"""
     out = []
     for pos, sec in enumerate(sections):
-        if sec.in_loop and loop is not None and loop.live is not None:
-            continue
         for cb, tiles in sec.waits:
             if cbs[cb].role != "intermediate" or (cb, tiles) not in sec.pops:
                 continue

@@ -118,6 +118,8 @@ class Result:
     _rerun: Callable[[list[RuleSet]], Result] | None = field(default=None, repr=False)
     _mlir: str | None = None
     split: KeySplit | None = None          # this is the first of two kernels: the keys split into parts
+    # optimize(_defer_widths=True): the result with the unmasked loops' neighbouring widths tried on the grid too
+    _widen: Callable[[], Result] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # the dataclass's would print every field: 30 KB for one exp
         return f"<Result {self.kernel.name!r} on {self.arch.name}: {self.chosen}, {self.comparison()}>"
@@ -586,7 +588,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
              check_rules: bool = True, overrides: dict[str, object] | None = None,
              cost_model: TensixCostModel | None = None, extractor=extract, form: str = "auto",
              cores: int | None = None, blocks: Sequence[int] | None = None, split: bool | int | None = None,
-             progress=None, prices: Prices | None = None, chunks: Sequence[int] | None = None) -> Result:
+             progress=None, prices: Prices | None = None, chunks: Sequence[int] | None = None,
+             _defer_widths: bool = False) -> Result:
     """Optimize `kernel` for `arch`: the cheapest schedule equality saturation finds under the cost model,
     over the chip's core grid.
 
@@ -599,6 +602,8 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
     only chunk widths (elements) a loop over a long axis may stream in (the default offers 128 to 2048 and
     extraction picks by cost; for cost-model experiments on one loop shape). `prices`: programs
     already priced for this kernel, arch, cost model and `cores` (re-runs of one optimization share them).
+    `_defer_widths` (the kernels of a split over keys): an unmasked loop's neighbouring widths are tried later, by
+    `Result._widen`, so a split pays them only for the part count it keeps.
     """
     if not isinstance(kernel, Kernel):
         raise KernelError(f"optimize expects a tq.Kernel, got {type(kernel).__name__}")
@@ -739,6 +744,25 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             alternatives[label] = Alternative(label, cand.chip.cycles, True, _describe(cand))
         return cand
 
+    def widen(label: str, roots, block: int | None, items: int, cand: Candidate) -> None:
+        """The loop's neighbouring chunk widths, extracted exactly and priced on the grid (candidates of their
+        own): wider while cheaper, else narrower."""
+        offered, chosen = set(chunks or chunk_widths(element)), _chunk_width(cand.program)
+        for step in (2, 0.5):  # wider while it gets cheaper, else narrower
+            width = chosen
+            while (width := int(width * step)) in offered:
+                other = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price,
+                                     times, chunks, report.stopped_by, width=width)
+                if isinstance(other, Alternative):
+                    break
+                tried = priced(*other, label, block, items)
+                if tried.chip.cycles >= cand.chip.cycles:
+                    break
+                cand = tried
+            if _chunk_width(cand.program) != chosen:
+                break
+
+    deferred: list[tuple[str, object, int | None, int, Candidate]] = []  # retries waiting for Result._widen
     for block, roots in searches:  # whole rows (unless heights are asked for), then each row-block height
         items = view.elements * (rows // block if block else 1)
         for label in ("fused", "streaming"):
@@ -760,57 +784,21 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             cost = cand.chip
             floor = max(cost.core_compute_cycles, cost.dram_floor_cycles) + cost.launch_cycles
             waits = cost.cycles - floor > WAIT_RETRY * cost.cycles
-            if items > 1 and loop is not None and (loop.live is not None or waits):
-                offered, chosen = set(chunks or chunk_widths(element)), _chunk_width(cand.program)
-                for step in (2, 0.5):  # wider while it gets cheaper, else narrower
-                    width = chosen
-                    while (width := int(width * step)) in offered:
-                        other = _search_form(label, roots, extractor, model, arch_obj, element, input_order, price,
-                                             times, chunks, report.stopped_by, width=width)
-                        if isinstance(other, Alternative):
-                            break
-                        tried = priced(*other, label, block, items)
-                        if tried.chip.cycles >= cand.chip.cycles:
-                            break
-                        cand = tried
-                    if _chunk_width(cand.program) != chosen:
-                        break
+            if items > 1 and loop is not None and loop.live is not None:
+                widen(label, roots, block, items, cand)
+            elif items > 1 and loop is not None and waits:
+                # a split over keys optimizes every part count's kernels and keeps one count: their unmasked
+                # retries (kernels 0.3-0.8 % cheaper) run for the kept count's kernels only (Result._widen), the
+                # same result at 19 % less time in the split's kernels (benchmarks/README.md, width search)
+                if _defer_widths:
+                    deferred.append((label, roots, block, items, cand))
+                else:
+                    widen(label, roots, block, items, cand)
+
     if baseline_error is None:
         candidates.append(Candidate("baseline", None, unfused, baseline, baseline_chip))
     if not candidates:
         raise KernelError(_fits_nowhere(kernel.name, arch_obj, alternatives, report.stopped_by)) from None
-    if form != "auto":
-        forced = [c for c in candidates if c.form == form]
-        if not forced:
-            alt = alternatives[form]
-            raise KernelError(f"form '{form}' {alt.status} for kernel '{kernel.name}': {alt.detail}"
-                              + "".join(f"\n{hint}" for hint in _advice([alt], arch_obj, report.stopped_by)))
-        candidates = forced
-    best_cand = min(candidates, key=lambda c: (c.chip.cycles, c.form != "streaming", -(c.block or 0)))
-    if best_cand.chip.items > 1:
-        best_cand.schedule.grid = grid_plan(best_cand.schedule, view, best_cand.block, best_cand.chip, arch_obj)
-    chosen = best_cand.form
-    if best_cand.chip.shared > 1:
-        chip = best_cand.chip
-        per_element = chip.items // view.elements
-        part = ("whole batch elements" if chip.share_run == per_element
-                else f"runs of {chip.share_run} of an element's {per_element}")
-        ranked = best_cand.schedule.grid is not None and best_cand.schedule.grid.ranked
-        pace = "together" if ranked else "in lockstep"
-        notes.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row blocks "
-                     f"({part}) {pace}; in each group one core reads the whole inputs from DRAM and "
-                     "multicasts them to the others over the NoC"
-                     + ("; the items visit different chunks (the mask skips some), so each group's sender "
-                        "multicasts every chunk of its run's widest block to all of them (each core pops those "
-                        "its own block does not visit, and the cores take the dearer blocks in turn)"
-                        if ranked else ""))
-    elif arch_obj.share_inputs and best_cand.schedule.loop is not None and best_cand.schedule.loop.live is not None:
-        notes.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some); "
-                     "sharing them in groups of cores (every chunk of each run's widest block multicast to "
-                     "the group) did not price cheaper, so each core reads its own inputs")
-    if chosen == "baseline" and form == "auto":
-        notes.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
-    reason = _why(chosen, alternatives)
 
     def reoptimize(rulesets: list[RuleSet]) -> Result:
         """The same optimization with other rulesets (for naming the rules a result depends on)."""
@@ -820,16 +808,61 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                             cost_model=cost_model, extractor=extractor, form=form, cores=cores, blocks=blocks,
                             split=split, prices=prices, chunks=chunks)
 
-    result = Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
-                    times, notes, alternatives=alternatives, chosen=chosen, reason=reason, rulesets=chosen_rules,
-                    limits=limits, _rerun=reoptimize, chip=best_cand.chip, baseline_chip=baseline_chip, view=view,
-                    block=best_cand.block)
+    def choose() -> Result:
+        """The cheapest candidate (of the asked form) as the Result, with the notes on how it runs."""
+        pool = candidates
+        if form != "auto":
+            pool = [c for c in candidates if c.form == form]
+            if not pool:
+                alt = alternatives[form]
+                raise KernelError(f"form '{form}' {alt.status} for kernel '{kernel.name}': {alt.detail}"
+                                  + "".join(f"\n{hint}" for hint in _advice([alt], arch_obj, report.stopped_by)))
+        best_cand = min(pool, key=lambda c: (c.chip.cycles, c.form != "streaming", -(c.block or 0)))
+        if best_cand.chip.items > 1:
+            best_cand.schedule.grid = grid_plan(best_cand.schedule, view, best_cand.block, best_cand.chip, arch_obj)
+        chosen = best_cand.form
+        said = list(notes)
+        if best_cand.chip.shared > 1:
+            chip = best_cand.chip
+            per_element = chip.items // view.elements
+            part = ("whole batch elements" if chip.share_run == per_element
+                    else f"runs of {chip.share_run} of an element's {per_element}")
+            ranked = best_cand.schedule.grid is not None and best_cand.schedule.grid.ranked
+            pace = "together" if ranked else "in lockstep"
+            said.append(f"settings.share_inputs: {len(chip.group_runs)} groups of {chip.shared} cores run row "
+                        f"blocks ({part}) {pace}; in each group one core reads the whole inputs from DRAM and "
+                        "multicasts them to the others over the NoC"
+                        + ("; the items visit different chunks (the mask skips some), so each group's sender "
+                           "multicasts every chunk of its run's widest block to all of them (each core pops those "
+                           "its own block does not visit, and the cores take the dearer blocks in turn)"
+                           if ranked else ""))
+        elif (arch_obj.share_inputs and best_cand.schedule.loop is not None
+              and best_cand.schedule.loop.live is not None):
+            said.append("settings.share_inputs: this kernel's items visit different chunks (its mask skips some); "
+                        "sharing them in groups of cores (every chunk of each run's widest block multicast to "
+                        "the group) did not price cheaper, so each core reads its own inputs")
+        if chosen == "baseline" and form == "auto":
+            said.append("no optimized schedule models cheaper than the unfused baseline; using the baseline")
+        return Result(kernel, arch_obj, best_cand.schedule, baseline, best_cand.program, report, len(graph.classes),
+                      times, said, alternatives=dict(alternatives), chosen=chosen, reason=_why(chosen, alternatives),
+                      rulesets=chosen_rules, limits=limits, _rerun=reoptimize, chip=best_cand.chip,
+                      baseline_chip=baseline_chip, view=view, block=best_cand.block)
+
+    def widened() -> Result:
+        """The deferred retries run, and the cheapest candidate chosen again."""
+        while deferred:
+            widen(*deferred.pop(0))
+        return choose()
+
+    result = choose()
+    result._widen = widened if deferred else None
     if not splitting:
         return result
 
-    def run(part: Kernel) -> Result:
+    def run(part: Kernel) -> Result:  # its unmasked width retries deferred: _split_keys widens the chosen count's
         return optimize(part, arch_obj, limits=limits, rules=rules, shipped_rules=shipped_rules, check_rules=False,
-                        cost_model=cost_model, extractor=extractor, cores=cores, split=False, prices=prices)
+                        cost_model=cost_model, extractor=extractor, cores=cores, split=False, prices=prices,
+                        _defer_widths=True)
 
     return _split_keys(result, kernel, arch_obj, split, grid, run, graph.key_parts(),
                        view if view.group > 1 else None)
@@ -909,6 +942,10 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
         total = first.cost_cycles + sum(r.cost_cycles for r in after)
         if best is None or total < best[0]:
             best = (total, first, kv, after)
+    if best is not None:  # the chosen count's kernels with their unmasked loops' widths tried on the grid
+        _, first, kv, after = best
+        first, after = _widened(first), tuple(map(_widened, after))
+        best = (first.cost_cycles + sum(r.cost_cycles for r in after), first, kv, after)
     if best is None or not forced and best[0] >= result.cost_cycles:
         return result
     total, first, kv, after = best
@@ -931,6 +968,11 @@ def _split_keys(result: Result, kernel: Kernel, arch: Arch, split: bool | int | 
                     f"{result.items} on {grid.cores} cores, then " + _merging(kv, merges)
                     + "a kernel combining the parts")
     return first
+
+
+def _widened(result: Result) -> Result:
+    """`result` with the width retries optimize(_defer_widths=True) left for later run (itself when none were)."""
+    return result._widen() if result._widen is not None else result
 
 
 def _merging(kv: KvSplit, merges: Sequence[Result]) -> str:

@@ -556,8 +556,8 @@ class ComputeEmitter:
         named = ", ".join(str(sec.index) for sec in ahead)
         order = trip_order(body)
 
-        def trip(chunk: str) -> None:
-            self.trip_sections(order, lambda sec: chunk)
+        def trip(chunk: str) -> None:  # a masked loop's pairs run only in its pipelined trips (`pipelined`)
+            self.trip_sections(order, lambda sec: chunk, pairs=info.live is None)
             self.chunk = b.const(0, "index")
 
         if ahead and info.live is None:
@@ -601,12 +601,14 @@ class ComputeEmitter:
         if info.live is not None and grid is not None and grid.share is not None and grid.ranked:
             self.pop_unread(info, (lo, hi))
 
-    def trip_sections(self, sections: list[DstSection], chunk: Callable[[DstSection], str]) -> None:
-        """A trip's sections in order, each on its chunk, an interleaved one together with the one before it."""
+    def trip_sections(self, sections: list[DstSection], chunk: Callable[[DstSection], str], pairs: bool = True
+                      ) -> None:
+        """A trip's sections in order, each on its chunk, an interleaved one together with the one before it (with
+        `pairs`; else each apart, as a masked loop's trips that apply the mask run them)."""
         n = 0
         while n < len(sections):
             sec = sections[n]
-            if n + 1 < len(sections) and sections[n + 1].interleaved:
+            if pairs and n + 1 < len(sections) and sections[n + 1].interleaved:
                 self.interleaved(sec, sections[n + 1], (chunk(sec), chunk(sections[n + 1])))
                 n += 2
                 continue

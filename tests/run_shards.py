@@ -27,7 +27,7 @@ SECONDS = {
     "test_timing_sim": 26, "test_lookahead": 25, "test_rule_stats": 20, "test_dram_share": 20, "test_split_tree": 20,
     "test_sweep": 19, "test_cli_rules": 17, "test_chip_pipeline": 17, "test_verification": 16, "test_oracle": 12,
     "test_fpu_bcast": 14, "test_tile_major": 11, "test_splitkv": 11, "test_host": 11, "test_fuzz_conditioning": 10,
-    "test_interleave": 15, "test_row_waits": 32, "test_attention_bounds": 9, "test_split_width_retry": 18,
+    "test_interleave": 45, "test_row_waits": 32, "test_attention_bounds": 9, "test_split_width_retry": 18,
 }
 
 

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import re
 
+import numpy as np
 import pytest
 from test_fpu_bcast import _attention
 
@@ -87,3 +88,23 @@ def test_never_dearer(arch: str) -> None:
     for d in (64, 128):
         on, off = _optimized(4096, d, arch), _optimized(4096, d, arch, interleave=False)
         assert on.schedule.cost_cycles <= off.schedule.cost_cycles
+
+
+def test_a_masked_loop_interleaves_only_in_its_unmasked_trips() -> None:
+    """Causal attention: the trips where the mask holds everywhere run pipelined, the exp pass interleaved with the
+    next trip's Q K^T; the trips that apply the mask run the sections apart in program order (the model prices
+    them so: `lookahead.in_order` clears the flag). Cheaper than without, and core 0 (the shortest and the longest
+    q blocks of its heads) verifies."""
+    q, k, v = (tq.tensor(n, (1, 2, 4096, 128), "bf16") for n in "qkv")
+    s = q @ k.mT * 0.088
+    kernel = tq.kernel("causal", tq.softmax(tq.where(tq.tri(4096, 4096), s, -np.inf)) @ v)
+    r = tq.optimize(kernel, "wormhole_b0")
+    assert r.schedule.loop.live is not None and any(sec.interleaved for sec in r.schedule.sections)
+    text = r.to_mlir()
+    unmasked = text.index("// chunks that skip the mask")
+    masked_after = text.index("// chunks that apply the mask", unmasked)
+    assert unmasked < text.index("interleaved, pass by pass") < masked_after
+    assert "interleaved" not in text[masked_after:]
+    apart = tq.optimize(kernel, load_arch("wormhole_b0", {"settings.interleave_passes": False}))
+    assert r.cost_cycles < apart.cost_cycles
+    r.verify(cores=[0])

@@ -12,8 +12,9 @@ Two sections may interleave when they are adjacent in a trip, have the same loop
 per row block), and neither reads what the other packs in the same trip. The one case of a read across them is
 a section one trip ahead packing the next trip's value of a CB the other reads this trip (S = Q K_(t+1)^T
 while exp reads S_t): that CB then holds two trips' values. Which pairs interleave is priced like any other
-scheduling choice: each adjacent pair in trip order, kept when the model says the kernel is cheaper. An
-unmasked loop only: a masked loop's trips skip dead tiles pass by pass.
+scheduling choice: each adjacent pair in trip order, kept when the model says the kernel is cheaper. A masked
+loop interleaves only in the trips where its mask holds everywhere (those it runs pipelined); the trips that
+apply the mask run the sections apart.
 """
 
 from __future__ import annotations
@@ -50,13 +51,17 @@ def grown_cbs(first: DstSection, second: DstSection) -> set[int] | None:
 
 
 def pairs(sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo | None) -> list[int]:
-    """Positions p of the loop's sections whose passes may run between those of the section at p - 1."""
-    if loop is None or loop.live is not None:
+    """Positions p of the loop's sections whose passes may run between those of the section at p - 1. In a masked
+    loop only with a section one trip ahead: the pair runs in its unmasked trips, pipelined, and its masked trips
+    run the sections apart, in program order (`lookahead.in_order`)."""
+    if loop is None:
         return []
     out = []
     for p in range(1, len(sections)):
         a, b = sections[p - 1], sections[p]
         if not (a.in_loop and b.in_loop) or a.interleaved or b.interleaved:
+            continue
+        if loop.live is not None and not b.ahead:
             continue
         if nest(a) != nest(b) or a.iterations < 2:
             continue

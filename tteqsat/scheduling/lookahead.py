@@ -88,16 +88,16 @@ def trip_order(body: list[DstSection]) -> list[DstSection]:
 
 
 def in_order(sections: list[DstSection]) -> list[DstSection]:
-    """The sections with the loop's trip in `trip_order`, none flagged ahead (copies): what a masked loop's
-    trips that apply the mask run."""
+    """The sections with the loop's trip in `trip_order`, none flagged ahead or interleaved (copies): what a masked
+    loop's trips that apply the mask run."""
     body = [sec for sec in sections if sec.in_loop]
-    if not any(sec.ahead for sec in body):
+    if not any(sec.ahead or sec.interleaved for sec in body):
         return sections
     start = sections.index(body[0])
     out = []
     for sec in trip_order(body):
         sec = copy.copy(sec)
-        sec.ahead = False
+        sec.ahead, sec.interleaved = False, False
         out.append(sec)
     return sections[:start] + out + sections[start + len(body):]
 

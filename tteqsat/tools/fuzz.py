@@ -210,7 +210,8 @@ def _fp32_twin(case: Case, why: str, used: tuple[str, ...]) -> Outcome:
 
 def paths(result) -> tuple[str, ...]:
     """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
-    sections one trip ahead, dead chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
+    sections one trip ahead, two sections' passes interleaved, values waited for row block by row block, dead
+    chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
     more than one core, cores running several work items, reads shared by cores (lockstep groups, or ranked groups
     under a skipping mask, and whether some receiver visits fewer chunks than its sender: the chunks beyond its own
     it is sent and pops unread after its item), keys split over cores."""
@@ -221,6 +222,10 @@ def paths(result) -> tuple[str, ...]:
         out.append("loop over chunks")
     if any(sec.ahead for sec in sched.sections):
         out.append("sections one trip ahead")
+    if any(sec.interleaved for sec in sched.sections):
+        out.append("passes interleaved")
+    if any(sec.row_waits for sec in sched.sections):
+        out.append("row waits")
     if any(cb.role == "mask" for cb in sched.cbs):
         out.append("mask tiles")
     if loop is not None and loop.live is not None:

@@ -83,6 +83,8 @@ def _schedule_section(result) -> str:
         packs = ", ".join(f"cb{p.cb} ({roles.get(p.cb, '?')})" for p in sec.packs)
         runs = loop.trips if sec.in_loop and loop is not None else 1
         where = (f"loop x{runs}, a trip ahead" if sec.ahead else f"loop x{runs}") if sec.in_loop else "once"
+        where += ", passes alternating with the section before" if sec.interleaved else ""
+        where += ", waits row block by row block" if sec.row_waits else ""
         rows.append([sec.index, f"{sec.grid[0]}x{sec.grid[1]}", where,
                      f"{sec.slots}/{s.dst_capacity}", " -> ".join(_op_label(o) for o in sec.ops), packs, sec.cycles,
                      sec.cycles * runs])

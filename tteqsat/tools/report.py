@@ -45,7 +45,8 @@ def schedule_rows(result: Result) -> list[list[str]]:
         trips = trips_of(result, sec)
         per_acquire = f"{sec.rows}x{sec.width}" if sec.rows > 1 else str(sec.width)  # tile rows x tiles of a row
         rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}" + (f" x{trips}" if trips > 1 else "")
-                     + (" ahead" if sec.ahead else ""),
+                     + (" ahead" if sec.ahead else "") + (" interleaved" if sec.interleaved else "")
+                     + (" row waits" if sec.row_waits else ""),
                      per_acquire, str(len(sec.ops)), f"{sec.slots}/{result.schedule.dst_capacity}",
                      _ops_text(sec), packs, f"{sec.cycles:,.0f}", f"{sec.cycles * trips:,.0f}"])
     return rows
@@ -65,6 +66,10 @@ def render(result: Result, console=None) -> None:
     for row in schedule_rows(result):
         table.add_row(*row)
     console.print(table)
+    waiting = [str(sec.index) for sec in s.sections if sec.row_waits]
+    if waiting:
+        console.print(f"section {', '.join(waiting)} (marked row waits) waits for a value it alone reads one row block "
+                      "at a time, popping each after its passes, so it starts while the value's later rows are packed")
     if s.loop:
         streams = ", ".join(f"{st.name} by {st.axis} of {st.width}" for st in s.loop.streams)
         console.print(f"streaming loop: {s.loop.trips} trips ({streams}); sections marked x{s.loop.trips} run "
@@ -76,6 +81,11 @@ def render(result: Result, console=None) -> None:
             console.print(f"section {', '.join(ahead)} (marked ahead) runs one trip ahead {where}(software "
                           "pipelining): trip t computes trip t+1's value after the last section that reads trip t's, "
                           "so its work fills the waits of the sections after it; the first trip's runs before the loop")
+        paired = [sec for sec in s.sections if sec.interleaved]
+        if paired:
+            console.print(f"section {', '.join(str(sec.index) for sec in paired)} (marked interleaved) runs its passes "
+                          "alternately with the section before it, in one loop nest: each pass its own acquire, the "
+                          "packer draining one while math fills the other")
         if s.loop.live is not None:
             spans = [s.loop.range(b) for b in range(s.blocks)]
             live = sum(max(hi - lo, 0) for lo, hi in spans) / len(spans)

@@ -132,10 +132,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         def fmt(cb: CircularBuffer) -> str:  # `Schedule.cb_format`, before there is a schedule
             return model.input_format(cb.dtype) if cb.role in INPUT_ROLES else cb.dtype
 
-        def grants() -> tuple:  # the CBs fit, and in a masked loop L1 still grants what it would
+        def grants() -> tuple:  # the CBs fit, and L1 still grants what it would (double inputs, deep streams)
             used = cb_l1_bytes(plan, model)
-            if loop is None or loop.live is None:
-                return (used <= arch.l1_budget,)
             return used <= arch.l1_budget, _l1_grants(plan.cbs, args, loop, arch, fmt, used)
 
         before = grants()

@@ -76,11 +76,9 @@ def interleave_loop(sections: list[DstSection], cbs: list[CircularBuffer], loop:
                     price: Callable[[list[DstSection]], float], fits: Callable[[], bool]) -> list[DstSection]:
     """The sections with `interleaved` set on each one whose passes run between the previous section's, wherever
     that makes the kernel cheaper by `price` (pairs tried in trip order, each kept on its own saving) and, with
-    the CBs it reads across doubled, `fits` holds (build: every CB fits L1, and in a masked loop L1 still grants
-    what it would: inputs read whole two items, streams their depth. A masked loop interleaves only in its
-    unmasked trips, and the third chunk is what lets a ranked group's cores drift apart: causal S1024, two trips,
-    lost it to S's second trip and got 2.3 % dearer on the chip; full attention d128 S4096 gave it up and got
-    3.3 % cheaper)."""
+    the CBs it reads across doubled, `fits` holds: L1 still grants what it would (build: every CB fits, inputs
+    read whole get two items, streams their depth; a causal S1024 loop of two trips lost its third chunk to S's
+    second trip and got dearer on the chip)."""
     best = price(sections)
     for p in pairs(sections, cbs, loop):
         if sections[p - 1].interleaved:  # the previous pair was kept: its second section is taken

@@ -7,8 +7,6 @@ and prices the result.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
@@ -20,10 +18,8 @@ from tteqsat.scheduling.frames import cb_l1_bytes, schedule_frame
 from tteqsat.scheduling.interleave import interleave_loop
 from tteqsat.scheduling.lookahead import in_order, pipeline_loop
 from tteqsat.scheduling.model import (
-    INPUT_ROLES,
     CbPlan,
     ChunkStream,
-    CircularBuffer,
     DstSection,
     Frame,
     LoopInfo,
@@ -128,16 +124,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     if not program.in_order and arch.row_waits:
         sections = wait_by_rows(sections, plan.cbs, loop, price)
     if not program.in_order and arch.interleave_passes:
-
-        def fmt(cb: CircularBuffer) -> str:  # `Schedule.cb_format`, before there is a schedule
-            return model.input_format(cb.dtype) if cb.role in INPUT_ROLES else cb.dtype
-
-        def grants() -> tuple:  # the CBs fit, and L1 still grants what it would (double inputs, deep streams)
-            used = cb_l1_bytes(plan, model)
-            return used <= arch.l1_budget, _l1_grants(plan.cbs, args, loop, arch, fmt, used)
-
-        before = grants()
-        sections = interleave_loop(sections, plan.cbs, loop, price, lambda: grants() == before)
+        sections = interleave_loop(sections, plan.cbs, loop, price,
+                                   lambda: cb_l1_bytes(plan, model) <= arch.l1_budget)
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
@@ -182,32 +170,20 @@ def _price_trips(model: TensixCostModel, loop: LoopInfo, sections: list[DstSecti
     loop.mask_cycles = max(masked_every_trip - every, 0.0) / loop.trips
 
 
-def _l1_grants(cbs: list[CircularBuffer], args: list[TensorArg], loop: LoopInfo | None, arch: Arch,
-               fmt: Callable[[CircularBuffer], str], used: int) -> tuple[list[int], bool]:
-    """What L1 left after `used` bytes grants, in the order the schedule asks: each input read whole per work item
-    a CB of two items (in argument order: the positions in `args` granted), then every chunk stream
-    `settings.stream_depth` chunks (all or none)."""
-    spare = arch.l1_budget - used
-    doubled = []
-    for n, a in enumerate(args):
-        if a.role == "in" and a.cb >= 0 and cbs[a.cb].tiles == a.n_tiles:
-            extra = a.n_tiles * arch.tile_bytes(fmt(cbs[a.cb]))
-            if extra <= spare:
-                doubled.append(n)
-                spare -= extra
-    streams = loop.streams if loop is not None else []
-    extra = sum((arch.stream_depth - 2) * st.tiles * arch.tile_bytes(fmt(cbs[st.cb])) for st in streams)
-    return doubled, bool(streams) and extra <= spare
-
-
 def _double_buffer_inputs(schedule: Schedule, arch: Arch) -> None:
     """Give each input read whole per work item a CB of two items while L1 has room (in argument order), so
     a core's reader fetches its next item while compute works on this one; with one item's pages the read
     waits for this item's last pop. The pricing of compute is unchanged (CB sizes do not enter it); the
     kernel model's reader waits for the item before (`kernel_stages`)."""
-    doubled, _ = _l1_grants(schedule.cbs, schedule.args, None, arch, schedule.cb_format, schedule.l1_bytes(arch))
-    for n in doubled:
-        schedule.cbs[schedule.args[n].cb].tiles *= 2
+    spare = arch.l1_budget - schedule.l1_bytes(arch)
+    for a in schedule.args:
+        if a.role != "in" or a.cb < 0:
+            continue
+        cb = schedule.cbs[a.cb]
+        extra = a.n_tiles * arch.tile_bytes(schedule.cb_format(cb))
+        if cb.tiles == a.n_tiles and extra <= spare:
+            cb.tiles *= 2
+            spare -= extra
 
 
 def _deepen_streams(schedule: Schedule, arch: Arch) -> None:
@@ -218,9 +194,14 @@ def _deepen_streams(schedule: Schedule, arch: Arch) -> None:
     this one (`grid.ranked_share`'s slack), and lets a sender's reads run ahead of a late receiver. All streams or
     none: the loop's trips pop them together."""
     loop = schedule.loop
-    if loop is not None and _l1_grants(schedule.cbs, [], loop, arch, schedule.cb_format, schedule.l1_bytes(arch))[1]:
+    if loop is None or not loop.streams:
+        return
+    depth = arch.stream_depth
+    extra = sum((depth - 2) * st.tiles * arch.tile_bytes(schedule.cb_format(schedule.cbs[st.cb]))
+                for st in loop.streams)
+    if extra <= arch.l1_budget - schedule.l1_bytes(arch):
         for st in loop.streams:
-            schedule.cbs[st.cb].tiles = arch.stream_depth * st.tiles
+            schedule.cbs[st.cb].tiles = depth * st.tiles
 
 
 def _plan_ragged(loop: LoopInfo, body: Loop, sections: list[DstSection], blocks: int) -> None:

@@ -75,10 +75,8 @@ def pairs(sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo 
 def interleave_loop(sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo | None,
                     price: Callable[[list[DstSection]], float], fits: Callable[[], bool]) -> list[DstSection]:
     """The sections with `interleaved` set on each one whose passes run between the previous section's, wherever
-    that makes the kernel cheaper by `price` (pairs tried in trip order, each kept on its own saving) and, with
-    the CBs it reads across doubled, `fits` holds: L1 still grants what it would (build: every CB fits, inputs
-    read whole get two items, streams their depth; a causal S1024 loop of two trips lost its third chunk to S's
-    second trip and got dearer on the chip)."""
+    that makes the kernel cheaper by `price` (pairs tried in trip order, each kept on its own saving) and the CBs
+    it reads across, doubled, still fit L1 (`fits`)."""
     best = price(sections)
     for p in pairs(sections, cbs, loop):
         if sections[p - 1].interleaved:  # the previous pair was kept: its second section is taken

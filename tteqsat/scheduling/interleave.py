@@ -6,7 +6,8 @@ math takes (flash attention's exp pass on Wormhole packs P and L1-accumulates th
 then holds math back for its whole length, and the math-bound section after it (the next trip's Q K^T, run one
 trip ahead) starts late. Run pass by pass alternately, the two share each thread: the exp pass's packs drain
 while the Q K^T pass's math runs. Each pass keeps its own acquire..release; an engine both use is configured
-again in every pass (its init moves into the pass), which the model charges (`timing.interleaved_stage`).
+again in every pass (its init moves into the pass), which the model charges with the DST coupling of a pair of
+passes (`CostModel.joined_stage`).
 
 Two sections may interleave when they are adjacent in a trip, have the same loop nest (row blocks and passes
 per row block), and neither reads what the other packs in the same trip. The one case of a read across them is

@@ -83,7 +83,7 @@ def test_only_a_value_with_one_reader_waits_by_rows() -> None:
     r = tq.optimize(tq.kernel("softmax", tq.softmax(tq.tensor("x", (64, 256), "bf16"), axis=-1)), "wormhole_b0",
                     blocks=())
     s = r.schedule
-    for pos, cb, _ in candidates(s.sections, s.cbs, s.loop):
+    for pos, cb, _ in candidates(s.sections, s.cbs):
         readers = [sec for sec in s.sections if any(x.cb == cb for op in sec.ops for x in op.reads)]
         assert readers == [s.sections[pos]]
     r.verify()

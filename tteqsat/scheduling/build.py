@@ -122,7 +122,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                           program.name)
     sections = [sec for sec, _, _ in sequence]
     if not program.in_order and arch.row_waits:
-        sections = wait_by_rows(sections, plan.cbs, loop, price)
+        sections = wait_by_rows(sections, plan.cbs, price)
     if not program.in_order and arch.interleave_passes:
         sections = interleave_loop(sections, plan.cbs, loop, price,
                                    lambda: cb_l1_bytes(plan, model) <= arch.l1_budget)

@@ -17,7 +17,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import replace
 
-from tteqsat.scheduling.model import CircularBuffer, DstSection, LoopInfo
+from tteqsat.scheduling.model import CircularBuffer, DstSection
 
 MIN_GAIN = 1e-4  # row waits must save this fraction of the kernel's compute to be kept
 
@@ -36,8 +36,7 @@ def _row_block(sec: DstSection, cb: int, tiles: int) -> int | None:
     return ci if ci > 0 and ci * sec.grid[0] == tiles and sec.grid[0] > 1 else None
 
 
-def candidates(sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo | None
-               ) -> list[tuple[int, int, int]]:
+def candidates(sections: list[DstSection], cbs: list[CircularBuffer]) -> list[tuple[int, int, int]]:
     """(position, cb, block tiles) of every computed value its one reader could wait for by row blocks: the
     section that waits for it is the one that pops it. (A masked loop's trips that skip dead tiles still push a
     page for each, so a row block's pages are all there.)"""
@@ -65,12 +64,12 @@ def by_rows(sec: DstSection, cb: int, block: int) -> DstSection:
     return out
 
 
-def wait_by_rows(sections: list[DstSection], cbs: list[CircularBuffer], loop: LoopInfo | None,
+def wait_by_rows(sections: list[DstSection], cbs: list[CircularBuffer],
                  price: Callable[[list[DstSection]], float]) -> list[DstSection]:
     """The sections with row waits wherever they make the kernel cheaper by `price`, one candidate at a time in
     program order (each kept only when it saves MIN_GAIN of the compute)."""
     best = price(sections)
-    for pos, cb, block in candidates(sections, cbs, loop):
+    for pos, cb, block in candidates(sections, cbs):
         trial = list(sections)
         trial[pos] = by_rows(sections[pos], cb, block)
         cycles = price(trial)

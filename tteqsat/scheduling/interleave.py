@@ -27,14 +27,6 @@ from tteqsat.scheduling.model import CircularBuffer, DstSection, LoopInfo
 MIN_GAIN = 1e-3  # an interleaving must save this fraction of the kernel's compute to be kept
 
 
-def _reads(sec: DstSection) -> set[int]:
-    return {r.cb for op in sec.ops for r in op.reads}
-
-
-def _packs(sec: DstSection) -> set[int]:
-    return {p.cb for p in sec.packs}
-
-
 def nest(sec: DstSection) -> tuple[int, int]:
     """The section's loop nest: row blocks, and passes per row block."""
     return sec.grid[0] // sec.rows, sec.grid[1] // sec.width
@@ -43,9 +35,9 @@ def nest(sec: DstSection) -> tuple[int, int]:
 def grown_cbs(first: DstSection, second: DstSection) -> set[int] | None:
     """The CBs that must hold two values for `second`'s passes to run between `first`'s (None: they may not):
     the CBs `first` reads this trip that `second`, one trip ahead, packs the next trip's value of."""
-    if _packs(first) & _packs(second) or _reads(second) & _packs(first):
+    if first.packed_cbs & second.packed_cbs or second.read_cbs & first.packed_cbs:
         return None
-    across = _reads(first) & _packs(second)
+    across = first.read_cbs & second.packed_cbs
     if across and not (second.ahead and not first.ahead):
         return None
     return across

@@ -29,14 +29,6 @@ BEFORE_LOOP = ("stream", "input", "export", "scaler", "arange", "mask")
 MIN_GAIN = 1e-3  # a reordering must save this fraction of the kernel's compute to be kept
 
 
-def _reads(sec: DstSection) -> set[int]:
-    return {r.cb for op in sec.ops for r in op.reads}
-
-
-def _packs(sec: DstSection) -> set[int]:
-    return {p.cb for p in sec.packs}
-
-
 def ahead_group(sections: list[DstSection], cbs: list[CircularBuffer], masks_dropped: bool = False
                 ) -> list[DstSection]:
     """The loop's sections that may run one trip ahead: each reads chunks, values from before the loop, or what
@@ -45,18 +37,18 @@ def ahead_group(sections: list[DstSection], cbs: list[CircularBuffer], masks_dro
     `masks_dropped`: a masked loop runs sections ahead only in the trips where the mask holds everywhere."""
     body = [sec for sec in sections if sec.in_loop]
     group = [sec for sec in body if (masks_dropped or not any(op.kind == "mask" for op in sec.ops))
-             and all(cbs[cb].role != "state" for cb in _packs(sec))]
+             and all(cbs[cb].role != "state" for cb in sec.packed_cbs)]
     changed = True
     while changed:
-        packed = {cb for sec in group for cb in _packs(sec)}
+        packed = {cb for sec in group for cb in sec.packed_cbs}
         keep = []
         for sec in group:
             others = [o for o in sections if o is not sec and o not in group]
-            ok = all(cbs[cb].role in BEFORE_LOOP or cb in packed for cb in _reads(sec))
-            ok = ok and not any(_packs(sec) & _packs(o) for o in others)
-            ok = ok and not any(cbs[cb].role == "stream" and cb in _reads(o)
-                                for cb in _reads(sec) for o in others if o.in_loop)
-            ok = ok and not any(cb in _reads(o) for cb in _packs(sec) for o in others if not o.in_loop)
+            ok = all(cbs[cb].role in BEFORE_LOOP or cb in packed for cb in sec.read_cbs)
+            ok = ok and not any(sec.packed_cbs & o.packed_cbs for o in others)
+            ok = ok and not any(cbs[cb].role == "stream" and cb in o.read_cbs
+                                for cb in sec.read_cbs for o in others if o.in_loop)
+            ok = ok and not any(cb in o.read_cbs for cb in sec.packed_cbs for o in others if not o.in_loop)
             if ok:
                 keep.append(sec)
         changed = len(keep) != len(group)
@@ -69,8 +61,8 @@ def orders(sections: list[DstSection], group: list[DstSection]) -> list[list[Dst
     that reads what it packs, except the end (program order again, one trip shifted)."""
     body = [sec for sec in sections if sec.in_loop]
     rest = [sec for sec in body if sec not in group]
-    packed = {cb for sec in group for cb in _packs(sec)}
-    readers = [n for n, sec in enumerate(rest) if _reads(sec) & packed]
+    packed = {cb for sec in group for cb in sec.packed_cbs}
+    readers = [n for n, sec in enumerate(rest) if sec.read_cbs & packed]
     if not readers:
         return []
     start = sections.index(body[0])

@@ -25,7 +25,7 @@ INPUT_ROLES = ("input", "stream")  # CBs holding kernel inputs (whole, or a chun
 def read_ahead(sections: list[DstSection]) -> set[int]:
     """CBs that sections one trip ahead read: their chunk streams are read a chunk ahead too (the reader,
     `scheduling.timing.kernel_stages`, `lowering.dataflow`)."""
-    return {r.cb for sec in sections if sec.ahead for op in sec.ops for r in op.reads}
+    return {cb for sec in sections if sec.ahead for cb in sec.read_cbs}
 
 
 def read_block(capacity: int, *runs: int) -> int:
@@ -156,6 +156,21 @@ class DstSection:
     @property
     def iterations(self) -> int:
         return self.grid[0] * self.grid[1] // self.tiles
+
+    @property
+    def read_cbs(self) -> set[int]:
+        """The CBs its ops read."""
+        return {r.cb for op in self.ops for r in op.reads}
+
+    @property
+    def packed_cbs(self) -> set[int]:
+        """The CBs it packs into."""
+        return {p.cb for p in self.packs}
+
+    @property
+    def init_engines(self) -> set[str]:
+        """The engines its ops configure ("fpu", "sfpu": an init site each)."""
+        return {engine for engine, sites in self.init_sites.items() if any(sites)}
 
 
 @dataclass

@@ -27,16 +27,11 @@ from tteqsat.scheduling.model import CircularBuffer, DstSection, Schedule, read_
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
 
-def _read_cbs(consumer: DstSection) -> list[int]:
-    """The CBs the consumer reads."""
-    return sorted({r.cb for op in consumer.ops for r in op.reads})
-
-
 def _packers(part: Part) -> dict[int, list[int]]:
     """CB -> positions (in order) of the part's sections that pack into it."""
     out: dict[int, list[int]] = {}
     for n, sec in part:
-        for cb in sorted({p.cb for p in sec.packs}):
+        for cb in sorted(sec.packed_cbs):
             out.setdefault(cb, []).append(n)
     return out
 
@@ -48,7 +43,7 @@ def _needs(consumer: DstSection, here: str, position: int, parts: dict[str, Part
     order = {"pre": [("pre", True)], "body": [("body", True), ("prev", False), ("pre", False)],
              "post": [("post", True), ("body", False), ("pre", False)]}[here]
     needs: list[Need] = []
-    for cb in _read_cbs(consumer):
+    for cb in sorted(consumer.read_cbs):
         for label, earlier_only in order:
             part = "body" if label == "prev" else label
             positions = packers[part].get(cb, [])
@@ -224,7 +219,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
         staged = []
         for (position, sec), stage in zip(parts[part], computed, strict=True):
             needs = [replace(n, index=n.index + offset[n.part]) for n in stage.needs]
-            for cb in sorted({r.cb for op in sec.ops for r in op.reads}):
+            for cb in sorted(sec.read_cbs):
                 if cb in reader_at:
                     where, index = reader_at[cb]
                     needs.append(Need(where, index, reader_passes[cb]))

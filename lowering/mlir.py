@@ -35,6 +35,7 @@ from tteqsat.lowering.item_index import (
     ranked_widest,
 )
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
+from tteqsat.scheduling.interleave import nest
 from tteqsat.scheduling.lookahead import trip_order
 from tteqsat.scheduling.model import (
     FPU_KINDS,
@@ -355,10 +356,8 @@ class ComputeEmitter:
         acquire..release and `chunks` (the loop's chunk each computes); an engine both use is configured in every
         pass."""
         b = self.b
-        assert not self.ragged and (first.grid[0] // first.rows, first.grid[1] // first.width) == (
-            second.grid[0] // second.rows, second.grid[1] // second.width), "interleaved sections share a loop nest"
-        engines = [{e for op in sec.ops for e, _ in op.steps()} for sec in (first, second)]
-        shared = engines[0] & engines[1]
+        assert not self.ragged and nest(first) == nest(second), "interleaved sections share a loop nest"
+        shared = first.init_engines & second.init_engines  # as the model has it (`CostModel.joined_stage`)
         b.line(f"// sections {first.index} and {second.index} interleaved, pass by pass")
         codes = []
         for sec, chunk in zip((first, second), chunks, strict=True):

@@ -239,14 +239,12 @@ class TensixCostModel:
         fpu_hoisted, fpu_switches = section.init_sites.get("fpu", (0, 0))
         hoisted, switches = section.inits_hoisted, section.inits_per_iteration
         calls = self.pass_calls(section)
-        floor = max(e.unpack_thread, sum(u for u, _, _ in calls))
-        unpack, math = self._source_bound(calls, floor, fpu_switches * self.init,
+        unpack, math = self._source_bound(calls, _unpack_floor(section, calls), fpu_switches * self.init,
                                           e.math + self.sync + switches * self.init)
         pack = e.pack + self.sync
         if self.arch.dst_full_sync:  # math cannot start the next pass until pack has drained DST
             math, pack = math + e.pack, 0.0
-        reads = sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.tiles
-        grain = max(1, reads or round(e.unpack_thread / self.unpack))  # tiles unpacked per pass
+        grain = max(1, _tiles_read(section) or round(e.unpack_thread / self.unpack))  # tiles unpacked per pass
         tail = getattr(section, "math_tail", 0.0) + self.sync  # SFPU work on the last tiles, then the commit
         return Stage(section.iterations, unpack, math, pack, fpu_hoisted * self.init, hoisted * self.init, 0.0,
                      needs, grain, tail if e.unpack_thread else 0.0)
@@ -292,8 +290,7 @@ class TensixCostModel:
         pass is the first's calls then the second's against the two source banks (`_source_bound`; the unpacker
         gets no further ahead across the two than within one), each with its own handshake. An engine both use
         is configured in every pass, once for each: its hoisted init sites move into the pass."""
-        used = [{e for e, sites in sec.init_sites.items() if any(sites)} for sec in (first, second)]
-        shared = used[0] & used[1]
+        shared = first.init_engines & second.init_engines
         hoisted = {"fpu": 0, "sfpu": 0}
         per_pass = {"fpu": 0, "sfpu": 0}
         own_math = []  # each section's math a pass, its moved inits included
@@ -306,18 +303,18 @@ class TensixCostModel:
                 inits += each + moved
             own_math.append(sec.engines.math + self.sync + inits * self.init)
         e1, e2 = first.engines, second.engines
-        calls = self.pass_calls(first) + self.pass_calls(second)
-        floor = sum(max(sec.engines.unpack_thread, sum(u for u, _, _ in self.pass_calls(sec)))
-                    for sec in (first, second))
-        unpack, math = self._source_bound(calls, floor, per_pass["fpu"] * self.init, sum(own_math))
+        each_calls = [self.pass_calls(sec) for sec in (first, second)]
+        floor = sum(_unpack_floor(sec, calls) for sec, calls in zip((first, second), each_calls, strict=True))
+        unpack, math = self._source_bound(each_calls[0] + each_calls[1], floor, per_pass["fpu"] * self.init,
+                                          sum(own_math))
         pack = e1.pack + e2.pack + 2 * self.sync
         if self.arch.dst_full_sync:
             math, pack = math + e1.pack + e2.pack, 0.0
         else:  # half-sync DST: a section's next pass takes the DST half its last one used once pack drained it,
             # so each section's math and pack follow one another once a pair of passes (math waits the rest)
             math = max(math, own_math[0] + e1.pack + self.sync, own_math[1] + e2.pack + self.sync)
-        reads = sum(sum(len(op.reads) * max(1, op.inner) for op in sec.ops) * sec.tiles for sec in (first, second))
-        grain = max(1, reads or round((e1.unpack_thread + e2.unpack_thread) / self.unpack))
+        grain = max(1, _tiles_read(first) + _tiles_read(second)
+                    or round((e1.unpack_thread + e2.unpack_thread) / self.unpack))
         tail = second.math_tail + self.sync if e2.unpack_thread else 0.0
         return Stage(first.iterations, unpack, math, pack, hoisted["fpu"] * self.init,
                      sum(hoisted.values()) * self.init, 0.0, needs, grain, tail)
@@ -480,6 +477,17 @@ class TensixCostModel:
             return "math+pack"
         return max((("unpack", e.unpack_thread), ("math", e.math), ("pack", e.pack), ("sfpu", e.sfpu_unit)),
                    key=lambda t: t[1])[0]
+
+
+def _unpack_floor(section: DstSection, calls: list[tuple[float, float, float]]) -> float:
+    """A pass's unpack thread for its `calls`, or more where the section's engines say so (sections built from
+    engines alone, as calibration's GEMM passes, have no calls)."""
+    return max(section.engines.unpack_thread, sum(u for u, _, _ in calls))
+
+
+def _tiles_read(section: DstSection) -> int:
+    """Tiles a pass of the section unpacks from CBs (its ops' reads, each K step of a matmul or reduce)."""
+    return sum(len(op.reads) * max(1, op.inner) for op in section.ops) * section.tiles
 
 
 def _stage_key(section: DstSection) -> tuple:

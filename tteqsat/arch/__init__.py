@@ -106,6 +106,10 @@ class Arch:
         return self.flag("settings.interleave_passes")
 
     @property
+    def single_buffered_streams(self) -> bool:
+        return self.flag("settings.single_buffered_streams")
+
+    @property
     def share_inputs(self) -> bool:
         return self.flag("settings.share_inputs")
 

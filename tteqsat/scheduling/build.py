@@ -145,6 +145,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         _plan_ragged(loop, parts.loop, sections, schedule.blocks)
         schedule.compute_cycles = sum(schedule.item_cycles(b) for b in range(schedule.blocks)) / schedule.blocks
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
+    if not program.in_order and arch.single_buffered_streams:
+        _single_buffer_streams(schedule, arch)
     _double_buffer_inputs(schedule, arch)
     _deepen_streams(schedule, arch)
     schedule.kernel_cycles = kernel_cycles(model, schedule)
@@ -168,6 +170,23 @@ def _price_trips(model: TensixCostModel, loop: LoopInfo, sections: list[DstSecti
     loop.first_trip_cycles = one
     loop.trip_cycles = (every - one) / (loop.trips - 1) if loop.trips > 1 else loop.body_cycles
     loop.mask_cycles = max(masked_every_trip - every, 0.0) / loop.trips
+
+
+def _single_buffer_streams(schedule: Schedule, arch: Arch) -> None:
+    """Where the CBs overflow L1 with two chunks of every chunk stream, give streams one chunk each, the last
+    stream first, until they fit. The reader then fetches a trip's chunk once compute has popped the chunk before
+    (the kernel model's reader waits for that pop: `kernel_stages`, depth 1), which a compute-bound loop hides
+    when the rest of a trip outlasts the chunk's read; what it buys is a wider chunk (fewer trips, fewer online
+    rescales) than double buffering leaves room for. tt-metal's SDPA double-buffers K and V (`Program.in_order`
+    keeps that). The reader cannot deadlock: its trip j reserves chunks whose predecessors compute popped in a trip
+    that needs nothing of reader trip j (the trip before; with Q K^T one trip ahead, two trips before)."""
+    loop = schedule.loop
+    if loop is None:
+        return
+    for st in reversed(loop.streams):
+        if schedule.l1_bytes(arch) <= arch.l1_budget:
+            return
+        schedule.cbs[st.cb].tiles = st.tiles
 
 
 def _double_buffer_inputs(schedule: Schedule, arch: Arch) -> None:

@@ -17,8 +17,11 @@ The gap table splits derived's compute cycles against the compute bound by threa
 measures, per 64 q rows, what each lever the model offers buys derived: the loop's chunk-only sections one
 trip ahead (`in order`: settings.loop_lookahead off, as the expert programs run), exp on the pack thread, q blocks of
 up to 256 rows (with the expert at the same q block sizes), and, for fp32 kernels (32-bit DST), the online
-matmul accumulating onto the rescaled state instead of an SFPU add; on the chip, sharing K/V among the cores
-of a head.
+matmul accumulating onto the rescaled state instead of an SFPU add, and streams of one chunk (`double-buffered`:
+settings.single_buffered_streams off, as the expert programs hold K and V); on the chip, sharing K/V among the cores
+of a head. The pipeline table prices a core running 8 q blocks one after another with its reader and writer
+(`kernel_cycles`): one block alone pays its first chunk's read before compute starts, and a stream of one chunk
+lets the reader fetch the next block's first chunk only once this block's last trip popped the last.
 
 On the chip: B = 1, H = 32 heads, every head's q blocks over the grid (tteqsat.cost.chip: DRAM shared by
 the cores still reading, launch included):
@@ -54,7 +57,7 @@ from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.egraph.bridge import chunk_widths
 from tteqsat.scheduling.build import build_schedule
-from tteqsat.scheduling.timing import loop_trips, stages
+from tteqsat.scheduling.timing import kernel_cycles, loop_trips, stages
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_bounds import chip_bound, core_bound, op_floor  # noqa: E402
@@ -66,6 +69,7 @@ from ttmetal_sdpa import sdpa_cost  # noqa: E402
 Q_ROWS = 64
 SCALE = 0.125
 WIDTHS = (64, 128, 256, 512, 1024, 2048)
+ITEMS = 8  # q blocks a core runs one after another in the pipeline table
 Q_BLOCKS = (64, 128, 256)  # q block sizes the lever table tries (per 64 rows)
 HEADS = 32
 
@@ -185,12 +189,18 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
     levers = table(f"levers per core, cycles per {Q_ROWS} q rows (one q block of that many rows on one core)",
                    ("arch", "d", "S", "derived", "in order", "ahead gain", "+packexp", "derived q128", "derived q256",
                     "expert25 q128", "expert25 q256", "best derived/best expert25", "fp32 derived", "fp32 with add",
-                    "acc gain"))
+                    "acc gain", "double-buffered", "wide gain"))
+    items = table(f"a core running {ITEMS} q blocks one after another (its reader fetching the next block's K and V "
+                  "while compute works), cycles per block",
+                  ("arch", "d", "S", "derived", "derived 1 block", f"derived {ITEMS} blocks", "expert25",
+                   "expert25 1 block", f"expert25 {ITEMS} blocks", "derived/expert25", "1 block", f"{ITEMS} blocks",
+                   "streams held"))
     for arch_name in archs:
         arch = load_arch(arch_name)
         model = TensixCostModel(arch)
         pack_arch = load_arch(arch_name, {"settings.exp_on_pack_thread": True})
         in_order_arch = load_arch(arch_name, {"settings.loop_lookahead": False})
+        double_arch = load_arch(arch_name, {"settings.single_buffered_streams": False})
         for d in dims:
             for keys in sizes:
                 start = time.perf_counter()
@@ -245,11 +255,18 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                 fp32 = derived_core(keys, d, arch, dtype="fp32").schedule.cost_cycles
                 fp32_add = without_matmul_accumulate(keys, d, arch)
                 in_order = derived_core(keys, d, in_order_arch).schedule.cost_cycles
+                double = derived_core(keys, d, double_arch).schedule.cost_cycles
+                d1, dn = (kernel_cycles(model, sched, n) / n for n in (1, ITEMS))
+                e1, en = (kernel_cycles(model, e25_sched, n) / n for n in (1, ITEMS))
+                held = "/".join(str(sched.chunks_held(st)) for st in sched.loop.streams) if sched.loop else "-"
+                items.add_row(arch_name, str(d), str(keys), f"{cyc:,.0f}", f"{d1:,.0f}", f"{dn:,.0f}", f"{e25:,.0f}",
+                              f"{e1:,.0f}", f"{en:,.0f}", f"{cyc / e25:.3f}", f"{d1 / e1:.3f}", f"{dn / en:.3f}", held)
                 levers.add_row(arch_name, str(d), str(keys), f"{cyc:,.0f}", f"{in_order:,.0f}",
                                f"{1 - cyc / in_order:.1%}", f"{packexp:,.0f}",
                                show(per64[("d", 128)]), show(per64[("d", 256)]), show(per64[("e", 128)]),
                                show(per64[("e", 256)]), f"{best_d / best_e:.3f}", f"{fp32:,.0f}",
-                               f"{fp32_add:,.0f}", f"{1 - fp32 / fp32_add:.1%}")
+                               f"{fp32_add:,.0f}", f"{1 - fp32 / fp32_add:.1%}", f"{double:,.0f}",
+                               f"{1 - cyc / double:.1%}")
                 out.append({"scope": "core", "arch": arch_name, "d": d, "S": keys, "q_rows": Q_ROWS,
                             "derived_cycles": round(cyc, 1), "derived_form": res.chosen, "derived_chunk": chunk,
                             "derived_compute_cycles": round(compute, 1), "packexp_cycles": round(packexp, 1),
@@ -266,10 +283,15 @@ def core_rows(archs, dims, sizes, verify: bool, out: list[dict]) -> list[Table]:
                             "best_q_block_derived_per64": round(best_d, 1),
                             "best_q_block_expert25_per64": round(best_e, 1),
                             "fp32_derived_cycles": round(fp32, 1), "fp32_with_add_cycles": round(fp32_add, 1),
-                            "in_order_cycles": round(in_order, 1), "busiest_thread_cycles": round(floor, 1),
+                            "in_order_cycles": round(in_order, 1), "double_buffered_cycles": round(double, 1),
+                            "streams_held": held, f"derived_{ITEMS}_blocks_per_block": round(dn, 1),
+                            f"expert25_{ITEMS}_blocks_per_block": round(en, 1),
+                            "derived_1_block_kernel_cycles": round(d1, 1),
+                            "expert25_1_block_kernel_cycles": round(e1, 1),
+                            "busiest_thread_cycles": round(floor, 1),
                             "busiest_thread": floor_thread, "expert25_busiest_thread_cycles": round(e25_floor, 1),
                             "optimize_seconds": round(seconds, 2)})
-    return [main, gaps, levers]
+    return [main, gaps, levers, items]
 
 
 def chip_rows(archs, dims, sizes, out: list[dict]) -> Table:

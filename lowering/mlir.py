@@ -177,6 +177,8 @@ class ComputeEmitter:
         self.masked = True                            # mask ops apply (False: a chunk the mask holds on)
         self.ragged = False                           # a masked trip skipping dead tiles (scheduling.ragged)
         self.acc_origin: str | None = None            # the column an L1-accumulated row starts at (None: 0)
+        self.pass_start: str | None = None            # the pass's first column, in a section popping per pass
+        self.pass_popped: set[int] = set()            # CBs it pops per pass: read relative to that column
 
     # -- helpers --------------------------------------------------------------------------------
     def cb(self, cb_id: int) -> tuple[str, str]:
@@ -202,6 +204,10 @@ class ComputeEmitter:
                 continue
             term = iv if coeff == 1 else self.b.op("arith.muli", [(iv, "index"), self.idx(coeff)], result="index")
             acc = term if acc is None else self.b.op("arith.addi", [(acc, "index"), (term, "index")], result="index")
+        if r.cb in self.pass_popped and acc is not None and self.pass_start is not None:
+            # the passes before this one popped their tiles: this pass's are at the front (in_place.pack_over)
+            assert r.cj == 1 and not r.ci and not r.ck, "a CB popped per pass is read at the pass's own tiles"
+            acc = self.b.op("arith.subi", [(acc, "index"), (self.pass_start, "index")], result="index")
         return (acc, "index") if acc else self.idx(0)
 
     # -- per-op calls: one (init, call) pair per step of SectionOp.steps() --------------------------
@@ -397,6 +403,9 @@ class ComputeEmitter:
             per_pass += f", tile by tile from op {sec.tile_from}"
         if sec.row_waits:
             per_pass += ", waits row block by row block for cb " + ", ".join(str(cb) for cb, _ in sec.row_waits)
+        if sec.pass_pops:
+            per_pass += ", packs over what it reads of cb " + ", ".join(str(cb) for cb, _ in sec.pass_pops) + \
+                " (popped pass by pass)"
         b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "
                f"{len(sec.ops)} ops{per_pass}")
         for cb, tiles in sec.waits:
@@ -451,6 +460,8 @@ class ComputeEmitter:
             tiles = [(i, j) for i in lines for j in cols]
             if before_acquire is not None:
                 before_acquire()
+            if sec.pass_pops:
+                self.pass_start, self.pass_popped = cols[0], {cb for cb, _ in sec.pass_pops}
             b.op("ttkernel.tile_regs_acquire", [])
             for p in by_op:
                 init, call = pairs[p]
@@ -464,6 +475,9 @@ class ComputeEmitter:
             for t, (i, j) in enumerate(tiles):
                 for p in by_tile:
                     pairs[p][1](i, j, t)
+            for cb, n in sec.pass_pops:  # unpacked: the packer may reuse their pages for this pass's result
+                b.op("ttkernel.cb_pop_front", [self.cb(cb), self.i32(n)])
+            self.pass_start, self.pass_popped = None, set()
             b.op("ttkernel.tile_regs_commit", [])
             b.op("ttkernel.tile_regs_wait", [])
             for t, (_, j) in enumerate(tiles):

@@ -55,7 +55,11 @@ def test_2025_expert_is_modeled_cheaper_than_2024(arch_name: str) -> None:
 def test_derived_schedule_at_or_below_the_expert(arch_name: str) -> None:
     arch = load_arch(arch_name)
     derived = tq.optimize(attention(4096, "bf16"), arch, form="streaming", blocks=())
-    chunk = derived.schedule.loop.streams[0].width
-    for variant in ("2024", "2025"):  # one core, one 64-row q block each
-        expert = build_schedule(expert_program(64, 4096, 64, chunk, 0.125, "bf16", variant), arch)
-        assert derived.schedule.cost_cycles <= expert.cost_cycles, variant
+    for variant in ("2024", "2025"):  # one core, one 64-row q block each, the expert at its best chunk that fits
+        best = []  # (derived streams 2048 keys a trip in one-chunk CBs; the expert double-buffers K and V)
+        for chunk in (256, 512, 1024, 2048):
+            try:
+                best.append(build_schedule(expert_program(64, 4096, 64, chunk, 0.125, "bf16", variant), arch))
+            except tq.KernelError:
+                continue
+        assert best and derived.schedule.cost_cycles <= min(e.cost_cycles for e in best), variant

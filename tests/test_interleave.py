@@ -39,7 +39,8 @@ def test_exp_pass_alternates_with_the_next_trips_q_k_and_verifies() -> None:
     assert any(op.kind == "exp_scaled" for op in first.ops) and not first.ahead
     assert [op.kind for op in second.ops] == ["matmul"] and second.ahead and second.ops[0].attrs.get("transpose_b")
     s_cb = second.packs[0].cb
-    assert r.schedule.cbs[s_cb].tiles == 2 * 2 * (512 // 32)  # two trips of S: exp reads S_t, Q K^T packs S_(t+1)
+    width = r.schedule.loop.streams[0].width  # 1024 keys (session 15: K and V one chunk deep), 512 before
+    assert r.schedule.cbs[s_cb].tiles == 2 * 2 * (width // 32)  # two trips of S: exp reads S_t, Q K^T packs S_(t+1)
     text = r.to_mlir()
     nest = text[text.index("interleaved, pass by pass"):]
     nest = nest[:nest.index("cb_pop_front")]

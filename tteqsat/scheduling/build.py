@@ -15,6 +15,8 @@ from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import Program
 from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.frames import cb_l1_bytes, schedule_frame
+from tteqsat.scheduling.in_place import candidates as candidates_in_place
+from tteqsat.scheduling.in_place import pack_over
 from tteqsat.scheduling.interleave import interleave_loop
 from tteqsat.scheduling.lookahead import in_order, pipeline_loop
 from tteqsat.scheduling.model import (
@@ -33,8 +35,10 @@ from tteqsat.scheduling.timing import compute_cycles, kernel_cycles, mask_patter
 
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
-                   fuse: bool = True, check_capacity: bool = True) -> Schedule:
-    """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts."""
+                   fuse: bool = True, check_capacity: bool = True, in_place: bool = False) -> Schedule:
+    """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts. Where its CBs
+    would overflow L1, a loop that packs a value over the one it reads (`in_place`) is tried before the error: its
+    sections then run in program order, each trip's value packed over the one it was computed from."""
     model = model or TensixCostModel(arch)
     capacity = arch.dst_tiles(program.dtype)
     max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
@@ -110,7 +114,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         unmasked = loop is None or loop.live is None
         return compute_cycles(model, secs if unmasked else without_masks(model, secs), trips, fills)
 
-    if loop is not None and not program.in_order and arch.loop_lookahead:
+    if loop is not None and not program.in_order and arch.loop_lookahead and not in_place:
         order = pipeline_loop([sec for sec, _, _ in sequence], plan.cbs, loop, price)
         entry = {id(sec): (sec, reads, in_loop) for sec, reads, in_loop in sequence}
         sequence = [entry[id(sec)] for sec in order]
@@ -121,11 +125,17 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         raise KernelError(f"needs {len(plan.cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
                           program.name)
     sections = [sec for sec, _, _ in sequence]
+    if in_place:
+        while found := candidates_in_place(sections, plan.cbs):  # one at a time: each renumbers the CBs
+            sections, plan.cbs = pack_over(sections, plan.cbs, *found[0], loop, args)
     if not program.in_order and arch.row_waits:
         sections = wait_by_rows(sections, plan.cbs, price)
-    if not program.in_order and arch.interleave_passes:
+    if not program.in_order and arch.interleave_passes and not in_place:
+        # streams may yet shrink to one chunk each (`_single_buffer_streams`) to make room
+        shrink = sum(st.tiles * arch.tile_bytes(model.input_format(plan.cbs[st.cb].dtype))
+                     for st in loop.streams) if loop is not None and arch.single_buffered_streams else 0
         sections = interleave_loop(sections, plan.cbs, loop, price,
-                                   lambda: cb_l1_bytes(plan, model) <= arch.l1_budget)
+                                   lambda: cb_l1_bytes(plan, model) - shrink <= arch.l1_budget)
     if loop is not None:
         loop.body_cycles = compute_cycles(model, [sec for sec in sections if sec.in_loop], 1)
         loop.fill_cycles = model.pipelined([model.fill_stage(sum(f.tiles for f in loop.fills))], [], 0, [])
@@ -151,6 +161,12 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     _deepen_streams(schedule, arch)
     schedule.kernel_cycles = kernel_cycles(model, schedule)
     if check_capacity and schedule.l1_bytes(arch) > arch.l1_budget:
+        if (not in_place and loop is not None and loop.live is None and not program.in_order
+                and arch.single_buffered_streams):
+            try:
+                return build_schedule(program, arch, model, fuse, check_capacity, in_place=True)
+            except KernelError:
+                pass  # the error below names what overflows as first built
         big = max(plan.cbs, key=lambda cb: cb.tiles)
         raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "
                           f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",

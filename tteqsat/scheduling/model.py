@@ -125,6 +125,8 @@ class DstSection:
     pops: list[tuple[int, int]] = field(default_factory=list)   # (cb, tiles) after the loop
     row_waits: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles): waited for before each row block
     # and popped after it, the block's tiles at the CB's front (`row_waits.wait_by_rows`), instead of all at once
+    pass_pops: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles): popped after each pass's
+    # unpacks, the next pass's tiles then at the CB's front; it packs its value over them (`in_place.pack_over`)
     slots: int = 0
     engines: Engines = field(default_factory=Engines)  # per pass
     in_loop: bool = False

@@ -1,0 +1,105 @@
+"""Wider chunks where L1 allows them only with fewer buffers (scheduling/build.py, scheduling/in_place.py).
+
+Single-buffered streams: where two chunks of every stream overflow L1, streams hold one chunk each and the
+reader fetches a trip's chunk once compute popped the one before; flash attention then streams 2048 keys a trip
+instead of 1024 (fewer online rescales). Packing P over S: where even that overflows (Blackhole, d = 128), the
+loop runs in program order and the exp pass packs P into S's CB, popping each pass's S tiles first (tt-metal's
+`qk_im` in place). Both emitted, verified against the oracle, timed by the timing simulator as the model prices
+them; the expert programs (pinned to tt-metal's double-buffered K and V) take neither."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from test_fpu_bcast import _attention
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.pipeline import VerificationError
+from tteqsat.scheduling.build import build_schedule
+from tteqsat.tools.timing_check import result_cycles
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from expert_sdpa import expert_program  # noqa: E402
+
+
+@functools.cache
+def _optimized(arch: str, d: int, keys: int = 4096, single: bool = True) -> tq.Result:
+    return tq.optimize(_attention(keys, d), load_arch(arch, {"settings.single_buffered_streams": single}),
+                       blocks=())
+
+
+def _held(result: tq.Result) -> list[int]:
+    s = result.schedule
+    assert s.loop is not None
+    return [s.chunks_held(st) for st in s.loop.streams]
+
+
+def test_one_chunk_streams_let_the_loop_take_2048_keys_a_trip() -> None:
+    r, double = _optimized("wormhole_b0", 64), _optimized("wormhole_b0", 64, single=False)
+    s = r.schedule
+    assert s.loop is not None and s.loop.streams[0].width == 2048 and 1 in _held(r)
+    assert s.l1_bytes(r.arch) <= r.arch.l1_budget
+    assert double.schedule.loop is not None and double.schedule.loop.streams[0].width == 1024
+    assert min(_held(double)) >= 2
+    assert s.cost_cycles < 0.95 * double.schedule.cost_cycles  # 100,055 against 107,113 (session 15)
+    for precision in ("exact", "hardware"):
+        r.verify(precision=precision)
+
+
+def test_the_reader_waits_for_the_pop_and_the_timing_simulator_agrees() -> None:
+    """A stream of one chunk: the timing simulator's reader stalls for room in that CB, and the analytic model
+    (which prices the reader waiting for the chunk before to be popped) stays within 2 % of its wall."""
+    r = _optimized("wormhole_b0", 64)
+    timing = r.verify(timing=True).timing
+    assert timing is not None
+    s = r.schedule
+    assert s.loop is not None
+    single = [st.cb for st in s.loop.streams if s.chunks_held(st) == 1]
+    stalls = {reason for name, reason, _ in timing.top_stalls(10) if name == "reader"}
+    assert any(f"waiting for space in cb {cb}" in reason for cb in single for reason in stalls), stalls
+    priced = result_cycles(r)
+    assert abs(priced.ratio - 1) < 0.02, priced
+
+
+def test_p_packed_over_s_where_single_buffering_is_not_enough() -> None:
+    r = _optimized("blackhole", 128)
+    s = r.schedule
+    assert s.loop is not None and s.loop.streams[0].width == 2048 and _held(r) == [1, 1]
+    assert s.l1_bytes(r.arch) <= r.arch.l1_budget
+    (sec,) = [sec for sec in s.sections if sec.pass_pops]
+    ((cb, tiles),) = sec.pass_pops
+    assert tiles == sec.width and cb in sec.packed_cbs and cb in sec.read_cbs  # P into the CB it reads S from
+    assert len(s.cbs[cb].holds) == 2 and s.cbs[cb].tiles == 2 * 2048 // 32  # S and P, one value's tiles
+    assert not any(x.ahead or x.interleaved for x in s.sections)  # the loop runs in program order
+    text = r.to_mlir()
+    counts = set(re.findall(rf'"ttkernel\.cb_wait_front"\(%cb{cb}, %c(\d+)_i32\)', text))
+    assert counts == {str(s.cbs[cb].tiles)}  # every wait on it is for a whole value (cb_api.h: one count)
+    assert re.search(rf'"ttkernel\.cb_pop_front"\(%cb{cb}, %c{tiles}_i32\)', text)
+    for precision in ("exact", "hardware"):
+        r.verify(precision=precision)
+    assert result_cycles(r).agrees(0.02)
+
+
+def test_p_over_s_without_the_per_pass_pops_deadlocks() -> None:
+    """The same kernel whose exp pass pops S only after its last pass: the packer waits for room in the CB that S
+    still fills, and the simulator reports it."""
+    r = _optimized("blackhole", 128)
+    broken = dataclasses.replace(r, schedule=dataclasses.replace(r.schedule), _mlir=None)
+    broken.schedule.sections = [dataclasses.replace(sec, pass_pops=[], pops=[*sec.pops, *[
+        (cb, sec.grid[0] * sec.grid[1]) for cb, _ in sec.pass_pops]]) for sec in r.schedule.sections]
+    with pytest.raises((VerificationError, tq.KernelError), match="(?i)deadlock|blocked|wait"):
+        broken.verify()
+
+
+def test_the_expert_keeps_double_buffered_k_and_v() -> None:
+    """tt-metal's SDPA (Program.in_order) double-buffers K and V: at 2048 keys a chunk it does not fit, as
+    before; derived, free to single-buffer, does."""
+    for arch, d in (("wormhole_b0", 64), ("blackhole", 128)):
+        with pytest.raises(tq.KernelError, match="bytes of L1"):
+            build_schedule(expert_program(64, 4096, d, 2048, d ** -0.5, variant="2025"), load_arch(arch))

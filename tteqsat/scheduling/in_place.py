@@ -49,7 +49,7 @@ def candidates(sections: list[DstSection], cbs: list[CircularBuffer]) -> list[tu
 
 
 def _alone(cb: CircularBuffer, tiles: int) -> bool:
-    return cb.role == "intermediate" and cb.tiles == tiles and len(cb.holds) == 1
+    return cb.role == "intermediate" and cb.tiles == tiles and len(cb.holds) == 1 and cb.tile_order == "rows"
 
 
 def pack_over(sections: list[DstSection], cbs: list[CircularBuffer], pos: int, x: int, y: int,

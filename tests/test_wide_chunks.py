@@ -103,3 +103,16 @@ def test_the_expert_keeps_double_buffered_k_and_v() -> None:
     for arch, d in (("wormhole_b0", 64), ("blackhole", 128)):
         with pytest.raises(tq.KernelError, match="bytes of L1"):
             build_schedule(expert_program(64, 4096, d, 2048, d ** -0.5, variant="2025"), load_arch(arch))
+
+
+def test_a_soft_capped_attention_packs_over_too_and_verifies() -> None:
+    """Not only flash attention's exp pass: logits soft-capped by tanh (softmax(8 tanh(s / 8)) as Gemma 2 caps
+    them) take 2048-key chunks on Blackhole at d = 128 only with their P packed over their S."""
+    q, k, v = tq.tensor("q", (64, 128)), tq.tensor("k", (4096, 128)), tq.tensor("v", (4096, 128))
+    r = tq.optimize(tq.kernel("capped", tq.softmax(tq.tanh(q @ k.T * 0.05) * 8, axis=-1) @ v), "blackhole",
+                    blocks=())
+    s = r.schedule
+    assert s.loop is not None and s.loop.streams[0].width == 2048
+    assert [sec for sec in s.sections if sec.pass_pops]
+    for precision in ("exact", "hardware"):
+        r.verify(precision=precision)

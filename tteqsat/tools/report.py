@@ -46,7 +46,7 @@ def schedule_rows(result: Result) -> list[list[str]]:
         per_acquire = f"{sec.rows}x{sec.width}" if sec.rows > 1 else str(sec.width)  # tile rows x tiles of a row
         rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}" + (f" x{trips}" if trips > 1 else "")
                      + (" ahead" if sec.ahead else "") + (" interleaved" if sec.interleaved else "")
-                     + (" row waits" if sec.row_waits else ""),
+                     + (" row waits" if sec.row_waits else "") + (" packs over" if sec.pass_pops else ""),
                      per_acquire, str(len(sec.ops)), f"{sec.slots}/{result.schedule.dst_capacity}",
                      _ops_text(sec), packs, f"{sec.cycles:,.0f}", f"{sec.cycles * trips:,.0f}"])
     return rows
@@ -75,6 +75,16 @@ def render(result: Result, console=None) -> None:
         console.print(f"streaming loop: {s.loop.trips} trips ({streams}); sections marked x{s.loop.trips} run "
                       f"every trip (cycles per run is one trip, total cycles all {s.loop.trips}); state "
                       f"{', '.join(f.name for f in s.loop.fills)} in ping-pong CBs")
+        single = [st.name for st in s.loop.streams if s.chunks_held(st) == 1]
+        if single:
+            which = f"stream {single[0]} holds" if len(single) == 1 else f"streams {', '.join(single)} hold"
+            console.print(f"{which} one chunk in L1 (two would not fit beside the rest): the reader fetches a trip's "
+                          "chunk once compute has popped the chunk before")
+        over = [str(sec.index) for sec in s.sections if sec.pass_pops]
+        if over:
+            console.print(f"section {', '.join(over)} (marked packs over) packs its value into the CB of the value it "
+                          "reads, popping each pass's tiles after their unpacks: one value's pages, not two; the loop "
+                          "runs in program order")
         ahead = [str(sec.index) for sec in s.sections if sec.ahead]
         if ahead:
             where = "in the trips that skip the mask " if s.loop.live is not None else ""

@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_fpu_bcast import _attention
 
@@ -116,3 +117,15 @@ def test_a_soft_capped_attention_packs_over_too_and_verifies() -> None:
     assert [sec for sec in s.sections if sec.pass_pops]
     for precision in ("exact", "hardware"):
         r.verify(precision=precision)
+
+
+def test_a_masked_loop_with_one_chunk_streams_verifies_every_item() -> None:
+    """Causal attention on 128-row blocks and 1024-key chunks holds K and V one chunk deep; each item's loop runs
+    only its live chunks (the reader fetches only those) and the diagonal's live tiles: all 16 items verified."""
+    q, k, v = (tq.tensor(n, (1, 1, 2048, 128)) for n in "qkv")
+    s = q @ k.mT * 128 ** -0.5
+    r = tq.optimize(tq.kernel("causal", tq.softmax(tq.where(tq.tri(2048, 2048), s, -np.inf)) @ v), "wormhole_b0",
+                    blocks=(128,), chunks=(1024,))
+    assert _held(r) == [1, 1] and r.schedule.loop is not None and r.schedule.loop.ragged is not None
+    check = r.verify(cores="all")
+    assert check.stats["verify.items"] == 16

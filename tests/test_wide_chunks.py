@@ -15,12 +15,15 @@ import re
 import sys
 from pathlib import Path
 
+import cpp_check
 import numpy as np
 import pytest
 from test_fpu_bcast import _attention
 
 import tteqsat as tq
 from tteqsat.arch import load_arch
+from tteqsat.lowering.conformance import check_module
+from tteqsat.lowering.cpp import translate_to_cpp
 from tteqsat.pipeline import VerificationError
 from tteqsat.scheduling.build import build_schedule
 from tteqsat.tools.timing_check import result_cycles
@@ -129,3 +132,15 @@ def test_a_masked_loop_with_one_chunk_streams_verifies_every_item() -> None:
     assert _held(r) == [1, 1] and r.schedule.loop is not None and r.schedule.loop.ragged is not None
     check = r.verify(cores="all")
     assert check.stats["verify.items"] == 16
+
+
+@cpp_check.needs_gxx
+def test_the_packed_over_kernel_conforms_and_its_cpp_compiles(tmp_path: Path) -> None:
+    """The Blackhole d = 128 kernel (one-chunk streams, P over S): its MLIR passes the TTKernel signature checks,
+    its C++ maps back to the MLIR and compiles against the tt-metal declarations' stubs."""
+    text = _optimized("blackhole", 128).to_mlir()
+    assert check_module(text) == []
+    cpp = translate_to_cpp(text)
+    assert cpp_check.check(text, cpp) == []
+    result = cpp_check.compile_cpp(tmp_path, {f"k_{name}": src for name, src in cpp.items()})
+    assert result.returncode == 0, result.stderr[:2000]

@@ -19,6 +19,7 @@ from tteqsat.arch import load_arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.lowering import mlir
 from tteqsat.pipeline import VerificationError
+from tteqsat.scheduling.build import build_schedule
 from tteqsat.tools.timing_check import result_cycles
 
 
@@ -109,3 +110,17 @@ def test_a_masked_loop_interleaves_only_in_its_unmasked_trips() -> None:
     apart = tq.optimize(kernel, load_arch("wormhole_b0", {"settings.interleave_passes": False}))
     assert r.cost_cycles < apart.cost_cycles
     r.verify(cores=[0])
+
+
+def test_the_grid_prices_the_passes_apart_too() -> None:
+    """Wormhole causal (1, 32, 1024, 128): the scheduler interleaves by one core's compute, doubling S's CB, which
+    on the chip costs the streams their third chunk and the ranked groups of 8 their slack: 253.8 us interleaved,
+    242.7 us apart (session 15). The grid prices both schedules of the program and keeps the apart one."""
+    q, k, v = (tq.tensor(n, (1, 32, 1024, 128)) for n in "qkv")
+    s = q @ k.mT * 128 ** -0.5
+    kernel = tq.kernel("causal", tq.softmax(tq.where(tq.tri(1024, 1024), s, -np.inf)) @ v)
+    r = tq.optimize(kernel, "wormhole_b0")
+    assert not any(sec.interleaved for sec in r.schedule.sections)
+    assert any(sec.interleaved for sec in build_schedule(r.program, r.arch).sections)  # the core's own pick
+    apart = tq.optimize(kernel, load_arch("wormhole_b0", {"settings.interleave_passes": False}))
+    assert r.cost_cycles == apart.cost_cycles

@@ -730,9 +730,13 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
                           user_location())
     searches = ([] if blocks else [(None, graph)]) + [(h, graph.blocks(h)) for h in heights]
 
-    def priced(prog: Program, sched: Schedule, label: str, block: int | None, items: int) -> Candidate:
-        """A candidate priced on the grid (kept by program structure), and the best of its form so far."""
-        key = (prog.structure(), items)
+    def priced(prog: Program, sched: Schedule, label: str, block: int | None, items: int,
+               apart: bool = False) -> Candidate:
+        """A candidate priced on the grid (kept by program structure), and the best of its form so far. A
+        schedule with interleaved passes is priced with its sections apart too (`apart`), both candidates: the
+        scheduler interleaves by one core's compute, and the CB the pair doubles may cost a core of several
+        items more on the chip (a stream's third chunk, a sharing group's slack) than the pair saves."""
+        key = (prog.structure(), items, apart)
         if key not in prices.chips:
             t0 = time.perf_counter()
             prices.chips[key] = on_grid(sched, items)
@@ -742,7 +746,18 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
         best = alternatives.get(label)
         if best is None or best.cycles is None or cand.chip.cycles < best.cycles:
             alternatives[label] = Alternative(label, cand.chip.cycles, True, _describe(cand))
+        if not apart and items > 1 and any(sec.interleaved for sec in sched.sections):
+            try:
+                separate = build_schedule(prog, apart_arch(), model, fuse=True)
+            except KernelError:
+                return cand
+            other = priced(prog, separate, label, block, items, apart=True)
+            return other if other.chip.cycles < cand.chip.cycles else cand
         return cand
+
+    @functools.cache
+    def apart_arch() -> Arch:
+        return arch_obj.with_overrides({"settings.interleave_passes": False})
 
     def widen(label: str, roots, block: int | None, items: int, cand: Candidate) -> None:
         """The loop's neighbouring chunk widths, extracted exactly and priced on the grid (candidates of their

@@ -8,7 +8,10 @@ O * 1/l. The 2025 kernel folds the scale into exp (no scale pass, running max un
 The 2025 kernel also sums rows by packer L1 accumulation in the exp pass with the within-tile sum after
 the loop (modeled: `tilesum`, then a reduce where tt-metal uses a ones-matmul). It seeds the running max
 into DST before reduce_tile with a within-face transpose copy; tteqsat's loops compute the running max as a
-reduce into a clear slot and an SFPU max, for both variants. Not modeled: pack-accumulate of the O
+reduce into a clear slot and an SFPU max, for both variants. Both pack P over S in one CB, as tt-metal's
+`qk_im` (sdpa_program_factory.cpp: qk_tiles = Sq_chunk_t * Sk_chunk_t; `scheduling/in_place.py`, applied to every
+program in order since session 15), and hold K and V two chunks deep or more (k_tiles = Sk_chunk_t * DHt * 2,
+"double buffer"; three where L1 has room, `build._deepen_streams`, as before). Not modeled: pack-accumulate of the O
 correction, first-column SFPU ops on statistics. Loop state updates use tteqsat's own (fused)
 layout for both variants, which favours the expert.
 """

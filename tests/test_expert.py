@@ -34,6 +34,8 @@ def test_expert_schedule_simulates_correctly(variant: str) -> None:
     arch = load_arch("wormhole_b0")
     schedule = build_schedule(expert_program(64, 1024, 64, 256, 0.125, "fp32", variant), arch)
     assert schedule.loop is not None and schedule.loop.trips == 4
+    # the 2025 variant packs P over S in one CB, as tt-metal's qk_im (2024's scale pass leaves S apart here)
+    assert any(sec.pass_pops for sec in schedule.sections) == (variant == "2025")
     text = emit_module(schedule)
     parse_with_xdsl(text)
     kernel = attention(1024)

@@ -5,7 +5,8 @@ reader fetches a trip's chunk once compute popped the one before; flash attentio
 instead of 1024 (fewer online rescales). Packing P over S: where even that overflows (Blackhole, d = 128), the
 loop runs in program order and the exp pass packs P into S's CB, popping each pass's S tiles first (tt-metal's
 `qk_im` in place). Both emitted, verified against the oracle, timed by the timing simulator as the model prices
-them; the expert programs (pinned to tt-metal's double-buffered K and V) take neither."""
+them. The expert programs hold K and V two chunks deep, as tt-metal's SDPA does, and pack P over S always, as
+tt-metal's SDPA does too."""
 
 from __future__ import annotations
 
@@ -101,12 +102,14 @@ def test_p_over_s_without_the_per_pass_pops_deadlocks() -> None:
         broken.verify()
 
 
-def test_the_expert_keeps_double_buffered_k_and_v() -> None:
-    """tt-metal's SDPA (Program.in_order) double-buffers K and V: at 2048 keys a chunk it does not fit, as
-    before; derived, free to single-buffer, does."""
-    for arch, d in (("wormhole_b0", 64), ("blackhole", 128)):
-        with pytest.raises(tq.KernelError, match="bytes of L1"):
-            build_schedule(expert_program(64, 4096, d, 2048, d ** -0.5, variant="2025"), load_arch(arch))
+def test_the_expert_keeps_double_buffered_k_and_v_and_packs_p_over_s() -> None:
+    """tt-metal's SDPA (Program.in_order) holds K and V two chunks deep and P over S in one CB
+    (sdpa_program_factory.cpp): at 2048 keys a chunk it fits so on Wormhole d = 64, not on Blackhole d = 128."""
+    fits = build_schedule(expert_program(64, 4096, 64, 2048, 0.125, variant="2025"), load_arch("wormhole_b0"))
+    assert fits.loop is not None and all(fits.chunks_held(st) >= 2 for st in fits.loop.streams)
+    assert any(sec.pass_pops for sec in fits.sections)
+    with pytest.raises(tq.KernelError, match="bytes of L1"):
+        build_schedule(expert_program(64, 4096, 128, 2048, 128 ** -0.5, variant="2025"), load_arch("blackhole"))
 
 
 def test_a_soft_capped_attention_packs_over_too_and_verifies() -> None:

@@ -38,7 +38,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                    fuse: bool = True, check_capacity: bool = True, in_place: bool = False) -> Schedule:
     """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts. Where its CBs
     would overflow L1, a loop that packs a value over the one it reads (`in_place`) is tried before the error: its
-    sections then run in program order, each trip's value packed over the one it was computed from."""
+    sections then run in program order, each trip's value packed over the one it was computed from. A program in
+    order (the tt-metal expert's) always packs so, as tt-metal's SDPA packs P over S."""
     model = model or TensixCostModel(arch)
     capacity = arch.dst_tiles(program.dtype)
     max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
@@ -125,7 +126,9 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         raise KernelError(f"needs {len(plan.cbs)} circular buffers; {arch.name} has {int(arch.num('cb.max_cbs'))}",
                           program.name)
     sections = [sec for sec, _, _ in sequence]
-    if in_place:
+    # tt-metal's SDPA packs P over S in one CB (sdpa_program_factory.cpp: qk_tiles = Sq_chunk_t * Sk_chunk_t, one
+    # chunk; sub_exp_block_bcast_cols_inplace): the expert programs (in program order) always do
+    if in_place or (program.in_order and loop is not None and loop.live is None):
         while found := candidates_in_place(sections, plan.cbs):  # one at a time: each renumbers the CBs
             sections, plan.cbs = pack_over(sections, plan.cbs, *found[0], loop, args)
     if not program.in_order and arch.row_waits:

@@ -9,8 +9,9 @@ less the pass's first), and the packer reserves the pages just freed. Every `cb_
 whole value (tt-metal cb_api.h: one page count a CB): the readers of S before the exp pass and the reader of P
 after it. The CB then holds one value's tiles, not two.
 
-Only where the CBs would not fit L1 otherwise (`build.build_schedule` tries it after single-buffered streams),
-and only in a loop that runs its sections in program order: a section one trip ahead (`lookahead.py`) packs the
+Derived schedules take it only where the CBs would not fit L1 otherwise (`build.build_schedule` tries it after
+single-buffered streams); the expert programs (`Program.in_order`) always, as tt-metal's SDPA. Only in a loop that
+runs its sections in program order: a section one trip ahead (`lookahead.py`) packs the
 next trip's S while this trip's P waits for its reader, so both would need their pages.
 """
 

@@ -30,7 +30,8 @@ the cores still reading, launch included):
              `share` is the cores per read) as it chooses (emitted)
   per-core   the same with settings.share_inputs off: every core reads its own K/V (benchmarks/kv_share.py
              compares the two)
-  expert24/25  the expert per q chunk over the same grid at its best (q, k) chunks that fit L1, no sharing
+  expert24/25  the expert per q chunk over the same grid at its best (q, k) chunks that fit L1 (q 64..512, k
+             64..2048), no sharing
   bound      launch + max(the compute floor spread over every core, each tensor moved once at the sustained
              DRAM rate)
 
@@ -70,6 +71,7 @@ Q_ROWS = 64
 SCALE = 0.125
 WIDTHS = (64, 128, 256, 512, 1024, 2048)
 ITEMS = 8  # q blocks a core runs one after another in the pipeline table
+EXPERT_WIDE = (1024, 2048)  # on the chip the expert may take K chunks this wide too, where they fit L1 (P over S)
 Q_BLOCKS = (64, 128, 256)  # q block sizes the lever table tries (per 64 rows)
 HEADS = 32
 
@@ -316,7 +318,7 @@ def chip_rows(archs, dims, sizes, out: list[dict]) -> Table:
                 experts = {}
                 for variant in ("2024", "2025"):
                     tried = {(qc, kc): expert_on_grid(1, HEADS, s, d, qc, kc, arch, model, variant)
-                             for qc in CHUNKS for kc in CHUNKS}
+                             for qc in CHUNKS for kc in CHUNKS + EXPERT_WIDE if kc <= s}
                     experts[variant] = min(((c, v) for c, v in tried.items() if v is not None),
                                            key=lambda cv: cv[1].cycles)
                 (c24, e24), (c25, e25) = experts["2024"], experts["2025"]

@@ -36,6 +36,7 @@ EPILOGUES = ("none", "column", "row", "scalar", "unary", "max-output")
 KINDS = ("attention", "rowwise", "attention", "contraction", "attention")  # attention most: it has the most paths
 FORMS = ("auto", "streaming", "streaming", "streaming", "fused", "baseline")  # auto picks fused at these sizes
 BATCHES = ((), (2,), (1, 2), (2, 2), (1, 4))        # batch axes (the last one heads)
+WIDE_KEYS = (4096, 8192)  # `--keys wide`: rows long enough that 1024-2048-key chunks pay and overflow L1 two deep
 
 
 @st.composite
@@ -198,16 +199,17 @@ def _contraction(draw, names: _Names, inputs: list[Expr], batch: tuple[int, ...]
 
 @st.composite
 def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...], ...] = BATCHES,
-               forms: tuple[str, ...] = FORMS, kinds: tuple[str, ...] = KINDS) -> Case:
+               forms: tuple[str, ...] = FORMS, kinds: tuple[str, ...] = KINDS,
+               row_tiles: tuple[int, ...] = ROW_TILES + (8,)) -> Case:
     """A long-key kernel (`keys`: the row lengths to draw; `batches`: the batch axes, () for 2-D; `forms`: the
-    forms to request; `kinds`: of kernel)."""
+    forms to request; `kinds`: of kernel; `row_tiles`: its tile rows, 8 for several row blocks to skip chunks per)."""
     dtype = draw(st.sampled_from(("fp32", "bf16")))
     arch = draw(st.sampled_from(("wormhole_b0", "blackhole")))
     form = draw(st.sampled_from(forms))
     names = _Names(draw)
     batch = draw(st.sampled_from(batches))
     kind = draw(st.sampled_from(kinds))
-    rows = 32 * draw(st.sampled_from(ROW_TILES + (8,)))  # 8 tile rows: several row blocks to skip chunks per
+    rows = 32 * draw(st.sampled_from(row_tiles))
     if kind == "attention" and draw(st.integers(0, 5)) == 0:
         rows = 1  # decode: one q row (a row vector)
     n_keys = draw(st.sampled_from(keys))
@@ -228,3 +230,10 @@ def long_cases(draw, keys: tuple[int, ...] = KEYS, batches: tuple[tuple[int, ...
     cores = draw(st.sampled_from((None, None, 2, 4)))  # several items a core: CBs carry over between items
     return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, iterations=iterations, overrides=overrides,
                 cores=cores)
+
+
+def wide_cases() -> st.SearchStrategy[Case]:
+    """Attention over 4096 or 8192 keys, one or two tile rows of q (`benchmarks/fuzz.py --keys wide`): chunks wide
+    enough that their K and V fit L1 only one chunk deep, or P only over S (head dim 128 on Blackhole)."""
+    return long_cases(keys=WIDE_KEYS, batches=((),), forms=("auto", "streaming"), kinds=("attention",),
+                      row_tiles=(1, 2))

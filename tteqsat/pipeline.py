@@ -799,9 +799,13 @@ def optimize(kernel: Kernel, arch: str | Arch = "wormhole_b0", *, limits: Limits
             cost = cand.chip
             floor = max(cost.core_compute_cycles, cost.dram_floor_cycles) + cost.launch_cycles
             waits = cost.cycles - floor > WAIT_RETRY * cost.cycles
+            # a stream one chunk deep (build._single_buffer_streams) makes the reader wait for pops one core's
+            # compute does not price: the grid does, and a narrower width two chunks deep may be cheaper there
+            # (DRAM-bound decode: Blackhole MQA 1x32x1x131072 at 2048 keys one deep 194.0 us, 512 two deep 185.8)
+            single = loop is not None and any(cand.schedule.chunks_held(st) == 1 for st in loop.streams)
             if items > 1 and loop is not None and loop.live is not None:
                 widen(label, roots, block, items, cand)
-            elif items > 1 and loop is not None and waits:
+            elif items > 1 and loop is not None and (waits or single):
                 # a split over keys optimizes every part count's kernels and keeps one count: their unmasked
                 # retries (kernels 0.3-0.8 % cheaper) run for the kept count's kernels only (Result._widen), the
                 # same result at 19 % less time in the split's kernels (benchmarks/README.md, width search)

@@ -56,13 +56,8 @@ def _alone(cb: CircularBuffer, tiles: int) -> bool:
 def pack_over(sections: list[DstSection], cbs: list[CircularBuffer], pos: int, x: int, y: int,
               loop: LoopInfo | None, args: list[TensorArg]) -> tuple[list[DstSection], list[CircularBuffer]]:
     """The sections and CBs with section `pos` packing its value over the one it reads in `x`: CB `y` is gone,
-    its value in `x`, the CBs after it renumbered (in `loop` and `args` too, in place)."""
-    sec = copy.copy(sections[pos])
-    sec.pops = [p for p in sec.pops if p[0] != x]
-    sec.pass_pops = [(x, sec.tiles)]
-    sec.ops = [replace(op, reads=[replace(r, ci=0) if r.cb == x else r for r in op.reads]) for op in sec.ops]
-    out = list(sections)
-    out[pos] = sec
+    its value in `x`, the CBs after it renumbered (the CB objects, `loop` and `args` in place; the sections
+    copied)."""
 
     def cb(c: int) -> int:
         c = x if c == y else c
@@ -72,9 +67,13 @@ def pack_over(sections: list[DstSection], cbs: list[CircularBuffer], pos: int, x
         return [(cb(c), n) for c, n in items]
 
     renumbered = []
-    for s in out:
+    for n, s in enumerate(sections):
         s = copy.copy(s)
-        s.ops = [replace(op, reads=[replace(r, cb=cb(r.cb)) for r in op.reads]) for op in s.ops]
+        if n == pos:  # x popped pass by pass, not after the passes; each pass reads its own tiles at the front
+            s.pops = [p for p in s.pops if p[0] != x]
+            s.pass_pops = [(x, s.tiles)]
+        s.ops = [replace(op, reads=[replace(r, cb=cb(r.cb), ci=0 if n == pos and r.cb == x else r.ci)
+                                    for r in op.reads]) for op in s.ops]
         s.packs = [replace(pk, cb=cb(pk.cb)) for pk in s.packs]
         s.waits, s.pops = pairs(s.waits), pairs(s.pops)
         s.row_waits, s.pass_pops = pairs(s.row_waits), pairs(s.pass_pops)

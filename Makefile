@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/flash_attention.py
 
 test: $(STAMP)
-	$(BIN)/python tests/run_shards.py -q
+	$(BIN)/python tests/run_shards.py -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -51,7 +51,7 @@ class Chain:
 
 
 def longest_dst_chain(programs: list[Program]) -> Chain | None:
-    """The longest chain of adds into one DST slot of the `programs` (a kernel's parts): a reduce over its
+    """The longest chain of adds into one DST slot of the `programs` (a kernel's parts): a sum reduce over its
     operand's tiles along the reduced axis, a matmul over its K tiles (both within one acquire, as the scheduler
     places them: `sections.py`'s `inner`). None when no op accumulates."""
     best: Chain | None = None
@@ -59,7 +59,7 @@ def longest_dst_chain(programs: list[Program]) -> Chain | None:
         for op in program.ops():
             if op.kind == "matmul":
                 tiles = op.operands[0].grid[1]
-            elif op.kind == "reduce":
+            elif op.kind == "reduce" and op.op.endswith("sum"):  # a max rounds nothing: its result is one of its inputs
                 src = op.operands[-1].grid
                 tiles = src[1] if op.op.startswith("row") else src[0]
             else:
@@ -72,3 +72,12 @@ def longest_dst_chain(programs: list[Program]) -> Chain | None:
 def needs_wide_dst(dtype: str, chain: Chain | None) -> bool:
     """Whether a kernel of `dtype` must accumulate in 32-bit DST for its longest chain (fp32 kernels always do)."""
     return dtype != "fp32" and chain is not None and chain.tiles > MAX_BF16_DST_CHAIN
+
+
+def l1_sum_inexact(dtype: str, operand_shape: tuple[int, int]) -> bool:
+    """Whether an L1-accumulated row sum (`tilesum`: every tile of an operand's row packed onto one CB tile) is too
+    long a chain for a bf16 kernel: the packer rounds each add to the CB's format, bf16, as a 16-bit DST would,
+    and 32-bit DST does not help (the partial sum lives in L1). Extraction then picks another form (a reduce,
+    with 32-bit DST where it is as long). An fp32 CB for the sum alone would need the packer reconfigured between
+    the pass's bf16 and fp32 packs, tile by tile, which neither the emitter nor the simulator models."""
+    return dtype != "fp32" and -(-operand_shape[1] // 32) > MAX_BF16_DST_CHAIN

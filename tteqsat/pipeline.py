@@ -530,7 +530,8 @@ class Result:
             "best_feasible_alternative_cycles": _rounded(self.best_feasible_alternative_cycles),
             "baseline_speedup": round(self.baseline_speedup, 3), "chosen": self.chosen, "sections": len(s.sections),
             "baseline_sections": len(self.baseline.sections), "cbs": len(s.cbs), "l1_bytes": self.l1_bytes,
-            "dst_capacity": s.dst_capacity, "enodes": self.saturation.enodes, "eclasses": self.eclasses,
+            "dst_capacity": s.dst_capacity, "wide_dst_chain": s.wide_dst_chain and s.wide_dst_chain.tiles,
+            "enodes": self.saturation.enodes, "eclasses": self.eclasses,
             "saturation_iterations": self.saturation.iterations, "stopped_by": self.saturation.stopped_by,
             **self.chip_summary(), **self._split_sections(),
         }

@@ -50,6 +50,7 @@ from tteqsat.extraction.greedy import (
     reads_padding,
 )
 from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
+from tteqsat.scheduling.accumulation import l1_sum_inexact
 
 # op forms the integer program prices; anything else (streaming folds, chunks) is left to greedy
 ILP_KINDS = ("input", "fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "matmul", "reduce", "bcast", "mask",
@@ -160,10 +161,10 @@ class _Rows:
         return LinearConstraint(a, np.array(self.lb[:upto]), np.array(self.ub[:upto]))
 
 
-def _candidates(graph: SerializedEGraph, fits: Callable[[str], bool]) -> dict[str, list[ENode]]:
+def _candidates(graph: SerializedEGraph, fits: Callable[[str], bool], dtype: str) -> dict[str, list[ENode]]:
     """Hardware nodes each class may pick (an input class: its input), pruned to a fixpoint so every
     remaining node's children have candidates. Like greedy, a node may not read a value from a CB (or
-    a kernel input at all) whose whole tensor does not fit L1."""
+    a kernel input at all) whose whole tensor does not fit L1, nor sum a bf16 row in L1 out of tolerance."""
     cands: dict[str, list[ENode]] = {}
     for cid in sorted(graph.classes):
         if cid not in graph.shapes:
@@ -171,7 +172,8 @@ def _candidates(graph: SerializedEGraph, fits: Callable[[str], bool]) -> dict[st
         nodes = sorted(graph.classes[cid], key=lambda n: n.id)
         inputs = [n for n in nodes if n.op == "input_"]
         hardware = [n for n in nodes if _KIND.get(n.op) in ILP_KINDS and cid not in n.children
-                    and not reads_padding(n, graph)]
+                    and not reads_padding(n, graph)
+                    and not (_KIND[n.op] == "tilesum" and l1_sum_inexact(dtype, graph.shapes[n.children[0]]))]
         cands[cid] = inputs[:1] or hardware
     input_classes = {cid for cid, ns in cands.items() if ns and ns[0].op == "input_"}
     for cid in sorted(graph.classes):  # a row block of a kernel input: a leaf the reader fetches
@@ -210,7 +212,7 @@ def _build(graph: SerializedEGraph, model: CostModel, dtype: str, input_order: l
            greedy: Program | None, greedy_cost: float | None, hard_rows: bool) -> _Problem:
     arch = model.arch
     budget, tile_bytes = arch.l1_budget, arch.tile_bytes(dtype)
-    cands = _candidates(graph, lambda cid: _tiles(graph.shapes[cid]) * tile_bytes <= budget)
+    cands = _candidates(graph, lambda cid: _tiles(graph.shapes[cid]) * tile_bytes <= budget, dtype)
     roots = sorted({cid for _, cid in graph.outputs})
     if any(not cands.get(r) for r in roots):
         raise KernelError("no hardware form was found for an output of the kernel")

@@ -14,6 +14,7 @@ from tteqsat.extraction.exp_range import mark_unbounded_exps
 from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import Program
 from tteqsat.frontend.masks import Mask
+from tteqsat.scheduling.accumulation import longest_dst_chain, needs_wide_dst
 from tteqsat.scheduling.frames import cb_l1_bytes, schedule_frame
 from tteqsat.scheduling.in_place import candidates as candidates_in_place
 from tteqsat.scheduling.in_place import pack_over
@@ -41,12 +42,16 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     sections then run in program order, each trip's value packed over the one it was computed from. A program in
     order (the tt-metal expert's) always packs so, as tt-metal's SDPA packs P over S."""
     model = model or TensixCostModel(arch)
-    capacity = arch.dst_tiles(program.dtype)
-    max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
     plan = CbPlan(program.dtype)
     parts = split(program)
-    for part in [program] if parts is None else [parts.pre, parts.loop.body, parts.post]:  # type: ignore[union-attr]
+    programs = [program] if parts is None else [parts.pre, parts.loop.body, parts.post]  # type: ignore[union-attr]
+    for part in programs:
         mark_unbounded_exps(part)
+    # a bf16 kernel whose longest accumulation into one DST slot is too long for 16-bit DST runs with 32-bit DST
+    chain = longest_dst_chain(programs)
+    wide_for_chain = not arch.fp32_dest_acc and needs_wide_dst(program.dtype, chain)
+    capacity = arch.dst_tiles("fp32" if wide_for_chain else program.dtype)
+    max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
     args: list[TensorArg] = []
     input_cb: dict[str, int] = {}
     arg_of = {op.name: n for n, op in enumerate(program.inputs)}
@@ -148,8 +153,9 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     else:
         compute = compute_cycles(model, sections, loop.trips if loop is not None else 0, fills)
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
-                        loop, program.dtype == "fp32" or arch.fp32_dest_acc, arch.dst_full_sync, arch.exp_approx,
-                        str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
+                        loop, program.dtype == "fp32" or arch.fp32_dest_acc or wide_for_chain, arch.dst_full_sync,
+                        arch.exp_approx, str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
+    schedule.wide_dst_chain = chain if wide_for_chain else None
     schedule.full_compute_cycles = compute
     patterns = mask_patterns(plan.cbs)  # built once per kernel, before any work item
     schedule.setup_cycles = model.pipelined([model.mask_stage(patterns)], [], 0, []) if patterns else 0.0

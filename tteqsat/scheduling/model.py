@@ -14,6 +14,7 @@ from tteqsat.cost.model import Engines
 from tteqsat.extraction.program import Program, live_trips
 from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
+from tteqsat.scheduling.accumulation import Chain
 
 FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose", "mask")
 FULL_INIT_KINDS = ("bcast", "transpose")  # their inits reconfigure the packer and DST sync: never inside a pass
@@ -308,7 +309,7 @@ class Schedule:
     data_movement_cycles: float
     dst_capacity: int
     loop: LoopInfo | None = None
-    fp32_dest_acc: bool = False   # 32-bit DST (fp32 kernels, or the arch setting)
+    fp32_dest_acc: bool = False   # 32-bit DST (fp32 kernels, the arch setting, or `wide_dst_chain`)
     dst_full_sync: bool = False   # DST not double-buffered: twice the tiles per acquire
     exp_approx: bool = True
     math_fidelity: str = "hifi2"
@@ -317,6 +318,8 @@ class Schedule:
     full_compute_cycles: float = 0.0  # an item whose loop runs every chunk (compute_cycles without skipping)
     kernel_cycles: float = 0.0    # one work item on one core alone: reader, compute and writer pipelined
     setup_cycles: float = 0.0     # once per kernel on each core, before its first item: building mask tiles
+    wide_dst_chain: Chain | None = None  # a bf16 kernel's accumulation too long for 16-bit DST, for which it runs
+                                         # with 32-bit DST (`scheduling.accumulation`)
 
     @property
     def cost_cycles(self) -> float:

@@ -211,7 +211,7 @@ def _fp32_twin(case: Case, why: str, used: tuple[str, ...]) -> Outcome:
 def paths(result) -> tuple[str, ...]:
     """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
     sections one trip ahead, two sections' passes interleaved, values waited for row block by row block, streams of
-    one chunk, a value packed over the one it was computed from, dead
+    one chunk, a value packed over the one it was computed from, a bf16 kernel's 32-bit DST for a long sum, dead
     chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
     more than one core, cores running several work items, reads shared by cores (lockstep groups, or ranked groups
     under a skipping mask, and whether some receiver visits fewer chunks than its sender: the chunks beyond its own
@@ -231,6 +231,8 @@ def paths(result) -> tuple[str, ...]:
         out.append("streams one chunk deep")
     if any(sec.pass_pops for sec in sched.sections):
         out.append("packed over its input")
+    if sched.wide_dst_chain is not None:
+        out.append("32-bit DST for a long sum")
     if any(cb.role == "mask" for cb in sched.cbs):
         out.append("mask tiles")
     if loop is not None and loop.live is not None:

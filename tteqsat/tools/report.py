@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tteqsat.pipeline import Result
-from tteqsat.scheduling.model import DstSection
+from tteqsat.scheduling.accumulation import MAX_BF16_DST_CHAIN
+from tteqsat.scheduling.model import DstSection, Schedule
 from tteqsat.tools.console import console_for
 
 
@@ -66,6 +67,8 @@ def render(result: Result, console=None) -> None:
     for row in schedule_rows(result):
         table.add_row(*row)
     console.print(table)
+    if s.wide_dst_chain is not None:
+        console.print(wide_dst_line(s))
     waiting = [str(sec.index) for sec in s.sections if sec.row_waits]
     if waiting:
         console.print(f"section {', '.join(waiting)} (marked row waits) waits for a value it alone reads one row block "
@@ -130,6 +133,16 @@ def render(result: Result, console=None) -> None:
                       f"{result.split.unsplit_cycles:,.0f} cycles")
     for note in result.warnings:
         console.print(f"note: {escape(note)}")
+
+
+def wide_dst_line(s: Schedule) -> str:
+    """Why a bf16 kernel runs with 32-bit DST (`scheduling.accumulation`)."""
+    chain = s.wide_dst_chain
+    assert chain is not None
+    where = f" ({chain.loc})" if chain.loc else ""
+    return (f"32-bit DST (fp32_dest_acc_en): its {chain.label}{where} adds {chain.tiles} tiles into one DST slot, "
+            f"more than the {MAX_BF16_DST_CHAIN} a 16-bit DST accumulates within bf16's tolerance (each add rounded "
+            f"to bf16); DST then holds {s.dst_capacity} tiles per acquire")
 
 
 def sections_line(result: Result) -> str:

@@ -1,4 +1,4 @@
-"""Long accumulation chains in bf16 kernels (scheduling/accumulation.py).
+"""Long accumulation chains in bf16 kernels (extraction/accumulation.py).
 
 A reduce over a row's W tiles, or a matmul's K tiles within one acquire, adds every tile into one DST slot; a
 16-bit DST rounds each add to bf16. The scheduler gives a bf16 kernel whose longest such chain exceeds 64 tiles a
@@ -15,13 +15,13 @@ import cpp_check
 import pytest
 
 import tteqsat as tq
+from tteqsat.extraction.accumulation import BF16_EXACT_TOLERANCE, MAX_BF16_DST_CHAIN, chain_bound
 from tteqsat.lowering.conformance import check_module
 from tteqsat.lowering.cpp import translate_to_cpp
 from tteqsat.lowering.host import host_program
 from tteqsat.mlir_text.ir import Op, func_name
 from tteqsat.mlir_text.parser import parse_module
 from tteqsat.pipeline import Result, VerificationError
-from tteqsat.scheduling.accumulation import BF16_EXACT_TOLERANCE, MAX_BF16_DST_CHAIN, chain_bound
 from tteqsat.sim.settings import compute_settings
 from tteqsat.sim.tolerance import TOLERANCES
 from tteqsat.tools.report import wide_dst_line

@@ -19,6 +19,7 @@ from tteqsat.cost.model import CostModel
 from tteqsat.cost.perturb import ENGINE_CLASSES, ScaledEngines
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
+from tteqsat.extraction.accumulation import l1_sum_inexact
 from tteqsat.extraction.program import (
     OPERAND_LOCS,
     HwOp,
@@ -28,7 +29,6 @@ from tteqsat.extraction.program import (
     mean_live_trips,
     reduces_padding,
 )
-from tteqsat.scheduling.accumulation import l1_sum_inexact
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {

@@ -39,6 +39,7 @@ from scipy.sparse import coo_matrix
 from tteqsat.cost.model import CostModel
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
+from tteqsat.extraction.accumulation import l1_sum_inexact
 from tteqsat.extraction.greedy import (
     _KIND,
     Price,
@@ -50,7 +51,6 @@ from tteqsat.extraction.greedy import (
     reads_padding,
 )
 from tteqsat.extraction.program import OPERAND_LOCS, HwOp, Program
-from tteqsat.scheduling.accumulation import l1_sum_inexact
 
 # op forms the integer program prices; anything else (streaming folds, chunks) is left to greedy
 ILP_KINDS = ("input", "fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "matmul", "reduce", "bcast", "mask",

@@ -10,11 +10,11 @@ from __future__ import annotations
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
+from tteqsat.extraction.accumulation import longest_dst_chain, needs_wide_dst
 from tteqsat.extraction.exp_range import mark_unbounded_exps
 from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import Program
 from tteqsat.frontend.masks import Mask
-from tteqsat.scheduling.accumulation import longest_dst_chain, needs_wide_dst
 from tteqsat.scheduling.frames import cb_l1_bytes, schedule_frame
 from tteqsat.scheduling.in_place import candidates as candidates_in_place
 from tteqsat.scheduling.in_place import pack_over

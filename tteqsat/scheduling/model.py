@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field, replace
 
 from tteqsat.arch import Arch
 from tteqsat.cost.model import Engines
+from tteqsat.extraction.accumulation import Chain
 from tteqsat.extraction.program import Program, live_trips
 from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
-from tteqsat.scheduling.accumulation import Chain
 
 FPU_KINDS = ("copy", "fpu", "reuse", "matmul", "reduce", "bcast", "transpose", "mask")
 FULL_INIT_KINDS = ("bcast", "transpose")  # their inits reconfigure the packer and DST sync: never inside a pass
@@ -319,7 +319,7 @@ class Schedule:
     kernel_cycles: float = 0.0    # one work item on one core alone: reader, compute and writer pipelined
     setup_cycles: float = 0.0     # once per kernel on each core, before its first item: building mask tiles
     wide_dst_chain: Chain | None = None  # a bf16 kernel's accumulation too long for 16-bit DST, for which it runs
-                                         # with 32-bit DST (`scheduling.accumulation`)
+                                         # with 32-bit DST (`extraction.accumulation`)
 
     @property
     def cost_cycles(self) -> float:

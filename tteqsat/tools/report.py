@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tteqsat.extraction.accumulation import MAX_BF16_DST_CHAIN
 from tteqsat.pipeline import Result
-from tteqsat.scheduling.accumulation import MAX_BF16_DST_CHAIN
 from tteqsat.scheduling.model import DstSection, Schedule
 from tteqsat.tools.console import console_for
 
@@ -136,7 +136,7 @@ def render(result: Result, console=None) -> None:
 
 
 def wide_dst_line(s: Schedule) -> str:
-    """Why a bf16 kernel runs with 32-bit DST (`scheduling.accumulation`)."""
+    """Why a bf16 kernel runs with 32-bit DST (`extraction.accumulation`)."""
     chain = s.wide_dst_chain
     assert chain is not None
     where = f" ({chain.loc})" if chain.loc else ""

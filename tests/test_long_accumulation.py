@@ -24,6 +24,7 @@ from tteqsat.mlir_text.parser import parse_module
 from tteqsat.pipeline import Result, VerificationError
 from tteqsat.sim.settings import compute_settings
 from tteqsat.sim.tolerance import TOLERANCES
+from tteqsat.tools.html_report import render_html
 from tteqsat.tools.report import wide_dst_line
 
 
@@ -61,6 +62,13 @@ def test_a_long_bf16_softmax_accumulates_in_32_bit_dst_and_verifies(cols: int) -
     assert exact.max_rel_err < 0.01 and hardware.max_rel_err < 0.05, (exact.max_rel_err, hardware.max_rel_err)
     assert f"adds {cols // 32} tiles into one DST slot" in wide_dst_line(s)
     assert r.summary()["wide_dst_chain"] == cols // 32
+
+
+def test_the_html_report_says_why_dst_is_32_bit() -> None:
+    """Its arch table shows the arch's setting (16-bit DST); the schedule says this kernel's DST and why."""
+    long_html, short_html = render_html(_softmax(8192)), render_html(_softmax(512))
+    assert "id='wide-dst'" in long_html and "adds 256 tiles into one DST slot" in long_html
+    assert "id='wide-dst'" not in short_html
 
 
 def test_the_fuzz_finding_verifies() -> None:

@@ -14,6 +14,7 @@ from tteqsat.arch import KNOWN, load_arch
 from tteqsat.cost.model import CostModel, TensixCostModel
 from tteqsat.pipeline import Result
 from tteqsat.rules import rule_identity
+from tteqsat.tools.report import wide_dst_line
 from tteqsat.tools.rule_stats import Step
 
 LANES = (("unpack", "#4c78a8"), ("math_fpu", "#f58518"), ("math_sfpu", "#e45756"), ("pack", "#54a24b"),
@@ -93,6 +94,8 @@ def _schedule_section(result) -> str:
             "over all its runs" + (f"; the loop runs {loop.trips} trips" if loop is not None else "")
             + ("; a section a trip ahead computes the next trip's value (the first trip's before the loop, none in "
                "the last trip)" if any(sec.ahead for sec in s.sections) else "") + ".</p>")
+    if s.wide_dst_chain is not None:  # the arch section shows the arch's setting; this kernel's DST differs
+        note += f"<p class='sub' id='wide-dst'>{escape(wide_dst_line(s))}.</p>"
     cbs = _table(["cb", "role", "tiles", "holds"], [[cb.id, cb.role, cb.tiles, ", ".join(cb.holds)] for cb in s.cbs],
                  {0, 2})
     headers = ["sec", "tiles", "runs", "DST", "ops in order", "packs to", "cycles per run", "total cycles"]

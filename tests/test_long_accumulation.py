@@ -15,6 +15,7 @@ import cpp_check
 import pytest
 
 import tteqsat as tq
+from tteqsat.extraction import greedy
 from tteqsat.extraction.accumulation import BF16_EXACT_TOLERANCE, MAX_BF16_DST_CHAIN, chain_bound
 from tteqsat.lowering.conformance import check_module
 from tteqsat.lowering.cpp import translate_to_cpp
@@ -143,3 +144,52 @@ def test_the_long_kernels_cpp_maps_back_and_compiles(tmp_path: Path) -> None:
     assert cpp_check.check(text, cpp) == []
     result = cpp_check.compile_cpp(tmp_path, {f"k_{name}": src for name, src in cpp.items()})
     assert result.returncode == 0, result.stderr[:2000]
+
+
+# -- packer L1 accumulation under 32-bit DST -------------------------------------------------------------------------
+# tt-metal docs/L1_ACCUMULATION_FP32_ANALYSIS.md: with fp32_dest_acc_en the packer's L1 accumulation into a bf16 CB
+# comes out wrong (its SDPA turns L1 accumulation off then, TODO #28800). Blackhole's fused bf16 softmax over 1024
+# columns sums its rows in L1 (one accumulating pack a tile).
+
+def _short_softmax(overrides: dict | None = None) -> Result:
+    x = tq.tensor("x", (32, 1024), dtype="bf16")
+    return tq.optimize(tq.kernel("k", {"o": tq.softmax(x)}), "blackhole", overrides=overrides)
+
+
+def _l1_sums(r: Result) -> int:
+    return sum(p.accumulate for sec in r.schedule.sections for p in sec.packs)
+
+
+def test_the_simulator_refuses_l1_accumulation_into_bf16_under_32_bit_dst() -> None:
+    r = _short_softmax()
+    assert _l1_sums(r) == 1 and not r.schedule.fp32_dest_acc
+    r.verify(precision="exact")
+    broken = dataclasses.replace(r, schedule=dataclasses.replace(r.schedule, fp32_dest_acc=True), _mlir=None)
+    with pytest.raises(VerificationError, match="L1 accumulation into cb .* with fp32_dest_acc_en.*"
+                                                "L1_ACCUMULATION_FP32_ANALYSIS"):
+        broken.verify(precision="exact")
+
+
+def test_32_bit_dst_by_the_arch_sums_without_l1_accumulation() -> None:
+    r = _short_softmax({"settings.fp32_dest_acc": True})
+    assert r.schedule.fp32_dest_acc and _l1_sums(r) == 0
+    assert r.verify(precision="exact").max_rel_err < 0.01
+
+
+def _long_matmul_beside_a_short_softmax() -> tq.Kernel:
+    x = tq.tensor("x", (32, 1024), dtype="bf16")
+    y, w = tq.tensor("y", (32, 4096), dtype="bf16"), tq.tensor("w", (4096, 32), dtype="bf16")
+    return tq.kernel("k", {"a": tq.softmax(x), "b": y @ w})
+
+
+def test_a_long_matmul_makes_the_kernels_short_sum_a_reduce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matmul's 128 K tiles need 32-bit DST, so the softmax beside it may not sum in L1: extraction re-extracts
+    without L1 sums. Without that retry the fused form is refused with the reason (measured when written: the
+    first extraction L1-accumulates the softmax's row sums, as alone)."""
+    r = tq.optimize(_long_matmul_beside_a_short_softmax(), "blackhole", form="fused")
+    assert r.schedule.wide_dst_chain is not None and r.schedule.wide_dst_chain.tiles == 128
+    assert _l1_sums(r) == 0
+    assert r.verify(precision="exact").max_rel_err < 0.01
+    monkeypatch.setattr(greedy, "_extract", greedy._extract_once)
+    with pytest.raises(tq.KernelError, match="L1-accumulated sum .* under 32-bit DST.*matmul adds 128 tiles"):
+        tq.optimize(_long_matmul_beside_a_short_softmax(), "blackhole", form="fused")

@@ -81,3 +81,17 @@ def l1_sum_inexact(dtype: str, operand_shape: tuple[int, int]) -> bool:
     with 32-bit DST where it is as long). An fp32 CB for the sum alone would need the packer reconfigured between
     the pass's bf16 and fp32 packs, tile by tile, which neither the emitter nor the simulator models."""
     return dtype != "fp32" and -(-operand_shape[1] // 32) > MAX_BF16_DST_CHAIN
+
+
+def l1_acc_conflicts(dtype: str, dst32: bool) -> bool:
+    """Whether packer L1 accumulation into the kernel's CBs is unusable: with 32-bit DST (fp32_dest_acc_en) the
+    packer converts the DST value to the CB's format at a stage the accumulation does not expect, and bf16 sums
+    come out wrong (tt-metal docs/L1_ACCUMULATION_FP32_ANALYSIS.md; tt-metal's SDPA turns L1 accumulation off
+    under fp32_dest_acc_en, TODO #28800, and its matmul accumulates in Float32 CBs then). An fp32 kernel's CBs are
+    Float32, which is the combination tt-metal uses; the simulator refuses the other (`sim.compute_ops`)."""
+    return dst32 and dtype != "fp32"
+
+
+L1_ACC_CONFLICT = ("a bf16 L1-accumulated sum (tilesum) under 32-bit DST: the packer's L1 accumulation into a bf16 CB "
+                   "is wrong with fp32_dest_acc_en (tt-metal docs/L1_ACCUMULATION_FP32_ANALYSIS.md)")
+"""Why a bf16 program holding a tilesum is not scheduled with 32-bit DST."""

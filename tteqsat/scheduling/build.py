@@ -10,7 +10,7 @@ from __future__ import annotations
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
-from tteqsat.extraction.accumulation import longest_dst_chain, needs_wide_dst
+from tteqsat.extraction.accumulation import L1_ACC_CONFLICT, l1_acc_conflicts, longest_dst_chain, needs_wide_dst
 from tteqsat.extraction.exp_range import mark_unbounded_exps
 from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import Program
@@ -51,6 +51,13 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     chain = longest_dst_chain(programs)
     wide_for_chain = not arch.fp32_dest_acc and needs_wide_dst(program.dtype, chain)
     capacity = arch.dst_tiles("fp32" if wide_for_chain else program.dtype)
+    if l1_acc_conflicts(program.dtype, arch.fp32_dest_acc or wide_for_chain):
+        summed = next((op for part in programs for op in part.ops() if op.kind == "tilesum"), None)
+        if summed is not None:
+            why = (f"its {chain.label} adds {chain.tiles} tiles into one DST slot, which needs 32-bit DST"
+                   if wide_for_chain and chain is not None else "settings.fp32_dest_acc is on")
+            raise KernelError(f"cannot schedule {L1_ACC_CONFLICT}: {why}; sum that row with a reduce instead",
+                              "tilesum", summed.loc or None)
     max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
     args: list[TensorArg] = []
     input_cb: dict[str, int] = {}

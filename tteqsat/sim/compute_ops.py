@@ -646,6 +646,11 @@ def _copy_dest(op: Op, ctx: Ctx) -> Instr:
 
 # -- packing ------------------------------------------------------------------------------------
 
+L1_ACC_32B_DST = ("pack_tile with L1 accumulation into cb {cb} ({dtype} tiles) with fp32_dest_acc_en: the packer "
+                  "converts the 32-bit DST value to the CB's format at a stage the accumulation does not expect, and "
+                  "the sums come out wrong (tt-metal docs/L1_ACCUMULATION_FP32_ANALYSIS.md; its SDPA turns L1 "
+                  "accumulation off under fp32_dest_acc_en, TODO #28800, and its matmul accumulates in Float32 CBs): "
+                  "accumulate into an f32 CB, or without L1 accumulation")
 _UNINDEXED = "pack_tile without out_of_order = true writes at the packer's own pointer (its index is ignored):"
 
 
@@ -665,6 +670,8 @@ def _pack(op: Op, ctx: Ctx) -> Instr:
         if machine.pack_mask is not None:
             tile = np.where(PACK_MASKS[(machine.arch, machine.pack_mask)], tile, np.float32(0.0))
         position = c.pack_position(env[i], out_of_order)
+        if machine.pack_l1_acc and num.fp32_dest and c.dtype != "f32":
+            raise ProtocolError(L1_ACC_32B_DST.format(cb=c.cb_id, dtype=c.dtype))
         if machine.pack_l1_acc:
             c.accumulate(position, tile, what, lambda x, out: num.pack(x, c.dtype, out))
         else:

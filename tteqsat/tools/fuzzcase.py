@@ -122,7 +122,8 @@ class Case:
     positive: frozenset[str] = field(default_factory=frozenset)
     flaw: str = ""  # the deliberate mistake of an invalid case, for the report ("" when none was planted)
     iterations: int | None = None  # a saturation iteration limit (None: the default Limits)
-    overrides: tuple[tuple[str, float], ...] = ()  # arch settings (a slow DRAM, where cores share their reads)
+    overrides: tuple[tuple[str, float | bool], ...] = ()  # arch settings (a slow DRAM, where cores share their
+    # reads; 32-bit DST for a bf16 kernel)
     cores: int | None = None  # a cap on the cores (several work items a core), None: the optimizer's choice
     blocks: tuple[int, ...] | None = None  # row-block heights to choose from (several q blocks a head), None: any
 

@@ -5,8 +5,9 @@ far: every function, operators with tensors, row and column vectors (broadcast b
 either side, matmul with a fresh, existing or transposed right operand, transposes, max/sum/mean on both
 axes (over a vector's length-1 axis too), softmax, attention and logsumexp over long rows; one to three
 outputs; input names that look like the optimizer's own (x0, state, acc0, ...); axes long enough that
-streaming can be chosen; both dtypes, both archs, every form, and now and then a saturation cut short by
-its iteration limit. Masks (`tq.tri` with any diagonal, windows, complements, unions) select with `tq.where`
+streaming can be chosen; both dtypes, both archs, every form, now and then a saturation cut short by its
+iteration limit, and one bf16 kernel in eight with 32-bit DST (`settings.fp32_dest_acc`). Masks (`tq.tri` with
+any diagonal, windows, complements, unions) select with `tq.where`
 from a value and a scalar or a second tensor: a -inf fill only inside a softmax along the masked axis or a max
 that keeps a live element on every line (never -inf in an output), and masked attention over long keys, so
 chunk skipping and the ragged diagonal are drawn; masks that leave a whole row with no live key are drawn too
@@ -300,7 +301,11 @@ def cases(draw, max_ops: int = 6, flaws: bool = True, mask_sizes: tuple[tuple[in
         form = draw(st.sampled_from((form, "streaming")))  # masked attention streams (and skips) more often
     positive = frozenset(i.fn for i in inputs if i.lo > 0)
     iterations = draw(st.sampled_from((None, None, None, 2, 0)))  # sometimes the best after a cut-short saturation
-    return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, flaw, iterations)
+    # one bf16 kernel in eight with 32-bit DST (`--set settings.fp32_dest_acc=true`): half the DST tiles, TF32
+    # sources, no L1-accumulated sums (drawn last, so the kernels drawn before this setting existed are unchanged)
+    wide = dtype == "bf16" and draw(st.integers(0, 7)) == 0
+    overrides = (("settings.fp32_dest_acc", True),) if wide else ()
+    return Case(tuple(inputs), outputs, dtype, arch, form, 0, positive, flaw, iterations, overrides)
 
 
 def _masks_scores(outputs) -> bool:

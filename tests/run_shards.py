@@ -2,7 +2,7 @@
 
 The suite is CPU-bound Python (optimizing, simulating), so on a machine with two cores two processes take about
 half the wall time of one. pytest-xdist is not among the project's dependencies; files are dealt to the shards
-longest first (`SECONDS`, measured with `pytest --durations=0` on 2026-12-01 with two shards side by side; a file
+longest first (`SECONDS`, measured with `pytest --durations=0` on 2026-11-30 with two shards side by side; a file
 not listed counts as `UNLISTED` seconds), each to the shard with the least so far. Every test writes only below its
 own `tmp_path`, so the shards share nothing but the source tree. Each shard's output is printed when all have
 ended, and the exit status is the first failing shard's. Arguments go to every pytest; `TTEQSAT_TEST_SHARDS=1` runs
@@ -20,18 +20,16 @@ from pathlib import Path
 MOST = 2
 UNLISTED = 5
 SECONDS = {
-    "test_ragged": 138, "test_fuzz": 120, "test_consistency": 90, "test_interleave": 86, "test_grid": 80,
-    "test_masks": 57, "test_cpp_masks": 53, "test_acceptance": 48, "test_row_waits": 44, "test_conformance": 44,
-    "test_cli": 42, "test_kv_share": 40, "test_calibration_rows": 39, "test_decode_stack": 39,
-    "test_split_width_retry": 32, "test_fuzz_findings": 31, "test_lookahead": 31, "test_sim_batching": 29,
-    "test_extract_ilp": 27, "test_calibration_ablation": 27, "test_ranked_share": 26, "test_streaming": 25,
-    "test_rule_stats": 25, "test_split_tree": 25, "test_cost_calibration": 24, "test_fuzz_share": 23, "test_gqa": 22,
-    "test_timing_sim": 21, "test_splitkv": 17, "test_cpp": 16, "test_tile_major": 15, "test_oracle": 15,
-    "test_stream_depth": 15, "test_dram_share": 15, "test_sweep": 15, "test_chip_pipeline": 12,
-    "test_split_rule": 12, "test_chunk_width_search": 10, "test_cli_rules": 9, "test_exp_range": 9,
-    "test_pricing_memo": 9, "test_wide_chunks": 9, "test_fuzz_conditioning": 9, "test_host": 9,
-    "test_lean_extraction": 7, "test_report_browser": 7, "test_errors": 7, "test_levers": 7, "test_soundness": 6,
-    "test_long_accumulation": 6, "test_readme": 6, "test_attention_bounds": 6,
+    "test_ragged": 103, "test_consistency": 93, "test_fuzz": 87, "test_grid": 72, "test_masks": 48,
+    "test_conformance": 43, "test_interleave": 42, "test_acceptance": 41, "test_cli": 39, "test_decode_stack": 36,
+    "test_calibration_rows": 36, "test_cpp_masks": 33, "test_split_tree": 32, "test_row_waits": 32,
+    "test_fuzz_findings": 31, "test_sim_batching": 29, "test_kv_share": 27, "test_timing_sim": 25,
+    "test_calibration_ablation": 25, "test_ranked_share": 24, "test_lookahead": 24, "test_extract_ilp": 24,
+    "test_fuzz_share": 23, "test_split_width_retry": 22, "test_streaming": 21, "test_rule_stats": 21, "test_gqa": 21,
+    "test_cost_calibration": 21, "test_cpp": 16, "test_stream_depth": 15, "test_oracle": 15, "test_splitkv": 13,
+    "test_cli_rules": 13, "test_sweep": 12, "test_fuzz_conditioning": 11, "test_chunk_width_search": 11,
+    "test_tile_major": 10, "test_dram_share": 10, "test_chip_pipeline": 10, "test_split_rule": 8,
+    "test_exp_range": 8, "test_report_browser": 7, "test_host": 7, "test_pricing_memo": 6, "test_html_report": 6,
 }
 
 

@@ -74,6 +74,15 @@ def needs_wide_dst(dtype: str, chain: Chain | None) -> bool:
     return dtype != "fp32" and chain is not None and chain.tiles > MAX_BF16_DST_CHAIN
 
 
+def wide_dst_chain(programs: list[Program], dtype: str, dst32: bool) -> Chain | None:
+    """The chain for which a kernel of `programs` (its parts) must run with 32-bit DST, or None: none is too long for
+    16-bit DST, or it has 32-bit DST anyway (`dst32`: the arch setting)."""
+    if dst32:
+        return None
+    chain = longest_dst_chain(programs)
+    return chain if needs_wide_dst(dtype, chain) else None
+
+
 def l1_sum_inexact(dtype: str, operand_shape: tuple[int, int]) -> bool:
     """Whether an L1-accumulated row sum (`tilesum`: every tile of an operand's row packed onto one CB tile) is too
     long a chain for a bf16 kernel: the packer rounds each add to the CB's format, bf16, as a 16-bit DST would,
@@ -90,6 +99,12 @@ def l1_acc_conflicts(dtype: str, dst32: bool) -> bool:
     under fp32_dest_acc_en, TODO #28800, and its matmul accumulates in Float32 CBs then). An fp32 kernel's CBs are
     Float32, which is the combination tt-metal uses; the simulator refuses the other (`sim.compute_ops`)."""
     return dst32 and dtype != "fp32"
+
+
+def l1_sum_unusable(dtype: str, operand_shape: tuple[int, int], dst32: bool) -> bool:
+    """Whether extraction may not sum an operand's rows by packer L1 accumulation (`tilesum`): too long a bf16 chain
+    (`l1_sum_inexact`), or any bf16 one under 32-bit DST (`l1_acc_conflicts`)."""
+    return l1_sum_inexact(dtype, operand_shape) or l1_acc_conflicts(dtype, dst32)
 
 
 L1_ACC_CONFLICT = ("a bf16 L1-accumulated sum (tilesum) under 32-bit DST: the packer's L1 accumulation into a bf16 CB "

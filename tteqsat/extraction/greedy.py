@@ -19,7 +19,7 @@ from tteqsat.cost.model import CostModel
 from tteqsat.cost.perturb import ENGINE_CLASSES, ScaledEngines
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
-from tteqsat.extraction.accumulation import l1_acc_conflicts, l1_sum_inexact, longest_dst_chain, needs_wide_dst
+from tteqsat.extraction.accumulation import l1_sum_unusable, wide_dst_chain
 from tteqsat.extraction.program import (
     OPERAND_LOCS,
     HwOp,
@@ -342,11 +342,11 @@ def _extract(graph: SerializedEGraph, model: CostModel, kernel_name: str, dtype:
              mode: str, respect_l1: bool, max_chunk: int | None, proxy: str, min_chunk: int | None = None
              ) -> tuple[Program, dict[str, ENode]]:
     """`_extract_once`, again without L1-accumulated sums where its program needs 32-bit DST for a long sum or
-    matmul (`accumulation.needs_wide_dst`): a bf16 L1 sum is wrong under 32-bit DST (`l1_acc_conflicts`), and the
+    matmul (`accumulation.wide_dst_chain`): a bf16 L1 sum is wrong under 32-bit DST (`l1_acc_conflicts`), and the
     chain that needs it is one no choice of a sum's form removes (a matmul's K, a reduce's row)."""
     args = (graph, model, kernel_name, dtype, input_order, mode, respect_l1, max_chunk, proxy, min_chunk)
     prog, choice = _extract_once(*args)
-    if (needs_wide_dst(dtype, longest_dst_chain([prog])) and not model.arch.fp32_dest_acc
+    if (wide_dst_chain([prog], dtype, model.arch.fp32_dest_acc) is not None
             and any(op.kind == "tilesum" for op in prog.ops())):
         return _extract_once(*args, l1_sums=False)
     return prog, choice
@@ -482,7 +482,7 @@ def _extract_once(graph: SerializedEGraph, model: CostModel, kernel_name: str, d
             (ch,), (k,) = node.children, kids
             if ch in input_class or _KIND.get(k.node.op) in LOOP_KINDS + ("chunk", "tilesum"):
                 return None  # the pass must compute its operand: a kernel input or loop result is not in DST
-            if not l1_sums or l1_sum_inexact(dtype, shape(ch)) or l1_acc_conflicts(dtype, model.arch.fp32_dest_acc):
+            if not l1_sums or l1_sum_unusable(dtype, shape(ch), model.arch.fp32_dest_acc):
                 return None  # a bf16 L1 sum this long rounds out of tolerance; under 32-bit DST none is right
             items = dict(k.items)
             extra = own_engines(node, cid)

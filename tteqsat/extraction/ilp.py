@@ -39,7 +39,7 @@ from scipy.sparse import coo_matrix
 from tteqsat.cost.model import CostModel
 from tteqsat.egraph.bridge import ENode, SerializedEGraph
 from tteqsat.errors import KernelError
-from tteqsat.extraction.accumulation import l1_acc_conflicts, l1_sum_inexact, longest_dst_chain, needs_wide_dst
+from tteqsat.extraction.accumulation import l1_sum_unusable, wide_dst_chain
 from tteqsat.extraction.greedy import (
     _KIND,
     Price,
@@ -166,7 +166,7 @@ def _candidates(graph: SerializedEGraph, fits: Callable[[str], bool], dtype: str
     """Hardware nodes each class may pick (an input class: its input), pruned to a fixpoint so every
     remaining node's children have candidates. Like greedy, a node may not read a value from a CB (or
     a kernel input at all) whose whole tensor does not fit L1, nor sum a bf16 row in L1 out of tolerance (or at all
-    under 32-bit DST: `l1_acc_conflicts`)."""
+    under 32-bit DST: `l1_sum_unusable`)."""
     cands: dict[str, list[ENode]] = {}
     for cid in sorted(graph.classes):
         if cid not in graph.shapes:
@@ -175,8 +175,7 @@ def _candidates(graph: SerializedEGraph, fits: Callable[[str], bool], dtype: str
         inputs = [n for n in nodes if n.op == "input_"]
         hardware = [n for n in nodes if _KIND.get(n.op) in ILP_KINDS and cid not in n.children
                     and not reads_padding(n, graph)
-                    and not (_KIND[n.op] == "tilesum" and (l1_sum_inexact(dtype, graph.shapes[n.children[0]])
-                                                           or l1_acc_conflicts(dtype, dst32)))]
+                    and not (_KIND[n.op] == "tilesum" and l1_sum_unusable(dtype, graph.shapes[n.children[0]], dst32))]
         cands[cid] = inputs[:1] or hardware
     input_classes = {cid for cid, ns in cands.items() if ns and ns[0].op == "input_"}
     for cid in sorted(graph.classes):  # a row block of a kernel input: a leaf the reader fetches
@@ -216,7 +215,7 @@ def _build(graph: SerializedEGraph, model: CostModel, dtype: str, input_order: l
     arch = model.arch
     budget, tile_bytes = arch.l1_budget, arch.tile_bytes(dtype)
     # 32-bit DST by the arch, or for a chain greedy's program has (a matmul's K, a long sum: no form removes it)
-    dst32 = arch.fp32_dest_acc or (greedy is not None and needs_wide_dst(dtype, longest_dst_chain([greedy])))
+    dst32 = arch.fp32_dest_acc or (greedy is not None and wide_dst_chain([greedy], dtype, False) is not None)
     cands = _candidates(graph, lambda cid: _tiles(graph.shapes[cid]) * tile_bytes <= budget, dtype, dst32)
     roots = sorted({cid for _, cid in graph.outputs})
     if any(not cands.get(r) for r in roots):

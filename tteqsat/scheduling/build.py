@@ -10,7 +10,7 @@ from __future__ import annotations
 from tteqsat.arch import Arch
 from tteqsat.cost import TensixCostModel
 from tteqsat.errors import KernelError
-from tteqsat.extraction.accumulation import L1_ACC_CONFLICT, l1_acc_conflicts, longest_dst_chain, needs_wide_dst
+from tteqsat.extraction.accumulation import L1_ACC_CONFLICT, l1_acc_conflicts, wide_dst_chain
 from tteqsat.extraction.exp_range import mark_unbounded_exps
 from tteqsat.extraction.loops import Loop, split
 from tteqsat.extraction.program import Program
@@ -48,14 +48,14 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     for part in programs:
         mark_unbounded_exps(part)
     # a bf16 kernel whose longest accumulation into one DST slot is too long for 16-bit DST runs with 32-bit DST
-    chain = longest_dst_chain(programs)
-    wide_for_chain = not arch.fp32_dest_acc and needs_wide_dst(program.dtype, chain)
+    chain = wide_dst_chain(programs, program.dtype, arch.fp32_dest_acc)
+    wide_for_chain = chain is not None
     capacity = arch.dst_tiles("fp32" if wide_for_chain else program.dtype)
     if l1_acc_conflicts(program.dtype, arch.fp32_dest_acc or wide_for_chain):
         summed = next((op for part in programs for op in part.ops() if op.kind == "tilesum"), None)
         if summed is not None:
             why = (f"its {chain.label} adds {chain.tiles} tiles into one DST slot, which needs 32-bit DST"
-                   if wide_for_chain and chain is not None else "settings.fp32_dest_acc is on")
+                   if chain is not None else "settings.fp32_dest_acc is on")
             raise KernelError(f"cannot schedule {L1_ACC_CONFLICT}: {why}; sum that row with a reduce instead",
                               "tilesum", summed.loc or None)
     max_rows = 1 if program.one_row_per_pass else capacity  # tile rows a pass may take per acquire
@@ -162,7 +162,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     schedule = Schedule(program.name, arch.name, program.dtype, sections, plan.cbs, args, compute, 0.0, capacity,
                         loop, program.dtype == "fp32" or arch.fp32_dest_acc or wide_for_chain, arch.dst_full_sync,
                         arch.exp_approx, str(arch["settings.math_fidelity"]), model.input_format(program.dtype))
-    schedule.wide_dst_chain = chain if wide_for_chain else None
+    schedule.wide_dst_chain = chain
     schedule.full_compute_cycles = compute
     patterns = mask_patterns(plan.cbs)  # built once per kernel, before any work item
     schedule.setup_cycles = model.pipelined([model.mask_stage(patterns)], [], 0, []) if patterns else 0.0

@@ -670,9 +670,9 @@ def _pack(op: Op, ctx: Ctx) -> Instr:
         if machine.pack_mask is not None:
             tile = np.where(PACK_MASKS[(machine.arch, machine.pack_mask)], tile, np.float32(0.0))
         position = c.pack_position(env[i], out_of_order)
-        if machine.pack_l1_acc and num.fp32_dest and c.dtype != "f32":
-            raise ProtocolError(L1_ACC_32B_DST.format(cb=c.cb_id, dtype=c.dtype))
         if machine.pack_l1_acc:
+            if num.fp32_dest and c.dtype != "f32":
+                raise ProtocolError(L1_ACC_32B_DST.format(cb=c.cb_id, dtype=c.dtype))
             c.accumulate(position, tile, what, lambda x, out: num.pack(x, c.dtype, out))
         else:
             num.pack_dst(tile, c.dtype, c.page(position, what))

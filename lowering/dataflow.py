@@ -86,6 +86,8 @@ class TensorBinding:  # one DRAM tensor moved between DRAM and a CB
     dtype: str  # 'bf16' | 'f32'
     column_major_rows: int = 0  # > 0: read tile columns one after another (tile rows of the tensor)
     item: ItemTiles | None = None  # over the grid: where each work item's tiles start
+    after_loop: bool = False  # streamed (its CB holds fewer pages than the tensor) by a section after the loop:
+                              # read after the loop's chunks (`scheduling.input_streams`)
 
 
 def _validate(bindings: Sequence[TensorBinding]) -> None:
@@ -363,18 +365,25 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
                 trips: int = 0, items: WorkItems | None = None, live: LiveChunks | None = None) -> list[str]:
     """Lines of ``func.func @{kernel_name}_reader`` (thread noc).
 
-    Per work item, reads every tile of every whole input in order (tensor by tensor, tile id 0..n-1), then,
-    for each of `trips` loop trips (or the `live` ones of the item's row block), the trip's chunk of every
-    streamed input. Tiles move in blocks (`_read_block`): one ``cb_reserve_back``, a read per tile into the
-    block's consecutive pages, one ``noc_async_read_barrier``, one ``cb_push_back``. A block is the whole input
-    or chunk when the CB's capacity allows (the scheduler's plans always do); otherwise the largest divisor
-    of the run that divides the capacity (`read_block`), down to one tile per block.
+    Per work item, reads every tile of every whole input in order (tensor by tensor, tile id 0..n-1), then
+    the inputs a section before the loop streams pass by pass (`_read_round_robin`), then, for each of `trips`
+    loop trips (or the `live` ones of the item's row block), the trip's chunk of every streamed input, then the
+    inputs a section after the loop streams. Tiles move in blocks (`_read_block`): one ``cb_reserve_back``, a
+    read per tile into the block's consecutive pages, one ``noc_async_read_barrier``, one ``cb_push_back``. A
+    block is the whole input or chunk when the CB's capacity allows (the scheduler's plans do, but for streamed
+    inputs); otherwise the largest divisor of the run that divides the capacity (`read_block`), down to one tile
+    per block.
     """
     _validate([*bindings, *(st.tensor for st in streams)])
     f = _Func(f"{kernel_name}_reader")
     spec = _prologue(f, [*bindings, *(st.tensor for st in streams)], READER_NOC, items, reader=True)
     blocks = _read_blocks(bindings, streams)
+    streamed = [k for k, b in enumerate(bindings) if _capacity(b) < b.n_tiles]
+    before = [k for k in streamed if not bindings[k].after_loop]
+    after = [k for k in streamed if bindings[k].after_loop]
     for k, b in enumerate(bindings):
+        if k in streamed:
+            continue
         tile_of = None
         if b.column_major_rows:  # position t holds tile (t % rows, t // rows)
             rows, cols = b.column_major_rows, b.n_tiles // b.column_major_rows
@@ -389,8 +398,12 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
                 return f"%ct{k}"
 
         _read_block(f, k, b, b.n_tiles, blocks[k], tile_of, _shared(b, items))
+    if before:
+        _read_round_robin(f, [(k, bindings[k], blocks[k]) for k in before], items)
     if streams:
         _emit_streams(f, streams, trips, len(bindings), blocks[len(bindings):], live, items)
+    if after:
+        _read_round_robin(f, [(k, bindings[k], blocks[k]) for k in after], items)
     return f.finish(spec)
 
 
@@ -400,21 +413,59 @@ def _shared(b: TensorBinding, items: WorkItems | None) -> bool:
     return items is not None and items.share and b.item is not None and not b.item.block_tiles
 
 
+def _capacity(b: TensorBinding) -> int:
+    """Pages of the binding's CB."""
+    m = _CB_TYPE_RE.match(b.cb_type)
+    assert m is not None  # _validate checked it
+    return int(m.group(1))
+
+
+def _read_round_robin(f: _Func, parts: list[tuple[int, TensorBinding, int]], items: WorkItems | None) -> None:
+    """The inputs a section streams (`scheduling.input_streams`: each CB holds two of its passes, fewer pages than
+    the input), after every input read whole: block by block, one block of each in turn, as the section's passes
+    read them together (input after input, the reader would wait for room in the first CB while compute waits
+    for the second's first tiles). The scheduler streams inputs of one section only, over one tile grid, so every
+    part has one count and one block."""
+    (_, first_b, block), counts = parts[0], {(b.n_tiles, blk) for _, b, blk in parts}
+    assert len(counts) == 1, "inputs streamed together share one tile count and block"
+    for k, _, blk in parts:
+        _block_consts(f, k, blk)
+    f.const("nblk_rr", f"{first_b.n_tiles // block} : index", "index")
+    f.loop("nblk_rr", "bk_rr")
+    f.op(f'%first_rr = "arith.muli"(%bk_rr, %blk{parts[0][0]}) : (index, index) -> index')
+    for k, b, blk in parts:
+        _block_body(f, k, b, blk, "%first_rr", None, _shared(b, items))
+    f.end_loop()
+
+
 def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
                 tile_of: Callable[[str], str] | None = None, shared: bool = False) -> None:
     """Read `count` tiles of binding `k` into the back of its CB, `block` tiles per reservation: positions
     0..count-1 in order, position p being tile ``tile_of(p)`` of the work item's slice (default p itself) and
     landing on page p % block of its block, at ``get_write_ptr + (p % block) * tile size``. A `shared` block is
     read by the group's sender alone and multicast to the others (`_multicast_block`)."""
-    cb, ty = f"%cb{b.cb_id}", b.cb_type
-    f.const(f"blk{k}", f"{block} : index", "index")
-    f.const(f"blk{k}_i32", f"{block} : i32", "i32")
+    _block_consts(f, k, block)
     first = "%c0"
     if count > block:
         f.const(f"nblk{k}", f"{count // block} : index", "index")
         f.loop(f"nblk{k}", f"bk{k}")
         f.op(f'%first{k} = "arith.muli"(%bk{k}, %blk{k}) : (index, index) -> index')
         first = f"%first{k}"
+    _block_body(f, k, b, block, first, tile_of, shared)
+    if first != "%c0":
+        f.end_loop()
+
+
+def _block_consts(f: _Func, k: int, block: int) -> None:
+    f.const(f"blk{k}", f"{block} : index", "index")
+    f.const(f"blk{k}_i32", f"{block} : i32", "i32")
+
+
+def _block_body(f: _Func, k: int, b: TensorBinding, block: int, first: str,
+                tile_of: Callable[[str], str] | None, shared: bool) -> None:
+    """One block of binding `k` (its `_block_consts` emitted before): positions `first` .. `first` + block - 1
+    (see `_read_block`)."""
+    cb, ty = f"%cb{b.cb_id}", b.cb_type
     f.op(f'"ttkernel.cb_reserve_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
     f.op(f'%l1_{k} = "ttkernel.get_write_ptr"({cb}) : ({ty}) -> i32')
     if shared:  # only the group's sender reads from DRAM (a loop of one trip there, none on a receiver)
@@ -435,8 +486,6 @@ def _read_block(f: _Func, k: int, b: TensorBinding, count: int, block: int,
     if shared:
         _multicast_block(f, k, b)
     f.op(f'"ttkernel.cb_push_back"({cb}, %blk{k}_i32) : ({ty}, i32) -> ()')
-    if first != "%c0":
-        f.end_loop()
 
 
 def _multicast_block(f: _Func, k: int, b: TensorBinding) -> None:

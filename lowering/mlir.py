@@ -403,9 +403,12 @@ class ComputeEmitter:
             per_pass += f", tile by tile from op {sec.tile_from}"
         if sec.row_waits:
             per_pass += ", waits row block by row block for cb " + ", ".join(str(cb) for cb, _ in sec.row_waits)
-        if sec.pass_pops:
-            per_pass += ", packs over what it reads of cb " + ", ".join(str(cb) for cb, _ in sec.pass_pops) + \
-                " (popped pass by pass)"
+        streamed = [cb for cb, _ in sec.pass_waits]
+        over = [cb for cb, _ in sec.pass_pops if cb not in streamed]
+        if over:
+            per_pass += ", packs over what it reads of cb " + ", ".join(map(str, over)) + " (popped pass by pass)"
+        if streamed:
+            per_pass += ", reads cb " + ", ".join(map(str, streamed)) + " pass by pass (waited for and popped)"
         b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "
                f"{len(sec.ops)} ops{per_pass}")
         for cb, tiles in sec.waits:
@@ -462,6 +465,8 @@ class ComputeEmitter:
                 before_acquire()
             if sec.pass_pops:
                 self.pass_start, self.pass_popped = cols[0], {cb for cb, _ in sec.pass_pops}
+            for cb, n in sec.pass_waits:  # a streamed input: this pass's tiles, at the CB's front
+                b.op("ttkernel.cb_wait_front", [self.cb(cb), self.i32(n)])
             b.op("ttkernel.tile_regs_acquire", [])
             for p in by_op:
                 init, call = pairs[p]
@@ -896,13 +901,15 @@ def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBindin
 
     ins: list[TensorBinding] = []
     outs: list[TensorBinding] = []
+    after_loop = {cb for n, sec in enumerate(schedule.sections) for cb, _ in sec.pass_waits
+                  if any(s.in_loop for s in schedule.sections[:n])}  # inputs streamed after the loop's chunks
     for a in schedule.args:
         if a.cb < 0:
             continue  # streamed only
         cb = cbs[a.cb]
         rows = -(-a.shape[0] // 32) if cb.tile_order == "cols" else 0
         binding = TensorBinding(a.name, index_of(a.name), a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles, dt, rows,
-                                _item_tiles(schedule, a.name))
+                                _item_tiles(schedule, a.name), a.role == "in" and a.cb in after_loop)
         (ins if a.role == "in" else outs).append(binding)
     streams: list[StreamBinding] = []
     for st in schedule.loop.streams if schedule.loop else []:

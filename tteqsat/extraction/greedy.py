@@ -40,6 +40,9 @@ _KIND = {
     "online_live": "online_sum", "fold_max_live": "fold_max",
 }
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
+# ops that read an operand of their own shape tile for tile: such a read of a kernel input too big for L1 whole may
+# stream it through a small CB (`scheduling.input_streams`), so it does not rule the form out
+STREAMABLE = ("fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar")
 MODES = ("any", "fused", "streaming")
 
 
@@ -502,8 +505,8 @@ def _extract_once(graph: SerializedEGraph, model: CostModel, kernel_name: str, d
                     items.update(k.items)
                     continue
                 if ch in input_class or chunk_leaf:
-                    if not (chunk_leaf or fits(ch)):
-                        return None
+                    if not (chunk_leaf or (kind in STREAMABLE and shape(ch) == shape(cid)) or fits(ch)):
+                        return None  # an input too big for L1 whole, unless a map streams it (input_streams)
                     if loc == "dst":  # copy_tile in this pass
                         mine = mine + copy_engines(ch)
                     continue

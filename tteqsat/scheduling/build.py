@@ -18,6 +18,7 @@ from tteqsat.frontend.masks import Mask
 from tteqsat.scheduling.frames import cb_l1_bytes, schedule_frame
 from tteqsat.scheduling.in_place import candidates as candidates_in_place
 from tteqsat.scheduling.in_place import pack_over
+from tteqsat.scheduling.input_streams import stream_inputs
 from tteqsat.scheduling.interleave import interleave_loop
 from tteqsat.scheduling.lookahead import in_order, pipeline_loop
 from tteqsat.scheduling.model import (
@@ -36,7 +37,8 @@ from tteqsat.scheduling.timing import compute_cycles, kernel_cycles, mask_patter
 
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
-                   fuse: bool = True, check_capacity: bool = True, in_place: bool = False) -> Schedule:
+                   fuse: bool = True, check_capacity: bool = True, in_place: bool = False,
+                   strict_l1: bool = False) -> Schedule:
     """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts. Where its CBs
     would overflow L1, a loop that packs a value over the one it reads (`in_place`) is tried before the error: its
     sections then run in program order, each trip's value packed over the one it was computed from. A program in
@@ -115,7 +117,7 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
             st.column_major = plan.cbs[st.cb].tile_order == "cols"
     sequence: list[tuple[DstSection, list[tuple[int, tuple, int]], bool]] = []
     for frame in frames:
-        for sec, reads in schedule_frame(frame, plan, arch, model, fuse, capacity, max_rows):
+        for sec, reads in schedule_frame(frame, plan, arch, model, fuse, capacity, max_rows, strict_l1):
             sec.index = len(sequence)
             sec.in_loop = frame.name == "loop"
             sequence.append((sec, reads, sec.in_loop))
@@ -173,6 +175,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     schedule.data_movement_cycles = model.data_movement(schedule.dram_bytes(arch))
     if not program.in_order and arch.single_buffered_streams:
         _single_buffer_streams(schedule, arch)
+    if check_capacity and not program.in_order and schedule.l1_bytes(arch) > arch.l1_budget:
+        stream_inputs(schedule, lambda: schedule.l1_bytes(arch) <= arch.l1_budget)
     _double_buffer_inputs(schedule, arch)
     _deepen_streams(schedule, arch)
     schedule.kernel_cycles = kernel_cycles(model, schedule)
@@ -183,6 +187,11 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
                 return build_schedule(program, arch, model, fuse, check_capacity, in_place=True)
             except KernelError:
                 pass  # the error below names what overflows as first built
+        if not strict_l1 and not program.in_order and any(sec.pass_waits for sec in schedule.sections):
+            try:  # inputs stream, but a pass was cut for an intermediate CB the streamed inputs' room cannot hold
+                return build_schedule(program, arch, model, fuse, check_capacity, in_place, strict_l1=True)
+            except KernelError:
+                pass
         big = max(plan.cbs, key=lambda cb: cb.tiles)
         raise KernelError(f"needs {schedule.l1_bytes(arch):,} bytes of L1 for its CBs, {arch.name} has "
                           f"{arch.l1_budget:,} free; the largest holds {big.holds[0]} ({big.tiles} tiles)",

@@ -13,10 +13,12 @@ from tteqsat.scheduling.timing import compute_cycles
 
 
 def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostModel, fuse: bool,
-                    capacity: int, max_rows: int = 1) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
+                    capacity: int, max_rows: int = 1, strict_l1: bool = False
+                    ) -> list[tuple[DstSection, list[tuple[int, tuple, int]]]]:
     """The frame's sections, splitting until each fits DST, then joining passes over the same tiles that read
     the same CB values when that is cheaper; with each section's CB reads as tokens. A pass over whole tile
-    rows may take up to `max_rows` of them per acquire."""
+    rows may take up to `max_rows` of them per acquire. `strict_l1`: no move may add CB bytes once the CBs
+    overflow L1 (`_join_sections`)."""
     cut: set[tuple[int, int]] = set()
     mark = len(plan.cbs)
     built: dict[tuple, tuple] = {}  # `build_section`'s answers in this frame's search (`_try_frame`)
@@ -30,19 +32,23 @@ def schedule_frame(frame: Frame, plan: CbPlan, arch: Arch, model: TensixCostMode
         cut.add(overflow)
     else:
         raise KernelError("could not split the kernel into DST sections that fit", frame.program.name)
-    return _join_sections(frame, plan, model, fuse, cut, capacity, result, mark, max_rows, built) if fuse else result
+    return (_join_sections(frame, plan, model, fuse, cut, capacity, result, mark, max_rows, built, strict_l1)
+            if fuse else result)
 
 
 MAX_JOIN_TRIALS = 32
 
 
 def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: bool, cut: set[tuple[int, int]],
-                   capacity: int, result, mark: int, max_rows: int = 1, built: dict[tuple, tuple] | None = None):
+                   capacity: int, result, mark: int, max_rows: int = 1, built: dict[tuple, tuple] | None = None,
+                   strict_l1: bool = False):
     """Local search over the frame's passes, each move kept only when the model says the frame is cheaper:
     join two passes over the same tile grid that read a common CB value (one acquire, one copy of the shared
     value), or cut a DST join inside a pass that DST pressure keeps to one tile per acquire (its halves may
     then each run several tiles, or tile rows, per acquire). A move whose CBs overflow L1 is rejected while the
-    frame fits without it (a cut adds an intermediate CB: cheaper, it would make the whole schedule not fit)."""
+    frame fits without it (a cut adds an intermediate CB: cheaper, it would make the whole schedule not fit);
+    with `strict_l1` also while it does not, if it adds CB bytes (the scheduler's retry for a kernel whose inputs
+    stream: their whole CBs overflow here, though they will not in the schedule, `input_streams`)."""
     joins: frozenset[tuple[int, int]] = frozenset()
     cut = set(cut)
     tried: set[tuple] = set()
@@ -62,7 +68,8 @@ def _join_sections(frame: Frame, plan: CbPlan, model: TensixCostModel, fuse: boo
                                          max_rows, built)
         except KernelError:  # a move that cannot be scheduled is a rejected move, never the frame's failure
             continue
-        if overflow is None and cb_l1_bytes(trial_plan, model) > model.arch.l1_budget >= cb_l1_bytes(plan, model):
+        if overflow is None and (added := cb_l1_bytes(trial_plan, model)) > model.arch.l1_budget and (
+                model.arch.l1_budget >= (now := cb_l1_bytes(plan, model)) or strict_l1 and added > now):
             continue
         if overflow is None and cycles is None:
             cycles = _frame_cycles(model, result)

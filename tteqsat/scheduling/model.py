@@ -128,6 +128,8 @@ class DstSection:
     # and popped after it, the block's tiles at the CB's front (`row_waits.wait_by_rows`), instead of all at once
     pass_pops: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles): popped after each pass's
     # unpacks, the next pass's tiles then at the CB's front; it packs its value over them (`in_place.pack_over`)
+    pass_waits: list[tuple[int, int]] = field(default_factory=list)  # (cb, tiles): a kernel input streamed through
+    # a small CB, waited for before each pass (and in `pass_pops`: popped after its unpacks; `input_streams`)
     slots: int = 0
     engines: Engines = field(default_factory=Engines)  # per pass
     in_loop: bool = False

@@ -86,8 +86,8 @@ class TensorBinding:  # one DRAM tensor moved between DRAM and a CB
     dtype: str  # 'bf16' | 'f32'
     column_major_rows: int = 0  # > 0: read tile columns one after another (tile rows of the tensor)
     item: ItemTiles | None = None  # over the grid: where each work item's tiles start
-    after_loop: bool = False  # streamed (its CB holds fewer pages than the tensor) by a section after the loop:
-                              # read after the loop's chunks (`scheduling.input_streams`)
+    streamed: str = ""  # read pass by pass by a section (`scheduling.input_streams`) "before" or "after" the
+                        # loop's chunks (a kernel without a loop: "before"); "": read whole
 
 
 def _validate(bindings: Sequence[TensorBinding]) -> None:
@@ -378,11 +378,10 @@ def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Se
     f = _Func(f"{kernel_name}_reader")
     spec = _prologue(f, [*bindings, *(st.tensor for st in streams)], READER_NOC, items, reader=True)
     blocks = _read_blocks(bindings, streams)
-    streamed = [k for k, b in enumerate(bindings) if _capacity(b) < b.n_tiles]
-    before = [k for k in streamed if not bindings[k].after_loop]
-    after = [k for k in streamed if bindings[k].after_loop]
+    before = [k for k, b in enumerate(bindings) if b.streamed == "before"]
+    after = [k for k, b in enumerate(bindings) if b.streamed == "after"]
     for k, b in enumerate(bindings):
-        if k in streamed:
+        if b.streamed:
             continue
         tile_of = None
         if b.column_major_rows:  # position t holds tile (t % rows, t // rows)
@@ -411,13 +410,6 @@ def _shared(b: TensorBinding, items: WorkItems | None) -> bool:
     """Whether the group's cores share `b`'s reads: a whole input (the same tiles for every row block of an
     element) when the reader shares."""
     return items is not None and items.share and b.item is not None and not b.item.block_tiles
-
-
-def _capacity(b: TensorBinding) -> int:
-    """Pages of the binding's CB."""
-    m = _CB_TYPE_RE.match(b.cb_type)
-    assert m is not None  # _validate checked it
-    return int(m.group(1))
 
 
 def _read_round_robin(f: _Func, parts: list[tuple[int, TensorBinding, int]], items: WorkItems | None) -> None:

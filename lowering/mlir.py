@@ -901,15 +901,15 @@ def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBindin
 
     ins: list[TensorBinding] = []
     outs: list[TensorBinding] = []
-    after_loop = {cb for n, sec in enumerate(schedule.sections) for cb, _ in sec.pass_waits
-                  if any(s.in_loop for s in schedule.sections[:n])}  # inputs streamed after the loop's chunks
+    streamed = {cb: "after" if any(s.in_loop for s in schedule.sections[:n]) else "before"
+                for n, sec in enumerate(schedule.sections) for cb, _ in sec.pass_waits}  # input_streams
     for a in schedule.args:
         if a.cb < 0:
             continue  # streamed only
         cb = cbs[a.cb]
         rows = -(-a.shape[0] // 32) if cb.tile_order == "cols" else 0
         binding = TensorBinding(a.name, index_of(a.name), a.cb, cb_type(cb.tiles, cb.dtype), a.n_tiles, dt, rows,
-                                _item_tiles(schedule, a.name), a.role == "in" and a.cb in after_loop)
+                                _item_tiles(schedule, a.name), streamed.get(a.cb, "") if a.role == "in" else "")
         (ins if a.role == "in" else outs).append(binding)
     streams: list[StreamBinding] = []
     for st in schedule.loop.streams if schedule.loop else []:

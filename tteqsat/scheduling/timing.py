@@ -197,39 +197,50 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
             read += model.multicast_handshake(schedule.cb_format(schedule.cbs[cb]), block, hops, rate)
         return Stage(tiles // block, 0.0, 0.0, 0.0, read=read)
 
-    whole = [(a.cb, reads(a.cb, a.n_tiles, shared and not a.blocked))
-             for a in schedule.args if a.role == "in" and a.cb >= 0]
-    item_tiles = {a.cb: a.n_tiles for a in schedule.args if a.role == "in" and a.cb >= 0}
+    # inputs a section streams pass by pass (`input_streams`) are read after the whole ones, block by block in
+    # turn (one reader stage for them all), and after the loop's chunks when that section follows the loop
+    inputs = [a for a in schedule.args if a.role == "in" and a.cb >= 0]
+    streamed = {cb: n for n, sec in enumerate(sections) for cb, _ in sec.pass_waits}
+    first_loop = next((n for n, sec in enumerate(sections) if sec.in_loop), len(sections))
+    whole: list[tuple[tuple[int, ...], Stage]] = [((a.cb,), reads(a.cb, a.n_tiles, shared and not a.blocked))
+                                                  for a in inputs if a.cb not in streamed]
+    late: list[tuple[tuple[int, ...], Stage]] = []
+    for group, after in ((whole, False), (late, True)):
+        turns = [a for a in inputs if a.cb in streamed and (streamed[a.cb] > first_loop) == after]
+        if turns:
+            each = [reads(a.cb, a.n_tiles, shared and not a.blocked) for a in turns]
+            group.append((tuple(a.cb for a in turns), replace(each[0], read=sum(st.read for st in each))))
+    item_tiles = {a.cb: a.n_tiles for a in inputs}
     streams = loop.streams if loop is not None else []
-    chunks = [(st.cb, reads(st.cb, st.tiles, shared and not schedule.args[st.arg].blocked)) for st in streams]
+    chunks = [((st.cb,), reads(st.cb, st.tiles, shared and not schedule.args[st.arg].blocked)) for st in streams]
     depth = {st.cb: schedule.chunks_held(st) for st in streams}
-    reader_passes = {cb: stage.passes for cb, stage in whole + chunks}
-    offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": 0}
+    reader_passes = {cb: stage.passes for cbs, stage in whole + chunks + late for cb in cbs}
+    offset = {"pre": len(whole) + len(fills), "body": len(chunks), "prev": len(chunks), "post": len(late)}
     parts: dict[str, list[tuple[int, DstSection]]] = {"pre": [], "body": [], "post": []}
     seen_loop = False
     for sec in sections:
         seen_loop = seen_loop or sec.in_loop
         part = "body" if sec.in_loop else "post" if seen_loop else "pre"
         parts[part].append((offset[part] + len(parts[part]), sec))
-    reader_at = {cb: ("pre", n) for n, (cb, _) in enumerate(whole)}
-    reader_at.update({cb: ("body", n) for n, (cb, _) in enumerate(chunks)})
+    reader_at = {cb: (part, n) for part, group in (("pre", whole), ("body", chunks), ("post", late))
+                 for n, (cbs, _) in enumerate(group) for cb in cbs}
     last_reader: dict[int, tuple[str, int]] = {}
     out: dict[str, list[Stage]] = {}
     for part, computed in zip(("pre", "body", "post"), (pre, body, post), strict=True):
         staged = []
         for (position, sec), stage in zip(parts[part], computed, strict=True):
             needs = [replace(n, index=n.index + offset[n.part]) for n in stage.needs]
-            streamed = {cb for cb, _ in sec.pass_waits}  # read pass by pass as the reader pushes them
+            paced = {cb for cb, _ in sec.pass_waits}  # read pass by pass as the reader pushes them
             for cb in sorted(sec.read_cbs):
                 if cb in reader_at:
                     where, index = reader_at[cb]
-                    needs.append(Need(where, index, 1, spread=True) if cb in streamed
+                    needs.append(Need(where, index, 1, spread=True) if cb in paced
                                  else Need(where, index, reader_passes[cb]))
                 last_reader[cb] = (part, position)
             staged.append(replace(stage, needs=tuple(needs)))
         out[part] = staged
     ahead_cbs = read_ahead(sections)
-    ahead = [cb in ahead_cbs for cb, _ in chunks] + [sec.ahead for _, sec in parts["body"]]
+    ahead = [cb in ahead_cbs for (cb,), _ in chunks] + [sec.ahead for _, sec in parts["body"]]
     # an input the loop reads every trip is popped after the loop (`LoopInfo.pops`): once the item's last trip
     # is unpacked, that is the last body stage's last run, or with sections one trip ahead, the last of the
     # last trip's copies after the loop (`ahead_of_loop` puts them first in `post`)
@@ -237,7 +248,7 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     for cb, _ in loop.pops if loop is not None and parts["body"] else []:
         last_reader[cb] = loop_end
     readers = []
-    for cb, stage in whole + chunks:  # room in the CB: its pages popped by their last reader
+    for (cb, *_), stage in whole + chunks + late:  # room in the CB: its pages popped by their last reader
         part, index = last_reader.get(cb, ("pre", -1))
         # a chunk stream holds depth chunks; a whole input two items where L1 had room for them
         back = depth[cb] - 1 if reader_at[cb][0] == "body" else \
@@ -259,8 +270,8 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
             writers.append(Stage(a.n_tiles, 0.0, 0.0, 0.0, needs=(Need(part, index, passes),),
                                  write=transfer(a.cb), port=port))
     pre_stages = readers[:len(whole)] + fills + out["pre"]
-    body_stages = readers[len(whole):] + out["body"]
-    post_stages = out["post"]
+    body_stages = readers[len(whole):len(whole) + len(chunks)] + out["body"]
+    post_stages = readers[len(whole) + len(chunks):] + out["post"]
     (post_stages if loop is not None else pre_stages).extend(writers)
     if any(ahead):  # a chunk stream read by sections one trip ahead is read one trip ahead too
         pre_stages, body_stages, post_stages = ahead_of_loop(pre_stages, body_stages, post_stages, ahead)

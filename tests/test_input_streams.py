@@ -1,0 +1,141 @@
+"""Inputs streamed pass by pass (scheduling/input_streams.py): a map over a row too wide for L1, and softmax over
+it (an LM head's logits), run with the input through a CB of two passes; read by the reader round robin where
+one section reads two, after the loop's chunks where the section follows the loop; verified against the oracle,
+timed against the model, compiled as C++; kernels that fit keep their inputs whole; a kernel that reads its
+streamed input before waiting for it, or a reader that moves it before the whole inputs, fails."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import tteqsat as tq
+from tteqsat.arch import load_arch
+from tteqsat.lowering.cpp import translate_to_cpp
+from tteqsat.lowering.dataflow import emit_reader
+from tteqsat.lowering.mlir import bindings
+from tteqsat.pipeline import VerificationError
+from tteqsat.scheduling.input_streams import STREAM_PASSES
+from tteqsat.tools.timing_check import result_cycles
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cpp_check  # noqa: E402
+
+WIDE = 16384  # 32 x 16384 fp32: 2 MiB a tile row, more than either arch's L1
+
+
+def _kernel(kind: str, cols: int = WIDE, dtype: str = "fp32") -> tq.Kernel:
+    x, y = tq.tensor("x", (32, cols), dtype), tq.tensor("y", (32, cols), dtype)
+    lse = tq.tensor("lse", (32, 1), dtype)
+    exprs = {"exp": tq.exp(x) * 2.0, "add": tq.exp(x) + y, "map": tq.exp(x - lse), "softmax": tq.softmax(x)}
+    return tq.kernel(kind, exprs[kind])
+
+
+@functools.cache
+def _optimized(kind: str, arch: str = "wormhole_b0", cols: int = WIDE, dtype: str = "fp32") -> tq.Result:
+    return tq.optimize(_kernel(kind, cols, dtype), arch)
+
+
+def _streaming(result: tq.Result) -> list:
+    return [sec for sec in result.schedule.sections if sec.pass_waits]
+
+
+@pytest.mark.parametrize("kind", ["exp", "add", "map", "softmax"])
+def test_a_row_wider_than_l1_streams_and_verifies(kind: str) -> None:
+    r = _optimized(kind)
+    arch = load_arch("wormhole_b0")
+    assert r.schedule.l1_bytes(arch) <= arch.l1_budget
+    (sec,) = _streaming(r)
+    inputs = {a.cb: a for a in r.schedule.args if a.role == "in"}
+    for cb, tiles in sec.pass_waits:
+        assert tiles == sec.tiles and (cb, tiles) in sec.pass_pops
+        assert r.schedule.cbs[cb].tiles == STREAM_PASSES * sec.tiles < inputs[cb].n_tiles
+        assert all(x.ci == 0 for op in sec.ops for x in op.reads if x.cb == cb)  # each pass's tiles at the front
+        counts = set(re.findall(rf'"ttkernel\.cb_wait_front"\(%cb{cb}, %c(\d+)_i32\)', r.to_mlir()))
+        assert counts == {str(tiles)}  # one page count on the CB, as cb_api.h requires
+    assert len(sec.pass_waits) == (2 if kind == "add" else 1)
+    r.verify()
+
+
+def test_softmax_reads_the_row_twice_in_chunks_then_streamed_after_the_loop() -> None:
+    """The streaming form: an online max and sum over column chunks, then exp(x - lse) over the row; the reader
+    moves the streamed row after the loop's chunks (before them it would wait for room the compute frees only
+    after the loop)."""
+    r = _optimized("softmax")
+    s = r.schedule
+    assert s.loop is not None and s.loop.trips > 1
+    (sec,) = _streaming(r)
+    assert not sec.in_loop and s.sections.index(sec) > max(n for n, x in enumerate(s.sections) if x.in_loop)
+    ins, _, streams = bindings(s)
+    assert [b.streamed for b in ins] == ["after"] and streams
+
+
+def test_two_inputs_of_one_section_are_read_block_by_block_in_turn() -> None:
+    r = _optimized("add")
+    ins, _, _ = bindings(r.schedule)
+    assert sorted(b.streamed for b in ins) == ["before", "before"]
+    reader = r.to_mlir().split("_reader")[1].split("_compute")[0]
+    loop = reader.split('"scf.for"(%c0, %nblk_rr')[1]
+    assert loop.count("ttkernel.cb_reserve_back") == 2  # one block of each input per trip of one loop
+
+
+def test_a_reader_that_moves_the_streamed_input_first_deadlocks() -> None:
+    """exp(x - lse) reads lse whole: a reader moving x as a whole input, in argument order, would fill x's two
+    passes and wait for room while compute waits for lse (the order `emit_reader` keeps avoids it)."""
+    r = _optimized("map")
+    ins, _, streams = bindings(r.schedule)
+    assert [b.name for b in ins] == ["x", "lse"] and ins[0].streamed == "before"
+    good = "\n".join(emit_reader(r.schedule.kernel, ins, streams))
+    bad = "\n".join(emit_reader(r.schedule.kernel, [dataclasses.replace(b, streamed="") for b in ins], streams))
+    assert good != bad and good in r.to_mlir()
+    broken = dataclasses.replace(r, _mlir=r.to_mlir().replace(good, bad))
+    with pytest.raises(VerificationError, match="deadlock"):
+        broken.verify()
+
+
+def test_reading_a_pass_not_waited_for_fails() -> None:
+    """The same kernel indexing the streamed input as if it were whole (tile j at j): past the first pass it reads
+    beyond the pages it waited for."""
+    r = _optimized("exp")
+    broken = dataclasses.replace(r, schedule=dataclasses.replace(r.schedule), _mlir=None)
+    sections = []
+    for sec in r.schedule.sections:
+        if sec.pass_waits:
+            sec = dataclasses.replace(sec, pass_pops=[])  # reads tile j at j, never pops
+        sections.append(sec)
+    broken.schedule.sections = sections
+    with pytest.raises((VerificationError, tq.KernelError)):
+        broken.verify()
+
+
+def test_kernels_that_fit_keep_their_inputs_whole() -> None:
+    r = _optimized("softmax", cols=1024)
+    assert not _streaming(r)
+    assert all(b.streamed == "" for b in bindings(r.schedule)[0])
+
+
+def test_an_lm_head_softmax_fits_on_both_archs() -> None:
+    """Logits of 32 x 131072 in bf16 (8 MiB): before, no form fit."""
+    for arch in ("wormhole_b0", "blackhole"):
+        r = _optimized("softmax", arch, 131072, "bf16")
+        assert _streaming(r) and r.schedule.loop is not None
+        assert r.schedule.l1_bytes(load_arch(arch)) <= load_arch(arch).l1_budget
+
+
+@pytest.mark.parametrize("kind", ["exp", "softmax"])
+def test_the_model_agrees_with_the_timing_simulator(kind: str) -> None:
+    """exp 0.981, softmax 0.935 of the timing simulator's wall on Wormhole (session 17)."""
+    assert result_cycles(_optimized(kind)).agrees()
+
+
+@cpp_check.needs_gxx
+def test_the_streamed_kernels_compile_as_cpp(tmp_path: Path) -> None:
+    sources = {f"{kind}_{name}": src for kind in ("add", "softmax")
+               for name, src in translate_to_cpp(_optimized(kind).to_mlir()).items()}
+    result = cpp_check.compile_cpp(tmp_path, sources)
+    assert result.returncode == 0, result.stderr[:4000]

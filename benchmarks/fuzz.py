@@ -1,7 +1,7 @@
 """The differential fuzzer's long run: counts per outcome, and a shrunk repro for every failing outcome.
 
-    python benchmarks/fuzz.py [--n 10000] [--seed 0] [--max-ops 8] [--keys any|long|share|wide] [--shrink-budget 150]
-                              [--json out.json]
+    python benchmarks/fuzz.py [--n 10000] [--seed 0] [--max-ops 8] [--keys any|long|share|wide|rows]
+                              [--shrink-budget 150] [--json out.json]
 
 Kernels come from `tteqsat.tools.fuzzgen.cases` (Hypothesis, a fixed seed, generation only) and each is judged
 by `tteqsat.tools.fuzz.run_case`: the DSL's verdict against the documented rules, the reference against the
@@ -10,7 +10,9 @@ baseline. `--keys long` draws only long-key kernels instead (`tteqsat.tools.fuzz
 kernels over rows of 256-2048 columns, batched heads, grouped K/V, masks, biases), the shapes that stream; a
 further table then counts the machinery the passing schedules used (loops, sections ahead, skipped chunks).
 `--keys wide` draws attention over 4096-8192 keys with one or two tile rows of q, whose chunks fit L1 only with
-one-chunk streams or P packed over S (`tteqsat.tools.fuzzlong.wide_cases`).
+one-chunk streams or P packed over S (`tteqsat.tools.fuzzlong.wide_cases`). `--keys rows` draws row-wise kernels
+over one tile row of 16384-32768 columns, whose inputs stream pass by pass where the row does not fit L1
+(`tteqsat.tools.fuzzlong.rows_cases`).
 `--keys share` draws attention-like kernels where cores share K/V reads (`tteqsat.tools.fuzzshare`: causal masks,
 GQA, batches, several q blocks a head, few cores, a slow DRAM); a table then counts each sharing kind (none,
 lockstep groups, ranked groups) and the cores running several items, over every case that got a schedule. A kernel
@@ -36,12 +38,13 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from tteqsat.tools.fuzz import PASSING, VERIFIED, Outcome, run_case, sharing_kind, shrink
 from tteqsat.tools.fuzzcase import Case, nodes, to_source
 from tteqsat.tools.fuzzgen import cases
-from tteqsat.tools.fuzzlong import long_cases, wide_cases
+from tteqsat.tools.fuzzlong import long_cases, rows_cases, wide_cases
 from tteqsat.tools.fuzzshare import share_cases
 
 GENERATORS = {"any": "kernels over the whole DSL", "long": "long-key kernels that stream (tools.fuzzlong)",
               "share": "attention whose cores share K/V reads (tools.fuzzshare)",
-              "wide": "attention over 4096-8192 keys: one-chunk streams, P over S (tools.fuzzlong)"}
+              "wide": "attention over 4096-8192 keys: one-chunk streams, P over S (tools.fuzzlong)",
+              "rows": "row-wise kernels over 16384-32768 columns: inputs streamed pass by pass (tools.fuzzlong)"}
 
 Failures = dict[str, tuple[Case, Outcome]]  # outcome category -> its first case
 
@@ -60,6 +63,7 @@ def run(n: int, seed_value: int, max_ops: int, progress: bool, keys: str = "any"
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(long_cases() if keys == "long" else share_cases() if keys == "share" else wide_cases() if keys == "wide"
+           else rows_cases() if keys == "rows"
            else cases(max_ops=max_ops))
     def one(case: Case) -> None:
         out = run_case(case)
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     outcomes, detail, masked, used, sharing, failures, seconds = run(args.n, args.seed, args.max_ops, not args.quiet,
                                                             args.keys)
-    drawn = {"long": "long keys", "share": "K/V sharing", "wide": "wide chunks"}.get(args.keys,
+    drawn = {"long": "long keys", "share": "K/V sharing", "wide": "wide chunks", "rows": "wide rows"}.get(args.keys,
                                                                                      f"at most {args.max_ops} ops")
     head = (f"differential fuzzing: {sum(outcomes.values()):,} kernels, seed {args.seed}, {drawn} "
             f"({platform.machine()}, Python {platform.python_version()}, {seconds:,.0f} s)")

@@ -404,9 +404,9 @@ class ComputeEmitter:
         if sec.row_waits:
             per_pass += ", waits row block by row block for cb " + ", ".join(str(cb) for cb, _ in sec.row_waits)
         streamed = [cb for cb, _ in sec.pass_waits]
-        over = [cb for cb, _ in sec.pass_pops if cb not in streamed]
-        if over:
-            per_pass += ", packs over what it reads of cb " + ", ".join(map(str, over)) + " (popped pass by pass)"
+        if sec.packed_over:
+            per_pass += ", packs over what it reads of cb " + ", ".join(map(str, sec.packed_over)) + \
+                " (popped pass by pass)"
         if streamed:
             per_pass += ", reads cb " + ", ".join(map(str, streamed)) + " pass by pass (waited for and popped)"
         b.line(f"// section {sec.index}: {sec.grid[0]}x{sec.grid[1]} tiles, {sec.slots} DST slots, "

@@ -1128,8 +1128,9 @@ def _advice(failed: list[Alternative], arch: Arch, stopped_by: str | None = None
                      "optimize again")
     if "L1" in text:
         hints.append("to fit: give each kernel call less data (e.g. fewer rows of the output per call); only a "
-                     "reduction or matmul over a long axis streams in chunks, while outputs, loop state and values "
-                     "read whole stay in L1; or model a part with more L1 (--set l1.bytes=N or --arch FILE.toml; in "
+                     "reduction or matmul over a long axis streams in chunks, and an input one elementwise pass "
+                     "reads tile for tile streams pass by pass, while outputs, loop state and values read whole "
+                     "stay in L1; or model a part with more L1 (--set l1.bytes=N or --arch FILE.toml; in "
                      "Python, overrides={'l1.bytes': N})")
     if "circular buffers" in text:
         hints.append(f"to fit: {arch.name} has {int(arch.num('cb.max_cbs'))} circular buffers; split the kernel "

@@ -173,6 +173,13 @@ class DstSection:
         return {p.cb for p in self.packs}
 
     @property
+    def packed_over(self) -> list[int]:
+        """The CBs it packs its value into over what it read of them, popped pass by pass (`in_place`); a streamed
+        input's pass pops are not that."""
+        streamed = {cb for cb, _ in self.pass_waits}
+        return [cb for cb, _ in self.pass_pops if cb not in streamed]
+
+    @property
     def init_engines(self) -> set[str]:
         """The engines its ops configure ("fpu", "sfpu": an init site each)."""
         return {engine for engine, sites in self.init_sites.items() if any(sites)}

@@ -211,8 +211,8 @@ def _fp32_twin(case: Case, why: str, used: tuple[str, ...]) -> Outcome:
 def paths(result) -> tuple[str, ...]:
     """The streaming and grid machinery a result's schedule uses: a loop over chunks (and which form chose it),
     sections one trip ahead, two sections' passes interleaved, values waited for row block by row block, streams of
-    one chunk, a value packed over the one it was computed from, a bf16 kernel's 32-bit DST for a long sum, dead
-    chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
+    one chunk, a value packed over the one it was computed from, inputs streamed pass by pass, a bf16 kernel's
+    32-bit DST for a long sum, dead chunks skipped, dead tiles skipped on the diagonal, mask tiles, a grid of
     more than one core, cores running several work items, reads shared by cores (lockstep groups, or ranked groups
     under a skipping mask, and whether some receiver visits fewer chunks than its sender: the chunks beyond its own
     it is sent and pops unread after its item), keys split over cores."""
@@ -229,8 +229,10 @@ def paths(result) -> tuple[str, ...]:
         out.append("row waits")
     if loop is not None and any(sched.chunks_held(st) == 1 for st in loop.streams):
         out.append("streams one chunk deep")
-    if any(sec.pass_pops for sec in sched.sections):
+    if any(sec.packed_over for sec in sched.sections):
         out.append("packed over its input")
+    if any(sec.pass_waits for sec in sched.sections):
+        out.append("inputs streamed pass by pass")
     if sched.wide_dst_chain is not None:
         out.append("32-bit DST for a long sum")
     if any(cb.role == "mask" for cb in sched.cbs):

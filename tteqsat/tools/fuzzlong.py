@@ -37,6 +37,7 @@ KINDS = ("attention", "rowwise", "attention", "contraction", "attention")  # att
 FORMS = ("auto", "streaming", "streaming", "streaming", "fused", "baseline")  # auto picks fused at these sizes
 BATCHES = ((), (2,), (1, 2), (2, 2), (1, 4))        # batch axes (the last one heads)
 WIDE_KEYS = (4096, 8192)  # `--keys wide`: rows long enough that 1024-2048-key chunks pay and overflow L1 two deep
+ROW_KEYS = (16384, 32768)  # `--keys rows`: one tile row wider than L1 in fp32 (2-4 MiB), 1-2 MiB in bf16
 
 
 @st.composite
@@ -237,3 +238,10 @@ def wide_cases() -> st.SearchStrategy[Case]:
     enough that their K and V fit L1 only one chunk deep, or P only over S (head dim 128 on Blackhole)."""
     return long_cases(keys=WIDE_KEYS, batches=((),), forms=("auto", "streaming"), kinds=("attention",),
                       row_tiles=(1, 2))
+
+
+def rows_cases() -> st.SearchStrategy[Case]:
+    """Row-wise kernels over one tile row of 16384 or 32768 columns (`benchmarks/fuzz.py --keys rows`): in fp32 the
+    row does not fit L1 whole, so a softmax or a map over it streams its input pass by pass
+    (`scheduling.input_streams`) after the loop's online statistics."""
+    return long_cases(keys=ROW_KEYS, batches=((),), forms=("auto", "streaming"), kinds=("rowwise",), row_tiles=(1,))

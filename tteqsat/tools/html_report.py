@@ -86,7 +86,8 @@ def _schedule_section(result) -> str:
         where = (f"loop x{runs}, a trip ahead" if sec.ahead else f"loop x{runs}") if sec.in_loop else "once"
         where += ", passes alternating with the section before" if sec.interleaved else ""
         where += ", waits row block by row block" if sec.row_waits else ""
-        where += ", packs over what it reads, popping pass by pass" if sec.pass_pops else ""
+        where += ", packs over what it reads, popping pass by pass" if sec.packed_over else ""
+        where += ", streams its input pass by pass" if sec.pass_waits else ""
         rows.append([sec.index, f"{sec.grid[0]}x{sec.grid[1]}", where,
                      f"{sec.slots}/{s.dst_capacity}", " -> ".join(_op_label(o) for o in sec.ops), packs, sec.cycles,
                      sec.cycles * runs])

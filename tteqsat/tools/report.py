@@ -47,7 +47,8 @@ def schedule_rows(result: Result) -> list[list[str]]:
         per_acquire = f"{sec.rows}x{sec.width}" if sec.rows > 1 else str(sec.width)  # tile rows x tiles of a row
         rows.append([str(sec.index), f"{sec.grid[0]}x{sec.grid[1]}" + (f" x{trips}" if trips > 1 else "")
                      + (" ahead" if sec.ahead else "") + (" interleaved" if sec.interleaved else "")
-                     + (" row waits" if sec.row_waits else "") + (" packs over" if sec.pass_pops else ""),
+                     + (" row waits" if sec.row_waits else "") + (" packs over" if sec.packed_over else "")
+                     + (" streams input" if sec.pass_waits else ""),
                      per_acquire, str(len(sec.ops)), f"{sec.slots}/{result.schedule.dst_capacity}",
                      _ops_text(sec), packs, f"{sec.cycles:,.0f}", f"{sec.cycles * trips:,.0f}"])
     return rows
@@ -69,6 +70,12 @@ def render(result: Result, console=None) -> None:
     console.print(table)
     if s.wide_dst_chain is not None:
         console.print(wide_dst_line(s))
+    streaming = [sec for sec in s.sections if sec.pass_waits]
+    for sec in streaming:
+        names = ", ".join(a.name for a in s.args if a.role == "in" and any(a.cb == cb for cb, _ in sec.pass_waits))
+        console.print(f"section {sec.index} (marked streams input) reads {names} pass by pass through a CB of "
+                      f"{s.cbs[sec.pass_waits[0][0]].tiles} tiles, waiting for each pass's tiles and popping them "
+                      "after: the whole input would not fit L1 beside the rest")
     waiting = [str(sec.index) for sec in s.sections if sec.row_waits]
     if waiting:
         console.print(f"section {', '.join(waiting)} (marked row waits) waits for a value it alone reads one row block "
@@ -83,7 +90,7 @@ def render(result: Result, console=None) -> None:
             which = f"stream {single[0]} holds" if len(single) == 1 else f"streams {', '.join(single)} hold"
             console.print(f"{which} one chunk in L1 (two would not fit beside the rest): the reader fetches a trip's "
                           "chunk once compute has popped the chunk before")
-        over = [str(sec.index) for sec in s.sections if sec.pass_pops]
+        over = [str(sec.index) for sec in s.sections if sec.packed_over]
         if over:
             console.print(f"section {', '.join(over)} (marked packs over) packs its value into the CB of the value it "
                           "reads, popping each pass's tiles after their unpacks: one value's pages, not two; the loop "

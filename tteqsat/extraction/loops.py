@@ -130,11 +130,16 @@ def split(program: Program) -> Split | None:
     return Split(pre, loop, post, [n for n, _ in pre_outputs])
 
 
-def _accumulate(acc: HwOp, value: HwOp, shape: tuple[int, int], origin: str, alone: bool) -> HwOp:
+def _accumulate(acc: HwOp, value: HwOp, shape: tuple[int, int], origin: str, alone: bool,
+                wide_dst: bool = False) -> HwOp:
     """acc + value. A matmul value that may (`alone`) accumulates onto acc in its DST slot (matmul_tiles adds
-    to what the slot holds, as tt-metal's matmuls reload partials), which saves the SFPU add."""
+    to what the slot holds, as tt-metal's matmuls reload partials), which saves the SFPU add. In a 16-bit DST an
+    L1-accumulated value (in its CB already) is added by the FPU (dest reuse: rounded), not the SFPU, whose bf16
+    store truncates: every trip's add rounding the state down took 10 % off a 64-trip loop's sum."""
     if alone and value.kind == "matmul" and len(value.operands) == 2:
         return HwOp("matmul", "matmul", (*value.operands, acc), shape, dict(value.attrs), origin, value.loc)
+    if not wide_dst and value.kind == "tilesum" and acc.kind != "input":
+        return HwOp("reuse", "add", (acc, value), shape, {"reuse": "srca"}, origin)
     return HwOp("sfpu2", "add", (acc, value), shape, {}, origin)
 
 
@@ -232,14 +237,21 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
             # by 2% on every trip the max does not grow (tt-metal ckernel_sfpu_exp.h)
             alpha[key] = HwOp("exp_scaled", "exp", (diff,), m_new.shape, {"s": s, "accurate": 1}, "rescale factor")
         a = alpha[key]
+        # the state is multiplied every trip, so the multiply must not round it one way: the FPU keeps SrcA's
+        # hidden bit and 9 mantissa bits at HiFi2 and SrcB's 7 (tteqsat/sim/numerics.py), so a bf16 state goes
+        # into SrcA (whole) and an fp32 one to the SFPU (fp32 in a 32-bit DST); truncated, a 64-trip loop's sum
+        # came out 20 % low
         if fold.shape[1] == 1:
             corr = HwOp("sfpu2", "mul", (a, acc.prev), fold.shape, {}, "rescale")
+        elif wide_dst:
+            wide = HwOp("bcast", "cols", (a,), fold.shape, {"n": fold.shape[1]}, "rescale factor")
+            corr = HwOp("sfpu2", "mul", (wide, acc.prev), fold.shape, {}, "rescale")
         elif (tiled := fpu_bcast("mul", acc.prev, a, "rescale", "rescale factor")) is not None:
-            corr = tiled
+            corr = tiled  # mul_tiles_bcast_cols: the state from its CB in SrcA
         else:
             wide = HwOp("bcast", "cols", (a,), fold.shape, {"n": fold.shape[1]}, "rescale factor")
-            corr = HwOp("reuse", "mul", (wide, acc.prev), fold.shape, {"reuse": "srca"}, "rescale")
-        acc.next = _accumulate(corr, value, fold.shape, "online sum", only_use(fold))
+            corr = HwOp("reuse", "mul", (wide, acc.prev), fold.shape, {"reuse": "srcb"}, "rescale")  # state: SrcA
+        acc.next = _accumulate(corr, value, fold.shape, "online sum", only_use(fold), wide_dst)
     outputs = [(st.name, st.next) for st in states]
     program = Program(kernel, "", [], outputs)  # type: ignore[arg-type]
     program.inputs = _leaves(outputs)

@@ -69,8 +69,9 @@ def test_narrowed_inputs_catch_a_dropped_rescale_in_the_simulator(monkeypatch) -
     """The online softmax's accumulator not rescaled when the running max grows. The numpy check of the extracted
     program would catch it first; with that check blinded, the simulated MLIR on narrowed inputs catches it too."""
     right = loops._accumulate
-    monkeypatch.setattr(loops, "_accumulate", lambda acc, value, shape, origin, alone: right(  # alpha O_prev -> O_prev
-        acc.operands[0 if acc.kind == "fpu" else 1] if origin == "online sum" else acc, value, shape, origin, alone))
+    monkeypatch.setattr(loops, "_accumulate", lambda acc, value, shape, origin, alone, wide_dst=False: right(
+        acc.operands[0 if acc.kind == "fpu" else 1] if origin == "online sum" else acc,  # alpha O_prev -> O_prev
+        value, shape, origin, alone, wide_dst))
     assert fuzz.run_case(_attention()).category == "extracted program differs from the kernel"
 
     blind = object()  # the program check compares this with the reference: no difference

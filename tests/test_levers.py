@@ -49,10 +49,10 @@ def test_a_matmul_accumulating_onto_the_wrong_value_fails_verification(monkeypat
     simulated kernel no longer matches the reference."""
     real = loops._accumulate
 
-    def unscaled(acc: HwOp, value: HwOp, shape, origin: str, alone: bool) -> HwOp:
-        out = real(acc, value, shape, origin, alone)
-        if out.kind == "matmul" and acc.kind in ("reuse", "fpu") and acc.op == "mul":  # acc = alpha * O_prev
-            prev = acc.operands[1] if acc.kind == "reuse" else acc.operands[0]  # drop alpha
+    def unscaled(acc: HwOp, value: HwOp, shape, origin: str, alone: bool, wide_dst: bool = False) -> HwOp:
+        out = real(acc, value, shape, origin, alone, wide_dst)
+        if out.kind == "matmul" and acc.kind in ("reuse", "fpu", "sfpu2") and acc.op == "mul":  # alpha * O_prev
+            prev = acc.operands[0] if acc.kind == "fpu" else acc.operands[1]  # drop alpha
             return HwOp("matmul", "matmul", (*out.operands[:2], prev), shape, dict(out.attrs), origin)
         return out
 

@@ -58,7 +58,9 @@ def test_causal_diagonal_skips_dead_tiles_and_verifies(causal: tq.Result, monkey
         assert check.max_rel_err <= check.tolerance
     ragged = check.stats  # the hardware run's (verify's default precision)
     monkeypatch.setattr(build, "ragged_plan", lambda *args: None)
-    whole = tq.optimize(_masked(tq.tri(S, S)), "wormhole_b0", form="streaming", blocks=(64,))
+    width = loop.streams[0].width  # at the same chunks: each kernel's own choice may differ (a masked loop's
+    # width is extraction's, not retried; since session 17 the unskipped one takes 512 here, 0.3 % cheaper)
+    whole = tq.optimize(_masked(tq.tri(S, S)), "wormhole_b0", form="streaming", blocks=(64,), chunks=(width,))
     assert whole.schedule.loop.ragged is None
     computed = whole.verify(cores="all").stats
     assert all(ragged[op] < computed[op] for op in OPS), {op: (ragged[op], computed[op]) for op in OPS}

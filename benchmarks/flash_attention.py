@@ -92,7 +92,8 @@ def without_matmul_accumulate(keys: int, d: int, arch) -> float:
     """fp32 derived with the loop update's SFPU add instead of the matmul accumulating onto the state (the
     form extraction/loops.py uses with a 32-bit DST): what that op form buys."""
     real = loops._accumulate
-    loops._accumulate = lambda acc, value, shape, origin, alone: real(acc, value, shape, origin, False)
+    loops._accumulate = lambda acc, value, shape, origin, alone, wide_dst=False: real(acc, value, shape, origin,
+                                                                                       False, wide_dst)
     try:
         return derived_core(keys, d, arch, dtype="fp32").schedule.cost_cycles
     finally:

@@ -133,13 +133,20 @@ def split(program: Program) -> Split | None:
 def _accumulate(acc: HwOp, value: HwOp, shape: tuple[int, int], origin: str, alone: bool,
                 wide_dst: bool = False) -> HwOp:
     """acc + value. A matmul value that may (`alone`) accumulates onto acc in its DST slot (matmul_tiles adds
-    to what the slot holds, as tt-metal's matmuls reload partials), which saves the SFPU add. In a 16-bit DST an
-    L1-accumulated value (in its CB already) is added by the FPU (dest reuse: rounded), not the SFPU, whose bf16
-    store truncates: every trip's add rounding the state down took 10 % off a 64-trip loop's sum."""
+    to what the slot holds, as tt-metal's matmuls reload partials), which saves the SFPU add. In a 16-bit DST the
+    FPU adds where one operand is in a CB (the state from before the trip, an L1-accumulated sum): it rounds, where
+    the SFPU's bf16 store truncates, and rounding the state down every trip took 9-10 % off a 64-trip loop's sum.
+    Both computed in this trip's passes (a rescaled state and a reduce), the SFPU adds them."""
     if alone and value.kind == "matmul" and len(value.operands) == 2:
         return HwOp("matmul", "matmul", (*value.operands, acc), shape, dict(value.attrs), origin, value.loc)
-    if not wide_dst and value.kind == "tilesum" and acc.kind != "input":
-        return HwOp("reuse", "add", (acc, value), shape, {"reuse": "srca"}, origin)
+    if not wide_dst:
+        in_cb = ("input", "tilesum")  # a loop leaf (the state, a chunk) or a packer-accumulated sum
+        if acc.kind in in_cb and value.kind in in_cb:
+            return HwOp("fpu", "add", (acc, value), shape, {}, origin)  # add_tiles
+        if value.kind in in_cb:
+            return HwOp("reuse", "add", (acc, value), shape, {"reuse": "srca"}, origin)  # acc from DST
+        if acc.kind in in_cb:
+            return HwOp("reuse", "add", (value, acc), shape, {"reuse": "srca"}, origin)  # value from DST
     return HwOp("sfpu2", "add", (acc, value), shape, {}, origin)
 
 
@@ -226,7 +233,7 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
         acc = state(f"acc{n}", fold.shape, 0.0)
         fold.attrs["state"] = acc.name
         if fold.kind == "fold_sum":
-            acc.next = _accumulate(acc.prev, value, fold.shape, "fold sum", only_use(fold))
+            acc.next = _accumulate(acc.prev, value, fold.shape, "fold sum", only_use(fold), wide_dst)
             continue
         s = float(fold.attrs["s"])  # type: ignore[arg-type]
         mst, m_new = running(fold.operands[1])

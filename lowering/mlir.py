@@ -901,8 +901,7 @@ def bindings(schedule: Schedule) -> tuple[list[TensorBinding], list[TensorBindin
 
     ins: list[TensorBinding] = []
     outs: list[TensorBinding] = []
-    streamed = {cb: "after" if any(s.in_loop for s in schedule.sections[:n]) else "before"
-                for n, sec in enumerate(schedule.sections) for cb, _ in sec.pass_waits}  # input_streams
+    streamed = schedule.streamed_inputs()
     for a in schedule.args:
         if a.cb < 0:
             continue  # streamed only

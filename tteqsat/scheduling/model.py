@@ -371,6 +371,12 @@ class Schedule:
     def l1_bytes(self, arch: Arch) -> int:
         return sum(cb.tiles * arch.tile_bytes(self.cb_format(cb)) for cb in self.cbs)
 
+    def streamed_inputs(self) -> dict[int, str]:
+        """CB -> "before" or "after" of each input a section streams pass by pass (`input_streams`): where the
+        reader moves it, against the loop's chunks (a kernel without a loop: "before")."""
+        return {cb: "after" if any(s.in_loop for s in self.sections[:n]) else "before"
+                for n, sec in enumerate(self.sections) for cb, _ in sec.pass_waits}
+
     def dram_bytes(self, arch: Arch) -> int:
         """Bytes read from and written to DRAM: every argument once, inputs in the input format."""
         return sum(a.n_tiles * arch.tile_bytes((self.input_format or self.dtype) if a.role == "in" else self.dtype)

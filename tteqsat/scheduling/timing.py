@@ -200,13 +200,12 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     # inputs a section streams pass by pass (`input_streams`) are read after the whole ones, block by block in
     # turn (one reader stage for them all), and after the loop's chunks when that section follows the loop
     inputs = [a for a in schedule.args if a.role == "in" and a.cb >= 0]
-    streamed = {cb: n for n, sec in enumerate(sections) for cb, _ in sec.pass_waits}
-    first_loop = next((n for n, sec in enumerate(sections) if sec.in_loop), len(sections))
+    streamed = schedule.streamed_inputs()
     whole: list[tuple[tuple[int, ...], Stage]] = [((a.cb,), reads(a.cb, a.n_tiles, shared and not a.blocked))
                                                   for a in inputs if a.cb not in streamed]
     late: list[tuple[tuple[int, ...], Stage]] = []
-    for group, after in ((whole, False), (late, True)):
-        turns = [a for a in inputs if a.cb in streamed and (streamed[a.cb] > first_loop) == after]
+    for group, when in ((whole, "before"), (late, "after")):
+        turns = [a for a in inputs if streamed.get(a.cb) == when]
         if turns:
             each = [reads(a.cb, a.n_tiles, shared and not a.blocked) for a in turns]
             group.append((tuple(a.cb for a in turns), replace(each[0], read=sum(st.read for st in each))))

@@ -244,20 +244,18 @@ def _build_loop(kernel: str, trips: int, ops: list[HwOp], folds: list[HwOp], in_
             # by 2% on every trip the max does not grow (tt-metal ckernel_sfpu_exp.h)
             alpha[key] = HwOp("exp_scaled", "exp", (diff,), m_new.shape, {"s": s, "accurate": 1}, "rescale factor")
         a = alpha[key]
-        # the state is multiplied every trip, so the multiply must not round it one way: the FPU keeps SrcA's
-        # hidden bit and 9 mantissa bits at HiFi2 and SrcB's 7 (tteqsat/sim/numerics.py), so a bf16 state goes
-        # into SrcA (whole) and an fp32 one to the SFPU (fp32 in a 32-bit DST); truncated, a 64-trip loop's sum
-        # came out 20 % low
+        # the state is multiplied every trip, so the multiply must not round it one way: at HiFi2 the FPU keeps
+        # SrcA's hidden bit and 9 mantissa bits and SrcB's hidden bit and 6 (tteqsat/sim/numerics.py), so a bf16
+        # state goes into SrcA (whole) and an fp32 one to the SFPU (fp32 in a 32-bit DST); truncated, a 64-trip
+        # loop's sum came out 20 % low
         if fold.shape[1] == 1:
             corr = HwOp("sfpu2", "mul", (a, acc.prev), fold.shape, {}, "rescale")
-        elif wide_dst:
-            wide = HwOp("bcast", "cols", (a,), fold.shape, {"n": fold.shape[1]}, "rescale factor")
-            corr = HwOp("sfpu2", "mul", (wide, acc.prev), fold.shape, {}, "rescale")
-        elif (tiled := fpu_bcast("mul", acc.prev, a, "rescale", "rescale factor")) is not None:
+        elif not wide_dst and (tiled := fpu_bcast("mul", acc.prev, a, "rescale", "rescale factor")) is not None:
             corr = tiled  # mul_tiles_bcast_cols: the state from its CB in SrcA
         else:
             wide = HwOp("bcast", "cols", (a,), fold.shape, {"n": fold.shape[1]}, "rescale factor")
-            corr = HwOp("reuse", "mul", (wide, acc.prev), fold.shape, {"reuse": "srcb"}, "rescale")  # state: SrcA
+            corr = (HwOp("sfpu2", "mul", (wide, acc.prev), fold.shape, {}, "rescale") if wide_dst
+                    else HwOp("reuse", "mul", (wide, acc.prev), fold.shape, {"reuse": "srcb"}, "rescale"))
         acc.next = _accumulate(corr, value, fold.shape, "online sum", only_use(fold), wide_dst)
     outputs = [(st.name, st.next) for st in states]
     program = Program(kernel, "", [], outputs)  # type: ignore[arg-type]

@@ -60,14 +60,13 @@ def streamed(sec: DstSection, cb: int, tiles: int) -> DstSection:
     return out
 
 
-def stream_inputs(schedule: Schedule, fits) -> bool:
-    """Stream the schedule's eligible inputs (`candidates`), largest first, until `fits()`; whether any was.
-    Each streamed input's CB shrinks to `STREAM_PASSES` passes of its reader. Only one section's: the reader
-    moves the streamed inputs block by block in turn, which another section, reading its own after this one's,
-    could not wait for (`lowering.dataflow._read_round_robin`)."""
+def stream_inputs(schedule: Schedule, fits) -> None:
+    """Stream the schedule's eligible inputs (`candidates`), largest first, until `fits()`. Each streamed input's CB
+    shrinks to `STREAM_PASSES` passes of its reader. Only one section's: the reader moves the streamed inputs block
+    by block in turn, which another section, reading its own after this one's, could not wait for
+    (`lowering.dataflow._read_round_robin`)."""
     found = candidates(schedule)
     found.sort(key=lambda pc: -schedule.cbs[pc[1]].tiles)
-    changed = False
     for pos, cb in found:
         if fits():
             break
@@ -77,5 +76,3 @@ def stream_inputs(schedule: Schedule, fits) -> bool:
         tiles = schedule.cbs[cb].tiles
         schedule.sections[pos] = streamed(sec, cb, tiles)
         schedule.cbs[cb].tiles = min(tiles, STREAM_PASSES * sec.tiles)
-        changed = True
-    return changed

@@ -229,11 +229,10 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
         staged = []
         for (position, sec), stage in zip(parts[part], computed, strict=True):
             needs = [replace(n, index=n.index + offset[n.part]) for n in stage.needs]
-            paced = {cb for cb, _ in sec.pass_waits}  # read pass by pass as the reader pushes them
             for cb in sorted(sec.read_cbs):
                 if cb in reader_at:
-                    where, index = reader_at[cb]
-                    needs.append(Need(where, index, 1, spread=True) if cb in paced
+                    where, index = reader_at[cb]  # a streamed input (its one reader): pass by pass as pushed
+                    needs.append(Need(where, index, 1, spread=True) if cb in streamed
                                  else Need(where, index, reader_passes[cb]))
                 last_reader[cb] = (part, position)
             staged.append(replace(stage, needs=tuple(needs)))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from tteqsat.lowering.item_index import block_of, item_number, live_range, ranked_widest
 from tteqsat.mlir_text.argspec import ArgEntry, ArgSpec
-from tteqsat.scheduling.model import read_block
+from tteqsat.scheduling.model import read_block, stream_block
 
 _CB_TYPE_RE = re.compile(r"^!ttkernel\.cb<\s*(\d+)\s*,\s*!ttcore\.tile<\s*32x32\s*,\s*(bf16|f32)\s*>\s*>$")
 ARGS_TYPE = "!ttkernel.TensorAccessorArgs"
@@ -358,7 +358,8 @@ def _read_blocks(bindings: Sequence[TensorBinding], streams: Sequence[StreamBind
         m = _CB_TYPE_RE.match(b.cb_type)
         assert m is not None  # _validate checked it
         capacity[b.cb_id] = int(m.group(1))
-    return [read_block(capacity[b.cb_id], *runs[b.cb_id]) for b, _ in moved]
+    return [stream_block(capacity[b.cb_id], b.n_tiles) if b.streamed else read_block(capacity[b.cb_id], *runs[b.cb_id])
+            for b, _ in moved]
 
 
 def emit_reader(kernel_name: str, bindings: Sequence[TensorBinding], streams: Sequence[StreamBinding] = (),

@@ -41,10 +41,12 @@ class Need:
     `back` counts runs before it (a stage later in the same loop body: back=1 is two trips before).
     `first`: for a "prev" need, the pre stage the first trip waits for instead (the copy of a stage that runs
     one trip ahead, run before the loop for the first trip: `ahead_of_loop`).
-    `spread`: the consumer waits row block by row block (`DstSection.row_waits`): its first pass needs `passes`,
-    its last pass all of them. Its passes start an unpack apart at the earliest, and the producer's pack times are
-    convex in the pass index, so starting the consumer at the later of the two is exact at both ends and late
-    in between: the model never has a pass read a row before it is packed."""
+    `spread`: the consumer waits row block by row block (`DstSection.row_waits`, or a streamed input's passes):
+    its first pass needs `passes`, its last pass all of them. The producer's pack times are convex in the pass
+    index, so the line between those two bounds every pass's from above: the consumer starts at the first and
+    unpacks no faster than the line climbs (each pass's unpack stretched to the line's step where the producer is
+    the slower), so the model never has a pass read a row before it is packed and runs the consumer alongside a
+    slower producer, not after it (which had the consumer's own consumers, a writer, start late)."""
 
     part: str
     index: int
@@ -74,6 +76,7 @@ class Stage:
     write: float = 0.0
     port: float = 0.0  # a write stage's cycles per tile on the reader's DRAM port (a core bound by the chip's
     # DRAM bandwidth reads and writes through one share of it): reads that overlap the write wait that long
+    lead: float = 0.0  # of a pass's `unpack`, the cycles it waits for its producer before its first tile
 
     @property
     def firsts(self) -> tuple[float, float]:
@@ -83,7 +86,8 @@ class Stage:
         known = self.__dict__.get("_firsts")
         if known is None:
             g = max(1, self.grain)
-            known = self.__dict__["_firsts"] = (self.unpack / g, min(self.math, max(self.math / g, self.tail)))
+            known = self.__dict__["_firsts"] = (self.lead + (self.unpack - self.lead) / g,
+                                                min(self.math, max(self.math / g, self.tail)))
         return known
 
 
@@ -150,9 +154,10 @@ class _Threads:
         self.held = [h for h in self.held if h[1] > start]
         return sum(busy * (min(end, b) - max(start, a)) / (b - a) for a, b, busy in self.held if a < end and b > a)
 
-    def run(self, stage: Stage, ready: float, last: float = 0.0) -> _Record:
+    def run(self, stage: Stage, ready: float, last: float = 0.0, paced: bool = False) -> _Record:
         """Run `stage` once its needs allow (`ready`; a writer stage also needs its last tile, packed at
-        `last`)."""
+        `last`). `paced`: `ready` is where the stage's first pass starts, a pass of its unpack before that pass
+        ends (`_Run.stage` puts it there, the unpacker free by then)."""
         t = self.t
         n = stage.passes
         if stage.read:
@@ -168,7 +173,7 @@ class _Threads:
             if stage.port and n > 0 and t["w"] > start:
                 self.held.append((start, t["w"], n * stage.port))
             return _Record(start, 0.0, 0.0, stage, t["w"])
-        su = max(t["u"] + stage.setup_unpack, ready)
+        su = ready if paced else max(t["u"] + stage.setup_unpack, ready)
         rec = _Record(su, t["m"] + stage.setup_math, t["p"] + stage.setup_pack, stage)
         u, m, p = stage.unpack, stage.math, stage.pack
         if n <= 0:
@@ -215,6 +220,7 @@ class _Run:
 
     def stage(self, part: str, index: int, stage: Stage, trip: int) -> None:
         ready = last = 0.0
+        packed_last = 0.0  # the last pass's need on producers a `spread` need paces
         history = self.history
         for need in stage.needs:
             if need.part == "prev" and trip == 0:
@@ -234,9 +240,16 @@ class _Run:
             else:
                 ready = max(ready, rec.packed(need.passes))
                 if need.spread and stage.passes > 1:
-                    ready = max(ready, rec.packed(rec.stage.passes) - (stage.passes - 1) * stage.unpack)
+                    packed_last = max(packed_last, rec.packed(rec.stage.passes))
+        paced = False
+        if packed_last:  # pass k's unpack ends at E(k) = max(start + k u, L(k) + u), L the line from the first
+            n, u = stage.passes, stage.unpack  # pass's need to the last's: convex, so under its chord
+            start = max(self.threads.t["u"] + stage.setup_unpack, ready)
+            pace = (max(start + n * u, packed_last + u) - start - u) / (n - 1)
+            if pace > u:  # paced by a slower producer: each pass waits on the chord, then unpacks
+                stage, ready, paced = replace(stage, unpack=pace, lead=pace - u), start + u - pace, True
         runs = history.setdefault((part, index), [])  # `record`, inline
-        runs.append(self.threads.run(stage, ready, last))
+        runs.append(self.threads.run(stage, ready, last, paced))
         if len(runs) > self.KEEP:
             del runs[0]
 

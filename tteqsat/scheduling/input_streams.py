@@ -21,9 +21,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from tteqsat.scheduling.model import DstSection, Schedule
-
-STREAM_PASSES = 2  # passes of tiles a streamed input's CB holds: the one compute reads and the one the reader fills
+from tteqsat.scheduling.model import STREAM_PASSES, DstSection, Schedule
 
 
 def candidates(schedule: Schedule) -> list[tuple[int, int]]:

@@ -38,6 +38,17 @@ def read_block(capacity: int, *runs: int) -> int:
     return math.gcd(capacity, *runs)
 
 
+STREAM_PASSES = 2  # passes of tiles a streamed input's CB holds: the one compute reads and the one the reader fills
+
+
+def stream_block(capacity: int, tiles: int) -> int:
+    """Tiles per reserve/push of an input of `tiles` tiles streamed pass by pass through a CB of `capacity` pages
+    (`scheduling.input_streams`): one pass, so the reader fills one while compute reads the other. A block of the
+    whole CB would wait for both passes to be popped, and compute then waits for the next block's read: reads and
+    compute in turn, not overlapped."""
+    return read_block(capacity // STREAM_PASSES, tiles)
+
+
 @dataclass(frozen=True)
 class MaskIndex:
     """Which mask tile output tile (i, j) of a masked value reads: its distance from the diagonal in tiles,

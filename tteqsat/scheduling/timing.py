@@ -22,7 +22,15 @@ from tteqsat.cost.timeline import Need, Stage, ahead_of_loop, interleaved
 from tteqsat.extraction.program import HwOp
 from tteqsat.frontend.ir import TILE
 from tteqsat.frontend.masks import Mask
-from tteqsat.scheduling.model import CircularBuffer, DstSection, Schedule, read_ahead, read_block, switches
+from tteqsat.scheduling.model import (
+    CircularBuffer,
+    DstSection,
+    Schedule,
+    read_ahead,
+    read_block,
+    stream_block,
+    switches,
+)
 
 Part = list[tuple[int, DstSection]]  # (index in its part, section)
 
@@ -190,8 +198,11 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     if hops is None:
         hops = max(((x1 - x0) + (y1 - y0) for x0, y0, x1, y1 in share.rects), default=0) if share is not None else 0
 
+    streamed = schedule.streamed_inputs()
+
     def reads(cb: int, tiles: int, shared: bool = False) -> Stage:  # `tiles` into `cb`, a block per barrier
-        block = read_block(schedule.cbs[cb].tiles, tiles)
+        capacity = schedule.cbs[cb].tiles
+        block = stream_block(capacity, tiles) if cb in streamed else read_block(capacity, tiles)
         read = transfer(cb, block)
         if shared:  # the sender multicasts each block to its group after reading it (model.multicast_handshake)
             read += model.multicast_handshake(schedule.cb_format(schedule.cbs[cb]), block, hops, rate)
@@ -200,7 +211,6 @@ def kernel_stages(model: CostModel, schedule: Schedule, rate: float | None = Non
     # inputs a section streams pass by pass (`input_streams`) are read after the whole ones, block by block in
     # turn (one reader stage for them all), and after the loop's chunks when that section follows the loop
     inputs = [a for a in schedule.args if a.role == "in" and a.cb >= 0]
-    streamed = schedule.streamed_inputs()
     whole: list[tuple[tuple[int, ...], Stage]] = [((a.cb,), reads(a.cb, a.n_tiles, shared and not a.blocked))
                                                   for a in inputs if a.cb not in streamed]
     late: list[tuple[tuple[int, ...], Stage]] = []

@@ -6,6 +6,7 @@ streamed input before waiting for it, or a reader that moves it before the whole
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import re
@@ -20,6 +21,7 @@ from tteqsat.lowering.cpp import translate_to_cpp
 from tteqsat.lowering.dataflow import emit_reader
 from tteqsat.lowering.mlir import bindings
 from tteqsat.pipeline import VerificationError
+from tteqsat.scheduling.input_streams import candidates
 from tteqsat.scheduling.model import STREAM_PASSES
 from tteqsat.tools.timing_check import result_cycles
 
@@ -111,6 +113,43 @@ def test_reading_a_pass_not_waited_for_fails() -> None:
     broken.schedule.sections = sections
     with pytest.raises((VerificationError, tq.KernelError)):
         broken.verify()
+
+
+@pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
+def test_a_row_bias_over_one_tile_row_streams_beside_the_row(arch: str) -> None:
+    """exp(x + b), b of (1, N): the broadcast of b reads its tiles one for one over a single tile row, so b streams
+    with x (session 18; before, extraction ruled the broadcast of a too-big input out)."""
+    x, b = tq.tensor("x", (32, WIDE), "fp32"), tq.tensor("b", (1, WIDE), "fp32")
+    r = tq.optimize(tq.kernel("bias", tq.exp(x + b)), arch)
+    (sec,) = _streaming(r)
+    assert sorted(cb for cb, _ in sec.pass_waits) == sorted(a.cb for a in r.schedule.args if a.role == "in")
+    assert any(op.kind == "bcast" for op in sec.ops)
+    for precision in ("exact", "hardware"):
+        r.verify(precision=precision)
+    assert result_cycles(r).agrees()
+
+
+def test_a_row_bias_is_streamed_only_over_one_tile_row() -> None:
+    """Over two tile rows the broadcast reads b's tile j for both rows, not once in order: b may not stream (its
+    pass would be popped before the second row reads it). 64 rows run as items of one tile row, where it may."""
+    x, b = tq.tensor("x", (64, WIDE), "fp32"), tq.tensor("b", (1, WIDE), "fp32")
+    r = tq.optimize(tq.kernel("bias", tq.exp(x + b)), "wormhole_b0")
+    (sec,) = _streaming(r)
+    assert sec.grid[0] == 1 and len(sec.pass_waits) == 2
+    r.verify(cores="all")
+    bias_cb = next(a.cb for a in r.schedule.args if a.name == "b")
+
+    def read_whole(rows: int):  # the schedule before streaming, its streamed section over `rows` tile rows
+        out = copy.deepcopy(r.schedule)
+        for s in out.sections:
+            if bias_cb in s.read_cbs:
+                s.grid = (rows, s.grid[1] // rows)
+                s.pass_waits, s.pass_pops = [], []
+                s.waits = s.pops = [(a.cb, a.n_tiles) for a in out.args if a.role == "in"]
+        return out
+
+    assert bias_cb in [cb for _, cb in candidates(read_whole(1))]
+    assert bias_cb not in [cb for _, cb in candidates(read_whole(2))]
 
 
 def test_kernels_that_fit_keep_their_inputs_whole() -> None:

@@ -42,7 +42,13 @@ _KIND = {
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
 # ops that read an operand of their own shape tile for tile: such a read of a kernel input too big for L1 whole may
 # stream it through a small CB (`scheduling.input_streams`), so it does not rule the form out
-STREAMABLE = ("fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar")
+STREAMABLE = ("fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "bcast")
+
+
+def _tile_grid(shape: tuple[int, int]) -> tuple[int, int]:
+    """Tile rows and columns of a value: a broadcast of a (1, N) row over one tile row reads its input tile for
+    tile too."""
+    return -(-shape[0] // 32), -(-shape[1] // 32)
 MODES = ("any", "fused", "streaming")
 
 
@@ -505,7 +511,8 @@ def _extract_once(graph: SerializedEGraph, model: CostModel, kernel_name: str, d
                     items.update(k.items)
                     continue
                 if ch in input_class or chunk_leaf:
-                    if not (chunk_leaf or (kind in STREAMABLE and shape(ch) == shape(cid)) or fits(ch)):
+                    if not (chunk_leaf or (kind in STREAMABLE and _tile_grid(shape(ch)) == _tile_grid(shape(cid)))
+                            or fits(ch)):
                         return None  # an input too big for L1 whole, unless a map streams it (input_streams)
                     if loc == "dst":  # copy_tile in this pass
                         mine = mine + copy_engines(ch)

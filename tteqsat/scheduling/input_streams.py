@@ -27,7 +27,7 @@ from tteqsat.scheduling.model import STREAM_PASSES, DstSection, Schedule
 def candidates(schedule: Schedule) -> list[tuple[int, int]]:
     """(position, cb) of each kernel input read whole that one section outside the loop reads once, in order: its
     only reader, with one tile row a pass, reading tile (i, j) of it at i * columns + j and no other way (no K
-    loop, no mask index), over a grid of the input's own tiles."""
+    loop, no mask index), over a grid of the input's own tiles (over one tile row, a (1, N) row broadcast too)."""
     out = []
     for a in schedule.args:
         if a.role != "in" or a.cb < 0 or schedule.cbs[a.cb].tile_order != "rows":
@@ -41,7 +41,8 @@ def candidates(schedule: Schedule) -> list[tuple[int, int]]:
                 or (a.cb, a.n_tiles) not in sec.waits or (a.cb, a.n_tiles) not in sec.pops):
             continue
         reads = [r for op in sec.ops for r in op.reads if r.cb == a.cb]
-        if all(r.diag is None and (r.ci, r.cj, r.ck) == (cols, 1, 0) for r in reads):
+        if all(r.diag is None and (r.ci in (cols, 0) if rows == 1 else r.ci == cols) and (r.cj, r.ck) == (1, 0)
+               for r in reads):  # over one tile row a row vector's broadcast (ci 0) reads it tile for tile too
             out.append((readers[0], a.cb))
     return out
 

@@ -22,6 +22,7 @@ from tteqsat.errors import KernelError
 from tteqsat.extraction.accumulation import l1_sum_unusable, wide_dst_chain
 from tteqsat.extraction.program import (
     OPERAND_LOCS,
+    TILEWISE_KINDS,
     HwOp,
     Program,
     fold_live,
@@ -32,7 +33,8 @@ from tteqsat.extraction.program import (
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {
-    "hw_fpu": "fpu", "hw_fpu_bcast": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu",
+    "hw_fpu": "fpu", "hw_fpu_bcast": "fpu", "hw_reuse": "reuse", "hw_reuse_bcast": "reuse", "hw_sfpu2": "sfpu2",
+    "hw_sfpu": "sfpu",
     "hw_exp_scaled": "exp_scaled", "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce",
     "hw_bcast": "bcast", "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
     "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
@@ -40,9 +42,9 @@ _KIND = {
     "online_live": "online_sum", "fold_max_live": "fold_max",
 }
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
-# ops that read an operand of their own shape tile for tile: such a read of a kernel input too big for L1 whole may
-# stream it through a small CB (`scheduling.input_streams`), so it does not rule the form out
-STREAMABLE = ("fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "bcast")
+# ops that read an operand of their own tile grid tile for tile: such a read of a kernel input too big for L1 whole
+# may stream it through a small CB (`scheduling.input_streams`), so it does not rule the form out
+STREAMABLE = TILEWISE_KINDS
 
 
 def _tile_grid(shape: tuple[int, int]) -> tuple[int, int]:
@@ -65,6 +67,8 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
     kind = _KIND[node.op]
     if kind == "input":
         return "input", {"name": lit[0]}
+    if node.op == "hw_reuse_bcast":  # DST to SrcA, its CB operand one broadcast tile read by index
+        return str(lit[0]), {"reuse": "srca", "bcast": str(lit[1])}
     if kind == "reuse":
         return str(lit[0]), {"reuse": lit[1]}
     if node.op == "hw_fpu_bcast":  # its second operand one tile wide (high), read for every tile column (row)

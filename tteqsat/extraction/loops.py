@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tteqsat.errors import KernelError
-from tteqsat.extraction.program import HwOp, Program, fold_live, fpu_bcast, live_trips
+from tteqsat.extraction.program import TILEWISE_KINDS, HwOp, Program, fold_live, fpu_bcast, live_trips
 from tteqsat.frontend.masks import Mask
 
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
@@ -57,8 +57,11 @@ def _leaf(name: str, shape: tuple[int, int]) -> HwOp:
     return HwOp("input", "input", (), shape, {"name": name})
 
 
-def split(program: Program) -> Split | None:
-    """None when the program has no fold; otherwise its pre / loop / post parts."""
+def split(program: Program, recompute: bool = False) -> Split | None:
+    """None when the program has no fold; otherwise its pre / loop / post parts. A value computed before the loop
+    and read after it is held whole in a CB across the loop, unless `recompute` and it is a tile-wise map of
+    kernel inputs (`TILEWISE_KINDS`): then the post part computes it again from the inputs, which it may stream
+    pass by pass (a biased row wider than L1: `exp(x + b - lse)` after the loop's online max and sum)."""
     ops = program.ops()
     folds = [op for op in ops if op.kind in LOOP_KINDS]
     if not folds:
@@ -106,10 +109,13 @@ def split(program: Program) -> Split | None:
         loop.live, loop.rows = lives.pop(), folds[0].shape[0]
     rebuilt: dict[int, HwOp] = {id(f): _leaf(f"state:{f.attrs['state']}", f.shape) for f in folds}
 
+    def map_of_inputs(op: HwOp) -> bool:
+        return op.kind == "input" or op.kind in TILEWISE_KINDS and all(map_of_inputs(o) for o in op.operands)
+
     def post_clone(op: HwOp) -> HwOp:
         if id(op) in rebuilt:
             return rebuilt[id(op)]
-        if id(op) not in after:
+        if id(op) not in after and not (recompute and op.kind != "input" and map_of_inputs(op)):
             rebuilt[id(op)] = export(op)
         else:
             rebuilt[id(op)] = HwOp(op.kind, op.op, tuple(post_clone(o) for o in op.operands), op.shape,

@@ -37,6 +37,10 @@ OPERAND_LOCS: dict[str, tuple[str, ...]] = {
 
 
 REDUCE_KINDS = ("reduce",)
+# op forms whose output tile (i, j) reads only tile (i, j) of each operand (a row broadcast over one tile row too):
+# a kernel input too big for L1 they read may stream through a small CB (`scheduling.input_streams`), and a value
+# they compute from kernel inputs may be computed again after a loop rather than held whole (`loops.split`)
+TILEWISE_KINDS = ("fpu", "reuse", "sfpu2", "sfpu", "exp_scaled", "scalar", "bcast")
 
 
 def fpu_bcast(op: str, x: HwOp, col: HwOp, origin: str = "", col_origin: str = "") -> HwOp | None:

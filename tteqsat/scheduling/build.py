@@ -38,14 +38,14 @@ from tteqsat.scheduling.timing import compute_cycles, kernel_cycles, mask_patter
 
 def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None = None,
                    fuse: bool = True, check_capacity: bool = True, in_place: bool = False,
-                   strict_l1: bool = False) -> Schedule:
+                   strict_l1: bool = False, recompute: bool = False) -> Schedule:
     """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts. Where its CBs
     would overflow L1, a loop that packs a value over the one it reads (`in_place`) is tried before the error: its
     sections then run in program order, each trip's value packed over the one it was computed from. A program in
     order (the tt-metal expert's) always packs so, as tt-metal's SDPA packs P over S."""
     model = model or TensixCostModel(arch)
     plan = CbPlan(program.dtype)
-    parts = split(program)
+    parts = split(program, recompute)
     programs = [program] if parts is None else [parts.pre, parts.loop.body, parts.post]  # type: ignore[union-attr]
     for part in programs:
         mark_unbounded_exps(part)
@@ -184,12 +184,18 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
         if (not in_place and loop is not None and loop.live is None and not program.in_order
                 and arch.single_buffered_streams):
             try:
-                return build_schedule(program, arch, model, fuse, check_capacity, in_place=True)
+                return build_schedule(program, arch, model, fuse, check_capacity, in_place=True, recompute=recompute)
             except KernelError:
                 pass  # the error below names what overflows as first built
         if not strict_l1 and not program.in_order and any(sec.pass_waits for sec in schedule.sections):
             try:  # inputs stream, but a pass was cut for an intermediate CB the streamed inputs' room cannot hold
-                return build_schedule(program, arch, model, fuse, check_capacity, in_place, strict_l1=True)
+                return build_schedule(program, arch, model, fuse, check_capacity, in_place, strict_l1=True,
+                                      recompute=recompute)
+            except KernelError:
+                pass
+        if not recompute and parts is not None and not program.in_order and parts.exports:
+            try:  # a map of inputs held whole across the loop: computed again after it, its inputs streamed
+                return build_schedule(program, arch, model, fuse, check_capacity, recompute=True)
             except KernelError:
                 pass
         big = max(plan.cbs, key=lambda cb: cb.tiles)

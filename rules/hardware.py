@@ -17,7 +17,6 @@ from tteqsat.egraph import (
     hw_matmul,
     hw_reduce,
     hw_reuse,
-    hw_reuse_bcast,
     hw_scalar,
     hw_sfpu,
     hw_sfpu2,
@@ -46,11 +45,6 @@ RULESET = RuleSet("hardware", "Tensix op forms: FPU from CBs, dest reuse, SFPU i
     Rule("fpu-add-bcast-rows", rewrite(binary("add", a, bcast("rows", v, n))).to(hw_fpu_bcast("add", a, bcast("rows", v, i64(32)), "rows"), n > i64(32), n % i64(32) == i64(0))),  # a + bcast_rows(v): one broadcast tile per tile column, the same for every tile row
     Rule("fpu-sub-bcast-rows", rewrite(binary("sub", a, bcast("rows", v, n))).to(hw_fpu_bcast("sub", a, bcast("rows", v, i64(32)), "rows"), n > i64(32), n % i64(32) == i64(0))),  # a - bcast_rows(v)
     Rule("fpu-mul-bcast-rows", rewrite(binary("mul", a, bcast("rows", v, n))).to(hw_fpu_bcast("mul", a, bcast("rows", v, i64(32)), "rows"), n > i64(32), n % i64(32) == i64(0))),  # a * bcast_rows(v)
-    Rule("reuse-add-bcast-cols", rewrite(binary("add", a, bcast("cols", v, n))).to(hw_reuse_bcast("add", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # a + bcast(v), a in DST: binary_dest_reuse_tiles reading the broadcast tile of its tile row for every tile column
-    Rule("reuse-sub-bcast-cols", rewrite(binary("sub", a, bcast("cols", v, n))).to(hw_reuse_bcast("sub", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # a - bcast(v), a in DST (a value computed in the pass, not read from a CB)
-    Rule("reuse-mul-bcast-cols", rewrite(binary("mul", a, bcast("cols", v, n))).to(hw_reuse_bcast("mul", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # a * bcast(v), a in DST
-    Rule("reuse-add-bcast-cols-left", rewrite(binary("add", bcast("cols", v, n), a)).to(hw_reuse_bcast("add", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # bcast(v) + a == a + bcast(v), a in DST
-    Rule("reuse-mul-bcast-cols-left", rewrite(binary("mul", bcast("cols", v, n), a)).to(hw_reuse_bcast("mul", a, bcast("cols", v, i64(32)), "cols"), n > i64(32), n % i64(32) == i64(0))),  # bcast(v) * a == a * bcast(v), a in DST
     Rule("reuse-add-srca", rewrite(binary("add", a, b)).to(hw_reuse("add", a, b, "srca"))),  # binary_dest_reuse: a in DST, b from a CB
     Rule("reuse-add-srcb", rewrite(binary("add", a, b)).to(hw_reuse("add", b, a, "srcb"))),  # b in DST, a from a CB
     Rule("reuse-sub-srca", rewrite(binary("sub", a, b)).to(hw_reuse("sub", a, b, "srca"))),  # DST - CB

@@ -131,23 +131,19 @@ def test_a_row_bias_over_one_tile_row_streams_beside_the_row(arch: str) -> None:
 
 
 @pytest.mark.parametrize("arch", ["wormhole_b0", "blackhole"])
-def test_softmax_of_a_biased_row_recomputes_the_bias_after_the_loop(arch: str) -> None:
-    """softmax(x + b + c), b of (1, N), c of (32, N): the loop reads x and b in chunks; after it the map computes
-    x + b + c again from x and b streamed pass by pass (held whole across the loop it needs 2 MiB of L1), and
-    subtracts the max from that DST value by dest reuse against one broadcast tile (`hw_reuse_bcast`)."""
-    x, b = tq.tensor("x", (32, WIDE), "fp32"), tq.tensor("b", (1, WIDE), "fp32")
-    c = tq.tensor("c", (32, 1), "fp32")
-    r = tq.optimize(tq.kernel("biased", tq.softmax(x + b + c)), arch)
+def test_softmax_of_a_scaled_row_recomputes_the_scale_after_the_loop(arch: str) -> None:
+    """softmax(x * t), t a per-row temperature of (32, 1): the loop reads x in chunks and scales each; after it the
+    map computes x * t again from x streamed pass by pass (held whole across the loop, x * t needs 2 MiB of L1)."""
+    x, t = tq.tensor("x", (32, WIDE), "fp32"), tq.tensor("t", (32, 1), "fp32")
+    r = tq.optimize(tq.kernel("scaled", tq.softmax(x * t)), arch)
     assert r.schedule.loop is not None
     (sec,) = _streaming(r)
-    assert sorted(cb for cb, _ in sec.pass_waits) == sorted(a.cb for a in r.schedule.args if a.name in "xb")
-    reuse = [op for op in sec.ops if op.kind == "reuse" and op.attrs.get("bcast")]
-    assert reuse and all(rd.cj == 0 for op in reuse for rd in op.reads)  # one tile for every tile column
+    assert [cb for cb, _ in sec.pass_waits] == [a.cb for a in r.schedule.args if a.name == "x"]
     for precision in ("exact", "hardware"):
         r.verify(precision=precision)
     assert result_cycles(r).agrees()
     held, again = split(r.program), split(r.program, recompute=True)
-    assert (32, WIDE) in [op.shape for _, op in held.pre.outputs]  # x + b + c, 2 MiB, whole across the loop
+    assert (32, WIDE) in [op.shape for _, op in held.pre.outputs]  # x * t, 2 MiB, whole across the loop
     assert (32, WIDE) not in [op.shape for _, op in again.pre.outputs]
 
 

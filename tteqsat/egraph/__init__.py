@@ -27,7 +27,6 @@ from tteqsat.egraph.bridge import (
     hw_matmul,
     hw_reduce,
     hw_reuse,
-    hw_reuse_bcast,
     hw_scalar,
     hw_sfpu,
     hw_sfpu2,
@@ -66,8 +65,7 @@ __all__ = [
     "BLOCK_HEIGHTS", "CHUNK_WIDTHS", "KEY_PARTS", "ENode", "SerializedEGraph", "TensorExpr", "bcast", "binary",
     "block_height", "chunk_width", "cols", "combine_parts", "exp_scaled", "fold_max", "fold_max_live", "fold_sum",
     "full_", "hw_bcast", "hw_exp_scaled", "hw_fpu", "hw_fpu_bcast", "hw_mask", "hw_matmul", "hw_reduce", "hw_reuse",
-    "hw_reuse_bcast", "hw_scalar", "hw_sfpu", "hw_sfpu2", "hw_tilesum", "hw_transpose", "input_", "insert_kernel",
-    "key_parts",
+    "hw_scalar", "hw_sfpu", "hw_sfpu2", "hw_tilesum", "hw_transpose", "input_", "insert_kernel", "key_parts",
     "kchunk", "matmul", "online_live", "online_sum", "output", "part_fold", "part_max", "rchunk", "reduce",
     "rowblock", "rowmap", "rows", "running_max", "scalar", "serialize", "shape_analysis", "softmax", "tilesum",
     "to_expr", "transpose", "unary", "unmasked", "where_", "whole"

@@ -155,10 +155,6 @@ def hw_fpu_bcast(op: StringLike, a: TensorExpr, b: TensorExpr, kind: StringLike)
 @function
 def hw_reuse(op: StringLike, d: TensorExpr, c: TensorExpr, reuse: StringLike) -> TensorExpr: ...  # d: DST, c: CB
 @function
-def hw_reuse_bcast(op: StringLike, d: TensorExpr, c: TensorExpr, kind: StringLike) -> TensorExpr: ...
-# d: DST (to SrcA), c: CB one tile wide ("cols") or high ("rows"), read by index as hw_fpu_bcast's b:
-# binary_dest_reuse_tiles takes any tile index of its CB
-@function
 def hw_sfpu2(op: StringLike, a: TensorExpr, b: TensorExpr) -> TensorExpr: ...          # a: DST, b: DST
 @function
 def hw_sfpu(op: StringLike, x: TensorExpr) -> TensorExpr: ...                          # x: DST, in place
@@ -204,7 +200,6 @@ def shape_analysis(x: TensorExpr, y: TensorExpr, a: TensorExpr, b: TensorExpr, n
         yield rule(y == pattern, whole(a), whole(b)).then(whole(y))
     same_as_first = [unary(op, a), binary(op, a, b), scalar(op, a, s), exp_scaled(a, s), softmax(a),
                      output(name, a), hw_fpu(op, a, b), hw_fpu_bcast(op, a, b, k), hw_reuse(op, a, b, k),
-                     hw_reuse_bcast(op, a, b, k),
                      hw_sfpu2(op, a, b),
                      hw_sfpu(op, a), hw_exp_scaled(a, s), hw_scalar(op, a, s)]
     for pattern in same_as_first:

@@ -33,8 +33,7 @@ from tteqsat.extraction.program import (
 
 # e-graph constructor -> (op form kind, how to read its literals into (op, attrs))
 _KIND = {
-    "hw_fpu": "fpu", "hw_fpu_bcast": "fpu", "hw_reuse": "reuse", "hw_reuse_bcast": "reuse", "hw_sfpu2": "sfpu2",
-    "hw_sfpu": "sfpu",
+    "hw_fpu": "fpu", "hw_fpu_bcast": "fpu", "hw_reuse": "reuse", "hw_sfpu2": "sfpu2", "hw_sfpu": "sfpu",
     "hw_exp_scaled": "exp_scaled", "hw_scalar": "scalar", "hw_matmul": "matmul", "hw_reduce": "reduce",
     "hw_bcast": "bcast", "hw_transpose": "transpose", "input_": "input", "hw_tilesum": "tilesum",
     "kchunk": "chunk", "rchunk": "chunk", "running_max": "running_max", "online_sum": "online_sum",
@@ -42,16 +41,13 @@ _KIND = {
     "online_live": "online_sum", "fold_max_live": "fold_max",
 }
 LOOP_KINDS = ("online_sum", "fold_max", "fold_sum")
-# ops that read an operand of their own tile grid tile for tile: such a read of a kernel input too big for L1 whole
-# may stream it through a small CB (`scheduling.input_streams`), so it does not rule the form out
-STREAMABLE = TILEWISE_KINDS
+MODES = ("any", "fused", "streaming")
 
 
 def _tile_grid(shape: tuple[int, int]) -> tuple[int, int]:
-    """Tile rows and columns of a value: a broadcast of a (1, N) row over one tile row reads its input tile for
-    tile too."""
+    """Tile rows and columns of a value: a tile-wise op (`TILEWISE_KINDS`) reads an operand of its own tile grid
+    tile for tile (a broadcast of a (1, N) row over one tile row too)."""
     return -(-shape[0] // 32), -(-shape[1] // 32)
-MODES = ("any", "fused", "streaming")
 
 
 def _trips(node: ENode, rows: int) -> float:
@@ -67,8 +63,6 @@ def _op_and_attrs(node: ENode) -> tuple[str, dict[str, object]]:
     kind = _KIND[node.op]
     if kind == "input":
         return "input", {"name": lit[0]}
-    if node.op == "hw_reuse_bcast":  # DST to SrcA, its CB operand one broadcast tile read by index
-        return str(lit[0]), {"reuse": "srca", "bcast": str(lit[1])}
     if kind == "reuse":
         return str(lit[0]), {"reuse": lit[1]}
     if node.op == "hw_fpu_bcast":  # its second operand one tile wide (high), read for every tile column (row)
@@ -515,7 +509,7 @@ def _extract_once(graph: SerializedEGraph, model: CostModel, kernel_name: str, d
                     items.update(k.items)
                     continue
                 if ch in input_class or chunk_leaf:
-                    if not (chunk_leaf or (kind in STREAMABLE and _tile_grid(shape(ch)) == _tile_grid(shape(cid)))
+                    if not (chunk_leaf or (kind in TILEWISE_KINDS and _tile_grid(shape(ch)) == _tile_grid(shape(cid)))
                             or fits(ch)):
                         return None  # an input too big for L1 whole, unless a map streams it (input_streams)
                     if loc == "dst":  # copy_tile in this pass

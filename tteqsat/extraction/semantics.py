@@ -18,8 +18,8 @@ from tteqsat.frontend.reference import BINARY, UNARY, repeat_tile, scalar_op
 
 
 def repeated(op: HwOp, b: np.ndarray) -> np.ndarray:
-    """An FPU or dest-reuse op's second operand as the op reads it: a broadcast tile (`attrs["bcast"]`) for every
-    tile column (row) of the output."""
+    """An FPU op's second operand as the op reads it: a broadcast tile (`attrs["bcast"]`) for every tile column
+    (row) of the output."""
     along = op.attrs.get("bcast")
     return b if along is None else repeat_tile(b, op.shape, str(along))
 
@@ -41,7 +41,7 @@ def _eval_program(program: Program, leaves: Mapping[str, np.ndarray], block: int
                 out = BINARY[op.op](args[0], repeated(op, args[1]))
             elif k == "reuse":
                 a, b = args if op.attrs["reuse"] == "srca" else args[::-1]
-                out = BINARY[op.op](a, repeated(op, b))
+                out = BINARY[op.op](a, b)
             elif k == "sfpu":
                 out = UNARY[op.op](args[0])
             elif k == "exp_scaled":

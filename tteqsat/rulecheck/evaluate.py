@@ -169,13 +169,13 @@ class Evaluator:
                     raise IllFormed(f"hw_reuse has no operand order {reuse!r} (srca, srcb)")
                 x, y = (x, y) if reuse == "srca" else (y, x)
             return BINARY[op](x, y)
-        if f in ("hw_fpu_bcast", "hw_reuse_bcast"):  # b one tile wide (high), read for every tile column (row) of a
+        if f == "hw_fpu_bcast":  # b one tile wide (high), read for every tile column (row) of a
             op, x, y, kind = self._op(t, ctx), T(1), T(2), self.value(a[3], ctx)
             axis = {"cols": 1, "rows": 0}.get(kind)  # type: ignore[call-overload]
             if axis is None:
-                raise IllFormed(f"{f} has no broadcast kind {kind!r} (cols, rows)")
+                raise IllFormed(f"hw_fpu_bcast has no broadcast kind {kind!r} (cols, rows)")
             if y.shape[axis] != TILE or x.shape[axis] % TILE or x.shape[1 - axis] != y.shape[1 - axis]:
-                raise IllFormed(f"{f} {kind} of {x.shape} and {y.shape}: b must be one tile along {kind}")
+                raise IllFormed(f"hw_fpu_bcast {kind} of {x.shape} and {y.shape}: b must be one tile along {kind}")
             return BINARY[op](x, repeat_tile(y, x.shape, kind))
         if f in ("scalar", "hw_scalar"):
             return self._node(self._op(t, ctx), (0, 0), [T(1)], float(self.value(a[2], ctx)))

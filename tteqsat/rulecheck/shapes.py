@@ -26,7 +26,6 @@ DOMAINS: dict[tuple[str, int], tuple[str, ...]] = {
     ("unary", 0): UNARY_OPS, ("binary", 0): BINARY_OPS, ("scalar", 0): SCALAR_OPS, ("reduce", 0): REDUCE_OPS,
     ("bcast", 0): ("cols", "rows"), ("hw_fpu", 0): ("add", "sub", "mul"),
     ("hw_fpu_bcast", 0): ("add", "sub", "mul"), ("hw_fpu_bcast", 3): ("cols", "rows"),
-    ("hw_reuse_bcast", 0): ("add", "sub", "mul"), ("hw_reuse_bcast", 3): ("cols", "rows"),
     ("hw_reuse", 0): ("add", "sub", "mul"),
     ("hw_reuse", 3): ("srca", "srcb"), ("hw_sfpu2", 0): BINARY_OPS, ("hw_sfpu", 0): UNARY_OPS,
     ("hw_scalar", 0): SCALAR_OPS, ("hw_reduce", 0): REDUCE_OPS, ("hw_bcast", 0): ("cols", "rows"),
@@ -150,7 +149,7 @@ class Shapes:
             d.same(x[0], y[0])
             d.same(x[1], y[1])
             return x
-        if f in ("hw_fpu_bcast", "hw_reuse_bcast"):  # b one tile along the broadcast axis, a whole tiles along it
+        if f == "hw_fpu_bcast":  # b one tile along the broadcast axis, a whole tiles along it
             x, y, kind = self.shape(a[1]), self.shape(a[2]), self.lit(a[3])
             if kind not in ("cols", "rows"):
                 raise Skip("shapes")

@@ -42,7 +42,8 @@ def build_schedule(program: Program, arch: Arch, model: TensixCostModel | None =
     """Sections, slots and CBs for `program`; a program with folds becomes pre / loop / post parts. Where its CBs
     would overflow L1, a loop that packs a value over the one it reads (`in_place`) is tried before the error: its
     sections then run in program order, each trip's value packed over the one it was computed from. A program in
-    order (the tt-metal expert's) always packs so, as tt-metal's SDPA packs P over S."""
+    order (the tt-metal expert's) always packs so, as tt-metal's SDPA packs P over S. Last, a map of kernel inputs
+    held whole across the loop is computed again after it (`recompute`, `loops.split`), its inputs streamed."""
     model = model or TensixCostModel(arch)
     plan = CbPlan(program.dtype)
     parts = split(program, recompute)

@@ -459,7 +459,7 @@ def _cb_reads(op: HwOp, pos: int, cb: int, grid: tuple[int, int], column_major: 
     """How output tile (i, j) of `op` indexes operand `pos` in its CB (`column_major`: the CB holds it
     tile column by tile column)."""
     R, C = grid
-    if op.kind in ("fpu", "reuse") and pos == 1 and op.attrs.get("bcast"):  # one broadcast tile per tile row (column)
+    if op.kind == "fpu" and pos == 1 and op.attrs.get("bcast"):  # one broadcast tile per tile row (column)
         return [TileRead(cb, 1, 0) if op.attrs["bcast"] == "cols" else TileRead(cb, 0, 1)]
     if op.kind in ("fpu", "reuse", "copy"):
         return [TileRead(cb, C, 1)]

@@ -51,10 +51,10 @@ def _op_label(op) -> str:
         return "exp(accurate)"
     if op.kind in ("matmul", "copy", "transpose"):
         return op.kind + ("(b.T)" if op.attrs.get("transpose_b") else "")
+    if op.kind == "reuse":
+        return f"{op.op}(dest_reuse)"
     if op.kind == "fpu" and op.attrs.get("bcast"):
         return f"{op.op}(bcast {op.attrs['bcast']} tile)"
-    if op.kind == "reuse":
-        return f"{op.op}(dest_reuse" + (f", bcast {op.attrs['bcast']} tile)" if op.attrs.get("bcast") else ")")
     return op.op
 
 

@@ -19,7 +19,7 @@ def _ops_text(sec: DstSection) -> str:
         if op.attrs.get("accurate") and label.startswith("exp"):  # not the approximate exp (extraction.exp_range)
             label = label[:-1] + ", accurate)" if label.endswith(")") else "exp(accurate)"
         if op.kind == "reuse":
-            label = f"{op.op}(dest_reuse" + (f", bcast {op.attrs['bcast']} tile)" if op.attrs.get("bcast") else ")")
+            label = f"{op.op}(dest_reuse)"
         if op.kind == "fpu" and op.attrs.get("bcast"):
             label = f"{op.op}(bcast {op.attrs['bcast']} tile)"
         names.append(label)

@@ -389,8 +389,8 @@ def _extract_once(graph: SerializedEGraph, model: CostModel, kernel_name: str, d
         return graph.shapes[cid]
 
     def tiles(cid: str) -> int:
-        r, c = shape(cid)
-        return -(-r // 32) * -(-c // 32)
+        r, c = _tile_grid(shape(cid))
+        return r * c
 
     def fmt(cid: str) -> str:
         return in_fmt if cid in input_class else dtype

@@ -61,7 +61,7 @@ def split(program: Program, recompute: bool = False) -> Split | None:
     """None when the program has no fold; otherwise its pre / loop / post parts. A value computed before the loop
     and read after it is held whole in a CB across the loop, unless `recompute` and it is a tile-wise map of
     kernel inputs (`TILEWISE_KINDS`): then the post part computes it again from the inputs, which it may stream
-    pass by pass (a biased row wider than L1: `exp(x + b - lse)` after the loop's online max and sum)."""
+    pass by pass (a scaled row wider than L1: `exp(x * t - lse)` after the loop's online max and sum)."""
     ops = program.ops()
     folds = [op for op in ops if op.kind in LOOP_KINDS]
     if not folds:
@@ -109,8 +109,13 @@ def split(program: Program, recompute: bool = False) -> Split | None:
         loop.live, loop.rows = lives.pop(), folds[0].shape[0]
     rebuilt: dict[int, HwOp] = {id(f): _leaf(f"state:{f.attrs['state']}", f.shape) for f in folds}
 
+    maps: dict[int, bool] = {}  # by op: a tile-wise map of kernel inputs (memoised: operands are shared)
+
     def map_of_inputs(op: HwOp) -> bool:
-        return op.kind == "input" or op.kind in TILEWISE_KINDS and all(map_of_inputs(o) for o in op.operands)
+        if id(op) not in maps:
+            maps[id(op)] = op.kind == "input" or op.kind in TILEWISE_KINDS and all(map_of_inputs(o)
+                                                                                   for o in op.operands)
+        return maps[id(op)]
 
     def post_clone(op: HwOp) -> HwOp:
         if id(op) in rebuilt:
